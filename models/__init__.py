@@ -1,0 +1,42 @@
+"""SQLModel tables, one module per domain; everything importable from ``models``."""
+
+from models.action_items import (
+    OPEN_STATUSES,
+    ActionEvent,
+    ActionItem,
+    ActionStatus,
+    OwnerType,
+)
+from models.areas import Area, AreaKind
+from models.base import SRID, metadata, utcnow
+from models.categories import DEFAULT_CATEGORIES, Category
+from models.observations import Moderation, Observation, Photo
+from models.organizations import Organization, Role, User
+from models.walks import JOINABLE, WALK_TRANSITIONS, Participant, ParticipantGroup, Walk, WalkStatus
+
+__all__ = [
+    "DEFAULT_CATEGORIES",
+    "JOINABLE",
+    "OPEN_STATUSES",
+    "SRID",
+    "WALK_TRANSITIONS",
+    "ActionEvent",
+    "ActionItem",
+    "ActionStatus",
+    "Area",
+    "AreaKind",
+    "Category",
+    "Moderation",
+    "Observation",
+    "Organization",
+    "OwnerType",
+    "Participant",
+    "ParticipantGroup",
+    "Photo",
+    "Role",
+    "User",
+    "Walk",
+    "WalkStatus",
+    "metadata",
+    "utcnow",
+]

@@ -1,0 +1,131 @@
+"""Engines and sessions for both databases: SQLite + SpatiaLite and PostgreSQL + PostGIS.
+
+Everything dialect-specific about *connecting* lives here; dialect-specific SQL lives in
+``api/spatial.py``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+SPATIALITE_HINT = (
+    "SpatiaLite (mod_spatialite) could not be loaded: install it with "
+    "'apt-get install libsqlite3-mod-spatialite' (Debian/Ubuntu) or "
+    "'brew install libspatialite' (macOS), or set SPATIALITE_LIBRARY_PATH"
+)
+
+
+class SpatiaLiteMissing(RuntimeError):
+    """mod_spatialite is not installed; the message names the package to install."""
+
+
+def sqlite_module() -> ModuleType:
+    """A DB-API sqlite module that can load extensions.
+
+    Many Python builds (pyenv, some distributions) ship an ``sqlite3`` without
+    ``enable_load_extension``; the ``pysqlite3`` wheel always has it.
+    """
+    import sqlite3
+
+    if hasattr(sqlite3.Connection, "enable_load_extension"):
+        return sqlite3
+    try:
+        return importlib.import_module("pysqlite3.dbapi2")
+    except ImportError as exc:  # pragma: no cover - depends on the platform
+        raise SpatiaLiteMissing(
+            "this Python's sqlite3 cannot load extensions; 'pip install pysqlite3-binary'"
+        ) from exc
+
+
+def _load_spatialite(dbapi_conn: Any) -> None:
+    candidates = [os.environ.get("SPATIALITE_LIBRARY_PATH", ""), "mod_spatialite"]
+    dbapi_conn.enable_load_extension(True)
+    try:
+        for path in filter(None, candidates):
+            try:
+                dbapi_conn.load_extension(path)
+                return
+            except Exception:  # noqa: S112 - try the next candidate, report once below
+                continue
+        raise SpatiaLiteMissing(SPATIALITE_HINT)
+    finally:
+        dbapi_conn.enable_load_extension(False)
+
+
+def _on_sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+    # We issue BEGIN ourselves (see _on_sqlite_begin) so SAVEPOINTs work as documented.
+    dbapi_conn.isolation_level = None
+    _load_spatialite(dbapi_conn)
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys = ON")
+    cur.execute("PRAGMA busy_timeout = 30000")
+    if cur.execute("PRAGMA journal_mode").fetchone()[0] != "memory":
+        cur.execute("PRAGMA journal_mode = WAL")
+    if cur.execute("SELECT CheckSpatialMetaData()").fetchone()[0] < 1:
+        # Only the WGS84 family of SRIDs: we store 4326 and project in Python.
+        cur.execute("SELECT InitSpatialMetaData(1, 'WGS84')")
+    cur.close()
+
+
+def _on_sqlite_begin(conn: Any) -> None:
+    # IMMEDIATE takes the write lock up front: concurrent writers wait on busy_timeout
+    # instead of failing with SQLITE_BUSY when a read transaction later tries to write.
+    mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def create_db_engine(url: str, **kwargs: Any) -> Engine:
+    """Create an engine for either backend with the right connection set-up."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            module=sqlite_module(),
+            connect_args={"check_same_thread": False, "timeout": 30},
+            **kwargs,
+        )
+        event.listen(engine, "connect", _on_sqlite_connect)
+        event.listen(engine, "begin", _on_sqlite_begin)
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(url, pool_pre_ping=True, **kwargs)
+    raise ValueError(
+        f"unsupported database URL {parsed.render_as_string()!r}: use sqlite or postgresql"
+    )
+
+
+def is_sqlite(engine_or_session: Engine | Session) -> bool:
+    bind = (
+        engine_or_session.get_bind()
+        if isinstance(engine_or_session, Session)
+        else engine_or_session
+    )
+    return bind.dialect.name == "sqlite"
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,115 @@
+"""Action items (one fixable thing in one area) and their append-only history."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text
+from sqlmodel import Field, SQLModel
+
+from models.base import enum_column, geometry_column, new_id, ts_column, utcnow
+
+
+class ActionStatus(StrEnum):
+    new = "new"
+    triaged = "triaged"
+    planned = "planned"
+    in_progress = "in_progress"
+    resolved = "resolved"
+    verified = "verified"
+    reopened = "reopened"
+    wont_fix = "wont_fix"
+    referred = "referred"
+    duplicate = "duplicate"
+    # An item whose observations were all hidden or moved away.
+    closed_empty = "closed_empty"
+
+
+OPEN_STATUSES = frozenset(
+    {
+        ActionStatus.new,
+        ActionStatus.triaged,
+        ActionStatus.planned,
+        ActionStatus.in_progress,
+        ActionStatus.reopened,
+    }
+)
+
+
+class OwnerType(StrEnum):
+    municipality = "municipality"
+    housing = "housing"
+    road_authority = "road_authority"
+    private = "private"
+
+
+class ActionItem(SQLModel, table=True):
+    __tablename__ = "action_item"
+    __table_args__ = (Index("ix_action_item_org_status", "organization_id", "status"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    organization_id: uuid.UUID = Field(
+        foreign_key="organization.id", index=True, ondelete="CASCADE"
+    )
+    area_id: uuid.UUID | None = Field(
+        default=None, foreign_key="area.id", ondelete="SET NULL", index=True
+    )
+    category_id: uuid.UUID = Field(foreign_key="category.id", index=True, ondelete="RESTRICT")
+    title: str = Field(max_length=200)
+    location: Any = Field(sa_column=geometry_column("POINT"))
+    footprint: Any = Field(default=None, sa_column=geometry_column("POLYGON", nullable=True))
+    observation_count: int = 0
+    first_seen_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
+    last_seen_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
+    participant_groups: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    priority_score: float = 0.0
+    priority_override: float | None = None
+    department: str | None = Field(default=None, max_length=64, index=True)
+    owner_type: OwnerType = Field(default=OwnerType.municipality, sa_column=enum_column(OwnerType))
+    assignee_id: uuid.UUID | None = Field(
+        default=None, foreign_key="user_account.id", ondelete="SET NULL"
+    )
+    due_date: date | None = None
+    status: ActionStatus = Field(default=ActionStatus.new, sa_column=enum_column(ActionStatus))
+    resolution_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    referred_to: str | None = Field(default=None, max_length=200)
+    duplicate_of_id: uuid.UUID | None = Field(
+        default=None, foreign_key="action_item.id", ondelete="SET NULL"
+    )
+    recurrence_of_id: uuid.UUID | None = Field(
+        default=None, foreign_key="action_item.id", ondelete="SET NULL"
+    )
+    resolved_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
+    # Bumped on every change; the ETag of the item.
+    version: int = 1
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
+
+
+class ActionEvent(SQLModel, table=True):
+    """Append-only: who moved or changed what, when, with which comment."""
+
+    __tablename__ = "action_event"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    organization_id: uuid.UUID = Field(
+        foreign_key="organization.id", index=True, ondelete="CASCADE"
+    )
+    action_item_id: uuid.UUID = Field(foreign_key="action_item.id", index=True, ondelete="CASCADE")
+    actor_user_id: uuid.UUID | None = Field(
+        default=None, foreign_key="user_account.id", ondelete="SET NULL"
+    )
+    actor_participant_id: uuid.UUID | None = Field(
+        default=None, foreign_key="participant.id", ondelete="SET NULL"
+    )
+    kind: str = Field(default="status", max_length=32)
+    from_status: str | None = Field(default=None, max_length=16)
+    to_status: str | None = Field(default=None, max_length=16)
+    changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())

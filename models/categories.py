@@ -1,0 +1,84 @@
+"""Per-organization observation taxonomy, with the defaults every new organization gets."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.base import new_id
+
+
+class Category(SQLModel, table=True):
+    __tablename__ = "category"
+    __table_args__ = (UniqueConstraint("organization_id", "code"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    organization_id: uuid.UUID = Field(
+        foreign_key="organization.id", index=True, ondelete="CASCADE"
+    )
+    code: str = Field(max_length=40)
+    label_en: str = Field(max_length=120)
+    label_nb: str = Field(max_length=120)
+    default_department: str | None = Field(default=None, max_length=64)
+    # Observations of the same category closer than this are one fixable thing.
+    group_distance_m: float = 30.0
+    actionable: bool = True
+    # Sensitive categories are never published and may be location-blurred.
+    sensitive: bool = False
+    sort_order: int = 0
+
+
+@dataclass(frozen=True)
+class DefaultCategory:
+    code: str
+    label_en: str
+    label_nb: str
+    department: str | None
+    distance_m: float
+    actionable: bool
+    sensitive: bool = False
+
+
+# Codes are part of the public contract; labels and departments are ours.
+DEFAULT_CATEGORIES: tuple[DefaultCategory, ...] = (
+    DefaultCategory("lighting", "Poor lighting", "Dårlig belysning", "lighting", 35, True),
+    DefaultCategory(
+        "vegetation", "Overgrown vegetation", "Gjengrodd vegetasjon", "parks", 25, True
+    ),
+    DefaultCategory("sightlines", "Blocked sightlines", "Dårlig oversikt", "parks", 25, True),
+    DefaultCategory("walkway", "Walkway or path defect", "Skade på gangvei", "roads", 30, True),
+    DefaultCategory(
+        "damaged_fixture",
+        "Damaged fence or fixture",
+        "Skadet gjerde eller inventar",
+        "property",
+        20,
+        True,
+    ),
+    DefaultCategory(
+        "graffiti", "Graffiti or vandalism", "Tagging eller hærverk", "property", 20, True
+    ),
+    DefaultCategory(
+        "litter", "Litter or dumping", "Søppel eller forsøpling", "sanitation", 25, True
+    ),
+    DefaultCategory("wayfinding", "Poor wayfinding", "Dårlig skilting", "roads", 30, True),
+    DefaultCategory("traffic", "Traffic hazard", "Trafikkfare", "roads", 40, True),
+    DefaultCategory(
+        "transit_stop", "Transit stop problem", "Problem ved holdeplass", "transit", 30, True
+    ),
+    DefaultCategory(
+        "security_presence",
+        "Lack of guardians or presence",
+        "Mangel på tilsyn",
+        "safety",
+        40,
+        True,
+    ),
+    DefaultCategory("isolation", "Isolated place", "Isolert sted", None, 40, False),
+    DefaultCategory("feels_unsafe", "Feels unsafe", "Føles utrygt", None, 40, False),
+    DefaultCategory("incident", "Incident experienced", "Opplevd hendelse", None, 40, False, True),
+    DefaultCategory("positive_place", "Positive place", "Trygt og godt sted", None, 40, False),
+)

@@ -1,0 +1,46 @@
+"""Organizations (tenants: one municipality each) and staff user accounts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.base import enum_column, new_id, ts_column, utcnow
+
+
+class Role(StrEnum):
+    admin = "admin"
+    coordinator = "coordinator"
+    engineer = "engineer"
+    planner = "planner"
+
+
+class Organization(SQLModel, table=True):
+    __tablename__ = "organization"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    slug: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=200)
+    timezone: str = Field(default="Europe/Oslo", max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "user_account"
+    __table_args__ = (UniqueConstraint("email"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    organization_id: uuid.UUID = Field(
+        foreign_key="organization.id", index=True, ondelete="CASCADE"
+    )
+    email: str = Field(max_length=254)
+    password_hash: str = Field(max_length=255)
+    role: Role = Field(sa_column=enum_column(Role))
+    department: str | None = Field(default=None, max_length=64)
+    display_name: str | None = Field(default=None, max_length=120)
+    is_active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())

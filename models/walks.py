@@ -1,0 +1,85 @@
+"""Walks and their pseudonymous participants."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Column, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.base import enum_column, geometry_column, new_id, ts_column, utcnow
+
+
+class WalkStatus(StrEnum):
+    planned = "planned"
+    active = "active"
+    completed = "completed"
+    cancelled = "cancelled"
+
+
+# The only moves a walk may make; a walk is joinable while planned or active.
+WALK_TRANSITIONS: dict[WalkStatus, frozenset[WalkStatus]] = {
+    WalkStatus.planned: frozenset({WalkStatus.active, WalkStatus.cancelled}),
+    WalkStatus.active: frozenset({WalkStatus.completed, WalkStatus.cancelled}),
+    WalkStatus.completed: frozenset(),
+    WalkStatus.cancelled: frozenset(),
+}
+JOINABLE = frozenset({WalkStatus.planned, WalkStatus.active})
+
+
+class ParticipantGroup(StrEnum):
+    resident = "resident"
+    youth = "youth"
+    police = "police"
+    municipality = "municipality"
+    housing = "housing"
+    business = "business"
+    other = "other"
+
+
+class Walk(SQLModel, table=True):
+    __tablename__ = "walk"
+    __table_args__ = (UniqueConstraint("join_code"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    organization_id: uuid.UUID = Field(
+        foreign_key="organization.id", index=True, ondelete="CASCADE"
+    )
+    area_id: uuid.UUID | None = Field(
+        default=None, foreign_key="area.id", ondelete="SET NULL", index=True
+    )
+    follow_up_of_id: uuid.UUID | None = Field(
+        default=None, foreign_key="walk.id", ondelete="SET NULL"
+    )
+    title: str = Field(max_length=200)
+    route: Any = Field(default=None, sa_column=geometry_column("LINESTRING", nullable=True))
+    starts_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
+    ends_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
+    status: WalkStatus = Field(default=WalkStatus.planned, sa_column=enum_column(WalkStatus))
+    join_code: str = Field(sa_column=Column(String(16), nullable=False))
+    # Conditions: dark or daylight from the sun at the start, weather as told by the coordinator.
+    is_dark: bool | None = None
+    weather: str | None = Field(default=None, max_length=120)
+    created_by_id: uuid.UUID | None = Field(
+        default=None, foreign_key="user_account.id", ondelete="SET NULL"
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
+
+
+class Participant(SQLModel, table=True):
+    """A pseudonymous member of one walk: no email, no phone, maybe a display name."""
+
+    __tablename__ = "participant"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    organization_id: uuid.UUID = Field(
+        foreign_key="organization.id", index=True, ondelete="CASCADE"
+    )
+    walk_id: uuid.UUID = Field(foreign_key="walk.id", index=True, ondelete="CASCADE")
+    display_name: str | None = Field(default=None, max_length=60)
+    group: ParticipantGroup = Field(sa_column=enum_column(ParticipantGroup))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
