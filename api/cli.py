@@ -1,0 +1,183 @@
+"""The ``safewalk`` command: init, serve, migrate, import-areas, demo. Non-interactive."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from api.db import SpatiaLiteMissing, create_db_engine, make_sessionmaker, session_scope
+from api.errors import DomainError
+from api.settings import get_settings
+
+
+def _session_factory():  # type: ignore[no-untyped-def]
+    settings = get_settings()
+    engine = create_db_engine(settings.resolved_database_url)
+    return engine, make_sessionmaker(engine)
+
+
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    from api.migrate import upgrade
+
+    upgrade(get_settings().resolved_database_url)
+    print("database is at the latest schema")
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from api.migrate import upgrade
+    from api.services import organizations, users
+    from models import Role
+
+    upgrade(get_settings().resolved_database_url)
+    engine, factory = _session_factory()
+    try:
+        for session in session_scope(factory):
+            org = organizations.create_organization(session, args.org, args.slug)
+            user = users.create_user(
+                session, org, email=args.admin_email, password=args.admin_password, role=Role.admin
+            )
+            print(f"organization {org.name!r} (slug {org.slug}) created with its default categories")
+            print(f"admin account: {user.email}")
+    finally:
+        engine.dispose()
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.app import create_app
+    from api.migrate import upgrade
+
+    settings = get_settings()
+    if not args.no_migrate:
+        upgrade(settings.resolved_database_url)
+    print(f"safewalk on http://{args.host}:{args.port}  (API docs: http://{args.host}:{args.port}/docs)")
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def cmd_import_areas(args: argparse.Namespace) -> int:
+    from api.services import areas, organizations
+    from models import AreaKind
+
+    path = Path(args.file)
+    try:
+        collection = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        print(f"error: cannot read {path}: {exc}", file=sys.stderr)
+        return 1
+    engine, factory = _session_factory()
+    try:
+        for session in session_scope(factory):
+            org = organizations.only_or_named(session, args.org)
+            report = areas.import_areas(
+                session,
+                org,
+                collection,
+                name_property=args.name_property,
+                kind=AreaKind(args.kind),
+                skip_invalid=args.skip_invalid,
+            )
+    except DomainError as exc:
+        for err in exc.errors or []:
+            print(f"error: feature {err['loc'][2]}: {err['msg']}", file=sys.stderr)
+        if not exc.errors:
+            print(f"error: {exc.detail}", file=sys.stderr)
+        else:
+            print("nothing was imported (use --skip-invalid to import the valid features)", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    for index, reason in report.repaired:
+        print(f"feature {index}: {reason}")
+    for index, reason in report.refused:
+        print(f"feature {index}: skipped: {reason}")
+    print(f"{report.created} areas created, {report.updated} updated, {len(report.refused)} skipped")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from api.migrate import upgrade
+    from api.services import demo
+
+    upgrade(get_settings().resolved_database_url)
+    engine, factory = _session_factory()
+    try:
+        for session in session_scope(factory):
+            result = demo.load_demo(session, password=args.password)
+    finally:
+        engine.dispose()
+    # The generated password is kept (development data only) so later runs can say it again.
+    logins = get_settings().data_dir / "demo-logins.txt"
+    if result is None:
+        print("the demo organization is already there")
+    else:
+        print(
+            f"demo organization {result.org_slug!r}: {result.areas} areas, 1 walk, "
+            f"{result.observations} observations"
+        )
+        logins.parent.mkdir(parents=True, exist_ok=True)
+        logins.write_text(
+            "".join(f"{email} / {result.password}\n" for email in result.emails), encoding="utf-8"
+        )
+        logins.chmod(0o600)
+    if logins.exists():
+        for line in logins.read_text(encoding="utf-8").splitlines():
+            print(f"  log in as {line}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="safewalk", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("init", help="migrate, create an organization, its admin and categories")
+    p.add_argument("--org", required=True, help="organization name, e.g. 'Sandnes kommune'")
+    p.add_argument("--slug", help="short id (default: from the name)")
+    p.add_argument("--admin-email", required=True)
+    p.add_argument("--admin-password", required=True)
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("serve", help="run the HTTP API")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--no-migrate", action="store_true", help="do not upgrade the schema first")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("migrate", help="upgrade the database schema to the latest version")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("import-areas", help="import polygons from a GeoJSON FeatureCollection")
+    p.add_argument("file")
+    p.add_argument("--org", help="organization slug (default: the only one)")
+    p.add_argument("--name-property", help="feature property holding the area name")
+    p.add_argument("--kind", default="neighbourhood", choices=["district", "neighbourhood", "custom"])
+    p.add_argument("--skip-invalid", action="store_true", help="import the valid features, skip the rest")
+    p.set_defaults(func=cmd_import_areas)
+
+    p = sub.add_parser("demo", help="load a demo organization with a realistic walk")
+    p.add_argument("--password", default=None, help="password for the demo accounts (default: generated)")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except SpatiaLiteMissing as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except DomainError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

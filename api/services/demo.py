@@ -1,0 +1,152 @@
+"""A demo organization with areas, staff, a walk and its observations, so a newcomer sees data."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from shapely.geometry import Point, Polygon
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.services import areas as area_service
+from api.services import organizations, users
+from models import (
+    AreaKind,
+    Category,
+    Observation,
+    Organization,
+    Participant,
+    ParticipantGroup,
+    Role,
+    Walk,
+    WalkStatus,
+)
+
+DEMO_SLUG = "demo"
+CET = timezone(timedelta(hours=1))
+
+# Three neighbourhoods of central Sandnes (simplified outlines), sharing borders.
+AREAS = [
+    ("Sandnes sentrum", "SEN", [(5.728, 58.848), (5.742, 58.848), (5.742, 58.856), (5.728, 58.856)]),
+    ("Trones", "TRO", [(5.742, 58.848), (5.756, 58.848), (5.756, 58.856), (5.742, 58.856)]),
+    ("Lura", "LUR", [(5.728, 58.840), (5.756, 58.840), (5.756, 58.848), (5.728, 58.848)]),
+]
+
+# (category, lon, lat, severity, perceived safety, note, participant index)
+OBSERVATIONS = [
+    ("lighting", 5.73520, 58.85170, 3, 0, "Lamp post out along the river path", 0),
+    ("lighting", 5.73545, 58.85182, 3, 1, "Second lamp out, path completely dark", 1),
+    ("lighting", 5.73571, 58.85190, 2, 1, "Very dim light at the bend", 2),
+    ("lighting", 5.73598, 58.85201, 2, 1, "Dark stretch before the bridge", 4),
+    ("lighting", 5.74610, 58.85020, 2, 1, "Underpass lighting broken", 3),
+    ("lighting", 5.74628, 58.85028, 3, 0, "Underpass pitch black", 5),
+    ("vegetation", 5.73850, 58.85310, 2, 1, "Overgrown hedge hides the corner", 0),
+    ("vegetation", 5.73866, 58.85318, 2, 1, "Bushes block the view from the road", 6),
+    ("vegetation", 5.73881, 58.85305, 1, 2, "Trees need trimming", 2),
+    ("graffiti", 5.74615, 58.85031, 1, 2, "Tags on the underpass wall", 3),
+    ("graffiti", 5.74622, 58.85036, 1, 2, "More tagging inside", 7),
+    ("damaged_fixture", 5.73390, 58.85050, 2, 2, "Broken fence by the playground", 1),
+    ("litter", 5.74120, 58.84480, 1, 2, "Dumped bags behind the kiosk", 4),
+    ("walkway", 5.74950, 58.84650, 2, 2, "Broken paving stones, trip hazard", 5),
+    ("transit_stop", 5.73700, 58.84920, 2, 1, "Bus shelter glass smashed, no light", 6),
+    ("sightlines", 5.74400, 58.85450, 2, 1, "Wall blocks the view into the parking lot", 7),
+    ("feels_unsafe", 5.74605, 58.85015, 3, 0, "Would never walk here alone at night", 2),
+    ("feels_unsafe", 5.73555, 58.85185, 2, 1, "Feels deserted in the evening", 3),
+    ("isolation", 5.75200, 58.84300, 2, 1, "No people or houses around", 5),
+    ("positive_place", 5.73300, 58.85210, 1, 3, "Well-lit square with people around", 0),
+    ("positive_place", 5.74000, 58.85100, 1, 3, "Cafe open late, feels safe", 6),
+]
+
+PARTICIPANTS = [
+    ("Kari", ParticipantGroup.resident),
+    ("Jonas", ParticipantGroup.youth),
+    (None, ParticipantGroup.police),
+    ("Ingrid", ParticipantGroup.municipality),
+    (None, ParticipantGroup.youth),
+    ("Ole", ParticipantGroup.housing),
+    ("Aisha", ParticipantGroup.resident),
+    (None, ParticipantGroup.business),
+]
+
+
+@dataclass
+class DemoResult:
+    org_slug: str
+    areas: int
+    observations: int
+    emails: list[str]
+    password: str
+
+
+def load_demo(session: Session, *, password: str | None = None) -> DemoResult | None:
+    if session.scalar(select(Organization).where(Organization.slug == DEMO_SLUG)) is not None:
+        return None
+    password = password or secrets.token_urlsafe(12)
+    org = organizations.create_organization(session, "Demo kommune", DEMO_SLUG)
+    emails = []
+    for role, dept in (
+        (Role.admin, None),
+        (Role.coordinator, None),
+        (Role.engineer, "lighting"),
+        (Role.planner, None),
+    ):
+        email = f"{role.value}@demo.safewalk.local"
+        users.create_user(session, org, email=email, password=password, role=role, department=dept)
+        emails.append(email)
+
+    created = []
+    for name, code, ring in AREAS:
+        created.append(
+            area_service.create_area(
+                session, org, name=name, code=code, geometry=Polygon(ring), kind=AreaKind.neighbourhood
+            )
+        )
+
+    starts = datetime(2026, 11, 3, 19, 0, tzinfo=CET)
+    walk = Walk(
+        organization_id=org.id,
+        area_id=created[0].id,
+        title="Trygghetsvandring Sandnes sentrum",
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=2),
+        status=WalkStatus.completed,
+        join_code=secrets.token_hex(4).upper(),
+        is_dark=True,
+        weather="Drizzle, 6 °C",
+    )
+    session.add(walk)
+    session.flush()
+    participants = []
+    for display_name, group in PARTICIPANTS:
+        p = Participant(organization_id=org.id, walk_id=walk.id, display_name=display_name, group=group)
+        session.add(p)
+        participants.append(p)
+    session.flush()
+
+    cats = {c.code: c for c in session.scalars(select(Category).where(Category.organization_id == org.id))}
+    for i, (code, lon, lat, severity, safety, note, who) in enumerate(OBSERVATIONS):
+        point = Point(lon, lat)
+        area = area_service.smallest_area_containing(session, org.id, point)
+        obs = Observation(
+            id=uuid.uuid5(uuid.NAMESPACE_URL, f"safewalk-demo-{i}"),
+            organization_id=org.id,
+            walk_id=walk.id,
+            participant_id=participants[who].id,
+            category_id=cats[code].id,
+            location=area_service.spatial.to_db(point),
+            accuracy_m=5.0,
+            severity=severity,
+            perceived_safety=safety,
+            note=note,
+            recorded_at=starts + timedelta(minutes=4 * i),
+            is_dark=True,
+            area_id=area.id if area else None,
+            body_hash=hashlib.sha256(f"demo-{i}".encode()).hexdigest(),
+        )
+        session.add(obs)
+    session.flush()
+    return DemoResult(org.slug, len(created), len(OBSERVATIONS), emails, password)
