@@ -46,8 +46,12 @@ def sqlite_module() -> ModuleType:
         ) from exc
 
 
+# Tried in order; the bare name lets the dynamic loader search its usual paths.
+SPATIALITE_CANDIDATES = ["mod_spatialite"]
+
+
 def _load_spatialite(dbapi_conn: Any) -> None:
-    candidates = [os.environ.get("SPATIALITE_LIBRARY_PATH", ""), "mod_spatialite"]
+    candidates = [os.environ.get("SPATIALITE_LIBRARY_PATH", ""), *SPATIALITE_CANDIDATES]
     dbapi_conn.enable_load_extension(True)
     try:
         for path in filter(None, candidates):

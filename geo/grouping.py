@@ -3,7 +3,8 @@
 Observations of the same category within that category's distance threshold are linked
 (single linkage, so a chain of dark lamp posts along a path becomes one item) and each connected
 component is one action item. Everything is measured in metres on a local azimuthal equidistant
-plane (`geo.projection`), never in degrees or Web Mercator.
+plane (`geo.projection`) centred on the input, never in degrees or Web Mercator; within 40 km of
+the centre (a municipality) the plane's distance error is below 1e-5.
 
 The functions here take and return plain data; the database service decides which observations
 are eligible (accepted, actionable category, one area) and stores the result.
@@ -36,8 +37,8 @@ __all__ = [
 # a millimetre, so this slack keeps a pair at exactly the threshold linked; GPS error is metres.
 _LINK_SLACK_M = 1e-3
 
-# Output coordinates are rounded to 1e-7° (about 1 cm). A smaller buffer than this could let
-# that rounding collapse the footprint ring.
+# Output coordinates are rounded to 1e-7° (about 1 cm); with a footprint buffer much smaller
+# than half a metre that rounding could collapse the ring, so smaller buffers are refused.
 _COORD_DECIMALS = 7
 _MIN_BUFFER_M = 0.5
 
@@ -182,8 +183,10 @@ def _coordinate_arrays(points: Sequence[tuple[float, float]]) -> tuple[FloatArra
     if coords.ndim != 2 or coords.shape[1] != 2:
         raise ValueError("points must be (lon, lat) pairs")
     lons, lats = coords[:, 0], coords[:, 1]
-    if not (np.isfinite(coords).all() and (np.abs(lons) <= 180.0).all()):
-        raise ValueError("longitudes must be finite and within [-180, 180]")
+    if not np.isfinite(coords).all():
+        raise ValueError("coordinates must be finite numbers")
+    if not (np.abs(lons) <= 180.0).all():
+        raise ValueError("longitudes must be within [-180, 180]")
     if not (np.abs(lats) <= 90.0).all():
         raise ValueError("latitudes must be within [-90, 90]")
     return lons, lats

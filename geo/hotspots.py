@@ -144,6 +144,8 @@ def gi_star(counts: Mapping[str, float]) -> dict[str, GiResult]:
     Only input cells are returned. With fewer than `MIN_CELLS` input cells every class is
     `insufficient_data` with z and p None. When every region cell has the same value
     (S == 0) every z is 0 and p is 1.
+
+    Raises ValueError for an invalid cell, mixed resolutions, or a negative or non-finite count.
     """
     cells = list(counts)
     _check_cells(cells)

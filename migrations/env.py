@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from logging.config import fileConfig
-from typing import Any
 
 from alembic import context
 from geoalchemy2 import alembic_helpers
@@ -12,47 +11,12 @@ from sqlalchemy.engine import Connection
 import models  # noqa: F401 - registers every table on the metadata
 from api.db import create_db_engine
 from api.settings import get_settings
+from migrations.filters import include_object
 from models.base import metadata
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
-
-# SpatiaLite's and PostGIS's own bookkeeping tables are not ours to migrate.
-_SPATIAL_INTERNAL_PREFIXES = (
-    "sql_statements_log",
-    "spatialite",
-    "spatial_ref_sys",
-    "spatialindex",
-    "elementarygeometries",
-    "knn",
-    "data_licenses",
-    "geometry_columns",
-    "views_geometry_columns",
-    "virts_geometry_columns",
-    "vector_layers",
-    "sqlite_",
-    "idx_",
-    "rl2map_configurations",
-    "se_",
-    "iso_metadata",
-    "stored_procedures",
-    "stored_variables",
-    "networks",
-    "topologies",
-    "raster_coverages",
-    "wms_",
-    "vector_coverages",
-)
-
-
-def include_object(
-    obj: Any, name: str | None, obj_type: str, reflected: bool, compare_to: Any
-) -> bool:
-    if obj_type == "table" and reflected and name and name not in metadata.tables:
-        if name.lower().startswith(_SPATIAL_INTERNAL_PREFIXES):
-            return False
-    return bool(alembic_helpers.include_object(obj, name, obj_type, reflected, compare_to))
 
 
 def _configure(connection: Connection) -> None:

@@ -17,7 +17,8 @@ def healthz() -> dict[str, str]:
 @router.get("/readyz")
 def readyz(request: Request) -> JSONResponse:
     try:
-        with request.app.state.engine.connect() as conn:
+        # DEFERRED: a probe must not queue behind SQLite's write lock.
+        with request.app.state.engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
             conn.execute(text("SELECT 1"))
     except Exception as exc:  # any failure means "not ready"; say which, keep serving
         return JSONResponse(

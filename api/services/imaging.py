@@ -196,13 +196,17 @@ def process_image(
     pil_format = _PIL_FORMAT[stored_type]
     display = _fit(clean, DISPLAY_PX)
     thumb = _fit(display, THUMB_PX)
+    # A rendition that needed no resizing is the same image: encode it once.
+    original_bytes = _encode(clean, pil_format)
+    display_bytes = original_bytes if display is clean else _encode(display, pil_format)
+    thumb_bytes = display_bytes if thumb is display else _encode(thumb, pil_format)
     return ProcessedImage(
         media_type=stored_type,
         width=clean.width,
         height=clean.height,
-        original=_encode(clean, pil_format),
-        display=_encode(display, pil_format),
-        thumb=_encode(thumb, pil_format),
+        original=original_bytes,
+        display=display_bytes,
+        thumb=thumb_bytes,
         meta=meta,
     )
 

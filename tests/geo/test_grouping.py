@@ -187,8 +187,14 @@ def test_zero_distance_links_only_identical_positions() -> None:
         pytest.param(
             [GroupPoint("a", "lighting", math.inf, 58.85)],
             {"lighting": 30.0},
-            "longitude",
+            "finite",
             id="lon-infinite",
+        ),
+        pytest.param(
+            [GroupPoint("a", "lighting", 181.0, 58.85)],
+            {"lighting": 30.0},
+            "longitude",
+            id="lon-out-of-range",
         ),
     ],
 )

@@ -1,0 +1,45 @@
+"""Which database objects autogenerate compares: ours, not the spatial extensions' own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from geoalchemy2 import alembic_helpers
+
+from models.base import metadata
+
+# SpatiaLite's and PostGIS's own bookkeeping tables are not ours to migrate.
+_SPATIAL_INTERNAL_PREFIXES = (
+    "sql_statements_log",
+    "spatialite",
+    "spatial_ref_sys",
+    "spatialindex",
+    "elementarygeometries",
+    "knn",
+    "data_licenses",
+    "geometry_columns",
+    "views_geometry_columns",
+    "virts_geometry_columns",
+    "vector_layers",
+    "sqlite_",
+    "idx_",
+    "rl2map_configurations",
+    "se_",
+    "iso_metadata",
+    "stored_procedures",
+    "stored_variables",
+    "networks",
+    "topologies",
+    "raster_coverages",
+    "wms_",
+    "vector_coverages",
+)
+
+
+def include_object(
+    obj: Any, name: str | None, obj_type: str, reflected: bool, compare_to: Any
+) -> bool:
+    if obj_type == "table" and reflected and name and name not in metadata.tables:
+        if name.lower().startswith(_SPATIAL_INTERNAL_PREFIXES):
+            return False
+    return bool(alembic_helpers.include_object(obj, name, obj_type, reflected, compare_to))
