@@ -8,12 +8,15 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
 from api.db import SpatiaLiteMissing, create_db_engine, make_sessionmaker, session_scope
 from api.errors import DomainError
 from api.settings import get_settings
 
 
-def _session_factory():  # type: ignore[no-untyped-def]
+def _session_factory() -> tuple[Engine, sessionmaker[Session]]:
     settings = get_settings()
     engine = create_db_engine(settings.resolved_database_url)
     return engine, make_sessionmaker(engine)
@@ -40,7 +43,9 @@ def cmd_init(args: argparse.Namespace) -> int:
             user = users.create_user(
                 session, org, email=args.admin_email, password=args.admin_password, role=Role.admin
             )
-            print(f"organization {org.name!r} (slug {org.slug}) created with its default categories")
+            print(
+                f"organization {org.name!r} (slug {org.slug}) created with its default categories"
+            )
             print(f"admin account: {user.email}")
     finally:
         engine.dispose()
@@ -56,7 +61,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = get_settings()
     if not args.no_migrate:
         upgrade(settings.resolved_database_url)
-    print(f"safewalk on http://{args.host}:{args.port}  (API docs: http://{args.host}:{args.port}/docs)")
+    print(
+        f"safewalk on http://{args.host}:{args.port}  (API docs: http://{args.host}:{args.port}/docs)"
+    )
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
     return 0
 
@@ -89,7 +96,10 @@ def cmd_import_areas(args: argparse.Namespace) -> int:
         if not exc.errors:
             print(f"error: {exc.detail}", file=sys.stderr)
         else:
-            print("nothing was imported (use --skip-invalid to import the valid features)", file=sys.stderr)
+            print(
+                "nothing was imported (use --skip-invalid to import the valid features)",
+                file=sys.stderr,
+            )
         return 1
     finally:
         engine.dispose()
@@ -97,7 +107,9 @@ def cmd_import_areas(args: argparse.Namespace) -> int:
         print(f"feature {index}: {reason}")
     for index, reason in report.refused:
         print(f"feature {index}: skipped: {reason}")
-    print(f"{report.created} areas created, {report.updated} updated, {len(report.refused)} skipped")
+    print(
+        f"{report.created} areas created, {report.updated} updated, {len(report.refused)} skipped"
+    )
     return 0
 
 
@@ -156,12 +168,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--org", help="organization slug (default: the only one)")
     p.add_argument("--name-property", help="feature property holding the area name")
-    p.add_argument("--kind", default="neighbourhood", choices=["district", "neighbourhood", "custom"])
-    p.add_argument("--skip-invalid", action="store_true", help="import the valid features, skip the rest")
+    p.add_argument(
+        "--kind", default="neighbourhood", choices=["district", "neighbourhood", "custom"]
+    )
+    p.add_argument(
+        "--skip-invalid", action="store_true", help="import the valid features, skip the rest"
+    )
     p.set_defaults(func=cmd_import_areas)
 
     p = sub.add_parser("demo", help="load a demo organization with a realistic walk")
-    p.add_argument("--password", default=None, help="password for the demo accounts (default: generated)")
+    p.add_argument(
+        "--password", default=None, help="password for the demo accounts (default: generated)"
+    )
     p.set_defaults(func=cmd_demo)
     return parser
 

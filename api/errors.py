@@ -158,7 +158,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         errors = [
-            {"loc": _clean_loc(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
+            {
+                "loc": _clean_loc(e.get("loc", ())),
+                "msg": str(e.get("msg", "")),
+                "type": e.get("type"),
+            }
             for e in exc.errors()
         ]
         if any(e["type"] == "json_invalid" for e in errors):

@@ -58,17 +58,21 @@ def bbox_filter(
     minx, miny, maxx, maxy = bbox
     if dialect == "sqlite":
         # SpatiaLite only uses its R*Tree through the SpatialIndex virtual table.
-        idx = select(text("ROWID")).select_from(text("SpatialIndex")).where(
-            text(
-                "f_table_name = :sx_table AND f_geometry_column = :sx_col "
-                "AND search_frame = BuildMbr(:sx_minx, :sx_miny, :sx_maxx, :sx_maxy, 4326)"
-            ).bindparams(
-                sx_table=table_name,
-                sx_col=geom_col.key,
-                sx_minx=minx,
-                sx_miny=miny,
-                sx_maxx=maxx,
-                sx_maxy=maxy,
+        idx = (
+            select(text("ROWID"))
+            .select_from(text("SpatialIndex"))
+            .where(
+                text(
+                    "f_table_name = :sx_table AND f_geometry_column = :sx_col "
+                    "AND search_frame = BuildMbr(:sx_minx, :sx_miny, :sx_maxx, :sx_maxy, 4326)"
+                ).bindparams(
+                    sx_table=table_name,
+                    sx_col=geom_col.key,
+                    sx_minx=minx,
+                    sx_miny=miny,
+                    sx_maxx=maxx,
+                    sx_maxy=maxy,
+                )
             )
         )
         envelope = func.BuildMbr(minx, miny, maxx, maxy, SRID)

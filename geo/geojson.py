@@ -138,7 +138,7 @@ def parse_geometry(obj: Any, allowed: Iterable[str]) -> BaseGeometry:
             geom = repaired
         if geom.area == 0:
             raise GeometryError("polygon has no area")
-        geom = orient_polygonal(geom)  # type: ignore[arg-type]
+        geom = orient_polygonal(geom)
     elif gtype == "LineString" and geom.length == 0:
         raise GeometryError("a LineString needs two distinct positions", ("coordinates",))
     return geom

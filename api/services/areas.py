@@ -9,6 +9,7 @@ from typing import Any
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from api import spatial
 from api.errors import InvalidInput, NotFound
@@ -122,19 +123,27 @@ def import_areas(
         first = report.refused[0]
         raise InvalidInput(
             f"feature {first[0]}: {first[1]} (nothing was imported)",
-            errors=[{"loc": ["body", "features", i, "geometry"], "msg": m} for i, m in report.refused],
+            errors=[
+                {"loc": ["body", "features", i, "geometry"], "msg": m} for i, m in report.refused
+            ],
         )
 
+    # Match in Python: SQLite's lower() does not fold Nordic letters.
+    existing_areas = list(session.scalars(select(Area).where(col(Area.organization_id) == org.id)))
+    by_code = {a.code: a for a in existing_areas if a.code}
+    by_name = {a.name.casefold(): a for a in existing_areas}
     for _i, name, code, geom in accepted:
-        match = Area.code == code if code else func.lower(Area.name) == name.lower()
-        existing = session.scalar(select(Area).where(Area.organization_id == org.id, match))
+        existing = by_code.get(code) if code else by_name.get(name.casefold())
         if existing is not None:
             existing.geometry = spatial.to_db(geom)
             existing.name = name
             existing.updated_at = utcnow()
             report.updated += 1
         else:
-            create_area(session, org, name=name, geometry=geom, code=code, kind=kind)
+            area = create_area(session, org, name=name, geometry=geom, code=code, kind=kind)
+            by_name[name.casefold()] = area
+            if code:
+                by_code[code] = area
             report.created += 1
     session.flush()
     return report
@@ -150,13 +159,18 @@ def _same_shape(raw: dict[str, Any], geom: BaseGeometry) -> bool:
     return bool(original.is_valid) and bool(original.equals(geom))
 
 
-def smallest_area_containing(session: Session, org_id: uuid.UUID, point: BaseGeometry) -> Area | None:
+def smallest_area_containing(
+    session: Session, org_id: uuid.UUID, point: BaseGeometry
+) -> Area | None:
     """The most specific area (smallest) that covers the point; ties broken by id."""
     dialect = session.get_bind().dialect.name
     stmt = (
         select(Area)
-        .where(Area.organization_id == org_id, spatial.contains_point(dialect, Area.geometry, point))
-        .order_by(func.ST_Area(Area.geometry), Area.id)
+        .where(
+            col(Area.organization_id) == org_id,
+            spatial.contains_point(dialect, Area.geometry, point),
+        )
+        .order_by(func.ST_Area(Area.geometry), col(Area.id))
         .limit(1)
     )
     return session.scalar(stmt)

@@ -11,7 +11,9 @@ from datetime import datetime, timedelta, timezone
 from shapely.geometry import Point, Polygon
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
+from api import spatial
 from api.services import areas as area_service
 from api.services import organizations, users
 from models import (
@@ -31,7 +33,11 @@ CET = timezone(timedelta(hours=1))
 
 # Three neighbourhoods of central Sandnes (simplified outlines), sharing borders.
 AREAS = [
-    ("Sandnes sentrum", "SEN", [(5.728, 58.848), (5.742, 58.848), (5.742, 58.856), (5.728, 58.856)]),
+    (
+        "Sandnes sentrum",
+        "SEN",
+        [(5.728, 58.848), (5.742, 58.848), (5.742, 58.856), (5.728, 58.856)],
+    ),
     ("Trones", "TRO", [(5.742, 58.848), (5.756, 58.848), (5.756, 58.856), (5.742, 58.856)]),
     ("Lura", "LUR", [(5.728, 58.840), (5.756, 58.840), (5.756, 58.848), (5.728, 58.848)]),
 ]
@@ -83,7 +89,7 @@ class DemoResult:
 
 
 def load_demo(session: Session, *, password: str | None = None) -> DemoResult | None:
-    if session.scalar(select(Organization).where(Organization.slug == DEMO_SLUG)) is not None:
+    if session.scalar(select(Organization).where(col(Organization.slug) == DEMO_SLUG)) is not None:
         return None
     password = password or secrets.token_urlsafe(12)
     org = organizations.create_organization(session, "Demo kommune", DEMO_SLUG)
@@ -102,7 +108,12 @@ def load_demo(session: Session, *, password: str | None = None) -> DemoResult | 
     for name, code, ring in AREAS:
         created.append(
             area_service.create_area(
-                session, org, name=name, code=code, geometry=Polygon(ring), kind=AreaKind.neighbourhood
+                session,
+                org,
+                name=name,
+                code=code,
+                geometry=Polygon(ring),
+                kind=AreaKind.neighbourhood,
             )
         )
 
@@ -122,12 +133,17 @@ def load_demo(session: Session, *, password: str | None = None) -> DemoResult | 
     session.flush()
     participants = []
     for display_name, group in PARTICIPANTS:
-        p = Participant(organization_id=org.id, walk_id=walk.id, display_name=display_name, group=group)
+        p = Participant(
+            organization_id=org.id, walk_id=walk.id, display_name=display_name, group=group
+        )
         session.add(p)
         participants.append(p)
     session.flush()
 
-    cats = {c.code: c for c in session.scalars(select(Category).where(Category.organization_id == org.id))}
+    cats = {
+        c.code: c
+        for c in session.scalars(select(Category).where(col(Category.organization_id) == org.id))
+    }
     for i, (code, lon, lat, severity, safety, note, who) in enumerate(OBSERVATIONS):
         point = Point(lon, lat)
         area = area_service.smallest_area_containing(session, org.id, point)
@@ -137,7 +153,7 @@ def load_demo(session: Session, *, password: str | None = None) -> DemoResult | 
             walk_id=walk.id,
             participant_id=participants[who].id,
             category_id=cats[code].id,
-            location=area_service.spatial.to_db(point),
+            location=spatial.to_db(point),
             accuracy_m=5.0,
             severity=severity,
             perceived_safety=safety,

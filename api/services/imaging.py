@@ -57,6 +57,9 @@ _HEIF_BRANDS: Final = frozenset({b"mif1", b"msf1", b"mif2"})
 _AVIF_BRANDS: Final = frozenset({b"avif", b"avis"})
 _MAX_FTYP_BOX: Final = 4096
 
+# HEIC/HEIF is stored as JPEG: browsers cannot show it.
+_PIL_FORMAT: Final = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
+
 # What a corrupt or truncated file can make Pillow's parsers and decoders raise.
 _DECODE_ERRORS: Final = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError)
 # What junk metadata can make EXIF parsing raise. Junk metadata never rejects a photo: it is
@@ -211,9 +214,6 @@ def process_image(
     )
 
 
-_PIL_FORMAT: Final = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
-
-
 def _opener_for(media_type: str) -> _Opener | None:
     if media_type == "image/jpeg":
         return JpegImageFile
@@ -244,7 +244,7 @@ def _open(opener: _Opener, buffer: IO[bytes]) -> ImageFile.ImageFile:
     # non-thread-safe warnings filters) is replaced by our explicit per-call limit.
     try:
         return opener(buffer)
-    except Image.DecompressionBombError as exc:
+    except Image.DecompressionBombError as exc:  # some plugins check Pillow's limit in headers
         raise ImageRejected(413, "too_many_pixels", "the image has too many pixels") from exc
     except _DECODE_ERRORS as exc:
         raise ImageRejected(422, "corrupt_image", "the image header is corrupt") from exc
@@ -388,9 +388,12 @@ def _convert_mode(img: Image.Image, stored_type: str) -> Image.Image:
             flat.paste(rgba, mask=rgba.getchannel("A"))
             return flat
         return img if img.mode in ("RGB", "L") else img.convert("RGB")
-    target = "RGBA" if _has_alpha(img) else "RGB"
+    alpha = _has_alpha(img)
     if stored_type == "image/png" and img.mode in ("L", "LA"):
-        target = img.mode
+        target = "LA" if alpha else "L"
+    else:
+        target = "RGBA" if alpha else "RGB"
+    # convert() turns a tRNS colour key ("transparency" in info) into a real alpha channel.
     return img if img.mode == target else img.convert(target)
 
 

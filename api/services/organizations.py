@@ -7,6 +7,7 @@ import unicodedata
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from api.errors import Conflict, NotFound
 from models import DEFAULT_CATEGORIES, Category, Organization
@@ -24,7 +25,7 @@ def slugify(name: str) -> str:
 
 def seed_default_categories(session: Session, org: Organization) -> list[Category]:
     existing = set(
-        session.scalars(select(Category.code).where(Category.organization_id == org.id))
+        session.scalars(select(col(Category.code)).where(col(Category.organization_id) == org.id))
     )
     created = []
     for order, d in enumerate(DEFAULT_CATEGORIES):
@@ -49,7 +50,7 @@ def seed_default_categories(session: Session, org: Organization) -> list[Categor
 
 def create_organization(session: Session, name: str, slug: str | None = None) -> Organization:
     slug = slug or slugify(name)
-    if session.scalar(select(Organization).where(Organization.slug == slug)) is not None:
+    if session.scalar(select(Organization).where(col(Organization.slug) == slug)) is not None:
         raise Conflict(f"an organization with slug {slug!r} already exists")
     org = Organization(name=name.strip(), slug=slug)
     session.add(org)
@@ -59,7 +60,7 @@ def create_organization(session: Session, name: str, slug: str | None = None) ->
 
 
 def get_by_slug(session: Session, slug: str) -> Organization:
-    org = session.scalar(select(Organization).where(Organization.slug == slug))
+    org = session.scalar(select(Organization).where(col(Organization.slug) == slug))
     if org is None:
         raise NotFound(f"no organization with slug {slug!r}")
     return org

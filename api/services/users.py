@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from api.errors import Conflict, InvalidInput
 from api.security import MIN_PASSWORD_LENGTH, hash_password
@@ -29,12 +30,10 @@ def create_user(
 ) -> User:
     email = normalize_email(email)
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput.at(
-            ["body", "password"], f"at least {MIN_PASSWORD_LENGTH} characters"
-        )
+        raise InvalidInput.at(["body", "password"], f"at least {MIN_PASSWORD_LENGTH} characters")
     if role == Role.engineer and not department:
         raise InvalidInput.at(["body", "department"], "an engineer needs a department")
-    taken = session.scalar(select(func.count()).select_from(User).where(User.email == email))
+    taken = session.scalar(select(func.count()).select_from(User).where(col(User.email) == email))
     if taken:
         raise Conflict(f"the email {email} is already in use")
     user = User(

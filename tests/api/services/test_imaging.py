@@ -39,7 +39,6 @@ METADATA_KEYS = {
     "Author",
     "Comment",
     "Secret",
-    "dpi",
 }
 
 
@@ -91,6 +90,15 @@ def camera_exif(
         if value is not None:
             gps[tag] = value
     return exif
+
+
+def with_iptc(jpeg: bytes, by_line: str) -> bytes:
+    """Insert a Photoshop APP13 segment holding an IIM (IPTC) By-line record after SOI."""
+    text = by_line.encode()
+    iim = b"\x1c\x02\x50" + struct.pack(">H", len(text)) + text
+    resource = b"8BIM\x04\x04\x00\x00" + struct.pack(">I", len(iim)) + iim
+    payload = b"Photoshop 3.0\x00" + resource
+    return jpeg[:2] + b"\xff\xed" + struct.pack(">H", len(payload) + 2) + payload + jpeg[2:]
 
 
 def png_chunk(kind: bytes, data: bytes) -> bytes:
@@ -203,7 +211,7 @@ def test_sniff_ignores_what_follows_the_magic() -> None:
 def test_jpeg_gps_time_and_orientation_are_read_then_everything_is_stripped() -> None:
     xmp = f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><dc:creator>{NAME}</dc:creator></x:xmpmeta>'
     icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    data = encode(
+    jpeg = encode(
         picture((300, 200)),
         "JPEG",
         exif=camera_exif(orientation=6),
@@ -211,6 +219,8 @@ def test_jpeg_gps_time_and_orientation_are_read_then_everything_is_stripped() ->
         comment=f"photo by {NAME}".encode(),
         icc_profile=icc,
     )
+    data = with_iptc(jpeg, f"{NAME} (IPTC)")
+    assert "photoshop" in Image.open(io.BytesIO(data)).info
     # The fixture really carries what must disappear.
     assert MAKE.encode() in data
     assert NAME.encode() in data
@@ -225,7 +235,9 @@ def test_jpeg_gps_time_and_orientation_are_read_then_everything_is_stripped() ->
     assert (result.width, result.height) == (200, 300)
     for blob in all_renditions(result):
         assert opened(blob).format == "JPEG"
-        assert_no_metadata(blob, MAKE.encode(), MODEL.encode(), NAME.encode(), b"xmpmeta")
+        assert_no_metadata(
+            blob, MAKE.encode(), MODEL.encode(), NAME.encode(), b"xmpmeta", b"Photoshop", b"8BIM"
+        )
     original = opened(result.original)
     assert original.size == (200, 300)
     # The red top-left block is now top-right.
@@ -366,6 +378,18 @@ def test_palette_png_with_transparency_keeps_alpha() -> None:
     assert original.mode == "RGBA"
     assert original.getpixel((15, 5)) == (0, 0, 0, 0)
     assert original.getpixel((5, 5)) == (255, 0, 0, 255)
+
+
+def test_greyscale_png_with_colour_key_keeps_transparency() -> None:
+    img = Image.new("L", (20, 10), 0)
+    img.paste(200, (0, 0, 10, 10))
+    data = encode(img, "PNG", transparency=0)
+
+    original = opened(process_image(data).original)
+
+    assert original.mode == "LA"
+    assert original.getpixel((5, 5)) == (200, 255)
+    assert original.getpixel((15, 5)) == (0, 0)
 
 
 def test_sixteen_bit_greyscale_png_is_scaled_not_clipped() -> None:

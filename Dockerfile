@@ -1,0 +1,31 @@
+# Production image: build wheels in one stage, run as a non-root user in a slim second stage.
+# The official python images' sqlite3 can load extensions, so SpatiaLite works out of the box.
+FROM python:3.11-slim-bookworm AS build
+WORKDIR /src
+COPY pyproject.toml README.md alembic.ini ./
+COPY api ./api
+COPY models ./models
+COPY geo ./geo
+COPY migrations ./migrations
+RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+
+FROM python:3.11-slim-bookworm
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libsqlite3-mod-spatialite \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --create-home --uid 10001 safewalk \
+    && mkdir -p /data && chown safewalk:safewalk /data
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+USER safewalk
+WORKDIR /home/safewalk
+# Configure by environment; see README. Data (SQLite file, media, generated secret) under /data.
+ENV SAFEWALK_DATA_DIR=/data \
+    SAFEWALK_ENVIRONMENT=production \
+    PYTHONUNBUFFERED=1
+VOLUME ["/data"]
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=4).status == 200 else 1)"
+# `serve` upgrades the schema (alembic upgrade head) before it starts listening.
+CMD ["safewalk", "serve", "--host", "0.0.0.0", "--port", "8000"]
