@@ -2,19 +2,39 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 
+from api import policy
+from api.auth import enforce_policy
 from api.db import create_db_engine, make_sessionmaker
 from api.errors import install_error_handlers
-from api.routers import health
+from api.ratelimit import Limits
+from api.routers import auth, health, users, walks
+from api.security import resolve_secret
 from api.settings import Settings, get_settings
 
-API_PREFIX = "/api/v1"
+API_ROUTERS = (auth.router, users.router, walks.router)
+
+
+class MissingPolicy(RuntimeError):
+    """A route was registered without an entry in api/policy.py."""
+
+
+def check_policy_coverage(app: FastAPI) -> None:
+    missing = [
+        f"{method.upper()} {path}"
+        for path, operations in app.openapi()["paths"].items()
+        for method in operations
+        if policy.allowed(method.upper(), path) is None
+    ]
+    if missing:
+        raise MissingPolicy("routes without a permission policy: " + ", ".join(missing))
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
+    secret = resolve_secret(settings)  # refuses a weak secret outside development
     engine = engine or create_db_engine(settings.resolved_database_url)
     app = FastAPI(
         title="safewalk",
@@ -22,8 +42,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         description="Safety walks: observations in, action lists and maps out.",
     )
     app.state.settings = settings
+    app.state.secret = secret
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.limits = Limits()
     install_error_handlers(app)
     app.include_router(health.router)
+    for router in API_ROUTERS:
+        app.include_router(router, dependencies=[Depends(enforce_policy)])
+    check_policy_coverage(app)
     return app

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
+from pydantic import ConfigDict
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -44,3 +45,51 @@ class User(SQLModel, table=True):
     display_name: str | None = Field(default=None, max_length=120)
     is_active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
+
+
+# --- API schemas -------------------------------------------------------------------------
+
+
+class OrganizationRead(SQLModel):
+    id: uuid.UUID
+    slug: str
+    name: str
+
+
+class UserCreate(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    email: str = Field(min_length=3, max_length=254)
+    password: str = Field(min_length=1, max_length=256)
+    role: Role
+    department: str | None = Field(default=None, max_length=64)
+    display_name: str | None = Field(default=None, max_length=120)
+
+
+class UserRead(SQLModel):
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    email: str
+    role: Role
+    department: str | None
+    display_name: str | None
+    is_active: bool
+    created_at: datetime
+
+
+class TokenResponse(SQLModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_at: datetime
+
+
+class MeRead(SQLModel):
+    kind: str
+    id: uuid.UUID
+    role: str
+    organization: OrganizationRead
+    email: str | None = None
+    department: str | None = None
+    display_name: str | None = None
+    walk_id: uuid.UUID | None = None
+    group: str | None = None

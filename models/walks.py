@@ -7,10 +7,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from pydantic import AwareDatetime, ConfigDict
 from sqlalchemy import Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.base import enum_column, geometry_column, new_id, ts_column, utcnow
+from models.geojson import LineStringGeometry
 
 
 class WalkStatus(StrEnum):
@@ -83,3 +85,64 @@ class Participant(SQLModel, table=True):
     display_name: str | None = Field(default=None, max_length=60)
     group: ParticipantGroup = Field(sa_column=enum_column(ParticipantGroup))
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
+
+
+# --- API schemas -------------------------------------------------------------------------
+
+
+class WalkCreate(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    title: str = Field(min_length=1, max_length=200)
+    area_id: uuid.UUID | None = None
+    route: LineStringGeometry | None = None
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    weather: str | None = Field(default=None, max_length=120)
+    follow_up_of_id: uuid.UUID | None = None
+
+
+class WalkUpdate(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    status: WalkStatus | None = None
+    area_id: uuid.UUID | None = None
+    route: LineStringGeometry | None = None
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    weather: str | None = Field(default=None, max_length=120)
+
+
+class WalkRead(SQLModel):
+    id: uuid.UUID
+    title: str
+    area_id: uuid.UUID | None
+    follow_up_of_id: uuid.UUID | None
+    route: dict[str, Any] | None
+    starts_at: datetime | None
+    ends_at: datetime | None
+    status: WalkStatus
+    join_code: str
+    is_dark: bool | None
+    weather: str | None
+    participant_count: int = 0
+    created_at: datetime
+    updated_at: datetime
+
+
+class JoinRequest(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    code: str = Field(min_length=4, max_length=32)
+    display_name: str | None = Field(default=None, max_length=60)
+    group: ParticipantGroup
+
+
+class JoinResponse(SQLModel):
+    participant_id: uuid.UUID
+    walk_id: uuid.UUID
+    access_token: str
+    token_type: str = "bearer"
+    expires_at: datetime
+    walk_title: str

@@ -148,7 +148,7 @@ def settings(tmp_path: Path, engine: Engine) -> Settings:
         environment="test",
         data_dir=tmp_path,
         database_url=engine.url.render_as_string(hide_password=False),
-        secret_key="test-secret-key-that-is-long-enough-for-hs256-0123456789",
+        secret_key="test-secret-key-long-enough-for-hs256-and-hs512-0123456789abcdefghijklmnop",
     )
 
 
@@ -163,3 +163,16 @@ def app(settings: Settings, engine: Engine, session_factory: sessionmaker[Sessio
 def client(app) -> Iterator[SyncClient]:  # type: ignore[no-untyped-def]
     with SyncClient(app) as c:
         yield c
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing() -> Iterator[None]:
+    """argon2 at production cost makes every factory user take ~70 ms; tests don't need that."""
+    from argon2 import PasswordHasher
+
+    from api import security
+
+    original = security._hasher
+    security._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    security._hasher = original

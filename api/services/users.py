@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
+
+from fastapi import Request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from api.errors import Conflict, InvalidInput
+from api.paging import Page, clamp_limit, decode_cursor, encode_cursor, next_url
 from api.security import MIN_PASSWORD_LENGTH, hash_password
 from models import Organization, Role, User
+from models.organizations import UserCreate, UserRead
 
 
 def normalize_email(email: str) -> str:
@@ -47,3 +52,35 @@ def create_user(
     session.add(user)
     session.flush()
     return user
+
+
+def create_user_in(session: Session, org_id: uuid.UUID, body: UserCreate) -> User:
+    org = session.get(Organization, org_id)
+    assert org is not None
+    return create_user(
+        session,
+        org,
+        email=body.email,
+        password=body.password,
+        role=body.role,
+        department=body.department,
+        display_name=body.display_name,
+    )
+
+
+def list_users(
+    session: Session, request: Request, org_id: uuid.UUID, *, limit: int | None, cursor: str | None
+) -> Page[UserRead]:
+    n = clamp_limit(limit, request.app.state.settings.page_size_max)
+    stmt = select(User).where(col(User.organization_id) == org_id)
+    after = decode_cursor(cursor, 1)
+    if after is not None:
+        stmt = stmt.where(col(User.email) > str(after[0]))
+    rows = list(session.scalars(stmt.order_by(col(User.email)).limit(n + 1)))
+    more = len(rows) > n
+    rows = rows[:n]
+    nxt = encode_cursor([rows[-1].email]) if more and rows else None
+    return Page[UserRead](
+        items=[UserRead.model_validate(u, from_attributes=True) for u in rows],
+        next=next_url(request, nxt),
+    )

@@ -1,0 +1,110 @@
+"""Who is calling: the principal behind a bearer token, and the policy check for the route."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.routing import APIRoute
+
+from api import policy
+from api.deps import SessionDep
+from api.errors import Forbidden, Unauthorized
+from api.security import decode_token
+from models import Organization, Participant, Role, User, Walk, WalkStatus
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller. Staff have a user and role; participants are bound to one walk."""
+
+    kind: str  # "staff" | "participant" | "anonymous"
+    organization_id: uuid.UUID | None = None
+    user: User | None = None
+    participant: Participant | None = None
+
+    @property
+    def role(self) -> str:
+        if self.user is not None:
+            return str(self.user.role)
+        return policy.PARTICIPANT if self.participant is not None else policy.ANONYMOUS
+
+    @property
+    def is_staff(self) -> bool:
+        return self.user is not None
+
+    @property
+    def org_id(self) -> uuid.UUID:
+        if self.organization_id is None:
+            raise Unauthorized("authentication required")
+        return self.organization_id
+
+    @property
+    def walk_id(self) -> uuid.UUID | None:
+        return self.participant.walk_id if self.participant is not None else None
+
+    def has_role(self, *roles: Role) -> bool:
+        return self.user is not None and self.user.role in roles
+
+
+ANONYMOUS = Principal(kind="anonymous")
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("malformed Authorization header: expected 'Bearer <token>'")
+    return token.strip()
+
+
+def current_principal(request: Request, session: SessionDep) -> Principal:
+    token = _bearer(request)
+    if token is None:
+        return ANONYMOUS
+    claims = decode_token(
+        token, secret=request.app.state.secret, settings=request.app.state.settings
+    )
+    org = session.get(Organization, claims.organization_id)
+    if org is None:
+        raise Unauthorized("token refers to an unknown organization")
+    if claims.kind == "staff":
+        user = session.get(User, claims.subject)
+        if user is None or user.organization_id != org.id or not user.is_active:
+            raise Unauthorized("token refers to an unknown or disabled account")
+        return Principal(kind="staff", organization_id=org.id, user=user)
+    participant = session.get(Participant, claims.subject)
+    if (
+        participant is None
+        or participant.organization_id != org.id
+        or participant.walk_id != claims.walk_id
+    ):
+        raise Unauthorized("token refers to an unknown participant")
+    walk = session.get(Walk, participant.walk_id)
+    if walk is None or walk.status == WalkStatus.cancelled:
+        raise Unauthorized("the walk of this token was cancelled")
+    return Principal(kind="participant", organization_id=org.id, participant=participant)
+
+
+def enforce_policy(
+    request: Request, principal: Annotated[Principal, Depends(current_principal)]
+) -> Principal:
+    """Applied to every API route: the policy table decides, nothing else."""
+    route = request.scope.get("route")
+    path = route.path if isinstance(route, APIRoute) else request.url.path
+    allowed = policy.allowed(request.method, path)
+    if allowed is None:
+        # Deny by default; the policy test makes sure this never happens for a real route.
+        raise Forbidden("this route has no permission policy")
+    if principal.role in allowed:
+        return principal
+    if principal.kind == "anonymous":
+        raise Unauthorized("authentication required")
+    raise Forbidden(f"a {principal.role} may not do this")
+
+
+PrincipalDep = Annotated[Principal, Depends(enforce_policy)]

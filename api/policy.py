@@ -1,0 +1,82 @@
+"""The one permission policy: for every route, which kinds of caller may use it.
+
+Callers are ``anonymous``, ``participant`` (a walk participant's token, and then only for
+their own walk: the route's lookups enforce that by answering 404 for other walks), and the
+staff roles. Organization walls are enforced by every lookup (foreign ids answer 404).
+A route without an entry here is refused at start-up, and by the policy test.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+ANONYMOUS: Final = "anonymous"
+PARTICIPANT: Final = "participant"
+ADMIN: Final = "admin"
+COORDINATOR: Final = "coordinator"
+ENGINEER: Final = "engineer"
+PLANNER: Final = "planner"
+
+STAFF = frozenset({ADMIN, COORDINATOR, ENGINEER, PLANNER})
+COORDINATOR_PLUS = frozenset({ADMIN, COORDINATOR})
+ADMIN_ONLY = frozenset({ADMIN})
+ANY_TOKEN = STAFF | {PARTICIPANT}
+ANYONE = ANY_TOKEN | {ANONYMOUS}
+WALK_MEMBERS = STAFF | {PARTICIPANT}  # participants: their own walk only
+# Engineers, coordinators and admins work the action list; planners read it.
+ACTION_WORKERS = frozenset({ADMIN, COORDINATOR, ENGINEER})
+
+V1 = "/api/v1"
+
+POLICY: dict[tuple[str, str], frozenset[str]] = {
+    ("GET", "/healthz"): ANYONE,
+    ("GET", "/readyz"): ANYONE,
+    ("POST", f"{V1}/auth/token"): ANYONE,
+    ("GET", f"{V1}/me"): ANY_TOKEN,
+    ("GET", f"{V1}/users"): ADMIN_ONLY,
+    ("POST", f"{V1}/users"): ADMIN_ONLY,
+    ("GET", f"{V1}/areas"): COORDINATOR_PLUS,
+    ("POST", f"{V1}/areas"): COORDINATOR_PLUS,
+    ("POST", f"{V1}/areas/import"): COORDINATOR_PLUS,
+    ("GET", f"{V1}/areas/{{id}}"): COORDINATOR_PLUS,
+    ("PATCH", f"{V1}/areas/{{id}}"): COORDINATOR_PLUS,
+    ("DELETE", f"{V1}/areas/{{id}}"): COORDINATOR_PLUS,
+    ("GET", f"{V1}/areas/{{id}}/action-list"): STAFF,
+    ("POST", f"{V1}/areas/{{id}}/regroup"): COORDINATOR_PLUS,
+    ("GET", f"{V1}/categories"): ANY_TOKEN,
+    ("POST", f"{V1}/categories"): ADMIN_ONLY,
+    ("GET", f"{V1}/walks"): COORDINATOR_PLUS,
+    ("POST", f"{V1}/walks"): COORDINATOR_PLUS,
+    ("GET", f"{V1}/walks/{{id}}"): COORDINATOR_PLUS,
+    ("PATCH", f"{V1}/walks/{{id}}"): COORDINATOR_PLUS,
+    ("POST", f"{V1}/walks/{{id}}/rotate-code"): COORDINATOR_PLUS,
+    ("POST", f"{V1}/walks/join"): ANYONE,
+    ("GET", f"{V1}/walks/{{id}}/nearby-resolved"): WALK_MEMBERS,
+    ("PUT", f"{V1}/observations/{{id}}"): WALK_MEMBERS,
+    ("POST", f"{V1}/observations/batch"): WALK_MEMBERS,
+    ("GET", f"{V1}/observations"): WALK_MEMBERS,
+    ("GET", f"{V1}/observations/{{id}}"): WALK_MEMBERS,
+    ("PATCH", f"{V1}/observations/{{id}}"): COORDINATOR_PLUS,
+    ("PUT", f"{V1}/observations/{{id}}/photos/{{photo_id}}"): WALK_MEMBERS,
+    ("GET", f"{V1}/photos/{{photo_id}}"): WALK_MEMBERS,
+    ("GET", f"{V1}/action-items"): STAFF,
+    ("GET", f"{V1}/action-items/{{id}}"): STAFF,
+    ("PATCH", f"{V1}/action-items/{{id}}"): ACTION_WORKERS,
+    ("GET", f"{V1}/action-items/{{id}}/history"): STAFF,
+    ("POST", f"{V1}/action-items/{{id}}/merge"): COORDINATOR_PLUS,
+    ("POST", f"{V1}/action-items/{{id}}/split"): COORDINATOR_PLUS,
+    ("POST", f"{V1}/action-items/{{id}}/follow-up"): WALK_MEMBERS,
+    ("GET", f"{V1}/stats/follow-up"): STAFF,
+    ("GET", f"{V1}/map/observations"): STAFF,
+    ("GET", f"{V1}/map/action-items"): STAFF,
+    ("GET", f"{V1}/map/areas"): STAFF,
+    ("GET", f"{V1}/map/walks/{{id}}"): WALK_MEMBERS,
+    ("GET", f"{V1}/map/hotspots"): STAFF,
+}
+
+# FastAPI's own documentation routes are public and outside the API.
+PUBLIC_DOCS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+
+
+def allowed(method: str, path: str) -> frozenset[str] | None:
+    return POLICY.get((method, path))
