@@ -10,11 +10,19 @@ from api.auth import enforce_policy
 from api.db import create_db_engine, make_sessionmaker
 from api.errors import install_error_handlers
 from api.ratelimit import Limits
-from api.routers import auth, health, users, walks
+from api.routers import areas, auth, categories, health, observations, photos, users, walks
 from api.security import resolve_secret
 from api.settings import Settings, get_settings
 
-API_ROUTERS = (auth.router, users.router, walks.router)
+API_ROUTERS = (
+    auth.router,
+    users.router,
+    areas.router,
+    categories.router,
+    walks.router,
+    observations.router,
+    photos.router,
+)
 
 
 class MissingPolicy(RuntimeError):

@@ -1,0 +1,7 @@
+"""Categories endpoints."""
+
+from __future__ import annotations
+
+from api.routers import api_router
+
+router = api_router("categories")
