@@ -7,10 +7,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from pydantic import AwareDatetime, ConfigDict
 from sqlalchemy import BigInteger, CheckConstraint, Column, Index, String
 from sqlmodel import Field, SQLModel
 
 from models.base import enum_column, geometry_column, ts_column, utcnow
+from models.geojson import PointGeometry
 
 
 class Moderation(StrEnum):
@@ -96,3 +98,71 @@ class Photo(SQLModel, table=True):
         default=None, foreign_key="user_account.id", ondelete="SET NULL"
     )
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
+
+
+# --- API schemas -------------------------------------------------------------------------
+
+
+class ObservationIn(SQLModel):
+    """What the phone sends (PUT body and each batch item)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # type: ignore[assignment]
+
+    id: uuid.UUID | None = None
+    walk_id: uuid.UUID
+    category: str = Field(min_length=1, max_length=40)
+    location: PointGeometry | None = None
+    accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
+    severity: int = Field(default=2, ge=1, le=3)
+    perceived_safety: int | None = Field(default=None, ge=0, le=3)
+    note: str | None = Field(default=None, max_length=2000)
+    recorded_at: AwareDatetime
+
+
+class ObservationRead(SQLModel):
+    id: uuid.UUID
+    walk_id: uuid.UUID
+    category: str
+    location: dict[str, Any] | None
+    accuracy_m: float | None
+    severity: int
+    perceived_safety: int | None
+    note: str | None
+    recorded_at: datetime
+    received_at: datetime
+    is_dark: bool | None
+    area_id: uuid.UUID | None
+    moderation: Moderation
+    duplicate_of_id: uuid.UUID | None
+    action_item_id: uuid.UUID | None
+    # The group, never the person: planners must not see who reported what.
+    participant_group: str | None
+    photo_ids: list[uuid.UUID] = []
+
+
+class ObservationModerate(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    moderation: Moderation
+    duplicate_of: uuid.UUID | None = None
+
+
+class BatchIn(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    # Items stay raw so that one malformed item is reported alone instead of sinking the batch.
+    observations: list[dict[str, Any]] = Field(max_length=500)
+
+
+class BatchItemResult(SQLModel):
+    id: str | None
+    status: str  # created | duplicate | conflict | invalid
+    errors: list[dict[str, Any]] | None = None
+
+
+class BatchOut(SQLModel):
+    results: list[BatchItemResult]
+    created: int
+    duplicate: int
+    conflict: int
+    invalid: int

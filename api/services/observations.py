@@ -1,0 +1,477 @@
+"""Observations: idempotent capture from offline phones, placement, listing and moderation.
+
+Capture is keyed by the client's UUID. An identical replay answers with the stored record, the
+same id with another body is a conflict, and every write is all-or-nothing (a savepoint per
+observation, so a batch item that fails leaves no trace and sinks nothing else).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from shapely.geometry import Point
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import Select, func, literal_column, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from api import spatial
+from api.auth import Principal
+from api.errors import Conflict, InvalidInput, NotFound
+from api.paging import clamp_limit, decode_cursor, encode_cursor
+from api.services.areas import smallest_area_containing
+from geo.geojson import GeometryError, parse_geometry, to_geojson
+from geo.hotspots import cell_r15
+from geo.sun import is_dark
+from models import (
+    Category,
+    Moderation,
+    Observation,
+    Participant,
+    Photo,
+    Walk,
+    WalkStatus,
+    utcnow,
+)
+from models.observations import (
+    BatchItemResult,
+    BatchOut,
+    ObservationIn,
+    ObservationModerate,
+    ObservationRead,
+)
+
+# Phones' clocks drift; a few minutes ahead of ours is still "now".
+CLOCK_SKEW = timedelta(minutes=5)
+# Observations may be noted on the way to the start, not days before.
+BEFORE_WALK = timedelta(hours=6)
+
+# Hooks run after an observation is placed or re-moderated (the action list registers here),
+# so capture does not import the grouping service and the two stay separately testable.
+AcceptedHook = Callable[[Session, Observation], None]
+_on_change: list[AcceptedHook] = []
+
+
+def on_observation_change(hook: AcceptedHook) -> AcceptedHook:
+    _on_change.append(hook)
+    return hook
+
+
+def _notify(session: Session, obs: Observation) -> None:
+    for hook in _on_change:
+        hook(session, obs)
+
+
+def body_hash(body: ObservationIn) -> str:
+    """A hash of the meaning of the body: the same instant in another offset is the same body."""
+    data = body.model_dump(mode="json", exclude={"id"})
+    data["recorded_at"] = body.recorded_at.astimezone(tz=None).timestamp()
+    raw = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _categories(session: Session, org_id: uuid.UUID) -> dict[str, Category]:
+    rows = session.scalars(select(Category).where(col(Category.organization_id) == org_id))
+    return {c.code: c for c in rows}
+
+
+def _walk_for_capture(
+    session: Session, principal: Principal, walk_id: uuid.UUID, loc: list[str | int]
+) -> Walk:
+    walk = session.get(Walk, walk_id)
+    visible = walk is not None and walk.organization_id == principal.org_id
+    if visible and principal.participant is not None:
+        visible = principal.participant.walk_id == walk_id
+    if walk is None or not visible:
+        raise InvalidInput.at([*loc, "walk_id"], "no such walk")
+    if walk.status == WalkStatus.cancelled:
+        raise InvalidInput.at([*loc, "walk_id"], "the walk was cancelled")
+    return walk
+
+
+def place(session: Session, obs: Observation, point: BaseGeometry) -> None:
+    """Set the location and what follows from it: area, darkness, H3 cell."""
+    obs.location = spatial.to_db(point)
+    area = smallest_area_containing(session, obs.organization_id, point)
+    obs.area_id = area.id if area is not None else None
+    obs.is_dark = is_dark(point.y, point.x, obs.recorded_at)
+    obs.h3_r15 = cell_r15(point.y, point.x)
+
+
+def _validate(
+    body: ObservationIn, walk: Walk, cats: dict[str, Category], loc: list[str | int]
+) -> tuple[Category, BaseGeometry | None]:
+    cat = cats.get(body.category)
+    if cat is None:
+        raise InvalidInput.at([*loc, "category"], f"unknown category {body.category!r}")
+    point = None
+    if body.location is not None:
+        try:
+            point = parse_geometry(body.location.model_dump(), {"Point"})
+        except GeometryError as exc:
+            raise InvalidInput.at([*loc, "location", *exc.loc], exc.message) from exc
+    now = utcnow()
+    if body.recorded_at > now + CLOCK_SKEW:
+        raise InvalidInput.at([*loc, "recorded_at"], "is in the future")
+    earliest = (walk.starts_at or walk.created_at) - BEFORE_WALK
+    if body.recorded_at < earliest:
+        raise InvalidInput.at([*loc, "recorded_at"], "is long before the walk")
+    if body.note is not None and "\x00" in body.note:
+        raise InvalidInput.at([*loc, "note"], "contains a NUL character")
+    return cat, point
+
+
+@dataclass
+class Capture:
+    observation: Observation
+    created: bool
+
+
+def _existing(session: Session, obs_id: uuid.UUID, digest: str, org_id: uuid.UUID) -> Capture:
+    existing = session.get(Observation, obs_id, populate_existing=True)
+    assert existing is not None
+    if existing.organization_id != org_id or existing.body_hash != digest:
+        raise Conflict(f"observation {obs_id} exists with another body")
+    return Capture(existing, created=False)
+
+
+def capture(
+    session: Session,
+    principal: Principal,
+    obs_id: uuid.UUID,
+    body: ObservationIn,
+    *,
+    loc: list[str | int] | None = None,
+    categories: dict[str, Category] | None = None,
+) -> Capture:
+    loc = loc if loc is not None else ["body"]
+    if body.id is not None and body.id != obs_id:
+        raise InvalidInput.at([*loc, "id"], "does not match the id in the path")
+    digest = body_hash(body)
+    if session.get(Observation, obs_id) is not None:
+        return _existing(session, obs_id, digest, principal.org_id)
+    walk = _walk_for_capture(session, principal, body.walk_id, loc)
+    cats = categories if categories is not None else _categories(session, principal.org_id)
+    cat, point = _validate(body, walk, cats, loc)
+    obs = Observation(
+        id=obs_id,
+        organization_id=principal.org_id,
+        walk_id=walk.id,
+        participant_id=principal.participant.id if principal.participant else None,
+        created_by_id=principal.user.id if principal.user else None,
+        category_id=cat.id,
+        accuracy_m=body.accuracy_m,
+        severity=body.severity,
+        perceived_safety=body.perceived_safety,
+        note=body.note.strip() if body.note else None,
+        recorded_at=body.recorded_at,
+        received_at=utcnow(),
+        moderation=Moderation.accepted,  # post-moderation: grouped at once
+        body_hash=digest,
+    )
+    savepoint = session.begin_nested()
+    try:
+        if point is not None:
+            place(session, obs, point)
+        session.add(obs)
+        session.flush()
+        _notify(session, obs)
+        session.flush()
+        savepoint.commit()
+    except IntegrityError:
+        # Another request stored the same id between our check and our insert.
+        savepoint.rollback()
+        return _existing(session, obs_id, digest, principal.org_id)
+    except BaseException:
+        savepoint.rollback()
+        raise
+    return Capture(obs, created=True)
+
+
+def _errors_from(exc: ValidationError, prefix: list[str | int]) -> list[dict[str, Any]]:
+    return [
+        {
+            "loc": [*prefix, *[p if isinstance(p, int) else str(p) for p in e["loc"]]],
+            "msg": e["msg"],
+        }
+        for e in exc.errors()
+    ]
+
+
+def capture_batch(
+    session: Session, principal: Principal, items: Sequence[dict[str, Any]]
+) -> BatchOut:
+    cats = _categories(session, principal.org_id)
+    results: list[BatchItemResult] = []
+    for i, raw in enumerate(items):
+        prefix: list[str | int] = ["body", "observations", i]
+        raw_id = raw.get("id") if isinstance(raw, dict) else None
+        shown_id = str(raw_id) if raw_id is not None else None
+        try:
+            body = ObservationIn.model_validate(raw)
+        except ValidationError as exc:
+            results.append(
+                BatchItemResult(id=shown_id, status="invalid", errors=_errors_from(exc, prefix))
+            )
+            continue
+        if body.id is None:
+            err = [{"loc": [*prefix, "id"], "msg": "each batch item needs its client-generated id"}]
+            results.append(BatchItemResult(id=None, status="invalid", errors=err))
+            continue
+        try:
+            done = capture(session, principal, body.id, body, loc=prefix, categories=cats)
+        except Conflict:
+            results.append(BatchItemResult(id=str(body.id), status="conflict"))
+            continue
+        except InvalidInput as exc:
+            results.append(
+                BatchItemResult(
+                    id=str(body.id), status="invalid", errors=[dict(e) for e in exc.errors or []]
+                )
+            )
+            continue
+        results.append(
+            BatchItemResult(id=str(body.id), status="created" if done.created else "duplicate")
+        )
+    counts = {
+        s: sum(1 for r in results if r.status == s)
+        for s in ("created", "duplicate", "conflict", "invalid")
+    }
+    return BatchOut(results=results, **counts)
+
+
+def get_visible(session: Session, principal: Principal, obs_id: uuid.UUID) -> Observation:
+    """404 for unknown ids, other organizations, other walks (participants) and hidden ones."""
+    obs = session.get(Observation, obs_id)
+    if obs is None or obs.organization_id != principal.org_id:
+        raise NotFound("no such observation")
+    if principal.participant is not None:
+        if obs.walk_id != principal.participant.walk_id or obs.moderation == Moderation.hidden:
+            raise NotFound("no such observation")
+    return obs
+
+
+def to_reads(session: Session, rows: Sequence[Observation]) -> list[ObservationRead]:
+    """Reads for a page of observations, with three queries whatever the page size."""
+    if not rows:
+        return []
+    ids = [o.id for o in rows]
+    codes = dict(
+        session.execute(
+            select(col(Category.id), col(Category.code)).where(
+                col(Category.id).in_({o.category_id for o in rows})
+            )
+        ).tuples()
+    )
+    pids = {o.participant_id for o in rows if o.participant_id}
+    groups = (
+        dict(
+            session.execute(
+                select(col(Participant.id), col(Participant.group)).where(
+                    col(Participant.id).in_(pids)
+                )
+            ).tuples()
+        )
+        if pids
+        else {}
+    )
+    photos: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for pid, oid in session.execute(
+        select(col(Photo.id), col(Photo.observation_id))
+        .where(col(Photo.observation_id).in_(ids))
+        .order_by(col(Photo.created_at))
+    ).tuples():
+        photos.setdefault(oid, []).append(pid)
+    out = []
+    for o in rows:
+        geom = spatial.from_db(o.location)
+        out.append(
+            ObservationRead(
+                id=o.id,
+                walk_id=o.walk_id,
+                category=codes.get(o.category_id, "?"),
+                location=to_geojson(geom) if geom is not None else None,
+                accuracy_m=o.accuracy_m,
+                severity=o.severity,
+                perceived_safety=o.perceived_safety,
+                note=o.note,
+                recorded_at=o.recorded_at,
+                received_at=o.received_at,
+                is_dark=o.is_dark,
+                area_id=o.area_id,
+                moderation=o.moderation,
+                duplicate_of_id=o.duplicate_of_id,
+                action_item_id=o.action_item_id,
+                participant_group=str(groups[o.participant_id])
+                if o.participant_id in groups
+                else None,
+                photo_ids=photos.get(o.id, []),
+            )
+        )
+    return out
+
+
+def parse_bbox(bbox: str | None) -> tuple[float, float, float, float] | None:
+    if bbox is None:
+        return None
+    try:
+        parts = [float(p) for p in bbox.split(",")]
+    except ValueError as exc:
+        raise InvalidInput.at(["query", "bbox"], "expected minLon,minLat,maxLon,maxLat") from exc
+    if len(parts) != 4 or any(p != p or p in (float("inf"), float("-inf")) for p in parts):
+        raise InvalidInput.at(
+            ["query", "bbox"], "expected four finite numbers minLon,minLat,maxLon,maxLat"
+        )
+    minx, miny, maxx, maxy = parts
+    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise InvalidInput.at(["query", "bbox"], "out of range or min > max")
+    return minx, miny, maxx, maxy
+
+
+@dataclass
+class ObservationFilter:
+    walk_id: uuid.UUID | None = None
+    area_id: uuid.UUID | None = None
+    category: str | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    moderation: Moderation | None = None
+
+
+def filtered(session: Session, principal: Principal, f: ObservationFilter) -> Select[Observation]:
+    stmt = select(Observation).where(col(Observation.organization_id) == principal.org_id)
+    if principal.participant is not None:
+        stmt = stmt.where(
+            col(Observation.walk_id) == principal.participant.walk_id,
+            col(Observation.moderation) != Moderation.hidden,
+        )
+    if f.walk_id is not None:
+        stmt = stmt.where(col(Observation.walk_id) == f.walk_id)
+    if f.area_id is not None:
+        stmt = stmt.where(col(Observation.area_id) == f.area_id)
+    if f.category is not None:
+        stmt = stmt.join(Category, col(Category.id) == col(Observation.category_id)).where(
+            col(Category.code) == f.category
+        )
+    if f.since is not None:
+        stmt = stmt.where(col(Observation.recorded_at) >= f.since)
+    if f.until is not None:
+        stmt = stmt.where(col(Observation.recorded_at) < f.until)
+    if f.moderation is not None:
+        stmt = stmt.where(col(Observation.moderation) == f.moderation)
+    if f.bbox is not None:
+        dialect = session.get_bind().dialect.name
+        stmt = stmt.where(
+            spatial.bbox_filter(
+                dialect,
+                "observation",
+                Observation.location,
+                literal_column("observation.rowid"),
+                f.bbox,
+            )
+        )
+    return stmt
+
+
+def list_page(
+    session: Session,
+    principal: Principal,
+    f: ObservationFilter,
+    *,
+    limit: int | None,
+    cursor: str | None,
+    maximum: int,
+) -> tuple[list[Observation], str | None]:
+    """Keyset pages on (received_at, id): new arrivals land after the cursor, so a walk through
+    the pages sees every observation exactly once."""
+    n = clamp_limit(limit, maximum)
+    stmt = filtered(session, principal, f)
+    after = decode_cursor(cursor, 2)
+    if after is not None:
+        try:
+            at, last = datetime.fromisoformat(str(after[0])), uuid.UUID(str(after[1]))
+        except ValueError as exc:
+            raise InvalidInput.at(["query", "cursor"], "not a cursor from this API") from exc
+        stmt = stmt.where(
+            (col(Observation.received_at) > at)
+            | ((col(Observation.received_at) == at) & (col(Observation.id) > last))
+        )
+    rows = list(
+        session.scalars(
+            stmt.order_by(col(Observation.received_at), col(Observation.id)).limit(n + 1)
+        )
+    )
+    more = len(rows) > n
+    rows = rows[:n]
+    nxt = (
+        encode_cursor([rows[-1].received_at.isoformat(), str(rows[-1].id)])
+        if more and rows
+        else None
+    )
+    return rows, nxt
+
+
+def moderate(
+    session: Session, principal: Principal, obs: Observation, body: ObservationModerate
+) -> Observation:
+    if body.moderation == Moderation.duplicate:
+        if body.duplicate_of is None:
+            raise InvalidInput.at(["body", "duplicate_of"], "name the observation this duplicates")
+        if body.duplicate_of == obs.id:
+            raise InvalidInput.at(
+                ["body", "duplicate_of"], "an observation cannot duplicate itself"
+            )
+        try:
+            original = get_visible(session, principal, body.duplicate_of)
+        except NotFound as exc:
+            raise InvalidInput.at(["body", "duplicate_of"], "no such observation") from exc
+        obs.duplicate_of_id = original.id
+    elif body.duplicate_of is not None:
+        raise InvalidInput.at(["body", "duplicate_of"], "only with moderation 'duplicate'")
+    else:
+        obs.duplicate_of_id = None
+    obs.moderation = body.moderation
+    session.flush()
+    _notify(session, obs)
+    session.flush()
+    return obs
+
+
+def count(session: Session, org_id: uuid.UUID) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Observation)
+            .where(col(Observation.organization_id) == org_id)
+        )
+        or 0
+    )
+
+
+def point_of(obs: Observation) -> Point | None:
+    geom = spatial.from_db(obs.location)
+    return geom if isinstance(geom, Point) else None
+
+
+__all__ = [
+    "Capture",
+    "ObservationFilter",
+    "capture",
+    "capture_batch",
+    "get_visible",
+    "list_page",
+    "moderate",
+    "on_observation_change",
+    "parse_bbox",
+    "place",
+    "to_reads",
+]
