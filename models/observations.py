@@ -151,7 +151,7 @@ class BatchIn(SQLModel):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
     # Items stay raw so that one malformed item is reported alone instead of sinking the batch.
-    observations: list[dict[str, Any]] = Field(max_length=500)
+    observations: list[Any] = Field(max_length=500)
 
 
 class BatchItemResult(SQLModel):

@@ -138,7 +138,9 @@ class Capture:
 def _existing(session: Session, obs_id: uuid.UUID, digest: str, org_id: uuid.UUID) -> Capture:
     existing = session.get(Observation, obs_id, populate_existing=True)
     assert existing is not None
-    if existing.organization_id != org_id or existing.body_hash != digest:
+    if existing.organization_id != org_id:
+        raise NotFound("no such observation")  # the wall: no hint that the id exists elsewhere
+    if existing.body_hash != digest:
         raise Conflict(f"observation {obs_id} exists with another body")
     return Capture(existing, created=False)
 
@@ -206,9 +208,7 @@ def _errors_from(exc: ValidationError, prefix: list[str | int]) -> list[dict[str
     ]
 
 
-def capture_batch(
-    session: Session, principal: Principal, items: Sequence[dict[str, Any]]
-) -> BatchOut:
+def capture_batch(session: Session, principal: Principal, items: Sequence[Any]) -> BatchOut:
     cats = _categories(session, principal.org_id)
     results: list[BatchItemResult] = []
     for i, raw in enumerate(items):
@@ -228,7 +228,7 @@ def capture_batch(
             continue
         try:
             done = capture(session, principal, body.id, body, loc=prefix, categories=cats)
-        except Conflict:
+        except (Conflict, NotFound):
             results.append(BatchItemResult(id=str(body.id), status="conflict"))
             continue
         except InvalidInput as exc:
@@ -269,7 +269,7 @@ def to_reads(session: Session, rows: Sequence[Observation]) -> list[ObservationR
             select(col(Category.id), col(Category.code)).where(
                 col(Category.id).in_({o.category_id for o in rows})
             )
-        ).tuples()
+        ).all()
     )
     pids = {o.participant_id for o in rows if o.participant_id}
     groups = (
@@ -278,7 +278,7 @@ def to_reads(session: Session, rows: Sequence[Observation]) -> list[ObservationR
                 select(col(Participant.id), col(Participant.group)).where(
                     col(Participant.id).in_(pids)
                 )
-            ).tuples()
+            ).all()
         )
         if pids
         else {}
@@ -288,7 +288,7 @@ def to_reads(session: Session, rows: Sequence[Observation]) -> list[ObservationR
         select(col(Photo.id), col(Photo.observation_id))
         .where(col(Photo.observation_id).in_(ids))
         .order_by(col(Photo.created_at))
-    ).tuples():
+    ).all():
         photos.setdefault(oid, []).append(pid)
     out = []
     for o in rows:

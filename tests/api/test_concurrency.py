@@ -1,0 +1,67 @@
+"""Real commits from concurrent requests: 20 PUTs of the same id leave exactly one row."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from api.app import create_app
+from api.db import create_db_engine, make_sessionmaker
+from api.migrate import upgrade
+from api.settings import Settings
+from models import Observation, Role, utcnow
+from tests.api.conftest import staff_token
+from tests.client import SyncClient
+from tests.factories import make_org, make_user, make_walk
+
+
+@pytest.fixture
+def live(fresh_db_url: str, tmp_path: Path) -> Iterator[tuple[Any, Any, dict[str, Any]]]:
+    upgrade(fresh_db_url)
+    engine = create_db_engine(fresh_db_url)
+    factory = make_sessionmaker(engine)
+    with factory() as s:
+        org = make_org(s, "Sandnes")
+        walk = make_walk(s, org)
+        user = make_user(s, org, Role.coordinator)
+        s.commit()
+        ids = {"walk": walk.id, "user": user}
+    settings = Settings(
+        environment="test", data_dir=tmp_path, database_url=fresh_db_url, secret_key="k" * 64
+    )
+    app = create_app(settings, engine=engine)
+    yield app, factory, ids
+    engine.dispose()
+
+
+def test_twenty_concurrent_puts_of_one_id_make_one_row(
+    live: tuple[Any, Any, dict[str, Any]],
+) -> None:
+    app, factory, ids = live
+    headers = {"Authorization": f"Bearer {staff_token(app, ids['user'])}"}
+    oid = str(uuid.uuid4())
+    body = {
+        "walk_id": str(ids["walk"]),
+        "category": "lighting",
+        "location": {"type": "Point", "coordinates": [5.7352, 58.8517]},
+        "severity": 2,
+        "recorded_at": (utcnow() - timedelta(minutes=1)).isoformat(),
+    }
+    with SyncClient(app) as client:
+        responses = client.gather(
+            [("PUT", f"/api/v1/observations/{oid}", {"json": body, "headers": headers})] * 20
+        )
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses == {201: 1, 200: 19}, [r.text for r in responses if r.status_code >= 300]
+    assert (
+        len({r.json()["received_at"] for r in responses}) == 1
+    )  # all answer with the stored record
+    with factory() as s:
+        assert s.scalar(select(func.count()).select_from(Observation)) == 1
