@@ -10,7 +10,17 @@ from api.auth import enforce_policy
 from api.db import create_db_engine, make_sessionmaker
 from api.errors import install_error_handlers
 from api.ratelimit import Limits
-from api.routers import areas, auth, categories, health, observations, photos, users, walks
+from api.routers import (
+    action_items,
+    areas,
+    auth,
+    categories,
+    health,
+    observations,
+    photos,
+    users,
+    walks,
+)
 from api.security import resolve_secret
 from api.settings import Settings, get_settings
 
@@ -22,6 +32,7 @@ API_ROUTERS = (
     walks.router,
     observations.router,
     photos.router,
+    action_items.router,
 )
 
 

@@ -19,6 +19,7 @@ def get_settings_dep(request: Request) -> Settings:
 def _session(request: Request) -> Iterator[Session]:
     """One unit of work per request: services flush, this commits or rolls back."""
     session: Session = request.app.state.sessionmaker()
+    session.info["settings"] = request.app.state.settings
     try:
         yield session
         session.commit()

@@ -14,7 +14,8 @@ from fastapi import Depends
 from api.auth import Principal, PrincipalDep
 from api.deps import SessionDep
 from api.errors import NotFound
-from models import Walk
+from api.services.areas import get_area
+from models import Area, Walk
 
 
 def get_walk_for(session: SessionDep, principal: Principal, walk_id: uuid.UUID) -> Walk:
@@ -31,3 +32,11 @@ def valid_walk(id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> W
 
 
 ValidWalk = Annotated[Walk, Depends(valid_walk)]
+
+
+def valid_area(id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> Area:
+    """The area of the caller's organization, or 404 (also for another organization's id)."""
+    return get_area(session, principal.org_id, id)
+
+
+ValidArea = Annotated[Area, Depends(valid_area)]

@@ -80,3 +80,42 @@ PUBLIC_DOCS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/re
 
 def allowed(method: str, path: str) -> frozenset[str] | None:
     return POLICY.get((method, path))
+
+
+# --- the action item workflow: who may make each move ----------------------------------------
+# new -> triaged -> planned -> in_progress -> resolved -> verified
+#                                   \-> wont_fix (reason) | referred (to whom) | duplicate (of)
+# resolved -> reopened -> triaged ...
+# Engineers act on items of their own department (or assigned to them); participants confirm
+# or reopen resolved items on a follow-up walk.
+
+_OPEN = ("new", "triaged", "planned", "in_progress", "reopened")
+_WORKERS = ACTION_WORKERS
+
+ACTION_MOVES: dict[tuple[str, str], frozenset[str]] = {
+    ("new", "triaged"): COORDINATOR_PLUS,
+    ("reopened", "triaged"): COORDINATOR_PLUS,
+    ("triaged", "planned"): _WORKERS,
+    ("planned", "in_progress"): _WORKERS,
+    ("in_progress", "resolved"): _WORKERS,
+    ("resolved", "verified"): COORDINATOR_PLUS | {PARTICIPANT},
+    ("resolved", "reopened"): COORDINATOR_PLUS | {PARTICIPANT},
+    **{(s, "wont_fix"): COORDINATOR_PLUS for s in _OPEN},
+    **{(s, "referred"): COORDINATOR_PLUS for s in _OPEN},
+    **{(s, "duplicate"): COORDINATOR_PLUS for s in _OPEN},
+}
+
+# Who may change which field of an action item (besides its status).
+ACTION_FIELDS: dict[str, frozenset[str]] = {
+    "title": COORDINATOR_PLUS,
+    "department": COORDINATOR_PLUS,
+    "owner_type": COORDINATOR_PLUS,
+    "priority_override": COORDINATOR_PLUS,
+    "assignee_id": _WORKERS,
+    "due_date": _WORKERS,
+    "resolution_note": _WORKERS,
+}
+
+
+def may_move(role: str, from_status: str, to_status: str) -> bool:
+    return role in ACTION_MOVES.get((from_status, to_status), frozenset())

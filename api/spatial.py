@@ -35,6 +35,19 @@ def from_db(value: Any) -> BaseGeometry | None:
     return to_shape(value)
 
 
+def point(lon: float, lat: float) -> BaseGeometry:
+    from shapely.geometry import Point
+
+    return Point(lon, lat)
+
+
+def rowid(table: str) -> Any:
+    """SQLite's implicit row id, which SpatiaLite's SpatialIndex returns (unused on PostGIS)."""
+    from sqlalchemy import literal_column
+
+    return literal_column(f"{table}.rowid")
+
+
 def geom_literal(geom: BaseGeometry) -> ColumnElement[Any]:
     return func.ST_GeomFromText(literal(geom.wkt), SRID)
 

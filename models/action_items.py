@@ -7,7 +7,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text
+from pydantic import ConfigDict
+from sqlalchemy import JSON, Column, Index, Integer, Text
 from sqlmodel import Field, SQLModel
 
 from models.base import enum_column, geometry_column, new_id, ts_column, utcnow
@@ -44,6 +45,9 @@ class OwnerType(StrEnum):
     housing = "housing"
     road_authority = "road_authority"
     private = "private"
+
+
+_VERSION = Column("version", Integer, nullable=False)
 
 
 class ActionItem(SQLModel, table=True):
@@ -85,10 +89,12 @@ class ActionItem(SQLModel, table=True):
         default=None, foreign_key="action_item.id", ondelete="SET NULL"
     )
     resolved_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
-    # Bumped on every change; the ETag of the item.
-    version: int = 1
+    # Bumped by every UPDATE (optimistic locking: UPDATE ... WHERE version = old); the ETag.
+    version: int = Field(default=1, sa_column=_VERSION)
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
+
+    __mapper_args__ = {"version_id_col": _VERSION}
 
 
 class ActionEvent(SQLModel, table=True):
@@ -113,3 +119,91 @@ class ActionEvent(SQLModel, table=True):
     changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
+
+
+# --- API schemas -------------------------------------------------------------------------
+
+
+class ActionItemRead(SQLModel):
+    id: uuid.UUID
+    title: str
+    category: str
+    area_id: uuid.UUID | None
+    location: dict[str, Any]
+    footprint: dict[str, Any] | None
+    observation_count: int
+    first_seen_at: datetime | None
+    last_seen_at: datetime | None
+    participant_groups: list[str]
+    priority_score: float
+    priority_override: float | None
+    priority: float
+    department: str | None
+    owner_type: OwnerType
+    assignee_id: uuid.UUID | None
+    due_date: date | None
+    overdue: bool
+    status: ActionStatus
+    resolution_note: str | None
+    referred_to: str | None
+    duplicate_of_id: uuid.UUID | None
+    recurrence_of_id: uuid.UUID | None
+    resolved_at: datetime | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class ActionItemUpdate(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    status: ActionStatus | None = None
+    comment: str | None = Field(default=None, max_length=4000)
+    department: str | None = Field(default=None, max_length=64)
+    owner_type: OwnerType | None = None
+    assignee_id: uuid.UUID | None = None
+    due_date: date | None = None
+    priority_override: float | None = Field(default=None, ge=0, le=100)
+    resolution_note: str | None = Field(default=None, max_length=4000)
+    referred_to: str | None = Field(default=None, max_length=200)
+    duplicate_of: uuid.UUID | None = None
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class ActionEventRead(SQLModel):
+    id: uuid.UUID
+    kind: str
+    from_status: str | None
+    to_status: str | None
+    changes: dict[str, Any]
+    comment: str | None
+    actor: str  # "user:<display or email>", "participant:<group>", or "system"
+    created_at: datetime
+
+
+class MergeRequest(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    other_id: uuid.UUID
+    comment: str | None = Field(default=None, max_length=4000)
+
+
+class SplitRequest(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    observation_ids: list[uuid.UUID] = Field(min_length=1, max_length=500)
+    comment: str | None = Field(default=None, max_length=4000)
+
+
+class FollowUpRequest(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    outcome: ActionStatus
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class RegroupResult(SQLModel):
+    observations: int
+    items_kept: int
+    items_created: int
+    items_closed: int

@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
+from pydantic import ConfigDict
 from sqlmodel import Field, SQLModel
 
 from models.base import enum_column, geometry_column, new_id, ts_column, utcnow
+from models.geojson import AreaGeometry
 
 
 class AreaKind(StrEnum):
@@ -33,3 +35,68 @@ class Area(SQLModel, table=True):
     geometry: Any = Field(sa_column=geometry_column("GEOMETRY"))
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
+
+
+# --- API schemas -------------------------------------------------------------------------
+
+
+class AreaCreate(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    name: str = Field(min_length=1, max_length=200)
+    code: str | None = Field(default=None, min_length=1, max_length=64)
+    kind: AreaKind = AreaKind.custom
+    parent_id: uuid.UUID | None = None
+    geometry: AreaGeometry
+
+
+class AreaUpdate(SQLModel):
+    """Only the fields sent change; ``parent_id: null`` detaches, ``name: null`` is refused."""
+
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    code: str | None = Field(default=None, min_length=1, max_length=64)
+    kind: AreaKind | None = None
+    parent_id: uuid.UUID | None = None
+    geometry: AreaGeometry | None = None
+
+
+class AreaRead(SQLModel):
+    id: uuid.UUID
+    name: str
+    code: str | None
+    kind: AreaKind
+    parent_id: uuid.UUID | None
+    # GeoJSON, 6 decimals, exterior rings counter-clockwise (RFC 7946).
+    geometry: AreaGeometry
+    created_at: datetime
+    updated_at: datetime
+
+
+class AreaImport(SQLModel):
+    """A GeoJSON FeatureCollection as QGIS, GDAL or a GIS portal writes it.
+
+    Features stay loosely typed on purpose: each one is checked by the import, which refuses or
+    repairs it by index instead of failing the whole request at the first bad vertex. Foreign
+    members (``name``, ``crs``, GDAL's ``xy_coordinate_resolution`` ...) are ignored rather than
+    refused: the file comes from another program and nothing in it maps onto our columns.
+    """
+
+    model_config = ConfigDict(extra="ignore")  # type: ignore[assignment]
+
+    type: Literal["FeatureCollection"]
+    features: list[Any]
+    crs: dict[str, Any] | None = None
+
+
+class FeatureIssue(SQLModel):
+    index: int
+    reason: str
+
+
+class AreaImportResult(SQLModel):
+    created: int
+    updated: int
+    repaired: list[FeatureIssue]
+    refused: list[FeatureIssue]

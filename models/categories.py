@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Annotated
 
+from pydantic import ConfigDict, StringConstraints
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -82,3 +84,37 @@ DEFAULT_CATEGORIES: tuple[DefaultCategory, ...] = (
     DefaultCategory("incident", "Incident experienced", "Opplevd hendelse", None, 40, False, True),
     DefaultCategory("positive_place", "Positive place", "Trygt og godt sted", None, 40, False),
 )
+
+
+# --- API schemas -------------------------------------------------------------------------
+
+# Grouping distances outside this range either split one dark path into several items or merge
+# separate problems into one (API.md).
+MIN_GROUP_DISTANCE_M = 15.0
+MAX_GROUP_DISTANCE_M = 40.0
+# Codes are identifiers clients and exports rely on: lowercase snake_case, like the defaults.
+CATEGORY_CODE_PATTERN = r"^[a-z][a-z0-9_]{1,39}$"
+
+
+class CategoryCreate(SQLModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # type: ignore[assignment]
+
+    code: Annotated[str, StringConstraints(pattern=CATEGORY_CODE_PATTERN)]
+    label_en: str = Field(min_length=1, max_length=120)
+    label_nb: str = Field(min_length=1, max_length=120)
+    default_department: str | None = Field(default=None, min_length=1, max_length=64)
+    group_distance_m: float = Field(default=30.0, ge=MIN_GROUP_DISTANCE_M, le=MAX_GROUP_DISTANCE_M)
+    actionable: bool = True
+    sensitive: bool = False
+
+
+class CategoryRead(SQLModel):
+    id: uuid.UUID
+    code: str
+    label_en: str
+    label_nb: str
+    default_department: str | None
+    group_distance_m: float
+    actionable: bool
+    sensitive: bool
+    sort_order: int

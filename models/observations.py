@@ -166,3 +166,23 @@ class BatchOut(SQLModel):
     duplicate: int
     conflict: int
     invalid: int
+
+
+class PhotoUrls(SQLModel):
+    thumb: str
+    display: str
+    original: str
+
+
+class PhotoRead(SQLModel):
+    """A stored photo. Deliberately nothing read from the file's metadata (no GPS, no EXIF)."""
+
+    id: uuid.UUID
+    observation_id: uuid.UUID
+    media_type: str
+    width: int
+    height: int
+    # Of the stored (metadata-free) original.
+    size_bytes: int
+    created_at: datetime
+    urls: PhotoUrls

@@ -1,7 +1,29 @@
-"""Categories endpoints."""
+"""Categories: every caller with a token reads the taxonomy; admins add to it."""
 
 from __future__ import annotations
 
+from api.auth import PrincipalDep
+from api.deps import SessionDep
+from api.paging import Page
 from api.routers import api_router
+from api.services import categories as category_service
+from models.categories import CategoryCreate, CategoryRead
 
 router = api_router("categories")
+
+
+@router.get("/categories", response_model=Page[CategoryRead])
+def list_categories(principal: PrincipalDep, session: SessionDep) -> Page[CategoryRead]:
+    rows = category_service.list_categories(session, principal.org_id)
+    # Never more than one page: ``next`` stays null, the shape matches every other list.
+    return Page[CategoryRead](
+        items=[CategoryRead.model_validate(c, from_attributes=True) for c in rows]
+    )
+
+
+@router.post("/categories", response_model=CategoryRead, status_code=201)
+def create_category(
+    body: CategoryCreate, principal: PrincipalDep, session: SessionDep
+) -> CategoryRead:
+    category = category_service.create_category(session, principal.org_id, body)
+    return CategoryRead.model_validate(category, from_attributes=True)

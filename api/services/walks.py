@@ -156,6 +156,8 @@ def update_walk(session: Session, walk: Walk, body: WalkUpdate) -> Walk:
     if "route" in changes:
         walk.route = spatial.to_db(_route(body.route))
         changes.pop("route")
+    if "title" in changes and not changes["title"]:
+        raise InvalidInput.at(["body", "title"], "a walk needs a title")
     for key in ("title", "area_id", "starts_at", "ends_at", "weather"):
         if key in changes:
             setattr(walk, key, changes[key])
@@ -185,7 +187,10 @@ def list_walks(
         stmt = stmt.where(col(Walk.area_id) == area_id)
     after = decode_cursor(cursor, 2)
     if after is not None:
-        created, last_id = datetime.fromisoformat(str(after[0])), uuid.UUID(str(after[1]))
+        try:
+            created, last_id = datetime.fromisoformat(str(after[0])), uuid.UUID(str(after[1]))
+        except ValueError as exc:
+            raise InvalidInput.at(["query", "cursor"], "not a cursor from this API") from exc
         stmt = stmt.where(
             (col(Walk.created_at) < created)
             | ((col(Walk.created_at) == created) & (col(Walk.id) < last_id))

@@ -1,0 +1,255 @@
+"""Photos: idempotent upload of an observation's image, and serving its stored renditions.
+
+Uploads are keyed by the client's UUID like observations: the same bytes again answer with the
+stored record, other bytes under the same id are a conflict. What is stored is what
+:func:`api.services.imaging.process_image` returns: pixels only, in three sizes. The GPS position
+in the upload is used once, to place an observation that has none yet, and then discarded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+from shapely.geometry import Point
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api.auth import Principal
+from api.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
+from api.media import MediaStore
+from api.routers import API_PREFIX
+from api.services.imaging import ImageMeta, ImageRejected, ProcessedImage, process_image
+from api.services.observations import _notify, get_visible, place
+from models import Observation, Photo
+from models.observations import PhotoRead, PhotoUrls
+
+log = logging.getLogger("safewalk")
+
+
+class PhotoSize(StrEnum):
+    thumb = "thumb"
+    display = "display"
+    original = "original"
+
+
+_EXTENSIONS: Final = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+
+_REJECTIONS: Final[dict[int, type[DomainError]]] = {
+    413: PayloadTooLarge,
+    415: UnsupportedMediaType,
+    422: InvalidInput,
+}
+
+
+@dataclass
+class Upload:
+    photo: Photo
+    created: bool
+
+
+@dataclass(frozen=True)
+class PhotoFile:
+    data: bytes
+    media_type: str
+    etag: str
+    filename: str
+
+
+def observation_for_upload(
+    session: Session, principal: Principal, obs_id: uuid.UUID
+) -> Observation:
+    """The observation a photo may be added to: staff of its organization, or its author.
+
+    Another participant of the same walk gets the same 404 as for an unknown id.
+    """
+    obs = get_visible(session, principal, obs_id)
+    if principal.participant is not None and obs.participant_id != principal.participant.id:
+        raise NotFound("no such observation")
+    return obs
+
+
+def rejected(exc: ImageRejected) -> DomainError:
+    """The problem-details error for an unacceptable image, carrying its machine-readable code."""
+    kind = _REJECTIONS[exc.status]
+    errors = [{"loc": ["body"], "msg": exc.detail}] if kind is InvalidInput else None
+    return kind(exc.detail, errors=errors, code=exc.code)
+
+
+def upload(
+    session: Session,
+    principal: Principal,
+    obs: Observation,
+    photo_id: uuid.UUID,
+    data: bytes,
+    *,
+    store: MediaStore,
+    max_bytes: int,
+    max_pixels: int,
+) -> Upload:
+    """Store ``data`` as photo ``photo_id`` of ``obs``: all or nothing, idempotent by the bytes."""
+    upload_sha256 = hashlib.sha256(data).hexdigest()
+    found = _existing(session, photo_id, obs, upload_sha256)
+    if found is not None:
+        return found
+    try:
+        image = process_image(data, max_bytes=max_bytes, max_pixels=max_pixels)
+    except ImageRejected as exc:
+        raise rejected(exc) from exc
+
+    digest = hashlib.sha256(image.original).hexdigest()
+    photo = Photo(
+        id=photo_id,
+        organization_id=obs.organization_id,
+        observation_id=obs.id,
+        upload_sha256=upload_sha256,
+        sha256=digest,
+        media_type=image.media_type,
+        size_bytes=len(image.original),
+        width=image.width,
+        height=image.height,
+        uploaded_by_participant_id=principal.participant.id if principal.participant else None,
+        uploaded_by_user_id=principal.user.id if principal.user else None,
+    )
+    # The row is flushed before any file is written, so a conflict costs no disk writes. A failure
+    # while writing removes the files this upload created (never files an earlier photo shares)
+    # and rolls the rows back. If the request's final commit fails, after this function, the
+    # files stay behind as orphans: tolerated, as they hold pixels only, are reachable only
+    # through a Photo row naming their sha256, and a sweep can delete files no row names.
+    created: list[str] = []
+    savepoint = session.begin_nested()
+    try:
+        _place_from(session, obs, image.meta)
+        session.add(photo)
+        session.flush()
+        _write_renditions(store, image, digest, created)
+        savepoint.commit()
+    except BaseException as exc:
+        savepoint.rollback()
+        for key in created:
+            store.delete(key)
+        if isinstance(exc, IntegrityError):
+            # Another request stored the same photo id between our check and our insert.
+            found = _existing(session, photo_id, obs, upload_sha256)
+            if found is not None:
+                return found
+        raise
+    return Upload(photo, created=True)
+
+
+def _existing(
+    session: Session, photo_id: uuid.UUID, obs: Observation, upload_sha256: str
+) -> Upload | None:
+    photo = session.get(Photo, photo_id, populate_existing=True)
+    if photo is None:
+        return None
+    if photo.organization_id != obs.organization_id:
+        raise NotFound("no such photo")  # the wall: no hint that the id exists elsewhere
+    if photo.observation_id != obs.id:
+        raise Conflict(f"photo {photo_id} belongs to another observation")
+    if photo.upload_sha256 != upload_sha256:
+        raise Conflict(f"photo {photo_id} exists with other bytes")
+    return Upload(photo, created=False)
+
+
+def _place_from(session: Session, obs: Observation, meta: ImageMeta) -> None:
+    """Locate an observation that has no location yet at the photo's GPS position.
+
+    Only the position is taken: the photo's capture time never replaces ``recorded_at``, which
+    the phone set when the observation was made.
+    """
+    if obs.location is not None or meta.gps_lat is None or meta.gps_lon is None:
+        return
+    place(session, obs, Point(meta.gps_lon, meta.gps_lat))
+    session.flush()
+    _notify(session, obs)
+    session.flush()
+
+
+def _write_renditions(
+    store: MediaStore, image: ProcessedImage, digest: str, created: list[str]
+) -> None:
+    ext = extension(image.media_type)
+    renditions = {
+        PhotoSize.original: image.original,
+        PhotoSize.display: image.display,
+        PhotoSize.thumb: image.thumb,
+    }
+    for size, data in renditions.items():
+        key = store.key_for(digest, f"{size}.{ext}")
+        if store.exists(key):
+            continue  # the same picture was stored before: share its files
+        store.put(data, f"{size}.{ext}", digest=digest)
+        created.append(key)
+
+
+def extension(media_type: str) -> str:
+    return _EXTENSIONS[media_type]
+
+
+def get_readable(session: Session, principal: Principal, photo_id: uuid.UUID) -> Photo:
+    """A photo whose observation the caller may see; 404 otherwise, like an unknown id."""
+    photo = session.get(Photo, photo_id)
+    if photo is None or photo.organization_id != principal.org_id:
+        raise NotFound("no such photo")
+    try:
+        get_visible(session, principal, photo.observation_id)
+    except NotFound:
+        raise NotFound("no such photo") from None
+    return photo
+
+
+def photo_file(store: MediaStore, photo: Photo, size: PhotoSize) -> PhotoFile:
+    ext = extension(photo.media_type)
+    try:
+        data = store.read(store.key_for(photo.sha256, f"{size}.{ext}"))
+    except FileNotFoundError:
+        log.error("photo %s: the %s file is missing from the media store", photo.id, size)
+        raise NotFound("the image file of this photo is missing") from None
+    # The original's hash is its file name; the smaller sizes are hashed as served.
+    etag = photo.sha256 if size == PhotoSize.original else hashlib.sha256(data).hexdigest()
+    return PhotoFile(
+        data=data, media_type=photo.media_type, etag=etag, filename=f"{photo.id}-{size}.{ext}"
+    )
+
+
+def to_read(photo: Photo) -> PhotoRead:
+    url = f"{API_PREFIX}/photos/{photo.id}"
+    return PhotoRead(
+        id=photo.id,
+        observation_id=photo.observation_id,
+        media_type=photo.media_type,
+        width=photo.width,
+        height=photo.height,
+        size_bytes=photo.size_bytes,
+        created_at=photo.created_at,
+        urls=PhotoUrls(
+            thumb=f"{url}?size=thumb",
+            display=f"{url}?size=display",
+            original=f"{url}?size=original",
+        ),
+    )
+
+
+__all__ = [
+    "PhotoFile",
+    "PhotoSize",
+    "Upload",
+    "get_readable",
+    "observation_for_upload",
+    "photo_file",
+    "rejected",
+    "to_read",
+    "upload",
+]
