@@ -35,6 +35,9 @@ def valid_item(id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> A
     return item_service.get_item(session, principal.org_id, id)
 
 
+ValidItem = Annotated[ActionItem, Depends(valid_item)]
+
+
 def _one(session: SessionDep, item: ActionItem, response: Response) -> ActionItemRead:
     response.headers["ETag"] = workflow.etag(item)
     return action_list.to_reads(session, [item])[0]
