@@ -14,8 +14,10 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from api import spatial
+from api.services import action_items, organizations, users
 from api.services import areas as area_service
-from api.services import organizations, users
+from geo.hotspots import cell_r15
+from geo.sun import is_dark
 from models import (
     AreaKind,
     Category,
@@ -159,10 +161,13 @@ def load_demo(session: Session, *, password: str | None = None) -> DemoResult | 
             perceived_safety=safety,
             note=note,
             recorded_at=starts + timedelta(minutes=4 * i),
-            is_dark=True,
+            is_dark=is_dark(lat, lon, starts + timedelta(minutes=4 * i)),
+            h3_r15=cell_r15(lat, lon),
             area_id=area.id if area else None,
             body_hash=hashlib.sha256(f"demo-{i}".encode()).hexdigest(),
         )
         session.add(obs)
+        session.flush()
+        action_items.assign(session, obs)  # the same grouping as live capture
     session.flush()
     return DemoResult(org.slug, len(created), len(OBSERVATIONS), emails, password)
