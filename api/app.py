@@ -16,6 +16,8 @@ from api.routers import (
     auth,
     categories,
     health,
+    hotspots,
+    maps,
     observations,
     photos,
     users,
@@ -33,6 +35,8 @@ API_ROUTERS = (
     observations.router,
     photos.router,
     action_items.router,
+    maps.router,
+    hotspots.router,
 )
 
 

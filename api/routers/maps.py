@@ -1,0 +1,7 @@
+"""Map layers for planners: maps."""
+
+from __future__ import annotations
+
+from api.routers import api_router
+
+router = api_router("maps")
