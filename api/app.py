@@ -68,6 +68,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.secret = secret
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    # Feeds stream after the request's session is gone, on a connection of their own; DEFERRED
+    # so a long read never holds SQLite's write lock.
+    app.state.feed_connection = lambda: engine.connect().execution_options(sqlite_begin="DEFERRED")
     app.state.limits = Limits()
     install_error_handlers(app)
     app.include_router(health.router)

@@ -17,7 +17,7 @@ from typing import Any
 
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import ColumnElement, and_, func, literal, select, text
+from sqlalchemy import JSON, ColumnElement, String, and_, case, cast, func, literal, select, text
 from sqlalchemy.orm import InstrumentedAttribute
 
 from models.base import SRID
@@ -98,3 +98,68 @@ def as_geojson(dialect: str, geom_col: Any, decimals: int = 6) -> ColumnElement[
     if dialect == "sqlite":
         return func.AsGeoJSON(geom_col, decimals)
     return func.ST_AsGeoJSON(geom_col, decimals)
+
+
+# --- JSON emitted by the database (feeds) ------------------------------------------------------
+# Each Feature is built as JSON text by the database, so large pages never become Python dicts.
+
+
+def uuid_text(dialect: str, column: Any) -> ColumnElement[str]:
+    """UUIDs as canonical text: PostgreSQL has a uuid type, SQLite stores 32 hex characters."""
+    if dialect == "sqlite":
+        parts = [
+            func.substr(column, start, length)
+            for start, length in ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
+        ]
+        out: Any = parts[0]
+        for p in parts[1:]:
+            out = out.op("||")(literal("-")).op("||")(p)
+        return func.lower(out)
+    return cast(column, String)
+
+
+def json_value(dialect: str, kind: str, column: Any) -> Any:
+    """One property value, typed for JSON: text, number, bool, uuid, time (RFC 3339, UTC) or date."""
+    if kind == "uuid":
+        return uuid_text(dialect, column)
+    if kind == "time":
+        if dialect == "sqlite":
+            return func.strftime("%Y-%m-%dT%H:%M:%SZ", column)
+        return func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+    if kind == "bool" and dialect == "sqlite":
+        return case(
+            (column.is_(None), func.json("null")),
+            (column == 1, func.json("true")),
+            else_=func.json("false"),
+        )
+    if kind == "json" and dialect == "sqlite":
+        return func.json(column)
+    return column
+
+
+def feature_json(
+    dialect: str,
+    id_column: Any,
+    geom_column: Any,
+    properties: list[tuple[str, str, Any]],
+) -> ColumnElement[str]:
+    """A GeoJSON Feature as JSON text: string id, geometry with 6 decimals, typed properties."""
+    props: list[Any] = []
+    for name, kind, column in properties:
+        props += [literal(name), json_value(dialect, kind, column)]
+    if dialect == "sqlite":
+        return func.json_object(
+            "type", "Feature",
+            "id", uuid_text(dialect, id_column),
+            "geometry", func.json(func.AsGeoJSON(geom_column, 6)),
+            "properties", func.json_object(*props),
+        )  # fmt: skip
+    return cast(
+        func.json_build_object(
+            "type", "Feature",
+            "id", uuid_text(dialect, id_column),
+            "geometry", cast(func.ST_AsGeoJSON(geom_column, 6), JSON),
+            "properties", func.json_build_object(*props),
+        ),
+        String,
+    )  # fmt: skip

@@ -7,6 +7,7 @@ databases (default: postgres on 127.0.0.1).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -153,9 +154,16 @@ def settings(tmp_path: Path, engine: Engine) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings, engine: Engine, session_factory: sessionmaker[Session]):  # type: ignore[no-untyped-def]
+def app(
+    settings: Settings,
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    connection: Connection,
+):  # type: ignore[no-untyped-def]
     application = create_app(settings, engine=engine)
     application.state.sessionmaker = session_factory
+    # Feeds read through the test's connection, so they see its uncommitted data.
+    application.state.feed_connection = lambda: contextlib.nullcontext(connection)
     return application
 
 

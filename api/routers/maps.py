@@ -1,7 +1,108 @@
-"""Map layers for planners: maps."""
+"""Map layers for planners: RFC 7946 FeatureCollections, streamed from the database."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Query, Request
+from fastapi.responses import StreamingResponse
+from sqlalchemy import Select
+
+from api.auth import PrincipalDep
+from api.deps import SessionDep
+from api.lookups import ValidWalk
+from api.paging import clamp_limit, next_url
 from api.routers import api_router
+from api.services import maps as map_service
+from api.services.observations import parse_bbox
 
 router = api_router("maps")
+
+GEOJSON = "application/geo+json"
+MAP_PAGE_MAX = 10_000
+MAP_PAGE_DEFAULT = 1_000
+
+
+def _response(
+    request: Request,
+    statements: list[Select[Any]],
+    extra: dict[str, Any],
+    next_cursor: str | None = None,
+) -> StreamingResponse:
+    nxt = next_url(request, next_cursor)
+    links = [{"href": str(request.url), "rel": "self", "type": GEOJSON}]
+    headers = {"X-Content-Type-Options": "nosniff"}
+    if nxt:
+        links.append({"href": nxt, "rel": "next", "type": GEOJSON})
+        headers["Link"] = f'<{nxt}>; rel="next"; type="{GEOJSON}"'
+    body = map_service.stream_collection(
+        request.app.state.feed_connection, statements, {**extra, "links": links}
+    )
+    return StreamingResponse(body, media_type=GEOJSON, headers=headers)
+
+
+@router.get("/map/observations", response_class=StreamingResponse)
+def map_observations(
+    request: Request,
+    principal: PrincipalDep,
+    session: SessionDep,
+    bbox: str | None = Query(default=None, description="minLon,minLat,maxLon,maxLat"),
+    category: str | None = None,
+    area_id: uuid.UUID | None = None,
+    walk_id: uuid.UUID | None = None,
+    status: Annotated[list[str] | None, Query(description="moderation states")] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> StreamingResponse:
+    n = clamp_limit(limit if limit is not None else MAP_PAGE_DEFAULT, MAP_PAGE_MAX)
+    f = map_service.FeedFilter(
+        bbox=parse_bbox(bbox),
+        category=category,
+        area_id=area_id,
+        walk_id=walk_id,
+        status=status,
+        since=since,
+        until=until,
+    )
+    page = map_service.observations_page(session, principal, f, limit=n, cursor=cursor)
+    return _response(request, [page.statement], {}, page.next_cursor)
+
+
+@router.get("/map/action-items", response_class=StreamingResponse)
+def map_action_items(
+    request: Request,
+    principal: PrincipalDep,
+    session: SessionDep,
+    bbox: str | None = Query(default=None, description="minLon,minLat,maxLon,maxLat"),
+    category: str | None = None,
+    area_id: uuid.UUID | None = None,
+    status: Annotated[list[str] | None, Query()] = None,
+    limit: int | None = None,
+) -> StreamingResponse:
+    n = clamp_limit(limit if limit is not None else MAP_PAGE_MAX, MAP_PAGE_MAX)
+    f = map_service.FeedFilter(
+        bbox=parse_bbox(bbox), category=category, area_id=area_id, status=status
+    )
+    dialect = session.get_bind().dialect.name
+    return _response(
+        request, [map_service.action_items_statement(dialect, principal, f, limit=n)], {}
+    )
+
+
+@router.get("/map/areas", response_class=StreamingResponse)
+def map_areas(request: Request, principal: PrincipalDep, session: SessionDep) -> StreamingResponse:
+    dialect = session.get_bind().dialect.name
+    return _response(request, [map_service.areas_statement(dialect, principal)], {})
+
+
+@router.get("/map/walks/{id}", response_class=StreamingResponse)
+def map_walk(
+    request: Request, walk: ValidWalk, principal: PrincipalDep, session: SessionDep
+) -> StreamingResponse:
+    dialect = session.get_bind().dialect.name
+    extra = {"walk": {"id": str(walk.id), "title": walk.title, "status": str(walk.status)}}
+    return _response(request, map_service.walk_statements(dialect, walk, principal), extra)
