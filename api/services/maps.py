@@ -36,7 +36,7 @@ from models import (
 )
 
 OPEN = [str(s) for s in OPEN_STATUSES]
-CHUNK_ROWS = 500
+CHUNK_ROWS = 2000
 
 
 @dataclass
