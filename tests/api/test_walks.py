@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import World
+from tests.api.conftest import World, participant_token
 from tests.client import SyncClient
 
 ROUTE = {"type": "LineString", "coordinates": [[5.7352, 58.8517], [5.7371, 58.8530]]}
@@ -248,3 +248,29 @@ def test_list_walks_pages(client: SyncClient, world: World) -> None:
         seen += [w["id"] for w in page["items"]]
         url = page["next"]
     assert len(seen) == len(set(seen)) == 5  # 3 new + 2 from the world
+
+
+def test_participant_token_expires_after_the_walk_ends(
+    client: SyncClient, world: World, app: Any
+) -> None:
+    from datetime import timedelta
+
+    import jwt
+
+    from models import utcnow
+
+    ends = utcnow() + timedelta(hours=2)
+    walk = _create(
+        client, world, starts_at=(ends - timedelta(hours=3)).isoformat(), ends_at=ends.isoformat()
+    )
+    joined = client.post(
+        "/api/v1/walks/join", json={"code": walk["join_code"], "group": "resident"}
+    ).json()
+    claims = jwt.decode(joined["access_token"], options={"verify_signature": False})
+    # Valid through the walk plus 12 hours for offline phones to sync, and not longer.
+    assert abs(claims["exp"] - (ends + timedelta(hours=12)).timestamp()) < 5
+    assert claims["walk"] == walk["id"]
+    expired = participant_token(app, world.participant, expires_at=utcnow() - timedelta(minutes=1))
+    r = client.get("/api/v1/me", headers={"Authorization": f"Bearer {expired}"})
+    assert r.status_code == 401
+    assert r.json()["detail"] == "token expired"
