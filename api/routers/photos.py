@@ -143,6 +143,7 @@ def get_photo(
     headers = {
         "ETag": f'"{found.etag}"',
         "Cache-Control": CACHE_CONTROL,
+        "X-Content-Type-Options": "nosniff",
     }
     if _matches(if_none_match, found.etag):
         return Response(status_code=304, headers=headers)

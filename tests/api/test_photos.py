@@ -8,8 +8,9 @@ import stat
 import struct
 import uuid
 import zlib
-from collections.abc import AsyncIterator
-from datetime import datetime
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +22,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from api.app import create_app
+from api.db import create_db_engine, make_sessionmaker
 from api.media import MediaStore
+from api.migrate import upgrade
+from api.services import photos as photo_service
 from api.settings import Settings
-from models import Participant, ParticipantGroup, Photo, Role
+from models import Participant, ParticipantGroup, Photo, Role, utcnow
 from tests.api.conftest import World, participant_token, staff_token
 from tests.api.test_observations import obs_body
 from tests.client import SyncClient
-from tests.factories import make_user, make_walk
+from tests.factories import make_org, make_user, make_walk
 
 MAKE = "SafeCamMaker"
 MODEL = "Snapper 9000"
@@ -187,6 +192,8 @@ def test_gps_places_the_observation_and_every_size_is_metadata_free(
 ) -> None:
     recorded_at = obs_body(world)["recorded_at"]
     oid = new_observation(client, world, location=None, recorded_at=recorded_at)
+    before = client.get(f"/api/v1/observations/{oid}", headers=world.headers("participant"))
+    assert (before.json()["location"], before.json()["action_item_id"]) == (None, None)
     r = put_photo(client, world, oid, camera_jpeg((300, 200), orientation=6))
     assert r.status_code == 201, r.text
     photo = r.json()
@@ -211,6 +218,7 @@ def test_gps_places_the_observation_and_every_size_is_metadata_free(
     assert obs["location"]["coordinates"] == pytest.approx([5.7352, 58.8517], abs=1e-6)
     assert obs["area_id"] == str(world.objects["area"].id)
     assert obs["is_dark"] is not None
+    assert obs["action_item_id"] is not None  # grouped once it had a place
     assert obs["photo_ids"] == [pid]
     # Only the position is taken from the photo: the phone's time stays (the EXIF says 2021).
     assert datetime.fromisoformat(obs["recorded_at"]) == datetime.fromisoformat(recorded_at)
@@ -364,30 +372,56 @@ def _chunks(data: bytes, size: int = 1000) -> AsyncIterator[bytes]:
 
 
 @pytest.mark.parametrize(
-    "chunked",
-    [pytest.param(False, id="content-length"), pytest.param(True, id="chunked-no-length")],
+    "how",
+    [
+        pytest.param("sized", id="body-over-limit"),
+        # A small body under a Content-Length over the limit: refused on the header alone.
+        pytest.param("declared", id="content-length-over-limit"),
+        pytest.param("chunked", id="chunked-body-over-limit"),
+    ],
 )
-def test_over_the_byte_limit_is_413(
+def test_over_the_byte_limit_is_413_before_any_processing(
     client: SyncClient,
     world: World,
     app: Any,
     session: Session,
     media_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
-    chunked: bool,
+    how: str,
 ) -> None:
     data = encode(picture((200, 200)), "PNG")
-    monkeypatch.setattr(app.state.settings, "photo_max_bytes", len(data) - 1)
+    limit = len(data) - 1
+    monkeypatch.setattr(app.state.settings, "photo_max_bytes", limit)
+    processed: list[int] = []
+    real_process = photo_service.process_image
+
+    def spy(data: bytes, **kw: Any) -> Any:
+        processed.append(len(data))
+        return real_process(data, **kw)
+
+    monkeypatch.setattr(photo_service, "process_image", spy)
     oid = new_observation(client, world)
     pid = str(uuid.uuid4())
-    r = put_photo(client, world, oid, _chunks(data) if chunked else data, photo_id=pid)
+    url = f"/api/v1/observations/{oid}/photos/{pid}"
+    headers = {**world.headers("participant"), "Content-Type": "image/png"}
+    if how == "sized":
+        r = client.put(url, headers=headers, content=data)
+    elif how == "declared":
+        small = encode(picture((8, 8)), "PNG")
+        headers["Content-Length"] = str(limit + 1)
+        r = client.put(url, headers=headers, content=_chunks(small))
+    else:
+        r = client.put(url, headers=headers, content=_chunks(data))
+        assert "content-length" not in r.request.headers
     assert r.status_code == 413, r.text
     assert r.headers["content-type"] == "application/problem+json"
     assert r.json()["code"] == "too_large"
+    assert processed == []
     assert photo_rows(session, pid) == 0
     assert stored_files(media_dir) == []
     monkeypatch.setattr(app.state.settings, "photo_max_bytes", len(data))
     assert put_photo(client, world, oid, data, photo_id=pid).status_code == 201
+    assert processed == [len(data)]
 
 
 def test_a_failed_write_leaves_no_files_no_row_and_no_location(
@@ -559,3 +593,52 @@ def test_unknown_photo_and_observation_are_404(client: SyncClient, world: World)
     assert get_photo(client, world, str(uuid.uuid4()), who="admin").status_code == 404
     r = put_photo(client, world, str(uuid.uuid4()), plain_jpeg(), who="admin")
     assert r.status_code == 404
+
+
+# --- concurrency (real commits) ------------------------------------------------------------
+
+
+@pytest.fixture
+def live(fresh_db_url: str, tmp_path: Path) -> Iterator[tuple[Any, Any, dict[str, Any]]]:
+    upgrade(fresh_db_url)
+    engine = create_db_engine(fresh_db_url)
+    factory = make_sessionmaker(engine)
+    with factory() as s:
+        org = make_org(s, "Sandnes")
+        walk = make_walk(s, org)
+        user = make_user(s, org, Role.coordinator)
+        s.commit()
+        ids = {"walk": walk.id, "user": user}
+    settings = Settings(
+        environment="test", data_dir=tmp_path, database_url=fresh_db_url, secret_key="k" * 64
+    )
+    app = create_app(settings, engine=engine)
+    yield app, factory, ids
+    engine.dispose()
+
+
+def test_concurrent_puts_of_one_photo_store_it_once(
+    live: tuple[Any, Any, dict[str, Any]],
+) -> None:
+    app, factory, ids = live
+    headers = {"Authorization": f"Bearer {staff_token(app, ids['user'])}"}
+    oid = str(uuid.uuid4())
+    body = {
+        "walk_id": str(ids["walk"]),
+        "category": "lighting",
+        "recorded_at": (utcnow() - timedelta(minutes=1)).isoformat(),
+    }
+    photo_url = f"/api/v1/observations/{oid}/photos/{uuid.uuid4()}"
+    with SyncClient(app) as client:
+        assert (
+            client.put(f"/api/v1/observations/{oid}", json=body, headers=headers).status_code == 201
+        )
+        responses = client.gather(
+            [("PUT", photo_url, {"content": plain_jpeg(), "headers": headers})] * 8
+        )
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses == {201: 1, 200: 7}, [r.text for r in responses if r.status_code >= 300]
+    assert len({r.text for r in responses}) == 1  # all answer with the stored record
+    with factory() as s:
+        assert s.scalar(select(func.count()).select_from(Photo)) == 1
+    assert len(stored_files(app.state.settings.resolved_media_dir)) == 3
