@@ -1,0 +1,359 @@
+"""Benchmark: the hotspots service end to end against its SQL GROUP BY alone, in one run.
+
+    python bench/bench_hotspots.py                                  # PostGIS, 1,000,000 rows
+    python bench/bench_hotspots.py --url sqlite:///var/bench_hotspots.db --n 100000
+
+Without --url a scratch PostgreSQL database `safewalk_bench_hotspots` is created on
+postgres@127.0.0.1:5432, migrated, and dropped at the end. A --url you give is migrated and
+kept (use an empty database: the script adds its own organization).
+
+Data (seeded, so runs compare): N observations within 20 km of Oslo, half as uniform
+background and half in 200 clusters of 30-400 m, 15 categories, 90 % accepted, two years of
+recorded_at, severity and is_dark filled. Observations of actionable categories belong to action
+items as the grouping makes them (one per category and ~50 m patch), of every status. h3_r15 is
+computed in Python as the API does. The load goes through COPY on PostgreSQL and executemany on
+SQLite; it is not what is measured.
+
+Measured, best of 3 with time.perf_counter, at resolution 9 and 8:
+  SQL       the two GROUP BY statements (`cells_statement`, `open_items_statement`), rows fetched
+  service   `hotspot_map`: category lookup, the same SQL, cell ids, Gi*, sorting
+  response  `feature_collection` + json.dumps: cell outlines and the GeoJSON bytes
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
+
+import numpy as np
+from h3.api import basic_int
+from sqlalchemy import Engine, Select, create_engine, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from api.db import create_db_engine, make_sessionmaker
+from api.migrate import upgrade
+from api.services import hotspots as service
+from api.services import organizations
+from geo.hotspots import parent_mask
+from models import ActionStatus, Category, Moderation, Walk
+
+PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
+SCRATCH_DB = "safewalk_bench_hotspots"
+OSLO = (59.9139, 10.7522)
+RADIUS_M = 20_000.0
+CLUSTERS = 200
+REPEATS = 3
+SEED = 20261215
+M_PER_DEG = 111_320.0
+
+
+# --------------------------------------------------------------------------- scratch database
+
+
+def _admin() -> Engine:
+    return create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+
+
+def create_scratch() -> str:
+    admin = _admin()
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{SCRATCH_DB}" WITH (FORCE)'))
+        c.execute(text(f'CREATE DATABASE "{SCRATCH_DB}"'))
+    admin.dispose()
+    return f"{PG_SERVER}/{SCRATCH_DB}"
+
+
+def drop_scratch() -> None:
+    admin = _admin()
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{SCRATCH_DB}" WITH (FORCE)'))
+    admin.dispose()
+
+
+# --------------------------------------------------------------------------- synthetic data
+
+
+def positions(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(lat, lon) arrays: half uniform in the disc, half in Gaussian clusters."""
+    n_bg = n // 2
+    r = RADIUS_M * np.sqrt(rng.uniform(0, 1, n_bg))
+    a = rng.uniform(0, 2 * np.pi, n_bg)
+    east, north = r * np.cos(a), r * np.sin(a)
+    centres_r = RADIUS_M * 0.9 * np.sqrt(rng.uniform(0, 1, CLUSTERS))
+    centres_a = rng.uniform(0, 2 * np.pi, CLUSTERS)
+    sigma = rng.uniform(30, 400, CLUSTERS)
+    weight = rng.pareto(1.5, CLUSTERS) + 1
+    which = rng.choice(CLUSTERS, size=n - n_bg, p=weight / weight.sum())
+    c_east = centres_r[which] * np.cos(centres_a[which]) + rng.normal(0, sigma[which])
+    c_north = centres_r[which] * np.sin(centres_a[which]) + rng.normal(0, sigma[which])
+    east = np.concatenate([east, c_east])
+    north = np.concatenate([north, c_north])
+    lat = OSLO[0] + north / M_PER_DEG
+    lon = OSLO[1] + east / (M_PER_DEG * math.cos(math.radians(OSLO[0])))
+    return lat, lon
+
+
+class World:
+    def __init__(
+        self, org: uuid.UUID, walk: uuid.UUID, categories: list[uuid.UUID], actionable: list[bool]
+    ) -> None:
+        self.org, self.walk = org, walk
+        self.categories, self.actionable = categories, actionable
+
+
+def setup(engine: Engine) -> World:
+    with make_sessionmaker(engine)() as s:
+        org = organizations.create_organization(
+            s, "Bench kommune", f"bench-hotspots-{uuid.uuid4().hex[:6]}"
+        )
+        walk = Walk(organization_id=org.id, title="bench", join_code=uuid.uuid4().hex[:8].upper())
+        s.add(walk)
+        s.flush()
+        cats = s.execute(
+            select(col(Category.id), col(Category.actionable))
+            .where(col(Category.organization_id) == org.id)
+            .order_by(col(Category.code))
+        ).all()
+        s.commit()
+        return World(org.id, walk.id, [c for c, _ in cats], [a for _, a in cats])
+
+
+class Data:
+    """N observations as columns, and the action items they belong to."""
+
+    def __init__(self, world: World, n: int) -> None:
+        rng = np.random.default_rng(SEED)
+        self.lat, self.lon = positions(n, rng)
+        self.cat = rng.choice(len(world.categories), size=n)
+        self.severity = rng.integers(1, 4, size=n)
+        self.dark = rng.choice([0, 1, 2], size=n, p=[0.5, 0.4, 0.1])  # 2: unknown
+        self.moderation = rng.choice(
+            [str(m) for m in Moderation], size=n, p=[0.04, 0.9, 0.02, 0.02, 0.02]
+        )
+        self.minutes = rng.integers(0, 2 * 365 * 24 * 60, size=n)
+        self.h3 = np.fromiter(
+            (
+                basic_int.latlng_to_cell(la, lo, 15)
+                for la, lo in zip(self.lat, self.lon, strict=True)
+            ),
+            dtype=np.int64,
+            count=n,
+        )
+        # Items as the grouping makes them: one per actionable category and small patch of
+        # ground (a resolution-11 cell, ~25 m edge: the grouping distance); perception-only categories get none.
+        and11, or11 = parent_mask(11)
+        patch = (self.h3 & and11) | or11
+        actionable = np.asarray(world.actionable)[self.cat]
+        pairs = np.column_stack([patch, self.cat])[actionable]
+        uniq, inverse = np.unique(pairs, axis=0, return_inverse=True)
+        self.item = np.full(n, -1)
+        self.item[actionable] = inverse.reshape(-1)
+        n_items = len(uniq)
+        self.item_ids = [uuid.uuid4() for _ in range(n_items)]
+        statuses = [str(x) for x in ActionStatus]
+        self.item_status = rng.choice(statuses, size=n_items)
+        first = np.full(n_items, -1)
+        has = self.item >= 0
+        first[self.item[has][::-1]] = np.flatnonzero(has)[::-1]
+        self.item_first = first
+
+
+COLUMNS = (
+    "id, organization_id, walk_id, category_id, action_item_id, location, severity, "
+    "recorded_at, received_at, is_dark, moderation, h3_r15, body_hash"
+)
+ITEM_COLUMNS = (
+    "id, organization_id, category_id, title, location, observation_count, participant_groups, "
+    "priority_score, owner_type, status, version, created_at, updated_at"
+)
+
+
+def _uuid(value: uuid.UUID | None, sqlite: bool) -> Any:
+    return value.hex if sqlite and value is not None else value
+
+
+def _time(value: datetime, sqlite: bool) -> Any:
+    return value.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else value
+
+
+def _point(lon: float, lat: float, sqlite: bool) -> str:
+    return f"POINT({lon} {lat})" if sqlite else f"SRID=4326;POINT({lon} {lat})"
+
+
+def item_rows(world: World, d: Data, sqlite: bool) -> Iterator[tuple[Any, ...]]:
+    now = _time(datetime.now(UTC), sqlite)
+    org = _uuid(world.org, sqlite)
+    for i, item_id in enumerate(d.item_ids):
+        j = int(d.item_first[i])
+        yield (
+            _uuid(item_id, sqlite),
+            org,
+            _uuid(world.categories[int(d.cat[j])], sqlite),
+            "bench",
+            _point(float(d.lon[j]), float(d.lat[j]), sqlite),
+            0,
+            "[]",
+            0.0,
+            "municipality",
+            str(d.item_status[i]),
+            1,
+            now,
+            now,
+        )
+
+
+def observation_rows(world: World, d: Data, sqlite: bool) -> Iterator[tuple[Any, ...]]:
+    start = datetime.now(UTC) - timedelta(days=2 * 365)
+    org, walk = _uuid(world.org, sqlite), _uuid(world.walk, sqlite)
+    cats = [_uuid(c, sqlite) for c in world.categories]
+    items = [_uuid(i, sqlite) for i in d.item_ids]
+    for i in range(len(d.lat)):
+        at = _time(start + timedelta(minutes=int(d.minutes[i])), sqlite)
+        dark = int(d.dark[i])
+        item = int(d.item[i])
+        yield (
+            _uuid(uuid.uuid4(), sqlite),
+            org,
+            walk,
+            cats[int(d.cat[i])],
+            items[item] if item >= 0 else None,
+            _point(float(d.lon[i]), float(d.lat[i]), sqlite),
+            int(d.severity[i]),
+            at,
+            at,
+            None if dark == 2 else bool(dark),
+            str(d.moderation[i]),
+            int(d.h3[i]),
+            uuid.uuid4().hex * 2,
+        )
+
+
+def load(engine: Engine, world: World, n: int) -> int:
+    """Load the data; returns the number of action items."""
+    sqlite = engine.dialect.name == "sqlite"
+    d = Data(world, n)
+    raw = engine.raw_connection()
+    try:
+        if sqlite:
+            cur = raw.cursor()
+            cur.executemany(
+                f"INSERT INTO action_item ({ITEM_COLUMNS}) VALUES "
+                "(?, ?, ?, ?, GeomFromText(?, 4326), ?, ?, ?, ?, ?, ?, ?, ?)",
+                list(item_rows(world, d, sqlite=True)),
+            )
+            cur.executemany(
+                f"INSERT INTO observation ({COLUMNS}) VALUES "
+                "(?, ?, ?, ?, ?, GeomFromText(?, 4326), ?, ?, ?, ?, ?, ?, ?)",
+                list(observation_rows(world, d, sqlite=True)),
+            )
+            raw.commit()
+            cur.execute("ANALYZE")
+        else:
+            pg: Any = raw.driver_connection
+            with pg.cursor() as cur:
+                with cur.copy(f"COPY action_item ({ITEM_COLUMNS}) FROM STDIN") as copy:
+                    for row in item_rows(world, d, sqlite=False):
+                        copy.write_row(row)
+                with cur.copy(f"COPY observation ({COLUMNS}) FROM STDIN") as copy:
+                    for row in observation_rows(world, d, sqlite=False):
+                        copy.write_row(row)
+            pg.commit()
+            pg.autocommit = True
+            pg.execute("VACUUM ANALYZE observation")
+            pg.execute("VACUUM ANALYZE action_item")
+    finally:
+        raw.close()
+    return len(d.item_ids)
+
+
+# --------------------------------------------------------------------------- timing
+
+
+def best_of(fn: Callable[[], Any]) -> tuple[float, Any]:
+    best, out = math.inf, None
+    for _ in range(REPEATS):
+        t = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t)
+    return best, out
+
+
+def _run_sql(session: Session, statements: tuple[Select[Any], ...]) -> list[list[Any]]:
+    return [list(session.execute(st).all()) for st in statements]
+
+
+def _geojson_bytes(result: service.HotspotMap) -> bytes:
+    return json.dumps(service.feature_collection(result)).encode()
+
+
+def measure(engine: Engine, world: World) -> list[tuple[int, int, float, float, float]]:
+    factory = make_sessionmaker(engine)
+    results = []
+    for res in (9, 8):
+        q = service.HotspotQuery(resolution=res)
+        with factory() as s:
+            categories = service.category_filter(s, world.org, None)
+            statements = (
+                service.cells_statement(world.org, categories, q),
+                service.open_items_statement(world.org, categories, q),
+            )
+            sql_s, (sql_rows, _) = best_of(partial(_run_sql, s, statements))
+        with factory() as s:
+            svc_s, result = best_of(partial(service.hotspot_map, s, world.org, q))
+        assert len(result.cells) == len(sql_rows)
+        out_s, body = best_of(partial(_geojson_bytes, result))
+        results.append((res, len(result.cells), sql_s, svc_s, out_s))
+        hot = sum(c.hotspot_class.startswith("hot") for c in result.cells)
+        print(
+            f"  resolution {res}: {len(result.cells):,} cells, {hot:,} hot, {len(body) / 1e6:.1f} MB"
+        )
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", help="database URL (default: scratch PostgreSQL database)")
+    parser.add_argument("--n", type=int, default=1_000_000, help="observations to load")
+    args = parser.parse_args()
+    scratch = args.url is None
+    url = create_scratch() if scratch else args.url
+    try:
+        upgrade(url)
+        engine = create_db_engine(url)
+        world = setup(engine)
+        t = time.perf_counter()
+        items = load(engine, world, args.n)
+        load_s = time.perf_counter() - t
+        backend = "PostGIS" if engine.dialect.name == "postgresql" else "SpatiaLite"
+        where = make_url(url).render_as_string(hide_password=True)
+        print(
+            f"\n{backend} ({where}): {args.n:,} observations and {items:,} action items "
+            f"loaded in {load_s:.1f} s"
+        )
+        results = measure(engine, world)
+        engine.dispose()
+        print(f"\n  best of {REPEATS}, seconds")
+        print(
+            f"  {'res':>3} {'cells':>7} {'SQL':>7} {'service':>8} {'svc/SQL':>8} {'response':>9} {'total':>7}"
+        )
+        for res, cells, sql_s, svc_s, out_s in results:
+            print(
+                f"  {res:>3} {cells:>7,} {sql_s:>7.3f} {svc_s:>8.3f} {svc_s / sql_s:>8.2f} "
+                f"{out_s:>9.3f} {svc_s + out_s:>7.3f}"
+            )
+    finally:
+        if scratch:
+            drop_scratch()
+
+
+if __name__ == "__main__":
+    main()
