@@ -1,0 +1,31 @@
+"""`make bench`: every benchmark under bench/, one after another (so they do not share the
+two cores), each printing the ratios it measured in its own run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).parent
+RUNS = [
+    ["bench_grouping.py", "100000"],
+    ["bench_hotspots_pure.py"],
+    ["bench_assign.py", "--n", "100000"],
+    ["bench_feeds.py", "--backend", "postgis", "--n", "100000", "1000000"],
+    ["bench_feeds.py", "--backend", "spatialite", "--n", "100000"],
+    ["bench_hotspots.py", "--n", "1000000"],
+    ["bench_hotspots.py", "--url", "sqlite:///var/bench_hotspots.db", "--n", "100000"],
+]
+
+
+def main() -> int:
+    failed = 0
+    for script, *args in RUNS:
+        print(f"\n=== {script} {' '.join(args)}", flush=True)
+        failed += subprocess.call([sys.executable, str(HERE / script), *args]) != 0
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
