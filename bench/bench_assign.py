@@ -2,6 +2,7 @@
 
     python bench/bench_assign.py                          # both backends, N = 100000
     python bench/bench_assign.py --backend spatialite --n 20000
+    python bench/bench_assign.py --no-regroup   # items grouped in Python: minutes, not a quarter hour
 
 For each backend: a scratch database (PostgreSQL `safewalk_bench_assign`, dropped at the end,
 or a SQLite file in a temporary directory), migrated with the real migrations. One

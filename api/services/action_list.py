@@ -16,8 +16,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from api import spatial
-from api.errors import InvalidInput
-from api.paging import clamp_limit, decode_cursor, encode_cursor
+from api.paging import after_keyset, clamp_limit, keyset_page
 from api.services.action_items import effective_priority
 from geo.geojson import to_geojson
 from geo.projection import geodesic_distance_m
@@ -115,27 +114,10 @@ def list_items(
         stmt = stmt.where(late)
     elif overdue is False:
         stmt = stmt.where(~late | col(ActionItem.due_date).is_(None))
-    after = decode_cursor(cursor, 2)
+    after = after_keyset(cursor, col(ActionItem.created_at), col(ActionItem.id))
     if after is not None:
-        try:
-            at, last = datetime.fromisoformat(str(after[0])), uuid.UUID(str(after[1]))
-        except ValueError as exc:
-            raise InvalidInput.at(["query", "cursor"], "not a cursor from this API") from exc
-        stmt = stmt.where(
-            (col(ActionItem.created_at) > at)
-            | ((col(ActionItem.created_at) == at) & (col(ActionItem.id) > last))
-        )
-    rows = list(
-        session.scalars(stmt.order_by(col(ActionItem.created_at), col(ActionItem.id)).limit(n + 1))
-    )
-    more = len(rows) > n
-    rows = rows[:n]
-    nxt = (
-        encode_cursor([rows[-1].created_at.isoformat(), str(rows[-1].id)])
-        if more and rows
-        else None
-    )
-    return rows, nxt
+        stmt = stmt.where(after)
+    return keyset_page(session, stmt, col(ActionItem.created_at), col(ActionItem.id), n)
 
 
 def area_list(session: Session, area: Area, *, include_closed: bool) -> dict[str, Any]:

@@ -21,8 +21,7 @@ from sqlmodel import col
 
 from api import spatial
 from api.auth import Principal
-from api.errors import InvalidInput
-from api.paging import decode_cursor, encode_cursor
+from api.paging import after_keyset, encode_cursor
 from models import (
     OPEN_STATUSES,
     ActionItem,
@@ -103,16 +102,9 @@ def observations_page(
                 dialect, "observation", Observation.location, spatial.rowid("observation"), f.bbox
             )
         )
-    after = decode_cursor(cursor, 2)
+    after = after_keyset(cursor, col(Observation.received_at), col(Observation.id))
     if after is not None:
-        try:
-            at, last = datetime.fromisoformat(str(after[0])), uuid.UUID(str(after[1]))
-        except ValueError as exc:
-            raise InvalidInput.at(["query", "cursor"], "not a cursor from this API") from exc
-        base = base.where(
-            (col(Observation.received_at) > at)
-            | ((col(Observation.received_at) == at) & (col(Observation.id) > last))
-        )
+        base = base.where(after)
     order = (col(Observation.received_at), col(Observation.id))
     # Where this page ends: the limit-th row, and whether one more exists.
     tail = session.execute(

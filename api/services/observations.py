@@ -26,7 +26,7 @@ from sqlmodel import col
 from api import spatial
 from api.auth import Principal
 from api.errors import Conflict, InvalidInput, NotFound
-from api.paging import clamp_limit, decode_cursor, encode_cursor
+from api.paging import after_keyset, clamp_limit, keyset_page
 from api.services.areas import smallest_area_containing
 from geo.geojson import GeometryError, parse_geometry, to_geojson
 from geo.hotspots import cell_r15
@@ -395,29 +395,10 @@ def list_page(
     the pages sees every observation exactly once."""
     n = clamp_limit(limit, maximum)
     stmt = filtered(session, principal, f)
-    after = decode_cursor(cursor, 2)
+    after = after_keyset(cursor, col(Observation.received_at), col(Observation.id))
     if after is not None:
-        try:
-            at, last = datetime.fromisoformat(str(after[0])), uuid.UUID(str(after[1]))
-        except ValueError as exc:
-            raise InvalidInput.at(["query", "cursor"], "not a cursor from this API") from exc
-        stmt = stmt.where(
-            (col(Observation.received_at) > at)
-            | ((col(Observation.received_at) == at) & (col(Observation.id) > last))
-        )
-    rows = list(
-        session.scalars(
-            stmt.order_by(col(Observation.received_at), col(Observation.id)).limit(n + 1)
-        )
-    )
-    more = len(rows) > n
-    rows = rows[:n]
-    nxt = (
-        encode_cursor([rows[-1].received_at.isoformat(), str(rows[-1].id)])
-        if more and rows
-        else None
-    )
-    return rows, nxt
+        stmt = stmt.where(after)
+    return keyset_page(session, stmt, col(Observation.received_at), col(Observation.id), n)
 
 
 def moderate(

@@ -15,7 +15,7 @@ from sqlmodel import col
 from api import spatial
 from api.auth import Principal
 from api.errors import Conflict, InvalidInput, NotFound
-from api.paging import clamp_limit, decode_cursor, encode_cursor
+from api.paging import after_keyset, clamp_limit, keyset_page
 from api.ratelimit import Limits
 from api.security import issue_token
 from api.services.areas import get_area
@@ -185,29 +185,11 @@ def list_walks(
         stmt = stmt.where(col(Walk.status) == status)
     if area_id is not None:
         stmt = stmt.where(col(Walk.area_id) == area_id)
-    after = decode_cursor(cursor, 2)
+    newest_first = (col(Walk.created_at), col(Walk.id))
+    after = after_keyset(cursor, *newest_first, descending=True)
     if after is not None:
-        try:
-            created, last_id = datetime.fromisoformat(str(after[0])), uuid.UUID(str(after[1]))
-        except ValueError as exc:
-            raise InvalidInput.at(["query", "cursor"], "not a cursor from this API") from exc
-        stmt = stmt.where(
-            (col(Walk.created_at) < created)
-            | ((col(Walk.created_at) == created) & (col(Walk.id) < last_id))
-        )
-    rows = list(
-        session.scalars(
-            stmt.order_by(col(Walk.created_at).desc(), col(Walk.id).desc()).limit(n + 1)
-        )
-    )
-    more = len(rows) > n
-    rows = rows[:n]
-    nxt = (
-        encode_cursor([rows[-1].created_at.isoformat(), str(rows[-1].id)])
-        if more and rows
-        else None
-    )
-    return rows, nxt
+        stmt = stmt.where(after)
+    return keyset_page(session, stmt, *newest_first, n, descending=True)
 
 
 def rotate_code(session: Session, walk: Walk) -> Walk:

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
 
+from api.app import create_app
+from api.db import create_db_engine, make_sessionmaker
+from api.migrate import upgrade
 from api.security import issue_token, staff_token_expiry
+from api.settings import Settings
 from models import Participant, ParticipantGroup, Role, User, Walk, utcnow
 from models.organizations import Organization
 from tests.factories import make_area, make_org, make_user, make_walk
@@ -81,6 +87,26 @@ def world(app: Any, session: Session) -> World:
         **{name: staff_token(app, u) for name, u in users.items()},
     }
     return w
+
+
+@pytest.fixture
+def live(fresh_db_url: str, tmp_path: Path) -> Iterator[tuple[Any, Any, dict[str, Any]]]:
+    """An app on a fresh database with real commits, for tests of concurrent requests."""
+    upgrade(fresh_db_url)
+    engine = create_db_engine(fresh_db_url)
+    factory = make_sessionmaker(engine)
+    with factory() as s:
+        org = make_org(s, "Sandnes")
+        walk = make_walk(s, org)
+        user = make_user(s, org, Role.coordinator)
+        s.commit()
+        ids = {"walk": walk.id, "user": user}
+    settings = Settings(
+        environment="test", data_dir=tmp_path, database_url=fresh_db_url, secret_key="k" * 64
+    )
+    app = create_app(settings, engine=engine)
+    yield app, factory, ids
+    engine.dispose()
 
 
 def new_id() -> str:

@@ -4,41 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 
-from api.app import create_app
-from api.db import create_db_engine, make_sessionmaker
-from api.migrate import upgrade
-from api.settings import Settings
-from models import Observation, Role, utcnow
+from models import Observation, utcnow
 from tests.api.conftest import staff_token
 from tests.client import SyncClient
-from tests.factories import make_org, make_user, make_walk
-
-
-@pytest.fixture
-def live(fresh_db_url: str, tmp_path: Path) -> Iterator[tuple[Any, Any, dict[str, Any]]]:
-    upgrade(fresh_db_url)
-    engine = create_db_engine(fresh_db_url)
-    factory = make_sessionmaker(engine)
-    with factory() as s:
-        org = make_org(s, "Sandnes")
-        walk = make_walk(s, org)
-        user = make_user(s, org, Role.coordinator)
-        s.commit()
-        ids = {"walk": walk.id, "user": user}
-    settings = Settings(
-        environment="test", data_dir=tmp_path, database_url=fresh_db_url, secret_key="k" * 64
-    )
-    app = create_app(settings, engine=engine)
-    yield app, factory, ids
-    engine.dispose()
 
 
 def test_twenty_concurrent_puts_of_one_id_make_one_row(

@@ -9,7 +9,7 @@ import struct
 import uuid
 import zlib
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,17 +22,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from api.app import create_app
-from api.db import create_db_engine, make_sessionmaker
 from api.media import MediaStore
-from api.migrate import upgrade
 from api.services import photos as photo_service
 from api.settings import Settings
 from models import Participant, ParticipantGroup, Photo, Role, utcnow
 from tests.api.conftest import World, participant_token, staff_token
 from tests.api.test_observations import obs_body
 from tests.client import SyncClient
-from tests.factories import make_org, make_user, make_walk
+from tests.factories import make_user, make_walk
 
 MAKE = "SafeCamMaker"
 MODEL = "Snapper 9000"
@@ -596,25 +593,6 @@ def test_unknown_photo_and_observation_are_404(client: SyncClient, world: World)
 
 
 # --- concurrency (real commits) ------------------------------------------------------------
-
-
-@pytest.fixture
-def live(fresh_db_url: str, tmp_path: Path) -> Iterator[tuple[Any, Any, dict[str, Any]]]:
-    upgrade(fresh_db_url)
-    engine = create_db_engine(fresh_db_url)
-    factory = make_sessionmaker(engine)
-    with factory() as s:
-        org = make_org(s, "Sandnes")
-        walk = make_walk(s, org)
-        user = make_user(s, org, Role.coordinator)
-        s.commit()
-        ids = {"walk": walk.id, "user": user}
-    settings = Settings(
-        environment="test", data_dir=tmp_path, database_url=fresh_db_url, secret_key="k" * 64
-    )
-    app = create_app(settings, engine=engine)
-    yield app, factory, ids
-    engine.dispose()
 
 
 def test_concurrent_puts_of_one_photo_store_it_once(
