@@ -8,7 +8,6 @@ Create Date: ${create_date}
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import geoalchemy2
 from alembic import op
 ${imports if imports else ""}
 revision: str = ${repr(up_revision)}

@@ -52,7 +52,8 @@ def test_forward_inverse_round_trip(origin: tuple[float, float]) -> None:
 
 def test_centre_projects_to_origin_and_axes_point_east_north() -> None:
     transformer = local_transformer(*SANDNES)
-    xs, ys = transformer.forward([5.73, 5.74, 5.73], [58.85, 58.85, 58.86])
+    lon0, lat0 = transformer.lon0, transformer.lat0  # the snapped centre
+    xs, ys = transformer.forward([lon0, lon0 + 0.01, lon0], [lat0, lat0, lat0 + 0.01])
     assert (xs[0], ys[0]) == pytest.approx((0.0, 0.0), abs=1e-6)
     assert xs[1] > 500.0
     assert ys[2] > 1_000.0
@@ -68,8 +69,8 @@ def test_transformers_are_cached_on_a_rounded_centre() -> None:
     first = local_transformer(5.7312, 58.8512)
     second = local_transformer(5.7288, 58.8491)
     assert first is second
-    assert (first.lon0, first.lat0) == (5.73, 58.85)
-    assert local_transformer(5.76, 58.85) is not first
+    assert (first.lon0, first.lat0) == (5.75, 58.85)  # the 0.05° grid
+    assert local_transformer(5.80, 58.85) is not first
 
 
 @pytest.mark.parametrize(
