@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Query, Request
 from fastapi.responses import StreamingResponse
+from pydantic import AwareDatetime
 from sqlalchemy import Select
 
 from api.auth import PrincipalDep
@@ -53,8 +53,8 @@ def map_observations(
     area_id: uuid.UUID | None = None,
     walk_id: uuid.UUID | None = None,
     status: Annotated[list[str] | None, Query(description="moderation states")] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
     limit: int | None = None,
     cursor: str | None = None,
 ) -> StreamingResponse:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Query, Request, Response
+from pydantic import AwareDatetime
 
 from api.auth import PrincipalDep
 from api.deps import SessionDep
@@ -64,8 +64,8 @@ def list_observations(
     area_id: uuid.UUID | None = None,
     category: str | None = None,
     bbox: str | None = Query(default=None, description="minLon,minLat,maxLon,maxLat"),
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
     moderation: Moderation | None = None,
     limit: int | None = None,
     cursor: str | None = None,

@@ -446,3 +446,16 @@ def test_moderation_rules(client: SyncClient, world: World) -> None:
         ).status_code
         == 422
     )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        pytest.param("/api/v1/observations", id="list"),
+        pytest.param("/api/v1/map/observations", id="map"),
+    ],
+)
+def test_naive_since_is_a_422_not_a_500(client: SyncClient, world: World, url: str) -> None:
+    r = client.get(url, headers=world.headers("planner"), params={"since": "2026-01-01T00:00:00"})
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["loc"] == ["query", "since"]
