@@ -60,9 +60,7 @@ class Observation(SQLModel, table=True):
     area_id: uuid.UUID | None = Field(
         default=None, foreign_key="area.id", ondelete="SET NULL", index=True
     )
-    moderation: Moderation = Field(
-        default=Moderation.accepted, sa_column=enum_column(Moderation)
-    )
+    moderation: Moderation = Field(default=Moderation.accepted, sa_column=enum_column(Moderation))
     duplicate_of_id: uuid.UUID | None = Field(
         default=None, foreign_key="observation.id", ondelete="SET NULL"
     )
