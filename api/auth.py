@@ -13,7 +13,7 @@ from api import policy
 from api.deps import SessionDep
 from api.errors import Forbidden, Unauthorized
 from api.security import decode_token
-from models import Organization, Participant, Role, User, Walk, WalkStatus
+from models import Organization, Participant, User, Walk, WalkStatus
 
 
 @dataclass(frozen=True)
@@ -32,10 +32,6 @@ class Principal:
         return policy.PARTICIPANT if self.participant is not None else policy.ANONYMOUS
 
     @property
-    def is_staff(self) -> bool:
-        return self.user is not None
-
-    @property
     def org_id(self) -> uuid.UUID:
         if self.organization_id is None:
             raise Unauthorized("authentication required")
@@ -44,9 +40,6 @@ class Principal:
     @property
     def walk_id(self) -> uuid.UUID | None:
         return self.participant.walk_id if self.participant is not None else None
-
-    def has_role(self, *roles: Role) -> bool:
-        return self.user is not None and self.user.role in roles
 
 
 ANONYMOUS = Principal(kind="anonymous")

@@ -109,22 +109,16 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
     )
 
 
-def is_sqlite(engine_or_session: Engine | Session) -> bool:
-    bind = (
-        engine_or_session.get_bind()
-        if isinstance(engine_or_session, Session)
-        else engine_or_session
-    )
-    return bind.dialect.name == "sqlite"
-
-
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
 
 
-def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+def session_scope(
+    factory: sessionmaker[Session], info: dict[str, Any] | None = None
+) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error."""
     session = factory()
+    session.info.update(info or {})
     try:
         yield session
         session.commit()

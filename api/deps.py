@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from api.db import session_scope
 from api.settings import Settings
 
 
@@ -18,16 +19,9 @@ def get_settings_dep(request: Request) -> Settings:
 
 def _session(request: Request) -> Iterator[Session]:
     """One unit of work per request: services flush, this commits or rolls back."""
-    session: Session = request.app.state.sessionmaker()
-    session.info["settings"] = request.app.state.settings
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    yield from session_scope(
+        request.app.state.sessionmaker, {"settings": request.app.state.settings}
+    )
 
 
 # scope="function": commit before the response is sent, so a failed commit is an error response

@@ -40,10 +40,6 @@ class DomainError(Exception):
         self.extra = extra
 
 
-class BadRequest(DomainError):
-    pass
-
-
 class Unauthorized(DomainError):
     status, slug, title = 401, "unauthorized", "Unauthorized"
 
@@ -66,10 +62,6 @@ class Conflict(DomainError):
 
 class PreconditionFailed(DomainError):
     status, slug, title = 412, "precondition-failed", "Precondition failed"
-
-
-class PreconditionRequired(DomainError):
-    status, slug, title = 428, "precondition-required", "Precondition required"
 
 
 class PayloadTooLarge(DomainError):

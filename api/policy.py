@@ -74,9 +74,6 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", f"{V1}/map/hotspots"): STAFF,
 }
 
-# FastAPI's own documentation routes are public and outside the API.
-PUBLIC_DOCS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
-
 
 def allowed(method: str, path: str) -> frozenset[str] | None:
     return POLICY.get((method, path))

@@ -52,10 +52,6 @@ class SlidingWindow:
                 f"too many {what}; try again in {wait} s", headers={"Retry-After": str(wait)}
             )
 
-    def reset(self) -> None:
-        with self._lock:
-            self._hits.clear()
-
 
 class Limits:
     """The limits one app instance enforces."""

@@ -29,7 +29,6 @@ class Settings(BaseSettings):
     photo_max_bytes: int = Field(default=15_000_000, ge=1)
     photo_max_pixels: int = Field(default=40_000_000, ge=1)
     reopen_grace_days: int = Field(default=90, ge=0)
-    cors_origins: list[str] = []
 
     @property
     def resolved_database_url(self) -> str:

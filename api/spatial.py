@@ -16,8 +16,21 @@ from __future__ import annotations
 from typing import Any
 
 from geoalchemy2.shape import from_shape, to_shape
+from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import JSON, ColumnElement, String, and_, case, cast, func, literal, select, text
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.orm import InstrumentedAttribute
 
 from models.base import SRID
@@ -36,15 +49,11 @@ def from_db(value: Any) -> BaseGeometry | None:
 
 
 def point(lon: float, lat: float) -> BaseGeometry:
-    from shapely.geometry import Point
-
     return Point(lon, lat)
 
 
 def rowid(table: str) -> Any:
     """SQLite's implicit row id, which SpatiaLite's SpatialIndex returns (unused on PostGIS)."""
-    from sqlalchemy import literal_column
-
     return literal_column(f"{table}.rowid")
 
 

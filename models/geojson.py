@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -35,10 +35,3 @@ class MultiPolygonGeometry(BaseModel):
 
 
 AreaGeometry = Annotated[PolygonGeometry | MultiPolygonGeometry, Field(discriminator="type")]
-
-
-class Feature(BaseModel):
-    type: Literal["Feature"] = "Feature"
-    id: str | None = None
-    geometry: dict[str, Any] | None
-    properties: dict[str, Any]

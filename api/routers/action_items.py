@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -160,7 +161,7 @@ def area_action_list(
         return Response(
             content=body.encode("utf-8"),
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f"attachment; filename*=UTF-8''{_quote(filename)}"},
+            headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"},
         )
     return JSONResponse(
         {
@@ -169,12 +170,6 @@ def area_action_list(
             "items": [r.model_dump(mode="json") for r in listing["items"]],
         }
     )
-
-
-def _quote(name: str) -> str:
-    from urllib.parse import quote
-
-    return quote(name)
 
 
 @router.post("/areas/{id}/regroup", response_model=RegroupResult)

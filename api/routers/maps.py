@@ -105,4 +105,4 @@ def map_walk(
 ) -> StreamingResponse:
     dialect = session.get_bind().dialect.name
     extra = {"walk": {"id": str(walk.id), "title": walk.title, "status": str(walk.status)}}
-    return _response(request, map_service.walk_statements(dialect, walk, principal), extra)
+    return _response(request, map_service.walk_statements(dialect, walk), extra)

@@ -6,7 +6,7 @@ from fastapi import Query, Request
 
 from api.auth import PrincipalDep
 from api.deps import SessionDep
-from api.paging import Page
+from api.paging import Page, next_url
 from api.routers import api_router
 from api.services import users as user_service
 from models.organizations import UserCreate, UserRead
@@ -22,7 +22,14 @@ def list_users(
     limit: int | None = Query(default=None),
     cursor: str | None = None,
 ) -> Page[UserRead]:
-    return user_service.list_users(session, request, principal.org_id, limit=limit, cursor=cursor)
+    rows, nxt = user_service.list_users(
+        session, principal.org_id, limit=limit, cursor=cursor,
+        maximum=request.app.state.settings.page_size_max,
+    )  # fmt: skip
+    return Page[UserRead](
+        items=[UserRead.model_validate(u, from_attributes=True) for u in rows],
+        next=next_url(request, nxt),
+    )
 
 
 @router.post("/users", response_model=UserRead, status_code=201)

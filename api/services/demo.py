@@ -13,11 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from api import spatial
 from api.services import action_items, organizations, users
 from api.services import areas as area_service
-from geo.hotspots import cell_r15
-from geo.sun import is_dark
+from api.services.observations import place
 from models import (
     AreaKind,
     Category,
@@ -147,27 +145,22 @@ def load_demo(session: Session, *, password: str | None = None) -> DemoResult | 
         for c in session.scalars(select(Category).where(col(Category.organization_id) == org.id))
     }
     for i, (code, lon, lat, severity, safety, note, who) in enumerate(OBSERVATIONS):
-        point = Point(lon, lat)
-        area = area_service.smallest_area_containing(session, org.id, point)
         obs = Observation(
             id=uuid.uuid5(uuid.NAMESPACE_URL, f"safewalk-demo-{i}"),
             organization_id=org.id,
             walk_id=walk.id,
             participant_id=participants[who].id,
             category_id=cats[code].id,
-            location=spatial.to_db(point),
             accuracy_m=5.0,
             severity=severity,
             perceived_safety=safety,
             note=note,
             recorded_at=starts + timedelta(minutes=4 * i),
-            is_dark=is_dark(lat, lon, starts + timedelta(minutes=4 * i)),
-            h3_r15=cell_r15(lat, lon),
-            area_id=area.id if area else None,
             body_hash=hashlib.sha256(f"demo-{i}".encode()).hexdigest(),
         )
+        place(session, obs, Point(lon, lat))  # area, darkness and H3 cell as in live capture
         session.add(obs)
         session.flush()
-        action_items.assign(session, obs)  # the same grouping as live capture
+        action_items.assign(session, obs)
     session.flush()
     return DemoResult(org.slug, len(created), len(OBSERVATIONS), emails, password)

@@ -213,7 +213,7 @@ def areas_statement(dialect: str, principal: Principal) -> Select[Any]:
     )
 
 
-def walk_statements(dialect: str, walk: Walk, principal: Principal) -> list[Select[Any]]:
+def walk_statements(dialect: str, walk: Walk) -> list[Select[Any]]:
     """The walk's route (if any) and its observations, as two Feature streams."""
     route_props: list[tuple[str, str, Any]] = [
         ("kind", "text", literal_column("'route'")),

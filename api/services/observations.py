@@ -16,9 +16,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Select, func, literal_column, select
+from sqlalchemy import Select, literal_column, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -425,22 +424,6 @@ def moderate(
     _notify(session, obs)
     session.flush()
     return obs
-
-
-def count(session: Session, org_id: uuid.UUID) -> int:
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(Observation)
-            .where(col(Observation.organization_id) == org_id)
-        )
-        or 0
-    )
-
-
-def point_of(obs: Observation) -> Point | None:
-    geom = spatial.from_db(obs.location)
-    return geom if isinstance(geom, Point) else None
 
 
 __all__ = [

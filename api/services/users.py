@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import Request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from api.errors import Conflict, InvalidInput
-from api.paging import Page, clamp_limit, decode_cursor, encode_cursor, next_url
+from api.paging import clamp_limit, decode_cursor, encode_cursor
 from api.security import MIN_PASSWORD_LENGTH, hash_password
 from models import Organization, Role, User
-from models.organizations import UserCreate, UserRead
+from models.organizations import UserCreate
 
 
 def normalize_email(email: str) -> str:
@@ -69,9 +68,9 @@ def create_user_in(session: Session, org_id: uuid.UUID, body: UserCreate) -> Use
 
 
 def list_users(
-    session: Session, request: Request, org_id: uuid.UUID, *, limit: int | None, cursor: str | None
-) -> Page[UserRead]:
-    n = clamp_limit(limit, request.app.state.settings.page_size_max)
+    session: Session, org_id: uuid.UUID, *, limit: int | None, cursor: str | None, maximum: int
+) -> tuple[list[User], str | None]:
+    n = clamp_limit(limit, maximum)
     stmt = select(User).where(col(User.organization_id) == org_id)
     after = decode_cursor(cursor, 1)
     if after is not None:
@@ -79,8 +78,4 @@ def list_users(
     rows = list(session.scalars(stmt.order_by(col(User.email)).limit(n + 1)))
     more = len(rows) > n
     rows = rows[:n]
-    nxt = encode_cursor([rows[-1].email]) if more and rows else None
-    return Page[UserRead](
-        items=[UserRead.model_validate(u, from_attributes=True) for u in rows],
-        next=next_url(request, nxt),
-    )
+    return rows, encode_cursor([rows[-1].email]) if more and rows else None
