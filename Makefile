@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run install test lint format bench clean
+.PHONY: run install test lint format bench clean web
+WEB_DEPS := web/node_modules/.installed
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +16,12 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/pip install -q -e ".[dev]"
 	touch $@
 
-install: $(VENV)/.installed
+$(WEB_DEPS): web/package.json web/package-lock.json
+	./scripts/web-deps.sh
+
+web: $(WEB_DEPS)
+
+install: $(VENV)/.installed $(WEB_DEPS)
 	./scripts/system-deps.sh
 	$(BIN)/safewalk migrate
 	$(BIN)/safewalk demo
@@ -23,7 +29,7 @@ install: $(VENV)/.installed
 run: install
 	$(BIN)/safewalk serve --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed $(WEB_DEPS)
 	$(BIN)/pytest -q
 
 lint: $(VENV)/.installed
@@ -39,4 +45,4 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) web/node_modules build *.egg-info .pytest_cache .mypy_cache .ruff_cache

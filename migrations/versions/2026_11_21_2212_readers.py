@@ -1,0 +1,23 @@
+"""Readers: personal access tokens for OGC API and tiles (issue 13).
+
+Placeholder in the wave-2 chain, filled by the work of issue 13. Kept in one fixed chain so that
+work done in parallel never leaves Alembic with two heads.
+
+Revision ID: a9c0c0a00013
+Revises: a9c0c0a00010
+"""
+
+from collections.abc import Sequence
+
+revision: str = "a9c0c0a00013"
+down_revision: str | None = "a9c0c0a00010"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
