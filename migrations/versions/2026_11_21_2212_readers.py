@@ -4,13 +4,13 @@ Placeholder in the wave-2 chain, filled by the work of issue 13. Kept in one fix
 work done in parallel never leaves Alembic with two heads.
 
 Revision ID: a9c0c0a00013
-Revises: a9c0c0a00010
+Revises: a9c0c0a0010b
 """
 
 from collections.abc import Sequence
 
 revision: str = "a9c0c0a00013"
-down_revision: str | None = "a9c0c0a00010"
+down_revision: str | None = "a9c0c0a0010b"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

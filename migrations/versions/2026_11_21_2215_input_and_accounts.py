@@ -1,0 +1,23 @@
+"""Input that makes sense, participant edits, moderation queue, staff accounts (issue 10, part 2).
+
+Placeholder in the wave-2 chain, filled by the work of issue 10 (part 2). Kept in one fixed chain so that
+work done in parallel never leaves Alembic with two heads.
+
+Revision ID: a9c0c0a0010b
+Revises: a9c0c0a00010
+"""
+
+from collections.abc import Sequence
+
+revision: str = "a9c0c0a0010b"
+down_revision: str | None = "a9c0c0a00010"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
