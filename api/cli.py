@@ -64,7 +64,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(
         f"safewalk on http://{args.host}:{args.port}  (API docs: http://{args.host}:{args.port}/docs)"
     )
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-For from loopback; the app
+    # decides which proxies to trust (SAFEWALK_TRUSTED_PROXIES, api/middleware.py).
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        proxy_headers=False,
+    )
     return 0
 
 
