@@ -116,11 +116,14 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 
 def session_scope(
-    factory: sessionmaker[Session], info: dict[str, Any] | None = None
+    factory: sessionmaker[Session], info: dict[str, Any] | None = None, *, read_only: bool = False
 ) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
+    """One unit of work: commit on success, roll back on any error. ``read_only`` units begin
+    DEFERRED on SQLite, taking no write lock (the option means nothing to PostgreSQL)."""
     session = factory()
     session.info.update(info or {})
+    if read_only:
+        session.connection(execution_options={"sqlite_begin": "DEFERRED"})
     try:
         yield session
         session.commit()

@@ -146,7 +146,7 @@ class RefuseUnstorableText:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        found = None
+        found: tuple[list[str | int], str] | None = None
         raw_path = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogateescape")
         why = _bad_bytes(unquote_to_bytes(raw_path))
         if why:

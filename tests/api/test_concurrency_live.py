@@ -20,10 +20,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from api import spatial
 from api.db import create_db_engine, make_sessionmaker
 from api.migrate import upgrade
 from api.security import issue_token
 from api.settings import Settings
+from geo.grouping import footprint
 from models import ActionItem, Observation, Participant, ParticipantGroup, Role, utcnow
 from tests.conftest import DatabaseFactory
 from tests.factories import make_area, make_org, make_user, make_walk
@@ -142,10 +144,29 @@ def _items(url: str) -> tuple[int, list[tuple[str, frozenset[str]]], list[str]]:
                     members.setdefault(item_id, set()).add(str(oid))
             items = []
             wrong = []
+            points: dict[str, tuple[float, float]] = {
+                str(oid): (float(x), float(y))
+                for oid, x, y in s.execute(
+                    select(
+                        Observation.id,
+                        func.ST_X(Observation.location),
+                        func.ST_Y(Observation.location),
+                    )
+                )
+            }
             for item in s.scalars(select(ActionItem)):
                 got = members.get(item.id, set())
                 if item.observation_count != len(got):
                     wrong.append(f"{item.id}: count {item.observation_count} != {len(got)}")
+                if got:
+                    stored = spatial.from_db(item.footprint)
+                    expected = footprint([points[o] for o in sorted(got)])
+                    same = stored is not None and (
+                        stored.buffer(1e-6).covers(expected)
+                        and expected.buffer(1e-6).covers(stored)
+                    )
+                    if not same:
+                        wrong.append(f"{item.id}: footprint does not cover its members")
                 if got:
                     items.append((str(item.category_id), frozenset(got)))
             # Compared by category code, not id: a serial run has its own category rows.
