@@ -189,9 +189,10 @@ def _serial(databases: DatabaseFactory, tmp: Path, bodies: list[dict[str, Any]])
     seeded = _seed(url)
     for b in bodies:
         b["walk_id"] = seeded["walk"]
+    # One batch: the server takes its items one after another, in this order.
     with LiveServer(url, tmp / "serial") as server:
-        responses = asyncio.run(_puts(server.base, seeded["participants"], bodies, 1))
-    assert {r.status_code for r in responses} == {201}
+        (response,) = asyncio.run(_batches(server.base, seeded["participants"], [bodies]))
+    assert response.json()["created"] == len(bodies), response.text
     return _items(url)
 
 
@@ -234,3 +235,29 @@ def test_20_concurrent_batches_at_one_spot_lose_nothing(
     assert n == 200
     assert wrong == []
     assert items == _serial(databases, tmp_path, [dict(b) for b in bodies])[1]
+
+
+def test_regroup_while_the_group_keeps_capturing_keeps_counters_true(crowd: Any) -> None:
+    """Regroup takes the same group locks as capture: items never end up counting members
+    they do not have, whatever interleaving the two get."""
+    server, url, seeded = crowd
+    bodies = _bodies(seeded["walk"], 80, seed=11)
+    coordinator = {"Authorization": f"Bearer {seeded['coordinator']}"}
+
+    async def run() -> tuple[list[httpx.Response], list[httpx.Response]]:
+        async with httpx.AsyncClient(base_url=server.base, timeout=120) as client:
+            regroups = [
+                client.post(f"/api/v1/areas/{seeded['area']}/regroup", headers=coordinator)
+                for _ in range(3)
+            ]
+            puts = _puts(server.base, seeded["participants"], bodies, 8)
+            results = await asyncio.gather(puts, *regroups)
+            return results[0], list(results[1:])
+
+    puts, regroups = asyncio.run(run())
+    assert Counter(r.status_code for r in puts) == {201: 80}
+    assert [r.status_code for r in regroups] == [200] * 3, [r.text for r in regroups]
+    n, items, wrong = _items(url)
+    assert n == 80
+    assert wrong == []
+    assert sum(len(m) for _c, m in items) == 80
