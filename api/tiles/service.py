@@ -1,0 +1,154 @@
+"""Vector tiles: ``ST_AsMVT`` on PostGIS; on SpatiaLite, which has no MVT encoder, the features
+of the tile (reprojected to Web Mercator by the database) are encoded with the
+``mapbox-vector-tile`` package. Decoded, both give the same features and properties.
+
+The layers and what they show (organization walls, no participants, sensitive categories
+hidden from planners) are the OGC collections' (``api.ogc.service``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import mapbox_vector_tile
+import shapely
+from shapely.geometry import box
+from sqlalchemy import Select
+from sqlalchemy.orm import Session
+
+from api import spatial
+from api.auth import Principal
+from api.errors import NotFound
+from api.ogc import service as ogc
+
+LAYERS = ("observations", "action-items", "areas")
+EXTENT = 4096  # tile coordinate units
+BUFFER = 64  # units around the tile kept for rendering across tile edges
+MAX_ZOOM = 24
+MERCATOR_HALF = math.pi * 6378137.0
+WEB_MERCATOR = 3857
+
+
+@dataclass(frozen=True)
+class Tile:
+    z: int
+    x: int
+    y: int
+
+    def mercator_bounds(self) -> tuple[float, float, float, float]:
+        size = 2 * MERCATOR_HALF / (1 << self.z)
+        minx = -MERCATOR_HALF + self.x * size
+        maxy = MERCATOR_HALF - self.y * size
+        return (minx, maxy - size, minx + size, maxy)
+
+    def lonlat_bounds(self, buffer: float = 0.0) -> tuple[float, float, float, float]:
+        """The tile in degrees, grown by ``buffer`` tile units (for the index lookup)."""
+        minx, miny, maxx, maxy = self.mercator_bounds()
+        pad = (maxx - minx) * buffer / EXTENT
+        minx, miny, maxx, maxy = minx - pad, miny - pad, maxx + pad, maxy + pad
+
+        def lon(v: float) -> float:
+            return max(-180.0, min(180.0, math.degrees(v / 6378137.0)))
+
+        def lat(v: float) -> float:
+            v = max(-MERCATOR_HALF, min(MERCATOR_HALF, v))
+            return math.degrees(math.atan(math.sinh(v / 6378137.0)))
+
+        return (lon(minx), lat(miny), lon(maxx), lat(maxy))
+
+
+def parse_tile(z: str, x: str, y: str) -> Tile:
+    try:
+        tz, tx, ty = int(z), int(x), int(y)
+    except ValueError as exc:
+        raise NotFound("no such tile: z, x and y are integers") from exc
+    if not (0 <= tz <= MAX_ZOOM and 0 <= tx < (1 << tz) and 0 <= ty < (1 << tz)):
+        raise NotFound(f"no tile {tz}/{tx}/{ty}")
+    return Tile(tz, tx, ty)
+
+
+def layer(dialect: str, name: str) -> ogc.Collection:
+    if name not in LAYERS:
+        raise NotFound(f"no tile layer {name!r}; layers are {', '.join(LAYERS)}")
+    return ogc.get_collection(dialect, name)
+
+
+def _kind_sql(dialect: str, p: ogc.Property) -> Any:
+    # MVT values are strings, numbers or booleans: UUIDs and times go as text.
+    if p.kind in ("uuid", "time"):
+        return spatial.json_value(dialect, p.kind, p.column)
+    return p.column
+
+
+def _features(session: Session, principal: Principal, c: ogc.Collection, t: Tile) -> Select[Any]:
+    dialect = session.get_bind().dialect.name
+    bounds = t.lonlat_bounds(BUFFER)
+    return (
+        c.base(principal)
+        .where(spatial.bbox_filter(dialect, c.table, c.geom, spatial.rowid(c.table), bounds))
+        .order_by(c.ts_col, c.id_col)
+    )
+
+
+def fields(c: ogc.Collection) -> dict[str, str]:
+    """TileJSON ``vector_layers[].fields``: property name -> MVT type."""
+    kinds = {"number": "Number", "bool": "Boolean"}
+    return {"id": "String", **{p.name: kinds.get(p.kind, "String") for p in c.properties}}
+
+
+def render(session: Session, principal: Principal, c: ogc.Collection, t: Tile) -> bytes:
+    """The tile's MVT bytes; empty bytes for an empty tile."""
+    dialect = session.get_bind().dialect.name
+    stmt = _features(session, principal, c, t)
+    props = [(p.name, _kind_sql(dialect, p)) for p in c.properties]
+    if spatial.has_mvt(dialect):
+        return spatial.as_mvt(
+            session,
+            stmt,
+            layer=c.id,
+            geom=c.geom,
+            tile=(t.z, t.x, t.y),
+            columns=[("id", spatial.uuid_text(dialect, c.id_col)), *props],
+            extent=EXTENT,
+            buffer=BUFFER,
+        )
+    return _encode_in_python(session, stmt, c, t, props)
+
+
+def _encode_in_python(
+    session: Session, stmt: Select[Any], c: ogc.Collection, t: Tile, props: list[tuple[str, Any]]
+) -> bytes:
+    dialect = session.get_bind().dialect.name
+    geom = spatial.transform(dialect, c.geom, WEB_MERCATOR)
+    cols = [spatial.as_wkb(dialect, geom), spatial.uuid_text(dialect, c.id_col)]
+    cols += [expr for _, expr in props]
+    bounds = t.mercator_bounds()
+    pad = (bounds[2] - bounds[0]) * BUFFER / EXTENT
+    clip = box(bounds[0] - pad, bounds[1] - pad, bounds[2] + pad, bounds[3] + pad)
+    bools = {p.name for p in c.properties if p.kind == "bool"}
+    features = []
+    for row in session.execute(stmt.with_only_columns(*cols)):
+        if row[0] is None:
+            continue
+        shape = shapely.from_wkb(bytes(row[0]))
+        if not shape.intersects(clip):
+            continue
+        if shape.geom_type != "Point":
+            shape = shape.intersection(clip)  # as ST_AsMVTGeom clips to the buffered tile
+            if shape.is_empty:
+                continue
+        values: dict[str, Any] = {"id": row[1]}
+        for (name, _), value in zip(props, row[2:], strict=True):
+            if value is None:
+                continue  # ST_AsMVT leaves NULLs out too
+            values[name] = bool(value) if name in bools else value
+        features.append({"geometry": shape, "properties": values})
+    if not features:
+        return b""
+    data: bytes = mapbox_vector_tile.encode(
+        [{"name": c.id, "features": features}],
+        default_options={"quantize_bounds": bounds, "extents": EXTENT},
+    )
+    return data
