@@ -72,24 +72,36 @@ def parse(text: str, lang: str | None) -> Filter:
     lang = check_lang(lang or "cql2-text")
     if lang in TEXT_LANGS:
         try:
-            return parse_cql2_text(text)
+            node = parse_cql2_text(text)
         except UnexpectedEOF as exc:
             raise _fail("the filter ends too early") from exc
         except UnexpectedInput as exc:
+            token = getattr(exc, "token", None)
+            if token is not None and token.type == "$END":
+                raise _fail("the filter ends too early") from exc
             raise _fail(
                 f"cannot parse the filter at line {exc.line}, column {exc.column}: "
                 f"{text.splitlines()[exc.line - 1] if exc.line > 0 else text!r}"
             ) from exc
         except (LarkError, ValueError, TypeError) as exc:
             raise _fail(f"cannot parse the filter: {exc}") from exc
+        return _expression(node, "CQL2 text")
     try:  # cql2-json
         document = json.loads(text)
     except ValueError as exc:
         raise _fail(f"not JSON: {exc}") from exc
     try:
-        return parse_cql2_json(_normalise_json(document))
+        node = parse_cql2_json(_normalise_json(document))
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
         raise _fail(f"not a CQL2-JSON expression: {exc}") from exc
+    return _expression(node, "CQL2-JSON")
+
+
+def _expression(node: Any, lang: str) -> Filter:
+    """A filter is a predicate, not a bare value (``[1, 2]`` or ``'x'`` parse but mean nothing)."""
+    if not isinstance(node, ast.Node) or isinstance(node, (ast.Attribute, ast.Function)):
+        raise _fail(f"not a {lang} expression: expected a predicate, got {node!r}")
+    return node
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,7 @@ def seed(
             "note": f"note {i}", "recorded_at": rec, "received_at": now + timedelta(microseconds=i),
             "is_dark": i % 2 == 0, "area_id": area.id if area else None,
             "moderation": str(Moderation.accepted if i % 10 else Moderation.submitted),
-            "body_hash": f"{i:064d}", "wkt": f"POINT({lon:.7f} {lat:.7f})",
+            "body_hash": f"{i:064d}", "wkt": f"POINT({lon!r} {lat!r})",
         }  # fmt: skip
         rows.append(row)
         out.observations[oid] = {
@@ -88,7 +88,7 @@ def seed(
             "participant_groups": [], "priority_score": float(i % 100), "department": "lighting" if i % 2 else "parks",
             "owner_type": "municipality", "status": status, "version": 1,
             "created_at": START + timedelta(hours=i), "updated_at": START + timedelta(hours=i),
-            "last_seen_at": START + timedelta(hours=i), "wkt": f"POINT({lon:.7f} {lat:.7f})",
+            "last_seen_at": START + timedelta(hours=i), "wkt": f"POINT({lon!r} {lat!r})",
         }  # fmt: skip
         item_rows.append(row)
         out.items[iid] = {"lon": lon, "lat": lat, **row}
