@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import mapbox_vector_tile
+import numpy as np
 import shapely
 from shapely.geometry import box
 from sqlalchemy import Select
@@ -144,11 +145,19 @@ def _encode_in_python(
             if value is None:
                 continue  # ST_AsMVT leaves NULLs out too
             values[name] = bool(value) if name in bools else value
-        features.append({"geometry": shape, "properties": values})
+        features.append({"geometry": _quantize(shape, bounds), "properties": values})
     if not features:
         return b""
     data: bytes = mapbox_vector_tile.encode(
-        [{"name": c.id, "features": features}],
-        default_options={"quantize_bounds": bounds, "extents": EXTENT},
+        [{"name": c.id, "features": features}], default_options={"extents": EXTENT}
     )
     return data
+
+
+def _quantize(shape: Any, bounds: tuple[float, float, float, float]) -> Any:
+    """Web Mercator -> integer tile units (y up; the encoder flips it), as ST_AsMVTGeom snaps.
+    Done here with shapely 2's vectorised transform rather than the encoder's per-point one."""
+    minx, miny, maxx, maxy = bounds
+    scale = np.array([EXTENT / (maxx - minx), EXTENT / (maxy - miny)])
+    origin = np.array([minx, miny])
+    return shapely.transform(shape, lambda xy: np.rint((xy - origin) * scale))
