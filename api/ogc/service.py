@@ -19,10 +19,10 @@ from sqlmodel import col
 
 from api import spatial
 from api.auth import Principal
-from api.errors import NotFound
+from api.errors import InvalidInput, NotFound
 from api.ogc import cql2
 from api.ogc.crs import BadParameter, OutputCrs
-from api.paging import after_keyset, encode_cursor
+from api.paging import after_keyset, decode_cursor, encode_cursor
 from api.policy import PLANNER
 from models import (
     OPEN_STATUSES,
@@ -382,11 +382,30 @@ def feature_expr(dialect: str, c: Collection, crs: OutputCrs | None) -> ColumnEl
     )  # fmt: skip
 
 
+def _cursor(cursor: str | None) -> tuple[str | None, int | None]:
+    """An items cursor is the feeds' keyset (timestamp, id) plus the first page's
+    numberMatched, so later pages need not count again."""
+    try:
+        values = decode_cursor(cursor, 3)
+    except InvalidInput as exc:
+        raise BadParameter.at("cursor", "not a cursor from this API") from exc
+    if values is None:
+        return None, None
+    if not isinstance(values[2], int) or values[2] < 0:
+        raise BadParameter.at("cursor", "not a cursor from this API")
+    return encode_cursor(values[:2]), values[2]
+
+
 def items_page(session: Session, principal: Principal, c: Collection, q: ItemsQuery) -> ItemsPage:
     dialect = session.get_bind().dialect.name
     stmt = _filtered(session, principal, c, q)
-    matched = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    after = after_keyset(q.cursor, c.ts_col, c.id_col)
+    keyset, matched = _cursor(q.cursor)
+    if matched is None:
+        matched = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    try:
+        after = after_keyset(keyset, c.ts_col, c.id_col)
+    except InvalidInput as exc:
+        raise BadParameter.at("cursor", "not a cursor from this API") from exc
     if after is not None:
         stmt = stmt.where(after)
     order = (c.ts_col, c.id_col)
@@ -394,7 +413,9 @@ def items_page(session: Session, principal: Principal, c: Collection, q: ItemsQu
     tail = session.execute(
         stmt.with_only_columns(*order).order_by(*order).offset(q.limit - 1).limit(2)
     ).all()
-    nxt = encode_cursor([tail[0][0].isoformat(), str(tail[0][1])]) if len(tail) == 2 else None
+    nxt = None
+    if len(tail) == 2:
+        nxt = encode_cursor([tail[0][0].isoformat(), str(tail[0][1]), matched])
     feature = feature_expr(dialect, c, q.crs).label("f")
     return ItemsPage(stmt.with_only_columns(feature).order_by(*order).limit(q.limit), matched, nxt)
 

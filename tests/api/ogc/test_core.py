@@ -315,3 +315,20 @@ def test_next_link_keeps_the_query(readers: Readers) -> None:
     assert q["status"] == ["new"]
     assert q["limit"] == ["2"]
     assert "cursor" in q
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        pytest.param("not-base64!", id="garbage"),
+        pytest.param("WzEsMl0", id="two-values"),
+        pytest.param("WyJ4IiwieSIsM10", id="bad-timestamp"),
+        pytest.param(
+            "WyIyMDI2LTEwLTAxVDE4OjAwOjAwKzAwOjAwIiwiMDAwMDAwMDAtMDAwMC0wMDAwLTAwMDAtMDAwMDAwMDAwMDAwIiwieCJd",
+            id="bad-count",
+        ),
+    ],
+)
+def test_bad_cursor_is_400(readers: Readers, cursor: str) -> None:
+    r = readers.get(f"{OGC}/collections/observations/items?cursor={cursor}", status=400)
+    assert r.json()["errors"][0]["loc"] == ["query", "cursor"]
