@@ -25,6 +25,15 @@ from api.errors import NotFound
 from api.ogc import service as ogc
 
 LAYERS = ("observations", "action-items", "areas")
+# What a map draws and a click shows: the collection's properties without free text and
+# foreign keys, which would make tiles of thousands of points large and slow (the feature's
+# id is there, and the OGC API has the rest).
+TILE_PROPERTIES = {
+    "observations": ("category", "status", "severity", "perceived_safety", "is_dark", "recorded_at"),
+    "action-items": ("title", "category", "status", "priority", "observation_count",
+                     "department", "due_date", "overdue"),
+    "areas": ("name", "code", "kind", "observation_count", "open_items", "overdue_items"),
+}  # fmt: skip
 EXTENT = 4096  # tile coordinate units
 BUFFER = 64  # units around the tile kept for rendering across tile edges
 MAX_ZOOM = 24
@@ -86,24 +95,27 @@ def _kind_sql(dialect: str, p: ogc.Property) -> Any:
 def _features(session: Session, principal: Principal, c: ogc.Collection, t: Tile) -> Select[Any]:
     dialect = session.get_bind().dialect.name
     bounds = t.lonlat_bounds(BUFFER)
-    return (
-        c.base(principal)
-        .where(spatial.bbox_filter(dialect, c.table, c.geom, spatial.rowid(c.table), bounds))
-        .order_by(c.ts_col, c.id_col)
+    return c.base(principal).where(
+        spatial.bbox_filter(dialect, c.table, c.geom, spatial.rowid(c.table), bounds)
     )
+
+
+def properties(c: ogc.Collection) -> list[ogc.Property]:
+    names = TILE_PROPERTIES[c.id]
+    return [p for p in c.properties if p.name in names]
 
 
 def fields(c: ogc.Collection) -> dict[str, str]:
     """TileJSON ``vector_layers[].fields``: property name -> MVT type."""
     kinds = {"number": "Number", "bool": "Boolean"}
-    return {"id": "String", **{p.name: kinds.get(p.kind, "String") for p in c.properties}}
+    return {"id": "String", **{p.name: kinds.get(p.kind, "String") for p in properties(c)}}
 
 
 def render(session: Session, principal: Principal, c: ogc.Collection, t: Tile) -> bytes:
     """The tile's MVT bytes; empty bytes for an empty tile."""
     dialect = session.get_bind().dialect.name
     stmt = _features(session, principal, c, t)
-    props = [(p.name, _kind_sql(dialect, p)) for p in c.properties]
+    props = [(p.name, _kind_sql(dialect, p)) for p in properties(c)]
     if spatial.has_mvt(dialect):
         return spatial.as_mvt(
             session,
@@ -128,7 +140,7 @@ def _encode_in_python(
     bounds = t.mercator_bounds()
     pad = (bounds[2] - bounds[0]) * BUFFER / EXTENT
     clip = box(bounds[0] - pad, bounds[1] - pad, bounds[2] + pad, bounds[3] + pad)
-    bools = {p.name for p in c.properties if p.kind == "bool"}
+    bools = {p.name for p in properties(c) if p.kind == "bool"}
     features = []
     for row in session.execute(stmt.with_only_columns(*cols)):
         if row[0] is None:
