@@ -284,6 +284,9 @@ def as_mvt(
         mvt_geom.label("geom"), *[expr.label(name) for name, expr in columns]
     ).subquery("t")
     inner = select(rows).where(rows.c.geom.is_not(None)).subquery("q")
+    # A tile reads thousands of rows at most: starting parallel workers costs more than it
+    # saves, and concurrent tile requests should not compete for them.
+    session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
     data = session.scalar(
         select(func.ST_AsMVT(literal_column("q"), layer, extent, "geom")).select_from(inner)
     )

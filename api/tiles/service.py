@@ -26,14 +26,20 @@ from api.ogc import service as ogc
 
 LAYERS = ("observations", "action-items", "areas")
 # What a map draws and a click shows: the collection's properties without free text and
-# foreign keys, which would make tiles of thousands of points large and slow (the feature's
-# id is there, and the OGC API has the rest).
+# foreign keys, which would make tiles of thousands of points large and slow (the OGC API has
+# the rest). Below DETAIL_ZOOM a tile of observations holds thousands of points, too dense to
+# click one: it carries only what a style needs, and no per-feature id or time (unique
+# strings that made up most of a z14 tile's bytes and encoding time).
+DETAIL_ZOOM = 16
 TILE_PROPERTIES = {
     "observations": ("category", "status", "severity", "perceived_safety", "is_dark", "recorded_at"),
     "action-items": ("title", "category", "status", "priority", "observation_count",
                      "department", "due_date", "overdue"),
     "areas": ("name", "code", "kind", "observation_count", "open_items", "overdue_items"),
 }  # fmt: skip
+OVERVIEW_PROPERTIES = {
+    "observations": ("category", "status", "severity", "perceived_safety", "is_dark"),
+}
 EXTENT = 4096  # tile coordinate units
 BUFFER = 64  # units around the tile kept for rendering across tile edges
 MAX_ZOOM = 24
@@ -100,8 +106,12 @@ def _features(session: Session, principal: Principal, c: ogc.Collection, t: Tile
     )
 
 
-def properties(c: ogc.Collection) -> list[ogc.Property]:
-    names = TILE_PROPERTIES[c.id]
+def with_ids(c: ogc.Collection, z: int) -> bool:
+    return z >= DETAIL_ZOOM or c.id not in OVERVIEW_PROPERTIES
+
+
+def properties(c: ogc.Collection, z: int = DETAIL_ZOOM) -> list[ogc.Property]:
+    names = TILE_PROPERTIES[c.id] if with_ids(c, z) else OVERVIEW_PROPERTIES[c.id]
     return [p for p in c.properties if p.name in names]
 
 
@@ -115,7 +125,9 @@ def render(session: Session, principal: Principal, c: ogc.Collection, t: Tile) -
     """The tile's MVT bytes; empty bytes for an empty tile."""
     dialect = session.get_bind().dialect.name
     stmt = _features(session, principal, c, t)
-    props = [(p.name, _kind_sql(dialect, p)) for p in properties(c)]
+    props = [(p.name, _kind_sql(dialect, p)) for p in properties(c, t.z)]
+    if with_ids(c, t.z):
+        props.insert(0, ("id", spatial.uuid_text(dialect, c.id_col)))
     if spatial.has_mvt(dialect):
         return spatial.as_mvt(
             session,
@@ -123,7 +135,7 @@ def render(session: Session, principal: Principal, c: ogc.Collection, t: Tile) -
             layer=c.id,
             geom=c.geom,
             tile=(t.z, t.x, t.y),
-            columns=[("id", spatial.uuid_text(dialect, c.id_col)), *props],
+            columns=props,
             extent=EXTENT,
             buffer=BUFFER,
         )
@@ -135,12 +147,11 @@ def _encode_in_python(
 ) -> bytes:
     dialect = session.get_bind().dialect.name
     geom = spatial.transform(dialect, c.geom, WEB_MERCATOR)
-    cols = [spatial.as_wkb(dialect, geom), spatial.uuid_text(dialect, c.id_col)]
-    cols += [expr for _, expr in props]
+    cols = [spatial.as_wkb(dialect, geom), *(expr for _, expr in props)]
     bounds = t.mercator_bounds()
     pad = (bounds[2] - bounds[0]) * BUFFER / EXTENT
     clip = box(bounds[0] - pad, bounds[1] - pad, bounds[2] + pad, bounds[3] + pad)
-    bools = {p.name for p in properties(c) if p.kind == "bool"}
+    bools = {p.name for p in c.properties if p.kind == "bool"}
     features = []
     for row in session.execute(stmt.with_only_columns(*cols)):
         if row[0] is None:
@@ -152,8 +163,8 @@ def _encode_in_python(
             shape = shape.intersection(clip)  # as ST_AsMVTGeom clips to the buffered tile
             if shape.is_empty:
                 continue
-        values: dict[str, Any] = {"id": row[1]}
-        for (name, _), value in zip(props, row[2:], strict=True):
+        values: dict[str, Any] = {}
+        for (name, _), value in zip(props, row[1:], strict=True):
             if value is None:
                 continue  # ST_AsMVT leaves NULLs out too
             values[name] = bool(value) if name in bools else value

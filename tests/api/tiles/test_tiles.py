@@ -18,7 +18,7 @@ from tests.api.ogc.seed import MAX_LAT, MAX_LON, MIN_LAT, MIN_LON
 pyogrio = pytest.importorskip("pyogrio")
 
 MVT = "application/vnd.mapbox-vector-tile"
-Z = 15
+Z = 16  # DETAIL_ZOOM: ids and times from here on
 
 
 def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
@@ -79,6 +79,22 @@ def test_observation_tile_decodes_with_the_features_of_the_tile(readers: Readers
         gx, gy = f["geometry"]["coordinates"]
         assert abs(gx - px) <= 1
         assert abs(gy - py) <= 1
+
+
+def test_overview_tiles_carry_styling_properties_only(readers: Readers) -> None:
+    x, y = tile_of((MIN_LON + MAX_LON) / 2, (MIN_LAT + MAX_LAT) / 2, 13)
+    layer = decode(readers.get(f"/tiles/observations/13/{x}/{y}.mvt").content)["observations"]
+    visible = [o for o in readers.data.observations.values() if o["category"] != "incident"]
+    assert len(layer["features"]) == len(visible)
+    for f in layer["features"]:
+        assert set(f["properties"]) <= {
+            "category",
+            "status",
+            "severity",
+            "perceived_safety",
+            "is_dark",
+        }
+        assert "category" in f["properties"]
 
 
 def test_tiles_of_other_layers(readers: Readers) -> None:
