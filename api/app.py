@@ -11,6 +11,7 @@ from api.auth import enforce_policy
 from api.db import create_db_engine, make_sessionmaker
 from api.errors import install_error_handlers
 from api.middleware import CatchUnexpected, ClientAddress, RefuseUnstorableText, parse_trusted
+from api.ogc.router import router as ogc_router
 from api.ratelimit import Limits
 from api.routers import (
     action_items,
@@ -22,11 +23,13 @@ from api.routers import (
     maps,
     observations,
     photos,
+    tokens,
     users,
     walks,
 )
 from api.security import resolve_secret
 from api.settings import Settings, get_settings
+from api.tiles.router import router as tiles_router
 
 API_ROUTERS = (
     auth.router,
@@ -39,7 +42,11 @@ API_ROUTERS = (
     action_items.router,
     maps.router,
     hotspots.router,
+    tokens.router,
 )
+# Readers authorize with personal access tokens too (Bearer or Basic), through their own
+# dependency (api/readers.py); the policy table still decides.
+READER_ROUTERS = (ogc_router, tiles_router)
 
 
 class MissingPolicy(RuntimeError):
@@ -48,7 +55,7 @@ class MissingPolicy(RuntimeError):
 
 def _api_routes(app: FastAPI) -> list[APIRoute]:
     """Routes added to the app itself and those of our routers (built with full paths)."""
-    routers = (health.router, *API_ROUTERS)
+    routers = (health.router, *API_ROUTERS, *READER_ROUTERS)
     return [r for r in app.routes if isinstance(r, APIRoute)] + [
         r for router in routers for r in router.routes if isinstance(r, APIRoute)
     ]
@@ -90,5 +97,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(health.router)
     for router in API_ROUTERS:
         app.include_router(router, dependencies=[Depends(enforce_policy)])
+    for router in READER_ROUTERS:
+        app.include_router(router)
     check_policy_coverage(app)
     return app

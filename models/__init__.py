@@ -12,6 +12,7 @@ from models.base import SRID, metadata, utcnow
 from models.categories import DEFAULT_CATEGORIES, Category
 from models.observations import Moderation, Observation, Photo
 from models.organizations import Organization, Role, User
+from models.tokens import PersonalAccessToken
 from models.walks import JOINABLE, WALK_TRANSITIONS, Participant, ParticipantGroup, Walk, WalkStatus
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "Organization",
     "OwnerType",
     "Participant",
+    "PersonalAccessToken",
     "ParticipantGroup",
     "Photo",
     "Role",
