@@ -20,6 +20,7 @@ from api.routers import (
     hotspots,
     maps,
     observations,
+    organization,
     photos,
     users,
     walks,
@@ -38,6 +39,7 @@ API_ROUTERS = (
     action_items.router,
     maps.router,
     hotspots.router,
+    organization.router,
 )
 
 
