@@ -11,7 +11,8 @@ from pydantic import ConfigDict
 from sqlalchemy import JSON, Boolean, Column, Index, Integer, Text, false
 from sqlmodel import Field, SQLModel
 
-from models.base import enum_column, geometry_column, new_id, ts_column, utcnow
+from models.base import enum_column, geometry_column, new_id, not_null, ts_column, utcnow
+from models.observations import PhotoLink
 
 
 class ActionStatus(StrEnum):
@@ -227,6 +228,10 @@ class ActionItemRead(SQLModel):
     version: int
     created_at: datetime
     updated_at: datetime
+    # Computed for the caller: the statuses they may move the item to now.
+    allowed_moves: list[ActionStatus] = []
+    # Photos of the fix, with short-lived signed links.
+    photos: list[PhotoLink] = []
 
 
 class ActionItemUpdate(SQLModel):
@@ -244,6 +249,9 @@ class ActionItemUpdate(SQLModel):
     duplicate_of: uuid.UUID | None = None
     title: str | None = Field(default=None, min_length=1, max_length=200)
 
+    # Leaving these out changes nothing; sending null would write NULL into NOT NULL columns.
+    _not_null = not_null("status", "title", "owner_type")
+
 
 class ActionEventRead(SQLModel):
     id: uuid.UUID
@@ -254,6 +262,12 @@ class ActionEventRead(SQLModel):
     comment: str | None
     actor: str  # "user:<display or email>", "participant:<group>", or "system"
     created_at: datetime
+
+
+class CommentIn(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    text: str = Field(min_length=1, max_length=4000)
 
 
 class MergeRequest(SQLModel):

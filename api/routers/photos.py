@@ -26,7 +26,7 @@ router = api_router("photos")
 
 CACHE_CONTROL = "private, max-age=3600"
 
-_IMAGE_BODY: dict[str, Any] = {
+IMAGE_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "description": "The image file itself (JPEG, PNG, WebP or HEIC); the type is read from "
@@ -87,7 +87,7 @@ PhotoBytes = Annotated[bytes, Depends(photo_bytes)]
         415: {"description": "Not a JPEG, PNG, WebP or HEIC image"},
         422: {"description": "Empty, corrupt or truncated image"},
     },
-    openapi_extra=_IMAGE_BODY,
+    openapi_extra=IMAGE_BODY,
 )
 def put_photo(
     photo_id: uuid.UUID,
