@@ -10,6 +10,7 @@ from api import policy
 from api.auth import enforce_policy
 from api.db import create_db_engine, make_sessionmaker
 from api.errors import install_error_handlers
+from api.query_check import reject_unknown_query
 from api.ratelimit import Limits
 from api.routers import (
     action_items,
@@ -86,6 +87,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     install_error_handlers(app)
     app.include_router(health.router)
     for router in API_ROUTERS:
-        app.include_router(router, dependencies=[Depends(enforce_policy)])
+        # Policy first (401/403 before anything), then no silently ignored query parameter.
+        app.include_router(
+            router, dependencies=[Depends(enforce_policy), Depends(reject_unknown_query)]
+        )
     check_policy_coverage(app)
     return app

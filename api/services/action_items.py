@@ -22,6 +22,7 @@ from sqlmodel import col
 from api import spatial
 from api.auth import Principal
 from api.errors import Conflict, InvalidInput, NotFound
+from api.i18n import plural
 from api.services.observations import on_observation_change
 from geo.grouping import Candidate, GroupPoint, centroid, footprint, group_points, nearest_within
 from models import (
@@ -33,10 +34,12 @@ from models import (
     Category,
     Moderation,
     Observation,
+    Organization,
     Participant,
     utcnow,
 )
 from models.action_items import RegroupResult
+from models.organizations import Language
 
 RESOLVED_STATUSES = frozenset({ActionStatus.resolved, ActionStatus.verified})
 DEFAULT_GRACE_DAYS = 90
@@ -201,11 +204,24 @@ def refresh(session: Session, item: ActionItem, *, close_if_empty: bool = True) 
         item.last_seen_at,
         utcnow(),
     )
+    if not item.title_edited:
+        # The number of reports is part of the title; a coordinator's own title stays.
+        item.title = describe(session, item)
     item.updated_at = utcnow()
 
 
-def _title(cat: Category, area: Area | None) -> str:
-    return f"{cat.label_en} – {area.name}" if area is not None else cat.label_en
+def describe(session: Session, item: ActionItem, cat: Category | None = None) -> str:
+    """A title people recognise, in the organization's language: what, where, how many reports
+    ("Dårlig belysning – Sentrum (3 meldinger)")."""
+    org = session.get(Organization, item.organization_id)
+    lang = org.language if org is not None else Language.nb
+    cat = cat or session.get(Category, item.category_id)
+    label = "?" if cat is None else (cat.label_nb if lang == Language.nb else cat.label_en)
+    area = session.get(Area, item.area_id) if item.area_id is not None else None
+    count = max(item.observation_count, 1)
+    if area is None:
+        return plural("item.title_no_area", lang, count, category=label)[:200]
+    return plural("item.title", lang, count, category=label, area=area.name)[:200]
 
 
 def new_item(
@@ -216,16 +232,16 @@ def new_item(
     *,
     recurrence_of: uuid.UUID | None = None,
 ) -> ActionItem:
-    area = session.get(Area, area_id) if area_id else None
     item = ActionItem(
         organization_id=seed.organization_id,
         area_id=area_id,
         category_id=cat.id,
-        title=_title(cat, area),
+        title="",
         location=seed.location,
         department=cat.default_department,
         recurrence_of_id=recurrence_of,
     )
+    item.title = describe(session, item, cat)
     session.add(item)
     session.flush()
     record_event(

@@ -342,6 +342,7 @@ class ObservationFilter:
     since: datetime | None = None
     until: datetime | None = None
     moderation: Moderation | None = None
+    action_item_id: uuid.UUID | None = None
 
 
 def filtered(session: Session, principal: Principal, f: ObservationFilter) -> Select[Observation]:
@@ -365,6 +366,8 @@ def filtered(session: Session, principal: Principal, f: ObservationFilter) -> Se
         stmt = stmt.where(col(Observation.recorded_at) < f.until)
     if f.moderation is not None:
         stmt = stmt.where(col(Observation.moderation) == f.moderation)
+    if f.action_item_id is not None:
+        stmt = stmt.where(col(Observation.action_item_id) == f.action_item_id)
     if f.bbox is not None:
         dialect = session.get_bind().dialect.name
         stmt = stmt.where(

@@ -117,6 +117,11 @@ def update(
                 raise InvalidInput.at(
                     ["body", "assignee_id"], "no such engineer, coordinator or admin"
                 )
+        if field == "title":
+            value = value.strip()
+            if not value:
+                raise InvalidInput.at(["body", "title"], "may not be blank")
+            item.title_edited = True  # no longer regenerated from the reports
         old = getattr(item, field)
         if old != value:
             changes[field] = [_plain(old), _plain(value)]
