@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ConfigDict
 from sqlalchemy import JSON, Boolean, Column, Index, Integer, Text, false
@@ -296,3 +296,54 @@ class RegroupResult(SQLModel):
     items_kept: int
     items_created: int
     items_closed: int
+
+
+class BulkTarget(SQLModel):
+    """An item id with the version the client read: a newer version is that item's conflict."""
+
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    id: uuid.UUID
+    version: int | None = Field(default=None, ge=1)
+
+
+class BulkSet(SQLModel):
+    """What to do to every item; the same rules as a PATCH of each one."""
+
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    status: ActionStatus | None = None
+    department: str | None = Field(default=None, max_length=64)
+    assignee_id: uuid.UUID | None = None
+    due_date: date | None = None
+    comment: str | None = Field(default=None, max_length=4000)
+
+    _not_null = not_null("status")
+
+
+class BulkRequest(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    ids: list[uuid.UUID | BulkTarget] = Field(min_length=1, max_length=500)
+    set: BulkSet
+
+
+BulkStatus = Literal["ok", "forbidden", "conflict", "not_found", "invalid"]
+
+
+class BulkItemResult(SQLModel):
+    id: uuid.UUID
+    status: BulkStatus
+    detail: str | None = None
+    errors: list[dict[str, Any]] | None = None
+    allowed_moves: list[ActionStatus] | None = None
+    version: int | None = None
+
+
+class BulkOut(SQLModel):
+    results: list[BulkItemResult]
+    ok: int
+    forbidden: int
+    conflict: int
+    not_found: int
+    invalid: int

@@ -27,6 +27,8 @@ from models.action_items import (
     ActionEventRead,
     ActionItemRead,
     ActionItemUpdate,
+    BulkOut,
+    BulkRequest,
     CommentIn,
     FollowUpRequest,
     MergeRequest,
@@ -81,6 +83,14 @@ def list_items(
         items=action_list.to_reads(session, rows, principal=principal, signer=signer),
         next=next_url(request, nxt),
     )
+
+
+@router.post("/action-items/bulk", response_model=BulkOut)
+def bulk_update(body: BulkRequest, principal: PrincipalDep, session: SessionDep) -> BulkOut:
+    """One change to many items: ``ids`` (an id, or ``{"id", "version"}`` to guard against a
+    stale read) and ``set`` (status, department, assignee_id, due_date, comment). Each item is
+    all-or-nothing and gets its own result: ok, forbidden, conflict, not_found or invalid."""
+    return workflow.bulk(session, principal, body)
 
 
 @router.get("/action-items/{id}", response_model=ActionItemRead)

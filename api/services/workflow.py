@@ -12,7 +12,14 @@ from sqlmodel import col
 
 from api import policy
 from api.auth import Principal
-from api.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
+from api.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+)
 from api.media import MediaStore
 from api.services import photos as photo_service
 from api.services.action_items import get_item, record_event, set_status
@@ -27,7 +34,15 @@ from models import (
     Walk,
     utcnow,
 )
-from models.action_items import ActionEventRead, ActionItemUpdate
+from models.action_items import (
+    ActionEventRead,
+    ActionItemUpdate,
+    BulkItemResult,
+    BulkOut,
+    BulkRequest,
+    BulkStatus,
+    BulkTarget,
+)
 
 
 def etag(item: ActionItem) -> str:
@@ -94,6 +109,13 @@ def update(
     if_match: str | None,
 ) -> ActionItem:
     check_if_match(item, if_match)
+    return apply(session, principal, item, body)
+
+
+def apply(
+    session: Session, principal: Principal, item: ActionItem, body: ActionItemUpdate
+) -> ActionItem:
+    """The change itself, once the caller's version is known to be current."""
     role = principal.role
     _engineer_scope(principal, item)
     data = body.model_dump(exclude_unset=True)
@@ -309,3 +331,60 @@ def comment(session: Session, principal: Principal, item: ActionItem, text: str)
     item.updated_at = utcnow()
     _flush(session)
     return event
+
+
+_BULK_STATUS: dict[type[DomainError], BulkStatus] = {
+    Forbidden: "forbidden",
+    Conflict: "conflict",
+    PreconditionFailed: "conflict",
+    NotFound: "not_found",
+    InvalidInput: "invalid",
+}
+
+
+def bulk(session: Session, principal: Principal, body: BulkRequest) -> BulkOut:
+    """The same change to many items, each all-or-nothing in its own savepoint, each with its
+    own result and its own ActionEvents: a coordinator triages a walk's 50 new items at once."""
+    changes = body.set.model_dump(exclude_unset=True)
+    if not changes:
+        raise InvalidInput.at(["body", "set"], "say what to change")
+    update_body = ActionItemUpdate.model_validate(changes)
+    results: list[BulkItemResult] = []
+    for entry in body.ids:
+        item_id, version = (
+            (entry.id, entry.version) if isinstance(entry, BulkTarget) else (entry, None)
+        )
+        savepoint = session.begin_nested()
+        try:
+            item = get_item(session, principal.org_id, item_id)
+            if version is not None and version != item.version:
+                raise PreconditionFailed(
+                    f"the item is at version {item.version}, not {version}; reload it"
+                )
+            apply(session, principal, item, update_body)
+            savepoint.commit()
+        except DomainError as exc:
+            savepoint.rollback()
+            kind = next((v for k, v in _BULK_STATUS.items() if isinstance(exc, k)), None)
+            if kind is None:
+                raise
+            moves = exc.extra.get("allowed_moves")
+            results.append(
+                BulkItemResult(
+                    id=item_id,
+                    status=kind,
+                    detail=exc.detail,
+                    errors=[dict(e) for e in exc.errors] if exc.errors else None,
+                    allowed_moves=moves,
+                )  # fmt: skip
+            )
+            continue
+        except BaseException:
+            savepoint.rollback()
+            raise
+        results.append(BulkItemResult(id=item_id, status="ok", version=item.version))
+    counts = {k: sum(1 for r in results if r.status == k) for k in _COUNTED}
+    return BulkOut(results=results, **counts)
+
+
+_COUNTED: tuple[BulkStatus, ...] = ("ok", "forbidden", "conflict", "not_found", "invalid")
