@@ -288,11 +288,14 @@ def regroup(area: ValidArea, principal: PrincipalDep, session: SessionDep) -> Re
 
 @router.get("/stats/follow-up")
 def follow_up_stats(
+    request: Request,
     principal: PrincipalDep,
     session: SessionDep,
     group_by: Literal["area", "department", "category"] = "area",
 ) -> dict[str, Any]:
+    """Labels (category, department) in the caller's language."""
+    lang = request_language(request)
     return {
         "group_by": group_by,
-        "groups": action_list.follow_up_stats(session, principal.org_id, group_by),
+        "groups": action_list.follow_up_stats(session, principal.org_id, group_by, lang),
     }

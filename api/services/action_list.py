@@ -287,7 +287,9 @@ def _days(dialect: str, later: Any, earlier: Any) -> Any:
     return func.extract("epoch", later - earlier) / 86400.0
 
 
-def follow_up_stats(session: Session, org_id: uuid.UUID, group_by: GroupBy) -> list[dict[str, Any]]:
+def follow_up_stats(
+    session: Session, org_id: uuid.UUID, group_by: GroupBy, lang: Language = Language.en
+) -> list[dict[str, Any]]:
     """Open/overdue/resolved/verified/reopened counts, age buckets of open items and the median
     days to resolve, per group; all aggregated in SQL (median through window functions)."""
     dialect = session.get_bind().dialect.name
@@ -300,7 +302,7 @@ def follow_up_stats(session: Session, org_id: uuid.UUID, group_by: GroupBy) -> l
         base = select(ActionItem).outerjoin(Area, col(Area.id) == col(ActionItem.area_id))
     elif group_by == "category":
         key = col(Category.code)
-        label_col = Category.label_en
+        label_col = Category.label_nb if lang == Language.nb else Category.label_en
         base = select(ActionItem).join(Category, col(Category.id) == col(ActionItem.category_id))
     else:
         key = col(ActionItem.department)
@@ -372,7 +374,11 @@ def follow_up_stats(session: Session, org_id: uuid.UUID, group_by: GroupBy) -> l
         out.append(
             {
                 "key": str(k) if k is not None else None,
-                "label": row["label"],
+                "label": (
+                    _named("department", row["label"], lang)
+                    if group_by == "department"
+                    else row["label"]
+                ),
                 "open": int(row["open"] or 0),
                 "overdue": int(row["overdue"] or 0),
                 "resolved": int(row["resolved"] or 0),

@@ -556,7 +556,13 @@ def test_follow_up_figures(scene: Scene, session: Session) -> None:
             "/api/v1/stats/follow-up?group_by=category", headers=scene.h
         ).json()["groups"]
     }
-    assert by_cat["lighting"]["label"] == "Poor lighting"
+    # Labels in the organization's language (Bokmål by default), English on request.
+    assert by_cat["lighting"]["label"] == "Dårlig belysning"
+    english = scene.client.get(
+        "/api/v1/stats/follow-up?group_by=category", headers={**scene.h, "Accept-Language": "en"}
+    ).json()["groups"]
+    assert {g["key"]: g for g in english}["lighting"]["label"] == "Poor lighting"
+    assert by_dept["lighting"]["label"] == "Belysning"
     by_area = scene.client.get("/api/v1/stats/follow-up?group_by=area", headers=scene.h).json()[
         "groups"
     ]
