@@ -19,6 +19,7 @@ from api.errors import (
     InvalidInput,
     NotFound,
     PreconditionFailed,
+    PreconditionRequired,
 )
 from api.media import MediaStore
 from api.services import photos as photo_service
@@ -50,9 +51,13 @@ def etag(item: ActionItem) -> str:
 
 
 def check_if_match(item: ActionItem, if_match: str | None) -> None:
-    """A stale If-Match answers 412; without one the write goes through (clients opt in)."""
+    """A stale If-Match answers 412, and a missing one 428: a write must say which version it
+    read, so a lost update is impossible by construction (RFC 6585)."""
     if if_match is None:
-        return
+        raise PreconditionRequired(
+            "send the ETag you read as If-Match, so that a change made meanwhile is not lost",
+            current_etag=etag(item),
+        )
     tags = {t.strip() for t in if_match.split(",")}
     if "*" in tags or etag(item) in tags or f"W/{etag(item)}" in tags:
         return
