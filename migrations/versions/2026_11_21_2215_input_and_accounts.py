@@ -22,7 +22,9 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("organization", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column("moderation_mode", sa.String(length=16), nullable=False, server_default="post")
+            sa.Column(
+                "moderation_mode", sa.String(length=16), nullable=False, server_default="post"
+            )
         )
     with op.batch_alter_table("observation", schema=None) as batch_op:
         batch_op.add_column(sa.Column("moderation_reason", sa.String(length=500), nullable=True))
