@@ -76,6 +76,15 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     # issue 10, part 2: input, review queue, accounts, docs
     ("DELETE", f"{V1}/observations/{{id}}"): COORDINATOR_PLUS | {PARTICIPANT},
     ("GET", f"{V1}/observations/nearby"): WALK_MEMBERS,
+    ("PATCH", f"{V1}/users/{{id}}"): ADMIN_ONLY,
+    ("POST", f"{V1}/me/password"): STAFF,
+    # Plain routes outside the schema (api/docs.py), listed so the table tells the whole story.
+    ("GET", "/docs"): ANYONE,
+    ("GET", "/docs/assets/{name}"): ANYONE,
+    ("GET", "/docs/oauth2-redirect"): ANYONE,
+    ("GET", "/openapi.json"): ANYONE,
+    ("GET", f"{V1}/organization"): ADMIN_ONLY,
+    ("PATCH", f"{V1}/organization"): ADMIN_ONLY,
 }
 
 

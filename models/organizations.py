@@ -70,6 +70,23 @@ class OrganizationRead(SQLModel):
     name: str
 
 
+class OrganizationSettings(SQLModel):
+    """The organization as its admins see and set it."""
+
+    id: uuid.UUID
+    slug: str
+    name: str
+    timezone: str
+    moderation_mode: ModerationMode
+
+
+class OrganizationSettingsUpdate(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    moderation_mode: ModerationMode | None = None
+
+
 class UserCreate(SQLModel):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
@@ -78,6 +95,24 @@ class UserCreate(SQLModel):
     role: Role
     department: str | None = Field(default=None, max_length=64)
     display_name: str | None = Field(default=None, max_length=120)
+
+
+class UserUpdate(SQLModel):
+    """PATCH /users/{id} (admins): unset fields are left alone."""
+
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    role: Role | None = None
+    department: str | None = Field(default=None, max_length=64)
+    display_name: str | None = Field(default=None, max_length=120)
+    active: bool | None = None
+
+
+class PasswordChange(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=1, max_length=256)
 
 
 class UserRead(SQLModel):
