@@ -269,6 +269,7 @@ def test_pre_moderation_holds_everything_until_accepted(
     [
         pytest.param({"moderation_mode": "sometimes"}, ["body", "moderation_mode"], id="bad-mode"),
         pytest.param({"slug": "x"}, ["body", "slug"], id="unknown-field"),
+        pytest.param({"moderation_mode": None}, ["body", "moderation_mode"], id="null-mode"),
     ],
 )
 def test_organization_settings_are_validated(
