@@ -20,10 +20,9 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from api import spatial
-from api.auth import Principal
 from api.errors import Conflict, InvalidInput, NotFound
 from api.i18n import plural
-from api.services.observations import on_observation_change
+from api.principal import Principal
 from geo.grouping import Candidate, GroupPoint, centroid, footprint, group_points, nearest_within
 from models import (
     OPEN_STATUSES,
@@ -326,12 +325,19 @@ def _nearby_members(
     ]
 
 
-def _grace_days(session: Session) -> int:
-    settings = session.info.get("settings")
-    return int(getattr(settings, "reopen_grace_days", DEFAULT_GRACE_DAYS))
+@dataclass(frozen=True)
+class GroupingRules:
+    """What grouping takes from the settings; every caller passes it explicitly."""
+
+    reopen_grace_days: int = DEFAULT_GRACE_DAYS
 
 
-def assign(session: Session, obs: Observation) -> ActionItem | None:
+DEFAULT_RULES = GroupingRules()
+
+
+def assign(
+    session: Session, obs: Observation, rules: GroupingRules = DEFAULT_RULES
+) -> ActionItem | None:
     """Put an accepted observation into the nearest open item within its category's distance,
     reopen a recently resolved one, or start a new item (linked as a recurrence if needed)."""
     if obs.action_item_id is not None or obs.location is None:
@@ -357,7 +363,7 @@ def assign(session: Session, obs: Observation) -> ActionItem | None:
         )
         resolved = _fresh(session, uuid.UUID(done.key)) if done else None
         if resolved is not None:
-            grace = timedelta(days=_grace_days(session))
+            grace = timedelta(days=rules.reopen_grace_days)
             if resolved.resolved_at is not None and utcnow() - resolved.resolved_at <= grace:
                 set_status(
                     session, resolved, ActionStatus.reopened, kind="system", participant_id=obs.participant_id,
@@ -394,8 +400,13 @@ def detach(session: Session, obs: Observation, *, actor: Principal | None = None
         session.flush()
 
 
-@on_observation_change
-def _on_change(session: Session, obs: Observation) -> None:
+def observation_changed(
+    session: Session, obs: Observation, rules: GroupingRules = DEFAULT_RULES
+) -> None:
+    """The one entry point for the rest of the service: an observation was stored, placed,
+    moderated, edited or withdrawn; its action item follows. Called explicitly by capture,
+    moderation, photo placement and author edits (no hook registered at import time, so a
+    script that stores observations groups them too)."""
     if obs.moderation != Moderation.accepted:
         detach(session, obs)
         return
@@ -405,7 +416,7 @@ def _on_change(session: Session, obs: Observation) -> None:
     elif item is not None:
         refresh(session, item)  # severity or perceived safety may have changed the priority
         session.flush()
-    assign(session, obs)
+    assign(session, obs, rules)
 
 
 # --- lookups -------------------------------------------------------------------------------
