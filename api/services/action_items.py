@@ -24,6 +24,7 @@ from api.errors import Conflict, InvalidInput, NotFound
 from api.i18n import plural
 from api.principal import Principal
 from geo.grouping import Candidate, GroupPoint, centroid, footprint, group_points, nearest_within
+from geo.projection import bbox_around
 from models import (
     OPEN_STATUSES,
     ActionEvent,
@@ -42,7 +43,6 @@ from models.organizations import Language
 
 RESOLVED_STATUSES = frozenset({ActionStatus.resolved, ActionStatus.verified})
 DEFAULT_GRACE_DAYS = 90
-METRES_PER_DEGREE = 111_320.0
 
 
 # --- priority ------------------------------------------------------------------------------
@@ -278,12 +278,6 @@ def _fresh(session: Session, item_id: uuid.UUID) -> ActionItem | None:
     return session.get(ActionItem, item_id, populate_existing=True)
 
 
-def _bbox_around(lon: float, lat: float, metres: float) -> tuple[float, float, float, float]:
-    dlat = metres / METRES_PER_DEGREE
-    dlon = metres / (METRES_PER_DEGREE * max(0.01, math.cos(math.radians(lat))))
-    return lon - dlon, lat - dlat, lon + dlon, lat + dlat
-
-
 def _nearby_members(
     session: Session,
     obs: Observation,
@@ -295,7 +289,7 @@ def _nearby_members(
     """(item id, lon, lat) of accepted members of items in ``statuses`` near the point,
     same organization, category and area; the bounding box goes through the spatial index."""
     dialect = session.get_bind().dialect.name
-    box = _bbox_around(lon, lat, cat.group_distance_m * 1.01)
+    box = bbox_around(lon, lat, cat.group_distance_m * 1.01)
     area_match = (
         col(ActionItem.area_id) == obs.area_id
         if obs.area_id is not None
