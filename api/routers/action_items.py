@@ -8,7 +8,6 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import Depends, Header, Query, Request, Response
-from fastapi.responses import JSONResponse
 
 from api.auth import Principal, PrincipalDep
 from api.deps import SessionDep, SettingsDep, SignerDep
@@ -27,10 +26,12 @@ from models.action_items import (
     ActionEventRead,
     ActionItemRead,
     ActionItemUpdate,
+    ActionListRead,
     BulkOut,
     BulkRequest,
     CommentIn,
     FollowUpRequest,
+    FollowUpStats,
     MergeRequest,
     RegroupResult,
     SplitRequest,
@@ -240,7 +241,11 @@ def nearby_resolved(
     return action_list.to_reads(session, items, principal=principal)
 
 
-@router.get("/areas/{id}/action-list", response_model=None)
+@router.get(
+    "/areas/{id}/action-list",
+    response_model=ActionListRead,
+    responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with format=csv"}},
+)
 def area_action_list(
     request: Request,
     area: ValidArea,
@@ -251,6 +256,8 @@ def area_action_list(
     delimiter: Literal["semicolon", "comma"] = "semicolon",
     include_closed: bool = False,
 ) -> Any:
+    """The area's items by priority. ``format=csv``: a spreadsheet in the caller's language
+    (UTF-8 with BOM, semicolons unless ``delimiter=comma``), photos as links valid for days."""
     listing = action_list.area_list(
         session, area, include_closed=include_closed, principal=principal, signer=signer
     )
@@ -272,13 +279,7 @@ def area_action_list(
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"},
         )
-    return JSONResponse(
-        {
-            "area": listing["area"],
-            "counts": listing["counts"],
-            "items": [r.model_dump(mode="json") for r in listing["items"]],
-        }
-    )
+    return ActionListRead.model_validate(listing)
 
 
 @router.post("/areas/{id}/regroup", response_model=RegroupResult)
@@ -286,16 +287,15 @@ def regroup(area: ValidArea, principal: PrincipalDep, session: SessionDep) -> Re
     return item_service.regroup_area(session, principal, area)
 
 
-@router.get("/stats/follow-up")
+@router.get("/stats/follow-up", response_model=FollowUpStats)
 def follow_up_stats(
     request: Request,
     principal: PrincipalDep,
     session: SessionDep,
     group_by: Literal["area", "department", "category"] = "area",
-) -> dict[str, Any]:
-    """Labels (category, department) in the caller's language."""
+) -> FollowUpStats:
+    """Open, overdue, resolved, verified and reopened counts, open items by age and the median
+    days to resolve, per group; labels (category, department) in the caller's language."""
     lang = request_language(request)
-    return {
-        "group_by": group_by,
-        "groups": action_list.follow_up_stats(session, principal.org_id, group_by, lang),
-    }
+    groups = action_list.follow_up_stats(session, principal.org_id, group_by, lang)
+    return FollowUpStats.model_validate({"group_by": group_by, "groups": groups})

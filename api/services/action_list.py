@@ -23,7 +23,6 @@ from api.services.action_items import effective_priority
 from api.services.photo_links import photo_links
 from api.services.workflow import allowed_moves
 from api.signing import PhotoSigner
-from geo.geojson import to_geojson
 from geo.projection import geodesic_distance_m
 from models import (
     OPEN_STATUSES,
@@ -38,6 +37,7 @@ from models import (
     utcnow,
 )
 from models.action_items import ActionItemRead
+from models.base import columns_for
 
 OPEN = [str(s) for s in OPEN_STATUSES]
 
@@ -66,45 +66,19 @@ def to_reads(
         ).all()
     )
     today = utcnow().date()
-    out = []
-    for i in items:
-        loc = spatial.from_db(i.location)
-        fp = spatial.from_db(i.footprint)
-        assert loc is not None
-        out.append(
-            ActionItemRead(
-                id=i.id,
-                title=i.title,
-                category=codes.get(i.category_id, "?"),
-                area_id=i.area_id,
-                location=to_geojson(loc),
-                footprint=to_geojson(fp) if fp is not None else None,
-                observation_count=i.observation_count,
-                first_seen_at=i.first_seen_at,
-                last_seen_at=i.last_seen_at,
-                participant_groups=list(i.participant_groups),
-                priority_score=i.priority_score,
-                priority_override=i.priority_override,
-                priority=effective_priority(i),
-                department=i.department,
-                owner_type=i.owner_type,
-                assignee_id=i.assignee_id,
-                due_date=i.due_date,
-                overdue=is_overdue(i, today),
-                status=i.status,
-                resolution_note=i.resolution_note,
-                referred_to=i.referred_to,
-                duplicate_of_id=i.duplicate_of_id,
-                recurrence_of_id=i.recurrence_of_id,
-                resolved_at=i.resolved_at,
-                version=i.version,
-                created_at=i.created_at,
-                updated_at=i.updated_at,
-                allowed_moves=allowed_moves(principal, i) if principal is not None else [],
-                photos=photos.get(i.id, []),
-            )  # fmt: skip
+    return [
+        ActionItemRead.model_validate(
+            {
+                **columns_for(i, ActionItemRead),
+                "category": codes.get(i.category_id, "?"),
+                "priority": effective_priority(i),
+                "overdue": is_overdue(i, today),
+                "allowed_moves": allowed_moves(principal, i) if principal is not None else [],
+                "photos": photos.get(i.id, []),
+            }
         )
-    return out
+        for i in items
+    ]
 
 
 def list_items(
@@ -249,7 +223,7 @@ def area_list_csv(
     }
     photos = export_photo_links(session, items, signer) if signer is not None else {}
     for r in items:
-        lon, lat = r.location["coordinates"]
+        lon, lat = r.location.coordinates[:2]
         values = {
             **r.model_dump(),
             "priority": f"{r.priority:.1f}".replace(".", "," if delimiter == ";" else "."),

@@ -40,7 +40,7 @@ from api.services.plausibility import (
     unknown_category,
 )
 from api.signing import PhotoSigner
-from geo.geojson import GeometryError, parse_geometry, to_geojson
+from geo.geojson import GeometryError, parse_geometry
 from geo.hotspots import cell_r15
 from geo.sun import is_dark
 from models import (
@@ -52,6 +52,7 @@ from models import (
     WalkStatus,
     utcnow,
 )
+from models.base import columns_for
 from models.observations import (
     BatchItemResult,
     BatchOut,
@@ -360,35 +361,22 @@ def to_reads(
         else {}
     )
     photos = photo_links(session, ids, signer)
-    out = []
-    for o in rows:
-        geom = spatial.from_db(o.location)
-        out.append(
-            ObservationRead(
-                id=o.id,
-                walk_id=o.walk_id,
-                category=codes.get(o.category_id, "?"),
-                location=to_geojson(geom) if geom is not None else None,
-                accuracy_m=o.accuracy_m,
-                severity=o.severity,
-                perceived_safety=o.perceived_safety,
-                note=o.note,
-                recorded_at=o.recorded_at,
-                received_at=o.received_at,
-                is_dark=o.is_dark,
-                area_id=o.area_id,
-                moderation=o.moderation,
-                moderation_reason=o.moderation_reason,
-                duplicate_of_id=o.duplicate_of_id,
-                action_item_id=o.action_item_id,
-                participant_group=str(groups[o.participant_id])
-                if o.participant_id in groups
-                else None,
-                photo_ids=[p.id for p in photos.get(o.id, [])],
-                photos=photos.get(o.id, []),
-            )
+    # From the row itself; only what is not a column is added. The participant's id never
+    # leaves: the read schema has no field for it, only the group.
+    return [
+        ObservationRead.model_validate(
+            {
+                **columns_for(o, ObservationRead),
+                "category": codes.get(o.category_id, "?"),
+                "participant_group": (
+                    str(groups[o.participant_id]) if o.participant_id in groups else None
+                ),
+                "photo_ids": [p.id for p in photos.get(o.id, [])],
+                "photos": photos.get(o.id, []),
+            }
         )
-    return out
+        for o in rows
+    ]
 
 
 def parse_bbox(bbox: str | None) -> tuple[float, float, float, float] | None:
