@@ -13,12 +13,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from api import policy
+from api import action_items, policy
+from api.action_items import DEFAULT_RULES, GroupingRules
 from api.errors import Conflict, Forbidden, InvalidInput
 from api.media import MediaStore
 from api.principal import Principal
-from api.services import action_items
-from api.services.action_items import DEFAULT_RULES, GroupingRules
 from api.services.observations import _categories, moderate
 from api.services.photos import PhotoSize, extension
 from api.services.plausibility import unknown_category

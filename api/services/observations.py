@@ -24,13 +24,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from api import spatial
+from api import action_items, spatial
+from api.action_items import DEFAULT_RULES, GroupingRules
 from api.db import is_transient
 from api.errors import Busy, Conflict, InvalidInput, NotFound
 from api.paging import after_keyset, clamp_limit, keyset_page
 from api.principal import Principal
-from api.services import action_items
-from api.services.action_items import DEFAULT_RULES, GroupingRules
 from api.services.areas import smallest_area_containing
 from api.services.photo_links import photo_links
 from api.services.plausibility import (
