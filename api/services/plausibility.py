@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
@@ -18,6 +19,7 @@ from sqlmodel import col
 
 from api import spatial
 from api.errors import InvalidInput
+from api.i18n import Language, translate
 from geo.nearness import distance_m, swapped
 from models import Area, Category, Moderation, Observation, Organization, Walk
 from models.organizations import ModerationMode
@@ -46,6 +48,16 @@ def _fmt(lon: float, lat: float) -> str:
     return f"[{lon:.6g}, {lat:.6g}]"
 
 
+def _invalid(loc: Sequence[str | int], key: str, **params: Any) -> InvalidInput:
+    """A 422 naming ``loc``: the detail in the caller's language, ``errors[].msg`` in English."""
+    where = ".".join(str(p) for p in loc)
+    text = translate(key, Language.en, where=where, **params)
+    msg = text.removeprefix(f"{where}: ")
+    return InvalidInput(
+        text, errors=[{"loc": list(loc), "msg": msg}], key=key, params={"where": where, **params}
+    )
+
+
 def check_near_walk(
     session: Session,
     walk: Walk,
@@ -67,16 +79,15 @@ def check_near_walk(
     if alt is not None:
         d_alt = distance_m(alt[0], alt[1], shapes)
         if d_alt is not None and d_alt <= max_distance_m:
-            raise InvalidInput.at(
+            raise _invalid(
                 where,
-                f"the coordinates look swapped: GeoJSON is [longitude, latitude]; "
-                f"{_fmt(point.x, point.y)} is {d / 1000:,.0f} km from the walk, "
-                f"{_fmt(*alt)} would be on it",
+                "error.location_swapped",
+                given=_fmt(point.x, point.y),
+                km=f"{d / 1000:,.0f}",
+                swapped=_fmt(*alt),
             )
-    raise InvalidInput.at(
-        where,
-        f"is {d / 1000:,.1f} km from the walk's area or route "
-        f"(at most {max_distance_m:,.0f} m; GeoJSON is [longitude, latitude])",
+    raise _invalid(
+        where, "error.location_far", km=f"{d / 1000:,.1f}", max_m=f"{max_distance_m:,.0f}"
     )
 
 
@@ -119,5 +130,4 @@ def unknown_category(
     code: str, categories: Mapping[str, Category], loc: Sequence[str | int]
 ) -> InvalidInput:
     """The 422 for an unknown category code, listing the valid ones."""
-    valid = ", ".join(sorted(categories))
-    return InvalidInput.at(loc, f"unknown category {code!r}; valid codes: {valid}")
+    return _invalid(loc, "error.unknown_category", code=code, valid=", ".join(sorted(categories)))

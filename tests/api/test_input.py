@@ -81,7 +81,16 @@ def test_swapped_coordinates_are_refused_and_named(
     problem = r.json()
     assert problem["errors"][0]["loc"] == ["body", "location"]
     assert "swapped" in problem["errors"][0]["msg"]
-    assert "[longitude, latitude]" in problem["detail"]
+    # The detail speaks the organization's language (Bokmål) unless the phone asks otherwise.
+    assert "byttet om" in problem["detail"]
+    assert "[lengdegrad, breddegrad]" in problem["detail"]
+    english = client.put(
+        f"/api/v1/observations/{uuid.uuid4()}",
+        headers={**world.headers("participant"), "Accept-Language": "en"},
+        json=obs_body(world, location=point([INSIDE[1], INSIDE[0]])),
+    ).json()
+    assert english["detail"].startswith("body.location: the coordinates look swapped")
+    assert "[longitude, latitude]" in english["detail"]
     assert (count(session, Observation), count(session, ActionItem)) == before
 
 
