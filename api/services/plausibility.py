@@ -20,7 +20,7 @@ from sqlmodel import col
 from api import spatial
 from api.errors import InvalidInput
 from api.i18n import Language, translate
-from geo.nearness import distance_m, swapped
+from geo.nearness import Fence, swapped
 from models import Area, Category, Moderation, Observation, Organization, Walk
 from models.organizations import ModerationMode
 
@@ -28,6 +28,18 @@ DEFAULT_WALK_MAX_DISTANCE_M = 2000.0
 
 HELD_PRE_MODERATION = "pre-moderation: waits for a coordinator"
 HELD_OUTSIDE_AREAS = "outside every area of the organization"
+
+
+class WalkFences:
+    """Each walk's fence built once (a batch of 500 observations reads its walk's area once)."""
+
+    def __init__(self) -> None:
+        self._fences: dict[uuid.UUID, Fence | None] = {}
+
+    def of(self, session: Session, walk: Walk) -> Fence | None:
+        if walk.id not in self._fences:
+            self._fences[walk.id] = Fence.around(walk_shapes(session, walk))
+        return self._fences[walk.id]
 
 
 def walk_shapes(session: Session, walk: Walk) -> list[BaseGeometry]:
@@ -65,20 +77,22 @@ def check_near_walk(
     *,
     max_distance_m: float,
     loc: Sequence[str | int],
+    fences: WalkFences | None = None,
 ) -> None:
     """Refuse a point farther than ``max_distance_m`` from the walk's area or route.
 
     A walk with neither has nothing to compare with and is not checked.
     """
-    shapes = walk_shapes(session, walk)
-    d = distance_m(point.x, point.y, shapes)
-    if d is None or d <= max_distance_m:
+    fence = (fences or WalkFences()).of(session, walk)
+    if fence is None:
+        return
+    d = fence.distance_m(point.x, point.y)
+    if d <= max_distance_m:
         return
     where = [*loc, "location"]
     alt = swapped(point.x, point.y)
     if alt is not None:
-        d_alt = distance_m(alt[0], alt[1], shapes)
-        if d_alt is not None and d_alt <= max_distance_m:
+        if fence.distance_m(alt[0], alt[1]) <= max_distance_m:
             raise _invalid(
                 where,
                 "error.location_swapped",
