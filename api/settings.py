@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     photo_max_bytes: int = Field(default=15_000_000, ge=1)
     photo_max_pixels: int = Field(default=40_000_000, ge=1)
     reopen_grace_days: int = Field(default=90, ge=0)
+    # Proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDR networks).
+    # Empty: the client's address is the socket's, whatever headers say.
+    trusted_proxies: str = ""
     # An observation farther than this from its walk's area or route is refused (issue 10).
     walk_max_distance_m: float = Field(default=2000.0, gt=0)
 

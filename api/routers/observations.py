@@ -86,6 +86,7 @@ def list_observations(
     since: AwareDatetime | None = None,
     until: AwareDatetime | None = None,
     moderation: Moderation | None = None,
+    action_item_id: uuid.UUID | None = None,
     limit: int | None = None,
     cursor: str | None = None,
 ) -> Page[ObservationRead]:
@@ -97,6 +98,7 @@ def list_observations(
         since=since,
         until=until,
         moderation=moderation,
+        action_item_id=action_item_id,
     )
     rows, nxt = obs_service.list_page(
         session,

@@ -91,9 +91,12 @@ def change_password(
     settings: Settings,
 ) -> TokenResponse:
     """Check the current password, set the new one, revoke older tokens, return a fresh one."""
-    limits.login_failures_per_account.check(user.email, "failed password checks for this account")
+    # Only the signed-in account itself can fail here, so keying on the account cannot lock
+    # anyone else out (merge of issue 9's per-(account, address) limits).
+    key = f"{user.email}|password-change"
+    limits.login_failures_per_account_client.check(key, "failed password checks for this account")
     if not verify_password(user.password_hash, current_password):
-        limits.login_failures_per_account.hit(user.email)
+        limits.login_failures_per_account_client.hit(key)
         raise Forbidden(
             "the current password is wrong",
             errors=[{"loc": ["body", "current_password"], "msg": "is wrong"}],

@@ -550,7 +550,7 @@ def test_nearby_lists_open_items_of_the_category_nearest_first(
     assert first["category"] == "lighting"
     assert first["observation_count"] == 2
     assert 25 < first["distance_m"] < 40
-    assert "Poor lighting" in first["title"]
+    assert "Dårlig belysning" in first["title"]  # the organization's language (nb)
     assert 110 < found[1]["distance_m"] < 130
 
     # Default radius 50 m, every category when none is given.
