@@ -405,8 +405,17 @@ def observation_changed(
         detach(session, obs)
         return
     item = session.get(ActionItem, obs.action_item_id) if obs.action_item_id else None
+    if item is not None:
+        # The author edited it. Lock the item's group and, after a category change, the new
+        # group too, in one call (one order): detach and assign then only re-enter them.
+        keys = {
+            group_key(obs.organization_id, obs.area_id, c)
+            for c in (item.category_id, obs.category_id)
+        }
+        spatial.lock_groups(session, keys)
+        item = _fresh(session, item.id)
     if item is not None and item.category_id != obs.category_id:
-        detach(session, obs)  # the author changed the category: regroup where it now belongs
+        detach(session, obs)  # the category changed: regroup where it now belongs
     elif item is not None:
         refresh(session, item)  # severity or perceived safety may have changed the priority
         session.flush()

@@ -34,6 +34,7 @@ from api.services.areas import smallest_area_containing
 from api.services.photo_links import photo_links
 from api.services.plausibility import (
     DEFAULT_WALK_MAX_DISTANCE_M,
+    WalkFences,
     check_near_walk,
     hold_if_needed,
     unknown_category,
@@ -111,6 +112,7 @@ def _validate(
     cats: dict[str, Category],
     loc: list[str | int],
     max_distance_m: float,
+    fences: WalkFences | None,
 ) -> tuple[Category, BaseGeometry | None]:
     cat = cats.get(body.category)
     if cat is None:
@@ -121,7 +123,7 @@ def _validate(
             point = parse_geometry(body.location.model_dump(), {"Point"})
         except GeometryError as exc:
             raise InvalidInput.at([*loc, "location", *exc.loc], exc.message) from exc
-        check_near_walk(session, walk, point, max_distance_m=max_distance_m, loc=loc)
+        check_near_walk(session, walk, point, max_distance_m=max_distance_m, loc=loc, fences=fences)
     now = utcnow()
     if body.recorded_at > now + CLOCK_SKEW:
         raise InvalidInput.at([*loc, "recorded_at"], "is in the future")
@@ -159,6 +161,7 @@ def capture(
     categories: dict[str, Category] | None = None,
     max_distance_m: float = DEFAULT_WALK_MAX_DISTANCE_M,
     rules: GroupingRules = DEFAULT_RULES,
+    fences: WalkFences | None = None,
 ) -> Capture:
     loc = loc if loc is not None else ["body"]
     if body.id is not None and body.id != obs_id:
@@ -168,7 +171,7 @@ def capture(
         return _existing(session, obs_id, digest, principal.org_id)
     walk = _walk_for_capture(session, principal, body.walk_id, loc)
     cats = categories if categories is not None else _categories(session, principal.org_id)
-    cat, point = _validate(session, body, walk, cats, loc, max_distance_m)
+    cat, point = _validate(session, body, walk, cats, loc, max_distance_m, fences)
     for attempt in range(CAPTURE_ATTEMPTS):
         try:
             return _store(session, principal, obs_id, body, walk, cat, point, digest, rules)
@@ -275,6 +278,7 @@ def capture_batch(
     rules: GroupingRules = DEFAULT_RULES,
 ) -> BatchOut:
     cats = _categories(session, principal.org_id)
+    fences = WalkFences()
     _lock_batch_groups(session, principal, items, cats)
     results: list[BatchItemResult] = []
     for i, raw in enumerate(items):
@@ -296,6 +300,7 @@ def capture_batch(
             done = capture(
                 session, principal, body.id, body,
                 loc=prefix, categories=cats, max_distance_m=max_distance_m, rules=rules,
+                fences=fences,
             )  # fmt: skip
         except (Conflict, NotFound):
             results.append(BatchItemResult(id=str(body.id), status="conflict"))
