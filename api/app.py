@@ -7,14 +7,16 @@ from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 
 from api import policy
+from api.action_items import router as action_items
 from api.auth import enforce_policy
 from api.db import create_db_engine, make_sessionmaker
+from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.middleware import CatchUnexpected, ClientAddress, RefuseUnstorableText, parse_trusted
 from api.ogc.router import router as ogc_router
+from api.query_check import reject_unknown_query
 from api.ratelimit import Limits
 from api.routers import (
-    action_items,
     areas,
     auth,
     categories,
@@ -22,6 +24,7 @@ from api.routers import (
     hotspots,
     maps,
     observations,
+    organization,
     photos,
     tokens,
     users,
@@ -43,6 +46,7 @@ API_ROUTERS = (
     maps.router,
     hotspots.router,
     tokens.router,
+    organization.router,
 )
 # Readers authorize with personal access tokens too (Bearer or Basic), through their own
 # dependency (api/readers.py); the policy table still decides.
@@ -80,6 +84,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         title="safewalk",
         version="0.1.0",
         description="Safety walks: observations in, action lists and maps out.",
+        # /docs is ours (api/docs.py: assets served locally); ReDoc would need a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.secret = secret
@@ -94,9 +101,14 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.add_middleware(RefuseUnstorableText)
     app.add_middleware(ClientAddress, trusted=parse_trusted(settings.trusted_proxies))
     app.add_middleware(CatchUnexpected)
+    install_docs(app)
     app.include_router(health.router)
     for router in API_ROUTERS:
-        app.include_router(router, dependencies=[Depends(enforce_policy)])
+        # Policy first (401/403 before anything), then no silently ignored query parameter.
+        app.include_router(
+            router, dependencies=[Depends(enforce_policy), Depends(reject_unknown_query)]
+        )
+    # OGC API answers unknown parameters itself (its own rules for property filters).
     for router in READER_ROUTERS:
         app.include_router(router)
     check_policy_coverage(app)

@@ -2,47 +2,21 @@
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
 from fastapi.routing import APIRoute
 
 from api import policy
 from api.deps import SessionDep
+from api.docs import oauth2_scheme
 from api.errors import Forbidden, Unauthorized
+from api.principal import ANONYMOUS as ANONYMOUS
+from api.principal import Principal as Principal
 from api.security import decode_token
 from models import Organization, Participant, User, Walk, WalkStatus
 
-
-@dataclass(frozen=True)
-class Principal:
-    """The caller. Staff have a user and role; participants are bound to one walk."""
-
-    kind: str  # "staff" | "participant" | "anonymous"
-    organization_id: uuid.UUID | None = None
-    user: User | None = None
-    participant: Participant | None = None
-
-    @property
-    def role(self) -> str:
-        if self.user is not None:
-            return str(self.user.role)
-        return policy.PARTICIPANT if self.participant is not None else policy.ANONYMOUS
-
-    @property
-    def org_id(self) -> uuid.UUID:
-        if self.organization_id is None:
-            raise Unauthorized("authentication required")
-        return self.organization_id
-
-    @property
-    def walk_id(self) -> uuid.UUID | None:
-        return self.participant.walk_id if self.participant is not None else None
-
-
-ANONYMOUS = Principal(kind="anonymous")
+TOKEN_PATH = f"{policy.V1}/auth/token"
 
 
 def _bearer(request: Request) -> str | None:
@@ -55,7 +29,23 @@ def _bearer(request: Request) -> str | None:
     return token.strip()
 
 
-def current_principal(request: Request, session: SessionDep) -> Principal:
+def _speak(request: Request, org: Organization) -> None:
+    # Once the caller is known, its organization's language is this request's default for
+    # messages (api/errors.py); Accept-Language still wins.
+    request.state.org_language = org.language
+
+
+def current_principal(
+    request: Request,
+    session: SessionDep,
+    _documented: Annotated[str | None, Security(oauth2_scheme)] = None,
+) -> Principal:
+    # _documented only puts the OAuth2 scheme into OpenAPI (the Authorize button in /docs);
+    # the header is read and checked here, with our own problem details.
+    if request.url.path == TOKEN_PATH:
+        # Where tokens are made nobody holds one yet, and OAuth2 clients may authenticate
+        # with HTTP Basic (RFC 6749, 2.3.1): Swagger UI's Authorize sends an empty one.
+        return ANONYMOUS
     token = _bearer(request)
     if token is None:
         return ANONYMOUS
@@ -69,6 +59,10 @@ def current_principal(request: Request, session: SessionDep) -> Principal:
         user = session.get(User, claims.subject)
         if user is None or user.organization_id != org.id or not user.is_active:
             raise Unauthorized("token refers to an unknown or disabled account")
+        if claims.version != user.token_version:
+            # The password changed or the account was deactivated after this token was issued.
+            raise Unauthorized("token was revoked; sign in again")
+        _speak(request, org)
         return Principal(kind="staff", organization_id=org.id, user=user)
     participant = session.get(Participant, claims.subject)
     if (
@@ -80,6 +74,7 @@ def current_principal(request: Request, session: SessionDep) -> Principal:
     walk = session.get(Walk, participant.walk_id)
     if walk is None or walk.status == WalkStatus.cancelled:
         raise Unauthorized("the walk of this token was cancelled")
+    _speak(request, org)
     return Principal(kind="participant", organization_id=org.id, participant=participant)
 
 
@@ -96,8 +91,14 @@ def enforce_policy(
     if principal.role in allowed:
         return principal
     if principal.kind == "anonymous":
-        raise Unauthorized("authentication required")
-    raise Forbidden(f"a {principal.role} may not do this")
+        if policy.SIGNED_LINK in allowed and request.query_params.get("sig"):
+            return principal  # the route checks the signed link itself
+        raise Unauthorized("authentication required", key="error.auth_required")
+    raise Forbidden(
+        f"a {principal.role} may not do this",
+        key="error.role_may_not",
+        params={"role": principal.role},
+    )
 
 
 PrincipalDep = Annotated[Principal, Depends(enforce_policy)]

@@ -8,8 +8,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from api.action_items import GroupingRules
 from api.db import session_scope
+from api.routers import API_PREFIX
 from api.settings import Settings
+from api.signing import IMG_TTL, PhotoSigner
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -27,7 +30,6 @@ def _session(request: Request) -> Iterator[Session]:
     writer, even a long regroup, holds the write lock; writes begin IMMEDIATE (api/db.py)."""
     yield from session_scope(
         request.app.state.sessionmaker,
-        {"settings": request.app.state.settings},
         read_only=request.method in READ_METHODS,
     )
 
@@ -36,3 +38,19 @@ def _session(request: Request) -> Iterator[Session]:
 # and never a 200 for something that was not stored.
 SessionDep = Annotated[Session, Depends(_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def photo_signer(request: Request) -> PhotoSigner:
+    """Signed photo links for this request's reads: relative to the API, valid 15 minutes."""
+    return PhotoSigner(request.app.state.secret, API_PREFIX, IMG_TTL)
+
+
+SignerDep = Annotated[PhotoSigner, Depends(photo_signer)]
+
+
+def grouping_rules(settings: SettingsDep) -> GroupingRules:
+    """The settings the action-item grouping needs, handed to services explicitly."""
+    return GroupingRules(reopen_grace_days=settings.reopen_grace_days)
+
+
+RulesDep = Annotated[GroupingRules, Depends(grouping_rules)]

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import ConfigDict
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Boolean, Column, Integer, String, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
-from models.base import enum_column, new_id, ts_column, utcnow
+from models.base import NotNull, enum_column, new_id, ts_column, utcnow
 
 
 class Role(StrEnum):
@@ -20,6 +21,19 @@ class Role(StrEnum):
     planner = "planner"
 
 
+class Language(StrEnum):
+    """The languages people-facing text comes in: Norwegian Bokmål and English."""
+
+    nb = "nb"
+    en = "en"
+
+
+class ModerationMode(StrEnum):
+    # post: accepted on arrival and grouped at once; pre: every observation waits for review.
+    post = "post"
+    pre = "pre"
+
+
 class Organization(SQLModel, table=True):
     __tablename__ = "organization"
 
@@ -27,7 +41,19 @@ class Organization(SQLModel, table=True):
     slug: str = Field(max_length=64, unique=True)
     name: str = Field(max_length=200)
     timezone: str = Field(default="Europe/Oslo", max_length=64)
+    # Item titles, exports and (without Accept-Language) error messages speak this language.
+    language: Language = Field(
+        default=Language.nb,
+        sa_column=Column(String(8), nullable=False, server_default=text("'nb'")),
+    )
+    # When set, an item can only be resolved with a resolution note.
+    require_resolution_note: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
+    moderation_mode: ModerationMode = Field(
+        default=ModerationMode.post, sa_column=enum_column(ModerationMode)
+    )
 
 
 class User(SQLModel, table=True):
@@ -45,6 +71,11 @@ class User(SQLModel, table=True):
     display_name: str | None = Field(default=None, max_length=120)
     is_active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
+    # Carried in every staff token as "ver": a password change or a deactivation bumps it, so
+    # tokens issued before stop working at once (also after a later reactivation).
+    token_version: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
 
 
 # --- API schemas -------------------------------------------------------------------------
@@ -54,6 +85,26 @@ class OrganizationRead(SQLModel):
     id: uuid.UUID
     slug: str
     name: str
+    language: Language = Language.nb
+
+
+class OrganizationSettingsRead(SQLModel):
+    id: uuid.UUID
+    slug: str
+    name: str
+    timezone: str
+    language: Language
+    require_resolution_note: bool
+    moderation_mode: ModerationMode
+
+
+class OrganizationUpdate(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    name: Annotated[str | None, NotNull] = Field(default=None, min_length=1, max_length=200)
+    language: Annotated[Language | None, NotNull] = None
+    require_resolution_note: Annotated[bool | None, NotNull] = None
+    moderation_mode: Annotated[ModerationMode | None, NotNull] = None
 
 
 class UserCreate(SQLModel):
@@ -64,6 +115,24 @@ class UserCreate(SQLModel):
     role: Role
     department: str | None = Field(default=None, max_length=64)
     display_name: str | None = Field(default=None, max_length=120)
+
+
+class UserUpdate(SQLModel):
+    """PATCH /users/{id} (admins): unset fields are left alone."""
+
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    role: Role | None = None
+    department: str | None = Field(default=None, max_length=64)
+    display_name: str | None = Field(default=None, max_length=120)
+    active: bool | None = None
+
+
+class PasswordChange(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=1, max_length=256)
 
 
 class UserRead(SQLModel):

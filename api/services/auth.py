@@ -6,8 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from api.auth import Principal
 from api.errors import Unauthorized
+from api.principal import Principal
 from api.ratelimit import Limits
 from api.security import DUMMY_HASH, issue_token, staff_token_expiry, verify_password
 from api.settings import Settings
@@ -45,6 +45,7 @@ def login(
         subject=user.id,
         organization_id=user.organization_id,
         expires_at=expires,
+        version=user.token_version,
     )
     return TokenResponse(access_token=token, expires_at=expires)
 
@@ -52,7 +53,7 @@ def login(
 def describe(session: Session, principal: Principal) -> MeRead:
     org = session.get(Organization, principal.org_id)
     assert org is not None  # the principal was built from it
-    org_read = OrganizationRead(id=org.id, slug=org.slug, name=org.name)
+    org_read = OrganizationRead.model_validate(org, from_attributes=True)
     if principal.user is not None:
         u = principal.user
         return MeRead(

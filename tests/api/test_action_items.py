@@ -521,14 +521,15 @@ def test_csv_opens_with_norwegian_characters(scene: Scene) -> None:
     assert r.content.startswith("\ufeff".encode())
     rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig")), delimiter=";"))
     assert len(rows) == 1
-    assert rows[0]["title"] == "Poor lighting – Øst"
+    # Titles speak the organization's language (Bokmål by default) and count the reports.
+    assert rows[0]["tittel"] == "Dårlig belysning – Øst (1 melding)"
     west = scene.client.get(
         f"/api/v1/areas/{scene.west.id}/action-list?format=csv&delimiter=comma", headers=scene.h
     )
     table = list(csv.DictReader(io.StringIO(west.content.decode("utf-8-sig"))))
     assert len(table) == 7
-    assert {r["category"] for r in table} == {"lighting", "vegetation", "graffiti", "litter"}
-    assert all(float(r["lat"]) > 58 for r in table)
+    assert {r["kategorikode"] for r in table} == {"lighting", "vegetation", "graffiti", "litter"}
+    assert all(float(r["breddegrad"]) > 58 for r in table)
 
 
 def test_follow_up_figures(scene: Scene, session: Session) -> None:
@@ -563,7 +564,13 @@ def test_follow_up_figures(scene: Scene, session: Session) -> None:
             "/api/v1/stats/follow-up?group_by=category", headers=scene.h
         ).json()["groups"]
     }
-    assert by_cat["lighting"]["label"] == "Poor lighting"
+    # Labels in the organization's language (Bokmål by default), English on request.
+    assert by_cat["lighting"]["label"] == "Dårlig belysning"
+    english = scene.client.get(
+        "/api/v1/stats/follow-up?group_by=category", headers={**scene.h, "Accept-Language": "en"}
+    ).json()["groups"]
+    assert {g["key"]: g for g in english}["lighting"]["label"] == "Poor lighting"
+    assert by_dept["lighting"]["label"] == "Belysning"
     by_area = scene.client.get("/api/v1/stats/follow-up?group_by=area", headers=scene.h).json()[
         "groups"
     ]

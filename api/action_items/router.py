@@ -1,0 +1,300 @@
+"""The action list: items with their workflow and history, per-area lists, regroup,
+follow-up figures, and follow-up walks confirming resolved items."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+from fastapi import Depends, Header, Query, Request, Response
+
+from api.action_items import grouping, reads, workflow
+from api.auth import Principal, PrincipalDep
+from api.deps import SessionDep, SettingsDep, SignerDep
+from api.errors import request_language
+from api.lookups import ValidArea, ValidWalk
+from api.paging import Page, next_url
+from api.routers import API_PREFIX, api_router
+from api.routers.photos import IMAGE_BODY, MediaDep, PhotoBytes
+from api.services import observations as obs_service
+from api.services import photos as photo_service
+from api.signing import EXPORT_TTL, PhotoSigner
+from models import ActionItem, ActionStatus
+from models.action_items import (
+    ActionEventRead,
+    ActionItemRead,
+    ActionItemUpdate,
+    ActionListRead,
+    BulkOut,
+    BulkRequest,
+    CommentIn,
+    FollowUpRequest,
+    FollowUpStats,
+    MergeRequest,
+    RegroupResult,
+    SplitRequest,
+)
+from models.observations import ObservationRead, PhotoRead
+
+router = api_router("action-items")
+
+
+def valid_item(id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> ActionItem:
+    # Participants reach items only through follow-up, which checks their walk's area.
+    return grouping.get_item(session, principal.org_id, id)
+
+
+ValidItem = Annotated[ActionItem, Depends(valid_item)]
+
+
+def _one(
+    session: SessionDep,
+    item: ActionItem,
+    response: Response,
+    principal: Principal,
+    signer: PhotoSigner,
+) -> ActionItemRead:
+    response.headers["ETag"] = workflow.etag(item)
+    return reads.to_reads(session, [item], principal=principal, signer=signer)[0]
+
+
+@router.get("/action-items", response_model=Page[ActionItemRead])
+def list_items(
+    request: Request,
+    principal: PrincipalDep,
+    session: SessionDep,
+    signer: SignerDep,
+    area_id: uuid.UUID | None = None,
+    status: Annotated[list[ActionStatus] | None, Query()] = None,
+    category: str | None = None,
+    department: str | None = None,
+    overdue: bool | None = None,
+    assignee_id: uuid.UUID | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Page[ActionItemRead]:
+    rows, nxt = reads.list_items(
+        session, principal.org_id, area_id=area_id, status=status or [], category=category,
+        department=department, overdue=overdue, assignee_id=assignee_id, limit=limit,
+        cursor=cursor, maximum=request.app.state.settings.page_size_max,
+    )  # fmt: skip
+    return Page[ActionItemRead](
+        items=reads.to_reads(session, rows, principal=principal, signer=signer),
+        next=next_url(request, nxt),
+    )
+
+
+@router.post("/action-items/bulk", response_model=BulkOut)
+def bulk_update(body: BulkRequest, principal: PrincipalDep, session: SessionDep) -> BulkOut:
+    """One change to many items: ``ids`` (an id, or ``{"id", "version"}`` to guard against a
+    stale read) and ``set`` (status, department, assignee_id, due_date, comment). Each item is
+    all-or-nothing and gets its own result: ok, forbidden, conflict, not_found or invalid."""
+    return workflow.bulk(session, principal, body)
+
+
+@router.get("/action-items/{id}", response_model=ActionItemRead)
+def get_item(
+    item: ValidItem,
+    principal: PrincipalDep,
+    session: SessionDep,
+    signer: SignerDep,
+    response: Response,
+) -> ActionItemRead:
+    """The item, with ``allowed_moves`` for the caller and signed links to fix photos."""
+    return _one(session, item, response, principal, signer)
+
+
+@router.patch("/action-items/{id}", response_model=ActionItemRead)
+def update_item(
+    item: ValidItem,
+    body: ActionItemUpdate,
+    principal: PrincipalDep,
+    session: SessionDep,
+    signer: SignerDep,
+    response: Response,
+    if_match: Annotated[str | None, Header()] = None,
+) -> ActionItemRead:
+    """Move the item or change its fields; send the ETag you read as If-Match (412 if stale).
+
+    Forward moves may skip states (an engineer resolves at once, with ``resolution_note``);
+    a refused move answers 409 or 403 with the caller's ``allowed_moves``."""
+    updated = workflow.update(session, principal, item, body, if_match)
+    return _one(session, updated, response, principal, signer)
+
+
+@router.get("/action-items/{id}/history", response_model=list[ActionEventRead])
+def item_history(item: ValidItem, session: SessionDep) -> list[ActionEventRead]:
+    return workflow.history(session, item)
+
+
+@router.post("/action-items/{id}/merge", response_model=ActionItemRead)
+def merge_items(
+    item: ValidItem,
+    body: MergeRequest,
+    principal: PrincipalDep,
+    session: SessionDep,
+    signer: SignerDep,
+    response: Response,
+) -> ActionItemRead:
+    merged = grouping.merge(session, principal, item, body.other_id, body.comment)
+    return _one(session, merged, response, principal, signer)
+
+
+@router.post("/action-items/{id}/split", response_model=ActionItemRead, status_code=201)
+def split_item(
+    item: ValidItem,
+    body: SplitRequest,
+    principal: PrincipalDep,
+    session: SessionDep,
+    signer: SignerDep,
+    response: Response,
+) -> ActionItemRead:
+    """Move the named observations out into a new item; answers the new item."""
+    fresh = grouping.split(session, principal, item, body.observation_ids, body.comment)
+    return _one(session, fresh, response, principal, signer)
+
+
+@router.post("/action-items/{id}/follow-up", response_model=ActionItemRead)
+def follow_up(
+    item: ValidItem,
+    body: FollowUpRequest,
+    principal: PrincipalDep,
+    session: SessionDep,
+    signer: SignerDep,
+    response: Response,
+) -> ActionItemRead:
+    """On a follow-up walk: confirm a resolved item (verified) or report it still there (reopened)."""
+    done = workflow.follow_up(session, principal, item, body.outcome, body.comment)
+    return _one(session, done, response, principal, signer)
+
+
+@router.put(
+    "/action-items/{id}/photos/{photo_id}",
+    response_model=PhotoRead,
+    responses={201: {"model": PhotoRead, "description": "Stored"}},
+    openapi_extra=IMAGE_BODY,
+)
+def put_fix_photo(
+    photo_id: uuid.UUID,
+    item: ValidItem,
+    data: PhotoBytes,
+    principal: PrincipalDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: MediaDep,
+    signer: SignerDep,
+    response: Response,
+) -> PhotoRead:
+    """A photo of the fix, by client UUID (201 stored, 200 the same bytes again, 409 other
+    bytes); the same checks and metadata stripping as observation photos."""
+    done = workflow.add_fix_photo(
+        session, principal, item, photo_id, data,
+        store=store, max_bytes=settings.photo_max_bytes, max_pixels=settings.photo_max_pixels,
+    )  # fmt: skip
+    response.status_code = 201 if done.created else 200
+    return photo_service.to_read(done.photo, signer)
+
+
+@router.get("/action-items/{id}/observations", response_model=Page[ObservationRead])
+def item_observations(
+    request: Request,
+    item: ValidItem,
+    principal: PrincipalDep,
+    session: SessionDep,
+    signer: SignerDep,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Page[ObservationRead]:
+    """What the item was made of: notes, severity, darkness, photos (signed links), and the
+    reporter's group at most, never the person."""
+    f = obs_service.ObservationFilter(action_item_id=item.id)
+    rows, nxt = obs_service.list_page(
+        session, principal, f, limit=limit, cursor=cursor,
+        maximum=request.app.state.settings.page_size_max,
+    )  # fmt: skip
+    return Page[ObservationRead](
+        items=obs_service.to_reads(session, rows, signer), next=next_url(request, nxt)
+    )
+
+
+@router.post("/action-items/{id}/comments", response_model=ActionEventRead, status_code=201)
+def add_comment(
+    item: ValidItem, body: CommentIn, principal: PrincipalDep, session: SessionDep
+) -> ActionEventRead:
+    """A comment in the item's history (an ActionEvent of kind ``comment``)."""
+    event = workflow.comment(session, principal, item, body.text)
+    return next(e for e in workflow.history(session, item) if e.id == event.id)
+
+
+@router.get("/walks/{id}/nearby-resolved", response_model=list[ActionItemRead])
+def nearby_resolved(
+    walk: ValidWalk,
+    principal: PrincipalDep,
+    session: SessionDep,
+    lon: float | None = Query(default=None, ge=-180, le=180),
+    lat: float | None = Query(default=None, ge=-90, le=90),
+    radius_m: float = Query(default=250, gt=0, le=5000),
+) -> list[ActionItemRead]:
+    items = reads.nearby_resolved(session, walk.area_id, lon, lat, radius_m)
+    return reads.to_reads(session, items, principal=principal)
+
+
+@router.get(
+    "/areas/{id}/action-list",
+    response_model=ActionListRead,
+    responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with format=csv"}},
+)
+def area_action_list(
+    request: Request,
+    area: ValidArea,
+    principal: PrincipalDep,
+    session: SessionDep,
+    signer: SignerDep,
+    format: Literal["json", "csv"] = "json",
+    delimiter: Literal["semicolon", "comma"] = "semicolon",
+    include_closed: bool = False,
+) -> Any:
+    """The area's items by priority. ``format=csv``: a spreadsheet in the caller's language
+    (UTF-8 with BOM, semicolons unless ``delimiter=comma``), photos as links valid for days."""
+    listing = reads.area_list(
+        session, area, include_closed=include_closed, principal=principal, signer=signer
+    )
+    if format == "csv":
+        # Links in a spreadsheet are opened later and elsewhere: absolute, valid for days.
+        export_signer = PhotoSigner(
+            request.app.state.secret, str(request.base_url).rstrip("/") + API_PREFIX, EXPORT_TTL
+        )
+        body = reads.area_list_csv(
+            session,
+            listing,
+            ";" if delimiter == "semicolon" else ",",
+            request_language(request),
+            export_signer,
+        )
+        filename = f"action-list-{(area.code or area.name).replace(' ', '_')}.csv"
+        return Response(
+            content=body.encode("utf-8"),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"},
+        )
+    return ActionListRead.model_validate(listing)
+
+
+@router.post("/areas/{id}/regroup", response_model=RegroupResult)
+def regroup(area: ValidArea, principal: PrincipalDep, session: SessionDep) -> RegroupResult:
+    return grouping.regroup_area(session, principal, area)
+
+
+@router.get("/stats/follow-up", response_model=FollowUpStats)
+def follow_up_stats(
+    request: Request,
+    principal: PrincipalDep,
+    session: SessionDep,
+    group_by: Literal["area", "department", "category"] = "area",
+) -> FollowUpStats:
+    """Open, overdue, resolved, verified and reopened counts, open items by age and the median
+    days to resolve, per group; labels (category, department) in the caller's language."""
+    lang = request_language(request)
+    groups = reads.follow_up_stats(session, principal.org_id, group_by, lang)
+    return FollowUpStats.model_validate({"group_by": group_by, "groups": groups})
