@@ -48,7 +48,9 @@ def require_browser() -> None:
     pytest.skip(f"browser test skipped: {reason}")
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API is started it leaves its event loop
+# marked as running in the main thread, so any later test calling asyncio.run() would fail.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     require_browser()
     from playwright.sync_api import sync_playwright
