@@ -126,8 +126,9 @@ def withdraw(
     transaction is committed (identical pictures share files, so a file another photo still
     names stays).
     """
-    if principal.role in policy.COORDINATOR_PLUS and not is_author(principal, obs):
-        reason = WITHDRAWN_BY_COORDINATOR
+    if principal.role in policy.COORDINATOR_PLUS:
+        # Coordinators withdraw at any time, their own observations too.
+        reason = WITHDRAWN_BY_AUTHOR if is_author(principal, obs) else WITHDRAWN_BY_COORDINATOR
     else:
         _check_author_may_change(session, principal, obs)
         reason = WITHDRAWN_BY_AUTHOR

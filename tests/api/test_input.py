@@ -630,3 +630,23 @@ def test_photo_gps_outside_every_area_holds_the_observation(
     assert got["location"]["coordinates"] == pytest.approx([5.7352, 58.8517], abs=1e-4)
     assert (got["moderation"], got["area_id"], got["action_item_id"]) == ("submitted", None, None)
     assert oid in _queue(client, world)
+
+
+def test_a_coordinator_withdraws_their_own_observation_after_the_walk(
+    client: SyncClient, world: World
+) -> None:
+    oid = put(client, world, "coordinator").json()["id"]
+    ended = client.patch(
+        f"/api/v1/walks/{world.walk.id}",
+        headers=world.headers("coordinator"),
+        json={"status": "completed"},
+    )
+    assert ended.status_code == 200, ended.text
+    h = world.headers("coordinator")
+    assert (
+        client.patch(f"/api/v1/observations/{oid}", headers=h, json={"note": "x"}).status_code
+        == 409
+    )
+    assert client.delete(f"/api/v1/observations/{oid}", headers=h).status_code == 204
+    got = client.get(f"/api/v1/observations/{oid}", headers=h).json()
+    assert (got["moderation"], got["moderation_reason"]) == ("hidden", "withdrawn by the author")
