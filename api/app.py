@@ -10,6 +10,9 @@ from api import policy
 from api.auth import enforce_policy
 from api.db import create_db_engine, make_sessionmaker
 from api.errors import install_error_handlers
+from api.open311 import admin as open311_admin
+from api.open311 import router as open311_router
+from api.open311.loop import open311_lifespan
 from api.ratelimit import Limits
 from api.routers import (
     action_items,
@@ -38,6 +41,8 @@ API_ROUTERS = (
     action_items.router,
     maps.router,
     hotspots.router,
+    open311_router.router,
+    open311_admin.router,
 )
 
 
@@ -72,6 +77,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         title="safewalk",
         version="0.1.0",
         description="Safety walks: observations in, action lists and maps out.",
+        lifespan=open311_lifespan,
     )
     app.state.settings = settings
     app.state.secret = secret

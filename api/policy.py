@@ -27,6 +27,16 @@ WALK_MEMBERS = STAFF | {PARTICIPANT}  # participants: their own walk only
 ACTION_WORKERS = frozenset({ADMIN, COORDINATOR, ENGINEER})
 
 V1 = "/api/v1"
+O311 = "/open311/v2"
+O311_GET = (
+    "discovery.{fmt}",
+    "services.{fmt}",
+    "services/{code}.{fmt}",
+    "requests.{fmt}",
+    "requests/{id}.{fmt}",
+    "tokens/{token}.{fmt}",
+    "servicerequestupdates.{fmt}",
+)
 
 POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/healthz"): ANYONE,
@@ -72,6 +82,17 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", f"{V1}/map/areas"): STAFF,
     ("GET", f"{V1}/map/walks/{{id}}"): WALK_MEMBERS,
     ("GET", f"{V1}/map/hotspots"): STAFF,
+    # Exchange (issue 14). Open311 checks its own api_key per GeoReport v2.
+    **{("GET", f"{O311}/{p}"): ANYONE for p in O311_GET},
+    ("POST", f"{O311}/requests.{{fmt}}"): ANYONE,
+    ("POST", f"{V1}/integration-keys"): ADMIN_ONLY,
+    ("GET", f"{V1}/integration-keys"): ADMIN_ONLY,
+    ("DELETE", f"{V1}/integration-keys/{{id}}"): ADMIN_ONLY,
+    ("GET", f"{V1}/open311/case-system"): ADMIN_ONLY,
+    ("PUT", f"{V1}/open311/case-system"): ADMIN_ONLY,
+    ("DELETE", f"{V1}/open311/case-system"): ADMIN_ONLY,
+    ("GET", f"{V1}/open311/outbox"): COORDINATOR_PLUS,
+    ("POST", f"{V1}/action-items/{{id}}/open311"): COORDINATOR_PLUS,
 }
 
 

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     photo_max_bytes: int = Field(default=15_000_000, ge=1)
     photo_max_pixels: int = Field(default=40_000_000, ge=1)
     reopen_grace_days: int = Field(default=90, ge=0)
+    # Seconds between Open311 sync passes inside the service; 0 = off (run `safewalk open311-sync`).
+    open311_sync_seconds: float = Field(default=0, ge=0)
 
     @property
     def resolved_database_url(self) -> str:

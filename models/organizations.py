@@ -27,6 +27,8 @@ class Organization(SQLModel, table=True):
     slug: str = Field(max_length=64, unique=True)
     name: str = Field(max_length=200)
     timezone: str = Field(default="Europe/Oslo", max_length=64)
+    # The published follow-up (/public/{slug}/): off until an admin turns it on.
+    public_followup: bool = False
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
 
 
