@@ -100,9 +100,9 @@ def list_requests(fmt: str, request: Request, session: SessionDep) -> Response:
     formats.check_format(fmt)
     params = _params(request)
     org = server.jurisdiction(session, params.get("jurisdiction_id"))
-    server.authenticate(session, org, params.get("api_key"))
+    full = server.reader(session, org, params.get("api_key"))
     records = server.list_requests(
-        session, org, server.parse_filter(params), media_url_builder(request, org)
+        session, org, server.parse_filter(params), media_url_builder(request, org), full=full
     )
     return _answer(fmt, "service_requests", "request", records)
 
@@ -122,8 +122,8 @@ def get_request(id: str, fmt: str, request: Request, session: SessionDep) -> Res
     formats.check_format(fmt)
     params = _params(request)
     org = server.jurisdiction(session, params.get("jurisdiction_id"))
-    server.authenticate(session, org, params.get("api_key"))
-    records = server.get_request(session, org, id, media_url_builder(request, org))
+    full = server.reader(session, org, params.get("api_key"))
+    records = server.get_request(session, org, id, media_url_builder(request, org), full=full)
     return _answer(fmt, "service_requests", "request", records)
 
 

@@ -27,6 +27,7 @@ from api.open311.formats import Open311Error, parse_w3c, w3c, w3c_day_end
 from api.open311.keys import key_for
 from api.services import action_items as item_domain
 from api.services.observations import place
+from geo.generalize import snap
 from models import (
     ActionEvent,
     ActionItem,
@@ -44,6 +45,7 @@ from models import (
 SPEC = "http://wiki.open311.org/GeoReport_v2"
 DEFAULT_WINDOW = timedelta(days=90)
 MAX_RESULTS = 1000
+PUBLIC_GRID_M = 50.0
 NOTE_MAX = 2000
 # Our statuses that a case system sees as "closed".
 CLOSED = frozenset(
@@ -94,6 +96,17 @@ def jurisdiction(session: Session, jurisdiction_id: str | None) -> Organization:
     if len(orgs) != 1:
         raise Open311Error(400, "jurisdiction_id is required (the organization's slug)")
     return orgs[0]
+
+
+def reader(session: Session, org: Organization, api_key: str | None) -> bool:
+    """GET requests: a key sees everything; without one, the published view, if the
+    organization publishes its follow-up at all. True for a keyed (full) reader."""
+    if api_key:
+        authenticate(session, org, api_key)
+        return True
+    if not org.public_followup:
+        raise Open311Error(403, "this jurisdiction publishes nothing without an api_key")
+    return False
 
 
 def authenticate(session: Session, org: Organization, api_key: str | None) -> IntegrationKey:
@@ -151,12 +164,12 @@ def services(session: Session, org: Organization) -> list[dict[str, Any]]:
     ]
 
 
-def _category(session: Session, org: Organization, code: str) -> Category:
+def _category(session: Session, org: Organization, code: str, status: int = 404) -> Category:
     cat = session.scalar(
         select(Category).where(col(Category.organization_id) == org.id, col(Category.code) == code)
     )
     if cat is None or not cat.actionable:
-        raise Open311Error(404, f"unknown service_code {code!r}")
+        raise Open311Error(status, f"unknown service_code {code!r}")
     return cat
 
 
@@ -215,9 +228,20 @@ def _first_photos(session: Session, item_ids: list[uuid.UUID]) -> dict[uuid.UUID
     return out
 
 
+def publishable(cat: Category) -> bool:
+    return bool(getattr(cat, "published", True)) and not cat.sensitive
+
+
 def request_records(
-    session: Session, org: Organization, items: list[ActionItem], media_url: MediaUrl | None
+    session: Session,
+    org: Organization,
+    items: list[ActionItem],
+    media_url: MediaUrl | None,
+    *,
+    full: bool = True,
 ) -> list[dict[str, Any]]:
+    """Full records for a keyed caller; without a key, the published view: published
+    categories only, no notes, no photos, locations snapped to about 50 m."""
     lang = language(org)
     cats = {
         c.id: c
@@ -235,18 +259,21 @@ def request_records(
         if area_ids
         else {}
     )
-    photos = _first_photos(session, [i.id for i in items]) if media_url else {}
+    photos = _first_photos(session, [i.id for i in items]) if media_url and full else {}
     out = []
     for i in items:
         cat = cats[i.category_id]
+        if not full and not publishable(cat):
+            continue
         p = spatial.from_db(i.location)
         assert p is not None
+        lon, lat = (round(p.x, 6), round(p.y, 6)) if full else snap(p.x, p.y, PUBLIC_GRID_M)
         photo = photos.get(i.id)
         out.append(
             {
                 "service_request_id": str(i.id),
                 "status": open_status(i.status),
-                "status_notes": i.resolution_note or i.referred_to or "",
+                "status_notes": (i.resolution_note or i.referred_to or "") if full else "",
                 "service_name": label(cat, lang),
                 "service_code": cat.code,
                 "description": i.title,
@@ -258,8 +285,8 @@ def request_records(
                 "address": areas.get(i.area_id, "") if i.area_id else "",
                 "address_id": "",
                 "zipcode": "",
-                "lat": round(p.y, 6),
-                "long": round(p.x, 6),
+                "lat": lat,
+                "long": lon,
                 "media_url": media_url(photo) if media_url and photo else "",
             }
         )
@@ -314,7 +341,12 @@ def _listed(org: Organization) -> Any:
 
 
 def list_requests(
-    session: Session, org: Organization, f: RequestFilter, media_url: MediaUrl | None
+    session: Session,
+    org: Organization,
+    f: RequestFilter,
+    media_url: MediaUrl | None,
+    *,
+    full: bool,
 ) -> list[dict[str, Any]]:
     stmt = _listed(org)
     if f.ids is not None:
@@ -332,20 +364,21 @@ def list_requests(
             col(ActionItem.created_at) >= f.start, col(ActionItem.created_at) <= f.end
         )
     stmt = stmt.order_by(col(ActionItem.created_at).desc(), col(ActionItem.id)).limit(MAX_RESULTS)
-    return request_records(session, org, list(session.scalars(stmt)), media_url)
+    return request_records(session, org, list(session.scalars(stmt)), media_url, full=full)
 
 
 def get_request(
-    session: Session, org: Organization, raw_id: str, media_url: MediaUrl | None
+    session: Session, org: Organization, raw_id: str, media_url: MediaUrl | None, *, full: bool
 ) -> list[dict[str, Any]]:
     try:
         item_id = uuid.UUID(raw_id)
     except ValueError as exc:
         raise Open311Error(404, f"no service request {raw_id!r}") from exc
     item = session.scalar(_listed(org).where(col(ActionItem.id) == item_id))
-    if item is None:
+    records = request_records(session, org, [item], media_url, full=full) if item else []
+    if not records:
         raise Open311Error(404, f"no service request {raw_id!r}")
-    return request_records(session, org, [item], media_url)
+    return records
 
 
 # --- requests in ---------------------------------------------------------------------------
@@ -402,7 +435,7 @@ def post_request(
     code = params.get("service_code")
     if not code:
         raise Open311Error(400, "service_code is required")
-    cat = _category(session, org, code)
+    cat = _category(session, org, code, status=400)
     lat = _number(params, "lat", -90, 90)
     lon = _number(params, "long", -180, 180)
     address = (params.get("address_string") or "").strip()
