@@ -57,12 +57,14 @@ def test_services_xml_as_fixmystreet_reads_it(client: SyncClient, world: World) 
     assert root.tag == "services"
     services = root.findall("service")
     codes = [s.findtext("service_code") for s in services]
-    assert "lighting" in codes and "feels_unsafe" not in codes  # actionable ones only
+    assert "lighting" in codes
+    assert "feels_unsafe" not in codes
     for s in services:
         assert [c.tag for c in s] == [
             "service_code", "service_name", "description", "metadata", "type", "keywords", "group",
         ]  # fmt: skip
-        assert s.findtext("metadata") == "true" and s.findtext("type") == "realtime"
+        assert s.findtext("metadata") == "true"
+        assert s.findtext("type") == "realtime"
     definition = xml(
         client.get(f"{BASE}/services/lighting.xml", params={"jurisdiction_id": "sandnes"})
     )
@@ -99,9 +101,11 @@ def test_post_becomes_a_grouped_walkless_observation(
     assert len(obs) == 2
     assert {str(o.action_item_id) for o in obs} == {request_id}
     assert all(o.integration_key_id is not None and o.severity == 3 for o in obs)
-    assert obs[0].area_id == world.objects["area"].id and obs[0].is_dark is not None
+    assert obs[0].area_id == world.objects["area"].id
+    assert obs[0].is_dark is not None
     item = session.get(ActionItem, obs[0].action_item_id)
-    assert item is not None and item.observation_count == 2
+    assert item is not None
+    assert item.observation_count == 2
 
     one = client.get(
         f"{BASE}/requests/{request_id}.json", params={"jurisdiction_id": "sandnes", "api_key": key}
@@ -109,9 +113,12 @@ def test_post_becomes_a_grouped_walkless_observation(
     assert one.status_code == 200, one.text
     [record] = one.json()
     assert record["service_request_id"] == request_id
-    assert record["status"] == "open" and record["service_code"] == "lighting"
-    assert record["address"] == "Sentrum" and record["agency_responsible"] == "lighting"
-    assert abs(record["lat"] - 58.85211) < 1e-4 and abs(record["long"] - 5.735225) < 1e-4
+    assert record["status"] == "open"
+    assert record["service_code"] == "lighting"
+    assert record["address"] == "Sentrum"
+    assert record["agency_responsible"] == "lighting"
+    assert abs(record["lat"] - 58.85211) < 1e-4
+    assert abs(record["long"] - 5.735225) < 1e-4
     for field in ("requested_datetime", "updated_datetime", "expected_datetime"):
         assert W3C.match(record[field]), (field, record[field])
     assert record["requested_datetime"].endswith("+01:00")  # the organization's zone, November
@@ -183,7 +190,9 @@ def test_another_organizations_key_is_refused(client: SyncClient, world: World) 
 def test_revoked_key_stops_working(client: SyncClient, world: World) -> None:
     key = new_key(client, world)
     keys = client.get("/api/v1/integration-keys", headers=world.headers("admin")).json()
-    assert len(keys) == 1 and "api_key" not in keys[0] and key.startswith(keys[0]["prefix"])
+    assert len(keys) == 1
+    assert "api_key" not in keys[0]
+    assert key.startswith(keys[0]["prefix"])
     gone = client.delete(
         f"/api/v1/integration-keys/{keys[0]['id']}", headers=world.headers("admin")
     )
@@ -203,7 +212,8 @@ def test_address_only_is_answered_with_a_token(client: SyncClient, world: World)
     assert placed.findtext("request/service_request_id")  # an area's name places it
     unplaced = xml(fms_post(client, key, lat=None, long=None, address_string="Storgata 1"))
     token = unplaced.findtext("request/token")
-    assert token and unplaced.find("request/service_request_id") is None
+    assert token
+    assert unplaced.find("request/service_request_id") is None
     auth = {"jurisdiction_id": "sandnes", "api_key": key}
     res = client.get(f"{BASE}/tokens/{token}.json", params=auth).json()
     assert res == [{"service_request_id": "", "token": token}]
@@ -233,7 +243,9 @@ def test_servicerequestupdates_xml_and_filters(client: SyncClient, world: World)
     other = xml(fms_post(client, key, service_code="graffiti")).findtext(
         "request/service_request_id"
     )
-    assert first and other and first != other
+    assert first
+    assert other
+    assert first != other
     _resolve(client, world, first, "Ny lyspære satt inn")
     auth = {"jurisdiction_id": "sandnes", "api_key": key}
     root = xml(
@@ -272,9 +284,11 @@ def test_servicerequestupdates_xml_and_filters(client: SyncClient, world: World)
     )
     assert ids(start_date="2020-01-01T00:00:00Z", end_date="2020-02-01T00:00:00Z") == []
     bad = client.get(f"{BASE}/requests.xml", params={**auth, "start_date": "yesterday"})
-    assert bad.status_code == 400 and xml(bad).tag == "errors"
+    assert bad.status_code == 400
+    assert xml(bad).tag == "errors"
     naive = client.get(f"{BASE}/requests.json", params={**auth, "end_date": "2026-01-01T00:00:00"})
-    assert naive.status_code == 400 and "time zone" in naive.json()[0]["description"]
+    assert naive.status_code == 400
+    assert "time zone" in naive.json()[0]["description"]
 
 
 def test_without_a_key_only_the_published_view(
@@ -289,7 +303,8 @@ def test_without_a_key_only_the_published_view(
     session.commit()
     [record] = client.get(f"{BASE}/requests.json", params={"jurisdiction_id": "sandnes"}).json()
     assert record["service_request_id"] == rid
-    assert record["media_url"] == "" and record["status_notes"] == ""
+    assert record["media_url"] == ""
+    assert record["status_notes"] == ""
     assert (record["lat"], record["long"]) != (58.8521, 5.7352)  # snapped to a ~50 m grid
     assert abs(record["lat"] - 58.8521) < 0.0005
 
