@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 from sqlmodel import col
 
@@ -119,7 +119,7 @@ def enqueue(session: Session, item: ActionItem, *, reason: str) -> Open311Dispat
     return d
 
 
-def enqueue_eligible(session: Session, ep: Open311Endpoint) -> int:
+def enqueue_eligible(session: Session, ep: Open311Endpoint, now: datetime | None = None) -> int:
     """Items of mapped departments or categories that were triaged and are not in the outbox."""
     if not ep.departments and not ep.categories:
         return 0
@@ -128,8 +128,6 @@ def enqueue_eligible(session: Session, ep: Open311Endpoint) -> int:
         mapped.append(col(ActionItem.department).in_(ep.departments))
     if ep.categories:
         mapped.append(col(Category.code).in_(ep.categories))
-    from sqlalchemy import or_
-
     queued = select(col(Open311Dispatch.action_item_id))
     items = list(
         session.scalars(
@@ -147,7 +145,10 @@ def enqueue_eligible(session: Session, ep: Open311Endpoint) -> int:
     for item in items:
         session.add(
             Open311Dispatch(
-                organization_id=item.organization_id, action_item_id=item.id, reason="triaged"
+                organization_id=item.organization_id,
+                action_item_id=item.id,
+                reason="triaged",
+                next_attempt_at=now or utcnow(),
             )
         )
         record_event(session, item, kind="open311_queued", comment="queued for the case system")
@@ -403,7 +404,9 @@ def _read_updates(
         since = ep.updates_since or first_sent
         base, params, org_id = ep.url, _auth(ep), ep.organization_id
         tz = "UTC"
-    query = {**params, "start_date": w3c(since - UPDATE_OVERLAP, tz), "end_date": w3c(now, tz)}
+    # W3C datetimes go to the second: round the end up so this second's events are in.
+    end = now + timedelta(seconds=1)
+    query = {**params, "start_date": w3c(since - UPDATE_OVERLAP, tz), "end_date": w3c(end, tz)}
     try:
         res = http.get(f"{base}servicerequestupdates.json", params=query)
         res.raise_for_status()
@@ -441,7 +444,7 @@ def sync(
                 stmt = stmt.where(col(Open311Endpoint.organization_id) == organization_id)
             endpoints = list(s.scalars(stmt))
             for ep in endpoints:
-                report.queued += enqueue_eligible(s, ep)
+                report.queued += enqueue_eligible(s, ep, now)
             ids = [ep.id for ep in endpoints]
         for ep_id in ids:
             _deliver(factory, client, ep_id, now, report)
