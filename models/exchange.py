@@ -161,7 +161,6 @@ class DispatchRead(SQLModel):
 
 
 def dispatch_read(d: Open311Dispatch, title: str | None) -> DispatchRead:
-    data: dict[str, Any] = d.model_dump()
-    return DispatchRead(
-        **data, title=title, failing=d.state == DispatchState.pending and d.attempts > 0
-    )
+    data: dict[str, Any] = {f: getattr(d, f) for f in DispatchRead.model_fields if hasattr(d, f)}
+    failing = d.state == DispatchState.pending and d.attempts > 0
+    return DispatchRead.model_validate({**data, "title": title, "failing": failing})

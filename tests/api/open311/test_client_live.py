@@ -17,10 +17,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.auth import Principal
 from api.db import create_db_engine, make_sessionmaker
 from api.migrate import upgrade
 from api.open311 import keys
-from api.open311.client import backoff, sync
+from api.open311.client import backoff, outbox, sync
+from api.services import workflow
+from api.services.observations import capture
 from models import (
     ActionItem,
     ActionStatus,
@@ -29,8 +32,12 @@ from models import (
     Open311Dispatch,
     Open311Endpoint,
     Role,
+    User,
     utcnow,
 )
+from models.action_items import ActionItemUpdate
+from models.geojson import PointGeometry
+from models.observations import ObservationIn
 from tests.factories import PASSWORD, make_area, make_org, make_user, make_walk
 from tests.live import LiveServer, free_port
 
@@ -180,36 +187,54 @@ def test_an_item_travels_is_closed_there_and_comes_back_resolved(
             assert arrived.organization_id == sandnes.org_id
 
 
+def _triaged_item(factory: sessionmaker[Session], side: Side) -> str:
+    """An item made and triaged in-process (a server start costs seconds on a busy machine)."""
+    with factory() as s:
+        user = s.scalar(select(User).where(User.email == side.coordinator))
+        assert user is not None
+        who = Principal(kind="staff", organization_id=side.org_id, user=user)
+        body = ObservationIn(
+            walk_id=side.walk_id,
+            category="lighting",
+            location=PointGeometry(type="Point", coordinates=[5.7352, 58.8521]),
+            recorded_at=utcnow(),
+        )
+        obs = capture(s, who, uuid.uuid4(), body).observation
+        item = s.get(ActionItem, obs.action_item_id)
+        assert item is not None
+        workflow.update(s, who, item, ActionItemUpdate(status=ActionStatus.triaged), None)
+        s.commit()
+        return str(item.id)
+
+
 def test_endpoint_down_retries_with_backoff_and_loses_nothing(
     two_orgs: tuple[sessionmaker[Session], Side, Side], fresh_db_url: str, tmp_path: Path
 ) -> None:
     factory, sandnes, stavanger = two_orgs
     port = free_port()
     configure(factory, sandnes, stavanger, f"http://127.0.0.1:{port}/open311/v2/", "lighting")
-    with LiveServer(fresh_db_url, tmp_path / "a") as server, ExitStack() as stack:
-        http = stack.enter_context(httpx.Client(base_url=server.base, timeout=30))
-        auth = login(http, sandnes.coordinator)
-        item = observe(http, sandnes, auth, "lighting")
-        move(http, auth, item, status="triaged")
-        t0 = utcnow()
-        report = sync(factory, now=t0)
-        assert (report.sent, report.failed) == (0, 1)
-        d = dispatch_of(factory, item)
-        assert d is not None
-        assert (d.state, d.attempts) == (DispatchState.pending, 1)
-        assert d.last_error
-        assert d.next_attempt_at >= t0 + backoff(1) - timedelta(seconds=1)
-        # Coordinators see it waiting and failing.
-        [row] = http.get("/api/v1/open311/outbox", headers=auth).json()
-        assert row["failing"] is True
-        assert row["last_error"]
-        # Before the backoff is over, nothing is tried; a second failure doubles the wait.
-        assert sync(factory, now=t0 + timedelta(seconds=5)).failed == 0
-        assert sync(factory, now=t0 + backoff(1)).failed == 1
-        d = dispatch_of(factory, item)
-        assert d is not None
-        assert d.attempts == 2
-        assert backoff(2) == 2 * backoff(1)
+    item = _triaged_item(factory, sandnes)
+    t0 = utcnow()
+    report = sync(factory, now=t0)
+    assert (report.sent, report.failed) == (0, 1)
+    assert "ConnectError" in report.errors[0]
+    d = dispatch_of(factory, item)
+    assert d is not None
+    assert (d.state, d.attempts) == (DispatchState.pending, 1)
+    assert d.last_error
+    assert d.next_attempt_at >= t0 + backoff(1) - timedelta(seconds=1)
+    # Coordinators see it waiting and failing.
+    with factory() as s:
+        [row] = outbox(s, sandnes.org_id)
+        assert row.failing is True
+        assert row.last_error
+    # Before the backoff is over, nothing is tried; a second failure doubles the wait.
+    assert sync(factory, now=t0 + timedelta(seconds=5)).failed == 0
+    assert sync(factory, now=t0 + backoff(1)).failed == 1
+    d = dispatch_of(factory, item)
+    assert d is not None
+    assert d.attempts == 2
+    assert backoff(2) == 2 * backoff(1)
     # The case system comes up (on the configured port); the item goes, exactly once.
     with LiveServer(fresh_db_url, tmp_path / "b", port=port):
         later = t0 + backoff(1) + backoff(2)
@@ -230,3 +255,4 @@ def test_endpoint_down_retries_with_backoff_and_loses_nothing(
         item_row = s.get(ActionItem, uuid.UUID(item))
         assert item_row is not None
         assert item_row.status == ActionStatus.triaged
+        assert outbox(s, sandnes.org_id)[0].failing is False
