@@ -23,6 +23,7 @@ from api.routers import (
     hotspots,
     maps,
     observations,
+    organization,
     photos,
     users,
     walks,
@@ -43,6 +44,7 @@ API_ROUTERS = (
     hotspots.router,
     open311_router.router,
     open311_admin.router,
+    organization.router,
 )
 
 
