@@ -10,6 +10,7 @@ from api import policy
 from api.auth import enforce_policy
 from api.db import create_db_engine, make_sessionmaker
 from api.errors import install_error_handlers
+from api.exports import router as exports_router
 from api.open311 import admin as open311_admin
 from api.open311 import router as open311_router
 from api.open311.loop import open311_lifespan
@@ -44,6 +45,7 @@ API_ROUTERS = (
     hotspots.router,
     open311_router.router,
     open311_admin.router,
+    exports_router.router,
     organization.router,
 )
 

@@ -97,6 +97,7 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("DELETE", f"{V1}/open311/case-system"): ADMIN_ONLY,
     ("GET", f"{V1}/open311/outbox"): COORDINATOR_PLUS,
     ("POST", f"{V1}/action-items/{{id}}/open311"): COORDINATOR_PLUS,
+    ("GET", f"{V1}/walks/{{id}}/report.pdf"): COORDINATOR_PLUS,
     # issue 10: working the action list
     ("GET", f"{V1}/organization"): ADMIN_ONLY,
     ("PATCH", f"{V1}/organization"): ADMIN_ONLY,

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from api.auth import Principal, PrincipalDep
 from api.deps import SessionDep, SettingsDep, SignerDep
+from api.exports import router as exports
 from api.lookups import ValidArea, ValidWalk
 from api.paging import Page, next_url
 from api.routers import api_router
@@ -212,10 +213,13 @@ def area_action_list(
     principal: PrincipalDep,
     session: SessionDep,
     signer: SignerDep,
-    format: Literal["json", "csv"] = "json",
+    request: Request,
+    format: Literal["json", "csv", "xlsx", "gpkg", "pdf"] = "json",
     delimiter: Literal["semicolon", "comma"] = "semicolon",
     include_closed: bool = False,
 ) -> Any:
+    if format in exports.EXPORT_FORMATS:  # spreadsheet, GeoPackage, PDF (api/exports)
+        return exports.area_export(request, session, principal.org_id, area, format, include_closed)
     listing = action_list.area_list(
         session, area, include_closed=include_closed, principal=principal, signer=signer
     )
