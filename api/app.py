@@ -14,6 +14,7 @@ from api.exports import router as exports_router
 from api.open311 import admin as open311_admin
 from api.open311 import router as open311_router
 from api.open311.loop import open311_lifespan
+from api.public import router as public_router
 from api.ratelimit import Limits
 from api.routers import (
     action_items,
@@ -46,6 +47,7 @@ API_ROUTERS = (
     open311_router.router,
     open311_admin.router,
     exports_router.router,
+    public_router.router,
     organization.router,
 )
 

@@ -98,6 +98,9 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", f"{V1}/open311/outbox"): COORDINATOR_PLUS,
     ("POST", f"{V1}/action-items/{{id}}/open311"): COORDINATOR_PLUS,
     ("GET", f"{V1}/walks/{{id}}/report.pdf"): COORDINATOR_PLUS,
+    ("GET", "/public/{org_slug}/"): ANYONE,
+    ("GET", "/public/{org_slug}/areas/{area_id}"): ANYONE,
+    ("GET", "/public/{org_slug}/action-items.geojson"): ANYONE,
     # issue 10: working the action list
     ("GET", f"{V1}/organization"): ADMIN_ONLY,
     ("PATCH", f"{V1}/organization"): ADMIN_ONLY,

@@ -145,5 +145,6 @@ MESSAGES: dict[str, str] = {
     "public.count": "{open} open, {done} done",
     "public.updated": "Updated {when}",
     "public.lang_switch": "På norsk",
+    "public.language": "Language",
     "public.geojson": "Data as GeoJSON",
 }

@@ -137,5 +137,6 @@ MESSAGES: dict[str, str] = {
     "public.count": "{open} åpne, {done} utført",
     "public.updated": "Oppdatert {when}",
     "public.lang_switch": "In English",
+    "public.language": "Språk",
     "public.geojson": "Data som GeoJSON",
 }
