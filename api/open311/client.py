@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlmodel import col
 
@@ -55,6 +55,7 @@ BACKOFF_MAX_S = 3600
 # read may have been committed just after it. Applying an update twice changes nothing.
 UPDATE_OVERLAP = timedelta(minutes=5)
 TIMEOUT_S = 15.0
+LEASE = timedelta(seconds=4 * TIMEOUT_S)
 BATCH = 100
 CASE_SYSTEM = "case_system"
 # Items further along than triage also go: they were triaged on their way there.
@@ -237,6 +238,23 @@ def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"[:500]
 
 
+def _claim(session: Session, dispatch_id: uuid.UUID, now: datetime) -> bool:
+    """Lease a due row to this pass, so two passes (two replicas, or the loop and the command)
+    never post the same item twice. A pass that dies leaves the lease to run out: the item
+    is tried again, never lost (delivery is at least once)."""
+    result = session.execute(
+        update(Open311Dispatch)
+        .where(
+            col(Open311Dispatch.id) == dispatch_id,
+            col(Open311Dispatch.state) == DispatchState.pending,
+            col(Open311Dispatch.next_attempt_at) <= now,
+        )
+        .values(next_attempt_at=now + LEASE)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
 def _deliver(
     factory: sessionmaker[Session],
     http: httpx.Client,
@@ -261,6 +279,8 @@ def _deliver(
         )
         jobs = []
         for d in due:
+            if not _claim(s, d.id, now):
+                continue  # another pass (another replica) took it
             item = s.get(ActionItem, d.action_item_id)
             assert item is not None
             jobs.append((d.id, _request_params(s, ep, item)))

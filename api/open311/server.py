@@ -321,13 +321,11 @@ def parse_filter(params: Mapping[str, str]) -> RequestFilter:
         f.start = parse_w3c(params["start_date"], "start_date")
     if params.get("end_date"):
         f.end = parse_w3c(params["end_date"], "end_date")
-    if f.start is None and f.end is None:
+    # No dates: the last 90 days. A start alone runs to now; an end alone looks 90 days back.
+    if f.end is None:
         f.end = utcnow()
     if f.start is None:
-        assert f.end is not None
         f.start = f.end - DEFAULT_WINDOW
-    if f.end is None:
-        f.end = f.start + DEFAULT_WINDOW
     if f.start > f.end:
         raise Open311Error(400, "start_date is after end_date")
     return f

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from georeport import GeoReport
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,6 +32,7 @@ from models import (
     Observation,
     Open311Dispatch,
     Open311Endpoint,
+    Organization,
     Role,
     User,
     utcnow,
@@ -38,6 +40,7 @@ from models import (
 from models.action_items import ActionItemUpdate
 from models.geojson import PointGeometry
 from models.observations import ObservationIn
+from tests.api.open311.test_server import W3C
 from tests.factories import PASSWORD, make_area, make_org, make_user, make_walk
 from tests.live import LiveServer, free_port
 
@@ -174,6 +177,27 @@ def test_an_item_travels_is_closed_there_and_comes_back_resolved(
             ("resolved", "Lampe byttet")
         ]
         assert sync(factory).resolved == 0  # applying the same update again changes nothing
+
+        # An Open311 client from PyPI reads Stavanger's published view (JSON and XML).
+        with factory() as s:
+            org = s.get(Organization, stavanger.org_id)
+            assert org is not None
+            org.public_followup = True
+            s.commit()
+        for fmt in ("json", "xml"):
+            reader = GeoReport(base, jurisdiction=stavanger.slug, output_format=fmt)
+            services = reader.get_service_list()
+            assert "lighting" in [x["service_code"] for x in services]
+            definition = reader.get_service_definition("lighting")
+            assert definition["service_code"] == "lighting"
+            listed = reader.get_service_requests(start_date="2020-01-01T00:00:00Z")
+            listed = listed if isinstance(listed, list) else [listed]  # xmltodict: one is a dict
+            assert [r["service_request_id"] for r in listed] == [d.service_request_id]
+            one = reader.get_service_request(d.service_request_id)
+            one = one[0] if isinstance(one, list) else one
+            assert one["status"] == "closed"
+            assert one["service_code"] == "lighting"
+            assert W3C.match(str(one["requested_datetime"]))
 
         # The other way: Stavanger's parks item goes to Sandnes.
         theirs = observe(http, stavanger, b_auth, "vegetation")
