@@ -211,6 +211,7 @@ def _table(rows: list[list[Any]], widths: list[float]) -> LongTable:
         TableStyle(
             [
                 ("BACKGROUND", (0, 0), (-1, 0), NAVY),
+                ("FONT", (0, 1), (-1, -1), fonts()[0], 7.5, 9),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#F2F2F2")]),
                 ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#BBBBBB")),
@@ -237,17 +238,19 @@ def action_table(listing: Listing, items: list[ItemRow], width: float) -> LongTa
     for i in items:
         place = f"{i.area_name or ''}\n{i.lat:.5f}, {i.lon:.5f}".strip()
         due = i.due_date.strftime("%d.%m.%Y") if i.due_date else ""
+        # Short values are plain strings: a Paragraph per cell is wrapped three times by the
+        # table (measure, split, draw), and at 500 rows that is most of the time.
         rows.append(
             [
-                _p(str(i.nr), st["cell"]),
+                str(i.nr),
                 _p(i.title, st["cell"]),
                 _p(place, st["cell"]),
-                _p(str(i.observation_count), st["cell"]),
+                str(i.observation_count),
                 _p(i.department_label, st["cell"]),
-                _p(f"{i.priority:.0f}", st["cell"]),
-                _p(due, st["cell"]),
+                f"{i.priority:.0f}",
+                due,
                 _p(i.status_label, st["cell"]),
-                _p(i.comment, st["cell"]),
+                _p(i.comment, st["cell"]) if i.comment else "",
             ]
         )
     return _table(rows, [f * width for f in fractions])
@@ -258,6 +261,7 @@ def _thumb(store: MediaStore | None, key: str | None, size: float) -> Any:
         return ""
     try:
         with PILImage.open(io.BytesIO(store.read(key))) as source:
+            source.draft("RGB", (240, 240))  # JPEG: decode at a reduced scale, much faster
             small = source.convert("RGB")
             small.thumbnail((240, 240))
             buf = io.BytesIO()
@@ -284,14 +288,14 @@ def observation_table(
     for o in observations:
         rows.append(
             [
-                _p(str(o.nr), st["cell"]),
+                str(o.nr),
                 _thumb(store, o.thumb_key, fractions[1] * width - 8),
                 _p(o.category_label, st["cell"]),
                 _p(o.note or t("report.no_note"), st["cell"]),
-                _p(str(o.severity), st["cell"]),
-                _p("" if o.perceived_safety is None else str(o.perceived_safety), st["cell"]),
-                _p(_local(o.recorded_at, tz, "%H:%M"), st["cell"]),
-                _p(str(o.item_nr) if o.item_nr else "", st["cell"]),
+                str(o.severity),
+                "" if o.perceived_safety is None else str(o.perceived_safety),
+                _local(o.recorded_at, tz, "%H:%M"),
+                str(o.item_nr) if o.item_nr else "",
             ]
         )
     return _table(rows, [f * width for f in fractions])
