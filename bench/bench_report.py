@@ -23,6 +23,7 @@ import hashlib
 import io
 import random
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -50,6 +51,7 @@ from models import (  # noqa: E402
     Category,
     Moderation,
     Observation,
+    Organization,
     Participant,
     ParticipantGroup,
     Photo,
@@ -178,12 +180,11 @@ def run(backend: str, n: int) -> None:
         engine = create_db_engine(url)
         factory = make_sessionmaker(engine)
         with factory() as s:
-            from models import Organization
-
             org = s.get(Organization, org_id)
             walk = s.get(Walk, walk_id)
             area = s.get(Area, area_id)
-            assert org is not None and walk is not None and area is not None
+            if org is None or walk is None or area is None:
+                raise SystemExit("the seeded rows are missing")
             listing = data.walk_listing(s, org, walk)
             assert len(listing.items) == n, (len(listing.items), n)
 
@@ -220,6 +221,7 @@ def run(backend: str, n: int) -> None:
         print(f"[{backend}] process max resident size {rss:.0f} MB")
     finally:
         drop_scratch(backend, name)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main() -> int:
