@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     reopen_grace_days: int = Field(default=90, ge=0)
     # Seconds between Open311 sync passes inside the service; 0 = off (run `safewalk open311-sync`).
     open311_sync_seconds: float = Field(default=0, ge=0)
+    # Proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDR networks).
+    # Empty: the client's address is the socket's, whatever headers say.
+    trusted_proxies: str = ""
+    # An observation farther than this from its walk's area or route is refused (issue 10).
+    walk_max_distance_m: float = Field(default=2000.0, gt=0)
 
     @property
     def resolved_database_url(self) -> str:

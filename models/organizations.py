@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import ConfigDict
-from sqlalchemy import Boolean, Column, String, UniqueConstraint, false, text
+from sqlalchemy import Boolean, Column, Integer, String, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
-from models.base import enum_column, new_id, not_null, ts_column, utcnow
+from models.base import NotNull, enum_column, new_id, ts_column, utcnow
 
 
 class Role(StrEnum):
@@ -25,6 +26,12 @@ class Language(StrEnum):
 
     nb = "nb"
     en = "en"
+
+
+class ModerationMode(StrEnum):
+    # post: accepted on arrival and grouped at once; pre: every observation waits for review.
+    post = "post"
+    pre = "pre"
 
 
 class Organization(SQLModel, table=True):
@@ -46,6 +53,9 @@ class Organization(SQLModel, table=True):
         default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
     )
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
+    moderation_mode: ModerationMode = Field(
+        default=ModerationMode.post, sa_column=enum_column(ModerationMode)
+    )
 
 
 class User(SQLModel, table=True):
@@ -63,6 +73,11 @@ class User(SQLModel, table=True):
     display_name: str | None = Field(default=None, max_length=120)
     is_active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
+    # Carried in every staff token as "ver": a password change or a deactivation bumps it, so
+    # tokens issued before stop working at once (also after a later reactivation).
+    token_version: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
 
 
 # --- API schemas -------------------------------------------------------------------------
@@ -82,6 +97,7 @@ class OrganizationSettingsRead(SQLModel):
     timezone: str
     language: Language
     require_resolution_note: bool
+    moderation_mode: ModerationMode
     # The published follow-up at /public/{slug}/ (issue 14).
     public_followup: bool = False
 
@@ -89,12 +105,11 @@ class OrganizationSettingsRead(SQLModel):
 class OrganizationUpdate(SQLModel):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    language: Language | None = None
-    require_resolution_note: bool | None = None
-    public_followup: bool | None = None
-
-    _not_null = not_null("name", "language", "require_resolution_note", "public_followup")
+    name: Annotated[str | None, NotNull] = Field(default=None, min_length=1, max_length=200)
+    language: Annotated[Language | None, NotNull] = None
+    require_resolution_note: Annotated[bool | None, NotNull] = None
+    moderation_mode: Annotated[ModerationMode | None, NotNull] = None
+    public_followup: Annotated[bool | None, NotNull] = None
 
 
 class UserCreate(SQLModel):
@@ -105,6 +120,24 @@ class UserCreate(SQLModel):
     role: Role
     department: str | None = Field(default=None, max_length=64)
     display_name: str | None = Field(default=None, max_length=120)
+
+
+class UserUpdate(SQLModel):
+    """PATCH /users/{id} (admins): unset fields are left alone."""
+
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    role: Role | None = None
+    department: str | None = Field(default=None, max_length=64)
+    display_name: str | None = Field(default=None, max_length=120)
+    active: bool | None = None
+
+
+class PasswordChange(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=1, max_length=256)
 
 
 class UserRead(SQLModel):

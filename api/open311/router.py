@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
@@ -71,8 +71,16 @@ async def _form(request: Request) -> dict[str, str]:
 FormDep = Annotated[dict[str, str], Depends(_form)]
 
 
-def _params(request: Request) -> dict[str, str]:
-    return {k: v for k, v in request.query_params.items()}
+# Every query parameter is declared (an undeclared one is refused, never silently ignored).
+Jurisdiction = Annotated[
+    str | None, Query(description="the organization's slug; optional with one organization")
+]
+ApiKey = Annotated[str | None, Query(description="an integration key of the organization")]
+W3CDate = Annotated[str | None, Query(description="W3C datetime with offset")]
+
+
+def _params(**values: str | None) -> dict[str, str]:
+    return {k: v for k, v in values.items() if v is not None}
 
 
 @router.get("/discovery.{fmt}", summary="Open311 discovery")
@@ -82,23 +90,39 @@ def discovery(fmt: str, request: Request) -> Response:
 
 
 @router.get("/services.{fmt}", summary="Services: the actionable categories")
-def services(fmt: str, request: Request, session: SessionDep) -> Response:
+def services(fmt: str, session: SessionDep, jurisdiction_id: Jurisdiction = None) -> Response:
     formats.check_format(fmt)
-    org = server.jurisdiction(session, request.query_params.get("jurisdiction_id"))
+    org = server.jurisdiction(session, jurisdiction_id)
     return _answer(fmt, "services", "service", server.services(session, org))
 
 
 @router.get("/services/{code}.{fmt}", summary="A service definition")
-def service_definition(code: str, fmt: str, request: Request, session: SessionDep) -> Response:
+def service_definition(
+    code: str, fmt: str, session: SessionDep, jurisdiction_id: Jurisdiction = None
+) -> Response:
     formats.check_format(fmt)
-    org = server.jurisdiction(session, request.query_params.get("jurisdiction_id"))
+    org = server.jurisdiction(session, jurisdiction_id)
     return _answer(fmt, "service_definition", None, server.service_definition(session, org, code))
 
 
 @router.get("/requests.{fmt}", summary="Service requests: the action items")
-def list_requests(fmt: str, request: Request, session: SessionDep) -> Response:
+def list_requests(
+    fmt: str,
+    request: Request,
+    session: SessionDep,
+    jurisdiction_id: Jurisdiction = None,
+    api_key: ApiKey = None,
+    service_request_id: Annotated[str | None, Query(description="comma-separated ids")] = None,
+    service_code: str | None = None,
+    status: Annotated[str | None, Query(description="open or closed")] = None,
+    start_date: W3CDate = None,
+    end_date: W3CDate = None,
+) -> Response:
     formats.check_format(fmt)
-    params = _params(request)
+    params = _params(
+        jurisdiction_id=jurisdiction_id, api_key=api_key, service_request_id=service_request_id,
+        service_code=service_code, status=status, start_date=start_date, end_date=end_date,
+    )  # fmt: skip
     org = server.jurisdiction(session, params.get("jurisdiction_id"))
     full = server.reader(session, org, params.get("api_key"))
     records = server.list_requests(
@@ -118,9 +142,16 @@ def post_request(fmt: str, form: FormDep, session: SessionDep) -> Response:
 
 
 @router.get("/requests/{id}.{fmt}", summary="One service request")
-def get_request(id: str, fmt: str, request: Request, session: SessionDep) -> Response:
+def get_request(
+    id: str,
+    fmt: str,
+    request: Request,
+    session: SessionDep,
+    jurisdiction_id: Jurisdiction = None,
+    api_key: ApiKey = None,
+) -> Response:
     formats.check_format(fmt)
-    params = _params(request)
+    params = _params(jurisdiction_id=jurisdiction_id, api_key=api_key)
     org = server.jurisdiction(session, params.get("jurisdiction_id"))
     full = server.reader(session, org, params.get("api_key"))
     records = server.get_request(session, org, id, media_url_builder(request, org), full=full)
@@ -128,18 +159,33 @@ def get_request(id: str, fmt: str, request: Request, session: SessionDep) -> Res
 
 
 @router.get("/tokens/{token}.{fmt}", summary="The request id behind a token")
-def token(token: str, fmt: str, request: Request, session: SessionDep) -> Response:
+def token(
+    token: str,
+    fmt: str,
+    session: SessionDep,
+    jurisdiction_id: Jurisdiction = None,
+    api_key: ApiKey = None,
+) -> Response:
     formats.check_format(fmt)
-    params = _params(request)
+    params = _params(jurisdiction_id=jurisdiction_id, api_key=api_key)
     org = server.jurisdiction(session, params.get("jurisdiction_id"))
     server.authenticate(session, org, params.get("api_key"))
     return _answer(fmt, "service_requests", "request", server.token_records(session, org, token))
 
 
 @router.get("/servicerequestupdates.{fmt}", summary="Status changes since a time")
-def request_updates(fmt: str, request: Request, session: SessionDep) -> Response:
+def request_updates(
+    fmt: str,
+    session: SessionDep,
+    jurisdiction_id: Jurisdiction = None,
+    api_key: ApiKey = None,
+    start_date: W3CDate = None,
+    end_date: W3CDate = None,
+) -> Response:
     formats.check_format(fmt)
-    params = _params(request)
+    params = _params(
+        jurisdiction_id=jurisdiction_id, api_key=api_key, start_date=start_date, end_date=end_date
+    )
     org = server.jurisdiction(session, params.get("jurisdiction_id"))
     server.authenticate(session, org, params.get("api_key"))
     records = server.updates(session, org, params)

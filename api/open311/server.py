@@ -27,6 +27,7 @@ from api.open311.formats import Open311Error, parse_w3c, w3c, w3c_day_end
 from api.open311.keys import key_for
 from api.services import action_items as item_domain
 from api.services.observations import place
+from api.services.plausibility import hold_if_needed
 from geo.generalize import snap
 from models import (
     ActionEvent,
@@ -493,9 +494,14 @@ def post_request(
     )
     if point is not None:
         place(session, obs, point)
+        # The organization's moderation rules apply as to any observation (pre-moderation,
+        # outside every area): a held one is answered with a token.
+        hold_if_needed(session, obs)
+    else:
+        obs.moderation = Moderation.submitted
     session.add(obs)
     session.flush()
-    item = item_domain.assign(session, obs)
+    item = item_domain.assign(session, obs) if obs.moderation == Moderation.accepted else None
     session.flush()
     return Posted(obs, item)
 

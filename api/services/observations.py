@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,10 +26,17 @@ from sqlmodel import col
 
 from api import spatial
 from api.auth import Principal
-from api.errors import Conflict, InvalidInput, NotFound
+from api.db import is_transient
+from api.errors import Busy, Conflict, InvalidInput, NotFound
 from api.paging import after_keyset, clamp_limit, keyset_page
 from api.services.areas import smallest_area_containing
 from api.services.photo_links import photo_links
+from api.services.plausibility import (
+    DEFAULT_WALK_MAX_DISTANCE_M,
+    check_near_walk,
+    hold_if_needed,
+    unknown_category,
+)
 from api.signing import PhotoSigner
 from geo.geojson import GeometryError, parse_geometry, to_geojson
 from geo.hotspots import cell_r15
@@ -53,6 +62,8 @@ from models.observations import (
 CLOCK_SKEW = timedelta(minutes=5)
 # Observations may be noted on the way to the start, not days before.
 BEFORE_WALK = timedelta(hours=6)
+# Tries of one capture when concurrent writers of the same group collide (see is_transient).
+CAPTURE_ATTEMPTS = 6
 
 # Hooks run after an observation is placed or re-moderated (the action list registers here),
 # so capture does not import the grouping service and the two stay separately testable.
@@ -107,17 +118,23 @@ def place(session: Session, obs: Observation, point: BaseGeometry) -> None:
 
 
 def _validate(
-    body: ObservationIn, walk: Walk, cats: dict[str, Category], loc: list[str | int]
+    session: Session,
+    body: ObservationIn,
+    walk: Walk,
+    cats: dict[str, Category],
+    loc: list[str | int],
+    max_distance_m: float,
 ) -> tuple[Category, BaseGeometry | None]:
     cat = cats.get(body.category)
     if cat is None:
-        raise InvalidInput.at([*loc, "category"], f"unknown category {body.category!r}")
+        raise unknown_category(body.category, cats, [*loc, "category"])
     point = None
     if body.location is not None:
         try:
             point = parse_geometry(body.location.model_dump(), {"Point"})
         except GeometryError as exc:
             raise InvalidInput.at([*loc, "location", *exc.loc], exc.message) from exc
+        check_near_walk(session, walk, point, max_distance_m=max_distance_m, loc=loc)
     now = utcnow()
     if body.recorded_at > now + CLOCK_SKEW:
         raise InvalidInput.at([*loc, "recorded_at"], "is in the future")
@@ -153,6 +170,7 @@ def capture(
     *,
     loc: list[str | int] | None = None,
     categories: dict[str, Category] | None = None,
+    max_distance_m: float = DEFAULT_WALK_MAX_DISTANCE_M,
 ) -> Capture:
     loc = loc if loc is not None else ["body"]
     if body.id is not None and body.id != obs_id:
@@ -162,7 +180,32 @@ def capture(
         return _existing(session, obs_id, digest, principal.org_id)
     walk = _walk_for_capture(session, principal, body.walk_id, loc)
     cats = categories if categories is not None else _categories(session, principal.org_id)
-    cat, point = _validate(body, walk, cats, loc)
+    cat, point = _validate(session, body, walk, cats, loc, max_distance_m)
+    for attempt in range(CAPTURE_ATTEMPTS):
+        try:
+            return _store(session, principal, obs_id, body, walk, cat, point, digest)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            # Another request wrote the same group at the same moment (a deadlock, or an
+            # item's version moved under us): this savepoint was undone; do it again.
+            if attempt == CAPTURE_ATTEMPTS - 1:
+                raise Busy() from exc
+            time.sleep(random.uniform(0.005, 0.02) * 2**attempt)
+    raise AssertionError("unreachable")
+
+
+def _store(
+    session: Session,
+    principal: Principal,
+    obs_id: uuid.UUID,
+    body: ObservationIn,
+    walk: Walk,
+    cat: Category,
+    point: BaseGeometry | None,
+    digest: str,
+) -> Capture:
+    """Insert, place and group one observation inside its own savepoint: all or nothing."""
     obs = Observation(
         id=obs_id,
         organization_id=principal.org_id,
@@ -176,13 +219,14 @@ def capture(
         note=body.note.strip() if body.note else None,
         recorded_at=body.recorded_at,
         received_at=utcnow(),
-        moderation=Moderation.accepted,  # post-moderation: grouped at once
+        moderation=Moderation.accepted,  # post-moderation: grouped at once, unless held below
         body_hash=digest,
     )
     savepoint = session.begin_nested()
     try:
         if point is not None:
             place(session, obs, point)
+        hold_if_needed(session, obs)
         session.add(obs)
         session.flush()
         _notify(session, obs)
@@ -208,8 +252,40 @@ def _errors_from(exc: ValidationError, prefix: list[str | int]) -> list[dict[str
     ]
 
 
-def capture_batch(session: Session, principal: Principal, items: Sequence[Any]) -> BatchOut:
+def _lock_batch_groups(
+    session: Session, principal: Principal, items: Sequence[Any], cats: dict[str, Category]
+) -> None:
+    """Take every group lock the batch will need, up front and in one order.
+
+    Taken one by one as the items go, two batches at the same spot in different category orders
+    would each hold a lock the other waits for. Items that turn out invalid cost a lock at most.
+    """
+    keys: set[spatial.GroupKey] = set()
+    for raw in items:
+        if not isinstance(raw, dict):
+            continue
+        cat = cats.get(str(raw.get("category")))
+        loc = raw.get("location")
+        if cat is None or not cat.actionable or not isinstance(loc, dict):
+            continue
+        try:
+            point = parse_geometry(loc, {"Point"})
+        except (GeometryError, TypeError, ValueError):
+            continue
+        area = smallest_area_containing(session, principal.org_id, point)
+        keys.add((principal.org_id, area.id if area is not None else None, cat.id))
+    spatial.lock_groups(session, keys)
+
+
+def capture_batch(
+    session: Session,
+    principal: Principal,
+    items: Sequence[Any],
+    *,
+    max_distance_m: float = DEFAULT_WALK_MAX_DISTANCE_M,
+) -> BatchOut:
     cats = _categories(session, principal.org_id)
+    _lock_batch_groups(session, principal, items, cats)
     results: list[BatchItemResult] = []
     for i, raw in enumerate(items):
         prefix: list[str | int] = ["body", "observations", i]
@@ -227,9 +303,17 @@ def capture_batch(session: Session, principal: Principal, items: Sequence[Any]) 
             results.append(BatchItemResult(id=None, status="invalid", errors=err))
             continue
         try:
-            done = capture(session, principal, body.id, body, loc=prefix, categories=cats)
+            done = capture(
+                session, principal, body.id, body,
+                loc=prefix, categories=cats, max_distance_m=max_distance_m,
+            )  # fmt: skip
         except (Conflict, NotFound):
             results.append(BatchItemResult(id=str(body.id), status="conflict"))
+            continue
+        except Busy as exc:
+            # Only this item is lost for now, and the client keeps it: it sends it again.
+            err = [{"loc": prefix, "msg": exc.detail}]
+            results.append(BatchItemResult(id=str(body.id), status="failed", errors=err))
             continue
         except InvalidInput as exc:
             results.append(
@@ -243,7 +327,7 @@ def capture_batch(session: Session, principal: Principal, items: Sequence[Any]) 
         )
     counts = {
         s: sum(1 for r in results if r.status == s)
-        for s in ("created", "duplicate", "conflict", "invalid")
+        for s in ("created", "duplicate", "conflict", "invalid", "failed")
     }
     return BatchOut(results=results, **counts)
 
@@ -304,6 +388,7 @@ def to_reads(
                 is_dark=o.is_dark,
                 area_id=o.area_id,
                 moderation=o.moderation,
+                moderation_reason=o.moderation_reason,
                 duplicate_of_id=o.duplicate_of_id,
                 action_item_id=o.action_item_id,
                 participant_group=str(groups[o.participant_id])
@@ -342,6 +427,7 @@ class ObservationFilter:
     since: datetime | None = None
     until: datetime | None = None
     moderation: Moderation | None = None
+    action_item_id: uuid.UUID | None = None
 
 
 def filtered(session: Session, principal: Principal, f: ObservationFilter) -> Select[Observation]:
@@ -365,6 +451,8 @@ def filtered(session: Session, principal: Principal, f: ObservationFilter) -> Se
         stmt = stmt.where(col(Observation.recorded_at) < f.until)
     if f.moderation is not None:
         stmt = stmt.where(col(Observation.moderation) == f.moderation)
+    if f.action_item_id is not None:
+        stmt = stmt.where(col(Observation.action_item_id) == f.action_item_id)
     if f.bbox is not None:
         dialect = session.get_bind().dialect.name
         stmt = stmt.where(
@@ -418,6 +506,7 @@ def moderate(
     else:
         obs.duplicate_of_id = None
     obs.moderation = body.moderation
+    obs.moderation_reason = body.reason.strip() or None if body.reason else None
     session.flush()
     _notify(session, obs)
     session.flush()

@@ -111,22 +111,15 @@ def observe(http: httpx.Client, side: Side, auth: dict[str, str], category: str)
 
 
 def move(http: httpx.Client, auth: dict[str, str], item_id: str, **body: Any) -> dict[str, Any]:
-    res = http.patch(f"/api/v1/action-items/{item_id}", json=body, headers=auth)
+    etag = http.get(f"/api/v1/action-items/{item_id}", headers=auth).headers["etag"]
+    res = http.patch(
+        f"/api/v1/action-items/{item_id}", json=body, headers={**auth, "If-Match": etag}
+    )
     assert res.status_code == 200, res.text
     return dict(res.json())
 
 
 def close(http: httpx.Client, auth: dict[str, str], item_id: str, note: str) -> None:
-    """Resolve through whichever forward steps the workflow asks for."""
-    for step in ("triaged", "planned", "in_progress"):
-        res = http.patch(
-            f"/api/v1/action-items/{item_id}",
-            json={"status": "resolved", "resolution_note": note},
-            headers=auth,
-        )
-        if res.status_code == 200:
-            return
-        move(http, auth, item_id, status=step)
     move(http, auth, item_id, status="resolved", resolution_note=note)
 
 
@@ -226,7 +219,7 @@ def _triaged_item(factory: sessionmaker[Session], side: Side) -> str:
         obs = capture(s, who, uuid.uuid4(), body).observation
         item = s.get(ActionItem, obs.action_item_id)
         assert item is not None
-        workflow.update(s, who, item, ActionItemUpdate(status=ActionStatus.triaged), None)
+        workflow.apply(s, who, item, ActionItemUpdate(status=ActionStatus.triaged))
         s.commit()
         return str(item.id)
 

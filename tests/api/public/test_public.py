@@ -41,10 +41,13 @@ def published(client: SyncClient, world: World, session: Session) -> dict[str, A
     observe(client, world, category="graffiti", note="Tagging på garasjen",
             location={"type": "Point", "coordinates": [5.7310, 58.8500]})  # fmt: skip
     photo = put_photo(client, world, lit["id"], plain_jpeg()).json()["id"]
+    url = f"/api/v1/action-items/{lit['action_item_id']}"
+    headers = world.headers("coordinator")
+    headers = {**headers, "If-Match": client.get(url, headers=headers).headers["etag"]}
     res = client.patch(
-        f"/api/v1/action-items/{lit['action_item_id']}",
+        url,
         json={"status": "resolved", "resolution_note": "Byttet pære, ring 99 88 77 66"},
-        headers=world.headers("coordinator"),
+        headers=headers,
     )
     assert res.status_code == 200, res.text
     return {"item": lit["action_item_id"], "photo": photo, "observation": lit["id"]}
