@@ -310,3 +310,43 @@ def test_jurisdiction_is_required_with_two_organizations(client: SyncClient, wor
     assert (
         client.get(f"{BASE}/services.csv", params={"jurisdiction_id": "sandnes"}).status_code == 404
     )
+
+
+def test_moderation_rules_apply_and_the_token_resolves(
+    client: SyncClient, world: World, session: Session
+) -> None:
+    key = new_key(client, world)
+    admin = world.headers("admin")
+    assert (
+        client.patch(
+            "/api/v1/organization", json={"moderation_mode": "pre"}, headers=admin
+        ).status_code
+        == 200
+    )
+    held = xml(fms_post(client, key))
+    token = held.findtext("request/token")
+    assert token
+    assert held.find("request/service_request_id") is None
+    auth = {"jurisdiction_id": "sandnes", "api_key": key}
+    assert (
+        client.get(f"{BASE}/tokens/{token}.json", params=auth).json()[0]["service_request_id"] == ""
+    )
+    # The walk-less observation is in the staff's lists like any other.
+    listed = client.get(
+        "/api/v1/observations", params={"limit": 50}, headers=world.headers("coordinator")
+    )
+    assert listed.status_code == 200, listed.text
+    [obs] = [o for o in listed.json()["items"] if o["id"] == token]
+    assert obs["walk_id"] is None
+    feed = client.get("/api/v1/map/observations", headers=world.headers("planner"))
+    assert feed.status_code == 200
+    assert token in feed.text
+    # A coordinator accepts it; it is grouped, and the token now names the request.
+    res = client.patch(
+        f"/api/v1/observations/{token}",
+        json={"moderation": "accepted"},
+        headers=world.headers("coordinator"),
+    )
+    assert res.status_code == 200, res.text
+    [resolved] = client.get(f"{BASE}/tokens/{token}.json", params=auth).json()
+    assert resolved["service_request_id"] == res.json()["action_item_id"]
