@@ -3,6 +3,7 @@ from posting one item twice."""
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
 from typing import Any
@@ -23,7 +24,19 @@ def _run_lifespan(app: Any, seconds: float) -> None:
         async with loop.open311_lifespan(app):
             await anyio.sleep(seconds)
 
-    anyio.run(main)
+    # In a thread of its own: Playwright's sync API may hold an event loop in this one.
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            anyio.run(main)
+        except BaseException as exc:  # handed back to the test
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=30)
+    assert errors == []
 
 
 @pytest.mark.parametrize(("every", "expect_runs"), [(0.0, False), (0.05, True)])
