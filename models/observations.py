@@ -131,7 +131,7 @@ class PhotoUrls(SQLModel):
 
 class PhotoLink(SQLModel):
     id: uuid.UUID
-    urls: PhotoUrls
+    urls: PhotoUrls | None = None  # signed links; absent where the reader made none
 
 
 class ObservationIn(SQLModel):

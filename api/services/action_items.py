@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from api import spatial
-from api.auth import Principal
 from api.errors import Conflict, InvalidInput, NotFound
 from api.i18n import plural
-from api.services.observations import on_observation_change
+from api.principal import Principal
 from geo.grouping import Candidate, GroupPoint, centroid, footprint, group_points, nearest_within
+from geo.projection import bbox_around
 from models import (
     OPEN_STATUSES,
     ActionEvent,
@@ -43,7 +43,6 @@ from models.organizations import Language
 
 RESOLVED_STATUSES = frozenset({ActionStatus.resolved, ActionStatus.verified})
 DEFAULT_GRACE_DAYS = 90
-METRES_PER_DEGREE = 111_320.0
 
 
 # --- priority ------------------------------------------------------------------------------
@@ -279,12 +278,6 @@ def _fresh(session: Session, item_id: uuid.UUID) -> ActionItem | None:
     return session.get(ActionItem, item_id, populate_existing=True)
 
 
-def _bbox_around(lon: float, lat: float, metres: float) -> tuple[float, float, float, float]:
-    dlat = metres / METRES_PER_DEGREE
-    dlon = metres / (METRES_PER_DEGREE * max(0.01, math.cos(math.radians(lat))))
-    return lon - dlon, lat - dlat, lon + dlon, lat + dlat
-
-
 def _nearby_members(
     session: Session,
     obs: Observation,
@@ -296,7 +289,7 @@ def _nearby_members(
     """(item id, lon, lat) of accepted members of items in ``statuses`` near the point,
     same organization, category and area; the bounding box goes through the spatial index."""
     dialect = session.get_bind().dialect.name
-    box = _bbox_around(lon, lat, cat.group_distance_m * 1.01)
+    box = bbox_around(lon, lat, cat.group_distance_m * 1.01)
     area_match = (
         col(ActionItem.area_id) == obs.area_id
         if obs.area_id is not None
@@ -326,12 +319,19 @@ def _nearby_members(
     ]
 
 
-def _grace_days(session: Session) -> int:
-    settings = session.info.get("settings")
-    return int(getattr(settings, "reopen_grace_days", DEFAULT_GRACE_DAYS))
+@dataclass(frozen=True)
+class GroupingRules:
+    """What grouping takes from the settings; every caller passes it explicitly."""
+
+    reopen_grace_days: int = DEFAULT_GRACE_DAYS
 
 
-def assign(session: Session, obs: Observation) -> ActionItem | None:
+DEFAULT_RULES = GroupingRules()
+
+
+def assign(
+    session: Session, obs: Observation, rules: GroupingRules = DEFAULT_RULES
+) -> ActionItem | None:
     """Put an accepted observation into the nearest open item within its category's distance,
     reopen a recently resolved one, or start a new item (linked as a recurrence if needed)."""
     if obs.action_item_id is not None or obs.location is None:
@@ -357,7 +357,7 @@ def assign(session: Session, obs: Observation) -> ActionItem | None:
         )
         resolved = _fresh(session, uuid.UUID(done.key)) if done else None
         if resolved is not None:
-            grace = timedelta(days=_grace_days(session))
+            grace = timedelta(days=rules.reopen_grace_days)
             if resolved.resolved_at is not None and utcnow() - resolved.resolved_at <= grace:
                 set_status(
                     session, resolved, ActionStatus.reopened, kind="system", participant_id=obs.participant_id,
@@ -394,8 +394,13 @@ def detach(session: Session, obs: Observation, *, actor: Principal | None = None
         session.flush()
 
 
-@on_observation_change
-def _on_change(session: Session, obs: Observation) -> None:
+def observation_changed(
+    session: Session, obs: Observation, rules: GroupingRules = DEFAULT_RULES
+) -> None:
+    """The one entry point for the rest of the service: an observation was stored, placed,
+    moderated, edited or withdrawn; its action item follows. Called explicitly by capture,
+    moderation, photo placement and author edits (no hook registered at import time, so a
+    script that stores observations groups them too)."""
     if obs.moderation != Moderation.accepted:
         detach(session, obs)
         return
@@ -405,7 +410,7 @@ def _on_change(session: Session, obs: Observation) -> None:
     elif item is not None:
         refresh(session, item)  # severity or perceived safety may have changed the priority
         session.flush()
-    assign(session, obs)
+    assign(session, obs, rules)
 
 
 # --- lookups -------------------------------------------------------------------------------

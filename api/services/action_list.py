@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from api import spatial
-from api.auth import Principal
 from api.i18n import Language, has, translate
 from api.paging import after_keyset, clamp_limit, keyset_page
+from api.principal import Principal
 from api.services.action_items import effective_priority
 from api.services.photo_links import photo_links
 from api.services.workflow import allowed_moves
@@ -219,9 +219,9 @@ def export_photo_links(
     for pid, org, item_id in rows:
         if item_id is not None:
             out.setdefault(item_id, []).append(signer.url(pid, org, "display"))
-    for r in items:
-        for link in r.photos:
-            out.setdefault(r.id, []).append(link.urls.display)
+    # Fix photos too, signed by the export's signer (the reads' own links live minutes).
+    for item_id, links in photo_links(session, ids, signer, of_items=True).items():
+        out.setdefault(item_id, []).extend(link.urls.display for link in links if link.urls)
     return out
 
 

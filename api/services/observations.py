@@ -12,7 +12,7 @@ import json
 import random
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,10 +25,12 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from api import spatial
-from api.auth import Principal
 from api.db import is_transient
 from api.errors import Busy, Conflict, InvalidInput, NotFound
 from api.paging import after_keyset, clamp_limit, keyset_page
+from api.principal import Principal
+from api.services import action_items
+from api.services.action_items import DEFAULT_RULES, GroupingRules
 from api.services.areas import smallest_area_containing
 from api.services.photo_links import photo_links
 from api.services.plausibility import (
@@ -64,21 +66,6 @@ CLOCK_SKEW = timedelta(minutes=5)
 BEFORE_WALK = timedelta(hours=6)
 # Tries of one capture when concurrent writers of the same group collide (see is_transient).
 CAPTURE_ATTEMPTS = 6
-
-# Hooks run after an observation is placed or re-moderated (the action list registers here),
-# so capture does not import the grouping service and the two stay separately testable.
-AcceptedHook = Callable[[Session, Observation], None]
-_on_change: list[AcceptedHook] = []
-
-
-def on_observation_change(hook: AcceptedHook) -> AcceptedHook:
-    _on_change.append(hook)
-    return hook
-
-
-def _notify(session: Session, obs: Observation) -> None:
-    for hook in _on_change:
-        hook(session, obs)
 
 
 def body_hash(body: ObservationIn) -> str:
@@ -171,6 +158,7 @@ def capture(
     loc: list[str | int] | None = None,
     categories: dict[str, Category] | None = None,
     max_distance_m: float = DEFAULT_WALK_MAX_DISTANCE_M,
+    rules: GroupingRules = DEFAULT_RULES,
 ) -> Capture:
     loc = loc if loc is not None else ["body"]
     if body.id is not None and body.id != obs_id:
@@ -183,7 +171,7 @@ def capture(
     cat, point = _validate(session, body, walk, cats, loc, max_distance_m)
     for attempt in range(CAPTURE_ATTEMPTS):
         try:
-            return _store(session, principal, obs_id, body, walk, cat, point, digest)
+            return _store(session, principal, obs_id, body, walk, cat, point, digest, rules)
         except Exception as exc:
             if not is_transient(exc):
                 raise
@@ -204,6 +192,7 @@ def _store(
     cat: Category,
     point: BaseGeometry | None,
     digest: str,
+    rules: GroupingRules,
 ) -> Capture:
     """Insert, place and group one observation inside its own savepoint: all or nothing."""
     obs = Observation(
@@ -229,7 +218,7 @@ def _store(
         hold_if_needed(session, obs)
         session.add(obs)
         session.flush()
-        _notify(session, obs)
+        action_items.observation_changed(session, obs, rules)
         session.flush()
         savepoint.commit()
     except IntegrityError:
@@ -283,6 +272,7 @@ def capture_batch(
     items: Sequence[Any],
     *,
     max_distance_m: float = DEFAULT_WALK_MAX_DISTANCE_M,
+    rules: GroupingRules = DEFAULT_RULES,
 ) -> BatchOut:
     cats = _categories(session, principal.org_id)
     _lock_batch_groups(session, principal, items, cats)
@@ -305,7 +295,7 @@ def capture_batch(
         try:
             done = capture(
                 session, principal, body.id, body,
-                loc=prefix, categories=cats, max_distance_m=max_distance_m,
+                loc=prefix, categories=cats, max_distance_m=max_distance_m, rules=rules,
             )  # fmt: skip
         except (Conflict, NotFound):
             results.append(BatchItemResult(id=str(body.id), status="conflict"))
@@ -487,7 +477,11 @@ def list_page(
 
 
 def moderate(
-    session: Session, principal: Principal, obs: Observation, body: ObservationModerate
+    session: Session,
+    principal: Principal,
+    obs: Observation,
+    body: ObservationModerate,
+    rules: GroupingRules = DEFAULT_RULES,
 ) -> Observation:
     if body.moderation == Moderation.duplicate:
         if body.duplicate_of is None:
@@ -508,7 +502,7 @@ def moderate(
     obs.moderation = body.moderation
     obs.moderation_reason = body.reason.strip() or None if body.reason else None
     session.flush()
-    _notify(session, obs)
+    action_items.observation_changed(session, obs, rules)
     session.flush()
     return obs
 
@@ -521,7 +515,6 @@ __all__ = [
     "get_visible",
     "list_page",
     "moderate",
-    "on_observation_change",
     "parse_bbox",
     "place",
     "to_reads",

@@ -11,7 +11,6 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import col
 
 from api import policy
-from api.auth import Principal
 from api.errors import (
     Conflict,
     DomainError,
@@ -22,6 +21,7 @@ from api.errors import (
     PreconditionRequired,
 )
 from api.media import MediaStore
+from api.principal import Principal
 from api.services import photos as photo_service
 from api.services.action_items import get_item, record_event, set_status
 from models import (
