@@ -132,7 +132,7 @@ def seed(url: str, media: MediaStore, n: int) -> tuple[uuid.UUID, uuid.UUID, uui
             place(s, obs, point)
             s.add(obs)
             s.flush()
-            item_domain.assign(s, obs)
+            item_domain.observation_changed(s, obs)
             digest, size = pictures[i % len(pictures)]
             s.add(
                 Photo(

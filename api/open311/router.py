@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
-from api.deps import SessionDep
+from api.deps import RulesDep, SessionDep
 from api.errors import DomainError
 from api.open311 import formats, server
 from api.open311.formats import Open311Error
@@ -132,11 +132,11 @@ def list_requests(
 
 
 @router.post("/requests.{fmt}", summary="Post a service request (becomes an observation)")
-def post_request(fmt: str, form: FormDep, session: SessionDep) -> Response:
+def post_request(fmt: str, form: FormDep, session: SessionDep, rules: RulesDep) -> Response:
     formats.check_format(fmt)
     org = server.jurisdiction(session, form.get("jurisdiction_id"))
     key = server.authenticate(session, org, form.get("api_key"))
-    posted = server.post_request(session, org, key, form)
+    posted = server.post_request(session, org, key, form, rules)
     body, media = formats.render(fmt, "service_requests", "request", [server.posted_record(posted)])
     return Response(body, media_type=media, status_code=201)
 

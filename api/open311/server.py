@@ -427,7 +427,11 @@ class Posted:
 
 
 def post_request(
-    session: Session, org: Organization, key: IntegrationKey, params: Mapping[str, str]
+    session: Session,
+    org: Organization,
+    key: IntegrationKey,
+    params: Mapping[str, str],
+    rules: item_domain.GroupingRules = item_domain.DEFAULT_RULES,
 ) -> Posted:
     """A request from a case system or reporting app becomes an observation outside any walk,
     grouped into the action list like any other."""
@@ -501,8 +505,9 @@ def post_request(
         obs.moderation = Moderation.submitted
     session.add(obs)
     session.flush()
-    item = item_domain.assign(session, obs) if obs.moderation == Moderation.accepted else None
+    item_domain.observation_changed(session, obs, rules)
     session.flush()
+    item = session.get(ActionItem, obs.action_item_id) if obs.action_item_id else None
     return Posted(obs, item)
 
 
