@@ -158,7 +158,7 @@ def services(session: Session, org: Organization) -> list[dict[str, Any]]:
             "description": label(c, "en" if lang == "nb" else "nb"),
             "metadata": True,
             "type": "realtime",
-            "keywords": [c.code],
+            "keywords": c.code,  # the spec's comma-separated string
             "group": c.default_department or "",
         }
         for c in session.scalars(_services_query(org))
