@@ -3,6 +3,7 @@ action list route) and ``/walks/{id}/report.pdf``. Thin: gather, write, attach."
 
 from __future__ import annotations
 
+import uuid
 from typing import Literal
 from urllib.parse import quote
 
@@ -42,7 +43,12 @@ def _attachment(body: bytes, fmt: str, stem: str) -> Response:
 
 
 def area_export(
-    request: Request, session: Session, org_id: object, area: Area, fmt: str, include_closed: bool
+    request: Request,
+    session: Session,
+    org_id: uuid.UUID,
+    area: Area,
+    fmt: str,
+    include_closed: bool,
 ) -> Response:
     org = session.get(Organization, org_id)
     assert org is not None

@@ -103,7 +103,10 @@ def remove(session: Session, org_id: uuid.UUID) -> None:
 
 def enqueue(session: Session, item: ActionItem, *, reason: str) -> Open311Dispatch:
     """Put the item in the outbox (sent by hand: again due now if it was waiting)."""
-    get_endpoint(session, item.organization_id)
+    try:
+        get_endpoint(session, item.organization_id)
+    except NotFound as exc:
+        raise Conflict("no Open311 case system is configured to send it to") from exc
     d = session.scalar(
         select(Open311Dispatch).where(col(Open311Dispatch.action_item_id) == item.id)
     )
