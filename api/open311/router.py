@@ -36,7 +36,8 @@ class Open311Route(APIRoute):
             except Open311Error as exc:
                 status, description = exc.status, exc.description
             except DomainError as exc:
-                status, description = exc.status, exc.detail
+                # GeoReport v2 knows 400 for a bad request, not 422.
+                status, description = (400 if exc.status == 422 else exc.status), exc.detail
             except RequestValidationError as exc:
                 first = exc.errors()[0] if exc.errors() else {}
                 where = ".".join(str(p) for p in first.get("loc", ()))

@@ -350,3 +350,11 @@ def test_moderation_rules_apply_and_the_token_resolves(
     assert res.status_code == 200, res.text
     [resolved] = client.get(f"{BASE}/tokens/{token}.json", params=auth).json()
     assert resolved["service_request_id"] == res.json()["action_item_id"]
+
+
+def test_unknown_query_parameters_are_open311_errors(client: SyncClient, world: World) -> None:
+    res = client.get(
+        f"{BASE}/requests.xml", params={"jurisdiction_id": "sandnes", "stauts": "open"}
+    )
+    assert res.status_code == 400
+    assert "stauts" in (xml(res).findtext("error/description") or "")
