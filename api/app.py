@@ -7,6 +7,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 
 from api import policy
+from api.action_items import router as action_items
 from api.auth import enforce_policy
 from api.db import create_db_engine, make_sessionmaker
 from api.docs import install_docs
@@ -20,7 +21,6 @@ from api.public import router as public_router
 from api.query_check import reject_unknown_query
 from api.ratelimit import Limits
 from api.routers import (
-    action_items,
     areas,
     auth,
     categories,

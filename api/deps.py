@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from api.action_items import GroupingRules
 from api.db import session_scope
 from api.routers import API_PREFIX
-from api.services.action_items import GroupingRules
 from api.settings import Settings
 from api.signing import IMG_TTL, PhotoSigner
 

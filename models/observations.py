@@ -12,7 +12,7 @@ from sqlalchemy import BigInteger, CheckConstraint, Column, Index, String
 from sqlmodel import Field, SQLModel
 
 from models.base import enum_column, geometry_column, ts_column, utcnow
-from models.geojson import PointGeometry
+from models.geojson import PointGeometry, StoredPointOrNone
 
 
 class Moderation(StrEnum):
@@ -154,7 +154,7 @@ class ObservationRead(SQLModel):
     id: uuid.UUID
     walk_id: uuid.UUID | None
     category: str
-    location: dict[str, Any] | None
+    location: StoredPointOrNone
     accuracy_m: float | None
     severity: int
     perceived_safety: int | None

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from api import spatial
+from api.action_items.grouping import effective_priority
 from api.i18n import has, translate
 from api.media import MediaStore
-from api.services.action_items import effective_priority
 from api.services.photos import extension
 from models import (
     ActionEvent,

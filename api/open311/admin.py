@@ -7,11 +7,11 @@ import uuid
 
 from fastapi import Response
 
+from api.action_items import grouping as item_domain
 from api.auth import PrincipalDep
 from api.deps import SessionDep
 from api.open311 import client, keys
 from api.routers import api_router
-from api.services import action_items as item_domain
 from models.exchange import (
     DispatchRead,
     IntegrationKeyCreate,

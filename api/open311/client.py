@@ -29,9 +29,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlmodel import col
 
 from api import spatial
+from api.action_items.grouping import record_event, set_status
 from api.errors import Conflict, NotFound
 from api.open311.formats import w3c
-from api.services.action_items import record_event, set_status
 from models import (
     OPEN_STATUSES,
     ActionItem,

@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from api import spatial
+from api.action_items import grouping as item_domain
 from api.open311.formats import Open311Error, parse_w3c, w3c, w3c_day_end
 from api.open311.keys import key_for
-from api.services import action_items as item_domain
 from api.services.observations import place
 from api.services.plausibility import hold_if_needed
 from geo.generalize import snap

@@ -13,12 +13,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from api import policy
+from api import action_items, policy
+from api.action_items import DEFAULT_RULES, GroupingRules
 from api.errors import Conflict, Forbidden, InvalidInput
 from api.media import MediaStore
 from api.principal import Principal
-from api.services import action_items
-from api.services.action_items import DEFAULT_RULES, GroupingRules
 from api.services.observations import _categories, moderate
 from api.services.photos import PhotoSize, extension
 from api.services.plausibility import unknown_category
@@ -42,10 +41,14 @@ def is_author(principal: Principal, obs: Observation) -> bool:
 
 def _check_author_may_change(session: Session, principal: Principal, obs: Observation) -> None:
     if not is_author(principal, obs):
-        raise Forbidden("only the author may change or withdraw this observation")
+        raise Forbidden(
+            "only the author may change or withdraw this observation", key="error.not_author"
+        )
     walk = session.get(Walk, obs.walk_id)
     if walk is None or walk.status not in JOINABLE:
-        raise Conflict("the walk has ended: its observations can no longer be changed")
+        raise Conflict(
+            "the walk has ended: its observations can no longer be changed", key="error.walk_ended"
+        )
 
 
 def patch(

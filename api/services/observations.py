@@ -24,23 +24,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from api import spatial
+from api import action_items, spatial
+from api.action_items import DEFAULT_RULES, GroupingRules
 from api.db import is_transient
 from api.errors import Busy, Conflict, InvalidInput, NotFound
 from api.paging import after_keyset, clamp_limit, keyset_page
 from api.principal import Principal
-from api.services import action_items
-from api.services.action_items import DEFAULT_RULES, GroupingRules
 from api.services.areas import smallest_area_containing
 from api.services.photo_links import photo_links
 from api.services.plausibility import (
     DEFAULT_WALK_MAX_DISTANCE_M,
+    WalkFences,
     check_near_walk,
     hold_if_needed,
     unknown_category,
 )
 from api.signing import PhotoSigner
-from geo.geojson import GeometryError, parse_geometry, to_geojson
+from geo.geojson import GeometryError, parse_geometry
 from geo.hotspots import cell_r15
 from geo.sun import is_dark
 from models import (
@@ -52,6 +52,7 @@ from models import (
     WalkStatus,
     utcnow,
 )
+from models.base import columns_for
 from models.observations import (
     BatchItemResult,
     BatchOut,
@@ -111,6 +112,7 @@ def _validate(
     cats: dict[str, Category],
     loc: list[str | int],
     max_distance_m: float,
+    fences: WalkFences | None,
 ) -> tuple[Category, BaseGeometry | None]:
     cat = cats.get(body.category)
     if cat is None:
@@ -121,7 +123,7 @@ def _validate(
             point = parse_geometry(body.location.model_dump(), {"Point"})
         except GeometryError as exc:
             raise InvalidInput.at([*loc, "location", *exc.loc], exc.message) from exc
-        check_near_walk(session, walk, point, max_distance_m=max_distance_m, loc=loc)
+        check_near_walk(session, walk, point, max_distance_m=max_distance_m, loc=loc, fences=fences)
     now = utcnow()
     if body.recorded_at > now + CLOCK_SKEW:
         raise InvalidInput.at([*loc, "recorded_at"], "is in the future")
@@ -159,6 +161,7 @@ def capture(
     categories: dict[str, Category] | None = None,
     max_distance_m: float = DEFAULT_WALK_MAX_DISTANCE_M,
     rules: GroupingRules = DEFAULT_RULES,
+    fences: WalkFences | None = None,
 ) -> Capture:
     loc = loc if loc is not None else ["body"]
     if body.id is not None and body.id != obs_id:
@@ -168,7 +171,7 @@ def capture(
         return _existing(session, obs_id, digest, principal.org_id)
     walk = _walk_for_capture(session, principal, body.walk_id, loc)
     cats = categories if categories is not None else _categories(session, principal.org_id)
-    cat, point = _validate(session, body, walk, cats, loc, max_distance_m)
+    cat, point = _validate(session, body, walk, cats, loc, max_distance_m, fences)
     for attempt in range(CAPTURE_ATTEMPTS):
         try:
             return _store(session, principal, obs_id, body, walk, cat, point, digest, rules)
@@ -275,6 +278,7 @@ def capture_batch(
     rules: GroupingRules = DEFAULT_RULES,
 ) -> BatchOut:
     cats = _categories(session, principal.org_id)
+    fences = WalkFences()
     _lock_batch_groups(session, principal, items, cats)
     results: list[BatchItemResult] = []
     for i, raw in enumerate(items):
@@ -296,6 +300,7 @@ def capture_batch(
             done = capture(
                 session, principal, body.id, body,
                 loc=prefix, categories=cats, max_distance_m=max_distance_m, rules=rules,
+                fences=fences,
             )  # fmt: skip
         except (Conflict, NotFound):
             results.append(BatchItemResult(id=str(body.id), status="conflict"))
@@ -360,35 +365,22 @@ def to_reads(
         else {}
     )
     photos = photo_links(session, ids, signer)
-    out = []
-    for o in rows:
-        geom = spatial.from_db(o.location)
-        out.append(
-            ObservationRead(
-                id=o.id,
-                walk_id=o.walk_id,
-                category=codes.get(o.category_id, "?"),
-                location=to_geojson(geom) if geom is not None else None,
-                accuracy_m=o.accuracy_m,
-                severity=o.severity,
-                perceived_safety=o.perceived_safety,
-                note=o.note,
-                recorded_at=o.recorded_at,
-                received_at=o.received_at,
-                is_dark=o.is_dark,
-                area_id=o.area_id,
-                moderation=o.moderation,
-                moderation_reason=o.moderation_reason,
-                duplicate_of_id=o.duplicate_of_id,
-                action_item_id=o.action_item_id,
-                participant_group=str(groups[o.participant_id])
-                if o.participant_id in groups
-                else None,
-                photo_ids=[p.id for p in photos.get(o.id, [])],
-                photos=photos.get(o.id, []),
-            )
+    # From the row itself; only what is not a column is added. The participant's id never
+    # leaves: the read schema has no field for it, only the group.
+    return [
+        ObservationRead.model_validate(
+            {
+                **columns_for(o, ObservationRead),
+                "category": codes.get(o.category_id, "?"),
+                "participant_group": (
+                    str(groups[o.participant_id]) if o.participant_id in groups else None
+                ),
+                "photo_ids": [p.id for p in photos.get(o.id, [])],
+                "photos": photos.get(o.id, []),
+            }
         )
-    return out
+        for o in rows
+    ]
 
 
 def parse_bbox(bbox: str | None) -> tuple[float, float, float, float] | None:

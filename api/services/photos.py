@@ -19,6 +19,8 @@ from shapely.geometry import Point
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api import action_items
+from api.action_items import DEFAULT_RULES, GroupingRules
 from api.errors import (
     Conflict,
     DomainError,
@@ -30,8 +32,6 @@ from api.errors import (
 )
 from api.media import MediaStore
 from api.principal import Principal
-from api.services import action_items
-from api.services.action_items import DEFAULT_RULES, GroupingRules
 from api.services.imaging import ImageMeta, ImageRejected, ProcessedImage, process_image
 from api.services.observations import get_visible, place
 from api.services.plausibility import hold_if_needed

@@ -18,12 +18,12 @@ from georeport import GeoReport
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.action_items import workflow
 from api.db import create_db_engine, make_sessionmaker
 from api.migrate import upgrade
 from api.open311 import keys
 from api.open311.client import backoff, outbox, sync
 from api.principal import Principal
-from api.services import workflow
 from api.services.observations import capture
 from models import (
     ActionItem,
