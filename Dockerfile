@@ -11,7 +11,7 @@ RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 FROM python:3.11-slim-bookworm
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libsqlite3-mod-spatialite \
+    && apt-get install -y --no-install-recommends libsqlite3-mod-spatialite fonts-dejavu-core \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --create-home --uid 10001 safewalk \
     && mkdir -p /data && chown safewalk:safewalk /data

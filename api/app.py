@@ -12,8 +12,13 @@ from api.auth import enforce_policy
 from api.db import create_db_engine, make_sessionmaker
 from api.docs import install_docs
 from api.errors import install_error_handlers
+from api.exports import router as exports_router
 from api.middleware import CatchUnexpected, ClientAddress, RefuseUnstorableText, parse_trusted
 from api.ogc.router import router as ogc_router
+from api.open311 import admin as open311_admin
+from api.open311 import router as open311_router
+from api.open311.loop import open311_lifespan
+from api.public import router as public_router
 from api.query_check import reject_unknown_query
 from api.ratelimit import Limits
 from api.routers import (
@@ -46,6 +51,10 @@ API_ROUTERS = (
     maps.router,
     hotspots.router,
     tokens.router,
+    open311_router.router,
+    open311_admin.router,
+    exports_router.router,
+    public_router.router,
     organization.router,
 )
 # Readers authorize with personal access tokens too (Bearer or Basic), through their own
@@ -84,6 +93,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         title="safewalk",
         version="0.1.0",
         description="Safety walks: observations in, action lists and maps out.",
+        lifespan=open311_lifespan,
         # /docs is ours (api/docs.py: assets served locally); ReDoc would need a CDN.
         docs_url=None,
         redoc_url=None,

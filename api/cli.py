@@ -154,6 +154,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_open311_sync(args: argparse.Namespace) -> int:
+    from api.open311.client import sync
+
+    engine, factory = _session_factory()
+    try:
+        report = sync(factory)
+    finally:
+        engine.dispose()
+    print(
+        f"open311: {report.queued} queued, {report.sent} sent, {report.failed} failed "
+        f"(kept for retry), {report.resolved} resolved by the case system"
+    )
+    for error in report.errors:
+        print(f"  {error}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="safewalk", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -196,6 +213,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--password", default=None, help="password for the demo accounts (default: generated)"
     )
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser(
+        "open311-sync", help="send items to the Open311 case system and read its updates, once"
+    )
+    p.set_defaults(func=cmd_open311_sync)
     return parser
 
 

@@ -31,6 +31,16 @@ WALK_MEMBERS = STAFF | {PARTICIPANT}  # participants: their own walk only
 ACTION_WORKERS = frozenset({ADMIN, COORDINATOR, ENGINEER})
 
 V1 = "/api/v1"
+O311 = "/open311/v2"
+O311_GET = (
+    "discovery.{fmt}",
+    "services.{fmt}",
+    "services/{code}.{fmt}",
+    "requests.{fmt}",
+    "requests/{id}.{fmt}",
+    "tokens/{token}.{fmt}",
+    "servicerequestupdates.{fmt}",
+)
 
 POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/healthz"): ANYONE,
@@ -92,6 +102,21 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/ogc/collections/{cid}/schema"): STAFF,
     ("GET", "/tiles/{layer}/{z}/{x}/{y}.mvt"): STAFF,
     ("GET", "/tiles/{layer}.json"): STAFF,
+    # Exchange (issue 14). Open311 checks its own api_key per GeoReport v2.
+    **{("GET", f"{O311}/{p}"): ANYONE for p in O311_GET},
+    ("POST", f"{O311}/requests.{{fmt}}"): ANYONE,
+    ("POST", f"{V1}/integration-keys"): ADMIN_ONLY,
+    ("GET", f"{V1}/integration-keys"): ADMIN_ONLY,
+    ("DELETE", f"{V1}/integration-keys/{{id}}"): ADMIN_ONLY,
+    ("GET", f"{V1}/open311/case-system"): ADMIN_ONLY,
+    ("PUT", f"{V1}/open311/case-system"): ADMIN_ONLY,
+    ("DELETE", f"{V1}/open311/case-system"): ADMIN_ONLY,
+    ("GET", f"{V1}/open311/outbox"): COORDINATOR_PLUS,
+    ("POST", f"{V1}/action-items/{{id}}/open311"): COORDINATOR_PLUS,
+    ("GET", f"{V1}/walks/{{id}}/report.pdf"): COORDINATOR_PLUS,
+    ("GET", "/public/{org_slug}/"): ANYONE,
+    ("GET", "/public/{org_slug}/areas/{area_id}"): ANYONE,
+    ("GET", "/public/{org_slug}/action-items.geojson"): ANYONE,
     # issue 10: working the action list
     ("GET", f"{V1}/organization"): ADMIN_ONLY,
     ("PATCH", f"{V1}/organization"): ADMIN_ONLY,

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     photo_max_bytes: int = Field(default=15_000_000, ge=1)
     photo_max_pixels: int = Field(default=40_000_000, ge=1)
     reopen_grace_days: int = Field(default=90, ge=0)
+    # Seconds between Open311 sync passes inside the service; 0 = off (run `safewalk open311-sync`).
+    open311_sync_seconds: float = Field(default=0, ge=0)
     # Proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDR networks).
     # Empty: the client's address is the socket's, whatever headers say.
     trusted_proxies: str = ""

@@ -19,6 +19,7 @@ RUNS = [
     ["bench_hotspots.py", "--url", "sqlite:///var/bench_hotspots.db", "--n", "100000"],
     ["bench_readers.py", "--backend", "postgis", "--items-n", "100000", "--tiles-n", "1000000"],
     ["bench_readers.py", "--backend", "spatialite", "--items-n", "100000", "--tiles-n", "100000"],
+    ["bench_report.py", "--n", "500"],
 ]
 
 

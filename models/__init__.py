@@ -10,6 +10,7 @@ from models.action_items import (
 from models.areas import Area, AreaKind
 from models.base import SRID, metadata, utcnow
 from models.categories import DEFAULT_CATEGORIES, Category
+from models.exchange import DispatchState, IntegrationKey, Open311Dispatch, Open311Endpoint
 from models.observations import Moderation, Observation, Photo
 from models.organizations import Organization, Role, User
 from models.tokens import PersonalAccessToken
@@ -27,8 +28,12 @@ __all__ = [
     "Area",
     "AreaKind",
     "Category",
+    "DispatchState",
+    "IntegrationKey",
     "Moderation",
     "Observation",
+    "Open311Dispatch",
+    "Open311Endpoint",
     "Organization",
     "OwnerType",
     "Participant",

@@ -258,7 +258,7 @@ class ActionEventRead(SQLModel):
     to_status: str | None
     changes: dict[str, Any]
     comment: str | None
-    actor: str  # "user:<display or email>", "participant:<group>", or "system"
+    actor: str  # "user:<display or email>", "participant:<group>", "case_system" or "system"
     created_at: datetime
 
 

@@ -41,7 +41,14 @@ class Observation(SQLModel, table=True):
     organization_id: uuid.UUID = Field(
         foreign_key="organization.id", index=True, ondelete="CASCADE"
     )
-    walk_id: uuid.UUID = Field(foreign_key="walk.id", index=True, ondelete="CASCADE")
+    # None for observations from outside a walk (an Open311 POST from a case system or app).
+    walk_id: uuid.UUID | None = Field(
+        default=None, foreign_key="walk.id", index=True, ondelete="CASCADE"
+    )
+    # The integration key an Open311 POST came with (its provenance; never the reporter).
+    integration_key_id: uuid.UUID | None = Field(
+        default=None, foreign_key="integration_key.id", ondelete="SET NULL"
+    )
     participant_id: uuid.UUID | None = Field(
         default=None, foreign_key="participant.id", ondelete="SET NULL", index=True
     )
@@ -145,7 +152,7 @@ class ObservationIn(SQLModel):
 
 class ObservationRead(SQLModel):
     id: uuid.UUID
-    walk_id: uuid.UUID
+    walk_id: uuid.UUID | None
     category: str
     location: StoredPointOrNone
     accuracy_m: float | None

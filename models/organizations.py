@@ -41,6 +41,8 @@ class Organization(SQLModel, table=True):
     slug: str = Field(max_length=64, unique=True)
     name: str = Field(max_length=200)
     timezone: str = Field(default="Europe/Oslo", max_length=64)
+    # The published follow-up (/public/{slug}/): off until an admin turns it on.
+    public_followup: bool = False
     # Item titles, exports and (without Accept-Language) error messages speak this language.
     language: Language = Field(
         default=Language.nb,
@@ -96,6 +98,8 @@ class OrganizationSettingsRead(SQLModel):
     language: Language
     require_resolution_note: bool
     moderation_mode: ModerationMode
+    # The published follow-up at /public/{slug}/ (issue 14).
+    public_followup: bool = False
 
 
 class OrganizationUpdate(SQLModel):
@@ -105,6 +109,7 @@ class OrganizationUpdate(SQLModel):
     language: Annotated[Language | None, NotNull] = None
     require_resolution_note: Annotated[bool | None, NotNull] = None
     moderation_mode: Annotated[ModerationMode | None, NotNull] = None
+    public_followup: Annotated[bool | None, NotNull] = None
 
 
 class UserCreate(SQLModel):

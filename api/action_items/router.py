@@ -13,6 +13,7 @@ from api.action_items import grouping, reads, workflow
 from api.auth import Principal, PrincipalDep
 from api.deps import SessionDep, SettingsDep, SignerDep
 from api.errors import request_language
+from api.exports import router as exports
 from api.lookups import ValidArea, ValidWalk
 from api.paging import Page, next_url
 from api.routers import API_PREFIX, api_router
@@ -251,12 +252,14 @@ def area_action_list(
     principal: PrincipalDep,
     session: SessionDep,
     signer: SignerDep,
-    format: Literal["json", "csv"] = "json",
+    format: Literal["json", "csv", "xlsx", "gpkg", "pdf"] = "json",
     delimiter: Literal["semicolon", "comma"] = "semicolon",
     include_closed: bool = False,
 ) -> Any:
     """The area's items by priority. ``format=csv``: a spreadsheet in the caller's language
     (UTF-8 with BOM, semicolons unless ``delimiter=comma``), photos as links valid for days."""
+    if format in exports.EXPORT_FORMATS:  # spreadsheet, GeoPackage, PDF (api/exports)
+        return exports.area_export(request, session, principal.org_id, area, format, include_closed)
     listing = reads.area_list(
         session, area, include_closed=include_closed, principal=principal, signer=signer
     )

@@ -284,6 +284,8 @@ def history(session: Session, item: ActionItem) -> list[ActionEventRead]:
         elif e.actor_participant_id and e.actor_participant_id in groups:
             # The group only: participant identity is never shown.
             actor = f"participant:{groups[e.actor_participant_id]}"
+        elif e.kind == "case_system":
+            actor = "case_system"  # the organization's Open311 case system (api/open311)
         else:
             actor = "system"
         out.append(
