@@ -26,6 +26,7 @@ from api.routers import (
 )
 from api.security import resolve_secret
 from api.settings import Settings, get_settings
+from api.web import mount_field_app
 
 API_ROUTERS = (
     auth.router,
@@ -86,4 +87,5 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     for router in API_ROUTERS:
         app.include_router(router, dependencies=[Depends(enforce_policy)])
     check_policy_coverage(app)
+    mount_field_app(app, settings)
     return app

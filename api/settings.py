@@ -29,6 +29,13 @@ class Settings(BaseSettings):
     photo_max_bytes: int = Field(default=15_000_000, ge=1)
     photo_max_pixels: int = Field(default=40_000_000, ge=1)
     reopen_grace_days: int = Field(default=90, ge=0)
+    # Raster tile URL template for the field app's map, e.g. https://tile.example/{z}/{x}/{y}.png;
+    # empty: area, route and points on a plain background (no third-party requests at all).
+    basemap_url: str = ""
+    basemap_attribution: str = ""
+    # The origin printed in join links and QR codes (e.g. http://192.168.1.20:8000); empty: the
+    # address the server is reached at.
+    public_url: str = ""
 
     @property
     def resolved_database_url(self) -> str:
