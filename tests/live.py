@@ -79,6 +79,7 @@ class LiveServer:
             stderr=subprocess.STDOUT,
             cwd=Path(__file__).resolve().parents[1],
         )
+        log.close()  # the child has its own copy of the descriptor
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -67,6 +67,7 @@ async function renderStatus() {
   const { waiting, refused } = await state.outbox.counts();
   const bar = $('#sync-bar');
   bar.hidden = !state.session && waiting === 0;
+  bar.classList.toggle('ok', waiting === 0 && !state.expired);
   let text = waiting === 0 ? t('status_all_sent')
     : waiting === 1 ? t('status_waiting_one') : t('status_waiting_other', { n: waiting });
   if (refused) text += ` · ${t('status_refused', { n: refused })}`;
@@ -352,6 +353,8 @@ async function onSave(event) {
     }
     done.textContent = t('updated');
   } else if (state.editing) {
+    // Refused for its time (a phone whose clock was wrong): the fix is stamped anew.
+    if (state.editing.clockRefused) fields.recorded_at = localIso();
     await state.outbox.update(state.editing.id, fields, {
       removePhotos: state.editing.removePhotos || [],
       addPhotos: photos,
@@ -392,6 +395,7 @@ function loadIntoForm(item, { sent }) {
     id: item.id,
     sent,
     removePhotos: item.photos.filter((p) => p.state === REFUSED).map((p) => p.id),
+    clockRefused: Boolean(item.error?.fields?.some((f) => f.field.endsWith('recorded_at'))),
   };
   state.draft.category = b.category;
   if (b.location && !sent) {
@@ -685,6 +689,8 @@ async function main() {
   state.sync = new SyncLoop(state.outbox, api.transport, {
     onResult: (result) => {
       state.expired = result.unauthorized;
+      // A counter of finished syncs: lets a test (or a curious user) see that one has run.
+      document.body.dataset.syncs = String(Number(document.body.dataset.syncs || 0) + 1);
       renderStatus();
     },
   });

@@ -363,7 +363,12 @@ export function isDelivered(item) {
 /** Runs flushes: at start, when the browser says it is online, after a save, and on a timer
  * with backoff while something is waiting. */
 export class SyncLoop {
-  constructor(outbox, transport, { onResult = () => {}, setTimer = setTimeout, clearTimer = clearTimeout } = {}) {
+  constructor(outbox, transport, {
+    onResult = () => {},
+    // Wrapped: called as a method, the bare timer functions throw "Illegal invocation".
+    setTimer = (fn, ms) => setTimeout(fn, ms),
+    clearTimer = (id) => clearTimeout(id),
+  } = {}) {
     this.outbox = outbox;
     this.transport = transport;
     this.onResult = onResult;
