@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from api import policy
 from api.auth import enforce_policy
 from api.db import create_db_engine, make_sessionmaker
+from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.ratelimit import Limits
 from api.routers import (
@@ -20,6 +21,7 @@ from api.routers import (
     hotspots,
     maps,
     observations,
+    organization,
     photos,
     users,
     walks,
@@ -39,6 +41,7 @@ API_ROUTERS = (
     action_items.router,
     maps.router,
     hotspots.router,
+    organization.router,
 )
 
 
@@ -73,6 +76,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         title="safewalk",
         version="0.1.0",
         description="Safety walks: observations in, action lists and maps out.",
+        # /docs is ours (api/docs.py: assets served locally); ReDoc would need a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.secret = secret
@@ -83,6 +89,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.feed_connection = lambda: engine.connect().execution_options(sqlite_begin="DEFERRED")
     app.state.limits = Limits()
     install_error_handlers(app)
+    install_docs(app)
     app.include_router(health.router)
     for router in API_ROUTERS:
         app.include_router(router, dependencies=[Depends(enforce_policy)])

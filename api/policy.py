@@ -56,7 +56,8 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("POST", f"{V1}/observations/batch"): WALK_MEMBERS,
     ("GET", f"{V1}/observations"): WALK_MEMBERS,
     ("GET", f"{V1}/observations/{{id}}"): WALK_MEMBERS,
-    ("PATCH", f"{V1}/observations/{{id}}"): COORDINATOR_PLUS,
+    # Coordinators moderate; the author (a participant) corrects while the walk is open.
+    ("PATCH", f"{V1}/observations/{{id}}"): COORDINATOR_PLUS | {PARTICIPANT},
     ("PUT", f"{V1}/observations/{{id}}/photos/{{photo_id}}"): WALK_MEMBERS,
     ("GET", f"{V1}/photos/{{photo_id}}"): WALK_MEMBERS,
     ("GET", f"{V1}/action-items"): STAFF,
@@ -72,6 +73,18 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", f"{V1}/map/areas"): STAFF,
     ("GET", f"{V1}/map/walks/{{id}}"): WALK_MEMBERS,
     ("GET", f"{V1}/map/hotspots"): STAFF,
+    # issue 10, part 2: input, review queue, accounts, docs
+    ("DELETE", f"{V1}/observations/{{id}}"): COORDINATOR_PLUS | {PARTICIPANT},
+    ("GET", f"{V1}/observations/nearby"): WALK_MEMBERS,
+    ("PATCH", f"{V1}/users/{{id}}"): ADMIN_ONLY,
+    ("POST", f"{V1}/me/password"): STAFF,
+    # Plain routes outside the schema (api/docs.py), listed so the table tells the whole story.
+    ("GET", "/docs"): ANYONE,
+    ("GET", "/docs/assets/{name}"): ANYONE,
+    ("GET", "/docs/oauth2-redirect"): ANYONE,
+    ("GET", "/openapi.json"): ANYONE,
+    ("GET", f"{V1}/organization"): ADMIN_ONLY,
+    ("PATCH", f"{V1}/organization"): ADMIN_ONLY,
 }
 
 

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     # The origin printed in join links and QR codes (e.g. http://192.168.1.20:8000); empty: the
     # address the server is reached at.
     public_url: str = ""
+    # An observation farther than this from its walk's area or route is refused (issue 10).
+    walk_max_distance_m: float = Field(default=2000.0, gt=0)
 
     @property
     def resolved_database_url(self) -> str:

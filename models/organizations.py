@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from pydantic import ConfigDict
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Column, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.base import enum_column, new_id, ts_column, utcnow
@@ -20,6 +20,12 @@ class Role(StrEnum):
     planner = "planner"
 
 
+class ModerationMode(StrEnum):
+    # post: accepted on arrival and grouped at once; pre: every observation waits for review.
+    post = "post"
+    pre = "pre"
+
+
 class Organization(SQLModel, table=True):
     __tablename__ = "organization"
 
@@ -28,6 +34,9 @@ class Organization(SQLModel, table=True):
     name: str = Field(max_length=200)
     timezone: str = Field(default="Europe/Oslo", max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
+    moderation_mode: ModerationMode = Field(
+        default=ModerationMode.post, sa_column=enum_column(ModerationMode)
+    )
 
 
 class User(SQLModel, table=True):
@@ -45,6 +54,11 @@ class User(SQLModel, table=True):
     display_name: str | None = Field(default=None, max_length=120)
     is_active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
+    # Carried in every staff token as "ver": a password change or a deactivation bumps it, so
+    # tokens issued before stop working at once (also after a later reactivation).
+    token_version: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
 
 
 # --- API schemas -------------------------------------------------------------------------
@@ -56,6 +70,23 @@ class OrganizationRead(SQLModel):
     name: str
 
 
+class OrganizationSettings(SQLModel):
+    """The organization as its admins see and set it."""
+
+    id: uuid.UUID
+    slug: str
+    name: str
+    timezone: str
+    moderation_mode: ModerationMode
+
+
+class OrganizationSettingsUpdate(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    moderation_mode: ModerationMode | None = None
+
+
 class UserCreate(SQLModel):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
@@ -64,6 +95,24 @@ class UserCreate(SQLModel):
     role: Role
     department: str | None = Field(default=None, max_length=64)
     display_name: str | None = Field(default=None, max_length=120)
+
+
+class UserUpdate(SQLModel):
+    """PATCH /users/{id} (admins): unset fields are left alone."""
+
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    role: Role | None = None
+    department: str | None = Field(default=None, max_length=64)
+    display_name: str | None = Field(default=None, max_length=120)
+    active: bool | None = None
+
+
+class PasswordChange(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=1, max_length=256)
 
 
 class UserRead(SQLModel):
