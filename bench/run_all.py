@@ -16,6 +16,7 @@ RUNS = [
     ["bench_feeds.py", "--backend", "spatialite", "--n", "100000"],
     ["bench_hotspots.py", "--n", "1000000"],
     ["bench_hotspots.py", "--url", "sqlite:///var/bench_hotspots.db", "--n", "100000"],
+    ["bench_field_app.py", "--runs", "3"],
 ]
 
 

@@ -33,11 +33,16 @@ class Field:
     base: str
     code: str
     closed_code: str
+    follow_up_code: str
     walk_id: str
     admin: dict[str, str]
 
     def api(self, path: str, **kw: Any) -> httpx.Response:
         return httpx.get(f"{self.base}/api/v1{path}", headers=self.admin, timeout=10, **kw)
+
+    def send(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        headers = {**self.admin, **kw.pop("headers", {})}
+        return httpx.request(method, f"{self.base}/api/v1{path}", headers=headers, timeout=10, **kw)
 
     def observations(self) -> list[dict[str, Any]]:
         r = self.api("/observations", params={"walk_id": self.walk_id, "limit": 100})
@@ -67,10 +72,19 @@ def field(databases: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory) 
             closed = make_walk(
                 session, org, area=area, title="Last week", status=WalkStatus.completed
             )
+            follow_up = make_walk(
+                session,
+                org,
+                area=area,
+                title="Oppfølgingsvandring",
+                follow_up_of_id=closed.id,
+                starts_at=utcnow() - timedelta(minutes=30),
+            )
             admin = make_user(session, org, Role.admin)
-            code, closed_code, walk_id, email = (
+            code, closed_code, follow_up_code, walk_id, email = (
                 walk.join_code,
                 closed.join_code,
+                follow_up.join_code,
                 str(walk.id),
                 admin.email,
             )
@@ -87,6 +101,7 @@ def field(databases: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory) 
             base=server.base,
             code=code,
             closed_code=closed_code,
+            follow_up_code=follow_up_code,
             walk_id=walk_id,
             admin={"Authorization": f"Bearer {token}"},
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import re
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -66,9 +67,10 @@ def wait_status(page: Any, text: str) -> None:
     page.get_by_role("status").filter(has_text=text).wait_for()
 
 
-def join(page: Any, field: Field) -> None:
-    page.goto(f"{field.base}/j/{field.code}")
-    assert page.get_by_role("textbox", name="Join code").input_value() == field.code
+def join(page: Any, field: Field, code: str | None = None) -> None:
+    code = code or field.code
+    page.goto(f"{field.base}/j/{code}")
+    assert page.get_by_role("textbox", name="Join code").input_value() == code
     page.get_by_label("I am").select_option("resident")
     page.get_by_role("button", name="Join", exact=True).click()
     page.get_by_role("button", name="Poor lighting").wait_for()
@@ -281,3 +283,83 @@ def test_security_headers_and_join_link(field: Field) -> None:
     assert sw.headers["content-type"].startswith("text/javascript")
     assert "__VERSION__" not in sw.text
     assert "index.html" in sw.text
+
+
+def _staff_observation(field: Field, category: str, lon: float, lat: float) -> dict[str, Any]:
+    oid = str(uuid.uuid4())
+    r = field.send(
+        "PUT",
+        f"/observations/{oid}",
+        json={
+            "walk_id": field.walk_id,
+            "category": category,
+            "location": {"type": "Point", "coordinates": [lon, lat]},
+            "recorded_at": datetime.now(UTC).isoformat(),
+        },
+    )
+    assert r.status_code == 201, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def _resolve(field: Field, item_id: str) -> None:
+    for status in ("triaged", "planned", "in_progress", "resolved"):
+        etag = field.api(f"/action-items/{item_id}").headers["etag"]
+        r = field.send(
+            "PATCH", f"/action-items/{item_id}", json={"status": status}, headers={"If-Match": etag}
+        )
+        assert r.status_code == 200, r.text
+
+
+def test_while_walking_nearby_my_list_and_follow_up(browser: Any, field: Field) -> None:
+    # An open wayfinding item 10 m away, and a resolved transit stop item 20 m away
+    # (categories the other tests of this module do not use).
+    signs = _staff_observation(field, "wayfinding", LON + 0.00017, LAT)
+    stop = _staff_observation(field, "transit_stop", LON, LAT + 0.00018)
+    _resolve(field, stop["action_item_id"])
+
+    context = phone(browser, service_workers="block")
+    page = context.new_page()
+    page.on("dialog", lambda d: d.accept())
+    join(page, field)
+    page.locator("#location-text", has_text="±").wait_for()
+
+    # "Is this already reported?": the item this observation will join is offered.
+    page.get_by_role("button", name="Poor wayfinding").click()
+    offer = page.locator("#nearby")
+    offer.get_by_text("Already reported here").wait_for()
+    offer.get_by_text("1 report").wait_for()
+    offer.get_by_role("button", name="Add to this report").click()
+    page.get_by_text("Saved and sent.").wait_for()
+    item = field.api(f"/action-items/{signs['action_item_id']}").json()
+    assert item["observation_count"] == 2
+
+    # My observations: edit the note, then withdraw.
+    page.get_by_role("button", name="My reports").click()
+    mine = page.locator("#mine-list li")
+    mine.first.wait_for()
+    assert mine.count() == 1
+    mine.get_by_role("button", name="Edit").click()
+    page.get_by_role("textbox", name="Note").fill("Tags on the whole wall")
+    page.get_by_role("button", name="Save observation").click()
+    page.get_by_text("Changes saved.").wait_for()
+    stored = [o for o in field.observations() if o["note"] == "Tags on the whole wall"]
+    assert len(stored) == 1
+    mine_id = stored[0]["id"]
+    page.get_by_role("button", name="My reports").click()
+    page.locator("#mine-list li").get_by_role("button", name="Withdraw").click()
+    page.get_by_text("Withdrawn.").wait_for()
+    assert field.api(f"/observations/{mine_id}").json()["moderation"] == "hidden"
+    assert field.api(f"/action-items/{signs['action_item_id']}").json()["observation_count"] == 1
+    context.close()
+
+    # On a follow-up walk the resolved item nearby is offered: "Fixed".
+    context = phone(browser, service_workers="block")
+    page = context.new_page()
+    join(page, field, field.follow_up_code)
+    box = page.locator("#followup")
+    box.get_by_text("Fixed since the last walk?").wait_for()
+    box.get_by_role("button", name="Fixed", exact=True).click()
+    box.get_by_text("Thank you, noted.").wait_for()
+    assert field.api(f"/action-items/{stop['action_item_id']}").json()["status"] == "verified"
+    context.close()

@@ -74,9 +74,10 @@ export default {
   cancel_edit: 'Cancel',
   editing: 'Fix this observation and save it again.',
   // nearby
-  nearby_title: 'Already reported nearby?',
-  nearby_intro: 'Others reported this close by. Add yours to one of them, or save it as new.',
+  nearby_title: 'Already reported here',
+  nearby_intro: 'Someone has reported this close by. Saving adds your observation to that report, so it counts more.',
   nearby_add: 'Add to this report',
+  nearby_reports_one: '1 report',
   nearby_reports: '{n} reports',
   nearby_away: '{m} m away',
   // follow-up

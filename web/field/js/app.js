@@ -27,7 +27,7 @@ const state = {
 };
 
 function newDraft() {
-  return { category: null, severity: null, safety: null, photos: [], location: null, addTo: null };
+  return { category: null, severity: null, safety: null, photos: [], location: null };
 }
 
 // --- theme -------------------------------------------------------------------------------
@@ -136,11 +136,41 @@ async function enter(session) {
     history.replaceState(null, '', url.pathname + url.search);
   }
   $('#walk-title').textContent = session.walk_title || '';
+  state.followUpWalk = false;
   loadCategories();
+  loadWalk();
   startGeolocation();
   show('capture');
   renderStatus();
   state.sync.now({ force: true });
+}
+
+// --- the walk ----------------------------------------------------------------------------
+
+/** The walk's map feed: kept for the map view (offline too) and to know if this is a
+ * follow-up walk, where resolved items nearby are offered for confirmation. */
+async function loadWalk() {
+  const key = `safewalk.walkmap.${state.session.walk_id}`;
+  let doc = null;
+  try {
+    const res = await api.walkMap(state.session);
+    if (res.status === 200 && res.body?.features) {
+      doc = res.body;
+      localStorage.setItem(key, JSON.stringify(doc));
+    }
+  } catch {
+    // offline: the copy from last time
+  }
+  if (!doc) {
+    try {
+      doc = JSON.parse(localStorage.getItem(key) || 'null');
+    } catch {
+      doc = null;
+    }
+  }
+  state.followUpWalk = Boolean(doc?.walk?.follow_up_of_id);
+  state.followupAt = null;
+  checkFollowUp();
 }
 
 // --- categories --------------------------------------------------------------------------
@@ -180,6 +210,10 @@ async function loadCategories() {
 
 function renderCategories() {
   const grid = $('#category-grid');
+  if (state.categories.length && !performance.getEntriesByName('capture-usable').length) {
+    // The moment the capture screen can be used: the benchmark reads this mark.
+    requestAnimationFrame(() => performance.mark('capture-usable'));
+  }
   grid.replaceChildren(
     ...state.categories.map((c) =>
       h(
@@ -200,11 +234,11 @@ function renderCategories() {
 
 function chooseCategory(code) {
   state.draft.category = code;
-  state.draft.addTo = null;
   for (const b of document.querySelectorAll('#category-grid button')) {
     b.setAttribute('aria-pressed', String(b.dataset.code === code));
   }
   $('#capture-error').textContent = '';
+  $('#capture-done').textContent = '';
   checkNearby();
 }
 
@@ -323,6 +357,7 @@ async function onSave(event) {
   event.preventDefault();
   const error = $('#capture-error');
   error.textContent = '';
+  $('#capture-done').textContent = '';
   if (!state.draft.category) {
     error.textContent = t('choose_category');
     $('#category-grid button')?.focus();
@@ -415,46 +450,39 @@ function loadIntoForm(item, { sent }) {
 
 // --- is this already reported? -----------------------------------------------------------
 
+// The server adds a new observation to the nearest open item of its category within the
+// category's grouping distance. Asking within that same distance shows exactly the item the
+// observation will join, so "add to this report" is simply saving.
 async function checkNearby() {
   const box = $('#nearby');
   box.hidden = true;
   const loc = draftLocation();
   const code = state.draft.category;
   if (!loc || !code || !navigator.onLine || state.editing) return;
+  const category = state.categories.find((c) => c.code === code);
+  if (category && !category.actionable) return; // perception only: never an item
+  const radius = Math.min(250, category?.group_distance_m || NEARBY_RADIUS_M);
   let res;
   try {
-    res = await api.nearbyOpen(state.session, { lat: loc.lat, lon: loc.lon, category: code, radius: NEARBY_RADIUS_M });
+    res = await api.nearbyOpen(state.session, { lat: loc.lat, lon: loc.lon, category: code, radius });
   } catch {
     return;
   }
   if (res.status !== 200 || state.draft.category !== code) return;
-  const items = Array.isArray(res.body) ? res.body : res.body?.items || [];
-  if (!items.length) return;
+  const item = (Array.isArray(res.body) ? res.body : res.body?.items || [])[0];
+  if (!item) return;
   $('#nearby-list').replaceChildren(
-    ...items.map((item) =>
-      h(
-        'li',
-        { class: 'card' },
-        h('h4', {}, item.title || categoryLabel(item.category)),
-        h('p', { class: 'meta' },
-          item.observation_count ? t('nearby_reports', { n: item.observation_count }) : '',
-          item.distance_m !== undefined ? ` · ${t('nearby_away', { m: Math.round(item.distance_m) })}` : ''),
-        h('button', {
-          type: 'button',
-          class: 'secondary',
-          'aria-pressed': String(state.draft.addTo === item.id),
-          onclick: (e) => {
-            // Same category within its grouping distance: saved as is, the server adds it to
-            // this item. Placing it at the item makes sure it lands there.
-            state.draft.addTo = item.id;
-            const c = item.location?.coordinates;
-            if (c) state.draft.location = { lon: c[0], lat: c[1], accuracy: loc.accuracy, manual: false };
-            for (const b of box.querySelectorAll('button')) b.setAttribute('aria-pressed', 'false');
-            e.currentTarget.setAttribute('aria-pressed', 'true');
-            renderLocation();
-          },
-        }, t('nearby_add')),
-      ),
+    h(
+      'li',
+      { class: 'card' },
+      h('h4', {}, item.title || categoryLabel(item.category)),
+      h('p', { class: 'meta' },
+        [item.observation_count
+          ? t(item.observation_count === 1 ? 'nearby_reports_one' : 'nearby_reports', { n: item.observation_count })
+          : '',
+          Number.isFinite(item.distance_m) ? t('nearby_away', { m: Math.round(item.distance_m) }) : '']
+          .filter(Boolean).join(' · ')),
+      h('button', { type: 'submit', class: 'primary' }, t('nearby_add')),
     ),
   );
   box.hidden = false;
@@ -464,7 +492,7 @@ async function checkNearby() {
 
 async function checkFollowUp() {
   const pos = state.position;
-  if (!pos || !navigator.onLine || !state.session) return;
+  if (!pos || !navigator.onLine || !state.session || !state.followUpWalk) return;
   const now = Date.now();
   if (state.followupAt && now - state.followupAt < 60000) return;
   state.followupAt = now;
@@ -702,6 +730,7 @@ async function main() {
   } else {
     if (code) $('#join-code').value = api.normalizeCode(code);
     show('join');
+    requestAnimationFrame(() => performance.mark('join-usable'));
     renderStatus();
     (code ? $('#join-group') : $('#join-code')).focus();
   }
