@@ -29,13 +29,16 @@ class Settings(BaseSettings):
     photo_max_bytes: int = Field(default=15_000_000, ge=1)
     photo_max_pixels: int = Field(default=40_000_000, ge=1)
     reopen_grace_days: int = Field(default=90, ge=0)
-    # Raster tile URL template for the field app's map, e.g. https://tile.example/{z}/{x}/{y}.png;
-    # empty: area, route and points on a plain background (no third-party requests at all).
+    # The maps' basemap: an XYZ raster template (https://tile.example/{z}/{x}/{y}.png) or a
+    # MapLibre style URL; empty: area, route and points on a plain background (no third-party
+    # requests at all, which also keeps the tests offline).
     basemap_url: str = ""
     basemap_attribution: str = ""
     # The origin printed in join links and QR codes (e.g. http://192.168.1.20:8000); empty: the
     # address the server is reached at.
     public_url: str = ""
+    # The web apps and their npm files (field/, node_modules/); empty: web/ beside the source.
+    web_dir: Path | None = None
     # An observation farther than this from its walk's area or route is refused (issue 10).
     walk_max_distance_m: float = Field(default=2000.0, gt=0)
 

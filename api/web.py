@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,9 +28,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[1]
-FIELD_DIR = ROOT / "web" / "field"
-MAPLIBRE_DIR = ROOT / "web" / "node_modules" / "maplibre-gl" / "dist"
+WEB_DIR = Path(__file__).resolve().parents[1] / "web"
+FIELD_DIR = WEB_DIR / "field"
+MAPLIBRE = Path("node_modules") / "maplibre-gl" / "dist"
+MAPLIBRE_DIR = WEB_DIR / MAPLIBRE
 # Only what the map view loads; the rest of the npm package is never reachable.
 MAPLIBRE_FILES = ("maplibre-gl-csp.js", "maplibre-gl-csp-worker.js", "maplibre-gl.css")
 # Files the service worker caches at install: enough to open the app and capture offline.
@@ -56,7 +58,7 @@ SHELL = (
 )
 _CODE_CHARS = re.compile(r"[^A-Za-z0-9]")
 
-Asgi = Callable[[Scope, Receive, Send], Awaitable[None]]
+log = logging.getLogger("safewalk")
 
 
 def basemap_origin(url: str) -> str | None:
@@ -130,7 +132,7 @@ class _NoCacheShell(StaticFiles):
         return response
 
 
-def shell_version(directory: Path = FIELD_DIR) -> str:
+def shell_version(directory: Path) -> str:
     """A hash of every file of the app: a new release installs a new service worker."""
     digest = hashlib.sha256()
     for path in sorted(p for p in directory.rglob("*") if p.is_file()):
@@ -139,8 +141,8 @@ def shell_version(directory: Path = FIELD_DIR) -> str:
     return digest.hexdigest()[:16]
 
 
-def _service_worker(version: str) -> bytes:
-    template = (FIELD_DIR / "sw.template.js").read_text(encoding="utf-8")
+def _service_worker(field_dir: Path, version: str) -> bytes:
+    template = (field_dir / "sw.template.js").read_text(encoding="utf-8")
     return (
         template.replace("__VERSION__", version)
         .replace("__SHELL__", json.dumps(list(SHELL)))
@@ -148,9 +150,9 @@ def _service_worker(version: str) -> bytes:
     )
 
 
-def _vendor_app() -> ASGIApp:
+def _vendor_app(directory: Path) -> ASGIApp:
     """Only the named map library files; anything else under the mount is a 404."""
-    static = StaticFiles(directory=MAPLIBRE_DIR, check_dir=False)
+    static = StaticFiles(directory=directory, check_dir=False)
 
     async def vendor(scope: Scope, receive: Receive, send: Send) -> None:
         name = scope["path"].rsplit("/", 1)[-1]
@@ -163,9 +165,15 @@ def _vendor_app() -> ASGIApp:
 
 
 def mount_field_app(app: FastAPI, settings: Settings) -> None:
+    web = settings.web_dir or WEB_DIR
+    field_dir = web / "field"
+    if not (field_dir / "index.html").is_file():
+        # An API-only deployment (or a broken image) still serves the API.
+        log.warning("field app not found at %s: /app/ is not served", field_dir)
+        return
     headers = security_headers(settings)
-    version = shell_version()
-    sw_body = _service_worker(version)
+    version = shell_version(field_dir)
+    sw_body = _service_worker(field_dir, version)
     config = {
         "basemap_url": settings.basemap_url if basemap_origin(settings.basemap_url) else "",
         "basemap_attribution": settings.basemap_attribution,
@@ -193,13 +201,13 @@ def mount_field_app(app: FastAPI, settings: Settings) -> None:
     app.router.routes.insert(0, Route("/j/{code}", join_link, methods=["GET"]))
     app.mount(
         "/app/vendor/maplibre",
-        _Headers(GZipMiddleware(_vendor_app(), minimum_size=1024), headers),
+        _Headers(GZipMiddleware(_vendor_app(web / MAPLIBRE), minimum_size=1024), headers),
         name="field-vendor",
     )
     app.mount(
         "/app",
         _Headers(
-            GZipMiddleware(_NoCacheShell(directory=FIELD_DIR, html=True), minimum_size=512),
+            GZipMiddleware(_NoCacheShell(directory=field_dir, html=True), minimum_size=512),
             headers,
         ),
         name="field-app",

@@ -43,7 +43,10 @@ function cssVar(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }
 
+/** The basemap setting is an XYZ raster template (…/{z}/{x}/{y}.png) or a MapLibre style URL
+ * (the staff web reads the same setting); empty: a plain background. */
 function style(cfg) {
+  if (cfg.basemap_url && !cfg.basemap_url.includes('{z}')) return cfg.basemap_url;
   const sources = {};
   const layers = [{ id: 'background', type: 'background', paint: { 'background-color': cssVar('--map-bg') || '#eef1f4' } }];
   if (cfg.basemap_url) {
