@@ -86,7 +86,9 @@ def save(page: Any, category: str, note: str, photo: Path | None = None) -> None
     page.get_by_text("Saved.").wait_for()
 
 
-def test_offline_capture_arrives_exactly_once(browser: Any, field: Field, tmp_path: Path) -> None:
+def test_offline_capture_arrives_exactly_once(
+    browser: Any, field: Field, tmp_path: Path, artifacts: Path, backend: str
+) -> None:
     context = phone(browser, service_workers="block")  # page.route must see every request
     page = context.new_page()
     errors: list[str] = []
@@ -161,6 +163,7 @@ def test_offline_capture_arrives_exactly_once(browser: Any, field: Field, tmp_pa
     card = page.locator("#queue-list li")
     card.get_by_text("is in the future").wait_for()
     assert card.count() == 1
+    page.screenshot(path=str(artifacts / f"field-queue-refused-{backend}.png"))
     assert len(field.observations()) == 5
     page.reload()  # kept, never dropped silently
     page.get_by_role("button", name=re.compile(r"^Waiting")).click()

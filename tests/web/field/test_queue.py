@@ -67,15 +67,32 @@ def _serve(route: Any) -> None:
         route.fulfill(status=404, body="not found")
 
 
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
+@pytest.fixture(scope="module")
+def harness(browser: Any) -> Iterator[Any]:
     context = browser.new_context()
     context.route(f"{ORIGIN}/**", _serve)
     p = context.new_page()
-    p.goto(f"{ORIGIN}/")
-    p.wait_for_selector("body[data-ready=true]", state="attached")
     yield p
     context.close()
+
+
+@pytest.fixture
+def page(harness: Any) -> Any:
+    """The harness with an empty queue database and a fresh module state."""
+    harness.goto(f"{ORIGIN}/")
+    harness.wait_for_selector("body[data-ready=true]", state="attached")
+    harness.evaluate(
+        """async () => {
+            outbox.close();
+            await new Promise((done) => {
+                const req = indexedDB.deleteDatabase('queue-test');
+                req.onsuccess = req.onerror = req.onblocked = done;
+            });
+        }"""
+    )
+    harness.reload()
+    harness.wait_for_selector("body[data-ready=true]", state="attached")
+    return harness
 
 
 def js(page: Any, body: str) -> Any:
