@@ -158,7 +158,7 @@ def test_offline_capture_arrives_exactly_once(
     page.clock.set_system_time(datetime.now(UTC) + timedelta(days=2))
     save(page, "Poor lighting", "clock is wrong")
     page.clock.set_system_time(datetime.now(UTC))
-    wait_status(page, "1 need your attention")
+    wait_status(page, "1 needs your attention")
     page.get_by_role("button", name=re.compile(r"^Waiting")).click()
     card = page.locator("#queue-list li")
     card.get_by_text("is in the future").wait_for()

@@ -70,7 +70,7 @@ async function renderStatus() {
   bar.classList.toggle('ok', waiting === 0 && !state.expired);
   let text = waiting === 0 ? t('status_all_sent')
     : waiting === 1 ? t('status_waiting_one') : t('status_waiting_other', { n: waiting });
-  if (refused) text += ` · ${t('status_refused', { n: refused })}`;
+  if (refused) text += ` · ${t(refused === 1 ? 'status_refused_one' : 'status_refused', { n: refused })}`;
   if (state.expired) text += ` · ${t('status_expired')}`;
   else if (!navigator.onLine && waiting) text += ` · ${t('status_offline')}`;
   $('#status').textContent = text;
@@ -544,11 +544,15 @@ function describe(item) {
   return bits.join(' · ');
 }
 
+/** The server's refusal in words a participant can act on: each field it names, labelled. */
 function problemLines(error) {
   if (!error) return [];
-  const lines = [error.message];
-  for (const f of error.fields || []) if (f.field && !error.message.includes(f.msg)) lines.push(`${f.field}: ${f.msg}`);
-  return lines;
+  const fields = (error.fields || []).filter((f) => f.field);
+  if (!fields.length) return [error.message];
+  return fields.map((f) => {
+    const name = f.field.split('.').reverse().find((part) => t(`field_${part}`) !== `field_${part}`);
+    return name ? `${t(`field_${name}`)}: ${f.msg}` : `${f.field}: ${f.msg}`;
+  });
 }
 
 async function renderQueue() {
