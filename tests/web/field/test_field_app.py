@@ -324,8 +324,25 @@ def test_while_walking_nearby_my_list_and_follow_up(browser: Any, field: Field) 
     context = phone(browser, service_workers="block")
     page = context.new_page()
     page.on("dialog", lambda d: d.accept())
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
     join(page, field)
     page.locator("#location-text", has_text="±").wait_for()
+
+    # The pin placed by hand on the map (MapLibre from npm, under the app's CSP).
+    page.get_by_role("button", name="Place on map").click()
+    page.locator("#map canvas").wait_for()
+    page.get_by_text("Tap the map where the observation is").wait_for()
+    page.locator("#map canvas").click(position={"x": 120, "y": 100})
+    page.get_by_role("button", name="Use this place").click()
+    page.get_by_text("Placed on the map").wait_for()
+    page.get_by_role("button", name="Feels unsafe").click()
+    page.get_by_role("button", name="Save observation").click()
+    page.get_by_text("Saved and sent.").wait_for()
+    placed = [o for o in field.observations() if o["category"] == "feels_unsafe"]
+    manual = [o for o in placed if o["accuracy_m"] is None]
+    assert len(manual) == 1
+    assert manual[0]["location"]["coordinates"] != [LON, LAT]
 
     # "Is this already reported?": the item this observation will join is offered.
     page.get_by_role("button", name="Poor wayfinding").click()
@@ -341,8 +358,9 @@ def test_while_walking_nearby_my_list_and_follow_up(browser: Any, field: Field) 
     page.get_by_role("button", name="My reports").click()
     mine = page.locator("#mine-list li")
     mine.first.wait_for()
-    assert mine.count() == 1
-    mine.get_by_role("button", name="Edit").click()
+    assert mine.count() == 2
+    signs_card = mine.filter(has_text="Poor wayfinding")
+    signs_card.get_by_role("button", name="Edit").click()
     page.get_by_role("textbox", name="Note").fill("Tags on the whole wall")
     page.get_by_role("button", name="Save observation").click()
     page.get_by_text("Changes saved.").wait_for()
@@ -350,7 +368,9 @@ def test_while_walking_nearby_my_list_and_follow_up(browser: Any, field: Field) 
     assert len(stored) == 1
     mine_id = stored[0]["id"]
     page.get_by_role("button", name="My reports").click()
-    page.locator("#mine-list li").get_by_role("button", name="Withdraw").click()
+    page.locator("#mine-list li").filter(has_text="Tags on the whole wall").get_by_role(
+        "button", name="Withdraw"
+    ).click()
     page.get_by_text("Withdrawn.").wait_for()
     assert field.api(f"/observations/{mine_id}").json()["moderation"] == "hidden"
     assert field.api(f"/action-items/{signs['action_item_id']}").json()["observation_count"] == 1
@@ -365,4 +385,5 @@ def test_while_walking_nearby_my_list_and_follow_up(browser: Any, field: Field) 
     box.get_by_role("button", name="Fixed", exact=True).click()
     box.get_by_text("Thank you, noted.").wait_for()
     assert field.api(f"/action-items/{stop['action_item_id']}").json()["status"] == "verified"
+    assert errors == []
     context.close()

@@ -431,3 +431,25 @@ def test_problem_message_names_the_fields(page: Any) -> None:
         "fields": [{"field": "note", "msg": "too long"}],
     }
     assert got[1] == {"status": 500, "message": "HTTP 500", "fields": []}
+
+
+def test_amending_a_sent_item_sends_nothing(page: Any) -> None:
+    got = js(
+        page,
+        """
+        await outbox.add(obs(1, { note: 'old' }));
+        await outbox.flush(transport);
+        calls.length = 0;
+        await outbox.amendSent(obs(1).id, { note: 'edited on the server' });
+        await outbox.flush(transport);
+        let refused = null;
+        await outbox.add(obs(2));
+        try { await outbox.amendSent(obs(2).id, { note: 'x' }); } catch (e) { refused = e.message; }
+        const item = await outbox.get(obs(1).id);
+        return { note: item.body.note, state: item.state, calls: calls.filter((c) => c[2][0] === obs(1).id), refused };
+        """,
+    )
+    assert got["note"] == "edited on the server"
+    assert got["state"] == "sent"
+    assert got["calls"] == []
+    assert "no sent observation" in got["refused"]

@@ -45,7 +45,7 @@ function applyTheme() {
 
 // --- views -------------------------------------------------------------------------------
 
-function show(view) {
+function show(view, { pick = false } = {}) {
   state.view = view;
   for (const section of document.querySelectorAll('.view')) section.hidden = section.id !== `view-${view}`;
   for (const tab of document.querySelectorAll('#tabs button')) {
@@ -57,7 +57,7 @@ function show(view) {
   $('#leave').hidden = !joined;
   if (view === 'queue') renderQueue();
   if (view === 'mine') renderMine();
-  if (view === 'map') openMap();
+  if (view === 'map') openMap({ pick });
 }
 
 // --- status ------------------------------------------------------------------------------
@@ -381,11 +381,8 @@ async function onSave(event) {
       error.textContent = t('not_possible', { status: res.status || t('status_offline') });
       return;
     }
-    const item = await state.outbox.get(state.editing.id);
-    if (item) {
-      item.body = { ...item.body, ...patch };
-      if (photos.length) await state.outbox.update(item.id, {}, { addPhotos: photos });
-    }
+    await state.outbox.amendSent(state.editing.id, patch);
+    if (photos.length) await state.outbox.update(state.editing.id, {}, { addPhotos: photos });
     done.textContent = t('updated');
   } else if (state.editing) {
     // Refused for its time (a phone whose clock was wrong): the fix is stamped anew.
@@ -669,11 +666,7 @@ function bind() {
       button.disabled = false;
     }
   });
-  $('#place-on-map').addEventListener('click', () => {
-    show('map-pick');
-    for (const section of document.querySelectorAll('.view')) section.hidden = section.id !== 'view-map';
-    openMap({ pick: true });
-  });
+  $('#place-on-map').addEventListener('click', () => show('map', { pick: true }));
   $('#use-place').addEventListener('click', () => {
     if (state.pickedPlace) state.draft.location = { ...state.pickedPlace, accuracy: 0, manual: true };
     renderLocation();

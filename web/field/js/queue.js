@@ -166,6 +166,17 @@ export class Outbox {
     return item;
   }
 
+  /** Remember a change the server already accepted (the author's edit of a sent item), so
+   * "my observations" shows it; nothing is sent again. */
+  async amendSent(id, fields) {
+    const item = await this.get(id);
+    if (!item || item.state !== SENT) throw new Error(`no sent observation ${id}`);
+    item.body = { ...item.body, ...fields, id: item.id, walk_id: item.walk_id };
+    await this._put(item);
+    this._changed();
+    return item;
+  }
+
   /** Remove an item and its photos from the phone (a queued one is then never sent). */
   async remove(id) {
     const tx = this.db.transaction([ITEMS, BLOBS], 'readwrite');
