@@ -221,6 +221,18 @@ def test_join_messages_and_bokmal_names(browser: Any, field: Field) -> None:
     page.get_by_role("textbox", name="Kode").fill(field.closed_code)
     page.get_by_role("button", name="Bli med").click()
     page.get_by_role("alert").get_by_text("avsluttet").wait_for()
+    # Throttled (the server's 429 is simulated: ten wrong codes would lock out the other tests).
+    page.route(
+        "**/api/v1/walks/join",
+        lambda route: route.fulfill(
+            status=429,
+            headers={"Retry-After": "42", "Content-Type": "application/problem+json"},
+            body='{"type":"about:blank","title":"Too many requests","status":429,"detail":"x"}',
+        ),
+    )
+    page.get_by_role("button", name="Bli med").click()
+    page.get_by_role("alert").get_by_text("Vent 42 sekunder").wait_for()
+    page.unroute("**/api/v1/walks/join")
     # Switched to English by hand, and remembered.
     page.get_by_text("Innstillinger").click()
     page.get_by_label("Språk").select_option("en")
@@ -254,10 +266,21 @@ def test_app_opens_offline_from_the_service_worker(browser: Any, field: Field) -
     page.reload()
     page.get_by_role("button", name="Poor lighting").wait_for()  # from the worker's copy
     save(page, "Poor lighting", "in the underpass")
+    save(page, "Feels unsafe", "saved by mistake")
+    wait_status(page, "2 observations waiting")
+    # Deleted from the queue by the user: never sent.
+    page.on("dialog", lambda d: d.accept())
+    page.get_by_role("button", name=re.compile(r"^Waiting")).click()
+    page.locator("#queue-list li").filter(has_text="saved by mistake").get_by_role(
+        "button", name="Delete"
+    ).click()
     wait_status(page, "1 observation waiting")
     context.set_offline(False)
     sync_now(page)
     wait_status(page, "All sent (0 waiting)")
+    notes = {o["note"] for o in field.observations()}
+    assert "in the underpass" in notes
+    assert "saved by mistake" not in notes
     manifest = page.evaluate("fetch('manifest.webmanifest').then((r) => r.json())")
     assert manifest["scope"] == "./"
     assert {i["sizes"] for i in manifest["icons"]} >= {
