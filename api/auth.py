@@ -44,6 +44,7 @@ class Principal:
 
 
 ANONYMOUS = Principal(kind="anonymous")
+TOKEN_PATH = f"{policy.V1}/auth/token"
 
 
 def _bearer(request: Request) -> str | None:
@@ -56,6 +57,12 @@ def _bearer(request: Request) -> str | None:
     return token.strip()
 
 
+def _speak(request: Request, org: Organization) -> None:
+    # Once the caller is known, its organization's language is this request's default for
+    # messages (api/errors.py); Accept-Language still wins.
+    request.state.org_language = org.language
+
+
 def current_principal(
     request: Request,
     session: SessionDep,
@@ -63,6 +70,10 @@ def current_principal(
 ) -> Principal:
     # _documented only puts the OAuth2 scheme into OpenAPI (the Authorize button in /docs);
     # the header is read and checked here, with our own problem details.
+    if request.url.path == TOKEN_PATH:
+        # Where tokens are made nobody holds one yet, and OAuth2 clients may authenticate
+        # with HTTP Basic (RFC 6749, 2.3.1): Swagger UI's Authorize sends an empty one.
+        return ANONYMOUS
     token = _bearer(request)
     if token is None:
         return ANONYMOUS
@@ -79,6 +90,7 @@ def current_principal(
         if claims.version != user.token_version:
             # The password changed or the account was deactivated after this token was issued.
             raise Unauthorized("token was revoked; sign in again")
+        _speak(request, org)
         return Principal(kind="staff", organization_id=org.id, user=user)
     participant = session.get(Participant, claims.subject)
     if (
@@ -90,6 +102,7 @@ def current_principal(
     walk = session.get(Walk, participant.walk_id)
     if walk is None or walk.status == WalkStatus.cancelled:
         raise Unauthorized("the walk of this token was cancelled")
+    _speak(request, org)
     return Principal(kind="participant", organization_id=org.id, participant=participant)
 
 
@@ -106,8 +119,14 @@ def enforce_policy(
     if principal.role in allowed:
         return principal
     if principal.kind == "anonymous":
-        raise Unauthorized("authentication required")
-    raise Forbidden(f"a {principal.role} may not do this")
+        if policy.SIGNED_LINK in allowed and request.query_params.get("sig"):
+            return principal  # the route checks the signed link itself
+        raise Unauthorized("authentication required", key="error.auth_required")
+    raise Forbidden(
+        f"a {principal.role} may not do this",
+        key="error.role_may_not",
+        params={"role": principal.role},
+    )
 
 
 PrincipalDep = Annotated[Principal, Depends(enforce_policy)]

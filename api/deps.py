@@ -9,7 +9,9 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from api.db import session_scope
+from api.routers import API_PREFIX
 from api.settings import Settings
+from api.signing import IMG_TTL, PhotoSigner
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -17,10 +19,18 @@ def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def _session(request: Request) -> Iterator[Session]:
-    """One unit of work per request: services flush, this commits or rolls back."""
+    """One unit of work per request: services flush, this commits or rolls back.
+
+    Reads begin a plain (deferred) transaction, so on SQLite they read their snapshot while a
+    writer, even a long regroup, holds the write lock; writes begin IMMEDIATE (api/db.py)."""
     yield from session_scope(
-        request.app.state.sessionmaker, {"settings": request.app.state.settings}
+        request.app.state.sessionmaker,
+        {"settings": request.app.state.settings},
+        read_only=request.method in READ_METHODS,
     )
 
 
@@ -28,3 +38,11 @@ def _session(request: Request) -> Iterator[Session]:
 # and never a 200 for something that was not stored.
 SessionDep = Annotated[Session, Depends(_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def photo_signer(request: Request) -> PhotoSigner:
+    """Signed photo links for this request's reads: relative to the API, valid 15 minutes."""
+    return PhotoSigner(request.app.state.secret, API_PREFIX, IMG_TTL)
+
+
+SignerDep = Annotated[PhotoSigner, Depends(photo_signer)]

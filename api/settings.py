@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     public_url: str = ""
     # The web apps and their npm files (field/, node_modules/); empty: web/ beside the source.
     web_dir: Path | None = None
+    # Proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDR networks).
+    # Empty: the client's address is the socket's, whatever headers say.
+    trusted_proxies: str = ""
     # An observation farther than this from its walk's area or route is refused (issue 10).
     walk_max_distance_m: float = Field(default=2000.0, gt=0)
 

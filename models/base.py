@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from geoalchemy2 import Geometry
+from pydantic import BeforeValidator
 from sqlalchemy import Column, DateTime, MetaData, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -77,3 +78,14 @@ def enum_column(enum: type[StrEnum], *, nullable: bool = False, index: bool = Fa
     # Plain strings, not native enums: the same DDL on both databases and simple migrations.
     width = max(len(m.value) for m in enum)
     return Column(String(max(width, 16)), nullable=nullable, index=index)
+
+
+def _refuse_null(value: Any) -> Any:
+    if value is None:
+        raise ValueError("may be left out, but may not be null")
+    return value
+
+
+# For PATCH fields that may be omitted but never cleared: an explicit null is a 422 naming the
+# field (a validator only runs on values that were sent, so leaving the field out stays fine).
+NotNull = BeforeValidator(_refuse_null)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import ConfigDict
-from sqlalchemy import Column, Integer, UniqueConstraint
+from sqlalchemy import Boolean, Column, Integer, String, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
-from models.base import enum_column, new_id, ts_column, utcnow
+from models.base import NotNull, enum_column, new_id, ts_column, utcnow
 
 
 class Role(StrEnum):
@@ -18,6 +19,13 @@ class Role(StrEnum):
     coordinator = "coordinator"
     engineer = "engineer"
     planner = "planner"
+
+
+class Language(StrEnum):
+    """The languages people-facing text comes in: Norwegian Bokmål and English."""
+
+    nb = "nb"
+    en = "en"
 
 
 class ModerationMode(StrEnum):
@@ -33,6 +41,15 @@ class Organization(SQLModel, table=True):
     slug: str = Field(max_length=64, unique=True)
     name: str = Field(max_length=200)
     timezone: str = Field(default="Europe/Oslo", max_length=64)
+    # Item titles, exports and (without Accept-Language) error messages speak this language.
+    language: Language = Field(
+        default=Language.nb,
+        sa_column=Column(String(8), nullable=False, server_default=text("'nb'")),
+    )
+    # When set, an item can only be resolved with a resolution note.
+    require_resolution_note: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
     moderation_mode: ModerationMode = Field(
         default=ModerationMode.post, sa_column=enum_column(ModerationMode)
@@ -68,23 +85,26 @@ class OrganizationRead(SQLModel):
     id: uuid.UUID
     slug: str
     name: str
+    language: Language = Language.nb
 
 
-class OrganizationSettings(SQLModel):
-    """The organization as its admins see and set it."""
-
+class OrganizationSettingsRead(SQLModel):
     id: uuid.UUID
     slug: str
     name: str
     timezone: str
+    language: Language
+    require_resolution_note: bool
     moderation_mode: ModerationMode
 
 
-class OrganizationSettingsUpdate(SQLModel):
+class OrganizationUpdate(SQLModel):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    moderation_mode: ModerationMode | None = None
+    name: Annotated[str | None, NotNull] = Field(default=None, min_length=1, max_length=200)
+    language: Annotated[Language | None, NotNull] = None
+    require_resolution_note: Annotated[bool | None, NotNull] = None
+    moderation_mode: Annotated[ModerationMode | None, NotNull] = None
 
 
 class UserCreate(SQLModel):

@@ -9,7 +9,7 @@ from fastapi import BackgroundTasks, Depends, Query, Request, Response
 from pydantic import AwareDatetime
 
 from api.auth import PrincipalDep
-from api.deps import SessionDep
+from api.deps import SessionDep, SignerDep
 from api.paging import Page, next_url
 from api.routers import api_router
 from api.routers.photos import MediaDep
@@ -48,6 +48,7 @@ def put_observation(
     session: SessionDep,
     response: Response,
     request: Request,
+    signer: SignerDep,
 ) -> ObservationRead:
     """Create by client UUID: 201 when stored, 200 for an identical replay, 409 for another body.
 
@@ -59,7 +60,7 @@ def put_observation(
         max_distance_m=request.app.state.settings.walk_max_distance_m,
     )  # fmt: skip
     response.status_code = 201 if done.created else 200
-    return obs_service.to_reads(session, [done.observation])[0]
+    return obs_service.to_reads(session, [done.observation], signer)[0]
 
 
 @router.post("/observations/batch", response_model=BatchOut)
@@ -77,6 +78,7 @@ def list_observations(
     request: Request,
     principal: PrincipalDep,
     session: SessionDep,
+    signer: SignerDep,
     walk_id: uuid.UUID | None = None,
     area_id: uuid.UUID | None = None,
     category: str | None = None,
@@ -84,6 +86,7 @@ def list_observations(
     since: AwareDatetime | None = None,
     until: AwareDatetime | None = None,
     moderation: Moderation | None = None,
+    action_item_id: uuid.UUID | None = None,
     limit: int | None = None,
     cursor: str | None = None,
 ) -> Page[ObservationRead]:
@@ -95,6 +98,7 @@ def list_observations(
         since=since,
         until=until,
         moderation=moderation,
+        action_item_id=action_item_id,
     )
     rows, nxt = obs_service.list_page(
         session,
@@ -105,7 +109,7 @@ def list_observations(
         maximum=request.app.state.settings.page_size_max,
     )
     return Page[ObservationRead](
-        items=obs_service.to_reads(session, rows), next=next_url(request, nxt)
+        items=obs_service.to_reads(session, rows, signer), next=next_url(request, nxt)
     )
 
 
@@ -130,19 +134,24 @@ def nearby(
 
 
 @router.get("/observations/{id}", response_model=ObservationRead)
-def get_observation(obs: ValidObservation, session: SessionDep) -> ObservationRead:
-    return obs_service.to_reads(session, [obs])[0]
+def get_observation(
+    obs: ValidObservation, session: SessionDep, signer: SignerDep
+) -> ObservationRead:
+    return obs_service.to_reads(session, [obs], signer)[0]
 
 
 @router.patch("/observations/{id}", response_model=ObservationRead)
 def patch_observation(
-    obs: ValidObservation, body: ObservationPatch, principal: PrincipalDep, session: SessionDep
+    obs: ValidObservation,
+    body: ObservationPatch,
+    principal: PrincipalDep,
+    session: SessionDep,
+    signer: SignerDep,
 ) -> ObservationRead:
     """Coordinators moderate (``moderation``, ``duplicate_of``, ``reason``); the author corrects
     ``note``, ``category``, ``severity``, ``perceived_safety`` while the walk is open."""
-    return obs_service.to_reads(session, [observation_edits.patch(session, principal, obs, body)])[
-        0
-    ]
+    changed = observation_edits.patch(session, principal, obs, body)
+    return obs_service.to_reads(session, [changed], signer)[0]
 
 
 @router.delete("/observations/{id}", status_code=204, response_class=Response)

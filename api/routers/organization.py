@@ -1,25 +1,29 @@
-"""The caller's organization and its settings (admins)."""
+"""The caller's organization: its settings (language, workflow), read and changed by admins."""
 
 from __future__ import annotations
 
 from api.auth import PrincipalDep
 from api.deps import SessionDep
 from api.routers import api_router
-from api.services import organization_settings as org_service
-from models.organizations import OrganizationSettings, OrganizationSettingsUpdate
+from api.services import organizations as org_service
+from models.organizations import OrganizationSettingsRead, OrganizationUpdate
 
 router = api_router("organization")
 
 
-@router.get("/organization", response_model=OrganizationSettings)
-def get_organization(principal: PrincipalDep, session: SessionDep) -> OrganizationSettings:
-    return org_service.to_read(org_service.get_settings(session, principal.org_id))
+@router.get("/organization", response_model=OrganizationSettingsRead)
+def get_organization(principal: PrincipalDep, session: SessionDep) -> OrganizationSettingsRead:
+    org = org_service.get(session, principal.org_id)
+    return OrganizationSettingsRead.model_validate(org, from_attributes=True)
 
 
-@router.patch("/organization", response_model=OrganizationSettings)
-def patch_organization(
-    body: OrganizationSettingsUpdate, principal: PrincipalDep, session: SessionDep
-) -> OrganizationSettings:
-    """``moderation_mode``: ``post`` (accepted on arrival, grouped at once) or ``pre`` (every
-    new observation waits in the review queue, ``GET /observations?moderation=submitted``)."""
-    return org_service.to_read(org_service.update_settings(session, principal.org_id, body))
+@router.patch("/organization", response_model=OrganizationSettingsRead)
+def update_organization(
+    body: OrganizationUpdate, principal: PrincipalDep, session: SessionDep
+) -> OrganizationSettingsRead:
+    """``language`` (nb|en): item titles, exports and default message language;
+    ``require_resolution_note``: resolving an item needs a note; ``moderation_mode``: ``post``
+    (accepted on arrival, grouped at once) or ``pre`` (every new observation waits in the
+    review queue, ``GET /observations?moderation=submitted``)."""
+    org = org_service.update_settings(session, org_service.get(session, principal.org_id), body)
+    return OrganizationSettingsRead.model_validate(org, from_attributes=True)

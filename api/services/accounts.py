@@ -66,7 +66,8 @@ def update_user(session: Session, user: User, body: UserUpdate) -> User:
     if loses_admin and _other_active_admins(session, user) == 0:
         raise Conflict(
             "the last active admin of the organization cannot be deactivated or demoted; "
-            "make another account admin first"
+            "make another account admin first",
+            key="error.last_admin",
         )
     if user.is_active and not active:
         user.token_version += 1  # its tokens stay dead, even after a reactivation
@@ -90,12 +91,16 @@ def change_password(
     settings: Settings,
 ) -> TokenResponse:
     """Check the current password, set the new one, revoke older tokens, return a fresh one."""
-    limits.login_failures_per_account.check(user.email, "failed password checks for this account")
+    # Only the signed-in account itself can fail here, so keying on the account cannot lock
+    # anyone else out (merge of issue 9's per-(account, address) limits).
+    key = f"{user.email}|password-change"
+    limits.login_failures_per_account_client.check(key, "failed password checks for this account")
     if not verify_password(user.password_hash, current_password):
-        limits.login_failures_per_account.hit(user.email)
+        limits.login_failures_per_account_client.hit(key)
         raise Forbidden(
             "the current password is wrong",
             errors=[{"loc": ["body", "current_password"], "msg": "is wrong"}],
+            key="error.wrong_password",
         )
     if len(new_password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput.at(

@@ -40,10 +40,14 @@ def is_author(principal: Principal, obs: Observation) -> bool:
 
 def _check_author_may_change(session: Session, principal: Principal, obs: Observation) -> None:
     if not is_author(principal, obs):
-        raise Forbidden("only the author may change or withdraw this observation")
+        raise Forbidden(
+            "only the author may change or withdraw this observation", key="error.not_author"
+        )
     walk = session.get(Walk, obs.walk_id)
     if walk is None or walk.status not in JOINABLE:
-        raise Conflict("the walk has ended: its observations can no longer be changed")
+        raise Conflict(
+            "the walk has ended: its observations can no longer be changed", key="error.walk_ended"
+        )
 
 
 def patch(

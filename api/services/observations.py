@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,15 +26,19 @@ from sqlmodel import col
 
 from api import spatial
 from api.auth import Principal
-from api.errors import Conflict, InvalidInput, NotFound
+from api.db import is_transient
+from api.errors import Busy, Conflict, InvalidInput, NotFound
 from api.paging import after_keyset, clamp_limit, keyset_page
 from api.services.areas import smallest_area_containing
+from api.services.photo_links import photo_links
 from api.services.plausibility import (
     DEFAULT_WALK_MAX_DISTANCE_M,
+    WalkFences,
     check_near_walk,
     hold_if_needed,
     unknown_category,
 )
+from api.signing import PhotoSigner
 from geo.geojson import GeometryError, parse_geometry, to_geojson
 from geo.hotspots import cell_r15
 from geo.sun import is_dark
@@ -41,7 +47,6 @@ from models import (
     Moderation,
     Observation,
     Participant,
-    Photo,
     Walk,
     WalkStatus,
     utcnow,
@@ -58,6 +63,8 @@ from models.observations import (
 CLOCK_SKEW = timedelta(minutes=5)
 # Observations may be noted on the way to the start, not days before.
 BEFORE_WALK = timedelta(hours=6)
+# Tries of one capture when concurrent writers of the same group collide (see is_transient).
+CAPTURE_ATTEMPTS = 6
 
 # Hooks run after an observation is placed or re-moderated (the action list registers here),
 # so capture does not import the grouping service and the two stay separately testable.
@@ -118,6 +125,7 @@ def _validate(
     cats: dict[str, Category],
     loc: list[str | int],
     max_distance_m: float,
+    fences: WalkFences | None,
 ) -> tuple[Category, BaseGeometry | None]:
     cat = cats.get(body.category)
     if cat is None:
@@ -128,7 +136,7 @@ def _validate(
             point = parse_geometry(body.location.model_dump(), {"Point"})
         except GeometryError as exc:
             raise InvalidInput.at([*loc, "location", *exc.loc], exc.message) from exc
-        check_near_walk(session, walk, point, max_distance_m=max_distance_m, loc=loc)
+        check_near_walk(session, walk, point, max_distance_m=max_distance_m, loc=loc, fences=fences)
     now = utcnow()
     if body.recorded_at > now + CLOCK_SKEW:
         raise InvalidInput.at([*loc, "recorded_at"], "is in the future")
@@ -165,6 +173,7 @@ def capture(
     loc: list[str | int] | None = None,
     categories: dict[str, Category] | None = None,
     max_distance_m: float = DEFAULT_WALK_MAX_DISTANCE_M,
+    fences: WalkFences | None = None,
 ) -> Capture:
     loc = loc if loc is not None else ["body"]
     if body.id is not None and body.id != obs_id:
@@ -174,7 +183,32 @@ def capture(
         return _existing(session, obs_id, digest, principal.org_id)
     walk = _walk_for_capture(session, principal, body.walk_id, loc)
     cats = categories if categories is not None else _categories(session, principal.org_id)
-    cat, point = _validate(session, body, walk, cats, loc, max_distance_m)
+    cat, point = _validate(session, body, walk, cats, loc, max_distance_m, fences)
+    for attempt in range(CAPTURE_ATTEMPTS):
+        try:
+            return _store(session, principal, obs_id, body, walk, cat, point, digest)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            # Another request wrote the same group at the same moment (a deadlock, or an
+            # item's version moved under us): this savepoint was undone; do it again.
+            if attempt == CAPTURE_ATTEMPTS - 1:
+                raise Busy() from exc
+            time.sleep(random.uniform(0.005, 0.02) * 2**attempt)
+    raise AssertionError("unreachable")
+
+
+def _store(
+    session: Session,
+    principal: Principal,
+    obs_id: uuid.UUID,
+    body: ObservationIn,
+    walk: Walk,
+    cat: Category,
+    point: BaseGeometry | None,
+    digest: str,
+) -> Capture:
+    """Insert, place and group one observation inside its own savepoint: all or nothing."""
     obs = Observation(
         id=obs_id,
         organization_id=principal.org_id,
@@ -221,6 +255,31 @@ def _errors_from(exc: ValidationError, prefix: list[str | int]) -> list[dict[str
     ]
 
 
+def _lock_batch_groups(
+    session: Session, principal: Principal, items: Sequence[Any], cats: dict[str, Category]
+) -> None:
+    """Take every group lock the batch will need, up front and in one order.
+
+    Taken one by one as the items go, two batches at the same spot in different category orders
+    would each hold a lock the other waits for. Items that turn out invalid cost a lock at most.
+    """
+    keys: set[spatial.GroupKey] = set()
+    for raw in items:
+        if not isinstance(raw, dict):
+            continue
+        cat = cats.get(str(raw.get("category")))
+        loc = raw.get("location")
+        if cat is None or not cat.actionable or not isinstance(loc, dict):
+            continue
+        try:
+            point = parse_geometry(loc, {"Point"})
+        except (GeometryError, TypeError, ValueError):
+            continue
+        area = smallest_area_containing(session, principal.org_id, point)
+        keys.add((principal.org_id, area.id if area is not None else None, cat.id))
+    spatial.lock_groups(session, keys)
+
+
 def capture_batch(
     session: Session,
     principal: Principal,
@@ -229,6 +288,8 @@ def capture_batch(
     max_distance_m: float = DEFAULT_WALK_MAX_DISTANCE_M,
 ) -> BatchOut:
     cats = _categories(session, principal.org_id)
+    fences = WalkFences()
+    _lock_batch_groups(session, principal, items, cats)
     results: list[BatchItemResult] = []
     for i, raw in enumerate(items):
         prefix: list[str | int] = ["body", "observations", i]
@@ -248,10 +309,15 @@ def capture_batch(
         try:
             done = capture(
                 session, principal, body.id, body,
-                loc=prefix, categories=cats, max_distance_m=max_distance_m,
+                loc=prefix, categories=cats, max_distance_m=max_distance_m, fences=fences,
             )  # fmt: skip
         except (Conflict, NotFound):
             results.append(BatchItemResult(id=str(body.id), status="conflict"))
+            continue
+        except Busy as exc:
+            # Only this item is lost for now, and the client keeps it: it sends it again.
+            err = [{"loc": prefix, "msg": exc.detail}]
+            results.append(BatchItemResult(id=str(body.id), status="failed", errors=err))
             continue
         except InvalidInput as exc:
             results.append(
@@ -265,7 +331,7 @@ def capture_batch(
         )
     counts = {
         s: sum(1 for r in results if r.status == s)
-        for s in ("created", "duplicate", "conflict", "invalid")
+        for s in ("created", "duplicate", "conflict", "invalid", "failed")
     }
     return BatchOut(results=results, **counts)
 
@@ -281,7 +347,9 @@ def get_visible(session: Session, principal: Principal, obs_id: uuid.UUID) -> Ob
     return obs
 
 
-def to_reads(session: Session, rows: Sequence[Observation]) -> list[ObservationRead]:
+def to_reads(
+    session: Session, rows: Sequence[Observation], signer: PhotoSigner | None = None
+) -> list[ObservationRead]:
     """Reads for a page of observations, with three queries whatever the page size."""
     if not rows:
         return []
@@ -305,13 +373,7 @@ def to_reads(session: Session, rows: Sequence[Observation]) -> list[ObservationR
         if pids
         else {}
     )
-    photos: dict[uuid.UUID, list[uuid.UUID]] = {}
-    for pid, oid in session.execute(
-        select(col(Photo.id), col(Photo.observation_id))
-        .where(col(Photo.observation_id).in_(ids))
-        .order_by(col(Photo.created_at))
-    ).all():
-        photos.setdefault(oid, []).append(pid)
+    photos = photo_links(session, ids, signer)
     out = []
     for o in rows:
         geom = spatial.from_db(o.location)
@@ -336,7 +398,8 @@ def to_reads(session: Session, rows: Sequence[Observation]) -> list[ObservationR
                 participant_group=str(groups[o.participant_id])
                 if o.participant_id in groups
                 else None,
-                photo_ids=photos.get(o.id, []),
+                photo_ids=[p.id for p in photos.get(o.id, [])],
+                photos=photos.get(o.id, []),
             )
         )
     return out
@@ -368,6 +431,7 @@ class ObservationFilter:
     since: datetime | None = None
     until: datetime | None = None
     moderation: Moderation | None = None
+    action_item_id: uuid.UUID | None = None
 
 
 def filtered(session: Session, principal: Principal, f: ObservationFilter) -> Select[Observation]:
@@ -391,6 +455,8 @@ def filtered(session: Session, principal: Principal, f: ObservationFilter) -> Se
         stmt = stmt.where(col(Observation.recorded_at) < f.until)
     if f.moderation is not None:
         stmt = stmt.where(col(Observation.moderation) == f.moderation)
+    if f.action_item_id is not None:
+        stmt = stmt.where(col(Observation.action_item_id) == f.action_item_id)
     if f.bbox is not None:
         dialect = session.get_bind().dialect.name
         stmt = stmt.where(
