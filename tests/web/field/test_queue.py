@@ -453,3 +453,22 @@ def test_amending_a_sent_item_sends_nothing(page: Any) -> None:
     assert got["state"] == "sent"
     assert got["calls"] == []
     assert "no sent observation" in got["refused"]
+
+
+def test_a_refused_token_stops_only_its_own_walk(page: Any) -> None:
+    got = js(
+        page,
+        """
+        await outbox.add(obs(1, { walk_id: 'yesterday' }));
+        await outbox.add(obs(2, { walk_id: 'today' }));
+        answers.batch = async (walk, bodies) => walk === 'yesterday'
+          ? { status: 401, body: { detail: 'expired' } }
+          : { status: 200, body: { results: bodies.map((b) => ({ id: b.id, status: 'created' })) } };
+        const r = await outbox.flush(transport);
+        return { r, states: (await outbox.all()).map((i) => [i.walk_id, i.state]) };
+        """,
+    )
+    assert got["r"]["unauthorizedWalks"] == ["yesterday"]
+    assert got["r"]["unauthorized"] is True
+    assert got["r"]["sent"] == 1
+    assert got["states"] == [["yesterday", "pending"], ["today", "sent"]]

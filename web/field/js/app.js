@@ -713,7 +713,7 @@ async function main() {
   state.outbox.onChange(renderStatus);
   state.sync = new SyncLoop(state.outbox, api.transport, {
     onResult: (result) => {
-      state.expired = result.unauthorized;
+      state.expired = Boolean(state.session && result.unauthorizedWalks.includes(state.session.walk_id));
       // A counter of finished syncs: lets a test (or a curious user) see that one has run.
       document.body.dataset.syncs = String(Number(document.body.dataset.syncs || 0) + 1);
       renderStatus();

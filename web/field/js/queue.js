@@ -204,7 +204,7 @@ export class Outbox {
   /** Send what is due. One flush at a time (a second call joins the running one).
    * `transport.batch(walkId, bodies)` and `transport.photo(walkId, obsId, photoId, blob)`
    * resolve to `{status, body}`; a rejected promise is a network failure.
-   * Resolves to `{sent, refused, retry, unauthorized, nextAt}`. */
+   * Resolves to `{sent, refused, retry, unauthorized, unauthorizedWalks, nextAt}`. */
   flush(transport, { now = Date.now(), force = false } = {}) {
     if (!this.flushing) {
       this.flushing = this._flush(transport, now, force).finally(() => {
@@ -215,7 +215,9 @@ export class Outbox {
   }
 
   async _flush(transport, now, force) {
-    const result = { sent: 0, refused: 0, retry: 0, unauthorized: false, nextAt: null };
+    const result = {
+      sent: 0, refused: 0, retry: 0, unauthorized: false, unauthorizedWalks: [], nextAt: null,
+    };
     const due = (await this.waiting()).filter(
       (it) => it.state === PENDING || it.photos.some((p) => p.state === PENDING),
     );
@@ -234,21 +236,30 @@ export class Outbox {
     }
     try {
       for (const [walkId, items] of byWalk) {
-        const unsent = items.filter((it) => it.state === PENDING);
-        for (let i = 0; i < unsent.length; i += BATCH_SIZE) {
-          await this._sendBatch(transport, walkId, unsent.slice(i, i + BATCH_SIZE), now, result, later);
-          if (result.unauthorized) return result;
-        }
-        for (const it of items) {
-          if (it.state !== SENT) continue;
-          await this._sendPhotos(transport, walkId, it, now, result, later);
-          if (result.unauthorized) return result;
-        }
+        // A walk whose token is refused (expired, say) stops only its own items.
+        result.denied = false;
+        await this._sendWalk(transport, walkId, items, now, result, later);
+        if (result.denied) result.unauthorizedWalks.push(walkId);
       }
     } finally {
+      delete result.denied;
+      result.unauthorized = result.unauthorizedWalks.length > 0;
       this._changed();
     }
     return result;
+  }
+
+  async _sendWalk(transport, walkId, items, now, result, later) {
+    const unsent = items.filter((it) => it.state === PENDING);
+    for (let i = 0; i < unsent.length; i += BATCH_SIZE) {
+      await this._sendBatch(transport, walkId, unsent.slice(i, i + BATCH_SIZE), now, result, later);
+      if (result.denied) return;
+    }
+    for (const it of items) {
+      if (it.state !== SENT) continue;
+      await this._sendPhotos(transport, walkId, it, now, result, later);
+      if (result.denied) return;
+    }
   }
 
   async _retryLater(item, now, result, later) {
@@ -268,7 +279,7 @@ export class Outbox {
     }
     const { status, body } = response;
     if (status === 401) {
-      result.unauthorized = true;
+      result.denied = true;
       return;
     }
     if (status === 200 && Array.isArray(body?.results)) {
@@ -303,7 +314,7 @@ export class Outbox {
     // bad item is held back.
     for (const it of items) {
       await this._sendOne(transport, walkId, it, now, result, later);
-      if (result.unauthorized) return;
+      if (result.denied) return;
     }
   }
 
@@ -316,7 +327,7 @@ export class Outbox {
     }
     const { status, body } = response;
     if (status === 401) {
-      result.unauthorized = true;
+      result.denied = true;
     } else if (status === 200 || status === 201) {
       item.state = SENT;
       item.sent_at = now;
@@ -346,7 +357,7 @@ export class Outbox {
       }
       const { status, body } = response;
       if (status === 401) {
-        result.unauthorized = true;
+        result.denied = true;
         return;
       }
       if (status === 200 || status === 201) {
@@ -406,7 +417,7 @@ export class SyncLoop {
     const now = Date.now();
     const result = await this.outbox.flush(this.transport, { now, force });
     this.onResult(result);
-    if (result.nextAt !== null && !result.unauthorized) {
+    if (result.nextAt !== null) {
       this.timer = this.setTimer(() => this.now(), Math.max(250, result.nextAt - Date.now()));
     }
     return result;
