@@ -347,7 +347,7 @@ def test_remove_deletes_the_item_and_its_photos(page: Any) -> None:
     assert got == {"all": [], "blob": None, "calls": []}
 
 
-def test_one_flush_at_a_time(page: Any) -> None:
+def test_one_flush_at_a_time_and_one_more_pass_for_what_came_meanwhile(page: Any) -> None:
     got = js(
         page,
         """
@@ -359,13 +359,21 @@ def test_one_flush_at_a_time(page: Any) -> None:
           return { status: 200, body: { results: bodies.map((b) => ({ id: b.id, status: 'created' })) } };
         };
         const a = outbox.flush(transport);
+        await outbox.add(obs(2));  // saved while the first flush waits for the network
         const b = outbox.flush(transport);
+        const c = outbox.flush(transport);
         release();
-        const [ra, rb] = await Promise.all([a, b]);
-        return { same: ra === rb, batches: calls.filter((c) => c[0] === 'batch').length };
+        const [ra, rb, rc] = await Promise.all([a, b, c]);
+        const batches = calls.filter((x) => x[0] === 'batch').map((x) => x[2].length);
+        return { shared: rb === rc, first: ra.sent, second: rb.sent, batches,
+                 waiting: (await outbox.counts()).waiting };
         """,
     )
-    assert got == {"same": True, "batches": 1}
+    assert got["shared"] is True
+    assert got["batches"] == [1, 1]  # never two flushes at once, and no third pass
+    assert got["first"] == 1
+    assert got["second"] == 1
+    assert got["waiting"] == 0
 
 
 def test_items_of_different_walks_go_out_with_their_own_walk(page: Any) -> None:

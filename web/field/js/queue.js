@@ -56,6 +56,7 @@ export class Outbox {
     this.db = db;
     this.listeners = new Set();
     this.flushing = null;
+    this.rerun = null;
   }
 
   static async open(name = 'safewalk-field') {
@@ -201,16 +202,23 @@ export class Outbox {
     await done(tx);
   }
 
-  /** Send what is due. One flush at a time (a second call joins the running one).
+  /** Send what is due. One flush at a time (a call during a flush gets one more pass after it).
    * `transport.batch(walkId, bodies)` and `transport.photo(walkId, obsId, photoId, blob)`
    * resolve to `{status, body}`; a rejected promise is a network failure.
    * Resolves to `{sent, refused, retry, unauthorized, unauthorizedWalks, nextAt}`. */
   flush(transport, { now = Date.now(), force = false } = {}) {
-    if (!this.flushing) {
-      this.flushing = this._flush(transport, now, force).finally(() => {
-        this.flushing = null;
+    if (this.flushing) {
+      // Called while sending (a save during a slow upload): one more pass after this one, so
+      // what was added meanwhile does not wait for the next trigger. Callers share that pass.
+      this.rerun = this.rerun || this.flushing.then(() => {
+        this.rerun = null;
+        return this.flush(transport, { now: Date.now(), force });
       });
+      return this.rerun;
     }
+    this.flushing = this._flush(transport, now, force).finally(() => {
+      this.flushing = null;
+    });
     return this.flushing;
   }
 
