@@ -164,6 +164,7 @@ def test_offline_capture_arrives_exactly_once(
     card.get_by_text("is in the future").wait_for()
     assert card.count() == 1
     page.screenshot(path=str(artifacts / f"field-queue-refused-{backend}.png"))
+    assert axe_violations(page) == []
     assert len(field.observations()) == 5
     page.reload()  # kept, never dropped silently
     page.get_by_role("button", name=re.compile(r"^Waiting")).click()
@@ -221,6 +222,7 @@ def test_join_messages_and_bokmal_names(browser: Any, field: Field) -> None:
     page.get_by_role("textbox", name="Kode").fill(field.closed_code)
     page.get_by_role("button", name="Bli med").click()
     page.get_by_role("alert").get_by_text("avsluttet").wait_for()
+    assert axe_violations(page) == []  # the join screen, with its error
     # Throttled (the server's 429 is simulated: ten wrong codes would lock out the other tests).
     page.route(
         "**/api/v1/walks/join",
@@ -356,6 +358,8 @@ def test_while_walking_nearby_my_list_and_follow_up(browser: Any, field: Field) 
     page.get_by_role("button", name="Place on map").click()
     page.locator("#map canvas").wait_for()
     page.get_by_text("Tap the map where the observation is").wait_for()
+    found = axe_violations(page)
+    assert found == [], [(v["id"], [n["html"] for n in v["nodes"]]) for v in found]
     page.locator("#map canvas").click(position={"x": 120, "y": 100})
     page.get_by_role("button", name="Use this place").click()
     page.get_by_text("Placed on the map").wait_for()
@@ -382,6 +386,7 @@ def test_while_walking_nearby_my_list_and_follow_up(browser: Any, field: Field) 
     mine = page.locator("#mine-list li")
     mine.first.wait_for()
     assert mine.count() == 2
+    assert axe_violations(page) == []
     signs_card = mine.filter(has_text="Poor wayfinding")
     signs_card.get_by_role("button", name="Edit").click()
     page.get_by_role("textbox", name="Note").fill("Tags on the whole wall")

@@ -132,6 +132,7 @@ export default {
   map_pick: 'Tap the map where the observation is, then press Use this place.',
   map_use_place: 'Use this place',
   map_legend_area: 'Area',
+  map_marker: 'The chosen place',
   map_legend_route: 'Route',
   map_legend_mine: 'My observations',
   map_legend_others: 'Other observations',

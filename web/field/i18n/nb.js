@@ -124,6 +124,7 @@ export default {
   map_pick: 'Trykk på kartet der observasjonen er, og trykk så Bruk dette stedet.',
   map_use_place: 'Bruk dette stedet',
   map_legend_area: 'Område',
+  map_marker: 'Det valgte stedet',
   map_legend_route: 'Rute',
   map_legend_mine: 'Mine observasjoner',
   map_legend_others: 'Andres observasjoner',

@@ -635,6 +635,7 @@ async function openMap({ pick = false } = {}) {
       mine: mine.map((it) => ({ id: it.id, coordinates: it.body.location.coordinates })),
       center: draftLocation(),
       pick,
+      markerLabel: t('map_marker'),
       onPick: (lon, lat) => {
         state.pickedPlace = { lon, lat };
         $('#use-place').hidden = false;
@@ -709,6 +710,9 @@ async function main() {
   if ('serviceWorker' in navigator && isSecureContext) {
     navigator.serviceWorker.register('sw.js', { scope: './' }).catch((err) => console.warn('service worker', err));
   }
+  // Ask the browser not to evict the queue under storage pressure (granted silently to
+  // installed or often-used apps; a refusal changes nothing).
+  navigator.storage?.persist?.().catch(() => {});
   state.outbox = await Outbox.open();
   state.outbox.onChange(renderStatus);
   state.sync = new SyncLoop(state.outbox, api.transport, {

@@ -89,7 +89,7 @@ function extend(bounds, coords) {
   } else for (const c of coords) extend(bounds, c);
 }
 
-export async function showWalkMap(container, { session, mine, center, pick, onPick }) {
+export async function showWalkMap(container, { session, mine, center, pick, onPick, markerLabel }) {
   const [lib, cfg, walk] = await Promise.all([library(), config(), walkFeatures(session)]);
   const mineIds = new Set(mine.map((m) => m.id));
   const features = walk.features.map((f) => ({
@@ -147,7 +147,12 @@ export async function showWalkMap(container, { session, mine, center, pick, onPi
   pickMarker = null;
   pickHandler = pick
     ? (lngLat) => {
-      pickMarker = pickMarker || new lib.Marker({ color: cssVar('--mine') || '#d9480f' }).setLngLat(lngLat).addTo(map);
+      if (!pickMarker) {
+        pickMarker = new lib.Marker({ color: cssVar('--mine') || '#d9480f' }).setLngLat(lngLat).addTo(map);
+        // MapLibre labels the marker's div without a role; an image with a name is what it is.
+        pickMarker.getElement().setAttribute('role', 'img');
+        pickMarker.getElement().setAttribute('aria-label', markerLabel);
+      }
       pickMarker.setLngLat(lngLat);
       onPick(lngLat.lng, lngLat.lat);
     }
