@@ -254,7 +254,9 @@ def test_join_messages_and_bokmal_names(browser: Any, field: Field) -> None:
     context.close()
 
 
-def test_app_opens_offline_from_the_service_worker(browser: Any, field: Field) -> None:
+def test_app_opens_offline_from_the_service_worker(
+    browser: Any, field: Field, tmp_path: Path
+) -> None:
     context = phone(browser)
     page = context.new_page()
     join(page, field)
@@ -283,6 +285,21 @@ def test_app_opens_offline_from_the_service_worker(browser: Any, field: Field) -
     notes = {o["note"] for o in field.observations()}
     assert "in the underpass" in notes
     assert "saved by mistake" not in notes
+
+    # A file that is no image: the observation arrives, the photo is refused and can be dropped.
+    bogus = tmp_path / "not-a-photo.jpg"
+    bogus.write_bytes(b"this is not an image at all" * 20)
+    page.get_by_role("button", name="Report", exact=True).click()
+    save(page, "Poor lighting", "with a broken photo", bogus)
+    wait_status(page, "1 needs your attention")
+    page.get_by_role("button", name=re.compile(r"^Waiting")).click()
+    card = page.locator("#queue-list li").filter(has_text="with a broken photo")
+    card.get_by_text("Photo refused").wait_for()
+    card.get_by_role("button", name="Remove the refused photo").click()
+    wait_status(page, "All sent (0 waiting)")
+    broken = [o for o in field.observations() if o["note"] == "with a broken photo"]
+    assert len(broken) == 1
+    assert broken[0]["photo_ids"] == []
     manifest = page.evaluate("fetch('manifest.webmanifest').then((r) => r.json())")
     assert manifest["scope"] == "./"
     assert {i["sizes"] for i in manifest["icons"]} >= {

@@ -109,6 +109,7 @@ export default {
   delete: 'Delete',
   delete_confirm: 'Delete this observation from the phone? It will not be sent.',
   fix: 'Fix',
+  remove_refused_photo: 'Remove the refused photo',
   refused: 'Refused by the server',
   photo_refused: 'Photo refused',
   state_pending: 'Waiting',

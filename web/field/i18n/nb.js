@@ -103,6 +103,7 @@ export default {
   delete: 'Slett',
   delete_confirm: 'Slette denne observasjonen fra telefonen? Den blir ikke sendt.',
   fix: 'Rett opp',
+  remove_refused_photo: 'Fjern det avviste bildet',
   refused: 'Avvist av serveren',
   photo_refused: 'Bildet ble avvist',
   state_pending: 'Venter',

@@ -567,8 +567,17 @@ async function renderQueue() {
         ...problemLines(item.error).map((line) => h('p', { class: 'error' }, line)),
         ...photoErrors.map((p) => h('p', { class: 'error' }, `${t('photo_refused')}: ${p.error?.message || ''}`)),
         h('div', { class: 'row' },
-          refused || photoErrors.length
-            ? h('button', { type: 'button', class: 'primary', onclick: () => loadIntoForm(item, { sent: item.state === SENT }) }, t('fix'))
+          refused
+            ? h('button', { type: 'button', class: 'primary', onclick: () => loadIntoForm(item, { sent: false }) }, t('fix'))
+            : null,
+          // The observation itself arrived; only a photo was refused (not an image, too big):
+          // the way out is to drop that photo.
+          !refused && photoErrors.length
+            ? h('button', {
+              type: 'button',
+              class: 'primary',
+              onclick: () => state.outbox.update(item.id, {}, { removePhotos: photoErrors.map((p) => p.id) }),
+            }, t('remove_refused_photo'))
             : null,
           h('button', {
             type: 'button',
