@@ -48,7 +48,9 @@ def require_browser() -> None:
     pytest.skip(f"browser test skipped: {reason}")
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API is running it holds an asyncio loop in
+# the main thread, and later tests that call asyncio.run() (the live concurrency tests) fail.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     require_browser()
     from playwright.sync_api import sync_playwright
