@@ -1,5 +1,11 @@
 # Production image: build wheels in one stage, run as a non-root user in a slim second stage.
 # The official python images' sqlite3 can load extensions, so SpatiaLite works out of the box.
+# The web apps' third-party browser code comes from npm (pinned by the lockfile), never a CDN.
+FROM node:20-bookworm-slim AS web
+WORKDIR /src/web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+
 FROM python:3.11-slim-bookworm AS build
 WORKDIR /src
 COPY pyproject.toml README.md alembic.ini ./
@@ -17,6 +23,11 @@ RUN apt-get update \
     && mkdir -p /data && chown safewalk:safewalk /data
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+# The field app and only the npm files it serves (the package itself is installed as a wheel,
+# so SAFEWALK_WEB_DIR says where the web files are).
+COPY web/field /opt/safewalk/web/field
+COPY --from=web /src/web/node_modules/maplibre-gl/dist /opt/safewalk/web/node_modules/maplibre-gl/dist
+ENV SAFEWALK_WEB_DIR=/opt/safewalk/web
 USER safewalk
 WORKDIR /home/safewalk
 # Configure by environment; see README. Data (SQLite file, media, generated secret) under /data.

@@ -24,7 +24,7 @@ web: $(WEB_DEPS)
 install: $(VENV)/.installed $(WEB_DEPS)
 	./scripts/system-deps.sh
 	$(BIN)/safewalk migrate
-	$(BIN)/safewalk demo
+	$(BIN)/safewalk demo --host $(HOST) --port $(PORT)
 
 run: install
 	$(BIN)/safewalk serve --host $(HOST) --port $(PORT)

@@ -38,6 +38,7 @@ from api.routers import (
 from api.security import resolve_secret
 from api.settings import Settings, get_settings
 from api.tiles.router import router as tiles_router
+from api.web import mount_field_app
 
 API_ROUTERS = (
     auth.router,
@@ -122,4 +123,5 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     for router in READER_ROUTERS:
         app.include_router(router)
     check_policy_coverage(app)
+    mount_field_app(app, settings)
     return app

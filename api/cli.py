@@ -151,6 +151,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if logins.exists():
         for line in logins.read_text(encoding="utf-8").splitlines():
             print(f"  log in as {line}")
+    _print_active_walk(args)
     return 0
 
 
@@ -169,6 +170,29 @@ def cmd_open311_sync(args: argparse.Namespace) -> int:
     for error in report.errors:
         print(f"  {error}", file=sys.stderr)
     return 0
+
+
+def _print_active_walk(args: argparse.Namespace) -> None:
+    """The demo's open walk: its join link and QR code, to try the field app from a phone."""
+    from api.joinlink import join_url, public_base, terminal_qr
+    from api.services import demo
+
+    settings = get_settings()
+    engine, factory = _session_factory()
+    try:
+        for session in session_scope(factory):
+            walk = demo.ensure_active_walk(session)
+            if walk is None:
+                return
+            title, code = walk.title, walk.join_code
+    finally:
+        engine.dispose()
+    url = join_url(public_base(args.host, args.port, settings.public_url), code)
+    print(f"\nwalk {title!r} is open for joining: code {code}")
+    print(f"  field app: {url}")
+    if args.host in ("127.0.0.1", "localhost"):
+        print("  (for a phone on the same Wi-Fi: make run HOST=0.0.0.0)")
+    print(terminal_qr(url))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -212,6 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--password", default=None, help="password for the demo accounts (default: generated)"
     )
+    p.add_argument("--host", default="127.0.0.1", help="where the server will listen (for links)")
+    p.add_argument("--port", type=int, default=8000, help="where the server will listen")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser(

@@ -31,6 +31,16 @@ class Settings(BaseSettings):
     reopen_grace_days: int = Field(default=90, ge=0)
     # Seconds between Open311 sync passes inside the service; 0 = off (run `safewalk open311-sync`).
     open311_sync_seconds: float = Field(default=0, ge=0)
+    # The maps' basemap: an XYZ raster template (https://tile.example/{z}/{x}/{y}.png) or a
+    # MapLibre style URL; empty: area, route and points on a plain background (no third-party
+    # requests at all, which also keeps the tests offline).
+    basemap_url: str = ""
+    basemap_attribution: str = ""
+    # The origin printed in join links and QR codes (e.g. http://192.168.1.20:8000); empty: the
+    # address the server is reached at.
+    public_url: str = ""
+    # The web apps and their npm files (field/, node_modules/); empty: web/ beside the source.
+    web_dir: Path | None = None
     # Proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDR networks).
     # Empty: the client's address is the socket's, whatever headers say.
     trusted_proxies: str = ""

@@ -20,6 +20,7 @@ RUNS = [
     ["bench_readers.py", "--backend", "postgis", "--items-n", "100000", "--tiles-n", "1000000"],
     ["bench_readers.py", "--backend", "spatialite", "--items-n", "100000", "--tiles-n", "100000"],
     ["bench_report.py", "--n", "500"],
+    ["bench_field_app.py", "--runs", "3"],
 ]
 
 

@@ -104,5 +104,13 @@ def map_walk(
     request: Request, walk: ValidWalk, principal: PrincipalDep, session: SessionDep
 ) -> StreamingResponse:
     dialect = session.get_bind().dialect.name
-    extra = {"walk": {"id": str(walk.id), "title": walk.title, "status": str(walk.status)}}
+    extra = {
+        "walk": {
+            "id": str(walk.id),
+            "title": walk.title,
+            "status": str(walk.status),
+            # The field app asks "fixed or still a problem?" only on a follow-up walk.
+            "follow_up_of_id": str(walk.follow_up_of_id) if walk.follow_up_of_id else None,
+        }
+    }
     return _response(request, map_service.walk_statements(dialect, walk), extra)

@@ -8,16 +8,19 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from shapely.geometry import Point, Polygon
+from shapely.geometry import LineString, Point, Polygon
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from api import spatial
 from api.action_items import grouping as action_items
 from api.services import areas as area_service
 from api.services import organizations, users
 from api.services.observations import place
+from api.services.walks import new_join_code
 from models import (
+    Area,
     AreaKind,
     Category,
     Observation,
@@ -27,6 +30,7 @@ from models import (
     Role,
     Walk,
     WalkStatus,
+    utcnow,
 )
 
 DEMO_SLUG = "demo"
@@ -78,6 +82,18 @@ PARTICIPANTS = [
     ("Aisha", ParticipantGroup.resident),
     (None, ParticipantGroup.business),
 ]
+
+
+# The evening route through Trones that the active demo walk follows (lon, lat).
+ACTIVE_ROUTE = [
+    (5.7432, 58.8492),
+    (5.7455, 58.8499),
+    (5.7461, 58.8503),
+    (5.7478, 58.8511),
+    (5.7502, 58.8517),
+    (5.7523, 58.8531),
+]
+ACTIVE_TITLE = "Kveldsvandring Trones (demo, open for joining)"
 
 
 @dataclass
@@ -164,4 +180,40 @@ def load_demo(session: Session, *, password: str | None = None) -> DemoResult | 
         session.flush()
         action_items.assign(session, obs)
     session.flush()
+    ensure_active_walk(session)
     return DemoResult(org.slug, len(created), len(OBSERVATIONS), emails, password)
+
+
+def ensure_active_walk(session: Session) -> Walk | None:
+    """The demo's walk that is going on now, so a newcomer can join it from a phone.
+
+    Created when missing (also in a demo database made before it existed). It has no end
+    time, so a participant's token is valid for a day from joining.
+    """
+    org = session.scalar(select(Organization).where(col(Organization.slug) == DEMO_SLUG))
+    if org is None:
+        return None
+    found = session.scalar(
+        select(Walk).where(
+            col(Walk.organization_id) == org.id,
+            col(Walk.title) == ACTIVE_TITLE,
+            col(Walk.status) == WalkStatus.active,
+        )
+    )
+    if found is not None:
+        return found
+    area = session.scalar(
+        select(Area).where(col(Area.organization_id) == org.id, col(Area.code) == "TRO")
+    )
+    walk = Walk(
+        organization_id=org.id,
+        area_id=area.id if area is not None else None,
+        title=ACTIVE_TITLE,
+        route=spatial.to_db(LineString(ACTIVE_ROUTE)),
+        starts_at=utcnow(),
+        status=WalkStatus.active,
+        join_code=new_join_code(),
+    )
+    session.add(walk)
+    session.flush()
+    return walk

@@ -215,7 +215,17 @@ def areas_statement(dialect: str, principal: Principal) -> Select[Any]:
 
 
 def walk_statements(dialect: str, walk: Walk) -> list[Select[Any]]:
-    """The walk's route (if any) and its observations, as two Feature streams."""
+    """The walk's area and route (if any) and its observations, as Feature streams.
+
+    The area comes first so that a map drawing features in order puts it underneath."""
+    area = select(
+        spatial.feature_json(
+            dialect,
+            col(Area.id),
+            Area.geometry,
+            [("kind", "text", literal_column("'area'")), ("name", "text", col(Area.name))],
+        ).label("f")
+    ).where(col(Area.id) == walk.area_id)
     route_props: list[tuple[str, str, Any]] = [
         ("kind", "text", literal_column("'route'")),
         ("title", "text", col(Walk.title)),
@@ -242,7 +252,7 @@ def walk_statements(dialect: str, walk: Walk) -> list[Select[Any]]:
         )
         .order_by(col(Observation.recorded_at), col(Observation.id))
     )
-    return [route, observations]
+    return [area, route, observations] if walk.area_id is not None else [route, observations]
 
 
 ConnectionProvider = Callable[[], AbstractContextManager[Connection]]

@@ -229,7 +229,10 @@ def join(
         limits.join_failures_per_client.hit(client)
         limits.join_failures_per_client_hour.hit(client)
         limits.join_failures_everywhere.hit("*")
-        raise NotFound("no walk open for joining has this code")
+        if walk is None:
+            raise NotFound("no walk open for joining has this code")
+        # Still a 404 (nothing to join), but the phone can say why: the code was right.
+        raise NotFound("this walk has ended and can no longer be joined", reason="walk_closed")
     limits.joins_per_walk.check(str(walk.id), "joins to this walk")
     limits.joins_per_walk.hit(str(walk.id))
     name = body.display_name.strip() if body.display_name else None

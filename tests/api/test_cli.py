@@ -199,3 +199,25 @@ def test_serve_answers_health_checks(env: str, tmp_path: Path) -> None:
         proc.terminate()
         proc.wait(timeout=10)
         log.close()
+
+
+def test_demo_has_an_active_walk_with_its_join_link_and_qr_code(
+    env: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from api import joinlink
+    from models import Walk, WalkStatus
+
+    monkeypatch.setattr(joinlink, "lan_address", lambda: "192.168.1.20")
+    assert cli.main(["demo", "--host", "0.0.0.0", "--port", "8123"]) == 0
+    out = capsys.readouterr().out
+    assert _count(env, Walk, Walk.status == WalkStatus.active) == 1
+    link = next(line for line in out.splitlines() if "field app:" in line).split()[-1]
+    assert link.startswith("http://192.168.1.20:8123/j/")
+    assert "█" in out  # the QR code, drawn in the terminal
+    # Run again: the same walk and link, no second active walk.
+    assert cli.main(["demo"]) == 0
+    again = capsys.readouterr().out
+    assert link.rsplit("/", 1)[-1] in again
+    assert "http://127.0.0.1:8000/j/" in again
+    assert "HOST=0.0.0.0" in again
+    assert _count(env, Walk, Walk.status == WalkStatus.active) == 1

@@ -189,7 +189,7 @@ def test_walk_feed_holds_route_and_observations(feeds: Feeds, session: Session) 
     feeds.observe("lighting", at(20, 10))
     doc = feeds.get(f"/api/v1/map/walks/{feeds.walk.id}")
     kinds = [f["properties"]["kind"] for f in doc["features"]]
-    assert kinds == ["route", "observation"]
+    assert kinds == (["area"] if feeds.walk.area_id else []) + ["route", "observation"]
     assert doc["walk"]["title"] == "Kveldsvandring"
     # The participant sees their own walk; another walk's participant does not.
     assert (

@@ -155,12 +155,13 @@ def test_code_only_while_planned_or_active(client: SyncClient, world: World) -> 
         == 201
     )
     client.patch(f"/api/v1/walks/{walk['id']}", headers=h, json={"status": "completed"})
-    assert (
-        client.post(
-            "/api/v1/walks/join", json={"code": walk["join_code"], "group": "police"}
-        ).status_code
-        == 404
-    )
+    closed = client.post("/api/v1/walks/join", json={"code": walk["join_code"], "group": "police"})
+    assert closed.status_code == 404
+    # The phone can tell "ended" from "no such code" (the code was right: nothing to probe).
+    assert closed.json()["reason"] == "walk_closed"
+    wrong = client.post("/api/v1/walks/join", json={"code": "WRONG234", "group": "police"})
+    assert wrong.status_code == 404
+    assert "reason" not in wrong.json()
 
 
 def test_rotating_the_code(client: SyncClient, world: World) -> None:

@@ -1,0 +1,126 @@
+// The only back end is /api/v1, the same API every other client uses. This module keeps the
+// walk sessions (token per walk, on this device only) and makes the requests.
+
+const API = '/api/v1';
+const SESSIONS = 'safewalk.sessions';
+const CURRENT = 'safewalk.current';
+
+export function normalizeCode(code) {
+  return String(code || '').toUpperCase().replace(/[\s_-]/g, '');
+}
+
+export function sessions() {
+  try {
+    return JSON.parse(localStorage.getItem(SESSIONS) || '{}');
+  } catch {
+    return {};
+  }
+}
+
+export function currentSession() {
+  const walkId = localStorage.getItem(CURRENT);
+  const s = walkId ? sessions()[walkId] : null;
+  if (!s) return null;
+  if (Date.parse(s.expires_at) <= Date.now()) return null;
+  return s;
+}
+
+/** The session joined with this code on this device, still valid: joining again resumes it. */
+export function sessionForCode(code) {
+  const wanted = normalizeCode(code);
+  return Object.values(sessions()).find(
+    (s) => s.code === wanted && Date.parse(s.expires_at) > Date.now(),
+  ) || null;
+}
+
+export function saveSession(s) {
+  const all = sessions();
+  // Expired sessions are dropped; the queue keeps their items for the user to see.
+  for (const [id, old] of Object.entries(all)) {
+    if (Date.parse(old.expires_at) <= Date.now()) delete all[id];
+  }
+  all[s.walk_id] = s;
+  localStorage.setItem(SESSIONS, JSON.stringify(all));
+  localStorage.setItem(CURRENT, s.walk_id);
+}
+
+export function leave() {
+  localStorage.removeItem(CURRENT);
+}
+
+function tokenFor(walkId) {
+  return sessions()[walkId]?.access_token || null;
+}
+
+async function call(method, path, { token, json, body, headers = {}, signal } = {}) {
+  const h = { Accept: 'application/json, application/problem+json', ...headers };
+  if (token) h.Authorization = `Bearer ${token}`;
+  if (json !== undefined) {
+    h['Content-Type'] = 'application/json';
+    body = JSON.stringify(json);
+  }
+  const res = await fetch(API + path, { method, headers: h, body, signal, cache: 'no-store' });
+  let data = null;
+  const type = res.headers.get('content-type') || '';
+  if (type.includes('json')) {
+    try {
+      data = await res.json();
+    } catch {
+      data = null;
+    }
+  }
+  return { status: res.status, body: data, headers: res.headers };
+}
+
+export async function join(code, group, displayName) {
+  const json = { code: normalizeCode(code), group };
+  if (displayName) json.display_name = displayName;
+  return call('POST', '/walks/join', { json });
+}
+
+export async function categories(session) {
+  return call('GET', '/categories', { token: session.access_token });
+}
+
+export async function walkMap(session) {
+  return call('GET', `/map/walks/${session.walk_id}`, { token: session.access_token });
+}
+
+export async function nearbyOpen(session, { lat, lon, category, radius = 50 }) {
+  const q = new URLSearchParams({ lat, lon, category, radius });
+  return call('GET', `/observations/nearby?${q}`, { token: session.access_token });
+}
+
+export async function nearbyResolved(session, { lat, lon, radius = 100 }) {
+  const q = new URLSearchParams({ lat, lon, radius_m: radius });
+  return call('GET', `/walks/${session.walk_id}/nearby-resolved?${q}`, { token: session.access_token });
+}
+
+export async function followUp(session, itemId, outcome) {
+  return call('POST', `/action-items/${itemId}/follow-up`, {
+    token: session.access_token,
+    json: { outcome },
+  });
+}
+
+export async function editObservation(session, id, fields) {
+  return call('PATCH', `/observations/${id}`, { token: session.access_token, json: fields });
+}
+
+export async function withdrawObservation(session, id) {
+  return call('DELETE', `/observations/${id}`, { token: session.access_token });
+}
+
+/** The queue's transport: requests go out with the token of the item's own walk. */
+export const transport = {
+  batch: (walkId, observations) =>
+    call('POST', '/observations/batch', { token: tokenFor(walkId), json: { observations } }),
+  put: (walkId, observation) =>
+    call('PUT', `/observations/${observation.id}`, { token: tokenFor(walkId), json: observation }),
+  photo: (walkId, obsId, photoId, blob) =>
+    call('PUT', `/observations/${obsId}/photos/${photoId}`, {
+      token: tokenFor(walkId),
+      body: blob,
+      headers: { 'Content-Type': blob.type || 'application/octet-stream' },
+    }),
+};

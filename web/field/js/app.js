@@ -1,0 +1,751 @@
+// The field app: join a walk, capture observations in a few taps, keep them in the offline
+// queue until the server has them. Views are sections of index.html shown one at a time.
+import * as api from './api.js';
+import { t, translate, setLanguage, preferredLanguage, lang } from './i18n.js';
+import { Outbox, SyncLoop, SENT, REFUSED, isDelivered } from './queue.js';
+import { shrink } from './photo.js';
+import { isDark } from './sun.js';
+import { h, icon, $, uuid, localIso } from './ui.js';
+
+// Beyond this the pin is likely on the wrong side of the street: the user is asked to check it.
+const POOR_ACCURACY_M = 30;
+const NEARBY_RADIUS_M = 50;
+const FOLLOWUP_RADIUS_M = 100;
+
+const state = {
+  session: null,
+  categories: [],
+  position: null, // {lat, lon, accuracy}
+  geoError: false,
+  draft: null,
+  editing: null, // {id, sent: bool}
+  view: null,
+  outbox: null,
+  sync: null,
+  expired: false,
+  followupAt: null,
+};
+
+function newDraft() {
+  return { category: null, severity: null, safety: null, photos: [], location: null };
+}
+
+// --- theme -------------------------------------------------------------------------------
+
+function applyTheme() {
+  const choice = localStorage.getItem('safewalk.theme') || 'auto';
+  let dark = choice === 'dark';
+  if (choice === 'auto') {
+    const pos = state.position || JSON.parse(localStorage.getItem('safewalk.lastpos') || 'null');
+    dark = pos ? isDark(pos.lat, pos.lon) : matchMedia('(prefers-color-scheme: dark)').matches;
+  }
+  document.documentElement.dataset.theme = dark ? 'dark' : 'light';
+  $('#theme-select').value = choice;
+}
+
+// --- views -------------------------------------------------------------------------------
+
+function show(view, { pick = false } = {}) {
+  state.view = view;
+  for (const section of document.querySelectorAll('.view')) section.hidden = section.id !== `view-${view}`;
+  for (const tab of document.querySelectorAll('#tabs button')) {
+    if (tab.dataset.view === view) tab.setAttribute('aria-current', 'page');
+    else tab.removeAttribute('aria-current');
+  }
+  const joined = Boolean(state.session);
+  $('#tabs').hidden = !joined;
+  $('#leave').hidden = !joined;
+  if (view === 'queue') renderQueue();
+  if (view === 'mine') renderMine();
+  if (view === 'map') openMap({ pick });
+}
+
+// --- status ------------------------------------------------------------------------------
+
+async function renderStatus() {
+  if (!state.outbox) return;
+  const { waiting, refused } = await state.outbox.counts();
+  const bar = $('#sync-bar');
+  bar.hidden = !state.session && waiting === 0;
+  bar.classList.toggle('ok', waiting === 0 && !state.expired);
+  let text = waiting === 0 ? t('status_all_sent')
+    : waiting === 1 ? t('status_waiting_one') : t('status_waiting_other', { n: waiting });
+  if (refused) text += ` · ${t(refused === 1 ? 'status_refused_one' : 'status_refused', { n: refused })}`;
+  if (state.expired) text += ` · ${t('status_expired')}`;
+  else if (!navigator.onLine && waiting) text += ` · ${t('status_offline')}`;
+  $('#status').textContent = text;
+  const badge = $('#queue-badge');
+  badge.hidden = waiting === 0;
+  badge.textContent = String(waiting);
+  $('#send-now').hidden = waiting === 0;
+  if (state.view === 'queue') renderQueue();
+}
+
+// --- join --------------------------------------------------------------------------------
+
+async function onJoin(event) {
+  event.preventDefault();
+  const code = $('#join-code').value.trim();
+  const group = $('#join-group').value;
+  const name = $('#join-name').value.trim();
+  const error = $('#join-error');
+  error.textContent = '';
+  if (!code) return fail(error, t('code_required'), '#join-code');
+  if (!group) return fail(error, t('group_required'), '#join-group');
+  const resumed = api.sessionForCode(code);
+  if (resumed) return enter(resumed);
+  const button = $('#join-submit');
+  button.disabled = true;
+  button.textContent = t('joining');
+  let res;
+  try {
+    res = await api.join(code, group, name);
+  } catch {
+    res = null;
+  } finally {
+    button.disabled = false;
+    button.textContent = t('join');
+  }
+  if (!res) return fail(error, t('join_offline'));
+  if (res.status === 201) {
+    const session = { ...res.body, code: api.normalizeCode(code), group };
+    api.saveSession(session);
+    return enter(session);
+  }
+  if (res.status === 404) {
+    return fail(error, res.body?.reason === 'walk_closed' ? t('join_closed') : t('join_wrong_code'), '#join-code');
+  }
+  if (res.status === 429) {
+    return fail(error, t('join_throttled', { seconds: res.headers.get('Retry-After') || 60 }));
+  }
+  if (res.status === 422) return fail(error, t('join_invalid', { detail: res.body?.detail || '' }));
+  return fail(error, t('join_failed', { status: res.status }));
+}
+
+function fail(el, message, focus) {
+  el.textContent = message;
+  if (focus) $(focus).focus();
+}
+
+async function enter(session) {
+  state.session = session;
+  state.expired = false;
+  const url = new URL(location.href);
+  if (url.searchParams.has('code')) {
+    url.searchParams.delete('code');
+    history.replaceState(null, '', url.pathname + url.search);
+  }
+  $('#walk-title').textContent = session.walk_title || '';
+  state.followUpWalk = false;
+  loadCategories();
+  loadWalk();
+  startGeolocation();
+  show('capture');
+  renderStatus();
+  state.sync.now({ force: true });
+}
+
+// --- the walk ----------------------------------------------------------------------------
+
+/** The walk's map feed: kept for the map view (offline too) and to know if this is a
+ * follow-up walk, where resolved items nearby are offered for confirmation. */
+async function loadWalk() {
+  const key = `safewalk.walkmap.${state.session.walk_id}`;
+  let doc = null;
+  try {
+    const res = await api.walkMap(state.session);
+    if (res.status === 200 && res.body?.features) {
+      doc = res.body;
+      localStorage.setItem(key, JSON.stringify(doc));
+    }
+  } catch {
+    // offline: the copy from last time
+  }
+  if (!doc) {
+    try {
+      doc = JSON.parse(localStorage.getItem(key) || 'null');
+    } catch {
+      doc = null;
+    }
+  }
+  state.followUpWalk = Boolean(doc?.walk?.follow_up_of_id);
+  state.followupAt = null;
+  checkFollowUp();
+}
+
+// --- categories --------------------------------------------------------------------------
+
+function categoryKey() {
+  return `safewalk.categories.${state.session.walk_id}`;
+}
+
+function categoryLabel(code) {
+  const c = state.categories.find((x) => x.code === code);
+  if (!c) return code;
+  return lang() === 'nb' ? c.label_nb : c.label_en;
+}
+
+async function loadCategories() {
+  try {
+    state.categories = JSON.parse(localStorage.getItem(categoryKey()) || '[]');
+  } catch {
+    state.categories = [];
+  }
+  renderCategories();
+  try {
+    const res = await api.categories(state.session);
+    if (res.status === 200) {
+      const items = [...res.body.items].sort((a, b) => a.sort_order - b.sort_order);
+      localStorage.setItem(categoryKey(), JSON.stringify(items));
+      state.categories = items;
+      renderCategories();
+    } else if (res.status === 401) {
+      state.expired = true;
+      renderStatus();
+    }
+  } catch {
+    // offline: the cached taxonomy (or the service worker's copy) is what we have
+  }
+}
+
+function renderCategories() {
+  const grid = $('#category-grid');
+  if (state.categories.length && !performance.getEntriesByName('capture-usable').length) {
+    // The moment the capture screen can be used: the benchmark reads this mark.
+    requestAnimationFrame(() => performance.mark('capture-usable'));
+  }
+  grid.replaceChildren(
+    ...state.categories.map((c) =>
+      h(
+        'button',
+        {
+          type: 'button',
+          class: `category${c.code === 'positive_place' ? ' positive' : ''}`,
+          'aria-pressed': String(state.draft?.category === c.code),
+          dataset: { code: c.code },
+          onclick: () => chooseCategory(c.code),
+        },
+        icon(`cat-${c.code}`),
+        h('span', {}, lang() === 'nb' ? c.label_nb : c.label_en),
+      ),
+    ),
+  );
+}
+
+function chooseCategory(code) {
+  state.draft.category = code;
+  for (const b of document.querySelectorAll('#category-grid button')) {
+    b.setAttribute('aria-pressed', String(b.dataset.code === code));
+  }
+  $('#capture-error').textContent = '';
+  $('#capture-done').textContent = '';
+  checkNearby();
+}
+
+// --- location ----------------------------------------------------------------------------
+
+function startGeolocation() {
+  if (state.watch !== undefined || !('geolocation' in navigator)) {
+    renderLocation();
+    return;
+  }
+  state.watch = navigator.geolocation.watchPosition(
+    (pos) => {
+      state.position = {
+        lat: pos.coords.latitude,
+        lon: pos.coords.longitude,
+        accuracy: pos.coords.accuracy,
+      };
+      state.geoError = false;
+      localStorage.setItem('safewalk.lastpos', JSON.stringify({ lat: state.position.lat, lon: state.position.lon }));
+      renderLocation();
+      applyTheme();
+      checkFollowUp();
+    },
+    () => {
+      state.geoError = true;
+      renderLocation();
+    },
+    { enableHighAccuracy: true, maximumAge: 10000, timeout: 60000 },
+  );
+  renderLocation();
+}
+
+function draftLocation() {
+  if (state.draft?.location) return state.draft.location;
+  if (state.position) return { ...state.position, manual: false };
+  return null;
+}
+
+function renderLocation() {
+  const loc = draftLocation();
+  const row = $('#location-row');
+  let text;
+  if (loc?.manual) text = t('location_manual');
+  else if (loc) {
+    const m = Math.round(loc.accuracy);
+    text = loc.accuracy > POOR_ACCURACY_M ? t('location_poor', { m }) : t('location_ok', { m });
+  } else text = state.geoError ? t('location_denied') : t('location_waiting');
+  row.classList.toggle('poor', Boolean(loc && !loc.manual && loc.accuracy > POOR_ACCURACY_M));
+  $('#location-text').textContent = text;
+}
+
+// --- photos ------------------------------------------------------------------------------
+
+async function onPhotos(event) {
+  const files = [...event.target.files];
+  event.target.value = '';
+  for (const file of files) {
+    let blob;
+    try {
+      blob = await shrink(file);
+    } catch {
+      $('#capture-error').textContent = t('photo_failed');
+      continue;
+    }
+    state.draft.photos.push({ id: uuid(), blob, url: URL.createObjectURL(blob) });
+  }
+  renderPhotos();
+}
+
+function renderPhotos() {
+  $('#photo-list').replaceChildren(
+    ...state.draft.photos.map((p, i) =>
+      h(
+        'li',
+        {},
+        h('img', { src: p.url, alt: t('photo_alt', { n: i + 1 }), width: 96, height: 96 }),
+        h('button', {
+          type: 'button',
+          class: 'remove',
+          'aria-label': t('remove_photo', { n: i + 1 }),
+          onclick: () => {
+            URL.revokeObjectURL(p.url);
+            state.draft.photos.splice(i, 1);
+            renderPhotos();
+          },
+        }, '×'),
+      ),
+    ),
+  );
+}
+
+// --- save --------------------------------------------------------------------------------
+
+function formFields() {
+  const d = state.draft;
+  const fields = { category: d.category };
+  const sev = document.querySelector('input[name="severity"]:checked');
+  const safe = document.querySelector('input[name="safety"]:checked');
+  if (sev) fields.severity = Number(sev.value);
+  if (safe) fields.perceived_safety = Number(safe.value);
+  const note = $('#note').value.trim();
+  if (note) fields.note = note;
+  const loc = draftLocation();
+  if (loc) {
+    fields.location = { type: 'Point', coordinates: [round6(loc.lon), round6(loc.lat)] };
+    if (!loc.manual && Number.isFinite(loc.accuracy)) fields.accuracy_m = Math.round(loc.accuracy * 10) / 10;
+  }
+  return fields;
+}
+
+function round6(x) {
+  return Math.round(x * 1e6) / 1e6;
+}
+
+async function onSave(event) {
+  event.preventDefault();
+  const error = $('#capture-error');
+  error.textContent = '';
+  $('#capture-done').textContent = '';
+  if (!state.draft.category) {
+    error.textContent = t('choose_category');
+    $('#category-grid button')?.focus();
+    return;
+  }
+  const fields = formFields();
+  const photos = state.draft.photos.map(({ id, blob }) => ({ id, blob }));
+  const done = $('#capture-done');
+  if (state.editing?.sent) {
+    const { category, severity, perceived_safety: ps, note } = fields;
+    const patch = { category, note: note ?? null };
+    if (severity) patch.severity = severity;
+    if (ps !== undefined) patch.perceived_safety = ps;
+    let res;
+    try {
+      res = await api.editObservation(state.session, state.editing.id, patch);
+    } catch {
+      res = { status: 0 };
+    }
+    if (res.status !== 200) {
+      error.textContent = t('not_possible', { status: res.status || t('status_offline') });
+      return;
+    }
+    await state.outbox.amendSent(state.editing.id, patch);
+    if (photos.length) await state.outbox.update(state.editing.id, {}, { addPhotos: photos });
+    done.textContent = t('updated');
+  } else if (state.editing) {
+    // Refused for its time (a phone whose clock was wrong): the fix is stamped anew.
+    if (state.editing.clockRefused) fields.recorded_at = localIso();
+    await state.outbox.update(state.editing.id, fields, {
+      removePhotos: state.editing.removePhotos || [],
+      addPhotos: photos,
+    });
+    done.textContent = t('updated');
+  } else {
+    const body = {
+      id: uuid(),
+      walk_id: state.session.walk_id,
+      recorded_at: localIso(),
+      ...fields,
+    };
+    await state.outbox.add(body, photos);
+    done.textContent = t('saved');
+  }
+  resetForm();
+  const result = await state.sync.now({ force: true });
+  if (!state.editing && result.sent && done.textContent === t('saved')) done.textContent = t('saved_sent');
+}
+
+function resetForm() {
+  for (const p of state.draft?.photos || []) URL.revokeObjectURL(p.url);
+  state.draft = newDraft();
+  state.editing = null;
+  $('#capture-form').reset();
+  $('#edit-banner').hidden = true;
+  $('#cancel-edit').hidden = true;
+  $('#nearby').hidden = true;
+  renderCategories();
+  renderPhotos();
+  renderLocation();
+}
+
+function loadIntoForm(item, { sent }) {
+  resetForm();
+  const b = item.body;
+  state.editing = {
+    id: item.id,
+    sent,
+    removePhotos: item.photos.filter((p) => p.state === REFUSED).map((p) => p.id),
+    clockRefused: Boolean(item.error?.fields?.some((f) => f.field.endsWith('recorded_at'))),
+  };
+  state.draft.category = b.category;
+  if (b.location && !sent) {
+    const [lon, lat] = b.location.coordinates;
+    state.draft.location = { lon, lat, accuracy: b.accuracy_m ?? 0, manual: b.accuracy_m == null };
+  }
+  if (b.severity) $(`#sev-${b.severity}`).checked = true;
+  if (b.perceived_safety !== undefined && b.perceived_safety !== null) $(`#safe-${b.perceived_safety}`).checked = true;
+  $('#note').value = b.note || '';
+  $('#edit-banner').hidden = false;
+  $('#cancel-edit').hidden = false;
+  renderCategories();
+  renderLocation();
+  show('capture');
+  $('#note').focus();
+}
+
+// --- is this already reported? -----------------------------------------------------------
+
+// The server adds a new observation to the nearest open item of its category within the
+// category's grouping distance. Asking within that same distance shows exactly the item the
+// observation will join, so "add to this report" is simply saving.
+async function checkNearby() {
+  const box = $('#nearby');
+  box.hidden = true;
+  const loc = draftLocation();
+  const code = state.draft.category;
+  if (!loc || !code || !navigator.onLine || state.editing) return;
+  const category = state.categories.find((c) => c.code === code);
+  if (category && !category.actionable) return; // perception only: never an item
+  const radius = Math.min(250, category?.group_distance_m || NEARBY_RADIUS_M);
+  let res;
+  try {
+    res = await api.nearbyOpen(state.session, { lat: loc.lat, lon: loc.lon, category: code, radius });
+  } catch {
+    return;
+  }
+  if (res.status !== 200 || state.draft.category !== code) return;
+  const item = (Array.isArray(res.body) ? res.body : res.body?.items || [])[0];
+  if (!item) return;
+  $('#nearby-list').replaceChildren(
+    h(
+      'li',
+      { class: 'card' },
+      h('h4', {}, item.title || categoryLabel(item.category)),
+      h('p', { class: 'meta' },
+        [item.observation_count
+          ? t(item.observation_count === 1 ? 'nearby_reports_one' : 'nearby_reports', { n: item.observation_count })
+          : '',
+          Number.isFinite(item.distance_m) ? t('nearby_away', { m: Math.round(item.distance_m) }) : '']
+          .filter(Boolean).join(' · ')),
+      h('button', { type: 'submit', class: 'primary' }, t('nearby_add')),
+    ),
+  );
+  box.hidden = false;
+}
+
+// --- follow-up walks ---------------------------------------------------------------------
+
+async function checkFollowUp() {
+  const pos = state.position;
+  if (!pos || !navigator.onLine || !state.session || !state.followUpWalk) return;
+  const now = Date.now();
+  if (state.followupAt && now - state.followupAt < 60000) return;
+  state.followupAt = now;
+  let res;
+  try {
+    res = await api.nearbyResolved(state.session, { lat: pos.lat, lon: pos.lon, radius: FOLLOWUP_RADIUS_M });
+  } catch {
+    return;
+  }
+  const items = res.status === 200 && Array.isArray(res.body) ? res.body : [];
+  const box = $('#followup');
+  box.hidden = items.length === 0;
+  $('#followup-list').replaceChildren(
+    ...items.map((item) => {
+      const message = h('p', { class: 'done', 'aria-live': 'polite' });
+      const answer = async (outcome, card) => {
+        let r;
+        try {
+          r = await api.followUp(state.session, item.id, outcome);
+        } catch {
+          r = { status: 0 };
+        }
+        if (r.status === 200) {
+          card.replaceChildren(h('p', { class: 'done' }, t('followup_thanks')));
+        } else {
+          message.textContent = t('not_possible', { status: r.status || t('status_offline') });
+        }
+      };
+      const card = h('li', { class: 'card' },
+        h('h4', {}, item.title || categoryLabel(item.category)),
+        h('div', { class: 'row' },
+          h('button', { type: 'button', class: 'primary', onclick: () => answer('verified', card) }, t('followup_fixed')),
+          h('button', { type: 'button', class: 'secondary', onclick: () => answer('reopened', card) }, t('followup_still'))),
+        message);
+      return card;
+    }),
+  );
+}
+
+// --- the queue and my observations -------------------------------------------------------
+
+function describe(item) {
+  const b = item.body;
+  const when = new Date(b.recorded_at).toLocaleTimeString(lang() === 'nb' ? 'nb-NO' : 'en-GB', { hour: '2-digit', minute: '2-digit' });
+  const bits = [when];
+  if (item.photos.length) bits.push(t('photos_n', { n: item.photos.length }));
+  if (!b.location) bits.push(t('no_location'));
+  else if (b.accuracy_m > POOR_ACCURACY_M) bits.push(t('poor_accuracy'));
+  return bits.join(' · ');
+}
+
+/** The server's refusal in words a participant can act on: each field it names, labelled. */
+function problemLines(error) {
+  if (!error) return [];
+  const fields = (error.fields || []).filter((f) => f.field);
+  if (!fields.length) return [error.message];
+  return fields.map((f) => {
+    const name = f.field.split('.').reverse().find((part) => t(`field_${part}`) !== `field_${part}`);
+    return name ? `${t(`field_${name}`)}: ${f.msg}` : `${f.field}: ${f.msg}`;
+  });
+}
+
+async function renderQueue() {
+  const items = await state.outbox.waiting();
+  $('#queue-empty').hidden = items.length > 0;
+  $('#queue-list').replaceChildren(
+    ...items.map((item) => {
+      const refused = item.state === REFUSED;
+      const photoErrors = item.photos.filter((p) => p.state === REFUSED);
+      const label = refused || photoErrors.length ? t('refused') : item.attempts ? t('state_retry') : t('state_pending');
+      return h('li', { class: `card${refused || photoErrors.length ? ' refused' : ''}`, dataset: { id: item.id } },
+        h('h3', {}, categoryLabel(item.body.category)),
+        h('p', { class: 'meta' }, `${label} · ${describe(item)}`),
+        item.body.note ? h('p', { class: 'note' }, item.body.note) : null,
+        ...problemLines(item.error).map((line) => h('p', { class: 'error' }, line)),
+        ...photoErrors.map((p) => h('p', { class: 'error' }, `${t('photo_refused')}: ${p.error?.message || ''}`)),
+        h('div', { class: 'row' },
+          refused
+            ? h('button', { type: 'button', class: 'primary', onclick: () => loadIntoForm(item, { sent: false }) }, t('fix'))
+            : null,
+          // The observation itself arrived; only a photo was refused (not an image, too big):
+          // the way out is to drop that photo.
+          !refused && photoErrors.length
+            ? h('button', {
+              type: 'button',
+              class: 'primary',
+              onclick: () => state.outbox.update(item.id, {}, { removePhotos: photoErrors.map((p) => p.id) }),
+            }, t('remove_refused_photo'))
+            : null,
+          h('button', {
+            type: 'button',
+            class: 'danger',
+            onclick: async () => {
+              if (confirm(t('delete_confirm'))) await state.outbox.remove(item.id);
+            },
+          }, t('delete'))));
+    }),
+  );
+}
+
+async function renderMine() {
+  const walkId = state.session?.walk_id;
+  const items = (await state.outbox.all()).filter((it) => it.walk_id === walkId).reverse();
+  $('#mine-empty').hidden = items.length > 0;
+  const message = $('#mine-message');
+  $('#mine-list').replaceChildren(
+    ...items.map((item) => {
+      const delivered = isDelivered(item);
+      return h('li', { class: 'card' },
+        h('h3', {}, categoryLabel(item.body.category)),
+        h('p', { class: 'meta' }, `${delivered ? t('sent') : t('state_pending')} · ${describe(item)}`),
+        item.body.note ? h('p', { class: 'note' }, item.body.note) : null,
+        item.state === SENT
+          ? h('div', { class: 'row' },
+            h('button', { type: 'button', class: 'secondary', onclick: () => loadIntoForm(item, { sent: true }) }, t('edit')),
+            h('button', {
+              type: 'button',
+              class: 'danger',
+              onclick: async () => {
+                if (!confirm(t('withdraw_confirm'))) return;
+                let res;
+                try {
+                  res = await api.withdrawObservation(state.session, item.id);
+                } catch {
+                  res = { status: 0 };
+                }
+                if (res.status === 200 || res.status === 204 || res.status === 404) {
+                  await state.outbox.remove(item.id);
+                  message.textContent = t('withdrawn');
+                  renderMine();
+                } else {
+                  message.textContent = t('not_possible', { status: res.status || t('status_offline') });
+                }
+              },
+            }, t('withdraw')))
+          : null);
+    }),
+  );
+}
+
+// --- map ---------------------------------------------------------------------------------
+
+async function openMap({ pick = false } = {}) {
+  const hint = $('#map-hint');
+  hint.textContent = pick ? t('map_pick') : t('map_loading');
+  $('#use-place').hidden = true;
+  try {
+    const { showWalkMap } = await import('./map.js');
+    const mine = (await state.outbox.all()).filter((it) => it.walk_id === state.session.walk_id && it.body.location);
+    await showWalkMap($('#map'), {
+      session: state.session,
+      mine: mine.map((it) => ({ id: it.id, coordinates: it.body.location.coordinates })),
+      center: draftLocation(),
+      pick,
+      markerLabel: t('map_marker'),
+      onPick: (lon, lat) => {
+        state.pickedPlace = { lon, lat };
+        $('#use-place').hidden = false;
+      },
+    });
+    if (!pick) hint.textContent = '';
+  } catch (err) {
+    console.error(err);
+    hint.textContent = t('map_failed');
+  }
+}
+
+// --- start -------------------------------------------------------------------------------
+
+function bind() {
+  $('#join-form').addEventListener('submit', onJoin);
+  $('#capture-form').addEventListener('submit', onSave);
+  $('#photo-input').addEventListener('change', onPhotos);
+  $('#cancel-edit').addEventListener('click', () => {
+    resetForm();
+    show('queue');
+  });
+  $('#send-now').addEventListener('click', async () => {
+    const button = $('#send-now');
+    button.disabled = true;
+    try {
+      await state.sync.now({ force: true });
+    } finally {
+      button.disabled = false;
+    }
+  });
+  $('#place-on-map').addEventListener('click', () => show('map', { pick: true }));
+  $('#use-place').addEventListener('click', () => {
+    if (state.pickedPlace) state.draft.location = { ...state.pickedPlace, accuracy: 0, manual: true };
+    renderLocation();
+    show('capture');
+  });
+  for (const tab of document.querySelectorAll('#tabs button')) {
+    tab.addEventListener('click', () => show(tab.dataset.view));
+  }
+  $('#lang-select').addEventListener('change', (e) => {
+    setLanguage(e.target.value, { remember: true });
+    translate();
+    renderCategories();
+    renderPhotos();
+    renderLocation();
+    renderStatus();
+    if (state.view === 'mine') renderMine();
+  });
+  $('#theme-select').addEventListener('change', (e) => {
+    localStorage.setItem('safewalk.theme', e.target.value);
+    applyTheme();
+  });
+  $('#leave').addEventListener('click', () => {
+    api.leave();
+    state.session = null;
+    $('#walk-title').textContent = '';
+    show('join');
+    renderStatus();
+  });
+  addEventListener('online', renderStatus);
+  addEventListener('offline', renderStatus);
+}
+
+async function main() {
+  $('#lang-select').value = setLanguage(preferredLanguage());
+  translate();
+  applyTheme();
+  setInterval(applyTheme, 5 * 60 * 1000);
+  state.draft = newDraft();
+  bind();
+  if ('serviceWorker' in navigator && isSecureContext) {
+    navigator.serviceWorker.register('sw.js', { scope: './' }).catch((err) => console.warn('service worker', err));
+  }
+  // Ask the browser not to evict the queue under storage pressure (granted silently to
+  // installed or often-used apps; a refusal changes nothing).
+  navigator.storage?.persist?.().catch(() => {});
+  state.outbox = await Outbox.open();
+  state.outbox.onChange(renderStatus);
+  state.sync = new SyncLoop(state.outbox, api.transport, {
+    onResult: (result) => {
+      state.expired = Boolean(state.session && result.unauthorizedWalks.includes(state.session.walk_id));
+      // A counter of finished syncs: lets a test (or a curious user) see that one has run.
+      document.body.dataset.syncs = String(Number(document.body.dataset.syncs || 0) + 1);
+      renderStatus();
+    },
+  });
+  const code = new URL(location.href).searchParams.get('code');
+  const resumed = code ? api.sessionForCode(code) : api.currentSession();
+  if (resumed) {
+    if (code) api.saveSession(resumed);
+    await enter(resumed);
+  } else {
+    if (code) $('#join-code').value = api.normalizeCode(code);
+    show('join');
+    requestAnimationFrame(() => performance.mark('join-usable'));
+    renderStatus();
+    (code ? $('#join-group') : $('#join-code')).focus();
+  }
+  state.sync.start();
+  document.body.dataset.ready = 'true';
+}
+
+main();
