@@ -18,6 +18,7 @@ from api.routers import (
     categories,
     health,
     hotspots,
+    join_qr,
     maps,
     observations,
     photos,
@@ -26,6 +27,7 @@ from api.routers import (
 )
 from api.security import resolve_secret
 from api.settings import Settings, get_settings
+from api.staff_web import mount_staff_web
 
 API_ROUTERS = (
     auth.router,
@@ -38,6 +40,7 @@ API_ROUTERS = (
     action_items.router,
     maps.router,
     hotspots.router,
+    join_qr.router,
 )
 
 
@@ -86,4 +89,5 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     for router in API_ROUTERS:
         app.include_router(router, dependencies=[Depends(enforce_policy)])
     check_policy_coverage(app)
+    mount_staff_web(app, settings)
     return app

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     photo_max_bytes: int = Field(default=15_000_000, ge=1)
     photo_max_pixels: int = Field(default=40_000_000, ge=1)
     reopen_grace_days: int = Field(default=90, ge=0)
+    # The staff web's basemap: an XYZ raster template (https://…/{z}/{x}/{y}.png) or a MapLibre
+    # style URL (….json). Empty: layers on a plain background, and no outside origin in the CSP.
+    basemap_url: str = ""
 
     @property
     def resolved_database_url(self) -> str:
