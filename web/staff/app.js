@@ -147,8 +147,10 @@ export async function render() {
   }
 }
 
-function onSignedIn() {
-  navigate(home(), null, { replace: true });
+async function onSignedIn() {
+  // Each role lands on its own home; a deep link opened before signing in is kept.
+  await session.load();
+  if (!ROUTES.some(([re]) => re.test(parseHash().path))) navigate(home(), null, { replace: true });
   render();
 }
 

@@ -26,7 +26,9 @@ export function setLang(value) {
 }
 
 export function t(key, vars = {}) {
-  const text = CATALOGUES[current][key] ?? CATALOGUES.en[key] ?? key;
+  // One plural form is enough for English and Bokmål: a `_one` key when n is 1.
+  const k = vars.n === 1 && `${key}_one` in CATALOGUES.en ? `${key}_one` : key;
+  const text = CATALOGUES[current][k] ?? CATALOGUES.en[k] ?? key;
   return text.replace(/\{(\w+)\}/g, (_, name) => (name in vars ? String(vars[name]) : `{${name}}`));
 }
 

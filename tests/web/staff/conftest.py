@@ -99,12 +99,19 @@ def site(databases: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory) -
             r.raise_for_status()
             tokens[role] = r.json()["access_token"]
         coord = {"Authorization": f"Bearer {tokens['coordinator']}"}
-        route = {"type": "LineString", "coordinates": [[5.730, 58.850], [5.736, 58.852], [5.741, 58.854]]}
-        walk = httpx.post(
-            f"{server.base}/api/v1/walks",
-            json={"title": "Evening walk, Sentrum", "area_id": area_id, "route": route},
-            headers=coord,
-        ).raise_for_status().json()
+        route = {
+            "type": "LineString",
+            "coordinates": [[5.730, 58.850], [5.736, 58.852], [5.741, 58.854]],
+        }
+        walk = (
+            httpx.post(
+                f"{server.base}/api/v1/walks",
+                json={"title": "Evening walk, Sentrum", "area_id": area_id, "route": route},
+                headers=coord,
+            )
+            .raise_for_status()
+            .json()
+        )
         httpx.patch(
             f"{server.base}/api/v1/walks/{walk['id']}", json={"status": "active"}, headers=coord
         ).raise_for_status()

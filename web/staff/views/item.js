@@ -106,6 +106,7 @@ export async function itemView(main, { args: [id], me }) {
       h('time', { datetime: e.created_at, text: formatDateTime(e.created_at, lang()) }), ' ',
       h('span', { class: 'actor', text: e.actor }), ' ',
       e.to_status ? h('span', { text: `${e.from_status ? t(`status.${e.from_status}`) : '–'} → ${t(`status.${e.to_status}`)}` }) : null,
+      !e.to_status && Object.keys(e.changes || {}).length ? h('span', { text: t('item.changed', { fields: Object.keys(e.changes).map((f) => t(`field.${f}`)).join(', ') }) }) : null,
       e.comment ? h('p', { class: 'comment', text: e.comment }) : null)));
   }
 

@@ -25,10 +25,12 @@ export async function liveView(main, { args: [id] }) {
   let map = null;
   let fitted = false;
   let seen = new Set();
+  let last = null;
 
   async function poll() {
     try {
       const fc = await api.features(`/api/v1/map/walks/${id}`);
+      last = fc;
       const obs = fc.features.filter((f) => f.properties.kind === 'observation');
       obs.sort((a, b) => b.properties.recorded_at.localeCompare(a.properties.recorded_at));
       const fresh = new Set(obs.map((f) => f.id));
@@ -59,6 +61,11 @@ export async function liveView(main, { args: [id] }) {
     m.addSource('walk', { type: 'geojson', data: emptyCollection() });
     m.addLayer({ id: 'route', type: 'line', source: 'walk', filter: ['==', ['get', 'kind'], 'route'], paint: { 'line-color': '#1d4ed8', 'line-width': 4, 'line-opacity': 0.7 } });
     m.addLayer({ id: 'obs', type: 'circle', source: 'walk', filter: ['==', ['get', 'kind'], 'observation'], paint: { 'circle-color': '#c2410c', 'circle-radius': 6, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1.5 } });
+    if (last?.features.length) {
+      m.getSource('walk').setData(last);
+      fit(m, last);
+      fitted = true;
+    }
   }).catch(() => {});
   return () => { stopped = true; clearTimeout(timer); map?.remove(); };
 }

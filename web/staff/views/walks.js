@@ -19,11 +19,11 @@ export async function walksView(main) {
       h('td', { text: formatDateTime(w.starts_at, lang()) }),
       h('td', { text: String(w.participant_count) }),
       h('td', {}, h('code', { text: w.join_code })),
-      h('td', { class: 'buttons' },
+      h('td', {}, h('div', { class: 'buttons' },
         h('a', { href: `#/walks/${w.id}/join`, text: t('walks.join_sheet'), 'aria-label': t('walks.join_sheet_for', { title: w.title }) }),
         h('a', { href: `#/walks/${w.id}/live`, text: t('walks.live'), 'aria-label': t('walks.live_for', { title: w.title }) }),
         w.status === 'planned' ? h('button', { type: 'button', class: 'secondary', text: t('walks.start'), 'aria-label': t('walks.start_for', { title: w.title }), onclick: () => setStatus(w, 'active') }) : null,
-        w.status === 'active' ? h('button', { type: 'button', class: 'secondary', text: t('walks.end'), 'aria-label': t('walks.end_for', { title: w.title }), onclick: () => setStatus(w, 'completed') }) : null))));
+        w.status === 'active' ? h('button', { type: 'button', class: 'secondary', text: t('walks.end'), 'aria-label': t('walks.end_for', { title: w.title }), onclick: () => setStatus(w, 'completed') }) : null)))));
     if (!walks.length) tbody.append(h('tr', {}, h('td', { colspan: 6, text: t('walks.none') })));
   };
   const setStatus = async (w, status) => {
