@@ -21,6 +21,7 @@ from api.routers import (
     join_qr,
     maps,
     observations,
+    organization,
     photos,
     users,
     walks,
@@ -41,6 +42,7 @@ API_ROUTERS = (
     maps.router,
     hotspots.router,
     join_qr.router,
+    organization.router,
 )
 
 

@@ -55,6 +55,12 @@ def _bearer(request: Request) -> str | None:
     return token.strip()
 
 
+def _speak(request: Request, org: Organization) -> None:
+    # Once the caller is known, its organization's language is this request's default for
+    # messages (api/errors.py); Accept-Language still wins.
+    request.state.org_language = org.language
+
+
 def current_principal(request: Request, session: SessionDep) -> Principal:
     token = _bearer(request)
     if token is None:
@@ -69,6 +75,7 @@ def current_principal(request: Request, session: SessionDep) -> Principal:
         user = session.get(User, claims.subject)
         if user is None or user.organization_id != org.id or not user.is_active:
             raise Unauthorized("token refers to an unknown or disabled account")
+        _speak(request, org)
         return Principal(kind="staff", organization_id=org.id, user=user)
     participant = session.get(Participant, claims.subject)
     if (
@@ -80,6 +87,7 @@ def current_principal(request: Request, session: SessionDep) -> Principal:
     walk = session.get(Walk, participant.walk_id)
     if walk is None or walk.status == WalkStatus.cancelled:
         raise Unauthorized("the walk of this token was cancelled")
+    _speak(request, org)
     return Principal(kind="participant", organization_id=org.id, participant=participant)
 
 
@@ -96,8 +104,14 @@ def enforce_policy(
     if principal.role in allowed:
         return principal
     if principal.kind == "anonymous":
-        raise Unauthorized("authentication required")
-    raise Forbidden(f"a {principal.role} may not do this")
+        if policy.SIGNED_LINK in allowed and request.query_params.get("sig"):
+            return principal  # the route checks the signed link itself
+        raise Unauthorized("authentication required", key="error.auth_required")
+    raise Forbidden(
+        f"a {principal.role} may not do this",
+        key="error.role_may_not",
+        params={"role": principal.role},
+    )
 
 
 PrincipalDep = Annotated[Principal, Depends(enforce_policy)]

@@ -9,7 +9,9 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from api.db import session_scope
+from api.routers import API_PREFIX
 from api.settings import Settings
+from api.signing import IMG_TTL, PhotoSigner
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -28,3 +30,11 @@ def _session(request: Request) -> Iterator[Session]:
 # and never a 200 for something that was not stored.
 SessionDep = Annotated[Session, Depends(_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def photo_signer(request: Request) -> PhotoSigner:
+    """Signed photo links for this request's reads: relative to the API, valid 15 minutes."""
+    return PhotoSigner(request.app.state.secret, API_PREFIX, IMG_TTL)
+
+
+SignerDep = Annotated[PhotoSigner, Depends(photo_signer)]

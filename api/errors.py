@@ -12,6 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.i18n import Language, has, pick_language, translate
+
 log = logging.getLogger("safewalk")
 
 PROBLEM_JSON = "application/problem+json"
@@ -31,10 +33,15 @@ class DomainError(Exception):
         *,
         errors: Sequence[Mapping[str, Any]] | None = None,
         headers: Mapping[str, str] | None = None,
+        key: str | None = None,
+        params: Mapping[str, Any] | None = None,
         **extra: Any,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
+        # A catalogue key (api/i18n): the detail is then shown in the caller's language.
+        self.key = key
+        self.params = dict(params or {})
         self.errors = list(errors) if errors is not None else None
         self.headers = dict(headers or {})
         self.extra = extra
@@ -122,13 +129,29 @@ def _clean_loc(loc: Sequence[Any]) -> list[str | int]:
     return [p if isinstance(p, int) else str(p) for p in loc]
 
 
+def request_language(request: Request) -> Language:
+    """Accept-Language first, then the caller's organization (set once the token is read)."""
+    return pick_language(
+        request.headers.get("accept-language"), getattr(request.state, "org_language", None)
+    )
+
+
+_HTTP_SLUGS = {404: "not-found", 405: "method-not-allowed", 401: "unauthorized", 403: "forbidden"}
+
+
+def _title(slug: str | None, fallback: str, lang: Language) -> str:
+    key = f"problem.{slug}"
+    return translate(key, lang) if slug and has(key) else fallback
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def on_domain_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, DomainError)
+        lang = request_language(request)
         return problem(
             exc.status,
-            exc.title,
-            exc.detail,
+            _title(exc.slug, exc.title, lang),
+            translate(exc.key, lang, **exc.params) if exc.key else exc.detail,
             slug=exc.slug,
             instance=request.url.path,
             errors=exc.errors,
@@ -139,9 +162,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         detail = exc.detail if isinstance(exc.detail, str) else _phrase(exc.status_code)
+        slug = _HTTP_SLUGS.get(exc.status_code)
         return problem(
             exc.status_code,
-            _phrase(exc.status_code),
+            _title(slug, _phrase(exc.status_code), request_language(request)),
             detail,
             instance=request.url.path,
             headers=exc.headers,
@@ -157,11 +181,12 @@ def install_error_handlers(app: FastAPI) -> None:
             }
             for e in exc.errors()
         ]
+        lang = request_language(request)
         if any(e["type"] == "json_invalid" for e in errors):
             return problem(
                 400,
-                "Malformed JSON",
-                "The request body is not valid JSON.",
+                _title("malformed-json", "Malformed JSON", lang),
+                translate("error.malformed_json", lang),
                 slug="malformed-json",
                 instance=request.url.path,
                 errors=errors,
@@ -170,7 +195,7 @@ def install_error_handlers(app: FastAPI) -> None:
         where = ".".join(str(p) for p in first["loc"])
         return problem(
             422,
-            "Invalid input",
+            _title("validation-error", "Invalid input", lang),
             f"{where}: {first['msg']}" if where else str(first["msg"]),
             slug="validation-error",
             instance=request.url.path,
@@ -180,10 +205,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         # A bug: log it with its trace for us, tell the client nothing about the internals.
         log.exception("unhandled error on %s %s", request.method, request.url.path)
+        lang = request_language(request)
         return problem(
             500,
-            "Internal server error",
-            "Something went wrong on our side; the request was not applied.",
+            _title("internal", "Internal server error", lang),
+            translate("error.internal", lang),
             instance=request.url.path,
         )
 

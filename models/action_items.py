@@ -8,10 +8,11 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import ConfigDict
-from sqlalchemy import JSON, Column, Index, Integer, Text
+from sqlalchemy import JSON, Boolean, Column, Index, Integer, Text, false
 from sqlmodel import Field, SQLModel
 
-from models.base import enum_column, geometry_column, new_id, ts_column, utcnow
+from models.base import enum_column, geometry_column, new_id, not_null, ts_column, utcnow
+from models.observations import PhotoLink
 
 
 class ActionStatus(StrEnum):
@@ -40,6 +41,77 @@ OPEN_STATUSES = frozenset(
 )
 
 
+# --- the workflow: who may make each move -----------------------------------------------------
+# new -> triaged -> planned -> in_progress -> resolved -> verified
+#                                   \-> wont_fix (reason) | referred (to whom) | duplicate (of)
+# resolved -> reopened -> triaged ...
+# The diagram is an order, not a list of required steps: forward moves may skip states. Backward
+# moves are refused, except a reopen. Engineers act on items of their own department (or
+# assigned to them); participants confirm or reopen resolved items on a follow-up walk.
+
+_COORDINATORS = frozenset({"admin", "coordinator"})
+_WORKERS = _COORDINATORS | {"engineer"}
+_FOLLOW_UP = _COORDINATORS | {"participant"}
+
+# Where each open state sits on the way to ``resolved``; a move goes forward only.
+_FORWARD: dict[ActionStatus, int] = {
+    ActionStatus.new: 0,
+    ActionStatus.reopened: 0,
+    ActionStatus.triaged: 1,
+    ActionStatus.planned: 2,
+    ActionStatus.in_progress: 3,
+    ActionStatus.resolved: 4,
+}
+
+
+def _forward_moves() -> dict[tuple[ActionStatus, ActionStatus], frozenset[str]]:
+    moves: dict[tuple[ActionStatus, ActionStatus], frozenset[str]] = {}
+    for src in OPEN_STATUSES:
+        for dst, rank in _FORWARD.items():
+            if rank <= _FORWARD[src] or dst in (ActionStatus.new, ActionStatus.reopened):
+                continue
+            # Coordinators triage, plan and resolve from anywhere earlier; engineers start or
+            # finish the work in one move, and plan what was triaged for them.
+            if dst in (ActionStatus.in_progress, ActionStatus.resolved):
+                moves[(src, dst)] = _WORKERS
+            elif dst == ActionStatus.planned and src == ActionStatus.triaged:
+                moves[(src, dst)] = _WORKERS
+            else:
+                moves[(src, dst)] = _COORDINATORS
+    return moves
+
+
+ACTION_MOVES: dict[tuple[ActionStatus, ActionStatus], frozenset[str]] = {
+    **_forward_moves(),
+    (ActionStatus.resolved, ActionStatus.verified): _FOLLOW_UP,
+    (ActionStatus.resolved, ActionStatus.reopened): _FOLLOW_UP,
+    **{(s, ActionStatus.wont_fix): _COORDINATORS for s in OPEN_STATUSES},
+    **{(s, ActionStatus.referred): _COORDINATORS for s in OPEN_STATUSES},
+    **{(s, ActionStatus.duplicate): _COORDINATORS for s in OPEN_STATUSES},
+}
+
+
+def is_move(from_status: str, to_status: str) -> bool:
+    """Whether the workflow knows this move at all (for someone)."""
+    try:
+        return (ActionStatus(from_status), ActionStatus(to_status)) in ACTION_MOVES
+    except ValueError:
+        return False
+
+
+def may_move(role: str, from_status: str, to_status: str) -> bool:
+    try:
+        key = (ActionStatus(from_status), ActionStatus(to_status))
+    except ValueError:
+        return False
+    return role in ACTION_MOVES.get(key, frozenset())
+
+
+def moves_for(role: str, from_status: str) -> list[ActionStatus]:
+    """The statuses ``role`` may move an item in ``from_status`` to, in workflow order."""
+    return [dst for dst in ActionStatus if may_move(role, from_status, dst)]
+
+
 class OwnerType(StrEnum):
     municipality = "municipality"
     housing = "housing"
@@ -63,6 +135,10 @@ class ActionItem(SQLModel, table=True):
     )
     category_id: uuid.UUID = Field(foreign_key="category.id", index=True, ondelete="RESTRICT")
     title: str = Field(max_length=200)
+    # Set once a coordinator wrote the title: it is no longer regenerated from the reports.
+    title_edited: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
     location: Any = Field(sa_column=geometry_column("POINT"))
     footprint: Any = Field(default=None, sa_column=geometry_column("POLYGON", nullable=True))
     observation_count: int = 0
@@ -152,6 +228,10 @@ class ActionItemRead(SQLModel):
     version: int
     created_at: datetime
     updated_at: datetime
+    # Computed for the caller: the statuses they may move the item to now.
+    allowed_moves: list[ActionStatus] = []
+    # Photos of the fix, with short-lived signed links.
+    photos: list[PhotoLink] = []
 
 
 class ActionItemUpdate(SQLModel):
@@ -169,6 +249,9 @@ class ActionItemUpdate(SQLModel):
     duplicate_of: uuid.UUID | None = None
     title: str | None = Field(default=None, min_length=1, max_length=200)
 
+    # Leaving these out changes nothing; sending null would write NULL into NOT NULL columns.
+    _not_null = not_null("status", "title", "owner_type")
+
 
 class ActionEventRead(SQLModel):
     id: uuid.UUID
@@ -179,6 +262,12 @@ class ActionEventRead(SQLModel):
     comment: str | None
     actor: str  # "user:<display or email>", "participant:<group>", or "system"
     created_at: datetime
+
+
+class CommentIn(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    text: str = Field(min_length=1, max_length=4000)
 
 
 class MergeRequest(SQLModel):

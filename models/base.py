@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from geoalchemy2 import Geometry
+from pydantic import field_validator
 from sqlalchemy import Column, DateTime, MetaData, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -77,3 +78,14 @@ def enum_column(enum: type[StrEnum], *, nullable: bool = False, index: bool = Fa
     # Plain strings, not native enums: the same DDL on both databases and simple migrations.
     width = max(len(m.value) for m in enum)
     return Column(String(max(width, 16)), nullable=nullable, index=index)
+
+
+def not_null(*fields: str) -> Any:
+    """A validator for PATCH schemas: these fields may be left out, but not sent as null."""
+
+    def check(value: Any) -> Any:
+        if value is None:
+            raise ValueError("may not be null")
+        return value
+
+    return field_validator(*fields, mode="before")(staticmethod(check))

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from pydantic import ConfigDict, StringConstraints
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Boolean, Column, UniqueConstraint, true
 from sqlmodel import Field, SQLModel
 
-from models.base import new_id
+from models.base import new_id, not_null
 
 
 class Category(SQLModel, table=True):
@@ -30,6 +30,10 @@ class Category(SQLModel, table=True):
     actionable: bool = True
     # Sensitive categories are never published and may be location-blurred.
     sensitive: bool = False
+    # Items of published categories appear in the public follow-up (never sensitive ones).
+    published: bool = Field(
+        default=True, sa_column=Column(Boolean, nullable=False, server_default=true())
+    )
     sort_order: int = 0
 
 
@@ -42,6 +46,10 @@ class DefaultCategory:
     distance_m: float
     actionable: bool
     sensitive: bool = False
+
+    @property
+    def published(self) -> bool:
+        return not self.sensitive
 
 
 # Codes are part of the public contract; labels and departments are ours.
@@ -106,6 +114,29 @@ class CategoryCreate(SQLModel):
     group_distance_m: float = Field(default=30.0, ge=MIN_GROUP_DISTANCE_M, le=MAX_GROUP_DISTANCE_M)
     actionable: bool = True
     sensitive: bool = False
+    published: bool | None = None  # default: published unless sensitive
+
+
+class CategoryUpdate(SQLModel):
+    """What an admin may change on a category; the code stays (clients and exports use it)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # type: ignore[assignment]
+
+    label_en: str | None = Field(default=None, min_length=1, max_length=120)
+    label_nb: str | None = Field(default=None, min_length=1, max_length=120)
+    default_department: str | None = Field(default=None, min_length=1, max_length=64)
+    group_distance_m: float | None = Field(
+        default=None, ge=MIN_GROUP_DISTANCE_M, le=MAX_GROUP_DISTANCE_M
+    )
+    actionable: bool | None = None
+    published: bool | None = None
+    sensitive: bool | None = None
+
+    # Only the default department may be cleared: an explicit null elsewhere is a 422 naming
+    # the field, never a NULL written into a NOT NULL column.
+    _not_null = not_null(
+        "label_en", "label_nb", "group_distance_m", "actionable", "published", "sensitive"
+    )
 
 
 class CategoryRead(SQLModel):
@@ -117,4 +148,5 @@ class CategoryRead(SQLModel):
     group_distance_m: float
     actionable: bool
     sensitive: bool
+    published: bool
     sort_order: int

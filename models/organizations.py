@@ -7,10 +7,10 @@ from datetime import datetime
 from enum import StrEnum
 
 from pydantic import ConfigDict
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Boolean, Column, String, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
-from models.base import enum_column, new_id, ts_column, utcnow
+from models.base import enum_column, new_id, not_null, ts_column, utcnow
 
 
 class Role(StrEnum):
@@ -20,6 +20,13 @@ class Role(StrEnum):
     planner = "planner"
 
 
+class Language(StrEnum):
+    """The languages people-facing text comes in: Norwegian Bokmål and English."""
+
+    nb = "nb"
+    en = "en"
+
+
 class Organization(SQLModel, table=True):
     __tablename__ = "organization"
 
@@ -27,6 +34,15 @@ class Organization(SQLModel, table=True):
     slug: str = Field(max_length=64, unique=True)
     name: str = Field(max_length=200)
     timezone: str = Field(default="Europe/Oslo", max_length=64)
+    # Item titles, exports and (without Accept-Language) error messages speak this language.
+    language: Language = Field(
+        default=Language.nb,
+        sa_column=Column(String(8), nullable=False, server_default=text("'nb'")),
+    )
+    # When set, an item can only be resolved with a resolution note.
+    require_resolution_note: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
 
 
@@ -54,6 +70,26 @@ class OrganizationRead(SQLModel):
     id: uuid.UUID
     slug: str
     name: str
+    language: Language = Language.nb
+
+
+class OrganizationSettingsRead(SQLModel):
+    id: uuid.UUID
+    slug: str
+    name: str
+    timezone: str
+    language: Language
+    require_resolution_note: bool
+
+
+class OrganizationUpdate(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    language: Language | None = None
+    require_resolution_note: bool | None = None
+
+    _not_null = not_null("name", "language", "require_resolution_note")
 
 
 class UserCreate(SQLModel):

@@ -10,23 +10,28 @@ from urllib.parse import quote
 from fastapi import Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from api.auth import PrincipalDep
-from api.deps import SessionDep
+from api.auth import Principal, PrincipalDep
+from api.deps import SessionDep, SettingsDep, SignerDep
 from api.lookups import ValidArea, ValidWalk
 from api.paging import Page, next_url
 from api.routers import api_router
+from api.routers.photos import IMAGE_BODY, MediaDep, PhotoBytes
 from api.services import action_items as item_service
 from api.services import action_list, workflow
+from api.services import photos as photo_service
+from api.signing import PhotoSigner
 from models import ActionItem, ActionStatus
 from models.action_items import (
     ActionEventRead,
     ActionItemRead,
     ActionItemUpdate,
+    CommentIn,
     FollowUpRequest,
     MergeRequest,
     RegroupResult,
     SplitRequest,
 )
+from models.observations import PhotoRead
 
 router = api_router("action-items")
 
@@ -39,9 +44,15 @@ def valid_item(id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> A
 ValidItem = Annotated[ActionItem, Depends(valid_item)]
 
 
-def _one(session: SessionDep, item: ActionItem, response: Response) -> ActionItemRead:
+def _one(
+    session: SessionDep,
+    item: ActionItem,
+    response: Response,
+    principal: Principal,
+    signer: PhotoSigner,
+) -> ActionItemRead:
     response.headers["ETag"] = workflow.etag(item)
-    return action_list.to_reads(session, [item])[0]
+    return action_list.to_reads(session, [item], principal=principal, signer=signer)[0]
 
 
 @router.get("/action-items", response_model=Page[ActionItemRead])
@@ -49,6 +60,7 @@ def list_items(
     request: Request,
     principal: PrincipalDep,
     session: SessionDep,
+    signer: SignerDep,
     area_id: uuid.UUID | None = None,
     status: Annotated[list[ActionStatus] | None, Query()] = None,
     category: str | None = None,
@@ -64,13 +76,21 @@ def list_items(
         cursor=cursor, maximum=request.app.state.settings.page_size_max,
     )  # fmt: skip
     return Page[ActionItemRead](
-        items=action_list.to_reads(session, rows), next=next_url(request, nxt)
+        items=action_list.to_reads(session, rows, principal=principal, signer=signer),
+        next=next_url(request, nxt),
     )
 
 
 @router.get("/action-items/{id}", response_model=ActionItemRead)
-def get_item(item: ValidItem, session: SessionDep, response: Response) -> ActionItemRead:
-    return _one(session, item, response)
+def get_item(
+    item: ValidItem,
+    principal: PrincipalDep,
+    session: SessionDep,
+    signer: SignerDep,
+    response: Response,
+) -> ActionItemRead:
+    """The item, with ``allowed_moves`` for the caller and signed links to fix photos."""
+    return _one(session, item, response, principal, signer)
 
 
 @router.patch("/action-items/{id}", response_model=ActionItemRead)
@@ -79,11 +99,16 @@ def update_item(
     body: ActionItemUpdate,
     principal: PrincipalDep,
     session: SessionDep,
+    signer: SignerDep,
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> ActionItemRead:
-    """Move the item or change its fields; send the ETag you read as If-Match (412 if stale)."""
-    return _one(session, workflow.update(session, principal, item, body, if_match), response)
+    """Move the item or change its fields; send the ETag you read as If-Match (412 if stale).
+
+    Forward moves may skip states (an engineer resolves at once, with ``resolution_note``);
+    a refused move answers 409 or 403 with the caller's ``allowed_moves``."""
+    updated = workflow.update(session, principal, item, body, if_match)
+    return _one(session, updated, response, principal, signer)
 
 
 @router.get("/action-items/{id}/history", response_model=list[ActionEventRead])
@@ -97,11 +122,11 @@ def merge_items(
     body: MergeRequest,
     principal: PrincipalDep,
     session: SessionDep,
+    signer: SignerDep,
     response: Response,
 ) -> ActionItemRead:
-    return _one(
-        session, item_service.merge(session, principal, item, body.other_id, body.comment), response
-    )
+    merged = item_service.merge(session, principal, item, body.other_id, body.comment)
+    return _one(session, merged, response, principal, signer)
 
 
 @router.post("/action-items/{id}/split", response_model=ActionItemRead, status_code=201)
@@ -110,14 +135,12 @@ def split_item(
     body: SplitRequest,
     principal: PrincipalDep,
     session: SessionDep,
+    signer: SignerDep,
     response: Response,
 ) -> ActionItemRead:
     """Move the named observations out into a new item; answers the new item."""
-    return _one(
-        session,
-        item_service.split(session, principal, item, body.observation_ids, body.comment),
-        response,
-    )
+    fresh = item_service.split(session, principal, item, body.observation_ids, body.comment)
+    return _one(session, fresh, response, principal, signer)
 
 
 @router.post("/action-items/{id}/follow-up", response_model=ActionItemRead)
@@ -126,35 +149,76 @@ def follow_up(
     body: FollowUpRequest,
     principal: PrincipalDep,
     session: SessionDep,
+    signer: SignerDep,
     response: Response,
 ) -> ActionItemRead:
     """On a follow-up walk: confirm a resolved item (verified) or report it still there (reopened)."""
-    return _one(
-        session, workflow.follow_up(session, principal, item, body.outcome, body.comment), response
-    )
+    done = workflow.follow_up(session, principal, item, body.outcome, body.comment)
+    return _one(session, done, response, principal, signer)
+
+
+@router.put(
+    "/action-items/{id}/photos/{photo_id}",
+    response_model=PhotoRead,
+    responses={201: {"model": PhotoRead, "description": "Stored"}},
+    openapi_extra=IMAGE_BODY,
+)
+def put_fix_photo(
+    photo_id: uuid.UUID,
+    item: ValidItem,
+    data: PhotoBytes,
+    principal: PrincipalDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: MediaDep,
+    signer: SignerDep,
+    response: Response,
+) -> PhotoRead:
+    """A photo of the fix, by client UUID (201 stored, 200 the same bytes again, 409 other
+    bytes); the same checks and metadata stripping as observation photos."""
+    done = workflow.add_fix_photo(
+        session, principal, item, photo_id, data,
+        store=store, max_bytes=settings.photo_max_bytes, max_pixels=settings.photo_max_pixels,
+    )  # fmt: skip
+    response.status_code = 201 if done.created else 200
+    return photo_service.to_read(done.photo, signer)
+
+
+@router.post("/action-items/{id}/comments", response_model=ActionEventRead, status_code=201)
+def add_comment(
+    item: ValidItem, body: CommentIn, principal: PrincipalDep, session: SessionDep
+) -> ActionEventRead:
+    """A comment in the item's history (an ActionEvent of kind ``comment``)."""
+    event = workflow.comment(session, principal, item, body.text)
+    return next(e for e in workflow.history(session, item) if e.id == event.id)
 
 
 @router.get("/walks/{id}/nearby-resolved", response_model=list[ActionItemRead])
 def nearby_resolved(
     walk: ValidWalk,
+    principal: PrincipalDep,
     session: SessionDep,
     lon: float | None = Query(default=None, ge=-180, le=180),
     lat: float | None = Query(default=None, ge=-90, le=90),
     radius_m: float = Query(default=250, gt=0, le=5000),
 ) -> list[ActionItemRead]:
     items = action_list.nearby_resolved(session, walk.area_id, lon, lat, radius_m)
-    return action_list.to_reads(session, items)
+    return action_list.to_reads(session, items, principal=principal)
 
 
 @router.get("/areas/{id}/action-list", response_model=None)
 def area_action_list(
     area: ValidArea,
+    principal: PrincipalDep,
     session: SessionDep,
+    signer: SignerDep,
     format: Literal["json", "csv"] = "json",
     delimiter: Literal["semicolon", "comma"] = "semicolon",
     include_closed: bool = False,
 ) -> Any:
-    listing = action_list.area_list(session, area, include_closed=include_closed)
+    listing = action_list.area_list(
+        session, area, include_closed=include_closed, principal=principal, signer=signer
+    )
     if format == "csv":
         body = action_list.area_list_csv(listing, ";" if delimiter == "semicolon" else ",")
         filename = f"action-list-{(area.code or area.name).replace(' ', '_')}.csv"

@@ -7,7 +7,7 @@ from api.deps import SessionDep
 from api.paging import Page
 from api.routers import api_router
 from api.services import categories as category_service
-from models.categories import CategoryCreate, CategoryRead
+from models.categories import CategoryCreate, CategoryRead, CategoryUpdate
 
 router = api_router("categories")
 
@@ -26,4 +26,15 @@ def create_category(
     body: CategoryCreate, principal: PrincipalDep, session: SessionDep
 ) -> CategoryRead:
     category = category_service.create_category(session, principal.org_id, body)
+    return CategoryRead.model_validate(category, from_attributes=True)
+
+
+@router.patch("/categories/{code}", response_model=CategoryRead)
+def update_category(
+    code: str, body: CategoryUpdate, principal: PrincipalDep, session: SessionDep
+) -> CategoryRead:
+    """Labels in both languages, grouping distance, default department, and the flags
+    actionable, published and sensitive. Existing items keep their titles and grouping."""
+    category = category_service.get_by_code(session, principal.org_id, code)
+    category = category_service.update_category(session, category, body)
     return CategoryRead.model_validate(category, from_attributes=True)

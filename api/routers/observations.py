@@ -9,7 +9,7 @@ from fastapi import Depends, Query, Request, Response
 from pydantic import AwareDatetime
 
 from api.auth import PrincipalDep
-from api.deps import SessionDep
+from api.deps import SessionDep, SignerDep
 from api.paging import Page, next_url
 from api.routers import api_router
 from api.services import observations as obs_service
@@ -43,11 +43,12 @@ def put_observation(
     principal: PrincipalDep,
     session: SessionDep,
     response: Response,
+    signer: SignerDep,
 ) -> ObservationRead:
     """Create by client UUID: 201 when stored, 200 for an identical replay, 409 for another body."""
     done = obs_service.capture(session, principal, id, body)
     response.status_code = 201 if done.created else 200
-    return obs_service.to_reads(session, [done.observation])[0]
+    return obs_service.to_reads(session, [done.observation], signer)[0]
 
 
 @router.post("/observations/batch", response_model=BatchOut)
@@ -60,6 +61,7 @@ def list_observations(
     request: Request,
     principal: PrincipalDep,
     session: SessionDep,
+    signer: SignerDep,
     walk_id: uuid.UUID | None = None,
     area_id: uuid.UUID | None = None,
     category: str | None = None,
@@ -88,17 +90,24 @@ def list_observations(
         maximum=request.app.state.settings.page_size_max,
     )
     return Page[ObservationRead](
-        items=obs_service.to_reads(session, rows), next=next_url(request, nxt)
+        items=obs_service.to_reads(session, rows, signer), next=next_url(request, nxt)
     )
 
 
 @router.get("/observations/{id}", response_model=ObservationRead)
-def get_observation(obs: ValidObservation, session: SessionDep) -> ObservationRead:
-    return obs_service.to_reads(session, [obs])[0]
+def get_observation(
+    obs: ValidObservation, session: SessionDep, signer: SignerDep
+) -> ObservationRead:
+    return obs_service.to_reads(session, [obs], signer)[0]
 
 
 @router.patch("/observations/{id}", response_model=ObservationRead)
 def moderate_observation(
-    obs: ValidObservation, body: ObservationModerate, principal: PrincipalDep, session: SessionDep
+    obs: ValidObservation,
+    body: ObservationModerate,
+    principal: PrincipalDep,
+    session: SessionDep,
+    signer: SignerDep,
 ) -> ObservationRead:
-    return obs_service.to_reads(session, [obs_service.moderate(session, principal, obs, body)])[0]
+    moderated = obs_service.moderate(session, principal, obs, body)
+    return obs_service.to_reads(session, [moderated], signer)[0]

@@ -10,10 +10,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request, Response
+from fastapi import Depends, Header, Query, Request, Response
 
 from api.auth import PrincipalDep
-from api.deps import SessionDep, SettingsDep
+from api.deps import SessionDep, SettingsDep, SignerDep
 from api.errors import PayloadTooLarge
 from api.media import MediaStore
 from api.routers import api_router
@@ -26,7 +26,7 @@ router = api_router("photos")
 
 CACHE_CONTROL = "private, max-age=3600"
 
-_IMAGE_BODY: dict[str, Any] = {
+IMAGE_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "description": "The image file itself (JPEG, PNG, WebP or HEIC); the type is read from "
@@ -87,7 +87,7 @@ PhotoBytes = Annotated[bytes, Depends(photo_bytes)]
         415: {"description": "Not a JPEG, PNG, WebP or HEIC image"},
         422: {"description": "Empty, corrupt or truncated image"},
     },
-    openapi_extra=_IMAGE_BODY,
+    openapi_extra=IMAGE_BODY,
 )
 def put_photo(
     photo_id: uuid.UUID,
@@ -98,6 +98,7 @@ def put_photo(
     settings: SettingsDep,
     store: MediaDep,
     response: Response,
+    signer: SignerDep,
 ) -> PhotoRead:
     """Add a photo by client UUID: 201 when stored, 200 for the same bytes again, 409 otherwise.
 
@@ -115,10 +116,23 @@ def put_photo(
         max_pixels=settings.photo_max_pixels,
     )
     response.status_code = 201 if done.created else 200
-    return photo_service.to_read(done.photo)
+    return photo_service.to_read(done.photo, signer)
 
 
-def valid_photo(photo_id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> Photo:
+def valid_photo(
+    request: Request,
+    photo_id: uuid.UUID,
+    principal: PrincipalDep,
+    session: SessionDep,
+    size: PhotoSize = PhotoSize.display,
+    expires: Annotated[int | None, Query(description="signed link: expiry, Unix seconds")] = None,
+    sig: Annotated[str | None, Query(description="signed link: signature")] = None,
+) -> Photo:
+    """A signed link is its own credential (no header needed); otherwise the caller's token."""
+    if sig is not None or expires is not None:
+        return photo_service.get_signed(
+            session, request.app.state.secret, photo_id, str(size), expires, sig
+        )
     return photo_service.get_readable(session, principal, photo_id)
 
 
@@ -137,14 +151,20 @@ def get_photo(
     photo: ValidPhoto,
     store: MediaDep,
     size: PhotoSize = PhotoSize.display,
+    sig: str | None = None,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
+    """The image. With ``expires`` and ``sig`` (a signed link from a read), no header is needed."""
+    signed = sig is not None
     found = photo_service.photo_file(store, photo, size)
     headers = {
         "ETag": f'"{found.etag}"',
         "Cache-Control": CACHE_CONTROL,
         "X-Content-Type-Options": "nosniff",
     }
+    if signed:
+        # The link, not a session, grants access: shared caches must not keep it past expiry.
+        headers["Cache-Control"] = "private, max-age=900"
     if _matches(if_none_match, found.etag):
         return Response(status_code=304, headers=headers)
     headers["Content-Disposition"] = f'inline; filename="{found.filename}"'

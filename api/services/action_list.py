@@ -16,8 +16,12 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from api import spatial
+from api.auth import Principal
 from api.paging import after_keyset, clamp_limit, keyset_page
 from api.services.action_items import effective_priority
+from api.services.photo_links import photo_links
+from api.services.workflow import allowed_moves
+from api.signing import PhotoSigner
 from geo.geojson import to_geojson
 from geo.projection import geodesic_distance_m
 from models import OPEN_STATUSES, ActionEvent, ActionItem, ActionStatus, Area, Category, utcnow
@@ -30,9 +34,18 @@ def is_overdue(item: ActionItem, today: date) -> bool:
     return item.due_date is not None and item.due_date < today and item.status in OPEN_STATUSES
 
 
-def to_reads(session: Session, items: Sequence[ActionItem]) -> list[ActionItemRead]:
+def to_reads(
+    session: Session,
+    items: Sequence[ActionItem],
+    *,
+    principal: Principal | None = None,
+    signer: PhotoSigner | None = None,
+) -> list[ActionItemRead]:
+    """Reads of items; with the caller, each says its ``allowed_moves`` for them; with a
+    signer, the fix photos carry signed links."""
     if not items:
         return []
+    photos = photo_links(session, [i.id for i in items], signer, of_items=True)
     codes = dict(
         session.execute(
             select(col(Category.id), col(Category.code)).where(
@@ -75,6 +88,8 @@ def to_reads(session: Session, items: Sequence[ActionItem]) -> list[ActionItemRe
                 version=i.version,
                 created_at=i.created_at,
                 updated_at=i.updated_at,
+                allowed_moves=allowed_moves(principal, i) if principal is not None else [],
+                photos=photos.get(i.id, []),
             )  # fmt: skip
         )
     return out
@@ -120,7 +135,14 @@ def list_items(
     return keyset_page(session, stmt, col(ActionItem.created_at), col(ActionItem.id), n)
 
 
-def area_list(session: Session, area: Area, *, include_closed: bool) -> dict[str, Any]:
+def area_list(
+    session: Session,
+    area: Area,
+    *,
+    include_closed: bool,
+    principal: Principal | None = None,
+    signer: PhotoSigner | None = None,
+) -> dict[str, Any]:
     """The area's items by priority (highest first), with counts by category and status."""
     stmt = select(ActionItem).where(col(ActionItem.area_id) == area.id)
     if not include_closed:
@@ -131,7 +153,7 @@ def area_list(session: Session, area: Area, *, include_closed: bool) -> dict[str
         )
     items = list(session.scalars(stmt))
     items.sort(key=lambda i: (-effective_priority(i), i.due_date or date.max, str(i.id)))
-    reads = to_reads(session, items)
+    reads = to_reads(session, items, principal=principal, signer=signer)
     return {
         "area": {"id": str(area.id), "name": area.name, "code": area.code},
         "items": reads,

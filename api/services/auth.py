@@ -49,7 +49,7 @@ def login(
 def describe(session: Session, principal: Principal) -> MeRead:
     org = session.get(Organization, principal.org_id)
     assert org is not None  # the principal was built from it
-    org_read = OrganizationRead(id=org.id, slug=org.slug, name=org.name)
+    org_read = OrganizationRead.model_validate(org, from_attributes=True)
     if principal.user is not None:
         u = principal.user
         return MeRead(

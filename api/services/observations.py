@@ -27,6 +27,8 @@ from api.auth import Principal
 from api.errors import Conflict, InvalidInput, NotFound
 from api.paging import after_keyset, clamp_limit, keyset_page
 from api.services.areas import smallest_area_containing
+from api.services.photo_links import photo_links
+from api.signing import PhotoSigner
 from geo.geojson import GeometryError, parse_geometry, to_geojson
 from geo.hotspots import cell_r15
 from geo.sun import is_dark
@@ -35,7 +37,6 @@ from models import (
     Moderation,
     Observation,
     Participant,
-    Photo,
     Walk,
     WalkStatus,
     utcnow,
@@ -258,7 +259,9 @@ def get_visible(session: Session, principal: Principal, obs_id: uuid.UUID) -> Ob
     return obs
 
 
-def to_reads(session: Session, rows: Sequence[Observation]) -> list[ObservationRead]:
+def to_reads(
+    session: Session, rows: Sequence[Observation], signer: PhotoSigner | None = None
+) -> list[ObservationRead]:
     """Reads for a page of observations, with three queries whatever the page size."""
     if not rows:
         return []
@@ -282,13 +285,7 @@ def to_reads(session: Session, rows: Sequence[Observation]) -> list[ObservationR
         if pids
         else {}
     )
-    photos: dict[uuid.UUID, list[uuid.UUID]] = {}
-    for pid, oid in session.execute(
-        select(col(Photo.id), col(Photo.observation_id))
-        .where(col(Photo.observation_id).in_(ids))
-        .order_by(col(Photo.created_at))
-    ).all():
-        photos.setdefault(oid, []).append(pid)
+    photos = photo_links(session, ids, signer)
     out = []
     for o in rows:
         geom = spatial.from_db(o.location)
@@ -312,7 +309,8 @@ def to_reads(session: Session, rows: Sequence[Observation]) -> list[ObservationR
                 participant_group=str(groups[o.participant_id])
                 if o.participant_id in groups
                 else None,
-                photo_ids=photos.get(o.id, []),
+                photo_ids=[p.id for p in photos.get(o.id, [])],
+                photos=photos.get(o.id, []),
             )
         )
     return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import uuid
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,6 +12,7 @@ from sqlmodel import col
 
 from api.errors import Conflict, NotFound
 from models import DEFAULT_CATEGORIES, Category, Organization
+from models.organizations import OrganizationUpdate
 
 _NORDIC = str.maketrans({"æ": "ae", "ø": "o", "å": "a", "Æ": "ae", "Ø": "o", "Å": "a"})
 
@@ -40,6 +42,7 @@ def seed_default_categories(session: Session, org: Organization) -> list[Categor
             group_distance_m=d.distance_m,
             actionable=d.actionable,
             sensitive=d.sensitive,
+            published=d.published,
             sort_order=order,
         )
         session.add(cat)
@@ -76,3 +79,18 @@ def only_or_named(session: Session, slug: str | None) -> Organization:
     if not orgs:
         raise NotFound("no organization yet: run 'safewalk init' first")
     raise Conflict("several organizations exist: name one with --org SLUG")
+
+
+def get(session: Session, org_id: uuid.UUID) -> Organization:
+    org = session.get(Organization, org_id)
+    if org is None:
+        raise NotFound("no such organization")
+    return org
+
+
+def update_settings(session: Session, org: Organization, body: OrganizationUpdate) -> Organization:
+    """The organization's name, language and workflow settings; only the fields sent change."""
+    for key, value in body.model_dump(exclude_unset=True).items():
+        setattr(org, key, value.strip() if isinstance(value, str) and key == "name" else value)
+    session.flush()
+    return org

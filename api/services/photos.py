@@ -23,6 +23,7 @@ from api.auth import Principal
 from api.errors import (
     Conflict,
     DomainError,
+    Forbidden,
     InvalidInput,
     NotFound,
     PayloadTooLarge,
@@ -32,7 +33,8 @@ from api.media import MediaStore
 from api.routers import API_PREFIX
 from api.services.imaging import ImageMeta, ImageRejected, ProcessedImage, process_image
 from api.services.observations import _notify, get_visible, place
-from models import Observation, Photo
+from api.signing import PhotoSigner, SignatureExpired, SignatureInvalid, verify_photo_signature
+from models import ActionItem, Observation, Photo
 from models.observations import PhotoRead, PhotoUrls
 
 log = logging.getLogger("safewalk")
@@ -90,7 +92,7 @@ def rejected(exc: ImageRejected) -> DomainError:
 def upload(
     session: Session,
     principal: Principal,
-    obs: Observation,
+    obs: Observation | ActionItem,
     photo_id: uuid.UUID,
     data: bytes,
     *,
@@ -98,7 +100,8 @@ def upload(
     max_bytes: int,
     max_pixels: int,
 ) -> Upload:
-    """Store ``data`` as photo ``photo_id`` of ``obs``: all or nothing, idempotent by the bytes."""
+    """Store ``data`` as photo ``photo_id`` of ``obs`` (an observation, or an action item's fix):
+    all or nothing, idempotent by the bytes."""
     upload_sha256 = hashlib.sha256(data).hexdigest()
     found = _existing(session, photo_id, obs, upload_sha256)
     if found is not None:
@@ -112,7 +115,8 @@ def upload(
     photo = Photo(
         id=photo_id,
         organization_id=obs.organization_id,
-        observation_id=obs.id,
+        observation_id=obs.id if isinstance(obs, Observation) else None,
+        action_item_id=obs.id if isinstance(obs, ActionItem) else None,
         upload_sha256=upload_sha256,
         sha256=digest,
         media_type=image.media_type,
@@ -130,7 +134,8 @@ def upload(
     created: list[str] = []
     savepoint = session.begin_nested()
     try:
-        _place_from(session, obs, image.meta)
+        if isinstance(obs, Observation):
+            _place_from(session, obs, image.meta)
         session.add(photo)
         session.flush()
         _write_renditions(store, image, digest, created)
@@ -149,15 +154,17 @@ def upload(
 
 
 def _existing(
-    session: Session, photo_id: uuid.UUID, obs: Observation, upload_sha256: str
+    session: Session, photo_id: uuid.UUID, obs: Observation | ActionItem, upload_sha256: str
 ) -> Upload | None:
     photo = session.get(Photo, photo_id, populate_existing=True)
     if photo is None:
         return None
     if photo.organization_id != obs.organization_id:
         raise NotFound("no such photo")  # the wall: no hint that the id exists elsewhere
-    if photo.observation_id != obs.id:
-        raise Conflict(f"photo {photo_id} belongs to another observation")
+    owner = photo.observation_id if isinstance(obs, Observation) else photo.action_item_id
+    if owner != obs.id:
+        kind = "observation" if isinstance(obs, Observation) else "item"
+        raise Conflict(f"photo {photo_id} belongs to another {kind}")
     if photo.upload_sha256 != upload_sha256:
         raise Conflict(f"photo {photo_id} exists with other bytes")
     return Upload(photo, created=False)
@@ -199,14 +206,44 @@ def extension(media_type: str) -> str:
 
 
 def get_readable(session: Session, principal: Principal, photo_id: uuid.UUID) -> Photo:
-    """A photo whose observation the caller may see; 404 otherwise, like an unknown id."""
+    """A photo whose observation the caller may see (a fix photo: staff); 404 otherwise, like
+    an unknown id."""
     photo = session.get(Photo, photo_id)
     if photo is None or photo.organization_id != principal.org_id:
-        raise NotFound("no such photo")
+        raise NotFound("no such photo", key="error.no_such_photo")
+    if photo.observation_id is None:
+        if principal.user is None:
+            raise NotFound("no such photo", key="error.no_such_photo")
+        return photo
     try:
         get_visible(session, principal, photo.observation_id)
     except NotFound:
-        raise NotFound("no such photo") from None
+        raise NotFound("no such photo", key="error.no_such_photo") from None
+    return photo
+
+
+def get_signed(
+    session: Session,
+    secret: str,
+    photo_id: uuid.UUID,
+    size: str,
+    expires: int | None,
+    sig: str | None,
+) -> Photo:
+    """The photo a signed link names; the link is the credential, checked like a token."""
+    photo = session.get(Photo, photo_id)
+    if photo is None:
+        raise NotFound("no such photo", key="error.no_such_photo")
+    try:
+        # Keyed by the photo's own organization: a link for another organization's photo (or
+        # another id, size or expiry) does not verify.
+        verify_photo_signature(secret, photo.id, photo.organization_id, size, expires, sig)
+    except SignatureExpired as exc:
+        raise Forbidden("the link has expired", key="error.signature_expired") from exc
+    except SignatureInvalid as exc:
+        raise Forbidden(
+            "the link is not valid for this photo", key="error.signature_invalid"
+        ) from exc
     return photo
 
 
@@ -224,11 +261,13 @@ def photo_file(store: MediaStore, photo: Photo, size: PhotoSize) -> PhotoFile:
     )
 
 
-def to_read(photo: Photo) -> PhotoRead:
+def to_read(photo: Photo, signer: PhotoSigner | None = None) -> PhotoRead:
     url = f"{API_PREFIX}/photos/{photo.id}"
     return PhotoRead(
         id=photo.id,
         observation_id=photo.observation_id,
+        action_item_id=photo.action_item_id,
+        signed_urls=signer.urls(photo.id, photo.organization_id) if signer else None,
         media_type=photo.media_type,
         width=photo.width,
         height=photo.height,
@@ -247,6 +286,7 @@ __all__ = [
     "PhotoSize",
     "Upload",
     "get_readable",
+    "get_signed",
     "observation_for_upload",
     "photo_file",
     "rejected",

@@ -13,8 +13,20 @@ from sqlmodel import col
 from api import policy
 from api.auth import Principal
 from api.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
+from api.media import MediaStore
+from api.services import photos as photo_service
 from api.services.action_items import get_item, record_event, set_status
-from models import ActionEvent, ActionItem, ActionStatus, Participant, Role, User, Walk, utcnow
+from models import (
+    ActionEvent,
+    ActionItem,
+    ActionStatus,
+    Organization,
+    Participant,
+    Role,
+    User,
+    Walk,
+    utcnow,
+)
 from models.action_items import ActionEventRead, ActionItemUpdate
 
 
@@ -31,15 +43,39 @@ def check_if_match(item: ActionItem, if_match: str | None) -> None:
         return
     raise PreconditionFailed(
         "the item changed since you read it; reload it and apply your change again",
+        key="error.stale_item",
         current_etag=etag(item),
     )
 
 
-def _engineer_scope(principal: Principal, item: ActionItem) -> None:
+def in_scope(principal: Principal, item: ActionItem) -> bool:
+    """Engineers act on items of their own department or assigned to them; others on all."""
     user = principal.user
     if user is not None and user.role == Role.engineer:
-        if item.department != user.department and item.assignee_id != user.id:
-            raise Forbidden("engineers act on items of their own department or assigned to them")
+        return item.department == user.department or item.assignee_id == user.id
+    return True
+
+
+def allowed_moves(principal: Principal, item: ActionItem) -> list[ActionStatus]:
+    """The statuses this caller may move the item to now (what a client offers as buttons)."""
+    if not in_scope(principal, item):
+        return []
+    return policy.moves_for(principal.role, str(item.status))
+
+
+def _engineer_scope(principal: Principal, item: ActionItem) -> None:
+    if not in_scope(principal, item):
+        raise Forbidden(
+            "engineers act on items of their own department or assigned to them",
+            key="error.engineer_scope",
+            allowed_moves=[],
+        )
+
+
+def resolution_rule(session: Session, item: ActionItem) -> bool:
+    """Whether the item's organization needs a resolution note to resolve."""
+    org = session.get(Organization, item.organization_id)
+    return bool(org is not None and org.require_resolution_note)
 
 
 def _flush(session: Session) -> None:
@@ -88,10 +124,26 @@ def update(
 
     if target is not None and target != item.status:
         target = ActionStatus(target)
-        if not policy.may_move(role, str(item.status), str(target)):
-            if (str(item.status), str(target)) in policy.ACTION_MOVES:
-                raise Forbidden(f"a {role} may not move an item from {item.status} to {target}")
-            raise Conflict(f"an item cannot move from {item.status} to {target}")
+        src = str(item.status)
+        if not policy.may_move(role, src, str(target)):
+            # The refusal says what this caller could do instead.
+            words = {"role": role, "src": src, "dst": str(target)}
+            moves = [str(m) for m in allowed_moves(principal, item)]
+            if policy.is_move(src, str(target)):
+                raise Forbidden(
+                    f"a {role} may not move an item from {src} to {target}",
+                    key="error.move_forbidden", params=words, allowed_moves=moves,
+                )  # fmt: skip
+            raise Conflict(
+                f"an item cannot move from {src} to {target}",
+                key="error.move_not_allowed", params=words, allowed_moves=moves,
+            )  # fmt: skip
+        if target == ActionStatus.resolved and resolution_rule(session, item):
+            if not (item.resolution_note and item.resolution_note.strip()):
+                raise InvalidInput.at(
+                    ["body", "resolution_note"],
+                    "this organization resolves items with a resolution note",
+                )
         if target == ActionStatus.wont_fix and not (comment and comment.strip()):
             raise InvalidInput.at(["body", "comment"], "won't fix needs a reason")
         if target == ActionStatus.referred:
@@ -149,13 +201,19 @@ def follow_up(
     if outcome not in (ActionStatus.verified, ActionStatus.reopened):
         raise InvalidInput.at(["body", "outcome"], "verified or reopened")
     if item.status != ActionStatus.resolved:
-        raise Conflict(f"only resolved items can be followed up; this one is {item.status}")
+        raise Conflict(
+            f"only resolved items can be followed up; this one is {item.status}",
+            allowed_moves=[str(m) for m in allowed_moves(principal, item)],
+        )
     if principal.participant is not None:
         walk = session.get(Walk, principal.participant.walk_id)
         if walk is None or walk.area_id is None or walk.area_id != item.area_id:
             raise NotFound("no such action item")
     if not policy.may_move(principal.role, str(item.status), str(outcome)):
-        raise Forbidden(f"a {principal.role} may not do this")
+        raise Forbidden(
+            f"a {principal.role} may not do this",
+            allowed_moves=[str(m) for m in allowed_moves(principal, item)],
+        )
     set_status(session, item, outcome, kind="follow_up", actor=principal, comment=comment)
     _flush(session)
     return item
@@ -209,3 +267,40 @@ def history(session: Session, item: ActionItem) -> list[ActionEventRead]:
             )  # fmt: skip
         )
     return out
+
+
+def add_fix_photo(
+    session: Session,
+    principal: Principal,
+    item: ActionItem,
+    photo_id: uuid.UUID,
+    data: bytes,
+    *,
+    store: MediaStore,
+    max_bytes: int,
+    max_pixels: int,
+) -> photo_service.Upload:
+    """A photo of the fix: the same checks and stripping as observation photos, in the item's
+    history. Engineers add them to items they work on."""
+    _engineer_scope(principal, item)
+    done = photo_service.upload(
+        session, principal, item, photo_id, data,
+        store=store, max_bytes=max_bytes, max_pixels=max_pixels,
+    )  # fmt: skip
+    if done.created:
+        record_event(session, item, kind="photo", actor=principal, changes={"photo": str(photo_id)})
+        item.updated_at = utcnow()
+        _flush(session)
+    return done
+
+
+def comment(session: Session, principal: Principal, item: ActionItem, text: str) -> ActionEvent:
+    """A note in the item's history; no field or status changes."""
+    _engineer_scope(principal, item)
+    text = text.strip()
+    if not text:
+        raise InvalidInput.at(["body", "text"], "say something")
+    event = record_event(session, item, kind="comment", actor=principal, comment=text)
+    item.updated_at = utcnow()
+    _flush(session)
+    return event

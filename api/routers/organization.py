@@ -1,0 +1,27 @@
+"""The caller's organization: its settings (language, workflow), read and changed by admins."""
+
+from __future__ import annotations
+
+from api.auth import PrincipalDep
+from api.deps import SessionDep
+from api.routers import api_router
+from api.services import organizations as org_service
+from models.organizations import OrganizationSettingsRead, OrganizationUpdate
+
+router = api_router("organization")
+
+
+@router.get("/organization", response_model=OrganizationSettingsRead)
+def get_organization(principal: PrincipalDep, session: SessionDep) -> OrganizationSettingsRead:
+    org = org_service.get(session, principal.org_id)
+    return OrganizationSettingsRead.model_validate(org, from_attributes=True)
+
+
+@router.patch("/organization", response_model=OrganizationSettingsRead)
+def update_organization(
+    body: OrganizationUpdate, principal: PrincipalDep, session: SessionDep
+) -> OrganizationSettingsRead:
+    """``language`` (nb|en): item titles, exports and default message language;
+    ``require_resolution_note``: resolving an item needs a note."""
+    org = org_service.update_settings(session, org_service.get(session, principal.org_id), body)
+    return OrganizationSettingsRead.model_validate(org, from_attributes=True)
