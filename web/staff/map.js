@@ -15,6 +15,8 @@ export function loadMapLibre() {
       script.src = '/vendor/maplibre-gl.js';
       script.onload = () => {
         window.maplibregl.setWorkerUrl('/vendor/maplibre-gl-worker.js');
+        // Start the worker now, not when the first map asks for it.
+        window.maplibregl.prewarm();
         resolve(window.maplibregl);
       };
       script.onerror = () => reject(new Error('could not load the map library'));

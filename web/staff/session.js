@@ -6,8 +6,9 @@ export const session = {
   me: null,
   categories: [],
   async load() {
-    this.me = await api.get('/api/v1/me');
-    this.categories = (await api.get('/api/v1/categories')).items;
+    const [me, categories] = await Promise.all([api.get('/api/v1/me'), api.get('/api/v1/categories')]);
+    this.me = me;
+    this.categories = categories.items;
   },
   clear() {
     this.me = null;

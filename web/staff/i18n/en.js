@@ -109,6 +109,8 @@ export default {
   'item.note': 'Resolution note',
   'item.note_hint': 'What was done (or, for other moves, why). Optional unless your organization requires it.',
   'item.fix_photo': 'Photo of the fix',
+  'item.fix_photos': 'Photos of the fix',
+  'item.fix_photo_alt': 'Photo of the fix',
   'item.no_moves': 'You cannot move this item now.',
   'item.moved': 'Item moved to {status}.',
   'item.stale': 'Someone changed this item meanwhile. It has been reloaded; please try again.',

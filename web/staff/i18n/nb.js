@@ -109,6 +109,8 @@ export default {
   'item.note': 'Merknad om utbedring',
   'item.note_hint': 'Hva som ble gjort (eller, for andre steg, hvorfor). Valgfritt med mindre organisasjonen krever det.',
   'item.fix_photo': 'Bilde av utbedringen',
+  'item.fix_photos': 'Bilder av utbedringen',
+  'item.fix_photo_alt': 'Bilde av utbedringen',
   'item.no_moves': 'Du kan ikke flytte dette tiltaket nå.',
   'item.moved': 'Tiltaket er nå {status}.',
   'item.stale': 'Noen andre endret tiltaket i mellomtiden. Det er lastet på nytt; prøv igjen.',

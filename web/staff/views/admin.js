@@ -82,7 +82,7 @@ export async function categoriesView(main) {
         h('td', {}, h('button', { type: 'button', class: 'secondary', text: t('save'), 'aria-label': t('categories.save_for', { code: c.code }), onclick: async () => {
           const body = { label_en: en.value.trim(), label_nb: nb.value.trim(), group_distance_m: Number(dist.value), default_department: dept.value.trim() || null };
           for (const [f, box] of Object.entries(flags)) body[f] = box.checked;
-          try { await api.patch(`/api/v1/categories/${c.id}`, body); announce.textContent = t('saved'); await refresh(); } catch (err) { announce.textContent = problemText(err); }
+          try { await api.patch(`/api/v1/categories/${c.code}`, body); announce.textContent = t('saved'); await refresh(); } catch (err) { announce.textContent = problemText(err); }
         } })));
     }));
   };
@@ -120,13 +120,13 @@ export async function organizationView(main) {
     return;
   }
   const moderation = h('select', {}, ['post', 'pre'].map((m) => option(m, t(`org.moderation.${m}`), org.moderation_mode === m)));
-  const language = h('select', {}, ['nb', 'en'].map((l) => option(l, t(`lang.${l}`), (org.language || org.default_language) === l)));
+  const language = h('select', {}, ['nb', 'en'].map((l) => option(l, t(`lang.${l}`), org.language === l)));
   const requireNote = h('input', { type: 'checkbox', checked: !!org.require_resolution_note });
   main.append(h('p', { class: 'lead', text: org.name }), h('form', { class: 'stack', onsubmit: async (e) => {
     e.preventDefault();
-    const body = { moderation_mode: moderation.value, require_resolution_note: requireNote.checked };
-    body['language' in org || !('default_language' in org) ? 'language' : 'default_language'] = language.value;
+    const body = { language: language.value, require_resolution_note: requireNote.checked };
+    if ('moderation_mode' in org) body.moderation_mode = moderation.value;
     try { await api.patch('/api/v1/organization', body); announce.textContent = t('saved'); } catch (err) { announce.textContent = problemText(err); }
-  } }, field(t('org.moderation'), moderation, t('org.moderation_hint')), field(t('org.language'), language),
+  } }, 'moderation_mode' in org ? field(t('org.moderation'), moderation, t('org.moderation_hint')) : null, field(t('org.language'), language),
   h('label', { class: 'check' }, requireNote, t('org.require_note')), h('button', { type: 'submit', text: t('save') })));
 }

@@ -10,26 +10,15 @@ import { statusBadge } from './items.js';
 // The order the buttons appear in: the usual next step first.
 const MOVE_ORDER = ['resolved', 'in_progress', 'planned', 'triaged', 'verified', 'reopened', 'referred', 'wont_fix', 'duplicate'];
 
-// TEMPORARY until allowed_moves is on every item read (issue-10): the forward moves a role may
-// make. The server decides either way.
-const FALLBACK = { in_progress: ['resolved'], planned: ['in_progress'], triaged: ['planned'] };
-function fallbackMoves(status, role) {
-  if (role === 'planner') return [];
-  const moves = [...(FALLBACK[status] || [])];
-  if (['admin', 'coordinator'].includes(role) && ['new', 'reopened'].includes(status)) moves.push('triaged');
-  return moves;
-}
-
 async function loadItem(id) {
   const res = await api.raw('GET', `/api/v1/action-items/${id}`);
   return { item: await res.json(), etag: res.headers.get('etag') };
 }
 
-async function photoUrl(photo) {
-  // Signed URLs need no header; otherwise fetch with the token and show a blob.
-  if (photo.url) return photo.url;
-  const res = await api.raw('GET', `/api/v1/photos/${photo.id || photo}?size=thumb`);
-  return URL.createObjectURL(await res.blob());
+// Photos come with short-lived signed links that an <img> can load without the token.
+function thumb(photo, alt) {
+  return h('a', { href: photo.urls.display, target: '_blank', rel: 'noopener' },
+    h('img', { src: photo.urls.thumb, alt, class: 'thumb', loading: 'lazy' }));
 }
 
 export async function itemView(main, { args: [id], me }) {
@@ -59,8 +48,9 @@ export async function itemView(main, { args: [id], me }) {
       ...row('item.reports', String(item.observation_count)),
       ...row('item.last_seen', formatDateTime(item.last_seen_at, lang()) || '–'),
       ...(item.resolution_note ? row('item.resolution_note', item.resolution_note) : []),
+      ...(item.photos?.length ? row('item.fix_photos', h('div', { class: 'thumbs' }, item.photos.map((ph) => thumb(ph, t('item.fix_photo_alt'))))) : []),
     );
-    const allowed = item.allowed_moves || fallbackMoves(item.status, me.role);
+    const allowed = item.allowed_moves || [];
     moves.replaceChildren(...MOVE_ORDER.filter((m) => allowed.includes(m)).map((m) =>
       h('button', { type: 'button', class: m === 'resolved' ? 'primary' : 'secondary', text: t(`move.${m}`), onclick: () => move(m) })));
     if (!allowed.length) moves.append(h('p', { class: 'hint', text: t('item.no_moves') }));
@@ -114,18 +104,15 @@ export async function itemView(main, { args: [id], me }) {
     try {
       const data = await api.get(`/api/v1/action-items/${item.id}/observations`);
       const rows = Array.isArray(data) ? data : data.items || data.features || [];
-      observations.replaceChildren(...await Promise.all(rows.map(async (o) => {
+      observations.replaceChildren(...rows.map((o) => {
         const p = o.properties || o;
-        const photos = p.photos || p.photo_ids || [];
-        const imgs = await Promise.all(photos.slice(0, 4).map(async (ph) => {
-          try { return h('img', { src: await photoUrl(ph), alt: t('item.photo_alt'), class: 'thumb', loading: 'lazy' }); } catch { return null; }
-        }));
+        const imgs = (p.photos || []).map((ph) => thumb(ph, t('item.photo_alt')));
         return h('li', {},
           h('strong', { text: session.categoryLabel(p.category) }), ' ',
           h('time', { datetime: p.recorded_at, text: formatDateTime(p.recorded_at, lang()) }),
           p.note ? h('p', { text: p.note }) : null,
           h('div', { class: 'thumbs' }, imgs));
-      })));
+      }));
       if (!rows.length) observations.append(h('li', { text: t('item.no_observations') }));
     } catch {
       observations.replaceChildren(h('li', { text: t('item.observations_unavailable') }));

@@ -121,26 +121,42 @@ export async function mapView(main, { params }) {
     load();
   }
 
-  async function load() {
-    controller?.abort();
-    controller = new AbortController();
+  // The feeds are fetched while the map library loads; the data goes in once both are there.
+  function fetchFeeds(signal) {
+    return Promise.all([
+      api.features(`/api/v1/map/observations${api.query({ ...obsFilter(), limit: 10000 })}`, 50_000, signal),
+      api.features(`/api/v1/map/action-items${api.query(itemFilter())}`, 50_000, signal),
+      api.features('/api/v1/map/areas', 10_000, signal),
+      api.request('GET', `/api/v1/map/hotspots${api.query(hotspotFilter())}`, { signal }).catch((err) => {
+        if (err.name === 'AbortError') throw err;
+        return emptyCollection();
+      }),
+    ]);
+  }
+
+  async function load(pending) {
+    if (!pending) {
+      controller?.abort();
+      controller = new AbortController();
+    }
     const { signal } = controller;
     main.dataset.state = 'loading';
     areaCsv.disabled = !controls.area.value;
     count.textContent = t('map.loading');
     try {
-      const [obs, items, areas, hotspots] = await Promise.all([
-        api.features(`/api/v1/map/observations${api.query({ ...obsFilter(), limit: 10000 })}`, 50_000, signal),
-        api.features(`/api/v1/map/action-items${api.query(itemFilter())}`, 50_000, signal),
-        api.features('/api/v1/map/areas', 10_000, signal),
-        api.request('GET', `/api/v1/map/hotspots${api.query(hotspotFilter())}`, { signal }).catch(() => emptyCollection()),
-      ]);
+      const [obs, items, areas, hotspots] = await (pending || fetchFeeds(signal));
       if (signal.aborted) return;
+      performance.mark('safewalk-map-data');
       if (controls.area.options.length === 1) {
         const chosen = params.get('area') || '';
         for (const f of [...areas.features].sort((a, b) => a.properties.name.localeCompare(b.properties.name))) {
           controls.area.append(option(f.id, f.properties.name, f.id === chosen));
         }
+      }
+      // Move the camera first, so each source is tiled once, at the zoom it is shown at.
+      if (!fitted) {
+        fit(map, [areas, obs, items]);
+        fitted = true;
       }
       map.getSource('observations').setData(obs);
       map.getSource('items').setData(items);
@@ -150,10 +166,7 @@ export async function mapView(main, { params }) {
       count.textContent = t('map.count', { observations: obs.features.length, items: items.features.length, cells: hotspots.features.length });
       count.dataset.observations = obs.features.length;
       count.dataset.items = items.features.length;
-      if (!fitted) {
-        fit(map, [areas, obs, items]);
-        fitted = true;
-      }
+      performance.mark('safewalk-map-set');
       map.once('idle', () => {
         if (signal.aborted) return;
         main.dataset.state = 'idle';
@@ -167,7 +180,11 @@ export async function mapView(main, { params }) {
     }
   }
 
+  controller = new AbortController();
+  const first = fetchFeeds(controller.signal);
+  first.catch(() => {}); // handled in load()
   map = await createMap(mapEl);
+  performance.mark('safewalk-map-created');
   map.addSource('areas', { type: 'geojson', data: emptyCollection() });
   map.addSource('hotspots', { type: 'geojson', data: emptyCollection() });
   map.addSource('items', { type: 'geojson', data: emptyCollection() });
@@ -213,6 +230,6 @@ export async function mapView(main, { params }) {
     map.on('mouseenter', id, () => { map.getCanvas().style.cursor = 'pointer'; });
     map.on('mouseleave', id, () => { map.getCanvas().style.cursor = ''; });
   }
-  await load();
+  await load(first);
   return () => { controller?.abort(); map.remove(); };
 }
