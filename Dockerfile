@@ -28,4 +28,8 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=4).status == 200 else 1)"
 # `serve` upgrades the schema (alembic upgrade head) before it starts listening.
+# Behind a load balancer, name it so that throttles see clients' addresses, not the balancer's:
+#   docker run -e SAFEWALK_TRUSTED_PROXIES=10.0.0.0/8 ...   (or: serve --trusted-proxies 10.0.0.0/8)
+# Left empty, X-Forwarded-For is ignored and the socket's address counts.
+ENV SAFEWALK_TRUSTED_PROXIES=""
 CMD ["safewalk", "serve", "--host", "0.0.0.0", "--port", "8000"]

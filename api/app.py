@@ -10,6 +10,8 @@ from api import policy
 from api.auth import enforce_policy
 from api.db import create_db_engine, make_sessionmaker
 from api.errors import install_error_handlers
+from api.middleware import CatchUnexpected, ClientAddress, RefuseUnstorableText, parse_trusted
+from api.query_check import reject_unknown_query
 from api.ratelimit import Limits
 from api.routers import (
     action_items,
@@ -87,9 +89,16 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.feed_connection = lambda: engine.connect().execution_options(sqlite_begin="DEFERRED")
     app.state.limits = Limits()
     install_error_handlers(app)
+    # Added innermost first: CatchUnexpected wraps the other two, so it sees their errors too.
+    app.add_middleware(RefuseUnstorableText)
+    app.add_middleware(ClientAddress, trusted=parse_trusted(settings.trusted_proxies))
+    app.add_middleware(CatchUnexpected)
     app.include_router(health.router)
     for router in API_ROUTERS:
-        app.include_router(router, dependencies=[Depends(enforce_policy)])
+        # Policy first (401/403 before anything), then no silently ignored query parameter.
+        app.include_router(
+            router, dependencies=[Depends(enforce_policy), Depends(reject_unknown_query)]
+        )
     check_policy_coverage(app)
     mount_staff_web(app, settings)
     return app

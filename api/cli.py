@@ -59,12 +59,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from api.migrate import upgrade
 
     settings = get_settings()
+    if args.trusted_proxies is not None:
+        settings = settings.model_copy(update={"trusted_proxies": args.trusted_proxies})
     if not args.no_migrate:
         upgrade(settings.resolved_database_url)
     print(
         f"safewalk on http://{args.host}:{args.port}  (API docs: http://{args.host}:{args.port}/docs)"
     )
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-For from loopback; the app
+    # decides which proxies to trust (SAFEWALK_TRUSTED_PROXIES, api/middleware.py).
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        proxy_headers=False,
+    )
     return 0
 
 
@@ -159,6 +169,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--no-migrate", action="store_true", help="do not upgrade the schema first")
+    p.add_argument(
+        "--trusted-proxies",
+        help="addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed "
+        "(default: SAFEWALK_TRUSTED_PROXIES; empty: the socket's address counts)",
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("migrate", help="upgrade the database schema to the latest version")

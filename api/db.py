@@ -15,7 +15,9 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 SPATIALITE_HINT = (
     "SpatiaLite (mod_spatialite) could not be loaded: install it with "
@@ -114,11 +116,14 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 
 def session_scope(
-    factory: sessionmaker[Session], info: dict[str, Any] | None = None
+    factory: sessionmaker[Session], info: dict[str, Any] | None = None, *, read_only: bool = False
 ) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
+    """One unit of work: commit on success, roll back on any error. ``read_only`` units begin
+    DEFERRED on SQLite, taking no write lock (the option means nothing to PostgreSQL)."""
     session = factory()
     session.info.update(info or {})
+    if read_only:
+        session.connection(execution_options={"sqlite_begin": "DEFERRED"})
     try:
         yield session
         session.commit()
@@ -127,3 +132,21 @@ def session_scope(
         raise
     finally:
         session.close()
+
+
+# SQLSTATEs a retry can cure: serialization failure, deadlock, lock not available.
+_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure that says "someone else was writing the same rows; try again", on either
+    database: PostgreSQL's serialization failures and deadlocks, SQLite's busy lock, and an
+    optimistic-lock miss (``UPDATE ... WHERE version = n`` matched nothing)."""
+    if isinstance(exc, StaleDataError):
+        return True
+    if isinstance(exc, DBAPIError):
+        orig = exc.orig
+        if getattr(orig, "sqlstate", None) in _TRANSIENT_SQLSTATES:
+            return True
+        return "database is locked" in str(orig)
+    return False

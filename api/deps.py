@@ -19,10 +19,18 @@ def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def _session(request: Request) -> Iterator[Session]:
-    """One unit of work per request: services flush, this commits or rolls back."""
+    """One unit of work per request: services flush, this commits or rolls back.
+
+    Reads begin a plain (deferred) transaction, so on SQLite they read their snapshot while a
+    writer, even a long regroup, holds the write lock; writes begin IMMEDIATE (api/db.py)."""
     yield from session_scope(
-        request.app.state.sessionmaker, {"settings": request.app.state.settings}
+        request.app.state.sessionmaker,
+        {"settings": request.app.state.settings},
+        read_only=request.method in READ_METHODS,
     )
 
 

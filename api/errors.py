@@ -93,6 +93,20 @@ class TooManyRequests(DomainError):
     status, slug, title = 429, "too-many-requests", "Too many requests"
 
 
+class PreconditionRequired(DomainError):
+    status, slug, title = 428, "precondition-required", "Precondition required"
+
+
+class Busy(DomainError):
+    """Others kept writing the same rows through every retry; nothing was stored."""
+
+    status, slug, title = 503, "busy", "Busy"
+
+    def __init__(self, detail: str = "busy: nothing was stored; send it again", **kw: Any) -> None:
+        kw.setdefault("headers", {"Retry-After": "1"})
+        super().__init__(detail, **kw)
+
+
 def problem(
     status: int,
     title: str,
@@ -202,18 +216,7 @@ def install_error_handlers(app: FastAPI) -> None:
             errors=errors,
         )
 
-    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # A bug: log it with its trace for us, tell the client nothing about the internals.
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        lang = request_language(request)
-        return problem(
-            500,
-            _title("internal", "Internal server error", lang),
-            translate("error.internal", lang),
-            instance=request.url.path,
-        )
-
     app.add_exception_handler(DomainError, on_domain_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
-    app.add_exception_handler(Exception, on_unexpected)
+    # Bugs (any other exception) are answered by api.middleware.CatchUnexpected.

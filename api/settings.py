@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     # The staff web's basemap: an XYZ raster template (https://…/{z}/{x}/{y}.png) or a MapLibre
     # style URL (….json). Empty: layers on a plain background, and no outside origin in the CSP.
     basemap_url: str = ""
+    # Proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDR networks).
+    # Empty: the client's address is the socket's, whatever headers say.
+    trusted_proxies: str = ""
 
     @property
     def resolved_database_url(self) -> str:

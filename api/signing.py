@@ -22,6 +22,7 @@ from models.observations import PhotoUrls
 
 IMG_TTL = timedelta(minutes=15)
 EXPORT_TTL = timedelta(days=7)
+EXPIRY_BUCKET_S = 300
 SIZES = ("thumb", "display", "original")
 _PURPOSE = b"safewalk/photo-link/v1"
 
@@ -76,7 +77,10 @@ class PhotoSigner:
     now: datetime = field(default_factory=utcnow)
 
     def url(self, photo_id: uuid.UUID, org_id: uuid.UUID, size: str) -> str:
-        expires = int((self.now + self.ttl).timestamp())
+        # Rounded up to the next bucket: the same link for a few minutes, so browsers cache
+        # the image instead of fetching it again for every page.
+        at = int((self.now + self.ttl).timestamp())
+        expires = -(-at // EXPIRY_BUCKET_S) * EXPIRY_BUCKET_S
         query = urlencode(
             {
                 "size": size,

@@ -13,6 +13,8 @@ the functions below pick the dialect's spelling:
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from typing import Any
 
 from geoalchemy2.shape import from_shape, to_shape
@@ -31,7 +33,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from models.base import SRID
 
@@ -172,3 +174,28 @@ def feature_json(
         ),
         String,
     )  # fmt: skip
+
+
+# --- locks -----------------------------------------------------------------------------------
+#
+# Grouping reads an area's open items of one category and then rewrites them. Two phones saving
+# at the same spot must not both read "no item here" or both rewrite one item's counters, so
+# every writer of a (organization, area, category) group takes that group's lock first, always
+# in ascending key order. PostgreSQL: a transaction-level advisory lock (released at commit or
+# rollback, and at the rollback of the savepoint that took it). SQLite: writers already run one
+# at a time (BEGIN IMMEDIATE), so there is nothing to take.
+
+GroupKey = tuple[Any, Any, Any]  # (organization id, area id or None, category id)
+
+
+def group_lock_id(key: GroupKey) -> int:
+    """A stable signed 64-bit id for an advisory lock."""
+    digest = hashlib.blake2b("|".join(str(k) for k in key).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def lock_groups(session: Session, keys: Iterable[GroupKey]) -> None:
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for lock_id in sorted({group_lock_id(k) for k in keys}):
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_id})

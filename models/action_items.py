@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict
 from sqlalchemy import JSON, Boolean, Column, Index, Integer, Text, false
 from sqlmodel import Field, SQLModel
 
-from models.base import enum_column, geometry_column, new_id, not_null, ts_column, utcnow
+from models.base import NotNull, enum_column, geometry_column, new_id, ts_column, utcnow
 from models.observations import PhotoLink
 
 
@@ -237,20 +237,17 @@ class ActionItemRead(SQLModel):
 class ActionItemUpdate(SQLModel):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
-    status: ActionStatus | None = None
+    status: Annotated[ActionStatus | None, NotNull] = None
     comment: str | None = Field(default=None, max_length=4000)
     department: str | None = Field(default=None, max_length=64)
-    owner_type: OwnerType | None = None
+    owner_type: Annotated[OwnerType | None, NotNull] = None
     assignee_id: uuid.UUID | None = None
     due_date: date | None = None
     priority_override: float | None = Field(default=None, ge=0, le=100)
     resolution_note: str | None = Field(default=None, max_length=4000)
     referred_to: str | None = Field(default=None, max_length=200)
     duplicate_of: uuid.UUID | None = None
-    title: str | None = Field(default=None, min_length=1, max_length=200)
-
-    # Leaving these out changes nothing; sending null would write NULL into NOT NULL columns.
-    _not_null = not_null("status", "title", "owner_type")
+    title: Annotated[str | None, NotNull] = Field(default=None, min_length=1, max_length=200)
 
 
 class ActionEventRead(SQLModel):
@@ -296,3 +293,52 @@ class RegroupResult(SQLModel):
     items_kept: int
     items_created: int
     items_closed: int
+
+
+class BulkTarget(SQLModel):
+    """An item id with the version the client read: a newer version is that item's conflict."""
+
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    id: uuid.UUID
+    version: int | None = Field(default=None, ge=1)
+
+
+class BulkSet(SQLModel):
+    """What to do to every item; the same rules as a PATCH of each one."""
+
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    status: Annotated[ActionStatus | None, NotNull] = None
+    department: str | None = Field(default=None, max_length=64)
+    assignee_id: uuid.UUID | None = None
+    due_date: date | None = None
+    comment: str | None = Field(default=None, max_length=4000)
+
+
+class BulkRequest(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    ids: list[uuid.UUID | BulkTarget] = Field(min_length=1, max_length=500)
+    set: BulkSet
+
+
+BulkStatus = Literal["ok", "forbidden", "conflict", "not_found", "invalid"]
+
+
+class BulkItemResult(SQLModel):
+    id: uuid.UUID
+    status: BulkStatus
+    detail: str | None = None
+    errors: list[dict[str, Any]] | None = None
+    allowed_moves: list[ActionStatus] | None = None
+    version: int | None = None
+
+
+class BulkOut(SQLModel):
+    results: list[BulkItemResult]
+    ok: int
+    forbidden: int
+    conflict: int
+    not_found: int
+    invalid: int

@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from geoalchemy2 import Geometry
-from pydantic import field_validator
+from pydantic import BeforeValidator
 from sqlalchemy import Column, DateTime, MetaData, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -80,12 +80,12 @@ def enum_column(enum: type[StrEnum], *, nullable: bool = False, index: bool = Fa
     return Column(String(max(width, 16)), nullable=nullable, index=index)
 
 
-def not_null(*fields: str) -> Any:
-    """A validator for PATCH schemas: these fields may be left out, but not sent as null."""
+def _refuse_null(value: Any) -> Any:
+    if value is None:
+        raise ValueError("may be left out, but may not be null")
+    return value
 
-    def check(value: Any) -> Any:
-        if value is None:
-            raise ValueError("may not be null")
-        return value
 
-    return field_validator(*fields, mode="before")(staticmethod(check))
+# For PATCH fields that may be omitted but never cleared: an explicit null is a 422 naming the
+# field (a validator only runs on values that were sent, so leaving the field out stays fine).
+NotNull = BeforeValidator(_refuse_null)

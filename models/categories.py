@@ -10,7 +10,7 @@ from pydantic import ConfigDict, StringConstraints
 from sqlalchemy import Boolean, Column, UniqueConstraint, true
 from sqlmodel import Field, SQLModel
 
-from models.base import new_id, not_null
+from models.base import NotNull, new_id
 
 
 class Category(SQLModel, table=True):
@@ -122,21 +122,17 @@ class CategoryUpdate(SQLModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # type: ignore[assignment]
 
-    label_en: str | None = Field(default=None, min_length=1, max_length=120)
-    label_nb: str | None = Field(default=None, min_length=1, max_length=120)
-    default_department: str | None = Field(default=None, min_length=1, max_length=64)
-    group_distance_m: float | None = Field(
-        default=None, ge=MIN_GROUP_DISTANCE_M, le=MAX_GROUP_DISTANCE_M
-    )
-    actionable: bool | None = None
-    published: bool | None = None
-    sensitive: bool | None = None
-
     # Only the default department may be cleared: an explicit null elsewhere is a 422 naming
     # the field, never a NULL written into a NOT NULL column.
-    _not_null = not_null(
-        "label_en", "label_nb", "group_distance_m", "actionable", "published", "sensitive"
+    label_en: Annotated[str | None, NotNull] = Field(default=None, min_length=1, max_length=120)
+    label_nb: Annotated[str | None, NotNull] = Field(default=None, min_length=1, max_length=120)
+    default_department: str | None = Field(default=None, min_length=1, max_length=64)
+    group_distance_m: Annotated[float | None, NotNull] = Field(
+        default=None, ge=MIN_GROUP_DISTANCE_M, le=MAX_GROUP_DISTANCE_M
     )
+    actionable: Annotated[bool | None, NotNull] = None
+    published: Annotated[bool | None, NotNull] = None
+    sensitive: Annotated[bool | None, NotNull] = None
 
 
 class CategoryRead(SQLModel):

@@ -180,7 +180,8 @@ class BatchIn(SQLModel):
 
 class BatchItemResult(SQLModel):
     id: str | None
-    status: str  # created | duplicate | conflict | invalid
+    # created | duplicate | conflict | invalid | failed (busy through every retry: send again)
+    status: str
     errors: list[dict[str, Any]] | None = None
 
 
@@ -190,6 +191,7 @@ class BatchOut(SQLModel):
     duplicate: int
     conflict: int
     invalid: int
+    failed: int = 0
 
 
 class PhotoRead(SQLModel):

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import ConfigDict
 from sqlalchemy import Boolean, Column, String, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
-from models.base import enum_column, new_id, not_null, ts_column, utcnow
+from models.base import NotNull, enum_column, new_id, ts_column, utcnow
 
 
 class Role(StrEnum):
@@ -85,11 +86,9 @@ class OrganizationSettingsRead(SQLModel):
 class OrganizationUpdate(SQLModel):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    language: Language | None = None
-    require_resolution_note: bool | None = None
-
-    _not_null = not_null("name", "language", "require_resolution_note")
+    name: Annotated[str | None, NotNull] = Field(default=None, min_length=1, max_length=200)
+    language: Annotated[Language | None, NotNull] = None
+    require_resolution_note: Annotated[bool | None, NotNull] = None
 
 
 class UserCreate(SQLModel):

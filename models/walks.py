@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import AwareDatetime, ConfigDict
 from sqlalchemy import Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.base import enum_column, geometry_column, new_id, ts_column, utcnow
+from models.base import NotNull, enum_column, geometry_column, new_id, ts_column, utcnow
 from models.geojson import LineStringGeometry
 
 
@@ -105,8 +105,8 @@ class WalkCreate(SQLModel):
 class WalkUpdate(SQLModel):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
-    title: str | None = Field(default=None, min_length=1, max_length=200)
-    status: WalkStatus | None = None
+    title: Annotated[str | None, NotNull] = Field(default=None, min_length=1, max_length=200)
+    status: Annotated[WalkStatus | None, NotNull] = None
     area_id: uuid.UUID | None = None
     route: LineStringGeometry | None = None
     starts_at: AwareDatetime | None = None

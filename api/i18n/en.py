@@ -68,6 +68,7 @@ MESSAGES: dict[str, str] = {
     "csv.priority": "priority",
     "csv.title": "title",
     "csv.category": "category",
+    "csv.category_code": "category code",
     "csv.status": "status",
     "csv.department": "department",
     "csv.owner_type": "owner",

@@ -61,6 +61,7 @@ MESSAGES: dict[str, str] = {
     "csv.priority": "prioritet",
     "csv.title": "tittel",
     "csv.category": "kategori",
+    "csv.category_code": "kategorikode",
     "csv.status": "status",
     "csv.department": "avdeling",
     "csv.owner_type": "eier",

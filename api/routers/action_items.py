@@ -12,26 +12,30 @@ from fastapi.responses import JSONResponse
 
 from api.auth import Principal, PrincipalDep
 from api.deps import SessionDep, SettingsDep, SignerDep
+from api.errors import request_language
 from api.lookups import ValidArea, ValidWalk
 from api.paging import Page, next_url
-from api.routers import api_router
+from api.routers import API_PREFIX, api_router
 from api.routers.photos import IMAGE_BODY, MediaDep, PhotoBytes
 from api.services import action_items as item_service
 from api.services import action_list, workflow
+from api.services import observations as obs_service
 from api.services import photos as photo_service
-from api.signing import PhotoSigner
+from api.signing import EXPORT_TTL, PhotoSigner
 from models import ActionItem, ActionStatus
 from models.action_items import (
     ActionEventRead,
     ActionItemRead,
     ActionItemUpdate,
+    BulkOut,
+    BulkRequest,
     CommentIn,
     FollowUpRequest,
     MergeRequest,
     RegroupResult,
     SplitRequest,
 )
-from models.observations import PhotoRead
+from models.observations import ObservationRead, PhotoRead
 
 router = api_router("action-items")
 
@@ -79,6 +83,14 @@ def list_items(
         items=action_list.to_reads(session, rows, principal=principal, signer=signer),
         next=next_url(request, nxt),
     )
+
+
+@router.post("/action-items/bulk", response_model=BulkOut)
+def bulk_update(body: BulkRequest, principal: PrincipalDep, session: SessionDep) -> BulkOut:
+    """One change to many items: ``ids`` (an id, or ``{"id", "version"}`` to guard against a
+    stale read) and ``set`` (status, department, assignee_id, due_date, comment). Each item is
+    all-or-nothing and gets its own result: ok, forbidden, conflict, not_found or invalid."""
+    return workflow.bulk(session, principal, body)
 
 
 @router.get("/action-items/{id}", response_model=ActionItemRead)
@@ -184,6 +196,28 @@ def put_fix_photo(
     return photo_service.to_read(done.photo, signer)
 
 
+@router.get("/action-items/{id}/observations", response_model=Page[ObservationRead])
+def item_observations(
+    request: Request,
+    item: ValidItem,
+    principal: PrincipalDep,
+    session: SessionDep,
+    signer: SignerDep,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Page[ObservationRead]:
+    """What the item was made of: notes, severity, darkness, photos (signed links), and the
+    reporter's group at most, never the person."""
+    f = obs_service.ObservationFilter(action_item_id=item.id)
+    rows, nxt = obs_service.list_page(
+        session, principal, f, limit=limit, cursor=cursor,
+        maximum=request.app.state.settings.page_size_max,
+    )  # fmt: skip
+    return Page[ObservationRead](
+        items=obs_service.to_reads(session, rows, signer), next=next_url(request, nxt)
+    )
+
+
 @router.post("/action-items/{id}/comments", response_model=ActionEventRead, status_code=201)
 def add_comment(
     item: ValidItem, body: CommentIn, principal: PrincipalDep, session: SessionDep
@@ -208,6 +242,7 @@ def nearby_resolved(
 
 @router.get("/areas/{id}/action-list", response_model=None)
 def area_action_list(
+    request: Request,
     area: ValidArea,
     principal: PrincipalDep,
     session: SessionDep,
@@ -220,7 +255,17 @@ def area_action_list(
         session, area, include_closed=include_closed, principal=principal, signer=signer
     )
     if format == "csv":
-        body = action_list.area_list_csv(listing, ";" if delimiter == "semicolon" else ",")
+        # Links in a spreadsheet are opened later and elsewhere: absolute, valid for days.
+        export_signer = PhotoSigner(
+            request.app.state.secret, str(request.base_url).rstrip("/") + API_PREFIX, EXPORT_TTL
+        )
+        body = action_list.area_list_csv(
+            session,
+            listing,
+            ";" if delimiter == "semicolon" else ",",
+            request_language(request),
+            export_signer,
+        )
         filename = f"action-list-{(area.code or area.name).replace(' ', '_')}.csv"
         return Response(
             content=body.encode("utf-8"),
@@ -243,11 +288,14 @@ def regroup(area: ValidArea, principal: PrincipalDep, session: SessionDep) -> Re
 
 @router.get("/stats/follow-up")
 def follow_up_stats(
+    request: Request,
     principal: PrincipalDep,
     session: SessionDep,
     group_by: Literal["area", "department", "category"] = "area",
 ) -> dict[str, Any]:
+    """Labels (category, department) in the caller's language."""
+    lang = request_language(request)
     return {
         "group_by": group_by,
-        "groups": action_list.follow_up_stats(session, principal.org_id, group_by),
+        "groups": action_list.follow_up_stats(session, principal.org_id, group_by, lang),
     }

@@ -69,6 +69,7 @@ def list_observations(
     since: AwareDatetime | None = None,
     until: AwareDatetime | None = None,
     moderation: Moderation | None = None,
+    action_item_id: uuid.UUID | None = None,
     limit: int | None = None,
     cursor: str | None = None,
 ) -> Page[ObservationRead]:
@@ -80,6 +81,7 @@ def list_observations(
         since=since,
         until=until,
         moderation=moderation,
+        action_item_id=action_item_id,
     )
     rows, nxt = obs_service.list_page(
         session,

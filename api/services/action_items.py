@@ -22,6 +22,7 @@ from sqlmodel import col
 from api import spatial
 from api.auth import Principal
 from api.errors import Conflict, InvalidInput, NotFound
+from api.i18n import plural
 from api.services.observations import on_observation_change
 from geo.grouping import Candidate, GroupPoint, centroid, footprint, group_points, nearest_within
 from models import (
@@ -33,10 +34,12 @@ from models import (
     Category,
     Moderation,
     Observation,
+    Organization,
     Participant,
     utcnow,
 )
 from models.action_items import RegroupResult
+from models.organizations import Language
 
 RESOLVED_STATUSES = frozenset({ActionStatus.resolved, ActionStatus.verified})
 DEFAULT_GRACE_DAYS = 90
@@ -201,11 +204,24 @@ def refresh(session: Session, item: ActionItem, *, close_if_empty: bool = True) 
         item.last_seen_at,
         utcnow(),
     )
+    if not item.title_edited:
+        # The number of reports is part of the title; a coordinator's own title stays.
+        item.title = describe(session, item)
     item.updated_at = utcnow()
 
 
-def _title(cat: Category, area: Area | None) -> str:
-    return f"{cat.label_en} – {area.name}" if area is not None else cat.label_en
+def describe(session: Session, item: ActionItem, cat: Category | None = None) -> str:
+    """A title people recognise, in the organization's language: what, where, how many reports
+    ("Dårlig belysning – Sentrum (3 meldinger)")."""
+    org = session.get(Organization, item.organization_id)
+    lang = org.language if org is not None else Language.nb
+    cat = cat or session.get(Category, item.category_id)
+    label = "?" if cat is None else (cat.label_nb if lang == Language.nb else cat.label_en)
+    area = session.get(Area, item.area_id) if item.area_id is not None else None
+    count = max(item.observation_count, 1)
+    if area is None:
+        return plural("item.title_no_area", lang, count, category=label)[:200]
+    return plural("item.title", lang, count, category=label, area=area.name)[:200]
 
 
 def new_item(
@@ -216,16 +232,16 @@ def new_item(
     *,
     recurrence_of: uuid.UUID | None = None,
 ) -> ActionItem:
-    area = session.get(Area, area_id) if area_id else None
     item = ActionItem(
         organization_id=seed.organization_id,
         area_id=area_id,
         category_id=cat.id,
-        title=_title(cat, area),
+        title="",
         location=seed.location,
         department=cat.default_department,
         recurrence_of_id=recurrence_of,
     )
+    item.title = describe(session, item, cat)
     session.add(item)
     session.flush()
     record_event(
@@ -242,6 +258,25 @@ def _set_due_date_if_missing(item: ActionItem) -> None:
 
 
 # --- incremental ---------------------------------------------------------------------------
+
+
+def group_key(
+    org_id: uuid.UUID, area_id: uuid.UUID | None, category_id: uuid.UUID
+) -> spatial.GroupKey:
+    """The unit of grouping, and of its lock: one category's items in one area."""
+    return (org_id, area_id, category_id)
+
+
+def lock_item_groups(session: Session, items: Iterable[ActionItem]) -> None:
+    spatial.lock_groups(
+        session, [group_key(i.organization_id, i.area_id, i.category_id) for i in items]
+    )
+
+
+def _fresh(session: Session, item_id: uuid.UUID) -> ActionItem | None:
+    """The item as committed now (after taking its group's lock), not as this session first
+    saw it: a stale copy would carry a stale version and fail its UPDATE."""
+    return session.get(ActionItem, item_id, populate_existing=True)
 
 
 def _bbox_around(lon: float, lat: float, metres: float) -> tuple[float, float, float, float]:
@@ -307,18 +342,20 @@ def assign(session: Session, obs: Observation) -> ActionItem | None:
     point = spatial.from_db(obs.location)
     assert point is not None
     lon, lat = point.x, point.y
+    # Everything below reads the group and then rewrites it: hold the group's lock first.
+    spatial.lock_groups(session, [group_key(obs.organization_id, obs.area_id, cat.id)])
 
     open_near = _nearby_members(session, obs, cat, OPEN_STATUSES, lon, lat)
     best = nearest_within(
         lon, lat, [Candidate(str(i), x, y) for i, x, y in open_near], cat.group_distance_m
     )
-    item: ActionItem | None = session.get(ActionItem, uuid.UUID(best.key)) if best else None
+    item = _fresh(session, uuid.UUID(best.key)) if best else None
     if item is None:
         done_near = _nearby_members(session, obs, cat, RESOLVED_STATUSES, lon, lat)
         done = nearest_within(
             lon, lat, [Candidate(str(i), x, y) for i, x, y in done_near], cat.group_distance_m
         )
-        resolved = session.get(ActionItem, uuid.UUID(done.key)) if done else None
+        resolved = _fresh(session, uuid.UUID(done.key)) if done else None
         if resolved is not None:
             grace = timedelta(days=_grace_days(session))
             if resolved.resolved_at is not None and utcnow() - resolved.resolved_at <= grace:
@@ -343,7 +380,8 @@ def detach(session: Session, obs: Observation, *, actor: Principal | None = None
     """Take a no-longer-accepted observation out of its item; an emptied item is closed."""
     if obs.action_item_id is None:
         return
-    item = session.get(ActionItem, obs.action_item_id)
+    spatial.lock_groups(session, [group_key(obs.organization_id, obs.area_id, obs.category_id)])
+    item = _fresh(session, obs.action_item_id)
     obs.action_item_id = None
     session.flush()
     if item is not None:
@@ -396,13 +434,19 @@ def regroup_area(session: Session, principal: Principal, area: Area) -> RegroupR
         )
     }
     distances = {c.code: c.group_distance_m for c in cats.values() if c.actionable}
+    spatial.lock_groups(
+        session,
+        [group_key(area.organization_id, area.id, c.id) for c in cats.values() if c.actionable],
+    )
     open_items = {
         i.id: i
         for i in session.scalars(
-            select(ActionItem).where(
+            select(ActionItem)
+            .where(
                 col(ActionItem.area_id) == area.id,
                 col(ActionItem.status).in_([str(s) for s in OPEN_STATUSES]),
             )
+            .execution_options(populate_existing=True)
         )
     }
     rows: list[_Row] = []
@@ -495,6 +539,9 @@ def merge(
         other = get_item(session, principal.org_id, other_id)
     except NotFound as exc:
         raise InvalidInput.at(["body", "other_id"], "no such action item") from exc
+    lock_item_groups(session, [target, other])
+    session.refresh(target)
+    session.refresh(other)
     if target.status not in OPEN_STATUSES or other.status not in OPEN_STATUSES:
         raise Conflict("only open items can be merged")
     moved = _members(session, other.id)
@@ -522,6 +569,8 @@ def split(
     observation_ids: Sequence[uuid.UUID],
     comment: str | None,
 ) -> ActionItem:
+    lock_item_groups(session, [item])
+    session.refresh(item)
     members = {m.id: m for m in _members(session, item.id)}
     wanted = list(dict.fromkeys(observation_ids))
     for i, oid in enumerate(wanted):

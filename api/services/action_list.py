@@ -17,6 +17,7 @@ from sqlmodel import col
 
 from api import spatial
 from api.auth import Principal
+from api.i18n import Language, has, translate
 from api.paging import after_keyset, clamp_limit, keyset_page
 from api.services.action_items import effective_priority
 from api.services.photo_links import photo_links
@@ -24,7 +25,18 @@ from api.services.workflow import allowed_moves
 from api.signing import PhotoSigner
 from geo.geojson import to_geojson
 from geo.projection import geodesic_distance_m
-from models import OPEN_STATUSES, ActionEvent, ActionItem, ActionStatus, Area, Category, utcnow
+from models import (
+    OPEN_STATUSES,
+    ActionEvent,
+    ActionItem,
+    ActionStatus,
+    Area,
+    Category,
+    Moderation,
+    Observation,
+    Photo,
+    utcnow,
+)
 from models.action_items import ActionItemRead
 
 OPEN = [str(s) for s in OPEN_STATUSES]
@@ -166,31 +178,90 @@ def area_list(
     }
 
 
+# (field, catalogue key of its header); the headers speak the caller's language.
 CSV_COLUMNS = [
-    ("id", "id"), ("priority", "priority"), ("title", "title"), ("category", "category"),
-    ("status", "status"), ("department", "department"), ("owner_type", "owner_type"),
-    ("due_date", "due_date"), ("overdue", "overdue"), ("observation_count", "observations"),
-    ("participant_groups", "reported_by_groups"), ("first_seen_at", "first_seen"),
-    ("last_seen_at", "last_seen"), ("lat", "lat"), ("lon", "lon"),
-    ("resolution_note", "resolution_note"),
+    ("id", "csv.id"), ("priority", "csv.priority"), ("title", "csv.title"),
+    ("category_label", "csv.category"), ("category", "csv.category_code"),
+    ("status", "csv.status"), ("department", "csv.department"), ("owner_type", "csv.owner_type"),
+    ("due_date", "csv.due_date"), ("overdue", "csv.overdue"),
+    ("observation_count", "csv.observation_count"),
+    ("participant_groups", "csv.participant_groups"), ("first_seen_at", "csv.first_seen_at"),
+    ("last_seen_at", "csv.last_seen_at"), ("lat", "csv.lat"), ("lon", "csv.lon"),
+    ("resolution_note", "csv.resolution_note"), ("photos", "csv.photos"),
 ]  # fmt: skip
 
 
-def area_list_csv(listing: dict[str, Any], delimiter: str) -> str:
+def _named(prefix: str, value: str | None, lang: Language) -> str:
+    """A status, department, owner or group in words where the catalogue knows it."""
+    if value is None:
+        return ""
+    key = f"{prefix}.{value}"
+    return translate(key, lang) if has(key) else value
+
+
+def export_photo_links(
+    session: Session, items: Sequence[ActionItemRead], signer: PhotoSigner
+) -> dict[uuid.UUID, list[str]]:
+    """Per item: signed links (valid for days) to its reports' photos and its fix photos."""
+    ids = [r.id for r in items]
+    if not ids:
+        return {}
+    out: dict[uuid.UUID, list[str]] = {}
+    rows = session.execute(
+        select(col(Photo.id), col(Photo.organization_id), col(Observation.action_item_id))
+        .join(Observation, col(Observation.id) == col(Photo.observation_id))
+        .where(
+            col(Observation.action_item_id).in_(ids),
+            col(Observation.moderation) == Moderation.accepted,
+        )
+        .order_by(col(Photo.created_at), col(Photo.id))
+    ).all()
+    for pid, org, item_id in rows:
+        if item_id is not None:
+            out.setdefault(item_id, []).append(signer.url(pid, org, "display"))
+    for r in items:
+        for link in r.photos:
+            out.setdefault(r.id, []).append(link.urls.display)
+    return out
+
+
+def area_list_csv(
+    session: Session,
+    listing: dict[str, Any],
+    delimiter: str,
+    lang: Language,
+    signer: PhotoSigner | None = None,
+) -> str:
     """A spreadsheet Excel opens cleanly: UTF-8 with BOM (keeps æøå), CRLF rows, and the
-    semicolon delimiter that Nordic Excel expects (comma on request)."""
+    semicolon delimiter that Nordic Excel expects (comma on request). Headers, statuses,
+    departments and category labels in ``lang``; photo links signed for days."""
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter=delimiter, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-    writer.writerow([header for _, header in CSV_COLUMNS])
-    for r in listing["items"]:
+    writer.writerow([translate(key, lang) for _, key in CSV_COLUMNS])
+    items: list[ActionItemRead] = listing["items"]
+    labels = {
+        c.code: (c.label_nb if lang == Language.nb else c.label_en)
+        for c in session.scalars(
+            select(Category)
+            .join(ActionItem, col(ActionItem.category_id) == col(Category.id))
+            .where(col(ActionItem.id).in_([r.id for r in items]))
+        )
+    }
+    photos = export_photo_links(session, items, signer) if signer is not None else {}
+    for r in items:
         lon, lat = r.location["coordinates"]
         values = {
             **r.model_dump(),
             "priority": f"{r.priority:.1f}".replace(".", "," if delimiter == ";" else "."),
-            "participant_groups": ", ".join(r.participant_groups),
-            "overdue": "yes" if r.overdue else "no",
+            "category_label": labels.get(r.category, r.category),
+            "status": _named("status", str(r.status), lang),
+            "department": _named("department", r.department, lang),
+            "owner_type": _named("owner", str(r.owner_type), lang),
+            "participant_groups": ", ".join(_named("group", g, lang) for g in r.participant_groups),
+            "overdue": translate("csv.yes" if r.overdue else "csv.no", lang),
             "lat": lat,
             "lon": lon,
+            "photos": " ".join(photos.get(r.id, [])),
         }
         row = []
         for key, _ in CSV_COLUMNS:
@@ -216,7 +287,9 @@ def _days(dialect: str, later: Any, earlier: Any) -> Any:
     return func.extract("epoch", later - earlier) / 86400.0
 
 
-def follow_up_stats(session: Session, org_id: uuid.UUID, group_by: GroupBy) -> list[dict[str, Any]]:
+def follow_up_stats(
+    session: Session, org_id: uuid.UUID, group_by: GroupBy, lang: Language = Language.en
+) -> list[dict[str, Any]]:
     """Open/overdue/resolved/verified/reopened counts, age buckets of open items and the median
     days to resolve, per group; all aggregated in SQL (median through window functions)."""
     dialect = session.get_bind().dialect.name
@@ -229,7 +302,7 @@ def follow_up_stats(session: Session, org_id: uuid.UUID, group_by: GroupBy) -> l
         base = select(ActionItem).outerjoin(Area, col(Area.id) == col(ActionItem.area_id))
     elif group_by == "category":
         key = col(Category.code)
-        label_col = Category.label_en
+        label_col = Category.label_nb if lang == Language.nb else Category.label_en
         base = select(ActionItem).join(Category, col(Category.id) == col(ActionItem.category_id))
     else:
         key = col(ActionItem.department)
@@ -301,7 +374,11 @@ def follow_up_stats(session: Session, org_id: uuid.UUID, group_by: GroupBy) -> l
         out.append(
             {
                 "key": str(k) if k is not None else None,
-                "label": row["label"],
+                "label": (
+                    _named("department", row["label"], lang)
+                    if group_by == "department"
+                    else row["label"]
+                ),
                 "open": int(row["open"] or 0),
                 "overdue": int(row["overdue"] or 0),
                 "resolved": int(row["resolved"] or 0),

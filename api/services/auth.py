@@ -26,13 +26,16 @@ def login(
     client: str,
 ) -> TokenResponse:
     email = email.strip().lower()
+    pair = f"{email}|{client}"
     limits.login_failures_per_client.check(client, "failed sign-ins from this address")
-    limits.login_failures_per_account.check(email, "failed sign-ins for this account")
+    limits.login_failures_per_account_client.check(
+        pair, "failed sign-ins for this account from this address"
+    )
     user = session.scalar(select(User).where(col(User.email) == email))
     ok = verify_password(user.password_hash if user else DUMMY_HASH, password)
     if user is None or not ok or not user.is_active:
         limits.login_failures_per_client.hit(client)
-        limits.login_failures_per_account.hit(email)
+        limits.login_failures_per_account_client.hit(pair)
         raise Unauthorized("wrong email or password")
     expires = staff_token_expiry(settings)
     token = issue_token(

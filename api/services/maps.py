@@ -7,6 +7,7 @@ the database through a server-side cursor. Memory stays flat however large the p
 
 from __future__ import annotations
 
+import itertools
 import json
 import uuid
 from collections.abc import Callable, Iterator
@@ -252,8 +253,19 @@ def stream_collection(
 ) -> Iterator[bytes]:
     """Stream ``{"type":"FeatureCollection","features":[...], **extra}`` from the database,
     through a server-side cursor on a connection of its own (the request's session is closed
-    by the time the body streams)."""
-    yield b'{"type":"FeatureCollection","features":['
+    by the time the body streams).
+
+    The first query has run, and its first rows are fetched, before this returns: an error in
+    it is still an error response, never a 200 cut off in the middle of its body."""
+    body = _stream(connect, statements, extra)
+    first = next(body)
+    return itertools.chain([first], body)
+
+
+def _stream(
+    connect: ConnectionProvider, statements: list[Select[Any]], extra: dict[str, Any]
+) -> Iterator[bytes]:
+    head = b'{"type":"FeatureCollection","features":['
     returned = 0
     with connect() as conn:
         for stmt in statements:
@@ -264,11 +276,12 @@ def stream_collection(
                     break
                 parts = [r[0] for r in rows]
                 chunk = ",".join(parts)
-                yield ((b"," if returned else b"") + chunk.encode())
+                yield head + ((b"," if returned else b"") + chunk.encode())
+                head = b""
                 returned += len(parts)
     tail = {
         **extra,
         "numberReturned": returned,
         "timeStamp": utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
-    yield b"]," + json.dumps(tail, separators=(",", ":"))[1:].encode()
+    yield head + b"]," + json.dumps(tail, separators=(",", ":"))[1:].encode()

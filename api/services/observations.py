@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,7 +26,8 @@ from sqlmodel import col
 
 from api import spatial
 from api.auth import Principal
-from api.errors import Conflict, InvalidInput, NotFound
+from api.db import is_transient
+from api.errors import Busy, Conflict, InvalidInput, NotFound
 from api.paging import after_keyset, clamp_limit, keyset_page
 from api.services.areas import smallest_area_containing
 from api.services.photo_links import photo_links
@@ -53,6 +56,8 @@ from models.observations import (
 CLOCK_SKEW = timedelta(minutes=5)
 # Observations may be noted on the way to the start, not days before.
 BEFORE_WALK = timedelta(hours=6)
+# Tries of one capture when concurrent writers of the same group collide (see is_transient).
+CAPTURE_ATTEMPTS = 6
 
 # Hooks run after an observation is placed or re-moderated (the action list registers here),
 # so capture does not import the grouping service and the two stay separately testable.
@@ -163,6 +168,31 @@ def capture(
     walk = _walk_for_capture(session, principal, body.walk_id, loc)
     cats = categories if categories is not None else _categories(session, principal.org_id)
     cat, point = _validate(body, walk, cats, loc)
+    for attempt in range(CAPTURE_ATTEMPTS):
+        try:
+            return _store(session, principal, obs_id, body, walk, cat, point, digest)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            # Another request wrote the same group at the same moment (a deadlock, or an
+            # item's version moved under us): this savepoint was undone; do it again.
+            if attempt == CAPTURE_ATTEMPTS - 1:
+                raise Busy() from exc
+            time.sleep(random.uniform(0.005, 0.02) * 2**attempt)
+    raise AssertionError("unreachable")
+
+
+def _store(
+    session: Session,
+    principal: Principal,
+    obs_id: uuid.UUID,
+    body: ObservationIn,
+    walk: Walk,
+    cat: Category,
+    point: BaseGeometry | None,
+    digest: str,
+) -> Capture:
+    """Insert, place and group one observation inside its own savepoint: all or nothing."""
     obs = Observation(
         id=obs_id,
         organization_id=principal.org_id,
@@ -208,8 +238,34 @@ def _errors_from(exc: ValidationError, prefix: list[str | int]) -> list[dict[str
     ]
 
 
+def _lock_batch_groups(
+    session: Session, principal: Principal, items: Sequence[Any], cats: dict[str, Category]
+) -> None:
+    """Take every group lock the batch will need, up front and in one order.
+
+    Taken one by one as the items go, two batches at the same spot in different category orders
+    would each hold a lock the other waits for. Items that turn out invalid cost a lock at most.
+    """
+    keys: set[spatial.GroupKey] = set()
+    for raw in items:
+        if not isinstance(raw, dict):
+            continue
+        cat = cats.get(str(raw.get("category")))
+        loc = raw.get("location")
+        if cat is None or not cat.actionable or not isinstance(loc, dict):
+            continue
+        try:
+            point = parse_geometry(loc, {"Point"})
+        except (GeometryError, TypeError, ValueError):
+            continue
+        area = smallest_area_containing(session, principal.org_id, point)
+        keys.add((principal.org_id, area.id if area is not None else None, cat.id))
+    spatial.lock_groups(session, keys)
+
+
 def capture_batch(session: Session, principal: Principal, items: Sequence[Any]) -> BatchOut:
     cats = _categories(session, principal.org_id)
+    _lock_batch_groups(session, principal, items, cats)
     results: list[BatchItemResult] = []
     for i, raw in enumerate(items):
         prefix: list[str | int] = ["body", "observations", i]
@@ -231,6 +287,11 @@ def capture_batch(session: Session, principal: Principal, items: Sequence[Any]) 
         except (Conflict, NotFound):
             results.append(BatchItemResult(id=str(body.id), status="conflict"))
             continue
+        except Busy as exc:
+            # Only this item is lost for now, and the client keeps it: it sends it again.
+            err = [{"loc": prefix, "msg": exc.detail}]
+            results.append(BatchItemResult(id=str(body.id), status="failed", errors=err))
+            continue
         except InvalidInput as exc:
             results.append(
                 BatchItemResult(
@@ -243,7 +304,7 @@ def capture_batch(session: Session, principal: Principal, items: Sequence[Any]) 
         )
     counts = {
         s: sum(1 for r in results if r.status == s)
-        for s in ("created", "duplicate", "conflict", "invalid")
+        for s in ("created", "duplicate", "conflict", "invalid", "failed")
     }
     return BatchOut(results=results, **counts)
 
@@ -342,6 +403,7 @@ class ObservationFilter:
     since: datetime | None = None
     until: datetime | None = None
     moderation: Moderation | None = None
+    action_item_id: uuid.UUID | None = None
 
 
 def filtered(session: Session, principal: Principal, f: ObservationFilter) -> Select[Observation]:
@@ -365,6 +427,8 @@ def filtered(session: Session, principal: Principal, f: ObservationFilter) -> Se
         stmt = stmt.where(col(Observation.recorded_at) < f.until)
     if f.moderation is not None:
         stmt = stmt.where(col(Observation.moderation) == f.moderation)
+    if f.action_item_id is not None:
+        stmt = stmt.where(col(Observation.action_item_id) == f.action_item_id)
     if f.bbox is not None:
         dialect = session.get_bind().dialect.name
         stmt = stmt.where(

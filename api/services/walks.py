@@ -218,10 +218,17 @@ def join(
 ) -> JoinResponse:
     """Wrong codes count against the caller's address; joins count against the walk."""
     limits.join_failures_per_client.check(client, "wrong join codes from this address")
+    limits.join_failures_per_client_hour.check(client, "wrong join codes from this address")
+    if limits.join_failures_everywhere.retry_after(
+        "*"
+    ) and limits.join_failures_per_client_hour.count(client):
+        limits.join_failures_everywhere.check("*", "wrong join codes; join codes are being guessed")
     code = normalize_code(body.code)
     walk = session.scalar(select(Walk).where(col(Walk.join_code) == code))
     if walk is None or walk.status not in JOINABLE:
         limits.join_failures_per_client.hit(client)
+        limits.join_failures_per_client_hour.hit(client)
+        limits.join_failures_everywhere.hit("*")
         raise NotFound("no walk open for joining has this code")
     limits.joins_per_walk.check(str(walk.id), "joins to this walk")
     limits.joins_per_walk.hit(str(walk.id))

@@ -12,7 +12,15 @@ from sqlmodel import col
 
 from api import policy
 from api.auth import Principal
-from api.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
+from api.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+)
 from api.media import MediaStore
 from api.services import photos as photo_service
 from api.services.action_items import get_item, record_event, set_status
@@ -27,7 +35,15 @@ from models import (
     Walk,
     utcnow,
 )
-from models.action_items import ActionEventRead, ActionItemUpdate
+from models.action_items import (
+    ActionEventRead,
+    ActionItemUpdate,
+    BulkItemResult,
+    BulkOut,
+    BulkRequest,
+    BulkStatus,
+    BulkTarget,
+)
 
 
 def etag(item: ActionItem) -> str:
@@ -35,9 +51,13 @@ def etag(item: ActionItem) -> str:
 
 
 def check_if_match(item: ActionItem, if_match: str | None) -> None:
-    """A stale If-Match answers 412; without one the write goes through (clients opt in)."""
+    """A stale If-Match answers 412, and a missing one 428: a write must say which version it
+    read, so a lost update is impossible by construction (RFC 6585)."""
     if if_match is None:
-        return
+        raise PreconditionRequired(
+            "send the ETag you read as If-Match, so that a change made meanwhile is not lost",
+            current_etag=etag(item),
+        )
     tags = {t.strip() for t in if_match.split(",")}
     if "*" in tags or etag(item) in tags or f"W/{etag(item)}" in tags:
         return
@@ -94,6 +114,13 @@ def update(
     if_match: str | None,
 ) -> ActionItem:
     check_if_match(item, if_match)
+    return apply(session, principal, item, body)
+
+
+def apply(
+    session: Session, principal: Principal, item: ActionItem, body: ActionItemUpdate
+) -> ActionItem:
+    """The change itself, once the caller's version is known to be current."""
     role = principal.role
     _engineer_scope(principal, item)
     data = body.model_dump(exclude_unset=True)
@@ -117,6 +144,11 @@ def update(
                 raise InvalidInput.at(
                     ["body", "assignee_id"], "no such engineer, coordinator or admin"
                 )
+        if field == "title":
+            value = value.strip()
+            if not value:
+                raise InvalidInput.at(["body", "title"], "may not be blank")
+            item.title_edited = True  # no longer regenerated from the reports
         old = getattr(item, field)
         if old != value:
             changes[field] = [_plain(old), _plain(value)]
@@ -304,3 +336,60 @@ def comment(session: Session, principal: Principal, item: ActionItem, text: str)
     item.updated_at = utcnow()
     _flush(session)
     return event
+
+
+_BULK_STATUS: dict[type[DomainError], BulkStatus] = {
+    Forbidden: "forbidden",
+    Conflict: "conflict",
+    PreconditionFailed: "conflict",
+    NotFound: "not_found",
+    InvalidInput: "invalid",
+}
+
+
+def bulk(session: Session, principal: Principal, body: BulkRequest) -> BulkOut:
+    """The same change to many items, each all-or-nothing in its own savepoint, each with its
+    own result and its own ActionEvents: a coordinator triages a walk's 50 new items at once."""
+    changes = body.set.model_dump(exclude_unset=True)
+    if not changes:
+        raise InvalidInput.at(["body", "set"], "say what to change")
+    update_body = ActionItemUpdate.model_validate(changes)
+    results: list[BulkItemResult] = []
+    for entry in body.ids:
+        item_id, version = (
+            (entry.id, entry.version) if isinstance(entry, BulkTarget) else (entry, None)
+        )
+        savepoint = session.begin_nested()
+        try:
+            item = get_item(session, principal.org_id, item_id)
+            if version is not None and version != item.version:
+                raise PreconditionFailed(
+                    f"the item is at version {item.version}, not {version}; reload it"
+                )
+            apply(session, principal, item, update_body)
+            savepoint.commit()
+        except DomainError as exc:
+            savepoint.rollback()
+            kind = next((v for k, v in _BULK_STATUS.items() if isinstance(exc, k)), None)
+            if kind is None:
+                raise
+            moves = exc.extra.get("allowed_moves")
+            results.append(
+                BulkItemResult(
+                    id=item_id,
+                    status=kind,
+                    detail=exc.detail,
+                    errors=[dict(e) for e in exc.errors] if exc.errors else None,
+                    allowed_moves=moves,
+                )  # fmt: skip
+            )
+            continue
+        except BaseException:
+            savepoint.rollback()
+            raise
+        results.append(BulkItemResult(id=item_id, status="ok", version=item.version))
+    counts = {k: sum(1 for r in results if r.status == k) for k in _COUNTED}
+    return BulkOut(results=results, **counts)
+
+
+_COUNTED: tuple[BulkStatus, ...] = ("ok", "forbidden", "conflict", "not_found", "invalid")

@@ -10,6 +10,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 from shapely.geometry import Polygon
 from sqlalchemy.orm import Session
@@ -52,6 +53,15 @@ class Scene:
         )
         session.commit()
         self.h = world.headers("coordinator")
+
+    def patch_item(
+        self, item_id: Any, headers: dict[str, str], json: dict[str, Any]
+    ) -> httpx.Response:
+        """PATCH with the If-Match of the item as it is now (the API requires one)."""
+        if "If-Match" not in headers:
+            r = self.client.get(f"/api/v1/action-items/{item_id}", headers=self.h)
+            headers = {**headers, "If-Match": r.headers.get("ETag", '"none"')}
+        return self.client.patch(f"/api/v1/action-items/{item_id}", headers=headers, json=json)
 
     def observe(self, category: str, pos: list[float], **kw: Any) -> dict[str, Any]:
         body = {
@@ -161,8 +171,8 @@ def test_regroup_reproduces_the_list_and_keeps_ids(scene: Scene) -> None:
         i["id"]: (i["category"], i["observation_count"]) for i in scene.listing(scene.west)["items"]
     }
     chain_id = next(i for i, v in before.items() if v == ("lighting", 4))
-    r = scene.client.patch(
-        f"/api/v1/action-items/{chain_id}",
+    r = scene.patch_item(
+        chain_id,
         headers=scene.h,
         json={"status": "triaged", "comment": "ok"},
     )
@@ -186,9 +196,7 @@ def test_regroup_reproduces_the_list_and_keeps_ids(scene: Scene) -> None:
 def test_regroup_heals_a_split_and_keeps_the_worked_on_item(scene: Scene) -> None:
     chain = [scene.observe("lighting", at(-200 + 15 * i, 0)) for i in range(4)]
     item_id = chain[0]["action_item_id"]
-    scene.client.patch(
-        f"/api/v1/action-items/{item_id}", headers=scene.h, json={"status": "triaged"}
-    )
+    scene.patch_item(item_id, headers=scene.h, json={"status": "triaged"})
     new = scene.client.post(
         f"/api/v1/action-items/{item_id}/split",
         headers=scene.h,
@@ -333,9 +341,7 @@ def test_every_move_for_every_role(scene: Scene, session: Session) -> None:
                     body["referred_to"] = body_extra["referred_to"]
                 if dst == "duplicate":
                     body["duplicate_of"] = body_extra["duplicate_of"]
-                r = scene.client.patch(
-                    f"/api/v1/action-items/{item_id}", headers=headers, json=body
-                )
+                r = scene.patch_item(item_id, headers=headers, json=body)
                 if policy.may_move(role, src, dst):
                     expected = 200
                 elif (src, dst) in policy.ACTION_MOVES:
@@ -382,7 +388,7 @@ def test_every_move_for_every_role(scene: Scene, session: Session) -> None:
 )
 def test_workflow_input_is_validated(scene: Scene, body: dict[str, Any], loc: list[str]) -> None:
     item_id = scene.observe("lighting", at(-200, 0))["action_item_id"]
-    r = scene.client.patch(f"/api/v1/action-items/{item_id}", headers=scene.h, json=body)
+    r = scene.patch_item(item_id, headers=scene.h, json=body)
     assert r.status_code == 422, r.text
     assert r.json()["errors"][0]["loc"] == loc
     assert scene.item(item_id)["status"] == "new"
@@ -393,37 +399,39 @@ def test_engineers_work_their_own_department(scene: Scene) -> None:
     hedge = scene.observe("vegetation", at(-300, 0))["action_item_id"]
     eng = scene.world.headers("engineer")  # department: lighting
     for item_id in (lamp, hedge):
-        scene.client.patch(
-            f"/api/v1/action-items/{item_id}", headers=scene.h, json={"status": "triaged"}
-        )
+        scene.patch_item(item_id, headers=scene.h, json={"status": "triaged"})
     assert (
-        scene.client.patch(
-            f"/api/v1/action-items/{lamp}",
+        scene.patch_item(
+            lamp,
             headers=eng,
             json={"status": "planned", "due_date": "2027-01-15"},
         ).status_code
         == 200
     )
+    assert scene.patch_item(hedge, headers=eng, json={"status": "planned"}).status_code == 403
+    assert scene.patch_item(lamp, headers=eng, json={"department": "parks"}).status_code == 403
     assert (
-        scene.client.patch(
-            f"/api/v1/action-items/{hedge}", headers=eng, json={"status": "planned"}
-        ).status_code
-        == 403
-    )
-    assert (
-        scene.client.patch(
-            f"/api/v1/action-items/{lamp}", headers=eng, json={"department": "parks"}
-        ).status_code
-        == 403
-    )
-    assert (
-        scene.client.patch(
-            f"/api/v1/action-items/{lamp}",
+        scene.patch_item(
+            lamp,
             headers=scene.world.headers("planner"),
             json={"comment": "hi"},
         ).status_code
         == 403
     )
+
+
+def test_patch_without_if_match_is_428_and_changes_nothing(scene: Scene) -> None:
+    item_id = scene.observe("lighting", at(-200, 0))["action_item_id"]
+    tag = scene.client.get(f"/api/v1/action-items/{item_id}", headers=scene.h).headers["ETag"]
+    r = scene.client.patch(
+        f"/api/v1/action-items/{item_id}", headers=scene.h, json={"status": "triaged"}
+    )
+    assert r.status_code == 428, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["current_etag"] == tag
+    assert scene.item(item_id)["status"] == "new"
+    history = scene.client.get(f"/api/v1/action-items/{item_id}/history", headers=scene.h).json()
+    assert [e["kind"] for e in history] == ["created"]
 
 
 def test_etag_and_stale_if_match(scene: Scene) -> None:
@@ -460,8 +468,8 @@ def test_etag_and_stale_if_match(scene: Scene) -> None:
 def test_field_changes_write_events(scene: Scene) -> None:
     item_id = scene.observe("lighting", at(-200, 0))["action_item_id"]
     eng = scene.world.users["engineer"]
-    r = scene.client.patch(
-        f"/api/v1/action-items/{item_id}",
+    r = scene.patch_item(
+        item_id,
         headers=scene.h,
         json={"assignee_id": str(eng.id), "due_date": "2027-02-01", "owner_type": "housing"},
     )
@@ -513,14 +521,15 @@ def test_csv_opens_with_norwegian_characters(scene: Scene) -> None:
     assert r.content.startswith("\ufeff".encode())
     rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig")), delimiter=";"))
     assert len(rows) == 1
-    assert rows[0]["title"] == "Poor lighting – Øst"
+    # Titles speak the organization's language (Bokmål by default) and count the reports.
+    assert rows[0]["tittel"] == "Dårlig belysning – Øst (1 melding)"
     west = scene.client.get(
         f"/api/v1/areas/{scene.west.id}/action-list?format=csv&delimiter=comma", headers=scene.h
     )
     table = list(csv.DictReader(io.StringIO(west.content.decode("utf-8-sig"))))
     assert len(table) == 7
-    assert {r["category"] for r in table} == {"lighting", "vegetation", "graffiti", "litter"}
-    assert all(float(r["lat"]) > 58 for r in table)
+    assert {r["kategorikode"] for r in table} == {"lighting", "vegetation", "graffiti", "litter"}
+    assert all(float(r["breddegrad"]) > 58 for r in table)
 
 
 def test_follow_up_figures(scene: Scene, session: Session) -> None:
@@ -555,7 +564,13 @@ def test_follow_up_figures(scene: Scene, session: Session) -> None:
             "/api/v1/stats/follow-up?group_by=category", headers=scene.h
         ).json()["groups"]
     }
-    assert by_cat["lighting"]["label"] == "Poor lighting"
+    # Labels in the organization's language (Bokmål by default), English on request.
+    assert by_cat["lighting"]["label"] == "Dårlig belysning"
+    english = scene.client.get(
+        "/api/v1/stats/follow-up?group_by=category", headers={**scene.h, "Accept-Language": "en"}
+    ).json()["groups"]
+    assert {g["key"]: g for g in english}["lighting"]["label"] == "Poor lighting"
+    assert by_dept["lighting"]["label"] == "Belysning"
     by_area = scene.client.get("/api/v1/stats/follow-up?group_by=area", headers=scene.h).json()[
         "groups"
     ]

@@ -45,7 +45,7 @@ def test_signed_links_work_without_a_header(client: SyncClient, world: World) ->
     link = obs["photos"][0]["urls"]["thumb"]
     assert client.get(link).status_code == 200
     expires = int(_params(link)["expires"])
-    assert 14 * 60 <= expires - utcnow().timestamp() <= 15 * 60 + 5
+    assert 15 * 60 - 5 <= expires - utcnow().timestamp() <= 20 * 60 + 5
 
 
 def _tampered(url: str, **changes: str) -> str:
@@ -77,7 +77,7 @@ def test_expired_links_are_refused(app: object, client: SyncClient, world: World
     photo = _upload(client, world)
     secret = app.state.secret  # type: ignore[attr-defined]
     org = world.org.id
-    old = PhotoSigner(secret, "/api/v1", timedelta(minutes=15), utcnow() - timedelta(minutes=16))
+    old = PhotoSigner(secret, "/api/v1", timedelta(minutes=15), utcnow() - timedelta(minutes=25))
     r = client.get(old.url(uuid.UUID(str(photo["id"])), org, "display"))
     assert r.status_code == 403
     assert "expired" in r.json()["detail"] or "utløpt" in r.json()["detail"]
