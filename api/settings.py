@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     # The staff web's basemap: an XYZ raster template (https://…/{z}/{x}/{y}.png) or a MapLibre
     # style URL (….json). Empty: layers on a plain background, and no outside origin in the CSP.
     basemap_url: str = ""
+    # The origin printed in join links and QR codes (e.g. http://192.168.1.20:8000); empty: the
+    # address the server is reached at.
+    public_url: str = ""
+    # The web apps and their npm files (field/, node_modules/); empty: web/ beside the source.
+    web_dir: Path | None = None
     # Proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDR networks).
     # Empty: the client's address is the socket's, whatever headers say.
     trusted_proxies: str = ""

@@ -8,6 +8,7 @@ The app talks to ``/api/v1`` like any other client.
 from __future__ import annotations
 
 import html
+import logging
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -21,16 +22,16 @@ from starlette.staticfiles import StaticFiles
 from api.settings import Settings
 
 WEB_DIR = Path(__file__).resolve().parents[1] / "web"
-STAFF_DIR = WEB_DIR / "staff"
-NODE_MODULES = WEB_DIR / "node_modules"
 
 # Only these files of node_modules are served: the CSP build of MapLibre needs no eval and
 # no blob: worker.
-VENDOR: dict[str, Path] = {
-    "maplibre-gl.js": NODE_MODULES / "maplibre-gl/dist/maplibre-gl-csp.js",
-    "maplibre-gl-worker.js": NODE_MODULES / "maplibre-gl/dist/maplibre-gl-csp-worker.js",
-    "maplibre-gl.css": NODE_MODULES / "maplibre-gl/dist/maplibre-gl.css",
+VENDOR: dict[str, str] = {
+    "maplibre-gl.js": "maplibre-gl/dist/maplibre-gl-csp.js",
+    "maplibre-gl-worker.js": "maplibre-gl/dist/maplibre-gl-csp-worker.js",
+    "maplibre-gl.css": "maplibre-gl/dist/maplibre-gl.css",
 }
+
+log = logging.getLogger("safewalk")
 MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 
 
@@ -76,18 +77,25 @@ def _security_headers(csp: str) -> dict[str, str]:
 
 
 def mount_staff_web(app: FastAPI, settings: Settings) -> None:
-    csp = content_security_policy(settings.basemap_url)
+    csp = content_security_policy(settings.basemap_url)  # a bad basemap URL refuses to start
     headers = _security_headers(csp)
-    index = (STAFF_DIR / "index.html").read_text(encoding="utf-8")
+    web = settings.web_dir or WEB_DIR
+    staff_dir = web / "staff"
+    if not (staff_dir / "index.html").is_file():
+        # An API-only deployment still serves the API.
+        log.warning("staff web not found at %s: / is not served", staff_dir)
+        return
+    index = (staff_dir / "index.html").read_text(encoding="utf-8")
     index = index.replace("{{BASEMAP_URL}}", html.escape(settings.basemap_url, quote=True))
 
     async def staff_index(request: Request) -> Response:
         return HTMLResponse(index, headers=headers)
 
     async def vendor(request: Request) -> Response:
-        path = VENDOR.get(request.path_params["name"])
-        if path is None:
+        name = VENDOR.get(request.path_params["name"])
+        if name is None:
             raise HTTPException(404, "no such file")
+        path = web / "node_modules" / name
         if not path.exists():
             # A clear 503 beats a map that silently never draws.
             raise HTTPException(503, "web dependencies are not installed (run `make web`)")
@@ -97,6 +105,6 @@ def mount_staff_web(app: FastAPI, settings: Settings) -> None:
         [
             Route("/", staff_index, methods=["GET", "HEAD"], name="staff_web"),
             Route("/vendor/{name}", vendor, methods=["GET", "HEAD"], name="staff_vendor"),
-            Mount("/staff", app=StaticFiles(directory=STAFF_DIR), name="staff_assets"),
+            Mount("/staff", app=StaticFiles(directory=staff_dir), name="staff_assets"),
         ]
     )

@@ -16,8 +16,9 @@ SVG = "image/svg+xml"
 
 
 def join_link(request: Request, code: str) -> str:
-    """``<origin>/j/{code}``: the origin the caller reached us on (proxy headers included)."""
-    return f"{str(request.base_url).rstrip('/')}/j/{code}"
+    """``<origin>/j/{code}``: the configured public origin, else the one the caller reached."""
+    origin = request.app.state.settings.public_url or str(request.base_url)
+    return f"{origin.rstrip('/')}/j/{code}"
 
 
 @router.get(

@@ -126,3 +126,14 @@ def test_join_qr_walls(client: SyncClient, world: World) -> None:
     assert client.get(url).status_code == 401
     unknown = "/api/v1/walks/00000000-0000-0000-0000-000000000000/join-qr.svg"
     assert client.get(unknown, headers=world.headers("admin")).status_code == 404
+
+
+def test_join_qr_prints_the_public_url(app: Any, client: SyncClient, world: World) -> None:
+    # Behind a proxy or on a LAN the address the server sees is not the one phones can reach.
+    app.state.settings = app.state.settings.model_copy(
+        update={"public_url": "http://192.168.1.20:8000/"}
+    )
+    r = client.get(
+        f"/api/v1/walks/{world.walk.id}/join-qr.svg", headers=world.headers("coordinator")
+    )
+    assert f"<title>http://192.168.1.20:8000/j/{world.walk.join_code}</title>" in r.text
