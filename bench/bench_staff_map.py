@@ -101,7 +101,8 @@ def _spots(rnd_seed: int) -> list[tuple[float, float]]:
     ]
 
 
-def measure(browser: Any, base: str, token: str, expect: int) -> float:
+def measure(browser: Any, base: str, token: str, expect: int) -> tuple[float, float]:
+    """(cold, warm): a first visit with an empty cache, then a reload (a returning planner)."""
     context = browser.new_context(viewport={"width": 1280, "height": 860})
     context.add_init_script(f"sessionStorage.setItem('safewalk.staff.token', {token!r})")
     page = context.new_page()
@@ -109,30 +110,34 @@ def measure(browser: Any, base: str, token: str, expect: int) -> float:
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     try:
         page.goto(f"{base}/#/map")
-        try:
-            page.locator("main[data-state=idle]").wait_for(timeout=60_000)
-        except Exception:
-            print("page:", page.url, page.content()[:3000], errors)
-            raise
-        shown = int(page.locator("#map-count").get_attribute("data-observations") or 0)
-        if VERBOSE:
-            for name, start, end in page.evaluate(
-                "performance.getEntriesByType('resource').map(e => [e.name.split('/').slice(3).join('/').slice(0, 60), e.startTime, e.responseEnd])"
-            ):
-                print(f"    {start:7.0f} {end:7.0f} {name}")
-            for name, start in page.evaluate(
-                "performance.getEntriesByType('mark').map(e => [e.name, e.startTime])"
-            ):
-                print(f"    {start:7.0f}         {name}")
-        assert shown == expect, (shown, expect)
-        return float(
-            page.evaluate("performance.getEntriesByName('safewalk-map-idle')[0].startTime")
-        )
+        cold = _idle(page, expect, errors)
+        page.reload()
+        return cold, _idle(page, expect, errors)
     finally:
         context.close()
 
 
-def run(backend: str, n: int, runs: int, tmp: Path) -> list[float]:
+def _idle(page: Any, expect: int, errors: list[str]) -> float:
+    try:
+        page.locator("main[data-state=idle]").wait_for(timeout=60_000)
+    except Exception:
+        print("the map did not become idle:", page.url, errors)
+        raise
+    shown = int(page.locator("#map-count").get_attribute("data-observations") or 0)
+    if VERBOSE:
+        for name, start, end in page.evaluate(
+            "performance.getEntriesByType('resource').map(e => [e.name.split('/').slice(3).join('/').slice(0, 60), e.startTime, e.responseEnd])"
+        ):
+            print(f"    {start:7.0f} {end:7.0f} {name}")
+        for name, start in page.evaluate(
+            "performance.getEntriesByType('mark').map(e => [e.name, e.startTime])"
+        ):
+            print(f"    {start:7.0f}         {name}")
+    assert shown == expect, (shown, expect)
+    return float(page.evaluate("performance.getEntriesByName('safewalk-map-idle')[0].startTime"))
+
+
+def run(backend: str, n: int, runs: int, tmp: Path) -> list[tuple[float, float]]:
     name = f"safewalk_bench_map_{n}"
     url = create_scratch(backend, name, tmp)
     try:
@@ -173,17 +178,22 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         small = run(args.backend, 1_000, args.runs, Path(tmp))
         big = run(args.backend, args.n, args.runs, Path(tmp))
-    m_small, m_big = statistics.median(small), statistics.median(big)
-    print(f"backend {args.backend}, navigation -> map idle, {args.runs} runs each, fresh context")
-    print(
-        f"  1,000 observations: {', '.join(f'{t:.0f}' for t in small)} ms (median {m_small:.0f} ms)"
-    )
-    print(
-        f"  {args.n:,} observations: {', '.join(f'{t:.0f}' for t in big)} ms (median {m_big:.0f} ms)"
-    )
-    print(f"  ratio {args.n:,} / 1,000: {m_big / m_small:.2f}")
-    print(f"  ratio to the {BUDGET_MS:.0f} ms budget: {m_big / BUDGET_MS:.2f}")
-    return 0 if m_big <= BUDGET_MS else 1
+    print(f"backend {args.backend}, navigation -> map idle, {args.runs} runs each")
+    medians = {}
+    for label, which in (("cold (empty cache)", 0), ("warm (reload)", 1)):
+        s_times, b_times = [t[which] for t in small], [t[which] for t in big]
+        m_small, m_big = statistics.median(s_times), statistics.median(b_times)
+        medians[which] = m_big
+        listed_small = ", ".join(f"{t:.0f}" for t in s_times)
+        listed_big = ", ".join(f"{t:.0f}" for t in b_times)
+        print(f" {label}")
+        print(f"  1,000 observations: {listed_small} ms (median {m_small:.0f} ms)")
+        print(f"  {args.n:,} observations: {listed_big} ms (median {m_big:.0f} ms)")
+        print(
+            f"  ratio {args.n:,} / 1,000: {m_big / m_small:.2f}; "
+            f"to the {BUDGET_MS:.0f} ms budget: {m_big / BUDGET_MS:.2f}"
+        )
+    return 0 if medians[0] <= BUDGET_MS else 1
 
 
 if __name__ == "__main__":
