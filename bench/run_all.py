@@ -16,6 +16,8 @@ RUNS = [
     ["bench_feeds.py", "--backend", "spatialite", "--n", "100000"],
     ["bench_hotspots.py", "--n", "1000000"],
     ["bench_hotspots.py", "--url", "sqlite:///var/bench_hotspots.db", "--n", "100000"],
+    ["bench_staff_map.py", "--backend", "spatialite", "--n", "10000"],
+    ["bench_staff_map.py", "--backend", "postgis", "--n", "10000"],
 ]
 
 
