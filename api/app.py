@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from api import policy
 from api.auth import enforce_policy
 from api.db import create_db_engine, make_sessionmaker
+from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.middleware import CatchUnexpected, ClientAddress, RefuseUnstorableText, parse_trusted
 from api.query_check import reject_unknown_query
@@ -79,6 +80,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         title="safewalk",
         version="0.1.0",
         description="Safety walks: observations in, action lists and maps out.",
+        # /docs is ours (api/docs.py: assets served locally); ReDoc would need a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.secret = secret
@@ -93,6 +97,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.add_middleware(RefuseUnstorableText)
     app.add_middleware(ClientAddress, trusted=parse_trusted(settings.trusted_proxies))
     app.add_middleware(CatchUnexpected)
+    install_docs(app)
     app.include_router(health.router)
     for router in API_ROUTERS:
         # Policy first (401/403 before anything), then no silently ignored query parameter.

@@ -61,7 +61,8 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("POST", f"{V1}/observations/batch"): WALK_MEMBERS,
     ("GET", f"{V1}/observations"): WALK_MEMBERS,
     ("GET", f"{V1}/observations/{{id}}"): WALK_MEMBERS,
-    ("PATCH", f"{V1}/observations/{{id}}"): COORDINATOR_PLUS,
+    # Coordinators moderate; the author (a participant) corrects while the walk is open.
+    ("PATCH", f"{V1}/observations/{{id}}"): COORDINATOR_PLUS | {PARTICIPANT},
     ("PUT", f"{V1}/observations/{{id}}/photos/{{photo_id}}"): WALK_MEMBERS,
     ("GET", f"{V1}/photos/{{photo_id}}"): WALK_MEMBERS | {SIGNED_LINK},
     ("GET", f"{V1}/action-items"): STAFF,
@@ -85,6 +86,16 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("POST", f"{V1}/action-items/{{id}}/comments"): ACTION_WORKERS,
     ("PUT", f"{V1}/action-items/{{id}}/photos/{{photo_id}}"): ACTION_WORKERS,
     ("POST", f"{V1}/action-items/bulk"): ACTION_WORKERS,
+    # issue 10, part 2: input, review queue, accounts, docs
+    ("DELETE", f"{V1}/observations/{{id}}"): COORDINATOR_PLUS | {PARTICIPANT},
+    ("GET", f"{V1}/observations/nearby"): WALK_MEMBERS,
+    ("PATCH", f"{V1}/users/{{id}}"): ADMIN_ONLY,
+    ("POST", f"{V1}/me/password"): STAFF,
+    # Plain routes outside the schema (api/docs.py), listed so the table tells the whole story.
+    ("GET", "/docs"): ANYONE,
+    ("GET", "/docs/assets/{name}"): ANYONE,
+    ("GET", "/docs/oauth2-redirect"): ANYONE,
+    ("GET", "/openapi.json"): ANYONE,
 }
 
 

@@ -82,6 +82,8 @@ class TokenClaims:
     organization_id: uuid.UUID
     walk_id: uuid.UUID | None
     expires_at: datetime
+    # A staff account's token_version when the token was issued (absent: 0).
+    version: int = 0
 
 
 def issue_token(
@@ -93,6 +95,7 @@ def issue_token(
     organization_id: uuid.UUID,
     expires_at: datetime,
     walk_id: uuid.UUID | None = None,
+    version: int = 0,
 ) -> str:
     now = utcnow()
     payload: dict[str, Any] = {
@@ -108,6 +111,8 @@ def issue_token(
     }
     if walk_id is not None:
         payload["walk"] = str(walk_id)
+    if version:
+        payload["ver"] = version
     return jwt.encode(payload, secret, algorithm=ALGORITHM)
 
 
@@ -156,6 +161,7 @@ def decode_token(token: str, *, secret: str, settings: Settings) -> TokenClaims:
             organization_id=uuid.UUID(payload["org"]),
             walk_id=uuid.UUID(walk) if walk else None,
             expires_at=datetime.fromtimestamp(payload["exp"]).astimezone(),
+            version=int(payload.get("ver", 0)),
         )
     except (KeyError, ValueError, TypeError) as exc:
         raise Unauthorized("malformed token claims") from exc

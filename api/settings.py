@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     # Proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDR networks).
     # Empty: the client's address is the socket's, whatever headers say.
     trusted_proxies: str = ""
+    # An observation farther than this from its walk's area or route is refused (issue 10).
+    walk_max_distance_m: float = Field(default=2000.0, gt=0)
 
     @property
     def resolved_database_url(self) -> str:

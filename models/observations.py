@@ -61,6 +61,8 @@ class Observation(SQLModel, table=True):
         default=None, foreign_key="area.id", ondelete="SET NULL", index=True
     )
     moderation: Moderation = Field(default=Moderation.accepted, sa_column=enum_column(Moderation))
+    # Why a coordinator (or the system, or a withdrawing author) set the moderation state.
+    moderation_reason: str | None = Field(default=None, max_length=500)
     duplicate_of_id: uuid.UUID | None = Field(
         default=None, foreign_key="observation.id", ondelete="SET NULL"
     )
@@ -155,6 +157,7 @@ class ObservationRead(SQLModel):
     is_dark: bool | None
     area_id: uuid.UUID | None
     moderation: Moderation
+    moderation_reason: str | None = None
     duplicate_of_id: uuid.UUID | None
     action_item_id: uuid.UUID | None
     # The group, never the person: planners must not see who reported what.
@@ -169,6 +172,42 @@ class ObservationModerate(SQLModel):
 
     moderation: Moderation
     duplicate_of: uuid.UUID | None = None
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class ObservationPatch(SQLModel):
+    """PATCH body: coordinators moderate (``moderation``, ``duplicate_of``, ``reason``); the
+    author corrects ``note``, ``category``, ``severity``, ``perceived_safety`` while the walk
+    is open. Unset fields are left alone; ``note: null`` clears the note."""
+
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    moderation: Moderation | None = None
+    duplicate_of: uuid.UUID | None = None
+    reason: str | None = Field(default=None, max_length=500)
+    note: str | None = Field(default=None, max_length=2000)
+    category: str | None = Field(default=None, min_length=1, max_length=40)
+    severity: int | None = Field(default=None, ge=1, le=3)
+    perceived_safety: int | None = Field(default=None, ge=0, le=3)
+
+
+MODERATION_FIELDS = frozenset({"moderation", "duplicate_of", "reason"})
+AUTHOR_FIELDS = frozenset({"note", "category", "severity", "perceived_safety"})
+
+
+class NearbyItem(SQLModel):
+    """An open action item near a point: "is this already reported?"."""
+
+    id: uuid.UUID
+    title: str
+    status: str
+    category: str
+    distance_m: float
+    observation_count: int
+
+
+class NearbyOut(SQLModel):
+    items: list[NearbyItem]
 
 
 class BatchIn(SQLModel):

@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Annotated
 
 from pydantic import ConfigDict
-from sqlalchemy import Boolean, Column, String, UniqueConstraint, false, text
+from sqlalchemy import Boolean, Column, Integer, String, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
 from models.base import NotNull, enum_column, new_id, ts_column, utcnow
@@ -28,6 +28,12 @@ class Language(StrEnum):
     en = "en"
 
 
+class ModerationMode(StrEnum):
+    # post: accepted on arrival and grouped at once; pre: every observation waits for review.
+    post = "post"
+    pre = "pre"
+
+
 class Organization(SQLModel, table=True):
     __tablename__ = "organization"
 
@@ -45,6 +51,9 @@ class Organization(SQLModel, table=True):
         default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
     )
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
+    moderation_mode: ModerationMode = Field(
+        default=ModerationMode.post, sa_column=enum_column(ModerationMode)
+    )
 
 
 class User(SQLModel, table=True):
@@ -62,6 +71,11 @@ class User(SQLModel, table=True):
     display_name: str | None = Field(default=None, max_length=120)
     is_active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
+    # Carried in every staff token as "ver": a password change or a deactivation bumps it, so
+    # tokens issued before stop working at once (also after a later reactivation).
+    token_version: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
 
 
 # --- API schemas -------------------------------------------------------------------------
@@ -81,6 +95,7 @@ class OrganizationSettingsRead(SQLModel):
     timezone: str
     language: Language
     require_resolution_note: bool
+    moderation_mode: ModerationMode
 
 
 class OrganizationUpdate(SQLModel):
@@ -89,6 +104,7 @@ class OrganizationUpdate(SQLModel):
     name: Annotated[str | None, NotNull] = Field(default=None, min_length=1, max_length=200)
     language: Annotated[Language | None, NotNull] = None
     require_resolution_note: Annotated[bool | None, NotNull] = None
+    moderation_mode: Annotated[ModerationMode | None, NotNull] = None
 
 
 class UserCreate(SQLModel):
@@ -99,6 +115,24 @@ class UserCreate(SQLModel):
     role: Role
     department: str | None = Field(default=None, max_length=64)
     display_name: str | None = Field(default=None, max_length=120)
+
+
+class UserUpdate(SQLModel):
+    """PATCH /users/{id} (admins): unset fields are left alone."""
+
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    role: Role | None = None
+    department: str | None = Field(default=None, max_length=64)
+    display_name: str | None = Field(default=None, max_length=120)
+    active: bool | None = None
+
+
+class PasswordChange(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=1, max_length=256)
 
 
 class UserRead(SQLModel):

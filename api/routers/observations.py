@@ -5,20 +5,24 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Query, Request, Response
+from fastapi import BackgroundTasks, Depends, Query, Request, Response
 from pydantic import AwareDatetime
 
 from api.auth import PrincipalDep
 from api.deps import SessionDep, SignerDep
 from api.paging import Page, next_url
 from api.routers import api_router
+from api.routers.photos import MediaDep
+from api.services import nearby as nearby_service
+from api.services import observation_edits
 from api.services import observations as obs_service
 from models import Moderation, Observation
 from models.observations import (
     BatchIn,
     BatchOut,
+    NearbyOut,
     ObservationIn,
-    ObservationModerate,
+    ObservationPatch,
     ObservationRead,
 )
 
@@ -43,17 +47,30 @@ def put_observation(
     principal: PrincipalDep,
     session: SessionDep,
     response: Response,
+    request: Request,
     signer: SignerDep,
 ) -> ObservationRead:
-    """Create by client UUID: 201 when stored, 200 for an identical replay, 409 for another body."""
-    done = obs_service.capture(session, principal, id, body)
+    """Create by client UUID: 201 when stored, 200 for an identical replay, 409 for another body.
+
+    A point far from the walk's area or route is a 422 naming ``location``; a point outside
+    every area of the organization is stored but held for review (``moderation: submitted``).
+    """
+    done = obs_service.capture(
+        session, principal, id, body,
+        max_distance_m=request.app.state.settings.walk_max_distance_m,
+    )  # fmt: skip
     response.status_code = 201 if done.created else 200
     return obs_service.to_reads(session, [done.observation], signer)[0]
 
 
 @router.post("/observations/batch", response_model=BatchOut)
-def post_batch(body: BatchIn, principal: PrincipalDep, session: SessionDep) -> BatchOut:
-    return obs_service.capture_batch(session, principal, body.observations)
+def post_batch(
+    body: BatchIn, principal: PrincipalDep, session: SessionDep, request: Request
+) -> BatchOut:
+    return obs_service.capture_batch(
+        session, principal, body.observations,
+        max_distance_m=request.app.state.settings.walk_max_distance_m,
+    )  # fmt: skip
 
 
 @router.get("/observations", response_model=Page[ObservationRead])
@@ -96,6 +113,26 @@ def list_observations(
     )
 
 
+# Before /observations/{id}, which would otherwise take "nearby" for an id.
+@router.get("/observations/nearby", response_model=NearbyOut)
+def nearby(
+    principal: PrincipalDep,
+    session: SessionDep,
+    lat: Annotated[float, Query(ge=-90, le=90, allow_inf_nan=False)],
+    lon: Annotated[float, Query(ge=-180, le=180, allow_inf_nan=False)],
+    category: Annotated[str | None, Query(min_length=1, max_length=40)] = None,
+    radius: Annotated[
+        float, Query(gt=0, le=nearby_service.MAX_RADIUS_M, allow_inf_nan=False)
+    ] = nearby_service.DEFAULT_RADIUS_M,
+) -> NearbyOut:
+    """Open action items (of ``category``) within ``radius`` metres, nearest first: for the field
+    app's "is this already reported?"."""
+    items = nearby_service.nearby_items(
+        session, principal, lon=lon, lat=lat, radius_m=radius, category=category
+    )
+    return NearbyOut(items=items)
+
+
 @router.get("/observations/{id}", response_model=ObservationRead)
 def get_observation(
     obs: ValidObservation, session: SessionDep, signer: SignerDep
@@ -104,12 +141,30 @@ def get_observation(
 
 
 @router.patch("/observations/{id}", response_model=ObservationRead)
-def moderate_observation(
+def patch_observation(
     obs: ValidObservation,
-    body: ObservationModerate,
+    body: ObservationPatch,
     principal: PrincipalDep,
     session: SessionDep,
     signer: SignerDep,
 ) -> ObservationRead:
-    moderated = obs_service.moderate(session, principal, obs, body)
-    return obs_service.to_reads(session, [moderated], signer)[0]
+    """Coordinators moderate (``moderation``, ``duplicate_of``, ``reason``); the author corrects
+    ``note``, ``category``, ``severity``, ``perceived_safety`` while the walk is open."""
+    changed = observation_edits.patch(session, principal, obs, body)
+    return obs_service.to_reads(session, [changed], signer)[0]
+
+
+@router.delete("/observations/{id}", status_code=204, response_class=Response)
+def withdraw_observation(
+    obs: ValidObservation,
+    principal: PrincipalDep,
+    session: SessionDep,
+    store: MediaDep,
+    background: BackgroundTasks,
+) -> Response:
+    """Withdraw: hidden, out of its action item, its photos deleted (files too). The author while
+    the walk is open; coordinators at any time."""
+    orphaned = observation_edits.withdraw(session, principal, obs)
+    # Files go after the commit (background tasks run after it): a failed commit keeps them.
+    background.add_task(observation_edits.delete_files, store, orphaned)
+    return Response(status_code=204)

@@ -22,6 +22,8 @@ def update_organization(
     body: OrganizationUpdate, principal: PrincipalDep, session: SessionDep
 ) -> OrganizationSettingsRead:
     """``language`` (nb|en): item titles, exports and default message language;
-    ``require_resolution_note``: resolving an item needs a note."""
+    ``require_resolution_note``: resolving an item needs a note; ``moderation_mode``: ``post``
+    (accepted on arrival, grouped at once) or ``pre`` (every new observation waits in the
+    review queue, ``GET /observations?moderation=submitted``)."""
     org = org_service.update_settings(session, org_service.get(session, principal.org_id), body)
     return OrganizationSettingsRead.model_validate(org, from_attributes=True)

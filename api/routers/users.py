@@ -1,6 +1,8 @@
-"""Staff accounts (admins only)."""
+"""Staff accounts: admins create, list and edit them; everyone on the staff changes their password."""
 
 from __future__ import annotations
+
+import uuid
 
 from fastapi import Query, Request
 
@@ -8,8 +10,9 @@ from api.auth import PrincipalDep
 from api.deps import SessionDep
 from api.paging import Page, next_url
 from api.routers import api_router
+from api.services import accounts
 from api.services import users as user_service
-from models.organizations import UserCreate, UserRead
+from models.organizations import PasswordChange, TokenResponse, UserCreate, UserRead, UserUpdate
 
 router = api_router("users")
 
@@ -36,3 +39,30 @@ def list_users(
 def create_user(body: UserCreate, principal: PrincipalDep, session: SessionDep) -> UserRead:
     user = user_service.create_user_in(session, principal.org_id, body)
     return UserRead.model_validate(user, from_attributes=True)
+
+
+@router.patch("/users/{id}", response_model=UserRead)
+def update_user(
+    id: uuid.UUID, body: UserUpdate, principal: PrincipalDep, session: SessionDep
+) -> UserRead:
+    """Role, department, display name, ``active``. A deactivated account's tokens stop working at
+    once; the last active admin cannot be deactivated or demoted (409)."""
+    user = accounts.get_user(session, principal.org_id, id)
+    return UserRead.model_validate(accounts.update_user(session, user, body), from_attributes=True)
+
+
+@router.post("/me/password", response_model=TokenResponse)
+def change_password(
+    body: PasswordChange, principal: PrincipalDep, session: SessionDep, request: Request
+) -> TokenResponse:
+    """Every token issued before (on every device) stops working; the answer is a fresh one."""
+    assert principal.user is not None  # the policy admits staff only
+    return accounts.change_password(
+        session,
+        request.app.state.limits,
+        principal.user,
+        current_password=body.current_password,
+        new_password=body.new_password,
+        secret=request.app.state.secret,
+        settings=request.app.state.settings,
+    )

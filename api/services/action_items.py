@@ -388,6 +388,7 @@ def detach(session: Session, obs: Observation, *, actor: Principal | None = None
         record_event(
             session, item, kind="observation_removed", actor=actor,
             changes={"observation": str(obs.id), "moderation": str(obs.moderation)},
+            comment=obs.moderation_reason,
         )  # fmt: skip
         refresh(session, item)
         session.flush()
@@ -395,10 +396,16 @@ def detach(session: Session, obs: Observation, *, actor: Principal | None = None
 
 @on_observation_change
 def _on_change(session: Session, obs: Observation) -> None:
-    if obs.moderation == Moderation.accepted:
-        assign(session, obs)
-    else:
+    if obs.moderation != Moderation.accepted:
         detach(session, obs)
+        return
+    item = session.get(ActionItem, obs.action_item_id) if obs.action_item_id else None
+    if item is not None and item.category_id != obs.category_id:
+        detach(session, obs)  # the author changed the category: regroup where it now belongs
+    elif item is not None:
+        refresh(session, item)  # severity or perceived safety may have changed the priority
+        session.flush()
+    assign(session, obs)
 
 
 # --- lookups -------------------------------------------------------------------------------

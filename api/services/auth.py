@@ -45,6 +45,7 @@ def login(
         subject=user.id,
         organization_id=user.organization_id,
         expires_at=expires,
+        version=user.token_version,
     )
     return TokenResponse(access_token=token, expires_at=expires)
 

@@ -31,6 +31,12 @@ from api.errors import Busy, Conflict, InvalidInput, NotFound
 from api.paging import after_keyset, clamp_limit, keyset_page
 from api.services.areas import smallest_area_containing
 from api.services.photo_links import photo_links
+from api.services.plausibility import (
+    DEFAULT_WALK_MAX_DISTANCE_M,
+    check_near_walk,
+    hold_if_needed,
+    unknown_category,
+)
 from api.signing import PhotoSigner
 from geo.geojson import GeometryError, parse_geometry, to_geojson
 from geo.hotspots import cell_r15
@@ -112,17 +118,23 @@ def place(session: Session, obs: Observation, point: BaseGeometry) -> None:
 
 
 def _validate(
-    body: ObservationIn, walk: Walk, cats: dict[str, Category], loc: list[str | int]
+    session: Session,
+    body: ObservationIn,
+    walk: Walk,
+    cats: dict[str, Category],
+    loc: list[str | int],
+    max_distance_m: float,
 ) -> tuple[Category, BaseGeometry | None]:
     cat = cats.get(body.category)
     if cat is None:
-        raise InvalidInput.at([*loc, "category"], f"unknown category {body.category!r}")
+        raise unknown_category(body.category, cats, [*loc, "category"])
     point = None
     if body.location is not None:
         try:
             point = parse_geometry(body.location.model_dump(), {"Point"})
         except GeometryError as exc:
             raise InvalidInput.at([*loc, "location", *exc.loc], exc.message) from exc
+        check_near_walk(session, walk, point, max_distance_m=max_distance_m, loc=loc)
     now = utcnow()
     if body.recorded_at > now + CLOCK_SKEW:
         raise InvalidInput.at([*loc, "recorded_at"], "is in the future")
@@ -158,6 +170,7 @@ def capture(
     *,
     loc: list[str | int] | None = None,
     categories: dict[str, Category] | None = None,
+    max_distance_m: float = DEFAULT_WALK_MAX_DISTANCE_M,
 ) -> Capture:
     loc = loc if loc is not None else ["body"]
     if body.id is not None and body.id != obs_id:
@@ -167,7 +180,7 @@ def capture(
         return _existing(session, obs_id, digest, principal.org_id)
     walk = _walk_for_capture(session, principal, body.walk_id, loc)
     cats = categories if categories is not None else _categories(session, principal.org_id)
-    cat, point = _validate(body, walk, cats, loc)
+    cat, point = _validate(session, body, walk, cats, loc, max_distance_m)
     for attempt in range(CAPTURE_ATTEMPTS):
         try:
             return _store(session, principal, obs_id, body, walk, cat, point, digest)
@@ -206,13 +219,14 @@ def _store(
         note=body.note.strip() if body.note else None,
         recorded_at=body.recorded_at,
         received_at=utcnow(),
-        moderation=Moderation.accepted,  # post-moderation: grouped at once
+        moderation=Moderation.accepted,  # post-moderation: grouped at once, unless held below
         body_hash=digest,
     )
     savepoint = session.begin_nested()
     try:
         if point is not None:
             place(session, obs, point)
+        hold_if_needed(session, obs)
         session.add(obs)
         session.flush()
         _notify(session, obs)
@@ -263,7 +277,13 @@ def _lock_batch_groups(
     spatial.lock_groups(session, keys)
 
 
-def capture_batch(session: Session, principal: Principal, items: Sequence[Any]) -> BatchOut:
+def capture_batch(
+    session: Session,
+    principal: Principal,
+    items: Sequence[Any],
+    *,
+    max_distance_m: float = DEFAULT_WALK_MAX_DISTANCE_M,
+) -> BatchOut:
     cats = _categories(session, principal.org_id)
     _lock_batch_groups(session, principal, items, cats)
     results: list[BatchItemResult] = []
@@ -283,7 +303,10 @@ def capture_batch(session: Session, principal: Principal, items: Sequence[Any]) 
             results.append(BatchItemResult(id=None, status="invalid", errors=err))
             continue
         try:
-            done = capture(session, principal, body.id, body, loc=prefix, categories=cats)
+            done = capture(
+                session, principal, body.id, body,
+                loc=prefix, categories=cats, max_distance_m=max_distance_m,
+            )  # fmt: skip
         except (Conflict, NotFound):
             results.append(BatchItemResult(id=str(body.id), status="conflict"))
             continue
@@ -365,6 +388,7 @@ def to_reads(
                 is_dark=o.is_dark,
                 area_id=o.area_id,
                 moderation=o.moderation,
+                moderation_reason=o.moderation_reason,
                 duplicate_of_id=o.duplicate_of_id,
                 action_item_id=o.action_item_id,
                 participant_group=str(groups[o.participant_id])
@@ -482,6 +506,7 @@ def moderate(
     else:
         obs.duplicate_of_id = None
     obs.moderation = body.moderation
+    obs.moderation_reason = body.reason.strip() or None if body.reason else None
     session.flush()
     _notify(session, obs)
     session.flush()

@@ -33,6 +33,7 @@ from api.media import MediaStore
 from api.routers import API_PREFIX
 from api.services.imaging import ImageMeta, ImageRejected, ProcessedImage, process_image
 from api.services.observations import _notify, get_visible, place
+from api.services.plausibility import hold_if_needed
 from api.signing import PhotoSigner, SignatureExpired, SignatureInvalid, verify_photo_signature
 from models import ActionItem, Observation, Photo
 from models.observations import PhotoRead, PhotoUrls
@@ -179,6 +180,7 @@ def _place_from(session: Session, obs: Observation, meta: ImageMeta) -> None:
     if obs.location is not None or meta.gps_lat is None or meta.gps_lon is None:
         return
     place(session, obs, Point(meta.gps_lon, meta.gps_lat))
+    hold_if_needed(session, obs)  # placed outside every area: held for review, like capture
     session.flush()
     _notify(session, obs)
     session.flush()

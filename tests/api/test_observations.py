@@ -309,6 +309,8 @@ def test_area_assignment_on_a_shared_border(
         "East",
         Polygon([(5.80, 58.80), (5.83, 58.80), (5.83, 58.81), (5.80, 58.81)]),
     )
+    # A walk with neither area nor route: no distance check, so any point tests placement.
+    walk = make_walk(session, world.org)
     session.commit()
     h = world.headers("coordinator")
 
@@ -316,7 +318,11 @@ def test_area_assignment_on_a_shared_border(
         r = client.put(
             f"/api/v1/observations/{uuid.uuid4()}",
             headers=h,
-            json=obs_body(world, location={"type": "Point", "coordinates": [lon, lat]}),
+            json=obs_body(
+                world,
+                walk_id=str(walk.id),
+                location={"type": "Point", "coordinates": [lon, lat]},
+            ),
         )
         assert r.status_code == 201, r.text
         return r.json()["area_id"]
