@@ -2,6 +2,8 @@
 // (RFC 9457) turned into ApiError. The token lives in sessionStorage (this tab only, gone when
 // the tab closes), never in localStorage.
 
+import { lang } from './i18n.js';
+
 const TOKEN_KEY = 'safewalk.staff.token';
 let expiredHandler = () => {};
 let expiryTimer = null;
@@ -74,7 +76,8 @@ export function resumeSession() {
 // Returns the Response; callers pick json(), blob() or headers.
 export async function raw(method, path, { json, body, headers = {}, signal } = {}) {
   const tok = token();
-  const init = { method, headers: { ...headers }, signal };
+  // Problems (and item titles) come back in the language chosen here.
+  const init = { method, headers: { 'Accept-Language': lang(), ...headers }, signal };
   if (tok) init.headers.Authorization = `Bearer ${tok}`;
   if (json !== undefined) {
     init.headers['Content-Type'] = 'application/json';

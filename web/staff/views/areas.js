@@ -34,12 +34,12 @@ export async function areasView(main) {
       const r = await api.post(`/api/v1/areas/import${api.query({ name_property: nameProp.value.trim(), kind: kind.value, skip_invalid: skip.checked ? 'true' : '' })}`, body);
       report.append(h('h2', { text: t('areas.report') }),
         h('p', { role: 'status', class: 'notice ok', text: t('areas.result', { created: r.created, updated: r.updated }) }),
-        issues(t('areas.repaired'), r.repaired), issues(t('areas.refused'), r.refused));
+        ...issues(t('areas.repaired'), r.repaired), ...issues(t('areas.refused'), r.refused));
       await refresh();
     } catch (err) {
       report.append(h('h2', { text: t('areas.report') }),
         h('p', { role: 'alert', class: 'notice error', text: t('areas.nothing_imported', { detail: err.message }) }),
-        issues(t('areas.refused'), err.problem?.refused));
+        ...issues(t('areas.refused'), err.problem?.refused));
     }
   } },
   field(t('areas.file'), file),

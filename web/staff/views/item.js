@@ -34,6 +34,11 @@ export async function itemView(main, { args: [id], me }) {
   const observations = h('ul', { class: 'observations' });
   const comment = h('textarea', { name: 'comment', rows: 2 });
   const canWork = ['admin', 'coordinator', 'engineer'].includes(me.role);
+  const noMoves = h('p', { class: 'hint', text: t('item.no_moves') });
+  const workControls = h('div', {},
+    field(t('item.note'), note, t('item.note_hint')),
+    field(t('item.fix_photo'), photo),
+    moves);
 
   function renderItem() {
     document.title = `${item.title} · safewalk`;
@@ -53,7 +58,9 @@ export async function itemView(main, { args: [id], me }) {
     const allowed = item.allowed_moves || [];
     moves.replaceChildren(...MOVE_ORDER.filter((m) => allowed.includes(m)).map((m) =>
       h('button', { type: 'button', class: m === 'resolved' ? 'primary' : 'secondary', text: t(`move.${m}`), onclick: () => move(m) })));
-    if (!allowed.length) moves.append(h('p', { class: 'hint', text: t('item.no_moves') }));
+    // Nothing to do now (e.g. resolved, waiting for verification): no form to fill in.
+    workControls.hidden = !allowed.length;
+    noMoves.hidden = allowed.length > 0;
   }
 
   async function uploadFixPhoto() {
@@ -128,11 +135,7 @@ export async function itemView(main, { args: [id], me }) {
       h('section', { 'aria-labelledby': 'work-h', class: 'work' },
         h('h2', { id: 'work-h', text: t('item.work') }),
         facts,
-        canWork ? [
-          field(t('item.note'), note, t('item.note_hint')),
-          field(t('item.fix_photo'), photo),
-          moves,
-        ] : null),
+        canWork ? [workControls, noMoves] : null),
       mapEl),
     h('section', { 'aria-labelledby': 'obs-h' }, h('h2', { id: 'obs-h', text: t('item.observations') }), observations),
     h('section', { 'aria-labelledby': 'hist-h' },
