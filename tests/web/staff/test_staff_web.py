@@ -75,6 +75,7 @@ def test_engineer_resolves_an_item_in_two_actions(
         item = items[0]
         assert item["status"] == "new"  # forward moves skip states: the engineer resolves at once
 
+    page.set_viewport_size({"width": 390, "height": 844})  # the engineer's phone
     sign_in(page, site, "engineer")
     page.wait_for_url(re.compile(r"#/items"))
     table = page.get_by_role("table", name="Action items")

@@ -33,7 +33,7 @@ export async function itemsView(main, { params, me }) {
   const table = h('table', { class: 'items' },
     h('caption', { text: t('items.table') }),
     h('thead', {}, h('tr', {}, ['items.col.title', 'items.col.category', 'items.col.status', 'items.col.priority', 'items.col.due'].map(
-      (k) => h('th', { scope: 'col', text: t(k) })))),
+      (k) => h('th', { scope: 'col', text: t(k), class: k === 'items.col.category' || k === 'items.col.priority' ? 'narrow-hide' : '' })))),
     tbody);
 
   const refresh = async () => {
@@ -54,9 +54,9 @@ export async function itemsView(main, { params, me }) {
     const items = sortForWork(page.items);
     tbody.replaceChildren(...items.map((it) => h('tr', { class: it.overdue ? 'overdue' : '' },
       h('th', { scope: 'row' }, h('a', { href: `#/items/${it.id}`, text: it.title })),
-      h('td', { text: session.categoryLabel(it.category) }),
+      h('td', { class: 'narrow-hide', text: session.categoryLabel(it.category) }),
       h('td', {}, statusBadge(it.status)),
-      h('td', { text: Math.round(it.priority) }),
+      h('td', { class: 'narrow-hide', text: Math.round(it.priority) }),
       h('td', {}, formatDate(it.due_date, lang()), it.overdue ? h('span', { class: 'badge overdue', text: t('items.overdue') }) : null))));
     summary.textContent = t('items.count', { n: items.length });
   };
