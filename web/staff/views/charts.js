@@ -10,7 +10,7 @@ const SERIES = [['open', '#b45309'], ['overdue', '#b91c1c'], ['resolved', '#1580
 function s(tag, attrs = {}, ...children) {
   const el = document.createElementNS(SVG, tag);
   for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
-  for (const c of children) if (c) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  for (const c of children) if (c != null) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   return el;
 }
 

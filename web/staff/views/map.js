@@ -202,11 +202,12 @@ export async function mapView(main, { params }) {
     'circle-color': ['step', ['get', 'point_count'], '#60a5fa', 25, '#2563eb', 250, '#1e3a8a'],
     'circle-radius': ['step', ['get', 'point_count'], 12, 25, 18, 250, 26],
     'circle-stroke-color': '#ffffff', 'circle-stroke-width': 2, 'circle-opacity': 0.85 } });
-  map.addLayer({ id: 'obs-points', type: 'circle', source: 'observations', filter: ['!', ['has', 'point_count']], paint: {
-    'circle-color': '#2563eb', 'circle-radius': 5, 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 1 } });
   map.addLayer({ id: 'items', type: 'circle', source: 'items', paint: {
     'circle-color': statusColourExpression(), 'circle-radius': 8,
     'circle-stroke-color': '#111827', 'circle-stroke-width': 1.5 } });
+  // Single observations above the items they belong to, so both stay visible.
+  map.addLayer({ id: 'obs-points', type: 'circle', source: 'observations', filter: ['!', ['has', 'point_count']], paint: {
+    'circle-color': '#2563eb', 'circle-radius': 5, 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 1 } });
 
   const maplibregl = window.maplibregl;
   map.on('click', 'items', (e) => {
