@@ -53,8 +53,7 @@ def content_security_policy(basemap_url: str) -> str:
             "default-src 'self'",
             "script-src 'self'",
             "style-src 'self'",
-            # blob: for photos fetched with the token and the QR code; data: for MapLibre's
-            # own marker images.
+            # blob: for the QR code fetched with the token; data: for MapLibre's own images.
             f"img-src {fetchable} blob: data:",
             f"connect-src {fetchable}",
             "worker-src 'self'",

@@ -3,7 +3,6 @@
 import * as api from './api.js';
 import { clear, h, option } from './dom.js';
 import { lang, languages, setLang, t } from './i18n.js';
-import { loadMapLibre } from './map.js';
 import { session } from './session.js';
 import { signInView } from './views/signin.js';
 import { itemsView } from './views/items.js';
@@ -124,8 +123,6 @@ export async function render() {
     return;
   }
   if (!session.me) {
-    // The map library is the biggest download: start it alongside who-am-I on map pages.
-    if (/^\/(map|items\/|walks\/)/.test(path)) loadMapLibre().catch(() => {});
     try {
       await session.load();
     } catch (err) {

@@ -155,10 +155,13 @@ export async function mapView(main, { params }) {
       }
       // Move the camera first, so each source is tiled once, at the zoom it is shown at.
       if (!fitted) {
-        fit(map, [areas, obs, items]);
+        fit(map, [areas, items, obs]);
         fitted = true;
       }
-      map.getSource('observations').setData(obs);
+      // Only what the layer and its popup use: less to copy to the worker and to tile there.
+      map.getSource('observations').setData({ type: 'FeatureCollection', features: obs.features.map((f) => ({
+        type: 'Feature', id: f.id, geometry: f.geometry, properties: { category: f.properties.category, note: f.properties.note },
+      })) });
       map.getSource('items').setData(items);
       map.getSource('areas').setData(areas);
       map.getSource('hotspots').setData(hotspots);
