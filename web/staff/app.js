@@ -47,6 +47,7 @@ const HOME = { admin: '/admin/users', coordinator: '/walks', engineer: '/items',
 
 const root = document.getElementById('root');
 let cleanup = null;
+let renderSeq = 0; // a newer render makes an older one's late result moot
 let notice = null; // shown once on the sign-in page (e.g. "your session expired")
 
 export function parseHash() {
@@ -111,6 +112,7 @@ api.onExpired(() => {
 });
 
 export async function render() {
+  const seq = ++renderSeq;
   if (cleanup) {
     try { cleanup(); } catch { /* a view's cleanup must not block the next view */ }
     cleanup = null;
@@ -129,6 +131,7 @@ export async function render() {
       if (err.status !== 401) clear(root, h('p', { role: 'alert', text: t('error.load', { detail: err.message }) }));
       return;
     }
+    if (seq !== renderSeq) return;
   }
   const me = session.me;
   const match = ROUTES.map((r) => [r, r[0].exec(path)]).find(([, m]) => m);
@@ -140,7 +143,10 @@ export async function render() {
   const main = h('main', { id: 'main', tabindex: '-1' });
   clear(root, h('a', { class: 'skip', href: '#main', text: t('skip'), onclick: (e) => { e.preventDefault(); main.focus(); } }), header(me), main);
   try {
-    cleanup = (await view(main, { params, args: match[1].slice(1), me })) || null;
+    const done = (await view(main, { params, args: match[1].slice(1), me })) || null;
+    // Navigated away while the view was loading: stop its timers and maps at once.
+    if (seq !== renderSeq) done?.();
+    else cleanup = done;
   } catch (err) {
     if (err.status === 401) return;
     clear(main, h('h1', { text: t('error.title') }), h('p', { role: 'alert', text: err.message }));
@@ -154,7 +160,8 @@ async function onSignedIn() {
   render();
 }
 
-window.addEventListener('popstate', render);
+// Links, the back button and typed URLs all change the hash; filters change it through
+// history.pushState, which fires nothing, so the view is not rebuilt under the user.
 window.addEventListener('hashchange', render);
 api.resumeSession();
 render();
