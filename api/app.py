@@ -7,6 +7,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 
 from api import policy
+from api.action_items import router as action_items
 from api.auth import enforce_policy
 from api.db import create_db_engine, make_sessionmaker
 from api.docs import install_docs
@@ -15,7 +16,6 @@ from api.middleware import CatchUnexpected, ClientAddress, RefuseUnstorableText,
 from api.query_check import reject_unknown_query
 from api.ratelimit import Limits
 from api.routers import (
-    action_items,
     areas,
     auth,
     categories,

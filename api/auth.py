@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
@@ -13,37 +11,11 @@ from api import policy
 from api.deps import SessionDep
 from api.docs import oauth2_scheme
 from api.errors import Forbidden, Unauthorized
+from api.principal import ANONYMOUS as ANONYMOUS
+from api.principal import Principal as Principal
 from api.security import decode_token
 from models import Organization, Participant, User, Walk, WalkStatus
 
-
-@dataclass(frozen=True)
-class Principal:
-    """The caller. Staff have a user and role; participants are bound to one walk."""
-
-    kind: str  # "staff" | "participant" | "anonymous"
-    organization_id: uuid.UUID | None = None
-    user: User | None = None
-    participant: Participant | None = None
-
-    @property
-    def role(self) -> str:
-        if self.user is not None:
-            return str(self.user.role)
-        return policy.PARTICIPANT if self.participant is not None else policy.ANONYMOUS
-
-    @property
-    def org_id(self) -> uuid.UUID:
-        if self.organization_id is None:
-            raise Unauthorized("authentication required")
-        return self.organization_id
-
-    @property
-    def walk_id(self) -> uuid.UUID | None:
-        return self.participant.walk_id if self.participant is not None else None
-
-
-ANONYMOUS = Principal(kind="anonymous")
 TOKEN_PATH = f"{policy.V1}/auth/token"
 
 

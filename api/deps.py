@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from api.action_items import GroupingRules
 from api.db import session_scope
 from api.routers import API_PREFIX
 from api.settings import Settings
@@ -29,7 +30,6 @@ def _session(request: Request) -> Iterator[Session]:
     writer, even a long regroup, holds the write lock; writes begin IMMEDIATE (api/db.py)."""
     yield from session_scope(
         request.app.state.sessionmaker,
-        {"settings": request.app.state.settings},
         read_only=request.method in READ_METHODS,
     )
 
@@ -46,3 +46,11 @@ def photo_signer(request: Request) -> PhotoSigner:
 
 
 SignerDep = Annotated[PhotoSigner, Depends(photo_signer)]
+
+
+def grouping_rules(settings: SettingsDep) -> GroupingRules:
+    """The settings the action-item grouping needs, handed to services explicitly."""
+    return GroupingRules(reopen_grace_days=settings.reopen_grace_days)
+
+
+RulesDep = Annotated[GroupingRules, Depends(grouping_rules)]

@@ -93,10 +93,9 @@ class PhotoSigner:
     def urls(self, photo_id: uuid.UUID, org_id: uuid.UUID) -> PhotoUrls:
         return PhotoUrls(**{size: self.url(photo_id, org_id, size) for size in SIZES})
 
-    @staticmethod
-    def plain(photo_id: uuid.UUID, base: str = "/api/v1") -> PhotoUrls:
+    def plain(self, photo_id: uuid.UUID) -> PhotoUrls:
         """The unsigned paths (they need an Authorization header)."""
-        return PhotoUrls(**{size: f"{base}/photos/{photo_id}?size={size}" for size in SIZES})
+        return PhotoUrls(**{size: f"{self.base}/photos/{photo_id}?size={size}" for size in SIZES})
 
 
 def signed_photo_url(

@@ -49,9 +49,10 @@ from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from api.action_items import grouping as action_items
 from api.auth import Principal
 from api.db import create_db_engine, make_sessionmaker
-from api.services import action_items, areas, organizations, users
+from api.services import areas, organizations, users
 from api.services.observations import capture
 from api.settings import Settings
 from geo.grouping import Candidate, GroupPoint, group_points, nearest_within

@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
+from typing import Any
 
 import h3
 import numpy as np
@@ -217,3 +219,41 @@ def _classify(z: npt.NDArray[np.float64], p: npt.NDArray[np.float64]) -> list[st
             if rejected and z[i] != 0.0:
                 classes[i] = f"{'hot' if z[i] > 0.0 else 'cold'}_{suffix}"
     return classes
+
+
+# GeoJSON positions: 6 decimals, about 0.1 m.
+COORDINATE_DECIMALS = 6
+
+
+def cell_polygons(cells: Sequence[str]) -> list[dict[str, Any]]:
+    """Each cell's outline as a GeoJSON Polygon: [lon, lat], closed, counter-clockwise, rounded
+    to 6 decimals (~0.1 m). Vectorized: a map at resolution 9 has tens of thousands of cells.
+
+    Cells crossing the antimeridian are not split (RFC 7946 3.1.9); no organization's area is
+    anywhere near it.
+    """
+    if not cells:
+        return []
+    boundaries = [h3.cell_to_boundary(c) for c in cells]  # ((lat, lon), ...), 5 to 10 vertices
+    sizes = np.fromiter(map(len, boundaries), dtype=np.intp, count=len(boundaries))
+    flat = np.fromiter(
+        chain.from_iterable(chain.from_iterable(boundaries)),
+        dtype=np.float64,
+        count=2 * int(sizes.sum()),
+    )
+    lonlat = np.round(flat.reshape(-1, 2)[:, ::-1], COORDINATE_DECIMALS)
+    starts = np.cumsum(sizes) - sizes
+    following = np.arange(len(lonlat)) + 1
+    following[starts + sizes - 1] = starts
+    x, y = lonlat[:, 0], lonlat[:, 1]
+    # Shoelace per ring, on the rounded positions: negative means clockwise.
+    twice_area = np.add.reduceat(x * y[following] - x[following] * y, starts)
+    coords = lonlat.tolist()
+    polygons = []
+    for start, size, area in zip(starts.tolist(), sizes.tolist(), twice_area.tolist(), strict=True):
+        ring = coords[start : start + size]
+        if area < 0:
+            ring.reverse()
+        ring.append(ring[0][:])
+        polygons.append({"type": "Polygon", "coordinates": [ring]})
+    return polygons

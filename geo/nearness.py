@@ -2,45 +2,83 @@
 
 Used to tell a plausible observation from one far from its walk (and one whose longitude and
 latitude were swapped), and to narrow "what is near me" down to the spatial index's box.
+
+A :class:`Fence` scales the walk's area and route once into metres on a plane tangent at their
+centre (an equirectangular frame with the ellipsoid's degree lengths there), so each point then
+costs one shapely distance. Within a few kilometres of the centre the scale error stays under
+0.1 % (the change of cos(latitude) across the span), which is plenty for a threshold of a few
+kilometres; farther away distances are distorted, but a point hundreds of kilometres off is
+still hundreds of kilometres off.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import shapely
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
-from geo.projection import local_transformer
-
-__all__ = ["bbox_around", "distance_m", "swapped"]
+__all__ = ["Fence", "bbox_around", "distance_m", "metres_per_degree", "swapped"]
 
 # Mean metres per degree of latitude; longitude degrees shrink with cos(latitude).
 METRES_PER_DEGREE = 111_320.0
 
 
-def distance_m(lon: float, lat: float, shapes: Iterable[BaseGeometry]) -> float | None:
-    """Metres from (lon, lat) to the nearest of ``shapes`` (0 inside a polygon); None if none.
+def metres_per_degree(lat: float) -> tuple[float, float]:
+    """(metres per degree of longitude, of latitude) on the WGS84 ellipsoid at ``lat``."""
+    phi = math.radians(lat)
+    per_lat = 111_132.92 - 559.82 * math.cos(2 * phi) + 1.175 * math.cos(4 * phi)
+    per_lon = 111_412.84 * math.cos(phi) - 93.5 * math.cos(3 * phi)
+    return per_lon, per_lat
 
-    Measured on an azimuthal equidistant plane centred at the point, where distances from the
-    centre are true to well under a metre at walk scale and stay right in order of magnitude
-    for a point hundreds of kilometres away, which is all a plausibility check needs.
-    """
-    shapes = [s for s in shapes if s is not None and not s.is_empty]
-    if not shapes:
-        return None
-    tr = local_transformer(lon, lat)
 
-    def project(coords: np.ndarray) -> np.ndarray:
-        xs, ys = tr.forward(coords[:, 0], coords[:, 1])
-        return np.column_stack([xs, ys])
+@dataclass(frozen=True, slots=True)
+class Fence:
+    """Shapes in metres around their centre, to measure many points against."""
 
-    x0, y0 = tr.forward([lon], [lat])
-    here = Point(float(x0[0]), float(y0[0]))
-    return min(float(shapely.transform(s, project).distance(here)) for s in shapes)
+    lon0: float
+    lat0: float
+    kx: float
+    ky: float
+    shapes: tuple[BaseGeometry, ...]
+
+    @classmethod
+    def around(cls, shapes: Iterable[BaseGeometry | None]) -> Fence | None:
+        """A fence for the non-empty ``shapes``, or None when there is nothing to compare with."""
+        kept = [s for s in shapes if s is not None and not s.is_empty]
+        if not kept:
+            return None
+        minx, miny, maxx, maxy = shapely.total_bounds(kept)
+        lon0, lat0 = (minx + maxx) / 2, (miny + maxy) / 2
+        kx, ky = metres_per_degree(lat0)
+
+        centre = np.array([lon0, lat0])
+        scale = np.array([kx, ky])
+
+        def to_metres(coords: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+            out: npt.NDArray[np.float64] = (coords - centre) * scale
+            return out
+
+        scaled = tuple(shapely.transform(s, to_metres) for s in kept)
+        for s in scaled:
+            shapely.prepare(s)
+        return cls(lon0, lat0, kx, ky, scaled)
+
+    def distance_m(self, lon: float, lat: float) -> float:
+        """Metres from (lon, lat) to the nearest shape (0 inside a polygon)."""
+        here = Point((lon - self.lon0) * self.kx, (lat - self.lat0) * self.ky)
+        return min(float(s.distance(here)) for s in self.shapes)
+
+
+def distance_m(lon: float, lat: float, shapes: Iterable[BaseGeometry | None]) -> float | None:
+    """Metres from (lon, lat) to the nearest of ``shapes`` (0 inside a polygon); None if none."""
+    fence = Fence.around(shapes)
+    return fence.distance_m(lon, lat) if fence is not None else None
 
 
 def swapped(lon: float, lat: float) -> tuple[float, float] | None:

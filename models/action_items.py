@@ -12,6 +12,7 @@ from sqlalchemy import JSON, Boolean, Column, Index, Integer, Text, false
 from sqlmodel import Field, SQLModel
 
 from models.base import NotNull, enum_column, geometry_column, new_id, ts_column, utcnow
+from models.geojson import StoredPoint, StoredPolygonOrNone
 from models.observations import PhotoLink
 
 
@@ -205,8 +206,8 @@ class ActionItemRead(SQLModel):
     title: str
     category: str
     area_id: uuid.UUID | None
-    location: dict[str, Any]
-    footprint: dict[str, Any] | None
+    location: StoredPoint
+    footprint: StoredPolygonOrNone
     observation_count: int
     first_seen_at: datetime | None
     last_seen_at: datetime | None
@@ -342,3 +343,52 @@ class BulkOut(SQLModel):
     conflict: int
     not_found: int
     invalid: int
+
+
+class AgeBuckets(SQLModel):
+    """Open items by age in days."""
+
+    model_config = ConfigDict(populate_by_name=True)  # type: ignore[assignment]
+
+    d0_30: int = Field(alias="0-30")
+    d31_90: int = Field(alias="31-90")
+    d91_180: int = Field(alias="91-180")
+    over_180: int = Field(alias=">180")
+
+
+class FollowUpGroup(SQLModel):
+    key: str | None
+    label: str | None
+    open: int
+    overdue: int
+    resolved: int
+    verified: int
+    reopened: int
+    open_age_days: AgeBuckets
+    median_days_to_resolve: float | None
+
+
+class FollowUpStats(SQLModel):
+    group_by: Literal["area", "department", "category"]
+    groups: list[FollowUpGroup]
+
+
+class AreaRef(SQLModel):
+    id: uuid.UUID
+    name: str
+    code: str | None
+
+
+class ActionListCounts(SQLModel):
+    by_category: dict[str, int]
+    by_status: dict[str, int]
+    total: int
+    overdue: int
+
+
+class ActionListRead(SQLModel):
+    """An area's action list, highest priority first."""
+
+    area: AreaRef
+    counts: ActionListCounts
+    items: list[ActionItemRead]

@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from geoalchemy2 import Geometry
-from pydantic import BeforeValidator
+from pydantic import BaseModel, BeforeValidator
 from sqlalchemy import Column, DateTime, MetaData, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -89,3 +89,9 @@ def _refuse_null(value: Any) -> Any:
 # For PATCH fields that may be omitted but never cleared: an explicit null is a 422 naming the
 # field (a validator only runs on values that were sent, so leaving the field out stays fine).
 NotNull = BeforeValidator(_refuse_null)
+
+
+def columns_for(row: Any, schema: type[BaseModel]) -> dict[str, Any]:
+    """The attributes of ``row`` that ``schema`` has fields for, as they are (no serialization),
+    so a read schema is filled from its row with only the computed fields added by hand."""
+    return {name: getattr(row, name) for name in schema.model_fields if hasattr(row, name)}

@@ -12,7 +12,7 @@ from sqlalchemy import BigInteger, CheckConstraint, Column, Index, String
 from sqlmodel import Field, SQLModel
 
 from models.base import enum_column, geometry_column, ts_column, utcnow
-from models.geojson import PointGeometry
+from models.geojson import PointGeometry, StoredPointOrNone
 
 
 class Moderation(StrEnum):
@@ -124,7 +124,7 @@ class PhotoUrls(SQLModel):
 
 class PhotoLink(SQLModel):
     id: uuid.UUID
-    urls: PhotoUrls
+    urls: PhotoUrls | None = None  # signed links; absent where the reader made none
 
 
 class ObservationIn(SQLModel):
@@ -147,7 +147,7 @@ class ObservationRead(SQLModel):
     id: uuid.UUID
     walk_id: uuid.UUID
     category: str
-    location: dict[str, Any] | None
+    location: StoredPointOrNone
     accuracy_m: float | None
     severity: int
     perceived_safety: int | None

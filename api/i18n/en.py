@@ -33,6 +33,14 @@ MESSAGES: dict[str, str] = {
     "error.note_required": "this organization resolves items with a resolution note",
     "error.signature_invalid": "the link is not valid for this photo",
     "error.signature_expired": "the link has expired; reload the page for a new one",
+    # input that makes sense, the author's edits, staff accounts (issue 10, part 2)
+    "error.location_swapped": "{where}: the coordinates look swapped: GeoJSON is [longitude, latitude]; {given} is {km} km from the walk, {swapped} would be on it",
+    "error.location_far": "{where}: is {km} km from the walk's area or route (at most {max_m} m; GeoJSON is [longitude, latitude])",
+    "error.unknown_category": "{where}: unknown category {code!r}; valid codes: {valid}",
+    "error.not_author": "only the author may change or withdraw this observation",
+    "error.walk_ended": "the walk has ended: its observations can no longer be changed",
+    "error.last_admin": "the last active admin of the organization cannot be deactivated or demoted; make another account admin first",
+    "error.wrong_password": "the current password is wrong",
     # action item titles
     "item.title.one": "{category} – {area} ({count} report)",
     "item.title.other": "{category} – {area} ({count} reports)",

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import text
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
-def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+class Health(BaseModel):
+    status: str
+    database: str | None = None
 
 
-@router.get("/readyz")
+@router.get("/healthz", response_model=Health, response_model_exclude_none=True)
+def healthz() -> Health:
+    return Health(status="ok")
+
+
+@router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
 def readyz(request: Request) -> JSONResponse:
     try:
         # DEFERRED: a probe must not queue behind SQLite's write lock.

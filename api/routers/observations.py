@@ -9,7 +9,7 @@ from fastapi import BackgroundTasks, Depends, Query, Request, Response
 from pydantic import AwareDatetime
 
 from api.auth import PrincipalDep
-from api.deps import SessionDep, SignerDep
+from api.deps import RulesDep, SessionDep, SignerDep
 from api.paging import Page, next_url
 from api.routers import api_router
 from api.routers.photos import MediaDep
@@ -49,6 +49,7 @@ def put_observation(
     response: Response,
     request: Request,
     signer: SignerDep,
+    rules: RulesDep,
 ) -> ObservationRead:
     """Create by client UUID: 201 when stored, 200 for an identical replay, 409 for another body.
 
@@ -57,7 +58,7 @@ def put_observation(
     """
     done = obs_service.capture(
         session, principal, id, body,
-        max_distance_m=request.app.state.settings.walk_max_distance_m,
+        max_distance_m=request.app.state.settings.walk_max_distance_m, rules=rules,
     )  # fmt: skip
     response.status_code = 201 if done.created else 200
     return obs_service.to_reads(session, [done.observation], signer)[0]
@@ -65,11 +66,11 @@ def put_observation(
 
 @router.post("/observations/batch", response_model=BatchOut)
 def post_batch(
-    body: BatchIn, principal: PrincipalDep, session: SessionDep, request: Request
+    body: BatchIn, principal: PrincipalDep, session: SessionDep, request: Request, rules: RulesDep
 ) -> BatchOut:
     return obs_service.capture_batch(
         session, principal, body.observations,
-        max_distance_m=request.app.state.settings.walk_max_distance_m,
+        max_distance_m=request.app.state.settings.walk_max_distance_m, rules=rules,
     )  # fmt: skip
 
 
@@ -147,10 +148,11 @@ def patch_observation(
     principal: PrincipalDep,
     session: SessionDep,
     signer: SignerDep,
+    rules: RulesDep,
 ) -> ObservationRead:
     """Coordinators moderate (``moderation``, ``duplicate_of``, ``reason``); the author corrects
     ``note``, ``category``, ``severity``, ``perceived_safety`` while the walk is open."""
-    changed = observation_edits.patch(session, principal, obs, body)
+    changed = observation_edits.patch(session, principal, obs, body, rules)
     return obs_service.to_reads(session, [changed], signer)[0]
 
 
@@ -161,10 +163,11 @@ def withdraw_observation(
     session: SessionDep,
     store: MediaDep,
     background: BackgroundTasks,
+    rules: RulesDep,
 ) -> Response:
     """Withdraw: hidden, out of its action item, its photos deleted (files too). The author while
     the walk is open; coordinators at any time."""
-    orphaned = observation_edits.withdraw(session, principal, obs)
+    orphaned = observation_edits.withdraw(session, principal, obs, rules)
     # Files go after the commit (background tasks run after it): a failed commit keeps them.
     background.add_task(observation_edits.delete_files, store, orphaned)
     return Response(status_code=204)

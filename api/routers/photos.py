@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Query, Request, Response
 
 from api.auth import PrincipalDep
-from api.deps import SessionDep, SettingsDep, SignerDep
+from api.deps import RulesDep, SessionDep, SettingsDep, SignerDep
 from api.errors import PayloadTooLarge
 from api.media import MediaStore
 from api.routers import api_router
@@ -99,6 +99,7 @@ def put_photo(
     store: MediaDep,
     response: Response,
     signer: SignerDep,
+    rules: RulesDep,
 ) -> PhotoRead:
     """Add a photo by client UUID: 201 when stored, 200 for the same bytes again, 409 otherwise.
 
@@ -114,6 +115,7 @@ def put_photo(
         store=store,
         max_bytes=settings.photo_max_bytes,
         max_pixels=settings.photo_max_pixels,
+        rules=rules,
     )
     response.status_code = 201 if done.created else 200
     return photo_service.to_read(done.photo, signer)

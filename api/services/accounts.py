@@ -66,7 +66,8 @@ def update_user(session: Session, user: User, body: UserUpdate) -> User:
     if loses_admin and _other_active_admins(session, user) == 0:
         raise Conflict(
             "the last active admin of the organization cannot be deactivated or demoted; "
-            "make another account admin first"
+            "make another account admin first",
+            key="error.last_admin",
         )
     if user.is_active and not active:
         user.token_version += 1  # its tokens stay dead, even after a reactivation
@@ -99,6 +100,7 @@ def change_password(
         raise Forbidden(
             "the current password is wrong",
             errors=[{"loc": ["body", "current_password"], "msg": "is wrong"}],
+            key="error.wrong_password",
         )
     if len(new_password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput.at(

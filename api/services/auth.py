@@ -6,8 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from api.auth import Principal
 from api.errors import Unauthorized
+from api.principal import Principal
 from api.ratelimit import Limits
 from api.security import DUMMY_HASH, issue_token, staff_token_expiry, verify_password
 from api.settings import Settings

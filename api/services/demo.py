@@ -13,8 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from api.services import action_items, organizations, users
+from api.action_items import grouping as action_items
 from api.services import areas as area_service
+from api.services import organizations, users
 from api.services.observations import place
 from models import (
     AreaKind,

@@ -14,11 +14,8 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import chain
 from typing import Any
 
-import h3
-import numpy as np
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
@@ -35,7 +32,7 @@ from sqlmodel import col
 
 from api.errors import InvalidInput
 from api.services.areas import get_area
-from geo.hotspots import cell_id, gi_star, parent_mask
+from geo.hotspots import cell_id, cell_polygons, gi_star, parent_mask
 from models import OPEN_STATUSES, ActionItem, Category, Moderation, Observation
 
 METHOD = (
@@ -274,40 +271,6 @@ def hotspot_map(session: Session, org_id: uuid.UUID, q: HotspotQuery) -> Hotspot
     ]
     cells.sort(key=lambda c: (c.gi_z is None, -(c.gi_z or 0.0), c.h3))
     return HotspotMap(resolution=q.resolution, cells=cells)
-
-
-def cell_polygons(cells: Sequence[str]) -> list[dict[str, Any]]:
-    """Each cell's outline as a GeoJSON Polygon: [lon, lat], closed, counter-clockwise, rounded
-    to 6 decimals (~0.1 m). Vectorized: a map at resolution 9 has tens of thousands of cells.
-
-    Cells crossing the antimeridian are not split (RFC 7946 3.1.9); no organization's area is
-    anywhere near it.
-    """
-    if not cells:
-        return []
-    boundaries = [h3.cell_to_boundary(c) for c in cells]  # ((lat, lon), ...), 5 to 10 vertices
-    sizes = np.fromiter(map(len, boundaries), dtype=np.intp, count=len(boundaries))
-    flat = np.fromiter(
-        chain.from_iterable(chain.from_iterable(boundaries)),
-        dtype=np.float64,
-        count=2 * int(sizes.sum()),
-    )
-    lonlat = np.round(flat.reshape(-1, 2)[:, ::-1], DECIMALS)
-    starts = np.cumsum(sizes) - sizes
-    following = np.arange(len(lonlat)) + 1
-    following[starts + sizes - 1] = starts
-    x, y = lonlat[:, 0], lonlat[:, 1]
-    # Shoelace per ring, on the rounded positions: negative means clockwise.
-    twice_area = np.add.reduceat(x * y[following] - x[following] * y, starts)
-    coords = lonlat.tolist()
-    polygons = []
-    for start, size, area in zip(starts.tolist(), sizes.tolist(), twice_area.tolist(), strict=True):
-        ring = coords[start : start + size]
-        if area < 0:
-            ring.reverse()
-        ring.append(ring[0][:])
-        polygons.append({"type": "Polygon", "coordinates": [ring]})
-    return polygons
 
 
 def feature_collection(result: HotspotMap) -> dict[str, Any]:

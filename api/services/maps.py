@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from api import spatial
-from api.auth import Principal
 from api.paging import after_keyset, encode_cursor
+from api.principal import Principal
 from models import (
     OPEN_STATUSES,
     ActionItem,

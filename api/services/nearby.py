@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from api import spatial
-from api.auth import Principal
+from api.principal import Principal
 from api.services.observations import _categories
 from api.services.plausibility import unknown_category
 from geo.nearness import bbox_around

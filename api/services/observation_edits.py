@@ -13,11 +13,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from api import policy
-from api.auth import Principal
+from api import action_items, policy
+from api.action_items import DEFAULT_RULES, GroupingRules
 from api.errors import Conflict, Forbidden, InvalidInput
 from api.media import MediaStore
-from api.services.observations import _categories, _notify, moderate
+from api.principal import Principal
+from api.services.observations import _categories, moderate
 from api.services.photos import PhotoSize, extension
 from api.services.plausibility import unknown_category
 from models import JOINABLE, Moderation, Observation, Photo, Walk
@@ -40,14 +41,22 @@ def is_author(principal: Principal, obs: Observation) -> bool:
 
 def _check_author_may_change(session: Session, principal: Principal, obs: Observation) -> None:
     if not is_author(principal, obs):
-        raise Forbidden("only the author may change or withdraw this observation")
+        raise Forbidden(
+            "only the author may change or withdraw this observation", key="error.not_author"
+        )
     walk = session.get(Walk, obs.walk_id)
     if walk is None or walk.status not in JOINABLE:
-        raise Conflict("the walk has ended: its observations can no longer be changed")
+        raise Conflict(
+            "the walk has ended: its observations can no longer be changed", key="error.walk_ended"
+        )
 
 
 def patch(
-    session: Session, principal: Principal, obs: Observation, body: ObservationPatch
+    session: Session,
+    principal: Principal,
+    obs: Observation,
+    body: ObservationPatch,
+    rules: GroupingRules = DEFAULT_RULES,
 ) -> Observation:
     fields = body.model_fields_set
     if not fields:
@@ -71,9 +80,11 @@ def patch(
             ObservationModerate(
                 moderation=body.moderation, duplicate_of=body.duplicate_of, reason=body.reason
             ),
+            rules,
         )
     session.flush()
-    _notify(session, obs)  # the item follows: recount, or regroup after a category change
+    # The item follows: recount, or regroup after a category change.
+    action_items.observation_changed(session, obs, rules)
     session.flush()
     return obs
 
@@ -103,7 +114,12 @@ def _apply_edits(
         obs.perceived_safety = body.perceived_safety
 
 
-def withdraw(session: Session, principal: Principal, obs: Observation) -> list[str]:
+def withdraw(
+    session: Session,
+    principal: Principal,
+    obs: Observation,
+    rules: GroupingRules = DEFAULT_RULES,
+) -> list[str]:
     """Hide the observation, take it out of its item and delete its photos.
 
     Returns the media keys no photo names any more; the caller deletes those files once the
@@ -122,7 +138,7 @@ def withdraw(session: Session, principal: Principal, obs: Observation) -> list[s
     obs.moderation_reason = reason
     obs.duplicate_of_id = None
     session.flush()
-    _notify(session, obs)
+    action_items.observation_changed(session, obs, rules)
     session.flush()
     orphaned: list[str] = []
     for photo in photos:

@@ -12,7 +12,7 @@ import json
 import random
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,21 +24,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from api import spatial
-from api.auth import Principal
+from api import action_items, spatial
+from api.action_items import DEFAULT_RULES, GroupingRules
 from api.db import is_transient
 from api.errors import Busy, Conflict, InvalidInput, NotFound
 from api.paging import after_keyset, clamp_limit, keyset_page
+from api.principal import Principal
 from api.services.areas import smallest_area_containing
 from api.services.photo_links import photo_links
 from api.services.plausibility import (
     DEFAULT_WALK_MAX_DISTANCE_M,
+    WalkFences,
     check_near_walk,
     hold_if_needed,
     unknown_category,
 )
 from api.signing import PhotoSigner
-from geo.geojson import GeometryError, parse_geometry, to_geojson
+from geo.geojson import GeometryError, parse_geometry
 from geo.hotspots import cell_r15
 from geo.sun import is_dark
 from models import (
@@ -50,6 +52,7 @@ from models import (
     WalkStatus,
     utcnow,
 )
+from models.base import columns_for
 from models.observations import (
     BatchItemResult,
     BatchOut,
@@ -64,21 +67,6 @@ CLOCK_SKEW = timedelta(minutes=5)
 BEFORE_WALK = timedelta(hours=6)
 # Tries of one capture when concurrent writers of the same group collide (see is_transient).
 CAPTURE_ATTEMPTS = 6
-
-# Hooks run after an observation is placed or re-moderated (the action list registers here),
-# so capture does not import the grouping service and the two stay separately testable.
-AcceptedHook = Callable[[Session, Observation], None]
-_on_change: list[AcceptedHook] = []
-
-
-def on_observation_change(hook: AcceptedHook) -> AcceptedHook:
-    _on_change.append(hook)
-    return hook
-
-
-def _notify(session: Session, obs: Observation) -> None:
-    for hook in _on_change:
-        hook(session, obs)
 
 
 def body_hash(body: ObservationIn) -> str:
@@ -124,6 +112,7 @@ def _validate(
     cats: dict[str, Category],
     loc: list[str | int],
     max_distance_m: float,
+    fences: WalkFences | None,
 ) -> tuple[Category, BaseGeometry | None]:
     cat = cats.get(body.category)
     if cat is None:
@@ -134,7 +123,7 @@ def _validate(
             point = parse_geometry(body.location.model_dump(), {"Point"})
         except GeometryError as exc:
             raise InvalidInput.at([*loc, "location", *exc.loc], exc.message) from exc
-        check_near_walk(session, walk, point, max_distance_m=max_distance_m, loc=loc)
+        check_near_walk(session, walk, point, max_distance_m=max_distance_m, loc=loc, fences=fences)
     now = utcnow()
     if body.recorded_at > now + CLOCK_SKEW:
         raise InvalidInput.at([*loc, "recorded_at"], "is in the future")
@@ -171,6 +160,8 @@ def capture(
     loc: list[str | int] | None = None,
     categories: dict[str, Category] | None = None,
     max_distance_m: float = DEFAULT_WALK_MAX_DISTANCE_M,
+    rules: GroupingRules = DEFAULT_RULES,
+    fences: WalkFences | None = None,
 ) -> Capture:
     loc = loc if loc is not None else ["body"]
     if body.id is not None and body.id != obs_id:
@@ -180,10 +171,10 @@ def capture(
         return _existing(session, obs_id, digest, principal.org_id)
     walk = _walk_for_capture(session, principal, body.walk_id, loc)
     cats = categories if categories is not None else _categories(session, principal.org_id)
-    cat, point = _validate(session, body, walk, cats, loc, max_distance_m)
+    cat, point = _validate(session, body, walk, cats, loc, max_distance_m, fences)
     for attempt in range(CAPTURE_ATTEMPTS):
         try:
-            return _store(session, principal, obs_id, body, walk, cat, point, digest)
+            return _store(session, principal, obs_id, body, walk, cat, point, digest, rules)
         except Exception as exc:
             if not is_transient(exc):
                 raise
@@ -204,6 +195,7 @@ def _store(
     cat: Category,
     point: BaseGeometry | None,
     digest: str,
+    rules: GroupingRules,
 ) -> Capture:
     """Insert, place and group one observation inside its own savepoint: all or nothing."""
     obs = Observation(
@@ -229,7 +221,7 @@ def _store(
         hold_if_needed(session, obs)
         session.add(obs)
         session.flush()
-        _notify(session, obs)
+        action_items.observation_changed(session, obs, rules)
         session.flush()
         savepoint.commit()
     except IntegrityError:
@@ -283,8 +275,10 @@ def capture_batch(
     items: Sequence[Any],
     *,
     max_distance_m: float = DEFAULT_WALK_MAX_DISTANCE_M,
+    rules: GroupingRules = DEFAULT_RULES,
 ) -> BatchOut:
     cats = _categories(session, principal.org_id)
+    fences = WalkFences()
     _lock_batch_groups(session, principal, items, cats)
     results: list[BatchItemResult] = []
     for i, raw in enumerate(items):
@@ -305,7 +299,8 @@ def capture_batch(
         try:
             done = capture(
                 session, principal, body.id, body,
-                loc=prefix, categories=cats, max_distance_m=max_distance_m,
+                loc=prefix, categories=cats, max_distance_m=max_distance_m, rules=rules,
+                fences=fences,
             )  # fmt: skip
         except (Conflict, NotFound):
             results.append(BatchItemResult(id=str(body.id), status="conflict"))
@@ -370,35 +365,22 @@ def to_reads(
         else {}
     )
     photos = photo_links(session, ids, signer)
-    out = []
-    for o in rows:
-        geom = spatial.from_db(o.location)
-        out.append(
-            ObservationRead(
-                id=o.id,
-                walk_id=o.walk_id,
-                category=codes.get(o.category_id, "?"),
-                location=to_geojson(geom) if geom is not None else None,
-                accuracy_m=o.accuracy_m,
-                severity=o.severity,
-                perceived_safety=o.perceived_safety,
-                note=o.note,
-                recorded_at=o.recorded_at,
-                received_at=o.received_at,
-                is_dark=o.is_dark,
-                area_id=o.area_id,
-                moderation=o.moderation,
-                moderation_reason=o.moderation_reason,
-                duplicate_of_id=o.duplicate_of_id,
-                action_item_id=o.action_item_id,
-                participant_group=str(groups[o.participant_id])
-                if o.participant_id in groups
-                else None,
-                photo_ids=[p.id for p in photos.get(o.id, [])],
-                photos=photos.get(o.id, []),
-            )
+    # From the row itself; only what is not a column is added. The participant's id never
+    # leaves: the read schema has no field for it, only the group.
+    return [
+        ObservationRead.model_validate(
+            {
+                **columns_for(o, ObservationRead),
+                "category": codes.get(o.category_id, "?"),
+                "participant_group": (
+                    str(groups[o.participant_id]) if o.participant_id in groups else None
+                ),
+                "photo_ids": [p.id for p in photos.get(o.id, [])],
+                "photos": photos.get(o.id, []),
+            }
         )
-    return out
+        for o in rows
+    ]
 
 
 def parse_bbox(bbox: str | None) -> tuple[float, float, float, float] | None:
@@ -487,7 +469,11 @@ def list_page(
 
 
 def moderate(
-    session: Session, principal: Principal, obs: Observation, body: ObservationModerate
+    session: Session,
+    principal: Principal,
+    obs: Observation,
+    body: ObservationModerate,
+    rules: GroupingRules = DEFAULT_RULES,
 ) -> Observation:
     if body.moderation == Moderation.duplicate:
         if body.duplicate_of is None:
@@ -508,7 +494,7 @@ def moderate(
     obs.moderation = body.moderation
     obs.moderation_reason = body.reason.strip() or None if body.reason else None
     session.flush()
-    _notify(session, obs)
+    action_items.observation_changed(session, obs, rules)
     session.flush()
     return obs
 
@@ -521,7 +507,6 @@ __all__ = [
     "get_visible",
     "list_page",
     "moderate",
-    "on_observation_change",
     "parse_bbox",
     "place",
     "to_reads",

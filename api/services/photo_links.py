@@ -21,8 +21,8 @@ def photo_links(
     *,
     of_items: bool = False,
 ) -> dict[uuid.UUID, list[PhotoLink]]:
-    """Per observation (or per item, for fix photos): its photos, oldest first. Without a
-    signer the links are the plain, header-protected paths."""
+    """Per observation (or per item, for fix photos): its photos, oldest first, with signed
+    links when the caller (a router) gave a signer."""
     if not owner_ids:
         return {}
     owner = col(Photo.action_item_id) if of_items else col(Photo.observation_id)
@@ -35,6 +35,6 @@ def photo_links(
     for pid, oid, org in rows:
         if oid is None:
             continue
-        urls = signer.urls(pid, org) if signer is not None else PhotoSigner.plain(pid)
+        urls = signer.urls(pid, org) if signer is not None else None
         out.setdefault(oid, []).append(PhotoLink(id=pid, urls=urls))
     return out

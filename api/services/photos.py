@@ -19,7 +19,8 @@ from shapely.geometry import Point
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.auth import Principal
+from api import action_items
+from api.action_items import DEFAULT_RULES, GroupingRules
 from api.errors import (
     Conflict,
     DomainError,
@@ -30,13 +31,13 @@ from api.errors import (
     UnsupportedMediaType,
 )
 from api.media import MediaStore
-from api.routers import API_PREFIX
+from api.principal import Principal
 from api.services.imaging import ImageMeta, ImageRejected, ProcessedImage, process_image
-from api.services.observations import _notify, get_visible, place
+from api.services.observations import get_visible, place
 from api.services.plausibility import hold_if_needed
 from api.signing import PhotoSigner, SignatureExpired, SignatureInvalid, verify_photo_signature
 from models import ActionItem, Observation, Photo
-from models.observations import PhotoRead, PhotoUrls
+from models.observations import PhotoRead
 
 log = logging.getLogger("safewalk")
 
@@ -100,6 +101,7 @@ def upload(
     store: MediaStore,
     max_bytes: int,
     max_pixels: int,
+    rules: GroupingRules = DEFAULT_RULES,
 ) -> Upload:
     """Store ``data`` as photo ``photo_id`` of ``obs`` (an observation, or an action item's fix):
     all or nothing, idempotent by the bytes."""
@@ -136,7 +138,7 @@ def upload(
     savepoint = session.begin_nested()
     try:
         if isinstance(obs, Observation):
-            _place_from(session, obs, image.meta)
+            _place_from(session, obs, image.meta, rules)
         session.add(photo)
         session.flush()
         _write_renditions(store, image, digest, created)
@@ -171,7 +173,7 @@ def _existing(
     return Upload(photo, created=False)
 
 
-def _place_from(session: Session, obs: Observation, meta: ImageMeta) -> None:
+def _place_from(session: Session, obs: Observation, meta: ImageMeta, rules: GroupingRules) -> None:
     """Locate an observation that has no location yet at the photo's GPS position.
 
     Only the position is taken: the photo's capture time never replaces ``recorded_at``, which
@@ -182,7 +184,7 @@ def _place_from(session: Session, obs: Observation, meta: ImageMeta) -> None:
     place(session, obs, Point(meta.gps_lon, meta.gps_lat))
     hold_if_needed(session, obs)  # placed outside every area: held for review, like capture
     session.flush()
-    _notify(session, obs)
+    action_items.observation_changed(session, obs, rules)
     session.flush()
 
 
@@ -263,23 +265,20 @@ def photo_file(store: MediaStore, photo: Photo, size: PhotoSize) -> PhotoFile:
     )
 
 
-def to_read(photo: Photo, signer: PhotoSigner | None = None) -> PhotoRead:
-    url = f"{API_PREFIX}/photos/{photo.id}"
+def to_read(photo: Photo, signer: PhotoSigner) -> PhotoRead:
+    """The stored photo; ``signer`` (from the router, which knows where the API lives) gives
+    both the header-protected paths and the signed links."""
     return PhotoRead(
         id=photo.id,
         observation_id=photo.observation_id,
         action_item_id=photo.action_item_id,
-        signed_urls=signer.urls(photo.id, photo.organization_id) if signer else None,
+        signed_urls=signer.urls(photo.id, photo.organization_id),
         media_type=photo.media_type,
         width=photo.width,
         height=photo.height,
         size_bytes=photo.size_bytes,
         created_at=photo.created_at,
-        urls=PhotoUrls(
-            thumb=f"{url}?size=thumb",
-            display=f"{url}?size=display",
-            original=f"{url}?size=original",
-        ),
+        urls=signer.plain(photo.id),
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
@@ -18,7 +19,8 @@ from sqlmodel import col
 
 from api import spatial
 from api.errors import InvalidInput
-from geo.nearness import distance_m, swapped
+from api.i18n import Language, translate
+from geo.nearness import Fence, swapped
 from models import Area, Category, Moderation, Observation, Organization, Walk
 from models.organizations import ModerationMode
 
@@ -26,6 +28,18 @@ DEFAULT_WALK_MAX_DISTANCE_M = 2000.0
 
 HELD_PRE_MODERATION = "pre-moderation: waits for a coordinator"
 HELD_OUTSIDE_AREAS = "outside every area of the organization"
+
+
+class WalkFences:
+    """Each walk's fence built once (a batch of 500 observations reads its walk's area once)."""
+
+    def __init__(self) -> None:
+        self._fences: dict[uuid.UUID, Fence | None] = {}
+
+    def of(self, session: Session, walk: Walk) -> Fence | None:
+        if walk.id not in self._fences:
+            self._fences[walk.id] = Fence.around(walk_shapes(session, walk))
+        return self._fences[walk.id]
 
 
 def walk_shapes(session: Session, walk: Walk) -> list[BaseGeometry]:
@@ -46,6 +60,16 @@ def _fmt(lon: float, lat: float) -> str:
     return f"[{lon:.6g}, {lat:.6g}]"
 
 
+def _invalid(loc: Sequence[str | int], key: str, **params: Any) -> InvalidInput:
+    """A 422 naming ``loc``: the detail in the caller's language, ``errors[].msg`` in English."""
+    where = ".".join(str(p) for p in loc)
+    text = translate(key, Language.en, where=where, **params)
+    msg = text.removeprefix(f"{where}: ")
+    return InvalidInput(
+        text, errors=[{"loc": list(loc), "msg": msg}], key=key, params={"where": where, **params}
+    )
+
+
 def check_near_walk(
     session: Session,
     walk: Walk,
@@ -53,30 +77,31 @@ def check_near_walk(
     *,
     max_distance_m: float,
     loc: Sequence[str | int],
+    fences: WalkFences | None = None,
 ) -> None:
     """Refuse a point farther than ``max_distance_m`` from the walk's area or route.
 
     A walk with neither has nothing to compare with and is not checked.
     """
-    shapes = walk_shapes(session, walk)
-    d = distance_m(point.x, point.y, shapes)
-    if d is None or d <= max_distance_m:
+    fence = (fences or WalkFences()).of(session, walk)
+    if fence is None:
+        return
+    d = fence.distance_m(point.x, point.y)
+    if d <= max_distance_m:
         return
     where = [*loc, "location"]
     alt = swapped(point.x, point.y)
     if alt is not None:
-        d_alt = distance_m(alt[0], alt[1], shapes)
-        if d_alt is not None and d_alt <= max_distance_m:
-            raise InvalidInput.at(
+        if fence.distance_m(alt[0], alt[1]) <= max_distance_m:
+            raise _invalid(
                 where,
-                f"the coordinates look swapped: GeoJSON is [longitude, latitude]; "
-                f"{_fmt(point.x, point.y)} is {d / 1000:,.0f} km from the walk, "
-                f"{_fmt(*alt)} would be on it",
+                "error.location_swapped",
+                given=_fmt(point.x, point.y),
+                km=f"{d / 1000:,.0f}",
+                swapped=_fmt(*alt),
             )
-    raise InvalidInput.at(
-        where,
-        f"is {d / 1000:,.1f} km from the walk's area or route "
-        f"(at most {max_distance_m:,.0f} m; GeoJSON is [longitude, latitude])",
+    raise _invalid(
+        where, "error.location_far", km=f"{d / 1000:,.1f}", max_m=f"{max_distance_m:,.0f}"
     )
 
 
@@ -119,5 +144,4 @@ def unknown_category(
     code: str, categories: Mapping[str, Category], loc: Sequence[str | int]
 ) -> InvalidInput:
     """The 422 for an unknown category code, listing the valid ones."""
-    valid = ", ".join(sorted(categories))
-    return InvalidInput.at(loc, f"unknown category {code!r}; valid codes: {valid}")
+    return _invalid(loc, "error.unknown_category", code=code, valid=", ".join(sorted(categories)))

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from api import spatial
-from api.auth import Principal
 from api.errors import Conflict, InvalidInput, NotFound
 from api.paging import after_keyset, clamp_limit, keyset_page
+from api.principal import Principal
 from api.ratelimit import Limits
 from api.security import issue_token
 from api.services.areas import get_area

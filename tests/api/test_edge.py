@@ -49,19 +49,11 @@ def _url(path: str, value: str = "00000000-0000-4000-8000-000000000000") -> str:
     return out
 
 
-def _json_properties(spec: dict[str, Any], op: dict[str, Any]) -> list[str]:
+def _body_properties(
+    spec: dict[str, Any], op: dict[str, Any], media_type: str = "application/json"
+) -> list[str]:
     body = op.get("requestBody", {}).get("content", {})
-    schema = (body.get("application/json") or {}).get("schema")
-    if not schema:
-        return []
-    while "$ref" in schema:
-        schema = spec["components"]["schemas"][schema["$ref"].split("/")[-1]]
-    return sorted(schema.get("properties", {}))
-
-
-def _form_properties(spec: dict[str, Any], op: dict[str, Any]) -> list[str]:
-    body = op.get("requestBody", {}).get("content", {})
-    schema = (body.get("application/x-www-form-urlencoded") or {}).get("schema")
+    schema = (body.get(media_type) or {}).get("schema")
     if not schema:
         return []
     while "$ref" in schema:
@@ -95,7 +87,7 @@ def test_nul_and_bad_utf8_in_every_string_input_is_a_named_422(
                     r = client.request(method, _url(path, raw), headers=headers)
                     _assert_named(r, ["path"])
                     checked += 1
-        for prop in _json_properties(spec, op):
+        for prop in _body_properties(spec, op):
             for bad in ("\x00", "x\x00", "\ud800"):
                 raw = json.dumps({prop: bad}).encode()
                 r = client.request(
@@ -114,7 +106,7 @@ def test_nul_and_bad_utf8_in_every_string_input_is_a_named_422(
                 headers={**headers, "Content-Type": "application/json"},
             )
             _assert_named(r, ["body"])
-        for prop in _form_properties(spec, op):
+        for prop in _body_properties(spec, op, "application/x-www-form-urlencoded"):
             r = client.request(
                 method,
                 _url(path),
@@ -137,7 +129,7 @@ def test_explicit_null_for_every_body_field_is_never_a_server_error(
     }
     seen = 0
     for method, path, op in _operations(app):
-        for prop in _json_properties(spec, op):
+        for prop in _body_properties(spec, op):
             url = path
             for key, value in item_ids.items():
                 url = url.replace(key, value)
@@ -183,6 +175,17 @@ def test_nul_in_sign_in_and_join_is_refused_before_the_database(client: SyncClie
         "/api/v1/auth/token", data={"username": "admin\x00@example.org", "password": "x"}
     )
     _assert_named(r, ["body", "username"])
+    # The same form as multipart/form-data, which the OAuth2 form also accepts.
+    r = client.post(
+        "/api/v1/auth/token",
+        files={"username": (None, "admin\x00@example.org"), "password": (None, "x")},
+    )
+    _assert_named(r, ["body", "username"])
+    r = client.post(
+        "/api/v1/auth/token",
+        files={"username": (None, "admin@example.org"), "password": (None, b"\xff\xfe")},
+    )
+    _assert_named(r, ["body", "password"])
     r = client.post("/api/v1/walks/join", json={"code": "AB\x00CD", "group": "youth"})
     _assert_named(r, ["body", "code"])
 

@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 import pytest
-from shapely.geometry import LineString
+from shapely.geometry import LineString, box
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -26,7 +26,7 @@ from models import (
 )
 from tests.api.conftest import World, participant_token
 from tests.api.test_observations import obs_body
-from tests.api.test_photos import plain_jpeg, put_photo, stored_files
+from tests.api.test_photos import camera_jpeg, plain_jpeg, put_photo, stored_files
 from tests.client import SyncClient
 from tests.factories import make_walk
 
@@ -81,7 +81,16 @@ def test_swapped_coordinates_are_refused_and_named(
     problem = r.json()
     assert problem["errors"][0]["loc"] == ["body", "location"]
     assert "swapped" in problem["errors"][0]["msg"]
-    assert "[longitude, latitude]" in problem["detail"]
+    # The detail speaks the organization's language (Bokmål) unless the phone asks otherwise.
+    assert "byttet om" in problem["detail"]
+    assert "[lengdegrad, breddegrad]" in problem["detail"]
+    english = client.put(
+        f"/api/v1/observations/{uuid.uuid4()}",
+        headers={**world.headers("participant"), "Accept-Language": "en"},
+        json=obs_body(world, location=point([INSIDE[1], INSIDE[0]])),
+    ).json()
+    assert english["detail"].startswith("body.location: the coordinates look swapped")
+    assert "[longitude, latitude]" in english["detail"]
     assert (count(session, Observation), count(session, ActionItem)) == before
 
 
@@ -541,7 +550,7 @@ def test_nearby_lists_open_items_of_the_category_nearest_first(
     assert first["category"] == "lighting"
     assert first["observation_count"] == 2
     assert 25 < first["distance_m"] < 40
-    assert "Poor lighting" in first["title"]
+    assert "Dårlig belysning" in first["title"]  # the organization's language (nb)
     assert 110 < found[1]["distance_m"] < 130
 
     # Default radius 50 m, every category when none is given.
@@ -602,3 +611,22 @@ def test_nearby_bad_input_is_422_naming_the_parameter(
 
 def test_nearby_needs_a_token(client: SyncClient, world: World) -> None:
     assert _nearby(client, world, "anonymous", lat=58.8, lon=5.7).status_code == 401
+
+
+def test_photo_gps_outside_every_area_holds_the_observation(
+    client: SyncClient, world: World, session: Session
+) -> None:
+    # Sentrum moves 2 km east, so the camera's position (58.8517 N 5.7352 E) is in no area.
+    area = world.objects["area"]
+    area.geometry = spatial.to_db(box(5.77, 58.848, 5.78, 58.856))
+    session.commit()
+    body = obs_body(world)
+    del body["location"]
+    oid = client.put(
+        f"/api/v1/observations/{uuid.uuid4()}", headers=world.headers("participant"), json=body
+    ).json()["id"]
+    assert put_photo(client, world, oid, camera_jpeg()).status_code == 201
+    got = client.get(f"/api/v1/observations/{oid}", headers=world.headers("coordinator")).json()
+    assert got["location"]["coordinates"] == pytest.approx([5.7352, 58.8517], abs=1e-4)
+    assert (got["moderation"], got["area_id"], got["action_item_id"]) == ("submitted", None, None)
+    assert oid in _queue(client, world)

@@ -444,3 +444,20 @@ if __name__ == "__main__":
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         _write_reference()
+
+
+def test_cell_polygons_are_closed_counter_clockwise_rings() -> None:
+    import h3
+
+    from geo.hotspots import cell_polygons
+
+    cells = [h3.latlng_to_cell(58.85, 5.73, 9), h3.latlng_to_cell(58.86, 5.74, 8)]
+    polygons = cell_polygons(cells)
+    assert len(polygons) == 2
+    for poly in polygons:
+        ring = poly["coordinates"][0]
+        assert ring[0] == ring[-1]
+        area2 = sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(ring, ring[1:], strict=False))
+        assert area2 > 0  # counter-clockwise (RFC 7946)
+        assert all(5 < x < 6 and 58 < y < 59 for x, y in ring)
+    assert cell_polygons([]) == []

@@ -92,3 +92,21 @@ def test_geodesic_distance_known_value() -> None:
     meridian_arcmin = geodesic_distance_m(5.73, 58.85, 5.73, 58.85 + 1 / 60)
     assert meridian_arcmin == pytest.approx(1856.544, abs=0.01)
     assert geodesic_distance_m(5.73, 58.85, 5.73, 58.85) == 0.0
+
+
+def test_bbox_around_contains_the_circle() -> None:
+    from geo.projection import bbox_around
+
+    lon, lat = 5.7352, 58.8517
+    minx, miny, maxx, maxy = bbox_around(lon, lat, 100)
+    for east, north in ((100, 0), (-100, 0), (0, 100), (0, -100), (70, 70)):
+        # Points 100 m away (by geodesic distance) in several directions stay inside.
+        from pyproj import Geod
+
+        az = {(100, 0): 90, (-100, 0): 270, (0, 100): 0, (0, -100): 180, (70, 70): 45}[
+            (east, north)
+        ]
+        x, y, _ = Geod(ellps="WGS84").fwd(lon, lat, az, 99.9)
+        assert minx <= x <= maxx
+        assert miny <= y <= maxy
+    assert maxy - miny < 2 * 100 / 111_000 * 1.01  # and is not much larger

@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import Depends, Header, Query, Request, Response
-from fastapi.responses import JSONResponse
 
+from api.action_items import grouping, reads, workflow
 from api.auth import Principal, PrincipalDep
 from api.deps import SessionDep, SettingsDep, SignerDep
 from api.errors import request_language
@@ -17,8 +17,6 @@ from api.lookups import ValidArea, ValidWalk
 from api.paging import Page, next_url
 from api.routers import API_PREFIX, api_router
 from api.routers.photos import IMAGE_BODY, MediaDep, PhotoBytes
-from api.services import action_items as item_service
-from api.services import action_list, workflow
 from api.services import observations as obs_service
 from api.services import photos as photo_service
 from api.signing import EXPORT_TTL, PhotoSigner
@@ -27,10 +25,12 @@ from models.action_items import (
     ActionEventRead,
     ActionItemRead,
     ActionItemUpdate,
+    ActionListRead,
     BulkOut,
     BulkRequest,
     CommentIn,
     FollowUpRequest,
+    FollowUpStats,
     MergeRequest,
     RegroupResult,
     SplitRequest,
@@ -42,7 +42,7 @@ router = api_router("action-items")
 
 def valid_item(id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> ActionItem:
     # Participants reach items only through follow-up, which checks their walk's area.
-    return item_service.get_item(session, principal.org_id, id)
+    return grouping.get_item(session, principal.org_id, id)
 
 
 ValidItem = Annotated[ActionItem, Depends(valid_item)]
@@ -56,7 +56,7 @@ def _one(
     signer: PhotoSigner,
 ) -> ActionItemRead:
     response.headers["ETag"] = workflow.etag(item)
-    return action_list.to_reads(session, [item], principal=principal, signer=signer)[0]
+    return reads.to_reads(session, [item], principal=principal, signer=signer)[0]
 
 
 @router.get("/action-items", response_model=Page[ActionItemRead])
@@ -74,13 +74,13 @@ def list_items(
     limit: int | None = None,
     cursor: str | None = None,
 ) -> Page[ActionItemRead]:
-    rows, nxt = action_list.list_items(
+    rows, nxt = reads.list_items(
         session, principal.org_id, area_id=area_id, status=status or [], category=category,
         department=department, overdue=overdue, assignee_id=assignee_id, limit=limit,
         cursor=cursor, maximum=request.app.state.settings.page_size_max,
     )  # fmt: skip
     return Page[ActionItemRead](
-        items=action_list.to_reads(session, rows, principal=principal, signer=signer),
+        items=reads.to_reads(session, rows, principal=principal, signer=signer),
         next=next_url(request, nxt),
     )
 
@@ -137,7 +137,7 @@ def merge_items(
     signer: SignerDep,
     response: Response,
 ) -> ActionItemRead:
-    merged = item_service.merge(session, principal, item, body.other_id, body.comment)
+    merged = grouping.merge(session, principal, item, body.other_id, body.comment)
     return _one(session, merged, response, principal, signer)
 
 
@@ -151,7 +151,7 @@ def split_item(
     response: Response,
 ) -> ActionItemRead:
     """Move the named observations out into a new item; answers the new item."""
-    fresh = item_service.split(session, principal, item, body.observation_ids, body.comment)
+    fresh = grouping.split(session, principal, item, body.observation_ids, body.comment)
     return _one(session, fresh, response, principal, signer)
 
 
@@ -236,11 +236,15 @@ def nearby_resolved(
     lat: float | None = Query(default=None, ge=-90, le=90),
     radius_m: float = Query(default=250, gt=0, le=5000),
 ) -> list[ActionItemRead]:
-    items = action_list.nearby_resolved(session, walk.area_id, lon, lat, radius_m)
-    return action_list.to_reads(session, items, principal=principal)
+    items = reads.nearby_resolved(session, walk.area_id, lon, lat, radius_m)
+    return reads.to_reads(session, items, principal=principal)
 
 
-@router.get("/areas/{id}/action-list", response_model=None)
+@router.get(
+    "/areas/{id}/action-list",
+    response_model=ActionListRead,
+    responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with format=csv"}},
+)
 def area_action_list(
     request: Request,
     area: ValidArea,
@@ -251,7 +255,9 @@ def area_action_list(
     delimiter: Literal["semicolon", "comma"] = "semicolon",
     include_closed: bool = False,
 ) -> Any:
-    listing = action_list.area_list(
+    """The area's items by priority. ``format=csv``: a spreadsheet in the caller's language
+    (UTF-8 with BOM, semicolons unless ``delimiter=comma``), photos as links valid for days."""
+    listing = reads.area_list(
         session, area, include_closed=include_closed, principal=principal, signer=signer
     )
     if format == "csv":
@@ -259,7 +265,7 @@ def area_action_list(
         export_signer = PhotoSigner(
             request.app.state.secret, str(request.base_url).rstrip("/") + API_PREFIX, EXPORT_TTL
         )
-        body = action_list.area_list_csv(
+        body = reads.area_list_csv(
             session,
             listing,
             ";" if delimiter == "semicolon" else ",",
@@ -272,30 +278,23 @@ def area_action_list(
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"},
         )
-    return JSONResponse(
-        {
-            "area": listing["area"],
-            "counts": listing["counts"],
-            "items": [r.model_dump(mode="json") for r in listing["items"]],
-        }
-    )
+    return ActionListRead.model_validate(listing)
 
 
 @router.post("/areas/{id}/regroup", response_model=RegroupResult)
 def regroup(area: ValidArea, principal: PrincipalDep, session: SessionDep) -> RegroupResult:
-    return item_service.regroup_area(session, principal, area)
+    return grouping.regroup_area(session, principal, area)
 
 
-@router.get("/stats/follow-up")
+@router.get("/stats/follow-up", response_model=FollowUpStats)
 def follow_up_stats(
     request: Request,
     principal: PrincipalDep,
     session: SessionDep,
     group_by: Literal["area", "department", "category"] = "area",
-) -> dict[str, Any]:
-    """Labels (category, department) in the caller's language."""
+) -> FollowUpStats:
+    """Open, overdue, resolved, verified and reopened counts, open items by age and the median
+    days to resolve, per group; labels (category, department) in the caller's language."""
     lang = request_language(request)
-    return {
-        "group_by": group_by,
-        "groups": action_list.follow_up_stats(session, principal.org_id, group_by, lang),
-    }
+    groups = reads.follow_up_stats(session, principal.org_id, group_by, lang)
+    return FollowUpStats.model_validate({"group_by": group_by, "groups": groups})

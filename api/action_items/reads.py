@@ -1,0 +1,401 @@
+"""Reading the action list: item reads, filtered lists, the per-area list (JSON and CSV),
+follow-up figures computed by the database, and resolved items near a follow-up walker."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import Float, and_, case, cast, exists, func, select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from api import spatial
+from api.action_items.grouping import effective_priority
+from api.action_items.workflow import allowed_moves
+from api.i18n import Language, has, translate
+from api.paging import after_keyset, clamp_limit, keyset_page
+from api.principal import Principal
+from api.services.photo_links import photo_links
+from api.signing import PhotoSigner
+from geo.projection import geodesic_distance_m
+from models import (
+    OPEN_STATUSES,
+    ActionEvent,
+    ActionItem,
+    ActionStatus,
+    Area,
+    Category,
+    Moderation,
+    Observation,
+    Photo,
+    utcnow,
+)
+from models.action_items import ActionItemRead
+from models.base import columns_for
+
+OPEN = [str(s) for s in OPEN_STATUSES]
+
+
+def is_overdue(item: ActionItem, today: date) -> bool:
+    return item.due_date is not None and item.due_date < today and item.status in OPEN_STATUSES
+
+
+def to_reads(
+    session: Session,
+    items: Sequence[ActionItem],
+    *,
+    principal: Principal | None = None,
+    signer: PhotoSigner | None = None,
+) -> list[ActionItemRead]:
+    """Reads of items; with the caller, each says its ``allowed_moves`` for them; with a
+    signer, the fix photos carry signed links."""
+    if not items:
+        return []
+    photos = photo_links(session, [i.id for i in items], signer, of_items=True)
+    codes = dict(
+        session.execute(
+            select(col(Category.id), col(Category.code)).where(
+                col(Category.id).in_({i.category_id for i in items})
+            )
+        ).all()
+    )
+    today = utcnow().date()
+    return [
+        ActionItemRead.model_validate(
+            {
+                **columns_for(i, ActionItemRead),
+                "category": codes.get(i.category_id, "?"),
+                "priority": effective_priority(i),
+                "overdue": is_overdue(i, today),
+                "allowed_moves": allowed_moves(principal, i) if principal is not None else [],
+                "photos": photos.get(i.id, []),
+            }
+        )
+        for i in items
+    ]
+
+
+def list_items(
+    session: Session,
+    org_id: uuid.UUID,
+    *,
+    area_id: uuid.UUID | None,
+    status: Sequence[ActionStatus],
+    category: str | None,
+    department: str | None,
+    overdue: bool | None,
+    assignee_id: uuid.UUID | None,
+    limit: int | None,
+    cursor: str | None,
+    maximum: int,
+) -> tuple[list[ActionItem], str | None]:
+    n = clamp_limit(limit, maximum)
+    stmt = select(ActionItem).where(col(ActionItem.organization_id) == org_id)
+    if area_id is not None:
+        stmt = stmt.where(col(ActionItem.area_id) == area_id)
+    if status:
+        stmt = stmt.where(col(ActionItem.status).in_([str(s) for s in status]))
+    if category is not None:
+        stmt = stmt.join(Category, col(Category.id) == col(ActionItem.category_id)).where(
+            col(Category.code) == category
+        )
+    if department is not None:
+        stmt = stmt.where(col(ActionItem.department) == department)
+    if assignee_id is not None:
+        stmt = stmt.where(col(ActionItem.assignee_id) == assignee_id)
+    today = utcnow().date()
+    late = and_(col(ActionItem.due_date) < today, col(ActionItem.status).in_(OPEN))
+    if overdue is True:
+        stmt = stmt.where(late)
+    elif overdue is False:
+        stmt = stmt.where(~late | col(ActionItem.due_date).is_(None))
+    after = after_keyset(cursor, col(ActionItem.created_at), col(ActionItem.id))
+    if after is not None:
+        stmt = stmt.where(after)
+    return keyset_page(session, stmt, col(ActionItem.created_at), col(ActionItem.id), n)
+
+
+def area_list(
+    session: Session,
+    area: Area,
+    *,
+    include_closed: bool,
+    principal: Principal | None = None,
+    signer: PhotoSigner | None = None,
+) -> dict[str, Any]:
+    """The area's items by priority (highest first), with counts by category and status."""
+    stmt = select(ActionItem).where(col(ActionItem.area_id) == area.id)
+    if not include_closed:
+        stmt = stmt.where(
+            col(ActionItem.status).notin_(
+                [str(ActionStatus.closed_empty), str(ActionStatus.duplicate)]
+            )
+        )
+    items = list(session.scalars(stmt))
+    items.sort(key=lambda i: (-effective_priority(i), i.due_date or date.max, str(i.id)))
+    reads = to_reads(session, items, principal=principal, signer=signer)
+    return {
+        "area": {"id": str(area.id), "name": area.name, "code": area.code},
+        "items": reads,
+        "counts": {
+            "by_category": dict(sorted(Counter(r.category for r in reads).items())),
+            "by_status": dict(sorted(Counter(str(r.status) for r in reads).items())),
+            "total": len(reads),
+            "overdue": sum(1 for r in reads if r.overdue),
+        },
+    }
+
+
+# (field, catalogue key of its header); the headers speak the caller's language.
+CSV_COLUMNS = [
+    ("id", "csv.id"), ("priority", "csv.priority"), ("title", "csv.title"),
+    ("category_label", "csv.category"), ("category", "csv.category_code"),
+    ("status", "csv.status"), ("department", "csv.department"), ("owner_type", "csv.owner_type"),
+    ("due_date", "csv.due_date"), ("overdue", "csv.overdue"),
+    ("observation_count", "csv.observation_count"),
+    ("participant_groups", "csv.participant_groups"), ("first_seen_at", "csv.first_seen_at"),
+    ("last_seen_at", "csv.last_seen_at"), ("lat", "csv.lat"), ("lon", "csv.lon"),
+    ("resolution_note", "csv.resolution_note"), ("photos", "csv.photos"),
+]  # fmt: skip
+
+
+def _named(prefix: str, value: str | None, lang: Language) -> str:
+    """A status, department, owner or group in words where the catalogue knows it."""
+    if value is None:
+        return ""
+    key = f"{prefix}.{value}"
+    return translate(key, lang) if has(key) else value
+
+
+def export_photo_links(
+    session: Session, items: Sequence[ActionItemRead], signer: PhotoSigner
+) -> dict[uuid.UUID, list[str]]:
+    """Per item: signed links (valid for days) to its reports' photos and its fix photos."""
+    ids = [r.id for r in items]
+    if not ids:
+        return {}
+    out: dict[uuid.UUID, list[str]] = {}
+    rows = session.execute(
+        select(col(Photo.id), col(Photo.organization_id), col(Observation.action_item_id))
+        .join(Observation, col(Observation.id) == col(Photo.observation_id))
+        .where(
+            col(Observation.action_item_id).in_(ids),
+            col(Observation.moderation) == Moderation.accepted,
+        )
+        .order_by(col(Photo.created_at), col(Photo.id))
+    ).all()
+    for pid, org, item_id in rows:
+        if item_id is not None:
+            out.setdefault(item_id, []).append(signer.url(pid, org, "display"))
+    # Fix photos too, signed by the export's signer (the reads' own links live minutes).
+    for item_id, links in photo_links(session, ids, signer, of_items=True).items():
+        out.setdefault(item_id, []).extend(link.urls.display for link in links if link.urls)
+    return out
+
+
+def area_list_csv(
+    session: Session,
+    listing: dict[str, Any],
+    delimiter: str,
+    lang: Language,
+    signer: PhotoSigner | None = None,
+) -> str:
+    """A spreadsheet Excel opens cleanly: UTF-8 with BOM (keeps æøå), CRLF rows, and the
+    semicolon delimiter that Nordic Excel expects (comma on request). Headers, statuses,
+    departments and category labels in ``lang``; photo links signed for days."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=delimiter, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    writer.writerow([translate(key, lang) for _, key in CSV_COLUMNS])
+    items: list[ActionItemRead] = listing["items"]
+    labels = {
+        c.code: (c.label_nb if lang == Language.nb else c.label_en)
+        for c in session.scalars(
+            select(Category)
+            .join(ActionItem, col(ActionItem.category_id) == col(Category.id))
+            .where(col(ActionItem.id).in_([r.id for r in items]))
+        )
+    }
+    photos = export_photo_links(session, items, signer) if signer is not None else {}
+    for r in items:
+        lon, lat = r.location.coordinates[:2]
+        values = {
+            **r.model_dump(),
+            "priority": f"{r.priority:.1f}".replace(".", "," if delimiter == ";" else "."),
+            "category_label": labels.get(r.category, r.category),
+            "status": _named("status", str(r.status), lang),
+            "department": _named("department", r.department, lang),
+            "owner_type": _named("owner", str(r.owner_type), lang),
+            "participant_groups": ", ".join(_named("group", g, lang) for g in r.participant_groups),
+            "overdue": translate("csv.yes" if r.overdue else "csv.no", lang),
+            "lat": lat,
+            "lon": lon,
+            "photos": " ".join(photos.get(r.id, [])),
+        }
+        row = []
+        for key, _ in CSV_COLUMNS:
+            v = values.get(key)
+            if isinstance(v, datetime | date):
+                v = v.isoformat()
+            row.append(_safe_cell("" if v is None else str(v)))
+        writer.writerow(row)
+    return "\ufeff" + buf.getvalue()
+
+
+def _safe_cell(value: str) -> str:
+    # A note starting with = + - @ would run as a formula in Excel (CSV injection).
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+GroupBy = Literal["area", "department", "category"]
+
+
+def _days(dialect: str, later: Any, earlier: Any) -> Any:
+    if dialect == "sqlite":
+        return func.julianday(later) - func.julianday(earlier)
+    return func.extract("epoch", later - earlier) / 86400.0
+
+
+def follow_up_stats(
+    session: Session, org_id: uuid.UUID, group_by: GroupBy, lang: Language = Language.en
+) -> list[dict[str, Any]]:
+    """Open/overdue/resolved/verified/reopened counts, age buckets of open items and the median
+    days to resolve, per group; all aggregated in SQL (median through window functions)."""
+    dialect = session.get_bind().dialect.name
+    now = utcnow()
+    today = now.date()
+    key: Any
+    if group_by == "area":
+        key = col(ActionItem.area_id)
+        label_col: Any = Area.name
+        base = select(ActionItem).outerjoin(Area, col(Area.id) == col(ActionItem.area_id))
+    elif group_by == "category":
+        key = col(Category.code)
+        label_col = Category.label_nb if lang == Language.nb else Category.label_en
+        base = select(ActionItem).join(Category, col(Category.id) == col(ActionItem.category_id))
+    else:
+        key = col(ActionItem.department)
+        label_col = col(ActionItem.department)
+        base = select(ActionItem)
+    status = col(ActionItem.status)
+    is_open = status.in_(OPEN)
+
+    def count_if(cond: Any) -> Any:
+        return func.sum(case((cond, 1), else_=0))
+
+    ever_reopened = exists().where(
+        col(ActionEvent.action_item_id) == col(ActionItem.id),
+        col(ActionEvent.to_status) == str(ActionStatus.reopened),
+    )
+    created = col(ActionItem.created_at)
+    counts = (
+        base.with_only_columns(
+            key.label("key"),
+            func.max(label_col).label("label"),
+            count_if(is_open).label("open"),
+            count_if(and_(is_open, col(ActionItem.due_date) < today)).label("overdue"),
+            count_if(status == str(ActionStatus.resolved)).label("resolved"),
+            count_if(status == str(ActionStatus.verified)).label("verified"),
+            count_if(ever_reopened).label("reopened"),
+            count_if(and_(is_open, created >= now - timedelta(days=30))).label("age_0_30"),
+            count_if(
+                and_(
+                    is_open, created < now - timedelta(days=30), created >= now - timedelta(days=90)
+                )
+            ).label("age_31_90"),
+            count_if(
+                and_(
+                    is_open,
+                    created < now - timedelta(days=90),
+                    created >= now - timedelta(days=180),
+                )
+            ).label("age_91_180"),
+            count_if(and_(is_open, created < now - timedelta(days=180))).label("age_over_180"),
+        )
+        .where(
+            col(ActionItem.organization_id) == org_id,
+            status.notin_([str(ActionStatus.closed_empty), str(ActionStatus.duplicate)]),
+        )
+        .group_by(key)
+    )
+    days = cast(_days(dialect, col(ActionItem.resolved_at), created), Float)
+    ranked = (
+        base.with_only_columns(
+            key.label("key"),
+            days.label("days"),
+            func.row_number().over(partition_by=key, order_by=days).label("rn"),
+            func.count().over(partition_by=key).label("cnt"),
+        )
+        .where(col(ActionItem.organization_id) == org_id, col(ActionItem.resolved_at).is_not(None))
+        .subquery()
+    )
+    medians = dict(
+        session.execute(
+            select(ranked.c.key, func.avg(ranked.c.days))
+            .where(ranked.c.rn.in_([(ranked.c.cnt + 1) / 2, (ranked.c.cnt + 2) / 2]))
+            .group_by(ranked.c.key)
+        ).all()
+    )
+    out = []
+    for row in session.execute(counts).mappings():
+        k = row["key"]
+        med = medians.get(k)
+        out.append(
+            {
+                "key": str(k) if k is not None else None,
+                "label": (
+                    _named("department", row["label"], lang)
+                    if group_by == "department"
+                    else row["label"]
+                ),
+                "open": int(row["open"] or 0),
+                "overdue": int(row["overdue"] or 0),
+                "resolved": int(row["resolved"] or 0),
+                "verified": int(row["verified"] or 0),
+                "reopened": int(row["reopened"] or 0),
+                "open_age_days": {
+                    "0-30": int(row["age_0_30"] or 0),
+                    "31-90": int(row["age_31_90"] or 0),
+                    "91-180": int(row["age_91_180"] or 0),
+                    ">180": int(row["age_over_180"] or 0),
+                },
+                "median_days_to_resolve": round(float(med), 1) if med is not None else None,
+            }
+        )
+    out.sort(key=lambda r: (r["label"] is None, str(r["label"])))
+    return out
+
+
+def nearby_resolved(
+    session: Session,
+    area_id: uuid.UUID | None,
+    lon: float | None,
+    lat: float | None,
+    radius_m: float,
+) -> list[ActionItem]:
+    """Resolved items in the walk's area, nearest first when the walker says where they are."""
+    if area_id is None:
+        return []
+    items = list(
+        session.scalars(
+            select(ActionItem).where(
+                col(ActionItem.area_id) == area_id,
+                col(ActionItem.status) == str(ActionStatus.resolved),
+            )
+        )
+    )
+    if lon is None or lat is None:
+        return sorted(items, key=lambda i: str(i.id))
+    located = []
+    for i in items:
+        p = spatial.from_db(i.location)
+        assert p is not None
+        d = geodesic_distance_m(lon, lat, p.x, p.y)
+        if d <= radius_m:
+            located.append((d, str(i.id), i))
+    return [i for _, _, i in sorted(located, key=lambda t: (t[0], t[1]))]

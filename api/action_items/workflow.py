@@ -1,0 +1,395 @@
+"""Moving action items through the workflow and changing their fields, with history and ETags."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import col
+
+from api import policy
+from api.action_items.grouping import get_item, record_event, set_status
+from api.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+)
+from api.media import MediaStore
+from api.principal import Principal
+from api.services import photos as photo_service
+from models import (
+    ActionEvent,
+    ActionItem,
+    ActionStatus,
+    Organization,
+    Participant,
+    Role,
+    User,
+    Walk,
+    utcnow,
+)
+from models.action_items import (
+    ActionEventRead,
+    ActionItemUpdate,
+    BulkItemResult,
+    BulkOut,
+    BulkRequest,
+    BulkStatus,
+    BulkTarget,
+)
+
+
+def etag(item: ActionItem) -> str:
+    return f'"{item.id.hex}-{item.version}"'
+
+
+def check_if_match(item: ActionItem, if_match: str | None) -> None:
+    """A stale If-Match answers 412, and a missing one 428: a write must say which version it
+    read, so a lost update is impossible by construction (RFC 6585)."""
+    if if_match is None:
+        raise PreconditionRequired(
+            "send the ETag you read as If-Match, so that a change made meanwhile is not lost",
+            current_etag=etag(item),
+        )
+    tags = {t.strip() for t in if_match.split(",")}
+    if "*" in tags or etag(item) in tags or f"W/{etag(item)}" in tags:
+        return
+    raise PreconditionFailed(
+        "the item changed since you read it; reload it and apply your change again",
+        key="error.stale_item",
+        current_etag=etag(item),
+    )
+
+
+def in_scope(principal: Principal, item: ActionItem) -> bool:
+    """Engineers act on items of their own department or assigned to them; others on all."""
+    user = principal.user
+    if user is not None and user.role == Role.engineer:
+        return item.department == user.department or item.assignee_id == user.id
+    return True
+
+
+def allowed_moves(principal: Principal, item: ActionItem) -> list[ActionStatus]:
+    """The statuses this caller may move the item to now (what a client offers as buttons)."""
+    if not in_scope(principal, item):
+        return []
+    return policy.moves_for(principal.role, str(item.status))
+
+
+def _engineer_scope(principal: Principal, item: ActionItem) -> None:
+    if not in_scope(principal, item):
+        raise Forbidden(
+            "engineers act on items of their own department or assigned to them",
+            key="error.engineer_scope",
+            allowed_moves=[],
+        )
+
+
+def resolution_rule(session: Session, item: ActionItem) -> bool:
+    """Whether the item's organization needs a resolution note to resolve."""
+    org = session.get(Organization, item.organization_id)
+    return bool(org is not None and org.require_resolution_note)
+
+
+def _flush(session: Session) -> None:
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        # Someone else's UPDATE ... WHERE version = n won the race.
+        raise PreconditionFailed("the item was changed by someone else at the same time") from exc
+
+
+def update(
+    session: Session,
+    principal: Principal,
+    item: ActionItem,
+    body: ActionItemUpdate,
+    if_match: str | None,
+) -> ActionItem:
+    check_if_match(item, if_match)
+    return apply(session, principal, item, body)
+
+
+def apply(
+    session: Session, principal: Principal, item: ActionItem, body: ActionItemUpdate
+) -> ActionItem:
+    """The change itself, once the caller's version is known to be current."""
+    role = principal.role
+    _engineer_scope(principal, item)
+    data = body.model_dump(exclude_unset=True)
+    target = data.pop("status", None)
+    comment = data.pop("comment", None)
+    duplicate_of = data.pop("duplicate_of", None)
+    referred_to = data.pop("referred_to", None)
+
+    changes: dict[str, list[Any]] = {}
+    for field, value in data.items():
+        allowed = policy.ACTION_FIELDS.get(field, frozenset())
+        if role not in allowed:
+            raise Forbidden(f"a {role} may not change {field}")
+        if field == "assignee_id" and value is not None:
+            assignee = session.get(User, value)
+            if (
+                assignee is None
+                or assignee.organization_id != item.organization_id
+                or assignee.role == Role.planner
+            ):
+                raise InvalidInput.at(
+                    ["body", "assignee_id"], "no such engineer, coordinator or admin"
+                )
+        if field == "title":
+            value = value.strip()
+            if not value:
+                raise InvalidInput.at(["body", "title"], "may not be blank")
+            item.title_edited = True  # no longer regenerated from the reports
+        old = getattr(item, field)
+        if old != value:
+            changes[field] = [_plain(old), _plain(value)]
+            setattr(item, field, value)
+
+    if target is not None and target != item.status:
+        target = ActionStatus(target)
+        src = str(item.status)
+        if not policy.may_move(role, src, str(target)):
+            # The refusal says what this caller could do instead.
+            words = {"role": role, "src": src, "dst": str(target)}
+            moves = [str(m) for m in allowed_moves(principal, item)]
+            if policy.is_move(src, str(target)):
+                raise Forbidden(
+                    f"a {role} may not move an item from {src} to {target}",
+                    key="error.move_forbidden", params=words, allowed_moves=moves,
+                )  # fmt: skip
+            raise Conflict(
+                f"an item cannot move from {src} to {target}",
+                key="error.move_not_allowed", params=words, allowed_moves=moves,
+            )  # fmt: skip
+        if target == ActionStatus.resolved and resolution_rule(session, item):
+            if not (item.resolution_note and item.resolution_note.strip()):
+                raise InvalidInput.at(
+                    ["body", "resolution_note"],
+                    "this organization resolves items with a resolution note",
+                )
+        if target == ActionStatus.wont_fix and not (comment and comment.strip()):
+            raise InvalidInput.at(["body", "comment"], "won't fix needs a reason")
+        if target == ActionStatus.referred:
+            if not (referred_to and referred_to.strip()):
+                raise InvalidInput.at(["body", "referred_to"], "say to whom the item is referred")
+            item.referred_to = referred_to.strip()
+        if target == ActionStatus.duplicate:
+            if duplicate_of is None:
+                raise InvalidInput.at(["body", "duplicate_of"], "name the item this duplicates")
+            if duplicate_of == item.id:
+                raise InvalidInput.at(["body", "duplicate_of"], "an item cannot duplicate itself")
+            try:
+                get_item(session, item.organization_id, duplicate_of)
+            except NotFound as exc:
+                raise InvalidInput.at(["body", "duplicate_of"], "no such action item") from exc
+            item.duplicate_of_id = duplicate_of
+        set_status(session, item, target, actor=principal, comment=comment)
+        if changes:
+            record_event(session, item, kind="update", actor=principal, changes=changes)
+    else:
+        if duplicate_of is not None or referred_to is not None:
+            field = "duplicate_of" if duplicate_of is not None else "referred_to"
+            raise InvalidInput.at(["body", field], "only together with the matching status")
+        if changes or comment:
+            record_event(
+                session,
+                item,
+                kind="update" if changes else "comment",
+                actor=principal,
+                changes=changes,
+                comment=comment,
+            )
+    if changes or target is not None or comment:
+        item.updated_at = utcnow()
+    _flush(session)
+    return item
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def follow_up(
+    session: Session,
+    principal: Principal,
+    item: ActionItem,
+    outcome: ActionStatus,
+    comment: str | None,
+) -> ActionItem:
+    """A follow-up walk confirms a resolved item (verified) or reports it still there (reopened)."""
+    if outcome not in (ActionStatus.verified, ActionStatus.reopened):
+        raise InvalidInput.at(["body", "outcome"], "verified or reopened")
+    if item.status != ActionStatus.resolved:
+        raise Conflict(
+            f"only resolved items can be followed up; this one is {item.status}",
+            allowed_moves=[str(m) for m in allowed_moves(principal, item)],
+        )
+    if principal.participant is not None:
+        walk = session.get(Walk, principal.participant.walk_id)
+        if walk is None or walk.area_id is None or walk.area_id != item.area_id:
+            raise NotFound("no such action item")
+    if not policy.may_move(principal.role, str(item.status), str(outcome)):
+        raise Forbidden(
+            f"a {principal.role} may not do this",
+            allowed_moves=[str(m) for m in allowed_moves(principal, item)],
+        )
+    set_status(session, item, outcome, kind="follow_up", actor=principal, comment=comment)
+    _flush(session)
+    return item
+
+
+def history(session: Session, item: ActionItem) -> list[ActionEventRead]:
+    events = list(
+        session.scalars(
+            select(ActionEvent)
+            .where(col(ActionEvent.action_item_id) == item.id)
+            .order_by(col(ActionEvent.created_at), col(ActionEvent.id))
+        )
+    )
+    users = {
+        u.id: u
+        for u in session.scalars(
+            select(User).where(
+                col(User.id).in_({e.actor_user_id for e in events if e.actor_user_id})
+            )
+        )
+    }
+    groups = dict(
+        session.execute(
+            select(col(Participant.id), col(Participant.group)).where(
+                col(Participant.id).in_(
+                    {e.actor_participant_id for e in events if e.actor_participant_id}
+                )
+            )
+        ).all()
+    )
+    out = []
+    for e in events:
+        if e.actor_user_id and e.actor_user_id in users:
+            u = users[e.actor_user_id]
+            actor = f"user:{u.display_name or u.email}"
+        elif e.actor_participant_id and e.actor_participant_id in groups:
+            # The group only: participant identity is never shown.
+            actor = f"participant:{groups[e.actor_participant_id]}"
+        else:
+            actor = "system"
+        out.append(
+            ActionEventRead(
+                id=e.id,
+                kind=e.kind,
+                from_status=e.from_status,
+                to_status=e.to_status,
+                changes=e.changes,
+                comment=e.comment,
+                actor=actor,
+                created_at=e.created_at,
+            )  # fmt: skip
+        )
+    return out
+
+
+def add_fix_photo(
+    session: Session,
+    principal: Principal,
+    item: ActionItem,
+    photo_id: uuid.UUID,
+    data: bytes,
+    *,
+    store: MediaStore,
+    max_bytes: int,
+    max_pixels: int,
+) -> photo_service.Upload:
+    """A photo of the fix: the same checks and stripping as observation photos, in the item's
+    history. Engineers add them to items they work on."""
+    _engineer_scope(principal, item)
+    done = photo_service.upload(
+        session, principal, item, photo_id, data,
+        store=store, max_bytes=max_bytes, max_pixels=max_pixels,
+    )  # fmt: skip
+    if done.created:
+        record_event(session, item, kind="photo", actor=principal, changes={"photo": str(photo_id)})
+        item.updated_at = utcnow()
+        _flush(session)
+    return done
+
+
+def comment(session: Session, principal: Principal, item: ActionItem, text: str) -> ActionEvent:
+    """A note in the item's history; no field or status changes."""
+    _engineer_scope(principal, item)
+    text = text.strip()
+    if not text:
+        raise InvalidInput.at(["body", "text"], "say something")
+    event = record_event(session, item, kind="comment", actor=principal, comment=text)
+    item.updated_at = utcnow()
+    _flush(session)
+    return event
+
+
+_BULK_STATUS: dict[type[DomainError], BulkStatus] = {
+    Forbidden: "forbidden",
+    Conflict: "conflict",
+    PreconditionFailed: "conflict",
+    NotFound: "not_found",
+    InvalidInput: "invalid",
+}
+
+
+def bulk(session: Session, principal: Principal, body: BulkRequest) -> BulkOut:
+    """The same change to many items, each all-or-nothing in its own savepoint, each with its
+    own result and its own ActionEvents: a coordinator triages a walk's 50 new items at once."""
+    changes = body.set.model_dump(exclude_unset=True)
+    if not changes:
+        raise InvalidInput.at(["body", "set"], "say what to change")
+    update_body = ActionItemUpdate.model_validate(changes)
+    results: list[BulkItemResult] = []
+    for entry in body.ids:
+        item_id, version = (
+            (entry.id, entry.version) if isinstance(entry, BulkTarget) else (entry, None)
+        )
+        savepoint = session.begin_nested()
+        try:
+            item = get_item(session, principal.org_id, item_id)
+            if version is not None and version != item.version:
+                raise PreconditionFailed(
+                    f"the item is at version {item.version}, not {version}; reload it"
+                )
+            apply(session, principal, item, update_body)
+            savepoint.commit()
+        except DomainError as exc:
+            savepoint.rollback()
+            kind = next((v for k, v in _BULK_STATUS.items() if isinstance(exc, k)), None)
+            if kind is None:
+                raise
+            moves = exc.extra.get("allowed_moves")
+            results.append(
+                BulkItemResult(
+                    id=item_id,
+                    status=kind,
+                    detail=exc.detail,
+                    errors=[dict(e) for e in exc.errors] if exc.errors else None,
+                    allowed_moves=moves,
+                )  # fmt: skip
+            )
+            continue
+        except BaseException:
+            savepoint.rollback()
+            raise
+        results.append(BulkItemResult(id=item_id, status="ok", version=item.version))
+    counts = {k: sum(1 for r in results if r.status == k) for k in _COUNTED}
+    return BulkOut(results=results, **counts)
+
+
+_COUNTED: tuple[BulkStatus, ...] = ("ok", "forbidden", "conflict", "not_found", "invalid")

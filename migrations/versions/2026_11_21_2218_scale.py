@@ -1,0 +1,23 @@
+"""Scale: exact H3 cells, hotspot and follow-up rollups (issue 15).
+
+Placeholder in the wave-2 chain, filled by the work of issue 15. Kept in one fixed chain so that
+work done in parallel never leaves Alembic with two heads.
+
+Revision ID: a9c0c0a00015
+Revises: a9c0c0a0016b
+"""
+
+from collections.abc import Sequence
+
+revision: str = "a9c0c0a00015"
+down_revision: str | None = "a9c0c0a0016b"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
