@@ -129,6 +129,13 @@ def test_coordinator_creates_a_walk_prints_the_qr_and_watches_it_live(
     page.get_by_role("link", name="New walk").click()
     page.get_by_role("textbox", name="Title").fill(title)
     page.get_by_label("Area").select_option(label="Sentrum")
+    # A route drawn on the map, point by point...
+    page.locator(".map[data-ready=true]").wait_for()
+    canvas = page.locator("canvas.maplibregl-canvas")
+    canvas.click(position={"x": 120, "y": 140})
+    canvas.click(position={"x": 260, "y": 200})
+    page.get_by_role("status").filter(has_text="Route: 2 points.").wait_for()
+    # ...or uploaded, which replaces it.
     page.get_by_label("Route file (GeoJSON or GPX)").set_input_files(
         {"name": "route.gpx", "mimeType": "application/gpx+xml", "buffer": GPX}
     )

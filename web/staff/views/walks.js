@@ -142,6 +142,7 @@ export async function walkNewView(main) {
   map.addLayer({ id: 'route-points', type: 'circle', source: 'route', filter: ['==', ['geometry-type'], 'Point'], paint: { 'circle-color': '#fff', 'circle-radius': 4, 'circle-stroke-color': '#1d4ed8', 'circle-stroke-width': 2 } });
   map.getCanvas().style.cursor = 'crosshair';
   map.on('click', (e) => { coords.push([+e.lngLat.lng.toFixed(6), +e.lngLat.lat.toFixed(6)]); showRoute(); });
+  mapEl.dataset.ready = 'true'; // clicks now draw the route
   const mapAreas = await api.features('/api/v1/map/areas').catch(() => emptyCollection());
   map.addSource('areas', { type: 'geojson', data: mapAreas });
   map.addLayer({ id: 'areas-line', type: 'line', source: 'areas', paint: { 'line-color': '#64748b', 'line-width': 1 } }, 'route-line');
