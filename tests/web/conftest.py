@@ -48,7 +48,10 @@ def require_browser() -> None:
     pytest.skip(f"browser test skipped: {reason}")
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an event loop running in the main
+# thread while it is open, and tests that call asyncio.run() after the browser tests (the
+# PostGIS round comes after the SpatiaLite one) would fail.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     require_browser()
     from playwright.sync_api import sync_playwright
