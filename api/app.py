@@ -27,6 +27,7 @@ from api.routers import (
     categories,
     health,
     hotspots,
+    join_qr,
     maps,
     observations,
     organization,
@@ -37,6 +38,7 @@ from api.routers import (
 )
 from api.security import resolve_secret
 from api.settings import Settings, get_settings
+from api.staff_web import mount_staff_web
 from api.tiles.router import router as tiles_router
 from api.web import mount_field_app
 
@@ -56,6 +58,7 @@ API_ROUTERS = (
     open311_admin.router,
     exports_router.router,
     public_router.router,
+    join_qr.router,
     organization.router,
 )
 # Readers authorize with personal access tokens too (Bearer or Basic), through their own
@@ -124,4 +127,5 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         app.include_router(router)
     check_policy_coverage(app)
     mount_field_app(app, settings)
+    mount_staff_web(app, settings)
     return app

@@ -21,6 +21,8 @@ RUNS = [
     ["bench_readers.py", "--backend", "spatialite", "--items-n", "100000", "--tiles-n", "100000"],
     ["bench_report.py", "--n", "500"],
     ["bench_field_app.py", "--runs", "3"],
+    ["bench_staff_map.py", "--backend", "spatialite", "--n", "10000"],
+    ["bench_staff_map.py", "--backend", "postgis", "--n", "10000"],
 ]
 
 

@@ -1,0 +1,145 @@
+"""A seeded site for the staff web tests: one live server per database backend, shared by
+the module's scenarios (a server start and a seed cost seconds; the scenarios do not collide:
+each works on its own walk or item)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from api.db import create_db_engine, make_sessionmaker
+from api.migrate import upgrade
+from models import Role
+from tests.conftest import DatabaseFactory
+from tests.factories import PASSWORD, make_area, make_org, make_user
+from tests.live import LiveServer
+from tests.web.conftest import require_browser
+
+# A few streets in Sandnes sentrum, inside tests.factories.SANDNES_SQUARE.
+SPOTS = [
+    (5.7352, 58.8517, "lighting", "Lamp post out along the path"),
+    (5.7355, 58.8519, "lighting", "Second lamp dark too"),
+    (5.7301, 58.8500, "vegetation", "Hedge hides the corner"),
+    (5.7390, 58.8540, "graffiti", "Tags on the underpass wall"),
+    (5.7330, 58.8530, "feels_unsafe", "Nobody around after eight"),
+    (5.7410, 58.8502, "litter", "Dumped bags by the bins"),
+]
+
+
+@dataclass
+class Site:
+    server: LiveServer
+    emails: dict[str, str]
+    tokens: dict[str, str]
+    area_id: str
+    walk_id: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def base(self) -> str:
+        return self.server.base
+
+    def api(self, role: str) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.base, headers={"Authorization": f"Bearer {self.tokens[role]}"}, timeout=30
+        )
+
+
+def observation(walk_id: str, lon: float, lat: float, category: str, note: str) -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid4()),
+        "walk_id": walk_id,
+        "category": category,
+        "location": {"type": "Point", "coordinates": [lon, lat]},
+        "accuracy_m": 5,
+        "severity": 2,
+        "perceived_safety": 1,
+        "note": note,
+        "recorded_at": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
+    }
+
+
+def seed(url: str) -> tuple[dict[str, str], str]:
+    engine = create_db_engine(url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            org = make_org(session, "Sandnes kommune")
+            emails = {}
+            for role in Role:
+                user = make_user(
+                    session, org, role, email=f"{role.value}@sandnes.example", display_name=None
+                )
+                emails[role.value] = user.email
+            area = make_area(session, org, "Sentrum")
+            session.commit()
+            return emails, str(area.id)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def site(databases: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    require_browser()
+    url = databases.new_url()
+    upgrade(url)
+    emails, area_id = seed(url)
+    with LiveServer(url, tmp_path_factory.mktemp("staff") / "data") as server:
+        tokens = {}
+        for role, email in emails.items():
+            r = httpx.post(
+                f"{server.base}/api/v1/auth/token", data={"username": email, "password": PASSWORD}
+            )
+            r.raise_for_status()
+            tokens[role] = r.json()["access_token"]
+        coord = {"Authorization": f"Bearer {tokens['coordinator']}"}
+        route = {
+            "type": "LineString",
+            "coordinates": [[5.730, 58.850], [5.736, 58.852], [5.741, 58.854]],
+        }
+        walk = (
+            httpx.post(
+                f"{server.base}/api/v1/walks",
+                json={"title": "Evening walk, Sentrum", "area_id": area_id, "route": route},
+                headers=coord,
+            )
+            .raise_for_status()
+            .json()
+        )
+        httpx.patch(
+            f"{server.base}/api/v1/walks/{walk['id']}", json={"status": "active"}, headers=coord
+        ).raise_for_status()
+        batch = [observation(walk["id"], *spot) for spot in SPOTS]
+        r = httpx.post(
+            f"{server.base}/api/v1/observations/batch", json={"observations": batch}, headers=coord
+        ).raise_for_status()
+        assert {i["status"] for i in r.json()["results"]} == {"created"}, r.json()
+        yield Site(server=server, emails=emails, tokens=tokens, area_id=area_id, walk_id=walk["id"])
+
+
+def sign_in(page: Any, site: Site, role: str) -> None:
+    """Through the form, as a person would: the accessible names are the contract."""
+    page.goto(f"{site.base}/")
+    page.get_by_role("textbox", name="Email").fill(site.emails[role])
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign out").wait_for()
+
+
+@pytest.fixture
+def page(browser: Any, site: Site, artifacts: Path) -> Iterator[Any]:
+    """A fresh tab (own sessionStorage) that fails the test on console errors."""
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-GB")
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.console_errors = errors
+    yield pg
+    context.close()

@@ -1,0 +1,142 @@
+// The one way the staff web talks to the service: /api/v1 with the bearer token, problems
+// (RFC 9457) turned into ApiError. The token lives in sessionStorage (this tab only, gone when
+// the tab closes), never in localStorage.
+
+import { lang } from './i18n.js';
+
+const TOKEN_KEY = 'safewalk.staff.token';
+let expiredHandler = () => {};
+let expiryTimer = null;
+
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem?.detail || problem?.title || `HTTP ${status}`);
+    this.status = status;
+    this.problem = problem || {};
+  }
+}
+
+export function token() {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+export function onExpired(handler) {
+  expiredHandler = handler;
+}
+
+function tokenExpiry(tok) {
+  try {
+    const payload = JSON.parse(atob(tok.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
+    return typeof payload.exp === 'number' ? payload.exp * 1000 : null;
+  } catch {
+    return null;
+  }
+}
+
+function watchExpiry() {
+  clearTimeout(expiryTimer);
+  const tok = token();
+  const exp = tok && tokenExpiry(tok);
+  if (!exp) return;
+  // setTimeout overflows past ~24.8 days; tokens live hours.
+  const wait = Math.min(exp - Date.now(), 2 ** 31 - 1);
+  if (wait <= 0) {
+    expire();
+  } else {
+    expiryTimer = setTimeout(expire, wait);
+  }
+}
+
+function expire() {
+  if (!token()) return;
+  signOut();
+  expiredHandler();
+}
+
+export async function signIn(email, password) {
+  const body = new URLSearchParams({ username: email, password, grant_type: 'password' });
+  const res = await fetch('/api/v1/auth/token', { method: 'POST', body });
+  if (!res.ok) throw new ApiError(res.status, await res.json().catch(() => ({})));
+  const data = await res.json();
+  sessionStorage.setItem(TOKEN_KEY, data.access_token);
+  watchExpiry();
+  return data;
+}
+
+export function signOut() {
+  clearTimeout(expiryTimer);
+  sessionStorage.removeItem(TOKEN_KEY);
+}
+
+export function resumeSession() {
+  watchExpiry();
+  return token();
+}
+
+// Returns the Response; callers pick json(), blob() or headers.
+export async function raw(method, path, { json, body, headers = {}, signal } = {}) {
+  const tok = token();
+  // Problems (and item titles) come back in the language chosen here.
+  const init = { method, headers: { 'Accept-Language': lang(), ...headers }, signal };
+  if (tok) init.headers.Authorization = `Bearer ${tok}`;
+  if (json !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(json);
+  } else if (body !== undefined) {
+    init.body = body;
+  }
+  const res = await fetch(path, init);
+  if (res.status === 401 && tok) {
+    expire();
+    throw new ApiError(401, { detail: 'expired' });
+  }
+  if (!res.ok) throw new ApiError(res.status, await res.json().catch(() => ({})));
+  return res;
+}
+
+export async function request(method, path, options) {
+  const res = await raw(method, path, options);
+  if (res.status === 204) return null;
+  return res.json();
+}
+
+export const get = (path, options) => request('GET', path, options);
+export const post = (path, json, options) => request('POST', path, { ...options, json });
+export const patch = (path, json, options) => request('PATCH', path, { ...options, json });
+
+// Every page of a paged list (`items` + `next`), up to `max` items.
+export async function all(path, max = 5000) {
+  const items = [];
+  let next = path;
+  while (next && items.length < max) {
+    const page = await get(next);
+    items.push(...page.items);
+    next = page.next;
+  }
+  return items;
+}
+
+// Every page of a GeoJSON feed (`links` rel=next), up to `max` features.
+export async function features(path, max = 50_000, signal) {
+  const out = [];
+  let next = path;
+  let extra = {};
+  while (next && out.length < max) {
+    const fc = await request('GET', next, { signal });
+    out.push(...fc.features);
+    const { features: _f, links = [], ...rest } = fc;
+    extra = rest;
+    next = links.find((l) => l.rel === 'next')?.href;
+  }
+  return { ...extra, type: 'FeatureCollection', features: out };
+}
+
+export function query(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined || v === null || v === '') continue;
+    for (const one of Array.isArray(v) ? v : [v]) q.append(k, one);
+  }
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}

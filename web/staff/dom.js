@@ -1,0 +1,85 @@
+// A tiny hyperscript: elements are built with properties and text nodes, never from HTML
+// strings, so no value from the API can become markup.
+
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith('on') && typeof value === 'function') {
+      el.addEventListener(key.slice(2).toLowerCase(), value);
+    } else if (key === 'class') {
+      el.className = value;
+    } else if (key === 'text') {
+      el.textContent = value;
+    } else if (key === 'dataset') {
+      Object.assign(el.dataset, value);
+    } else if (key in el && !key.startsWith('aria-') && key !== 'list' && key !== 'form') {
+      el[key] = value;
+    } else {
+      el.setAttribute(key, value === true ? '' : String(value));
+    }
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === undefined || child === null || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+export function clear(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}
+
+let uid = 0;
+export function nextId(prefix = 'f') {
+  uid += 1;
+  return `${prefix}-${uid}`;
+}
+
+// A labelled form control: <label for> + control, so the accessible name is the label.
+export function field(labelText, control, hint) {
+  if (!control.id) control.id = nextId();
+  const parts = [h('label', { for: control.id, text: labelText }), control];
+  if (hint) {
+    const hintEl = h('small', { id: nextId('hint'), class: 'hint', text: hint });
+    control.setAttribute('aria-describedby', hintEl.id);
+    parts.push(hintEl);
+  }
+  return h('div', { class: 'field' }, parts);
+}
+
+export function option(value, label, selected = false) {
+  return h('option', { value, text: label, selected });
+}
+
+// Download a Response as a file (exports need the token, so a plain link cannot do it).
+export async function saveResponse(response, fallbackName) {
+  const disposition = response.headers.get('content-disposition') || '';
+  const match = /filename\*=UTF-8''([^;]+)|filename="?([^";]+)"?/i.exec(disposition);
+  const name = match ? decodeURIComponent(match[1] || match[2]) : fallbackName;
+  const url = URL.createObjectURL(await response.blob());
+  const a = h('a', { href: url, download: name, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+export function formatDate(value, lang) {
+  if (!value) return '';
+  const d = new Date(value);
+  return d.toLocaleDateString(lang === 'nb' ? 'nb-NO' : 'en-GB', { year: 'numeric', month: 'short', day: 'numeric' });
+}
+
+export function formatDateTime(value, lang) {
+  if (!value) return '';
+  return new Date(value).toLocaleString(lang === 'nb' ? 'nb-NO' : 'en-GB', {
+    year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit',
+  });
+}

@@ -1,0 +1,22 @@
+// Who is signed in, and the organization's categories (labels in both languages).
+import * as api from './api.js';
+import { lang } from './i18n.js';
+
+export const session = {
+  me: null,
+  categories: [],
+  async load() {
+    const [me, categories] = await Promise.all([api.get('/api/v1/me'), api.get('/api/v1/categories')]);
+    this.me = me;
+    this.categories = categories.items;
+  },
+  clear() {
+    this.me = null;
+    this.categories = [];
+  },
+  categoryLabel(code) {
+    const c = this.categories.find((x) => x.code === code);
+    if (!c) return code;
+    return lang() === 'nb' ? c.label_nb : c.label_en;
+  },
+};

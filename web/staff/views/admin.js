@@ -1,0 +1,132 @@
+// Administration: staff accounts, the category taxonomy, organization settings.
+import * as api from '../api.js';
+import { field, h, option } from '../dom.js';
+import { t } from '../i18n.js';
+import { session } from '../session.js';
+
+const ROLES = ['admin', 'coordinator', 'engineer', 'planner'];
+
+function problemText(err) {
+  return err.problem?.errors?.map((x) => `${x.loc.slice(1).join('.')}: ${x.msg}`).join('; ') || err.message;
+}
+
+export async function usersView(main) {
+  document.title = `${t('users.title')} · safewalk`;
+  const announce = h('p', { role: 'status', class: 'notice' });
+  const tbody = h('tbody');
+  const refresh = async () => {
+    const users = await api.all('/api/v1/users?limit=500', 5000);
+    tbody.replaceChildren(...users.sort((a, b) => a.email.localeCompare(b.email)).map((u) => {
+      const name = u.display_name || u.email;
+      const role = h('select', { 'aria-label': t('users.role_of', { name }) }, ROLES.map((r) => option(r, t(`role.${r}`), r === u.role)));
+      const dept = h('input', { type: 'text', value: u.department || '', 'aria-label': t('users.department_of', { name }) });
+      const save = async (extra = {}) => {
+        try {
+          await api.patch(`/api/v1/users/${u.id}`, { role: role.value, department: dept.value.trim() || null, ...extra });
+          announce.textContent = t('saved');
+          await refresh();
+        } catch (err) { announce.textContent = problemText(err); }
+      };
+      return h('tr', { class: u.is_active ? '' : 'inactive' },
+        h('th', { scope: 'row', text: u.email }),
+        h('td', { text: u.display_name || '' }),
+        h('td', {}, role), h('td', {}, dept),
+        h('td', { text: u.is_active ? t('users.active') : t('users.inactive') }),
+        h('td', {}, h('div', { class: 'buttons' },
+          h('button', { type: 'button', class: 'secondary', text: t('save'), 'aria-label': t('users.save_for', { name }), onclick: () => save() }),
+          h('button', { type: 'button', class: 'secondary', text: u.is_active ? t('users.deactivate') : t('users.activate'), 'aria-label': `${u.is_active ? t('users.deactivate') : t('users.activate')}: ${name}`, onclick: () => save({ active: !u.is_active }) }))));
+    }));
+  };
+  const email = h('input', { type: 'email', required: true, autocomplete: 'off' });
+  const display = h('input', { type: 'text' });
+  const role = h('select', {}, ROLES.map((r) => option(r, t(`role.${r}`), r === 'engineer')));
+  const dept = h('input', { type: 'text' });
+  const password = h('input', { type: 'password', required: true, minLength: 8, autocomplete: 'new-password' });
+  const form = h('form', { class: 'filters inline', 'aria-label': t('users.new'), onsubmit: async (e) => {
+    e.preventDefault();
+    const body = { email: email.value.trim(), password: password.value, role: role.value };
+    if (display.value.trim()) body.display_name = display.value.trim();
+    if (dept.value.trim()) body.department = dept.value.trim();
+    try {
+      await api.post('/api/v1/users', body);
+      form.reset();
+      announce.textContent = t('users.created', { email: body.email });
+      await refresh();
+    } catch (err) { announce.textContent = problemText(err); }
+  } }, field(t('users.email'), email), field(t('users.display_name'), display), field(t('users.role'), role),
+  field(t('filter.department'), dept), field(t('users.password'), password), h('button', { type: 'submit', text: t('users.create') }));
+  main.append(h('h1', { text: t('users.title') }), h('h2', { text: t('users.new') }), form, announce,
+    h('div', { class: 'table-wrap' }, h('table', {}, h('caption', { text: t('users.table') }),
+      h('thead', {}, h('tr', {}, ['users.email', 'users.display_name', 'users.role', 'filter.department', 'users.state', 'walks.col.actions'].map((k) => h('th', { scope: 'col', text: t(k) })))), tbody)));
+  await refresh();
+}
+
+const CAT_FLAGS = ['actionable', 'published', 'sensitive'];
+
+export async function categoriesView(main) {
+  document.title = `${t('categories.title')} · safewalk`;
+  const announce = h('p', { role: 'status', class: 'notice' });
+  const tbody = h('tbody');
+  const refresh = async () => {
+    const cats = (await api.get('/api/v1/categories')).items;
+    session.categories = cats;
+    tbody.replaceChildren(...cats.map((c) => {
+      const en = h('input', { type: 'text', value: c.label_en, 'aria-label': t('categories.label_en_of', { code: c.code }) });
+      const nb = h('input', { type: 'text', value: c.label_nb, 'aria-label': t('categories.label_nb_of', { code: c.code }) });
+      const dist = h('input', { type: 'number', min: 15, max: 40, step: 1, value: c.group_distance_m, 'aria-label': t('categories.distance_of', { code: c.code }) });
+      const dept = h('input', { type: 'text', value: c.default_department || '', 'aria-label': t('categories.department_of', { code: c.code }) });
+      const flags = Object.fromEntries(CAT_FLAGS.filter((f) => f in c).map((f) => [f, h('input', { type: 'checkbox', checked: !!c[f], 'aria-label': t(`categories.${f}_of`, { code: c.code }) })]));
+      return h('tr', {},
+        h('th', { scope: 'row' }, h('code', { text: c.code })), h('td', {}, en), h('td', {}, nb), h('td', {}, dist), h('td', {}, dept),
+        CAT_FLAGS.map((f) => h('td', {}, flags[f] || '–')),
+        h('td', {}, h('button', { type: 'button', class: 'secondary', text: t('save'), 'aria-label': t('categories.save_for', { code: c.code }), onclick: async () => {
+          const body = { label_en: en.value.trim(), label_nb: nb.value.trim(), group_distance_m: Number(dist.value), default_department: dept.value.trim() || null };
+          for (const [f, box] of Object.entries(flags)) body[f] = box.checked;
+          try { await api.patch(`/api/v1/categories/${c.code}`, body); announce.textContent = t('saved'); await refresh(); } catch (err) { announce.textContent = problemText(err); }
+        } })));
+    }));
+  };
+  const code = h('input', { type: 'text', required: true, pattern: '[a-z][a-z0-9_]*' });
+  const en = h('input', { type: 'text', required: true });
+  const nb = h('input', { type: 'text', required: true });
+  const dist = h('input', { type: 'number', min: 15, max: 40, value: 30 });
+  const dept = h('input', { type: 'text' });
+  const actionable = h('input', { type: 'checkbox', checked: true });
+  const sensitive = h('input', { type: 'checkbox' });
+  const form = h('form', { class: 'filters inline', 'aria-label': t('categories.new'), onsubmit: async (e) => {
+    e.preventDefault();
+    const body = { code: code.value.trim(), label_en: en.value.trim(), label_nb: nb.value.trim(), group_distance_m: Number(dist.value), actionable: actionable.checked, sensitive: sensitive.checked };
+    if (dept.value.trim()) body.default_department = dept.value.trim();
+    try { await api.post('/api/v1/categories', body); form.reset(); announce.textContent = t('saved'); await refresh(); } catch (err) { announce.textContent = problemText(err); }
+  } }, field(t('categories.code'), code), field(t('categories.label_en'), en), field(t('categories.label_nb'), nb),
+  field(t('categories.distance'), dist), field(t('filter.department'), dept),
+  h('label', { class: 'check' }, actionable, t('categories.actionable')), h('label', { class: 'check' }, sensitive, t('categories.sensitive')),
+  h('button', { type: 'submit', text: t('categories.create') }));
+  main.append(h('h1', { text: t('categories.title') }), h('h2', { text: t('categories.new') }), form, announce,
+    h('div', { class: 'table-wrap' }, h('table', {}, h('caption', { text: t('categories.table') }),
+      h('thead', {}, h('tr', {}, ['categories.code', 'categories.label_en', 'categories.label_nb', 'categories.distance', 'filter.department', 'categories.actionable', 'categories.published', 'categories.sensitive', 'walks.col.actions'].map((k) => h('th', { scope: 'col', text: t(k) })))), tbody)));
+  await refresh();
+}
+
+export async function organizationView(main) {
+  document.title = `${t('org.title')} · safewalk`;
+  const announce = h('p', { role: 'status', class: 'notice' });
+  main.append(h('h1', { text: t('org.title') }), announce);
+  let org;
+  try {
+    org = await api.get('/api/v1/organization');
+  } catch (err) {
+    announce.textContent = err.message;
+    return;
+  }
+  const moderation = h('select', {}, ['post', 'pre'].map((m) => option(m, t(`org.moderation.${m}`), org.moderation_mode === m)));
+  const language = h('select', {}, ['nb', 'en'].map((l) => option(l, t(`lang.${l}`), org.language === l)));
+  const requireNote = h('input', { type: 'checkbox', checked: !!org.require_resolution_note });
+  main.append(h('p', { class: 'lead', text: org.name }), h('form', { class: 'stack', onsubmit: async (e) => {
+    e.preventDefault();
+    const body = { language: language.value, require_resolution_note: requireNote.checked };
+    if ('moderation_mode' in org) body.moderation_mode = moderation.value;
+    try { await api.patch('/api/v1/organization', body); announce.textContent = t('saved'); } catch (err) { announce.textContent = problemText(err); }
+  } }, 'moderation_mode' in org ? field(t('org.moderation'), moderation, t('org.moderation_hint')) : null, field(t('org.language'), language),
+  h('label', { class: 'check' }, requireNote, t('org.require_note')), h('button', { type: 'submit', text: t('save') })));
+}

@@ -1,0 +1,169 @@
+// One action item: where it is, what was observed, its history, and one button per move the
+// server says this caller may make now (`allowed_moves`). Resolving is one tap (two with a note).
+import * as api from '../api.js';
+import { field, formatDate, formatDateTime, h } from '../dom.js';
+import { lang, t } from '../i18n.js';
+import { createMap, fit } from '../map.js';
+import { session } from '../session.js';
+import { statusBadge } from './items.js';
+
+// The order the buttons appear in: the usual next step first.
+const MOVE_ORDER = ['resolved', 'in_progress', 'planned', 'triaged', 'verified', 'reopened', 'referred', 'wont_fix', 'duplicate'];
+
+async function loadItem(id) {
+  const res = await api.raw('GET', `/api/v1/action-items/${id}`);
+  return { item: await res.json(), etag: res.headers.get('etag') };
+}
+
+// Photos come with short-lived signed links that an <img> can load without the token.
+function thumb(photo, alt) {
+  return h('a', { href: photo.urls.display, target: '_blank', rel: 'noopener' },
+    h('img', { src: photo.urls.thumb, alt, class: 'thumb', loading: 'lazy' }));
+}
+
+export async function itemView(main, { args: [id], me }) {
+  let { item, etag } = await loadItem(id);
+  let map = null;
+  const announce = h('p', { role: 'status', class: 'notice' });
+  const heading = h('h1');
+  const facts = h('dl', { class: 'facts' });
+  const moves = h('div', { class: 'moves buttons' });
+  const note = h('textarea', { name: 'resolution_note', rows: 3 });
+  const photo = h('input', { type: 'file', name: 'fix_photo', accept: 'image/*', capture: 'environment' });
+  const history = h('ol', { class: 'history' });
+  const observations = h('ul', { class: 'observations' });
+  const comment = h('textarea', { name: 'comment', rows: 2 });
+  const canWork = ['admin', 'coordinator', 'engineer'].includes(me.role);
+  const noMoves = h('p', { class: 'hint', text: t('item.no_moves') });
+  const workControls = h('div', {},
+    field(t('item.note'), note, t('item.note_hint')),
+    field(t('item.fix_photo'), photo),
+    moves);
+
+  function renderItem() {
+    document.title = `${item.title} · safewalk`;
+    heading.textContent = item.title;
+    const row = (k, v) => [h('dt', { text: t(k) }), h('dd', {}, v)];
+    facts.replaceChildren(
+      ...row('item.status', statusBadge(item.status)),
+      ...row('item.category', session.categoryLabel(item.category)),
+      ...row('item.priority', String(Math.round(item.priority))),
+      ...row('item.due', item.due_date ? [formatDate(item.due_date, lang()), item.overdue ? h('span', { class: 'badge overdue', text: t('items.overdue') }) : null] : '–'),
+      ...row('item.department', item.department || '–'),
+      ...row('item.reports', String(item.observation_count)),
+      ...row('item.last_seen', formatDateTime(item.last_seen_at, lang()) || '–'),
+      ...(item.resolution_note ? row('item.resolution_note', item.resolution_note) : []),
+      ...(item.photos?.length ? row('item.fix_photos', h('div', { class: 'thumbs' }, item.photos.map((ph) => thumb(ph, t('item.fix_photo_alt'))))) : []),
+    );
+    const allowed = item.allowed_moves || [];
+    moves.replaceChildren(...MOVE_ORDER.filter((m) => allowed.includes(m)).map((m) =>
+      h('button', { type: 'button', class: m === 'resolved' ? 'primary' : 'secondary', text: t(`move.${m}`), onclick: () => move(m) })));
+    // Nothing to do now (e.g. resolved, waiting for verification): no form to fill in.
+    workControls.hidden = !allowed.length;
+    noMoves.hidden = allowed.length > 0;
+  }
+
+  async function uploadFixPhoto() {
+    const file = photo.files[0];
+    if (!file) return;
+    await api.raw('PUT', `/api/v1/action-items/${item.id}/photos/${crypto.randomUUID()}`, { body: file, headers: { 'Content-Type': file.type || 'application/octet-stream' } });
+  }
+
+  async function move(target) {
+    const text = note.value.trim();
+    const body = { status: target };
+    if (target === 'resolved' && text) body.resolution_note = text;
+    else if (target === 'referred') body.referred_to = text;
+    else if (text) body.comment = text;
+    announce.textContent = '';
+    for (const b of moves.querySelectorAll('button')) b.disabled = true;
+    try {
+      if (target === 'resolved') await uploadFixPhoto();
+      const res = await api.raw('PATCH', `/api/v1/action-items/${item.id}`, { json: body, headers: etag ? { 'If-Match': etag } : {} });
+      item = await res.json();
+      etag = res.headers.get('etag');
+      ({ item, etag } = await loadItem(item.id)); // allowed_moves of the new state
+      note.value = '';
+      photo.value = '';
+      renderItem();
+      announce.className = 'notice ok';
+      announce.textContent = t('item.moved', { status: t(`status.${item.status}`) });
+      await loadHistory();
+    } catch (err) {
+      announce.className = 'notice error';
+      announce.textContent = err.status === 412 ? t('item.stale') : err.message;
+      if (err.status === 412) ({ item, etag } = await loadItem(item.id));
+      renderItem();
+    }
+  }
+
+  async function loadHistory() {
+    const events = await api.get(`/api/v1/action-items/${item.id}/history`);
+    history.replaceChildren(...events.slice().reverse().map((e) => h('li', {},
+      h('time', { datetime: e.created_at, text: formatDateTime(e.created_at, lang()) }), ' ',
+      h('span', { class: 'actor', text: e.actor }), ' ',
+      e.to_status ? h('span', { text: `${e.from_status ? t(`status.${e.from_status}`) : '–'} → ${t(`status.${e.to_status}`)}` }) : null,
+      !e.to_status && Object.keys(e.changes || {}).length ? h('span', { text: t('item.changed', { fields: Object.keys(e.changes).map((f) => t(`field.${f}`)).join(', ') }) }) : null,
+      e.comment ? h('p', { class: 'comment', text: e.comment }) : null)));
+  }
+
+  async function loadObservations() {
+    try {
+      const data = await api.get(`/api/v1/action-items/${item.id}/observations`);
+      const rows = Array.isArray(data) ? data : data.items || data.features || [];
+      observations.replaceChildren(...rows.map((o) => {
+        const p = o.properties || o;
+        const imgs = (p.photos || []).map((ph) => thumb(ph, t('item.photo_alt')));
+        return h('li', {},
+          h('strong', { text: session.categoryLabel(p.category) }), ' ',
+          h('time', { datetime: p.recorded_at, text: formatDateTime(p.recorded_at, lang()) }),
+          p.note ? h('p', { text: p.note }) : null,
+          h('div', { class: 'thumbs' }, imgs));
+      }));
+      if (!rows.length) observations.append(h('li', { text: t('item.no_observations') }));
+    } catch {
+      observations.replaceChildren(h('li', { text: t('item.observations_unavailable') }));
+    }
+  }
+
+  const mapEl = h('div', { class: 'map small', role: 'region', 'aria-label': t('item.map') });
+  main.append(
+    h('p', {}, h('a', { href: me.role === 'planner' ? '#/map' : '#/items', text: t('item.back') })),
+    heading,
+    announce,
+    h('div', { class: 'item-grid' },
+      h('section', { 'aria-labelledby': 'work-h', class: 'work' },
+        h('h2', { id: 'work-h', text: t('item.work') }),
+        facts,
+        canWork ? [workControls, noMoves] : null),
+      mapEl),
+    h('section', { 'aria-labelledby': 'obs-h' }, h('h2', { id: 'obs-h', text: t('item.observations') }), observations),
+    h('section', { 'aria-labelledby': 'hist-h' },
+      h('h2', { id: 'hist-h', text: t('item.history') }),
+      canWork ? h('form', { class: 'comment-form', onsubmit: async (e) => {
+        e.preventDefault();
+        if (!comment.value.trim()) return;
+        try {
+          await api.post(`/api/v1/action-items/${item.id}/comments`, { text: comment.value.trim() });
+          comment.value = '';
+          ({ item, etag } = await loadItem(item.id));
+          await loadHistory();
+        } catch (err) {
+          announce.className = 'notice error';
+          announce.textContent = err.message;
+        }
+      } }, field(t('item.comment'), comment), h('button', { type: 'submit', class: 'secondary', text: t('item.add_comment') })) : null,
+      history));
+  renderItem();
+  await Promise.all([loadHistory(), loadObservations()]);
+  createMap(mapEl, { center: item.location.coordinates, zoom: 16 }).then((m) => {
+    map = m;
+    const fc = { type: 'FeatureCollection', features: [{ type: 'Feature', geometry: item.location, properties: {} }] };
+    if (item.footprint) fc.features.push({ type: 'Feature', geometry: item.footprint, properties: {} });
+    m.addSource('item', { type: 'geojson', data: fc });
+    m.addLayer({ id: 'item-area', type: 'fill', source: 'item', filter: ['==', ['geometry-type'], 'Polygon'], paint: { 'fill-color': '#f59e0b', 'fill-opacity': 0.3 } });
+    m.addLayer({ id: 'item-point', type: 'circle', source: 'item', filter: ['==', ['geometry-type'], 'Point'], paint: { 'circle-color': '#c2410c', 'circle-radius': 9, 'circle-stroke-color': '#fff', 'circle-stroke-width': 2 } });
+    if (item.footprint) fit(m, fc, 18);
+  }).catch(() => {});
+  return () => map?.remove();
+}

@@ -1,0 +1,24 @@
+// The printable join sheet: the QR code of the walk's short link, the link and the code.
+import * as api from '../api.js';
+import { h } from '../dom.js';
+import { t } from '../i18n.js';
+
+export async function joinSheetView(main, { args: [id] }) {
+  const walk = await api.get(`/api/v1/walks/${id}`);
+  document.title = `${t('join.title')}: ${walk.title} · safewalk`;
+  const svg = await (await api.raw('GET', `/api/v1/walks/${id}/join-qr.svg`)).blob();
+  const url = URL.createObjectURL(svg);
+  const link = `${location.origin}/j/${walk.join_code}`;
+  main.classList.add('join-sheet');
+  main.append(
+    h('div', { class: 'no-print buttons' },
+      h('a', { href: '#/walks', text: t('join.back') }),
+      h('button', { type: 'button', text: t('join.print'), onclick: () => window.print() })),
+    h('h1', { text: walk.title }),
+    h('p', { class: 'lead', text: t('join.lead') }),
+    h('img', { class: 'qr', src: url, alt: t('join.qr_alt', { link }), width: 320, height: 320 }),
+    h('p', { class: 'join-link' }, h('a', { href: link, text: link })),
+    h('p', {}, t('join.code_label'), ' ', h('strong', { class: 'join-code', text: walk.join_code })),
+    h('ol', { class: 'steps' }, ['join.step1', 'join.step2', 'join.step3'].map((k) => h('li', { text: t(k) }))));
+  return () => URL.revokeObjectURL(url);
+}
