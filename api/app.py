@@ -11,6 +11,7 @@ from api.auth import enforce_policy
 from api.db import create_db_engine, make_sessionmaker
 from api.errors import install_error_handlers
 from api.middleware import CatchUnexpected, ClientAddress, RefuseUnstorableText, parse_trusted
+from api.ops.openapi import install_method_not_allowed, install_problem_documentation
 from api.ratelimit import Limits
 from api.routers import (
     action_items,
@@ -83,6 +84,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.feed_connection = lambda: engine.connect().execution_options(sqlite_begin="DEFERRED")
     app.state.limits = Limits()
     install_error_handlers(app)
+    install_method_not_allowed(app)
+    install_problem_documentation(app)
     # Added innermost first: CatchUnexpected wraps the other two, so it sees their errors too.
     app.add_middleware(RefuseUnstorableText)
     app.add_middleware(ClientAddress, trusted=parse_trusted(settings.trusted_proxies))
