@@ -11,7 +11,11 @@ from api.auth import enforce_policy
 from api.db import create_db_engine, make_sessionmaker
 from api.errors import install_error_handlers
 from api.middleware import CatchUnexpected, ClientAddress, RefuseUnstorableText, parse_trusted
+from api.ops import metrics as ops_metrics
+from api.ops.context import RequestContext
+from api.ops.headers import CORSMiddleware, SecurityHeaders, cors_options
 from api.ops.openapi import install_method_not_allowed, install_problem_documentation
+from api.ops.throttles import make_store
 from api.ratelimit import Limits
 from api.routers import (
     action_items,
@@ -49,7 +53,7 @@ class MissingPolicy(RuntimeError):
 
 def _api_routes(app: FastAPI) -> list[APIRoute]:
     """Routes added to the app itself and those of our routers (built with full paths)."""
-    routers = (health.router, *API_ROUTERS)
+    routers = (health.router, ops_metrics.router, *API_ROUTERS)
     return [r for r in app.routes if isinstance(r, APIRoute)] + [
         r for router in routers for r in router.routes if isinstance(r, APIRoute)
     ]
@@ -82,7 +86,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     # Feeds stream after the request's session is gone, on a connection of their own; DEFERRED
     # so a long read never holds SQLite's write lock.
     app.state.feed_connection = lambda: engine.connect().execution_options(sqlite_begin="DEFERRED")
-    app.state.limits = Limits()
+    app.state.limits = Limits(store=make_store(settings, engine))
+    app.state.metrics = ops_metrics.Metrics(engine)
     install_error_handlers(app)
     install_method_not_allowed(app)
     install_problem_documentation(app)
@@ -90,7 +95,18 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.add_middleware(RefuseUnstorableText)
     app.add_middleware(ClientAddress, trusted=parse_trusted(settings.trusted_proxies))
     app.add_middleware(CatchUnexpected)
+    cors = cors_options(settings.cors_origins)
+    if cors is not None:
+        app.add_middleware(CORSMiddleware, **cors)  # type: ignore[arg-type]
+    app.add_middleware(SecurityHeaders, https=settings.https)
+    app.add_middleware(
+        RequestContext,
+        fastapi_app=app,
+        metrics=app.state.metrics,
+        trusted=parse_trusted(settings.trusted_proxies),
+    )
     app.include_router(health.router)
+    app.include_router(ops_metrics.router)
     for router in API_ROUTERS:
         app.include_router(router, dependencies=[Depends(enforce_policy)])
     check_policy_coverage(app)

@@ -57,12 +57,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from api.app import create_app
     from api.migrate import upgrade
+    from api.ops.logs import configure_logging
 
     settings = get_settings()
     if args.trusted_proxies is not None:
         settings = settings.model_copy(update={"trusted_proxies": args.trusted_proxies})
     if not args.no_migrate:
         upgrade(settings.resolved_database_url)
+    configure_logging(settings.log_format)
     print(
         f"safewalk on http://{args.host}:{args.port}  (API docs: http://{args.host}:{args.port}/docs)"
     )
@@ -74,6 +76,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         log_level="info",
         proxy_headers=False,
+        # Our own JSON logs (api/ops/logs.py) and access lines with the request id
+        # (api/ops/context.py) replace uvicorn's.
+        log_config=None,
+        access_log=False,
     )
     return 0
 

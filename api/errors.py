@@ -12,6 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.ops.logs import current_request_id
+
 log = logging.getLogger("safewalk")
 
 PROBLEM_JSON = "application/problem+json"
@@ -122,6 +124,9 @@ def problem(
     if errors is not None:
         body["errors"] = list(errors)
     body.update(extra)
+    rid = current_request_id()
+    if rid:  # the same id as the X-Request-Id header and the request's log lines
+        body["request_id"] = rid
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("var")
@@ -32,6 +32,28 @@ class Settings(BaseSettings):
     # Proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDR networks).
     # Empty: the client's address is the socket's, whatever headers say.
     trusted_proxies: str = ""
+    # --- operations (api/ops) ---
+    # Throttle hits: "database" (shared by every replica on the database) or "memory" (this
+    # process only). SAFEWALK_REDIS_URL, when set, puts them in Redis instead.
+    throttle_store: Literal["database", "memory"] = "database"
+    redis_url: str = ""
+    redis_prefix: str = "safewalk:"
+    # /metrics: off (404), open, or token (Authorization: Bearer SAFEWALK_METRICS_TOKEN).
+    metrics: Literal["off", "open", "token"] = "off"
+    metrics_token: str = ""
+    # Served over HTTPS (behind a TLS-terminating proxy): send Strict-Transport-Security.
+    https: bool = False
+    # Origins allowed to call the API from a browser (comma-separated); empty: CORS off.
+    cors_origins: str = ""
+    log_format: Literal["json", "text"] = "json"
+
+    @model_validator(mode="after")
+    def _metrics_token_is_set(self) -> Settings:
+        if self.metrics == "token" and len(self.metrics_token) < 16:
+            raise ValueError(
+                "SAFEWALK_METRICS=token needs SAFEWALK_METRICS_TOKEN (16 characters or more)"
+            )
+        return self
 
     @property
     def resolved_database_url(self) -> str:

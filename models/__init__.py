@@ -11,6 +11,7 @@ from models.areas import Area, AreaKind
 from models.base import SRID, metadata, utcnow
 from models.categories import DEFAULT_CATEGORIES, Category
 from models.observations import Moderation, Observation, Photo
+from models.operations import ThrottleHit
 from models.organizations import Organization, Role, User
 from models.walks import JOINABLE, WALK_TRANSITIONS, Participant, ParticipantGroup, Walk, WalkStatus
 
@@ -34,6 +35,7 @@ __all__ = [
     "ParticipantGroup",
     "Photo",
     "Role",
+    "ThrottleHit",
     "User",
     "Walk",
     "WalkStatus",
