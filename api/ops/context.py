@@ -13,12 +13,12 @@ import time
 from typing import Any
 
 import anyio.to_thread
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.middleware import Network, client_address
 from api.ops.logs import new_request_id, request_id_var
 from api.ops.metrics import Metrics
+from api.ops.openapi import match_route
 from api.ops.throttles import flush_pending, holding_hits
 
 access_log = logging.getLogger("safewalk.access")
@@ -27,14 +27,8 @@ access_log = logging.getLogger("safewalk.access")
 def route_template(app: Any, scope: Scope) -> str:
     """``/api/v1/walks/{id}``, not the concrete path: one time series per route, however many
     ids are asked for. Unknown paths share one label."""
-    partial = None
-    for route in app.router.routes:
-        match, _ = route.matches(scope)
-        if match == Match.FULL:
-            return str(getattr(route, "path", "other"))
-        if match == Match.PARTIAL and partial is None:
-            partial = str(getattr(route, "path", "other"))
-    return partial or "unmatched"
+    route = match_route(app, scope)
+    return str(getattr(route, "path", None) or "/") if route is not None else "unmatched"
 
 
 class RequestContext:

@@ -9,13 +9,15 @@ route lives and its method), so routes added later are documented without anyone
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
+from starlette.routing import BaseRoute, Match
+from starlette.types import Scope
 
 from api.errors import PROBLEM_JSON, problem
 
@@ -110,15 +112,48 @@ def install_problem_documentation(app: FastAPI) -> None:
 # --- 405 ------------------------------------------------------------------------------------------
 
 
-def allowed_methods(app: FastAPI, scope: dict[str, Any]) -> list[str]:
+def _flatten(routes: Iterable[Any]) -> Iterator[BaseRoute]:
+    for route in routes:
+        # Included routers (FastAPI keeps them as one entry) and mounts: their routes first.
+        inner = getattr(route, "routes", None)
+        if inner is None:
+            inner = getattr(getattr(route, "original_router", None), "routes", None)
+        if inner:
+            yield from _flatten(inner)
+        if isinstance(route, BaseRoute) and hasattr(route, "path_regex"):
+            yield route
+
+
+def flat_routes(app: FastAPI) -> list[BaseRoute]:
+    """Every route of the app with its full path, in matching order (cached per route count)."""
+    key = len(app.router.routes)
+    cached: tuple[int, list[BaseRoute]] | None = getattr(app.state, "flat_routes", None)
+    if cached is None or cached[0] != key:
+        cached = (key, list(_flatten(app.router.routes)))
+        app.state.flat_routes = cached
+    return cached[1]
+
+
+def match_route(app: FastAPI, scope: Scope) -> BaseRoute | None:
+    """The route that serves this request, or one at its path that serves another method."""
+    partial = None
+    for route in flat_routes(app):
+        match, _ = route.matches(scope)
+        if match == Match.FULL:
+            return route
+        if match == Match.PARTIAL and partial is None:
+            partial = route
+    return partial
+
+
+def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
     """Every method some route serves at this path. Starlette's own 405 names only the methods
     of the first route whose path matched (GET /walks/{id}, not also PATCH)."""
     methods: set[str] = set()
-    for route in app.router.routes:
-        match, _ = route.matches({**scope, "method": "GET"})
-        if match == Match.NONE:
-            continue
-        methods |= set(getattr(route, "methods", None) or ())
+    for route in flat_routes(app):
+        match, _ = route.matches(scope)
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
     return sorted(methods)
 
 

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, Table, delete, insert, select
 
 from api.errors import DomainError
 from api.ratelimit import MemoryStore, ThrottleStore
@@ -29,6 +29,7 @@ from api.settings import Settings
 from models import ThrottleHit
 
 log = logging.getLogger("safewalk")
+THROTTLE_HIT: Table = ThrottleHit.__table__  # type: ignore[attr-defined]
 
 # (store, bucket, key, at, window) waiting for the response to start.
 Pending = list[tuple["DatabaseStore", str, str, float, float]]
@@ -71,7 +72,7 @@ class DatabaseStore:
         return time.time()
 
     def recent(self, bucket: str, key: str, since: float) -> list[float]:
-        t = ThrottleHit.__table__
+        t = THROTTLE_HIT
         query = (
             select(t.c.at)
             .where(t.c.bucket == bucket, t.c.key == key, t.c.at > since)
@@ -92,7 +93,7 @@ class DatabaseStore:
             self.write([(bucket, key, at, window_s)])
 
     def write(self, hits: list[tuple[str, str, float, float]]) -> None:
-        t = ThrottleHit.__table__
+        t = THROTTLE_HIT
         rows = [
             {"bucket": b, "key": k[:400], "at": at, "expires_at": at + w} for b, k, at, w in hits
         ]
