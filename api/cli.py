@@ -1,4 +1,6 @@
-"""The ``safewalk`` command: init, serve, migrate, import-areas, demo. Non-interactive."""
+"""The ``safewalk`` command: init, serve, migrate, import-areas, demo, backup, restore.
+
+Non-interactive."""
 
 from __future__ import annotations
 
@@ -160,6 +162,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from api.ops.backup import backup
+
+    m = backup(get_settings(), Path(args.dir))
+    print(f"{m.database} database (schema {', '.join(m.schema)}) and {m.media_files} media files")
+    print(f"backed up to {args.dir}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from api.ops.backup import restore
+
+    m = restore(get_settings(), Path(args.dir), replace=args.replace)
+    print(f"restored the {m.database} database of {m.created_at} and {m.media_files} media files")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="safewalk", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -202,6 +221,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--password", default=None, help="password for the demo accounts (default: generated)"
     )
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("backup", help="snapshot the database and the media into a new directory")
+    p.add_argument("dir")
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("restore", help="put a snapshot made by 'backup' back")
+    p.add_argument("dir")
+    p.add_argument(
+        "--replace", action="store_true", help="overwrite a database that has a schema, and media"
+    )
+    p.set_defaults(func=cmd_restore)
     return parser
 
 
