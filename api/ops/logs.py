@@ -18,7 +18,12 @@ request_id_var: ContextVar[str | None] = ContextVar("safewalk_request_id", defau
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 
 # Attributes every LogRecord has; anything else was passed with ``extra=`` and is logged.
-_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 
 
 def current_request_id() -> str | None:
