@@ -11,6 +11,7 @@ from api.auth import enforce_policy
 from api.db import create_db_engine, make_sessionmaker
 from api.errors import install_error_handlers
 from api.middleware import CatchUnexpected, ClientAddress, RefuseUnstorableText, parse_trusted
+from api.ogc.router import router as ogc_router
 from api.ops import metrics as ops_metrics
 from api.ops.context import RequestContext
 from api.ops.headers import CORSMiddleware, SecurityHeaders, cors_options
@@ -27,11 +28,13 @@ from api.routers import (
     maps,
     observations,
     photos,
+    tokens,
     users,
     walks,
 )
 from api.security import resolve_secret
 from api.settings import Settings, get_settings
+from api.tiles.router import router as tiles_router
 
 API_ROUTERS = (
     auth.router,
@@ -44,7 +47,11 @@ API_ROUTERS = (
     action_items.router,
     maps.router,
     hotspots.router,
+    tokens.router,
 )
+# Readers authorize with personal access tokens too (Bearer or Basic), through their own
+# dependency (api/readers.py); the policy table still decides.
+READER_ROUTERS = (ogc_router, tiles_router)
 
 
 class MissingPolicy(RuntimeError):
@@ -53,7 +60,7 @@ class MissingPolicy(RuntimeError):
 
 def _api_routes(app: FastAPI) -> list[APIRoute]:
     """Routes added to the app itself and those of our routers (built with full paths)."""
-    routers = (health.router, ops_metrics.router, *API_ROUTERS)
+    routers = (health.router, ops_metrics.router, *API_ROUTERS, *READER_ROUTERS)
     return [r for r in app.routes if isinstance(r, APIRoute)] + [
         r for router in routers for r in router.routes if isinstance(r, APIRoute)
     ]
@@ -109,5 +116,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(ops_metrics.router)
     for router in API_ROUTERS:
         app.include_router(router, dependencies=[Depends(enforce_policy)])
+    for router in READER_ROUTERS:
+        app.include_router(router)
     check_policy_coverage(app)
     return app

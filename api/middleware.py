@@ -18,6 +18,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import re
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -32,6 +33,8 @@ log = logging.getLogger("safewalk")
 # Bodies we read as text. Photos and other binary bodies pass through untouched.
 _TEXT_BODIES = ("application/json", "application/problem+json", "application/geo+json")
 _FORM = "application/x-www-form-urlencoded"
+_MULTIPART = "multipart/form-data"
+_PART_NAME = re.compile(rb'name="([^"]*)"')
 
 
 def _problem(status: int, title: str, detail: str, **extra: Any) -> tuple[bytes, list[Any]]:
@@ -98,6 +101,20 @@ def _check_pairs(raw: bytes, where: str) -> tuple[list[str | int], str] | None:
     return None
 
 
+def _check_multipart(raw: bytes, boundary: bytes) -> tuple[list[str | int], str] | None:
+    """The text fields of a multipart form (parts without a filename); files pass untouched."""
+    for part in raw.split(b"--" + boundary):
+        head, sep, value = part.partition(b"\r\n\r\n")
+        if not sep or b"filename=" in head:
+            continue
+        found = _PART_NAME.search(head)
+        name = found.group(1).decode("utf-8", "replace") if found else "?"
+        why = _bad_bytes(value.removesuffix(b"\r\n"))
+        if why:
+            return ["body", name], why
+    return None
+
+
 def _walk_json(value: Any, loc: list[str | int]) -> tuple[list[str | int], str] | None:
     if isinstance(value, str):
         why = _bad_text(value)
@@ -158,11 +175,15 @@ class RefuseUnstorableText:
         found = found or _check_pairs(scope.get("query_string", b""), "query")
         found = found or _check_headers(scope.get("headers", []))
         content_type = ""
+        boundary = b""
         for name, value in scope.get("headers", []):
             if name == b"content-type":
                 content_type = value.decode("latin-1").split(";")[0].strip().lower()
+                match = re.search(rb'boundary="?([^";]+)"?', value)
+                boundary = match.group(1) if match else b""
         replay: list[Message] = []
-        if found is None and (content_type in _TEXT_BODIES or content_type == _FORM):
+        multipart = content_type == _MULTIPART and bool(boundary)
+        if found is None and (content_type in _TEXT_BODIES or content_type == _FORM or multipart):
             body = b""
             while True:
                 message = await receive()
@@ -174,6 +195,8 @@ class RefuseUnstorableText:
                     break
             if content_type == _FORM:
                 found = _check_pairs(body, "body")
+            elif multipart:
+                found = _check_multipart(body, boundary)
             else:
                 found = _check_json(body)
         if found is not None:

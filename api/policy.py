@@ -74,6 +74,21 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", f"{V1}/map/areas"): STAFF,
     ("GET", f"{V1}/map/walks/{{id}}"): WALK_MEMBERS,
     ("GET", f"{V1}/map/hotspots"): STAFF,
+    # Readers (issue 13): personal access tokens, OGC API – Features, vector tiles.
+    ("POST", f"{V1}/me/tokens"): STAFF,
+    ("GET", f"{V1}/me/tokens"): STAFF,
+    ("DELETE", f"{V1}/me/tokens/{{id}}"): STAFF,
+    ("GET", "/ogc"): STAFF,
+    ("GET", "/ogc/conformance"): STAFF,
+    ("GET", "/ogc/api"): STAFF,
+    ("GET", "/ogc/collections"): STAFF,
+    ("GET", "/ogc/collections/{cid}"): STAFF,
+    ("GET", "/ogc/collections/{cid}/items"): STAFF,
+    ("GET", "/ogc/collections/{cid}/items/{fid}"): STAFF,
+    ("GET", "/ogc/collections/{cid}/queryables"): STAFF,
+    ("GET", "/ogc/collections/{cid}/schema"): STAFF,
+    ("GET", "/tiles/{layer}/{z}/{x}/{y}.mvt"): STAFF,
+    ("GET", "/tiles/{layer}.json"): STAFF,
 }
 
 

@@ -23,6 +23,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import (
     JSON,
     ColumnElement,
+    Select,
     String,
     and_,
     case,
@@ -153,23 +154,29 @@ def feature_json(
     id_column: Any,
     geom_column: Any,
     properties: list[tuple[str, str, Any]],
+    *,
+    geometry_text: Any = None,
 ) -> ColumnElement[str]:
-    """A GeoJSON Feature as JSON text: string id, geometry with 6 decimals, typed properties."""
+    """A GeoJSON Feature as JSON text: string id, geometry with 6 decimals, typed properties.
+
+    ``geometry_text`` replaces the geometry's GeoJSON text (see ``geometry_geojson``)."""
     props: list[Any] = []
     for name, kind, column in properties:
         props += [literal(name), json_value(dialect, kind, column)]
     if dialect == "sqlite":
+        geom_text = func.AsGeoJSON(geom_column, 6) if geometry_text is None else geometry_text
         return func.json_object(
             "type", "Feature",
             "id", uuid_text(dialect, id_column),
-            "geometry", func.json(func.AsGeoJSON(geom_column, 6)),
+            "geometry", func.json(geom_text),
             "properties", func.json_object(*props),
         )  # fmt: skip
+    geom_text = func.ST_AsGeoJSON(geom_column, 6) if geometry_text is None else geometry_text
     return cast(
         func.json_build_object(
             "type", "Feature",
             "id", uuid_text(dialect, id_column),
-            "geometry", cast(func.ST_AsGeoJSON(geom_column, 6), JSON),
+            "geometry", cast(geom_text, JSON),
             "properties", func.json_build_object(*props),
         ),
         String,
@@ -199,3 +206,115 @@ def lock_groups(session: Session, keys: Iterable[GroupKey]) -> None:
         return
     for lock_id in sorted({group_lock_id(k) for k in keys}):
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_id})
+
+
+# --- OGC API output and filters (api/ogc) ------------------------------------------------------
+
+
+def transform(dialect: str, geom: Any, srid: int) -> Any:
+    """Reproject in the database (both use PROJ; SpatiaLite needs the SRID in spatial_ref_sys,
+    which the readers migration adds)."""
+    return geom if srid == SRID else func.ST_Transform(geom, srid)
+
+
+def swap_axes(dialect: str, geom: Any) -> Any:
+    """Latitude first (EPSG:4326 and other north-first CRSs, in OGC API Part 2)."""
+    return func.SwapCoordinates(geom) if dialect == "sqlite" else func.ST_FlipCoordinates(geom)
+
+
+def multi(dialect: str, geom: Any) -> Any:
+    """Polygon -> MultiPolygon, so a layer has one declared geometry type."""
+    return func.CastToMulti(geom) if dialect == "sqlite" else func.ST_Multi(geom)
+
+
+def geometry_geojson(dialect: str, geom: Any, decimals: int) -> ColumnElement[str]:
+    """GeoJSON text of ``geom`` without a ``crs`` member (PostGIS adds one outside 4326)."""
+    if dialect == "sqlite":
+        return func.AsGeoJSON(geom, decimals)
+    return func.ST_AsGeoJSON(geom, decimals, 0)
+
+
+def extent(dialect: str, geom_col: Any) -> list[Any]:
+    """minx, miny, maxx, maxy of a column, as aggregate expressions."""
+    if dialect == "sqlite":
+        ext = func.Extent(geom_col)
+        return [func.MbrMinX(ext), func.MbrMinY(ext), func.MbrMaxX(ext), func.MbrMaxY(ext)]
+    ext = func.ST_Extent(geom_col)
+    return [func.ST_XMin(ext), func.ST_YMin(ext), func.ST_XMax(ext), func.ST_YMax(ext)]
+
+
+def intersects(
+    dialect: str,
+    table_name: str,
+    geom_col: InstrumentedAttribute[Any],
+    rowid_col: Any,
+    geom: BaseGeometry,
+) -> ColumnElement[bool]:
+    """Rows whose geometry meets ``geom`` (lon/lat): the spatial index first, then exactly."""
+    prefilter = bbox_filter(dialect, table_name, geom_col, rowid_col, geom.bounds)
+    if dialect == "sqlite":
+        return and_(prefilter, func.ST_Intersects(geom_col, geom_literal(geom)) == 1)
+    return and_(prefilter, func.ST_Intersects(geom_col, geom_literal(geom)))
+
+
+_GLOB_SPECIAL = str.maketrans({"*": "[*]", "?": "[?]", "[": "[[]"})
+
+
+def like(dialect: str, column: Any, pattern: str, *, nocase: bool = False) -> ColumnElement[bool]:
+    """SQL LIKE with CQL2's meaning (``%``, ``_``, backslash escapes; case-sensitive unless
+    ``nocase``). SQLite's LIKE ignores ASCII case, so a GLOB of the same pattern adds it back."""
+    plain: ColumnElement[bool] = column.like(pattern, escape="\\")
+    if dialect != "sqlite":
+        return column.ilike(pattern, escape="\\") if nocase else plain
+    if nocase:
+        return plain
+    glob, i = [], 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            glob.append(pattern[i + 1].translate(_GLOB_SPECIAL))
+            i += 2
+            continue
+        glob.append("*" if ch == "%" else "?" if ch == "_" else ch.translate(_GLOB_SPECIAL))
+        i += 1
+    return and_(plain, column.op("GLOB")("".join(glob)))
+
+
+# --- vector tiles (api/tiles) -------------------------------------------------------------------
+
+
+def has_mvt(dialect: str) -> bool:
+    """PostGIS encodes Mapbox Vector Tiles itself; SpatiaLite does not (Python encodes)."""
+    return dialect != "sqlite"
+
+
+def as_wkb(dialect: str, geom: Any) -> Any:
+    return func.AsBinary(geom) if dialect == "sqlite" else func.ST_AsBinary(geom)
+
+
+def as_mvt(
+    session: Session,
+    stmt: Select[Any],
+    *,
+    layer: str,
+    geom: Any,
+    tile: tuple[int, int, int],
+    columns: list[tuple[str, Any]],
+    extent: int,
+    buffer: int,
+) -> bytes:
+    """PostGIS: the rows of ``stmt`` as one MVT layer (``ST_AsMVTGeom`` clips and quantises)."""
+    z, x, y = tile
+    envelope = func.ST_TileEnvelope(z, x, y)
+    mvt_geom = func.ST_AsMVTGeom(func.ST_Transform(geom, 3857), envelope, extent, buffer, True)
+    rows = stmt.with_only_columns(
+        mvt_geom.label("geom"), *[expr.label(name) for name, expr in columns]
+    ).subquery("t")
+    inner = select(rows).where(rows.c.geom.is_not(None)).subquery("q")
+    # A tile reads thousands of rows at most: starting parallel workers costs more than it
+    # saves, and concurrent tile requests should not compete for them.
+    session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+    data = session.scalar(
+        select(func.ST_AsMVT(literal_column("q"), layer, extent, "geom")).select_from(inner)
+    )
+    return bytes(data) if data else b""

@@ -16,6 +16,8 @@ RUNS = [
     ["bench_feeds.py", "--backend", "spatialite", "--n", "100000"],
     ["bench_hotspots.py", "--n", "1000000"],
     ["bench_hotspots.py", "--url", "sqlite:///var/bench_hotspots.db", "--n", "100000"],
+    ["bench_readers.py", "--backend", "postgis", "--items-n", "100000", "--tiles-n", "1000000"],
+    ["bench_readers.py", "--backend", "spatialite", "--items-n", "100000", "--tiles-n", "100000"],
 ]
 
 

@@ -13,6 +13,7 @@ from models.categories import DEFAULT_CATEGORIES, Category
 from models.observations import Moderation, Observation, Photo
 from models.operations import ThrottleHit
 from models.organizations import Organization, Role, User
+from models.tokens import PersonalAccessToken
 from models.walks import JOINABLE, WALK_TRANSITIONS, Participant, ParticipantGroup, Walk, WalkStatus
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "Organization",
     "OwnerType",
     "Participant",
+    "PersonalAccessToken",
     "ParticipantGroup",
     "Photo",
     "Role",

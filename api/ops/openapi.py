@@ -51,7 +51,9 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 
 # Any operation: text that cannot be stored is refused at the edge (422); a bug is a 500.
 EVERYWHERE = frozenset({422, 500})
-# Any API operation (behind the policy): a malformed request (400), a bad token (401), a role
+# The probes and /metrics answer without a caller; every other operation is the API's.
+OPERATIONAL = frozenset({"/healthz", "/readyz", "/metrics"})
+# Any API operation (the JSON API, the OGC and tile readers): a malformed request (400), a bad token (401), a role
 # the policy or the workflow refuses (403), an id that is not there or not the caller's (404),
 # a throttle (429), a database that stayed busy through every retry (503).
 API = frozenset({400, 401, 403, 404, 429, 503})
@@ -63,7 +65,7 @@ BODY_METHODS = frozenset({"post", "put", "patch"})
 
 def problem_statuses(path: str, method: str) -> frozenset[str]:
     codes = set(EVERYWHERE)
-    if path.startswith("/api/"):
+    if path not in OPERATIONAL:
         codes |= API
         if method in BODY_METHODS:
             codes |= WITH_BODY

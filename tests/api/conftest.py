@@ -64,6 +64,11 @@ def participant_token(app: Any, p: Participant, **kw: Any) -> str:
 
 @pytest.fixture
 def world(app: Any, session: Session) -> World:
+    return build_world(app, session)
+
+
+def build_world(app: Any, session: Session) -> World:
+    """The world, committed through ``session`` (also used by module-scoped fixtures)."""
     org = make_org(session, "Sandnes")
     other = make_org(session, "Stavanger")
     area = make_area(session, org)

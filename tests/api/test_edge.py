@@ -175,6 +175,17 @@ def test_nul_in_sign_in_and_join_is_refused_before_the_database(client: SyncClie
         "/api/v1/auth/token", data={"username": "admin\x00@example.org", "password": "x"}
     )
     _assert_named(r, ["body", "username"])
+    # The same form as multipart/form-data, which the OAuth2 form also accepts.
+    r = client.post(
+        "/api/v1/auth/token",
+        files={"username": (None, "admin\x00@example.org"), "password": (None, "x")},
+    )
+    _assert_named(r, ["body", "username"])
+    r = client.post(
+        "/api/v1/auth/token",
+        files={"username": (None, "admin@example.org"), "password": (None, b"\xff\xfe")},
+    )
+    _assert_named(r, ["body", "password"])
     r = client.post("/api/v1/walks/join", json={"code": "AB\x00CD", "group": "youth"})
     _assert_named(r, ["body", "code"])
 

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_headers_conformance,
@@ -90,7 +91,7 @@ def _fuzz(
         response = case.call(headers=sent)
         try:
             case.validate_response(response, checks=CHECKS, headers=sent)
-        except Exception as exc:  # collected, not shrunk: one run reports every operation
+        except (Exception, FailureGroup) as exc:  # collected, not shrunk: reports every one
             failures.append(f"{operation.label} [{mode.value}]: {str(exc)[:1500]}")
 
     try:

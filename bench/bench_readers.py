@@ -1,0 +1,235 @@
+"""Benchmark: the OGC API items pages and the vector tiles (issue 13).
+
+    python bench/bench_readers.py --backend postgis --items-n 100000 --tiles-n 1000000
+    python bench/bench_readers.py --backend spatialite --items-n 100000 --tiles-n 100000
+
+Items: page through /ogc/collections/observations/items (10,000 a page) through the ASGI app,
+authenticated with a personal access token as the Basic password, against the very same
+feature statements run straight through the driver and joined the same way. Prints both
+throughputs and their ratio, measured in one run (goal >= 0.7).
+
+Tiles: z14 tiles over the loaded observations, requested through the ASGI app; prints the
+median and p95 latency and the features per tile (aim: <= 50 ms at z14 over 1,000,000 on
+PostGIS).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import math
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _common import create_scratch, drop_scratch  # noqa: E402
+from bench_feeds import load  # noqa: E402
+
+from api.app import create_app  # noqa: E402
+from api.auth import Principal  # noqa: E402
+from api.db import create_db_engine, make_sessionmaker  # noqa: E402
+from api.ogc import service as ogc  # noqa: E402
+from api.services import tokens as token_service  # noqa: E402
+from api.settings import Settings  # noqa: E402
+from models import Observation, User  # noqa: E402
+from models.tokens import TokenCreate  # noqa: E402
+
+PAGE = 10_000
+# bench_feeds.load spreads points over this box (Oslo).
+MIN_LON, MIN_LAT, MAX_LON, MAX_LAT = 10.65, 59.85, 10.90, 59.97
+
+
+def _basic(secret: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"bench:{secret}".encode()).decode()}
+
+
+async def page_through(app: Any, headers: dict[str, str]) -> tuple[int, int]:
+    features = size = 0
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=600) as c:
+        url: str | None = f"/ogc/collections/observations/items?limit={PAGE}"
+        while url:
+            r = await c.get(url, headers=headers)
+            r.raise_for_status()
+            size += len(r.content)
+            tail = r.content[r.content.rfind(b'"numberReturned":') :]
+            features += int(tail.split(b":")[1].split(b",")[0])
+            link = r.headers.get("link")
+            url = link.split(">")[0].lstrip("<").replace("http://bench", "") if link else None
+    return features, size
+
+
+def raw_sql(engine: Any, principal: Principal) -> tuple[int, int]:
+    """The same feature statements, page after page, straight through the driver."""
+    features = size = 0
+    factory = make_sessionmaker(engine)
+    cursor = None
+    c = ogc.get_collection(engine.dialect.name, "observations")
+    while True:
+        with factory() as s:
+            page = ogc.items_page(s, principal, c, ogc.ItemsQuery(limit=PAGE, cursor=cursor))
+        compiled = str(page.statement.compile(engine, compile_kwargs={"literal_binds": True}))
+        raw = engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            cur.execute(compiled)
+            rows = cur.fetchall()
+            body = (
+                b'{"type":"FeatureCollection","features":['
+                + ",".join(r[0] for r in rows).encode()
+                + b"]}"
+            )
+        finally:
+            raw.close()
+        features += len(rows)
+        size += len(body)
+        cursor = page.next_cursor
+        if cursor is None:
+            return features, size
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    n = 1 << z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y
+
+
+async def time_tiles(
+    app: Any, headers: dict[str, str], z: int, count: int
+) -> tuple[list[float], list[int]]:
+    import mapbox_vector_tile
+
+    rnd = random.Random(14)
+    timings, sizes = [], []
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=600) as c:
+        for i in range(count + 3):
+            lon = MIN_LON + 0.02 + rnd.random() * (MAX_LON - MIN_LON - 0.04)
+            lat = MIN_LAT + 0.01 + rnd.random() * (MAX_LAT - MIN_LAT - 0.02)
+            x, y = tile_of(lon, lat, z)
+            t = time.perf_counter()
+            r = await c.get(f"/tiles/observations/{z}/{x}/{y}.mvt", headers=headers)
+            elapsed = time.perf_counter() - t
+            r.raise_for_status()
+            if i < 3:
+                continue  # warm-up
+            timings.append(elapsed)
+            if i < 13:
+                sizes.append(len(mapbox_vector_tile.decode(r.content)["observations"]["features"]))
+    return timings, sizes
+
+
+def _app(url: str, tmp: str, engine: Any) -> Any:
+    settings = Settings(
+        environment="test", data_dir=Path(tmp), database_url=url, secret_key="b" * 64
+    )
+    return create_app(settings, engine=engine)
+
+
+def _token(engine: Any, user: Any) -> str:
+    with make_sessionmaker(engine)() as s:
+        secret = token_service.create_token(s, user, TokenCreate(name="bench")).secret
+        s.commit()
+    return secret
+
+
+def bench_items(backend: str, n: int) -> None:
+    name = "safewalk_bench_readers_items"
+    with tempfile.TemporaryDirectory() as tmp:
+        url = create_scratch(backend, name, Path(tmp))
+        try:
+            t0 = time.perf_counter()
+            engine, user, ids = load(url, n)
+            load_s = time.perf_counter() - t0
+            app = _app(url, tmp, engine)
+            headers = _basic(_token(engine, user))
+            principal = Principal(kind="staff", organization_id=ids[0], user=user)
+            t = time.perf_counter()
+            api_features, api_bytes = asyncio.run(page_through(app, headers))
+            api_s = time.perf_counter() - t
+            t = time.perf_counter()
+            sql_features, sql_bytes = raw_sql(engine, principal)
+            sql_s = time.perf_counter() - t
+            assert api_features == sql_features == n, (api_features, sql_features, n)
+            print(
+                f"\nOGC items, {backend}, {n:,} observations (loaded in {load_s:.1f} s), pages of {PAGE:,}"
+            )
+            print(f"  {'':<32}{'seconds':>9}{'features/s':>14}{'MB':>9}")
+            print(
+                f"  {'/ogc/.../items (ASGI, token)':<32}{api_s:>9.2f}{api_features / api_s:>14,.0f}{api_bytes / 1e6:>9.1f}"
+            )
+            print(
+                f"  {'raw SQL, same features':<32}{sql_s:>9.2f}{sql_features / sql_s:>14,.0f}{sql_bytes / 1e6:>9.1f}"
+            )
+            print(f"  throughput ratio OGC items/raw SQL: {sql_s / api_s:.2f}  (goal >= 0.7)")
+            engine.dispose()
+        finally:
+            drop_scratch(backend, name)
+
+
+def bench_tiles(
+    backend: str, n: int, zooms: list[int], count: int, reuse: str | None = None
+) -> None:
+    """``reuse``: the URL of a database already loaded by bench_feeds.load, left as it is."""
+    name = "safewalk_bench_readers_tiles"
+    with tempfile.TemporaryDirectory() as tmp:
+        url = reuse or create_scratch(backend, name, Path(tmp))
+        try:
+            t0 = time.perf_counter()
+            if reuse is None:
+                engine, user, _ = load(url, n)
+            else:
+                engine = create_db_engine(url)
+                with make_sessionmaker(engine)() as s:
+                    user = s.scalars(select(User)).one()
+                    n = s.scalar(select(func.count()).select_from(Observation)) or 0
+            load_s = time.perf_counter() - t0
+            app = _app(url, tmp, engine)
+            headers = _basic(_token(engine, user))
+            for z in zooms:
+                timings, sizes = asyncio.run(time_tiles(app, headers, z, count))
+                ms = sorted(t * 1000 for t in timings)
+                p95 = ms[min(len(ms) - 1, math.ceil(0.95 * len(ms)) - 1)]
+                print(
+                    f"\nMVT tiles, {backend}, {n:,} observations (loaded in {load_s:.1f} s), z{z}, {len(ms)} tiles"
+                )
+                print(
+                    f"  features per tile: median {statistics.median(sizes):,.0f} (min {min(sizes):,}, max {max(sizes):,})"
+                )
+                print(
+                    f"  latency: median {statistics.median(ms):.1f} ms, p95 {p95:.1f} ms, max {ms[-1]:.1f} ms  (aim at z14: <= 50 ms)"
+                )
+            engine.dispose()
+        finally:
+            if reuse is None:
+                drop_scratch(backend, name)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--backend", choices=["postgis", "spatialite"], default="postgis")
+    p.add_argument("--items-n", type=int, default=100_000)
+    p.add_argument("--tiles-n", type=int, default=1_000_000)
+    p.add_argument("--zoom", type=int, nargs="+", default=[14, 16])
+    p.add_argument("--tiles", type=int, default=60)
+    p.add_argument("--tiles-url", help="reuse a database loaded by bench_feeds.load")
+    args = p.parse_args()
+    if args.items_n:
+        bench_items(args.backend, args.items_n)
+    if args.tiles_n:
+        bench_tiles(args.backend, args.tiles_n, args.zoom, args.tiles, args.tiles_url)
+
+
+if __name__ == "__main__":
+    main()
