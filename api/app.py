@@ -18,6 +18,11 @@ from api.ogc.router import router as ogc_router
 from api.open311 import admin as open311_admin
 from api.open311 import router as open311_router
 from api.open311.loop import open311_lifespan
+from api.ops import metrics as ops_metrics
+from api.ops.context import RequestContext
+from api.ops.headers import CORSMiddleware, SecurityHeaders, cors_options
+from api.ops.openapi import install_method_not_allowed, install_problem_documentation
+from api.ops.throttles import make_store
 from api.public import router as public_router
 from api.query_check import reject_unknown_query
 from api.ratelimit import Limits
@@ -72,7 +77,7 @@ class MissingPolicy(RuntimeError):
 
 def _api_routes(app: FastAPI) -> list[APIRoute]:
     """Routes added to the app itself and those of our routers (built with full paths)."""
-    routers = (health.router, *API_ROUTERS, *READER_ROUTERS)
+    routers = (health.router, ops_metrics.router, *API_ROUTERS, *READER_ROUTERS)
     return [r for r in app.routes if isinstance(r, APIRoute)] + [
         r for router in routers for r in router.routes if isinstance(r, APIRoute)
     ]
@@ -109,14 +114,28 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     # Feeds stream after the request's session is gone, on a connection of their own; DEFERRED
     # so a long read never holds SQLite's write lock.
     app.state.feed_connection = lambda: engine.connect().execution_options(sqlite_begin="DEFERRED")
-    app.state.limits = Limits()
+    app.state.limits = Limits(store=make_store(settings, engine))
+    app.state.metrics = ops_metrics.Metrics(engine)
     install_error_handlers(app)
+    install_method_not_allowed(app)
+    install_problem_documentation(app)
     # Added innermost first: CatchUnexpected wraps the other two, so it sees their errors too.
     app.add_middleware(RefuseUnstorableText)
     app.add_middleware(ClientAddress, trusted=parse_trusted(settings.trusted_proxies))
     app.add_middleware(CatchUnexpected)
     install_docs(app)
+    cors = cors_options(settings.cors_origins)
+    if cors is not None:
+        app.add_middleware(CORSMiddleware, **cors)  # type: ignore[arg-type]
+    app.add_middleware(SecurityHeaders, https=settings.https)
+    app.add_middleware(
+        RequestContext,
+        fastapi_app=app,
+        metrics=app.state.metrics,
+        trusted=parse_trusted(settings.trusted_proxies),
+    )
     app.include_router(health.router)
+    app.include_router(ops_metrics.router)
     for router in API_ROUTERS:
         # Policy first (401/403 before anything), then no silently ignored query parameter.
         app.include_router(

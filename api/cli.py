@@ -1,4 +1,6 @@
-"""The ``safewalk`` command: init, serve, migrate, import-areas, demo. Non-interactive."""
+"""The ``safewalk`` command: init, serve, migrate, import-areas, demo, backup, restore.
+
+Non-interactive."""
 
 from __future__ import annotations
 
@@ -57,12 +59,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from api.app import create_app
     from api.migrate import upgrade
+    from api.ops.logs import configure_logging
 
     settings = get_settings()
     if args.trusted_proxies is not None:
         settings = settings.model_copy(update={"trusted_proxies": args.trusted_proxies})
     if not args.no_migrate:
         upgrade(settings.resolved_database_url)
+    configure_logging(settings.log_format)
     print(
         f"safewalk on http://{args.host}:{args.port}  (API docs: http://{args.host}:{args.port}/docs)"
     )
@@ -74,6 +78,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         log_level="info",
         proxy_headers=False,
+        # Our own JSON logs (api/ops/logs.py) and access lines with the request id
+        # (api/ops/context.py) replace uvicorn's.
+        log_config=None,
+        access_log=False,
     )
     return 0
 
@@ -195,6 +203,23 @@ def _print_active_walk(args: argparse.Namespace) -> None:
     print(terminal_qr(url))
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from api.ops.backup import backup
+
+    m = backup(get_settings(), Path(args.dir))
+    print(f"{m.database} database (schema {', '.join(m.schema)}) and {m.media_files} media files")
+    print(f"backed up to {args.dir}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from api.ops.backup import restore
+
+    m = restore(get_settings(), Path(args.dir), replace=args.replace)
+    print(f"restored the {m.database} database of {m.created_at} and {m.media_files} media files")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="safewalk", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -244,6 +269,16 @@ def build_parser() -> argparse.ArgumentParser:
         "open311-sync", help="send items to the Open311 case system and read its updates, once"
     )
     p.set_defaults(func=cmd_open311_sync)
+    p = sub.add_parser("backup", help="snapshot the database and the media into a new directory")
+    p.add_argument("dir")
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("restore", help="put a snapshot made by 'backup' back")
+    p.add_argument("dir")
+    p.add_argument(
+        "--replace", action="store_true", help="overwrite a database that has a schema, and media"
+    )
+    p.set_defaults(func=cmd_restore)
     return parser
 
 

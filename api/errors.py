@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.i18n import Language, has, pick_language, translate
+from api.ops.logs import current_request_id
 
 log = logging.getLogger("safewalk")
 
@@ -129,6 +130,9 @@ def problem(
     if errors is not None:
         body["errors"] = list(errors)
     body.update(extra)
+    rid = current_request_id()
+    if rid:  # the same id as the X-Request-Id header and the request's log lines
+        body["request_id"] = rid
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 

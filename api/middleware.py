@@ -26,6 +26,7 @@ from urllib.parse import unquote_to_bytes
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import PROBLEM_BASE, PROBLEM_JSON
+from api.ops.logs import current_request_id
 
 log = logging.getLogger("safewalk")
 
@@ -44,6 +45,9 @@ def _problem(status: int, title: str, detail: str, **extra: Any) -> tuple[bytes,
         "detail": detail,
         **extra,
     }
+    rid = current_request_id()
+    if rid:
+        body["request_id"] = rid
     raw = json.dumps(body).encode()
     headers = [
         (b"content-type", PROBLEM_JSON.encode()),

@@ -45,6 +45,8 @@ O311_GET = (
 POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/healthz"): ANYONE,
     ("GET", "/readyz"): ANYONE,
+    # Off, open or token-protected by SAFEWALK_METRICS (api/ops/metrics.py), not by role.
+    ("GET", "/metrics"): ANYONE,
     ("POST", f"{V1}/auth/token"): ANYONE,
     ("GET", f"{V1}/me"): ANY_TOKEN,
     ("GET", f"{V1}/users"): ADMIN_ONLY,

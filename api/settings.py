@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("var")
@@ -46,6 +46,28 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
     # An observation farther than this from its walk's area or route is refused (issue 10).
     walk_max_distance_m: float = Field(default=2000.0, gt=0)
+    # --- operations (api/ops) ---
+    # Throttle hits: "database" (shared by every replica on the database) or "memory" (this
+    # process only). SAFEWALK_REDIS_URL, when set, puts them in Redis instead.
+    throttle_store: Literal["database", "memory"] = "database"
+    redis_url: str = ""
+    redis_prefix: str = "safewalk:"
+    # /metrics: off (404), open, or token (Authorization: Bearer SAFEWALK_METRICS_TOKEN).
+    metrics: Literal["off", "open", "token"] = "off"
+    metrics_token: str = ""
+    # Served over HTTPS (behind a TLS-terminating proxy): send Strict-Transport-Security.
+    https: bool = False
+    # Origins allowed to call the API from a browser (comma-separated); empty: CORS off.
+    cors_origins: str = ""
+    log_format: Literal["json", "text"] = "json"
+
+    @model_validator(mode="after")
+    def _metrics_token_is_set(self) -> Settings:
+        if self.metrics == "token" and len(self.metrics_token) < 16:
+            raise ValueError(
+                "SAFEWALK_METRICS=token needs SAFEWALK_METRICS_TOKEN (16 characters or more)"
+            )
+        return self
 
     @property
     def resolved_database_url(self) -> str:

@@ -12,6 +12,7 @@ from models.base import SRID, metadata, utcnow
 from models.categories import DEFAULT_CATEGORIES, Category
 from models.exchange import DispatchState, IntegrationKey, Open311Dispatch, Open311Endpoint
 from models.observations import Moderation, Observation, Photo
+from models.operations import ThrottleHit
 from models.organizations import Organization, Role, User
 from models.tokens import PersonalAccessToken
 from models.walks import JOINABLE, WALK_TRANSITIONS, Participant, ParticipantGroup, Walk, WalkStatus
@@ -41,6 +42,7 @@ __all__ = [
     "ParticipantGroup",
     "Photo",
     "Role",
+    "ThrottleHit",
     "User",
     "Walk",
     "WalkStatus",

@@ -91,7 +91,11 @@ def conformance(principal: ReaderDep) -> dict[str, Any]:
     return {"conformsTo": CONFORMANCE}
 
 
-@router.get("/api", response_class=JSONResponse)
+@router.get(
+    "/api",
+    response_class=JSONResponse,
+    responses={200: {"content": {OPENAPI_30: {"schema": {"type": "object"}}}}},
+)
 def api_document(request: Request, principal: ReaderDep, session: SessionDep) -> JSONResponse:
     cols = list(ogc.collections(_dialect(session)).values())
     return JSONResponse(openapi.document(_root(request), cols), media_type=OPENAPI_30)

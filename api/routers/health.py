@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import text
+
+from api.errors import problem
+from api.ops import readiness
 
 router = APIRouter(tags=["health"])
 
@@ -20,15 +22,25 @@ def healthz() -> Health:
     return Health(status="ok")
 
 
-@router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
+@router.get("/readyz", responses={503: {"description": "database unreachable or schema behind"}})
 def readyz(request: Request) -> JSONResponse:
     try:
-        # DEFERRED: a probe must not queue behind SQLite's write lock.
-        with request.app.state.engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
-            conn.execute(text("SELECT 1"))
+        current = readiness.database_revisions(request.app.state.engine)
     except Exception as exc:  # any failure means "not ready"; say which, keep serving
-        return JSONResponse(
-            {"status": "unavailable", "database": type(exc).__name__},
-            status_code=503,
+        return problem(
+            503,
+            "Not ready",
+            f"the database is not reachable ({type(exc).__name__})",
+            database=type(exc).__name__,
         )
-    return JSONResponse({"status": "ok", "database": "ok"})
+    expected = readiness.code_heads()
+    if current != expected:
+        return problem(
+            503,
+            "Not ready",
+            "the database schema is not the one this code expects: run 'safewalk migrate'",
+            database="ok",
+            schema=sorted(current),
+            expected_schema=sorted(expected),
+        )
+    return JSONResponse({"status": "ok", "database": "ok", "schema": sorted(current)})

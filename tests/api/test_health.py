@@ -24,4 +24,5 @@ def test_readyz_reports_an_unreachable_database() -> None:
     with SyncClient(app) as c:
         r = c.get("/readyz")
     assert r.status_code == 503
-    assert r.json()["status"] == "unavailable"
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["database"] == "OperationalError"
