@@ -48,7 +48,9 @@ def require_browser() -> None:
     pytest.skip(f"browser test skipped: {reason}")
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an event loop running in the main
+# thread while the browser is open, and tests after it that call asyncio.run() would fail.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     require_browser()
     from playwright.sync_api import sync_playwright
