@@ -49,7 +49,7 @@ def require_browser() -> None:
 
 
 # Per module, not per session: Playwright's sync API keeps an event loop running in the main
-# thread while the browser is open, and tests after it that call asyncio.run() would fail.
+# thread while it is open, and every later test calling asyncio.run() would then fail.
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     require_browser()
