@@ -24,6 +24,7 @@ def test_admin_reads_and_changes_settings(client: SyncClient, world: World) -> N
         "language": "nb",
         "require_resolution_note": False,
         "moderation_mode": "post",
+        "public_followup": False,
     }
     r = client.patch(ORG, headers=h, json={"language": "en", "require_resolution_note": True})
     assert r.status_code == 200, r.text
