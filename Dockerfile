@@ -23,10 +23,12 @@ RUN apt-get update \
     && mkdir -p /data && chown safewalk:safewalk /data
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
-# The field app and only the npm files it serves (the package itself is installed as a wheel,
-# so SAFEWALK_WEB_DIR says where the web files are).
+# The field app, the staff web, and only the npm files they serve: MapLibre and Swagger UI for
+# /docs (the package itself is installed as a wheel, so SAFEWALK_WEB_DIR says where they are).
 COPY web/field /opt/safewalk/web/field
+COPY web/staff /opt/safewalk/web/staff
 COPY --from=web /src/web/node_modules/maplibre-gl/dist /opt/safewalk/web/node_modules/maplibre-gl/dist
+COPY --from=web /src/web/node_modules/swagger-ui-dist /opt/safewalk/web/node_modules/swagger-ui-dist
 ENV SAFEWALK_WEB_DIR=/opt/safewalk/web
 USER safewalk
 WORKDIR /home/safewalk

@@ -123,7 +123,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.add_middleware(RefuseUnstorableText)
     app.add_middleware(ClientAddress, trusted=parse_trusted(settings.trusted_proxies))
     app.add_middleware(CatchUnexpected)
-    install_docs(app)
+    # In an installed image the web files sit where SAFEWALK_WEB_DIR says (see the Dockerfile).
+    if settings.web_dir is not None:
+        install_docs(app, assets_dir=settings.web_dir / "node_modules" / "swagger-ui-dist")
+    else:
+        install_docs(app)
     cors = cors_options(settings.cors_origins)
     if cors is not None:
         app.add_middleware(CORSMiddleware, **cors)  # type: ignore[arg-type]

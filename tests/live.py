@@ -96,11 +96,13 @@ class LiveServer:
             cwd=Path(__file__).resolve().parents[1],
         )
 
-    def log(self) -> str:
+    def log(self, tail: int | None = 5000) -> str:
+        """The server's output: the last ``tail`` characters, or all of it with ``tail=None``."""
         try:
-            return self.log_path.read_text(errors="replace")[-5000:]
+            text = self.log_path.read_text(errors="replace")
         except OSError:
             return ""
+        return text if tail is None else text[-tail:]
 
     def kill(self) -> None:
         """kill -9: no shutdown, no flush, as a crash."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 import anyio.to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -83,14 +84,16 @@ class RequestContext:
                 route = route_template(self.fastapi_app, scope)
                 self.metrics.observe(scope["method"], route, status, elapsed)
                 client = scope.get("client")
+                query = _loggable_query(scope.get("query_string", b""))
                 access_log.info(
                     "%s %s %s",
                     scope["method"],
-                    scope["path"],
+                    scope["path"] + (f"?{query}" if query else ""),
                     status,
                     extra={
                         "method": scope["method"],
                         "path": scope["path"],
+                        "query": query,
                         "route": route,
                         "status": status,
                         "duration_ms": round(elapsed * 1000, 1),
@@ -100,3 +103,15 @@ class RequestContext:
                     },
                 )
                 request_id_var.reset(token)
+
+
+# Query parameters whose values are credentials: a signed photo link's signature, Open311's
+# api_key. Logged as "***" so that a log file never opens a photo or posts a request.
+_SECRET_PARAMS = frozenset({"sig", "api_key", "token", "access_token"})
+
+
+def _loggable_query(raw: bytes) -> str:
+    if not raw:
+        return ""
+    pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True)
+    return urlencode([(k, "***" if k.lower() in _SECRET_PARAMS else v) for k, v in pairs])
