@@ -63,6 +63,21 @@ WITH_BODY = frozenset({409, 412, 413, 415, 428})
 BODY_METHODS = frozenset({"post", "put", "patch"})
 
 
+OPEN311_PREFIX = "/open311/"
+OPEN311_ERRORS: dict[str, Any] = {
+    "application/json": {
+        "schema": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"code": {"type": "integer"}, "description": {"type": "string"}},
+            },
+        }
+    },
+    "text/xml": {"schema": {"type": "string"}},
+}
+
+
 def problem_statuses(path: str, method: str) -> frozenset[str]:
     codes = set(EVERYWHERE)
     if path not in OPERATIONAL:
@@ -94,6 +109,9 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
                 entry = responses.setdefault(code, {"description": _phrase(code)})
                 # Replace FastAPI's application/json HTTPValidationError: we never send it.
                 entry["content"] = {PROBLEM_JSON: {"schema": ref}}
+                if path.startswith(OPEN311_PREFIX):
+                    # GeoReport v2 answers its own error lists, in the format the path asks for.
+                    entry["content"].update(OPEN311_ERRORS)
     # Nothing refers to FastAPI's validation schemas any more.
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)

@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from sqlalchemy import select, text
 from api.app import create_app
 from api.middleware import client_address, parse_trusted
 from api.services import maps as map_service
+from models import utcnow
 from tests.api.conftest import World
 from tests.client import SyncClient
 from tests.live import free_port
@@ -160,7 +162,7 @@ def test_null_in_an_action_item_patch_is_a_422(
             "walk_id": str(world.walk.id),
             "category": "lighting",
             "location": {"type": "Point", "coordinates": [5.7352, 58.8517]},
-            "recorded_at": "2026-11-21T18:00:00+00:00",
+            "recorded_at": (utcnow() - timedelta(minutes=5)).isoformat(),
         },
     )
     item_id = obs.json()["action_item_id"]

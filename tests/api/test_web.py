@@ -73,12 +73,14 @@ def test_basemap_origin_is_the_only_outside_origin(tmp_path: Path) -> None:
         pytest.param("ftp://tiles.example.org/{z}", id="ftp"),
     ],
 )
-def test_unusable_basemap_is_ignored(tmp_path: Path, url: str) -> None:
-    with _client(tmp_path, basemap_url=url) as c:
-        csp = c.get("/app/").headers["content-security-policy"]
-        config = c.get("/app/config.json").json()
-    assert "connect-src 'self';" in csp
-    assert config["basemap_url"] == ""
+def test_unusable_basemap_refuses_to_start(tmp_path: Path, url: str) -> None:
+    """One setting serves both apps; a basemap no browser may load is a configuration error,
+    said at start, rather than a map that silently stays blank."""
+    with (
+        pytest.raises(ValueError, match="SAFEWALK_BASEMAP_URL"),
+        _client(tmp_path, basemap_url=url),
+    ):
+        pass
 
 
 @pytest.mark.parametrize(

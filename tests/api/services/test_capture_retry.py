@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy.orm.exc import StaleDataError
 
 from api.services import observations
+from models import utcnow
 from tests.api.conftest import World
 from tests.client import SyncClient
 
@@ -19,7 +21,7 @@ def _body(world: World) -> dict[str, Any]:
         "walk_id": str(world.walk.id),
         "category": "lighting",
         "location": {"type": "Point", "coordinates": [5.7352, 58.8517]},
-        "recorded_at": "2026-11-21T18:00:00+00:00",
+        "recorded_at": (utcnow() - timedelta(minutes=5)).isoformat(),
     }
 
 
