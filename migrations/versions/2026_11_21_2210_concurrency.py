@@ -1,7 +1,7 @@
 """Concurrency and input hardening (issue 9).
 
-Placeholder in the wave-2 chain, filled by the work of issue 9. Kept in one fixed chain so that
-work done in parallel never leaves Alembic with two heads.
+Issue 9 needed no schema change (its locks are advisory); this
+revision is empty and stays so the revision chain after it does not move.
 
 Revision ID: a9c0c0a00009
 Revises: d975ab3b7743

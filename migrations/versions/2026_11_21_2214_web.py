@@ -1,7 +1,7 @@
 """People-facing web: whatever the field app and staff web need stored (issues 11 and 12).
 
-Placeholder in the wave-2 chain, filled by the work of issues 11 and 12. Kept in one fixed chain so that
-work done in parallel never leaves Alembic with two heads.
+The field app and the staff web needed no schema change; this revision is empty and stays
+so the revision chain after it does not move.
 
 Revision ID: a9c0c0a00012
 Revises: a9c0c0a00014

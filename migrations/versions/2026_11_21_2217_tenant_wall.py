@@ -1,7 +1,7 @@
 """Trust: row-level security, retention and erasure, sensitive places (issue 16, part 2).
 
-Placeholder in the wave-2 chain, filled by the work of issue 16 (part 2). Kept in one fixed chain so that
-work done in parallel never leaves Alembic with two heads.
+Reserved for row-level security, retention and sensitive places (issue 16, part 2), which
+have not landed yet; empty until then.
 
 Revision ID: a9c0c0a0016b
 Revises: a9c0c0a0016a

@@ -1,7 +1,7 @@
 """Scale: exact H3 cells, hotspot and follow-up rollups (issue 15).
 
-Placeholder in the wave-2 chain, filled by the work of issue 15. Kept in one fixed chain so that
-work done in parallel never leaves Alembic with two heads.
+Reserved for exact H3 cells and rollups (issue 15), which have not landed yet; empty until
+then.
 
 Revision ID: a9c0c0a00015
 Revises: a9c0c0a0016b

@@ -59,6 +59,15 @@ def test_planner_map(page: Any, site: Site, artifacts: Path, backend: str) -> No
     assert page.console_errors == []
     _no_serious_axe(page)
 
+    # The chosen area's action list in every format the service offers: the Excel one here.
+    page.get_by_role("combobox", name="Area").select_option(index=1)
+    main.and_(page.locator("[data-state=idle]")).wait_for(timeout=20_000)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Chosen area's action list (Excel)").click()
+    assert Path(download.value.path()).read_bytes()[:2] == b"PK"  # an .xlsx is a zip
+    for fmt in ("CSV", "GeoPackage, for QGIS", "PDF"):
+        assert page.get_by_role("button", name=f"Chosen area's action list ({fmt})").is_enabled()
+
     page.get_by_role("link", name="Follow-up").click()
     page.get_by_role("img", name="Items per area").wait_for()
     page.screenshot(path=str(artifacts / f"staff-planner-charts-{backend}.png"), full_page=True)

@@ -160,6 +160,9 @@ export default {
   'export.areas': 'Areas (GeoJSON)',
   'export.hotspots': 'Hotspots (GeoJSON)',
   'export.action_list_csv': "Chosen area's action list (CSV)",
+  'export.action_list_xlsx': "Chosen area's action list (Excel)",
+  'export.action_list_gpkg': "Chosen area's action list (GeoPackage, for QGIS)",
+  'export.action_list_pdf': "Chosen area's action list (PDF)",
 
   'charts.title': 'Follow-up',
   'charts.by_area': 'Items per area',

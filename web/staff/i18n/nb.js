@@ -160,6 +160,9 @@ export default {
   'export.areas': 'Områder (GeoJSON)',
   'export.hotspots': 'Brennpunkter (GeoJSON)',
   'export.action_list_csv': 'Tiltaksliste for valgt område (CSV)',
+  'export.action_list_xlsx': 'Tiltaksliste for valgt område (Excel)',
+  'export.action_list_gpkg': 'Tiltaksliste for valgt område (GeoPackage, for QGIS)',
+  'export.action_list_pdf': 'Tiltaksliste for valgt område (PDF)',
 
   'charts.title': 'Oppfølging',
   'charts.by_area': 'Tiltak per område',

@@ -66,7 +66,9 @@ export async function mapView(main, { params }) {
   const exportButton = (label, build, filename) => h('button', { type: 'button', class: 'secondary', text: label, onclick: async () => {
     try { await saveResponse(await api.raw('GET', build()), filename); } catch (err) { count.textContent = err.message; }
   } });
-  const areaCsv = exportButton(t('export.action_list_csv'), () => `/api/v1/areas/${controls.area.value}/action-list?format=csv`, 'action-list.csv');
+  // The chosen area's action list in every format the service offers.
+  const areaExports = ['csv', 'xlsx', 'gpkg', 'pdf'].map((fmt) => exportButton(
+    t(`export.action_list_${fmt}`), () => `/api/v1/areas/${controls.area.value}/action-list?format=${fmt}`, `action-list.${fmt}`));
 
   const form = h('form', { class: 'filters', 'aria-label': t('map.filters'), onsubmit: (e) => e.preventDefault() },
     field(t('filter.category'), controls.category),
@@ -94,7 +96,7 @@ export async function mapView(main, { params }) {
           exportButton(t('export.items'), () => `/api/v1/map/action-items${api.query(itemFilter())}`, 'action-items.geojson'),
           exportButton(t('export.areas'), () => '/api/v1/map/areas', 'areas.geojson'),
           exportButton(t('export.hotspots'), () => `/api/v1/map/hotspots${api.query(hotspotFilter())}`, 'hotspots.geojson'),
-          areaCsv))),
+          ...areaExports))),
     mapEl);
 
   for (const k of FILTERS) controls[k].value = params.get(k) || '';
@@ -141,7 +143,7 @@ export async function mapView(main, { params }) {
     }
     const { signal } = controller;
     main.dataset.state = 'loading';
-    areaCsv.disabled = !controls.area.value;
+    for (const button of areaExports) button.disabled = !controls.area.value;
     count.textContent = t('map.loading');
     try {
       const [obs, items, areas, hotspots] = await (pending || fetchFeeds(signal));
