@@ -4,13 +4,13 @@ Reserved for exact H3 cells and rollups (issue 15), which have not landed yet; e
 then.
 
 Revision ID: a9c0c0a00015
-Revises: a9c0c0a0016b
+Revises: a9c0c0a0016d
 """
 
 from collections.abc import Sequence
 
 revision: str = "a9c0c0a00015"
-down_revision: str | None = "a9c0c0a0016b"
+down_revision: str | None = "a9c0c0a0016d"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

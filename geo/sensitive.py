@@ -1,0 +1,38 @@
+"""Generalising the location of observations in sensitive categories (an `incident`, say).
+
+Outside the coordinators' and admins' view, such an observation is shown at the centre of its
+H3 resolution-8 cell (about 0.74 km², edges about 530 m), never at the point where it was made.
+The centre is a function of the cell, so every request gives the same answer and averaging many
+answers reveals nothing more than one.
+
+Pure data in, pure data out: no FastAPI, no database.
+"""
+
+from __future__ import annotations
+
+import h3
+
+#: H3 resolution whose cell centre stands in for a sensitive location.
+GENERAL_RESOLUTION = 8
+COORDINATE_DECIMALS = 6
+
+__all__ = ["COORDINATE_DECIMALS", "GENERAL_RESOLUTION", "generalise", "generalised_cell"]
+
+
+def generalise(lon: float, lat: float) -> tuple[float, float]:
+    """The (lon, lat) of the centre of the resolution-8 cell holding the point."""
+    cell = h3.latlng_to_cell(lat, lon, GENERAL_RESOLUTION)
+    clat, clon = h3.cell_to_latlng(cell)
+    return round(float(clon), COORDINATE_DECIMALS), round(float(clat), COORDINATE_DECIMALS)
+
+
+def generalised_cell(cell_r8: str, resolution: int) -> str:
+    """The cell at `resolution` that holds the generalised location of anything in `cell_r8`.
+
+    Finer than 8 this is the centre child (it shares the parent's centre); at 8 or coarser it
+    is the cell holding that centre, which is not always the bitwise parent.
+    """
+    if resolution > GENERAL_RESOLUTION:
+        return str(h3.cell_to_center_child(cell_r8, resolution))
+    clat, clon = h3.cell_to_latlng(cell_r8)
+    return str(h3.latlng_to_cell(clat, clon, resolution))
