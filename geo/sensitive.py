@@ -21,8 +21,11 @@ __all__ = ["COORDINATE_DECIMALS", "GENERAL_RESOLUTION", "generalise", "generalis
 
 def generalise(lon: float, lat: float) -> tuple[float, float]:
     """The (lon, lat) of the centre of the resolution-8 cell holding the point."""
-    cell = h3.latlng_to_cell(lat, lon, GENERAL_RESOLUTION)
-    clat, clon = h3.cell_to_latlng(cell)
+    return _centre(h3.latlng_to_cell(lat, lon, GENERAL_RESOLUTION))
+
+
+def _centre(cell_r8: str) -> tuple[float, float]:
+    clat, clon = h3.cell_to_latlng(cell_r8)
     return round(float(clon), COORDINATE_DECIMALS), round(float(clat), COORDINATE_DECIMALS)
 
 
@@ -30,9 +33,10 @@ def generalised_cell(cell_r8: str, resolution: int) -> str:
     """The cell at `resolution` that holds the generalised location of anything in `cell_r8`.
 
     Finer than 8 this is the centre child (it shares the parent's centre); at 8 or coarser it
-    is the cell holding that centre, which is not always the bitwise parent.
+    is the cell holding that centre, which is not always the bitwise parent. The centre is the
+    rounded one that `generalise` publishes, so a point near a coarse edge lands where it is shown.
     """
     if resolution > GENERAL_RESOLUTION:
         return str(h3.cell_to_center_child(cell_r8, resolution))
-    clat, clon = h3.cell_to_latlng(cell_r8)
+    clon, clat = _centre(cell_r8)
     return str(h3.latlng_to_cell(clat, clon, resolution))
