@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from sqlmodel import col
@@ -239,7 +238,8 @@ def test_dry_run_counts_the_same_and_changes_nothing(
     files = on_disk(s.store)
     at = s.t0 + 500 * DAY
     dry = purge(session_factory, s, at, dry_run=True)
-    assert dry.dry_run and totals(dry) == (1, 1, 3, 1)
+    assert dry.dry_run
+    assert totals(dry) == (1, 1, 3, 1)
     assert on_disk(s.store) == files
     session.expire_all()
     assert session.get(Observation, obs.id).note is not None  # type: ignore[union-attr]
@@ -269,7 +269,8 @@ def test_notes_are_cleared_after_their_days_unless_the_item_is_open(
     assert notes == {in_open.id: "Dark corner by the school", in_closed.id: None, loose.id: None}
     # The observation itself stays: place, category, item.
     kept = session.get(Observation, in_closed.id)
-    assert kept is not None and kept.location is not None
+    assert kept is not None
+    assert kept.location is not None
     assert kept.action_item_id == closed_item.id
 
 
@@ -288,9 +289,11 @@ def test_participants_of_ended_walks_lose_their_name_and_keep_their_group(
     assert totals(purge(session_factory, s, s.t0 + 11 * DAY))[3] == 1
     session.expire_all()
     p = session.get(Participant, s.participant.id)
-    assert p is not None and (p.display_name, p.group) == (None, ParticipantGroup.youth)
+    assert p is not None
+    assert (p.display_name, p.group) == (None, ParticipantGroup.youth)
     bo = session.get(Participant, still_walking.id)
-    assert bo is not None and bo.display_name == "Bo"
+    assert bo is not None
+    assert bo.display_name == "Bo"
 
 
 def test_null_settings_keep_everything(
@@ -305,7 +308,8 @@ def test_null_settings_keep_everything(
     session.commit()
     files = on_disk(s.store)
     report = purge(session_factory, s, s.t0 + 10_000 * DAY)
-    assert totals(report) == (0, 0, 0, 0) and not report.changed
+    assert totals(report) == (0, 0, 0, 0)
+    assert not report.changed
     assert on_disk(s.store) == files
 
 
@@ -353,12 +357,14 @@ def test_sweep_removes_old_orphans_and_leftovers_and_reports_missing_files(
 
     dry = retention.sweep_media(session, s.store, dry_run=True)
     assert (dry.orphan_files, dry.leftover_files, dry.young_files) == (1, 1, 1)
-    assert s.store.path(old_orphan).exists() and leftover.exists()
+    assert s.store.path(old_orphan).exists()
+    assert leftover.exists()
 
     report = retention.sweep_media(session, s.store)
     assert (report.orphan_files, report.leftover_files, report.young_files) == (1, 1, 1)
     assert report.missing == [broken.id]
-    assert not s.store.path(old_orphan).exists() and not leftover.exists()
+    assert not s.store.path(old_orphan).exists()
+    assert not leftover.exists()
     assert s.store.path(young_orphan).exists()  # may belong to an upload not yet committed
     assert not_ours.exists()
     assert all(p.is_file() for p in files_of(s.store, kept.sha256))
