@@ -5,19 +5,25 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from sqlmodel import col
 
 from api import spatial
+from api.db import create_db_engine, make_sessionmaker
 from api.media import MediaStore
+from api.migrate import upgrade
+from api.ops import purge as purge_ops
 from api.services import retention
+from api.settings import Settings
 from models import (
     ActionItem,
     ActionStatus,
@@ -381,3 +387,42 @@ def test_the_daily_run_is_claimed_once_per_period(session: Session) -> None:
     assert retention.claim_run(session, "purge-test", every=every, now=t)
     assert not retention.claim_run(session, "purge-test", every=every, now=t + timedelta(hours=1))
     assert retention.claim_run(session, "purge-test", every=every, now=t + timedelta(hours=23))
+
+
+def test_the_service_runs_the_daily_purge_once(
+    app: Any, session: Session, settings: Settings, tmp_path: Path
+) -> None:
+    s = make_scene(session, tmp_path)
+    assert s.store.root == settings.resolved_media_dir
+    item = add_item(session, s.org, ActionStatus.resolved, s.t0)
+    add_photo(session, s.store, add_obs(session, s, item=item), "old")
+    session.commit()
+    report = purge_ops.run_if_due(app)
+    assert report is not None
+    assert totals(report) == (1, 1, 3, 1)
+    assert on_disk(s.store) == set()
+    # The next check (this replica an hour later, or another replica now) finds it done.
+    assert purge_ops.run_if_due(app) is None
+
+
+def test_two_replicas_asking_at_once_get_one_run(fresh_db_url: str) -> None:
+    upgrade(fresh_db_url)
+    engines = [create_db_engine(fresh_db_url) for _ in range(2)]
+    start = threading.Barrier(2)
+    won: list[bool] = []
+
+    def ask(engine: Engine) -> None:
+        with make_sessionmaker(engine)() as session:
+            start.wait()
+            won.append(retention.claim_run(session, "purge", every=timedelta(hours=23)))
+
+    try:
+        threads = [threading.Thread(target=ask, args=(e,)) for e in engines]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+    finally:
+        for e in engines:
+            e.dispose()
+    assert sorted(won) == [False, True]
