@@ -15,7 +15,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "a9c0c0a0016c"
 down_revision: str | None = "a9c0c0a0016a"
 branch_labels: str | Sequence[str] | None = None
