@@ -21,8 +21,9 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlmodel import col
@@ -129,21 +130,44 @@ def _clear_notes(session: Session, obs_ids: Sequence[uuid.UUID]) -> int:
     return cleared
 
 
-def _delete_photos(session: Session, photos: Sequence[Photo]) -> list[str]:
+@dataclass(frozen=True)
+class PhotoRef:
+    """What deleting a photo needs: its id, and the picture its files are named after."""
+
+    id: uuid.UUID
+    sha256: str
+    media_type: str
+
+
+_PHOTO_REF = (col(Photo.id), col(Photo.sha256), col(Photo.media_type))
+
+
+def _refs(session: Session, stmt: Any) -> list[PhotoRef]:
+    return [PhotoRef(*row) for row in session.execute(stmt)]
+
+
+def _delete_photos(session: Session, photos: Sequence[PhotoRef]) -> list[str]:
     """Delete the photo rows; the media keys no remaining photo names (to delete after the
     commit). Identical pictures share files, so a file another photo still names stays."""
-    for photo in photos:
-        session.delete(photo)
-    session.flush()
-    keys: set[str] = set()
-    for sha, media_type in {(p.sha256, p.media_type) for p in photos}:
-        still_named = session.scalar(
-            select(func.count()).select_from(Photo).where(col(Photo.sha256) == sha)
+    for chunk in _chunks([p.id for p in photos]):
+        session.execute(
+            delete(Photo)
+            .where(col(Photo.id).in_(chunk))
+            .execution_options(synchronize_session="fetch")
         )
-        if not still_named:
-            ext = extension(media_type)
-            keys.update(MediaStore.key_for(sha, f"{size}.{ext}") for size in PhotoSize)
-    return sorted(keys)
+    pictures = {p.sha256: p.media_type for p in photos}
+    shas = sorted(pictures)
+    named: set[str] = set()
+    for start in range(0, len(shas), _CHUNK):
+        some = shas[start : start + _CHUNK]
+        named.update(session.scalars(select(col(Photo.sha256)).where(col(Photo.sha256).in_(some))))
+    keys = [
+        MediaStore.key_for(sha, f"{size}.{extension(pictures[sha])}")
+        for sha in shas
+        if sha not in named
+        for size in PhotoSize
+    ]
+    return keys
 
 
 def delete_files(store: MediaStore, keys: Iterable[str]) -> int:
@@ -190,9 +214,9 @@ def erase_participants(
             )
         )
     removal.notes = _clear_notes(session, obs_ids)
-    photos: list[Photo] = []
+    photos: list[PhotoRef] = []
     for chunk in _chunks(obs_ids):
-        photos += session.scalars(select(Photo).where(col(Photo.observation_id).in_(chunk)))
+        photos += _refs(session, select(*_PHOTO_REF).where(col(Photo.observation_id).in_(chunk)))
     removal.photos = len(photos)
     removal.keys = _delete_photos(session, photos)
     for p in participants:
@@ -257,7 +281,7 @@ def _closed_before(cutoff: datetime) -> ColumnElement[bool]:
     )
 
 
-def expired_photos(session: Session, org: Organization, now: datetime) -> list[Photo]:
+def expired_photos(session: Session, org: Organization, now: datetime) -> list[PhotoRef]:
     """Photos kept longer than ``photo_retention_days``: those of observations (and the fix
     photos) of an item closed that long ago, and those of observations in no item (perception
     only, hidden, duplicates) recorded that long ago. Photos of open items, and of observations
@@ -269,7 +293,7 @@ def expired_photos(session: Session, org: Organization, now: datetime) -> list[P
         col(ActionItem.organization_id) == org.id, _closed_before(cutoff)
     )
     of_observations = (
-        select(Photo)
+        select(*_PHOTO_REF)
         .join(Observation, col(Observation.id) == col(Photo.observation_id))
         .where(
             col(Photo.organization_id) == org.id,
@@ -283,10 +307,10 @@ def expired_photos(session: Session, org: Organization, now: datetime) -> list[P
             ),
         )
     )
-    of_fixes = select(Photo).where(
+    of_fixes = select(*_PHOTO_REF).where(
         col(Photo.organization_id) == org.id, col(Photo.action_item_id).in_(closed_items)
     )
-    return list(session.scalars(of_observations)) + list(session.scalars(of_fixes))
+    return _refs(session, of_observations) + _refs(session, of_fixes)
 
 
 def expired_notes(session: Session, org: Organization, now: datetime) -> list[uuid.UUID]:
