@@ -25,6 +25,7 @@ from api.ops import purge as purge_ops
 from api.services import retention
 from api.settings import Settings
 from models import (
+    ActionEvent,
     ActionItem,
     ActionStatus,
     ErasureKind,
@@ -426,3 +427,29 @@ def test_two_replicas_asking_at_once_get_one_run(fresh_db_url: str) -> None:
         for e in engines:
             e.dispose()
     assert sorted(won) == [False, True]
+
+
+def test_erasure_clears_the_participants_follow_up_comments_too(
+    session: Session, tmp_path: Path
+) -> None:
+    s = make_scene(session, tmp_path)
+    item = add_item(session, s.org, ActionStatus.resolved, s.t0)
+    theirs = ActionEvent(
+        organization_id=s.org.id, action_item_id=item.id, actor_participant_id=s.participant.id,
+        kind="status", from_status="resolved", to_status="reopened",
+        comment="Still dark outside my house at Storgata 3",
+    )  # fmt: skip
+    staff = ActionEvent(
+        organization_id=s.org.id, action_item_id=item.id, kind="comment", comment="New lamp"
+    )
+    session.add_all([theirs, staff])
+    obs = add_obs(session, s, item=item)
+    session.flush()
+    removal = retention.erase_participant(session, s.walk, s.participant.id, actor_user_id=None)
+    assert (removal.participants, removal.notes) == (1, 1)
+    session.expire_all()
+    assert session.get(ActionEvent, theirs.id).comment is None  # type: ignore[union-attr]
+    # The move itself stays in the history; staff comments stay.
+    assert session.get(ActionEvent, theirs.id).to_status == "reopened"  # type: ignore[union-attr]
+    assert session.get(ActionEvent, staff.id).comment == "New lamp"  # type: ignore[union-attr]
+    assert session.get(Observation, obs.id).location is not None  # type: ignore[union-attr]
