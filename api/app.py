@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine
@@ -22,6 +25,7 @@ from api.ops import metrics as ops_metrics
 from api.ops.context import RequestContext
 from api.ops.headers import CORSMiddleware, SecurityHeaders, cors_options
 from api.ops.openapi import install_method_not_allowed, install_problem_documentation
+from api.ops.purge import purge_lifespan
 from api.ops.throttles import make_store
 from api.public import router as public_router
 from api.query_check import reject_unknown_query
@@ -30,6 +34,7 @@ from api.routers import (
     areas,
     auth,
     categories,
+    erasure,
     health,
     hotspots,
     join_qr,
@@ -65,10 +70,18 @@ API_ROUTERS = (
     public_router.router,
     join_qr.router,
     organization.router,
+    erasure.router,
 )
 # Readers authorize with personal access tokens too (Bearer or Basic), through their own
 # dependency (api/readers.py); the policy table still decides.
 READER_ROUTERS = (ogc_router, tiles_router)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The service's optional background jobs: the Open311 sync and the daily purge."""
+    async with open311_lifespan(app), purge_lifespan(app):
+        yield
 
 
 class MissingPolicy(RuntimeError):
@@ -102,7 +115,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         title="safewalk",
         version="0.1.0",
         description="Safety walks: observations in, action lists and maps out.",
-        lifespan=open311_lifespan,
+        lifespan=_lifespan,
         # /docs is ours (api/docs.py: assets served locally); ReDoc would need a CDN.
         docs_url=None,
         redoc_url=None,

@@ -1,4 +1,4 @@
-"""The ``safewalk`` command: init, serve, migrate, import-areas, demo, backup, restore.
+"""The ``safewalk`` command: init, serve, migrate, import-areas, demo, purge, backup, restore.
 
 Non-interactive."""
 
@@ -203,6 +203,44 @@ def _print_active_walk(args: argparse.Namespace) -> None:
     print(terminal_qr(url))
 
 
+def cmd_purge(args: argparse.Namespace) -> int:
+    from api.media import MediaStore
+    from api.services import retention
+
+    settings = get_settings()
+    engine, factory = _session_factory()
+    try:
+        report = retention.purge(
+            factory,
+            MediaStore(settings.resolved_media_dir),
+            org_slug=args.org,
+            dry_run=args.dry_run,
+        )
+    finally:
+        engine.dispose()
+    verb = "would be" if report.dry_run else "were"
+    for o in report.organizations:
+        r = o.removal
+        print(
+            f"{o.slug}: {r.notes} notes cleared, {r.photos} photos deleted ({r.files} files), "
+            f"{r.participants} participants anonymized"
+            + (" (dry run: nothing changed)" if report.dry_run else "")
+        )
+    if report.sweep is not None:
+        s = report.sweep
+        print(
+            f"media: {s.orphan_files} orphaned files and {s.leftover_files} leftover temporary "
+            f"files {verb} deleted; {s.young_files} younger than the grace period kept"
+        )
+        if s.missing:
+            print(f"media: {len(s.missing)} photos have missing files:", file=sys.stderr)
+            for photo_id in s.missing:
+                print(f"  {photo_id}", file=sys.stderr)
+    if not report.changed:
+        print("nothing to purge")
+    return 0
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     from api.ops.backup import backup
 
@@ -269,6 +307,14 @@ def build_parser() -> argparse.ArgumentParser:
         "open311-sync", help="send items to the Open311 case system and read its updates, once"
     )
     p.set_defaults(func=cmd_open311_sync)
+    p = sub.add_parser(
+        "purge",
+        help="apply the retention settings and sweep orphaned media files (idempotent)",
+    )
+    p.add_argument("--org", help="organization slug (default: every organization, and the sweep)")
+    p.add_argument("--dry-run", action="store_true", help="count what would go; change nothing")
+    p.set_defaults(func=cmd_purge)
+
     p = sub.add_parser("backup", help="snapshot the database and the media into a new directory")
     p.add_argument("dir")
     p.set_defaults(func=cmd_backup)

@@ -14,10 +14,12 @@ import hashlib
 import os
 import re
 import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Final
 
-__all__ = ["MediaStore", "MediaKeyError"]
+__all__ = ["MediaFile", "MediaKeyError", "MediaStore"]
 
 FILE_MODE: Final = 0o640
 DIR_MODE: Final = 0o750
@@ -31,6 +33,20 @@ _KEY_RE: Final = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}\.[a-z0-9]+\.[
 
 class MediaKeyError(ValueError):
     """A key or suffix that this store would never have produced."""
+
+
+@dataclass(frozen=True)
+class MediaFile:
+    """A file found in the store: ``key`` is None for a temporary file an interrupted write
+    left behind."""
+
+    key: str | None
+    path: Path
+    mtime: float
+
+    @property
+    def digest(self) -> str | None:
+        return self.key.rsplit("/", 1)[-1].split(".", 1)[0] if self.key else None
 
 
 class MediaStore:
@@ -94,6 +110,36 @@ class MediaStore:
     def delete(self, key: str) -> None:
         """Remove the file if it is there (directories are left for the next photo)."""
         self.path(key).unlink(missing_ok=True)
+
+    def touch(self, key: str) -> None:
+        """Mark an existing file as just used (its modification time), so the orphan sweep's
+        grace period also protects a file a new upload shares before its row is committed."""
+        try:
+            os.utime(self.path(key))
+        except FileNotFoundError:
+            pass
+
+    def files(self) -> Iterator[MediaFile]:
+        """Every stored file and leftover temporary file; anything else under the root (not
+        ours) is not listed, so it is never swept."""
+        if not self.root.is_dir():
+            return
+        for path in self.root.rglob("*"):
+            try:
+                if not path.is_file():
+                    continue
+                mtime = path.stat().st_mtime
+            except FileNotFoundError:
+                continue  # removed while we looked
+            rel = path.relative_to(self.root).as_posix()
+            if _KEY_RE.fullmatch(rel):
+                yield MediaFile(rel, path, mtime)
+            elif path.name.startswith(".") and path.name.endswith(".tmp"):
+                yield MediaFile(None, path, mtime)
+
+    def remove(self, found: MediaFile) -> None:
+        """Remove a file :meth:`files` listed."""
+        found.path.unlink(missing_ok=True)
 
 
 def _fsync_dir(directory: Path) -> None:

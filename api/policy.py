@@ -133,6 +133,9 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", f"{V1}/observations/nearby"): WALK_MEMBERS,
     ("PATCH", f"{V1}/users/{{id}}"): ADMIN_ONLY,
     ("POST", f"{V1}/me/password"): STAFF,
+    # issue 16: erasure on request
+    ("POST", f"{V1}/walks/{{id}}/participants/{{participant_id}}/erase"): COORDINATOR_PLUS,
+    ("POST", f"{V1}/walks/{{id}}/erase-participants"): COORDINATOR_PLUS,
     # Plain routes outside the schema (api/docs.py), listed so the table tells the whole story.
     ("GET", "/docs"): ANYONE,
     ("GET", "/docs/assets/{name}"): ANYONE,

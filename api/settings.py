@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     reopen_grace_days: int = Field(default=90, ge=0)
     # Seconds between Open311 sync passes inside the service; 0 = off (run `safewalk open311-sync`).
     open311_sync_seconds: float = Field(default=0, ge=0)
+    # Run `safewalk purge` (retention, orphaned files) once a day inside the service; of several
+    # replicas, one runs it (api/ops/purge.py). Off by default: nothing is deleted unasked.
+    purge_daily: bool = False
+    # How often each replica asks whether today's purge is due.
+    purge_check_seconds: float = Field(default=900, gt=0)
     # The maps' basemap: an XYZ raster template (https://tile.example/{z}/{x}/{y}.png) or a
     # MapLibre style URL; empty: area, route and points on a plain background (no third-party
     # requests at all, which also keeps the tests offline).

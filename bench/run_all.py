@@ -23,6 +23,8 @@ RUNS = [
     ["bench_field_app.py", "--runs", "3"],
     ["bench_staff_map.py", "--backend", "spatialite", "--n", "10000"],
     ["bench_staff_map.py", "--backend", "postgis", "--n", "10000"],
+    ["bench_purge.py", "--backend", "spatialite", "--n", "100000"],
+    ["bench_purge.py", "--backend", "postgis", "--n", "100000"],
 ]
 
 

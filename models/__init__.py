@@ -14,6 +14,7 @@ from models.exchange import DispatchState, IntegrationKey, Open311Dispatch, Open
 from models.observations import Moderation, Observation, Photo
 from models.operations import ThrottleHit
 from models.organizations import Organization, Role, User
+from models.retention import ErasureKind, ErasureRecord, MaintenanceRun
 from models.tokens import PersonalAccessToken
 from models.walks import JOINABLE, WALK_TRANSITIONS, Participant, ParticipantGroup, Walk, WalkStatus
 
@@ -30,7 +31,10 @@ __all__ = [
     "AreaKind",
     "Category",
     "DispatchState",
+    "ErasureKind",
+    "ErasureRecord",
     "IntegrationKey",
+    "MaintenanceRun",
     "Moderation",
     "Observation",
     "Open311Dispatch",

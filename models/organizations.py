@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Final
 
 from pydantic import ConfigDict
+from pydantic import Field as PydanticField
 from sqlalchemy import Boolean, Column, Integer, String, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
@@ -34,6 +35,18 @@ class ModerationMode(StrEnum):
     pre = "pre"
 
 
+# Finite by default, as a data protection officer expects for material that may show minors;
+# nothing is deleted until `safewalk purge` runs (or SAFEWALK_PURGE_DAILY=1 runs it).
+DEFAULT_PHOTO_RETENTION_DAYS: Final = 365
+DEFAULT_NOTE_RETENTION_DAYS: Final = 730
+DEFAULT_ANONYMIZE_AFTER_DAYS: Final = 90
+# A hundred years: past that a date overflows, and "keep forever" is null.
+MAX_RETENTION_DAYS: Final = 36_500
+
+# Strict: "30", 30.0 and true are refused with a 422 naming the field, not read as 30 or 1.
+RetentionDays = Annotated[int, PydanticField(strict=True, ge=0, le=MAX_RETENTION_DAYS)] | None
+
+
 class Organization(SQLModel, table=True):
     __tablename__ = "organization"
 
@@ -55,6 +68,22 @@ class Organization(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
     moderation_mode: ModerationMode = Field(
         default=ModerationMode.post, sa_column=enum_column(ModerationMode)
+    )
+    # Retention (issue 16), applied by `safewalk purge` (api/services/retention.py); None keeps
+    # forever. Photos: days after their action item closed (or after recording, for an
+    # observation in no item). Notes: days after recording, once the item is no longer open.
+    # Display names: days after the walk ended (the group is kept).
+    photo_retention_days: int | None = Field(
+        default=DEFAULT_PHOTO_RETENTION_DAYS,
+        sa_column=Column(Integer, nullable=True, server_default=str(DEFAULT_PHOTO_RETENTION_DAYS)),
+    )
+    note_retention_days: int | None = Field(
+        default=DEFAULT_NOTE_RETENTION_DAYS,
+        sa_column=Column(Integer, nullable=True, server_default=str(DEFAULT_NOTE_RETENTION_DAYS)),
+    )
+    anonymize_participants_after_days: int | None = Field(
+        default=DEFAULT_ANONYMIZE_AFTER_DAYS,
+        sa_column=Column(Integer, nullable=True, server_default=str(DEFAULT_ANONYMIZE_AFTER_DAYS)),
     )
 
 
@@ -100,6 +129,10 @@ class OrganizationSettingsRead(SQLModel):
     moderation_mode: ModerationMode
     # The published follow-up at /public/{slug}/ (issue 14).
     public_followup: bool = False
+    # Retention in days (issue 16); null keeps forever.
+    photo_retention_days: int | None = DEFAULT_PHOTO_RETENTION_DAYS
+    note_retention_days: int | None = DEFAULT_NOTE_RETENTION_DAYS
+    anonymize_participants_after_days: int | None = DEFAULT_ANONYMIZE_AFTER_DAYS
 
 
 class OrganizationUpdate(SQLModel):
@@ -110,6 +143,10 @@ class OrganizationUpdate(SQLModel):
     require_resolution_note: Annotated[bool | None, NotNull] = None
     moderation_mode: Annotated[ModerationMode | None, NotNull] = None
     public_followup: Annotated[bool | None, NotNull] = None
+    # Whole days (0..36500), or null to keep forever.
+    photo_retention_days: RetentionDays = None
+    note_retention_days: RetentionDays = None
+    anonymize_participants_after_days: RetentionDays = None
 
 
 class UserCreate(SQLModel):

@@ -200,7 +200,10 @@ def _write_renditions(
     for size, data in renditions.items():
         key = store.key_for(digest, f"{size}.{ext}")
         if store.exists(key):
-            continue  # the same picture was stored before: share its files
+            # The same picture was stored before: share its files, and mark them used so the
+            # orphan sweep's grace period covers them until this row is committed.
+            store.touch(key)
+            continue
         store.put(data, f"{size}.{ext}", digest=digest)
         created.append(key)
 

@@ -1,4 +1,5 @@
-"""The command line: init, a second organization, import-areas, demo, serve, missing SpatiaLite."""
+"""The command line: init, a second organization, import-areas, demo, serve, purge, missing
+SpatiaLite."""
 
 from __future__ import annotations
 
@@ -17,8 +18,10 @@ from sqlalchemy import func, select
 
 from api import cli, db
 from api.db import create_db_engine, make_sessionmaker
+from api.media import MediaStore
 from api.settings import get_settings
-from models import Area, Category, Observation, Organization, User
+from models import ActionStatus, Area, Category, Observation, Organization, User
+from tests.api.services.test_retention import add_item, add_obs, add_photo, make_scene, on_disk
 
 GOOD_RING = [[5.728, 58.848], [5.742, 58.848], [5.742, 58.856], [5.728, 58.856], [5.728, 58.848]]
 BOW_TIE = [[5.70, 58.80], [5.71, 58.81], [5.71, 58.80], [5.70, 58.81], [5.70, 58.80]]
@@ -221,3 +224,48 @@ def test_demo_has_an_active_walk_with_its_join_link_and_qr_code(
     assert "http://127.0.0.1:8000/j/" in again
     assert "HOST=0.0.0.0" in again
     assert _count(env, Walk, Walk.status == WalkStatus.active) == 1
+
+
+def test_purge_dry_run_then_for_real_then_nothing(
+    env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["migrate"]) == 0
+    engine = create_db_engine(env)
+    try:
+        with make_sessionmaker(engine)() as s:
+            scene = make_scene(s, tmp_path)  # settings: photos 30 d, notes 60 d, names 10 d
+            item = add_item(s, scene.org, ActionStatus.resolved, scene.t0)
+            add_photo(s, scene.store, add_obs(s, scene, item=item), "old")
+            s.commit()
+            slug = scene.org.slug
+    finally:
+        engine.dispose()
+    store = MediaStore(tmp_path / "media")
+    orphan = store.path(store.put(b"nobody names me", "original.jpg"))
+    two_hours_ago = time.time() - 7200
+    os.utime(orphan, (two_hours_ago, two_hours_ago))
+    files = on_disk(store)
+    assert len(files) == 4
+    capsys.readouterr()
+
+    assert cli.main(["purge", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        f"{slug}: 1 notes cleared, 1 photos deleted (3 files), 1 participants anonymized "
+        "(dry run: nothing changed)"
+    ) in out
+    assert "media: 1 orphaned files and 0 leftover temporary files would be deleted" in out
+    assert on_disk(store) == files
+
+    assert cli.main(["purge"]) == 0
+    out = capsys.readouterr().out
+    assert f"{slug}: 1 notes cleared, 1 photos deleted (3 files), 1 participants anonymized" in out
+    assert "media: 1 orphaned files and 0 leftover temporary files were deleted" in out
+    assert on_disk(store) == set()
+
+    assert cli.main(["purge", "--org", slug]) == 0
+    out = capsys.readouterr().out
+    assert f"{slug}: 0 notes cleared, 0 photos deleted (0 files), 0 participants anonymized" in out
+    assert "nothing to purge" in out
+    assert cli.main(["purge", "--org", "nowhere"]) == 1
+    assert "no organization with slug 'nowhere'" in capsys.readouterr().err

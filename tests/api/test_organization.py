@@ -25,6 +25,9 @@ def test_admin_reads_and_changes_settings(client: SyncClient, world: World) -> N
         "require_resolution_note": False,
         "moderation_mode": "post",
         "public_followup": False,
+        "photo_retention_days": 365,
+        "note_retention_days": 730,
+        "anonymize_participants_after_days": 90,
     }
     r = client.patch(ORG, headers=h, json={"language": "en", "require_resolution_note": True})
     assert r.status_code == 200, r.text
@@ -45,6 +48,23 @@ def test_admin_reads_and_changes_settings(client: SyncClient, world: World) -> N
         pytest.param(
             {"require_resolution_note": None}, ["body", "require_resolution_note"], id="null-flag"
         ),
+        pytest.param(
+            {"photo_retention_days": -1}, ["body", "photo_retention_days"], id="negative-days"
+        ),
+        pytest.param(
+            {"note_retention_days": "30"}, ["body", "note_retention_days"], id="days-as-text"
+        ),
+        pytest.param(
+            {"note_retention_days": 1.5}, ["body", "note_retention_days"], id="fractional-days"
+        ),
+        pytest.param(
+            {"anonymize_participants_after_days": True},
+            ["body", "anonymize_participants_after_days"],
+            id="days-as-boolean",
+        ),
+        pytest.param(
+            {"photo_retention_days": 36_501}, ["body", "photo_retention_days"], id="over-a-century"
+        ),
     ],
 )
 def test_bad_settings_are_422(
@@ -53,6 +73,22 @@ def test_bad_settings_are_422(
     r = client.patch(ORG, headers=world.headers("admin"), json=body)
     assert r.status_code == 422, r.text
     assert r.json()["errors"][0]["loc"] == loc
+
+
+def test_admin_sets_retention_and_null_keeps_forever(client: SyncClient, world: World) -> None:
+    h = world.headers("admin")
+    body = {"photo_retention_days": 0, "note_retention_days": None}
+    r = client.patch(ORG, headers=h, json=body)
+    assert r.status_code == 200, r.text
+    got = client.get(ORG, headers=h).json()
+    assert (
+        got["photo_retention_days"],
+        got["note_retention_days"],
+        got["anonymize_participants_after_days"],
+    ) == (0, None, 90)
+    # The other organization keeps its own settings.
+    other = client.get(ORG, headers=world.headers("foreign_admin")).json()
+    assert other["note_retention_days"] == 730
 
 
 @pytest.mark.parametrize("who", ["coordinator", "engineer", "planner", "participant"])
