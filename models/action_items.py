@@ -357,6 +357,10 @@ class AgeBuckets(SQLModel):
 
 
 class FollowUpGroup(SQLModel):
+    """Stocks as of the end of the period (``open``, ``overdue``, ``resolved``, ``verified``,
+    ``open_age_days``) and flows within it (``created``, ``reopened``, ``resolved_in_period``,
+    ``median_days_to_resolve``); see ``api/action_items/figures.py``."""
+
     key: str | None
     label: str | None
     open: int
@@ -364,12 +368,17 @@ class FollowUpGroup(SQLModel):
     resolved: int
     verified: int
     reopened: int
+    created: int
+    resolved_in_period: int
     open_age_days: AgeBuckets
     median_days_to_resolve: float | None
 
 
 class FollowUpStats(SQLModel):
     group_by: Literal["area", "department", "category"]
+    # The period [since, until) the figures cover; ``until`` is its end as used (now at most).
+    since: datetime | None = None
+    until: datetime
     groups: list[FollowUpGroup]
 
 
