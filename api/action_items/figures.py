@@ -32,7 +32,20 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Float, and_, case, cast, func, literal, null, or_, select, type_coerce
+from sqlalchemy import (
+    Float,
+    Table,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    text,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.selectable import Subquery
@@ -49,8 +62,10 @@ DONE = [str(ActionStatus.resolved), str(ActionStatus.verified)]
 # Merged away or emptied: never a real item of the list.
 GONE = [str(ActionStatus.closed_empty), str(ActionStatus.duplicate)]
 
-_ITEM = ActionItem.__table__
-_EVENT = ActionEvent.__table__
+_ITEM: Table = ActionItem.__table__  # type: ignore[attr-defined]
+_EVENT: Table = ActionEvent.__table__  # type: ignore[attr-defined]
+_AREA: Table = Area.__table__  # type: ignore[attr-defined]
+_CATEGORY: Table = Category.__table__  # type: ignore[attr-defined]
 
 
 def days_between(dialect: str, later: Any, earlier: Any) -> Any:
@@ -107,25 +122,26 @@ def _population(org_id: uuid.UUID, key: Any, as_of: datetime, live: bool) -> Sub
     later = (
         select(moves.c.action_item_id, moves.c.from_status, literal(1).label("moved"))
         .where(moves.c.rn == 1)
-        .subquery("later")
+        .cte("later")
     )
-    before = _EVENT.alias("before")
     # Only for items that moved after T: their last move to resolved before T.
-    last_resolved = (
-        select(func.max(before.c.created_at))
+    resolved_before = (
+        select(_EVENT.c.action_item_id, func.max(_EVENT.c.created_at).label("at"))
         .where(
-            before.c.action_item_id == _ITEM.c.id,
-            before.c.to_status == RESOLVED,
-            before.c.created_at < as_of,
+            _EVENT.c.organization_id == org_id,
+            _EVENT.c.to_status == RESOLVED,
+            _EVENT.c.created_at < as_of,
+            _EVENT.c.action_item_id.in_(select(later.c.action_item_id)),
         )
-        .scalar_subquery()
+        .group_by(_EVENT.c.action_item_id)
+        .subquery("resolved_before")
     )
     moved = later.c.moved.is_not(None)
     # A first move with no from_status is the item's creation: it did not exist yet at T.
     status = case((moved, later.c.from_status), else_=_ITEM.c.status)
     resolution = type_coerce(
         case(
-            (moved, case((later.c.from_status.in_(DONE), last_resolved), else_=null())),
+            (moved, case((later.c.from_status.in_(DONE), resolved_before.c.at), else_=null())),
             else_=_ITEM.c.resolved_at,
         ),
         UTCDateTime(),
@@ -139,7 +155,11 @@ def _population(org_id: uuid.UUID, key: Any, as_of: datetime, live: bool) -> Sub
             _ITEM.c.due_date,
             resolution.label("resolution_at"),
         )
-        .select_from(_ITEM.outerjoin(later, later.c.action_item_id == _ITEM.c.id))
+        .select_from(
+            _ITEM.outerjoin(later, later.c.action_item_id == _ITEM.c.id).outerjoin(
+                resolved_before, resolved_before.c.action_item_id == _ITEM.c.id
+            )
+        )
         .where(_ITEM.c.organization_id == org_id, _ITEM.c.created_at < as_of)
         .subquery("state")
     )
@@ -167,6 +187,12 @@ def follow_up_stats(
     """The figures per group for ``[since, until)`` (see the module docstring), and the end of
     the period they were taken at. Two grouped queries; the median through window functions."""
     dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        # For this read-only transaction: the median sorts the period's resolved items in
+        # memory, not in temporary files; and compiling these one-off plans (JIT) costs more
+        # than it saves.
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
+        session.execute(text("SET LOCAL jit = off"))
     now = utcnow()
     live = until is None or until >= now
     as_of = now if until is None or until >= now else until
@@ -281,11 +307,9 @@ def _labels(
         return {k: (k, _department(k, lang)) for k in keys}
     ids = [k for k in keys if k is not None]
     if group_by == "area":
-        names = session.execute(
-            select(Area.__table__.c.id, Area.__table__.c.name).where(Area.__table__.c.id.in_(ids))
-        ).all()
+        names = session.execute(select(_AREA.c.id, _AREA.c.name).where(_AREA.c.id.in_(ids))).all()
         return {k: (k, name) for k, name in names}
-    cats = Category.__table__.c
+    cats = _CATEGORY.c
     label = cats.label_nb if lang == Language.nb else cats.label_en
     found = session.execute(select(cats.id, cats.code, label).where(cats.id.in_(ids))).all()
     return {k: (code, text) for k, code, text in found}
