@@ -4,7 +4,9 @@
     python bench/bench_follow_up.py --backend spatialite --size 50000
     python bench/bench_follow_up.py --backend postgis --size 20000  # a quick run
 
-One organization holds ``--size`` action items (default 500,000), two observations per item
+One organization holds ``--size`` action items (default 500,000; ``--share 0.13`` puts 13 %
+of them in the measured organization, about Oslo's share of Norway, and the rest in another
+organization of the same database), two observations per item
 and four status moves per item (the item's whole history, consistent with its status), spread
 over three years, in 300 areas, 11 categories and 6 departments. They are written by COPY on
 PostgreSQL and by executemany on SQLite, never through the API.
@@ -86,11 +88,16 @@ Item = tuple[dict[str, Any], list[dict[str, Any]]]
 
 
 def _items(
-    n: int, org: uuid.UUID, areas: list[uuid.UUID], cats: list[uuid.UUID], now: datetime
+    n: int,
+    orgs: tuple[uuid.UUID, uuid.UUID, float],
+    areas: list[uuid.UUID],
+    cats: list[uuid.UUID],
+    now: datetime,
 ) -> Iterator[Item]:
     """Each item with its four moves; created over three years, moved within 40 days. The
     same items on every call (a seeded generator)."""
     rnd = random.Random(15)
+    org, rest, share = orgs
     span = timedelta(days=3 * 365)
     for g in range(n):
         created = now - timedelta(days=45) - span * rnd.random()
@@ -107,7 +114,7 @@ def _items(
             moves.append({"from": src, "to": dst, "at": at})
         item = {
             "id": uuid.UUID(int=rnd.getrandbits(128), version=4),
-            "org": org,
+            "org": org if rnd.random() < share else rest,
             "area": areas[rnd.randrange(len(areas))],
             "cat": cats[rnd.randrange(len(cats))],
             "dept": DEPARTMENTS[rnd.randrange(len(DEPARTMENTS))],
@@ -121,9 +128,12 @@ def _items(
         yield item, moves
 
 
-def _prepare(url: str) -> tuple[Any, uuid.UUID, uuid.UUID, list[uuid.UUID], list[uuid.UUID]]:
+def _prepare(
+    url: str,
+) -> tuple[Any, uuid.UUID, uuid.UUID, uuid.UUID, list[uuid.UUID], list[uuid.UUID]]:
     engine = create_db_engine(url)
     with make_sessionmaker(engine)() as s:
+        rest = organizations.create_organization(s, "Resten av landet", "bench-rest")
         org = organizations.create_organization(s, "Bench rike", f"bench-{uuid.uuid4().hex[:6]}")
         user = users.create_user(
             s, org, email="coord@bench.no", password="benchmark-password", role=Role.coordinator
@@ -138,12 +148,13 @@ def _prepare(url: str) -> tuple[Any, uuid.UUID, uuid.UUID, list[uuid.UUID], list
             )
         )
         s.commit()
-        return engine, org.id, user.id, cats, [walk.id]
+        return engine, org.id, rest.id, user.id, cats, [walk.id]
 
 
-def load(url: str, n: int) -> tuple[Any, uuid.UUID, uuid.UUID, datetime]:
-    """``n`` items, ``2n`` observations, ``4n`` events; returns (engine, org, user, now)."""
-    engine, org, user, cats, (walk,) = _prepare(url)
+def load(url: str, n: int, share: float = 1.0) -> tuple[Any, uuid.UUID, uuid.UUID, datetime]:
+    """``n`` items, ``2n`` observations, ``4n`` events, the share ``share`` of them in the
+    measured organization and the rest in another; returns (engine, org, user, now)."""
+    engine, org, rest, user, cats, (walk,) = _prepare(url)
     now = datetime.now(UTC)
     pg = engine.dialect.name == "postgresql"
     area_rows = []
@@ -168,7 +179,7 @@ def load(url: str, n: int) -> tuple[Any, uuid.UUID, uuid.UUID, datetime]:
     areas = [r["id"] for r in area_rows]
 
     def data() -> Iterator[Item]:
-        return _items(n, org, areas, cats, now)
+        return _items(n, (org, rest, share), areas, cats, now)
 
     if pg:
         _copy_pg(engine, data, walk)
@@ -426,13 +437,13 @@ def _comparable(groups: list[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
     return {g["key"]: {k: g[k] for k in keep} for g in groups}
 
 
-def run(backend: str, size: int, repeat: int) -> None:
+def run(backend: str, size: int, repeat: int, share: float) -> None:
     name = "issue_15_followup_bench"
     with tempfile.TemporaryDirectory() as tmp:
         url = create_scratch(backend, name, Path(tmp))
         try:
             t0 = time.perf_counter()
-            engine, org, user_id, _ = load(url, size)
+            engine, org, user_id, _ = load(url, size, share)
             load_s = time.perf_counter() - t0
             factory = make_sessionmaker(engine)
             settings = Settings(
@@ -448,8 +459,8 @@ def run(backend: str, size: int, repeat: int) -> None:
             q_since, q_until = now - timedelta(days=200), now - timedelta(days=108)
             print(
                 f"\nfollow-up figures, {backend}: {size:,} items, {2 * size:,} observations, "
-                f"{4 * size:,} events in one organization (loaded in {load_s:.0f} s); "
-                f"best of {repeat}"
+                f"{4 * size:,} events, {share:.0%} of them in the measured organization "
+                f"(loaded in {load_s:.0f} s); best of {repeat}"
             )
             head = f"  {'group_by':<11}{'anchor (previous)':>18}{'new, today':>12}{'ratio':>8}"
             head += f"{'last year':>11}{'past quarter':>14}{'HTTP today':>12}"
@@ -511,8 +522,14 @@ def main() -> None:
     p.add_argument("--backend", choices=("postgis", "spatialite"), default="postgis")
     p.add_argument("--size", type=int, default=500_000, help="action items (obs 2x, events 4x)")
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument(
+        "--share",
+        type=float,
+        default=1.0,
+        help="the measured organization's share of the items (the rest: another organization)",
+    )
     args = p.parse_args()
-    run(args.backend, args.size, args.repeat)
+    run(args.backend, args.size, args.repeat, args.share)
 
 
 if __name__ == "__main__":
