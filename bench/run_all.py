@@ -23,6 +23,8 @@ RUNS = [
     ["bench_field_app.py", "--runs", "3"],
     ["bench_staff_map.py", "--backend", "spatialite", "--n", "10000"],
     ["bench_staff_map.py", "--backend", "postgis", "--n", "10000"],
+    ["bench_follow_up.py", "--backend", "postgis", "--size", "500000"],
+    ["bench_follow_up.py", "--backend", "spatialite", "--size", "50000"],
 ]
 
 
