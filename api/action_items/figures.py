@@ -185,7 +185,8 @@ def follow_up_stats(
     until: datetime | None = None,
 ) -> tuple[datetime, list[dict[str, Any]]]:
     """The figures per group for ``[since, until)`` (see the module docstring), and the end of
-    the period they were taken at. Two grouped queries; the median through window functions."""
+    the period they were taken at. Grouped queries (the counts, today the reopened items apart,
+    the median through window functions), each answered from the follow-up indexes."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         # For this read-only transaction: the median sorts the period's resolved items in
