@@ -24,6 +24,7 @@ RUNS = [
     ["bench_staff_map.py", "--backend", "spatialite", "--n", "10000"],
     ["bench_staff_map.py", "--backend", "postgis", "--n", "10000"],
     ["bench_follow_up.py", "--backend", "postgis", "--size", "500000"],
+    ["bench_follow_up.py", "--backend", "postgis", "--size", "500000", "--share", "0.13"],
     ["bench_follow_up.py", "--backend", "spatialite", "--size", "50000"],
 ]
 
