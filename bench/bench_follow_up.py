@@ -319,7 +319,9 @@ def previous_follow_up_stats(
     session: Session, org_id: uuid.UUID, group_by: str, now: datetime
 ) -> list[dict[str, Any]]:
     """The previous service: counts over the wide rows, an EXISTS on the history per item
-    for ``reopened``, the median through window functions."""
+    for ``reopened``, the median through window functions. One fix so that its figures can be
+    compared: it picked the middle rows with ``/``, a true division in SQLAlchemy 2, so an even
+    count took the upper middle value instead of the mean of the two; ``//`` here."""
     dialect = session.get_bind().dialect.name
     today = now.date()
     open_ = [str(s) for s in OPEN_STATUSES]

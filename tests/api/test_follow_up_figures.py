@@ -268,6 +268,34 @@ def test_the_past_differs_from_today_and_an_old_end_sees_no_later_items(
     assert before_all["until"].startswith((now - timedelta(days=500)).date().isoformat())
 
 
+def test_an_even_count_takes_the_mean_of_the_two_middle_values(
+    client: SyncClient, world: World, session: Session
+) -> None:
+    # Before issue 15 the middle rows were picked with a true division: an even count gave the
+    # upper middle value (30.0 here), not the median.
+    now = utcnow()
+    cat = make_category(session, world.org, "lighting")
+    for days in (10, 20, 30, 40):
+        created = now - timedelta(days=100)
+        session.add(
+            ActionItem(
+                organization_id=world.org.id,
+                category_id=cat.id,
+                title=f"resolved in {days} days",
+                location=spatial.to_db(spatial.point(5.71, 58.85)),
+                department="lighting",
+                status=S.resolved,
+                resolved_at=created + timedelta(days=days),
+                created_at=created,
+            )
+        )
+    session.commit()
+    groups = client.get(
+        "/api/v1/stats/follow-up?group_by=department", headers=world.headers("planner")
+    ).json()["groups"]
+    assert [(g["key"], g["median_days_to_resolve"]) for g in groups] == [("lighting", 25.0)]
+
+
 @pytest.mark.parametrize(
     ("params", "field"),
     [
