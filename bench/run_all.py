@@ -25,6 +25,9 @@ RUNS = [
     ["bench_staff_map.py", "--backend", "postgis", "--n", "10000"],
     ["bench_purge.py", "--backend", "spatialite", "--n", "100000"],
     ["bench_purge.py", "--backend", "postgis", "--n", "100000"],
+    ["bench_follow_up.py", "--backend", "postgis", "--size", "500000"],
+    ["bench_follow_up.py", "--backend", "postgis", "--size", "500000", "--share", "0.13"],
+    ["bench_follow_up.py", "--backend", "spatialite", "--size", "50000"],
 ]
 
 

@@ -122,10 +122,25 @@ class OwnerType(StrEnum):
 
 _VERSION = Column("version", Integer, nullable=False)
 
+# The follow-up indexes; the migration names the same columns.
+FOLLOW_UP_ITEM_COLUMNS = (
+    "organization_id", "status", "area_id", "category_id", "department",
+    "created_at", "resolved_at", "due_date", "id",
+)  # fmt: skip
+FOLLOW_UP_EVENT_TO_STATUS_COLUMNS = ("organization_id", "to_status", "created_at", "action_item_id")
+FOLLOW_UP_EVENT_TIME_COLUMNS = (
+    "organization_id", "created_at", "action_item_id", "to_status", "from_status",
+)  # fmt: skip
+
 
 class ActionItem(SQLModel, table=True):
     __tablename__ = "action_item"
-    __table_args__ = (Index("ix_action_item_org_status", "organization_id", "status"),)
+    __table_args__ = (
+        Index("ix_action_item_org_status", "organization_id", "status"),
+        # Covers the follow-up figures (api/action_items/figures.py): read from this narrow
+        # index alone, not from the wide rows with their geometries.
+        Index("ix_action_item_follow_up", *FOLLOW_UP_ITEM_COLUMNS),
+    )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     organization_id: uuid.UUID = Field(
@@ -178,6 +193,12 @@ class ActionEvent(SQLModel, table=True):
     """Append-only: who moved or changed what, when, with which comment."""
 
     __tablename__ = "action_event"
+    __table_args__ = (
+        # The follow-up figures: reopens (and resolutions) in a period, and the moves since a
+        # past moment, which tell an item's status at that moment.
+        Index("ix_action_event_org_to_status", *FOLLOW_UP_EVENT_TO_STATUS_COLUMNS),
+        Index("ix_action_event_org_time", *FOLLOW_UP_EVENT_TIME_COLUMNS),
+    )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     organization_id: uuid.UUID = Field(
@@ -357,6 +378,10 @@ class AgeBuckets(SQLModel):
 
 
 class FollowUpGroup(SQLModel):
+    """Stocks as of the end of the period (``open``, ``overdue``, ``resolved``, ``verified``,
+    ``open_age_days``) and flows within it (``created``, ``reopened``, ``resolved_in_period``,
+    ``median_days_to_resolve``); see ``api/action_items/figures.py``."""
+
     key: str | None
     label: str | None
     open: int
@@ -364,12 +389,17 @@ class FollowUpGroup(SQLModel):
     resolved: int
     verified: int
     reopened: int
+    created: int
+    resolved_in_period: int
     open_age_days: AgeBuckets
     median_days_to_resolve: float | None
 
 
 class FollowUpStats(SQLModel):
     group_by: Literal["area", "department", "category"]
+    # The period [since, until) the figures cover; ``until`` is its end as used (now at most).
+    since: datetime | None = None
+    until: datetime
     groups: list[FollowUpGroup]
 
 

@@ -1,5 +1,5 @@
-"""Reading the action list: item reads, filtered lists, the per-area list (JSON and CSV),
-follow-up figures computed by the database, and resolved items near a follow-up walker."""
+"""Reading the action list: item reads, filtered lists, the per-area list (JSON and CSV), and
+resolved items near a follow-up walker (the follow-up figures live in ``follow_up``)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import io
 import uuid
 from collections import Counter
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Float, and_, case, cast, exists, func, select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -26,7 +26,6 @@ from api.signing import PhotoSigner
 from geo.projection import geodesic_distance_m
 from models import (
     OPEN_STATUSES,
-    ActionEvent,
     ActionItem,
     ActionStatus,
     Area,
@@ -250,125 +249,6 @@ def area_list_csv(
 def _safe_cell(value: str) -> str:
     # A note starting with = + - @ would run as a formula in Excel (CSV injection).
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
-GroupBy = Literal["area", "department", "category"]
-
-
-def _days(dialect: str, later: Any, earlier: Any) -> Any:
-    if dialect == "sqlite":
-        return func.julianday(later) - func.julianday(earlier)
-    return func.extract("epoch", later - earlier) / 86400.0
-
-
-def follow_up_stats(
-    session: Session, org_id: uuid.UUID, group_by: GroupBy, lang: Language = Language.en
-) -> list[dict[str, Any]]:
-    """Open/overdue/resolved/verified/reopened counts, age buckets of open items and the median
-    days to resolve, per group; all aggregated in SQL (median through window functions)."""
-    dialect = session.get_bind().dialect.name
-    now = utcnow()
-    today = now.date()
-    key: Any
-    if group_by == "area":
-        key = col(ActionItem.area_id)
-        label_col: Any = Area.name
-        base = select(ActionItem).outerjoin(Area, col(Area.id) == col(ActionItem.area_id))
-    elif group_by == "category":
-        key = col(Category.code)
-        label_col = Category.label_nb if lang == Language.nb else Category.label_en
-        base = select(ActionItem).join(Category, col(Category.id) == col(ActionItem.category_id))
-    else:
-        key = col(ActionItem.department)
-        label_col = col(ActionItem.department)
-        base = select(ActionItem)
-    status = col(ActionItem.status)
-    is_open = status.in_(OPEN)
-
-    def count_if(cond: Any) -> Any:
-        return func.sum(case((cond, 1), else_=0))
-
-    ever_reopened = exists().where(
-        col(ActionEvent.action_item_id) == col(ActionItem.id),
-        col(ActionEvent.to_status) == str(ActionStatus.reopened),
-    )
-    created = col(ActionItem.created_at)
-    counts = (
-        base.with_only_columns(
-            key.label("key"),
-            func.max(label_col).label("label"),
-            count_if(is_open).label("open"),
-            count_if(and_(is_open, col(ActionItem.due_date) < today)).label("overdue"),
-            count_if(status == str(ActionStatus.resolved)).label("resolved"),
-            count_if(status == str(ActionStatus.verified)).label("verified"),
-            count_if(ever_reopened).label("reopened"),
-            count_if(and_(is_open, created >= now - timedelta(days=30))).label("age_0_30"),
-            count_if(
-                and_(
-                    is_open, created < now - timedelta(days=30), created >= now - timedelta(days=90)
-                )
-            ).label("age_31_90"),
-            count_if(
-                and_(
-                    is_open,
-                    created < now - timedelta(days=90),
-                    created >= now - timedelta(days=180),
-                )
-            ).label("age_91_180"),
-            count_if(and_(is_open, created < now - timedelta(days=180))).label("age_over_180"),
-        )
-        .where(
-            col(ActionItem.organization_id) == org_id,
-            status.notin_([str(ActionStatus.closed_empty), str(ActionStatus.duplicate)]),
-        )
-        .group_by(key)
-    )
-    days = cast(_days(dialect, col(ActionItem.resolved_at), created), Float)
-    ranked = (
-        base.with_only_columns(
-            key.label("key"),
-            days.label("days"),
-            func.row_number().over(partition_by=key, order_by=days).label("rn"),
-            func.count().over(partition_by=key).label("cnt"),
-        )
-        .where(col(ActionItem.organization_id) == org_id, col(ActionItem.resolved_at).is_not(None))
-        .subquery()
-    )
-    medians = dict(
-        session.execute(
-            select(ranked.c.key, func.avg(ranked.c.days))
-            .where(ranked.c.rn.in_([(ranked.c.cnt + 1) / 2, (ranked.c.cnt + 2) / 2]))
-            .group_by(ranked.c.key)
-        ).all()
-    )
-    out = []
-    for row in session.execute(counts).mappings():
-        k = row["key"]
-        med = medians.get(k)
-        out.append(
-            {
-                "key": str(k) if k is not None else None,
-                "label": (
-                    _named("department", row["label"], lang)
-                    if group_by == "department"
-                    else row["label"]
-                ),
-                "open": int(row["open"] or 0),
-                "overdue": int(row["overdue"] or 0),
-                "resolved": int(row["resolved"] or 0),
-                "verified": int(row["verified"] or 0),
-                "reopened": int(row["reopened"] or 0),
-                "open_age_days": {
-                    "0-30": int(row["age_0_30"] or 0),
-                    "31-90": int(row["age_31_90"] or 0),
-                    "91-180": int(row["age_91_180"] or 0),
-                    ">180": int(row["age_over_180"] or 0),
-                },
-                "median_days_to_resolve": round(float(med), 1) if med is not None else None,
-            }
-        )
-    out.sort(key=lambda r: (r["label"] is None, str(r["label"])))
-    return out
 
 
 def nearby_resolved(

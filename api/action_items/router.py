@@ -8,11 +8,12 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import Depends, Header, Query, Request, Response
+from pydantic import AwareDatetime
 
-from api.action_items import grouping, reads, workflow
+from api.action_items import figures, grouping, reads, workflow
 from api.auth import Principal, PrincipalDep
 from api.deps import SessionDep, SettingsDep, SignerDep
-from api.errors import request_language
+from api.errors import InvalidInput, request_language
 from api.exports import router as exports
 from api.lookups import ValidArea, ValidWalk
 from api.paging import Page, next_url
@@ -21,7 +22,7 @@ from api.routers.photos import IMAGE_BODY, MediaDep, PhotoBytes
 from api.services import observations as obs_service
 from api.services import photos as photo_service
 from api.signing import EXPORT_TTL, PhotoSigner
-from models import ActionItem, ActionStatus
+from models import ActionItem, ActionStatus, utcnow
 from models.action_items import (
     ActionEventRead,
     ActionItemRead,
@@ -289,15 +290,46 @@ def regroup(area: ValidArea, principal: PrincipalDep, session: SessionDep) -> Re
     return grouping.regroup_area(session, principal, area)
 
 
-@router.get("/stats/follow-up", response_model=FollowUpStats)
+FOLLOW_UP_DESCRIPTION = """Follow-up figures per group (`group_by`: the item's area, department
+or category as it is now) for the period `[since, until)`. Both are RFC 3339 times with an
+offset; `since` absent means from the beginning, `until` absent (or later than now) means now.
+
+Stocks, as of `until`: `open`, `resolved` (awaiting verification) and `verified` count items by
+their status at that moment, read from the items' history; `overdue` counts the items open then
+whose due date lies before that (UTC) date; `open_age_days` buckets them by age at that moment.
+
+Flows, within the period: `created` (items created in it), `reopened` (items reopened at least
+once in it), `resolved_in_period` (items whose resolution still standing at `until` happened in
+the period) and `median_days_to_resolve`: the exact median over those items of the days from
+creation to that resolution, rounded to 0.1 day.
+
+Duplicates and items closed empty count nowhere. Without `since` and `until`, the figures
+are today's."""
+
+
+@router.get("/stats/follow-up", response_model=FollowUpStats, description=FOLLOW_UP_DESCRIPTION)
 def follow_up_stats(
     request: Request,
     principal: PrincipalDep,
     session: SessionDep,
     group_by: Literal["area", "department", "category"] = "area",
+    since: Annotated[
+        AwareDatetime | None, Query(description="start of the period (inclusive), with offset")
+    ] = None,
+    until: Annotated[
+        AwareDatetime | None, Query(description="end of the period (exclusive), with offset")
+    ] = None,
 ) -> FollowUpStats:
-    """Open, overdue, resolved, verified and reopened counts, open items by age and the median
-    days to resolve, per group; labels (category, department) in the caller's language."""
-    lang = request_language(request)
-    groups = reads.follow_up_stats(session, principal.org_id, group_by, lang)
-    return FollowUpStats.model_validate({"group_by": group_by, "groups": groups})
+    """Open, overdue, resolved and verified items at the end of the period; created, reopened
+    and resolved items and the median days to resolve within it; labels in the caller's
+    language."""
+    if since is not None and until is not None and since >= until:
+        raise InvalidInput.at(["query", "until"], "must be later than since")
+    if since is not None and until is None and since >= utcnow():
+        raise InvalidInput.at(["query", "since"], "must be in the past (until is now)")
+    as_of, groups = figures.follow_up_stats(
+        session, principal.org_id, group_by, request_language(request), since=since, until=until
+    )
+    return FollowUpStats.model_validate(
+        {"group_by": group_by, "since": since, "until": as_of, "groups": groups}
+    )

@@ -1,0 +1,340 @@
+"""Follow-up figures (``GET /stats/follow-up``) for a period, as an SLT or SaLTo coordinator
+reports them to the council: what stood open at the end of the period, what was reported and
+resolved during it, and how long resolving took. Exact on both databases, and answered from
+indexes (see the follow-up migration): a narrow covering index on ``action_item`` and two on
+``action_event``.
+
+The period is ``[since, until)``; ``since`` absent means from the beginning, ``until`` absent
+(or later than now) means now. Call the end of the period T. Every item is grouped by its area,
+department or category as it is now.
+
+Stock figures, as of T (the backlog at the end of the period):
+  ``open``, ``resolved`` (awaiting verification) and ``verified`` count items by their status
+  at T; ``overdue`` counts those open at T whose due date lies before T's (UTC) date;
+  ``open_age_days`` buckets the open ones by their age at T. Items that did not exist at T, or
+  that were duplicates or closed empty at T, count nowhere.
+Flow figures, within the period:
+  ``created``: items created in it. ``reopened``: items reopened at least once in it.
+  ``resolved_in_period``: items whose resolution standing at T happened in it (an item
+  resolved in the period and reopened before T is not resolved; it is counted as reopened).
+  ``median_days_to_resolve``: the exact median, over those same items, of the days from the
+  item's creation to that resolution (the mean of the two middle values for an even count),
+  rounded to 0.1 day.
+
+The status of an item at a past T is read from its append-only history: it is the
+``from_status`` of the item's first status move at or after T, or its current status when it
+has not moved since. Without ``since`` and ``until`` the figures are those of today.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import (
+    Float,
+    Table,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    text,
+    type_coerce,
+)
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.selectable import Subquery
+
+from api.i18n import Language, has, translate
+from models import OPEN_STATUSES, ActionEvent, ActionItem, ActionStatus, Area, Category, utcnow
+from models.base import UTCDateTime
+
+GroupBy = Literal["area", "department", "category"]
+
+OPEN = sorted(str(s) for s in OPEN_STATUSES)
+RESOLVED = str(ActionStatus.resolved)
+DONE = [str(ActionStatus.resolved), str(ActionStatus.verified)]
+# Merged away or emptied: never a real item of the list.
+GONE = [str(ActionStatus.closed_empty), str(ActionStatus.duplicate)]
+
+_ITEM: Table = ActionItem.__table__  # type: ignore[attr-defined]
+_EVENT: Table = ActionEvent.__table__  # type: ignore[attr-defined]
+_AREA: Table = Area.__table__  # type: ignore[attr-defined]
+_CATEGORY: Table = Category.__table__  # type: ignore[attr-defined]
+
+
+def days_between(dialect: str, later: Any, earlier: Any) -> Any:
+    """Days from ``earlier`` to ``later`` as a float (SQLite has no interval type)."""
+    if dialect == "sqlite":
+        return func.julianday(later) - func.julianday(earlier)
+    return func.extract("epoch", later - earlier) / 86400.0
+
+
+def _key(group_by: GroupBy) -> Any:
+    return {
+        "area": _ITEM.c.area_id,
+        "department": _ITEM.c.department,
+        "category": _ITEM.c.category_id,
+    }[group_by]
+
+
+def _population(org_id: uuid.UUID, key: Any, as_of: datetime, live: bool) -> Subquery:
+    """One row per item that existed at ``as_of``: its group key, its status and its standing
+    resolution time at ``as_of``, and the columns the figures need."""
+    if live:
+        # Nothing has moved since now: the item's own columns are its state.
+        return (
+            select(
+                key.label("key"),
+                _ITEM.c.id,
+                _ITEM.c.status,
+                _ITEM.c.created_at,
+                _ITEM.c.due_date,
+                _ITEM.c.resolved_at.label("resolution_at"),
+            )
+            .where(_ITEM.c.organization_id == org_id, _ITEM.c.status.notin_(GONE))
+            .subquery("population")
+        )
+    # The first status move of each item at or after T says what its status was at T.
+    moves = (
+        select(
+            _EVENT.c.action_item_id,
+            _EVENT.c.from_status,
+            func.row_number()
+            .over(
+                partition_by=_EVENT.c.action_item_id,
+                order_by=(_EVENT.c.created_at, _EVENT.c.id),
+            )
+            .label("rn"),
+        )
+        .where(
+            _EVENT.c.organization_id == org_id,
+            _EVENT.c.created_at >= as_of,
+            _EVENT.c.to_status.is_not(None),
+        )
+        .subquery("moves")
+    )
+    later = (
+        select(moves.c.action_item_id, moves.c.from_status, literal(1).label("moved"))
+        .where(moves.c.rn == 1)
+        .cte("later")
+    )
+    # Only for items that moved after T: their last move to resolved before T.
+    resolved_before = (
+        select(_EVENT.c.action_item_id, func.max(_EVENT.c.created_at).label("at"))
+        .where(
+            _EVENT.c.organization_id == org_id,
+            _EVENT.c.to_status == RESOLVED,
+            _EVENT.c.created_at < as_of,
+            _EVENT.c.action_item_id.in_(select(later.c.action_item_id)),
+        )
+        .group_by(_EVENT.c.action_item_id)
+        .subquery("resolved_before")
+    )
+    moved = later.c.moved.is_not(None)
+    # A first move with no from_status is the item's creation: it did not exist yet at T.
+    status = case((moved, later.c.from_status), else_=_ITEM.c.status)
+    resolution = type_coerce(
+        case(
+            (moved, case((later.c.from_status.in_(DONE), resolved_before.c.at), else_=null())),
+            else_=_ITEM.c.resolved_at,
+        ),
+        UTCDateTime(),
+    )
+    state = (
+        select(
+            key.label("key"),
+            _ITEM.c.id,
+            status.label("status"),
+            _ITEM.c.created_at,
+            _ITEM.c.due_date,
+            resolution.label("resolution_at"),
+        )
+        .select_from(
+            _ITEM.outerjoin(later, later.c.action_item_id == _ITEM.c.id).outerjoin(
+                resolved_before, resolved_before.c.action_item_id == _ITEM.c.id
+            )
+        )
+        .where(_ITEM.c.organization_id == org_id, _ITEM.c.created_at < as_of)
+        .subquery("state")
+    )
+    return (
+        select(state)
+        .where(state.c.status.is_not(None), state.c.status.notin_(GONE))
+        .subquery("population")
+    )
+
+
+def _in_period(column: Any, since: datetime | None, as_of: datetime) -> ColumnElement[bool]:
+    cond = column < as_of
+    return and_(column >= since, cond) if since is not None else cond
+
+
+def follow_up_stats(
+    session: Session,
+    org_id: uuid.UUID,
+    group_by: GroupBy,
+    lang: Language = Language.en,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> tuple[datetime, list[dict[str, Any]]]:
+    """The figures per group for ``[since, until)`` (see the module docstring), and the end of
+    the period they were taken at. Grouped queries (the counts, today the reopened items apart,
+    the median through window functions), each answered from the follow-up indexes."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        # For this read-only transaction: the median sorts the period's resolved items in
+        # memory, not in temporary files; and compiling these one-off plans (JIT) costs more
+        # than it saves.
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
+        session.execute(text("SET LOCAL jit = off"))
+    now = utcnow()
+    live = until is None or until >= now
+    as_of = now if until is None or until >= now else until
+    key = _key(group_by)
+    pop = _population(org_id, key, as_of, live)
+    status = pop.c.status
+    created = pop.c.created_at
+    is_open = status.in_(OPEN)
+
+    def count_if(cond: Any) -> Any:
+        return func.sum(case((cond, 1), else_=0))
+
+    # Items reopened in the period: few, found by (organization_id, to_status, created_at).
+    reopens = and_(
+        _EVENT.c.organization_id == org_id,
+        _EVENT.c.to_status == str(ActionStatus.reopened),
+        _in_period(_EVENT.c.created_at, since, as_of),
+    )
+    reopened = select(_EVENT.c.action_item_id).where(reopens).distinct().subquery("reopened")
+    reopened_by_key: dict[Any, int] | None = None
+    if live:
+        # Today the population is the items' own rows: count the few reopened items per group
+        # apart, instead of joining the reopens to every item.
+        reopened_by_key = {
+            k: int(n)
+            for k, n in session.execute(
+                select(key, func.count(func.distinct(_EVENT.c.action_item_id)))
+                .select_from(_EVENT.join(_ITEM, _ITEM.c.id == _EVENT.c.action_item_id))
+                .where(reopens, _ITEM.c.organization_id == org_id, _ITEM.c.status.notin_(GONE))
+                .group_by(key)
+            ).all()
+        }
+    resolved_here = and_(
+        status.in_(DONE),
+        pop.c.resolution_at.is_not(None),
+        _in_period(pop.c.resolution_at, since, as_of),
+    )
+    day = timedelta(days=1)
+    counts = (
+        select(
+            pop.c.key,
+            count_if(is_open).label("open"),
+            count_if(and_(is_open, pop.c.due_date < as_of.date())).label("overdue"),
+            count_if(status == RESOLVED).label("resolved"),
+            count_if(status == str(ActionStatus.verified)).label("verified"),
+            (literal(0) if live else count_if(reopened.c.action_item_id.is_not(None))).label(
+                "reopened"
+            ),
+            count_if(_in_period(created, since, as_of)).label("created"),
+            count_if(resolved_here).label("resolved_in_period"),
+            count_if(and_(is_open, created >= as_of - 30 * day)).label("age_0_30"),
+            count_if(and_(is_open, created < as_of - 30 * day, created >= as_of - 90 * day)).label(
+                "age_31_90"
+            ),
+            count_if(and_(is_open, created < as_of - 90 * day, created >= as_of - 180 * day)).label(
+                "age_91_180"
+            ),
+            count_if(and_(is_open, created < as_of - 180 * day)).label("age_over_180"),
+        )
+        .select_from(
+            pop if live else pop.outerjoin(reopened, reopened.c.action_item_id == pop.c.id)
+        )
+        .group_by(pop.c.key)
+    )
+    days = cast(days_between(dialect, pop.c.resolution_at, created), Float)
+    ranked = (
+        select(
+            pop.c.key,
+            days.label("days"),
+            func.row_number().over(partition_by=pop.c.key, order_by=days).label("rn"),
+            func.count().over(partition_by=pop.c.key).label("cnt"),
+        )
+        .where(resolved_here)
+        .subquery("ranked")
+    )
+    # The middle row (odd count) or the two middle rows (even count), averaged: exact.
+    medians = dict(
+        session.execute(
+            select(ranked.c.key, func.avg(ranked.c.days))
+            .where(
+                or_(
+                    ranked.c.rn == (ranked.c.cnt + 1) // 2,
+                    ranked.c.rn == (ranked.c.cnt + 2) // 2,
+                )
+            )
+            .group_by(ranked.c.key)
+        ).all()
+    )
+    rows = list(session.execute(counts).mappings())
+    labels = _labels(session, group_by, [r["key"] for r in rows], lang)
+    out = []
+    for row in rows:
+        k = row["key"]
+        med = medians.get(k)
+        code, label = labels.get(k, (k, None))
+        out.append(
+            {
+                "key": str(code) if code is not None else None,
+                "label": label,
+                "open": int(row["open"] or 0),
+                "overdue": int(row["overdue"] or 0),
+                "resolved": int(row["resolved"] or 0),
+                "verified": int(row["verified"] or 0),
+                "reopened": (
+                    reopened_by_key.get(k, 0)
+                    if reopened_by_key is not None
+                    else int(row["reopened"] or 0)
+                ),
+                "created": int(row["created"] or 0),
+                "resolved_in_period": int(row["resolved_in_period"] or 0),
+                "open_age_days": {
+                    "0-30": int(row["age_0_30"] or 0),
+                    "31-90": int(row["age_31_90"] or 0),
+                    "91-180": int(row["age_91_180"] or 0),
+                    ">180": int(row["age_over_180"] or 0),
+                },
+                "median_days_to_resolve": round(float(med), 1) if med is not None else None,
+            }
+        )
+    out.sort(key=lambda r: (r["label"] is None, str(r["label"])))
+    return as_of, out
+
+
+def _labels(
+    session: Session, group_by: GroupBy, keys: list[Any], lang: Language
+) -> dict[Any, tuple[Any, str | None]]:
+    """Per group key: the key to show (a category's code) and its label in ``lang``."""
+    if group_by == "department":
+        return {k: (k, _department(k, lang)) for k in keys}
+    ids = [k for k in keys if k is not None]
+    if group_by == "area":
+        names = session.execute(select(_AREA.c.id, _AREA.c.name).where(_AREA.c.id.in_(ids))).all()
+        return {k: (k, name) for k, name in names}
+    cats = _CATEGORY.c
+    label = cats.label_nb if lang == Language.nb else cats.label_en
+    found = session.execute(select(cats.id, cats.code, label).where(cats.id.in_(ids))).all()
+    return {k: (code, text) for k, code, text in found}
+
+
+def _department(value: str | None, lang: Language) -> str | None:
+    if value is None:
+        return None
+    key = f"department.{value}"
+    return translate(key, lang) if has(key) else value
