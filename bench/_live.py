@@ -66,10 +66,12 @@ class Server(LiveServer):
         super().start(timeout)
         # /readyz answers as soon as one worker listens; wait for all of them.
         deadline = time.monotonic() + timeout
-        want = self.workers + 1 if self.workers > 1 else 1
-        while len(process_tree(self.pid)) < want and time.monotonic() < deadline:
+        while self.workers > 1 and time.monotonic() < deadline:
+            spawned = [p for p in process_tree(self.pid) if b"spawn_main" in _cmdline(p)]
+            if len(spawned) >= self.workers:
+                break
             time.sleep(0.1)
-        time.sleep(0.5 if self.workers > 1 else 0)
+        time.sleep(1.0 if self.workers > 1 else 0)  # each worker imports the app once started
         return self
 
     @property
@@ -91,6 +93,14 @@ def process_tree(pid: int) -> list[int]:
         except OSError:
             continue
     return found
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
 
 
 def rss_mb(pid: int) -> float:

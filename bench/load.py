@@ -9,7 +9,8 @@ see bench/_live.py), sends a warm-up so the engineers find action items, then ru
 concurrent virtual clients (asyncio + httpx, one keep-alive connection each) for a fixed
 time and stops:
 
-- participants (70 %): PUT one observation (80 %) or POST a batch of 20-200 (20 %);
+- participants (70 %): PUT one observation, or (``--batch-share``, 10 %) POST a batch of 20-200
+  (a phone's offline queue catching up);
 - engineers (15 %): list their department's action items, read one, PATCH it with the ETag
   as If-Match (a status move the item allows, else a comment). A 412 is another engineer
   winning the race: counted as ``stale``, not as an error; a 409/403 refusal as ``refused``;
@@ -79,7 +80,16 @@ def classify(status: int) -> str:
 
 
 class Driver:
-    def __init__(self, base: str, seeded: Seeded, stats: Stats, deadline: float, think: float):
+    def __init__(
+        self,
+        base: str,
+        seeded: Seeded,
+        stats: Stats,
+        deadline: float,
+        think: float,
+        batch_share: float,
+    ) -> None:
+        self.batch_share = batch_share
         self.base = base
         self.seeded = seeded
         self.stats = stats
@@ -115,7 +125,7 @@ class Driver:
         place = self.seeded.places[index]
         cats = self.seeded.categories
         while await self.pause(rnd):
-            if rnd.random() < 0.8:
+            if rnd.random() >= self.batch_share:
                 body = observation(place, cats, rnd)
                 r = await self.call(
                     client, CAPTURE, "PUT", f"/api/v1/observations/{body['id']}", token, json=body
@@ -194,9 +204,11 @@ class Driver:
                 )  # fmt: skip
 
 
-async def drive(base: str, seeded: Seeded, clients: int, seconds: float, think: float) -> Stats:
+async def drive(
+    base: str, seeded: Seeded, clients: int, seconds: float, think: float, batch_share: float
+) -> Stats:
     stats = Stats()
-    driver = Driver(base, seeded, stats, time.monotonic() + seconds, think)
+    driver = Driver(base, seeded, stats, time.monotonic() + seconds, think, batch_share)
     n_eng = max(1, round(clients * 0.15))
     n_plan = max(1, round(clients * 0.15))
     n_part = max(1, clients - n_eng - n_plan)
@@ -290,7 +302,14 @@ def report(
     return ok
 
 
-def run(db: str, clients_list: list[int], seconds: float, think: float, workers: int) -> bool:
+def run(
+    db: str,
+    clients_list: list[int],
+    seconds: float,
+    think: float,
+    batch_share: float,
+    workers: int,
+) -> bool:
     name = "issue_15_load_bench_load"
     backend = "postgis" if db == "postgis" else "spatialite"
     ok = True
@@ -305,10 +324,13 @@ def run(db: str, clients_list: list[int], seconds: float, think: float, workers:
                     base_rss = rss_mb(server.pid)
                     before = load_average()
                     with RssSampler(server.pid) as rss:
-                        stats = asyncio.run(drive(server.base, seeded, clients, seconds, think))
+                        stats = asyncio.run(
+                            drive(server.base, seeded, clients, seconds, think, batch_share)
+                        )
                     missing = lost(url, stats.acknowledged)
                     ok &= report(
-                        db, workers, clients, seconds, stats, rss, base_rss,
+                        f"{db}, think {think:g} s, batches {batch_share:.0%} of participant requests",
+                        workers, clients, seconds, stats, rss, base_rss,
                         (before, load_average()), missing,
                     )  # fmt: skip
         finally:
@@ -321,13 +343,19 @@ def main() -> int:
     parser.add_argument("--db", choices=["postgis", "spatialite"], action="append")
     parser.add_argument("--clients", type=int, nargs="+", default=[50, 200])
     parser.add_argument("--seconds", type=float, default=30)
-    parser.add_argument("--think", type=float, default=2.0, help="mean seconds between requests")
+    parser.add_argument("--think", type=float, default=5.0, help="mean seconds between requests")
+    parser.add_argument(
+        "--batch-share",
+        type=float,
+        default=0.1,
+        help="share of participant requests that are batches",
+    )
     parser.add_argument("--workers", type=int, help="default: 2 on PostGIS, 1 on SQLite")
     args = parser.parse_args()
     ok = True
     for db in args.db or ["postgis", "spatialite"]:
         workers = args.workers or (2 if db == "postgis" else 1)
-        ok &= run(db, args.clients, args.seconds, args.think, workers)
+        ok &= run(db, args.clients, args.seconds, args.think, args.batch_share, workers)
     return 0 if ok else 1
 
 

@@ -201,11 +201,12 @@ def test_serve_answers_health_checks(env: str, tmp_path: Path) -> None:
         log.close()
 
 
-def _children(pid: int) -> list[int]:
-    kids: list[int] = []
+def _workers(pid: int) -> int:
+    """Children of ``pid`` that are multiprocessing workers (not its resource tracker)."""
+    kids: list[str] = []
     for task in Path(f"/proc/{pid}/task").iterdir():
-        kids += [int(k) for k in (task / "children").read_text().split()]
-    return kids
+        kids += (task / "children").read_text().split()
+    return sum(b"spawn_main" in Path(f"/proc/{k}/cmdline").read_bytes() for k in kids)
 
 
 def test_serve_with_workers_runs_that_many_worker_processes(env: str, tmp_path: Path) -> None:
@@ -223,7 +224,7 @@ def test_serve_with_workers_runs_that_many_worker_processes(env: str, tmp_path: 
         while True:
             try:
                 r = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1)
-                if r.status_code == 200 and len(_children(proc.pid)) == 2:
+                if r.status_code == 200 and _workers(proc.pid) == 2:
                     break
             except httpx.HTTPError:
                 pass
