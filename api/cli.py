@@ -5,6 +5,7 @@ Non-interactive."""
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import sys
@@ -103,6 +104,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # command line's overrides travel there.
         if args.trusted_proxies is not None:
             os.environ["SAFEWALK_TRUSTED_PROXIES"] = args.trusted_proxies
+        if "timeout_worker_healthcheck" in inspect.signature(uvicorn.run).parameters:
+            # uvicorn restarts a worker that does not answer its ping within 5 s; importing the
+            # app takes longer than that on a busy machine, and the restart starts over.
+            options["timeout_worker_healthcheck"] = 60
         uvicorn.run("api.cli:worker_app", factory=True, workers=args.workers, **options)
     else:
         uvicorn.run(create_app(settings), **options)
