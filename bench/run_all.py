@@ -23,6 +23,22 @@ RUNS = [
     ["bench_field_app.py", "--runs", "3"],
     ["bench_staff_map.py", "--backend", "spatialite", "--n", "10000"],
     ["bench_staff_map.py", "--backend", "postgis", "--n", "10000"],
+    # Against a real server (PostGIS: 2 uvicorn workers, SQLite: 1) on loopback.
+    ["bench_ingest.py", "--backend", "postgis", "--backend", "spatialite", "--n", "10000"],
+    [
+        "load.py",
+        "--db",
+        "postgis",
+        "--db",
+        "spatialite",
+        "--clients",
+        "50",
+        "200",
+        "--seconds",
+        "30",
+    ],
+    ["bench_feed_memory.py", "--backend", "postgis", "--n", "1000000"],
+    ["bench_feed_memory.py", "--backend", "spatialite", "--n", "100000"],
 ]
 
 
