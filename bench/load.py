@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
 import statistics
 import sys
@@ -302,6 +303,20 @@ def report(
     return ok
 
 
+def server_errors(log: str) -> Counter[str]:
+    """The exceptions the server logged, by their last traceback line."""
+    found: Counter[str] = Counter()
+    for line in log.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if entry.get("level") in ("error", "critical"):
+            detail = str(entry.get("exception") or entry.get("message", ""))
+            found[detail.strip().splitlines()[-1][:200]] += 1
+    return found
+
+
 def run(
     db: str,
     clients_list: list[int],
@@ -322,6 +337,7 @@ def run(
                 asyncio.run(warm_up(server.base, seeded))
                 for clients in clients_list:
                     base_rss = rss_mb(server.pid)
+                    log_start = len(server.log(tail=None))
                     before = load_average()
                     with RssSampler(server.pid) as rss:
                         stats = asyncio.run(
@@ -333,6 +349,9 @@ def run(
                         workers, clients, seconds, stats, rss, base_rss,
                         (before, load_average()), missing,
                     )  # fmt: skip
+                    logged = server_errors(server.log(tail=None)[log_start:])
+                    for error, count in logged.most_common(5):
+                        print(f"  the server logged {count}x: {error}")
         finally:
             drop_scratch(backend, name)
     return ok
