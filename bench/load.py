@@ -313,7 +313,9 @@ def server_errors(log: str) -> Counter[str]:
             continue
         if entry.get("level") in ("error", "critical"):
             detail = str(entry.get("exception") or entry.get("message", ""))
-            found[detail.strip().splitlines()[-1][:200]] += 1
+            # The exception's own line, not SQLAlchemy's "(Background on this error ...)".
+            lines = [x for x in detail.strip().splitlines() if not x.startswith("(Background")]
+            found[lines[-1][:200] if lines else detail[:200]] += 1
     return found
 
 
