@@ -251,6 +251,9 @@ def lost(url: str, ids: list[str]) -> int:
     engine = create_db_engine(url)
     try:
         with make_sessionmaker(engine)() as s:
+            # A read: on SQLite it must not queue for the write lock behind requests the
+            # server is still working off after the clients gave up on them.
+            s.connection(execution_options={"sqlite_begin": "DEFERRED"})
             found = 0
             for start in range(0, len(ids), 500):
                 chunk = [uuid.UUID(i) for i in ids[start : start + 500]]
