@@ -223,7 +223,8 @@ def test_serve_with_workers_runs_that_many_worker_processes(env: str, tmp_path: 
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 60
+        # Each worker imports the whole app; on a busy machine that takes tens of seconds.
+        deadline = time.monotonic() + 120
         while True:
             try:
                 r = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1)
