@@ -317,7 +317,9 @@ def server_errors(log: str) -> Counter[str]:
         if entry.get("level") in ("error", "critical"):
             detail = str(entry.get("exception") or entry.get("message", ""))
             # The exception's own line, not SQLAlchemy's "(Background on this error ...)".
-            lines = [x for x in detail.strip().splitlines() if not x.startswith("(Background")]
+            lines = [
+                x for x in detail.strip().splitlines() if not x.startswith(("(Background", "[SQL:"))
+            ]
             found[lines[-1][:200] if lines else detail[:200]] += 1
     return found
 
