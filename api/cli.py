@@ -5,10 +5,13 @@ Non-interactive."""
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,6 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.db import SpatiaLiteMissing, create_db_engine, make_sessionmaker, session_scope
 from api.errors import DomainError
 from api.settings import get_settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 
 def _session_factory() -> tuple[Engine, sessionmaker[Session]]:
@@ -54,6 +60,17 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def worker_app() -> FastAPI:
+    """The app of one worker process when ``serve --workers N`` runs several (uvicorn imports
+    this by name in each child, which reads the settings from the environment)."""
+    from api.app import create_app
+    from api.ops.logs import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_format)
+    return create_app(settings)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -70,19 +87,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(
         f"safewalk on http://{args.host}:{args.port}  (API docs: http://{args.host}:{args.port}/docs)"
     )
-    # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-For from loopback; the app
-    # decides which proxies to trust (SAFEWALK_TRUSTED_PROXIES, api/middleware.py).
-    uvicorn.run(
-        create_app(settings),
-        host=args.host,
-        port=args.port,
-        log_level="info",
-        proxy_headers=False,
+    options: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "log_level": "info",
+        # uvicorn would otherwise believe X-Forwarded-For from loopback; the app decides which
+        # proxies to trust (SAFEWALK_TRUSTED_PROXIES, api/middleware.py).
+        "proxy_headers": False,
         # Our own JSON logs (api/ops/logs.py) and access lines with the request id
         # (api/ops/context.py) replace uvicorn's.
-        log_config=None,
-        access_log=False,
-    )
+        "log_config": None,
+        "access_log": False,
+    }
+    if args.workers > 1:
+        # Each worker is a fresh process that builds its app from the environment, so the
+        # command line's overrides travel there.
+        if args.trusted_proxies is not None:
+            os.environ["SAFEWALK_TRUSTED_PROXIES"] = args.trusted_proxies
+        if "timeout_worker_healthcheck" in inspect.signature(uvicorn.run).parameters:
+            # uvicorn restarts a worker that does not answer its ping within 5 s; importing the
+            # app takes longer than that on a busy machine, and the restart starts over.
+            options["timeout_worker_healthcheck"] = 60
+        uvicorn.run("api.cli:worker_app", factory=True, workers=args.workers, **options)
+    else:
+        uvicorn.run(create_app(settings), **options)
     return 0
 
 
@@ -273,6 +301,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--no-migrate", action="store_true", help="do not upgrade the schema first")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes (uvicorn's); more than 1 needs a database that several "
+        "processes share well (PostgreSQL)",
+    )
     p.add_argument(
         "--trusted-proxies",
         help="addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed "

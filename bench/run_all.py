@@ -28,6 +28,22 @@ RUNS = [
     ["bench_follow_up.py", "--backend", "postgis", "--size", "500000"],
     ["bench_follow_up.py", "--backend", "postgis", "--size", "500000", "--share", "0.13"],
     ["bench_follow_up.py", "--backend", "spatialite", "--size", "50000"],
+    # Against a real server (PostGIS: 2 uvicorn workers, SQLite: 1) on loopback.
+    ["bench_ingest.py", "--backend", "postgis", "--backend", "spatialite", "--n", "10000"],
+    [
+        "load.py",
+        "--db",
+        "postgis",
+        "--db",
+        "spatialite",
+        "--clients",
+        "50",
+        "200",
+        "--seconds",
+        "30",
+    ],
+    ["bench_feed_memory.py", "--backend", "postgis", "--n", "1000000"],
+    ["bench_feed_memory.py", "--backend", "spatialite", "--n", "100000"],
 ]
 
 

@@ -204,6 +204,52 @@ def test_serve_answers_health_checks(env: str, tmp_path: Path) -> None:
         log.close()
 
 
+def _workers(pid: int) -> int:
+    """Children of ``pid`` that are multiprocessing workers (not its resource tracker)."""
+    kids: list[str] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        kids += (task / "children").read_text().split()
+    return sum(b"spawn_main" in Path(f"/proc/{k}/cmdline").read_bytes() for k in kids)
+
+
+def test_serve_with_workers_runs_that_many_worker_processes(env: str, tmp_path: Path) -> None:
+    if env.startswith("sqlite"):
+        # Several workers are for PostgreSQL (README); one slow process start is enough here.
+        pytest.skip("serve --workers is for PostgreSQL")
+    port = _free_port()
+    environ = {**os.environ, "SAFEWALK_DATABASE_URL": env, "SAFEWALK_DATA_DIR": str(tmp_path)}
+    log = (tmp_path / "serve.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", "2"],
+        env=environ,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        # Each worker imports the whole app; on a busy machine that takes tens of seconds.
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1)
+                if r.status_code == 200 and _workers(proc.pid) == 2:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                pytest.fail((tmp_path / "serve.log").read_text())
+            time.sleep(0.2)
+        # Both workers answer on the one port, each with an app built from the environment.
+        for _ in range(6):
+            assert (
+                httpx.get(f"http://127.0.0.1:{port}/api/v1/categories", timeout=5).status_code
+                == 401
+            )
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
+
+
 def test_demo_has_an_active_walk_with_its_join_link_and_qr_code(
     env: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
