@@ -332,14 +332,14 @@ def _pg_arrays(
         if isinstance(column_type, Geometry):
             geoms = shapely.set_srid(np.array(values, dtype=object), SRID)
             values = shapely.to_wkb(geoms, hex=True, include_srid=True).tolist()  # EWKB
-            sql_type = "geometry"
+            # geometry's array delimiter is ':', not ',': parse the array as text[] first.
+            casts.append(f"CAST(CAST(:c{i} AS TEXT[]) AS geometry[])")
         else:
-            sql_type = column_type.compile(dialect=dialect)
             if isinstance(column_type, JSON):
                 values = [None if v is None else json.dumps(v) for v in values]
             else:
                 values = [v.value if isinstance(v, enum.Enum) else v for v in values]
-        casts.append(f"CAST(:c{i} AS {sql_type}[])")
+            casts.append(f"CAST(:c{i} AS {column_type.compile(dialect=dialect)}[])")
         params[f"c{i}"] = values
     return ", ".join(casts), params
 
