@@ -260,7 +260,8 @@ def test_regroup_of_an_unchanged_area_writes_nothing(scene: Scene) -> None:
     events = scene.session.scalar(select(func.count()).select_from(ActionEvent))
     with counting(scene.session) as seen:
         result = scene.regroup()
-    assert result.items_created == 0 and result.items_closed == 0
+    assert result.items_created == 0
+    assert result.items_closed == 0
     assert result.items_kept == len(before)
     assert {i.id: (i.version, i.updated_at) for i in scene.items()} == before
     assert scene.session.scalar(select(func.count()).select_from(ActionEvent)) == events
@@ -321,11 +322,13 @@ def test_new_items_are_described_and_attributed_like_items_started_on_arrival(
         assert item.first_seen_at == min(o.recorded_at for o in obs)
         assert item.last_seen_at == max(o.recorded_at for o in obs)
         assert item.title == grouping.describe(scene.session, item)
-        assert item.status == ActionStatus.new and item.version == 1
+        assert item.status == ActionStatus.new
+        assert item.version == 1
         created = scene.session.scalars(
             select(ActionEvent).where(col(ActionEvent.action_item_id) == item_id)
         ).one()
-        assert created.kind == "created" and created.to_status == "new"
+        assert created.kind == "created"
+        assert created.to_status == "new"
         # The first member (in id order) started it, as when it arrived first.
         assert created.actor_participant_id == obs[0].participant_id
         assert created.actor_user_id is None
