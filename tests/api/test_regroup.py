@@ -39,6 +39,7 @@ from models import (
     Role,
     utcnow,
 )
+from models.action_items import RegroupResult
 from tests.factories import make_area, make_org, make_user, make_walk
 
 CODES = ("lighting", "vegetation", "graffiti")
@@ -105,7 +106,7 @@ class Scene:
         self.session.flush()
         return rows
 
-    def regroup(self, area: Area | None = None) -> grouping.RegroupResult:
+    def regroup(self, area: Area | None = None) -> RegroupResult:
         result = grouping.regroup_area(self.session, self.principal, area or self.area)
         self.session.flush()
         return result
