@@ -243,9 +243,8 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[Row]) -> None:
         session.execute(stmt, _sqlite_rows(rows, names, geo))
         return
     arrays, params = _pg_arrays(session, table, names, rows)
-    session.execute(
-        text(f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({arrays})"),
-        params,
+    session.connection().exec_driver_sql(
+        f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({arrays})", params
     )
 
 
@@ -294,14 +293,12 @@ def bulk_update(
     if version is not None:
         assignments.append(f"{version} = t.{version} + 1")
         match += f" AND t.{version} = v.{version}"
-    result = session.execute(
-        text(
-            f"UPDATE {table.name} AS t SET {', '.join(assignments)} "
-            f"FROM unnest({arrays}) AS v({', '.join(names)}) WHERE {match}"
-        ),
+    result = session.connection().exec_driver_sql(
+        f"UPDATE {table.name} AS t SET {', '.join(assignments)} "
+        f"FROM unnest({arrays}) AS v({', '.join(names)}) WHERE {match}",
         params,
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return int(result.rowcount)
 
 
 def _geom_from_wkb(name: str) -> ColumnElement[Any]:
@@ -323,7 +320,10 @@ def _sqlite_rows(rows: Sequence[Row], names: list[str], geo: list[str]) -> list[
 def _pg_arrays(
     session: Session, table: Table, names: list[str], rows: Sequence[Row]
 ) -> tuple[str, dict[str, Any]]:
-    """``CAST(:c0 AS type[]), ...`` for unnest, and one list parameter per column."""
+    """``CAST(%(c0)b AS type[]), ...`` for unnest, and one list parameter per column.
+
+    Driver SQL, for psycopg's ``%b``: arrays go in binary format, several times faster to send
+    than text arrays, whose every element psycopg checks for quoting."""
     dialect = session.get_bind().dialect
     casts, params = [], {}
     for i, name in enumerate(names):
@@ -331,15 +331,14 @@ def _pg_arrays(
         values = [r[name] for r in rows]
         if isinstance(column_type, Geometry):
             geoms = shapely.set_srid(np.array(values, dtype=object), SRID)
-            values = shapely.to_wkb(geoms, hex=True, include_srid=True).tolist()  # EWKB
-            # geometry's array delimiter is ':', not ',': parse the array as text[] first.
-            casts.append(f"CAST(CAST(:c{i} AS TEXT[]) AS geometry[])")
+            values = shapely.to_wkb(geoms, include_srid=True).tolist()  # EWKB
+            casts.append(f"CAST(CAST(%(c{i})b AS BYTEA[]) AS geometry[])")
         else:
             if isinstance(column_type, JSON):
                 values = [None if v is None else json.dumps(v) for v in values]
             else:
                 values = [v.value if isinstance(v, enum.Enum) else v for v in values]
-            casts.append(f"CAST(:c{i} AS {column_type.compile(dialect=dialect)}[])")
+            casts.append(f"CAST(%(c{i})b AS {column_type.compile(dialect=dialect)}[])")
         params[f"c{i}"] = values
     return ", ".join(casts), params
 

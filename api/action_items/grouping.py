@@ -523,7 +523,7 @@ def _read_observations(session: Session, area: Area, *, elsewhere: bool) -> list
     return [
         _Obs(r[0], r[1], r[2], float(r[3]), float(r[4]), r[5], r[6], r[7], r[8], r[9],
              None if r[10] is None else str(r[10]))
-        for r in session.execute(stmt)
+        for r in session.execute(stmt).all()
     ]  # fmt: skip
 
 
@@ -710,6 +710,14 @@ def regroup_area(session: Session, principal: Principal, area: Area) -> RegroupR
         if filled
         else None
     )
+    titles: dict[tuple[uuid.UUID | None, int], str] = {}
+
+    def title(cat: Category | None, count: int) -> str:
+        key = (cat.id if cat else None, count)
+        if key not in titles:
+            titles[key] = title_for(lang, cat, area.name, count)
+        return titles[key]
+
     now = utcnow()
     today = now.date()
     new_rows: list[dict[str, Any]] = []
@@ -740,7 +748,7 @@ def regroup_area(session: Session, principal: Principal, area: Area) -> RegroupR
             cat = cats[mem[0].category_id]
             new_rows.append({
                 "id": item_id, "organization_id": area.organization_id, "area_id": area.id,
-                "category_id": cat.id, "title": title_for(lang, cat, area.name, len(mem)),
+                "category_id": cat.id, "title": title(cat, len(mem)),
                 "title_edited": False, **figures, "priority_override": None,
                 "department": cat.default_department, "owner_type": str(OwnerType.municipality),
                 "due_date": default_due_date(figures["priority_score"], today),
@@ -755,7 +763,7 @@ def regroup_area(session: Session, principal: Principal, area: Area) -> RegroupR
         figures["title"] = (
             old.title
             if old.title_edited  # a coordinator's own title stays
-            else title_for(lang, cats.get(old.category_id), area.name, len(mem))
+            else title(cats.get(old.category_id), len(mem))
         )
         priority = old.priority_override
         figures["due_date"] = old.due_date or default_due_date(
