@@ -23,6 +23,7 @@ from sqlmodel import col
 
 from api import spatial
 from api.action_items import grouping
+from api.errors import Conflict
 from api.principal import Principal
 from geo.grouping import GroupPoint, centroid, footprint, group_points
 from geo.projection import local_transformer
@@ -333,3 +334,26 @@ def test_new_items_are_described_and_attributed_like_items_started_on_arrival(
         # The first member (in id order) started it, as when it arrived first.
         assert created.actor_participant_id == obs[0].participant_id
         assert created.actor_user_id is None
+
+
+def test_an_item_changed_meanwhile_fails_the_regroup(
+    scene: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bulk UPDATE writes an item only at the version the regroup read (a status move takes
+    no group lock): an item moved in between is a 409, not overwritten."""
+    rows = scene.observe(30, seed=13)
+    scene.regroup()
+    for obs in rows:  # every item's priority changes
+        obs.severity = 3 if obs.severity < 3 else 1
+    scene.session.flush()
+    read = grouping._read_open_items
+
+    def stale(session: Session, area: Area) -> Any:
+        items = read(session, area)
+        for item in items.values():
+            item.version -= 1  # as if someone wrote each item after the regroup read it
+        return items
+
+    monkeypatch.setattr(grouping, "_read_open_items", stale)
+    with pytest.raises(Conflict):
+        scene.regroup()
