@@ -31,7 +31,6 @@ area is timed (it reads and compares, and writes nothing).
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
 import time
 import uuid
@@ -102,7 +101,7 @@ ANCHOR_SQL = [
     ),
     (
         "INSERT the items (centroid, footprint, count)",
-        f"""INSERT INTO action_item (id, organization_id, area_id, category_id, title,
+        """INSERT INTO action_item (id, organization_id, area_id, category_id, title,
             title_edited, location, footprint, observation_count, first_seen_at, last_seen_at,
             participant_groups, priority_score, owner_type, status, version, created_at,
             updated_at)
@@ -284,9 +283,7 @@ def run(backend: str, n: int, repeat: int) -> dict[str, Any]:
     res = ours_runs[0]["result"]
     fastest = min(ours_runs, key=lambda x: x["s"])
     k = anchor_s.index(best(anchor_s))
-    labels = (
-        [label for label, _ in ANCHOR_SQL] if backend == "postgis" else SPATIALITE_STEPS
-    )
+    labels = [label for label, _ in ANCHOR_SQL] if backend == "postgis" else SPATIALITE_STEPS
     print(f"  ours: {res.observations:,} observations -> {res.items_created:,} items")
     print(f"  anchor, best of {repeat}: {anchor_s[k]:.2f} s")
     for label, took in zip(labels, anchor_steps[k], strict=True):
