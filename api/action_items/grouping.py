@@ -682,13 +682,11 @@ def regroup_area(session: Session, principal: Principal, area: Area) -> RegroupR
 
     # Every item's members afterwards: a new group's (in id order) plus those staying put.
     members: dict[uuid.UUID, list[_Obs]] = {i: [] for i in open_items}
-    new_ids: list[uuid.UUID] = []
     moves: list[dict[str, Any]] = []
     for gi, group in enumerate(groups):
         target = group_item.get(gi)
         if target is None:
             target = uuid.uuid4()
-            new_ids.append(target)
             members[target] = []
         for oid in group:
             obs = by_id[oid]
