@@ -13,6 +13,7 @@ RUNS = [
     ["bench_hotspots_pure.py"],
     ["bench_plausibility.py"],
     ["bench_assign.py", "--n", "100000"],
+    ["bench_regroup.py", "--size", "100000"],
     ["bench_feeds.py", "--backend", "postgis", "--n", "100000", "1000000"],
     ["bench_feeds.py", "--backend", "spatialite", "--n", "100000"],
     ["bench_hotspots.py", "--n", "1000000"],

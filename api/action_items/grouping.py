@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+import numpy as np
+import shapely
+from sqlalchemy import Table, func, or_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -23,7 +25,15 @@ from api import spatial
 from api.errors import Conflict, InvalidInput, NotFound
 from api.i18n import plural
 from api.principal import Principal
-from geo.grouping import Candidate, GroupPoint, centroid, footprint, group_points, nearest_within
+from geo.grouping import (
+    Candidate,
+    GroupPoint,
+    centroid,
+    footprint,
+    group_points,
+    group_shapes,
+    nearest_within,
+)
 from geo.projection import bbox_around
 from models import (
     OPEN_STATUSES,
@@ -38,8 +48,14 @@ from models import (
     Participant,
     utcnow,
 )
-from models.action_items import RegroupResult
+from models.action_items import OwnerType, RegroupResult
 from models.organizations import Language
+
+# The tables themselves, for the regroup's set-based reads and writes.
+ACTION_ITEM: Table = ActionItem.__table__  # type: ignore[attr-defined]
+ACTION_EVENT: Table = ActionEvent.__table__  # type: ignore[attr-defined]
+OBSERVATION: Table = Observation.__table__  # type: ignore[attr-defined]
+PARTICIPANT: Table = Participant.__table__  # type: ignore[attr-defined]
 
 RESOLVED_STATUSES = frozenset({ActionStatus.resolved, ActionStatus.verified})
 DEFAULT_GRACE_DAYS = 90
@@ -215,12 +231,16 @@ def describe(session: Session, item: ActionItem, cat: Category | None = None) ->
     org = session.get(Organization, item.organization_id)
     lang = org.language if org is not None else Language.nb
     cat = cat or session.get(Category, item.category_id)
-    label = "?" if cat is None else (cat.label_nb if lang == Language.nb else cat.label_en)
     area = session.get(Area, item.area_id) if item.area_id is not None else None
-    count = max(item.observation_count, 1)
-    if area is None:
+    return title_for(lang, cat, area.name if area else None, item.observation_count)
+
+
+def title_for(lang: Language, cat: Category | None, area_name: str | None, count: int) -> str:
+    label = "?" if cat is None else (cat.label_nb if lang == Language.nb else cat.label_en)
+    count = max(count, 1)
+    if area_name is None:
         return plural("item.title_no_area", lang, count, category=label)[:200]
-    return plural("item.title", lang, count, category=label, area=area.name)[:200]
+    return plural("item.title", lang, count, category=label, area=area_name)[:200]
 
 
 def new_item(
@@ -435,19 +455,168 @@ def get_item(session: Session, org_id: uuid.UUID, item_id: uuid.UUID) -> ActionI
 # --- regroup -------------------------------------------------------------------------------
 
 
-@dataclass
-class _Row:
-    obs: Observation
-    code: str
+@dataclass(slots=True)
+class _Obs:
+    """An accepted observation with a location, as the regroup reads it."""
+
+    id: uuid.UUID
+    category_id: uuid.UUID
+    item_id: uuid.UUID | None
     lon: float
     lat: float
+    recorded_at: datetime
+    severity: int
+    perceived_safety: int | None
+    is_dark: bool | None
+    participant_id: uuid.UUID | None
+    participant_group: str | None
+
+
+@dataclass(slots=True)
+class _Item:
+    """An open item of the area as the regroup reads it (only what it compares or rewrites)."""
+
+    id: uuid.UUID
+    category_id: uuid.UUID
+    status: str
+    created_at: datetime
+    title: str
+    title_edited: bool
+    observation_count: int
+    location: Any  # shapely, or None
+    footprint: Any
+    first_seen_at: datetime | None
+    last_seen_at: datetime | None
+    participant_groups: list[str]
+    priority_score: float
+    priority_override: float | None
+    due_date: date | None
+    version: int
+
+
+def _read_observations(session: Session, area: Area, *, elsewhere: bool) -> list[_Obs]:
+    """The area's accepted observations with a location, or (``elsewhere``) those outside the
+    area that belong to one of its open items: members all the same, though never regrouped."""
+    o = OBSERVATION.c
+    p = PARTICIPANT.c
+    stmt = select(
+        o.id, o.category_id, o.action_item_id, func.ST_X(o.location), func.ST_Y(o.location),
+        o.recorded_at, o.severity, o.perceived_safety, o.is_dark, o.participant_id, p.group,
+    ).where(
+        o.moderation == str(Moderation.accepted), o.location.is_not(None)
+    )  # fmt: skip
+    if elsewhere:
+        i = ACTION_ITEM.c
+        stmt = stmt.select_from(
+            OBSERVATION.join(ACTION_ITEM, i.id == o.action_item_id).outerjoin(
+                PARTICIPANT, p.id == o.participant_id
+            )
+        ).where(
+            i.area_id == area.id,
+            i.status.in_([str(s) for s in OPEN_STATUSES]),
+            or_(o.area_id.is_(None), o.area_id != area.id),
+        )
+    else:
+        stmt = stmt.select_from(OBSERVATION.outerjoin(PARTICIPANT, p.id == o.participant_id)).where(
+            o.area_id == area.id
+        )
+    return [
+        _Obs(r[0], r[1], r[2], float(r[3]), float(r[4]), r[5], r[6], r[7], r[8], r[9],
+             None if r[10] is None else str(r[10]))
+        for r in session.execute(stmt).all()
+    ]  # fmt: skip
+
+
+def _read_open_items(session: Session, area: Area) -> dict[uuid.UUID, _Item]:
+    i = ACTION_ITEM.c
+    dialect = session.get_bind().dialect.name
+    rows = session.execute(
+        select(
+            i.id, i.category_id, i.status, i.created_at, i.title, i.title_edited,
+            i.observation_count, spatial.as_wkb(dialect, i.location),
+            spatial.as_wkb(dialect, i.footprint), i.first_seen_at, i.last_seen_at,
+            i.participant_groups, i.priority_score, i.priority_override, i.due_date, i.version,
+        ).where(i.area_id == area.id, i.status.in_([str(s) for s in OPEN_STATUSES]))
+    ).all()  # fmt: skip
+    locations = shapely.from_wkb([None if r[7] is None else bytes(r[7]) for r in rows])
+    footprints = shapely.from_wkb([None if r[8] is None else bytes(r[8]) for r in rows])
+    return {
+        r[0]: _Item(
+            r[0], r[1], str(r[2]), r[3], r[4], bool(r[5]), r[6], locations[k], footprints[k],
+            r[9], r[10], list(r[11] or []), r[12], r[13], r[14], r[15],
+        )
+        for k, r in enumerate(rows)
+    }  # fmt: skip
+
+
+def _event(
+    org_id: uuid.UUID,
+    item_id: uuid.UUID,
+    now: datetime,
+    *,
+    kind: str,
+    actor: Principal | None = None,
+    participant_id: uuid.UUID | None = None,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    changes: dict[str, Any] | None = None,
+    comment: str | None = None,
+) -> dict[str, Any]:
+    """An action_event row as ``record_event`` would add it, for a bulk insert."""
+    return {
+        "id": uuid.uuid4(),
+        "organization_id": org_id,
+        "action_item_id": item_id,
+        "actor_user_id": actor.user.id if actor and actor.user else None,
+        "actor_participant_id": (
+            actor.participant.id if actor and actor.participant else participant_id
+        ),
+        "kind": kind,
+        "from_status": from_status,
+        "to_status": to_status,
+        "changes": changes or {},
+        "comment": comment,
+        "created_at": now,
+    }
+
+
+def _differs(old: _Item, new: dict[str, Any]) -> bool:
+    """Whether an item's recomputed figures differ from what is stored (geometry exactly)."""
+    return bool(
+        old.observation_count != new["observation_count"]
+        or old.first_seen_at != new["first_seen_at"]
+        or old.last_seen_at != new["last_seen_at"]
+        or old.participant_groups != new["participant_groups"]
+        or old.priority_score != new["priority_score"]
+        or old.title != new["title"]
+        or old.due_date != new["due_date"]
+        or old.location is None
+        or old.footprint is None
+        or not shapely.equals_exact(old.location, new["location"], tolerance=0.0)
+        or not shapely.equals_exact(old.footprint, new["footprint"], tolerance=0.0)
+    )
+
+
+def _update_items(session: Session, rows: list[dict[str, Any]]) -> None:
+    """One bulk UPDATE, each item only at the version the regroup read: an item someone moved
+    meanwhile (a status change takes no group lock) fails the regroup instead of being
+    overwritten, as the ORM's versioned UPDATE did."""
+    written = spatial.bulk_update(session, ACTION_ITEM, rows, version="version")
+    if written != len(rows):
+        raise Conflict("an action item of the area changed during the regroup; try again")
 
 
 def regroup_area(session: Session, principal: Principal, area: Area) -> RegroupResult:
     """Recompute the area's grouping from scratch, keeping the ids (and status and history) of
     the items it can match: each new group takes the existing open item it shares most
     observations with, preferring items already being worked on. Resolved and closed items and
-    their observations are left alone."""
+    their observations are left alone.
+
+    Set-based: the area is read once, grouped in ``geo``, and written back with a fixed number
+    of statements whatever the number of items (bulk insert of new items and their events, one
+    bulk update of the observations that move, one of the items that changed). Items whose
+    figures did not change are not written (their version, the ETag, stays).
+    """
     cats = {
         c.id: c
         for c in session.scalars(
@@ -459,42 +628,42 @@ def regroup_area(session: Session, principal: Principal, area: Area) -> RegroupR
         session,
         [group_key(area.organization_id, area.id, c.id) for c in cats.values() if c.actionable],
     )
-    open_items = {
-        i.id: i
-        for i in session.scalars(
-            select(ActionItem)
-            .where(
-                col(ActionItem.area_id) == area.id,
-                col(ActionItem.status).in_([str(s) for s in OPEN_STATUSES]),
-            )
-            .execution_options(populate_existing=True)
-        )
-    }
-    rows: list[_Row] = []
-    stmt = select(
-        Observation, func.ST_X(Observation.location), func.ST_Y(Observation.location)
-    ).where(
-        col(Observation.area_id) == area.id,
-        col(Observation.moderation) == Moderation.accepted,
-        col(Observation.location).is_not(None),
-    )
-    for obs, x, y in session.execute(stmt).all():
+    org = session.get(Organization, area.organization_id)
+    lang = org.language if org is not None else Language.nb
+    open_items = _read_open_items(session, area)
+
+    # Who takes part: accepted observations of actionable categories that are not members of
+    # an item other than this area's open ones. Members of those open items that do not take
+    # part (a category no longer actionable, moved out of the area) stay where they are.
+    rows: list[_Obs] = []
+    staying: dict[uuid.UUID, list[_Obs]] = defaultdict(list)
+    for obs in _read_observations(session, area, elsewhere=False):
+        if obs.item_id is not None and obs.item_id not in open_items:
+            continue  # belongs to a resolved or closed item: history stays as it is
         cat = cats.get(obs.category_id)
         if cat is None or not cat.actionable:
+            if obs.item_id is not None:
+                staying[obs.item_id].append(obs)
             continue
-        if obs.action_item_id is not None and obs.action_item_id not in open_items:
-            continue  # belongs to a resolved or closed item: history stays as it is
-        rows.append(_Row(obs, cat.code, float(x), float(y)))
-    by_id = {str(r.obs.id): r for r in rows}
+        rows.append(obs)
+    if open_items:
+        for obs in _read_observations(session, area, elsewhere=True):
+            assert obs.item_id is not None
+            staying[obs.item_id].append(obs)
+
+    by_id = {str(r.id): r for r in rows}
     groups = group_points(
-        [GroupPoint(str(r.obs.id), r.code, r.lon, r.lat) for r in rows], distances
+        [GroupPoint(key, cats[r.category_id].code, r.lon, r.lat) for key, r in by_id.items()],
+        distances,
     )
 
+    # Match groups to items: most shared observations first, then items being worked on, then
+    # the oldest; each item and each group at most once.
     pairs: list[tuple[int, int, str, str, int]] = []
-    for gi, members in enumerate(groups):
+    for gi, group in enumerate(groups):
         overlap: dict[uuid.UUID, int] = defaultdict(int)
-        for oid in members:
-            current = by_id[oid].obs.action_item_id
+        for oid in group:
+            current = by_id[oid].item_id
             if current is not None:
                 overlap[current] += 1
         for item_id, n in overlap.items():
@@ -502,44 +671,140 @@ def regroup_area(session: Session, principal: Principal, area: Area) -> RegroupR
             worked_on = 0 if item.status == ActionStatus.new else 1
             pairs.append((-n, -worked_on, item.created_at.isoformat(), str(item_id), gi))
     pairs.sort()
-    group_item: dict[int, ActionItem] = {}
+    group_item: dict[int, uuid.UUID] = {}
     taken: set[uuid.UUID] = set()
     for _n, _w, _c, item_key, gi in pairs:
         item_id = uuid.UUID(item_key)
         if gi in group_item or item_id in taken:
             continue
-        group_item[gi] = open_items[item_id]
+        group_item[gi] = item_id
         taken.add(item_id)
 
-    created = 0
-    touched: dict[uuid.UUID, ActionItem] = dict(open_items)
-    before_counts = {i.id: i.observation_count for i in open_items.values()}
-    for gi, members in enumerate(groups):
+    # Every item's members afterwards: a new group's (in id order) plus those staying put.
+    members: dict[uuid.UUID, list[_Obs]] = {i: [] for i in open_items}
+    moves: list[dict[str, Any]] = []
+    for gi, group in enumerate(groups):
         target = group_item.get(gi)
         if target is None:
-            seed = by_id[members[0]].obs
-            target = new_item(session, cats[seed.category_id], area.id, seed)
-            created += 1
-            touched[target.id] = target
-        for oid in members:
-            by_id[oid].obs.action_item_id = target.id
-    session.flush()
+            target = uuid.uuid4()
+            members[target] = []
+        for oid in group:
+            obs = by_id[oid]
+            members[target].append(obs)
+            if obs.item_id != target:
+                moves.append({"id": obs.id, "action_item_id": target})
+    for item_id, extra in staying.items():
+        members[item_id].extend(extra)
+
+    filled = [i for i, m in members.items() if m]
+    points = [m for i in filled for m in members[i]]
+    shapes = (
+        group_shapes(
+            [m.lon for m in points],
+            [m.lat for m in points],
+            np.repeat(np.arange(len(filled)), [len(members[i]) for i in filled]),
+            len(filled),
+        )
+        if filled
+        else None
+    )
+    titles: dict[tuple[uuid.UUID | None, int], str] = {}
+
+    def title(cat: Category | None, count: int) -> str:
+        key = (cat.id if cat else None, count)
+        if key not in titles:
+            titles[key] = title_for(lang, cat, area.name, count)
+        return titles[key]
+
+    now = utcnow()
+    today = now.date()
+    new_rows: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
     closed = 0
-    for item in touched.values():
-        refresh(session, item, close_if_empty=False)
-        if item.observation_count == 0 and item.status in OPEN_STATUSES:
-            set_status(session, item, ActionStatus.closed_empty, kind="regroup", actor=principal,
-                       comment="emptied by a regroup of the area")  # fmt: skip
-            closed += 1
-        elif item.id in before_counts and before_counts[item.id] != item.observation_count:
-            record_event(session, item, kind="regroup", actor=principal,
-                         changes={"observation_count": [before_counts[item.id], item.observation_count]})  # fmt: skip
-        _set_due_date_if_missing(item)
-    session.flush()
+    for k, item_id in enumerate(filled):
+        assert shapes is not None
+        mem = members[item_id]
+        lon, lat = shapes.centroids[k]
+        last_seen = max(m.recorded_at for m in mem)
+        figures: dict[str, Any] = {
+            "location": spatial.point(lon, lat),
+            "footprint": shapes.footprints[k],
+            "observation_count": len(mem),
+            "first_seen_at": min(m.recorded_at for m in mem),
+            "last_seen_at": last_seen,
+            "participant_groups": sorted(
+                {m.participant_group for m in mem if m.participant_group is not None}
+            ),
+            "priority_score": priority_score(
+                len(mem), [m.severity for m in mem], [m.perceived_safety for m in mem],
+                [m.is_dark for m in mem], last_seen, now,
+            ),
+        }  # fmt: skip
+        old = open_items.get(item_id)
+        if old is None:
+            cat = cats[mem[0].category_id]
+            new_rows.append({
+                "id": item_id, "organization_id": area.organization_id, "area_id": area.id,
+                "category_id": cat.id, "title": title(cat, len(mem)),
+                "title_edited": False, **figures, "priority_override": None,
+                "department": cat.default_department, "owner_type": str(OwnerType.municipality),
+                "due_date": default_due_date(figures["priority_score"], today),
+                "status": str(ActionStatus.new), "version": 1, "created_at": now,
+                "updated_at": now,
+            })  # fmt: skip
+            # Attributed like an item started on arrival: to whoever reported its first member.
+            events.append(_event(area.organization_id, item_id, now, kind="created",
+                                 participant_id=mem[0].participant_id,
+                                 to_status=str(ActionStatus.new)))  # fmt: skip
+            continue
+        figures["title"] = (
+            old.title
+            if old.title_edited  # a coordinator's own title stays
+            else title(cats.get(old.category_id), len(mem))
+        )
+        priority = old.priority_override
+        figures["due_date"] = old.due_date or default_due_date(
+            figures["priority_score"] if priority is None else priority, today
+        )
+        if _differs(old, figures):
+            changed.append({"id": item_id, **figures, "updated_at": now, "version": old.version})
+        if old.observation_count != len(mem):
+            events.append(_event(area.organization_id, item_id, now, kind="regroup",
+                                 actor=principal,
+                                 changes={"observation_count": [old.observation_count, len(mem)]}))  # fmt: skip
+    for item_id, old in open_items.items():
+        if members[item_id]:
+            continue
+        # Emptied: closed, its history kept (never deleted).
+        emptied: dict[str, Any] = {
+            "id": item_id, "observation_count": 0, "status": str(ActionStatus.closed_empty),
+            "updated_at": now, "version": old.version,
+        }  # fmt: skip
+        priority = (
+            old.priority_override if old.priority_override is not None else old.priority_score
+        )
+        emptied["due_date"] = old.due_date or default_due_date(priority, today)
+        changed.append(emptied)
+        events.append(_event(area.organization_id, item_id, now, kind="regroup", actor=principal,
+                             from_status=old.status, to_status=str(ActionStatus.closed_empty),
+                             comment="emptied by a regroup of the area"))  # fmt: skip
+        closed += 1
+
+    # Items first (observations refer to them), then the moves, then the items' figures.
+    spatial.bulk_insert(session, ACTION_ITEM, new_rows)
+    spatial.bulk_update(session, OBSERVATION, moves)
+    _update_items(session, [r for r in changed if "location" in r])
+    _update_items(session, [r for r in changed if "location" not in r])
+    spatial.bulk_insert(session, ACTION_EVENT, events)
+    # Objects this session loaded before are stale now.
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, ActionItem | Observation):
+            session.expire(obj)
     return RegroupResult(
         observations=len(rows),
         items_kept=len(group_item),
-        items_created=created,
+        items_created=len(new_rows),
         items_closed=closed,
     )
 
