@@ -10,8 +10,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.db import is_transient
 from api.i18n import Language, has, pick_language, translate
 from api.ops.logs import current_request_id
 
@@ -220,7 +223,19 @@ def install_error_handlers(app: FastAPI) -> None:
             errors=errors,
         )
 
+    async def on_database_busy(request: Request, exc: Exception) -> JSONResponse:
+        # An exhausted connection pool, or a lock that outlasted SQLite's busy timeout or a
+        # retry loop, is overload, not a bug: the transaction was rolled back, so the client
+        # may send the same request again.
+        if isinstance(exc, DBAPIError) and not is_transient(exc):
+            raise exc  # a real database error: CatchUnexpected answers it as a 500
+        log.warning("database busy on %s %s: %s", request.method, request.url.path, exc)
+        busy = Busy("the service is busy: nothing was applied; send it again shortly")
+        return await on_domain_error(request, busy)
+
     app.add_exception_handler(DomainError, on_domain_error)
+    app.add_exception_handler(PoolTimeout, on_database_busy)
+    app.add_exception_handler(DBAPIError, on_database_busy)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     # Bugs (any other exception) are answered by api.middleware.CatchUnexpected.

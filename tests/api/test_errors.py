@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from api.errors import Conflict
 from tests.client import SyncClient
@@ -29,7 +31,20 @@ def probe_client(app: Any) -> Any:
 
     app.add_api_route("/_probe/echo", echo, methods=["POST"])
     app.add_api_route("/_probe/conflict", conflict, methods=["GET"])
+
+    def pool_empty() -> None:
+        raise PoolTimeout("QueuePool limit of size 5 overflow 10 reached")
+
+    def locked() -> None:
+        raise OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
+
+    def bad_sql() -> None:
+        raise ProgrammingError("SELECT secret", {}, Exception("syntax error at secret"))
+
     app.add_api_route("/_probe/boom", boom, methods=["GET"])
+    app.add_api_route("/_probe/pool-empty", pool_empty, methods=["GET"])
+    app.add_api_route("/_probe/locked", locked, methods=["GET"])
+    app.add_api_route("/_probe/bad-sql", bad_sql, methods=["GET"])
     with SyncClient(app) as c:
         yield c
 
@@ -83,3 +98,19 @@ def test_unexpected_error_leaks_nothing(probe_client: SyncClient) -> None:
     assert "secret" not in text
     assert "Traceback" not in text
     assert "RuntimeError" not in text
+
+
+@pytest.mark.parametrize("path", ["/_probe/pool-empty", "/_probe/locked"])
+def test_an_overloaded_database_is_a_503_to_retry(probe_client: SyncClient, path: str) -> None:
+    """The load benchmark saw 500s when the pool ran dry or SQLite stayed locked: overload is
+    a 503 with Retry-After, so clients (the field app's outbox) send the request again."""
+    r = probe_client.get(path)
+    body = _is_problem(r, 503)
+    assert body["type"].endswith("/busy")
+    assert int(r.headers["retry-after"]) >= 1
+    assert "QueuePool" not in str(body)
+
+
+def test_a_database_bug_is_still_a_500(probe_client: SyncClient) -> None:
+    body = _is_problem(probe_client.get("/_probe/bad-sql"), 500)
+    assert "secret" not in str(body)
