@@ -21,6 +21,7 @@ from api.action_items.workflow import allowed_moves
 from api.i18n import Language, has, translate
 from api.paging import after_keyset, clamp_limit, keyset_page
 from api.principal import Principal
+from api.services import sensitive
 from api.services.photo_links import photo_links
 from api.signing import PhotoSigner
 from geo.projection import geodesic_distance_m
@@ -58,27 +59,34 @@ def to_reads(
     if not items:
         return []
     photos = photo_links(session, [i.id for i in items], signer, of_items=True)
-    codes = dict(
-        session.execute(
-            select(col(Category.id), col(Category.code)).where(
+    cats = {
+        cid: (code, bool(is_sensitive))
+        for cid, code, is_sensitive in session.execute(
+            select(col(Category.id), col(Category.code), col(Category.sensitive)).where(
                 col(Category.id).in_({i.category_id for i in items})
             )
         ).all()
-    )
+    }
+    # Items of a sensitive category: at their generalised point for all but coordinators+.
+    general = principal is not None and not sensitive.full_detail(principal)
     today = utcnow().date()
-    return [
-        ActionItemRead.model_validate(
-            {
-                **columns_for(i, ActionItemRead),
-                "category": codes.get(i.category_id, "?"),
-                "priority": effective_priority(i),
-                "overdue": is_overdue(i, today),
-                "allowed_moves": allowed_moves(principal, i) if principal is not None else [],
-                "photos": photos.get(i.id, []),
-            }
-        )
-        for i in items
-    ]
+    reads = []
+    for i in items:
+        code, is_sensitive = cats.get(i.category_id, ("?", True))
+        values = {
+            **columns_for(i, ActionItemRead),
+            "category": code,
+            "priority": effective_priority(i),
+            "overdue": is_overdue(i, today),
+            "allowed_moves": allowed_moves(principal, i) if principal is not None else [],
+            "photos": photos.get(i.id, []),
+        }
+        if general and is_sensitive:
+            point = spatial.from_db(i.location)
+            assert point is not None
+            values.update(location=sensitive.general_point_geojson(point), footprint=None)
+        reads.append(ActionItemRead.model_validate(values))
+    return reads
 
 
 def list_items(

@@ -215,7 +215,8 @@ def item_observations(
         maximum=request.app.state.settings.page_size_max,
     )  # fmt: skip
     return Page[ObservationRead](
-        items=obs_service.to_reads(session, rows, signer), next=next_url(request, nxt)
+        items=obs_service.to_reads(session, rows, signer, principal=principal),
+        next=next_url(request, nxt),
     )
 
 
