@@ -182,14 +182,15 @@ def _named(prefix: str, value: str | None, lang: Language) -> str:
 
 
 def export_photo_links(
-    session: Session, items: Sequence[ActionItemRead], signer: PhotoSigner
+    session: Session, items: Sequence[ActionItemRead], signer: PhotoSigner, *, full: bool = True
 ) -> dict[uuid.UUID, list[str]]:
-    """Per item: signed links (valid for days) to its reports' photos and its fix photos."""
+    """Per item: signed links (valid for days) to its reports' photos and its fix photos;
+    without ``full`` detail, none of an observation of a sensitive category."""
     ids = [r.id for r in items]
     if not ids:
         return {}
     out: dict[uuid.UUID, list[str]] = {}
-    rows = session.execute(
+    stmt = (
         select(col(Photo.id), col(Photo.organization_id), col(Observation.action_item_id))
         .join(Observation, col(Observation.id) == col(Photo.observation_id))
         .where(
@@ -197,7 +198,12 @@ def export_photo_links(
             col(Observation.moderation) == Moderation.accepted,
         )
         .order_by(col(Photo.created_at), col(Photo.id))
-    ).all()
+    )
+    if not full:
+        stmt = stmt.join(Category, col(Category.id) == col(Observation.category_id)).where(
+            col(Category.sensitive).is_(False)
+        )
+    rows = session.execute(stmt).all()
     for pid, org, item_id in rows:
         if item_id is not None:
             out.setdefault(item_id, []).append(signer.url(pid, org, "display"))
@@ -213,6 +219,8 @@ def area_list_csv(
     delimiter: str,
     lang: Language,
     signer: PhotoSigner | None = None,
+    *,
+    full: bool = True,
 ) -> str:
     """A spreadsheet Excel opens cleanly: UTF-8 with BOM (keeps æøå), CRLF rows, and the
     semicolon delimiter that Nordic Excel expects (comma on request). Headers, statuses,
@@ -229,7 +237,7 @@ def area_list_csv(
             .where(col(ActionItem.id).in_([r.id for r in items]))
         )
     }
-    photos = export_photo_links(session, items, signer) if signer is not None else {}
+    photos = export_photo_links(session, items, signer, full=full) if signer is not None else {}
     for r in items:
         lon, lat = r.location.coordinates[:2]
         values = {

@@ -20,6 +20,7 @@ from api.routers import API_PREFIX, api_router
 from api.routers.photos import IMAGE_BODY, MediaDep, PhotoBytes
 from api.services import observations as obs_service
 from api.services import photos as photo_service
+from api.services import sensitive
 from api.signing import EXPORT_TTL, PhotoSigner
 from models import ActionItem, ActionStatus
 from models.action_items import (
@@ -260,7 +261,10 @@ def area_action_list(
     """The area's items by priority. ``format=csv``: a spreadsheet in the caller's language
     (UTF-8 with BOM, semicolons unless ``delimiter=comma``), photos as links valid for days."""
     if format in exports.EXPORT_FORMATS:  # spreadsheet, GeoPackage, PDF (api/exports)
-        return exports.area_export(request, session, principal.org_id, area, format, include_closed)
+        return exports.area_export(
+            request, session, principal.org_id, area, format, include_closed,
+            full=sensitive.full_detail(principal),
+        )  # fmt: skip
     listing = reads.area_list(
         session, area, include_closed=include_closed, principal=principal, signer=signer
     )
@@ -275,6 +279,7 @@ def area_action_list(
             ";" if delimiter == "semicolon" else ",",
             request_language(request),
             export_signer,
+            full=sensitive.full_detail(principal),
         )
         filename = f"action-list-{(area.code or area.name).replace(' ', '_')}.csv"
         return Response(

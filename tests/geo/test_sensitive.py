@@ -44,6 +44,4 @@ def test_generalised_cell_holds_the_generalised_point(resolution: int) -> None:
     for lon, lat in _points(200):
         cell_r8 = h3.latlng_to_cell(lat, lon, GENERAL_RESOLUTION)
         glon, glat = generalise(lon, lat)
-        assert generalised_cell(cell_r8, resolution) == h3.latlng_to_cell(
-            glat, glon, resolution
-        )
+        assert generalised_cell(cell_r8, resolution) == h3.latlng_to_cell(glat, glon, resolution)

@@ -12,7 +12,15 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.api.ogc.conftest import N_ITEMS, Readers
-from tests.api.ogc.seed import MAX_LAT, MAX_LON, MIN_LAT, MIN_LON, START
+from tests.api.ogc.seed import (
+    MAX_LAT,
+    MAX_LON,
+    MIN_LAT,
+    MIN_LON,
+    START,
+    as_planners_see,
+    categories,
+)
 
 OGC = "/ogc"
 CONF = "http://www.opengis.net/spec/"
@@ -31,7 +39,9 @@ def _doc(r: Any) -> dict[str, Any]:
 
 
 def _visible(readers: Readers) -> dict[str, dict[str, Any]]:
-    return {str(k): o for k, o in readers.data.observations.items() if o["category"] != "incident"}
+    # No sensitive category here: sensitive places have tests of their own
+    # (tests/api/test_sensitive_outputs.py).
+    return {str(k): o for k, o in readers.data.observations.items()}
 
 
 def _local(url: str) -> str:
@@ -188,14 +198,26 @@ def test_single_feature(readers: Readers) -> None:
     readers.get(f"{OGC}/collections/observations/items/not-a-uuid", status=404)
 
 
-def test_planners_do_not_see_sensitive_categories(readers: Readers) -> None:
-    sensitive = [
-        str(k) for k, o in readers.data.observations.items() if o["category"] == "incident"
-    ]
-    assert sensitive
-    readers.get(f"{OGC}/collections/observations/items/{sensitive[0]}", status=404)
-    doc = _doc(readers.get(f"{OGC}/collections/observations/items?limit=1000", who="coordinator"))
+def test_planners_see_sensitive_observations_generalised(
+    fresh_readers: Readers, session: Any
+) -> None:
+    readers = fresh_readers
+    categories(session, readers.world.org)["incident"].sensitive = True
+    session.commit()
+    seen = as_planners_see(readers.data)
+    doc = _doc(readers.get(f"{OGC}/collections/observations/items?limit=1000"))
     assert doc["numberMatched"] == len(readers.data.observations)
+    incidents = 0
+    for f in doc["features"]:
+        want = seen[f["id"]]
+        assert f["geometry"]["coordinates"] == pytest.approx([want["lon"], want["lat"]], abs=1e-6)
+        assert f["properties"]["note"] == want["note"]
+        incidents += want["category"] == "incident"
+    assert incidents
+    full = _doc(readers.get(f"{OGC}/collections/observations/items?limit=1000", who="coordinator"))
+    assert {f["properties"]["note"] for f in full["features"]} == {
+        o["note"] for o in readers.data.observations.values()
+    }
 
 
 def test_other_organization_sees_none_of_it(readers: Readers) -> None:
