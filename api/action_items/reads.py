@@ -393,18 +393,23 @@ def nearby_resolved(
     lon: float | None,
     lat: float | None,
     radius_m: float,
+    *,
+    principal: Principal | None = None,
 ) -> list[ActionItem]:
-    """Resolved items in the walk's area, nearest first when the walker says where they are."""
+    """Resolved items in the walk's area, nearest first when the walker says where they are.
+    Items of sensitive categories only for coordinators and admins: distances from a point
+    the caller chooses would locate them."""
     if area_id is None:
         return []
-    items = list(
-        session.scalars(
-            select(ActionItem).where(
-                col(ActionItem.area_id) == area_id,
-                col(ActionItem.status) == str(ActionStatus.resolved),
-            )
-        )
+    stmt = select(ActionItem).where(
+        col(ActionItem.area_id) == area_id,
+        col(ActionItem.status) == str(ActionStatus.resolved),
     )
+    if principal is not None and not sensitive.full_detail(principal):
+        stmt = stmt.join(Category, col(Category.id) == col(ActionItem.category_id)).where(
+            col(Category.sensitive).is_(False)
+        )
+    items = list(session.scalars(stmt))
     if lon is None or lat is None:
         return sorted(items, key=lambda i: str(i.id))
     located = []

@@ -239,7 +239,7 @@ def nearby_resolved(
     lat: float | None = Query(default=None, ge=-90, le=90),
     radius_m: float = Query(default=250, gt=0, le=5000),
 ) -> list[ActionItemRead]:
-    items = reads.nearby_resolved(session, walk.area_id, lon, lat, radius_m)
+    items = reads.nearby_resolved(session, walk.area_id, lon, lat, radius_m, principal=principal)
     return reads.to_reads(session, items, principal=principal)
 
 

@@ -23,7 +23,7 @@ from api.exports import data as export_data
 from api.services import tokens as token_service
 from geo.projection import geodesic_distance_m
 from geo.sensitive import generalise
-from models import Participant, ParticipantGroup, Photo, utcnow
+from models import ActionItem, ActionStatus, Participant, ParticipantGroup, Photo, utcnow
 from models.tokens import TokenCreate
 from tests.api.conftest import World, participant_token
 from tests.client import SyncClient
@@ -390,3 +390,14 @@ def test_a_toggle_of_the_flag_takes_effect_at_once(scene: Scene) -> None:
     assert _coords(f["geometry"]) == pytest.approx(GENERAL, abs=1e-6)
     item = scene.json(f"/api/v1/action-items/{scene.item_id}", "planner")
     assert _coords(item["location"]) == pytest.approx(GENERAL, abs=1e-6)
+
+
+def test_nearby_resolved_leaves_sensitive_items_out(scene: Scene, session: Session) -> None:
+    item = session.get(ActionItem, uuid.UUID(scene.item_id))
+    assert item is not None
+    item.status = ActionStatus.resolved
+    session.commit()
+    url = f"/api/v1/walks/{scene.world.walk.id}/nearby-resolved?lon={TRUE[0]}&lat={TRUE[1]}"
+    for who, shown in (("participant", False), ("planner", False), ("coordinator", True)):
+        got = [i["id"] for i in scene.json(url, who)]
+        assert (scene.item_id in got) is shown, who
