@@ -18,8 +18,6 @@ from tests.api.ogc.seed import (
     MIN_LAT,
     MIN_LON,
     START,
-    as_planners_see,
-    categories,
 )
 
 OGC = "/ogc"
@@ -196,28 +194,6 @@ def test_single_feature(readers: Readers) -> None:
     assert {link["rel"] for link in f["links"]} >= {"self", "collection"}
     readers.get(f"{OGC}/collections/observations/items/{uuid.uuid4()}", status=404)
     readers.get(f"{OGC}/collections/observations/items/not-a-uuid", status=404)
-
-
-def test_planners_see_sensitive_observations_generalised(
-    fresh_readers: Readers, session: Any
-) -> None:
-    readers = fresh_readers
-    categories(session, readers.world.org)["incident"].sensitive = True
-    session.commit()
-    seen = as_planners_see(readers.data)
-    doc = _doc(readers.get(f"{OGC}/collections/observations/items?limit=1000"))
-    assert doc["numberMatched"] == len(readers.data.observations)
-    incidents = 0
-    for f in doc["features"]:
-        want = seen[f["id"]]
-        assert f["geometry"]["coordinates"] == pytest.approx([want["lon"], want["lat"]], abs=1e-6)
-        assert f["properties"]["note"] == want["note"]
-        incidents += want["category"] == "incident"
-    assert incidents
-    full = _doc(readers.get(f"{OGC}/collections/observations/items?limit=1000", who="coordinator"))
-    assert {f["properties"]["note"] for f in full["features"]} == {
-        o["note"] for o in readers.data.observations.values()
-    }
 
 
 def test_other_organization_sees_none_of_it(readers: Readers) -> None:
