@@ -31,9 +31,13 @@ def _session_factory() -> tuple[Engine, sessionmaker[Session]]:
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:
-    from api.migrate import upgrade
+    from api.migrate import backfill, upgrade
 
-    upgrade(get_settings().resolved_database_url)
+    url = get_settings().resolved_database_url
+    upgrade(url)
+    for what, n in backfill(url).items():
+        if n:
+            print(f"filled {what} of {n} rows")
     print("database is at the latest schema")
     return 0
 

@@ -36,3 +36,20 @@ def downgrade(
     url: str | None = None, *, connection: Connection | None = None, revision: str = "base"
 ) -> None:
     command.downgrade(alembic_config(url, connection), revision)
+
+
+def backfill(url: str) -> dict[str, int]:
+    """Data backfills too long for a revision, run by ``safewalk migrate`` after the upgrade.
+    Each is idempotent: it fills only what is still missing."""
+    from api.db import create_db_engine, make_sessionmaker, session_scope
+    from api.services import sensitive
+
+    engine = create_db_engine(url)
+    try:
+        done: dict[str, int] = {}
+        for session in session_scope(make_sessionmaker(engine)):
+            # Sensitive places (issue 16): the generalised point of observations made before it.
+            done["observation.location_general"] = sensitive.backfill_general_locations(session)
+        return done
+    finally:
+        engine.dispose()

@@ -117,6 +117,26 @@ def bbox_filter(
     return geom_col.op("&&")(envelope)
 
 
+def bbox_filter_shown(
+    dialect: str,
+    table_name: str,
+    geom_col: InstrumentedAttribute[Any],
+    rowid_col: Any,
+    bbox: tuple[float, float, float, float],
+    shown: Any,
+    search: tuple[float, float, float, float],
+) -> ColumnElement[bool]:
+    """Rows whose *shown* point (an expression, such as a generalised location) lies in
+    ``bbox``: found through the index on ``geom_col`` with the wider box ``search``, which
+    holds every row whose shown point can be in ``bbox``, then tested on the shown point."""
+    prefilter = bbox_filter(dialect, table_name, geom_col, rowid_col, search)
+    minx, miny, maxx, maxy = bbox
+    if dialect == "sqlite":
+        envelope = func.BuildMbr(minx, miny, maxx, maxy, SRID)
+        return and_(prefilter, func.MbrIntersects(shown, envelope) == 1)
+    return and_(prefilter, shown.op("&&")(func.ST_MakeEnvelope(minx, miny, maxx, maxy, SRID)))
+
+
 def as_geojson(dialect: str, geom_col: Any, decimals: int = 6) -> ColumnElement[str]:
     if dialect == "sqlite":
         return func.AsGeoJSON(geom_col, decimals)
@@ -390,6 +410,22 @@ def intersects(
     if dialect == "sqlite":
         return and_(prefilter, func.ST_Intersects(geom_col, geom_literal(geom)) == 1)
     return and_(prefilter, func.ST_Intersects(geom_col, geom_literal(geom)))
+
+
+def intersects_shown(
+    dialect: str,
+    table_name: str,
+    geom_col: InstrumentedAttribute[Any],
+    rowid_col: Any,
+    geom: BaseGeometry,
+    shown: Any,
+    search: tuple[float, float, float, float],
+) -> ColumnElement[bool]:
+    """As ``intersects``, on the shown point: the index with the wider box ``search`` first."""
+    prefilter = bbox_filter(dialect, table_name, geom_col, rowid_col, search)
+    if dialect == "sqlite":
+        return and_(prefilter, func.ST_Intersects(shown, geom_literal(geom)) == 1)
+    return and_(prefilter, func.ST_Intersects(shown, geom_literal(geom)))
 
 
 _GLOB_SPECIAL = str.maketrans({"*": "[*]", "?": "[?]", "[": "[[]"})

@@ -7,11 +7,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from geoalchemy2 import Geometry
 from pydantic import AwareDatetime, ConfigDict
 from sqlalchemy import BigInteger, CheckConstraint, Column, Index, String
 from sqlmodel import Field, SQLModel
 
-from models.base import enum_column, geometry_column, ts_column, utcnow
+from models.base import SRID, enum_column, geometry_column, ts_column, utcnow
 from models.geojson import PointGeometry, StoredPointOrNone
 
 
@@ -57,6 +58,15 @@ class Observation(SQLModel, table=True):
     )
     category_id: uuid.UUID = Field(foreign_key="category.id", index=True, ondelete="RESTRICT")
     location: Any = Field(default=None, sa_column=geometry_column("POINT", nullable=True))
+    # Where the observation is shown to callers without full detail when its category is
+    # sensitive: the centre of its H3 resolution-8 cell (geo.sensitive.generalise), set with
+    # the location, whatever the category, so a category turned sensitive is generalised at once.
+    location_general: Any = Field(
+        default=None,
+        sa_column=Column(
+            Geometry(geometry_type="POINT", srid=SRID, spatial_index=False), nullable=True
+        ),
+    )
     accuracy_m: float | None = None
     severity: int = 2
     perceived_safety: int | None = None

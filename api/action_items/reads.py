@@ -21,6 +21,7 @@ from api.action_items.workflow import allowed_moves
 from api.i18n import Language, has, translate
 from api.paging import after_keyset, clamp_limit, keyset_page
 from api.principal import Principal
+from api.services import sensitive
 from api.services.photo_links import photo_links
 from api.signing import PhotoSigner
 from geo.projection import geodesic_distance_m
@@ -57,27 +58,34 @@ def to_reads(
     if not items:
         return []
     photos = photo_links(session, [i.id for i in items], signer, of_items=True)
-    codes = dict(
-        session.execute(
-            select(col(Category.id), col(Category.code)).where(
+    cats = {
+        cid: (code, bool(is_sensitive))
+        for cid, code, is_sensitive in session.execute(
+            select(col(Category.id), col(Category.code), col(Category.sensitive)).where(
                 col(Category.id).in_({i.category_id for i in items})
             )
         ).all()
-    )
+    }
+    # Items of a sensitive category: at their generalised point for all but coordinators+.
+    general = principal is not None and not sensitive.full_detail(principal)
     today = utcnow().date()
-    return [
-        ActionItemRead.model_validate(
-            {
-                **columns_for(i, ActionItemRead),
-                "category": codes.get(i.category_id, "?"),
-                "priority": effective_priority(i),
-                "overdue": is_overdue(i, today),
-                "allowed_moves": allowed_moves(principal, i) if principal is not None else [],
-                "photos": photos.get(i.id, []),
-            }
-        )
-        for i in items
-    ]
+    reads = []
+    for i in items:
+        code, is_sensitive = cats.get(i.category_id, ("?", True))
+        values = {
+            **columns_for(i, ActionItemRead),
+            "category": code,
+            "priority": effective_priority(i),
+            "overdue": is_overdue(i, today),
+            "allowed_moves": allowed_moves(principal, i) if principal is not None else [],
+            "photos": photos.get(i.id, []),
+        }
+        if general and is_sensitive:
+            point = spatial.from_db(i.location)
+            assert point is not None
+            values.update(location=sensitive.general_point_geojson(point), footprint=None)
+        reads.append(ActionItemRead.model_validate(values))
+    return reads
 
 
 def list_items(
@@ -173,14 +181,15 @@ def _named(prefix: str, value: str | None, lang: Language) -> str:
 
 
 def export_photo_links(
-    session: Session, items: Sequence[ActionItemRead], signer: PhotoSigner
+    session: Session, items: Sequence[ActionItemRead], signer: PhotoSigner, *, full: bool = True
 ) -> dict[uuid.UUID, list[str]]:
-    """Per item: signed links (valid for days) to its reports' photos and its fix photos."""
+    """Per item: signed links (valid for days) to its reports' photos and its fix photos;
+    without ``full`` detail, none of an observation of a sensitive category."""
     ids = [r.id for r in items]
     if not ids:
         return {}
     out: dict[uuid.UUID, list[str]] = {}
-    rows = session.execute(
+    stmt = (
         select(col(Photo.id), col(Photo.organization_id), col(Observation.action_item_id))
         .join(Observation, col(Observation.id) == col(Photo.observation_id))
         .where(
@@ -188,7 +197,12 @@ def export_photo_links(
             col(Observation.moderation) == Moderation.accepted,
         )
         .order_by(col(Photo.created_at), col(Photo.id))
-    ).all()
+    )
+    if not full:
+        stmt = stmt.join(Category, col(Category.id) == col(Observation.category_id)).where(
+            col(Category.sensitive).is_(False)
+        )
+    rows = session.execute(stmt).all()
     for pid, org, item_id in rows:
         if item_id is not None:
             out.setdefault(item_id, []).append(signer.url(pid, org, "display"))
@@ -204,6 +218,8 @@ def area_list_csv(
     delimiter: str,
     lang: Language,
     signer: PhotoSigner | None = None,
+    *,
+    full: bool = True,
 ) -> str:
     """A spreadsheet Excel opens cleanly: UTF-8 with BOM (keeps æøå), CRLF rows, and the
     semicolon delimiter that Nordic Excel expects (comma on request). Headers, statuses,
@@ -220,7 +236,7 @@ def area_list_csv(
             .where(col(ActionItem.id).in_([r.id for r in items]))
         )
     }
-    photos = export_photo_links(session, items, signer) if signer is not None else {}
+    photos = export_photo_links(session, items, signer, full=full) if signer is not None else {}
     for r in items:
         lon, lat = r.location.coordinates[:2]
         values = {
@@ -257,18 +273,23 @@ def nearby_resolved(
     lon: float | None,
     lat: float | None,
     radius_m: float,
+    *,
+    principal: Principal | None = None,
 ) -> list[ActionItem]:
-    """Resolved items in the walk's area, nearest first when the walker says where they are."""
+    """Resolved items in the walk's area, nearest first when the walker says where they are.
+    Items of sensitive categories only for coordinators and admins: distances from a point
+    the caller chooses would locate them."""
     if area_id is None:
         return []
-    items = list(
-        session.scalars(
-            select(ActionItem).where(
-                col(ActionItem.area_id) == area_id,
-                col(ActionItem.status) == str(ActionStatus.resolved),
-            )
-        )
+    stmt = select(ActionItem).where(
+        col(ActionItem.area_id) == area_id,
+        col(ActionItem.status) == str(ActionStatus.resolved),
     )
+    if principal is not None and not sensitive.full_detail(principal):
+        stmt = stmt.join(Category, col(Category.id) == col(ActionItem.category_id)).where(
+            col(Category.sensitive).is_(False)
+        )
+    items = list(session.scalars(stmt))
     if lon is None or lat is None:
         return sorted(items, key=lambda i: str(i.id))
     located = []

@@ -21,6 +21,7 @@ from api.routers import API_PREFIX, api_router
 from api.routers.photos import IMAGE_BODY, MediaDep, PhotoBytes
 from api.services import observations as obs_service
 from api.services import photos as photo_service
+from api.services import sensitive
 from api.signing import EXPORT_TTL, PhotoSigner
 from models import ActionItem, ActionStatus, utcnow
 from models.action_items import (
@@ -216,7 +217,8 @@ def item_observations(
         maximum=request.app.state.settings.page_size_max,
     )  # fmt: skip
     return Page[ObservationRead](
-        items=obs_service.to_reads(session, rows, signer), next=next_url(request, nxt)
+        items=obs_service.to_reads(session, rows, signer, principal=principal),
+        next=next_url(request, nxt),
     )
 
 
@@ -238,7 +240,7 @@ def nearby_resolved(
     lat: float | None = Query(default=None, ge=-90, le=90),
     radius_m: float = Query(default=250, gt=0, le=5000),
 ) -> list[ActionItemRead]:
-    items = reads.nearby_resolved(session, walk.area_id, lon, lat, radius_m)
+    items = reads.nearby_resolved(session, walk.area_id, lon, lat, radius_m, principal=principal)
     return reads.to_reads(session, items, principal=principal)
 
 
@@ -260,7 +262,10 @@ def area_action_list(
     """The area's items by priority. ``format=csv``: a spreadsheet in the caller's language
     (UTF-8 with BOM, semicolons unless ``delimiter=comma``), photos as links valid for days."""
     if format in exports.EXPORT_FORMATS:  # spreadsheet, GeoPackage, PDF (api/exports)
-        return exports.area_export(request, session, principal.org_id, area, format, include_closed)
+        return exports.area_export(
+            request, session, principal.org_id, area, format, include_closed,
+            full=sensitive.full_detail(principal),
+        )  # fmt: skip
     listing = reads.area_list(
         session, area, include_closed=include_closed, principal=principal, signer=signer
     )
@@ -275,6 +280,7 @@ def area_action_list(
             ";" if delimiter == "semicolon" else ",",
             request_language(request),
             export_signer,
+            full=sensitive.full_detail(principal),
         )
         filename = f"action-list-{(area.code or area.name).replace(' ', '_')}.csv"
         return Response(

@@ -22,6 +22,7 @@ from api import spatial
 from api.action_items.grouping import effective_priority
 from api.i18n import has, translate
 from api.media import MediaStore
+from api.services import sensitive
 from api.services.photos import extension
 from models import (
     ActionEvent,
@@ -125,11 +126,15 @@ def _label(cat: Category | None, lang: str) -> str:
 
 
 def item_rows(
-    session: Session, org: Organization, items: list[ActionItem], lang: str
+    session: Session, org: Organization, items: list[ActionItem], lang: str, *, full: bool = True
 ) -> list[ItemRow]:
-    """Rows in the given order, numbered from 1, with notes, first photo and last comment."""
+    """Rows in the given order, numbered from 1, with notes, first photo and last comment.
+    Without ``full`` detail (sensitive places): items of sensitive categories at their
+    generalised point, and no note or photo of an observation of a sensitive category."""
     ids = [i.id for i in items]
     cats = _categories(session, org.id)
+    # Observations whose notes and photos this reader does not see (sensitive places).
+    hidden = [] if full else [c.id for c in cats.values() if c.sensitive]
     area_ids = {i.area_id for i in items if i.area_id}
     areas = (
         dict(
@@ -152,6 +157,7 @@ def item_rows(
                 col(Observation.action_item_id).in_(chunk),
                 col(Observation.moderation) == Moderation.accepted,
                 col(Observation.note).is_not(None),
+                col(Observation.category_id).notin_(hidden),
             )
             .order_by(col(Observation.recorded_at), col(Observation.id))
         ).all():
@@ -163,6 +169,7 @@ def item_rows(
             .where(
                 col(Observation.action_item_id).in_(chunk),
                 col(Observation.moderation) == Moderation.accepted,
+                col(Observation.category_id).notin_(hidden),
             )
             .order_by(col(Photo.created_at), col(Photo.id))
         ).all():
@@ -184,6 +191,8 @@ def item_rows(
         p = spatial.from_db(i.location)
         assert p is not None
         cat = cats.get(i.category_id)
+        if not full and (cat is None or cat.sensitive):
+            p = sensitive.general_point(p)
         rows.append(
             ItemRow(
                 nr=nr,
@@ -217,10 +226,16 @@ def _ordered(items: list[ActionItem]) -> list[ActionItem]:
 
 
 def observation_rows(
-    session: Session, org: Organization, observations: list[Observation], lang: str
+    session: Session,
+    org: Organization,
+    observations: list[Observation],
+    lang: str,
+    *,
+    full: bool = True,
 ) -> list[ObservationRow]:
     cats = _categories(session, org.id)
-    ids = [o.id for o in observations]
+    general = set() if full else {c.id for c in cats.values() if c.sensitive}
+    ids = [o.id for o in observations if o.category_id not in general]
     thumbs: dict[uuid.UUID, str] = {}
     for start in range(0, len(ids), 500):
         for oid, sha, media_type in session.execute(
@@ -234,6 +249,9 @@ def observation_rows(
     for nr, o in enumerate(observations, start=1):
         p = spatial.from_db(o.location)
         cat = cats.get(o.category_id)
+        hide = o.category_id in general
+        if hide and p is not None:
+            p = sensitive.general_point(p)
         rows.append(
             ObservationRow(
                 nr=nr,
@@ -244,7 +262,7 @@ def observation_rows(
                 lat=round(p.y, 6) if p is not None else None,
                 severity=o.severity,
                 perceived_safety=o.perceived_safety,
-                note=o.note,
+                note=None if hide else o.note,
                 recorded_at=o.recorded_at,
                 is_dark=o.is_dark,
                 moderation=str(o.moderation),
@@ -256,8 +274,9 @@ def observation_rows(
 
 
 def area_listing(
-    session: Session, org: Organization, area: Area, *, include_closed: bool
+    session: Session, org: Organization, area: Area, *, include_closed: bool, full: bool = True
 ) -> Listing:
+    """The area's action list and observations; ``full``: as coordinators see sensitive ones."""
     lang = _lang(org)
     stmt = select(ActionItem).where(col(ActionItem.area_id) == area.id)
     if not include_closed:
@@ -273,13 +292,14 @@ def area_listing(
             .order_by(col(Observation.recorded_at), col(Observation.id))
         )
     )
-    rows = item_rows(session, org, items, lang)
-    obs_rows = observation_rows(session, org, observations, lang)
+    rows = item_rows(session, org, items, lang, full=full)
+    obs_rows = observation_rows(session, org, observations, lang, full=full)
     _link(rows, obs_rows)
     return Listing(org, lang, area, spatial.from_db(area.geometry), rows, obs_rows)
 
 
 def walk_listing(session: Session, org: Organization, walk: Walk) -> Listing:
+    """The walk report's data, for coordinators and admins: sensitive places in full."""
     lang = _lang(org)
     observations = list(
         session.scalars(

@@ -49,10 +49,13 @@ def area_export(
     area: Area,
     fmt: str,
     include_closed: bool,
+    *,
+    full: bool,
 ) -> Response:
+    """``full``: the caller sees sensitive places as they are (api.services.sensitive)."""
     org = session.get(Organization, org_id)
     assert org is not None
-    listing = data.area_listing(session, org, area, include_closed=include_closed)
+    listing = data.area_listing(session, org, area, include_closed=include_closed, full=full)
     if fmt == "xlsx":
         body = xlsx.action_list_xlsx(listing, media_url_builder(request, org))
     elif fmt == "gpkg":

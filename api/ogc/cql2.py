@@ -26,6 +26,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from api import spatial
 from api.ogc.crs import BadParameter, OutputCrs, geometry_to_wgs84
+from api.services import sensitive
 
 if TYPE_CHECKING:
     from api.ogc.service import Property
@@ -111,6 +112,9 @@ class Context:
     geom: InstrumentedAttribute[Any]
     queryables: Mapping[str, Property]
     filter_crs: OutputCrs | None = None
+    # The geometry the caller is shown, when not ``geom`` (sensitive places): spatial
+    # predicates are answered on it, so a filter cannot locate what the caller may not see.
+    shown: Any = None
 
 
 def coerce(prop: Property, value: Any, where: str = "filter") -> Any:
@@ -247,6 +251,12 @@ def to_sql(node: Filter, ctx: Context) -> ColumnElement[bool]:  # noqa: C901 - o
         if not isinstance(lhs, ast.Attribute) or lhs.name != GEOMETRY:
             raise _fail("S_INTERSECTS compares the 'geometry' property with a geometry")
         geom = _geometry(rhs, ctx)
-        return spatial.intersects(ctx.dialect, ctx.table, ctx.geom, spatial.rowid(ctx.table), geom)
+        rowid = spatial.rowid(ctx.table)
+        if ctx.shown is not None:
+            search = sensitive.widen(geom.bounds)
+            return spatial.intersects_shown(
+                ctx.dialect, ctx.table, ctx.geom, rowid, geom, ctx.shown, search
+            )
+        return spatial.intersects(ctx.dialect, ctx.table, ctx.geom, rowid, geom)
     name = type(node).__name__
     raise _fail(f"{name} is not supported here (Basic CQL2 and S_INTERSECTS are)")

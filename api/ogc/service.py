@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
@@ -23,7 +23,7 @@ from api.errors import InvalidInput, NotFound
 from api.ogc import cql2
 from api.ogc.crs import BadParameter, OutputCrs
 from api.paging import after_keyset, decode_cursor, encode_cursor
-from api.policy import PLANNER
+from api.services import sensitive
 from models import (
     OPEN_STATUSES,
     ActionItem,
@@ -80,16 +80,37 @@ class Collection:
     temporal: Any | None  # what ``datetime`` filters on
     properties: tuple[Property, ...]
     base: Callable[[Principal], Select[Any]] = field(repr=False)
+    # For one caller (``for_caller``): the geometry they are shown and filter on, when it is
+    # not ``geom`` (sensitive places, generalised), and rows left out for them.
+    shown: Any = field(default=None, repr=False)
+    exclude: Any = field(default=None, repr=False)
 
     @property
     def queryables(self) -> dict[str, Property]:
         return {p.name: p for p in self.properties if p.queryable}
 
+    @property
+    def shown_geom(self) -> Any:
+        return self.geom if self.shown is None else self.shown
+
     def geometry_expr(self, dialect: str) -> Any:
         return (
-            spatial.multi(dialect, self.geom)
+            spatial.multi(dialect, self.shown_geom)
             if self.geometry_type.startswith("Multi")
-            else self.geom
+            else self.shown_geom
+        )
+
+    def select(self, principal: Principal) -> Select[Any]:
+        stmt = self.base(principal)
+        return stmt if self.exclude is None else stmt.where(~self.exclude)
+
+    def bbox_condition(self, dialect: str, bbox: tuple[float, ...]) -> ColumnElement[bool]:
+        box = (bbox[0], bbox[1], bbox[2], bbox[3])
+        rowid = spatial.rowid(self.table)
+        if self.shown is None:
+            return spatial.bbox_filter(dialect, self.table, self.geom, rowid, box)
+        return spatial.bbox_filter_shown(
+            dialect, self.table, self.geom, rowid, box, self.shown, sensitive.widen(box)
         )
 
 
@@ -98,15 +119,9 @@ class Collection:
 PROPERTY_PARAMS = ("status", "category", "department", "area_id", "walk_id")
 
 
-def _not_sensitive_for_planners(stmt: Select[Any], principal: Principal) -> Select[Any]:
-    if principal.role == PLANNER:  # sensitive categories are not shown to planners
-        return stmt.where(col(Category.sensitive).is_(False))
-    return stmt
-
-
 def _observations(dialect: str) -> Collection:
     def base(principal: Principal) -> Select[Any]:
-        stmt = (
+        return (
             select(col(Observation.id))
             .select_from(Observation)
             .join(Category, col(Category.id) == col(Observation.category_id))
@@ -116,7 +131,6 @@ def _observations(dialect: str) -> Collection:
                 col(Observation.moderation) != Moderation.hidden,
             )
         )
-        return _not_sensitive_for_planners(stmt, principal)
 
     moderation = tuple(str(m) for m in Moderation if m != Moderation.hidden)
     # No participant, no group: planners see what, where and when, never who.
@@ -141,7 +155,7 @@ def _observations(dialect: str) -> Collection:
 
 def _action_items(dialect: str) -> Collection:
     def base(principal: Principal) -> Select[Any]:
-        stmt = (
+        return (
             select(col(ActionItem.id))
             .select_from(ActionItem)
             .join(Category, col(Category.id) == col(ActionItem.category_id))
@@ -152,7 +166,6 @@ def _action_items(dialect: str) -> Collection:
                 ),
             )
         )
-        return _not_sensitive_for_planners(stmt, principal)
 
     statuses = tuple(
         str(s) for s in ActionStatus if s not in (ActionStatus.closed_empty, ActionStatus.duplicate)
@@ -255,6 +268,33 @@ def get_collection(dialect: str, cid: str) -> Collection:
     return found
 
 
+def for_caller(session: Session, principal: Principal, c: Collection) -> Collection:
+    """The collection as this caller sees it (sensitive places, ``api.services.sensitive``):
+    observations of sensitive categories at their generalised point and without a note, items
+    of sensitive categories at theirs, for everyone but coordinators and admins. Geometry
+    filters and the extent use the same point, so they cannot locate the true one."""
+    if c.id == "observations":
+        mask = sensitive.masked(principal)
+        if mask is None:
+            return c
+        props = tuple(
+            replace(p, column=sensitive.shown(mask, p.column)) if p.name in MASKED else p
+            for p in c.properties
+        )
+        return replace(c, shown=sensitive.shown_location(mask), properties=props)
+    if c.id == "action-items":
+        view = sensitive.item_view(session, principal)
+        shown = None if view.location is ActionItem.location else view.location
+        if shown is None and view.exclude is None:
+            return c
+        return replace(c, shown=shown, exclude=view.exclude)
+    return c
+
+
+# Properties of observations that a caller shown the generalised point does not see.
+MASKED = frozenset({"note"})
+
+
 # --- metadata -----------------------------------------------------------------------------
 
 
@@ -271,10 +311,11 @@ def _iso(value: Any) -> str | None:
 def extent(session: Session, principal: Principal, c: Collection) -> dict[str, Any]:
     """The collection's spatial and temporal extent, from the data the caller may see."""
     dialect = session.get_bind().dialect.name
-    cols = spatial.extent(dialect, c.geom)
+    c = for_caller(session, principal, c)
+    cols = spatial.extent(dialect, c.shown_geom)
     if c.temporal is not None:
         cols += [func.min(c.temporal), func.max(c.temporal)]
-    row = session.execute(c.base(principal).with_only_columns(*cols)).one()
+    row = session.execute(c.select(principal).with_only_columns(*cols)).one()
     bbox = [float(v) for v in row[:4]] if row[0] is not None else WORLD
     interval = [_iso(row[4]), _iso(row[5])] if c.temporal is not None else [None, None]
     return {
@@ -347,11 +388,9 @@ def datetime_condition(value: str, column: Any) -> ColumnElement[bool]:
 
 def _filtered(session: Session, principal: Principal, c: Collection, q: ItemsQuery) -> Select[Any]:
     dialect = session.get_bind().dialect.name
-    stmt = c.base(principal)
+    stmt = c.select(principal)
     if q.bbox is not None:
-        stmt = stmt.where(
-            spatial.bbox_filter(dialect, c.table, c.geom, spatial.rowid(c.table), q.bbox[:4])  # type: ignore[arg-type]
-        )
+        stmt = stmt.where(c.bbox_condition(dialect, q.bbox))
     if q.datetime and c.temporal is not None:
         stmt = stmt.where(datetime_condition(q.datetime, c.temporal))
     queryables = c.queryables
@@ -362,7 +401,7 @@ def _filtered(session: Session, principal: Principal, c: Collection, q: ItemsQue
         values = [cql2.coerce(prop, v.strip(), name) for v in raw.split(",")]
         stmt = stmt.where(prop.column.in_(values) if len(values) > 1 else prop.column == values[0])
     if q.filter is not None:
-        ctx = cql2.Context(dialect, c.table, c.geom, queryables, q.filter_crs)
+        ctx = cql2.Context(dialect, c.table, c.geom, queryables, q.filter_crs, c.shown)
         stmt = stmt.where(cql2.to_sql(q.filter, ctx))
     return stmt
 
@@ -398,6 +437,7 @@ def _cursor(cursor: str | None) -> tuple[str | None, int | None]:
 
 def items_page(session: Session, principal: Principal, c: Collection, q: ItemsQuery) -> ItemsPage:
     dialect = session.get_bind().dialect.name
+    c = for_caller(session, principal, c)
     stmt = _filtered(session, principal, c, q)
     keyset, matched = _cursor(q.cursor)
     if matched is None:
@@ -428,7 +468,10 @@ def one_feature(
     except ValueError as exc:
         raise NotFound(f"no feature {fid!r} in {c.id}") from exc
     dialect = session.get_bind().dialect.name
-    stmt = c.base(principal).where(c.id_col == key).with_only_columns(feature_expr(dialect, c, crs))
+    c = for_caller(session, principal, c)
+    stmt = (
+        c.select(principal).where(c.id_col == key).with_only_columns(feature_expr(dialect, c, crs))
+    )
     text = session.scalar(stmt)
     if text is None:
         raise NotFound(f"no feature {fid!r} in {c.id}")

@@ -143,7 +143,12 @@ def discovery(base_url: str, updated: datetime) -> dict[str, Any]:
 def _services_query(org: Organization) -> Any:
     return (
         select(Category)
-        .where(col(Category.organization_id) == org.id, col(Category.actionable).is_(True))
+        .where(
+            col(Category.organization_id) == org.id,
+            col(Category.actionable).is_(True),
+            # The service list is public: a sensitive category is not even named there.
+            col(Category.sensitive).is_(False),
+        )
         .order_by(col(Category.sort_order), col(Category.code))
     )
 
@@ -176,6 +181,8 @@ def _category(session: Session, org: Organization, code: str, status: int = 404)
 
 def service_definition(session: Session, org: Organization, code: str) -> dict[str, Any]:
     cat = _category(session, org, code)
+    if cat.sensitive:
+        raise Open311Error(404, f"unknown service_code {code!r}")
     return {
         "service_code": cat.code,
         "attributes": [
@@ -264,7 +271,8 @@ def request_records(
     out = []
     for i in items:
         cat = cats[i.category_id]
-        if not full and not publishable(cat):
+        # Sensitive places never leave through Open311, not even to a keyed reader.
+        if cat.sensitive or (not full and not publishable(cat)):
             continue
         p = spatial.from_db(i.location)
         assert p is not None

@@ -16,6 +16,7 @@ from api.lookups import ValidWalk
 from api.paging import clamp_limit, next_url
 from api.routers import api_router
 from api.services import maps as map_service
+from api.services import sensitive
 from api.services.observations import parse_bbox
 
 router = api_router("maps")
@@ -88,8 +89,9 @@ def map_action_items(
         bbox=parse_bbox(bbox), category=category, area_id=area_id, status=status
     )
     dialect = session.get_bind().dialect.name
+    view = sensitive.item_view(session, principal)
     return _response(
-        request, [map_service.action_items_statement(dialect, principal, f, limit=n)], {}
+        request, [map_service.action_items_statement(dialect, principal, f, limit=n, view=view)], {}
     )
 
 
@@ -113,4 +115,4 @@ def map_walk(
             "follow_up_of_id": str(walk.follow_up_of_id) if walk.follow_up_of_id else None,
         }
     }
-    return _response(request, map_service.walk_statements(dialect, walk), extra)
+    return _response(request, map_service.walk_statements(dialect, walk, principal), extra)

@@ -61,7 +61,7 @@ def put_observation(
         max_distance_m=request.app.state.settings.walk_max_distance_m, rules=rules,
     )  # fmt: skip
     response.status_code = 201 if done.created else 200
-    return obs_service.to_reads(session, [done.observation], signer)[0]
+    return obs_service.to_reads(session, [done.observation], signer, principal=principal)[0]
 
 
 @router.post("/observations/batch", response_model=BatchOut)
@@ -110,7 +110,8 @@ def list_observations(
         maximum=request.app.state.settings.page_size_max,
     )
     return Page[ObservationRead](
-        items=obs_service.to_reads(session, rows, signer), next=next_url(request, nxt)
+        items=obs_service.to_reads(session, rows, signer, principal=principal),
+        next=next_url(request, nxt),
     )
 
 
@@ -136,9 +137,9 @@ def nearby(
 
 @router.get("/observations/{id}", response_model=ObservationRead)
 def get_observation(
-    obs: ValidObservation, session: SessionDep, signer: SignerDep
+    obs: ValidObservation, principal: PrincipalDep, session: SessionDep, signer: SignerDep
 ) -> ObservationRead:
-    return obs_service.to_reads(session, [obs], signer)[0]
+    return obs_service.to_reads(session, [obs], signer, principal=principal)[0]
 
 
 @router.patch("/observations/{id}", response_model=ObservationRead)
@@ -153,7 +154,7 @@ def patch_observation(
     """Coordinators moderate (``moderation``, ``duplicate_of``, ``reason``); the author corrects
     ``note``, ``category``, ``severity``, ``perceived_safety`` while the walk is open."""
     changed = observation_edits.patch(session, principal, obs, body, rules)
-    return obs_service.to_reads(session, [changed], signer)[0]
+    return obs_service.to_reads(session, [changed], signer, principal=principal)[0]
 
 
 @router.delete("/observations/{id}", status_code=204, response_class=Response)

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, func, literal_column, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, func, literal_column, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from api import spatial
 from api.paging import after_keyset, encode_cursor
 from api.principal import Principal
+from api.services import sensitive
 from models import (
     OPEN_STATUSES,
     ActionItem,
@@ -45,8 +46,11 @@ class Page:
     next_cursor: str | None
 
 
-def _observation_props(dialect: str) -> list[tuple[str, str, Any]]:
+def _observation_props(
+    dialect: str, mask: ColumnElement[bool] | None = None
+) -> list[tuple[str, str, Any]]:
     # The group never travels in feeds, nor the participant: planners see what, where, when.
+    # ``mask``: rows shown generalised to this caller (api.services.sensitive), without note.
     return [
         ("category", "text", col(Category.code)),
         ("severity", "number", col(Observation.severity)),
@@ -57,7 +61,7 @@ def _observation_props(dialect: str) -> list[tuple[str, str, Any]]:
         ("walk_id", "uuid", col(Observation.walk_id)),
         ("action_item_id", "uuid", col(Observation.action_item_id)),
         ("moderation", "text", col(Observation.moderation)),
-        ("note", "text", col(Observation.note)),
+        ("note", "text", sensitive.shown(mask, col(Observation.note))),
     ]
 
 
@@ -97,12 +101,10 @@ def observations_page(
         base = base.where(col(Observation.recorded_at) >= f.since)
     if f.until:
         base = base.where(col(Observation.recorded_at) < f.until)
+    mask = sensitive.masked(principal)
     if f.bbox:
-        base = base.where(
-            spatial.bbox_filter(
-                dialect, "observation", Observation.location, spatial.rowid("observation"), f.bbox
-            )
-        )
+        # Found by the point the caller is shown, so a box cannot corner a sensitive one.
+        base = base.where(sensitive.bbox_condition(dialect, mask, f.bbox))
     after = after_keyset(cursor, col(Observation.received_at), col(Observation.id))
     if after is not None:
         base = base.where(after)
@@ -113,14 +115,24 @@ def observations_page(
     ).all()
     nxt = encode_cursor([tail[0][0].isoformat(), str(tail[0][1])]) if len(tail) == 2 else None
     feature = spatial.feature_json(
-        dialect, col(Observation.id), Observation.location, _observation_props(dialect)
+        dialect,
+        col(Observation.id),
+        sensitive.shown_location(mask),
+        _observation_props(dialect, mask),
     )
     return Page(base.with_only_columns(feature.label("f")).order_by(*order).limit(limit), nxt)
 
 
 def action_items_statement(
-    dialect: str, principal: Principal, f: FeedFilter, *, limit: int
+    dialect: str,
+    principal: Principal,
+    f: FeedFilter,
+    *,
+    limit: int,
+    view: sensitive.ItemView | None = None,
 ) -> Select[Any]:
+    """The items as ``view`` shows their locations (``sensitive.item_view``; None: as stored)."""
+    view = view if view is not None else sensitive.ItemView(ActionItem.location)
     today = utcnow().date()
     overdue = and_(col(ActionItem.due_date) < today, col(ActionItem.status).in_(OPEN))
     props: list[tuple[str, str, Any]] = [
@@ -146,9 +158,7 @@ def action_items_statement(
         ("last_seen_at", "time", col(ActionItem.last_seen_at)),
     ]
     stmt = (
-        select(
-            spatial.feature_json(dialect, col(ActionItem.id), ActionItem.location, props).label("f")
-        )
+        select(spatial.feature_json(dialect, col(ActionItem.id), view.location, props).label("f"))
         .select_from(ActionItem)
         .join(Category, col(Category.id) == col(ActionItem.category_id))
         .where(
@@ -164,12 +174,10 @@ def action_items_statement(
         stmt = stmt.where(col(Category.code) == f.category)
     if f.area_id:
         stmt = stmt.where(col(ActionItem.area_id) == f.area_id)
+    if view.exclude is not None:
+        stmt = stmt.where(~view.exclude)
     if f.bbox:
-        stmt = stmt.where(
-            spatial.bbox_filter(
-                dialect, "action_item", ActionItem.location, spatial.rowid("action_item"), f.bbox
-            )
-        )
+        stmt = stmt.where(sensitive.item_bbox_condition(dialect, view, f.bbox))
     return stmt.order_by(col(ActionItem.created_at), col(ActionItem.id)).limit(limit)
 
 
@@ -214,10 +222,13 @@ def areas_statement(dialect: str, principal: Principal) -> Select[Any]:
     )
 
 
-def walk_statements(dialect: str, walk: Walk) -> list[Select[Any]]:
+def walk_statements(dialect: str, walk: Walk, principal: Principal) -> list[Select[Any]]:
     """The walk's area and route (if any) and its observations, as Feature streams.
 
-    The area comes first so that a map drawing features in order puts it underneath."""
+    The area comes first so that a map drawing features in order puts it underneath. No
+    feature names who made it; sensitive ones are shown to ``principal`` as the rule says
+    (a participant sees their own in full, the others' generalised)."""
+    mask = sensitive.masked(principal)
     area = select(
         spatial.feature_json(
             dialect,
@@ -236,11 +247,14 @@ def walk_statements(dialect: str, walk: Walk) -> list[Select[Any]]:
     route = select(
         spatial.feature_json(dialect, col(Walk.id), Walk.route, route_props).label("f")
     ).where(col(Walk.id) == walk.id, col(Walk.route).is_not(None))
-    obs_props = [("kind", "text", literal_column("'observation'")), *_observation_props(dialect)]
+    obs_props = [
+        ("kind", "text", literal_column("'observation'")),
+        *_observation_props(dialect, mask),
+    ]
     observations = (
         select(
             spatial.feature_json(
-                dialect, col(Observation.id), Observation.location, obs_props
+                dialect, col(Observation.id), sensitive.shown_location(mask), obs_props
             ).label("f")
         )
         .select_from(Observation)

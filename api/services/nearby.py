@@ -54,6 +54,10 @@ def nearby_items(
     )
     if cat is not None:
         stmt = stmt.where(col(ActionItem.category_id) == cat.id)
+    # Never items of sensitive categories: "is it already reported here?" would place them.
+    hidden = [c.id for c in cats.values() if c.sensitive]
+    if hidden:
+        stmt = stmt.where(col(ActionItem.category_id).notin_(hidden))
     codes = {c.id: c.code for c in cats.values()}
     found: list[NearbyItem] = []
     for item, x, y in session.execute(stmt).all():

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Select, literal_column, select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -30,6 +30,7 @@ from api.db import is_transient
 from api.errors import Busy, Conflict, InvalidInput, NotFound
 from api.paging import after_keyset, clamp_limit, keyset_page
 from api.principal import Principal
+from api.services import sensitive
 from api.services.areas import smallest_area_containing
 from api.services.photo_links import photo_links
 from api.services.plausibility import (
@@ -99,6 +100,8 @@ def _walk_for_capture(
 def place(session: Session, obs: Observation, point: BaseGeometry) -> None:
     """Set the location and what follows from it: area, darkness, H3 cell."""
     obs.location = spatial.to_db(point)
+    # Kept whatever the category: turning a category sensitive then generalises at once.
+    obs.location_general = spatial.to_db(sensitive.general_point(point))
     area = smallest_area_containing(session, obs.organization_id, point)
     obs.area_id = area.id if area is not None else None
     obs.is_dark = is_dark(point.y, point.x, obs.recorded_at)
@@ -339,19 +342,24 @@ def get_visible(session: Session, principal: Principal, obs_id: uuid.UUID) -> Ob
 
 
 def to_reads(
-    session: Session, rows: Sequence[Observation], signer: PhotoSigner | None = None
+    session: Session,
+    rows: Sequence[Observation],
+    signer: PhotoSigner | None = None,
+    *,
+    principal: Principal,
 ) -> list[ObservationRead]:
-    """Reads for a page of observations, with three queries whatever the page size."""
+    """Reads for a page of observations as ``principal`` may see them (sensitive places:
+    ``api.services.sensitive``), with three queries whatever the page size."""
     if not rows:
         return []
-    ids = [o.id for o in rows]
-    codes = dict(
-        session.execute(
-            select(col(Category.id), col(Category.code)).where(
+    cats = {
+        cid: (code, bool(is_sensitive))
+        for cid, code, is_sensitive in session.execute(
+            select(col(Category.id), col(Category.code), col(Category.sensitive)).where(
                 col(Category.id).in_({o.category_id for o in rows})
             )
         ).all()
-    )
+    }
     pids = {o.participant_id for o in rows if o.participant_id}
     groups = (
         dict(
@@ -364,23 +372,42 @@ def to_reads(
         if pids
         else {}
     )
-    photos = photo_links(session, ids, signer)
-    # From the row itself; only what is not a column is added. The participant's id never
-    # leaves: the read schema has no field for it, only the group.
-    return [
-        ObservationRead.model_validate(
-            {
-                **columns_for(o, ObservationRead),
-                "category": codes.get(o.category_id, "?"),
-                "participant_group": (
-                    str(groups[o.participant_id]) if o.participant_id in groups else None
-                ),
-                "photo_ids": [p.id for p in photos.get(o.id, [])],
-                "photos": photos.get(o.id, []),
-            }
-        )
+    hidden = {
+        o.id
         for o in rows
-    ]
+        if sensitive.observation_hidden_from(
+            principal,
+            sensitive=cats.get(o.category_id, ("?", True))[1],
+            participant_id=o.participant_id,
+        )
+    }
+    photos = photo_links(session, [o.id for o in rows if o.id not in hidden], signer)
+    me = principal.participant.id if principal.participant is not None else None
+    reads = []
+    for o in rows:
+        # From the row itself; only what is not a column is added. The participant's id never
+        # leaves: the read schema has no field for it, only the group, and a participant does
+        # not even see the group of the others of the walk.
+        group = str(groups[o.participant_id]) if o.participant_id in groups else None
+        if principal.participant is not None and o.participant_id != me:
+            group = None
+        values = {
+            **columns_for(o, ObservationRead),
+            "category": cats.get(o.category_id, ("?", True))[0],
+            "participant_group": group,
+            "photo_ids": [p.id for p in photos.get(o.id, [])],
+            "photos": photos.get(o.id, []),
+        }
+        if o.id in hidden:
+            point = spatial.from_db(o.location)
+            values.update(
+                location=sensitive.general_point_geojson(point) if point is not None else None,
+                note=None,
+                accuracy_m=None,
+                moderation_reason=None,
+            )
+        reads.append(ObservationRead.model_validate(values))
+    return reads
 
 
 def parse_bbox(bbox: str | None) -> tuple[float, float, float, float] | None:
@@ -437,15 +464,11 @@ def filtered(session: Session, principal: Principal, f: ObservationFilter) -> Se
         stmt = stmt.where(col(Observation.action_item_id) == f.action_item_id)
     if f.bbox is not None:
         dialect = session.get_bind().dialect.name
-        stmt = stmt.where(
-            spatial.bbox_filter(
-                dialect,
-                "observation",
-                Observation.location,
-                literal_column("observation.rowid"),
-                f.bbox,
-            )
-        )
+        mask = sensitive.masked(principal)
+        if mask is not None and f.category is None:
+            stmt = stmt.join(Category, col(Category.id) == col(Observation.category_id))
+        # Those who see a sensitive observation generalised find it by its generalised point.
+        stmt = stmt.where(sensitive.bbox_condition(dialect, mask, f.bbox))
     return stmt
 
 

@@ -32,11 +32,12 @@ from api.errors import (
 )
 from api.media import MediaStore
 from api.principal import Principal
+from api.services import sensitive
 from api.services.imaging import ImageMeta, ImageRejected, ProcessedImage, process_image
 from api.services.observations import get_visible, place
 from api.services.plausibility import hold_if_needed
 from api.signing import PhotoSigner, SignatureExpired, SignatureInvalid, verify_photo_signature
-from models import ActionItem, Observation, Photo
+from models import ActionItem, Category, Observation, Photo
 from models.observations import PhotoRead
 
 log = logging.getLogger("safewalk")
@@ -223,9 +224,17 @@ def get_readable(session: Session, principal: Principal, photo_id: uuid.UUID) ->
             raise NotFound("no such photo", key="error.no_such_photo")
         return photo
     try:
-        get_visible(session, principal, photo.observation_id)
+        obs = get_visible(session, principal, photo.observation_id)
     except NotFound:
         raise NotFound("no such photo", key="error.no_such_photo") from None
+    # Sensitive places: whoever sees the observation generalised sees none of its photos.
+    cat = session.get(Category, obs.category_id)
+    if sensitive.observation_hidden_from(
+        principal,
+        sensitive=cat is None or cat.sensitive,
+        participant_id=obs.participant_id,
+    ):
+        raise NotFound("no such photo", key="error.no_such_photo")
     return photo
 
 

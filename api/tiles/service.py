@@ -2,8 +2,9 @@
 of the tile (reprojected to Web Mercator by the database) are encoded with the
 ``mapbox-vector-tile`` package. Decoded, both give the same features and properties.
 
-The layers and what they show (organization walls, no participants, sensitive categories
-hidden from planners) are the OGC collections' (``api.ogc.service``).
+The layers and what they show (organization walls, no participants, sensitive places
+generalised for all but coordinators and admins) are the OGC collections'
+(``api.ogc.service.for_caller``).
 """
 
 from __future__ import annotations
@@ -101,9 +102,7 @@ def _kind_sql(dialect: str, p: ogc.Property) -> Any:
 def _features(session: Session, principal: Principal, c: ogc.Collection, t: Tile) -> Select[Any]:
     dialect = session.get_bind().dialect.name
     bounds = t.lonlat_bounds(BUFFER)
-    return c.base(principal).where(
-        spatial.bbox_filter(dialect, c.table, c.geom, spatial.rowid(c.table), bounds)
-    )
+    return c.select(principal).where(c.bbox_condition(dialect, bounds))
 
 
 def with_ids(c: ogc.Collection, z: int) -> bool:
@@ -124,6 +123,7 @@ def fields(c: ogc.Collection) -> dict[str, str]:
 def render(session: Session, principal: Principal, c: ogc.Collection, t: Tile) -> bytes:
     """The tile's MVT bytes; empty bytes for an empty tile."""
     dialect = session.get_bind().dialect.name
+    c = ogc.for_caller(session, principal, c)
     stmt = _features(session, principal, c, t)
     props = [(p.name, _kind_sql(dialect, p)) for p in properties(c, t.z)]
     if with_ids(c, t.z):
@@ -133,7 +133,7 @@ def render(session: Session, principal: Principal, c: ogc.Collection, t: Tile) -
             session,
             stmt,
             layer=c.id,
-            geom=c.geom,
+            geom=c.shown_geom,
             tile=(t.z, t.x, t.y),
             columns=props,
             extent=EXTENT,
@@ -146,7 +146,7 @@ def _encode_in_python(
     session: Session, stmt: Select[Any], c: ogc.Collection, t: Tile, props: list[tuple[str, Any]]
 ) -> bytes:
     dialect = session.get_bind().dialect.name
-    geom = spatial.transform(dialect, c.geom, WEB_MERCATOR)
+    geom = spatial.transform(dialect, c.shown_geom, WEB_MERCATOR)
     cols = [spatial.as_wkb(dialect, geom), *(expr for _, expr in props)]
     bounds = t.mercator_bounds()
     pad = (bounds[2] - bounds[0]) * BUFFER / EXTENT

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
+from geo.sensitive import generalise
 from models import ActionItem, Area, Category, Moderation, Observation, Organization, Walk
 
 # Inside tests.factories.SANDNES_SQUARE (Sandnes sentrum).
@@ -63,6 +64,7 @@ def seed(
             "is_dark": i % 2 == 0, "area_id": area.id if area else None,
             "moderation": str(Moderation.accepted if i % 10 else Moderation.submitted),
             "body_hash": f"{i:064d}", "wkt": f"POINT({lon!r} {lat!r})",
+            "general_wkt": "POINT({} {})".format(*generalise(lon, lat)),
         }  # fmt: skip
         rows.append(row)
         out.observations[oid] = {
@@ -74,7 +76,12 @@ def seed(
         }
     if rows:
         session.execute(
-            insert(Observation).values(location=func.ST_GeomFromText(bindparam("wkt"), 4326)), rows
+            insert(Observation).values(
+                location=func.ST_GeomFromText(bindparam("wkt"), 4326),
+                # As capture sets it (api.services.observations.place).
+                location_general=func.ST_GeomFromText(bindparam("general_wkt"), 4326),
+            ),
+            rows,
         )
     item_rows = []
     for i in range(items):
@@ -98,4 +105,16 @@ def seed(
             item_rows,
         )
     session.flush()
+    return out
+
+
+def as_planners_see(data: Seeded, sensitive: str = "incident") -> dict[str, dict[str, Any]]:
+    """The seeded observations as a planner sees them (sensitive places, issue 16): those of
+    the ``sensitive`` category at the centre of their resolution-8 cell, without a note."""
+    out = {}
+    for k, o in data.observations.items():
+        if o["category"] == sensitive:
+            lon, lat = generalise(o["lon"], o["lat"])
+            o = {**o, "lon": lon, "lat": lat, "note": None}
+        out[str(k)] = o
     return out

@@ -17,7 +17,9 @@ EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
 
 
 def _visible(readers: Readers) -> dict[str, dict[str, Any]]:
-    return {str(k): o for k, o in readers.data.observations.items() if o["category"] != "incident"}
+    # No sensitive category here: sensitive places have tests of their own
+    # (tests/api/test_sensitive_outputs.py).
+    return {str(k): o for k, o in readers.data.observations.items()}
 
 
 def _features(readers: Readers, **params: Any) -> list[dict[str, Any]]:

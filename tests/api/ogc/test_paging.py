@@ -18,7 +18,9 @@ def _doc(r: Any) -> dict[str, Any]:
 
 
 def _visible(readers: Readers) -> dict[str, dict[str, Any]]:
-    return {str(k): o for k, o in readers.data.observations.items() if o["category"] != "incident"}
+    # No sensitive category here: sensitive places have tests of their own
+    # (tests/api/test_sensitive_outputs.py).
+    return {str(k): o for k, o in readers.data.observations.items()}
 
 
 def _local(url: str) -> str:
