@@ -25,10 +25,13 @@ def _session_factory() -> tuple[Engine, sessionmaker[Session]]:
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:
-    from api.migrate import upgrade
+    from api.migrate import backfill, upgrade
 
-    upgrade(get_settings().resolved_database_url)
+    url = get_settings().resolved_database_url
+    upgrade(url)
     print("database is at the latest schema")
+    for name, rows in backfill(url).items():
+        print(f"backfill {name}: {rows} rows brought up to date")
     return 0
 
 

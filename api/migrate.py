@@ -36,3 +36,18 @@ def downgrade(
     url: str | None = None, *, connection: Connection | None = None, revision: str = "base"
 ) -> None:
     command.downgrade(alembic_config(url, connection), revision)
+
+
+def backfill(url: str, *, batch: int = 20_000) -> dict[str, int]:
+    """Data backfills that may take long, run by `safewalk migrate` after the schema upgrade
+    (never inside an Alembic revision). Each is idempotent and commits batch by batch, so it
+    can be interrupted and run again, beside live traffic."""
+    from api.db import create_db_engine, make_sessionmaker
+    from api.services import hotspot_rollup
+
+    engine = create_db_engine(url)
+    try:
+        factory = make_sessionmaker(engine)
+        return {"hotspot_rollup": hotspot_rollup.backfill(factory, batch=batch)}
+    finally:
+        engine.dispose()

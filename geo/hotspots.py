@@ -27,7 +27,9 @@ __all__ = [
     "GiResult",
     "benjamini_hochberg",
     "cell_id",
+    "STORED_RESOLUTIONS",
     "cell_r15",
+    "cells_at",
     "gi_star",
     "parent_mask",
 ]
@@ -81,6 +83,19 @@ def parent_mask(resolution: int) -> tuple[int, int]:
 def cell_r15(lat: float, lon: float) -> int:
     """Return the integer H3 index of the resolution-15 cell containing (lat, lon) in degrees."""
     return int(h3.str_to_int(h3.latlng_to_cell(lat, lon, _MAX_RES)))
+
+
+#: The resolutions whose cells each observation stores (columns ``h3_r5`` .. ``h3_r12``) and
+#: the hotspot map offers: from a city district (5, ~250 km²) down to a street corner
+#: (12, ~300 m²). A cell at resolution r is `h3.latlng_to_cell(lat, lon, r)`, not the bitwise
+#: parent of the resolution-15 cell: H3 children do not tile their parent exactly, and a few
+#: per cent of points lie in a parent other than the cell that holds them.
+STORED_RESOLUTIONS: range = range(5, 13)
+
+
+def cells_at(lat: float, lon: float) -> dict[int, int]:
+    """The integer H3 cell holding (lat, lon) at each of `STORED_RESOLUTIONS`."""
+    return {r: int(h3.str_to_int(h3.latlng_to_cell(lat, lon, r))) for r in STORED_RESOLUTIONS}
 
 
 def cell_id(cell: int) -> str:
@@ -232,6 +247,19 @@ def cell_polygons(cells: Sequence[str]) -> list[dict[str, Any]]:
     Cells crossing the antimeridian are not split (RFC 7946 3.1.9); no organization's area is
     anywhere near it.
     """
+    return [{"type": "Polygon", "coordinates": [ring]} for ring in _rings(cells)]
+
+
+def cell_polygon_texts(cells: Sequence[str]) -> list[str]:
+    """`cell_polygons` as JSON text, as `json.dumps` would write each one."""
+    return [
+        '{"type": "Polygon", "coordinates": [[%s]]}'
+        % ", ".join([f"[{x!r}, {y!r}]" for x, y in ring])
+        for ring in _rings(cells)
+    ]
+
+
+def _rings(cells: Sequence[str]) -> list[list[list[float]]]:
     if not cells:
         return []
     boundaries = [h3.cell_to_boundary(c) for c in cells]  # ((lat, lon), ...), 5 to 10 vertices
@@ -249,11 +277,11 @@ def cell_polygons(cells: Sequence[str]) -> list[dict[str, Any]]:
     # Shoelace per ring, on the rounded positions: negative means clockwise.
     twice_area = np.add.reduceat(x * y[following] - x[following] * y, starts)
     coords = lonlat.tolist()
-    polygons = []
+    rings = []
     for start, size, area in zip(starts.tolist(), sizes.tolist(), twice_area.tolist(), strict=True):
         ring = coords[start : start + size]
         if area < 0:
             ring.reverse()
         ring.append(ring[0][:])
-        polygons.append({"type": "Polygon", "coordinates": [ring]})
-    return polygons
+        rings.append(ring)
+    return rings
