@@ -219,6 +219,57 @@ def area_deleted(session: Session, area_id: uuid.UUID) -> None:
     sync(session, ids)
 
 
+# --- checking ------------------------------------------------------------------------------
+
+
+def drift(session: Session, org_id: uuid.UUID) -> dict[str, dict[tuple[Any, ...], tuple[int, ...]]]:
+    """Rollup rows that differ from a fresh GROUP BY over the organization's observations,
+    per table: key -> (rollup counters, recounted counters). Empty when exact. For tests and
+    for an operator who wants to be sure; it reads every observation of the organization."""
+    dialect = session.get_bind().dialect.name
+    o = Observation
+    area = func.coalesce(col(o.area_id), literal(NO_AREA, type_=HotspotMember.__table__.c.area_id.type))  # type: ignore[attr-defined]
+    day = spatial.utc_day(dialect, col(o.recorded_at))
+    counters = [
+        func.count(),
+        func.sum(col(o.severity)),
+        func.sum(case((col(o.is_dark).is_(True), 1), else_=0)),
+        func.count(col(o.is_dark)),
+    ]
+    where = [
+        col(o.organization_id) == org_id,
+        col(o.moderation) == str(Moderation.accepted),
+        col(o.location).is_not(None),
+    ]
+    out: dict[str, dict[tuple[Any, ...], tuple[int, ...]]] = {}
+    for table, with_day in ((HotspotDay, True), (HotspotTotal, False)):
+        t: Any = table
+        keys = [col(t.resolution), *([col(t.day)] if with_day else []), col(t.area_id), col(t.category_id), col(t.cell)]
+        have = {
+            tuple(str(v) for v in r[: len(keys)]): tuple(int(v) for v in r[len(keys) :])
+            for r in session.execute(
+                select(*keys, col(t.n), col(t.score), col(t.dark), col(t.dark_known)).where(
+                    col(t.organization_id) == org_id
+                )
+            )
+            if any(r[len(keys) :])
+        }
+        want: dict[tuple[Any, ...], tuple[int, ...]] = {}
+        for r in STORED_RESOLUTIONS:
+            cell = col(getattr(o, f"h3_r{r}"))
+            group = [*([day] if with_day else []), area, col(o.category_id), cell]
+            for row in session.execute(select(*group, *counters).where(*where).group_by(*group)):
+                key = (str(r), *(str(v) for v in row[: len(group)]))
+                want[key] = tuple(int(v) for v in row[len(group) :])
+        diff = {
+            k: (have.get(k, (0, 0, 0, 0)), want.get(k, (0, 0, 0, 0)))
+            for k in have.keys() | want.keys()
+            if have.get(k) != want.get(k)
+        }
+        out[table.__tablename__] = diff  # type: ignore[assignment]
+    return out
+
+
 # --- backfill (from `safewalk migrate`) ---------------------------------------------------------
 
 
@@ -298,6 +349,9 @@ def _add_missing(session: Session, lo: uuid.UUID, hi: uuid.UUID) -> int:
         func.sum(case((col(o.is_dark).is_(True), 1), else_=0)),
         func.count(col(o.is_dark)),
     ]
+    added = session.scalar(select(func.count()).select_from(o).where(*where)) or 0
+    if not added:
+        return 0
     day_table: Any = HotspotDay.__table__  # type: ignore[attr-defined]
     total_table: Any = HotspotTotal.__table__  # type: ignore[attr-defined]
     for r in STORED_RESOLUTIONS:
@@ -319,8 +373,9 @@ def _add_missing(session: Session, lo: uuid.UUID, hi: uuid.UUID) -> int:
         "observation_id", "organization_id", "area_id", "category_id", "day", "severity",
         "is_dark", *CELL_COLUMNS,
     ]  # fmt: skip
-    result = session.execute(
-        insert(m).from_select(
+    member_table: Any = m.__table__  # type: ignore[attr-defined]
+    session.execute(
+        insert(member_table).from_select(
             member_cols,
             select(
                 col(o.id), col(o.organization_id), area, col(o.category_id), day,
@@ -328,7 +383,7 @@ def _add_missing(session: Session, lo: uuid.UUID, hi: uuid.UUID) -> int:
             ).where(*where),
         )  # fmt: skip
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return int(added)
 
 
 __all__ = [
@@ -336,6 +391,7 @@ __all__ = [
     "area_deleted",
     "backfill",
     "cell_column",
+    "drift",
     "observation_changed",
     "set_cells",
     "sync",
