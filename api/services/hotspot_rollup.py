@@ -166,6 +166,20 @@ def sync(session: Session, ids: Iterable[uuid.UUID]) -> None:
 
 
 def _sync_chunk(session: Session, ids: list[uuid.UUID]) -> None:
+    orgs = session.scalars(
+        select(col(Observation.organization_id))
+        .where(col(Observation.id).in_(ids))
+        .union(
+            select(col(HotspotMember.organization_id)).where(
+                col(HotspotMember.observation_id).in_(ids)
+            )
+        )
+    ).all()
+    # One rollup writer per organization at a time, until its commit. Row locks on the
+    # counters alone deadlock: a batch adds to cells in the order of its items, and a writer
+    # may hold a counter while it waits for a grouping lock another holds. Every path takes
+    # its grouping locks before it gets here, so this lock is always the last one taken.
+    spatial.lock_groups(session, [(org, "hotspot_rollup", None) for org in orgs])
     spatial.lock_rows(
         session,
         select(col(Observation.id)).where(col(Observation.id).in_(ids)).order_by(Observation.id),
