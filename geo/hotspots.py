@@ -11,6 +11,7 @@ Pure data in, pure data out: no FastAPI, no database.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -250,13 +251,23 @@ def cell_polygons(cells: Sequence[str]) -> list[dict[str, Any]]:
     return [{"type": "Polygon", "coordinates": [ring]} for ring in _rings(cells)]
 
 
+# Outlines as JSON text by cell. A cell's outline never changes and a planner's map asks for
+# the same cells again and again, so the text is kept; bounded, then started afresh.
+_OUTLINE_TEXTS: dict[str, str] = {}
+_OUTLINE_CACHE_MAX = 250_000  # ~ 50 MB at resolution 9
+_encode = json.JSONEncoder().encode
+
+
 def cell_polygon_texts(cells: Sequence[str]) -> list[str]:
-    """`cell_polygons` as JSON text, as `json.dumps` would write each one."""
-    return [
-        '{"type": "Polygon", "coordinates": [[%s]]}'
-        % ", ".join([f"[{x!r}, {y!r}]" for x, y in ring])
-        for ring in _rings(cells)
-    ]
+    """`cell_polygons` as JSON text, exactly as `json.dumps` writes each one."""
+    cache = _OUTLINE_TEXTS
+    missing = [c for c in dict.fromkeys(cells) if c not in cache]
+    if missing:
+        if len(cache) + len(missing) > _OUTLINE_CACHE_MAX:
+            cache.clear()
+        for cell, ring in zip(missing, _rings(missing), strict=True):
+            cache[cell] = f'{{"type": "Polygon", "coordinates": [{_encode(ring)}]}}'
+    return [cache[c] for c in cells]
 
 
 def _rings(cells: Sequence[str]) -> list[list[list[float]]]:

@@ -13,8 +13,8 @@ from sqlmodel import col
 
 from api import spatial
 from api.errors import Conflict, InvalidInput, NotFound
-from api.services import hotspot_rollup
 from api.paging import clamp_limit, decode_cursor, encode_cursor
+from api.services import hotspot_rollup
 from geo.geojson import GeometryError, parse_geometry, to_geojson
 from models import ActionItem, Area, AreaKind, Observation, Organization, Walk, utcnow
 from models.areas import (

@@ -16,8 +16,7 @@ from sqlmodel import col
 from api import spatial
 from api.action_items import grouping as action_items
 from api.services import areas as area_service
-from api.services import hotspot_rollup
-from api.services import organizations, users
+from api.services import hotspot_rollup, organizations, users
 from api.services.observations import place
 from api.services.walks import new_join_code
 from models import (

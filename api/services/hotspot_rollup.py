@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, delete, func, insert, literal, select, update
+from sqlalchemy import Uuid, bindparam, case, delete, func, insert, literal, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlmodel import col
 
@@ -182,7 +182,9 @@ def _sync_chunk(session: Session, ids: list[uuid.UUID]) -> None:
     spatial.lock_groups(session, [(org, "hotspot_rollup", None) for org in orgs])
     spatial.lock_rows(
         session,
-        select(col(Observation.id)).where(col(Observation.id).in_(ids)).order_by(Observation.id),
+        select(col(Observation.id))
+        .where(col(Observation.id).in_(ids))
+        .order_by(col(Observation.id)),
     )
     now = _current(session, ids)
     before = _members(session, ids)
@@ -242,7 +244,7 @@ def drift(session: Session, org_id: uuid.UUID) -> dict[str, dict[tuple[Any, ...]
     for an operator who wants to be sure; it reads every observation of the organization."""
     dialect = session.get_bind().dialect.name
     o = Observation
-    area = func.coalesce(col(o.area_id), literal(NO_AREA, type_=HotspotMember.__table__.c.area_id.type))  # type: ignore[attr-defined]
+    area = func.coalesce(col(o.area_id), literal(NO_AREA, type_=Uuid()))
     day = spatial.utc_day(dialect, col(o.recorded_at))
     counters = [
         func.count(),
@@ -258,7 +260,13 @@ def drift(session: Session, org_id: uuid.UUID) -> dict[str, dict[tuple[Any, ...]
     out: dict[str, dict[tuple[Any, ...], tuple[int, ...]]] = {}
     for table, with_day in ((HotspotDay, True), (HotspotTotal, False)):
         t: Any = table
-        keys = [col(t.resolution), *([col(t.day)] if with_day else []), col(t.area_id), col(t.category_id), col(t.cell)]
+        keys = [
+            col(t.resolution),
+            *([col(t.day)] if with_day else []),
+            col(t.area_id),
+            col(t.category_id),
+            col(t.cell),
+        ]
         have = {
             tuple(str(v) for v in r[: len(keys)]): tuple(int(v) for v in r[len(keys) :])
             for r in session.execute(
@@ -314,7 +322,7 @@ def _in_range(lo: uuid.UUID, hi: uuid.UUID) -> Any:
 
 def _fill_cells(session: Session, lo: uuid.UUID, hi: uuid.UUID) -> None:
     spatial.lock_rows(
-        session, select(col(Observation.id)).where(_in_range(lo, hi)).order_by(Observation.id)
+        session, select(col(Observation.id)).where(_in_range(lo, hi)).order_by(col(Observation.id))
     )
     missing = session.execute(
         select(
@@ -348,7 +356,7 @@ def _add_missing(session: Session, lo: uuid.UUID, hi: uuid.UUID) -> int:
     dialect = session.get_bind().dialect.name
     o = Observation
     m = HotspotMember
-    area = func.coalesce(col(o.area_id), literal(NO_AREA, type_=m.__table__.c.area_id.type))  # type: ignore[attr-defined]
+    area = func.coalesce(col(o.area_id), literal(NO_AREA, type_=Uuid()))
     day = spatial.utc_day(dialect, col(o.recorded_at))
     where = [
         _in_range(lo, hi),
@@ -392,8 +400,14 @@ def _add_missing(session: Session, lo: uuid.UUID, hi: uuid.UUID) -> int:
         insert(member_table).from_select(
             member_cols,
             select(
-                col(o.id), col(o.organization_id), area, col(o.category_id), day,
-                col(o.severity), col(o.is_dark), *[col(getattr(o, c)) for c in CELL_COLUMNS],
+                col(o.id),
+                col(o.organization_id),
+                area,
+                col(o.category_id),
+                day,
+                col(o.severity),
+                col(o.is_dark),
+                *[col(getattr(o, c)) for c in CELL_COLUMNS],
             ).where(*where),
         )  # fmt: skip
     )

@@ -245,14 +245,15 @@ def _binned(
 
 
 def _rollup_select(table: Any, where: list[ColumnElement[bool]]) -> Select[Any]:
-    return select(
-        col(table.cell).label("cell"),
-        col(table.category_id).label("category_id"),
-        col(table.n).label("n"),
-        col(table.score).label("score"),
-        col(table.dark).label("dark"),
-        col(table.dark_known).label("dark_known"),
+    stmt: Select[Any] = select(
+        table.cell.label("cell"),
+        table.category_id.label("category_id"),
+        table.n.label("n"),
+        table.score.label("score"),
+        table.dark.label("dark"),
+        table.dark_known.label("dark_known"),
     ).where(*where)
+    return stmt
 
 
 def _observation_filters(
@@ -288,7 +289,7 @@ def _observations_select(
     start: datetime | None,
     end: datetime | None,
 ) -> Select[Any]:
-    cell = col(cell_column(resolution))
+    cell = cell_column(resolution)
     return select(
         cell.label("cell"),
         col(Observation.category_id).label("category_id"),
@@ -369,9 +370,9 @@ def open_items_statement(
     may straddle a cell border, so it counts in every cell it touches. `pairs_only` returns
     the distinct (cell, item) pairs instead.
     """
-    cell = col(cell_column(resolution if resolution is not None else q.resolution))
+    cell = cell_column(resolution if resolution is not None else q.resolution)
     filters = _observation_filters(org_id, list(categories), q, cell, q.since, q.until)
-    pairs = (
+    pairs: Select[Any] = (
         select(cell.label("cell"), col(Observation.action_item_id).label("item_id"))
         .join(ActionItem, col(ActionItem.id) == col(Observation.action_item_id))
         .where(*filters, col(ActionItem.status).in_(OPEN))
@@ -539,8 +540,8 @@ def feature_collection_json(result: HotspotMap) -> bytes:
     cells. Cell ids, classes and category codes are plain ASCII; they are quoted by json."""
     res = result.resolution
     head = (
-        '{"type": "FeatureCollection", "resolution": %d, "cell_count": %d, "method": %s, '
-        '"features": [' % (res, len(result.cells), json.dumps(result.method))
+        f'{{"type": "FeatureCollection", "resolution": {res}, "cell_count": {len(result.cells)}, '
+        f'"method": {json.dumps(result.method)}, "features": ['
     )
     quoted: dict[str, str] = {}
     features = []

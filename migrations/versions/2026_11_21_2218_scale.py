@@ -53,7 +53,12 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint(
-            "organization_id", "resolution", "day", "area_id", "category_id", "cell",
+            "organization_id",
+            "resolution",
+            "day",
+            "area_id",
+            "category_id",
+            "cell",
             name=op.f("pk_hotspot_day"),
         ),  # fmt: skip
     )
@@ -72,7 +77,11 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint(
-            "organization_id", "resolution", "area_id", "category_id", "cell",
+            "organization_id",
+            "resolution",
+            "area_id",
+            "category_id",
+            "cell",
             name=op.f("pk_hotspot_total"),
         ),  # fmt: skip
     )

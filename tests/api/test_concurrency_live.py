@@ -296,7 +296,11 @@ def test_hotspot_rollup_stays_exact_under_concurrent_capture_and_moderation(crow
 
         async with httpx.AsyncClient(base_url=server.base, timeout=120) as client:
             jobs: list[Any] = [_puts(server.base, tokens, later[:40], 6)]
-            jobs.append(_batches(server.base, tokens, [later[40 + i : 40 + i + 10] for i in range(0, 40, 10)]))
+            jobs.append(
+                _batches(
+                    server.base, tokens, [later[40 + i : 40 + i + 10] for i in range(0, 40, 10)]
+                )
+            )
             for _round in range(3):
                 for b in first[:20]:
                     state = rnd.choice(["hidden", "accepted", "not_actionable", "accepted"])
@@ -315,7 +319,10 @@ def test_hotspot_rollup_stays_exact_under_concurrent_capture_and_moderation(crow
                     limited(
                         client.patch(
                             f"/api/v1/observations/{b['id']}",
-                            json={"category": rnd.choice(CATEGORIES), "severity": rnd.randint(1, 3)},
+                            json={
+                                "category": rnd.choice(CATEGORIES),
+                                "severity": rnd.randint(1, 3),
+                            },
                             headers=author,
                         )
                     )
@@ -335,10 +342,11 @@ def test_hotspot_rollup_stays_exact_under_concurrent_capture_and_moderation(crow
             (org_id,) = s.execute(select(Organization.id)).one()
             assert hotspot_rollup.drift(s, org_id) == {"hotspot_day": {}, "hotspot_total": {}}
             counted = s.scalar(
-                select(func.count()).select_from(Observation).where(
-                    Observation.moderation == "accepted"
-                )
+                select(func.count())
+                .select_from(Observation)
+                .where(Observation.moderation == "accepted")
             )
-            assert counted and counted >= 60
+            assert counted
+            assert counted >= 60
     finally:
         engine.dispose()

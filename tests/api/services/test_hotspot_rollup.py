@@ -24,11 +24,16 @@ from geo.hotspots import STORED_RESOLUTIONS
 from geo.sensitive import generalised_cell
 from models import Category, HotspotDay, HotspotMember, HotspotTotal, Observation, utcnow
 from tests.api.conftest import World
-from tests.api.test_hotspots import Store, hotspots, store  # noqa: F401 (fixture)
+from tests.api.test_hotspots import Store, hotspots
 from tests.client import SyncClient
 from tests.factories import make_walk
 
 LAT0, LON0 = 58.8700, 5.7000
+
+
+@pytest.fixture
+def store(session: Session, world: World) -> Store:
+    return Store(session, world.org)
 
 
 def near_vertices(rng: random.Random, n: int) -> list[tuple[float, float]]:
@@ -120,10 +125,18 @@ def test_rollup_follows_every_change(client: SyncClient, world: World, session: 
     for i in range(6):
         lat, lon = 58.849 + rng.random() * 0.006, 5.729 + rng.random() * 0.012
         obs_id = uuid.uuid4()
-        body = _body(walk.id, lat, lon, category=["lighting", "graffiti"][i % 2], severity=i % 3 + 1)
-        assert client.put(f"/api/v1/observations/{obs_id}", headers=coord, json=body).status_code == 201
+        body = _body(
+            walk.id, lat, lon, category=["lighting", "graffiti"][i % 2], severity=i % 3 + 1
+        )
+        assert (
+            client.put(f"/api/v1/observations/{obs_id}", headers=coord, json=body).status_code
+            == 201
+        )
         ids.append(obs_id)
-    batch = [{"id": str(uuid.uuid4()), **_body(walk.id, 58.851, 5.731, category="isolation")} for _ in range(3)]
+    batch = [
+        {"id": str(uuid.uuid4()), **_body(walk.id, 58.851, 5.731, category="isolation")}
+        for _ in range(3)
+    ]
     r = client.post("/api/v1/observations/batch", headers=coord, json={"observations": batch})
     assert r.status_code == 200, r.text
     assert _drift(session, world) == {}
@@ -147,7 +160,9 @@ def test_rollup_follows_every_change(client: SyncClient, world: World, session: 
     assert sum(_counts(client, world).values()) == 7
 
     area = world.objects["area"]
-    assert client.delete(f"/api/v1/areas/{area.id}", headers=world.headers("admin")).status_code in (200, 204)
+    assert client.delete(
+        f"/api/v1/areas/{area.id}", headers=world.headers("admin")
+    ).status_code in (200, 204)
     assert _drift(session, world) == {}
     left = session.scalar(
         select(HotspotMember.area_id).where(col(HotspotMember.observation_id) == ids[0])
@@ -167,10 +182,20 @@ def test_time_filters_are_exact_at_the_edges_of_days(
     equals counting the observations themselves, for every kind of since/until."""
     rng = random.Random(77)
     base = datetime(2026, 11, 10, tzinfo=UTC)
-    points = [(LAT0 + rng.uniform(-0.01, 0.01), LON0 + rng.uniform(-0.02, 0.02)) for _ in range(150)]
+    points = [
+        (LAT0 + rng.uniform(-0.01, 0.01), LON0 + rng.uniform(-0.02, 0.02)) for _ in range(150)
+    ]
     times = [base + timedelta(seconds=rng.randrange(6 * 86_400)) for _ in points]
-    times[:4] = [base, base + timedelta(days=1), base + timedelta(days=2, microseconds=1), base + timedelta(days=3) - timedelta(microseconds=1)]
-    rows = [store.observation(lat, lon, recorded_at=t, severity=rng.randint(1, 3)) for (lat, lon), t in zip(points, times, strict=True)]
+    times[:4] = [
+        base,
+        base + timedelta(days=1),
+        base + timedelta(days=2, microseconds=1),
+        base + timedelta(days=3) - timedelta(microseconds=1),
+    ]
+    rows = [
+        store.observation(lat, lon, recorded_at=t, severity=rng.randint(1, 3))
+        for (lat, lon), t in zip(points, times, strict=True)
+    ]
     store.save(rows)
     cases: list[tuple[datetime | None, datetime | None]] = [
         (base, base + timedelta(days=3)),  # whole days only
@@ -231,7 +256,14 @@ def test_backfill_fills_cells_and_rollups_once(
     session: Session, world: World, store: Store, session_factory: sessionmaker[Session]
 ) -> None:
     rng = random.Random(1)
-    rows = [store.observation(LAT0 + rng.uniform(-0.01, 0.01), LON0 + rng.uniform(-0.02, 0.02), recorded_at=utcnow() - timedelta(days=rng.randrange(5))) for _ in range(60)]
+    rows = [
+        store.observation(
+            LAT0 + rng.uniform(-0.01, 0.01),
+            LON0 + rng.uniform(-0.02, 0.02),
+            recorded_at=utcnow() - timedelta(days=rng.randrange(5)),
+        )
+        for _ in range(60)
+    ]
     rows += [store.observation(LAT0, LON0, moderation="hidden")]
     # As the rows of an older version: no cells, nothing in the rollups.
     for o in rows:
@@ -248,4 +280,38 @@ def test_backfill_fills_cells_and_rollups_once(
     assert hotspot_rollup.backfill(factory, batch=17) == 0
     assert _drift(session, world) == {}
     obs = session.get(Observation, rows[0].id)
-    assert obs is not None and obs.h3_r9 is not None
+    assert obs is not None
+    assert obs.h3_r9 is not None
+
+
+def test_geojson_text_is_what_json_dumps_writes() -> None:
+    rng = random.Random(4)
+    cells = sorted(
+        {
+            h3.latlng_to_cell(LAT0 + rng.uniform(-0.1, 0.1), LON0 + rng.uniform(-0.2, 0.2), 9)
+            for _ in range(200)
+        }
+    )
+    result = service.HotspotMap(
+        resolution=9,
+        cells=[
+            service.HotspotCell(
+                h3=c,
+                count=i + 1,
+                score=2 * i + 1,
+                open_items=i % 3,
+                dark_share=None if i % 4 == 0 else i / 7,
+                top_category=["lighting", "isolation"][i % 2],
+                gi_z=None if i % 5 == 0 else (i - 100) / 3.3,
+                gi_p=None if i % 5 == 0 else 1 / (i + 1),
+                hotspot_class="not_significant",
+            )  # fmt: skip
+            for i, c in enumerate(cells)
+        ],
+    )
+    import json
+
+    assert (
+        service.feature_collection_json(result)
+        == json.dumps(service.feature_collection(result)).encode()
+    )
