@@ -35,10 +35,9 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
 
     url = get_settings().resolved_database_url
     upgrade(url)
-    for what, n in backfill(url).items():
-        if n:
-            print(f"filled {what} of {n} rows")
     print("database is at the latest schema")
+    for name, rows in backfill(url).items():
+        print(f"backfill {name}: {rows} rows brought up to date")
     return 0
 
 

@@ -38,18 +38,22 @@ def downgrade(
     command.downgrade(alembic_config(url, connection), revision)
 
 
-def backfill(url: str) -> dict[str, int]:
-    """Data backfills too long for a revision, run by ``safewalk migrate`` after the upgrade.
-    Each is idempotent: it fills only what is still missing."""
+def backfill(url: str, *, batch: int = 20_000) -> dict[str, int]:
+    """Data backfills that may take long, run by `safewalk migrate` after the schema upgrade
+    (never inside an Alembic revision). Each is idempotent: it fills only what is still missing,
+    so it can be interrupted and run again, beside live traffic."""
     from api.db import create_db_engine, make_sessionmaker, session_scope
-    from api.services import sensitive
+    from api.services import hotspot_rollup, sensitive
 
     engine = create_db_engine(url)
     try:
+        factory = make_sessionmaker(engine)
         done: dict[str, int] = {}
-        for session in session_scope(make_sessionmaker(engine)):
+        for session in session_scope(factory):
             # Sensitive places (issue 16): the generalised point of observations made before it.
             done["observation.location_general"] = sensitive.backfill_general_locations(session)
+        # Exact H3 cells and hotspot rollups (issue 15), committed batch by batch.
+        done["hotspot_rollup"] = hotspot_rollup.backfill(factory, batch=batch)
         return done
     finally:
         engine.dispose()

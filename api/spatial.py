@@ -29,6 +29,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import (
     JSON,
     ColumnElement,
+    Date,
     LargeBinary,
     Select,
     String,
@@ -45,6 +46,8 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from models.base import SRID
@@ -489,3 +492,47 @@ def as_mvt(
         select(func.ST_AsMVT(literal_column("q"), layer, extent, "geom")).select_from(inner)
     )
     return bytes(data) if data else b""
+
+
+# --- Rollups: atomic counter upserts ----------------------------------------------------------
+# `INSERT ... ON CONFLICT (key) DO UPDATE SET n = t.n + excluded.n` is the same SQL on both
+# databases; only SQLAlchemy's construct for it lives in a dialect module.
+
+
+def upsert_add(
+    session: Session,
+    table: Any,
+    keys: Sequence[str],
+    counters: Sequence[str],
+    rows: Sequence[dict[str, Any]] | None = None,
+    *,
+    from_select: Select[Any] | None = None,
+) -> None:
+    """Add `rows` (or the rows of `from_select`, columns `keys + counters`) to `table`'s
+    counters, inserting the keys that are not there yet. Atomic under concurrency: the
+    database does the addition on the locked row."""
+    dialect = session.get_bind().dialect.name
+    ins: Any = sqlite_insert(table) if dialect == "sqlite" else pg_insert(table)
+    if from_select is not None:
+        ins = ins.from_select([*keys, *counters], from_select)
+    stmt = ins.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={c: table.c[c] + ins.excluded[c] for c in counters},
+    )
+    if from_select is not None:
+        session.execute(stmt)
+    elif rows:
+        session.execute(stmt, list(rows))
+
+
+def utc_day(dialect: str, ts: Any) -> Any:
+    """The UTC calendar day of a stored timestamp (SQLite keeps UTC text, see UTCDateTime)."""
+    if dialect == "sqlite":
+        return func.date(ts)
+    return cast(func.timezone("UTC", ts), Date)
+
+
+def lock_rows(session: Session, stmt: Select[Any]) -> None:
+    """`SELECT ... FOR UPDATE` on PostgreSQL; SQLite writers already run one at a time."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(stmt.with_for_update())

@@ -11,6 +11,7 @@ Pure data in, pure data out: no FastAPI, no database.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -27,7 +28,9 @@ __all__ = [
     "GiResult",
     "benjamini_hochberg",
     "cell_id",
+    "STORED_RESOLUTIONS",
     "cell_r15",
+    "cells_at",
     "gi_star",
     "parent_mask",
 ]
@@ -81,6 +84,19 @@ def parent_mask(resolution: int) -> tuple[int, int]:
 def cell_r15(lat: float, lon: float) -> int:
     """Return the integer H3 index of the resolution-15 cell containing (lat, lon) in degrees."""
     return int(h3.str_to_int(h3.latlng_to_cell(lat, lon, _MAX_RES)))
+
+
+#: The resolutions whose cells each observation stores (columns ``h3_r5`` .. ``h3_r12``) and
+#: the hotspot map offers: from a city district (5, ~250 km²) down to a street corner
+#: (12, ~300 m²). A cell at resolution r is `h3.latlng_to_cell(lat, lon, r)`, not the bitwise
+#: parent of the resolution-15 cell: H3 children do not tile their parent exactly, and a few
+#: per cent of points lie in a parent other than the cell that holds them.
+STORED_RESOLUTIONS: range = range(5, 13)
+
+
+def cells_at(lat: float, lon: float) -> dict[int, int]:
+    """The integer H3 cell holding (lat, lon) at each of `STORED_RESOLUTIONS`."""
+    return {r: int(h3.str_to_int(h3.latlng_to_cell(lat, lon, r))) for r in STORED_RESOLUTIONS}
 
 
 def cell_id(cell: int) -> str:
@@ -232,6 +248,29 @@ def cell_polygons(cells: Sequence[str]) -> list[dict[str, Any]]:
     Cells crossing the antimeridian are not split (RFC 7946 3.1.9); no organization's area is
     anywhere near it.
     """
+    return [{"type": "Polygon", "coordinates": [ring]} for ring in _rings(cells)]
+
+
+# Outlines as JSON text by cell. A cell's outline never changes and a planner's map asks for
+# the same cells again and again, so the text is kept; bounded, then started afresh.
+_OUTLINE_TEXTS: dict[str, str] = {}
+_OUTLINE_CACHE_MAX = 250_000  # ~ 50 MB at resolution 9
+_encode = json.JSONEncoder().encode
+
+
+def cell_polygon_texts(cells: Sequence[str]) -> list[str]:
+    """`cell_polygons` as JSON text, exactly as `json.dumps` writes each one."""
+    cache = _OUTLINE_TEXTS
+    missing = [c for c in dict.fromkeys(cells) if c not in cache]
+    if missing:
+        if len(cache) + len(missing) > _OUTLINE_CACHE_MAX:
+            cache.clear()
+        for cell, ring in zip(missing, _rings(missing), strict=True):
+            cache[cell] = f'{{"type": "Polygon", "coordinates": [{_encode(ring)}]}}'
+    return [cache[c] for c in cells]
+
+
+def _rings(cells: Sequence[str]) -> list[list[list[float]]]:
     if not cells:
         return []
     boundaries = [h3.cell_to_boundary(c) for c in cells]  # ((lat, lon), ...), 5 to 10 vertices
@@ -249,11 +288,11 @@ def cell_polygons(cells: Sequence[str]) -> list[dict[str, Any]]:
     # Shoelace per ring, on the rounded positions: negative means clockwise.
     twice_area = np.add.reduceat(x * y[following] - x[following] * y, starts)
     coords = lonlat.tolist()
-    polygons = []
+    rings = []
     for start, size, area in zip(starts.tolist(), sizes.tolist(), twice_area.tolist(), strict=True):
         ring = coords[start : start + size]
         if area < 0:
             ring.reverse()
         ring.append(ring[0][:])
-        polygons.append({"type": "Polygon", "coordinates": [ring]})
-    return polygons
+        rings.append(ring)
+    return rings

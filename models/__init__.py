@@ -11,6 +11,7 @@ from models.areas import Area, AreaKind
 from models.base import SRID, metadata, utcnow
 from models.categories import DEFAULT_CATEGORIES, Category
 from models.exchange import DispatchState, IntegrationKey, Open311Dispatch, Open311Endpoint
+from models.hotspots import NO_AREA, HotspotDay, HotspotMember, HotspotTotal
 from models.observations import Moderation, Observation, Photo
 from models.operations import ThrottleHit
 from models.organizations import Organization, Role, User
@@ -33,9 +34,13 @@ __all__ = [
     "DispatchState",
     "ErasureKind",
     "ErasureRecord",
+    "HotspotDay",
+    "HotspotMember",
+    "HotspotTotal",
     "IntegrationKey",
     "MaintenanceRun",
     "Moderation",
+    "NO_AREA",
     "Observation",
     "Open311Dispatch",
     "Open311Endpoint",

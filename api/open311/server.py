@@ -26,6 +26,7 @@ from api import spatial
 from api.action_items import grouping as item_domain
 from api.open311.formats import Open311Error, parse_w3c, w3c, w3c_day_end
 from api.open311.keys import key_for
+from api.services import hotspot_rollup
 from api.services.observations import place
 from api.services.plausibility import hold_if_needed
 from geo.generalize import snap
@@ -514,6 +515,7 @@ def post_request(
     session.add(obs)
     session.flush()
     item_domain.observation_changed(session, obs, rules)
+    hotspot_rollup.observation_changed(session, obs)
     session.flush()
     item = session.get(ActionItem, obs.action_item_id) if obs.action_item_id else None
     return Posted(obs, item)

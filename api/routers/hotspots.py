@@ -6,9 +6,10 @@ import uuid
 from typing import Annotated
 
 from fastapi import Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime
 
+from api import policy
 from api.auth import PrincipalDep
 from api.deps import SessionDep
 from api.routers import api_router
@@ -27,9 +28,15 @@ GEOJSON = "application/geo+json"
 def map_hotspots(
     principal: PrincipalDep,
     session: SessionDep,
-    resolution: Annotated[int, Query(ge=0, le=15, description="H3 resolution")] = (
-        hotspot_service.DEFAULT_RESOLUTION
-    ),
+    resolution: Annotated[
+        int,
+        Query(
+            description=(
+                f"H3 resolution, {hotspot_service.MIN_RESOLUTION} to "
+                f"{hotspot_service.MAX_RESOLUTION} (stored for every observation)"
+            )
+        ),
+    ] = hotspot_service.DEFAULT_RESOLUTION,
     category: Annotated[
         list[str] | None,
         Query(description="category codes (repeatable); default: all but positive_place"),
@@ -37,8 +44,11 @@ def map_hotspots(
     since: Annotated[AwareDatetime | None, Query(description="recorded at or after")] = None,
     until: Annotated[AwareDatetime | None, Query(description="recorded before")] = None,
     area_id: uuid.UUID | None = None,
-) -> JSONResponse:
-    """Observation counts per H3 cell with Getis-Ord Gi* z, p and an FDR hotspot class."""
+) -> Response:
+    """Observation counts per H3 cell with Getis-Ord Gi* z, p and an FDR hotspot class.
+
+    Sensitive categories are binned at their generalised place except for coordinators and
+    admins."""
     # A plain `def` route: Gi* and the outlines are CPU work, run in the threadpool.
     query = hotspot_service.HotspotQuery(
         resolution=resolution,
@@ -46,6 +56,8 @@ def map_hotspots(
         since=since,
         until=until,
         area_id=area_id,
+        exact_places=principal.role in policy.COORDINATOR_PLUS,
     )
     result = hotspot_service.hotspot_map(session, principal.org_id, query)
-    return JSONResponse(hotspot_service.feature_collection(result), media_type=GEOJSON)
+    # JSON text written directly: no dict per cell (see feature_collection_json).
+    return Response(hotspot_service.feature_collection_json(result), media_type=GEOJSON)

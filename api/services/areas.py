@@ -14,6 +14,7 @@ from sqlmodel import col
 from api import spatial
 from api.errors import Conflict, InvalidInput, NotFound
 from api.paging import clamp_limit, decode_cursor, encode_cursor
+from api.services import hotspot_rollup
 from geo.geojson import GeometryError, parse_geometry, to_geojson
 from models import ActionItem, Area, AreaKind, Observation, Organization, Walk, utcnow
 from models.areas import (
@@ -327,6 +328,8 @@ def delete_area(session: Session, area: Area) -> None:
     area_id = area.id
     session.delete(area)
     session.flush()
+    # Its observations now lie in no area: their hotspot counts move with them.
+    hotspot_rollup.area_deleted(session, area_id)
     for obj in list(session.identity_map.values()):
         if isinstance(obj, Walk | Observation | ActionItem) and obj.area_id == area_id:
             session.expire(obj, ["area_id"])

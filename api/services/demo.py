@@ -16,7 +16,7 @@ from sqlmodel import col
 from api import spatial
 from api.action_items import grouping as action_items
 from api.services import areas as area_service
-from api.services import organizations, users
+from api.services import hotspot_rollup, organizations, users
 from api.services.observations import place
 from api.services.walks import new_join_code
 from models import (
@@ -179,6 +179,7 @@ def load_demo(session: Session, *, password: str | None = None) -> DemoResult | 
         session.add(obs)
         session.flush()
         action_items.assign(session, obs)
+        hotspot_rollup.observation_changed(session, obs)
     session.flush()
     ensure_active_walk(session)
     return DemoResult(org.slug, len(created), len(OBSERVATIONS), emails, password)

@@ -18,6 +18,7 @@ from api.action_items import DEFAULT_RULES, GroupingRules
 from api.errors import Conflict, Forbidden, InvalidInput
 from api.media import MediaStore
 from api.principal import Principal
+from api.services import hotspot_rollup
 from api.services.observations import _categories, moderate
 from api.services.photos import PhotoSize, extension
 from api.services.plausibility import unknown_category
@@ -85,6 +86,7 @@ def patch(
     session.flush()
     # The item follows: recount, or regroup after a category change.
     action_items.observation_changed(session, obs, rules)
+    hotspot_rollup.observation_changed(session, obs)
     session.flush()
     return obs
 
@@ -140,6 +142,7 @@ def withdraw(
     obs.duplicate_of_id = None
     session.flush()
     action_items.observation_changed(session, obs, rules)
+    hotspot_rollup.observation_changed(session, obs)
     session.flush()
     orphaned: list[str] = []
     for photo in photos:

@@ -30,7 +30,7 @@ from api.db import is_transient
 from api.errors import Busy, Conflict, InvalidInput, NotFound
 from api.paging import after_keyset, clamp_limit, keyset_page
 from api.principal import Principal
-from api.services import sensitive
+from api.services import hotspot_rollup, sensitive
 from api.services.areas import smallest_area_containing
 from api.services.photo_links import photo_links
 from api.services.plausibility import (
@@ -106,6 +106,7 @@ def place(session: Session, obs: Observation, point: BaseGeometry) -> None:
     obs.area_id = area.id if area is not None else None
     obs.is_dark = is_dark(point.y, point.x, obs.recorded_at)
     obs.h3_r15 = cell_r15(point.y, point.x)
+    hotspot_rollup.set_cells(obs, point.y, point.x)
 
 
 def _validate(
@@ -225,6 +226,7 @@ def _store(
         session.add(obs)
         session.flush()
         action_items.observation_changed(session, obs, rules)
+        hotspot_rollup.observation_changed(session, obs)
         session.flush()
         savepoint.commit()
     except IntegrityError:
@@ -518,6 +520,7 @@ def moderate(
     obs.moderation_reason = body.reason.strip() or None if body.reason else None
     session.flush()
     action_items.observation_changed(session, obs, rules)
+    hotspot_rollup.observation_changed(session, obs)
     session.flush()
     return obs
 

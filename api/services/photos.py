@@ -32,7 +32,7 @@ from api.errors import (
 )
 from api.media import MediaStore
 from api.principal import Principal
-from api.services import sensitive
+from api.services import hotspot_rollup, sensitive
 from api.services.imaging import ImageMeta, ImageRejected, ProcessedImage, process_image
 from api.services.observations import get_visible, place
 from api.services.plausibility import hold_if_needed
@@ -186,6 +186,7 @@ def _place_from(session: Session, obs: Observation, meta: ImageMeta, rules: Grou
     hold_if_needed(session, obs)  # placed outside every area: held for review, like capture
     session.flush()
     action_items.observation_changed(session, obs, rules)
+    hotspot_rollup.observation_changed(session, obs)
     session.flush()
 
 

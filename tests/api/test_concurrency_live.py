@@ -261,3 +261,92 @@ def test_regroup_while_the_group_keeps_capturing_keeps_counters_true(crowd: Any)
     assert n == 80
     assert wrong == []
     assert sum(len(m) for _c, m in items) == 80
+
+
+def test_hotspot_rollup_stays_exact_under_concurrent_capture_and_moderation(crowd: Any) -> None:
+    """PUTs, batches, coordinators moderating the same observations back and forth and
+    authors changing categories, all at once: afterwards the hotspot rollups equal a fresh
+    GROUP BY over the observations (issue 15)."""
+    from api.services import hotspot_rollup
+    from models import Organization
+
+    server, url, seeded = crowd
+    rnd = random.Random(15)
+    bodies = _bodies(seeded["walk"], 120, seed=15)
+    for b in bodies:  # spread over a few hundred metres and the perception-only categories too
+        b["location"]["coordinates"] = [
+            round(SPOT[0] + rnd.uniform(-4e-3, 4e-3), 7),
+            round(SPOT[1] + rnd.uniform(-2e-3, 2e-3), 7),
+        ]
+        b["category"] = rnd.choice([*CATEGORIES, "isolation", "feels_unsafe"])
+    first, later = bodies[:40], bodies[40:]
+    tokens = seeded["participants"]
+    assert Counter(r.status_code for r in asyncio.run(_puts(server.base, tokens, first, 8))) == {
+        201: 40
+    }
+    coordinator = {"Authorization": f"Bearer {seeded['coordinator']}"}
+
+    async def run() -> list[httpx.Response]:
+        sem = asyncio.Semaphore(6)  # as many writers at once as the PUTs, not a hundred
+
+        async def limited(call: Any) -> httpx.Response:
+            async with sem:
+                response: httpx.Response = await call
+                return response
+
+        async with httpx.AsyncClient(base_url=server.base, timeout=120) as client:
+            jobs: list[Any] = [_puts(server.base, tokens, later[:40], 6)]
+            jobs.append(
+                _batches(
+                    server.base, tokens, [later[40 + i : 40 + i + 10] for i in range(0, 40, 10)]
+                )
+            )
+            for _round in range(3):
+                for b in first[:20]:
+                    state = rnd.choice(["hidden", "accepted", "not_actionable", "accepted"])
+                    jobs.append(
+                        limited(
+                            client.patch(
+                                f"/api/v1/observations/{b['id']}",
+                                json={"moderation": state},
+                                headers=coordinator,
+                            )
+                        )
+                    )
+            for i, b in enumerate(first[20:40]):
+                author = {"Authorization": f"Bearer {tokens[(i + 20) % len(tokens)]}"}
+                jobs.append(
+                    limited(
+                        client.patch(
+                            f"/api/v1/observations/{b['id']}",
+                            json={
+                                "category": rnd.choice(CATEGORIES),
+                                "severity": rnd.randint(1, 3),
+                            },
+                            headers=author,
+                        )
+                    )
+                )
+            done = await asyncio.gather(*jobs)
+            out: list[httpx.Response] = []
+            for d in done:
+                out.extend(d if isinstance(d, list) else [d])
+            return out
+
+    responses = asyncio.run(run())
+    bad = [r.text for r in responses if r.status_code >= 500]
+    assert bad == []
+    engine = create_db_engine(url)
+    try:
+        with Session(engine) as s:
+            (org_id,) = s.execute(select(Organization.id)).one()
+            assert hotspot_rollup.drift(s, org_id) == {"hotspot_day": {}, "hotspot_total": {}}
+            counted = s.scalar(
+                select(func.count())
+                .select_from(Observation)
+                .where(Observation.moderation == "accepted")
+            )
+            assert counted
+            assert counted >= 60
+    finally:
+        engine.dispose()

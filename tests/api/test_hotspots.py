@@ -1,5 +1,6 @@
-"""GET /api/v1/map/hotspots: binning in the database equals H3 in Python, Gi* classes on top,
-filters, organization walls, RFC 7946 structure and who may ask."""
+"""GET /api/v1/map/hotspots: bins equal `h3.latlng_to_cell`, Gi* classes on top, filters,
+organization walls, RFC 7946 structure and who may ask. Observations stored straight through
+the ORM go through `hotspot_rollup.sync`, as every service path does."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from api import spatial
+from api.services import hotspot_rollup
 from geo.hotspots import MIN_CELLS, cell_r15, gi_star
 from models import (
     ActionItem,
@@ -65,7 +67,7 @@ def centre(res: int, lat: float = LAT0, lon: float = LON0) -> tuple[float, float
 
 
 def cell_at(lat: float, lon: float, res: int) -> str:
-    return str(h3.cell_to_parent(h3.int_to_str(cell_r15(lat, lon)), res))
+    return str(h3.latlng_to_cell(lat, lon, res))
 
 
 class Store:
@@ -85,7 +87,7 @@ class Store:
 
     def observation(self, lat: float | None, lon: float | None, **kw: Any) -> Observation:
         where = (lat, lon) if lat is not None and lon is not None else None
-        return Observation(
+        obs = Observation(
             id=uuid.uuid4(),
             organization_id=self.org.id,
             walk_id=self.walk.id,
@@ -98,11 +100,19 @@ class Store:
             body_hash=uuid.uuid4().hex * 2,
             **kw,
         )
+        if where:
+            hotspot_rollup.set_cells(obs, *where)
+        return obs
+
+    def save(self, rows: list[Observation]) -> None:
+        self.session.add_all(rows)
+        self.session.flush()
+        hotspot_rollup.sync(self.session, [o.id for o in rows])
+        self.session.commit()
 
     def add(self, points: list[tuple[float, float]], **kw: Any) -> list[Observation]:
         rows = [self.observation(lat, lon, **dict(kw)) for lat, lon in points]
-        self.session.add_all(rows)
-        self.session.commit()
+        self.save(rows)
         return rows
 
     def item(self, status: ActionStatus, observations: list[Observation]) -> ActionItem:
@@ -177,12 +187,10 @@ def test_database_binning_equals_h3_in_python(
         )
         for lat, lon in points
     ]
-    session.add_all(rows)
-    session.commit()
+    store.save(rows)
     code_of = {cid: code for code, cid in store.categories.items()}
-    r15 = [h3.int_to_str(o.h3_r15) for o in rows]
-    for res in (0, 7, 9, 11, 15):
-        parent = [h3.cell_to_parent(c, res) for c in r15]
+    for res in (5, 7, 9, 11, 12):
+        parent = [h3.latlng_to_cell(lat, lon, res) for lat, lon in points]
         expected = Counter(parent)
         doc = hotspots(client, world, resolution=res)
         assert counts_of(doc) == expected, res
@@ -437,8 +445,7 @@ def test_observations_without_location_are_left_out(
     client: SyncClient, world: World, store: Store, session: Session
 ) -> None:
     store.add([centre(9)])
-    session.add(store.observation(None, None))
-    session.commit()
+    store.save([store.observation(None, None)])
     assert sum(counts_of(hotspots(client, world)).values()) == 1
 
 
@@ -502,7 +509,9 @@ def test_rfc7946_structure(client: SyncClient, world: World, store: Store) -> No
 @pytest.mark.parametrize(
     "value",
     [
-        pytest.param("16", id="above-15"),
+        pytest.param("13", id="above-12"),
+        pytest.param("4", id="below-5"),
+        pytest.param("15", id="above-12-the-old-maximum"),
         pytest.param("-1", id="negative"),
         pytest.param("nine", id="not-a-number"),
     ],
@@ -512,6 +521,8 @@ def test_resolution_out_of_range_is_422(client: SyncClient, world: World, value:
     assert r.status_code == 422
     assert r.headers["content-type"].startswith("application/problem+json")
     assert r.json()["errors"][0]["loc"] == ["query", "resolution"]
+    if value.lstrip("-").isdigit():
+        assert "between 5 and 12" in r.json()["errors"][0]["msg"]
 
 
 @pytest.mark.parametrize(
