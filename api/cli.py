@@ -20,14 +20,14 @@ from api.settings import get_settings
 
 def _session_factory() -> tuple[Engine, sessionmaker[Session]]:
     settings = get_settings()
-    engine = create_db_engine(settings.resolved_database_url)
+    engine = create_db_engine(settings.resolved_owner_database_url)
     return engine, make_sessionmaker(engine)
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:
     from api.migrate import upgrade
 
-    upgrade(get_settings().resolved_database_url)
+    upgrade(get_settings().resolved_owner_database_url)
     print("database is at the latest schema")
     return 0
 
@@ -37,7 +37,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     from api.services import organizations, users
     from models import Role
 
-    upgrade(get_settings().resolved_database_url)
+    upgrade(get_settings().resolved_owner_database_url)
     engine, factory = _session_factory()
     try:
         for session in session_scope(factory):
@@ -65,7 +65,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.trusted_proxies is not None:
         settings = settings.model_copy(update={"trusted_proxies": args.trusted_proxies})
     if not args.no_migrate:
-        upgrade(settings.resolved_database_url)
+        upgrade(settings.resolved_owner_database_url)
     configure_logging(settings.log_format)
     print(
         f"safewalk on http://{args.host}:{args.port}  (API docs: http://{args.host}:{args.port}/docs)"
@@ -135,7 +135,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from api.migrate import upgrade
     from api.services import demo
 
-    upgrade(get_settings().resolved_database_url)
+    upgrade(get_settings().resolved_owner_database_url)
     engine, factory = _session_factory()
     try:
         for session in session_scope(factory):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from api import tenancy
 from api.action_items import GroupingRules
 from api.db import session_scope
 from api.routers import API_PREFIX
@@ -36,6 +38,21 @@ def _session(request: Request) -> Iterator[Session]:
 
 # scope="function": commit before the response is sent, so a failed commit is an error response
 # and never a 200 for something that was not stored.
+def bind_request(request: Request, session: Session, organization_id: uuid.UUID) -> None:
+    """The caller is known: the request's session, and the feeds' connection, act for its
+    organization from here on (row-level security on PostgreSQL, api/tenancy.py)."""
+    tenancy.bind(session, organization_id)
+    request.state.organization_id = organization_id
+
+
+def feed_connection(request: Request) -> tenancy.ConnectionProvider:
+    """The feeds' connection of their own (the session is gone when the body streams), acting
+    for the request's organization."""
+    return tenancy.scoped(
+        request.app.state.feed_connection, getattr(request.state, "organization_id", None)
+    )
+
+
 SessionDep = Annotated[Session, Depends(_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 

@@ -1,0 +1,131 @@
+"""The second tenant wall: PostgreSQL row-level security on every tenant table.
+
+The first wall is the application's own filters (every query names the caller's
+organization). On PostgreSQL the service also connects as a role that does not own the tables
+(``safewalk_app``, README "Running it for real"), and every table with an ``organization_id``
+(and ``organization`` itself, on ``id``) has two policies, made by the migration
+``2026_11_21_2217_tenant_wall.py``:
+
+- ``tenant_wall`` (every command): the row's organization is the one in the transaction's
+  setting ``safewalk.organization_id``. A transaction without it sees and writes nothing.
+- ``tenant_lookup`` (SELECT only): the table is named in ``safewalk.lookup``. Only the few
+  reads that run before the organization is known (sign-in by email, join by code, a public page
+  by slug, an integration key, ...) name a table there, inside :func:`lookup`, for that one
+  query; they then :func:`bind` the organization they found.
+
+Both settings are transaction-local (``set_config(..., true)``), so nothing outlives a
+transaction on a pooled connection; the listener :func:`install` puts on the app's sessions
+sets them again at the start of every transaction of the session. On SQLite all of this is a
+no-op: there the wall is the application's filters alone.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+
+from sqlalchemy import Connection, event, text
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
+
+ORG_SETTING = "safewalk.organization_id"
+LOOKUP_SETTING = "safewalk.lookup"
+# The role the migration creates and grants; the service connects as it, or as a member of it.
+APP_ROLE = "safewalk_app"
+
+_ORG_KEY = "tenancy.organization_id"
+_APPLIED_KEY = "tenancy.applied"  # what the current transaction has been told
+_SET = text(
+    f"SELECT set_config('{ORG_SETTING}', :org, true), set_config('{LOOKUP_SETTING}', :lookup, true)"
+)
+_SET_LOOKUP = text(f"SELECT set_config('{LOOKUP_SETTING}', :lookup, true)")
+
+
+def _is_postgres(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def _on_begin(session: Session, _transaction: SessionTransaction, conn: Connection) -> None:
+    # Every transaction starts closed (no organization unless this session was bound, no
+    # lookup), also when a connection is shared, as in the tests.
+    org = session.info.get(_ORG_KEY, "")
+    session.info[_APPLIED_KEY] = org
+    if _is_postgres(conn):
+        conn.execute(_SET, {"org": org, "lookup": ""})
+
+
+def install(factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Make the sessions of ``factory`` carry their organization into every transaction."""
+    if not event.contains(factory, "after_begin", _on_begin):
+        event.listen(factory, "after_begin", _on_begin)
+    return factory
+
+
+def bind(session: Session, organization_id: uuid.UUID) -> None:
+    """From now on this session acts for ``organization_id`` (once the caller is known)."""
+    value = str(organization_id)
+    session.info[_ORG_KEY] = value
+    conn = session.connection()  # begins if needed, and the listener then has set it
+    if session.info.get(_APPLIED_KEY) != value:
+        session.info[_APPLIED_KEY] = value
+        if _is_postgres(conn):
+            conn.execute(_SET, {"org": value, "lookup": ""})
+
+
+def bound_organization(session: Session) -> uuid.UUID | None:
+    value = session.info.get(_ORG_KEY)
+    return uuid.UUID(value) if value else None
+
+
+@contextmanager
+def lookup(session: Session, *tables: str) -> Iterator[None]:
+    """Read ``tables`` across organizations for the queries inside this block only.
+
+    For the reads that find the organization in the first place (a join code, an email, a
+    key's hash, a slug); whoever uses it binds the organization it found right after. Writes
+    never pass this way: the lookup policy is SELECT-only."""
+    conn = session.connection()
+    if not _is_postgres(conn):
+        yield
+        return
+    conn.execute(_SET_LOOKUP, {"lookup": ",".join(tables)})
+    try:
+        yield
+    finally:
+        if session.in_transaction():
+            session.connection().execute(_SET_LOOKUP, {"lookup": ""})
+
+
+def lookup_connection(conn: Connection, *tables: str) -> AbstractContextManager[None]:
+    """:func:`lookup` for code that holds a Core connection (already in its transaction)."""
+
+    @contextmanager
+    def block() -> Iterator[None]:
+        if not _is_postgres(conn):
+            yield
+            return
+        conn.execute(_SET_LOOKUP, {"lookup": ",".join(tables)})
+        try:
+            yield
+        finally:
+            conn.execute(_SET_LOOKUP, {"lookup": ""})
+
+    return block()
+
+
+ConnectionProvider = Callable[[], AbstractContextManager[Connection]]
+
+
+def scoped(connect: ConnectionProvider, organization_id: uuid.UUID | None) -> ConnectionProvider:
+    """A connection provider (the feeds' own connection) whose transaction acts for one
+    organization, like a bound session (None: for none, it sees nothing)."""
+
+    @contextmanager
+    def provider() -> Iterator[Connection]:
+        with connect() as conn:
+            if _is_postgres(conn):
+                org = "" if organization_id is None else str(organization_id)
+                conn.execute(_SET, {"org": org, "lookup": ""})
+            yield conn
+
+    return provider
