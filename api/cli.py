@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import SpatiaLiteMissing, create_db_engine, make_sessionmaker, session_scope
@@ -57,6 +58,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from api import tenancy
     from api.app import create_app
     from api.migrate import upgrade
     from api.ops.logs import configure_logging
@@ -67,13 +69,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not args.no_migrate:
         upgrade(settings.resolved_owner_database_url)
     configure_logging(settings.log_format)
+    app = create_app(settings)
+    try:
+        with app.state.engine.connect() as conn:
+            warning = tenancy.wall_warning(conn)
+    except SQLAlchemyError:  # the database is not there yet: /readyz says so
+        warning = None
+    if warning:
+        print(
+            f"warning: {warning}; connect as {tenancy.APP_ROLE} (README: Database roles)",
+            file=sys.stderr,
+        )
     print(
         f"safewalk on http://{args.host}:{args.port}  (API docs: http://{args.host}:{args.port}/docs)"
     )
     # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-For from loopback; the app
     # decides which proxies to trust (SAFEWALK_TRUSTED_PROXIES, api/middleware.py).
     uvicorn.run(
-        create_app(settings),
+        app,
         host=args.host,
         port=args.port,
         log_level="info",

@@ -129,3 +129,25 @@ def scoped(connect: ConnectionProvider, organization_id: uuid.UUID | None) -> Co
             yield conn
 
     return provider
+
+
+def wall_warning(conn: Connection) -> str | None:
+    """Why row-level security does not hold for this connection's role, or None (always None
+    on SQLite). ``serve`` prints it: a service that owns the tables, or is a superuser, reads
+    through the wall (the application's filters still hold)."""
+    if not _is_postgres(conn):
+        return None
+    row = conn.execute(
+        text(
+            "SELECT r.rolsuper OR r.rolbypassrls, "
+            "EXISTS (SELECT FROM pg_tables t WHERE t.schemaname = current_schema() "
+            "AND t.tablename = 'observation' AND t.tableowner = current_user) "
+            "FROM pg_roles r WHERE r.rolname = current_user"
+        )
+    ).one()
+    user = conn.scalar(text("SELECT current_user"))
+    if row[0]:
+        return f"the service's database role {user!r} is a superuser or bypasses row-level security"
+    if row[1]:
+        return f"the service's database role {user!r} owns the tables, so row-level security does not apply to it"
+    return None

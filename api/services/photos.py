@@ -154,6 +154,10 @@ def upload(
             found = _existing(session, photo_id, obs, upload_sha256)
             if found is not None:
                 return found
+            if getattr(exc.orig, "sqlstate", None) == "23505":
+                # The id is taken by a row row-level security hides (another organization's):
+                # the same 404 as when _existing sees it.
+                raise NotFound("no such photo") from exc
         raise
     return Upload(photo, created=True)
 
