@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 
 from sqlalchemy import Connection, event, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 ORG_SETTING = "safewalk.organization_id"
@@ -43,6 +44,10 @@ _SET_LOOKUP = text(f"SELECT set_config('{LOOKUP_SETTING}', :lookup, true)")
 
 def _is_postgres(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
+
+
+def _on_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def _on_begin(session: Session, _transaction: SessionTransaction, conn: Connection) -> None:
@@ -65,16 +70,12 @@ def bind(session: Session, organization_id: uuid.UUID) -> None:
     """From now on this session acts for ``organization_id`` (once the caller is known)."""
     value = str(organization_id)
     session.info[_ORG_KEY] = value
+    if not _on_postgres(session):
+        return  # and no transaction is begun for it (SQLite's BEGIN mode is the caller's)
     conn = session.connection()  # begins if needed, and the listener then has set it
     if session.info.get(_APPLIED_KEY) != value:
         session.info[_APPLIED_KEY] = value
-        if _is_postgres(conn):
-            conn.execute(_SET, {"org": value, "lookup": ""})
-
-
-def bound_organization(session: Session) -> uuid.UUID | None:
-    value = session.info.get(_ORG_KEY)
-    return uuid.UUID(value) if value else None
+        conn.execute(_SET, {"org": value, "lookup": ""})
 
 
 @contextmanager
@@ -84,33 +85,20 @@ def lookup(session: Session, *tables: str) -> Iterator[None]:
     For the reads that find the organization in the first place (a join code, an email, a
     key's hash, a slug); whoever uses it binds the organization it found right after. Writes
     never pass this way: the lookup policy is SELECT-only."""
-    conn = session.connection()
-    if not _is_postgres(conn):
+    if not _on_postgres(session):
         yield
         return
+    conn = session.connection()
     conn.execute(_SET_LOOKUP, {"lookup": ",".join(tables)})
     try:
         yield
-    finally:
-        if session.in_transaction():
+    except BaseException:
+        # Close it if the transaction still can; a failed one is rolled back anyway, and the
+        # error that brought us here is the one to report.
+        with suppress(SQLAlchemyError):
             session.connection().execute(_SET_LOOKUP, {"lookup": ""})
-
-
-def lookup_connection(conn: Connection, *tables: str) -> AbstractContextManager[None]:
-    """:func:`lookup` for code that holds a Core connection (already in its transaction)."""
-
-    @contextmanager
-    def block() -> Iterator[None]:
-        if not _is_postgres(conn):
-            yield
-            return
-        conn.execute(_SET_LOOKUP, {"lookup": ",".join(tables)})
-        try:
-            yield
-        finally:
-            conn.execute(_SET_LOOKUP, {"lookup": ""})
-
-    return block()
+        raise
+    session.connection().execute(_SET_LOOKUP, {"lookup": ""})
 
 
 ConnectionProvider = Callable[[], AbstractContextManager[Connection]]

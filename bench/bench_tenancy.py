@@ -147,7 +147,9 @@ def main() -> int:
         try:
             t0 = time.perf_counter()
             world = load(url, args.n)
-            print(f"2 organizations x {args.n:,} observations loaded in {time.perf_counter() - t0:.1f} s")
+            print(
+                f"2 organizations x {args.n:,} observations loaded in {time.perf_counter() - t0:.1f} s"
+            )
             apps = {"anchor": make_app(url, tmp, wall=False), "wall": make_app(url, tmp, wall=True)}
             org_id, user, walk_id = world["a"]
             best: dict[tuple[str, str], float] = {}
@@ -166,7 +168,9 @@ def main() -> int:
             print(f"  {'capture, ms per observation':<34}{a / args.captures * 1e3:>10.2f}"
                   f"{w / args.captures * 1e3:>10.2f}{w / a:>13.2f}")  # fmt: skip
             a, w = best["anchor", "feed"], best["wall", "feed"]
-            print(f"  {f'map feed, s for {args.n:,} features':<34}{a:>10.2f}{w:>10.2f}{w / a:>13.2f}")
+            print(
+                f"  {f'map feed, s for {args.n:,} features':<34}{a:>10.2f}{w:>10.2f}{w / a:>13.2f}"
+            )
             for app in apps.values():
                 app.state.engine.dispose()
         finally:
