@@ -36,8 +36,6 @@ def _session(request: Request) -> Iterator[Session]:
     )
 
 
-# scope="function": commit before the response is sent, so a failed commit is an error response
-# and never a 200 for something that was not stored.
 def bind_request(request: Request, session: Session, organization_id: uuid.UUID) -> None:
     """The caller is known: the request's session, and the feeds' connection, act for its
     organization from here on (row-level security on PostgreSQL, api/tenancy.py)."""
@@ -53,6 +51,8 @@ def feed_connection(request: Request) -> tenancy.ConnectionProvider:
     )
 
 
+# scope="function": commit before the response is sent, so a failed commit is an error response
+# and never a 200 for something that was not stored.
 SessionDep = Annotated[Session, Depends(_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
