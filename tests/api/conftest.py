@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from api.tenancy import APP_ROLE
 from api.db import create_db_engine, make_sessionmaker
 from api.migrate import upgrade
 from api.security import issue_token, staff_token_expiry
 from api.settings import Settings
+from api.tenancy import APP_ROLE
 from models import Participant, ParticipantGroup, Role, User, Walk, utcnow
 from models.organizations import Organization
 from tests.factories import make_area, make_org, make_user, make_walk
