@@ -12,15 +12,18 @@ import hashlib
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Table, delete, func, select, text, update
+from sqlalchemy import Engine, Table, delete, func, select, text, update
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from api import tenancy
+from api.app import create_app
 from api.services.demo import load_demo
+from api.settings import Settings
 from models import (
     ActionItem,
     Area,
@@ -290,3 +293,22 @@ def test_before_sign_in_lookups_work_as_the_app_role(
     r = client.get("/open311/v2/services.json", params={"jurisdiction_id": "demo"})
     assert r.status_code == 200, r.text
     assert r.json()
+
+
+def test_the_service_becomes_the_app_role(postgres: None, engine: Engine, tmp_path: Path) -> None:
+    """SAFEWALK_DATABASE_ROLE (what tests/live.py gives every live server): each connection of
+    the service is the app role, and `serve` has nothing to warn about; the owner would."""
+    url = engine.url.render_as_string(hide_password=False)
+    settings = Settings(
+        environment="test", data_dir=tmp_path, database_url=url, secret_key="s" * 64,
+        database_role=tenancy.APP_ROLE,
+    )  # fmt: skip
+    served = create_app(settings).state.engine
+    try:
+        with served.connect() as conn:
+            assert conn.scalar(text("SELECT current_user")) == tenancy.APP_ROLE
+            assert tenancy.wall_warning(conn) is None
+    finally:
+        served.dispose()
+    with engine.connect() as conn:  # the tests' owner is a superuser
+        assert "superuser" in (tenancy.wall_warning(conn) or "")
