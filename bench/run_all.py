@@ -23,7 +23,7 @@ RUNS = [
     ["bench_field_app.py", "--runs", "3"],
     ["bench_staff_map.py", "--backend", "spatialite", "--n", "10000"],
     ["bench_staff_map.py", "--backend", "postgis", "--n", "10000"],
-    ["bench_tenancy.py", "--n", "100000", "--captures", "300"],
+    ["bench_tenancy.py", "--n", "100000", "--captures", "200"],
 ]
 
 
