@@ -9,7 +9,7 @@ from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 
-from api import policy
+from api import policy, tenancy
 from api.action_items import router as action_items
 from api.auth import enforce_policy
 from api.db import create_db_engine, make_sessionmaker
@@ -110,7 +110,9 @@ def check_policy_coverage(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
     secret = resolve_secret(settings)  # refuses a weak secret outside development
-    engine = engine or create_db_engine(settings.resolved_database_url)
+    engine = engine or create_db_engine(
+        settings.resolved_database_url, role=settings.database_role or None
+    )
     app = FastAPI(
         title="safewalk",
         version="0.1.0",
@@ -123,7 +125,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.settings = settings
     app.state.secret = secret
     app.state.engine = engine
-    app.state.sessionmaker = make_sessionmaker(engine)
+    # Every transaction of a request's session starts closed and acts for the organization the
+    # caller's credentials name (api/tenancy.py: row-level security on PostgreSQL).
+    app.state.sessionmaker = tenancy.install(make_sessionmaker(engine))
     # Feeds stream after the request's session is gone, on a connection of their own; DEFERRED
     # so a long read never holds SQLite's write lock.
     app.state.feed_connection = lambda: engine.connect().execution_options(sqlite_begin="DEFERRED")

@@ -8,7 +8,7 @@ from fastapi import Depends, Request, Security
 from fastapi.routing import APIRoute
 
 from api import policy
-from api.deps import SessionDep
+from api.deps import SessionDep, bind_request
 from api.docs import oauth2_scheme
 from api.errors import Forbidden, Unauthorized
 from api.principal import ANONYMOUS as ANONYMOUS
@@ -52,6 +52,8 @@ def current_principal(
     claims = decode_token(
         token, secret=request.app.state.secret, settings=request.app.state.settings
     )
+    # The signed claims name the organization: from here on every query acts for it alone.
+    bind_request(request, session, claims.organization_id)
     org = session.get(Organization, claims.organization_id)
     if org is None:
         raise Unauthorized("token refers to an unknown organization")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import SpatiaLiteMissing, create_db_engine, make_sessionmaker, session_scope
@@ -26,14 +27,14 @@ if TYPE_CHECKING:
 
 def _session_factory() -> tuple[Engine, sessionmaker[Session]]:
     settings = get_settings()
-    engine = create_db_engine(settings.resolved_database_url)
+    engine = create_db_engine(settings.resolved_owner_database_url)
     return engine, make_sessionmaker(engine)
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:
     from api.migrate import backfill, upgrade
 
-    url = get_settings().resolved_database_url
+    url = get_settings().resolved_owner_database_url
     upgrade(url)
     print("database is at the latest schema")
     for name, rows in backfill(url).items():
@@ -46,7 +47,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     from api.services import organizations, users
     from models import Role
 
-    upgrade(get_settings().resolved_database_url)
+    upgrade(get_settings().resolved_owner_database_url)
     engine, factory = _session_factory()
     try:
         for session in session_scope(factory):
@@ -77,6 +78,7 @@ def worker_app() -> FastAPI:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from api import tenancy
     from api.app import create_app
     from api.migrate import upgrade
     from api.ops.logs import configure_logging
@@ -85,8 +87,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.trusted_proxies is not None:
         settings = settings.model_copy(update={"trusted_proxies": args.trusted_proxies})
     if not args.no_migrate:
-        upgrade(settings.resolved_database_url)
+        upgrade(settings.resolved_owner_database_url)
     configure_logging(settings.log_format)
+    app = create_app(settings)
+    try:
+        with app.state.engine.connect() as conn:
+            warning = tenancy.wall_warning(conn)
+    except SQLAlchemyError:  # the database is not there yet: /readyz says so
+        warning = None
+    if warning:
+        print(
+            f"warning: {warning}; connect as {tenancy.APP_ROLE} (README: Database roles)",
+            file=sys.stderr,
+        )
     print(
         f"safewalk on http://{args.host}:{args.port}  (API docs: http://{args.host}:{args.port}/docs)"
     )
@@ -113,7 +126,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             options["timeout_worker_healthcheck"] = 60
         uvicorn.run("api.cli:worker_app", factory=True, workers=args.workers, **options)
     else:
-        uvicorn.run(create_app(settings), **options)
+        uvicorn.run(app, **options)
     return 0
 
 
@@ -166,7 +179,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from api.migrate import upgrade
     from api.services import demo
 
-    upgrade(get_settings().resolved_database_url)
+    upgrade(get_settings().resolved_owner_database_url)
     engine, factory = _session_factory()
     try:
         for session in session_scope(factory):

@@ -89,8 +89,19 @@ def _on_sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def create_db_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine for either backend with the right connection set-up."""
+def _set_role(role: str) -> Any:
+    def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Session-level, once per pooled connection. psycopg binds values, not identifiers.
+        with dbapi_conn.cursor() as cur:
+            cur.execute('SET ROLE "{}"'.format(role.replace('"', '""')))
+        dbapi_conn.commit()
+
+    return on_connect
+
+
+def create_db_engine(url: str, *, role: str | None = None, **kwargs: Any) -> Engine:
+    """Create an engine for either backend with the right connection set-up; on PostgreSQL,
+    ``role`` is a role every connection becomes (``SET ROLE``, see api/tenancy.py)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -105,7 +116,10 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "begin", _on_sqlite_begin)
         return engine
     if parsed.get_backend_name() == "postgresql":
-        return create_engine(url, pool_pre_ping=True, **kwargs)
+        engine = create_engine(url, pool_pre_ping=True, **kwargs)
+        if role:
+            event.listen(engine, "connect", _set_role(role))
+        return engine
     raise ValueError(
         f"unsupported database URL {parsed.render_as_string()!r}: use sqlite or postgresql"
     )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from api import tenancy
 from api.action_items import GroupingRules
 from api.db import session_scope
 from api.routers import API_PREFIX
@@ -31,6 +33,21 @@ def _session(request: Request) -> Iterator[Session]:
     yield from session_scope(
         request.app.state.sessionmaker,
         read_only=request.method in READ_METHODS,
+    )
+
+
+def bind_request(request: Request, session: Session, organization_id: uuid.UUID) -> None:
+    """The caller is known: the request's session, and the feeds' connection, act for its
+    organization from here on (row-level security on PostgreSQL, api/tenancy.py)."""
+    tenancy.bind(session, organization_id)
+    request.state.organization_id = organization_id
+
+
+def feed_connection(request: Request) -> tenancy.ConnectionProvider:
+    """The feeds' connection of their own (the session is gone when the body streams), acting
+    for the request's organization."""
+    return tenancy.scoped(
+        request.app.state.feed_connection, getattr(request.state, "organization_id", None)
     )
 
 

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from api.auth import Principal, current_principal, enforce_policy
-from api.deps import SessionDep
+from api.deps import SessionDep, bind_request
 from api.errors import Unauthorized
 from api.services import tokens as token_service
 
@@ -24,11 +24,12 @@ def _refuse(detail: str) -> Unauthorized:
     return Unauthorized(detail, headers=CHALLENGE)
 
 
-def _from_token(session: SessionDep, secret: str) -> Principal:
+def _from_token(request: Request, session: SessionDep, secret: str) -> Principal:
     found = token_service.authenticate(session, secret)
     if found is None:
         raise _refuse("unknown or revoked access token, or a disabled account")
     _, user = found
+    bind_request(request, session, user.organization_id)
     return Principal(kind="staff", organization_id=user.organization_id, user=user)
 
 
@@ -47,9 +48,9 @@ def reader_principal(request: Request, session: SessionDep) -> Principal:
         if not sep or not password:
             raise _refuse("Basic auth needs a personal access token as the password")
         # The user name is not checked: the token alone identifies its owner (as GitHub does).
-        return _from_token(session, password)
+        return _from_token(request, session, password)
     if scheme.lower() == "bearer" and token_service.looks_like_token(value):
-        return _from_token(session, value)
+        return _from_token(request, session, value)
     try:
         return current_principal(request, session)
     except Unauthorized as exc:

@@ -19,6 +19,12 @@ class Settings(BaseSettings):
     data_dir: Path = DEFAULT_DATA_DIR
     # Empty means: SQLite + SpatiaLite at <data_dir>/safewalk.db
     database_url: str = ""
+    # The table owner, for migrations and the CLI; empty: database_url. On PostgreSQL the
+    # service itself should connect as a role that does not own the tables (api/tenancy.py).
+    owner_database_url: str = ""
+    # A role the service becomes on every connection (SET ROLE), e.g. safewalk_app, when its
+    # login may act as both; empty: the login's own role.
+    database_role: str = ""
     media_dir: Path | None = None
     # Empty means: generate once and keep it in <data_dir>/secret_key (never a hard-coded default)
     secret_key: str = ""
@@ -79,6 +85,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'safewalk.db').as_posix()}"
+
+    @property
+    def resolved_owner_database_url(self) -> str:
+        return self.owner_database_url or self.resolved_database_url
 
     @property
     def resolved_media_dir(self) -> Path:

@@ -12,12 +12,14 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from api import tenancy
 from api.app import create_app
 from api.db import create_db_engine
 from api.migrate import upgrade
@@ -157,17 +159,47 @@ def settings(tmp_path: Path, engine: Engine) -> Settings:
     )
 
 
+def serve_on(application: Any, connection: Connection) -> None:
+    """The app's requests run on the test's connection (so they see its uncommitted data and
+    roll back with it), and on PostgreSQL they act as the service does in production: as the
+    app role, which does not own the tables, under row-level security (api/tenancy.py). The
+    test's own session stays the owner, for arranging and checking."""
+    factory = tenancy.install(
+        sessionmaker(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+    )
+    postgres = connection.dialect.name == "postgresql"
+    if postgres:
+
+        def become_app(_s: Session, _t: Any, conn: Connection) -> None:
+            conn.exec_driver_sql(f"SET ROLE {tenancy.APP_ROLE}")
+
+        def back_to_owner(_s: Session, transaction: Any) -> None:
+            if transaction.parent is None:
+                connection.exec_driver_sql("RESET ROLE")
+
+        event.listen(factory, "after_begin", become_app)
+        event.listen(factory, "after_transaction_end", back_to_owner)
+
+    @contextlib.contextmanager
+    def feed_connection() -> Iterator[Connection]:
+        if postgres:
+            connection.exec_driver_sql(f"SET ROLE {tenancy.APP_ROLE}")
+        try:
+            yield connection
+        finally:
+            if postgres:
+                connection.exec_driver_sql("RESET ROLE")
+
+    application.state.sessionmaker = factory
+    application.state.feed_connection = feed_connection
+
+
 @pytest.fixture
-def app(
-    settings: Settings,
-    engine: Engine,
-    session_factory: sessionmaker[Session],
-    connection: Connection,
-):  # type: ignore[no-untyped-def]
+def app(settings: Settings, engine: Engine, connection: Connection):  # type: ignore[no-untyped-def]
     application = create_app(settings, engine=engine)
-    application.state.sessionmaker = session_factory
-    # Feeds read through the test's connection, so they see its uncommitted data.
-    application.state.feed_connection = lambda: contextlib.nullcontext(connection)
+    serve_on(application, connection)
     return application
 
 

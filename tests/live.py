@@ -20,6 +20,8 @@ from typing import IO
 
 import httpx
 
+from api.tenancy import APP_ROLE
+
 SECRET = "live-test-secret-key-long-enough-for-hs256-0123456789abcdefghijklmnopqrstu"
 
 
@@ -60,6 +62,13 @@ class LiveServer:
             "SAFEWALK_DATA_DIR": str(self.data_dir),
             "SAFEWALK_SECRET_KEY": SECRET,
             "SAFEWALK_ENVIRONMENT": "test",
+            # On PostgreSQL the server acts as the app role, under row-level security, as in
+            # production; the test seeds and checks through its own (owner) engine.
+            **(
+                {"SAFEWALK_DATABASE_ROLE": APP_ROLE}
+                if self.database_url.startswith("postgresql")
+                else {}
+            ),
             **self.extra_env,
         }
         with self.log_path.open("ab") as log:  # the child keeps its own descriptor

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from api.deps import SessionDep
+from api.deps import SessionDep, feed_connection
 from api.ogc import cql2, crs, openapi
 from api.ogc import service as ogc
 from api.ogc.crs import BadParameter
@@ -261,7 +261,7 @@ def items(
         links.append(_link(nxt, "next", media, "Next page"))
         headers["Link"] = f'<{nxt}>; rel="next"; type="{media}"'
     body = stream_collection(
-        request.app.state.feed_connection,
+        feed_connection(request),
         [page.statement],
         {"numberMatched": page.number_matched, "links": links},
     )

@@ -28,7 +28,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlmodel import col
 
-from api import spatial
+from api import spatial, tenancy
 from api.action_items.grouping import record_event, set_status
 from api.errors import Conflict, NotFound
 from api.open311.formats import w3c
@@ -183,9 +183,13 @@ class SyncReport:
 
 
 @contextmanager
-def _unit(factory: sessionmaker[Session]) -> Iterator[Session]:
+def _unit(factory: sessionmaker[Session], organization_id: uuid.UUID | None) -> Iterator[Session]:
+    """One transaction acting for one organization (api/tenancy.py); None only for the lookup
+    of the endpoints to visit."""
     session = factory()
     try:
+        if organization_id is not None:
+            tenancy.bind(session, organization_id)
         yield session
         session.commit()
     except BaseException:
@@ -262,10 +266,11 @@ def _deliver(
     factory: sessionmaker[Session],
     http: httpx.Client,
     ep_id: uuid.UUID,
+    org_id: uuid.UUID,
     now: datetime,
     report: SyncReport,
 ) -> None:
-    with _unit(factory) as s:
+    with _unit(factory, org_id) as s:
         ep = s.get(Open311Endpoint, ep_id)
         assert ep is not None
         due = list(
@@ -301,7 +306,7 @@ def _deliver(
             error = None
         except (httpx.HTTPError, ValueError) as exc:
             error = _describe(exc)
-        with _unit(factory) as s:
+        with _unit(factory, org_id) as s:
             row = s.get(Open311Dispatch, dispatch_id)
             if row is None:
                 continue  # the item was deleted meanwhile
@@ -331,9 +336,13 @@ def _deliver(
 
 
 def _resolve_tokens(
-    factory: sessionmaker[Session], http: httpx.Client, ep_id: uuid.UUID, report: SyncReport
+    factory: sessionmaker[Session],
+    http: httpx.Client,
+    ep_id: uuid.UUID,
+    org_id: uuid.UUID,
+    report: SyncReport,
 ) -> None:
-    with _unit(factory) as s:
+    with _unit(factory, org_id) as s:
         ep = s.get(Open311Endpoint, ep_id)
         assert ep is not None
         waiting = [
@@ -357,7 +366,7 @@ def _resolve_tokens(
             report.errors.append(_describe(exc))
             continue
         if remote_id:
-            with _unit(factory) as s:
+            with _unit(factory, org_id) as s:
                 d = s.get(Open311Dispatch, dispatch_id)
                 if d is not None:
                     d.service_request_id = str(remote_id)
@@ -407,10 +416,11 @@ def _read_updates(
     factory: sessionmaker[Session],
     http: httpx.Client,
     ep_id: uuid.UUID,
+    org_id: uuid.UUID,
     now: datetime,
     report: SyncReport,
 ) -> None:
-    with _unit(factory) as s:
+    with _unit(factory, org_id) as s:
         ep = s.get(Open311Endpoint, ep_id)
         assert ep is not None
         first_sent = s.scalar(
@@ -425,7 +435,7 @@ def _read_updates(
         if first_sent is None:
             return  # nothing of ours is there yet
         since = ep.updates_since or first_sent
-        base, params, org_id = ep.url, _auth(ep), ep.organization_id
+        base, params = ep.url, _auth(ep)
         tz = "UTC"
     # W3C datetimes go to the second: round the end up so this second's events are in.
     end = now + timedelta(seconds=1)
@@ -439,7 +449,7 @@ def _read_updates(
     except (httpx.HTTPError, ValueError) as exc:
         report.errors.append(_describe(exc))
         return
-    with _unit(factory) as s:
+    with _unit(factory, org_id) as s:
         for u in updates:
             if isinstance(u, dict) and apply_update(s, org_id, u):
                 report.resolved += 1
@@ -461,18 +471,24 @@ def sync(
     own = http is None
     client = http or httpx.Client(timeout=TIMEOUT_S, headers={"User-Agent": "safewalk-open311"})
     try:
-        with _unit(factory) as s:
-            stmt = select(Open311Endpoint).where(col(Open311Endpoint.enabled).is_(True))
+        with _unit(factory, organization_id) as s:
+            stmt = select(col(Open311Endpoint.id), col(Open311Endpoint.organization_id)).where(
+                col(Open311Endpoint.enabled).is_(True)
+            )
             if organization_id is not None:
                 stmt = stmt.where(col(Open311Endpoint.organization_id) == organization_id)
-            endpoints = list(s.scalars(stmt))
-            for ep in endpoints:
-                report.queued += enqueue_eligible(s, ep, now)
-            ids = [ep.id for ep in endpoints]
-        for ep_id in ids:
-            _deliver(factory, client, ep_id, now, report)
-            _resolve_tokens(factory, client, ep_id, report)
-            _read_updates(factory, client, ep_id, now, report)
+            # Which organizations have work is the one read across them; each endpoint's work
+            # then runs in transactions that act for its organization alone.
+            with tenancy.lookup(s, "open311_endpoint"):
+                endpoints = [(ep_id, org_id) for ep_id, org_id in s.execute(stmt).all()]
+        for ep_id, org_id in endpoints:
+            with _unit(factory, org_id) as s:
+                ep = s.get(Open311Endpoint, ep_id)
+                if ep is not None:
+                    report.queued += enqueue_eligible(s, ep, now)
+            _deliver(factory, client, ep_id, org_id, now, report)
+            _resolve_tokens(factory, client, ep_id, org_id, report)
+            _read_updates(factory, client, ep_id, org_id, now, report)
     finally:
         if own:
             client.close()

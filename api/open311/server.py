@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from api import spatial
+from api import spatial, tenancy
 from api.action_items import grouping as item_domain
 from api.open311.formats import Open311Error, parse_w3c, w3c, w3c_day_end
 from api.open311.keys import key_for
@@ -87,17 +87,22 @@ def open_status(status: ActionStatus | str) -> str:
 
 def jurisdiction(session: Session, jurisdiction_id: str | None) -> Organization:
     """The organization named by ``jurisdiction_id`` (its slug); optional with one organization."""
-    if jurisdiction_id:
-        org = session.scalar(
-            select(Organization).where(col(Organization.slug) == jurisdiction_id.strip())
-        )
-        if org is None:
-            raise Open311Error(404, f"unknown jurisdiction_id {jurisdiction_id!r}")
-        return org
-    orgs = list(session.scalars(select(Organization).limit(2)))
-    if len(orgs) != 1:
-        raise Open311Error(400, "jurisdiction_id is required (the organization's slug)")
-    return orgs[0]
+    # The slug (or there being one organization) is what names the organization; every read
+    # after this acts for it alone (api/tenancy.py), the api_key check included.
+    with tenancy.lookup(session, "organization"):
+        if jurisdiction_id:
+            org = session.scalar(
+                select(Organization).where(col(Organization.slug) == jurisdiction_id.strip())
+            )
+            if org is None:
+                raise Open311Error(404, f"unknown jurisdiction_id {jurisdiction_id!r}")
+        else:
+            orgs = list(session.scalars(select(Organization).limit(2)))
+            if len(orgs) != 1:
+                raise Open311Error(400, "jurisdiction_id is required (the organization's slug)")
+            org = orgs[0]
+    tenancy.bind(session, org.id)
+    return org
 
 
 def reader(session: Session, org: Organization, api_key: str | None) -> bool:

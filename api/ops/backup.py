@@ -113,12 +113,12 @@ def _copy_media(source: Path, target: Path) -> int:
 
 
 def backup(settings: Settings, target: Path) -> Manifest:
-    url = make_url(settings.resolved_database_url)
+    url = make_url(settings.resolved_owner_database_url)
     backend = _backend(url)
     if target.exists() and any(target.iterdir()):
         raise BackupError(f"{target} is not empty: back up into a new directory")
     target.mkdir(parents=True, exist_ok=True)
-    engine = create_db_engine(settings.resolved_database_url)
+    engine = create_db_engine(settings.resolved_owner_database_url)
     try:
         schema = sorted(database_revisions(engine))
     finally:
@@ -166,7 +166,7 @@ def restore(settings: Settings, source: Path, *, replace: bool = False) -> Manif
         manifest = Manifest(**raw)
     except (OSError, ValueError, TypeError) as exc:
         raise BackupError(f"{source} is not a safewalk backup: {exc}") from exc
-    url_text = settings.resolved_database_url
+    url_text = settings.resolved_owner_database_url
     url = make_url(url_text)
     backend = _backend(url)
     if manifest.database != backend:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from api import spatial
+from api import spatial, tenancy
 from api.errors import NotFound
 from geo.generalize import snap
 from models import ActionItem, ActionStatus, Area, Category, Organization
@@ -43,9 +43,11 @@ class PublicItem:
 
 def published_organization(session: Session, slug: str) -> Organization:
     """The organization, if it publishes its follow-up; otherwise 404 (as for no such slug)."""
-    org = session.scalar(select(Organization).where(col(Organization.slug) == slug))
+    with tenancy.lookup(session, "organization"):  # the slug names the organization
+        org = session.scalar(select(Organization).where(col(Organization.slug) == slug))
     if org is None or not org.public_followup:
         raise NotFound("nothing is published here")
+    tenancy.bind(session, org.id)
     return org
 
 

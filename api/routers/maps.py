@@ -11,7 +11,7 @@ from pydantic import AwareDatetime
 from sqlalchemy import Select
 
 from api.auth import PrincipalDep
-from api.deps import SessionDep
+from api.deps import SessionDep, feed_connection
 from api.lookups import ValidWalk
 from api.paging import clamp_limit, next_url
 from api.routers import api_router
@@ -39,7 +39,7 @@ def _response(
         links.append({"href": nxt, "rel": "next", "type": GEOJSON})
         headers["Link"] = f'<{nxt}>; rel="next"; type="{GEOJSON}"'
     body = map_service.stream_collection(
-        request.app.state.feed_connection, statements, {**extra, "links": links}
+        feed_connection(request), statements, {**extra, "links": links}
     )
     return StreamingResponse(body, media_type=GEOJSON, headers=headers)
 

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from api import tenancy
 from api.errors import Unauthorized
 from api.principal import Principal
 from api.ratelimit import Limits
@@ -31,7 +32,10 @@ def login(
     limits.login_failures_per_account_client.check(
         pair, "failed sign-ins for this account from this address"
     )
-    user = session.scalar(select(User).where(col(User.email) == email))
+    with tenancy.lookup(session, "user_account"):  # before sign-in nobody's organization is known
+        user = session.scalar(select(User).where(col(User.email) == email))
+    if user is not None:
+        tenancy.bind(session, user.organization_id)
     ok = verify_password(user.password_hash if user else DUMMY_HASH, password)
     if user is None or not ok or not user.is_active:
         limits.login_failures_per_client.hit(client)

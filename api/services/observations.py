@@ -147,9 +147,10 @@ class Capture:
 
 def _existing(session: Session, obs_id: uuid.UUID, digest: str, org_id: uuid.UUID) -> Capture:
     existing = session.get(Observation, obs_id, populate_existing=True)
-    assert existing is not None
-    if existing.organization_id != org_id:
-        raise NotFound("no such observation")  # the wall: no hint that the id exists elsewhere
+    # None: the insert met the id, but row-level security hides its row (another
+    # organization's, on PostgreSQL). The wall: no hint that the id exists elsewhere.
+    if existing is None or existing.organization_id != org_id:
+        raise NotFound("no such observation")
     if existing.body_hash != digest:
         raise Conflict(f"observation {obs_id} exists with another body")
     return Capture(existing, created=False)

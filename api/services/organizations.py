@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from api import tenancy
 from api.errors import Conflict, NotFound
 from models import DEFAULT_CATEGORIES, Category, Organization
 from models.organizations import OrganizationUpdate
@@ -53,7 +54,9 @@ def seed_default_categories(session: Session, org: Organization) -> list[Categor
 
 def create_organization(session: Session, name: str, slug: str | None = None) -> Organization:
     slug = slug or slugify(name)
-    if session.scalar(select(Organization).where(col(Organization.slug) == slug)) is not None:
+    with tenancy.lookup(session, "organization"):  # slugs are unique across organizations
+        taken = session.scalar(select(Organization).where(col(Organization.slug) == slug))
+    if taken is not None:
         raise Conflict(f"an organization with slug {slug!r} already exists")
     org = Organization(name=name.strip(), slug=slug)
     session.add(org)

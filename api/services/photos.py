@@ -16,10 +16,12 @@ from enum import StrEnum
 from typing import Final
 
 from shapely.geometry import Point
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
-from api import action_items
+from api import action_items, tenancy
 from api.action_items import DEFAULT_RULES, GroupingRules
 from api.errors import (
     Conflict,
@@ -153,6 +155,10 @@ def upload(
             found = _existing(session, photo_id, obs, upload_sha256)
             if found is not None:
                 return found
+            if getattr(exc.orig, "sqlstate", None) == "23505":
+                # The id is taken by a row row-level security hides (another organization's):
+                # the same 404 as when _existing sees it.
+                raise NotFound("no such photo") from exc
         raise
     return Upload(photo, created=True)
 
@@ -248,19 +254,26 @@ def get_signed(
     sig: str | None,
 ) -> Photo:
     """The photo a signed link names; the link is the credential, checked like a token."""
-    photo = session.get(Photo, photo_id)
-    if photo is None:
+    # The link names no organization: the one read before it is checked is which organization
+    # the photo belongs to (api/tenancy.py); the photo itself is read acting for that one.
+    with tenancy.lookup(session, "photo"):
+        org_id = session.scalar(select(col(Photo.organization_id)).where(col(Photo.id) == photo_id))
+    if org_id is None:
         raise NotFound("no such photo", key="error.no_such_photo")
     try:
         # Keyed by the photo's own organization: a link for another organization's photo (or
         # another id, size or expiry) does not verify.
-        verify_photo_signature(secret, photo.id, photo.organization_id, size, expires, sig)
+        verify_photo_signature(secret, photo_id, org_id, size, expires, sig)
     except SignatureExpired as exc:
         raise Forbidden("the link has expired", key="error.signature_expired") from exc
     except SignatureInvalid as exc:
         raise Forbidden(
             "the link is not valid for this photo", key="error.signature_invalid"
         ) from exc
+    tenancy.bind(session, org_id)
+    photo = session.get(Photo, photo_id)
+    if photo is None:  # pragma: no cover - deleted between the two reads
+        raise NotFound("no such photo", key="error.no_such_photo")
     return photo
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from api import tenancy
 from api.errors import NotFound
 from models import PersonalAccessToken, User, utcnow
 from models.tokens import TokenCreate, TokenCreated, TokenRead
@@ -74,13 +75,15 @@ def account_usable(user: User | None) -> bool:
 
 def authenticate(session: Session, secret: str) -> tuple[PersonalAccessToken, User] | None:
     """The live token and its owner for ``secret``; None for unknown, revoked or disabled."""
-    token = session.scalar(
-        select(PersonalAccessToken).where(
-            col(PersonalAccessToken.token_hash) == hash_secret(secret)
+    with tenancy.lookup(session, "personal_access_token"):
+        token = session.scalar(
+            select(PersonalAccessToken).where(
+                col(PersonalAccessToken.token_hash) == hash_secret(secret)
+            )
         )
-    )
     if token is None or token.revoked_at is not None:
         return None
+    tenancy.bind(session, token.organization_id)
     user = session.get(User, token.user_id)
     if user is None or not account_usable(user) or user.organization_id != token.organization_id:
         return None

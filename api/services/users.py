@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from api import tenancy
 from api.errors import Conflict, InvalidInput
 from api.paging import clamp_limit, decode_cursor, encode_cursor
 from api.security import MIN_PASSWORD_LENGTH, hash_password
@@ -37,7 +38,10 @@ def create_user(
         raise InvalidInput.at(["body", "password"], f"at least {MIN_PASSWORD_LENGTH} characters")
     if role == Role.engineer and not department:
         raise InvalidInput.at(["body", "department"], "an engineer needs a department")
-    taken = session.scalar(select(func.count()).select_from(User).where(col(User.email) == email))
+    with tenancy.lookup(session, "user_account"):  # an email signs in to one organization
+        taken = session.scalar(
+            select(func.count()).select_from(User).where(col(User.email) == email)
+        )
     if taken:
         raise Conflict(f"the email {email} is already in use")
     user = User(

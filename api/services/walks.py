@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from api import spatial
+from api import spatial, tenancy
 from api.errors import Conflict, InvalidInput, NotFound
 from api.paging import after_keyset, clamp_limit, keyset_page
 from api.principal import Principal
@@ -99,9 +99,10 @@ def to_read(session: Session, walk: Walk) -> WalkRead:
 def _unique_code(session: Session) -> str:
     for _ in range(10):
         code = new_join_code()
-        taken = session.scalar(
-            select(func.count()).select_from(Walk).where(col(Walk.join_code) == code)
-        )
+        with tenancy.lookup(session, "walk"):  # codes are unique across organizations
+            taken = session.scalar(
+                select(func.count()).select_from(Walk).where(col(Walk.join_code) == code)
+            )
         if not taken:
             return code
     raise Conflict("could not find a free join code; try again")  # pragma: no cover
@@ -224,7 +225,10 @@ def join(
     ) and limits.join_failures_per_client_hour.count(client):
         limits.join_failures_everywhere.check("*", "wrong join codes; join codes are being guessed")
     code = normalize_code(body.code)
-    walk = session.scalar(select(Walk).where(col(Walk.join_code) == code))
+    with tenancy.lookup(session, "walk"):  # the code is what names the organization
+        walk = session.scalar(select(Walk).where(col(Walk.join_code) == code))
+    if walk is not None:
+        tenancy.bind(session, walk.organization_id)
     if walk is None or walk.status not in JOINABLE:
         limits.join_failures_per_client.hit(client)
         limits.join_failures_per_client_hour.hit(client)

@@ -17,6 +17,7 @@ from api.db import create_db_engine, make_sessionmaker
 from api.migrate import upgrade
 from api.security import issue_token, staff_token_expiry
 from api.settings import Settings
+from api.tenancy import APP_ROLE
 from models import Participant, ParticipantGroup, Role, User, Walk, utcnow
 from models.organizations import Organization
 from tests.factories import make_area, make_org, make_user, make_walk
@@ -109,8 +110,14 @@ def live(fresh_db_url: str, tmp_path: Path) -> Iterator[tuple[Any, Any, dict[str
     settings = Settings(
         environment="test", data_dir=tmp_path, database_url=fresh_db_url, secret_key="k" * 64
     )
-    app = create_app(settings, engine=engine)
+    # The app acts as the app role under row-level security on PostgreSQL (api/tenancy.py);
+    # the test arranges and checks as the owner, through ``factory``.
+    served = create_db_engine(
+        fresh_db_url, role=APP_ROLE if engine.dialect.name == "postgresql" else None
+    )
+    app = create_app(settings, engine=served)
     yield app, factory, ids
+    served.dispose()
     engine.dispose()
 
 

@@ -7,7 +7,6 @@ tests that write.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +20,7 @@ from api.settings import Settings
 from tests.api.conftest import World, build_world
 from tests.api.ogc.seed import Seeded, categories, seed
 from tests.client import SyncClient
+from tests.conftest import serve_on
 
 
 @dataclass
@@ -79,8 +79,7 @@ def readers(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             secret_key="test-secret-key-long-enough-for-hs256-and-hs512-0123456789abcdefghijklmnop",
         )
         app = create_app(settings, engine=engine)
-        app.state.sessionmaker = factory
-        app.state.feed_connection = lambda: contextlib.nullcontext(conn)
+        serve_on(app, conn)
         with factory() as s:
             world = build_world(app, s)
             data = _seed(s, world)

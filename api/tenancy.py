@@ -1,0 +1,141 @@
+"""The second tenant wall: PostgreSQL row-level security on every tenant table.
+
+The first wall is the application's own filters (every query names the caller's
+organization). On PostgreSQL the service also connects as a role that does not own the tables
+(``safewalk_app``, README "Running it for real"), and every table with an ``organization_id``
+(and ``organization`` itself, on ``id``) has two policies, made by the migration
+``2026_11_21_2217_tenant_wall.py``:
+
+- ``tenant_wall`` (every command): the row's organization is the one in the transaction's
+  setting ``safewalk.organization_id``. A transaction without it sees and writes nothing.
+- ``tenant_lookup`` (SELECT only): the table is named in ``safewalk.lookup``. Only the few
+  reads that run before the organization is known (sign-in by email, join by code, a public page
+  by slug, an integration key, ...) name a table there, inside :func:`lookup`, for that one
+  query; they then :func:`bind` the organization they found.
+
+Both settings are transaction-local (``set_config(..., true)``), so nothing outlives a
+transaction on a pooled connection; the listener :func:`install` puts on the app's sessions
+sets them again at the start of every transaction of the session. On SQLite all of this is a
+no-op: there the wall is the application's filters alone.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, suppress
+
+from sqlalchemy import Connection, event, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
+
+ORG_SETTING = "safewalk.organization_id"
+LOOKUP_SETTING = "safewalk.lookup"
+# The role the migration creates and grants; the service connects as it, or as a member of it.
+APP_ROLE = "safewalk_app"
+
+_ORG_KEY = "tenancy.organization_id"
+_APPLIED_KEY = "tenancy.applied"  # what the current transaction has been told
+_SET = text(
+    f"SELECT set_config('{ORG_SETTING}', :org, true), set_config('{LOOKUP_SETTING}', :lookup, true)"
+)
+_SET_LOOKUP = text(f"SELECT set_config('{LOOKUP_SETTING}', :lookup, true)")
+
+
+def _is_postgres(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def _on_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _on_begin(session: Session, _transaction: SessionTransaction, conn: Connection) -> None:
+    # Every transaction starts closed (no organization unless this session was bound, no
+    # lookup), also when a connection is shared, as in the tests.
+    org = session.info.get(_ORG_KEY, "")
+    session.info[_APPLIED_KEY] = org
+    if _is_postgres(conn):
+        conn.execute(_SET, {"org": org, "lookup": ""})
+
+
+def install(factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Make the sessions of ``factory`` carry their organization into every transaction."""
+    if not event.contains(factory, "after_begin", _on_begin):
+        event.listen(factory, "after_begin", _on_begin)
+    return factory
+
+
+def bind(session: Session, organization_id: uuid.UUID) -> None:
+    """From now on this session acts for ``organization_id`` (once the caller is known)."""
+    value = str(organization_id)
+    session.info[_ORG_KEY] = value
+    if not _on_postgres(session):
+        return  # and no transaction is begun for it (SQLite's BEGIN mode is the caller's)
+    conn = session.connection()  # begins if needed, and the listener then has set it
+    if session.info.get(_APPLIED_KEY) != value:
+        session.info[_APPLIED_KEY] = value
+        conn.execute(_SET, {"org": value, "lookup": ""})
+
+
+@contextmanager
+def lookup(session: Session, *tables: str) -> Iterator[None]:
+    """Read ``tables`` across organizations for the queries inside this block only.
+
+    For the reads that find the organization in the first place (a join code, an email, a
+    key's hash, a slug); whoever uses it binds the organization it found right after. Writes
+    never pass this way: the lookup policy is SELECT-only."""
+    if not _on_postgres(session):
+        yield
+        return
+    conn = session.connection()
+    conn.execute(_SET_LOOKUP, {"lookup": ",".join(tables)})
+    try:
+        yield
+    except BaseException:
+        # Close it if the transaction still can; a failed one is rolled back anyway, and the
+        # error that brought us here is the one to report.
+        with suppress(SQLAlchemyError):
+            session.connection().execute(_SET_LOOKUP, {"lookup": ""})
+        raise
+    session.connection().execute(_SET_LOOKUP, {"lookup": ""})
+
+
+ConnectionProvider = Callable[[], AbstractContextManager[Connection]]
+
+
+def scoped(connect: ConnectionProvider, organization_id: uuid.UUID | None) -> ConnectionProvider:
+    """A connection provider (the feeds' own connection) whose transaction acts for one
+    organization, like a bound session (None: for none, it sees nothing)."""
+
+    @contextmanager
+    def provider() -> Iterator[Connection]:
+        with connect() as conn:
+            if _is_postgres(conn):
+                org = "" if organization_id is None else str(organization_id)
+                conn.execute(_SET, {"org": org, "lookup": ""})
+            yield conn
+
+    return provider
+
+
+def wall_warning(conn: Connection) -> str | None:
+    """Why row-level security does not hold for this connection's role, or None (always None
+    on SQLite). ``serve`` prints it: a service that owns the tables, or is a superuser, reads
+    through the wall (the application's filters still hold)."""
+    if not _is_postgres(conn):
+        return None
+    row = conn.execute(
+        text(
+            "SELECT r.rolsuper OR r.rolbypassrls, "
+            "EXISTS (SELECT FROM pg_tables t WHERE t.schemaname = current_schema() "
+            "AND t.tablename = 'observation' AND t.tableowner = current_user) "
+            "FROM pg_roles r WHERE r.rolname = current_user"
+        )
+    ).one()
+    user = conn.scalar(text("SELECT current_user"))
+    if row[0]:
+        return f"the service's database role {user!r} is a superuser or bypasses row-level security"
+    if row[1]:
+        return f"the service's database role {user!r} owns the tables, so row-level security does not apply to it"
+    return None
