@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlmodel import col
 
+from api import tenancy
 from api.errors import NotFound
 from api.media import MediaFile, MediaStore
 from api.services.photos import PhotoSize, extension
@@ -457,7 +458,9 @@ def purge(
     counts the same way and rolls back, deleting nothing."""
     now = now or utcnow()
     report = PurgeReport(dry_run=dry_run)
-    with factory() as session:
+    with factory() as session, tenancy.lookup(session, "organization"):
+        # Inside the service the sessions act as the app role behind the tenant wall: the
+        # organizations are found by a lookup, and each one's pass is bound to it.
         stmt = select(col(Organization.id), col(Organization.slug)).order_by(col(Organization.slug))
         if org_slug is not None:
             stmt = stmt.where(col(Organization.slug) == org_slug)
@@ -466,6 +469,7 @@ def purge(
         raise NotFound(f"no organization with slug {org_slug!r}")
     for org_id, slug in orgs:
         with factory() as session:
+            tenancy.bind(session, org_id)
             org = session.get(Organization, org_id)
             assert org is not None
             removal = purge_organization(session, org, now)
@@ -477,7 +481,7 @@ def purge(
                 removal.files = delete_files(store, removal.keys)
         report.organizations.append(OrgPurge(slug, removal))
     if org_slug is None:
-        with factory() as session:
+        with factory() as session, tenancy.lookup(session, "photo"):
             report.sweep = sweep_media(session, store, grace=grace, dry_run=dry_run)
             session.rollback()
     return report
