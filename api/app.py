@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from api import policy, tenancy
 from api.action_items import router as action_items
 from api.auth import enforce_policy
-from api.db import create_db_engine, make_sessionmaker
+from api.db import create_db_engine, make_sessionmaker, pool_options
 from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.exports import router as exports_router
@@ -111,7 +111,14 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     settings = settings or get_settings()
     secret = resolve_secret(settings)  # refuses a weak secret outside development
     engine = engine or create_db_engine(
-        settings.resolved_database_url, role=settings.database_role or None
+        settings.resolved_database_url,
+        role=settings.database_role or None,
+        **pool_options(
+            settings.resolved_database_url,
+            settings.db_pool_size,
+            settings.db_max_overflow,
+            settings.db_pool_timeout,
+        ),
     )
     app = FastAPI(
         title="safewalk",

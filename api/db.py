@@ -125,6 +125,15 @@ def create_db_engine(url: str, *, role: str | None = None, **kwargs: Any) -> Eng
     )
 
 
+def pool_options(url: str, size: int, overflow: int, timeout: float) -> dict[str, Any]:
+    """Pool settings for a server's engine; none for an in-memory SQLite database, whose
+    single connection is the database."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
+        return {}
+    return {"pool_size": size, "max_overflow": overflow, "pool_timeout": timeout}
+
+
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
 

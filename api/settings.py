@@ -25,6 +25,11 @@ class Settings(BaseSettings):
     # A role the service becomes on every connection (SET ROLE), e.g. safewalk_app, when its
     # login may act as both; empty: the login's own role.
     database_role: str = ""
+    # Connections per process. Requests that wait past the timeout for one answer 503 with
+    # Retry-After (api/errors.py): overload is told to the client, not queued for half a minute.
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    db_pool_timeout: float = Field(default=10.0, gt=0)
     media_dir: Path | None = None
     # Empty means: generate once and keep it in <data_dir>/secret_key (never a hard-coded default)
     secret_key: str = ""

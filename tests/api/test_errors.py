@@ -114,3 +114,14 @@ def test_an_overloaded_database_is_a_503_to_retry(probe_client: SyncClient, path
 def test_a_database_bug_is_still_a_500(probe_client: SyncClient) -> None:
     body = _is_problem(probe_client.get("/_probe/bad-sql"), 500)
     assert "secret" not in str(body)
+
+
+def test_server_pools_are_sized_by_settings() -> None:
+    from api.db import pool_options
+
+    assert pool_options("sqlite:///:memory:", 3, 4, 5.0) == {}
+    assert pool_options("postgresql+psycopg://u@h/db", 3, 4, 5.0) == {
+        "pool_size": 3,
+        "max_overflow": 4,
+        "pool_timeout": 5.0,
+    }
