@@ -10,7 +10,8 @@ was deleted takes its contribution out.
 
 Concurrency: on PostgreSQL `sync` first locks the observations' rows (the writer that changed
 an observation already holds that lock), so two transactions never both apply the same
-difference; the counters themselves are added to in the database, never read-modify-written.
+difference, then the grouping locks of the counters it adds to; the counters themselves are
+added to in the database, never read-modify-written.
 SQLite writers run one at a time (BEGIN IMMEDIATE).
 
 `backfill` fills the cells of older observations and builds their contributions, batch by
@@ -166,20 +167,6 @@ def sync(session: Session, ids: Iterable[uuid.UUID]) -> None:
 
 
 def _sync_chunk(session: Session, ids: list[uuid.UUID]) -> None:
-    orgs = session.scalars(
-        select(col(Observation.organization_id))
-        .where(col(Observation.id).in_(ids))
-        .union(
-            select(col(HotspotMember.organization_id)).where(
-                col(HotspotMember.observation_id).in_(ids)
-            )
-        )
-    ).all()
-    # One rollup writer per organization at a time, until its commit. Row locks on the
-    # counters alone deadlock: a batch adds to cells in the order of its items, and a writer
-    # may hold a counter while it waits for a grouping lock another holds. Every path takes
-    # its grouping locks before it gets here, so this lock is always the last one taken.
-    spatial.lock_groups(session, [(org, "hotspot_rollup", None) for org in orgs])
     spatial.lock_rows(
         session,
         select(col(Observation.id))
@@ -188,6 +175,19 @@ def _sync_chunk(session: Session, ids: list[uuid.UUID]) -> None:
     )
     now = _current(session, ids)
     before = _members(session, ids)
+    # Every counter row is keyed by (organization, area, category, ...): whoever adds to it
+    # holds that group's lock until commit, the same lock grouping takes, so two writers of
+    # one counter run one after the other and counters alone never deadlock. Captures took
+    # these locks already (a batch up front, in one order, perception-only categories too);
+    # moderation, edits and withdrawals take them here. Writers in other areas or categories
+    # go on in parallel.
+    spatial.lock_groups(
+        session,
+        {
+            (c.organization_id, None if c.area_id == NO_AREA else c.area_id, c.category_id)
+            for c in (*now.values(), *before.values())
+        },
+    )
     deltas: Deltas = defaultdict(lambda: [0, 0, 0, 0])
     gone: list[uuid.UUID] = []
     new: list[dict[str, Any]] = []

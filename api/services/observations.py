@@ -264,7 +264,9 @@ def _lock_batch_groups(
             continue
         cat = cats.get(str(raw.get("category")))
         loc = raw.get("location")
-        if cat is None or not cat.actionable or not isinstance(loc, dict):
+        # Perception-only categories make no items but add to the hotspot counters, which
+        # are guarded by the same group locks.
+        if cat is None or not isinstance(loc, dict):
             continue
         try:
             point = parse_geometry(loc, {"Point"})
