@@ -73,6 +73,8 @@ def current_principal(
         or participant.walk_id != claims.walk_id
     ):
         raise Unauthorized("token refers to an unknown participant")
+    if participant.erased_at is not None:
+        raise Unauthorized("this participant was erased; join the walk again to take part")
     walk = session.get(Walk, participant.walk_id)
     if walk is None or walk.status == WalkStatus.cancelled:
         raise Unauthorized("the walk of this token was cancelled")

@@ -85,6 +85,8 @@ class Participant(SQLModel, table=True):
     display_name: str | None = Field(default=None, max_length=60)
     group: ParticipantGroup = Field(sa_column=enum_column(ParticipantGroup))
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
+    # Set by an erasure: the token stops working, so nothing new is tied to an erased person.
+    erased_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
 
 
 # --- API schemas -------------------------------------------------------------------------

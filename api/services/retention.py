@@ -224,6 +224,8 @@ def erase_participants(
         if p.display_name is not None:
             p.display_name = None
             removal.participants += 1
+        if p.erased_at is None:
+            p.erased_at = utcnow()  # their token stops working: nothing new is tied to them
     for chunk in _chunks(pids):
         session.execute(
             update(ActionEvent)

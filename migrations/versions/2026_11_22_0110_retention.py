@@ -28,6 +28,7 @@ RETENTION_COLUMNS = (
 
 
 def upgrade() -> None:
+    op.add_column("participant", sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table("organization", schema=None) as batch_op:
         for name, default in RETENTION_COLUMNS:
             batch_op.add_column(
@@ -84,3 +85,4 @@ def downgrade() -> None:
     # that point at it.
     for name, _default in reversed(RETENTION_COLUMNS):
         op.drop_column("organization", name)
+    op.drop_column("participant", "erased_at")

@@ -195,3 +195,16 @@ def test_only_coordinators_and_admins_erase(
     ada = session.get(Participant, world.participant.id)
     assert ada is not None
     assert ada.display_name == "Ada"
+
+
+def test_an_erased_participant_can_add_nothing_more(
+    client: SyncClient, world: World, walk_with_two: dict[str, Any]
+) -> None:
+    """Their token stops at once: nothing new is tied to a person who asked to be forgotten.
+    Bo, on the same walk, goes on."""
+    assert client.get("/api/v1/me", headers=world.headers("participant")).status_code == 200
+    assert erase_one(client, world, world.participant.id).status_code == 200
+    r = client.get("/api/v1/me", headers=world.headers("participant"))
+    assert r.status_code == 401
+    assert r.headers["content-type"] == "application/problem+json"
+    assert client.get("/api/v1/me", headers=world.headers("bo")).status_code == 200
