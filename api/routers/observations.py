@@ -68,9 +68,11 @@ def put_observation(
 def post_batch(
     body: BatchIn, principal: PrincipalDep, session: SessionDep, request: Request, rules: RulesDep
 ) -> BatchOut:
+    # Committed every BATCH_CHUNK items, so a long outbox does not hold its locks throughout.
     return obs_service.capture_batch(
         session, principal, body.observations,
         max_distance_m=request.app.state.settings.walk_max_distance_m, rules=rules,
+        checkpoint=session.commit,
     )  # fmt: skip
 
 

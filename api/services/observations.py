@@ -12,7 +12,7 @@ import json
 import random
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -277,6 +277,12 @@ def _lock_batch_groups(
     spatial.lock_groups(session, keys)
 
 
+# Items per transaction when the caller lets a batch commit as it goes: a phone's outbox of
+# 200 holds its group locks (and SQLite's write lock) for one chunk at a time, not for all of
+# it, so single PUTs at the same spot wait for 20 items at most.
+BATCH_CHUNK = 20
+
+
 def capture_batch(
     session: Session,
     principal: Principal,
@@ -284,55 +290,72 @@ def capture_batch(
     *,
     max_distance_m: float = DEFAULT_WALK_MAX_DISTANCE_M,
     rules: GroupingRules = DEFAULT_RULES,
+    checkpoint: Callable[[], None] | None = None,
 ) -> BatchOut:
+    """Capture each item on its own terms (one result per item, all or nothing per item).
+
+    ``checkpoint`` (the router passes ``session.commit``) is called between chunks of
+    ``BATCH_CHUNK`` items; each chunk takes its group locks up front and in one order. An item
+    is acknowledged only by the response, so a batch cut short is sent again and its stored
+    items answer ``duplicate``."""
     cats = _categories(session, principal.org_id)
     fences = WalkFences()
-    _lock_batch_groups(session, principal, items, cats)
     results: list[BatchItemResult] = []
-    for i, raw in enumerate(items):
-        prefix: list[str | int] = ["body", "observations", i]
-        raw_id = raw.get("id") if isinstance(raw, dict) else None
-        shown_id = str(raw_id) if raw_id is not None else None
-        try:
-            body = ObservationIn.model_validate(raw)
-        except ValidationError as exc:
+    step = BATCH_CHUNK if checkpoint is not None else max(len(items), 1)
+    for start in range(0, len(items), step):
+        chunk = items[start : start + step]
+        if start and checkpoint is not None:
+            checkpoint()
+        _lock_batch_groups(session, principal, chunk, cats)
+        for i, raw in enumerate(chunk, start):
             results.append(
-                BatchItemResult(id=shown_id, status="invalid", errors=_errors_from(exc, prefix))
+                _capture_item(session, principal, i, raw, cats, fences, max_distance_m, rules)
             )
-            continue
-        if body.id is None:
-            err = [{"loc": [*prefix, "id"], "msg": "each batch item needs its client-generated id"}]
-            results.append(BatchItemResult(id=None, status="invalid", errors=err))
-            continue
-        try:
-            done = capture(
-                session, principal, body.id, body,
-                loc=prefix, categories=cats, max_distance_m=max_distance_m, rules=rules,
-                fences=fences,
-            )  # fmt: skip
-        except (Conflict, NotFound):
-            results.append(BatchItemResult(id=str(body.id), status="conflict"))
-            continue
-        except Busy as exc:
-            # Only this item is lost for now, and the client keeps it: it sends it again.
-            err = [{"loc": prefix, "msg": exc.detail}]
-            results.append(BatchItemResult(id=str(body.id), status="failed", errors=err))
-            continue
-        except InvalidInput as exc:
-            results.append(
-                BatchItemResult(
-                    id=str(body.id), status="invalid", errors=[dict(e) for e in exc.errors or []]
-                )
-            )
-            continue
-        results.append(
-            BatchItemResult(id=str(body.id), status="created" if done.created else "duplicate")
-        )
     counts = {
         s: sum(1 for r in results if r.status == s)
         for s in ("created", "duplicate", "conflict", "invalid", "failed")
     }
     return BatchOut(results=results, **counts)
+
+
+def _capture_item(
+    session: Session,
+    principal: Principal,
+    i: int,
+    raw: Any,
+    cats: dict[str, Category],
+    fences: WalkFences,
+    max_distance_m: float,
+    rules: GroupingRules,
+) -> BatchItemResult:
+    prefix: list[str | int] = ["body", "observations", i]
+    raw_id = raw.get("id") if isinstance(raw, dict) else None
+    shown_id = str(raw_id) if raw_id is not None else None
+    try:
+        body = ObservationIn.model_validate(raw)
+    except ValidationError as exc:
+        return BatchItemResult(id=shown_id, status="invalid", errors=_errors_from(exc, prefix))
+    if body.id is None:
+        err = [{"loc": [*prefix, "id"], "msg": "each batch item needs its client-generated id"}]
+        return BatchItemResult(id=None, status="invalid", errors=err)
+    try:
+        done = capture(
+            session, principal, body.id, body,
+            loc=prefix, categories=cats, max_distance_m=max_distance_m, rules=rules,
+            fences=fences,
+        )  # fmt: skip
+    except (Conflict, NotFound):
+        return BatchItemResult(id=str(body.id), status="conflict")
+    except Busy as exc:
+        # Only this item is lost for now, and the client keeps it: it sends it again.
+        return BatchItemResult(
+            id=str(body.id), status="failed", errors=[{"loc": prefix, "msg": exc.detail}]
+        )
+    except InvalidInput as exc:
+        return BatchItemResult(
+            id=str(body.id), status="invalid", errors=[dict(e) for e in exc.errors or []]
+        )
+    return BatchItemResult(id=str(body.id), status="created" if done.created else "duplicate")
 
 
 def get_visible(session: Session, principal: Principal, obs_id: uuid.UUID) -> Observation:

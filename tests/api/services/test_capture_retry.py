@@ -80,3 +80,34 @@ def test_a_batch_reports_the_lost_item_alone(
     assert calls[0] == observations.CAPTURE_ATTEMPTS + 1
     assert client.get(f"/api/v1/observations/{first['id']}", headers=h).status_code == 404
     assert client.get(f"/api/v1/observations/{second['id']}", headers=h).status_code == 200
+
+
+def test_a_long_batch_commits_chunk_by_chunk_and_keeps_its_indexes(
+    client: SyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A phone's outbox of 45 is three transactions (20, 20, 5 items), each taking its group
+    locks up front: single PUTs at the same spot wait for one chunk, not for the whole outbox.
+    Results and error locations still speak of the whole batch."""
+    chunks: list[int] = []
+    real = observations._lock_batch_groups
+
+    def lock(session: Any, principal: Any, items: Any, cats: Any) -> None:
+        chunks.append(len(items))
+        real(session, principal, items, cats)
+
+    monkeypatch.setattr(observations, "_lock_batch_groups", lock)
+    bodies = [_body(world) for _ in range(45)]
+    bodies[30]["severity"] = 9  # invalid: in the second chunk, named by its place in the batch
+    bodies[41] = dict(bodies[3])  # the same observation again, in the third chunk
+    h = world.headers("participant")
+    r = client.post("/api/v1/observations/batch", headers=h, json={"observations": bodies})
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert chunks == [observations.BATCH_CHUNK, observations.BATCH_CHUNK, 5]
+    assert (out["created"], out["duplicate"], out["invalid"]) == (43, 1, 1)
+    assert out["results"][30]["errors"][0]["loc"][:3] == ["body", "observations", 30]
+    assert out["results"][41] == {"id": bodies[3]["id"], "status": "duplicate"} | {
+        k: v for k, v in out["results"][41].items() if k not in ("id", "status")
+    }
+    for b in bodies[:30] + bodies[31:]:
+        assert client.get(f"/api/v1/observations/{b['id']}", headers=h).status_code == 200
