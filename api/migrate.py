@@ -48,10 +48,15 @@ def backfill(url: str, *, batch: int = 20_000) -> dict[str, int]:
     engine = create_db_engine(url)
     try:
         factory = make_sessionmaker(engine)
-        done: dict[str, int] = {}
-        for session in session_scope(factory):
-            # Sensitive places (issue 16): the generalised point of observations made before it.
-            done["observation.location_general"] = sensitive.backfill_general_locations(session)
+        done: dict[str, int] = {"observation.location_general": 0}
+        # Sensitive places (issue 16): the generalised point of observations made before it,
+        # one transaction per batch like the rollups below.
+        while True:
+            for session in session_scope(factory):
+                filled = sensitive.fill_general_locations(session, batch=batch)
+            if not filled:
+                break
+            done["observation.location_general"] += filled
         # Exact H3 cells and hotspot rollups (issue 15), committed batch by batch.
         done["hotspot_rollup"] = hotspot_rollup.backfill(factory, batch=batch)
         return done

@@ -69,6 +69,7 @@ __all__ = [
     "FULL_DETAIL_ROLES",
     "MAX_SHIFT_M",
     "backfill_general_locations",
+    "fill_general_locations",
     "full_detail",
     "general_point",
     "general_point_geojson",
@@ -167,35 +168,42 @@ def bbox_condition(
 
 def backfill_general_locations(session: Session, *, batch: int = 2000) -> int:
     """Fill ``location_general`` where it is missing (rows from before the column). Idempotent;
-    run by ``safewalk migrate``. Returns how many rows it filled."""
+    returns how many rows it filled. ``safewalk migrate`` commits batch by batch instead
+    (``fill_general_locations``), so a large table is never one long transaction."""
     done = 0
+    while n := fill_general_locations(session, batch=batch):
+        done += n
+    return done
+
+
+def fill_general_locations(session: Session, *, batch: int = 2000) -> int:
+    """Fill one batch of missing ``location_general``; 0 when none is left."""
+    rows = session.execute(
+        select(
+            col(Observation.id),
+            func.ST_X(Observation.location),
+            func.ST_Y(Observation.location),
+        )
+        .where(
+            col(Observation.location).is_not(None),
+            col(Observation.location_general).is_(None),
+        )
+        .limit(batch)
+    ).all()
+    if not rows:
+        return 0
     stmt = (
         update(Observation)
         .where(col(Observation.id) == bindparam("oid", type_=Observation.__table__.c.id.type))  # type: ignore[attr-defined]
         .values(location_general=func.ST_GeomFromText(bindparam("wkt"), SRID))
         .execution_options(synchronize_session=False)
     )
-    while True:
-        rows = session.execute(
-            select(
-                col(Observation.id),
-                func.ST_X(Observation.location),
-                func.ST_Y(Observation.location),
-            )
-            .where(
-                col(Observation.location).is_not(None),
-                col(Observation.location_general).is_(None),
-            )
-            .limit(batch)
-        ).all()
-        if not rows:
-            return done
-        params = [
-            {"oid": oid, "wkt": general_point(Point(float(x), float(y))).wkt} for oid, x, y in rows
-        ]
-        session.connection().execute(stmt, params)
-        session.flush()
-        done += len(rows)
+    params = [
+        {"oid": oid, "wkt": general_point(Point(float(x), float(y))).wkt} for oid, x, y in rows
+    ]
+    session.connection().execute(stmt, params)
+    session.flush()
+    return len(rows)
 
 
 def sensitive_category_ids(session: Session, ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
