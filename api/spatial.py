@@ -4,12 +4,13 @@ Geometry travels as shapely inside the service layer and as WKB to the database.
 itself differs (distance in metres, bounding boxes through the spatial index, GeoJSON output),
 the functions below pick the dialect's spelling:
 
-| need                 | PostGIS                        | SpatiaLite 5.0                          |
-|----------------------|--------------------------------|-----------------------------------------|
-| within N metres      | ST_DWithin(geography)          | PtDistWithin(a, b, m, 1)                |
-| bbox via the index   | geom && ST_MakeEnvelope(...)   | rowid IN (SELECT FROM SpatialIndex ...) |
-| GeoJSON              | ST_AsGeoJSON(g, 6)             | AsGeoJSON(g, 6)                         |
-| many rows, one stmt  | INSERT/UPDATE ... unnest(arrays) | executemany (a loop inside the driver) |
+| need                 | PostGIS                          | SpatiaLite 5.0                          |
+|----------------------|----------------------------------|-----------------------------------------|
+| within N metres      | ST_DWithin(geography)            | PtDistWithin(a, b, m, 1)                |
+| bbox via the index   | geom && ST_MakeEnvelope(...)     | rowid IN (SELECT FROM SpatialIndex ...) |
+| ... then exactly     | ST_X/ST_Y BETWEEN, or ST_Intersects(geom, envelope), on both |             |
+| GeoJSON              | ST_AsGeoJSON(g, 6)               | AsGeoJSON(g, 6)                         |
+| many rows, one stmt  | INSERT/UPDATE ... unnest(arrays) | executemany (a loop inside the driver)  |
 """
 
 from __future__ import annotations
@@ -86,14 +87,40 @@ def contains_point(dialect: str, area_col: Any, geom: BaseGeometry) -> ColumnEle
     return func.ST_Covers(area_col, pt)
 
 
-def bbox_filter(
+def _is_point(geom: Any) -> bool:
+    """Whether ``geom`` is a column declared as POINT (its type says so)."""
+    return getattr(getattr(geom, "type", None), "geometry_type", None) == "POINT"
+
+
+def in_box(
+    dialect: str, geom: Any, bbox: tuple[float, float, float, float], *, points: bool
+) -> ColumnElement[bool]:
+    """``geom`` meets ``bbox``, border included, in double precision on both databases.
+
+    Points compare their coordinates (cheap, and what a box means for a point); other shapes
+    take ``ST_Intersects`` with the envelope, which is OGC API's rule for ``bbox``: a polygon
+    whose bounding box meets the box but whose shape does not is not selected."""
+    minx, miny, maxx, maxy = bbox
+    if points:
+        return and_(
+            func.ST_X(geom).between(minx, maxx),
+            func.ST_Y(geom).between(miny, maxy),
+        )
+    if dialect == "sqlite":
+        return func.ST_Intersects(geom, func.BuildMbr(minx, miny, maxx, maxy, SRID)) == 1
+    return func.ST_Intersects(geom, func.ST_MakeEnvelope(minx, miny, maxx, maxy, SRID))
+
+
+def _index_candidates(
     dialect: str,
     table_name: str,
     geom_col: InstrumentedAttribute[Any],
     rowid_col: Any,
     bbox: tuple[float, float, float, float],
 ) -> ColumnElement[bool]:
-    """Rows whose geometry's bounding box meets ``bbox``, answered by the spatial index."""
+    """Rows the spatial index offers for ``bbox``: a superset, since both indexes keep their
+    boxes in single precision rounded outwards (PostGIS' ``&&`` also takes a point 1e-7
+    degrees outside an edge). Never a filter on its own: see ``bbox_filter``."""
     minx, miny, maxx, maxy = bbox
     if dialect == "sqlite":
         # SpatiaLite only uses its R*Tree through the SpatialIndex virtual table.
@@ -114,10 +141,24 @@ def bbox_filter(
                 )
             )
         )
-        envelope = func.BuildMbr(minx, miny, maxx, maxy, SRID)
-        return and_(rowid_col.in_(idx), func.MbrIntersects(geom_col, envelope) == 1)
-    envelope = func.ST_MakeEnvelope(minx, miny, maxx, maxy, SRID)
-    return geom_col.op("&&")(envelope)
+        return rowid_col.in_(idx)
+    return geom_col.op("&&")(func.ST_MakeEnvelope(minx, miny, maxx, maxy, SRID))
+
+
+def bbox_filter(
+    dialect: str,
+    table_name: str,
+    geom_col: InstrumentedAttribute[Any],
+    rowid_col: Any,
+    bbox: tuple[float, float, float, float],
+) -> ColumnElement[bool]:
+    """Rows whose geometry meets ``bbox`` exactly (``in_box``), found through the spatial
+    index. Every bbox of every reader (OGC items, map feeds, observation lists, tiles, the
+    prefilters of distance searches) is this one test, so both databases answer alike."""
+    return and_(
+        _index_candidates(dialect, table_name, geom_col, rowid_col, bbox),
+        in_box(dialect, geom_col, bbox, points=_is_point(geom_col)),
+    )
 
 
 def bbox_filter_shown(
@@ -132,12 +173,10 @@ def bbox_filter_shown(
     """Rows whose *shown* point (an expression, such as a generalised location) lies in
     ``bbox``: found through the index on ``geom_col`` with the wider box ``search``, which
     holds every row whose shown point can be in ``bbox``, then tested on the shown point."""
-    prefilter = bbox_filter(dialect, table_name, geom_col, rowid_col, search)
-    minx, miny, maxx, maxy = bbox
-    if dialect == "sqlite":
-        envelope = func.BuildMbr(minx, miny, maxx, maxy, SRID)
-        return and_(prefilter, func.MbrIntersects(shown, envelope) == 1)
-    return and_(prefilter, shown.op("&&")(func.ST_MakeEnvelope(minx, miny, maxx, maxy, SRID)))
+    return and_(
+        _index_candidates(dialect, table_name, geom_col, rowid_col, search),
+        in_box(dialect, shown, bbox, points=True),
+    )
 
 
 def as_geojson(dialect: str, geom_col: Any, decimals: int = 6) -> ColumnElement[str]:
@@ -409,7 +448,7 @@ def intersects(
     geom: BaseGeometry,
 ) -> ColumnElement[bool]:
     """Rows whose geometry meets ``geom`` (lon/lat): the spatial index first, then exactly."""
-    prefilter = bbox_filter(dialect, table_name, geom_col, rowid_col, geom.bounds)
+    prefilter = _index_candidates(dialect, table_name, geom_col, rowid_col, geom.bounds)
     if dialect == "sqlite":
         return and_(prefilter, func.ST_Intersects(geom_col, geom_literal(geom)) == 1)
     return and_(prefilter, func.ST_Intersects(geom_col, geom_literal(geom)))
@@ -425,7 +464,7 @@ def intersects_shown(
     search: tuple[float, float, float, float],
 ) -> ColumnElement[bool]:
     """As ``intersects``, on the shown point: the index with the wider box ``search`` first."""
-    prefilter = bbox_filter(dialect, table_name, geom_col, rowid_col, search)
+    prefilter = _index_candidates(dialect, table_name, geom_col, rowid_col, search)
     if dialect == "sqlite":
         return and_(prefilter, func.ST_Intersects(shown, geom_literal(geom)) == 1)
     return and_(prefilter, func.ST_Intersects(shown, geom_literal(geom)))
