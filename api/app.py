@@ -47,6 +47,7 @@ from api.routers import (
     walks,
 )
 from api.security import resolve_secret
+from api.services.tokens import TokenUsage
 from api.settings import Settings, get_settings
 from api.staff_web import mount_staff_web
 from api.tiles.router import router as tiles_router
@@ -139,6 +140,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     # so a long read never holds SQLite's write lock.
     app.state.feed_connection = lambda: engine.connect().execution_options(sqlite_begin="DEFERRED")
     app.state.limits = Limits(store=make_store(settings, engine))
+    # When personal access tokens were last used, written after the responses (readers.py).
+    app.state.token_usage = TokenUsage()
     app.state.metrics = ops_metrics.Metrics(engine)
     install_error_handlers(app)
     install_method_not_allowed(app)

@@ -48,6 +48,9 @@ def sqlite_module() -> ModuleType:
         ) from exc
 
 
+# How long a SQLite writer waits for the write lock before "database is locked".
+BUSY_TIMEOUT_MS = 30_000
+
 # Tried in order; the bare name lets the dynamic loader search its usual paths.
 SPATIALITE_CANDIDATES = ["mod_spatialite"]
 
@@ -73,7 +76,7 @@ def _on_sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     _load_spatialite(dbapi_conn)
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys = ON")
-    cur.execute("PRAGMA busy_timeout = 30000")
+    cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     if cur.execute("PRAGMA journal_mode").fetchone()[0] != "memory":
         cur.execute("PRAGMA journal_mode = WAL")
     if cur.execute("SELECT CheckSpatialMetaData()").fetchone()[0] < 1:
@@ -85,8 +88,18 @@ def _on_sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
 def _on_sqlite_begin(conn: Any) -> None:
     # IMMEDIATE takes the write lock up front: concurrent writers wait on busy_timeout
     # instead of failing with SQLITE_BUSY when a read transaction later tries to write.
-    mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-    conn.exec_driver_sql(f"BEGIN {mode}")
+    options = conn.get_execution_options()
+    mode = options.get("sqlite_begin", "IMMEDIATE")
+    wait = options.get("sqlite_lock_wait_ms")
+    if wait is None:
+        conn.exec_driver_sql(f"BEGIN {mode}")
+        return
+    # Work that may be skipped (bookkeeping) waits this long for the lock, not 30 s.
+    conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(wait)}")
+    try:
+        conn.exec_driver_sql(f"BEGIN {mode}")
+    finally:
+        conn.exec_driver_sql(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
 
 def _set_role(role: str) -> Any:

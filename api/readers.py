@@ -9,7 +9,7 @@ import base64
 import binascii
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import BackgroundTasks, Depends, Request
 
 from api.auth import Principal, current_principal, enforce_policy
 from api.deps import SessionDep, bind_request
@@ -24,16 +24,24 @@ def _refuse(detail: str) -> Unauthorized:
     return Unauthorized(detail, headers=CHALLENGE)
 
 
-def _from_token(request: Request, session: SessionDep, secret: str) -> Principal:
+def _from_token(
+    request: Request, session: SessionDep, background: BackgroundTasks, secret: str
+) -> Principal:
     found = token_service.authenticate(session, secret)
     if found is None:
         raise _refuse("unknown or revoked access token, or a disabled account")
-    _, user = found
+    token, user = found
     bind_request(request, session, user.organization_id)
+    usage: token_service.TokenUsage = request.app.state.token_usage
+    if usage.note(token):
+        # After the response, on a transaction of its own: the request itself only reads.
+        background.add_task(usage.record, request.app.state.sessionmaker)
     return Principal(kind="staff", organization_id=user.organization_id, user=user)
 
 
-def reader_principal(request: Request, session: SessionDep) -> Principal:
+def reader_principal(
+    request: Request, session: SessionDep, background: BackgroundTasks
+) -> Principal:
     header = request.headers.get("authorization")
     if header is None:
         return current_principal(request, session)  # anonymous; the policy answers 401
@@ -48,9 +56,9 @@ def reader_principal(request: Request, session: SessionDep) -> Principal:
         if not sep or not password:
             raise _refuse("Basic auth needs a personal access token as the password")
         # The user name is not checked: the token alone identifies its owner (as GitHub does).
-        return _from_token(request, session, password)
+        return _from_token(request, session, background, password)
     if scheme.lower() == "bearer" and token_service.looks_like_token(value):
-        return _from_token(request, session, value)
+        return _from_token(request, session, background, value)
     try:
         return current_principal(request, session)
     except Unauthorized as exc:

@@ -141,7 +141,8 @@ def _index_candidates(
                 )
             )
         )
-        return rowid_col.in_(idx)
+        found: ColumnElement[bool] = rowid_col.in_(idx)
+        return found
     return geom_col.op("&&")(func.ST_MakeEnvelope(minx, miny, maxx, maxy, SRID))
 
 

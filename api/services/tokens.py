@@ -1,4 +1,5 @@
-"""Personal access tokens: made, listed and revoked by their owner; checked on /ogc and /tiles.
+"""Personal access tokens: made, listed and revoked by their owner; checked by the readers
+(/ogc, /tiles and the /api/v1/map feeds).
 
 The secret is 256 random bits, so a plain sha256 of it is a safe thing to store and lets a
 request find its token with one indexed lookup (argon2 would cost ~50 ms on every tile).
@@ -7,22 +8,31 @@ request find its token with one indexed lookup (argon2 would cost ~50 ms on ever
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
+import threading
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import or_, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 from sqlmodel import col
 
 from api import tenancy
+from api.db import is_transient, session_scope
 from api.errors import NotFound
 from models import PersonalAccessToken, User, utcnow
 from models.tokens import TokenCreate, TokenCreated, TokenRead
 
 PREFIX = "swpat_"  # recognisable in logs and by secret scanners
-# Writing last_used_at on every tile request would turn reads into writes; once a minute will do.
+# last_used_at is for a person deciding which token to revoke: to the minute is plenty.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# The bookkeeping write tries for a lock this long (SQLite's write lock, PostgreSQL's row lock)
+# and otherwise leaves the time for the next request to record.
+USAGE_LOCK_WAIT_MS = 50
+
+log = logging.getLogger(__name__)
 
 
 def hash_secret(secret: str) -> str:
@@ -87,8 +97,78 @@ def authenticate(session: Session, secret: str) -> tuple[PersonalAccessToken, Us
     user = session.get(User, token.user_id)
     if user is None or not account_usable(user) or user.organization_id != token.organization_id:
         return None
-    now = utcnow()
-    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
-        token.last_used_at = now
-        session.flush()
     return token, user
+
+
+class TokenUsage:
+    """Records when tokens were last used, outside the requests that use them.
+
+    A reader's request only reads: if it wrote ``last_used_at`` in its own transaction, six
+    tiles asked at once would be six writers (on SQLite one wins and the others fail, having
+    read a snapshot that another writer changed; on PostgreSQL they queue on the token's row,
+    and a read replica could not take the write at all). Instead a request notes the use here
+    (memory, per process), and ``record`` writes the noted times after the response, in one
+    short transaction of its own that waits at most ``USAGE_LOCK_WAIT_MS`` for a lock. What it
+    cannot write now stays noted and is written after a later request.
+    """
+
+    def __init__(self, resolution: timedelta = LAST_USED_RESOLUTION) -> None:
+        self.resolution = resolution
+        self._lock = threading.Lock()  # guards _pending
+        self._writing = threading.Lock()  # one writer per process at a time
+        self._pending: dict[uuid.UUID, tuple[uuid.UUID, datetime]] = {}
+
+    def note(self, token: PersonalAccessToken, now: datetime | None = None) -> bool:
+        """Remember that ``token`` is used now; True when that is news worth a write."""
+        now = now or utcnow()
+        if token.last_used_at is not None and now - token.last_used_at < self.resolution:
+            return False
+        with self._lock:
+            if token.id not in self._pending:
+                self._pending[token.id] = (token.organization_id, now)
+            return True
+
+    def record(self, factory: sessionmaker[Session]) -> int:
+        """Write the noted times; returns how many tokens were written. Never waits for another
+        writer of this process or, beyond ``USAGE_LOCK_WAIT_MS``, for the database."""
+        if not self._writing.acquire(blocking=False):
+            return 0  # the thread that writes now, or the next request, takes the rest
+        try:
+            with self._lock:
+                batch, self._pending = self._pending, {}
+            if not batch:
+                return 0
+            try:
+                _write_last_used(factory, batch)
+            except SQLAlchemyError as exc:
+                if not is_transient(exc):
+                    raise
+                log.info("last_used_at of %d token(s) left for later: %s", len(batch), exc)
+                with self._lock:
+                    for token_id, value in batch.items():
+                        self._pending.setdefault(token_id, value)
+                return 0
+            return len(batch)
+        finally:
+            self._writing.release()
+
+
+def _write_last_used(
+    factory: sessionmaker[Session], batch: dict[uuid.UUID, tuple[uuid.UUID, datetime]]
+) -> None:
+    for session in session_scope(factory):
+        session.connection(execution_options={"sqlite_lock_wait_ms": USAGE_LOCK_WAIT_MS})
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text(f"SET LOCAL lock_timeout = {USAGE_LOCK_WAIT_MS}"))
+        for token_id, (organization_id, used_at) in sorted(batch.items()):
+            tenancy.bind(session, organization_id)  # the app role writes under the tenant wall
+            table = PersonalAccessToken
+            session.execute(
+                update(table)
+                .where(
+                    col(table.id) == token_id,
+                    # Only forwards: another process may have written a later time.
+                    or_(col(table.last_used_at).is_(None), col(table.last_used_at) < used_at),
+                )
+                .values(last_used_at=used_at)
+            )

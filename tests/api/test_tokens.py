@@ -6,17 +6,23 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import time
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from api import tenancy
+from api.db import create_db_engine, make_sessionmaker
+from api.migrate import upgrade
 from api.services import tokens as token_service
-from models import PersonalAccessToken
+from models import PersonalAccessToken, Role, utcnow
+from models.tokens import TokenCreate
 from tests.api.conftest import World
 from tests.client import SyncClient
+from tests.factories import make_org, make_user
 
 TOKENS = "/api/v1/me/tokens"
 
@@ -179,3 +185,42 @@ def test_last_used_is_written_at_most_once_a_minute(
     session.refresh(row)
     assert row.last_used_at is not None
     assert row.last_used_at > first - timedelta(seconds=1)
+
+
+def test_last_used_is_recorded_without_waiting_for_a_lock(fresh_db_url: str) -> None:
+    """The bookkeeping never queues behind a writer: while another transaction holds the lock
+    (SQLite's write lock, the token's row on PostgreSQL) the time stays noted, and the next
+    attempt writes it."""
+    upgrade(fresh_db_url)
+    engine = create_db_engine(fresh_db_url)
+    factory = tenancy.install(make_sessionmaker(engine))
+    try:
+        with factory() as s:
+            user = make_user(s, make_org(s), Role.planner)
+            made = token_service.create_token(s, user, TokenCreate(name="QGIS"))
+            s.commit()
+            token = s.get(PersonalAccessToken, made.id)
+            assert token is not None
+        usage = token_service.TokenUsage()
+        used = utcnow()
+        assert usage.note(token, used)
+        with engine.connect() as holder:  # a writer in the middle of its transaction
+            holder.execute(
+                update(PersonalAccessToken)
+                .where(PersonalAccessToken.id == made.id)
+                .values(name="renamed")
+            )
+            t0 = time.monotonic()
+            assert usage.record(factory) == 0
+            assert time.monotonic() - t0 < 2
+            holder.rollback()
+        assert usage.record(factory) == 1
+        with factory() as s:
+            row = s.get(PersonalAccessToken, made.id)
+            assert row is not None
+            assert row.last_used_at == used
+            # Noted again within the minute: nothing to write.
+            assert not usage.note(row, used + timedelta(seconds=30))
+            assert usage.note(row, used + token_service.LAST_USED_RESOLUTION)
+    finally:
+        engine.dispose()
