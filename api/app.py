@@ -29,6 +29,7 @@ from api.ops.purge import purge_lifespan
 from api.ops.throttles import make_store
 from api.public import router as public_router
 from api.query_check import reject_unknown_query
+from api.readers import enforce_reader_policy
 from api.ratelimit import Limits
 from api.routers import (
     areas,
@@ -62,8 +63,6 @@ API_ROUTERS = (
     observations.router,
     photos.router,
     action_items.router,
-    maps.router,
-    hotspots.router,
     tokens.router,
     open311_router.router,
     open311_admin.router,
@@ -74,7 +73,9 @@ API_ROUTERS = (
     erasure.router,
 )
 # Readers authorize with personal access tokens too (Bearer or Basic), through their own
-# dependency (api/readers.py); the policy table still decides.
+# dependency (api/readers.py); the policy table still decides. The map feeds are readers that
+# keep the JSON API's rule on unknown query parameters.
+MAP_ROUTERS = (maps.router, hotspots.router)
 READER_ROUTERS = (ogc_router, tiles_router)
 
 
@@ -91,7 +92,7 @@ class MissingPolicy(RuntimeError):
 
 def _api_routes(app: FastAPI) -> list[APIRoute]:
     """Routes added to the app itself and those of our routers (built with full paths)."""
-    routers = (health.router, ops_metrics.router, *API_ROUTERS, *READER_ROUTERS)
+    routers = (health.router, ops_metrics.router, *API_ROUTERS, *MAP_ROUTERS, *READER_ROUTERS)
     return [r for r in app.routes if isinstance(r, APIRoute)] + [
         r for router in routers for r in router.routes if isinstance(r, APIRoute)
     ]
@@ -171,6 +172,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         # Policy first (401/403 before anything), then no silently ignored query parameter.
         app.include_router(
             router, dependencies=[Depends(enforce_policy), Depends(reject_unknown_query)]
+        )
+    for router in MAP_ROUTERS:
+        app.include_router(
+            router,
+            dependencies=[Depends(enforce_reader_policy), Depends(reject_unknown_query)],
         )
     # OGC API answers unknown parameters itself (its own rules for property filters).
     for router in READER_ROUTERS:

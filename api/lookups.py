@@ -14,6 +14,7 @@ from fastapi import Depends
 from api.auth import Principal, PrincipalDep
 from api.deps import SessionDep
 from api.errors import NotFound
+from api.readers import ReaderDep
 from api.services.areas import get_area
 from models import Area, Walk
 
@@ -32,6 +33,14 @@ def valid_walk(id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> W
 
 
 ValidWalk = Annotated[Walk, Depends(valid_walk)]
+
+
+def reader_walk(id: uuid.UUID, principal: ReaderDep, session: SessionDep) -> Walk:
+    """``valid_walk`` for the readers' routes (a personal access token may be the caller)."""
+    return get_walk_for(session, principal, id)
+
+
+ReaderWalk = Annotated[Walk, Depends(reader_walk)]
 
 
 def valid_area(id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> Area:

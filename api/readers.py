@@ -1,6 +1,9 @@
-"""Who is calling /ogc and /tiles: desktop GIS sends a personal access token, as a Bearer
-token or as the password of HTTP Basic auth (QGIS's Basic authentication, GDAL_HTTP_USERPWD).
-A staff JWT is accepted too, so the web map can use tiles. The policy table still decides.
+"""Who is calling the readers (/ogc, /tiles and the /api/v1/map feeds): desktop GIS sends a
+personal access token, as a Bearer token or as the password of HTTP Basic auth (QGIS's Basic
+authentication, GDAL_HTTP_USERPWD). A sign-in token (staff or participant) is accepted too, so
+the web apps use the same routes. The policy table still decides.
+
+A personal access token is read-only by where it is accepted: only these routes, all GET.
 """
 
 from __future__ import annotations
@@ -9,15 +12,24 @@ import base64
 import binascii
 from typing import Annotated
 
-from fastapi import BackgroundTasks, Depends, Request
+from fastapi import BackgroundTasks, Depends, Request, Security
+from fastapi.security.http import HTTPBase
 
 from api.auth import Principal, current_principal, enforce_policy
 from api.deps import SessionDep, bind_request
+from api.docs import oauth2_scheme
 from api.errors import Unauthorized
 from api.services import tokens as token_service
 
 # Both schemes, so a client that waits for a challenge (curl --anyauth, QGIS) offers Basic.
 CHALLENGE = {"WWW-Authenticate": 'Basic realm="safewalk", charset="UTF-8", Bearer'}
+# Declares HTTP Basic in OpenAPI for these routes (the header is parsed below, not by it).
+basic_scheme = HTTPBase(
+    scheme="basic",
+    scheme_name="PersonalAccessToken",
+    description="a personal access token as the password (any user name)",
+    auto_error=False,
+)
 
 
 def _refuse(detail: str) -> Unauthorized:
@@ -40,8 +52,13 @@ def _from_token(
 
 
 def reader_principal(
-    request: Request, session: SessionDep, background: BackgroundTasks
+    request: Request,
+    session: SessionDep,
+    background: BackgroundTasks,
+    _bearer: Annotated[object, Security(oauth2_scheme)] = None,
+    _basic: Annotated[object, Security(basic_scheme)] = None,
 ) -> Principal:
+    # _bearer and _basic only document both schemes in OpenAPI; the header is read here.
     header = request.headers.get("authorization")
     if header is None:
         return current_principal(request, session)  # anonymous; the policy answers 401

@@ -1,4 +1,4 @@
-"""Map layers for planners: hotspots."""
+"""Map layers for planners: hotspots (a readers' route, as the other map feeds)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime
 
 from api import policy
-from api.auth import PrincipalDep
 from api.deps import SessionDep
+from api.readers import ReaderDep
 from api.routers import api_router
 from api.services import hotspots as hotspot_service
 
@@ -26,7 +26,7 @@ GEOJSON = "application/geo+json"
     responses={200: {"content": {GEOJSON: {}}, "description": "RFC 7946 FeatureCollection"}},
 )
 def map_hotspots(
-    principal: PrincipalDep,
+    principal: ReaderDep,
     session: SessionDep,
     resolution: Annotated[
         int,

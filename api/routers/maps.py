@@ -1,4 +1,8 @@
-"""Map layers for planners: RFC 7946 FeatureCollections, streamed from the database."""
+"""Map layers for planners: RFC 7946 FeatureCollections, streamed from the database.
+
+Readers' routes (api/readers.py): desktop GIS reads them with a personal access token, as a
+Bearer token or as the password of HTTP Basic auth (QGIS's "Add vector layer" cannot send a
+Bearer header); sign-in tokens work as before, and the policy table decides."""
 
 from __future__ import annotations
 
@@ -10,10 +14,10 @@ from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 from sqlalchemy import Select
 
-from api.auth import PrincipalDep
 from api.deps import SessionDep, feed_connection
-from api.lookups import ValidWalk
+from api.lookups import ReaderWalk
 from api.paging import clamp_limit, next_url
+from api.readers import ReaderDep
 from api.routers import api_router
 from api.services import maps as map_service
 from api.services import sensitive
@@ -47,7 +51,7 @@ def _response(
 @router.get("/map/observations", response_class=StreamingResponse)
 def map_observations(
     request: Request,
-    principal: PrincipalDep,
+    principal: ReaderDep,
     session: SessionDep,
     bbox: str | None = Query(default=None, description="minLon,minLat,maxLon,maxLat"),
     category: str | None = None,
@@ -76,7 +80,7 @@ def map_observations(
 @router.get("/map/action-items", response_class=StreamingResponse)
 def map_action_items(
     request: Request,
-    principal: PrincipalDep,
+    principal: ReaderDep,
     session: SessionDep,
     bbox: str | None = Query(default=None, description="minLon,minLat,maxLon,maxLat"),
     category: str | None = None,
@@ -96,14 +100,14 @@ def map_action_items(
 
 
 @router.get("/map/areas", response_class=StreamingResponse)
-def map_areas(request: Request, principal: PrincipalDep, session: SessionDep) -> StreamingResponse:
+def map_areas(request: Request, principal: ReaderDep, session: SessionDep) -> StreamingResponse:
     dialect = session.get_bind().dialect.name
     return _response(request, [map_service.areas_statement(dialect, principal)], {})
 
 
 @router.get("/map/walks/{id}", response_class=StreamingResponse)
 def map_walk(
-    request: Request, walk: ValidWalk, principal: PrincipalDep, session: SessionDep
+    request: Request, walk: ReaderWalk, principal: ReaderDep, session: SessionDep
 ) -> StreamingResponse:
     dialect = session.get_bind().dialect.name
     extra = {

@@ -72,7 +72,61 @@ def test_token_is_refused_on_the_json_api(client: SyncClient, world: World) -> N
     secret = _make(client, world)["secret"]
     for headers in ({"Authorization": f"Bearer {secret}"}, _basic(secret)):
         assert client.get("/api/v1/me", headers=headers).status_code == 401
-        assert client.get("/api/v1/map/observations", headers=headers).status_code == 401
+        assert client.get("/api/v1/walks", headers=headers).status_code == 401
+        # Read-only: nothing is written with it, not even where it reads.
+        r = client.post("/api/v1/walks", headers=headers, json={"title": "x"})
+        assert r.status_code == 401
+
+
+def _map_feeds(world: World) -> list[str]:
+    return [
+        "/api/v1/map/observations",
+        "/api/v1/map/action-items",
+        "/api/v1/map/areas",
+        f"/api/v1/map/walks/{world.walk.id}",
+        "/api/v1/map/hotspots",
+    ]
+
+
+def test_token_reads_every_map_feed_as_basic_and_bearer(client: SyncClient, world: World) -> None:
+    """QGIS's "Add vector layer" sends the token as the password of HTTP Basic auth."""
+    secret = _make(client, world)["secret"]
+    for url in _map_feeds(world):
+        for headers in ({"Authorization": f"Bearer {secret}"}, _basic(secret)):
+            r = client.get(url, headers=headers)
+            assert r.status_code == 200, (url, r.text)
+            assert r.headers["content-type"] == "application/geo+json", url
+        # The same feed as the owner's sign-in token shows: the token acts as its owner.
+        assert client.get(url, headers=_basic(secret)).content == (
+            client.get(url, headers=world.headers("planner")).content
+        ), url
+
+
+def test_map_feeds_refuse_bad_tokens_with_a_basic_challenge(
+    client: SyncClient, world: World
+) -> None:
+    made = _make(client, world)
+    foreign = client.post(
+        TOKENS, headers=world.headers("foreign_admin"), json={"name": "theirs"}
+    ).json()["secret"]
+    assert client.delete(
+        f"{TOKENS}/{made['id']}", headers=world.headers("planner")
+    ).status_code == 204
+    for url in _map_feeds(world):
+        for headers in (_basic(made["secret"]), _basic("swpat_guess"), {}):
+            r = client.get(url, headers=headers)
+            assert r.status_code == 401, (url, headers)
+            assert r.headers["www-authenticate"].startswith("Basic"), url
+        # Another organization's token reads its own organization only: the walk is not there.
+        r = client.get(url, headers=_basic(foreign))
+        if "/walks/" in url:
+            assert r.status_code == 404, (url, r.text)
+        else:
+            assert r.status_code == 200, (url, r.text)
+            assert str(world.objects["area"].id) not in r.text, url
+            assert "features" in r.json()
+    # Participants keep their walk's map with their own token.
+    assert client.get(_map_feeds(world)[3], headers=world.headers("participant")).status_code == 200
 
 
 def test_revoked_token_is_401_at_once(client: SyncClient, world: World) -> None:
