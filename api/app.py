@@ -29,8 +29,8 @@ from api.ops.purge import purge_lifespan
 from api.ops.throttles import make_store
 from api.public import router as public_router
 from api.query_check import reject_unknown_query
-from api.readers import enforce_reader_policy
 from api.ratelimit import Limits
+from api.readers import enforce_reader_policy
 from api.routers import (
     areas,
     auth,

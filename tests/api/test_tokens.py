@@ -109,9 +109,9 @@ def test_map_feeds_refuse_bad_tokens_with_a_basic_challenge(
     foreign = client.post(
         TOKENS, headers=world.headers("foreign_admin"), json={"name": "theirs"}
     ).json()["secret"]
-    assert client.delete(
-        f"{TOKENS}/{made['id']}", headers=world.headers("planner")
-    ).status_code == 204
+    assert (
+        client.delete(f"{TOKENS}/{made['id']}", headers=world.headers("planner")).status_code == 204
+    )
     for url in _map_feeds(world):
         for headers in (_basic(made["secret"]), _basic("swpat_guess"), {}):
             r = client.get(url, headers=headers)
