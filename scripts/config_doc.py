@@ -6,7 +6,7 @@ tests/test_docs_configuration.py fails when the committed page differs from what
 writes. Variables read outside ``Settings`` are declared below, so the page lists every
 variable an operator or a developer may set.
 
-Usage: ``python scripts/config_doc.py`` (writes the page) or ``--check`` (exit 1 if stale).
+Usage: ``python scripts/config_doc.py`` (what ``make docs`` runs).
 """
 
 from __future__ import annotations
@@ -92,13 +92,13 @@ def env_name(name: str) -> str:
     return f"{prefix}{name}".upper()
 
 
-def _is_optional(annotation: Any) -> tuple[Any, bool]:
-    """The annotation without ``| None``, and whether None was allowed."""
+def _without_none(annotation: Any) -> Any:
+    """``Path | None`` -> ``Path``: an unset optional is described by its default."""
     if get_origin(annotation) in (Union, types.UnionType):
         args = [a for a in get_args(annotation) if a is not type(None)]
         if len(args) == 1:
-            return args[0], True
-    return annotation, False
+            return args[0]
+    return annotation
 
 
 def _number(value: object) -> str:
@@ -108,7 +108,7 @@ def _number(value: object) -> str:
 
 
 def kind(field: FieldInfo) -> str:
-    annotation, _ = _is_optional(field.annotation)
+    annotation = _without_none(field.annotation)
     if get_origin(annotation) is Literal:
         return "one of " + ", ".join(f"`{v}`" for v in get_args(annotation))
     names = {bool: "boolean", int: "integer", float: "number", str: "text", Path: "path"}
@@ -187,18 +187,11 @@ def documented_names() -> set[str]:
     }
 
 
-def main(argv: list[str]) -> int:
-    text = render()
-    if "--check" in argv:
-        if not TARGET.exists() or TARGET.read_text(encoding="utf-8") != text:
-            sys.stderr.write(f"{TARGET.relative_to(ROOT)} is out of date: run `make docs`\n")
-            return 1
-        return 0
+def main() -> None:
     TARGET.parent.mkdir(parents=True, exist_ok=True)
-    TARGET.write_text(text, encoding="utf-8")
+    TARGET.write_text(render(), encoding="utf-8")
     sys.stdout.write(f"wrote {TARGET.relative_to(ROOT)}\n")
-    return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+    main()
