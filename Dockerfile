@@ -32,7 +32,8 @@ COPY --from=web /src/web/node_modules/swagger-ui-dist /opt/safewalk/web/node_mod
 ENV SAFEWALK_WEB_DIR=/opt/safewalk/web
 USER safewalk
 WORKDIR /home/safewalk
-# Configure by environment; see README. Data (SQLite file, media, generated secret) under /data.
+# Configure by environment (docs/configuration.md). Data (SQLite file, media, generated secret)
+# under /data.
 ENV SAFEWALK_DATA_DIR=/data \
     SAFEWALK_ENVIRONMENT=production \
     PYTHONUNBUFFERED=1
@@ -42,7 +43,8 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=4).status == 200 else 1)"
 # `serve` upgrades the schema (alembic upgrade head) before it starts listening, as
 # SAFEWALK_OWNER_DATABASE_URL when set; on PostgreSQL serve as the app role, which owns no
-# table (README: "Database roles"; docker-compose.yml migrates in a one-shot service instead).
+# table (docs/operations.md, "Database roles"; docker-compose.yml migrates in a one-shot
+# service instead).
 # Behind a load balancer, name it so that throttles see clients' addresses, not the balancer's:
 #   docker run -e SAFEWALK_TRUSTED_PROXIES=10.0.0.0/8 ...   (or: serve --trusted-proxies 10.0.0.0/8)
 # Left empty, X-Forwarded-For is ignored and the socket's address counts.

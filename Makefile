@@ -1,11 +1,11 @@
-# One command per action: make run | install | test | lint | bench
+# One command per action: make run | install | test | lint | bench | docs
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run install test lint format bench clean web
+.PHONY: run install test lint format bench docs clean web
 WEB_DEPS := web/node_modules/.installed
 
 $(BIN)/python:
@@ -43,6 +43,10 @@ format: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/run_all.py
+
+# docs/configuration.md is generated from api/settings.py; a test fails when it is stale.
+docs: $(VENV)/.installed
+	$(BIN)/python scripts/config_doc.py
 
 clean:
 	rm -rf $(VENV) web/node_modules build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -13,69 +13,195 @@ DEFAULT_DATA_DIR = Path("var")
 
 
 class Settings(BaseSettings):
+    """Every field is one environment variable, ``SAFEWALK_`` + its name in capitals. The
+    descriptions are the operator's documentation: ``make docs`` writes docs/configuration.md
+    from them, and a test fails when that page and this class disagree."""
+
     model_config = SettingsConfigDict(env_prefix="SAFEWALK_", env_file=None, extra="ignore")
 
-    environment: Literal["development", "test", "production"] = "development"
-    data_dir: Path = DEFAULT_DATA_DIR
-    # Empty means: SQLite + SpatiaLite at <data_dir>/safewalk.db
-    database_url: str = ""
-    # The table owner, for migrations and the CLI; empty: database_url. On PostgreSQL the
-    # service itself should connect as a role that does not own the tables (api/tenancy.py).
-    owner_database_url: str = ""
-    # A role the service becomes on every connection (SET ROLE), e.g. safewalk_app, when its
-    # login may act as both; empty: the login's own role.
-    database_role: str = ""
-    # Connections per process. Requests that wait past the timeout for one answer 503 with
-    # Retry-After (api/errors.py): overload is told to the client, not queued for half a minute.
-    db_pool_size: int = Field(default=10, ge=1)
-    db_max_overflow: int = Field(default=10, ge=0)
-    db_pool_timeout: float = Field(default=10.0, gt=0)
-    media_dir: Path | None = None
-    # Empty means: generate once and keep it in <data_dir>/secret_key (never a hard-coded default)
-    secret_key: str = ""
-    token_issuer: str = "safewalk"
-    token_audience: str = "safewalk-api"
-    access_token_minutes: int = Field(default=12 * 60, ge=1)
-    page_size_max: int = Field(default=1000, ge=1)
-    photo_max_bytes: int = Field(default=15_000_000, ge=1)
-    photo_max_pixels: int = Field(default=40_000_000, ge=1)
-    reopen_grace_days: int = Field(default=90, ge=0)
-    # Seconds between Open311 sync passes inside the service; 0 = off (run `safewalk open311-sync`).
-    open311_sync_seconds: float = Field(default=0, ge=0)
-    # Run `safewalk purge` (retention, orphaned files) once a day inside the service; of several
-    # replicas, one runs it (api/ops/purge.py). Off by default: nothing is deleted unasked.
-    purge_daily: bool = False
-    # How often each replica asks whether today's purge is due.
-    purge_check_seconds: float = Field(default=900, gt=0)
-    # The maps' basemap: an XYZ raster template (https://tile.example/{z}/{x}/{y}.png) or a
-    # MapLibre style URL; empty: area, route and points on a plain background (no third-party
-    # requests at all, which also keeps the tests offline).
-    basemap_url: str = ""
-    basemap_attribution: str = ""
-    # The origin printed in join links and QR codes (e.g. http://192.168.1.20:8000); empty: the
-    # address the server is reached at.
-    public_url: str = ""
-    # The web apps and their npm files (field/, node_modules/); empty: web/ beside the source.
-    web_dir: Path | None = None
-    # Proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDR networks).
-    # Empty: the client's address is the socket's, whatever headers say.
-    trusted_proxies: str = ""
-    # An observation farther than this from its walk's area or route is refused (issue 10).
-    walk_max_distance_m: float = Field(default=2000.0, gt=0)
-    # --- operations (api/ops) ---
-    # Throttle hits: "database" (shared by every replica on the database) or "memory" (this
-    # process only). SAFEWALK_REDIS_URL, when set, puts them in Redis instead.
-    throttle_store: Literal["database", "memory"] = "database"
-    redis_url: str = ""
-    redis_prefix: str = "safewalk:"
-    # /metrics: off (404), open, or token (Authorization: Bearer SAFEWALK_METRICS_TOKEN).
-    metrics: Literal["off", "open", "token"] = "off"
-    metrics_token: str = ""
-    # Served over HTTPS (behind a TLS-terminating proxy): send Strict-Transport-Security.
-    https: bool = False
-    # Origins allowed to call the API from a browser (comma-separated); empty: CORS off.
-    cors_origins: str = ""
-    log_format: Literal["json", "text"] = "json"
+    environment: Literal["development", "test", "production"] = Field(
+        default="development",
+        description="Outside `development` the service refuses to start with a weak "
+        "`SAFEWALK_SECRET_KEY` (shorter than 32 characters, or a well-known value).",
+    )
+    data_dir: Path = Field(
+        default=DEFAULT_DATA_DIR,
+        description="Where the SQLite database, the generated secret key and (by default) the "
+        "photos live; a relative path starts at the working directory. The Docker image sets "
+        "`/data`.",
+    )
+    database_url: str = Field(
+        default="",
+        description="The service's database connection. Empty: SQLite + SpatiaLite at "
+        "`<data dir>/safewalk.db`. For PostgreSQL + PostGIS: "
+        "`postgresql+psycopg://user:password@host:5432/db`, as the app role that owns no table "
+        "(see [Database roles](operations.md#database-roles)).",
+    )
+    owner_database_url: str = Field(
+        default="",
+        description="The tables' owner, used by `safewalk migrate`, the other CLI commands and "
+        "the schema upgrade `serve` runs before it listens. Empty: `SAFEWALK_DATABASE_URL`.",
+    )
+    database_role: str = Field(
+        default="",
+        description="A role the service becomes on every connection (`SET ROLE`), e.g. "
+        "`safewalk_app`, when its login is the owner or a member of that role. Empty: the "
+        "login's own role.",
+    )
+    db_pool_size: int = Field(
+        default=10,
+        ge=1,
+        description="Database connections kept per server process. Keep workers × (pool size + "
+        "overflow) under PostgreSQL's `max_connections`.",
+    )
+    db_max_overflow: int = Field(
+        default=10,
+        ge=0,
+        description="Connections a process may open beyond the pool size under load.",
+    )
+    db_pool_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a request waits for a free connection; past that it answers "
+        "503 `busy` with `Retry-After`, so overload is told to the client instead of queued.",
+    )
+    media_dir: Path | None = Field(
+        default=None,
+        description="Where photos are stored, by content hash; never served as static files. "
+        "Unset: `<data dir>/media`. Several replicas need one shared volume here.",
+    )
+    secret_key: str = Field(
+        default="",
+        description="The key that signs tokens and photo links. Empty: one is generated once "
+        "and kept in `<data dir>/secret_key` (mode 600). Several replicas need the same key.",
+    )
+    token_issuer: str = Field(
+        default="safewalk",
+        description="The `iss` claim written into and required of every token.",
+    )
+    token_audience: str = Field(
+        default="safewalk-api",
+        description="The `aud` claim written into and required of every token.",
+    )
+    access_token_minutes: int = Field(
+        default=12 * 60,
+        ge=1,
+        description="Lifetime of a staff sign-in token, in minutes.",
+    )
+    page_size_max: int = Field(
+        default=1000,
+        ge=1,
+        description="The largest `limit` a list route accepts; a larger one is clamped to it.",
+    )
+    photo_max_bytes: int = Field(
+        default=15_000_000,
+        ge=1,
+        description="The largest photo upload, in bytes; checked before anything is decoded.",
+    )
+    photo_max_pixels: int = Field(
+        default=40_000_000,
+        ge=1,
+        description="The most pixels a photo may have; checked from the header before decoding, "
+        "so a decompression bomb is refused in milliseconds.",
+    )
+    reopen_grace_days: int = Field(
+        default=90,
+        ge=0,
+        description="A new observation near a resolved action item reopens it within this many "
+        "days of its resolution; later, it starts a new item linked as a recurrence.",
+    )
+    open311_sync_seconds: float = Field(
+        default=0,
+        ge=0,
+        description="Seconds between Open311 sync passes inside the service. 0: off; run "
+        "`safewalk open311-sync` from cron instead.",
+    )
+    purge_daily: bool = Field(
+        default=False,
+        description="`1`: the service applies retention (`safewalk purge`) once a day; of "
+        "several replicas exactly one runs it. Off by default: nothing is deleted unasked.",
+    )
+    purge_check_seconds: float = Field(
+        default=900,
+        gt=0,
+        description="How often each replica asks whether the day's purge is due.",
+    )
+    basemap_url: str = Field(
+        default="",
+        description="The maps' basemap: an XYZ raster template "
+        "(`https://tile.example/{z}/{x}/{y}.png`) or a MapLibre style URL (`….json`). Its "
+        "origin is the only one the Content-Security-Policy adds; a URL that is not http(s) "
+        "refuses to start. Empty: layers on a plain background and no outside origin at all.",
+    )
+    basemap_attribution: str = Field(
+        default="",
+        description="The attribution text shown on the field app's map.",
+    )
+    public_url: str = Field(
+        default="",
+        description="The origin printed in join links and QR codes, e.g. "
+        "`https://walks.example.org`. Empty: the address the request came to (the join sheet) "
+        "or the one `serve` listens on, with this machine's LAN address for `0.0.0.0` (the "
+        "link the demo prints).",
+    )
+    web_dir: Path | None = Field(
+        default=None,
+        description="Where the web apps (`field/`, `staff/`) and the npm files they serve "
+        "(`node_modules/`) are. Unset: `web/` beside the source; the Docker image sets it.",
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Reverse proxies whose `X-Forwarded-For` is believed, as comma-separated "
+        "addresses or CIDR networks, e.g. `10.0.0.0/8,192.168.1.5`; the client is then the "
+        "nearest hop that is not one of them. Empty: the socket's address counts, whatever "
+        "the headers say. `serve --trusted-proxies` sets the same.",
+    )
+    walk_max_distance_m: float = Field(
+        default=2000.0,
+        gt=0,
+        description="An observation farther than this many metres from its walk's area or "
+        "planned route is refused (a 422 naming `location`).",
+    )
+    throttle_store: Literal["database", "memory"] = Field(
+        default="database",
+        description="Where throttle hits (wrong join codes, failed sign-ins) are counted: "
+        "`database`, shared by every replica, or `memory`, this process only.",
+    )
+    redis_url: str = Field(
+        default="",
+        description="Count throttle hits in Redis instead, e.g. `redis://10.0.0.9:6379/0`; "
+        "set, it wins over `SAFEWALK_THROTTLE_STORE`.",
+    )
+    redis_prefix: str = Field(
+        default="safewalk:",
+        description="The prefix of safewalk's keys in Redis.",
+    )
+    metrics: Literal["off", "open", "token"] = Field(
+        default="off",
+        description="`/metrics` in Prometheus' format: `off` (404), `open` (keep it on an "
+        "internal network) or `token` (`Authorization: Bearer` with "
+        "`SAFEWALK_METRICS_TOKEN`).",
+    )
+    metrics_token: str = Field(
+        default="",
+        description="The bearer token `/metrics` asks for when `SAFEWALK_METRICS=token`; 16 "
+        "characters or more, else the service refuses to start.",
+    )
+    https: bool = Field(
+        default=False,
+        description="`1` when served over HTTPS (behind a TLS-terminating proxy): responses "
+        "carry `Strict-Transport-Security`.",
+    )
+    cors_origins: str = Field(
+        default="",
+        description="Browser origins allowed to call the API, comma-separated. Empty: CORS "
+        "off. Tokens are bearer headers, never cookies.",
+    )
+    log_format: Literal["json", "text"] = Field(
+        default="json",
+        description="`serve` logs one JSON object per line (`json`) or plain lines for a "
+        "terminal (`text`).",
+    )
 
     @model_validator(mode="after")
     def _metrics_token_is_set(self) -> Settings:
