@@ -112,16 +112,22 @@ def check_policy_coverage(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
     secret = resolve_secret(settings)  # refuses a weak secret outside development
-    engine = engine or create_db_engine(
-        settings.resolved_database_url,
-        role=settings.database_role or None,
-        **pool_options(
+    if engine is None:
+        engine = create_db_engine(
             settings.resolved_database_url,
-            settings.db_pool_size,
-            settings.db_max_overflow,
-            settings.db_pool_timeout,
-        ),
-    )
+            **pool_options(
+                settings.resolved_database_url,
+                settings.db_pool_size,
+                settings.db_max_overflow,
+                settings.db_pool_timeout,
+            ),
+        )
+        # On PostgreSQL the service acts as safewalk_app whenever its login may, so the tenant
+        # wall holds by default; production refuses a role the wall would not hold.
+        production = settings.environment == "production"
+        tenancy.serve_as(engine, settings.database_role, production=production)
+        if production:
+            tenancy.check_wall(engine)
     app = FastAPI(
         title="safewalk",
         version="0.1.0",

@@ -89,15 +89,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not args.no_migrate:
         upgrade(settings.resolved_owner_database_url)
     configure_logging(settings.log_format)
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except tenancy.WallBypassed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     try:
         with app.state.engine.connect() as conn:
             warning = tenancy.wall_warning(conn)
     except SQLAlchemyError:  # the database is not there yet: /readyz says so
         warning = None
-    if warning:
+    if warning:  # development and test only: production refused above
         print(
-            f"warning: {warning}; connect as {tenancy.APP_ROLE} (README: Database roles)",
+            f"warning: {warning}; only the application's filters keep organizations apart. "
+            f"Connect as {tenancy.APP_ROLE} or a member of it (docs/operations.md, Database roles)",
             file=sys.stderr,
         )
     print(

@@ -22,7 +22,9 @@ class Settings(BaseSettings):
     environment: Literal["development", "test", "production"] = Field(
         default="development",
         description="Outside `development` the service refuses to start with a weak "
-        "`SAFEWALK_SECRET_KEY` (shorter than 32 characters, or a well-known value).",
+        "`SAFEWALK_SECRET_KEY` (shorter than 32 characters, or a well-known value). In "
+        "`production` it also refuses to serve as a PostgreSQL role that row-level security "
+        "does not hold (see `SAFEWALK_DATABASE_ROLE`).",
     )
     data_dir: Path = Field(
         default=DEFAULT_DATA_DIR,
@@ -44,9 +46,14 @@ class Settings(BaseSettings):
     )
     database_role: str = Field(
         default="",
-        description="A role the service becomes on every connection (`SET ROLE`), e.g. "
-        "`safewalk_app`, when its login is the owner or a member of that role. Empty: the "
-        "login's own role.",
+        description="The role the service acts as on PostgreSQL. Empty (the default): "
+        "`safewalk_app` whenever the login may become it (a member of it, or a superuser), "
+        "through `SET ROLE` on every connection, so the tenant wall holds even when the service "
+        "is given the owner's or a superuser's URL; otherwise the login's own role. A role name: "
+        "every connection becomes that role. `none`: the login's own role, whatever it is (an "
+        "opt-out for development; in `production` the service refuses to start when its role "
+        "is a superuser, bypasses row-level security or owns the tables). The CLI commands "
+        "always run as the owner (`SAFEWALK_OWNER_DATABASE_URL`).",
     )
     db_pool_size: int = Field(
         default=10,

@@ -22,11 +22,12 @@ no-op: there the wall is the application's filters alone.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
+from typing import Any
 
-from sqlalchemy import Connection, event, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Connection, Engine, event, text
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 ORG_SETTING = "safewalk.organization_id"
@@ -119,23 +120,102 @@ def scoped(connect: ConnectionProvider, organization_id: uuid.UUID | None) -> Co
     return provider
 
 
-def wall_warning(conn: Connection) -> str | None:
-    """Why row-level security does not hold for this connection's role, or None (always None
-    on SQLite). ``serve`` prints it: a service that owns the tables, or is a superuser, reads
-    through the wall (the application's filters still hold)."""
-    if not _is_postgres(conn):
+# SAFEWALK_DATABASE_ROLE=none: the service stays its login's own role, whatever that is.
+ROLE_NONE = "none"
+_CAN_BECOME = (
+    # PostgreSQL 16 grants SET separately from membership; before it, a member may SET ROLE.
+    "SELECT r.rolname <> current_user AND pg_has_role(current_user, r.oid, CASE WHEN "
+    "current_setting('server_version_num')::int >= 160000 THEN 'SET' ELSE 'MEMBER' END) "
+    "FROM pg_roles r WHERE r.rolname = %s"
+)
+_BYPASS = (
+    "SELECT current_user, r.rolsuper OR r.rolbypassrls, "
+    "EXISTS (SELECT FROM pg_tables t WHERE t.schemaname = current_schema() "
+    "AND t.tablename = 'observation' AND t.tableowner = current_user) "
+    "FROM pg_roles r WHERE r.rolname = current_user"
+)
+
+
+class WallBypassed(RuntimeError):
+    """In production the service refuses to run as a role that row-level security does not
+    hold (a superuser, BYPASSRLS, or the tables' owner)."""
+
+
+def _bypass_reason(row: Sequence[Any] | None) -> str | None:
+    if row is None:
         return None
-    row = conn.execute(
-        text(
-            "SELECT r.rolsuper OR r.rolbypassrls, "
-            "EXISTS (SELECT FROM pg_tables t WHERE t.schemaname = current_schema() "
-            "AND t.tablename = 'observation' AND t.tableowner = current_user) "
-            "FROM pg_roles r WHERE r.rolname = current_user"
-        )
-    ).one()
-    user = conn.scalar(text("SELECT current_user"))
-    if row[0]:
+    user, bypasses, owns = row
+    if bypasses:
         return f"the service's database role {user!r} is a superuser or bypasses row-level security"
-    if row[1]:
+    if owns:
         return f"the service's database role {user!r} owns the tables, so row-level security does not apply to it"
     return None
+
+
+def refusal(reason: str) -> str:
+    """What a production start says when the wall would not hold, and what to do about it."""
+    return (
+        f"refusing to start in production: {reason}. Connect as {APP_ROLE} "
+        f"(SAFEWALK_DATABASE_URL with its login), or let the login become it: GRANT {APP_ROLE} "
+        "TO the login and leave SAFEWALK_DATABASE_ROLE empty (the default). See "
+        "docs/operations.md, Database roles."
+    )
+
+
+def serve_as(engine: Engine, setting: str, *, production: bool) -> None:
+    """Which role the service's connections act as on PostgreSQL (a no-op on SQLite).
+
+    ``setting`` is SAFEWALK_DATABASE_ROLE: empty (the default) becomes ``safewalk_app`` when the
+    login may (a member of it, or a superuser) and is not it already, so a service started
+    with the owner's or a superuser's URL is held by the wall all the same; ``none`` keeps the
+    login's own role; any other value is a role every connection becomes. With ``production``,
+    a connection whose role the wall would not hold raises ``WallBypassed`` (closed first):
+    the service cannot read through the wall by a mistake of configuration.
+    """
+    if engine.dialect.name != "postgresql":
+        return
+    choice = setting.strip()
+
+    def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Session-level, once per pooled connection. psycopg binds values, not identifiers.
+        with dbapi_conn.cursor() as cur:
+            role = None
+            if choice == "":
+                cur.execute(_CAN_BECOME, (APP_ROLE,))
+                found = cur.fetchone()
+                role = APP_ROLE if found is not None and found[0] else None
+            elif choice.lower() != ROLE_NONE:
+                role = choice
+            if role is not None:
+                cur.execute('SET ROLE "{}"'.format(role.replace('"', '""')))
+            reason = None
+            if production:
+                cur.execute(_BYPASS)
+                reason = _bypass_reason(cur.fetchone())
+        dbapi_conn.commit()
+        if reason is not None:
+            dbapi_conn.close()
+            raise WallBypassed(refusal(reason))
+
+    event.listen(engine, "connect", on_connect)
+
+
+def check_wall(engine: Engine) -> None:
+    """At start-up in production: raise ``WallBypassed`` now rather than on the first request.
+    An unreachable database is not a verdict (``/readyz`` reports it; every connection is
+    checked when it is made)."""
+    try:
+        with engine.connect():
+            pass
+    except DBAPIError:
+        return
+
+
+def wall_warning(conn: Connection) -> str | None:
+    """Why row-level security does not hold for this connection's role, or None (always None
+    on SQLite). ``serve`` prints it outside production (where the service refuses to start
+    instead): a service that owns the tables, or is a superuser, reads through the wall (the
+    application's filters still hold)."""
+    if not _is_postgres(conn):
+        return None
+    return _bypass_reason(conn.exec_driver_sql(_BYPASS).one_or_none())

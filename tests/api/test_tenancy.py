@@ -9,6 +9,9 @@ from the models' metadata, so a new table with an ``organization_id`` and no pol
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,10 +23,13 @@ from sqlalchemy import Engine, Table, delete, func, select, text, update
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 from sqlalchemy.orm import Session
 
-from api import tenancy
+from api import cli, tenancy
 from api.app import create_app
+from api.db import create_db_engine, make_sessionmaker
+from api.deps import SessionDep
+from api.migrate import upgrade
 from api.services.demo import load_demo
-from api.settings import Settings
+from api.settings import Settings, get_settings
 from models import (
     ActionItem,
     Area,
@@ -34,12 +40,14 @@ from models import (
     Organization,
     PersonalAccessToken,
     Photo,
+    Role,
     User,
     Walk,
 )
 from models.base import metadata
-from tests.api.conftest import World
-from tests.factories import make_area
+from tests.api.conftest import World, staff_token
+from tests.client import SyncClient
+from tests.factories import make_area, make_org, make_user, make_walk
 
 # Rows of these must exist in the foreign organization for the "forgotten filter" test to mean
 # something; a new table is checked too when its rows exist (and by the policy test always).
@@ -312,3 +320,136 @@ def test_the_service_becomes_the_app_role(postgres: None, engine: Engine, tmp_pa
         served.dispose()
     with engine.connect() as conn:  # the tests' owner is a superuser
         assert "superuser" in (tenancy.wall_warning(conn) or "")
+
+
+# --- the service's role by default (SAFEWALK_DATABASE_ROLE) --------------------------------
+
+STRONG_SECRET = "p" * 64
+
+
+@pytest.fixture
+def two_orgs(postgres: None, fresh_db_url: str) -> dict[str, Any]:
+    """A migrated database with a walk in each of two organizations, committed by the owner."""
+    upgrade(fresh_db_url)
+    owner = create_db_engine(fresh_db_url)
+    try:
+        with make_sessionmaker(owner)() as s:
+            mine, theirs = make_org(s, "Sandnes"), make_org(s, "Stavanger")
+            admin = make_user(s, mine, Role.admin)
+            walk, foreign = make_walk(s, mine), make_walk(s, theirs)
+            s.commit()
+            return {
+                "url": fresh_db_url, "org": mine.id, "admin": admin, "walk": walk.id,
+                "foreign_walk": foreign.id,
+            }  # fmt: skip
+    finally:
+        owner.dispose()
+
+
+def _settings(url: str, tmp_path: Path, **kw: Any) -> Settings:
+    return Settings(data_dir=tmp_path, database_url=url, secret_key=STRONG_SECRET, **kw)
+
+
+def _whoami(app: Any) -> None:
+    """A route that tells which role its request's session acts as (added for the test)."""
+
+    def whoami(session: SessionDep) -> str:
+        return str(session.scalar(text("SELECT current_user")))
+
+    app.add_api_route("/test/whoami", whoami, methods=["GET"])
+
+
+@pytest.mark.parametrize("environment", ["development", "production"])
+def test_a_service_given_a_superuser_url_becomes_the_app_role(
+    two_orgs: dict[str, Any], tmp_path: Path, environment: str
+) -> None:
+    """No SAFEWALK_DATABASE_ROLE: the login (the tests' superuser) may become safewalk_app, so
+    the service does, and a query that forgot its organization filter sees no foreign row."""
+    app = create_app(_settings(two_orgs["url"], tmp_path, environment=environment))
+    _whoami(app)
+    try:
+        with SyncClient(app) as client:
+            assert client.get("/test/whoami").json() == tenancy.APP_ROLE
+            token = staff_token(app, two_orgs["admin"])
+            r = client.get("/api/v1/walks", headers={"Authorization": f"Bearer {token}"})
+            assert r.status_code == 200, r.text
+            assert [w["id"] for w in r.json()["items"]] == [str(two_orgs["walk"])]
+        with app.state.sessionmaker() as s:
+            tenancy.bind(s, two_orgs["org"])
+            assert s.scalar(text("SELECT current_user")) == tenancy.APP_ROLE
+            assert set(s.scalars(select(Walk.id))) == {two_orgs["walk"]}
+            assert s.get(Walk, two_orgs["foreign_walk"]) is None
+        with app.state.engine.connect() as conn:
+            assert tenancy.wall_warning(conn) is None
+    finally:
+        app.state.engine.dispose()
+
+
+def test_the_opt_out_keeps_the_login_and_warns_outside_production(
+    two_orgs: dict[str, Any], tmp_path: Path
+) -> None:
+    app = create_app(
+        _settings(two_orgs["url"], tmp_path, environment="development", database_role="none")
+    )
+    try:
+        with app.state.engine.connect() as conn:
+            assert conn.scalar(text("SELECT current_user")) != tenancy.APP_ROLE
+            assert "superuser" in (tenancy.wall_warning(conn) or "")
+        with app.state.sessionmaker() as s:  # through the wall: only the app's filters hold
+            tenancy.bind(s, two_orgs["org"])
+            assert s.get(Walk, two_orgs["foreign_walk"]) is not None
+    finally:
+        app.state.engine.dispose()
+
+
+def test_production_refuses_to_serve_through_the_wall(
+    two_orgs: dict[str, Any], tmp_path: Path
+) -> None:
+    settings = _settings(two_orgs["url"], tmp_path, environment="production", database_role="none")
+    with pytest.raises(tenancy.WallBypassed, match="refusing to start in production") as info:
+        create_app(settings)
+    assert "superuser" in str(info.value)
+    assert "SAFEWALK_DATABASE_ROLE" in str(info.value)
+    # `safewalk serve` says so and exits, before listening.
+    env = {
+        **os.environ,
+        "SAFEWALK_DATABASE_URL": two_orgs["url"],
+        "SAFEWALK_DATA_DIR": str(tmp_path),
+        "SAFEWALK_SECRET_KEY": STRONG_SECRET,
+        "SAFEWALK_ENVIRONMENT": "production",
+        "SAFEWALK_DATABASE_ROLE": "none",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "api.cli", "serve", "--no-migrate", "--port", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.returncode == 2, done.stderr
+    assert "refusing to start in production" in done.stderr
+    assert f"Connect as {tenancy.APP_ROLE}" in done.stderr
+
+
+def test_the_command_line_stays_the_owner(
+    two_orgs: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """migrate, purge, backup and the rest act as the tables' owner: they read across
+    organizations and change the schema, which the app role may not."""
+    monkeypatch.setenv("SAFEWALK_DATABASE_URL", two_orgs["url"])
+    monkeypatch.setenv("SAFEWALK_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("SAFEWALK_DATABASE_ROLE", raising=False)
+    get_settings.cache_clear()
+    try:
+        assert cli.main(["migrate"]) == 0
+        assert cli.main(["purge", "--dry-run"]) == 0
+        engine, factory = cli._session_factory()
+        try:
+            with factory() as s:
+                assert s.scalar(text("SELECT current_user")) != tenancy.APP_ROLE
+                assert s.get(Walk, two_orgs["foreign_walk"]) is not None
+        finally:
+            engine.dispose()
+    finally:
+        get_settings.cache_clear()
