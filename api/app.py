@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from api import policy, tenancy
 from api.action_items import router as action_items
 from api.auth import enforce_policy
+from api.byte_ranges import DocumentStore
 from api.db import create_db_engine, make_sessionmaker, pool_options
 from api.docs import install_docs
 from api.errors import install_error_handlers
@@ -149,6 +150,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.limits = Limits(store=make_store(settings, engine))
     # When personal access tokens were last used, written after the responses (readers.py).
     app.state.token_usage = TokenUsage()
+    # Map feeds rendered lately, for the byte-range reads of GDAL's /vsicurl/ (byte_ranges.py).
+    app.state.documents = DocumentStore()
     app.state.metrics = ops_metrics.Metrics(engine)
     install_error_handlers(app)
     install_method_not_allowed(app)

@@ -10,10 +10,12 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response
 from pydantic import AwareDatetime
 from sqlalchemy import Select
 
+from api import byte_ranges
+from api.auth import Principal
 from api.deps import SessionDep, feed_connection
 from api.lookups import ReaderWalk
 from api.paging import clamp_limit, next_url
@@ -30,25 +32,45 @@ MAP_PAGE_MAX = 10_000
 MAP_PAGE_DEFAULT = 1_000
 
 
+# Byte ranges of a feed, for GDAL's /vsicurl/ (QGIS's "Add vector layer" over HTTP).
+RANGES: dict[int | str, dict[str, Any]] = {
+    206: {"description": "The byte range asked for with `Range` (RFC 9110)"},
+    416: {"description": "The range starts past the end of the document"},
+}
+
+
+def caller_key(principal: Principal) -> tuple[str, str]:
+    """Who a rendered document was made for: nobody else is ever served its bytes."""
+    who = principal.user or principal.participant
+    return principal.kind, str(who.id) if who is not None else ""
+
+
 def _response(
     request: Request,
+    principal: Principal,
     statements: list[Select[Any]],
     extra: dict[str, Any],
     next_cursor: str | None = None,
-) -> StreamingResponse:
+) -> Response:
     nxt = next_url(request, next_cursor)
     links = [{"href": str(request.url), "rel": "self", "type": GEOJSON}]
     headers = {"X-Content-Type-Options": "nosniff"}
     if nxt:
         links.append({"href": nxt, "rel": "next", "type": GEOJSON})
         headers["Link"] = f'<{nxt}>; rel="next"; type="{GEOJSON}"'
-    body = map_service.stream_collection(
-        feed_connection(request), statements, {**extra, "links": links}
+    return byte_ranges.serve(
+        request,
+        request.app.state.documents,
+        (*caller_key(principal), str(request.url)),
+        lambda: map_service.stream_collection(
+            feed_connection(request), statements, {**extra, "links": links}
+        ),
+        media_type=GEOJSON,
+        headers=headers,
     )
-    return StreamingResponse(body, media_type=GEOJSON, headers=headers)
 
 
-@router.get("/map/observations", response_class=StreamingResponse)
+@router.get("/map/observations", response_class=Response, responses=RANGES)
 def map_observations(
     request: Request,
     principal: ReaderDep,
@@ -62,7 +84,7 @@ def map_observations(
     until: AwareDatetime | None = None,
     limit: int | None = None,
     cursor: str | None = None,
-) -> StreamingResponse:
+) -> Response:
     n = clamp_limit(limit if limit is not None else MAP_PAGE_DEFAULT, MAP_PAGE_MAX)
     f = map_service.FeedFilter(
         bbox=parse_bbox(bbox),
@@ -74,10 +96,10 @@ def map_observations(
         until=until,
     )
     page = map_service.observations_page(session, principal, f, limit=n, cursor=cursor)
-    return _response(request, [page.statement], {}, page.next_cursor)
+    return _response(request, principal, [page.statement], {}, page.next_cursor)
 
 
-@router.get("/map/action-items", response_class=StreamingResponse)
+@router.get("/map/action-items", response_class=Response, responses=RANGES)
 def map_action_items(
     request: Request,
     principal: ReaderDep,
@@ -87,7 +109,7 @@ def map_action_items(
     area_id: uuid.UUID | None = None,
     status: Annotated[list[str] | None, Query()] = None,
     limit: int | None = None,
-) -> StreamingResponse:
+) -> Response:
     n = clamp_limit(limit if limit is not None else MAP_PAGE_MAX, MAP_PAGE_MAX)
     f = map_service.FeedFilter(
         bbox=parse_bbox(bbox), category=category, area_id=area_id, status=status
@@ -95,20 +117,23 @@ def map_action_items(
     dialect = session.get_bind().dialect.name
     view = sensitive.item_view(session, principal)
     return _response(
-        request, [map_service.action_items_statement(dialect, principal, f, limit=n, view=view)], {}
+        request,
+        principal,
+        [map_service.action_items_statement(dialect, principal, f, limit=n, view=view)],
+        {},
     )
 
 
-@router.get("/map/areas", response_class=StreamingResponse)
-def map_areas(request: Request, principal: ReaderDep, session: SessionDep) -> StreamingResponse:
+@router.get("/map/areas", response_class=Response, responses=RANGES)
+def map_areas(request: Request, principal: ReaderDep, session: SessionDep) -> Response:
     dialect = session.get_bind().dialect.name
-    return _response(request, [map_service.areas_statement(dialect, principal)], {})
+    return _response(request, principal, [map_service.areas_statement(dialect, principal)], {})
 
 
-@router.get("/map/walks/{id}", response_class=StreamingResponse)
+@router.get("/map/walks/{id}", response_class=Response, responses=RANGES)
 def map_walk(
     request: Request, walk: ReaderWalk, principal: ReaderDep, session: SessionDep
-) -> StreamingResponse:
+) -> Response:
     dialect = session.get_bind().dialect.name
     extra = {
         "walk": {
@@ -119,4 +144,6 @@ def map_walk(
             "follow_up_of_id": str(walk.follow_up_of_id) if walk.follow_up_of_id else None,
         }
     }
-    return _response(request, map_service.walk_statements(dialect, walk, principal), extra)
+    return _response(
+        request, principal, map_service.walk_statements(dialect, walk, principal), extra
+    )

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import update
 
 from api.db import create_db_engine, make_sessionmaker
@@ -103,3 +104,24 @@ def test_parallel_tiles_with_a_stale_token_all_answer(
                 assert recorded > stale + STALE - timedelta(minutes=1), live.log()
     finally:
         engine.dispose()
+
+
+def test_gdal_reads_a_map_feed_with_the_token_as_basic_password(
+    databases: DatabaseFactory, tmp_path: Path
+) -> None:
+    """docs/interoperability.md's one-liner: /vsicurl/ with GDAL_HTTP_AUTH=BASIC, as QGIS's
+    "Add vector layer" does with a Basic authentication configuration."""
+    pyogrio = pytest.importorskip("pyogrio")
+    url = databases.new_url()
+    upgrade(url)
+    seeded = _seed(url)
+    with LiveServer(url, tmp_path / "data") as live:
+        feed = f"/vsicurl/{live.base}/api/v1/map/observations?limit=10000"
+        options = {"GDAL_HTTP_AUTH": "BASIC", "GDAL_HTTP_USERPWD": f"me:{seeded['secret']}"}
+        pyogrio.set_gdal_config_options(options)
+        try:
+            info = pyogrio.read_info(feed)
+        finally:
+            pyogrio.set_gdal_config_options(dict.fromkeys(options))
+        assert info["features"] == 2000
+        assert info["geometry_type"] == "Point"
