@@ -21,16 +21,29 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 
 from api.errors import problem
+from api.principal import Principal
 
 RANGE_TTL = 60.0  # seconds a rendered document answers range requests
 MAX_DOCUMENTS = 16  # per process; the oldest goes first
 BLOCK = 64 * 1024  # bytes read and sent at a time
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+# For a route's OpenAPI ``responses``.
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    206: {"description": "The byte range asked for with `Range` (RFC 9110)"},
+    416: {"description": "The range starts past the end of the document"},
+}
+
+
+def caller_key(principal: Principal) -> tuple[str, str]:
+    """Who a rendered document was made for: nobody else is ever served its bytes."""
+    who = principal.user or principal.participant
+    return principal.kind, str(who.id) if who is not None else ""
 
 
 @dataclass

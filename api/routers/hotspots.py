@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Query
+from fastapi import Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime
 
-from api import policy
+from api import byte_ranges, policy
 from api.deps import SessionDep
 from api.readers import ReaderDep
 from api.routers import api_router
@@ -23,9 +23,13 @@ GEOJSON = "application/geo+json"
 @router.get(
     "/map/hotspots",
     response_class=JSONResponse,
-    responses={200: {"content": {GEOJSON: {}}, "description": "RFC 7946 FeatureCollection"}},
+    responses={
+        200: {"content": {GEOJSON: {}}, "description": "RFC 7946 FeatureCollection"},
+        **byte_ranges.RESPONSES,
+    },
 )
 def map_hotspots(
+    request: Request,
     principal: ReaderDep,
     session: SessionDep,
     resolution: Annotated[
@@ -58,6 +62,17 @@ def map_hotspots(
         area_id=area_id,
         exact_places=principal.role in policy.COORDINATOR_PLUS,
     )
-    result = hotspot_service.hotspot_map(session, principal.org_id, query)
-    # JSON text written directly: no dict per cell (see feature_collection_json).
-    return Response(hotspot_service.feature_collection_json(result), media_type=GEOJSON)
+
+    def document() -> list[bytes]:
+        result = hotspot_service.hotspot_map(session, principal.org_id, query)
+        # JSON text written directly: no dict per cell (see feature_collection_json).
+        return [hotspot_service.feature_collection_json(result)]
+
+    # Whole, or by byte range for GDAL's /vsicurl/ as the other map feeds (byte_ranges.py).
+    return byte_ranges.serve(
+        request,
+        request.app.state.documents,
+        (*byte_ranges.caller_key(principal), str(request.url)),
+        document,
+        media_type=GEOJSON,
+    )

@@ -32,19 +32,6 @@ MAP_PAGE_MAX = 10_000
 MAP_PAGE_DEFAULT = 1_000
 
 
-# Byte ranges of a feed, for GDAL's /vsicurl/ (QGIS's "Add vector layer" over HTTP).
-RANGES: dict[int | str, dict[str, Any]] = {
-    206: {"description": "The byte range asked for with `Range` (RFC 9110)"},
-    416: {"description": "The range starts past the end of the document"},
-}
-
-
-def caller_key(principal: Principal) -> tuple[str, str]:
-    """Who a rendered document was made for: nobody else is ever served its bytes."""
-    who = principal.user or principal.participant
-    return principal.kind, str(who.id) if who is not None else ""
-
-
 def _response(
     request: Request,
     principal: Principal,
@@ -61,7 +48,7 @@ def _response(
     return byte_ranges.serve(
         request,
         request.app.state.documents,
-        (*caller_key(principal), str(request.url)),
+        (*byte_ranges.caller_key(principal), str(request.url)),
         lambda: map_service.stream_collection(
             feed_connection(request), statements, {**extra, "links": links}
         ),
@@ -70,7 +57,7 @@ def _response(
     )
 
 
-@router.get("/map/observations", response_class=Response, responses=RANGES)
+@router.get("/map/observations", response_class=Response, responses=byte_ranges.RESPONSES)
 def map_observations(
     request: Request,
     principal: ReaderDep,
@@ -99,7 +86,7 @@ def map_observations(
     return _response(request, principal, [page.statement], {}, page.next_cursor)
 
 
-@router.get("/map/action-items", response_class=Response, responses=RANGES)
+@router.get("/map/action-items", response_class=Response, responses=byte_ranges.RESPONSES)
 def map_action_items(
     request: Request,
     principal: ReaderDep,
@@ -124,13 +111,13 @@ def map_action_items(
     )
 
 
-@router.get("/map/areas", response_class=Response, responses=RANGES)
+@router.get("/map/areas", response_class=Response, responses=byte_ranges.RESPONSES)
 def map_areas(request: Request, principal: ReaderDep, session: SessionDep) -> Response:
     dialect = session.get_bind().dialect.name
     return _response(request, principal, [map_service.areas_statement(dialect, principal)], {})
 
 
-@router.get("/map/walks/{id}", response_class=Response, responses=RANGES)
+@router.get("/map/walks/{id}", response_class=Response, responses=byte_ranges.RESPONSES)
 def map_walk(
     request: Request, walk: ReaderWalk, principal: ReaderDep, session: SessionDep
 ) -> Response:

@@ -116,3 +116,14 @@ def test_the_store_forgets_old_documents_and_closes_their_files() -> None:
     for doc in docs:  # the callers' own copies are theirs to close, and still readable
         assert os.pread(doc.fd, 3, 0) == b"doc"
         doc.close()
+
+
+def test_hotspots_are_served_by_range_too(client: SyncClient, world: World, seeded: None) -> None:
+    url = "/api/v1/map/hotspots?resolution=9"
+    whole = client.get(url, headers=world.headers("planner"))
+    assert whole.status_code == 200
+    assert whole.headers["content-type"] == "application/geo+json"
+    assert whole.headers["content-length"] == str(len(whole.content))
+    r = client.get(url, headers={**world.headers("planner"), "Range": "bytes=5-24"})
+    assert r.status_code == 206
+    assert r.content == whole.content[5:25]
