@@ -20,13 +20,13 @@ class Settings(BaseSettings):
     # Empty means: SQLite + SpatiaLite at <data_dir>/safewalk.db
     database_url: str = ""
     # The table owner, for migrations and the CLI; empty: database_url. On PostgreSQL the
-    # service itself should connect as a role that does not own the tables (api/tenancy.py).
+    # service itself should connect as a role that does not own the tables (api/core/tenancy.py).
     owner_database_url: str = ""
     # A role the service becomes on every connection (SET ROLE), e.g. safewalk_app, when its
     # login may act as both; empty: the login's own role.
     database_role: str = ""
     # Connections per process. Requests that wait past the timeout for one answer 503 with
-    # Retry-After (api/errors.py): overload is told to the client, not queued for half a minute.
+    # Retry-After (api/core/errors.py): overload is told to the client, not queued for half a minute.
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     db_pool_timeout: float = Field(default=10.0, gt=0)
@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     # Seconds between Open311 sync passes inside the service; 0 = off (run `safewalk open311-sync`).
     open311_sync_seconds: float = Field(default=0, ge=0)
     # Run `safewalk purge` (retention, orphaned files) once a day inside the service; of several
-    # replicas, one runs it (api/ops/purge.py). Off by default: nothing is deleted unasked.
+    # replicas, one runs it (api/jobs/purge.py). Off by default: nothing is deleted unasked.
     purge_daily: bool = False
     # How often each replica asks whether today's purge is due.
     purge_check_seconds: float = Field(default=900, gt=0)
@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
     # An observation farther than this from its walk's area or route is refused (issue 10).
     walk_max_distance_m: float = Field(default=2000.0, gt=0)
-    # --- operations (api/ops) ---
+    # --- operations (api/http, api/core/throttles.py, api/jobs) ---
     # Throttle hits: "database" (shared by every replica on the database) or "memory" (this
     # process only). SAFEWALK_REDIS_URL, when set, puts them in Redis instead.
     throttle_store: Literal["database", "memory"] = "database"

@@ -19,12 +19,16 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from api import tenancy
 from api.app import create_app
-from api.db import create_db_engine
-from api.migrate import upgrade
+from api.core import tenancy
+from api.core.db import create_db_engine
+from api.core.migrate import upgrade
 from api.settings import Settings
-from tests.client import SyncClient
+from tests.factories.client import SyncClient
+
+# Fixtures every folder of tests uses: the API tests' world (two organizations, every role,
+# two walks) and the seeded world of the readers (/ogc, /tiles).
+pytest_plugins = ["tests.factories.world", "tests.factories.readers"]
 
 POSTGRES_URL = os.environ.get(
     "SAFEWALK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -153,7 +157,7 @@ def settings(tmp_path: Path, engine: Engine) -> Settings:
         database_url=engine.url.render_as_string(hide_password=False),
         secret_key="test-secret-key-long-enough-for-hs256-and-hs512-0123456789abcdefghijklmnop",
         # The app's requests run in the test's rolled-back transaction; throttle hits, written
-        # on a connection of their own, could not join it (tests/api/test_replicas_live.py
+        # on a connection of their own, could not join it (tests/live/test_replicas_live.py
         # covers the database store).
         throttle_store="memory",
     )
@@ -162,7 +166,7 @@ def settings(tmp_path: Path, engine: Engine) -> Settings:
 def serve_on(application: Any, connection: Connection) -> None:
     """The app's requests run on the test's connection (so they see its uncommitted data and
     roll back with it), and on PostgreSQL they act as the service does in production: as the
-    app role, which does not own the tables, under row-level security (api/tenancy.py). The
+    app role, which does not own the tables, under row-level security (api/core/tenancy.py). The
     test's own session stays the owner, for arranging and checking."""
     factory = tenancy.install(
         sessionmaker(
@@ -214,7 +218,7 @@ def _fast_password_hashing() -> Iterator[None]:
     """argon2 at production cost makes every factory user take ~70 ms; tests don't need that."""
     from argon2 import PasswordHasher
 
-    from api import security
+    from api.auth import security
 
     original = security._hasher
     security._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)

@@ -11,18 +11,18 @@ from fastapi import Depends, Header, Query, Request, Response
 from pydantic import AwareDatetime
 
 from api.action_items import figures, grouping, reads, workflow
-from api.auth import Principal, PrincipalDep
-from api.deps import SessionDep, SettingsDep, SignerDep
-from api.errors import InvalidInput, request_language
-from api.exports import router as exports
-from api.lookups import ValidArea, ValidWalk
-from api.paging import Page, next_url
-from api.routers import API_PREFIX, api_router
-from api.routers.photos import IMAGE_BODY, MediaDep, PhotoBytes
-from api.services import observations as obs_service
-from api.services import photos as photo_service
-from api.services import sensitive
-from api.signing import EXPORT_TTL, PhotoSigner
+from api.auth.deps import Principal, PrincipalDep
+from api.core.errors import InvalidInput, request_language
+from api.core.paging import Page, next_url
+from api.core.signing import EXPORT_TTL, PhotoSigner
+from api.http.deps import SessionDep, SettingsDep, SignerDep
+from api.http.routing import API_PREFIX, api_router
+from api.observations import service as obs_service
+from api.outputs.exports import router as exports
+from api.photos import service as photo_service
+from api.photos.router import IMAGE_BODY, MediaDep, PhotoBytes
+from api.privacy import sensitive
+from api.walks.deps import ValidArea, ValidWalk
 from models import ActionItem, ActionStatus, utcnow
 from models.action_items import (
     ActionEventRead,
@@ -261,7 +261,7 @@ def area_action_list(
 ) -> Any:
     """The area's items by priority. ``format=csv``: a spreadsheet in the caller's language
     (UTF-8 with BOM, semicolons unless ``delimiter=comma``), photos as links valid for days."""
-    if format in exports.EXPORT_FORMATS:  # spreadsheet, GeoPackage, PDF (api/exports)
+    if format in exports.EXPORT_FORMATS:  # spreadsheet, GeoPackage, PDF (api/outputs/exports)
         return exports.area_export(
             request, session, principal.org_id, area, format, include_closed,
             full=sensitive.full_detail(principal),

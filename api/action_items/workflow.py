@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import col
 
-from api import policy
 from api.action_items.grouping import get_item, record_event, set_status
-from api.errors import (
+from api.auth import policy
+from api.auth.principal import Principal
+from api.core.errors import (
     Conflict,
     DomainError,
     Forbidden,
@@ -21,9 +22,8 @@ from api.errors import (
     PreconditionFailed,
     PreconditionRequired,
 )
-from api.media import MediaStore
-from api.principal import Principal
-from api.services import photos as photo_service
+from api.core.media import MediaStore
+from api.photos import service as photo_service
 from models import (
     ActionEvent,
     ActionItem,
@@ -285,7 +285,7 @@ def history(session: Session, item: ActionItem) -> list[ActionEventRead]:
             # The group only: participant identity is never shown.
             actor = f"participant:{groups[e.actor_participant_id]}"
         elif e.kind == "case_system":
-            actor = "case_system"  # the organization's Open311 case system (api/open311)
+            actor = "case_system"  # the organization's Open311 case system (api/outputs/open311)
         else:
             actor = "system"
         out.append(
