@@ -60,6 +60,7 @@ API_ROUTERS = (
     observations.router,
     photos.router,
     action_items.router,
+    exports_router.action_list_router,
     maps.router,
     hotspots.router,
     tokens.router,

@@ -32,7 +32,8 @@ def _session_factory() -> tuple[Engine, sessionmaker[Session]]:
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:
-    from api.core.migrate import backfill, upgrade
+    from api.core.migrate import upgrade
+    from api.jobs.backfill import backfill
 
     url = get_settings().resolved_owner_database_url
     upgrade(url)

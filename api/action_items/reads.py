@@ -21,8 +21,8 @@ from api.auth.principal import Principal
 from api.core import spatial
 from api.core.i18n import Language, has, translate
 from api.core.paging import after_keyset, clamp_limit, keyset_page
+from api.core.photo_links import photo_links
 from api.core.signing import PhotoSigner
-from api.photos.links import photo_links
 from api.privacy import sensitive
 from geo.projection import geodesic_distance_m
 from models import (

@@ -7,11 +7,11 @@ import uuid
 from fastapi import Query, Request, Response
 
 from api.areas import service as area_service
+from api.areas.deps import ValidArea
 from api.auth.deps import PrincipalDep
 from api.core.paging import Page, next_url
 from api.http.deps import SessionDep
 from api.http.routing import api_router
-from api.walks.deps import ValidArea
 from models import AreaKind
 from models.areas import AreaCreate, AreaImport, AreaImportResult, AreaRead, AreaUpdate
 

@@ -16,10 +16,11 @@ import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import BinaryIO, Final
 
-__all__ = ["MediaFile", "MediaKeyError", "MediaStore"]
+__all__ = ["MediaFile", "MediaKeyError", "MediaStore", "PhotoSize", "extension"]
 
 FILE_MODE: Final = 0o640
 DIR_MODE: Final = 0o750
@@ -29,6 +30,22 @@ _SUFFIX_RE: Final = re.compile(r"[a-z0-9]+\.[a-z0-9]+")
 # Keys come from our own database; checking their shape anyway keeps a bad key from ever
 # naming a path outside the root.
 _KEY_RE: Final = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}\.[a-z0-9]+\.[a-z0-9]+")
+
+
+class PhotoSize(StrEnum):
+    """The renditions stored of every photo: the ``<variant>`` of its keys."""
+
+    thumb = "thumb"
+    display = "display"
+    original = "original"
+
+
+_EXTENSIONS: Final = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+
+
+def extension(media_type: str) -> str:
+    """The ``<ext>`` of a stored rendition's key."""
+    return _EXTENSIONS[media_type]
 
 
 class MediaKeyError(ValueError):

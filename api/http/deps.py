@@ -1,4 +1,5 @@
-"""FastAPI dependencies shared by every router: settings, the request's session."""
+"""FastAPI dependencies shared by every router: settings, the request's session, the photo
+signer and the media store."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from api.action_items import GroupingRules
 from api.core import tenancy
 from api.core.db import session_scope
+from api.core.media import MediaStore
 from api.core.signing import IMG_TTL, PhotoSigner
 from api.http.routing import API_PREFIX
 from api.settings import Settings
@@ -65,9 +66,8 @@ def photo_signer(request: Request) -> PhotoSigner:
 SignerDep = Annotated[PhotoSigner, Depends(photo_signer)]
 
 
-def grouping_rules(settings: SettingsDep) -> GroupingRules:
-    """The settings the action-item grouping needs, handed to services explicitly."""
-    return GroupingRules(reopen_grace_days=settings.reopen_grace_days)
+def media_store(settings: SettingsDep) -> MediaStore:
+    return MediaStore(settings.resolved_media_dir)
 
 
-RulesDep = Annotated[GroupingRules, Depends(grouping_rules)]
+MediaDep = Annotated[MediaStore, Depends(media_store)]

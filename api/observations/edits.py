@@ -18,11 +18,10 @@ from api.action_items import DEFAULT_RULES, GroupingRules
 from api.auth import policy
 from api.auth.principal import Principal
 from api.core.errors import Conflict, Forbidden, InvalidInput
-from api.core.media import MediaStore
+from api.core.media import MediaStore, PhotoSize, extension
 from api.hotspots import rollup as hotspot_rollup
 from api.observations.plausibility import unknown_category
 from api.observations.service import _categories, moderate
-from api.photos.service import PhotoSize, extension
 from models import JOINABLE, Moderation, Observation, Photo, Walk
 from models.observations import (
     AUTHOR_FIELDS,

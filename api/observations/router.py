@@ -1,4 +1,5 @@
-"""Observations: idempotent PUT by client UUID, batches from offline queues, lists, moderation."""
+"""Observations: idempotent PUT by client UUID, batches from offline queues, lists (an action
+item's too), moderation."""
 
 from __future__ import annotations
 
@@ -8,14 +9,14 @@ from typing import Annotated
 from fastapi import BackgroundTasks, Depends, Query, Request, Response
 from pydantic import AwareDatetime
 
+from api.action_items.deps import RulesDep, ValidItem
 from api.auth.deps import PrincipalDep
 from api.core.paging import Page, next_url
-from api.http.deps import RulesDep, SessionDep, SignerDep
+from api.http.deps import MediaDep, SessionDep, SignerDep
 from api.http.routing import api_router
 from api.observations import edits as observation_edits
 from api.observations import nearby as nearby_service
 from api.observations import service as obs_service
-from api.photos.router import MediaDep
 from models import Moderation, Observation
 from models.observations import (
     BatchIn,
@@ -118,6 +119,29 @@ def list_observations(
 
 
 # Before /observations/{id}, which would otherwise take "nearby" for an id.
+@router.get("/action-items/{id}/observations", response_model=Page[ObservationRead])
+def item_observations(
+    request: Request,
+    item: ValidItem,
+    principal: PrincipalDep,
+    session: SessionDep,
+    signer: SignerDep,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Page[ObservationRead]:
+    """What the item was made of: notes, severity, darkness, photos (signed links), and the
+    reporter's group at most, never the person."""
+    f = obs_service.ObservationFilter(action_item_id=item.id)
+    rows, nxt = obs_service.list_page(
+        session, principal, f, limit=limit, cursor=cursor,
+        maximum=request.app.state.settings.page_size_max,
+    )  # fmt: skip
+    return Page[ObservationRead](
+        items=obs_service.to_reads(session, rows, signer, principal=principal),
+        next=next_url(request, nxt),
+    )
+
+
 @router.get("/observations/nearby", response_model=NearbyOut)
 def nearby(
     principal: PrincipalDep,

@@ -32,6 +32,7 @@ from api.core import spatial
 from api.core.db import is_transient
 from api.core.errors import Busy, Conflict, InvalidInput, NotFound
 from api.core.paging import after_keyset, clamp_limit, keyset_page
+from api.core.photo_links import photo_links
 from api.core.signing import PhotoSigner
 from api.hotspots import rollup as hotspot_rollup
 from api.observations.plausibility import (
@@ -41,7 +42,6 @@ from api.observations.plausibility import (
     hold_if_needed,
     unknown_category,
 )
-from api.photos.links import photo_links
 from api.privacy import sensitive
 from geo.geojson import GeometryError, parse_geometry
 from geo.hotspots import cell_r15

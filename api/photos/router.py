@@ -1,4 +1,5 @@
-"""Photos: raw image bytes PUT by client UUID onto an observation, and the stored renditions.
+"""Photos: raw image bytes PUT by client UUID onto an observation or, as a photo of the fix,
+onto an action item; and the stored renditions.
 
 The routes are plain ``def`` (they use the sync session and run in the thread pool, which is also
 where the image processing belongs); only reading the request body is async, in a dependency
@@ -12,13 +13,14 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Query, Request, Response
 
+from api.action_items import workflow
+from api.action_items.deps import RulesDep, ValidItem
 from api.auth.deps import PrincipalDep
 from api.core.errors import PayloadTooLarge
-from api.core.media import MediaStore
-from api.http.deps import RulesDep, SessionDep, SettingsDep, SignerDep
+from api.core.media import PhotoSize
+from api.http.deps import MediaDep, SessionDep, SettingsDep, SignerDep
 from api.http.routing import api_router
 from api.photos import service as photo_service
-from api.photos.service import PhotoSize
 from models import Observation, Photo
 from models.observations import PhotoRead
 
@@ -41,13 +43,6 @@ _IMAGE_CONTENT = {
     media_type: {"schema": {"type": "string", "format": "binary"}}
     for media_type in ("image/jpeg", "image/png", "image/webp")
 }
-
-
-def media_store(settings: SettingsDep) -> MediaStore:
-    return MediaStore(settings.resolved_media_dir)
-
-
-MediaDep = Annotated[MediaStore, Depends(media_store)]
 
 
 def upload_target(id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> Observation:
@@ -182,3 +177,33 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
         if tag == "*" or tag == f'"{etag}"':
             return True
     return False
+
+
+@router.put(
+    "/action-items/{id}/photos/{photo_id}",
+    response_model=PhotoRead,
+    responses={201: {"model": PhotoRead, "description": "Stored"}},
+    openapi_extra=IMAGE_BODY,
+)
+def put_fix_photo(
+    photo_id: uuid.UUID,
+    item: ValidItem,
+    data: PhotoBytes,
+    principal: PrincipalDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: MediaDep,
+    signer: SignerDep,
+    response: Response,
+) -> PhotoRead:
+    """A photo of the fix, by client UUID (201 stored, 200 the same bytes again, 409 other
+    bytes); the same checks and metadata stripping as observation photos."""
+    done = workflow.add_fix_photo(
+        session, principal, item, photo_id,
+        lambda: photo_service.upload(
+            session, principal, item, photo_id, data,
+            store=store, max_bytes=settings.photo_max_bytes, max_pixels=settings.photo_max_pixels,
+        ),
+    )  # fmt: skip
+    response.status_code = 201 if done.created else 200
+    return photo_service.to_read(done.photo, signer)

@@ -12,7 +12,6 @@ import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Final
 
 from shapely.geometry import Point
@@ -34,7 +33,7 @@ from api.core.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
-from api.core.media import MediaStore
+from api.core.media import MediaStore, PhotoSize, extension
 from api.core.signing import PhotoSigner, SignatureExpired, SignatureInvalid, verify_photo_signature
 from api.hotspots import rollup as hotspot_rollup
 from api.observations.plausibility import hold_if_needed
@@ -46,14 +45,6 @@ from models.observations import PhotoRead
 
 log = logging.getLogger("safewalk")
 
-
-class PhotoSize(StrEnum):
-    thumb = "thumb"
-    display = "display"
-    original = "original"
-
-
-_EXTENSIONS: Final = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 
 _REJECTIONS: Final[dict[int, type[DomainError]]] = {
     413: PayloadTooLarge,
@@ -216,10 +207,6 @@ def _write_renditions(
             continue
         store.put(data, f"{size}.{ext}", digest=digest)
         created.append(key)
-
-
-def extension(media_type: str) -> str:
-    return _EXTENSIONS[media_type]
 
 
 def get_readable(session: Session, principal: Principal, photo_id: uuid.UUID) -> Photo:

@@ -30,8 +30,7 @@ from sqlmodel import col
 
 from api.core import tenancy
 from api.core.errors import NotFound
-from api.core.media import MediaFile, MediaStore
-from api.photos.service import PhotoSize, extension
+from api.core.media import MediaFile, MediaStore, PhotoSize, extension
 from models import (
     OPEN_STATUSES,
     ActionEvent,

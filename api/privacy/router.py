@@ -12,9 +12,8 @@ import uuid
 from fastapi import BackgroundTasks
 
 from api.auth.deps import PrincipalDep
-from api.http.deps import SessionDep
+from api.http.deps import MediaDep, SessionDep
 from api.http.routing import api_router
-from api.photos.router import MediaDep
 from api.privacy import retention
 from api.walks.deps import ValidWalk
 from models.retention import ErasureRead

@@ -1,4 +1,4 @@
-"""Lookups that may answer 404, as dependencies reused by every router.
+"""FastAPI dependencies of walks: the walk a path names, or 404, reused by every router.
 
 A foreign organization's id, or another walk's id for a participant, answers 404 exactly like
 an unknown id, so ids cannot be probed across the walls.
@@ -11,11 +11,10 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from api.areas.service import get_area
 from api.auth.deps import Principal, PrincipalDep
 from api.core.errors import NotFound
 from api.http.deps import SessionDep
-from models import Area, Walk
+from models import Walk
 
 
 def get_walk_for(session: SessionDep, principal: Principal, walk_id: uuid.UUID) -> Walk:
@@ -32,11 +31,3 @@ def valid_walk(id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> W
 
 
 ValidWalk = Annotated[Walk, Depends(valid_walk)]
-
-
-def valid_area(id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> Area:
-    """The area of the caller's organization, or 404 (also for another organization's id)."""
-    return get_area(session, principal.org_id, id)
-
-
-ValidArea = Annotated[Area, Depends(valid_area)]

@@ -21,8 +21,7 @@ from sqlmodel import col
 from api.action_items.grouping import effective_priority
 from api.core import spatial
 from api.core.i18n import has, translate
-from api.core.media import MediaStore
-from api.photos.service import extension
+from api.core.media import MediaStore, extension
 from api.privacy import sensitive
 from models import (
     ActionEvent,

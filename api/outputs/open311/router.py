@@ -15,8 +15,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
+from api.action_items.deps import RulesDep
 from api.core.errors import DomainError
-from api.http.deps import RulesDep, SessionDep
+from api.http.deps import SessionDep
 from api.outputs.open311 import formats, server
 from api.outputs.open311.formats import Open311Error
 from api.outputs.open311.links import media_url_builder
