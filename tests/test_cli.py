@@ -22,7 +22,7 @@ from api.core.db import create_db_engine, make_sessionmaker
 from api.core.media import MediaStore
 from api.settings import get_settings
 from models import ActionStatus, Area, Category, Observation, Organization, User
-from tests.privacy.test_retention import add_item, add_obs, add_photo, make_scene, on_disk
+from tests.factories.retention import add_item, add_obs, add_photo, make_scene, on_disk
 
 GOOD_RING = [[5.728, 58.848], [5.742, 58.848], [5.742, 58.856], [5.728, 58.856], [5.728, 58.848]]
 BOW_TIE = [[5.70, 58.80], [5.71, 58.81], [5.71, 58.80], [5.70, 58.81], [5.70, 58.80]]

@@ -5,91 +5,19 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import uuid
 from datetime import timedelta
 from typing import Any
 
-import httpx
 import pytest
-from shapely.geometry import Polygon
 from sqlalchemy.orm import Session
 
 from api.auth import policy
 from models import ActionItem, ActionStatus, Participant, ParticipantGroup, utcnow
-from tests.factories import make_area, make_walk
+from tests.factories import make_walk
+from tests.factories.action_items import Scene, at
 from tests.factories.client import SyncClient
 from tests.factories.world import World, participant_token
-
-LAT0, LON0 = 58.9000, 5.8500  # clear of the world fixture's Sentrum area
-M_LAT = 1 / 111_320
-M_LON = 1 / (111_320 * math.cos(math.radians(LAT0)))
-NOW = utcnow().replace(microsecond=0)
-
-
-def at(east_m: float, north_m: float) -> list[float]:
-    """A position east/north of (LON0, LAT0) in metres."""
-    return [round(LON0 + east_m * M_LON, 7), round(LAT0 + north_m * M_LAT, 7)]
-
-
-class Scene:
-    def __init__(self, client: SyncClient, world: World, session: Session) -> None:
-        self.client, self.world, self.session = client, world, session
-        # West and East share the meridian LON0; both ~1 km wide.
-        self.west = make_area(
-            session,
-            world.org,
-            "Vest",
-            Polygon([at(-1000, -500), at(0, -500), at(0, 500), at(-1000, 500)]),
-        )
-        self.east = make_area(
-            session,
-            world.org,
-            "Øst",
-            Polygon([at(0, -500), at(1000, -500), at(1000, 500), at(0, 500)]),
-        )
-        self.walk = make_walk(
-            session, world.org, area=self.west, starts_at=NOW - timedelta(hours=2)
-        )
-        session.commit()
-        self.h = world.headers("coordinator")
-
-    def patch_item(
-        self, item_id: Any, headers: dict[str, str], json: dict[str, Any]
-    ) -> httpx.Response:
-        """PATCH with the If-Match of the item as it is now (the API requires one)."""
-        if "If-Match" not in headers:
-            r = self.client.get(f"/api/v1/action-items/{item_id}", headers=self.h)
-            headers = {**headers, "If-Match": r.headers.get("ETag", '"none"')}
-        return self.client.patch(f"/api/v1/action-items/{item_id}", headers=headers, json=json)
-
-    def observe(self, category: str, pos: list[float], **kw: Any) -> dict[str, Any]:
-        body = {
-            "walk_id": str(self.walk.id),
-            "category": category,
-            "location": {"type": "Point", "coordinates": pos},
-            "severity": kw.pop("severity", 2),
-            "perceived_safety": kw.pop("perceived_safety", 1),
-            "recorded_at": (NOW - timedelta(minutes=30)).isoformat(),
-            **kw,
-        }
-        headers = kw.pop("headers", None) or self.h
-        r = self.client.put(f"/api/v1/observations/{uuid.uuid4()}", headers=headers, json=body)
-        assert r.status_code == 201, r.text
-        data: dict[str, Any] = r.json()
-        return data
-
-    def item(self, item_id: str) -> dict[str, Any]:
-        r = self.client.get(f"/api/v1/action-items/{item_id}", headers=self.h)
-        assert r.status_code == 200, r.text
-        data: dict[str, Any] = r.json()
-        return data
-
-    def listing(self, area: Any) -> dict[str, Any]:
-        data: dict[str, Any] = self.client.get(
-            f"/api/v1/areas/{area.id}/action-list", headers=self.h
-        ).json()
-        return data
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from models import ActionEvent, ActionItem, Organization
-from tests.action_items.test_action_items import Scene, at
+from tests.factories.action_items import Scene, at
 from tests.factories.client import SyncClient
 
 URL = "/api/v1/action-items/bulk"

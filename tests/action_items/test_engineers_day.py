@@ -7,15 +7,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy.orm import Session
 
 from api.auth import policy
 from models import ActionStatus, Organization
-from tests.action_items.test_action_items import Scene, at
+from tests.factories.action_items import Scene, at, patch, read
 from tests.factories.client import SyncClient
-from tests.photos.test_photos import plain_jpeg, stored_files
+from tests.factories.photos import plain_jpeg, stored_files
 
 S = ActionStatus
 
@@ -23,22 +22,6 @@ S = ActionStatus
 @pytest.fixture
 def scene(client: SyncClient, world: Any, session: Session) -> Scene:
     return Scene(client, world, session)
-
-
-def read(scene: Scene, item_id: str, who: str = "coordinator") -> httpx.Response:
-    r = scene.client.get(f"/api/v1/action-items/{item_id}", headers=scene.world.headers(who))
-    assert r.status_code == 200, r.text
-    return r
-
-
-def patch(scene: Scene, item_id: str, who: str, body: dict[str, Any]) -> httpx.Response:
-    """A PATCH the way a careful client sends it: with the ETag it just read as If-Match."""
-    tag = read(scene, item_id, who).headers["ETag"]
-    return scene.client.patch(
-        f"/api/v1/action-items/{item_id}",
-        headers={**scene.world.headers(who), "If-Match": tag},
-        json=body,
-    )
 
 
 def history(scene: Scene, item_id: str) -> list[dict[str, Any]]:

@@ -16,11 +16,10 @@ from sqlalchemy.orm import Session
 
 from models import Organization, utcnow
 from models.organizations import Language
-from tests.action_items.test_action_items import Scene, at
-from tests.action_items.test_engineers_day import patch
-from tests.auth.test_policy import _fill
+from tests.factories.action_items import Scene, at, patch
 from tests.factories.client import SyncClient
-from tests.photos.test_photos import plain_jpeg, put_photo
+from tests.factories.photos import plain_jpeg, put_photo
+from tests.factories.world import _fill
 
 
 @pytest.fixture

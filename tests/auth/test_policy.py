@@ -5,7 +5,6 @@ A new route without a policy entry fails here (and the app refuses to start).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
@@ -17,7 +16,7 @@ from api.app import MissingPolicy, check_policy_coverage
 from api.auth import policy
 from models import Participant
 from tests.factories.client import SyncClient
-from tests.factories.world import World
+from tests.factories.world import World, _fill
 
 CALLERS = [
     "anonymous",
@@ -42,27 +41,6 @@ def _role_of(caller: str) -> str:
 
 def _routes(app: FastAPI) -> list[tuple[str, str]]:
     return [(m.upper(), path) for path, ops in app.openapi()["paths"].items() for m in ops]
-
-
-def _fill(path: str, world: World) -> str:
-    """Path parameters point at real objects of the first organization."""
-    ids = {
-        "walks": world.walk.id,
-        "areas": world.objects["area"].id,
-        "observations": world.objects.get("observation_id", "00000000-0000-0000-0000-000000000001"),
-        "action-items": world.objects.get("action_item_id", "00000000-0000-0000-0000-000000000002"),
-        "photos": world.objects.get("photo_id", "00000000-0000-0000-0000-000000000003"),
-    }
-
-    def repl(m: re.Match[str]) -> str:
-        name = m.group(1)
-        if name == "photo_id":
-            return str(world.objects.get("photo_id", ids["photos"]))
-        head = path[: m.start()].rstrip("/").split("/")
-        domain = head[-1] if head[-1] != "walks" or "map" not in head else "walks"
-        return str(ids.get(domain, world.walk.id))
-
-    return re.sub(r"\{(\w+)\}", repl, path)
 
 
 def test_every_route_has_a_policy(app: FastAPI) -> None:

@@ -17,7 +17,7 @@ from api.core.migrate import upgrade
 from api.core.ratelimit import Limits, MemoryStore, SlidingWindow, ThrottleStore
 from api.core.throttles import DatabaseStore, RedisStore, flush_pending, holding_hits
 from models import ThrottleHit
-from tests.live.test_replicas_live import REDIS_URL
+from tests.live.server import REDIS_URL
 
 
 class Clock:

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
 from api.settings import Settings
-from tests.conftest import serve_on
 from tests.factories.client import SyncClient
+from tests.factories.databases import serve_on
 from tests.factories.seed import Seeded, categories, seed
 from tests.factories.world import World, build_world
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 import uuid
 from dataclasses import dataclass, field
@@ -118,3 +119,10 @@ def as_planners_see(data: Seeded, sensitive: str = "incident") -> dict[str, dict
             o = {**o, "lon": lon, "lat": lat, "note": None}
         out[str(k)] = o
     return out
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    n = 1 << z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -123,3 +124,24 @@ def live(fresh_db_url: str, tmp_path: Path) -> Iterator[tuple[Any, Any, dict[str
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+def _fill(path: str, world: World) -> str:
+    """Path parameters point at real objects of the first organization."""
+    ids = {
+        "walks": world.walk.id,
+        "areas": world.objects["area"].id,
+        "observations": world.objects.get("observation_id", "00000000-0000-0000-0000-000000000001"),
+        "action-items": world.objects.get("action_item_id", "00000000-0000-0000-0000-000000000002"),
+        "photos": world.objects.get("photo_id", "00000000-0000-0000-0000-000000000003"),
+    }
+
+    def repl(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name == "photo_id":
+            return str(world.objects.get("photo_id", ids["photos"]))
+        head = path[: m.start()].rstrip("/").split("/")
+        domain = head[-1] if head[-1] != "walks" or "map" not in head else "walks"
+        return str(ids.get(domain, world.walk.id))
+
+    return re.sub(r"\{(\w+)\}", repl, path)

@@ -25,8 +25,8 @@ from geo.sensitive import generalised_cell
 from models import Category, HotspotDay, HotspotMember, HotspotTotal, Observation, utcnow
 from tests.factories import make_walk
 from tests.factories.client import SyncClient
+from tests.factories.hotspots import Store, hotspots
 from tests.factories.world import World
-from tests.hotspots.test_hotspots import Store, hotspots
 
 LAT0, LON0 = 58.8700, 5.7000
 

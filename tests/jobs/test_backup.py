@@ -20,8 +20,8 @@ from api.observations.service import capture
 from api.settings import get_settings
 from models import Observation, Participant, ParticipantGroup, Role, metadata, utcnow
 from models.observations import ObservationIn
-from tests.conftest import DatabaseFactory
 from tests.factories import make_area, make_org, make_user, make_walk
+from tests.factories.databases import DatabaseFactory
 
 
 def _seed(url: str) -> None:

@@ -23,6 +23,8 @@ import httpx
 from api.core.tenancy import APP_ROLE
 
 SECRET = "live-test-secret-key-long-enough-for-hs256-0123456789abcdefghijklmnopqrstu"
+# The Redis of the replica and throttle-store tests (.ci/run starts one).
+REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 def free_port() -> int:

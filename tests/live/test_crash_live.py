@@ -20,9 +20,9 @@ from sqlalchemy import func, select
 from api.core.db import create_db_engine
 from api.core.migrate import upgrade
 from models import Observation
-from tests.conftest import DatabaseFactory
+from tests.factories.databases import DatabaseFactory
 from tests.live.server import LiveServer
-from tests.live.test_concurrency_live import _bodies, _items, _seed
+from tests.live.walk_group import _bodies, _items, _seed
 
 BATCHES = 12
 PER_BATCH = 10

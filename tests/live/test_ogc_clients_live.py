@@ -21,8 +21,8 @@ from api.core.db import create_db_engine, make_sessionmaker
 from api.core.migrate import upgrade
 from models import Moderation, Role
 from models.tokens import TokenCreate
-from tests.conftest import DatabaseFactory
 from tests.factories import make_area, make_org, make_user, make_walk
+from tests.factories.databases import DatabaseFactory
 from tests.factories.seed import Seeded, categories, seed
 from tests.live.server import LiveServer
 

@@ -41,8 +41,8 @@ from models.action_items import ActionItemUpdate
 from models.geojson import PointGeometry
 from models.observations import ObservationIn
 from tests.factories import PASSWORD, make_area, make_org, make_user, make_walk
+from tests.factories.open311 import W3C
 from tests.live.server import LiveServer, free_port
-from tests.outputs.open311.test_server import W3C
 
 
 @dataclass

@@ -23,11 +23,9 @@ from api.core.db import create_db_engine, make_sessionmaker
 from api.core.migrate import upgrade
 from api.settings import Settings
 from models import Role, ThrottleHit, utcnow
-from tests.conftest import DatabaseFactory
 from tests.factories import PASSWORD, make_org, make_user, make_walk
-from tests.live.server import SECRET, LiveServer
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
+from tests.factories.databases import DatabaseFactory
+from tests.live.server import REDIS_URL, SECRET, LiveServer
 
 
 @dataclass

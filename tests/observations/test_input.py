@@ -4,7 +4,6 @@ included), and "is this already reported?" nearby."""
 
 from __future__ import annotations
 
-import math
 import uuid
 from typing import Any
 
@@ -26,18 +25,11 @@ from models import (
 )
 from tests.factories import make_walk
 from tests.factories.client import SyncClient
+from tests.factories.observations import INSIDE, near, obs_body, point
+from tests.factories.photos import camera_jpeg, plain_jpeg, put_photo, stored_files
 from tests.factories.world import World, participant_token
-from tests.observations.test_observations import obs_body
-from tests.photos.test_photos import camera_jpeg, plain_jpeg, put_photo, stored_files
 
 # Inside the world's Sentrum square (5.728..5.742 E, 58.848..58.856 N).
-INSIDE = [5.7352, 58.8517]
-M_LAT = 1 / 111_320
-M_LON = 1 / (111_320 * math.cos(math.radians(INSIDE[1])))
-
-
-def near(east_m: float, north_m: float, base: list[float] = INSIDE) -> list[float]:
-    return [round(base[0] + east_m * M_LON, 7), round(base[1] + north_m * M_LAT, 7)]
 
 
 # ~600 m north of the square's northern edge: near the walk, outside every area.
@@ -50,10 +42,6 @@ def put(client: SyncClient, world: World, who: str = "participant", **kw: Any) -
         headers=world.headers(who),
         json=obs_body(world, **kw),
     )
-
-
-def point(coords: list[float]) -> dict[str, Any]:
-    return {"type": "Point", "coordinates": coords}
 
 
 def count(session: Session, model: Any) -> int:

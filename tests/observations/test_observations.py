@@ -14,24 +14,8 @@ from sqlalchemy.orm import Session
 from models import Observation, utcnow
 from tests.factories import make_area, make_walk
 from tests.factories.client import SyncClient
+from tests.factories.observations import NOW, obs_body
 from tests.factories.world import World
-
-NOW = utcnow().replace(microsecond=0)
-
-
-def obs_body(world: World, **kw: Any) -> dict[str, Any]:
-    body = {
-        "walk_id": str(world.walk.id),
-        "category": "lighting",
-        "location": {"type": "Point", "coordinates": [5.7352, 58.8517]},
-        "accuracy_m": 6.5,
-        "severity": 2,
-        "perceived_safety": 1,
-        "note": "Lamp post out along the path",
-        "recorded_at": (NOW - timedelta(minutes=5)).isoformat(),
-    }
-    body.update(kw)
-    return body
 
 
 def _rows(session: Session) -> int:

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from api.core.signing import EXPORT_TTL, PhotoSigner, signed_photo_url
 from models import Photo, utcnow
 from tests.factories.client import SyncClient
+from tests.factories.photos import new_observation, plain_jpeg, put_photo
 from tests.factories.world import World
-from tests.photos.test_photos import new_observation, plain_jpeg, put_photo
 
 
 def _upload(client: SyncClient, world: World) -> dict[str, object]:

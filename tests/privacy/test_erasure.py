@@ -24,9 +24,9 @@ from models import (
     Photo,
 )
 from tests.factories.client import SyncClient
+from tests.factories.observations import near, point
+from tests.factories.photos import new_observation, plain_jpeg, put_photo, stored_files
 from tests.factories.world import World, participant_token
-from tests.observations.test_input import near, point
-from tests.photos.test_photos import new_observation, plain_jpeg, put_photo, stored_files
 
 
 def erase_one(client: SyncClient, world: World, pid: Any, who: str = "coordinator") -> Any:

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from api.core.migrate import upgrade
-from tests.conftest import DatabaseFactory
+from tests.factories.databases import DatabaseFactory
 from tests.live.server import LiveServer
 
 ROOT = Path(__file__).resolve().parents[2]

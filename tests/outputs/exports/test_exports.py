@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
-import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,24 +22,13 @@ from api.core import spatial
 from models import ActionItem, ActionStatus, utcnow
 from tests.factories import make_category
 from tests.factories.client import SyncClient
+from tests.factories.observations import observe
+from tests.factories.photos import plain_jpeg, put_photo
 from tests.factories.world import World
-from tests.observations.test_observations import obs_body
-from tests.photos.test_photos import plain_jpeg, put_photo
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 FORMULA_NOTE = '=HYPERLINK("http://evil.example","click")'
 POPPLER = shutil.which("pdftotext") is not None and shutil.which("pdftoppm") is not None
-
-
-def observe(client: SyncClient, world: World, **kw: Any) -> dict[str, Any]:
-    oid = str(uuid.uuid4())
-    res = client.put(
-        f"/api/v1/observations/{oid}",
-        headers=world.headers("participant"),
-        json=obs_body(world, **kw),
-    )
-    assert res.status_code == 201, res.text
-    return dict(res.json())
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from shapely.geometry import Polygon
 from sqlalchemy.orm import Session
 
 from models import Participant, ParticipantGroup
-from tests.action_items.test_action_items import NOW, at
 from tests.factories import make_area, make_walk
+from tests.factories.action_items import NOW, at
 from tests.factories.client import SyncClient
 from tests.factories.geojson_rules import collection_errors
 from tests.factories.world import World, participant_token

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from tests.factories.client import SyncClient
+from tests.factories.observations import observe
 from tests.factories.world import World
-from tests.outputs.exports.test_exports import observe
 
 CASE_SYSTEM = {
     "url": "https://saksbehandling.example.no/open311/v2",

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
@@ -13,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from models import ActionItem, Observation, metadata
 from tests.factories.client import SyncClient
+from tests.factories.open311 import W3C
 from tests.factories.world import World
 
-W3C = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?([+-]\d\d:\d\d|Z)$")
 BASE = "/open311/v2"
 # What FixMyStreet's Open311.pm posts for a report (plus our attributes).
 REPORTER = {"email": "kari.nordmann@example.no", "first_name": "Kari", "last_name": "Nordmann"}

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from models import ActionItem
 from tests.factories.client import SyncClient
+from tests.factories.observations import observe
+from tests.factories.photos import plain_jpeg, put_photo
 from tests.factories.world import World
-from tests.outputs.exports.test_exports import observe
-from tests.photos.test_photos import plain_jpeg, put_photo
 
 SECRET_NOTE = "Nøkkelen ligger under matta hos Hansen"
 EXACT = (5.735113, 58.851707)

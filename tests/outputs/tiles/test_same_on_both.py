@@ -19,10 +19,9 @@ from api.core.migrate import upgrade
 from api.outputs.ogc import service as ogc
 from api.outputs.tiles import service as tiles
 from models import Area, Role
-from tests.conftest import DatabaseFactory, _require_postgis
 from tests.factories import make_org, make_user, make_walk
-from tests.factories.seed import MAX_LAT, MAX_LON, MIN_LAT, MIN_LON, seed
-from tests.outputs.tiles.test_tiles import tile_of
+from tests.factories.databases import DatabaseFactory, _require_postgis
+from tests.factories.seed import MAX_LAT, MAX_LON, MIN_LAT, MIN_LON, seed, tile_of
 
 AREA_ID = uuid.UUID("00000000-0000-4000-8000-00000000a001")
 WALK_ID = uuid.UUID("00000000-0000-4000-8000-00000000b001")

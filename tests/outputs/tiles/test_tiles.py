@@ -13,19 +13,12 @@ import pytest
 
 from api.outputs.tiles.service import BUFFER, EXTENT, Tile
 from tests.factories.readers import Readers
-from tests.factories.seed import MAX_LAT, MAX_LON, MIN_LAT, MIN_LON
+from tests.factories.seed import MAX_LAT, MAX_LON, MIN_LAT, MIN_LON, tile_of
 
 pyogrio = pytest.importorskip("pyogrio")
 
 MVT = "application/vnd.mapbox-vector-tile"
 Z = 16  # DETAIL_ZOOM: ids and times from here on
-
-
-def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
-    n = 1 << z
-    x = int((lon + 180) / 360 * n)
-    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
-    return x, y
 
 
 def mercator(lon: float, lat: float) -> tuple[float, float]:

@@ -17,8 +17,8 @@ import pytest
 from api.core.db import create_db_engine, make_sessionmaker
 from api.core.migrate import upgrade
 from models import Role
-from tests.conftest import DatabaseFactory
 from tests.factories import PASSWORD, make_area, make_org, make_user
+from tests.factories.databases import DatabaseFactory
 from tests.live.server import LiveServer
 from tests.web.conftest import require_browser
 
