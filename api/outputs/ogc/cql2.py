@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lark.exceptions import LarkError, UnexpectedEOF, UnexpectedInput
 from pygeofilter import ast, values
@@ -28,13 +28,37 @@ from api.core import spatial
 from api.outputs.ogc.crs import BadParameter, OutputCrs, geometry_to_wgs84
 from api.privacy import sensitive
 
-if TYPE_CHECKING:
-    from api.outputs.ogc.service import Property
-
 Filter = Any  # a pygeofilter AST node
 TEXT_LANGS = ("cql2-text", "cql-text")  # GDAL sends the pre-release name
 JSON_LANGS = ("cql2-json", "cql-json")
 GEOMETRY = "geometry"
+
+
+@dataclass(frozen=True)
+class Property:
+    """One property of a collection's features; a queryable unless ``queryable`` is False."""
+
+    name: str
+    kind: str  # how spatial.json_value types it: text, number, bool, uuid, time
+    type: str  # for queryables and CQL2 values: string, integer, number, boolean, uuid, timestamp
+    column: Any
+    title: str
+    enum: tuple[str, ...] | None = None
+    queryable: bool = True
+
+    def schema(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"title": self.title}
+        if self.type == "uuid":
+            out.update(type="string", format="uuid")
+        elif self.type == "timestamp":
+            out.update(type="string", format="date-time")
+        elif self.type == "date":
+            out.update(type="string", format="date")
+        else:
+            out["type"] = self.type
+        if self.enum:
+            out["enum"] = list(self.enum)
+        return out
 
 
 def _fail(msg: str) -> BadParameter:

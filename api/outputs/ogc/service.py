@@ -17,11 +17,12 @@ from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlmodel import col
 
-from api.auth.deps import Principal
+from api.auth.principal import Principal
 from api.core import spatial
 from api.core.errors import InvalidInput, NotFound
 from api.core.paging import after_keyset, decode_cursor, encode_cursor
 from api.outputs.ogc import cql2
+from api.outputs.ogc.cql2 import Property as Property
 from api.outputs.ogc.crs import BadParameter, OutputCrs
 from api.privacy import sensitive
 from models import (
@@ -38,33 +39,6 @@ from models import (
 
 OPEN = [str(s) for s in OPEN_STATUSES]
 WORLD = [-180.0, -90.0, 180.0, 90.0]
-
-
-@dataclass(frozen=True)
-class Property:
-    """One property of a collection's features; a queryable unless ``queryable`` is False."""
-
-    name: str
-    kind: str  # how spatial.json_value types it: text, number, bool, uuid, time
-    type: str  # for queryables and CQL2 values: string, integer, number, boolean, uuid, timestamp
-    column: Any
-    title: str
-    enum: tuple[str, ...] | None = None
-    queryable: bool = True
-
-    def schema(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"title": self.title}
-        if self.type == "uuid":
-            out.update(type="string", format="uuid")
-        elif self.type == "timestamp":
-            out.update(type="string", format="date-time")
-        elif self.type == "date":
-            out.update(type="string", format="date")
-        else:
-            out["type"] = self.type
-        if self.enum:
-            out["enum"] = list(self.enum)
-        return out
 
 
 @dataclass(frozen=True)

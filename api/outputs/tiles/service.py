@@ -20,7 +20,7 @@ from shapely.geometry import box
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
-from api.auth.deps import Principal
+from api.auth.principal import Principal
 from api.core import spatial
 from api.core.errors import NotFound
 from api.outputs.ogc import service as ogc
