@@ -50,7 +50,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.selectable import Subquery
 
-from api.i18n import Language, has, translate
+from api.core.i18n import Language, has, translate
 from models import OPEN_STATUSES, ActionEvent, ActionItem, ActionStatus, Area, Category, utcnow
 from models.base import UTCDateTime
 

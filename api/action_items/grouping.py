@@ -21,10 +21,10 @@ from sqlalchemy import Table, func, or_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from api import spatial
-from api.errors import Conflict, InvalidInput, NotFound
-from api.i18n import plural
-from api.principal import Principal
+from api.auth.principal import Principal
+from api.core import spatial
+from api.core.errors import Conflict, InvalidInput, NotFound
+from api.core.i18n import plural
 from geo.grouping import (
     Candidate,
     GroupPoint,

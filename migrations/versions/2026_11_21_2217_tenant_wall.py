@@ -2,7 +2,7 @@
 
 Every table of the schema with an ``organization_id`` column (found now, at upgrade time, so
 tables added by earlier revisions are covered without a list here), and ``organization`` on
-its ``id``, gets row-level security with two policies (see ``api/tenancy.py``):
+its ``id``, gets row-level security with two policies (see ``api/core/tenancy.py``):
 
 - ``tenant_wall``: rows of the organization in ``safewalk.organization_id`` only, for reading
   and writing (USING and WITH CHECK); no setting, no rows.

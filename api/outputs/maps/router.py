@@ -1,0 +1,118 @@
+"""Map layers for planners: RFC 7946 FeatureCollections, streamed from the database."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import AwareDatetime
+from sqlalchemy import Select
+
+from api.auth.deps import PrincipalDep
+from api.core.paging import clamp_limit, next_url
+from api.http.deps import SessionDep, feed_connection
+from api.http.routing import api_router
+from api.observations.service import parse_bbox
+from api.outputs.maps import service as map_service
+from api.privacy import sensitive
+from api.walks.deps import ValidWalk
+
+router = api_router("maps")
+
+GEOJSON = "application/geo+json"
+MAP_PAGE_MAX = 10_000
+MAP_PAGE_DEFAULT = 1_000
+
+
+def _response(
+    request: Request,
+    statements: list[Select[Any]],
+    extra: dict[str, Any],
+    next_cursor: str | None = None,
+) -> StreamingResponse:
+    nxt = next_url(request, next_cursor)
+    links = [{"href": str(request.url), "rel": "self", "type": GEOJSON}]
+    headers = {"X-Content-Type-Options": "nosniff"}
+    if nxt:
+        links.append({"href": nxt, "rel": "next", "type": GEOJSON})
+        headers["Link"] = f'<{nxt}>; rel="next"; type="{GEOJSON}"'
+    body = map_service.stream_collection(
+        feed_connection(request), statements, {**extra, "links": links}
+    )
+    return StreamingResponse(body, media_type=GEOJSON, headers=headers)
+
+
+@router.get("/map/observations", response_class=StreamingResponse)
+def map_observations(
+    request: Request,
+    principal: PrincipalDep,
+    session: SessionDep,
+    bbox: str | None = Query(default=None, description="minLon,minLat,maxLon,maxLat"),
+    category: str | None = None,
+    area_id: uuid.UUID | None = None,
+    walk_id: uuid.UUID | None = None,
+    status: Annotated[list[str] | None, Query(description="moderation states")] = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> StreamingResponse:
+    n = clamp_limit(limit if limit is not None else MAP_PAGE_DEFAULT, MAP_PAGE_MAX)
+    f = map_service.FeedFilter(
+        bbox=parse_bbox(bbox),
+        category=category,
+        area_id=area_id,
+        walk_id=walk_id,
+        status=status,
+        since=since,
+        until=until,
+    )
+    page = map_service.observations_page(session, principal, f, limit=n, cursor=cursor)
+    return _response(request, [page.statement], {}, page.next_cursor)
+
+
+@router.get("/map/action-items", response_class=StreamingResponse)
+def map_action_items(
+    request: Request,
+    principal: PrincipalDep,
+    session: SessionDep,
+    bbox: str | None = Query(default=None, description="minLon,minLat,maxLon,maxLat"),
+    category: str | None = None,
+    area_id: uuid.UUID | None = None,
+    status: Annotated[list[str] | None, Query()] = None,
+    limit: int | None = None,
+) -> StreamingResponse:
+    n = clamp_limit(limit if limit is not None else MAP_PAGE_MAX, MAP_PAGE_MAX)
+    f = map_service.FeedFilter(
+        bbox=parse_bbox(bbox), category=category, area_id=area_id, status=status
+    )
+    dialect = session.get_bind().dialect.name
+    view = sensitive.item_view(session, principal)
+    return _response(
+        request, [map_service.action_items_statement(dialect, principal, f, limit=n, view=view)], {}
+    )
+
+
+@router.get("/map/areas", response_class=StreamingResponse)
+def map_areas(request: Request, principal: PrincipalDep, session: SessionDep) -> StreamingResponse:
+    dialect = session.get_bind().dialect.name
+    return _response(request, [map_service.areas_statement(dialect, principal)], {})
+
+
+@router.get("/map/walks/{id}", response_class=StreamingResponse)
+def map_walk(
+    request: Request, walk: ValidWalk, principal: PrincipalDep, session: SessionDep
+) -> StreamingResponse:
+    dialect = session.get_bind().dialect.name
+    extra = {
+        "walk": {
+            "id": str(walk.id),
+            "title": walk.title,
+            "status": str(walk.status),
+            # The field app asks "fixed or still a problem?" only on a follow-up walk.
+            "follow_up_of_id": str(walk.follow_up_of_id) if walk.follow_up_of_id else None,
+        }
+    }
+    return _response(request, map_service.walk_statements(dialect, walk, principal), extra)
