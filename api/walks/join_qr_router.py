@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 
-import segno
 from fastapi import Request, Response
 
 from api.http.routing import api_router
@@ -30,6 +29,8 @@ def join_qr(walk: ValidWalk, request: Request) -> Response:
     link = join_link(request, walk.join_code)
     # Error correction M survives a crease or a smudge on a printed sheet; a quiet zone of 4
     # modules is what scanners expect.
+    import segno  # imported by the request that draws one
+
     qr = segno.make_qr(link, error="m")
     out = io.BytesIO()
     qr.save(out, kind="svg", scale=10, border=4, title=link, xmldecl=False)

@@ -9,8 +9,6 @@ from __future__ import annotations
 import io
 import socket
 
-import segno
-
 
 def lan_address() -> str:
     """The address other machines on the local network reach us at (no packet is sent:
@@ -40,5 +38,7 @@ def join_url(base: str, code: str) -> str:
 def terminal_qr(url: str) -> str:
     """The QR code as text for a terminal (half-height blocks, dark on light)."""
     out = io.StringIO()
+    import segno  # only the demo prints a QR code
+
     segno.make(url, error="m", micro=False).terminal(out=out, compact=True, border=2)
     return out.getvalue()

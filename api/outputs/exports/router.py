@@ -19,7 +19,7 @@ from api.core.media import MediaStore
 from api.core.signing import EXPORT_TTL, PhotoSigner
 from api.http.deps import SessionDep, SettingsDep, SignerDep
 from api.http.routing import API_PREFIX, api_router
-from api.outputs.exports import data, gpkg, pdf, xlsx
+from api.outputs.exports import data
 from api.outputs.open311.links import media_url_builder
 from api.privacy import sensitive
 from api.walks.deps import ValidWalk
@@ -66,11 +66,19 @@ def area_export(
     org = session.get(Organization, org_id)
     assert org is not None
     listing = data.area_listing(session, org, area, include_closed=include_closed, full=full)
+    # The writers import openpyxl, pyogrio (which pulls in pandas and geopandas) and ReportLab:
+    # 150 MB that an idle worker should not carry for the one request in a thousand that asks.
     if fmt == "xlsx":
+        from api.outputs.exports import xlsx
+
         body = xlsx.action_list_xlsx(listing, media_url_builder(request, org))
     elif fmt == "gpkg":
+        from api.outputs.exports import gpkg
+
         body = gpkg.action_list_gpkg(listing)
     else:
+        from api.outputs.exports import pdf
+
         body = pdf.action_list_pdf(listing)
     return _attachment(body, fmt, f"action-list-{area.code or area.name}")
 
@@ -88,6 +96,8 @@ def walk_report(
     org = session.get(Organization, principal.org_id)
     assert org is not None
     listing = data.walk_listing(session, org, walk)
+    from api.outputs.exports import pdf  # heavy; see action_list_export
+
     body = pdf.walk_report_pdf(listing, MediaStore(settings.resolved_media_dir))
     return _attachment(body, "pdf", f"walk-report-{walk.title}")
 

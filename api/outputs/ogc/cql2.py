@@ -15,10 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from lark.exceptions import LarkError, UnexpectedEOF, UnexpectedInput
 from pygeofilter import ast, values
-from pygeofilter.parsers.cql2_json import parse as parse_cql2_json
-from pygeofilter.parsers.cql2_text import parse as parse_cql2_text
 from shapely.geometry import box, shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import ColumnElement, and_, not_, or_
@@ -95,7 +92,12 @@ def check_lang(lang: str) -> str:
 def parse(text: str, lang: str | None) -> Filter:
     """Parse ``filter`` in ``filter-lang`` (default cql2-text); a 400 says where it failed."""
     lang = check_lang(lang or "cql2-text")
+    # The parsers build a lark grammar and load dateparser (about 17 MB): a worker pays for
+    # them on its first filtered request, not at start-up.
     if lang in TEXT_LANGS:
+        from lark.exceptions import LarkError, UnexpectedEOF, UnexpectedInput
+        from pygeofilter.parsers.cql2_text import parse as parse_cql2_text
+
         try:
             node = parse_cql2_text(text)
         except UnexpectedEOF as exc:
@@ -115,6 +117,8 @@ def parse(text: str, lang: str | None) -> Filter:
         document = json.loads(text)
     except ValueError as exc:
         raise _fail(f"not JSON: {exc}") from exc
+    from pygeofilter.parsers.cql2_json import parse as parse_cql2_json
+
     try:
         node = parse_cql2_json(_normalise_json(document))
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:

@@ -13,7 +13,6 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import mapbox_vector_tile
 import numpy as np
 import shapely
 from shapely.geometry import box
@@ -171,6 +170,8 @@ def _encode_in_python(
         features.append({"geometry": _quantize(shape, bounds), "properties": values})
     if not features:
         return b""
+    import mapbox_vector_tile  # SpatiaLite only; PostGIS writes MVT itself
+
     data: bytes = mapbox_vector_tile.encode(
         [{"name": c.id, "features": features}], default_options={"extents": EXTENT}
     )
