@@ -4,16 +4,23 @@ wheels bring stay apart from the system's copies that mod_spatialite brings
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import subprocess
 import sys
 import sysconfig
 import textwrap
+import tomllib
 from collections import Counter
+from importlib.metadata import packages_distributions
 from pathlib import Path
 
 import pytest
+from packaging.markers import Marker
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 SAFEWALK = Path(sys.executable).with_name("safewalk")
 
@@ -109,3 +116,81 @@ def test_no_wheel_library_binds_to_the_system_copies_spatialite_brings(tmp_path:
                 crossings[(source.split("-packages/")[-1], target)] += 1
     assert not crossings, "\n".join(f"{n} x {s} -> {t}" for (s, t), n in crossings.most_common())
     assert proc.returncode == 0, proc.stderr
+
+
+ROOT = Path(__file__).resolve().parents[2]
+_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)\s*(?:;\s*([^\\]+?))?\s*\\?$")
+
+
+def _pins(lock: Path) -> dict[str, Version]:
+    """The lock's pins that apply to this interpreter and platform."""
+    pins: dict[str, Version] = {}
+    for line in lock.read_text(encoding="utf-8").splitlines():
+        match = _PIN.match(line)
+        if match is None:
+            continue
+        name, version, marker = match.groups()
+        if marker is None or Marker(marker).evaluate():
+            pins[canonicalize_name(name)] = Version(version)
+    return pins
+
+
+def _project_requirements(*extras: str) -> list[Requirement]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    lines = [*project["dependencies"]]
+    for extra in extras:
+        lines += project["optional-dependencies"][extra]
+    return [Requirement(line) for line in lines]
+
+
+@pytest.mark.parametrize(
+    ("lock", "extras"),
+    [
+        pytest.param("requirements.lock", ("dev",), id="with-dev"),
+        pytest.param("requirements-runtime.lock", (), id="runtime"),
+    ],
+)
+def test_the_locks_pin_every_requirement_of_pyproject(lock: str, extras: tuple[str, ...]) -> None:
+    # A dependency added to pyproject.toml without `make lock` would be missing on every fresh
+    # machine, since they install the lock and then safewalk with --no-deps.
+    pins = _pins(ROOT / lock)
+    unmet = [
+        str(req)
+        for req in _project_requirements(*extras)
+        if (req.marker is None or req.marker.evaluate())
+        and not req.specifier.contains(
+            pins.get(canonicalize_name(req.name), Version("0.0.0.dev0")), prereleases=True
+        )
+    ]
+    assert not unmet, f"{lock} does not satisfy {unmet}: run `make lock LOCK_UPGRADE=`"
+
+
+def test_the_runtime_lock_is_the_full_lock_without_dev_tools() -> None:
+    full = _pins(ROOT / "requirements.lock")
+    runtime = _pins(ROOT / "requirements-runtime.lock")
+    assert {name: full.get(name) for name in runtime} == runtime
+
+
+def test_the_runtime_lock_has_every_package_the_service_imports() -> None:
+    # The image installs the runtime lock only: a module the service imports from a package of
+    # the dev extra alone would stop it at start there and nowhere else.
+    distributions = packages_distributions()
+    runtime = set(_pins(ROOT / "requirements-runtime.lock"))
+    own = {"api", "models", "geo", "migrations"}
+    missing: dict[str, str] = {}
+    for package in own:
+        for source in sorted((ROOT / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    names = [node.module]
+                else:
+                    continue
+                for top in {name.partition(".")[0] for name in names}:
+                    if top in own or top in sys.stdlib_module_names or top == "__future__":
+                        continue
+                    owners = {canonicalize_name(d) for d in distributions.get(top, [])}
+                    if not owners & runtime:
+                        missing.setdefault(top, str(source.relative_to(ROOT)))
+    assert not missing, f"imported but not in the runtime dependencies: {missing}"
