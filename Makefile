@@ -14,7 +14,9 @@ LOCK_UPGRADE ?= --upgrade
 .PHONY: run install test lint format bench clean web lock
 WEB_DEPS := web/node_modules/.installed
 
+# System packages first: Debian's python3 cannot make the virtual environment without one.
 $(BIN)/python:
+	PYTHON=$(PYTHON) ./scripts/system-deps.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
