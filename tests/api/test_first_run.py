@@ -17,6 +17,7 @@ from importlib.metadata import packages_distributions
 from pathlib import Path
 
 import pytest
+from packaging.licenses import canonicalize_license_expression
 from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -194,3 +195,11 @@ def test_the_runtime_lock_has_every_package_the_service_imports() -> None:
                     if not owners & runtime:
                         missing.setdefault(top, str(source.relative_to(ROOT)))
     assert not missing, f"imported but not in the runtime dependencies: {missing}"
+
+
+def test_the_license_is_an_spdx_expression() -> None:
+    # The build backend floats (build isolation fetches the newest setuptools), and setuptools
+    # stops building projects whose license is still a table in February 2027.
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert isinstance(project["license"], str)
+    assert canonicalize_license_expression(project["license"]) == project["license"]
