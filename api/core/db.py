@@ -7,7 +7,9 @@ Everything dialect-specific about *connecting* lives here; dialect-specific SQL 
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -52,7 +54,67 @@ def sqlite_module() -> ModuleType:
 SPATIALITE_CANDIDATES = ["mod_spatialite"]
 
 
+# Packages whose wheels carry their own copy of a native library that mod_spatialite also
+# brings in from the system: PROJ, SQLite, libtiff and libcurl (pyproj), GEOS (shapely),
+# GDAL with its static SQLite and GEOS (pyogrio), OpenSSL, Kerberos and LDAP (psycopg's libpq),
+# libtiff, libjpeg, libwebp, zstd and lzma (Pillow), libffi (cffi), libxml2 (lxml, which the
+# tests' OWSLib uses). Listed in import order: psycopg must come before psycopg_binary.
+BUNDLING_PACKAGES = (
+    "pyproj",
+    "shapely",
+    "pyogrio",
+    "psycopg",
+    "psycopg_binary",
+    "PIL",
+    "_cffi_backend",
+    "lxml",
+)
+
+_bound_lock = threading.Lock()
+_bound = False
+
+
+def _bind_bundled_libraries() -> None:
+    """Load every extension module of BUNDLING_PACKAGES before SpatiaLite is loaded at all.
+
+    SQLite dlopens an extension with RTLD_GLOBAL, so mod_spatialite and everything it links
+    (the system's PROJ 9.1, GEOS 3.11, SQLite, libtiff, libcurl, OpenSSL, ...) join the
+    global symbol scope, which the dynamic linker searches before a library's own. A wheel's
+    library or module loaded after that binds its references, even to its own exported
+    symbols, to the system's copies: pyproj's PROJ constructs C++ globals that live in the
+    system's PROJ and registers their destructors too, both libraries destroy them at exit,
+    and the process dies with "double free or corruption" (exit 134) after `safewalk migrate`
+    has done its work; meanwhile pyproj calls the system's PROJ with its own newer proj.db and
+    shapely runs half on the system's GEOS. Python dlopens extension modules with RTLD_NOW,
+    so importing them first binds each (and the libraries it brings) to its own copy for
+    good, and the system's copies loaded afterwards bind to themselves. Every extension module
+    is imported, not just the package, because each binds its own references when loaded."""
+    global _bound
+    with _bound_lock:
+        if _bound:
+            return
+        suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+        for name in BUNDLING_PACKAGES:
+            try:
+                package = importlib.import_module(name)
+            except ImportError:  # not installed here, so nothing of it can be loaded later
+                continue
+            for directory in getattr(package, "__path__", []):
+                root = Path(directory)
+                for path in sorted(root.rglob("*")):
+                    if not path.name.endswith(suffixes):
+                        continue
+                    stem = path.name.split(".", 1)[0]
+                    parts = [*path.relative_to(root).parent.parts, stem]
+                    try:
+                        importlib.import_module(".".join([name, *parts]))
+                    except ImportError:  # an optional part that cannot load here never will
+                        continue
+        _bound = True
+
+
 def _load_spatialite(dbapi_conn: Any) -> None:
+    _bind_bundled_libraries()
     candidates = [os.environ.get("SPATIALITE_LIBRARY_PATH", ""), *SPATIALITE_CANDIDATES]
     dbapi_conn.enable_load_extension(True)
     try:
