@@ -6,7 +6,11 @@ The server is migrated first, then started, asked for /readyz, the web apps and 
 moment, and its VmRSS read from /proc. Heavy writers (ReportLab, openpyxl, pyogrio with
 pandas) are imported by the request that needs them, so they are not part of this figure.
 
-    python bench/bench_idle_memory.py [--goal-mb 150]
+    python bench/bench_idle_memory.py [--goal-mb 150] [--postgres-url URL]
+
+Both databases are measured: SQLite + SpatiaLite (the embedded default, which also maps the
+wheels' native libraries before SpatiaLite, see api/core/db.py) and PostgreSQL + PostGIS
+(production), in a database created for the run and dropped after it.
 """
 
 from __future__ import annotations
@@ -82,15 +86,56 @@ def measure(cmd: list[str], env: dict[str, str], port: int, paths: list[str], cw
         proc.wait(timeout=30)
 
 
+def postgres_database(admin_url: str, name: str, *, drop: bool = False) -> str:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if drop:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        else:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--goal-mb", type=float, default=150.0)
+    parser.add_argument(
+        "--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    )
     args = parser.parse_args()
+    name = f"safewalk_bench_memory_{os.getpid()}"
+    try:
+        results = {
+            "SQLite + SpatiaLite": run_one(None),
+            "PostgreSQL + PostGIS": run_one(postgres_database(args.postgres_url, name)),
+        }
+    finally:
+        postgres_database(args.postgres_url, name, drop=True)
+    for label, (served, anchor) in results.items():
+        met = "yes" if served <= args.goal_mb else "no"
+        print(
+            f"{label}: idle worker {served:.0f} MB, bare FastAPI app {anchor:.0f} MB, "
+            f"ratio {served / anchor:.2f}x, goal <= {args.goal_mb:.0f} MB: {met}"
+        )
 
+
+def run_one(database_url: str | None) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
         env = dict(os.environ, SAFEWALK_DATA_DIR=str(data), SAFEWALK_ENVIRONMENT="development")
-        subprocess.run([sys.executable, "-m", "api.cli", "migrate"], env=env, cwd=ROOT, check=True)
+        if database_url:
+            env["SAFEWALK_DATABASE_URL"] = database_url
+        subprocess.run(
+            [sys.executable, "-m", "api.cli", "migrate"],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
 
         (data / "anchor_app.py").write_text(ANCHOR_APP)
         port = free_port()
@@ -111,11 +156,7 @@ def main() -> None:
             paths,
             ROOT,
         )
-
-    print(f"idle worker RSS: safewalk {served:.0f} MB, bare FastAPI app {anchor:.0f} MB")
-    print(f"ratio safewalk / bare app: {served / anchor:.2f}x")
-    met = "yes" if served <= args.goal_mb else "no"
-    print(f"goal <= {args.goal_mb:.0f} MB: {met}")
+    return served, anchor
 
 
 if __name__ == "__main__":

@@ -51,7 +51,10 @@ def test_upgrade_then_backfill_in_one_process_exits_cleanly(tmp_path: Path) -> N
     # The smallest reproduction: SpatiaLite is loaded by the upgrade, pyproj only afterwards
     # by the backfill's imports.
     url = f"sqlite:///{(tmp_path / 'x.db').as_posix()}"
-    code = f"from api.core.migrate import upgrade, backfill; u = {url!r}; upgrade(u); backfill(u)"
+    code = (
+        "from api.core.migrate import upgrade; from api.jobs.backfill import backfill; "
+        f"u = {url!r}; upgrade(u); backfill(u)"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     assert "double free" not in proc.stderr
     assert proc.returncode == 0, proc.stderr
@@ -119,7 +122,7 @@ def test_no_wheel_library_binds_to_the_system_copies_spatialite_brings(tmp_path:
     assert proc.returncode == 0, proc.stderr
 
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)\s*(?:;\s*([^\\]+?))?\s*\\?$")
 
 

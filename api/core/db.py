@@ -6,8 +6,10 @@ Everything dialect-specific about *connecting* lives here; dialect-specific SQL 
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import importlib.machinery
+import importlib.util
 import os
 import threading
 from collections.abc import Iterator
@@ -85,10 +87,13 @@ def _bind_bundled_libraries() -> None:
     system's PROJ and registers their destructors too, both libraries destroy them at exit,
     and the process dies with "double free or corruption" (exit 134) after `safewalk migrate`
     has done its work; meanwhile pyproj calls the system's PROJ with its own newer proj.db and
-    shapely runs half on the system's GEOS. Python dlopens extension modules with RTLD_NOW,
-    so importing them first binds each (and the libraries it brings) to its own copy for
-    good, and the system's copies loaded afterwards bind to themselves. Every extension module
-    is imported, not just the package, because each binds its own references when loaded."""
+    shapely runs half on the system's GEOS.
+
+    Each extension file is dlopened here (ctypes: RTLD_NOW, RTLD_LOCAL) with the libraries it
+    brings, so its references are bound to its own copies for good; the import that comes
+    later finds the file already loaded. Only the files are loaded, not the Python packages:
+    importing pyogrio would import geopandas and pandas, about 70 MB that an idle worker must
+    not carry. Every extension file counts, because each binds its own references."""
     global _bound
     with _bound_lock:
         if _bound:
@@ -96,20 +101,27 @@ def _bind_bundled_libraries() -> None:
         suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
         for name in BUNDLING_PACKAGES:
             try:
-                package = importlib.import_module(name)
-            except ImportError:  # not installed here, so nothing of it can be loaded later
+                spec = importlib.util.find_spec(name)
+            except (ImportError, ValueError):
+                spec = None
+            if spec is None:  # not installed here, so nothing of it can be loaded later
                 continue
-            for directory in getattr(package, "__path__", []):
-                root = Path(directory)
-                for path in sorted(root.rglob("*")):
-                    if not path.name.endswith(suffixes):
-                        continue
-                    stem = path.name.split(".", 1)[0]
-                    parts = [*path.relative_to(root).parent.parts, stem]
-                    try:
-                        importlib.import_module(".".join([name, *parts]))
-                    except ImportError:  # an optional part that cannot load here never will
-                        continue
+            if spec.submodule_search_locations is not None:
+                files = sorted(
+                    p
+                    for d in spec.submodule_search_locations
+                    for p in Path(d).rglob("*")
+                    if p.name.endswith(suffixes)
+                )
+            elif spec.origin is not None and spec.origin.endswith(suffixes):
+                files = [Path(spec.origin)]
+            else:
+                files = []
+            for path in files:
+                try:
+                    ctypes.CDLL(str(path))
+                except OSError:  # an optional part that cannot load here never will
+                    continue
         _bound = True
 
 
