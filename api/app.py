@@ -24,6 +24,7 @@ from api.core.db import create_db_engine, make_sessionmaker, pool_options
 from api.core.errors import install_error_handlers
 from api.core.ratelimit import Limits
 from api.core.throttles import make_store
+from api.deadlines import router as deadlines
 from api.hotspots import router as hotspots
 from api.http import health
 from api.http import metrics as ops_metrics
@@ -71,6 +72,7 @@ API_ROUTERS = (
     join_qr.router,
     organization.router,
     erasure.router,
+    deadlines.router,
 )
 # Readers authorize with personal access tokens too (Bearer or Basic), through their own
 # dependency (api/auth/readers.py); the policy table still decides.

@@ -198,7 +198,10 @@ whose due date lies before that (UTC) date; `open_age_days` buckets them by age 
 Flows, within the period: `created` (items created in it), `reopened` (items reopened at least
 once in it), `resolved_in_period` (items whose resolution still standing at `until` happened in
 the period) and `median_days_to_resolve`: the exact median over those items of the days from
-creation to that resolution, rounded to 0.1 day.
+creation to that resolution, rounded to 0.1 day. `resolved_within_deadline`: of those items,
+the ones resolved on or before their due date (the resolution's UTC date);
+`resolved_within_deadline_share`: that count over those of them with a due date (0-1, null when
+none had one).
 
 Duplicates and items closed empty count nowhere. Without `since` and `until`, the figures
 are today's."""

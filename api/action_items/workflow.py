@@ -148,6 +148,9 @@ def apply(
             if not value:
                 raise InvalidInput.at(["body", "title"], "may not be blank")
             item.title_edited = True  # no longer regenerated from the reports
+        if field == "due_date":
+            # Set by hand (a date, or none): the response-time rules no longer move it.
+            item.due_date_manual = True
         old = getattr(item, field)
         if old != value:
             changes[field] = [_plain(old), _plain(value)]

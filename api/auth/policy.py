@@ -136,6 +136,14 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     # issue 16: erasure on request
     ("POST", f"{V1}/walks/{{id}}/participants/{{participant_id}}/erase"): COORDINATOR_PLUS,
     ("POST", f"{V1}/walks/{{id}}/erase-participants"): COORDINATOR_PLUS,
+    # Deadlines and the report back
+    ("GET", f"{V1}/response-times"): STAFF,
+    ("PUT", f"{V1}/response-times"): ADMIN_ONLY,
+    ("POST", f"{V1}/response-times/apply"): ADMIN_ONLY,
+    ("POST", f"{V1}/walks/{{id}}/report-back"): COORDINATOR_PLUS,
+    # Unlisted: anyone with the link, once the walk's report back is published.
+    ("GET", "/public/{org_slug}/walks/{walk_id}"): ANYONE,
+    ("GET", "/public/{org_slug}/walks/{walk_id}.json"): ANYONE,
     # Plain routes outside the schema (api/http/docs.py), listed so the table tells the whole story.
     ("GET", "/docs"): ANYONE,
     ("GET", "/docs/assets/{name}"): ANYONE,

@@ -93,6 +93,7 @@ def to_read(session: Session, walk: Walk) -> WalkRead:
         participant_count=int(count or 0),
         created_at=walk.created_at,
         updated_at=walk.updated_at,
+        report_back_published_at=walk.report_back_published_at,
     )
 
 

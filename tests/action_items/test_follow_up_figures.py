@@ -8,7 +8,7 @@ import random
 import statistics
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -167,7 +167,7 @@ def expected(
             key,
             {"open": 0, "overdue": 0, "resolved": 0, "verified": 0, "reopened": 0, "created": 0,
              "resolved_in_period": 0, "open_age_days": {"0-30": 0, "31-90": 0, "91-180": 0,
-             ">180": 0}, "label": label},
+             ">180": 0}, "label": label, "resolved_within_deadline": 0, "with_deadline": 0},
         )  # fmt: skip
         if status in OPEN:
             g["open"] += 1
@@ -183,9 +183,16 @@ def expected(
             assert resolution is not None
             g["resolved_in_period"] += 1
             days.setdefault(key, []).append((resolution - it.created_at).total_seconds() / 86400)
+            if it.due is not None:
+                g["with_deadline"] += 1
+                g["resolved_within_deadline"] += resolution.astimezone(UTC).date() <= it.due
     for key, g in groups.items():
         d = days.get(key)
         g["median_days_to_resolve"] = round(statistics.median(d), 1) if d else None
+        with_deadline = g.pop("with_deadline")
+        g["resolved_within_deadline_share"] = (
+            round(g["resolved_within_deadline"] / with_deadline, 3) if with_deadline else None
+        )
     return groups
 
 
@@ -243,9 +250,13 @@ def test_figures_match_a_brute_force_over_the_history(
                 totals["median"] = totals.get("median", 0) + (
                     g["median_days_to_resolve"] is not None
                 )
+                share = g["resolved_within_deadline_share"]
+                totals["late"] = totals.get("late", 0) + (share is not None and share < 1)
+                totals["within"] = totals.get("within", 0) + g["resolved_within_deadline"]
     # The seeded histories exercise every figure in the past, not just zeros.
     assert all(
-        totals[k] > 0 for k in ("open", "overdue", "resolved", "verified", "reopened", "median")
+        totals[k] > 0
+        for k in ("open", "overdue", "resolved", "verified", "reopened", "median", "within", "late")
     ), totals
 
 
@@ -333,3 +344,46 @@ def test_the_period_is_documented(client: SyncClient) -> None:
     op = spec["paths"]["/api/v1/stats/follow-up"]["get"]
     assert "as of `until`" in op["description"]
     assert {p["name"] for p in op["parameters"]} >= {"group_by", "since", "until"}
+
+
+def test_resolved_on_the_due_date_is_within_it_and_a_day_later_is_not(
+    client: SyncClient, world: World, session: Session
+) -> None:
+    """The deadline holds through its whole (UTC) day; items without a due date count in
+    neither the count nor the share."""
+    now = utcnow().replace(microsecond=0)
+    cat = make_category(session, world.org, "lighting")
+    created = now - timedelta(days=40)
+    due = (now - timedelta(days=10)).date()
+    end_of_due_day = datetime.combine(due, datetime.max.time(), UTC).replace(microsecond=0)
+    for title, resolved_at, due_date in (
+        ("on the last second of the day", end_of_due_day, due),
+        ("the next morning", end_of_due_day + timedelta(hours=6), due),
+        ("early", created + timedelta(days=2), due),
+        ("no due date", created + timedelta(days=3), None),
+    ):
+        session.add(
+            ActionItem(
+                organization_id=world.org.id,
+                category_id=cat.id,
+                title=title,
+                location=spatial.to_db(spatial.point(5.71, 58.85)),
+                department="lighting",
+                status=S.resolved,
+                due_date=due_date,
+                resolved_at=resolved_at,
+                created_at=created,
+            )
+        )
+    session.commit()
+    groups = client.get(
+        "/api/v1/stats/follow-up?group_by=department", headers=world.headers("planner")
+    ).json()["groups"]
+    assert [
+        (
+            g["resolved_in_period"],
+            g["resolved_within_deadline"],
+            g["resolved_within_deadline_share"],
+        )
+        for g in groups
+    ] == [(4, 2, 0.667)]
