@@ -44,12 +44,14 @@ from api.outputs.maps import router as maps
 from api.outputs.ogc.router import router as ogc_router
 from api.outputs.open311 import admin as open311_admin
 from api.outputs.open311 import router as open311_router
+from api.outputs.public import report_back_router as report_back_public
 from api.outputs.public import router as public_router
 from api.outputs.tiles.router import router as tiles_router
 from api.photos import router as photos
 from api.privacy import router as erasure
 from api.settings import Settings, get_settings
 from api.walks import join_qr_router as join_qr
+from api.walks import report_back_router as report_back
 from api.walks import router as walks
 
 API_ROUTERS = (
@@ -73,6 +75,8 @@ API_ROUTERS = (
     organization.router,
     erasure.router,
     deadlines.router,
+    report_back.router,
+    report_back_public.router,
 )
 # Readers authorize with personal access tokens too (Bearer or Basic), through their own
 # dependency (api/auth/readers.py); the policy table still decides.
