@@ -51,6 +51,7 @@ SHELL = (
     "js/photo.js",
     "js/sun.js",
     "js/ui.js",
+    "js/report.js",
     "js/map.js",
     "i18n/en.js",
     "i18n/nb.js",
