@@ -28,6 +28,8 @@ def is_working_day(day: date, country: str = DEFAULT_COUNTRY) -> bool:
     return day.weekday() < SATURDAY and day not in public_holidays(country, day.year)
 
 
+# Applying the rules to every open item asks the same few (day, days) pairs again and again.
+@lru_cache(maxsize=4096)
 def add_working_days(start: date, days: int, country: str = DEFAULT_COUNTRY) -> date:
     """The ``days``-th working day after ``start`` (``start`` itself is not counted, whatever
     day it is); 0 days is ``start``. An item reported on a Friday with one working day is due

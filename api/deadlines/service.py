@@ -7,20 +7,20 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, delete, select
-from sqlalchemy.orm import Session, load_only
+from sqlalchemy import Table, delete, func, select
+from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from api.action_items.grouping import effective_priority, record_event
 from api.auth.principal import Principal
 from api.core import spatial
 from api.core.errors import Conflict, InvalidInput
 from api.core.paging import clamp_limit, decode_cursor, encode_cursor
 from api.deadlines import rules
-from models import OPEN_STATUSES, ActionItem, Category, ResponseTimeRule, utcnow
+from models import OPEN_STATUSES, ActionEvent, ActionItem, Category, ResponseTimeRule, utcnow
 from models.deadlines import MAX_RULES, ResponseTimeIn, ResponseTimeRead
 
 ACTION_ITEM: Table = ActionItem.__table__  # type: ignore[attr-defined]
+ACTION_EVENT: Table = ActionEvent.__table__  # type: ignore[attr-defined]
 
 
 def _reads(session: Session, rows: Sequence[ResponseTimeRule]) -> list[ResponseTimeRead]:
@@ -129,48 +129,50 @@ def apply(session: Session, principal: Principal) -> int:
     rules as they are now and the day each item was created. Each changed item gets a new
     version (its ETag) and an event in its history; returns how many changed.
 
-    One read and one versioned bulk write: an item someone changes meanwhile fails the whole
-    application (409, nothing written), instead of being overwritten."""
+    Set-based, as the regroup: one read, one versioned bulk update and one bulk insert of the
+    events. An item someone changes meanwhile fails the whole application (409, nothing
+    written), instead of being overwritten."""
     org_id = principal.org_id
     times = rules.load(session, org_id)
-    items = list(
-        session.scalars(
-            select(ActionItem)
-            .options(
-                load_only(
-                    ActionItem.id, ActionItem.organization_id, ActionItem.category_id,  # type: ignore[arg-type]
-                    ActionItem.department, ActionItem.priority_score,  # type: ignore[arg-type]
-                    ActionItem.priority_override, ActionItem.due_date,  # type: ignore[arg-type]
-                    ActionItem.created_at, ActionItem.version,  # type: ignore[arg-type]
-                )
-            )
-            .where(
-                col(ActionItem.organization_id) == org_id,
-                col(ActionItem.status).in_([str(s) for s in OPEN_STATUSES]),
-                col(ActionItem.due_date_manual).is_(False),
-            )
+    i = ACTION_ITEM.c
+    rows = session.execute(
+        select(
+            i.id, i.category_id, i.department,
+            # The item's priority: the manual override, else the score (as every read shows it).
+            func.coalesce(i.priority_override, i.priority_score),
+            i.created_at, i.due_date, i.version,
+        ).where(
+            i.organization_id == org_id,
+            i.status.in_([str(s) for s in OPEN_STATUSES]),
+            i.due_date_manual.is_(False),
         )
-    )  # fmt: skip
+    ).all()  # fmt: skip
     now = utcnow()
+    actor = principal.user.id if principal.user is not None else None
     writes: list[dict[str, Any]] = []
-    for item in items:
-        due = times.due_date(
-            item.category_id, item.department, effective_priority(item), item.created_at
-        )
-        if due == item.due_date:
+    events: list[dict[str, Any]] = []
+    for item_id, category_id, department, priority, created_at, old, version in rows:
+        due = times.due_date(category_id, department, float(priority), created_at)
+        if due == old:
             continue
-        writes.append({"id": item.id, "due_date": due, "updated_at": now, "version": item.version})
-        record_event(
-            session, item, kind="update", actor=principal,
-            changes={"due_date": [_iso(item.due_date), due.isoformat()]},
-            comment="response times applied",
+        writes.append({"id": item_id, "due_date": due, "updated_at": now, "version": version})
+        events.append(
+            {
+                "id": uuid.uuid4(), "organization_id": org_id, "action_item_id": item_id,
+                "actor_user_id": actor, "actor_participant_id": None, "kind": "update",
+                "from_status": None, "to_status": None,
+                "changes": {"due_date": [_iso(old), due.isoformat()]},
+                "comment": "response times applied", "created_at": now,
+            }
         )  # fmt: skip
     written = spatial.bulk_update(session, ACTION_ITEM, writes, version="version")
     if written != len(writes):
         raise Conflict("an open item changed while the response times were applied; try again")
-    for item in items:
-        session.expire(item)  # stale now: the bulk write went past the ORM
-    session.flush()
+    spatial.bulk_insert(session, ACTION_EVENT, events)
+    # Items this session loaded before are stale now: the bulk write went past the ORM.
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, ActionItem):
+            session.expire(obj)
     return len(writes)
 
 
