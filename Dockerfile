@@ -13,7 +13,8 @@ COPY api ./api
 COPY models ./models
 COPY geo ./geo
 COPY migrations ./migrations
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+# Only safewalk's own wheel: its dependencies come from the lock in the image below.
+RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
 
 FROM python:3.11-slim-bookworm
 RUN apt-get update \
@@ -21,8 +22,13 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --create-home --uid 10001 safewalk \
     && mkdir -p /data && chown safewalk:safewalk /data
+# The dependencies at the versions and hashes of requirements-runtime.lock (requirements.lock
+# without the dev tools; `make lock` writes both), then safewalk itself on top of them.
+COPY requirements-runtime.lock /tmp/requirements-runtime.lock
+RUN pip install --no-cache-dir --require-hashes -r /tmp/requirements-runtime.lock \
+    && rm /tmp/requirements-runtime.lock
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+RUN pip install --no-cache-dir --no-deps /wheels/*.whl && pip check && rm -rf /wheels
 # The field app, the staff web, and only the npm files they serve: MapLibre and Swagger UI for
 # /docs (the package itself is installed as a wheel, so SAFEWALK_WEB_DIR says where they are).
 COPY web/field /opt/safewalk/web/field

@@ -1,20 +1,37 @@
-# One command per action: make run | install | test | lint | bench | docs
+# One command per action: make run | install | test | lint | bench | docs | lock
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Exact versions and hashes of every Python dependency (dev tools included); `make lock`
+# upgrades them on purpose. The runtime lock (same versions, no dev tools) is the image's.
+LOCK := requirements.lock
+RUNTIME_LOCK := requirements-runtime.lock
+# `make lock LOCK_UPGRADE=` records a changed pyproject.toml without upgrading the rest.
+LOCK_UPGRADE ?= --upgrade
 
-.PHONY: run install test lint format bench docs clean web
+.PHONY: run install test lint format bench docs clean web lock
 WEB_DEPS := web/node_modules/.installed
 
+# System packages first: Debian's python3 cannot make the virtual environment without one.
 $(BIN)/python:
+	PYTHON=$(PYTHON) ./scripts/system-deps.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-$(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/pip install -q -e ".[dev]"
+$(VENV)/.installed: $(BIN)/python pyproject.toml $(LOCK)
+	$(BIN)/pip install -q --require-hashes -r $(LOCK)
+	$(BIN)/pip install -q --no-deps -e .
+	$(BIN)/pip check
 	touch $@
+
+lock: $(BIN)/python
+	$(BIN)/pip install -q uv
+	$(BIN)/uv pip compile -q pyproject.toml --extra dev $(LOCK_UPGRADE) \
+		--universal --python-version 3.11 --generate-hashes -o $(LOCK)
+	$(BIN)/uv pip compile -q pyproject.toml -c $(LOCK) \
+		--universal --python-version 3.11 --generate-hashes -o $(RUNTIME_LOCK)
 
 $(WEB_DEPS): web/package.json web/package-lock.json
 	./scripts/web-deps.sh

@@ -9,51 +9,53 @@ from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 
-from api import policy, tenancy
 from api.action_items import router as action_items
-from api.auth import enforce_policy
-from api.byte_ranges import DocumentStore
-from api.db import create_db_engine, make_sessionmaker, pool_options
-from api.docs import install_docs
-from api.errors import install_error_handlers
-from api.exports import router as exports_router
-from api.middleware import CatchUnexpected, ClientAddress, RefuseUnstorableText, parse_trusted
-from api.ogc.router import router as ogc_router
-from api.open311 import admin as open311_admin
-from api.open311 import router as open311_router
-from api.open311.loop import open311_lifespan
-from api.ops import metrics as ops_metrics
-from api.ops.context import RequestContext
-from api.ops.headers import CORSMiddleware, SecurityHeaders, cors_options
-from api.ops.openapi import install_method_not_allowed, install_problem_documentation
-from api.ops.purge import purge_lifespan
-from api.ops.throttles import make_store
-from api.public import router as public_router
-from api.query_check import reject_unknown_query
-from api.ratelimit import Limits
-from api.readers import enforce_reader_policy
-from api.routers import (
-    areas,
-    auth,
-    categories,
-    erasure,
-    health,
-    hotspots,
-    join_qr,
-    maps,
-    observations,
-    organization,
-    photos,
-    tokens,
-    users,
-    walks,
-)
-from api.security import resolve_secret
-from api.services.tokens import TokenUsage
+from api.areas import router as areas
+from api.auth import organization_router as organization
+from api.auth import policy
+from api.auth import router as auth
+from api.auth import tokens_router as tokens
+from api.auth import users_router as users
+from api.auth.deps import enforce_policy
+from api.auth.readers import enforce_reader_policy
+from api.auth.security import resolve_secret
+from api.auth.tokens import TokenUsage
+from api.categories import router as categories
+from api.core import tenancy
+from api.core.db import create_db_engine, make_sessionmaker, pool_options
+from api.core.errors import install_error_handlers
+from api.core.ratelimit import Limits
+from api.core.throttles import make_store
+from api.deadlines import router as deadlines
+from api.hotspots import router as hotspots
+from api.http import health
+from api.http import metrics as ops_metrics
+from api.http.byte_ranges import DocumentStore
+from api.http.context import RequestContext
+from api.http.docs import install_docs
+from api.http.headers import CORSMiddleware, SecurityHeaders, cors_options
+from api.http.middleware import CatchUnexpected, ClientAddress, RefuseUnstorableText, parse_trusted
+from api.http.openapi import install_method_not_allowed, install_problem_documentation
+from api.http.query_check import reject_unknown_query
+from api.http.staff_web import mount_staff_web
+from api.http.web import mount_field_app
+from api.jobs.open311 import open311_lifespan
+from api.jobs.purge import purge_lifespan
+from api.observations import router as observations
+from api.outputs.exports import router as exports_router
+from api.outputs.maps import router as maps
+from api.outputs.ogc.router import router as ogc_router
+from api.outputs.open311 import admin as open311_admin
+from api.outputs.open311 import router as open311_router
+from api.outputs.public import report_back_router as report_back_public
+from api.outputs.public import router as public_router
+from api.outputs.tiles.router import router as tiles_router
+from api.photos import router as photos
+from api.privacy import router as erasure
 from api.settings import Settings, get_settings
-from api.staff_web import mount_staff_web
-from api.tiles.router import router as tiles_router
-from api.web import mount_field_app
+from api.walks import join_qr_router as join_qr
+from api.walks import report_back_router as report_back
+from api.walks import router as walks
 
 API_ROUTERS = (
     auth.router,
@@ -64,6 +66,7 @@ API_ROUTERS = (
     observations.router,
     photos.router,
     action_items.router,
+    exports_router.action_list_router,
     tokens.router,
     open311_router.router,
     open311_admin.router,
@@ -72,9 +75,12 @@ API_ROUTERS = (
     join_qr.router,
     organization.router,
     erasure.router,
+    deadlines.router,
+    report_back.router,
+    report_back_public.router,
 )
 # Readers authorize with personal access tokens too (Bearer or Basic), through their own
-# dependency (api/readers.py); the policy table still decides. The map feeds are readers that
+# dependency (api/auth/readers.py); the policy table still decides. The map feeds are readers that
 # keep the JSON API's rule on unknown query parameters.
 MAP_ROUTERS = (maps.router, hotspots.router)
 READER_ROUTERS = (ogc_router, tiles_router)
@@ -88,7 +94,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 class MissingPolicy(RuntimeError):
-    """A route was registered without an entry in api/policy.py."""
+    """A route was registered without an entry in api/auth/policy.py."""
 
 
 def _api_routes(app: FastAPI) -> list[APIRoute]:
@@ -134,7 +140,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         version="0.1.0",
         description="Safety walks: observations in, action lists and maps out.",
         lifespan=_lifespan,
-        # /docs is ours (api/docs.py: assets served locally); ReDoc would need a CDN.
+        # /docs is ours (api/http/docs.py: assets served locally); ReDoc would need a CDN.
         docs_url=None,
         redoc_url=None,
     )
@@ -142,7 +148,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.secret = secret
     app.state.engine = engine
     # Every transaction of a request's session starts closed and acts for the organization the
-    # caller's credentials name (api/tenancy.py: row-level security on PostgreSQL).
+    # caller's credentials name (api/core/tenancy.py: row-level security on PostgreSQL).
     app.state.sessionmaker = tenancy.install(make_sessionmaker(engine))
     # Feeds stream after the request's session is gone, on a connection of their own; DEFERRED
     # so a long read never holds SQLite's write lock.

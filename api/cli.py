@@ -17,8 +17,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.db import SpatiaLiteMissing, create_db_engine, make_sessionmaker, session_scope
-from api.errors import DomainError
+from api.core.db import SpatiaLiteMissing, create_db_engine, make_sessionmaker, session_scope
+from api.core.errors import DomainError
 from api.settings import get_settings
 
 if TYPE_CHECKING:
@@ -32,7 +32,8 @@ def _session_factory() -> tuple[Engine, sessionmaker[Session]]:
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:
-    from api.migrate import backfill, upgrade
+    from api.core.migrate import upgrade
+    from api.jobs.backfill import backfill
 
     url = get_settings().resolved_owner_database_url
     upgrade(url)
@@ -43,8 +44,8 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from api.migrate import upgrade
-    from api.services import organizations, users
+    from api.auth import organizations, users
+    from api.core.migrate import upgrade
     from models import Role
 
     upgrade(get_settings().resolved_owner_database_url)
@@ -68,7 +69,7 @@ def worker_app() -> FastAPI:
     """The app of one worker process when ``serve --workers N`` runs several (uvicorn imports
     this by name in each child, which reads the settings from the environment)."""
     from api.app import create_app
-    from api.ops.logs import configure_logging
+    from api.core.logs import configure_logging
 
     settings = get_settings()
     configure_logging(settings.log_format)
@@ -78,10 +79,10 @@ def worker_app() -> FastAPI:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from api import tenancy
     from api.app import create_app
-    from api.migrate import upgrade
-    from api.ops.logs import configure_logging
+    from api.core import tenancy
+    from api.core.logs import configure_logging
+    from api.core.migrate import upgrade
 
     settings = get_settings()
     if args.trusted_proxies is not None:
@@ -113,10 +114,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "port": args.port,
         "log_level": "info",
         # uvicorn would otherwise believe X-Forwarded-For from loopback; the app decides which
-        # proxies to trust (SAFEWALK_TRUSTED_PROXIES, api/middleware.py).
+        # proxies to trust (SAFEWALK_TRUSTED_PROXIES, api/http/middleware.py).
         "proxy_headers": False,
-        # Our own JSON logs (api/ops/logs.py) and access lines with the request id
-        # (api/ops/context.py) replace uvicorn's.
+        # Our own JSON logs (api/core/logs.py) and access lines with the request id
+        # (api/http/context.py) replace uvicorn's.
         "log_config": None,
         "access_log": False,
     }
@@ -136,7 +137,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_import_areas(args: argparse.Namespace) -> int:
-    from api.services import areas, organizations
+    from api.areas import service as areas
+    from api.auth import organizations
     from models import AreaKind
 
     path = Path(args.file)
@@ -181,8 +183,8 @@ def cmd_import_areas(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from api.migrate import upgrade
-    from api.services import demo
+    from api.core.migrate import upgrade
+    from api.jobs import demo
 
     upgrade(get_settings().resolved_owner_database_url)
     engine, factory = _session_factory()
@@ -213,7 +215,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_open311_sync(args: argparse.Namespace) -> int:
-    from api.open311.client import sync
+    from api.outputs.open311.client import sync
 
     engine, factory = _session_factory()
     try:
@@ -231,8 +233,8 @@ def cmd_open311_sync(args: argparse.Namespace) -> int:
 
 def _print_active_walk(args: argparse.Namespace) -> None:
     """The demo's open walk: its join link and QR code, to try the field app from a phone."""
-    from api.joinlink import join_url, public_base, terminal_qr
-    from api.services import demo
+    from api.jobs import demo
+    from api.walks.joinlink import join_url, public_base, terminal_qr
 
     settings = get_settings()
     engine, factory = _session_factory()
@@ -253,8 +255,8 @@ def _print_active_walk(args: argparse.Namespace) -> None:
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
-    from api.media import MediaStore
-    from api.services import retention
+    from api.core.media import MediaStore
+    from api.privacy import retention
 
     settings = get_settings()
     engine, factory = _session_factory()
@@ -291,7 +293,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from api.ops.backup import backup
+    from api.jobs.backup import backup
 
     m = backup(get_settings(), Path(args.dir))
     print(f"{m.database} database (schema {', '.join(m.schema)}) and {m.media_files} media files")
@@ -300,7 +302,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from api.ops.backup import restore
+    from api.jobs.backup import restore
 
     m = restore(get_settings(), Path(args.dir), replace=args.replace)
     print(f"restored the {m.database} database of {m.created_at} and {m.media_files} media files")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from api.migrate import upgrade
+from api.core.migrate import upgrade
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 

@@ -3,7 +3,7 @@ server's resident memory (summed over its process tree, sampled every 100 ms), a
 organization with areas, active walks, participants and staff, each with a token.
 
 Tokens are issued here with the server's secret rather than by signing in or joining over
-HTTP: the join throttle allows 60 joins a minute per walk (api/ratelimit.py), and signing in
+HTTP: the join throttle allows 60 joins a minute per walk (api/core/ratelimit.py), and signing in
 is not what these benchmarks measure.
 """
 
@@ -26,12 +26,12 @@ from shapely.geometry import box
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from api import spatial  # noqa: E402
-from api.db import create_db_engine, make_sessionmaker  # noqa: E402
-from api.security import issue_token, staff_token_expiry  # noqa: E402
-from api.services import organizations, users  # noqa: E402
-from api.services.walks import participant_token_expiry  # noqa: E402
+from api.auth import organizations, users  # noqa: E402
+from api.auth.security import issue_token, staff_token_expiry  # noqa: E402
+from api.core import spatial  # noqa: E402
+from api.core.db import create_db_engine, make_sessionmaker  # noqa: E402
 from api.settings import Settings  # noqa: E402
+from api.walks.service import participant_token_expiry  # noqa: E402
 from models import (  # noqa: E402
     Area,
     Category,
@@ -42,7 +42,7 @@ from models import (  # noqa: E402
     WalkStatus,
     utcnow,
 )
-from tests.live import SECRET, LiveServer  # noqa: E402
+from tests.live.server import SECRET, LiveServer  # noqa: E402
 
 # Sandnes sentrum and around: areas of about 1.1 x 0.9 km side by side.
 ORIGIN = (5.70, 58.83)
@@ -151,7 +151,7 @@ class RssSampler:
 
 
 def settings_for(url: str, data_dir: Path) -> Settings:
-    """The settings the live server runs with (tests/live.py), to issue tokens it accepts."""
+    """The settings the live server runs with (tests/live/server.py), to issue tokens it accepts."""
     return Settings(environment="test", data_dir=data_dir, database_url=url, secret_key=SECRET)
 
 

@@ -50,10 +50,11 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from api.action_items import grouping as action_items
-from api.auth import Principal
-from api.db import create_db_engine, make_sessionmaker
-from api.services import areas, organizations, users
-from api.services.observations import capture
+from api.areas import service as areas
+from api.auth import organizations, users
+from api.auth.deps import Principal
+from api.core.db import create_db_engine, make_sessionmaker
+from api.observations.service import capture
 from api.settings import Settings
 from geo.grouping import Candidate, GroupPoint, group_points, nearest_within
 from geo.hotspots import cell_r15

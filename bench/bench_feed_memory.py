@@ -9,7 +9,7 @@ clamp; the `next` link carries the keyset cursor) until all N features have come
 each response as a stream and discarding it, as a map client would. Meanwhile the RSS of the
 server's process tree is sampled every 100 ms. Prints RSS before, the peak over the first
 10 % of the features and the peak over all of them: memory that stays flat is bounded by the
-page and the 2,000-row fetch (api/services/maps.py), not by the size of the feed.
+page and the 2,000-row fetch (api/outputs/maps/service.py), not by the size of the feed.
 
 Why this path: no single request returns a million features. The map feed and OGC items
 both clamp at 10,000 a page; the map feed streams each page from a server-side cursor, and
@@ -29,8 +29,8 @@ from _common import create_scratch, drop_scratch
 from _live import RssSampler, Server, load_average, rss_mb, settings_for
 from bench_feeds import load as bulk_load
 
-from api.security import issue_token, staff_token_expiry
-from tests.live import SECRET
+from api.auth.security import issue_token, staff_token_expiry
+from tests.live.server import SECRET
 
 PAGE = 10_000
 

@@ -27,12 +27,13 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from api.app import create_app
-from api.auth import Principal
-from api.db import create_db_engine, make_sessionmaker, session_scope
-from api.migrate import upgrade
-from api.security import issue_token, staff_token_expiry
-from api.services import maps as map_service
-from api.services import organizations, sensitive, users
+from api.auth import organizations, users
+from api.auth.deps import Principal
+from api.auth.security import issue_token, staff_token_expiry
+from api.core.db import create_db_engine, make_sessionmaker, session_scope
+from api.core.migrate import upgrade
+from api.outputs.maps import service as map_service
+from api.privacy import sensitive
 from api.settings import Settings
 from models import Category, Role, Walk, utcnow
 
@@ -60,7 +61,7 @@ def drop(backend: str) -> None:
 
 
 # Every SENSITIVE_EVERY-th observation is an ``incident`` (a sensitive category): planners, the
-# bench's readers, get those at their generalised point (api/services/sensitive.py).
+# bench's readers, get those at their generalised point (api/privacy/sensitive.py).
 SENSITIVE_EVERY = 7
 
 

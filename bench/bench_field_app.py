@@ -24,11 +24,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from api.db import create_db_engine, make_sessionmaker, session_scope  # noqa: E402
-from api.migrate import upgrade  # noqa: E402
-from api.web import FIELD_DIR, MAPLIBRE_DIR, MAPLIBRE_FILES  # noqa: E402
+from api.core.db import create_db_engine, make_sessionmaker, session_scope  # noqa: E402
+from api.core.migrate import upgrade  # noqa: E402
+from api.http.web import FIELD_DIR, MAPLIBRE_DIR, MAPLIBRE_FILES  # noqa: E402
 from tests.factories import make_area, make_org, make_walk  # noqa: E402
-from tests.live import LiveServer  # noqa: E402
+from tests.live.server import LiveServer  # noqa: E402
 
 SIZE_BUDGET_KB = 200.0
 TIME_BUDGET_S = 3.0

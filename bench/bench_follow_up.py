@@ -46,10 +46,10 @@ from _common import create_scratch, drop_scratch  # noqa: E402
 
 from api.action_items import figures  # noqa: E402
 from api.app import create_app  # noqa: E402
-from api.db import create_db_engine, make_sessionmaker  # noqa: E402
-from api.i18n import Language  # noqa: E402
-from api.security import issue_token, staff_token_expiry  # noqa: E402
-from api.services import organizations, users  # noqa: E402
+from api.auth import organizations, users  # noqa: E402
+from api.auth.security import issue_token, staff_token_expiry  # noqa: E402
+from api.core.db import create_db_engine, make_sessionmaker  # noqa: E402
+from api.core.i18n import Language  # noqa: E402
 from api.settings import Settings  # noqa: E402
 from models import (  # noqa: E402
     OPEN_STATUSES,

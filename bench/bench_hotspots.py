@@ -47,10 +47,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from api.db import create_db_engine, make_sessionmaker
-from api.migrate import upgrade
-from api.services import hotspot_rollup, organizations
-from api.services import hotspots as service
+from api.auth import organizations
+from api.core.db import create_db_engine, make_sessionmaker
+from api.core.migrate import upgrade
+from api.hotspots import rollup as hotspot_rollup
+from api.hotspots import service
 from geo.hotspots import STORED_RESOLUTIONS, parent_mask
 from models import ActionStatus, Category, Moderation, Walk
 

@@ -105,7 +105,7 @@ def raw_postgis(url: str, rows: list[Any], batch: int) -> float:
 
 
 def raw_sqlite(url: str, rows: list[Any], batch: int) -> float:
-    from api.db import create_db_engine
+    from api.core.db import create_db_engine
 
     # The app's own connection set-up (SpatiaLite loaded, WAL), through the bare DB-API driver.
     engine = create_db_engine(url)
@@ -145,7 +145,7 @@ def raw_sqlite(url: str, rows: list[Any], batch: int) -> float:
 def category_ids(url: str, org_id: uuid.UUID) -> dict[str, uuid.UUID]:
     from sqlalchemy import select
 
-    from api.db import create_db_engine, make_sessionmaker
+    from api.core.db import create_db_engine, make_sessionmaker
     from models import Category
 
     engine = create_db_engine(url)

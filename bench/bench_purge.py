@@ -29,10 +29,11 @@ from sqlalchemy import insert
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from api import spatial  # noqa: E402
-from api.db import create_db_engine, make_sessionmaker  # noqa: E402
-from api.media import MediaStore  # noqa: E402
-from api.services import organizations, retention  # noqa: E402
+from api.auth import organizations  # noqa: E402
+from api.core import spatial  # noqa: E402
+from api.core.db import create_db_engine, make_sessionmaker  # noqa: E402
+from api.core.media import MediaStore  # noqa: E402
+from api.privacy import retention  # noqa: E402
 from models import (  # noqa: E402
     ActionItem,
     ActionStatus,

@@ -36,10 +36,10 @@ from _common import create_scratch, drop_scratch  # noqa: E402
 from bench_feeds import load  # noqa: E402
 
 from api.app import create_app  # noqa: E402
-from api.auth import Principal  # noqa: E402
-from api.db import create_db_engine, make_sessionmaker  # noqa: E402
-from api.ogc import service as ogc  # noqa: E402
-from api.services import tokens as token_service  # noqa: E402
+from api.auth import tokens as token_service  # noqa: E402
+from api.auth.deps import Principal  # noqa: E402
+from api.core.db import create_db_engine, make_sessionmaker  # noqa: E402
+from api.outputs.ogc import service as ogc  # noqa: E402
 from api.settings import Settings  # noqa: E402
 from models import Observation, User  # noqa: E402
 from models.tokens import TokenCreate  # noqa: E402

@@ -46,8 +46,8 @@ from bench_assign import CATEGORIES, SEED, create_fixtures, load, synthetic_poin
 from sqlalchemy import Engine, event, text
 
 from api.action_items import grouping
-from api.db import create_db_engine, make_sessionmaker
-from api.principal import Principal
+from api.auth.principal import Principal
+from api.core.db import create_db_engine, make_sessionmaker
 from geo.grouping import GroupPoint, group_points, group_shapes
 
 DB_NAME = "issue_15_regroup_bench"

@@ -38,13 +38,13 @@ from shapely.geometry import LineString, Polygon
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from api import spatial  # noqa: E402
 from api.action_items import grouping as item_domain  # noqa: E402
-from api.db import create_db_engine, make_sessionmaker  # noqa: E402
-from api.exports import data, gpkg, pdf, xlsx  # noqa: E402
-from api.media import MediaStore  # noqa: E402
-from api.services import organizations  # noqa: E402
-from api.services.observations import place  # noqa: E402
+from api.auth import organizations  # noqa: E402
+from api.core import spatial  # noqa: E402
+from api.core.db import create_db_engine, make_sessionmaker  # noqa: E402
+from api.core.media import MediaStore  # noqa: E402
+from api.observations.service import place  # noqa: E402
+from api.outputs.exports import data, gpkg, pdf, xlsx  # noqa: E402
 from bench._common import create_scratch, drop_scratch  # noqa: E402
 from models import (  # noqa: E402
     Area,

@@ -31,11 +31,11 @@ from sqlalchemy import text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from api import spatial  # noqa: E402
-from api.db import create_db_engine, make_sessionmaker  # noqa: E402
-from api.services import organizations, users  # noqa: E402
+from api.auth import organizations, users  # noqa: E402
+from api.core import spatial  # noqa: E402
+from api.core.db import create_db_engine, make_sessionmaker  # noqa: E402
 from models import Area, Category, Role, Walk, utcnow  # noqa: E402
-from tests.live import LiveServer  # noqa: E402
+from tests.live.server import LiveServer  # noqa: E402
 
 BUDGET_MS = 2000.0
 VERBOSE = "--verbose" in sys.argv

@@ -1,4 +1,4 @@
-"""Benchmark: what the second tenant wall (row-level security, api/tenancy.py) costs.
+"""Benchmark: what the second tenant wall (row-level security, api/core/tenancy.py) costs.
 
     python bench/bench_tenancy.py --n 100000 --captures 300
 
@@ -31,11 +31,11 @@ from sqlalchemy import event, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from api import tenancy  # noqa: E402
 from api.app import create_app  # noqa: E402
-from api.db import create_db_engine, make_sessionmaker  # noqa: E402
-from api.security import issue_token, staff_token_expiry  # noqa: E402
-from api.services import organizations, users  # noqa: E402
+from api.auth import organizations, users  # noqa: E402
+from api.auth.security import issue_token, staff_token_expiry  # noqa: E402
+from api.core import tenancy  # noqa: E402
+from api.core.db import create_db_engine, make_sessionmaker  # noqa: E402
 from api.settings import Settings  # noqa: E402
 from bench._common import create_scratch, drop_scratch  # noqa: E402
 from models import Role, Walk, WalkStatus, utcnow  # noqa: E402

@@ -45,7 +45,7 @@ from _common import create_scratch, drop_scratch
 from _live import Place, RssSampler, Seeded, Server, load_average, observation, rss_mb, seed
 from sqlalchemy import func, select
 
-from api.db import create_db_engine, make_sessionmaker
+from api.core.db import create_db_engine, make_sessionmaker
 from models import Observation
 
 CAPTURE = "PUT /observations/{id}"

@@ -17,8 +17,6 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import shapely
-from scipy.sparse import coo_array
-from scipy.sparse.csgraph import connected_components
 from shapely.geometry import Polygon
 
 from geo.projection import (
@@ -114,6 +112,10 @@ def group_points(points: Sequence[GroupPoint], distance_m: Mapping[str, float]) 
     n = len(members)
     rows = np.concatenate(sources)
     cols = np.concatenate(targets)
+    # scipy costs a worker ~40 MB at start-up; only a regroup needs it.
+    from scipy.sparse import coo_array
+    from scipy.sparse.csgraph import connected_components
+
     graph = coo_array((np.ones(rows.size, dtype=np.int8), (rows, cols)), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
 

@@ -21,7 +21,6 @@ from typing import Any
 import h3
 import numpy as np
 import numpy.typing as npt
-from scipy.special import ndtr
 
 __all__ = [
     "MIN_CELLS",
@@ -205,6 +204,8 @@ def gi_star(counts: Mapping[str, float]) -> dict[str, GiResult]:
         s = math.sqrt(float(np.mean((x - mean) ** 2)))
         z = (local_sum - mean * w_sum) / (s * np.sqrt((n * w_sum - w_sum**2) / (n - 1)))
         # 2 * Phi(-|z|) keeps precision far into the tail, where 1 - Phi(|z|) rounds to 0.
+        from scipy.special import ndtr  # loaded on the first hotspot map, not at start-up
+
         p = np.asarray(2.0 * ndtr(-np.abs(z)), dtype=np.float64)
 
     classes = _classify(z, p)

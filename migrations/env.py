@@ -9,7 +9,7 @@ from geoalchemy2 import alembic_helpers
 from sqlalchemy.engine import Connection
 
 import models  # noqa: F401 - registers every table on the metadata
-from api.db import create_db_engine
+from api.core.db import create_db_engine
 from api.settings import get_settings
 from migrations.filters import include_object
 from models.base import metadata

@@ -10,6 +10,7 @@ from models.action_items import (
 from models.areas import Area, AreaKind
 from models.base import SRID, metadata, utcnow
 from models.categories import DEFAULT_CATEGORIES, Category
+from models.deadlines import ResponseTimeRule
 from models.exchange import DispatchState, IntegrationKey, Open311Dispatch, Open311Endpoint
 from models.hotspots import NO_AREA, HotspotDay, HotspotMember, HotspotTotal
 from models.observations import Moderation, Observation, Photo
@@ -48,6 +49,7 @@ __all__ = [
     "OwnerType",
     "Participant",
     "PersonalAccessToken",
+    "ResponseTimeRule",
     "ParticipantGroup",
     "Photo",
     "Role",

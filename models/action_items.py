@@ -171,6 +171,10 @@ class ActionItem(SQLModel, table=True):
         default=None, foreign_key="user_account.id", ondelete="SET NULL"
     )
     due_date: date | None = None
+    # Set when someone wrote the due date by hand: response-time rules no longer move it.
+    due_date_manual: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
     status: ActionStatus = Field(default=ActionStatus.new, sa_column=enum_column(ActionStatus))
     resolution_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     referred_to: str | None = Field(default=None, max_length=200)
@@ -240,6 +244,7 @@ class ActionItemRead(SQLModel):
     owner_type: OwnerType
     assignee_id: uuid.UUID | None
     due_date: date | None
+    due_date_manual: bool = False
     overdue: bool
     status: ActionStatus
     resolution_note: str | None
@@ -393,6 +398,10 @@ class FollowUpGroup(SQLModel):
     resolved_in_period: int
     open_age_days: AgeBuckets
     median_days_to_resolve: float | None
+    # Of ``resolved_in_period``: resolved on or before the due date, and that count's share of
+    # those that had a due date (null when none had).
+    resolved_within_deadline: int = 0
+    resolved_within_deadline_share: float | None = None
 
 
 class FollowUpStats(SQLModel):

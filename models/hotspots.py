@@ -4,7 +4,7 @@
 `HotspotTotal` the same without the day, for maps over all time. `HotspotMember` remembers
 what each counted observation contributes, so that a later change (moderation, an author's
 edit, a withdrawal, a deleted area) takes exactly that contribution out again. Maintained by
-`api.services.hotspot_rollup`; only accepted observations with a location count.
+`api.hotspots.rollup`; only accepted observations with a location count.
 
 `area_id` is part of the key, and a key column cannot be NULL on PostgreSQL, nor be matched by
 ON CONFLICT when NULL on SQLite: observations outside every area carry `NO_AREA`, the nil UUID.

@@ -69,7 +69,7 @@ class Organization(SQLModel, table=True):
     moderation_mode: ModerationMode = Field(
         default=ModerationMode.post, sa_column=enum_column(ModerationMode)
     )
-    # Retention (issue 16), applied by `safewalk purge` (api/services/retention.py); None keeps
+    # Retention (issue 16), applied by `safewalk purge` (api/privacy/retention.py); None keeps
     # forever. Photos: days after their action item closed (or after recording, for an
     # observation in no item). Notes: days after recording, once the item is no longer open.
     # Display names: days after the walk ended (the group is kept).

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import AwareDatetime, ConfigDict
+from pydantic import Field as PydanticField
 from sqlalchemy import Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -70,6 +71,10 @@ class Walk(SQLModel, table=True):
     )
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
+    # The report back (/public/{slug}/walks/{id}) is shown from this moment; None: not shown.
+    report_back_published_at: datetime | None = Field(
+        default=None, sa_column=ts_column(nullable=True)
+    )
 
 
 class Participant(SQLModel, table=True):
@@ -131,6 +136,7 @@ class WalkRead(SQLModel):
     participant_count: int = 0
     created_at: datetime
     updated_at: datetime
+    report_back_published_at: datetime | None = None
 
 
 class JoinRequest(SQLModel):
@@ -148,3 +154,20 @@ class JoinResponse(SQLModel):
     token_type: str = "bearer"
     expires_at: datetime
     walk_title: str
+
+
+class ReportBackRequest(SQLModel):
+    """Publish the walk's report back, or withdraw it with ``{"published": false}``."""
+
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    # Strict: "no" or 0 is a 422, never read as a withdrawal.
+    published: Annotated[bool, NotNull, PydanticField(strict=True)] = True
+
+
+class ReportBackState(SQLModel):
+    walk_id: uuid.UUID
+    published: bool
+    published_at: datetime | None
+    # The unlisted page, for anyone with the link (absolute, to print or share).
+    url: str

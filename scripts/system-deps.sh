@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the system libraries safewalk needs when they are missing (Debian/Ubuntu via apt).
-# Usage: scripts/system-deps.sh [--postgis]
+# Usage: [PYTHON=python3] scripts/system-deps.sh [--postgis]
 set -euo pipefail
 
 need=()
@@ -8,6 +8,11 @@ have_spatialite() {
   ldconfig -p 2>/dev/null | grep -q 'mod_spatialite\.so' || ls /usr/lib/*/mod_spatialite.so >/dev/null 2>&1
 }
 have_spatialite || need+=(libsqlite3-mod-spatialite)
+# Debian's python3 makes no virtual environment without python3-venv (ensurepip).
+python=${PYTHON:-python3}
+if command -v "$python" >/dev/null && ! "$python" -c 'import ensurepip, venv' 2>/dev/null; then
+  need+=(python3-venv)
+fi
 if [[ "${1:-}" == "--postgis" ]]; then
   pgv=$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1 || true)
   if [[ -n "$pgv" ]] && ! ls "/usr/share/postgresql/$pgv/extension/postgis.control" >/dev/null 2>&1; then

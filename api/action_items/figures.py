@@ -20,6 +20,11 @@ Flow figures, within the period:
   ``median_days_to_resolve``: the exact median, over those same items, of the days from the
   item's creation to that resolution (the mean of the two middle values for an even count),
   rounded to 0.1 day.
+  ``resolved_within_deadline``: of those same items, the ones with a due date whose resolution
+  fell on or before it (the resolution's UTC date, as ``overdue`` reads dates);
+  ``resolved_within_deadline_share`` is that count over those of them that had a due date,
+  rounded to 0.001 (null when none had one). An item without a due date had no deadline to
+  hold: it counts in neither.
 
 The status of an item at a past T is read from its append-only history: it is the
 ``from_status`` of the item's first status move at or after T, or its current status when it
@@ -50,7 +55,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.selectable import Subquery
 
-from api.i18n import Language, has, translate
+from api.core import spatial
+from api.core.i18n import Language, has, translate
 from models import OPEN_STATUSES, ActionEvent, ActionItem, ActionStatus, Area, Category, utcnow
 from models.base import UTCDateTime
 
@@ -231,6 +237,10 @@ def follow_up_stats(
         pop.c.resolution_at.is_not(None),
         _in_period(pop.c.resolution_at, since, as_of),
     )
+    with_deadline = and_(resolved_here, pop.c.due_date.is_not(None))
+    within_deadline = and_(
+        with_deadline, spatial.utc_day(dialect, pop.c.resolution_at) <= pop.c.due_date
+    )
     day = timedelta(days=1)
     counts = (
         select(
@@ -244,6 +254,8 @@ def follow_up_stats(
             ),
             count_if(_in_period(created, since, as_of)).label("created"),
             count_if(resolved_here).label("resolved_in_period"),
+            count_if(with_deadline).label("with_deadline"),
+            count_if(within_deadline).label("within_deadline"),
             count_if(and_(is_open, created >= as_of - 30 * day)).label("age_0_30"),
             count_if(and_(is_open, created < as_of - 30 * day, created >= as_of - 90 * day)).label(
                 "age_31_90"
@@ -289,6 +301,7 @@ def follow_up_stats(
         k = row["key"]
         med = medians.get(k)
         code, label = labels.get(k, (k, None))
+        with_due, within = int(row["with_deadline"] or 0), int(row["within_deadline"] or 0)
         out.append(
             {
                 "key": str(code) if code is not None else None,
@@ -311,6 +324,8 @@ def follow_up_stats(
                     ">180": int(row["age_over_180"] or 0),
                 },
                 "median_days_to_resolve": round(float(med), 1) if med is not None else None,
+                "resolved_within_deadline": within,
+                "resolved_within_deadline_share": round(within / with_due, 3) if with_due else None,
             }
         )
     out.sort(key=lambda r: (r["label"] is None, str(r["label"])))

@@ -21,10 +21,11 @@ from sqlalchemy import Table, func, or_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from api import spatial
-from api.errors import Conflict, InvalidInput, NotFound
-from api.i18n import plural
-from api.principal import Principal
+from api.auth.principal import Principal
+from api.core import spatial
+from api.core.errors import Conflict, InvalidInput, NotFound
+from api.core.i18n import plural
+from api.deadlines import rules as response_times
 from geo.grouping import (
     Candidate,
     GroupPoint,
@@ -92,15 +93,6 @@ def priority_score(
 
 def effective_priority(item: ActionItem) -> float:
     return item.priority_override if item.priority_override is not None else item.priority_score
-
-
-def default_due_date(priority: float, today: date) -> date:
-    """High priority within a month, medium within three, the rest within six (Kungsbacka's aim)."""
-    if priority >= 60:
-        return today + timedelta(days=30)
-    if priority >= 40:
-        return today + timedelta(days=90)
-    return today + timedelta(days=180)
 
 
 # --- events --------------------------------------------------------------------------------
@@ -271,9 +263,14 @@ def new_item(
     return item
 
 
-def _set_due_date_if_missing(item: ActionItem) -> None:
-    if item.due_date is None:
-        item.due_date = default_due_date(effective_priority(item), utcnow().date())
+def _set_due_date_if_missing(session: Session, item: ActionItem) -> None:
+    """A new item's due date, from the organization's response-time rules; one set by hand
+    (even to none) stays."""
+    if item.due_date is None and not item.due_date_manual:
+        times = response_times.load(session, item.organization_id)
+        item.due_date = times.due_date(
+            item.category_id, item.department, effective_priority(item), item.created_at
+        )
 
 
 # --- incremental ---------------------------------------------------------------------------
@@ -391,7 +388,7 @@ def assign(
     obs.action_item_id = item.id
     session.flush()
     refresh(session, item)
-    _set_due_date_if_missing(item)
+    _set_due_date_if_missing(session, item)
     session.flush()
     return item
 
@@ -492,6 +489,8 @@ class _Item:
     priority_override: float | None
     due_date: date | None
     version: int
+    department: str | None
+    due_date_manual: bool
 
 
 def _read_observations(session: Session, area: Area, *, elsewhere: bool) -> list[_Obs]:
@@ -536,6 +535,7 @@ def _read_open_items(session: Session, area: Area) -> dict[uuid.UUID, _Item]:
             i.observation_count, spatial.as_wkb(dialect, i.location),
             spatial.as_wkb(dialect, i.footprint), i.first_seen_at, i.last_seen_at,
             i.participant_groups, i.priority_score, i.priority_override, i.due_date, i.version,
+            i.department, i.due_date_manual,
         ).where(i.area_id == area.id, i.status.in_([str(s) for s in OPEN_STATUSES]))
     ).all()  # fmt: skip
     locations = shapely.from_wkb([None if r[7] is None else bytes(r[7]) for r in rows])
@@ -543,7 +543,7 @@ def _read_open_items(session: Session, area: Area) -> dict[uuid.UUID, _Item]:
     return {
         r[0]: _Item(
             r[0], r[1], str(r[2]), r[3], r[4], bool(r[5]), r[6], locations[k], footprints[k],
-            r[9], r[10], list(r[11] or []), r[12], r[13], r[14], r[15],
+            r[9], r[10], list(r[11] or []), r[12], r[13], r[14], r[15], r[16], bool(r[17]),
         )
         for k, r in enumerate(rows)
     }  # fmt: skip
@@ -717,7 +717,14 @@ def regroup_area(session: Session, principal: Principal, area: Area) -> RegroupR
         return titles[key]
 
     now = utcnow()
-    today = now.date()
+    times = response_times.load(session, area.organization_id)
+
+    def due(old: _Item, priority: float) -> date | None:
+        """An open item keeps its due date; one without gets the rules' (not if set by hand)."""
+        if old.due_date is not None or old.due_date_manual:
+            return old.due_date
+        return times.due_date(old.category_id, old.department, priority, old.created_at)
+
     new_rows: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
@@ -749,7 +756,9 @@ def regroup_area(session: Session, principal: Principal, area: Area) -> RegroupR
                 "category_id": cat.id, "title": title(cat, len(mem)),
                 "title_edited": False, **figures, "priority_override": None,
                 "department": cat.default_department, "owner_type": str(OwnerType.municipality),
-                "due_date": default_due_date(figures["priority_score"], today),
+                "due_date": times.due_date(
+                    cat.id, cat.default_department, figures["priority_score"], now
+                ),
                 "status": str(ActionStatus.new), "version": 1, "created_at": now,
                 "updated_at": now,
             })  # fmt: skip
@@ -764,9 +773,7 @@ def regroup_area(session: Session, principal: Principal, area: Area) -> RegroupR
             else title(cats.get(old.category_id), len(mem))
         )
         priority = old.priority_override
-        figures["due_date"] = old.due_date or default_due_date(
-            figures["priority_score"] if priority is None else priority, today
-        )
+        figures["due_date"] = due(old, figures["priority_score"] if priority is None else priority)
         if _differs(old, figures):
             changed.append({"id": item_id, **figures, "updated_at": now, "version": old.version})
         if old.observation_count != len(mem):
@@ -784,7 +791,7 @@ def regroup_area(session: Session, principal: Principal, area: Area) -> RegroupR
         priority = (
             old.priority_override if old.priority_override is not None else old.priority_score
         )
-        emptied["due_date"] = old.due_date or default_due_date(priority, today)
+        emptied["due_date"] = due(old, priority)
         changed.append(emptied)
         events.append(_event(area.organization_id, item_id, now, kind="regroup", actor=principal,
                              from_status=old.status, to_status=str(ActionStatus.closed_empty),
@@ -887,6 +894,6 @@ def split(
     )
     refresh(session, item)
     refresh(session, fresh)
-    _set_due_date_if_missing(fresh)
+    _set_due_date_if_missing(session, fresh)
     session.flush()
     return fresh

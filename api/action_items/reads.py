@@ -15,15 +15,15 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from api import spatial
 from api.action_items.grouping import effective_priority
 from api.action_items.workflow import allowed_moves
-from api.i18n import Language, has, translate
-from api.paging import after_keyset, clamp_limit, keyset_page
-from api.principal import Principal
-from api.services import sensitive
-from api.services.photo_links import photo_links
-from api.signing import PhotoSigner
+from api.auth.principal import Principal
+from api.core import spatial
+from api.core.i18n import Language, has, translate
+from api.core.paging import after_keyset, clamp_limit, keyset_page
+from api.core.photo_links import photo_links
+from api.core.signing import PhotoSigner
+from api.privacy import sensitive
 from geo.projection import geodesic_distance_m
 from models import (
     OPEN_STATUSES,

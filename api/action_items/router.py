@@ -1,34 +1,31 @@
-"""The action list: items with their workflow and history, per-area lists, regroup,
-follow-up figures, and follow-up walks confirming resolved items."""
+"""The action list: items with their workflow and history, regroup, follow-up figures, and
+follow-up walks confirming resolved items. The per-area list in every format stands with the
+exports (api/outputs/exports/router.py), an item's observations and its fix photos with their
+own rooms' routes."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal
-from urllib.parse import quote
+from typing import Annotated, Literal
 
-from fastapi import Depends, Header, Query, Request, Response
+from fastapi import Header, Query, Request, Response
 from pydantic import AwareDatetime
 
 from api.action_items import figures, grouping, reads, workflow
-from api.auth import Principal, PrincipalDep
-from api.deps import SessionDep, SettingsDep, SignerDep
-from api.errors import InvalidInput, request_language
-from api.exports import router as exports
-from api.lookups import ValidArea, ValidWalk
-from api.paging import Page, next_url
-from api.routers import API_PREFIX, api_router
-from api.routers.photos import IMAGE_BODY, MediaDep, PhotoBytes
-from api.services import observations as obs_service
-from api.services import photos as photo_service
-from api.services import sensitive
-from api.signing import EXPORT_TTL, PhotoSigner
+from api.action_items.deps import ValidItem
+from api.areas.deps import ValidArea
+from api.auth.deps import Principal, PrincipalDep
+from api.core.errors import InvalidInput, request_language
+from api.core.paging import Page, next_url
+from api.core.signing import PhotoSigner
+from api.http.deps import SessionDep, SignerDep
+from api.http.routing import api_router
+from api.walks.deps import ValidWalk
 from models import ActionItem, ActionStatus, utcnow
 from models.action_items import (
     ActionEventRead,
     ActionItemRead,
     ActionItemUpdate,
-    ActionListRead,
     BulkOut,
     BulkRequest,
     CommentIn,
@@ -38,17 +35,8 @@ from models.action_items import (
     RegroupResult,
     SplitRequest,
 )
-from models.observations import ObservationRead, PhotoRead
 
 router = api_router("action-items")
-
-
-def valid_item(id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -> ActionItem:
-    # Participants reach items only through follow-up, which checks their walk's area.
-    return grouping.get_item(session, principal.org_id, id)
-
-
-ValidItem = Annotated[ActionItem, Depends(valid_item)]
 
 
 def _one(
@@ -172,56 +160,6 @@ def follow_up(
     return _one(session, done, response, principal, signer)
 
 
-@router.put(
-    "/action-items/{id}/photos/{photo_id}",
-    response_model=PhotoRead,
-    responses={201: {"model": PhotoRead, "description": "Stored"}},
-    openapi_extra=IMAGE_BODY,
-)
-def put_fix_photo(
-    photo_id: uuid.UUID,
-    item: ValidItem,
-    data: PhotoBytes,
-    principal: PrincipalDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    store: MediaDep,
-    signer: SignerDep,
-    response: Response,
-) -> PhotoRead:
-    """A photo of the fix, by client UUID (201 stored, 200 the same bytes again, 409 other
-    bytes); the same checks and metadata stripping as observation photos."""
-    done = workflow.add_fix_photo(
-        session, principal, item, photo_id, data,
-        store=store, max_bytes=settings.photo_max_bytes, max_pixels=settings.photo_max_pixels,
-    )  # fmt: skip
-    response.status_code = 201 if done.created else 200
-    return photo_service.to_read(done.photo, signer)
-
-
-@router.get("/action-items/{id}/observations", response_model=Page[ObservationRead])
-def item_observations(
-    request: Request,
-    item: ValidItem,
-    principal: PrincipalDep,
-    session: SessionDep,
-    signer: SignerDep,
-    limit: int | None = None,
-    cursor: str | None = None,
-) -> Page[ObservationRead]:
-    """What the item was made of: notes, severity, darkness, photos (signed links), and the
-    reporter's group at most, never the person."""
-    f = obs_service.ObservationFilter(action_item_id=item.id)
-    rows, nxt = obs_service.list_page(
-        session, principal, f, limit=limit, cursor=cursor,
-        maximum=request.app.state.settings.page_size_max,
-    )  # fmt: skip
-    return Page[ObservationRead](
-        items=obs_service.to_reads(session, rows, signer, principal=principal),
-        next=next_url(request, nxt),
-    )
-
-
 @router.post("/action-items/{id}/comments", response_model=ActionEventRead, status_code=201)
 def add_comment(
     item: ValidItem, body: CommentIn, principal: PrincipalDep, session: SessionDep
@@ -244,53 +182,6 @@ def nearby_resolved(
     return reads.to_reads(session, items, principal=principal)
 
 
-@router.get(
-    "/areas/{id}/action-list",
-    response_model=ActionListRead,
-    responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with format=csv"}},
-)
-def area_action_list(
-    request: Request,
-    area: ValidArea,
-    principal: PrincipalDep,
-    session: SessionDep,
-    signer: SignerDep,
-    format: Literal["json", "csv", "xlsx", "gpkg", "pdf"] = "json",
-    delimiter: Literal["semicolon", "comma"] = "semicolon",
-    include_closed: bool = False,
-) -> Any:
-    """The area's items by priority. ``format=csv``: a spreadsheet in the caller's language
-    (UTF-8 with BOM, semicolons unless ``delimiter=comma``), photos as links valid for days."""
-    if format in exports.EXPORT_FORMATS:  # spreadsheet, GeoPackage, PDF (api/exports)
-        return exports.area_export(
-            request, session, principal.org_id, area, format, include_closed,
-            full=sensitive.full_detail(principal),
-        )  # fmt: skip
-    listing = reads.area_list(
-        session, area, include_closed=include_closed, principal=principal, signer=signer
-    )
-    if format == "csv":
-        # Links in a spreadsheet are opened later and elsewhere: absolute, valid for days.
-        export_signer = PhotoSigner(
-            request.app.state.secret, str(request.base_url).rstrip("/") + API_PREFIX, EXPORT_TTL
-        )
-        body = reads.area_list_csv(
-            session,
-            listing,
-            ";" if delimiter == "semicolon" else ",",
-            request_language(request),
-            export_signer,
-            full=sensitive.full_detail(principal),
-        )
-        filename = f"action-list-{(area.code or area.name).replace(' ', '_')}.csv"
-        return Response(
-            content=body.encode("utf-8"),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"},
-        )
-    return ActionListRead.model_validate(listing)
-
-
 @router.post("/areas/{id}/regroup", response_model=RegroupResult)
 def regroup(area: ValidArea, principal: PrincipalDep, session: SessionDep) -> RegroupResult:
     return grouping.regroup_area(session, principal, area)
@@ -307,7 +198,10 @@ whose due date lies before that (UTC) date; `open_age_days` buckets them by age 
 Flows, within the period: `created` (items created in it), `reopened` (items reopened at least
 once in it), `resolved_in_period` (items whose resolution still standing at `until` happened in
 the period) and `median_days_to_resolve`: the exact median over those items of the days from
-creation to that resolution, rounded to 0.1 day.
+creation to that resolution, rounded to 0.1 day. `resolved_within_deadline`: of those items,
+the ones resolved on or before their due date (the resolution's UTC date);
+`resolved_within_deadline_share`: that count over those of them with a due date (0-1, null when
+none had one).
 
 Duplicates and items closed empty count nowhere. Without `since` and `until`, the figures
 are today's."""

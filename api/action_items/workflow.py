@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import col
 
-from api import policy
 from api.action_items.grouping import get_item, record_event, set_status
-from api.errors import (
+from api.auth import policy
+from api.auth.principal import Principal
+from api.core.errors import (
     Conflict,
     DomainError,
     Forbidden,
@@ -21,9 +23,6 @@ from api.errors import (
     PreconditionFailed,
     PreconditionRequired,
 )
-from api.media import MediaStore
-from api.principal import Principal
-from api.services import photos as photo_service
 from models import (
     ActionEvent,
     ActionItem,
@@ -149,6 +148,9 @@ def apply(
             if not value:
                 raise InvalidInput.at(["body", "title"], "may not be blank")
             item.title_edited = True  # no longer regenerated from the reports
+        if field == "due_date":
+            # Set by hand (a date, or none): the response-time rules no longer move it.
+            item.due_date_manual = True
         old = getattr(item, field)
         if old != value:
             changes[field] = [_plain(old), _plain(value)]
@@ -285,7 +287,7 @@ def history(session: Session, item: ActionItem) -> list[ActionEventRead]:
             # The group only: participant identity is never shown.
             actor = f"participant:{groups[e.actor_participant_id]}"
         elif e.kind == "case_system":
-            actor = "case_system"  # the organization's Open311 case system (api/open311)
+            actor = "case_system"  # the organization's Open311 case system (api/outputs/open311)
         else:
             actor = "system"
         out.append(
@@ -303,24 +305,25 @@ def history(session: Session, item: ActionItem) -> list[ActionEventRead]:
     return out
 
 
+class _Kept(Protocol):
+    created: bool
+
+
+Kept = TypeVar("Kept", bound=_Kept)
+
+
 def add_fix_photo(
     session: Session,
     principal: Principal,
     item: ActionItem,
     photo_id: uuid.UUID,
-    data: bytes,
-    *,
-    store: MediaStore,
-    max_bytes: int,
-    max_pixels: int,
-) -> photo_service.Upload:
-    """A photo of the fix: the same checks and stripping as observation photos, in the item's
-    history. Engineers add them to items they work on."""
+    keep: Callable[[], Kept],
+) -> Kept:
+    """A photo of the fix, in the item's history. Engineers add them to items they work on;
+    ``keep`` stores it once that is checked (the photos' upload, passed in by the route: the
+    same checks and stripping as observation photos)."""
     _engineer_scope(principal, item)
-    done = photo_service.upload(
-        session, principal, item, photo_id, data,
-        store=store, max_bytes=max_bytes, max_pixels=max_pixels,
-    )  # fmt: skip
+    done = keep()
     if done.created:
         record_event(session, item, kind="photo", actor=principal, changes={"photo": str(photo_id)})
         item.updated_at = utcnow()

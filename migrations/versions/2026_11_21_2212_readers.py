@@ -18,7 +18,7 @@ down_revision: str | None = "a9c0c0a0010b"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# The output CRSs of /ogc (api/ogc/crs.py) beyond WGS84.
+# The output CRSs of /ogc (api/outputs/ogc/crs.py) beyond WGS84.
 EXTRA_SRIDS = (25832, 25833, 25835, 3006, 3067, 3857)
 
 

@@ -2,7 +2,7 @@
 
 Every table of the schema with an ``organization_id`` column (found now, at upgrade time, so
 tables added by earlier revisions are covered without a list here), and ``organization`` on
-its ``id``, gets row-level security with two policies (see ``api/tenancy.py``):
+its ``id``, gets row-level security with two policies (see ``api/core/tenancy.py``):
 
 - ``tenant_wall``: rows of the organization in ``safewalk.organization_id`` only, for reading
   and writing (USING and WITH CHECK); no setting, no rows.
@@ -17,7 +17,7 @@ enabled, not FORCEd: the owner (migrations, the CLI, ``pg_dump`` for backups) se
 and the service connects as ``safewalk_app`` or a member of it. SQLite: nothing to do.
 
 Revision ID: a9c0c0a0016b
-Revises: a9c0c0a0015c
+Revises: dead11e50001
 """
 
 from collections.abc import Sequence
@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "a9c0c0a0016b"
-down_revision: str | None = "a9c0c0a0015c"
+down_revision: str | None = "dead11e50001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

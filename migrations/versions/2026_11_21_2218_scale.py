@@ -5,7 +5,7 @@ bitwise parent of the resolution-15 cell), an index for reading the partial days
 of a time filter, and three tables: `hotspot_day` and `hotspot_total` (counts per
 organization, area, category, resolution, cell and UTC day, or over all time) and
 `hotspot_member` (what each counted observation adds). The cells and rollups of existing
-observations are filled by `safewalk migrate` (api/migrate.py), batch by batch, not here.
+observations are filled by `safewalk migrate` (api/core/migrate.py), batch by batch, not here.
 
 Revision ID: a9c0c0a00015
 Revises: a9c0c0a0016d

@@ -3,7 +3,7 @@
 ``observation.location_general``: the centre of the observation's H3 resolution-8 cell, which
 stands in for its location outside the coordinators' view when its category is sensitive.
 No spatial index: queries find rows through the true location's index and then test this point.
-Existing rows are filled by ``safewalk migrate`` (api/migrate.py), not here.
+Existing rows are filled by ``safewalk migrate`` (api/core/migrate.py), not here.
 
 Revision ID: a9c0c0a0016d
 Revises: a9c0c0a0016c

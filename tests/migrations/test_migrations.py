@@ -6,8 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from api.db import create_db_engine
-from api.migrate import downgrade, upgrade
+from api.core.db import create_db_engine
+from api.core.migrate import downgrade, upgrade
 from migrations.filters import include_object
 from models.base import metadata
 

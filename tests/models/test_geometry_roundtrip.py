@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api import spatial
+from api.core import spatial
 from geo.geojson import parse_geometry, to_geojson
 from models import ActionItem, Area, Walk
 from tests.factories import make_category, make_org

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from api.migrate import upgrade
-from tests.conftest import DatabaseFactory
-from tests.live import LiveServer
+from api.core.migrate import upgrade
+from tests.factories.databases import DatabaseFactory
+from tests.live.server import LiveServer
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"

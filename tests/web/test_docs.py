@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from api.db import create_db_engine
+from api.core.db import create_db_engine
 from models import Role
 from tests.factories import PASSWORD, make_org, make_user
-from tests.live import LiveServer
+from tests.live.server import LiveServer
 
 
 def _seed(url: str) -> str:

@@ -7,11 +7,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from api import spatial
-from api.db import create_db_engine, make_sessionmaker
+from api.core import spatial
+from api.core.db import create_db_engine, make_sessionmaker
 from models import ActionItem, ActionStatus, utcnow
 from tests.factories import make_area, make_category, make_org
-from tests.live import LiveServer
+from tests.live.server import LiveServer
 from tests.web.conftest import axe_violations
 
 

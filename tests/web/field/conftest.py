@@ -14,13 +14,13 @@ import httpx
 import pytest
 from shapely.geometry import LineString
 
-from api import spatial
-from api.db import create_db_engine, make_sessionmaker, session_scope
-from api.migrate import upgrade
+from api.core import spatial
+from api.core.db import create_db_engine, make_sessionmaker, session_scope
+from api.core.migrate import upgrade
 from models import Role, WalkStatus, utcnow
-from tests.conftest import DatabaseFactory
 from tests.factories import PASSWORD, make_area, make_org, make_user, make_walk
-from tests.live import LiveServer
+from tests.factories.databases import DatabaseFactory
+from tests.live.server import LiveServer
 from tests.web.conftest import require_browser
 
 # Where the emulated phone is: inside the seeded area, on the route.

@@ -14,12 +14,12 @@ from typing import Any
 import httpx
 import pytest
 
-from api.db import create_db_engine, make_sessionmaker
-from api.migrate import upgrade
+from api.core.db import create_db_engine, make_sessionmaker
+from api.core.migrate import upgrade
 from models import Role
-from tests.conftest import DatabaseFactory
 from tests.factories import PASSWORD, make_area, make_org, make_user
-from tests.live import LiveServer
+from tests.factories.databases import DatabaseFactory
+from tests.live.server import LiveServer
 from tests.web.conftest import require_browser
 
 # A few streets in Sandnes sentrum, inside tests.factories.SANDNES_SQUARE.

@@ -78,6 +78,11 @@ export async function join(code, group, displayName) {
   return call('POST', '/walks/join', { json });
 }
 
+/** Who this token is: for a participant, the walk's organization (its public address). */
+export async function me(session) {
+  return call('GET', '/me', { token: session.access_token });
+}
+
 export async function categories(session) {
   return call('GET', '/categories', { token: session.access_token });
 }

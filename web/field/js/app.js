@@ -6,6 +6,7 @@ import { Outbox, SyncLoop, SENT, REFUSED, isDelivered } from './queue.js';
 import { shrink } from './photo.js';
 import { isDark } from './sun.js';
 import { h, icon, $, uuid, localIso } from './ui.js';
+import { rememberWalk, rememberedWalk, pastWalks, showReport } from './report.js';
 
 // Beyond this the pin is likely on the wrong side of the street: the user is asked to check it.
 const POOR_ACCURACY_M = 30;
@@ -57,6 +58,7 @@ function show(view, { pick = false } = {}) {
   $('#leave').hidden = !joined;
   if (view === 'queue') renderQueue();
   if (view === 'mine') renderMine();
+  if (view === 'join') renderPastWalks();
   if (view === 'map') openMap({ pick });
 }
 
@@ -137,6 +139,7 @@ async function enter(session) {
   }
   $('#walk-title').textContent = session.walk_title || '';
   state.followUpWalk = false;
+  learnReportAddress(session);
   loadCategories();
   loadWalk();
   startGeolocation();
@@ -594,6 +597,7 @@ async function renderMine() {
   const walkId = state.session?.walk_id;
   const items = (await state.outbox.all()).filter((it) => it.walk_id === walkId).reverse();
   $('#mine-empty').hidden = items.length > 0;
+  $('#report-open').hidden = !items.length || !rememberedWalk(walkId)?.slug;
   const message = $('#mine-message');
   $('#mine-list').replaceChildren(
     ...items.map((item) => {
@@ -627,6 +631,40 @@ async function renderMine() {
             }, t('withdraw')))
           : null);
     }),
+  );
+}
+
+// --- the report back ---------------------------------------------------------------------
+
+/** While the walk's token works: remember where its report back will be, for after the walk. */
+async function learnReportAddress(session) {
+  rememberWalk(session.walk_id, { title: session.walk_title || '' });
+  if (rememberedWalk(session.walk_id)?.slug) return;
+  try {
+    const res = await api.me(session);
+    const slug = res.status === 200 ? res.body?.organization?.slug : null;
+    if (slug) rememberWalk(session.walk_id, { slug });
+  } catch {
+    // offline: asked again the next time the walk is entered
+  }
+}
+
+async function openReport(walkId) {
+  state.reportWalk = walkId;
+  show('report');
+  const mine = (await state.outbox.all()).filter((it) => it.walk_id === walkId && isDelivered(it));
+  await showReport(walkId, mine, { categoryLabel });
+}
+
+/** On the join screen, after a walk's token expired: the walks this phone reported on. */
+async function renderPastWalks() {
+  if (!state.outbox) return;
+  const walks = pastWalks(await state.outbox.all());
+  $('#past-walks').hidden = walks.length === 0;
+  $('#past-walks-list').replaceChildren(
+    ...walks.map((w) => h('li', { class: 'card' },
+      h('h4', {}, w.title || ''),
+      h('button', { type: 'button', class: 'secondary', onclick: () => openReport(w.id) }, t('report_open')))),
   );
 }
 
@@ -677,6 +715,8 @@ function bind() {
     }
   });
   $('#place-on-map').addEventListener('click', () => show('map', { pick: true }));
+  $('#report-open').addEventListener('click', () => openReport(state.session.walk_id));
+  $('#report-back').addEventListener('click', () => show(state.session ? 'mine' : 'join'));
   $('#use-place').addEventListener('click', () => {
     if (state.pickedPlace) state.draft.location = { ...state.pickedPlace, accuracy: 0, manual: true };
     renderLocation();
@@ -693,6 +733,7 @@ function bind() {
     renderLocation();
     renderStatus();
     if (state.view === 'mine') renderMine();
+    if (state.view === 'report') openReport(state.reportWalk);
   });
   $('#theme-select').addEventListener('change', (e) => {
     localStorage.setItem('safewalk.theme', e.target.value);

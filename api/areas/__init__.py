@@ -1,0 +1,1 @@
+"""Areas: the organization's places, their geometry and import."""

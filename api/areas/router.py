@@ -1,0 +1,73 @@
+"""Areas: list, create, read, update, delete, and import a GeoJSON FeatureCollection."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import Query, Request, Response
+
+from api.areas import service as area_service
+from api.areas.deps import ValidArea
+from api.auth.deps import PrincipalDep
+from api.core.paging import Page, next_url
+from api.http.deps import SessionDep
+from api.http.routing import api_router
+from models import AreaKind
+from models.areas import AreaCreate, AreaImport, AreaImportResult, AreaRead, AreaUpdate
+
+router = api_router("areas")
+
+
+@router.get("/areas", response_model=Page[AreaRead])
+def list_areas(
+    request: Request,
+    principal: PrincipalDep,
+    session: SessionDep,
+    limit: int | None = Query(default=None),
+    cursor: str | None = None,
+    kind: AreaKind | None = None,
+    parent_id: uuid.UUID | None = None,
+) -> Page[AreaRead]:
+    rows, nxt = area_service.list_areas(
+        session, principal.org_id, limit=limit, cursor=cursor,
+        maximum=request.app.state.settings.page_size_max, kind=kind, parent_id=parent_id,
+    )  # fmt: skip
+    return Page[AreaRead](
+        items=[area_service.to_read(a) for a in rows], next=next_url(request, nxt)
+    )
+
+
+@router.post("/areas", response_model=AreaRead, status_code=201)
+def create_area(body: AreaCreate, principal: PrincipalDep, session: SessionDep) -> AreaRead:
+    return area_service.to_read(area_service.create_area_in(session, principal.org_id, body))
+
+
+@router.post("/areas/import", response_model=AreaImportResult)
+def import_areas(
+    body: AreaImport,
+    principal: PrincipalDep,
+    session: SessionDep,
+    name_property: str | None = Query(default=None, min_length=1, max_length=100),
+    kind: AreaKind = AreaKind.neighbourhood,
+    skip_invalid: bool = False,
+) -> AreaImportResult:
+    """All or nothing unless ``skip_invalid``: re-importing updates areas by code, else name."""
+    return area_service.import_collection(
+        session, principal.org_id, body,
+        name_property=name_property, kind=kind, skip_invalid=skip_invalid,
+    )  # fmt: skip
+
+
+@router.get("/areas/{id}", response_model=AreaRead)
+def get_area(area: ValidArea) -> AreaRead:
+    return area_service.to_read(area)
+
+
+@router.patch("/areas/{id}", response_model=AreaRead)
+def update_area(area: ValidArea, body: AreaUpdate, session: SessionDep) -> AreaRead:
+    return area_service.to_read(area_service.update_area(session, area, body))
+
+
+@router.delete("/areas/{id}", status_code=204, response_class=Response)
+def delete_area(area: ValidArea, session: SessionDep) -> None:
+    area_service.delete_area(session, area)

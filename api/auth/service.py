@@ -1,0 +1,82 @@
+"""Sign-in and the description of the caller."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from api.auth.principal import Principal
+from api.auth.security import DUMMY_HASH, issue_token, staff_token_expiry, verify_password
+from api.core import tenancy
+from api.core.errors import Unauthorized
+from api.core.ratelimit import Limits
+from api.settings import Settings
+from models import Organization, User
+from models.organizations import MeRead, OrganizationRead, TokenResponse
+
+
+def login(
+    session: Session,
+    limits: Limits,
+    *,
+    secret: str,
+    settings: Settings,
+    email: str,
+    password: str,
+    client: str,
+) -> TokenResponse:
+    email = email.strip().lower()
+    pair = f"{email}|{client}"
+    limits.login_failures_per_client.check(client, "failed sign-ins from this address")
+    limits.login_failures_per_account_client.check(
+        pair, "failed sign-ins for this account from this address"
+    )
+    with tenancy.lookup(session, "user_account"):  # before sign-in nobody's organization is known
+        user = session.scalar(select(User).where(col(User.email) == email))
+    if user is not None:
+        tenancy.bind(session, user.organization_id)
+    ok = verify_password(user.password_hash if user else DUMMY_HASH, password)
+    if user is None or not ok or not user.is_active:
+        limits.login_failures_per_client.hit(client)
+        limits.login_failures_per_account_client.hit(pair)
+        raise Unauthorized("wrong email or password")
+    expires = staff_token_expiry(settings)
+    token = issue_token(
+        secret=secret,
+        settings=settings,
+        kind="staff",
+        subject=user.id,
+        organization_id=user.organization_id,
+        expires_at=expires,
+        version=user.token_version,
+    )
+    return TokenResponse(access_token=token, expires_at=expires)
+
+
+def describe(session: Session, principal: Principal) -> MeRead:
+    org = session.get(Organization, principal.org_id)
+    assert org is not None  # the principal was built from it
+    org_read = OrganizationRead.model_validate(org, from_attributes=True)
+    if principal.user is not None:
+        u = principal.user
+        return MeRead(
+            kind="staff",
+            id=u.id,
+            role=str(u.role),
+            organization=org_read,
+            email=u.email,
+            department=u.department,
+            display_name=u.display_name,
+        )
+    p = principal.participant
+    assert p is not None
+    return MeRead(
+        kind="participant",
+        id=p.id,
+        role="participant",
+        organization=org_read,
+        display_name=p.display_name,
+        walk_id=p.walk_id,
+        group=str(p.group),
+    )

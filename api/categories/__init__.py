@@ -1,0 +1,1 @@
+"""Categories: the organization's observation taxonomy."""

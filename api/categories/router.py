@@ -1,0 +1,40 @@
+"""Categories: every caller with a token reads the taxonomy; admins add to it."""
+
+from __future__ import annotations
+
+from api.auth.deps import PrincipalDep
+from api.categories import service as category_service
+from api.core.paging import Page
+from api.http.deps import SessionDep
+from api.http.routing import api_router
+from models.categories import CategoryCreate, CategoryRead, CategoryUpdate
+
+router = api_router("categories")
+
+
+@router.get("/categories", response_model=Page[CategoryRead])
+def list_categories(principal: PrincipalDep, session: SessionDep) -> Page[CategoryRead]:
+    rows = category_service.list_categories(session, principal.org_id)
+    # Never more than one page: ``next`` stays null, the shape matches every other list.
+    return Page[CategoryRead](
+        items=[CategoryRead.model_validate(c, from_attributes=True) for c in rows]
+    )
+
+
+@router.post("/categories", response_model=CategoryRead, status_code=201)
+def create_category(
+    body: CategoryCreate, principal: PrincipalDep, session: SessionDep
+) -> CategoryRead:
+    category = category_service.create_category(session, principal.org_id, body)
+    return CategoryRead.model_validate(category, from_attributes=True)
+
+
+@router.patch("/categories/{code}", response_model=CategoryRead)
+def update_category(
+    code: str, body: CategoryUpdate, principal: PrincipalDep, session: SessionDep
+) -> CategoryRead:
+    """Labels in both languages, grouping distance, default department, and the flags
+    actionable, published and sensitive. Existing items keep their titles and grouping."""
+    category = category_service.get_by_code(session, principal.org_id, code)
+    category = category_service.update_category(session, category, body)
+    return CategoryRead.model_validate(category, from_attributes=True)

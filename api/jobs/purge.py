@@ -1,0 +1,81 @@
+"""The daily purge inside the service (``SAFEWALK_PURGE_DAILY=1``; off by default).
+
+Every replica wakes every ``SAFEWALK_PURGE_CHECK_SECONDS`` and asks the database whether the
+day's run is due; the conditional UPDATE in :func:`api.privacy.retention.claim_run` lets
+exactly one replica have it, so two replicas never purge at once or twice a day. One daemon
+thread, like the Open311 sync; ``safewalk purge`` does the same pass by hand.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from fastapi import FastAPI
+
+from api.core.media import MediaStore
+from api.privacy import retention
+
+log = logging.getLogger("safewalk.retention")
+
+# A little under a day, so a run that started a few seconds late yesterday is due today.
+PERIOD = timedelta(hours=23)
+
+
+def run_if_due(app: FastAPI) -> retention.PurgeReport | None:
+    """Purge if no replica did in the last ``PERIOD``; the report, or None when not due."""
+    factory = app.state.sessionmaker
+    with factory() as session:
+        if not retention.claim_run(session, retention.PURGE_JOB, every=PERIOD):
+            return None
+    report = retention.purge(factory, MediaStore(app.state.settings.resolved_media_dir))
+    with factory() as session:
+        retention.finish_run(session, retention.PURGE_JOB)
+    log.info("daily purge: %s", summary(report))
+    return report
+
+
+def summary(report: retention.PurgeReport) -> str:
+    notes = sum(o.removal.notes for o in report.organizations)
+    photos = sum(o.removal.photos for o in report.organizations)
+    names = sum(o.removal.participants for o in report.organizations)
+    files = sum(o.removal.files for o in report.organizations)
+    sweep = report.sweep or retention.SweepReport()
+    return (
+        f"{notes} notes cleared, {photos} photos deleted ({files} files), {names} participants "
+        f"anonymized; {sweep.orphan_files} orphaned files swept, {len(sweep.missing)} photos "
+        "with missing files"
+    )
+
+
+def _run(app: FastAPI, every: float, stop: threading.Event) -> None:
+    # First check at once: a replica restarted daily would otherwise never reach its first run.
+    while True:
+        try:
+            run_if_due(app)
+        except Exception:  # a failed pass is logged; the claim lets the next day try again
+            log.exception("daily purge failed")
+        if stop.wait(every):
+            return
+
+
+@asynccontextmanager
+async def purge_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings = app.state.settings
+    if not settings.purge_daily:
+        yield
+        return
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=_run, args=(app, float(settings.purge_check_seconds), stop),
+        name="daily-purge", daemon=True,
+    )  # fmt: skip
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=30)

@@ -1,0 +1,1 @@
+"""Observations: capture from offline phones, placement, plausibility, edits and moderation."""

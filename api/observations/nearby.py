@@ -1,0 +1,77 @@
+""" "Is this already reported?": open action items of a category near a point, nearest first.
+
+The spatial index narrows the search to a box around the circle (``api.core.spatial.bbox_filter``,
+on both databases); the few candidates are then measured along the ellipsoid.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from api.auth.principal import Principal
+from api.core import spatial
+from api.observations.plausibility import unknown_category
+from api.observations.service import _categories
+from geo.nearness import bbox_around
+from geo.projection import geodesic_distance_m
+from models import OPEN_STATUSES, ActionItem, Category
+from models.observations import NearbyItem
+
+MAX_RADIUS_M = 250.0
+DEFAULT_RADIUS_M = 50.0
+MAX_ITEMS = 20
+
+
+def nearby_items(
+    session: Session,
+    principal: Principal,
+    *,
+    lon: float,
+    lat: float,
+    radius_m: float,
+    category: str | None,
+) -> list[NearbyItem]:
+    cats = _categories(session, principal.org_id)
+    cat: Category | None = None
+    if category is not None:
+        cat = cats.get(category)
+        if cat is None:
+            raise unknown_category(category, cats, ["query", "category"])
+    dialect = session.get_bind().dialect.name
+    box = bbox_around(lon, lat, radius_m * 1.01)
+    stmt = select(
+        ActionItem,
+        func.ST_X(ActionItem.location),
+        func.ST_Y(ActionItem.location),
+    ).where(
+        col(ActionItem.organization_id) == principal.org_id,
+        col(ActionItem.status).in_([str(s) for s in OPEN_STATUSES]),
+        spatial.bbox_filter(
+            dialect, "action_item", ActionItem.location, spatial.rowid("action_item"), box
+        ),
+    )
+    if cat is not None:
+        stmt = stmt.where(col(ActionItem.category_id) == cat.id)
+    # Never items of sensitive categories: "is it already reported here?" would place them.
+    hidden = [c.id for c in cats.values() if c.sensitive]
+    if hidden:
+        stmt = stmt.where(col(ActionItem.category_id).notin_(hidden))
+    codes = {c.id: c.code for c in cats.values()}
+    found: list[NearbyItem] = []
+    for item, x, y in session.execute(stmt).all():
+        d = geodesic_distance_m(lon, lat, float(x), float(y))
+        if d <= radius_m:
+            found.append(
+                NearbyItem(
+                    id=item.id,
+                    title=item.title,
+                    status=str(item.status),
+                    category=codes.get(item.category_id, "?"),
+                    distance_m=round(d, 1),
+                    observation_count=item.observation_count,
+                )
+            )
+    found.sort(key=lambda n: (n.distance_m, str(n.id)))
+    return found[:MAX_ITEMS]

@@ -1,0 +1,136 @@
+"""Map layers for planners: RFC 7946 FeatureCollections, streamed from the database.
+
+Readers' routes (api/readers.py): desktop GIS reads them with a personal access token, as a
+Bearer token or as the password of HTTP Basic auth (QGIS's "Add vector layer" cannot send a
+Bearer header); sign-in tokens work as before, and the policy table decides."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import Query, Request
+from fastapi.responses import Response
+from pydantic import AwareDatetime
+from sqlalchemy import Select
+
+from api.auth.principal import Principal
+from api.auth.readers import ReaderDep, caller_key
+from api.core.paging import clamp_limit, next_url
+from api.http import byte_ranges
+from api.http.deps import SessionDep, feed_connection
+from api.http.routing import api_router
+from api.observations.service import parse_bbox
+from api.outputs.maps import service as map_service
+from api.privacy import sensitive
+from api.walks.deps import ReaderWalk
+
+router = api_router("maps")
+
+GEOJSON = "application/geo+json"
+MAP_PAGE_MAX = 10_000
+MAP_PAGE_DEFAULT = 1_000
+
+
+def _response(
+    request: Request,
+    principal: Principal,
+    statements: list[Select[Any]],
+    extra: dict[str, Any],
+    next_cursor: str | None = None,
+) -> Response:
+    nxt = next_url(request, next_cursor)
+    links = [{"href": str(request.url), "rel": "self", "type": GEOJSON}]
+    headers = {"X-Content-Type-Options": "nosniff"}
+    if nxt:
+        links.append({"href": nxt, "rel": "next", "type": GEOJSON})
+        headers["Link"] = f'<{nxt}>; rel="next"; type="{GEOJSON}"'
+    return byte_ranges.serve(
+        request,
+        request.app.state.documents,
+        (*caller_key(principal), str(request.url)),
+        lambda: map_service.stream_collection(
+            feed_connection(request), statements, {**extra, "links": links}
+        ),
+        media_type=GEOJSON,
+        headers=headers,
+    )
+
+
+@router.get("/map/observations", response_class=Response, responses=byte_ranges.RESPONSES)
+def map_observations(
+    request: Request,
+    principal: ReaderDep,
+    session: SessionDep,
+    bbox: str | None = Query(default=None, description="minLon,minLat,maxLon,maxLat"),
+    category: str | None = None,
+    area_id: uuid.UUID | None = None,
+    walk_id: uuid.UUID | None = None,
+    status: Annotated[list[str] | None, Query(description="moderation states")] = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Response:
+    n = clamp_limit(limit if limit is not None else MAP_PAGE_DEFAULT, MAP_PAGE_MAX)
+    f = map_service.FeedFilter(
+        bbox=parse_bbox(bbox),
+        category=category,
+        area_id=area_id,
+        walk_id=walk_id,
+        status=status,
+        since=since,
+        until=until,
+    )
+    page = map_service.observations_page(session, principal, f, limit=n, cursor=cursor)
+    return _response(request, principal, [page.statement], {}, page.next_cursor)
+
+
+@router.get("/map/action-items", response_class=Response, responses=byte_ranges.RESPONSES)
+def map_action_items(
+    request: Request,
+    principal: ReaderDep,
+    session: SessionDep,
+    bbox: str | None = Query(default=None, description="minLon,minLat,maxLon,maxLat"),
+    category: str | None = None,
+    area_id: uuid.UUID | None = None,
+    status: Annotated[list[str] | None, Query()] = None,
+    limit: int | None = None,
+) -> Response:
+    n = clamp_limit(limit if limit is not None else MAP_PAGE_MAX, MAP_PAGE_MAX)
+    f = map_service.FeedFilter(
+        bbox=parse_bbox(bbox), category=category, area_id=area_id, status=status
+    )
+    dialect = session.get_bind().dialect.name
+    view = sensitive.item_view(session, principal)
+    return _response(
+        request,
+        principal,
+        [map_service.action_items_statement(dialect, principal, f, limit=n, view=view)],
+        {},
+    )
+
+
+@router.get("/map/areas", response_class=Response, responses=byte_ranges.RESPONSES)
+def map_areas(request: Request, principal: ReaderDep, session: SessionDep) -> Response:
+    dialect = session.get_bind().dialect.name
+    return _response(request, principal, [map_service.areas_statement(dialect, principal)], {})
+
+
+@router.get("/map/walks/{id}", response_class=Response, responses=byte_ranges.RESPONSES)
+def map_walk(
+    request: Request, walk: ReaderWalk, principal: ReaderDep, session: SessionDep
+) -> Response:
+    dialect = session.get_bind().dialect.name
+    extra = {
+        "walk": {
+            "id": str(walk.id),
+            "title": walk.title,
+            "status": str(walk.status),
+            # The field app asks "fixed or still a problem?" only on a follow-up walk.
+            "follow_up_of_id": str(walk.follow_up_of_id) if walk.follow_up_of_id else None,
+        }
+    }
+    return _response(
+        request, principal, map_service.walk_statements(dialect, walk, principal), extra
+    )

@@ -1,0 +1,311 @@
+"""GeoJSON feeds for planners' maps (RFC 7946), emitted by the database and streamed.
+
+Each page is: a small pre-query that finds where the page ends (for the ``next`` link, which
+must be in the headers before the body streams), then the Features as JSON text straight from
+the database through a server-side cursor. Memory stays flat however large the page.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Select, and_, func, literal_column, select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from api.auth.principal import Principal
+from api.core import spatial
+from api.core.paging import after_keyset, encode_cursor
+from api.privacy import sensitive
+from models import (
+    OPEN_STATUSES,
+    ActionItem,
+    ActionStatus,
+    Area,
+    Category,
+    Moderation,
+    Observation,
+    Walk,
+    utcnow,
+)
+
+OPEN = [str(s) for s in OPEN_STATUSES]
+CHUNK_ROWS = 2000
+
+
+@dataclass
+class Page:
+    statement: Select[Any]
+    next_cursor: str | None
+
+
+def _observation_props(
+    dialect: str, mask: ColumnElement[bool] | None = None
+) -> list[tuple[str, str, Any]]:
+    # The group never travels in feeds, nor the participant: planners see what, where, when.
+    # ``mask``: rows shown generalised to this caller (api.privacy.sensitive), without note.
+    return [
+        ("category", "text", col(Category.code)),
+        ("severity", "number", col(Observation.severity)),
+        ("perceived_safety", "number", col(Observation.perceived_safety)),
+        ("is_dark", "bool", col(Observation.is_dark)),
+        ("recorded_at", "time", col(Observation.recorded_at)),
+        ("area_id", "uuid", col(Observation.area_id)),
+        ("walk_id", "uuid", col(Observation.walk_id)),
+        ("action_item_id", "uuid", col(Observation.action_item_id)),
+        ("moderation", "text", col(Observation.moderation)),
+        ("note", "text", sensitive.shown(mask, col(Observation.note))),
+    ]
+
+
+@dataclass
+class FeedFilter:
+    bbox: tuple[float, float, float, float] | None = None
+    category: str | None = None
+    area_id: uuid.UUID | None = None
+    walk_id: uuid.UUID | None = None
+    status: list[str] | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def observations_page(
+    session: Session, principal: Principal, f: FeedFilter, *, limit: int, cursor: str | None
+) -> Page:
+    dialect = session.get_bind().dialect.name
+    base = (
+        select(Observation)
+        .join(Category, col(Category.id) == col(Observation.category_id))
+        .where(
+            col(Observation.organization_id) == principal.org_id,
+            col(Observation.location).is_not(None),
+            col(Observation.moderation) != Moderation.hidden,
+        )
+    )
+    if f.category:
+        base = base.where(col(Category.code) == f.category)
+    if f.area_id:
+        base = base.where(col(Observation.area_id) == f.area_id)
+    if f.walk_id:
+        base = base.where(col(Observation.walk_id) == f.walk_id)
+    if f.status:
+        base = base.where(col(Observation.moderation).in_(f.status))
+    if f.since:
+        base = base.where(col(Observation.recorded_at) >= f.since)
+    if f.until:
+        base = base.where(col(Observation.recorded_at) < f.until)
+    mask = sensitive.masked(principal)
+    if f.bbox:
+        # Found by the point the caller is shown, so a box cannot corner a sensitive one.
+        base = base.where(sensitive.bbox_condition(dialect, mask, f.bbox))
+    after = after_keyset(cursor, col(Observation.received_at), col(Observation.id))
+    if after is not None:
+        base = base.where(after)
+    order = (col(Observation.received_at), col(Observation.id))
+    # Where this page ends: the limit-th row, and whether one more exists.
+    tail = session.execute(
+        base.with_only_columns(*order).order_by(*order).offset(limit - 1).limit(2)
+    ).all()
+    nxt = encode_cursor([tail[0][0].isoformat(), str(tail[0][1])]) if len(tail) == 2 else None
+    feature = spatial.feature_json(
+        dialect,
+        col(Observation.id),
+        sensitive.shown_location(mask),
+        _observation_props(dialect, mask),
+    )
+    return Page(base.with_only_columns(feature.label("f")).order_by(*order).limit(limit), nxt)
+
+
+def action_items_statement(
+    dialect: str,
+    principal: Principal,
+    f: FeedFilter,
+    *,
+    limit: int,
+    view: sensitive.ItemView | None = None,
+) -> Select[Any]:
+    """The items as ``view`` shows their locations (``sensitive.item_view``; None: as stored)."""
+    view = view if view is not None else sensitive.ItemView(ActionItem.location)
+    today = utcnow().date()
+    overdue = and_(col(ActionItem.due_date) < today, col(ActionItem.status).in_(OPEN))
+    props: list[tuple[str, str, Any]] = [
+        ("title", "text", col(ActionItem.title)),
+        ("category", "text", col(Category.code)),
+        ("status", "text", col(ActionItem.status)),
+        (
+            "priority",
+            "number",
+            func.coalesce(col(ActionItem.priority_override), col(ActionItem.priority_score)),
+        ),
+        ("observation_count", "number", col(ActionItem.observation_count)),
+        ("department", "text", col(ActionItem.department)),
+        (
+            "due_date",
+            "text",
+            col(ActionItem.due_date)  # stored as YYYY-MM-DD text
+            if dialect == "sqlite"
+            else func.to_char(col(ActionItem.due_date), "YYYY-MM-DD"),
+        ),
+        ("overdue", "bool", overdue),
+        ("area_id", "uuid", col(ActionItem.area_id)),
+        ("last_seen_at", "time", col(ActionItem.last_seen_at)),
+    ]
+    stmt = (
+        select(spatial.feature_json(dialect, col(ActionItem.id), view.location, props).label("f"))
+        .select_from(ActionItem)
+        .join(Category, col(Category.id) == col(ActionItem.category_id))
+        .where(
+            col(ActionItem.organization_id) == principal.org_id,
+            col(ActionItem.status).notin_(
+                [str(ActionStatus.closed_empty), str(ActionStatus.duplicate)]
+            ),
+        )
+    )
+    if f.status:
+        stmt = stmt.where(col(ActionItem.status).in_(f.status))
+    if f.category:
+        stmt = stmt.where(col(Category.code) == f.category)
+    if f.area_id:
+        stmt = stmt.where(col(ActionItem.area_id) == f.area_id)
+    if view.exclude is not None:
+        stmt = stmt.where(~view.exclude)
+    if f.bbox:
+        stmt = stmt.where(sensitive.item_bbox_condition(dialect, view, f.bbox))
+    return stmt.order_by(col(ActionItem.created_at), col(ActionItem.id)).limit(limit)
+
+
+def areas_statement(dialect: str, principal: Principal) -> Select[Any]:
+    """Areas with the counts a choropleth needs: observations, open and overdue items."""
+    today = utcnow().date()
+    obs_count = (
+        select(func.count())
+        .where(
+            col(Observation.area_id) == col(Area.id),
+            col(Observation.moderation) != Moderation.hidden,
+        )
+        .scalar_subquery()
+    )
+    open_items = (
+        select(func.count())
+        .where(col(ActionItem.area_id) == col(Area.id), col(ActionItem.status).in_(OPEN))
+        .scalar_subquery()
+    )
+    overdue_items = (
+        select(func.count())
+        .where(
+            col(ActionItem.area_id) == col(Area.id),
+            col(ActionItem.status).in_(OPEN),
+            col(ActionItem.due_date) < today,
+        )
+        .scalar_subquery()
+    )
+    props: list[tuple[str, str, Any]] = [
+        ("name", "text", col(Area.name)),
+        ("code", "text", col(Area.code)),
+        ("kind", "text", col(Area.kind)),
+        ("parent_id", "uuid", col(Area.parent_id)),
+        ("observation_count", "number", obs_count),
+        ("open_items", "number", open_items),
+        ("overdue_items", "number", overdue_items),
+    ]
+    return (
+        select(spatial.feature_json(dialect, col(Area.id), Area.geometry, props).label("f"))
+        .where(col(Area.organization_id) == principal.org_id)
+        .order_by(col(Area.name), col(Area.id))
+    )
+
+
+def walk_statements(dialect: str, walk: Walk, principal: Principal) -> list[Select[Any]]:
+    """The walk's area and route (if any) and its observations, as Feature streams.
+
+    The area comes first so that a map drawing features in order puts it underneath. No
+    feature names who made it; sensitive ones are shown to ``principal`` as the rule says
+    (a participant sees their own in full, the others' generalised)."""
+    mask = sensitive.masked(principal)
+    area = select(
+        spatial.feature_json(
+            dialect,
+            col(Area.id),
+            Area.geometry,
+            [("kind", "text", literal_column("'area'")), ("name", "text", col(Area.name))],
+        ).label("f")
+    ).where(col(Area.id) == walk.area_id)
+    route_props: list[tuple[str, str, Any]] = [
+        ("kind", "text", literal_column("'route'")),
+        ("title", "text", col(Walk.title)),
+        ("status", "text", col(Walk.status)),
+        ("starts_at", "time", col(Walk.starts_at)),
+        ("is_dark", "bool", col(Walk.is_dark)),
+    ]
+    route = select(
+        spatial.feature_json(dialect, col(Walk.id), Walk.route, route_props).label("f")
+    ).where(col(Walk.id) == walk.id, col(Walk.route).is_not(None))
+    obs_props = [
+        ("kind", "text", literal_column("'observation'")),
+        *_observation_props(dialect, mask),
+    ]
+    observations = (
+        select(
+            spatial.feature_json(
+                dialect, col(Observation.id), sensitive.shown_location(mask), obs_props
+            ).label("f")
+        )
+        .select_from(Observation)
+        .join(Category, col(Category.id) == col(Observation.category_id))
+        .where(
+            col(Observation.walk_id) == walk.id,
+            col(Observation.location).is_not(None),
+            col(Observation.moderation) != Moderation.hidden,
+        )
+        .order_by(col(Observation.recorded_at), col(Observation.id))
+    )
+    return [area, route, observations] if walk.area_id is not None else [route, observations]
+
+
+ConnectionProvider = Callable[[], AbstractContextManager[Connection]]
+
+
+def stream_collection(
+    connect: ConnectionProvider, statements: list[Select[Any]], extra: dict[str, Any]
+) -> Iterator[bytes]:
+    """Stream ``{"type":"FeatureCollection","features":[...], **extra}`` from the database,
+    through a server-side cursor on a connection of its own (the request's session is closed
+    by the time the body streams).
+
+    The first query has run, and its first rows are fetched, before this returns: an error in
+    it is still an error response, never a 200 cut off in the middle of its body."""
+    body = _stream(connect, statements, extra)
+    first = next(body)
+    return itertools.chain([first], body)
+
+
+def _stream(
+    connect: ConnectionProvider, statements: list[Select[Any]], extra: dict[str, Any]
+) -> Iterator[bytes]:
+    head = b'{"type":"FeatureCollection","features":['
+    returned = 0
+    with connect() as conn:
+        for stmt in statements:
+            result = conn.execute(stmt.execution_options(stream_results=True, yield_per=CHUNK_ROWS))
+            while True:
+                rows = result.fetchmany(CHUNK_ROWS)
+                if not rows:
+                    break
+                parts = [r[0] for r in rows]
+                chunk = ",".join(parts)
+                yield head + ((b"," if returned else b"") + chunk.encode())
+                head = b""
+                returned += len(parts)
+    tail = {
+        **extra,
+        "numberReturned": returned,
+        "timeStamp": utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    yield head + b"]," + json.dumps(tail, separators=(",", ":"))[1:].encode()

@@ -1,0 +1,71 @@
+"""Integration keys: what a case system or reporting app presents as ``api_key``.
+
+Admins create and revoke them. The secret is shown once; only its sha256 is stored (the secret
+is 256 random bits, so a slow password hash would add nothing but latency to every POST).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from api.core.errors import NotFound
+from models import IntegrationKey, Organization, User, utcnow
+from models.exchange import IntegrationKeyCreated, IntegrationKeyRead
+
+KEY_PREFIX = "sw311_"
+
+
+def hash_key(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def create_key(
+    session: Session, org_id: uuid.UUID, name: str, created_by: User | None
+) -> IntegrationKeyCreated:
+    secret = KEY_PREFIX + secrets.token_urlsafe(32)
+    key = IntegrationKey(
+        organization_id=org_id,
+        name=name.strip(),
+        prefix=secret[: len(KEY_PREFIX) + 6],
+        key_hash=hash_key(secret),
+        created_by_id=created_by.id if created_by else None,
+    )
+    session.add(key)
+    session.flush()
+    return IntegrationKeyCreated(
+        **IntegrationKeyRead.model_validate(key, from_attributes=True).model_dump(), api_key=secret
+    )
+
+
+def list_keys(session: Session, org_id: uuid.UUID) -> list[IntegrationKeyRead]:
+    rows = session.scalars(
+        select(IntegrationKey)
+        .where(col(IntegrationKey.organization_id) == org_id)
+        .order_by(col(IntegrationKey.created_at), col(IntegrationKey.id))
+    )
+    return [IntegrationKeyRead.model_validate(k, from_attributes=True) for k in rows]
+
+
+def revoke_key(session: Session, org_id: uuid.UUID, key_id: uuid.UUID) -> None:
+    key = session.get(IntegrationKey, key_id)
+    if key is None or key.organization_id != org_id:
+        raise NotFound("no such integration key")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+    session.flush()
+
+
+def key_for(session: Session, org: Organization, secret: str) -> IntegrationKey | None:
+    """The organization's live key with this secret, or None (unknown, revoked or foreign)."""
+    key = session.scalar(
+        select(IntegrationKey).where(col(IntegrationKey.key_hash) == hash_key(secret))
+    )
+    if key is None or key.organization_id != org.id or key.revoked_at is not None:
+        return None
+    return key

@@ -1,0 +1,134 @@
+"""What the public may see: items of published, non-sensitive categories, with title, status,
+due date and the date they were done, located to about 50 m. Nothing else is ever read here:
+no notes, no photos, no participants, no departments or people."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from api.core import spatial, tenancy
+from api.core.errors import NotFound
+from geo.generalize import snap
+from models import ActionItem, ActionStatus, Area, Category, Organization
+
+GRID_M = 50.0
+DONE = frozenset({ActionStatus.resolved, ActionStatus.verified})
+NOT_SHOWN = [str(ActionStatus.closed_empty), str(ActionStatus.duplicate)]
+
+
+@dataclass(frozen=True)
+class PublicItem:
+    id: uuid.UUID
+    title: str
+    category: str
+    label_nb: str
+    label_en: str
+    status: str
+    done: bool
+    due_date: date | None
+    done_date: date | None
+    area_id: uuid.UUID | None
+    area_name: str | None
+    lon: float
+    lat: float
+    updated_at: datetime
+
+
+def published_organization(session: Session, slug: str) -> Organization:
+    """The organization, if it publishes its follow-up; otherwise 404 (as for no such slug)."""
+    with tenancy.lookup(session, "organization"):  # the slug names the organization
+        org = session.scalar(select(Organization).where(col(Organization.slug) == slug))
+    if org is None or not org.public_followup:
+        raise NotFound("nothing is published here")
+    tenancy.bind(session, org.id)
+    return org
+
+
+def items(
+    session: Session, org: Organization, area_id: uuid.UUID | None = None
+) -> list[PublicItem]:
+    stmt = (
+        select(ActionItem, Category, Area)
+        .join(Category, col(Category.id) == col(ActionItem.category_id))
+        .outerjoin(Area, col(Area.id) == col(ActionItem.area_id))
+        .where(
+            col(ActionItem.organization_id) == org.id,
+            col(Category.published).is_(True),
+            col(Category.sensitive).is_(False),
+            col(ActionItem.status).notin_(NOT_SHOWN),
+        )
+        .order_by(col(ActionItem.created_at), col(ActionItem.id))
+    )
+    if area_id is not None:
+        stmt = stmt.where(col(ActionItem.area_id) == area_id)
+    out = []
+    for item, cat, area in session.execute(stmt).all():
+        p = spatial.from_db(item.location)
+        assert p is not None
+        lon, lat = snap(p.x, p.y, GRID_M)
+        done = item.status in DONE
+        out.append(
+            PublicItem(
+                id=item.id,
+                title=item.title,
+                category=cat.code,
+                label_nb=cat.label_nb,
+                label_en=cat.label_en,
+                status=str(item.status),
+                done=done,
+                due_date=item.due_date,
+                done_date=item.resolved_at.date() if done and item.resolved_at else None,
+                area_id=item.area_id,
+                area_name=area.name if area is not None else None,
+                lon=lon,
+                lat=lat,
+                updated_at=item.updated_at,
+            )  # fmt: skip
+        )
+    return out
+
+
+def area(session: Session, org: Organization, area_id: uuid.UUID) -> Area:
+    a = session.get(Area, area_id)
+    if a is None or a.organization_id != org.id:
+        raise NotFound("no such area")
+    return a
+
+
+def areas(session: Session, org: Organization) -> list[Area]:
+    return list(
+        session.scalars(
+            select(Area).where(col(Area.organization_id) == org.id).order_by(col(Area.name))
+        )
+    )
+
+
+def feature_collection(rows: list[PublicItem], lang: str) -> dict[str, Any]:
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "id": str(r.id),
+                "geometry": {"type": "Point", "coordinates": [r.lon, r.lat]},
+                "properties": {
+                    "title": r.title,
+                    "category": r.category,
+                    "category_label": r.label_nb if lang == "nb" else r.label_en,
+                    "status": r.status,
+                    "done": r.done,
+                    "due_date": r.due_date.isoformat() if r.due_date else None,
+                    "done_date": r.done_date.isoformat() if r.done_date else None,
+                    "area": r.area_name,
+                },
+            }
+            for r in rows
+        ],
+    }

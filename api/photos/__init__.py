@@ -1,0 +1,1 @@
+"""Photos: intake of images, their stored renditions and signed links."""

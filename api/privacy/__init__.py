@@ -1,0 +1,1 @@
+"""Privacy: sensitive places, retention, and erasure on request."""

@@ -1,0 +1,1 @@
+"""Walks: planning, status moves, join codes and links, participants joining."""

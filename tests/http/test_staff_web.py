@@ -1,0 +1,139 @@
+"""The staff web's server side: `/` and its assets with a Content-Security-Policy, only the
+listed npm files under /vendor, the API and docs not shadowed, and the join sheet's QR code."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+import segno
+
+from api.app import create_app
+from api.http.staff_web import VENDOR, basemap_origin, content_security_policy
+from api.settings import Settings
+from tests.factories.client import SyncClient
+from tests.factories.world import World
+
+
+def test_index_is_served_with_a_strict_csp(client: SyncClient) -> None:
+    r = client.get("/")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/html")
+    csp = r.headers["content-security-policy"]
+    assert "script-src 'self';" in csp
+    assert "'unsafe-inline'" not in csp
+    assert "'unsafe-eval'" not in csp
+    assert "connect-src 'self';" in csp  # no basemap configured: nothing outside
+    assert "frame-ancestors 'none'" in csp
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert '<script type="module" src="/staff/app.js">' in r.text
+    assert 'name="safewalk-basemap" content=""' in r.text
+
+
+def test_assets_and_only_listed_vendor_files(client: SyncClient) -> None:
+    assert client.get("/staff/app.js").status_code == 200
+    assert client.get("/staff/i18n/nb.js").status_code == 200
+    for name in VENDOR:
+        r = client.get(f"/vendor/{name}")
+        assert r.status_code == 200, name
+        assert r.headers["content-type"].split(";")[0] in ("text/javascript", "text/css")
+    for path in ("/vendor/package.json", "/vendor/..%2Fpackage.json", "/vendor/maplibre-gl-dev.js"):
+        r = client.get(path)
+        assert r.status_code == 404, path
+        assert r.headers["content-type"] == "application/problem+json"
+
+
+def test_api_and_docs_are_not_shadowed(client: SyncClient) -> None:
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/openapi.json").status_code == 200
+    assert client.get("/docs").status_code == 200
+    r = client.get("/api/v1/me")
+    assert r.status_code == 401
+    assert r.headers["content-type"] == "application/problem+json"
+    assert client.get("/api/v1/nothing-here").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("url", "origin"),
+    [
+        pytest.param("", None, id="none"),
+        pytest.param(
+            "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+            "https://tile.openstreetmap.org",
+            id="xyz",
+        ),
+        pytest.param(
+            "https://maps.example.no:8443/styles/basic.json",
+            "https://maps.example.no:8443",
+            id="style",
+        ),
+    ],
+)
+def test_basemap_origin(url: str, origin: str | None) -> None:
+    assert basemap_origin(url) == origin
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        pytest.param("javascript:alert(1)", id="javascript"),
+        pytest.param("/tiles/{z}/{x}/{y}.png", id="relative"),
+        pytest.param("ftp://tiles.example/{z}.png", id="ftp"),
+    ],
+)
+def test_a_bad_basemap_refuses_to_start(url: str) -> None:
+    with pytest.raises(ValueError, match="SAFEWALK_BASEMAP_URL"):
+        content_security_policy(url)
+
+
+def test_the_basemap_is_the_only_outside_origin(settings: Settings, engine: Any) -> None:
+    s = settings.model_copy(
+        update={"basemap_url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png"}
+    )
+    with SyncClient(create_app(s, engine=engine)) as c:
+        r = c.get("/")
+    csp = r.headers["content-security-policy"]
+    outside = set(re.findall(r"https?://[^\s;]+", csp))
+    assert outside == {"https://tile.openstreetmap.org"}
+    assert "connect-src 'self' https://tile.openstreetmap.org;" in csp
+    assert 'content="https://tile.openstreetmap.org/{z}/{x}/{y}.png"' in r.text
+
+
+def test_join_qr_is_the_join_link(client: SyncClient, world: World) -> None:
+    r = client.get(
+        f"/api/v1/walks/{world.walk.id}/join-qr.svg", headers=world.headers("coordinator")
+    )
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "image/svg+xml"
+    assert r.headers["x-content-type-options"] == "nosniff"
+    link = f"http://testserver/j/{world.walk.join_code}"
+    assert f"<title>{link}</title>" in r.text
+    # The same payload, encoded the same way, draws the same modules: the SVG is this link.
+    expected = segno.make_qr(link, error="m")
+    assert r.text.count("<path") == 1
+    import io
+
+    buf = io.BytesIO()
+    expected.save(buf, kind="svg", scale=10, border=4, title=link, xmldecl=False)
+    assert r.text == buf.getvalue().decode()
+
+
+def test_join_qr_walls(client: SyncClient, world: World) -> None:
+    url = f"/api/v1/walks/{world.other_walk.id}/join-qr.svg"
+    assert client.get(url, headers=world.headers("foreign_admin")).status_code == 404
+    assert client.get(url, headers=world.headers("engineer")).status_code == 403
+    assert client.get(url).status_code == 401
+    unknown = "/api/v1/walks/00000000-0000-0000-0000-000000000000/join-qr.svg"
+    assert client.get(unknown, headers=world.headers("admin")).status_code == 404
+
+
+def test_join_qr_prints_the_public_url(app: Any, client: SyncClient, world: World) -> None:
+    # Behind a proxy or on a LAN the address the server sees is not the one phones can reach.
+    app.state.settings = app.state.settings.model_copy(
+        update={"public_url": "http://192.168.1.20:8000/"}
+    )
+    r = client.get(
+        f"/api/v1/walks/{world.walk.id}/join-qr.svg", headers=world.headers("coordinator")
+    )
+    assert f"<title>http://192.168.1.20:8000/j/{world.walk.join_code}</title>" in r.text

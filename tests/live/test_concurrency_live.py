@@ -1,0 +1,227 @@
+"""A walk group at one dark corner, against a real uvicorn: nothing is lost, nothing doubled.
+
+The ASGI transport runs one request at a time and hides races; these tests start
+``safewalk serve`` on a loopback port (``tests/live/server.py``) and send real concurrent requests.
+The result is compared with a serial run of the same observations on a fresh database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.core.db import create_db_engine
+from api.core.migrate import upgrade
+from models import Observation
+from tests.factories.databases import DatabaseFactory
+from tests.live.server import LiveServer
+from tests.live.walk_group import CATEGORIES, SPOT, _bodies, _items, _seed
+
+
+async def _puts(
+    base: str, tokens: list[str], bodies: list[dict[str, Any]], parallel: int
+) -> list[httpx.Response]:
+    sem = asyncio.Semaphore(parallel)
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+
+        async def one(i: int, body: dict[str, Any]) -> httpx.Response:
+            async with sem:
+                headers = {"Authorization": f"Bearer {tokens[i % len(tokens)]}"}
+                return await client.put(
+                    f"/api/v1/observations/{body['id']}", json=body, headers=headers
+                )
+
+        return await asyncio.gather(*(one(i, b) for i, b in enumerate(bodies)))
+
+
+async def _batches(
+    base: str, tokens: list[str], batches: list[list[dict[str, Any]]]
+) -> list[httpx.Response]:
+    async with httpx.AsyncClient(base_url=base, timeout=120) as client:
+        return await asyncio.gather(
+            *(
+                client.post(
+                    "/api/v1/observations/batch",
+                    json={"observations": b},
+                    headers={"Authorization": f"Bearer {tokens[i % len(tokens)]}"},
+                )
+                for i, b in enumerate(batches)
+            )
+        )
+
+
+def _serial(databases: DatabaseFactory, tmp: Path, bodies: list[dict[str, Any]]) -> Any:
+    url = databases.new_url()
+    upgrade(url)
+    seeded = _seed(url)
+    for b in bodies:
+        b["walk_id"] = seeded["walk"]
+    # One batch: the server takes its items one after another, in this order.
+    with LiveServer(url, tmp / "serial") as server:
+        (response,) = asyncio.run(_batches(server.base, seeded["participants"], [bodies]))
+    assert response.json()["created"] == len(bodies), response.text
+    return _items(url)
+
+
+@pytest.fixture
+def crowd(databases: DatabaseFactory, tmp_path: Path) -> Any:
+    url = databases.new_url()
+    upgrade(url)
+    seeded = _seed(url)
+    with LiveServer(url, tmp_path / "live") as server:
+        yield server, url, seeded
+
+
+def test_200_concurrent_puts_at_one_spot_lose_nothing(
+    crowd: Any, databases: DatabaseFactory, tmp_path: Path
+) -> None:
+    server, url, seeded = crowd
+    bodies = _bodies(seeded["walk"], 200, seed=9)
+    responses = asyncio.run(_puts(server.base, seeded["participants"], bodies, 12))
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses == {201: 200}, [r.text for r in responses if r.status_code != 201][:3]
+    n, items, wrong = _items(url)
+    assert n == 200
+    assert wrong == []
+    assert items == _serial(databases, tmp_path, [dict(b) for b in bodies])[1]
+
+
+def test_20_concurrent_batches_at_one_spot_lose_nothing(
+    crowd: Any, databases: DatabaseFactory, tmp_path: Path
+) -> None:
+    server, url, seeded = crowd
+    bodies = _bodies(seeded["walk"], 200, seed=10)
+    batches = [bodies[i : i + 10] for i in range(0, 200, 10)]
+    responses = asyncio.run(_batches(server.base, seeded["participants"], batches))
+    assert [r.status_code for r in responses] == [200] * 20, [
+        r.text for r in responses if r.status_code != 200
+    ][:3]
+    results = Counter(x["status"] for r in responses for x in r.json()["results"])
+    assert results == {"created": 200}
+    n, items, wrong = _items(url)
+    assert n == 200
+    assert wrong == []
+    assert items == _serial(databases, tmp_path, [dict(b) for b in bodies])[1]
+
+
+def test_regroup_while_the_group_keeps_capturing_keeps_counters_true(crowd: Any) -> None:
+    """Regroup takes the same group locks as capture: items never end up counting members
+    they do not have, whatever interleaving the two get."""
+    server, url, seeded = crowd
+    bodies = _bodies(seeded["walk"], 80, seed=11)
+    coordinator = {"Authorization": f"Bearer {seeded['coordinator']}"}
+
+    async def run() -> tuple[list[httpx.Response], list[httpx.Response]]:
+        async with httpx.AsyncClient(base_url=server.base, timeout=120) as client:
+            regroups = [
+                client.post(f"/api/v1/areas/{seeded['area']}/regroup", headers=coordinator)
+                for _ in range(3)
+            ]
+            puts = _puts(server.base, seeded["participants"], bodies, 8)
+            results = await asyncio.gather(puts, *regroups)
+            return results[0], list(results[1:])
+
+    puts, regroups = asyncio.run(run())
+    assert Counter(r.status_code for r in puts) == {201: 80}
+    assert [r.status_code for r in regroups] == [200] * 3, [r.text for r in regroups]
+    n, items, wrong = _items(url)
+    assert n == 80
+    assert wrong == []
+    assert sum(len(m) for _c, m in items) == 80
+
+
+def test_hotspot_rollup_stays_exact_under_concurrent_capture_and_moderation(crowd: Any) -> None:
+    """PUTs, batches, coordinators moderating the same observations back and forth and
+    authors changing categories, all at once: afterwards the hotspot rollups equal a fresh
+    GROUP BY over the observations (issue 15)."""
+    from api.hotspots import rollup as hotspot_rollup
+    from models import Organization
+
+    server, url, seeded = crowd
+    rnd = random.Random(15)
+    bodies = _bodies(seeded["walk"], 120, seed=15)
+    for b in bodies:  # spread over a few hundred metres and the perception-only categories too
+        b["location"]["coordinates"] = [
+            round(SPOT[0] + rnd.uniform(-4e-3, 4e-3), 7),
+            round(SPOT[1] + rnd.uniform(-2e-3, 2e-3), 7),
+        ]
+        b["category"] = rnd.choice([*CATEGORIES, "isolation", "feels_unsafe"])
+    first, later = bodies[:40], bodies[40:]
+    tokens = seeded["participants"]
+    assert Counter(r.status_code for r in asyncio.run(_puts(server.base, tokens, first, 8))) == {
+        201: 40
+    }
+    coordinator = {"Authorization": f"Bearer {seeded['coordinator']}"}
+
+    async def run() -> list[httpx.Response]:
+        sem = asyncio.Semaphore(6)  # as many writers at once as the PUTs, not a hundred
+
+        async def limited(call: Any) -> httpx.Response:
+            async with sem:
+                response: httpx.Response = await call
+                return response
+
+        async with httpx.AsyncClient(base_url=server.base, timeout=120) as client:
+            jobs: list[Any] = [_puts(server.base, tokens, later[:40], 6)]
+            jobs.append(
+                _batches(
+                    server.base, tokens, [later[40 + i : 40 + i + 10] for i in range(0, 40, 10)]
+                )
+            )
+            for _round in range(3):
+                for b in first[:20]:
+                    state = rnd.choice(["hidden", "accepted", "not_actionable", "accepted"])
+                    jobs.append(
+                        limited(
+                            client.patch(
+                                f"/api/v1/observations/{b['id']}",
+                                json={"moderation": state},
+                                headers=coordinator,
+                            )
+                        )
+                    )
+            for i, b in enumerate(first[20:40]):
+                author = {"Authorization": f"Bearer {tokens[(i + 20) % len(tokens)]}"}
+                jobs.append(
+                    limited(
+                        client.patch(
+                            f"/api/v1/observations/{b['id']}",
+                            json={
+                                "category": rnd.choice(CATEGORIES),
+                                "severity": rnd.randint(1, 3),
+                            },
+                            headers=author,
+                        )
+                    )
+                )
+            done = await asyncio.gather(*jobs)
+            out: list[httpx.Response] = []
+            for d in done:
+                out.extend(d if isinstance(d, list) else [d])
+            return out
+
+    responses = asyncio.run(run())
+    bad = [r.text for r in responses if r.status_code >= 500]
+    assert bad == []
+    engine = create_db_engine(url)
+    try:
+        with Session(engine) as s:
+            (org_id,) = s.execute(select(Organization.id)).one()
+            assert hotspot_rollup.drift(s, org_id) == {"hotspot_day": {}, "hotspot_total": {}}
+            counted = s.scalar(
+                select(func.count())
+                .select_from(Observation)
+                .where(Observation.moderation == "accepted")
+            )
+            assert counted
+            assert counted >= 60
+    finally:
+        engine.dispose()

@@ -1,0 +1,127 @@
+"""QGIS asks for six tiles at once with one personal access token: every one answers.
+
+A token's ``last_used_at`` used to be written inside the request's own transaction when it
+was a minute old. On SQLite that turned the six reads into six writers: one won, the others
+found the database changed under their read snapshot ("database is locked", 503). The time is
+now recorded after the response, on a transaction of its own that never waits for the lock.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import update
+
+from api.auth import tokens as token_service
+from api.core.db import create_db_engine, make_sessionmaker
+from api.core.migrate import upgrade
+from models import PersonalAccessToken, Role, utcnow
+from models.tokens import TokenCreate
+from tests.factories import make_area, make_org, make_user, make_walk
+from tests.factories.databases import DatabaseFactory
+from tests.factories.seed import seed
+from tests.live.server import LiveServer
+
+# A QGIS canvas over Sandnes sentrum: eight z16 tiles, every one holding observations.
+TILES = [(16, x, y) for x in (33810, 33811, 33812, 33813) for y in (19442, 19443)]
+ROUNDS = 3
+STALE = timedelta(hours=1)
+
+
+def _seed(url: str) -> dict[str, Any]:
+    engine = create_db_engine(url)
+    try:
+        with make_sessionmaker(engine)() as s:
+            org = make_org(s, "Sandnes")
+            area = make_area(s, org)
+            walk = make_walk(s, org, area=area)
+            user = make_user(s, org, Role.planner)
+            seed(s, org, walk, area, observations=2000, items=100)
+            made = token_service.create_token(s, user, TokenCreate(name="QGIS"))
+            s.commit()
+            return {"secret": made.secret, "id": made.id}
+    finally:
+        engine.dispose()
+
+
+def _last_used(factory: Any, token_id: Any) -> Any:
+    with factory() as s:
+        token = s.get(PersonalAccessToken, token_id)
+        assert token is not None
+        return token.last_used_at
+
+
+def _make_stale(factory: Any, token_id: Any) -> Any:
+    stale = utcnow() - STALE
+    with factory() as s:
+        s.execute(
+            update(PersonalAccessToken)
+            .where(PersonalAccessToken.id == token_id)
+            .values(last_used_at=stale)
+        )
+        s.commit()
+    return stale
+
+
+def test_parallel_tiles_with_a_stale_token_all_answer(
+    databases: DatabaseFactory, tmp_path: Path
+) -> None:
+    url = databases.new_url()
+    upgrade(url)
+    seeded = _seed(url)
+    engine = create_db_engine(url)
+    factory = make_sessionmaker(engine)
+    auth = httpx.BasicAuth("qgis", seeded["secret"])
+    try:
+        with LiveServer(url, tmp_path / "data") as live:
+            with httpx.Client(base_url=live.base, timeout=60, auth=auth) as warm:
+                assert warm.get("/tiles/observations.json").status_code == 200
+            for _ in range(ROUNDS):
+                stale = _make_stale(factory, seeded["id"])
+
+                def get(tile: tuple[int, int, int]) -> httpx.Response:
+                    z, x, y = tile
+                    # A client per request: parallel connections, as QGIS opens them.
+                    with httpx.Client(base_url=live.base, timeout=60, auth=auth) as c:
+                        return c.get(f"/tiles/observations/{z}/{x}/{y}.mvt")
+
+                with ThreadPoolExecutor(len(TILES)) as pool:
+                    answers = list(pool.map(get, TILES))
+                statuses = [r.status_code for r in answers]
+                assert all(s in (200, 204) for s in statuses), (statuses, answers[0].text)
+                assert any(s == 200 for s in statuses)
+                # Recorded eventually (after the responses), and only forwards.
+                deadline = time.monotonic() + 15
+                while _last_used(factory, seeded["id"]) == stale and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                recorded = _last_used(factory, seeded["id"])
+                assert recorded > stale + STALE - timedelta(minutes=1), live.log()
+    finally:
+        engine.dispose()
+
+
+def test_gdal_reads_a_map_feed_with_the_token_as_basic_password(
+    databases: DatabaseFactory, tmp_path: Path
+) -> None:
+    """docs/interoperability.md's one-liner: /vsicurl/ with GDAL_HTTP_AUTH=BASIC, as QGIS's
+    "Add vector layer" does with a Basic authentication configuration."""
+    pyogrio = pytest.importorskip("pyogrio")
+    url = databases.new_url()
+    upgrade(url)
+    seeded = _seed(url)
+    with LiveServer(url, tmp_path / "data") as live:
+        feed = f"/vsicurl/{live.base}/api/v1/map/observations?limit=10000"
+        options = {"GDAL_HTTP_AUTH": "BASIC", "GDAL_HTTP_USERPWD": f"me:{seeded['secret']}"}
+        pyogrio.set_gdal_config_options(options)
+        try:
+            info = pyogrio.read_info(feed)
+        finally:
+            pyogrio.set_gdal_config_options(dict.fromkeys(options))
+        assert info["features"] == 2000
+        assert info["geometry_type"] == "Point"
