@@ -212,6 +212,19 @@ def export_photo_links(
     return out
 
 
+def csv_delimiter(lang: Language) -> str:
+    """The list separator of ``lang``'s spreadsheets: a comma in English, a semicolon where
+    the comma is the decimal mark (Norwegian, and every other Nordic language)."""
+    return "," if lang == Language.en else ";"
+
+
+def _decimal(value: float, places: int, delimiter: str) -> str:
+    # One convention per file: with semicolons every number has a decimal comma (as Excel in
+    # Norwegian reads it), with commas a decimal point; never a mix of the two.
+    text = f"{value:.{places}f}"
+    return text.replace(".", ",") if delimiter == ";" else text
+
+
 def area_list_csv(
     session: Session,
     listing: dict[str, Any],
@@ -221,9 +234,10 @@ def area_list_csv(
     *,
     full: bool = True,
 ) -> str:
-    """A spreadsheet Excel opens cleanly: UTF-8 with BOM (keeps æøå), CRLF rows, and the
-    semicolon delimiter that Nordic Excel expects (comma on request). Headers, statuses,
-    departments and category labels in ``lang``; photo links signed for days."""
+    """A spreadsheet Excel opens cleanly: UTF-8 with BOM (keeps æøå), CRLF rows, and either
+    semicolons with decimal commas (what Nordic Excel expects) or commas with decimal points
+    (English). Headers, statuses, departments and category labels in ``lang``; photo links
+    signed for days."""
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter=delimiter, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
     writer.writerow([translate(key, lang) for _, key in CSV_COLUMNS])
@@ -241,15 +255,15 @@ def area_list_csv(
         lon, lat = r.location.coordinates[:2]
         values = {
             **r.model_dump(),
-            "priority": f"{r.priority:.1f}".replace(".", "," if delimiter == ";" else "."),
+            "priority": _decimal(r.priority, 1, delimiter),
             "category_label": labels.get(r.category, r.category),
             "status": _named("status", str(r.status), lang),
             "department": _named("department", r.department, lang),
             "owner_type": _named("owner", str(r.owner_type), lang),
             "participant_groups": ", ".join(_named("group", g, lang) for g in r.participant_groups),
             "overdue": translate("csv.yes" if r.overdue else "csv.no", lang),
-            "lat": lat,
-            "lon": lon,
+            "lat": _decimal(lat, 6, delimiter),
+            "lon": _decimal(lon, 6, delimiter),
             "photos": " ".join(photos.get(r.id, [])),
         }
         row = []

@@ -5,10 +5,10 @@ write, attach."""
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import Request, Response
+from fastapi import Query, Request, Response
 from sqlalchemy.orm import Session
 
 from api.action_items import reads
@@ -33,6 +33,7 @@ action_list_router = api_router("action-items")
 
 ExportFormat = Literal["xlsx", "gpkg", "pdf"]
 EXPORT_FORMATS: tuple[str, ...] = ("xlsx", "gpkg", "pdf")
+CSV_DELIMITERS = {"semicolon": ";", "comma": ","}
 MEDIA_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "gpkg": "application/geopackage+sqlite3",
@@ -114,11 +115,15 @@ def area_action_list(
     session: SessionDep,
     signer: SignerDep,
     format: Literal["json", "csv", "xlsx", "gpkg", "pdf"] = "json",
-    delimiter: Literal["semicolon", "comma"] = "semicolon",
+    delimiter: Annotated[
+        Literal["semicolon", "comma"] | None,
+        Query(description="CSV: semicolons with decimal commas, or commas with decimal points"),
+    ] = None,
     include_closed: bool = False,
 ) -> Any:
     """The area's items by priority. ``format=csv``: a spreadsheet in the caller's language
-    (UTF-8 with BOM, semicolons unless ``delimiter=comma``), photos as links valid for days."""
+    (UTF-8 with BOM; in English commas and decimal points, in Norwegian semicolons and decimal
+    commas, unless ``delimiter`` says otherwise), photos as links valid for days."""
     if format in EXPORT_FORMATS:  # spreadsheet, GeoPackage, PDF
         return area_export(
             request, session, principal.org_id, area, format, include_closed,
@@ -132,11 +137,13 @@ def area_action_list(
         export_signer = PhotoSigner(
             request.app.state.secret, str(request.base_url).rstrip("/") + API_PREFIX, EXPORT_TTL
         )
+        lang = request_language(request)
+        sep = reads.csv_delimiter(lang) if delimiter is None else CSV_DELIMITERS[delimiter]
         body = reads.area_list_csv(
             session,
             listing,
-            ";" if delimiter == "semicolon" else ",",
-            request_language(request),
+            sep,
+            lang,
             export_signer,
             full=sensitive.full_detail(principal),
         )
