@@ -49,6 +49,7 @@ from api.outputs.public import router as public_router
 from api.outputs.tiles.router import router as tiles_router
 from api.photos import router as photos
 from api.privacy import router as erasure
+from api.outputs.open311.edge import GeoReportErrors
 from api.settings import Settings, get_settings
 from api.walks import join_qr_router as join_qr
 from api.walks import report_back_router as report_back
@@ -153,6 +154,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.add_middleware(RefuseUnstorableText)
     app.add_middleware(ClientAddress, trusted=parse_trusted(settings.trusted_proxies))
     app.add_middleware(CatchUnexpected)
+    # Outside CatchUnexpected, so that a bug under /open311/ is a GeoReport error list too.
+    app.add_middleware(GeoReportErrors)
     # In an installed image the web files sit where SAFEWALK_WEB_DIR says (see the Dockerfile).
     if settings.web_dir is not None:
         install_docs(app, assets_dir=settings.web_dir / "node_modules" / "swagger-ui-dist")

@@ -61,11 +61,20 @@ def revoke_key(session: Session, org_id: uuid.UUID, key_id: uuid.UUID) -> None:
     session.flush()
 
 
-def key_for(session: Session, org: Organization, secret: str) -> IntegrationKey | None:
-    """The organization's live key with this secret, or None (unknown, revoked or foreign)."""
+def key_for_any(session: Session, secret: str) -> IntegrationKey | None:
+    """The live key with this secret, whichever organization it belongs to, or None (the
+    caller reads keys across organizations inside ``tenancy.lookup``)."""
     key = session.scalar(
         select(IntegrationKey).where(col(IntegrationKey.key_hash) == hash_key(secret))
     )
-    if key is None or key.organization_id != org.id or key.revoked_at is not None:
+    if key is None or key.revoked_at is not None:
+        return None
+    return key
+
+
+def key_for(session: Session, org: Organization, secret: str) -> IntegrationKey | None:
+    """The organization's live key with this secret, or None (unknown, revoked or foreign)."""
+    key = key_for_any(session, secret)
+    if key is None or key.organization_id != org.id:
         return None
     return key
