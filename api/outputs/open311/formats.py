@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from api.errors import DomainError
+from api.core.errors import DomainError
 
 XML_MEDIA_TYPE = "text/xml; charset=utf-8"
 JSON_MEDIA_TYPE = "application/json; charset=utf-8"

@@ -14,12 +14,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from api.action_items.deps import RulesDep
-from api.core.errors import DomainError
 from api.http.deps import SessionDep
 from api.outputs.open311 import formats, server
-from api.outputs.open311.formats import Open311Error
 from api.outputs.open311.links import media_url_builder
-from api.http.deps import RulesDep, SessionDep
 from models import utcnow
 
 PREFIX = "/open311/v2"

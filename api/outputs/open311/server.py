@@ -28,9 +28,7 @@ from api.hotspots import rollup as hotspot_rollup
 from api.observations.plausibility import hold_if_needed
 from api.observations.service import place
 from api.outputs.open311.formats import Open311Error, parse_w3c, w3c, w3c_day_end
-from api.outputs.open311.keys import key_for
 from api.outputs.open311.keys import key_for, key_for_any
-from api.services import hotspot_rollup
 from geo.generalize import snap
 from models import (
     ActionEvent,
