@@ -48,7 +48,8 @@ def encode_cursor(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None, size: int) -> list[Any] | None:
+def decode_cursor(cursor: str | None, size: int | None) -> list[Any] | None:
+    """The sort key in ``cursor`` (of ``size`` values; None: any number), or None without one."""
     if not cursor:
         return None
     try:
@@ -56,7 +57,7 @@ def decode_cursor(cursor: str | None, size: int) -> list[Any] | None:
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput.at(["query", "cursor"], "not a cursor from this API") from exc
-    if not isinstance(values, list) or len(values) != size:
+    if not isinstance(values, list) or (size is not None and len(values) != size):
         raise InvalidInput.at(["query", "cursor"], "not a cursor from this API")
     return values
 
@@ -212,21 +213,17 @@ def page_sorted(
 ) -> tuple[list[T], str | None]:
     """One page of ``rows``, already sorted by ``key`` (JSON scalars, the last unique), for
     lists that are read and sorted whole anyway; the cursor is the last row's key."""
-    size = len(key(rows[0])) if rows else None
     start = 0
-    if cursor:
-        values = decode_cursor(cursor, size) if size is not None else None
-        if values is not None:
-            last = tuple(values)
-            try:
-                start = next(
-                    (i for i, r in enumerate(rows) if tuple(_plain(v) for v in key(r)) > last),
-                    len(rows),
-                )
-            except TypeError as exc:
-                raise InvalidInput.at(["query", "cursor"], "not a cursor from this API") from exc
-        else:
-            decode_cursor(cursor, 0 if size is None else size)  # still refuse garbage
+    values = decode_cursor(cursor, len(key(rows[0])) if rows else None)
+    if values is not None:
+        last = tuple(values)
+        try:
+            start = next(
+                (i for i, r in enumerate(rows) if tuple(_plain(v) for v in key(r)) > last),
+                len(rows),
+            )
+        except TypeError as exc:  # a key of other types than this list's
+            raise InvalidInput.at(["query", "cursor"], "not a cursor from this API") from exc
     page = list(rows[start : start + n])
     more = start + n < len(rows)
     return page, (encode_key(key(page[-1])) if more and page else None)

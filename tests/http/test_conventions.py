@@ -24,15 +24,16 @@ from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
+from api.core.paging import page_sorted
 from api.http.openapi import flat_routes
 from api.http.staff_web import VENDOR
 from api.settings import Settings
 from tests.conftest import serve_on
 from tests.factories import make_area
 from tests.factories.client import SyncClient
+from tests.factories.observations import obs_body
+from tests.factories.photos import plain_jpeg, put_photo
 from tests.factories.world import World, build_world
-from tests.observations.test_observations import obs_body
-from tests.photos.test_photos import plain_jpeg, put_photo
 
 SECRET = "test-secret-key-long-enough-for-hs256-and-hs512-0123456789abcdefghijklmnop"
 HERE = (5.7352, 58.8517)
@@ -348,3 +349,12 @@ def test_every_list_pages_by_limit_and_cursor(tour: Tour, template: str) -> None
     assert set(seen) == everything, (template, len(seen), len(everything))
     bad = tour.get(template, cursor="not-a-cursor")
     assert bad.status_code in (400, 422), (template, bad.status_code)
+
+
+def test_a_cursor_into_a_list_that_emptied_is_an_empty_page() -> None:
+    """The rows a cursor was made from may be gone by the time it is used."""
+    rows = [("a", 1), ("b", 2)]
+    page, nxt = page_sorted(rows, lambda r: (r[1], r[0]), 1, None)
+    assert (page, nxt is not None) == ([("a", 1)], True)
+    assert page_sorted([], lambda r: (r[1], r[0]), 1, nxt) == ([], None)
+    assert page_sorted(rows[1:], lambda r: (r[1], r[0]), 1, nxt) == ([("b", 2)], None)
