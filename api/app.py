@@ -34,7 +34,13 @@ from api.http.byte_ranges import DocumentStore
 from api.http.context import RequestContext
 from api.http.docs import install_docs
 from api.http.headers import CORSMiddleware, SecurityHeaders, cors_options
-from api.http.middleware import CatchUnexpected, ClientAddress, RefuseUnstorableText, parse_trusted
+from api.http.middleware import (
+    CatchUnexpected,
+    ClientAddress,
+    HeadAsGet,
+    RefuseUnstorableText,
+    parse_trusted,
+)
 from api.http.openapi import install_method_not_allowed, install_problem_documentation
 from api.http.query_check import reject_unknown_query
 from api.http.staff_web import mount_staff_web
@@ -47,6 +53,7 @@ from api.outputs.maps import router as maps
 from api.outputs.ogc.router import router as ogc_router
 from api.outputs.open311 import admin as open311_admin
 from api.outputs.open311 import router as open311_router
+from api.outputs.open311.edge import GeoReportErrors
 from api.outputs.public import report_back_router as report_back_public
 from api.outputs.public import router as public_router
 from api.outputs.tiles.router import router as tiles_router
@@ -166,6 +173,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.add_middleware(RefuseUnstorableText)
     app.add_middleware(ClientAddress, trusted=parse_trusted(settings.trusted_proxies))
     app.add_middleware(CatchUnexpected)
+    # Outside CatchUnexpected, so that a bug under /open311/ is a GeoReport error list too.
+    app.add_middleware(GeoReportErrors)
     # In an installed image the web files sit where SAFEWALK_WEB_DIR says (see the Dockerfile).
     if settings.web_dir is not None:
         install_docs(app, assets_dir=settings.web_dir / "node_modules" / "swagger-ui-dist")
@@ -175,6 +184,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     if cors is not None:
         app.add_middleware(CORSMiddleware, **cors)  # type: ignore[arg-type]
     app.add_middleware(SecurityHeaders, https=settings.https)
+    # Just inside the request log: HEAD is served as GET by everything below.
+    app.add_middleware(HeadAsGet)
     app.add_middleware(
         RequestContext,
         fastapi_app=app,

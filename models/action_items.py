@@ -431,3 +431,4 @@ class ActionListRead(SQLModel):
     area: AreaRef
     counts: ActionListCounts
     items: list[ActionItemRead]
+    next: str | None = None  # the next page of items (counts are the whole list's)

@@ -237,6 +237,7 @@ class NearbyItem(SQLModel):
 
 class NearbyOut(SQLModel):
     items: list[NearbyItem]
+    next: str | None = None
 
 
 class BatchIn(SQLModel):

@@ -25,6 +25,8 @@ DOMAINS = (
     "action_items",
     "hotspots",
     "privacy",
+    "deadlines",
+    "notices",
 )
 HTTP_LIBRARIES = ("fastapi", "starlette")
 

@@ -20,7 +20,7 @@ from api.action_items.workflow import allowed_moves
 from api.auth.principal import Principal
 from api.core import spatial
 from api.core.i18n import Language, has, translate
-from api.core.paging import after_keyset, clamp_limit, keyset_page
+from api.core.paging import after_keyset, clamp_limit, keyset_page, page_sorted
 from api.core.photo_links import photo_links
 from api.core.signing import PhotoSigner
 from api.privacy import sensitive
@@ -128,6 +128,12 @@ def list_items(
     return keyset_page(session, stmt, col(ActionItem.created_at), col(ActionItem.id), n)
 
 
+def _list_key(item: ActionItem) -> tuple[float, str, str]:
+    """An area list's order: highest priority first, then the earliest due date."""
+    due = (item.due_date or date.max).isoformat()
+    return (-effective_priority(item), due, str(item.id))
+
+
 def area_list(
     session: Session,
     area: Area,
@@ -135,8 +141,11 @@ def area_list(
     include_closed: bool,
     principal: Principal | None = None,
     signer: PhotoSigner | None = None,
+    n: int | None = None,
+    cursor: str | None = None,
 ) -> dict[str, Any]:
-    """The area's items by priority (highest first), with counts by category and status."""
+    """The area's items by priority (highest first), with counts by category and status of
+    the whole list; ``n`` items after ``cursor`` (None: all) and the next page's cursor."""
     stmt = select(ActionItem).where(col(ActionItem.area_id) == area.id)
     if not include_closed:
         stmt = stmt.where(
@@ -144,18 +153,28 @@ def area_list(
                 [str(ActionStatus.closed_empty), str(ActionStatus.duplicate)]
             )
         )
-    items = list(session.scalars(stmt))
-    items.sort(key=lambda i: (-effective_priority(i), i.due_date or date.max, str(i.id)))
-    reads = to_reads(session, items, principal=principal, signer=signer)
+    items = sorted(session.scalars(stmt), key=_list_key)
+    codes = dict(
+        session.execute(
+            select(col(Category.id), col(Category.code)).where(
+                col(Category.id).in_({i.category_id for i in items})
+            )
+        ).all()
+    )
+    today = utcnow().date()
+    page, nxt = (items, None) if n is None else page_sorted(items, _list_key, n, cursor)
     return {
         "area": {"id": str(area.id), "name": area.name, "code": area.code},
-        "items": reads,
+        "items": to_reads(session, page, principal=principal, signer=signer),
         "counts": {
-            "by_category": dict(sorted(Counter(r.category for r in reads).items())),
-            "by_status": dict(sorted(Counter(str(r.status) for r in reads).items())),
-            "total": len(reads),
-            "overdue": sum(1 for r in reads if r.overdue),
+            "by_category": dict(
+                sorted(Counter(codes.get(i.category_id, "?") for i in items).items())
+            ),
+            "by_status": dict(sorted(Counter(str(i.status) for i in items).items())),
+            "total": len(items),
+            "overdue": sum(1 for i in items if is_overdue(i, today)),
         },
+        "next_cursor": nxt,
     }
 
 
@@ -212,6 +231,19 @@ def export_photo_links(
     return out
 
 
+def csv_delimiter(lang: Language) -> str:
+    """The list separator of ``lang``'s spreadsheets: a comma in English, a semicolon where
+    the comma is the decimal mark (Norwegian, and every other Nordic language)."""
+    return "," if lang == Language.en else ";"
+
+
+def _decimal(value: float, places: int, delimiter: str) -> str:
+    # One convention per file: with semicolons every number has a decimal comma (as Excel in
+    # Norwegian reads it), with commas a decimal point; never a mix of the two.
+    text = f"{value:.{places}f}"
+    return text.replace(".", ",") if delimiter == ";" else text
+
+
 def area_list_csv(
     session: Session,
     listing: dict[str, Any],
@@ -221,9 +253,10 @@ def area_list_csv(
     *,
     full: bool = True,
 ) -> str:
-    """A spreadsheet Excel opens cleanly: UTF-8 with BOM (keeps æøå), CRLF rows, and the
-    semicolon delimiter that Nordic Excel expects (comma on request). Headers, statuses,
-    departments and category labels in ``lang``; photo links signed for days."""
+    """A spreadsheet Excel opens cleanly: UTF-8 with BOM (keeps æøå), CRLF rows, and either
+    semicolons with decimal commas (what Nordic Excel expects) or commas with decimal points
+    (English). Headers, statuses, departments and category labels in ``lang``; photo links
+    signed for days."""
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter=delimiter, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
     writer.writerow([translate(key, lang) for _, key in CSV_COLUMNS])
@@ -241,15 +274,15 @@ def area_list_csv(
         lon, lat = r.location.coordinates[:2]
         values = {
             **r.model_dump(),
-            "priority": f"{r.priority:.1f}".replace(".", "," if delimiter == ";" else "."),
+            "priority": _decimal(r.priority, 1, delimiter),
             "category_label": labels.get(r.category, r.category),
             "status": _named("status", str(r.status), lang),
             "department": _named("department", r.department, lang),
             "owner_type": _named("owner", str(r.owner_type), lang),
             "participant_groups": ", ".join(_named("group", g, lang) for g in r.participant_groups),
             "overdue": translate("csv.yes" if r.overdue else "csv.no", lang),
-            "lat": lat,
-            "lon": lon,
+            "lat": _decimal(lat, 6, delimiter),
+            "lon": _decimal(lon, 6, delimiter),
             "photos": " ".join(photos.get(r.id, [])),
         }
         row = []
@@ -275,8 +308,9 @@ def nearby_resolved(
     radius_m: float,
     *,
     principal: Principal | None = None,
-) -> list[ActionItem]:
-    """Resolved items in the walk's area, nearest first when the walker says where they are.
+) -> list[tuple[float, ActionItem]]:
+    """Resolved items in the walk's area with their distance in metres (0 without a place),
+    nearest first when the walker says where they are, else by id.
     Items of sensitive categories only for coordinators and admins: distances from a point
     the caller chooses would locate them."""
     if area_id is None:
@@ -291,12 +325,12 @@ def nearby_resolved(
         )
     items = list(session.scalars(stmt))
     if lon is None or lat is None:
-        return sorted(items, key=lambda i: str(i.id))
+        return sorted(((0.0, i) for i in items), key=lambda t: str(t[1].id))
     located = []
     for i in items:
         p = spatial.from_db(i.location)
         assert p is not None
         d = geodesic_distance_m(lon, lat, p.x, p.y)
         if d <= radius_m:
-            located.append((d, str(i.id), i))
-    return [i for _, _, i in sorted(located, key=lambda t: (t[0], t[1]))]
+            located.append((round(d, 3), i))
+    return sorted(located, key=lambda t: (t[0], str(t[1].id)))

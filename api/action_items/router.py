@@ -16,9 +16,9 @@ from api.action_items.deps import ValidItem
 from api.areas.deps import ValidArea
 from api.auth.deps import Principal, PrincipalDep
 from api.core.errors import InvalidInput, request_language
-from api.core.paging import Page, next_url
+from api.core.paging import Page, link_next, next_url, page_sorted
 from api.core.signing import PhotoSigner
-from api.http.deps import SessionDep, SignerDep
+from api.http.deps import PageDep, SessionDep, SignerDep
 from api.http.routing import api_router
 from api.walks.deps import ValidWalk
 from models import ActionItem, ActionStatus, utcnow
@@ -115,8 +115,13 @@ def update_item(
 
 
 @router.get("/action-items/{id}/history", response_model=list[ActionEventRead])
-def item_history(item: ValidItem, session: SessionDep) -> list[ActionEventRead]:
-    return workflow.history(session, item)
+def item_history(
+    item: ValidItem, session: SessionDep, page: PageDep, request: Request, response: Response
+) -> list[ActionEventRead]:
+    """The item's events, oldest first; the next page in the ``Link`` header."""
+    events, nxt = workflow.history(session, item, page.n, page.cursor)
+    link_next(request, response, nxt)
+    return events
 
 
 @router.post("/action-items/{id}/merge", response_model=ActionItemRead)
@@ -166,7 +171,7 @@ def add_comment(
 ) -> ActionEventRead:
     """A comment in the item's history (an ActionEvent of kind ``comment``)."""
     event = workflow.comment(session, principal, item, body.text)
-    return next(e for e in workflow.history(session, item) if e.id == event.id)
+    return workflow.event_reads(session, [event])[0]
 
 
 @router.get("/walks/{id}/nearby-resolved", response_model=list[ActionItemRead])
@@ -174,12 +179,18 @@ def nearby_resolved(
     walk: ValidWalk,
     principal: PrincipalDep,
     session: SessionDep,
+    page: PageDep,
+    request: Request,
+    response: Response,
     lon: float | None = Query(default=None, ge=-180, le=180),
     lat: float | None = Query(default=None, ge=-90, le=90),
     radius_m: float = Query(default=250, gt=0, le=5000),
 ) -> list[ActionItemRead]:
-    items = reads.nearby_resolved(session, walk.area_id, lon, lat, radius_m, principal=principal)
-    return reads.to_reads(session, items, principal=principal)
+    """Resolved items of the walk's area, nearest first; the next page in the ``Link`` header."""
+    found = reads.nearby_resolved(session, walk.area_id, lon, lat, radius_m, principal=principal)
+    rows, nxt = page_sorted(found, lambda t: (t[0], str(t[1].id)), page.n, page.cursor)
+    link_next(request, response, nxt)
+    return reads.to_reads(session, [item for _, item in rows], principal=principal)
 
 
 @router.post("/areas/{id}/regroup", response_model=RegroupResult)

@@ -23,6 +23,7 @@ from api.core.errors import (
     PreconditionFailed,
     PreconditionRequired,
 )
+from api.core.paging import seek
 from models import (
     ActionEvent,
     ActionItem,
@@ -253,14 +254,22 @@ def follow_up(
     return item
 
 
-def history(session: Session, item: ActionItem) -> list[ActionEventRead]:
-    events = list(
-        session.scalars(
-            select(ActionEvent)
-            .where(col(ActionEvent.action_item_id) == item.id)
-            .order_by(col(ActionEvent.created_at), col(ActionEvent.id))
-        )
+def history(
+    session: Session, item: ActionItem, n: int | None = None, cursor: str | None = None
+) -> tuple[list[ActionEventRead], str | None]:
+    """The item's events, oldest first: ``n`` of them after ``cursor`` (None: all), and the
+    next page's cursor."""
+    events, nxt = seek(
+        session,
+        select(ActionEvent).where(col(ActionEvent.action_item_id) == item.id),
+        [col(ActionEvent.created_at), col(ActionEvent.id)],
+        n,
+        cursor,
     )
+    return event_reads(session, events), nxt
+
+
+def event_reads(session: Session, events: list[ActionEvent]) -> list[ActionEventRead]:
     users = {
         u.id: u
         for u in session.scalars(

@@ -22,6 +22,7 @@ from sqlmodel import col
 from api.core import tenancy
 from api.core.db import is_transient, session_scope
 from api.core.errors import NotFound
+from api.core.paging import seek
 from models import PersonalAccessToken, User, utcnow
 from models.tokens import TokenCreate, TokenCreated, TokenRead
 
@@ -59,13 +60,17 @@ def create_token(session: Session, user: User, body: TokenCreate) -> TokenCreate
     return TokenCreated(**read.model_dump(), secret=secret)
 
 
-def list_tokens(session: Session, user: User) -> list[PersonalAccessToken]:
-    return list(
-        session.scalars(
-            select(PersonalAccessToken)
-            .where(col(PersonalAccessToken.user_id) == user.id)
-            .order_by(col(PersonalAccessToken.created_at), col(PersonalAccessToken.id))
-        )
+def list_tokens(
+    session: Session, user: User, n: int | None = None, cursor: str | None = None
+) -> tuple[list[PersonalAccessToken], str | None]:
+    """The user's tokens, oldest first: ``n`` after ``cursor`` (None: all), and the next
+    page's cursor."""
+    return seek(
+        session,
+        select(PersonalAccessToken).where(col(PersonalAccessToken.user_id) == user.id),
+        [col(PersonalAccessToken.created_at), col(PersonalAccessToken.id)],
+        n,
+        cursor,
     )
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import Response
+from fastapi import Request, Response
 
 from api.auth import tokens as token_service
 from api.auth.deps import Principal, PrincipalDep
 from api.core.errors import Forbidden
-from api.http.deps import SessionDep
+from api.core.paging import link_next
+from api.http.deps import PageDep, SessionDep
 from api.http.routing import api_router
 from models import User
 from models.tokens import TokenCreate, TokenCreated, TokenRead
@@ -29,11 +30,17 @@ def create_token(body: TokenCreate, principal: PrincipalDep, session: SessionDep
 
 
 @router.get("/me/tokens", response_model=list[TokenRead])
-def list_tokens(principal: PrincipalDep, session: SessionDep) -> list[TokenRead]:
-    return [
-        TokenRead.model_validate(t, from_attributes=True)
-        for t in token_service.list_tokens(session, _staff(principal))
-    ]
+def list_tokens(
+    principal: PrincipalDep,
+    session: SessionDep,
+    page: PageDep,
+    request: Request,
+    response: Response,
+) -> list[TokenRead]:
+    """Oldest first; the next page in the ``Link`` header."""
+    rows, nxt = token_service.list_tokens(session, _staff(principal), page.n, page.cursor)
+    link_next(request, response, nxt)
+    return [TokenRead.model_validate(t, from_attributes=True) for t in rows]
 
 
 @router.delete("/me/tokens/{id}", status_code=204)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from fastapi import Request
+
 from api.auth.deps import PrincipalDep
 from api.categories import service as category_service
-from api.core.paging import Page
-from api.http.deps import SessionDep
+from api.core.paging import Page, next_url, page_sorted
+from api.http.deps import PageDep, SessionDep
 from api.http.routing import api_router
 from models.categories import CategoryCreate, CategoryRead, CategoryUpdate
 
@@ -13,11 +15,19 @@ router = api_router("categories")
 
 
 @router.get("/categories", response_model=Page[CategoryRead])
-def list_categories(principal: PrincipalDep, session: SessionDep) -> Page[CategoryRead]:
-    rows = category_service.list_categories(session, principal.org_id)
-    # Never more than one page: ``next`` stays null, the shape matches every other list.
+def list_categories(
+    request: Request, principal: PrincipalDep, session: SessionDep, page: PageDep
+) -> Page[CategoryRead]:
+    """The taxonomy in its display order; a few dozen rows, so the default page holds all."""
+    rows, nxt = page_sorted(
+        category_service.list_categories(session, principal.org_id),
+        lambda c: (c.sort_order, c.code),
+        page.n,
+        page.cursor,
+    )
     return Page[CategoryRead](
-        items=[CategoryRead.model_validate(c, from_attributes=True) for c in rows]
+        items=[CategoryRead.model_validate(c, from_attributes=True) for c in rows],
+        next=next_url(request, nxt),
     )
 
 

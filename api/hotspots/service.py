@@ -489,7 +489,7 @@ def hotspot_map(session: Session, org_id: uuid.UUID, q: HotspotQuery) -> Hotspot
         )
         for cell, s in stats.items()
     ]
-    cells.sort(key=lambda c: (c.gi_z is None, -(c.gi_z or 0.0), c.h3))
+    cells.sort(key=hottest_first)
     return HotspotMap(resolution=q.resolution, cells=cells)
 
 
@@ -534,14 +534,22 @@ def _number(value: float | None) -> str:
     return "null" if value is None else repr(value)
 
 
-def feature_collection_json(result: HotspotMap) -> bytes:
+def hottest_first(cell: HotspotCell) -> tuple[int, float, str]:
+    """The order of ``HotspotMap.cells`` (gi_z descending, then cell id, cells without a z
+    last), as a sort key a page's cursor can carry (api/paging.py)."""
+    return (0, -cell.gi_z, cell.h3) if cell.gi_z is not None else (1, 0.0, cell.h3)
+
+
+def feature_collection_json(result: HotspotMap, links: list[dict[str, str]] | None = None) -> bytes:
     """`feature_collection` as JSON bytes, written as text without a dict per cell: the same
     document `json.dumps(feature_collection(result))` gives, a few times faster at 17,000
-    cells. Cell ids, classes and category codes are plain ASCII; they are quoted by json."""
+    cells. Cell ids, classes and category codes are plain ASCII; they are quoted by json.
+    ``links``: where the next page is, when the cells are one page of the map."""
     res = result.resolution
+    more = f'"links": {json.dumps(links)}, ' if links else ""
     head = (
         f'{{"type": "FeatureCollection", "resolution": {res}, "cell_count": {len(result.cells)}, '
-        f'"method": {json.dumps(result.method)}, "features": ['
+        f'"method": {json.dumps(result.method)}, {more}"features": ['
     )
     quoted: dict[str, str] = {}
     features = []

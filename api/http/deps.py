@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 
 from api.core import tenancy
 from api.core.db import session_scope
 from api.core.media import MediaStore
+from api.core.paging import clamp_limit
 from api.core.signing import IMG_TTL, PhotoSigner
 from api.http.routing import API_PREFIX
 from api.settings import Settings
@@ -71,3 +73,24 @@ def media_store(settings: SettingsDep) -> MediaStore:
 
 
 MediaDep = Annotated[MediaStore, Depends(media_store)]
+
+
+@dataclass(frozen=True)
+class PageQuery:
+    """A list's ``limit`` (clamped to ``SAFEWALK_PAGE_SIZE_MAX``) and ``cursor``."""
+
+    n: int
+    cursor: str | None
+
+
+def page_query(
+    settings: SettingsDep,
+    limit: Annotated[
+        int | None, Query(description="page size: default 100, larger ones are clamped")
+    ] = None,
+    cursor: Annotated[str | None, Query(description="from the previous page's next link")] = None,
+) -> PageQuery:
+    return PageQuery(clamp_limit(limit, settings.page_size_max), cursor)
+
+
+PageDep = Annotated[PageQuery, Depends(page_query)]

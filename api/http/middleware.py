@@ -11,6 +11,11 @@
 - ``CatchUnexpected``: a bug becomes a complete 500 problem and the connection stays usable.
   (Starlette's outermost error middleware re-raises after answering, and the server then drops
   the keep-alive connection under the client's next request.)
+- ``HeadAsGet``: every GET route answers HEAD (GDAL's ``/vsicurl/`` asks HEAD first, as do
+  link checkers and caches): the request is served as the GET it stands for, with the same
+  status and headers (Content-Type, Content-Length where the GET has one, ETag), and no body.
+  A streamed body is stopped as soon as the headers are out instead of being generated and
+  thrown away.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
+import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.core.errors import PROBLEM_BASE, PROBLEM_JSON
@@ -305,3 +311,49 @@ class CatchUnexpected:
                 instance=scope.get("path"),
             )
             await _send_problem(send, 500, raw, headers)
+
+
+# --- HEAD ---------------------------------------------------------------------------------------
+
+
+class HeadAsGet:
+    """HEAD served as GET, in one place for every route (FastAPI registers GET routes without
+    HEAD). Placed inside the request log, so that the log and metrics still say HEAD."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+        # Below ASGI spec 2.4 Starlette's streamed and file responses listen for the client's
+        # disconnect and stop generating the body when it comes; the disconnect is told below.
+        asgi = {**scope.get("asgi", {}), "spec_version": "2.3"}
+        inner = {**scope, "method": "GET", "asgi": asgi}
+        answered = anyio.Event()
+        request_read = False
+
+        async def receive_until_answered() -> Message:
+            nonlocal request_read
+            if not request_read:
+                message = await receive()
+                request_read = message["type"] != "http.request" or not message.get(
+                    "more_body", False
+                )
+                return message
+            # Nothing more comes from a client that sent HEAD; once the headers are out, the
+            # body is not wanted: to the app this is a client that went away.
+            await answered.wait()
+            return {"type": "http.disconnect"}
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                await send(message)
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                answered.set()
+            elif not answered.is_set() and not message["type"].startswith("http.response."):
+                await send(message)
+            # The GET's body (and anything after the response) is not sent.
+
+        await self.app(inner, receive_until_answered, headers_only)

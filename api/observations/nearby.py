@@ -21,7 +21,7 @@ from models.observations import NearbyItem
 
 MAX_RADIUS_M = 250.0
 DEFAULT_RADIUS_M = 50.0
-MAX_ITEMS = 20
+MAX_ITEMS = 20  # a page: the nearest few are the answer to "already reported?"
 
 
 def nearby_items(
@@ -73,5 +73,10 @@ def nearby_items(
                     observation_count=item.observation_count,
                 )
             )
-    found.sort(key=lambda n: (n.distance_m, str(n.id)))
-    return found[:MAX_ITEMS]
+    found.sort(key=nearness)
+    return found
+
+
+def nearness(item: NearbyItem) -> tuple[float, str]:
+    """The order of the answer, nearest first (and its cursor, api/paging.py)."""
+    return (item.distance_m, str(item.id))

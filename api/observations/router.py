@@ -11,7 +11,7 @@ from pydantic import AwareDatetime
 
 from api.action_items.deps import RulesDep, ValidItem
 from api.auth.deps import PrincipalDep
-from api.core.paging import Page, next_url
+from api.core.paging import Page, clamp_limit, next_url, page_sorted
 from api.http.deps import MediaDep, SessionDep, SignerDep
 from api.http.routing import api_router
 from api.observations import edits as observation_edits
@@ -144,6 +144,7 @@ def item_observations(
 
 @router.get("/observations/nearby", response_model=NearbyOut)
 def nearby(
+    request: Request,
     principal: PrincipalDep,
     session: SessionDep,
     lat: Annotated[float, Query(ge=-90, le=90, allow_inf_nan=False)],
@@ -152,13 +153,17 @@ def nearby(
     radius: Annotated[
         float, Query(gt=0, le=nearby_service.MAX_RADIUS_M, allow_inf_nan=False)
     ] = nearby_service.DEFAULT_RADIUS_M,
+    limit: Annotated[int | None, Query(description="at most 20 a page")] = None,
+    cursor: str | None = None,
 ) -> NearbyOut:
     """Open action items (of ``category``) within ``radius`` metres, nearest first: for the field
     app's "is this already reported?"."""
-    items = nearby_service.nearby_items(
+    found = nearby_service.nearby_items(
         session, principal, lon=lon, lat=lat, radius_m=radius, category=category
     )
-    return NearbyOut(items=items)
+    n = clamp_limit(limit, nearby_service.MAX_ITEMS)
+    items, nxt = page_sorted(found, nearby_service.nearness, n, cursor)
+    return NearbyOut(items=items, next=next_url(request, nxt))
 
 
 @router.get("/observations/{id}", response_model=ObservationRead)

@@ -99,7 +99,9 @@ def _csv(scene: Scene, **headers: str) -> list[dict[str, str]]:
         f"/api/v1/areas/{scene.west.id}/action-list?format=csv", headers={**scene.h, **headers}
     )
     assert r.status_code == 200, r.text
-    return list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig")), delimiter=";"))
+    # English spreadsheets use commas (and decimal points), Norwegian ones semicolons.
+    delimiter = "," if headers.get("Accept-Language") == "en" else ";"
+    return list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig")), delimiter=delimiter))
 
 
 def test_csv_speaks_the_language_and_links_photos_for_days(scene: Scene) -> None:

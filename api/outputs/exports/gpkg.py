@@ -20,6 +20,11 @@ from shapely.geometry.base import BaseGeometry
 from api.outputs.exports.data import Listing
 
 GDAL_UTC = 100  # OGR's time zone flag for GMT/UTC
+# GeoPackage 1.2, which every GDAL since 2.2 (QGIS 3, ArcGIS Pro) reads without a word: GDAL
+# before 3.7 warns that a 1.4 file "may only be partially supported", and in 1.2 GDAL writes
+# every datetime with milliseconds, as the specification's DATETIME format requires (a
+# whole-second "...:02Z" is read with a "non-conformant content" warning).
+GPKG_VERSION = "1.2"
 
 
 def _utc_ms(values: Sequence[datetime | None]) -> np.ndarray[Any, Any]:
@@ -72,6 +77,7 @@ class _Layer:
         self.tz[name] = np.full(len(values), GDAL_UTC, dtype=np.int32)
 
     def write(self, path: Path, geometries: list[BaseGeometry]) -> None:
+        append = path.exists()
         masks = self.masks if any(m is not None for m in self.masks) else None
         if masks is not None:
             masks = [m if m is not None else np.zeros(len(geometries), dtype=bool) for m in masks]
@@ -86,8 +92,10 @@ class _Layer:
             geometry_type=self.geometry_type,
             crs="EPSG:4326",
             encoding="UTF-8",
-            append=path.exists(),
+            append=append,
             gdal_tz_offsets=self.tz,
+            # Dataset options only apply when the file is created (the first layer).
+            dataset_options=None if append else {"VERSION": GPKG_VERSION},
         )
 
 

@@ -5,19 +5,20 @@ write, attach."""
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import Request, Response
+from fastapi import Query, Request, Response
 from sqlalchemy.orm import Session
 
 from api.action_items import reads
 from api.areas.deps import ValidArea
 from api.auth.deps import PrincipalDep
-from api.core.errors import request_language
+from api.core.errors import InvalidInput, request_language
 from api.core.media import MediaStore
+from api.core.paging import next_url
 from api.core.signing import EXPORT_TTL, PhotoSigner
-from api.http.deps import SessionDep, SettingsDep, SignerDep
+from api.http.deps import PageDep, SessionDep, SettingsDep, SignerDep
 from api.http.routing import API_PREFIX, api_router
 from api.outputs.exports import data
 from api.outputs.open311.links import media_url_builder
@@ -33,6 +34,7 @@ action_list_router = api_router("action-items")
 
 ExportFormat = Literal["xlsx", "gpkg", "pdf"]
 EXPORT_FORMATS: tuple[str, ...] = ("xlsx", "gpkg", "pdf")
+CSV_DELIMITERS = {"semicolon": ";", "comma": ","}
 MEDIA_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "gpkg": "application/geopackage+sqlite3",
@@ -113,30 +115,48 @@ def area_action_list(
     principal: PrincipalDep,
     session: SessionDep,
     signer: SignerDep,
+    page: PageDep,
     format: Literal["json", "csv", "xlsx", "gpkg", "pdf"] = "json",
-    delimiter: Literal["semicolon", "comma"] = "semicolon",
+    delimiter: Annotated[
+        Literal["semicolon", "comma"] | None,
+        Query(description="CSV: semicolons with decimal commas, or commas with decimal points"),
+    ] = None,
     include_closed: bool = False,
 ) -> Any:
-    """The area's items by priority. ``format=csv``: a spreadsheet in the caller's language
-    (UTF-8 with BOM, semicolons unless ``delimiter=comma``), photos as links valid for days."""
+    """The area's items by priority, ``limit`` at a time (``counts`` are the whole list's).
+    ``format=csv``: a spreadsheet in the caller's language (UTF-8 with BOM; in English commas
+    and decimal points, in Norwegian semicolons and decimal commas, unless ``delimiter`` says
+    otherwise), photos as links valid for days. An export holds every item: ``limit`` and
+    ``cursor`` page the JSON list only."""
+    if format != "json":
+        for name in ("limit", "cursor"):
+            if name in request.query_params:
+                raise InvalidInput.at(
+                    ["query", name], "pages the JSON list; an export holds every item"
+                )
     if format in EXPORT_FORMATS:  # spreadsheet, GeoPackage, PDF
         return area_export(
             request, session, principal.org_id, area, format, include_closed,
             full=sensitive.full_detail(principal),
         )  # fmt: skip
+    paged = format == "json"
     listing = reads.area_list(
-        session, area, include_closed=include_closed, principal=principal, signer=signer
-    )
+        session, area, include_closed=include_closed, principal=principal, signer=signer,
+        n=page.n if paged else None, cursor=page.cursor if paged else None,
+    )  # fmt: skip
+    nxt = listing.pop("next_cursor")
     if format == "csv":
         # Links in a spreadsheet are opened later and elsewhere: absolute, valid for days.
         export_signer = PhotoSigner(
             request.app.state.secret, str(request.base_url).rstrip("/") + API_PREFIX, EXPORT_TTL
         )
+        lang = request_language(request)
+        sep = reads.csv_delimiter(lang) if delimiter is None else CSV_DELIMITERS[delimiter]
         body = reads.area_list_csv(
             session,
             listing,
-            ";" if delimiter == "semicolon" else ",",
-            request_language(request),
+            sep,
+            lang,
             export_signer,
             full=sensitive.full_detail(principal),
         )
@@ -146,4 +166,4 @@ def area_action_list(
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"},
         )
-    return ActionListRead.model_validate(listing)
+    return ActionListRead.model_validate({**listing, "next": next_url(request, nxt)})

@@ -30,6 +30,12 @@ router = api_router("maps")
 GEOJSON = "application/geo+json"
 MAP_PAGE_MAX = 10_000
 MAP_PAGE_DEFAULT = 1_000
+MapLimit = Annotated[int | None, Query(description=f"features a page (clamped to {MAP_PAGE_MAX})")]
+
+
+def _whole(limit: int | None) -> int:
+    """A map reads a layer whole in one request: the default page is the largest one."""
+    return clamp_limit(MAP_PAGE_MAX if limit is None else limit, MAP_PAGE_MAX)
 
 
 def _response(
@@ -95,33 +101,42 @@ def map_action_items(
     category: str | None = None,
     area_id: uuid.UUID | None = None,
     status: Annotated[list[str] | None, Query()] = None,
-    limit: int | None = None,
+    limit: MapLimit = None,
+    cursor: str | None = None,
 ) -> Response:
-    n = clamp_limit(limit if limit is not None else MAP_PAGE_MAX, MAP_PAGE_MAX)
     f = map_service.FeedFilter(
         bbox=parse_bbox(bbox), category=category, area_id=area_id, status=status
     )
-    dialect = session.get_bind().dialect.name
     view = sensitive.item_view(session, principal)
-    return _response(
-        request,
-        principal,
-        [map_service.action_items_statement(dialect, principal, f, limit=n, view=view)],
-        {},
+    page = map_service.action_items_page(
+        session, principal, f, limit=_whole(limit), cursor=cursor, view=view
     )
+    return _response(request, principal, [page.statement], {}, page.next_cursor)
 
 
 @router.get("/map/areas", response_class=Response, responses=byte_ranges.RESPONSES)
-def map_areas(request: Request, principal: ReaderDep, session: SessionDep) -> Response:
-    dialect = session.get_bind().dialect.name
-    return _response(request, principal, [map_service.areas_statement(dialect, principal)], {})
+def map_areas(
+    request: Request,
+    principal: ReaderDep,
+    session: SessionDep,
+    limit: MapLimit = None,
+    cursor: str | None = None,
+) -> Response:
+    page = map_service.areas_page(session, principal, limit=_whole(limit), cursor=cursor)
+    return _response(request, principal, [page.statement], {}, page.next_cursor)
 
 
 @router.get("/map/walks/{id}", response_class=Response, responses=byte_ranges.RESPONSES)
 def map_walk(
-    request: Request, walk: ReaderWalk, principal: ReaderDep, session: SessionDep
+    request: Request,
+    walk: ReaderWalk,
+    principal: ReaderDep,
+    session: SessionDep,
+    limit: MapLimit = None,
+    cursor: str | None = None,
 ) -> Response:
-    dialect = session.get_bind().dialect.name
+    """The walk's area, route and observations, in that order (``limit`` counts them all)."""
+    page = map_service.walk_page(session, walk, principal, limit=_whole(limit), cursor=cursor)
     extra = {
         "walk": {
             "id": str(walk.id),
@@ -131,6 +146,4 @@ def map_walk(
             "follow_up_of_id": str(walk.follow_up_of_id) if walk.follow_up_of_id else None,
         }
     }
-    return _response(
-        request, principal, map_service.walk_statements(dialect, walk, principal), extra
-    )
+    return _response(request, principal, page.statements, extra, page.next_cursor)

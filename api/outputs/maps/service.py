@@ -7,10 +7,9 @@ the database through a server-side cursor. Memory stays flat however large the p
 
 from __future__ import annotations
 
-import itertools
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,7 +21,13 @@ from sqlmodel import col
 
 from api.auth.principal import Principal
 from api.core import spatial
-from api.core.paging import after_keyset, encode_cursor
+from api.core.errors import InvalidInput
+from api.core.paging import (
+    after_values,
+    decode_cursor,
+    encode_key,
+    feed_page,
+)
 from api.privacy import sensitive
 from models import (
     OPEN_STATUSES,
@@ -105,33 +110,30 @@ def observations_page(
     if f.bbox:
         # Found by the point the caller is shown, so a box cannot corner a sensitive one.
         base = base.where(sensitive.bbox_condition(dialect, mask, f.bbox))
-    after = after_keyset(cursor, col(Observation.received_at), col(Observation.id))
-    if after is not None:
-        base = base.where(after)
-    order = (col(Observation.received_at), col(Observation.id))
-    # Where this page ends: the limit-th row, and whether one more exists.
-    tail = session.execute(
-        base.with_only_columns(*order).order_by(*order).offset(limit - 1).limit(2)
-    ).all()
-    nxt = encode_cursor([tail[0][0].isoformat(), str(tail[0][1])]) if len(tail) == 2 else None
+    page, nxt = feed_page(
+        session, base, [col(Observation.received_at), col(Observation.id)], limit, cursor
+    )
     feature = spatial.feature_json(
         dialect,
         col(Observation.id),
         sensitive.shown_location(mask),
         _observation_props(dialect, mask),
     )
-    return Page(base.with_only_columns(feature.label("f")).order_by(*order).limit(limit), nxt)
+    return Page(page.with_only_columns(feature.label("f")), nxt)
 
 
-def action_items_statement(
-    dialect: str,
+def action_items_page(
+    session: Session,
     principal: Principal,
     f: FeedFilter,
     *,
     limit: int,
+    cursor: str | None,
     view: sensitive.ItemView | None = None,
-) -> Select[Any]:
-    """The items as ``view`` shows their locations (``sensitive.item_view``; None: as stored)."""
+) -> Page:
+    """The items as ``view`` shows their locations (``sensitive.item_view``; None: as stored),
+    oldest first."""
+    dialect = session.get_bind().dialect.name
     view = view if view is not None else sensitive.ItemView(ActionItem.location)
     today = utcnow().date()
     overdue = and_(col(ActionItem.due_date) < today, col(ActionItem.status).in_(OPEN))
@@ -157,9 +159,8 @@ def action_items_statement(
         ("area_id", "uuid", col(ActionItem.area_id)),
         ("last_seen_at", "time", col(ActionItem.last_seen_at)),
     ]
-    stmt = (
-        select(spatial.feature_json(dialect, col(ActionItem.id), view.location, props).label("f"))
-        .select_from(ActionItem)
+    base = (
+        select(ActionItem)
         .join(Category, col(Category.id) == col(ActionItem.category_id))
         .where(
             col(ActionItem.organization_id) == principal.org_id,
@@ -169,20 +170,26 @@ def action_items_statement(
         )
     )
     if f.status:
-        stmt = stmt.where(col(ActionItem.status).in_(f.status))
+        base = base.where(col(ActionItem.status).in_(f.status))
     if f.category:
-        stmt = stmt.where(col(Category.code) == f.category)
+        base = base.where(col(Category.code) == f.category)
     if f.area_id:
-        stmt = stmt.where(col(ActionItem.area_id) == f.area_id)
+        base = base.where(col(ActionItem.area_id) == f.area_id)
     if view.exclude is not None:
-        stmt = stmt.where(~view.exclude)
+        base = base.where(~view.exclude)
     if f.bbox:
-        stmt = stmt.where(sensitive.item_bbox_condition(dialect, view, f.bbox))
-    return stmt.order_by(col(ActionItem.created_at), col(ActionItem.id)).limit(limit)
+        base = base.where(sensitive.item_bbox_condition(dialect, view, f.bbox))
+    page, nxt = feed_page(
+        session, base, [col(ActionItem.created_at), col(ActionItem.id)], limit, cursor
+    )
+    feature = spatial.feature_json(dialect, col(ActionItem.id), view.location, props)
+    return Page(page.with_only_columns(feature.label("f")), nxt)
 
 
-def areas_statement(dialect: str, principal: Principal) -> Select[Any]:
-    """Areas with the counts a choropleth needs: observations, open and overdue items."""
+def areas_page(session: Session, principal: Principal, *, limit: int, cursor: str | None) -> Page:
+    """Areas with the counts a choropleth needs (observations, open and overdue items), by
+    name."""
+    dialect = session.get_bind().dialect.name
     today = utcnow().date()
     obs_count = (
         select(func.count())
@@ -215,58 +222,93 @@ def areas_statement(dialect: str, principal: Principal) -> Select[Any]:
         ("open_items", "number", open_items),
         ("overdue_items", "number", overdue_items),
     ]
-    return (
-        select(spatial.feature_json(dialect, col(Area.id), Area.geometry, props).label("f"))
-        .where(col(Area.organization_id) == principal.org_id)
-        .order_by(col(Area.name), col(Area.id))
-    )
+    base = select(Area).where(col(Area.organization_id) == principal.org_id)
+    page, nxt = feed_page(session, base, [col(Area.name), col(Area.id)], limit, cursor)
+    feature = spatial.feature_json(dialect, col(Area.id), Area.geometry, props)
+    return Page(page.with_only_columns(feature.label("f")), nxt)
 
 
-def walk_statements(dialect: str, walk: Walk, principal: Principal) -> list[Select[Any]]:
-    """The walk's area and route (if any) and its observations, as Feature streams.
+# A walk's map is one sequence: its area, its route, then its observations by time. The sort
+# key of every feature is (stage, time, id), so a page may end anywhere in it.
+_AREA, _ROUTE, _OBSERVATIONS = 0, 1, 2
+
+
+@dataclass
+class WalkPage:
+    statements: list[Select[Any]]
+    next_cursor: str | None
+
+
+def walk_page(
+    session: Session, walk: Walk, principal: Principal, *, limit: int, cursor: str | None
+) -> WalkPage:
+    """The walk's area and route (if any) and its observations, as Feature streams, ``limit``
+    features after ``cursor``.
 
     The area comes first so that a map drawing features in order puts it underneath. No
     feature names who made it; sensitive ones are shown to ``principal`` as the rule says
     (a participant sees their own in full, the others' generalised)."""
+    dialect = session.get_bind().dialect.name
+    key = decode_cursor(cursor, 3)
+    stage = -1 if key is None else key[0]
+    if not isinstance(stage, int):
+        raise InvalidInput.at(["query", "cursor"], "not a cursor from this API")
     mask = sensitive.masked(principal)
-    area = select(
-        spatial.feature_json(
-            dialect,
-            col(Area.id),
-            Area.geometry,
-            [("kind", "text", literal_column("'area'")), ("name", "text", col(Area.name))],
-        ).label("f")
-    ).where(col(Area.id) == walk.area_id)
-    route_props: list[tuple[str, str, Any]] = [
-        ("kind", "text", literal_column("'route'")),
-        ("title", "text", col(Walk.title)),
-        ("status", "text", col(Walk.status)),
-        ("starts_at", "time", col(Walk.starts_at)),
-        ("is_dark", "bool", col(Walk.is_dark)),
-    ]
-    route = select(
-        spatial.feature_json(dialect, col(Walk.id), Walk.route, route_props).label("f")
-    ).where(col(Walk.id) == walk.id, col(Walk.route).is_not(None))
-    obs_props = [
-        ("kind", "text", literal_column("'observation'")),
-        *_observation_props(dialect, mask),
-    ]
-    observations = (
-        select(
+    fixed: list[tuple[int, uuid.UUID, Select[Any]]] = []
+    if walk.area_id is not None:
+        area = select(
             spatial.feature_json(
-                dialect, col(Observation.id), sensitive.shown_location(mask), obs_props
+                dialect,
+                col(Area.id),
+                Area.geometry,
+                [("kind", "text", literal_column("'area'")), ("name", "text", col(Area.name))],
             ).label("f")
-        )
-        .select_from(Observation)
+        ).where(col(Area.id) == walk.area_id)
+        fixed.append((_AREA, walk.area_id, area))
+    if walk.route is not None:
+        route_props: list[tuple[str, str, Any]] = [
+            ("kind", "text", literal_column("'route'")),
+            ("title", "text", col(Walk.title)),
+            ("status", "text", col(Walk.status)),
+            ("starts_at", "time", col(Walk.starts_at)),
+            ("is_dark", "bool", col(Walk.is_dark)),
+        ]
+        route = select(
+            spatial.feature_json(dialect, col(Walk.id), Walk.route, route_props).label("f")
+        ).where(col(Walk.id) == walk.id)
+        fixed.append((_ROUTE, walk.id, route))
+    due = [f for f in fixed if f[0] > stage][:limit]
+    statements = [stmt for _, _, stmt in due]
+    last: list[Any] | None = [due[-1][0], "", str(due[-1][1])] if due else None
+    base = (
+        select(Observation)
         .join(Category, col(Category.id) == col(Observation.category_id))
         .where(
             col(Observation.walk_id) == walk.id,
             col(Observation.location).is_not(None),
             col(Observation.moderation) != Moderation.hidden,
         )
-        .order_by(col(Observation.recorded_at), col(Observation.id))
     )
-    return [area, route, observations] if walk.area_id is not None else [route, observations]
+    order = [col(Observation.recorded_at), col(Observation.id)]
+    if key is not None and stage == _OBSERVATIONS:
+        base = base.where(after_values(key[1:], order))
+    room = limit - len(due)
+    if room == 0:
+        # The page is full of area and route: is there anything after them?
+        more = session.scalar(base.with_only_columns(col(Observation.id)).limit(1)) is not None
+        nxt = encode_key(last) if more and last is not None else None
+        return WalkPage(statements, nxt)
+    obs_props = [
+        ("kind", "text", literal_column("'observation'")),
+        *_observation_props(dialect, mask),
+    ]
+    feature = spatial.feature_json(
+        dialect, col(Observation.id), sensitive.shown_location(mask), obs_props
+    )
+    page, obs_next = feed_page(session, base, order, room, None)
+    statements.append(page.with_only_columns(feature.label("f")))
+    tail = decode_cursor(obs_next, 2)
+    return WalkPage(statements, encode_key([_OBSERVATIONS, *tail]) if tail else None)
 
 
 ConnectionProvider = Callable[[], AbstractContextManager[Connection]]
@@ -274,7 +316,7 @@ ConnectionProvider = Callable[[], AbstractContextManager[Connection]]
 
 def stream_collection(
     connect: ConnectionProvider, statements: list[Select[Any]], extra: dict[str, Any]
-) -> Iterator[bytes]:
+) -> Generator[bytes]:
     """Stream ``{"type":"FeatureCollection","features":[...], **extra}`` from the database,
     through a server-side cursor on a connection of its own (the request's session is closed
     by the time the body streams).
@@ -283,26 +325,35 @@ def stream_collection(
     it is still an error response, never a 200 cut off in the middle of its body."""
     body = _stream(connect, statements, extra)
     first = next(body)
-    return itertools.chain([first], body)
+    return _after(first, body)
+
+
+def _after(first: bytes, rest: Generator[bytes]) -> Generator[bytes]:
+    # A generator, not a chain: closing it closes ``rest`` (its cursor and connection) too.
+    yield first
+    yield from rest
 
 
 def _stream(
     connect: ConnectionProvider, statements: list[Select[Any]], extra: dict[str, Any]
-) -> Iterator[bytes]:
+) -> Generator[bytes]:
     head = b'{"type":"FeatureCollection","features":['
     returned = 0
     with connect() as conn:
         for stmt in statements:
             result = conn.execute(stmt.execution_options(stream_results=True, yield_per=CHUNK_ROWS))
-            while True:
-                rows = result.fetchmany(CHUNK_ROWS)
-                if not rows:
-                    break
-                parts = [r[0] for r in rows]
-                chunk = ",".join(parts)
-                yield head + ((b"," if returned else b"") + chunk.encode())
-                head = b""
-                returned += len(parts)
+            try:
+                while True:
+                    rows = result.fetchmany(CHUNK_ROWS)
+                    if not rows:
+                        break
+                    parts = [r[0] for r in rows]
+                    chunk = ",".join(parts)
+                    yield head + ((b"," if returned else b"") + chunk.encode())
+                    head = b""
+                    returned += len(parts)
+            finally:
+                result.close()  # also when the body is closed half-read
     tail = {
         **extra,
         "numberReturned": returned,

@@ -15,6 +15,7 @@ from api.outputs.maps.service import stream_collection
 from api.outputs.ogc import cql2, crs, openapi
 from api.outputs.ogc import service as ogc
 from api.outputs.ogc.crs import BadParameter
+from api.streaming import ClosingStreamingResponse
 
 router = APIRouter(prefix="/ogc", tags=["ogc"], dependencies=[Depends(enforce_reader_policy)])
 
@@ -265,7 +266,7 @@ def items(
         [page.statement],
         {"numberMatched": page.number_matched, "links": links},
     )
-    return StreamingResponse(body, media_type=media, headers=headers)
+    return ClosingStreamingResponse(body, media_type=media, headers=headers)
 
 
 @router.get("/collections/{cid}/items/{fid}")

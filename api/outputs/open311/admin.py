@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import Response
+from fastapi import Request, Response
 
 from api.action_items import grouping as item_domain
 from api.auth.deps import PrincipalDep
-from api.http.deps import SessionDep
+from api.core.paging import link_next
+from api.http.deps import PageDep, SessionDep
 from api.http.routing import api_router
 from api.outputs.open311 import client, keys
 from models.exchange import (
@@ -34,8 +35,17 @@ def create_key(
 
 
 @router.get("/integration-keys", response_model=list[IntegrationKeyRead])
-def list_keys(principal: PrincipalDep, session: SessionDep) -> list[IntegrationKeyRead]:
-    return keys.list_keys(session, principal.org_id)
+def list_keys(
+    principal: PrincipalDep,
+    session: SessionDep,
+    page: PageDep,
+    request: Request,
+    response: Response,
+) -> list[IntegrationKeyRead]:
+    """Oldest first; the next page in the ``Link`` header."""
+    rows, nxt = keys.list_keys(session, principal.org_id, page.n, page.cursor)
+    link_next(request, response, nxt)
+    return rows
 
 
 @router.delete("/integration-keys/{id}", status_code=204)
@@ -68,9 +78,18 @@ def delete_case_system(principal: PrincipalDep, session: SessionDep) -> Response
 
 
 @router.get("/open311/outbox", response_model=list[DispatchRead])
-def outbox(principal: PrincipalDep, session: SessionDep) -> list[DispatchRead]:
-    """Items waiting for, failing at, or sent to the case system."""
-    return client.outbox(session, principal.org_id)
+def outbox(
+    principal: PrincipalDep,
+    session: SessionDep,
+    page: PageDep,
+    request: Request,
+    response: Response,
+) -> list[DispatchRead]:
+    """Items waiting for, failing at, or sent to the case system; the next page in the
+    ``Link`` header."""
+    rows, nxt = client.outbox_page(session, principal.org_id, page.n, page.cursor)
+    link_next(request, response, nxt)
+    return rows
 
 
 @router.post("/action-items/{id}/open311", response_model=DispatchRead, status_code=202)

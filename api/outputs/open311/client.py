@@ -31,6 +31,7 @@ from sqlmodel import col
 from api.action_items.grouping import record_event, set_status
 from api.core import spatial, tenancy
 from api.core.errors import Conflict, NotFound
+from api.core.paging import seek
 from api.outputs.open311.formats import w3c
 from models import (
     OPEN_STATUSES,
@@ -160,14 +161,26 @@ def enqueue_eligible(session: Session, ep: Open311Endpoint, now: datetime | None
     return len(items)
 
 
-def outbox(session: Session, org_id: uuid.UUID) -> list[DispatchRead]:
-    rows = session.execute(
+def outbox_page(
+    session: Session, org_id: uuid.UUID, n: int | None, cursor: str | None
+) -> tuple[list[DispatchRead], str | None]:
+    """By state (pending first), then oldest first: ``n`` after ``cursor`` (None: all), and the
+    next page's cursor."""
+    rows, nxt = seek(
+        session,
         select(Open311Dispatch, col(ActionItem.title))
         .join(ActionItem, col(ActionItem.id) == col(Open311Dispatch.action_item_id))
-        .where(col(Open311Dispatch.organization_id) == org_id)
-        .order_by(col(Open311Dispatch.state), col(Open311Dispatch.created_at))
-    ).all()
-    return [dispatch_read(d, title) for d, title in rows]
+        .where(col(Open311Dispatch.organization_id) == org_id),
+        [col(Open311Dispatch.state), col(Open311Dispatch.created_at), col(Open311Dispatch.id)],
+        n,
+        cursor,
+        key=lambda row: (row[0].state, row[0].created_at, row[0].id),
+    )
+    return [dispatch_read(d, title) for d, title in rows], nxt
+
+
+def outbox(session: Session, org_id: uuid.UUID) -> list[DispatchRead]:
+    return outbox_page(session, org_id, None, None)[0]
 
 
 # --- the sync pass -------------------------------------------------------------------------

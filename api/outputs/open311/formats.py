@@ -13,6 +13,8 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from api.core.errors import DomainError
+
 XML_MEDIA_TYPE = "text/xml; charset=utf-8"
 JSON_MEDIA_TYPE = "application/json; charset=utf-8"
 FORMATS = ("json", "xml")
@@ -27,8 +29,11 @@ _SINGULAR = {
 }
 
 
-class Open311Error(Exception):
-    """An error answered as a GeoReport error list with this HTTP status."""
+class Open311Error(DomainError):
+    """An error with this HTTP status; under ``/open311/`` every error, this one included, is
+    answered as a GeoReport error list (``api.open311.edge``)."""
+
+    slug, title = "open311", "Open311 error"
 
     def __init__(self, status: int, description: str) -> None:
         super().__init__(description)
@@ -116,7 +121,13 @@ def render(
 
 
 def error_body(fmt: str, status: int, description: str) -> tuple[bytes, str]:
+    """``[{"code", "description"}]`` in JSON, ``<errors><error><code>…`` in XML."""
     return render(fmt, "errors", "error", [{"code": status, "description": description}])
+
+
+def path_format(path: str) -> str:
+    """The format a path asks for: XML for ``.xml``, else JSON (also when none is named)."""
+    return "xml" if path.endswith(".xml") else "json"
 
 
 def check_format(fmt: str) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from api.core.errors import NotFound
+from api.core.paging import seek
 from models import IntegrationKey, Organization, User, utcnow
 from models.exchange import IntegrationKeyCreated, IntegrationKeyRead
 
@@ -43,13 +44,18 @@ def create_key(
     )
 
 
-def list_keys(session: Session, org_id: uuid.UUID) -> list[IntegrationKeyRead]:
-    rows = session.scalars(
-        select(IntegrationKey)
-        .where(col(IntegrationKey.organization_id) == org_id)
-        .order_by(col(IntegrationKey.created_at), col(IntegrationKey.id))
+def list_keys(
+    session: Session, org_id: uuid.UUID, n: int | None = None, cursor: str | None = None
+) -> tuple[list[IntegrationKeyRead], str | None]:
+    """Oldest first: ``n`` after ``cursor`` (None: all), and the next page's cursor."""
+    rows, nxt = seek(
+        session,
+        select(IntegrationKey).where(col(IntegrationKey.organization_id) == org_id),
+        [col(IntegrationKey.created_at), col(IntegrationKey.id)],
+        n,
+        cursor,
     )
-    return [IntegrationKeyRead.model_validate(k, from_attributes=True) for k in rows]
+    return [IntegrationKeyRead.model_validate(k, from_attributes=True) for k in rows], nxt
 
 
 def revoke_key(session: Session, org_id: uuid.UUID, key_id: uuid.UUID) -> None:
@@ -61,11 +67,20 @@ def revoke_key(session: Session, org_id: uuid.UUID, key_id: uuid.UUID) -> None:
     session.flush()
 
 
-def key_for(session: Session, org: Organization, secret: str) -> IntegrationKey | None:
-    """The organization's live key with this secret, or None (unknown, revoked or foreign)."""
+def key_for_any(session: Session, secret: str) -> IntegrationKey | None:
+    """The live key with this secret, whichever organization it belongs to, or None (the
+    caller reads keys across organizations inside ``tenancy.lookup``)."""
     key = session.scalar(
         select(IntegrationKey).where(col(IntegrationKey.key_hash) == hash_key(secret))
     )
-    if key is None or key.organization_id != org.id or key.revoked_at is not None:
+    if key is None or key.revoked_at is not None:
+        return None
+    return key
+
+
+def key_for(session: Session, org: Organization, secret: str) -> IntegrationKey | None:
+    """The organization's live key with this secret, or None (unknown, revoked or foreign)."""
+    key = key_for_any(session, secret)
+    if key is None or key.organization_id != org.id:
         return None
     return key

@@ -1,25 +1,21 @@
 """Open311 GeoReport v2 routes under ``/open311/v2/``, each in ``.json`` and ``.xml``.
 
 Thin: read the parameters, call ``api.outputs.open311.server``, write the answer in the asked format.
-Every error on these routes, ours or the framework's, is a GeoReport error list with its HTTP
-status, in the format of the path, so Open311 clients can read it.
+Every error under ``/open311/``, ours or the framework's, is turned into a GeoReport error list
+by ``api.outputs.open311.edge``. Every call takes ``jurisdiction_id`` and ``api_key``, as GeoReport v2
+lets a client send them anywhere.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
-from starlette.exceptions import HTTPException
 
 from api.action_items.deps import RulesDep
-from api.core.errors import DomainError
 from api.http.deps import SessionDep
 from api.outputs.open311 import formats, server
-from api.outputs.open311.formats import Open311Error
 from api.outputs.open311.links import media_url_builder
 from models import utcnow
 
@@ -27,32 +23,7 @@ PREFIX = "/open311/v2"
 STARTED = utcnow()
 
 
-class Open311Route(APIRoute):
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def handle(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except Open311Error as exc:
-                status, description = exc.status, exc.description
-            except DomainError as exc:
-                # GeoReport v2 knows 400 for a bad request, not 422.
-                status, description = (400 if exc.status == 422 else exc.status), exc.detail
-            except RequestValidationError as exc:
-                first = exc.errors()[0] if exc.errors() else {}
-                where = ".".join(str(p) for p in first.get("loc", ()))
-                status, description = 400, f"{where}: {first.get('msg', 'invalid')}"
-            except HTTPException as exc:
-                status, description = exc.status_code, str(exc.detail)
-            fmt = request.scope.get("path_params", {}).get("fmt", "json")
-            body, media = formats.error_body("xml" if fmt == "xml" else "json", status, description)
-            return Response(body, status_code=status, media_type=media)
-
-        return handle
-
-
-router = APIRouter(prefix=PREFIX, tags=["open311"], route_class=Open311Route)
+router = APIRouter(prefix=PREFIX, tags=["open311"])
 
 
 def _answer(fmt: str, root: str, item: str | None, data: Any) -> Response:
@@ -75,10 +46,43 @@ FormDep = Annotated[dict[str, str], Depends(_form)]
 
 # Every query parameter is declared (an undeclared one is refused, never silently ignored).
 Jurisdiction = Annotated[
-    str | None, Query(description="the organization's slug; optional with one organization")
+    str | None,
+    Query(description="the organization's slug; optional with one organization or an api_key"),
 ]
-ApiKey = Annotated[str | None, Query(description="an integration key of the organization")]
+ApiKey = Annotated[
+    str | None,
+    Query(description="an integration key of the organization; accepted on every call"),
+]
 W3CDate = Annotated[str | None, Query(description="W3C datetime with offset")]
+
+
+@dataclass(frozen=True)
+class Address:
+    """What a GeoReport v2 client may send on any call: ``jurisdiction_id`` and ``api_key``."""
+
+    jurisdiction_id: str | None
+    api_key: str | None
+
+
+def _query_address(jurisdiction_id: Jurisdiction = None, api_key: ApiKey = None) -> Address:
+    return Address(jurisdiction_id, api_key)
+
+
+def _form_address(
+    form: FormDep, jurisdiction_id: Jurisdiction = None, api_key: ApiKey = None
+) -> Address:
+    """A POST carries them in its form (as FixMyStreet sends them), or else in the query."""
+    return Address(form.get("jurisdiction_id") or jurisdiction_id, form.get("api_key") or api_key)
+
+
+QueryAddress = Annotated[Address, Depends(_query_address)]
+FormAddress = Annotated[Address, Depends(_form_address)]
+
+
+def _caller(session: SessionDep, address: Address) -> server.Caller:
+    caller = server.addressed(session, address.jurisdiction_id, address.api_key)
+    assert caller is not None
+    return caller
 
 
 def _params(**values: str | None) -> dict[str, str]:
@@ -86,24 +90,25 @@ def _params(**values: str | None) -> dict[str, str]:
 
 
 @router.get("/discovery.{fmt}", summary="Open311 discovery")
-def discovery(fmt: str, request: Request) -> Response:
+def discovery(fmt: str, request: Request, session: SessionDep, address: QueryAddress) -> Response:
+    formats.check_format(fmt)
+    # Not an organization's: a jurisdiction_id or api_key sent along is still checked.
+    server.addressed(session, address.jurisdiction_id, address.api_key, required=False)
     base = str(request.url_for("discovery", fmt="json")).rsplit("/", 1)[0] + "/"
     return _answer(fmt, "discovery", None, server.discovery(base, STARTED))
 
 
 @router.get("/services.{fmt}", summary="Services: the actionable categories")
-def services(fmt: str, session: SessionDep, jurisdiction_id: Jurisdiction = None) -> Response:
+def services(fmt: str, session: SessionDep, address: QueryAddress) -> Response:
     formats.check_format(fmt)
-    org = server.jurisdiction(session, jurisdiction_id)
-    return _answer(fmt, "services", "service", server.services(session, org))
+    caller = _caller(session, address)
+    return _answer(fmt, "services", "service", server.services(session, caller.org))
 
 
 @router.get("/services/{code}.{fmt}", summary="A service definition")
-def service_definition(
-    code: str, fmt: str, session: SessionDep, jurisdiction_id: Jurisdiction = None
-) -> Response:
+def service_definition(code: str, fmt: str, session: SessionDep, address: QueryAddress) -> Response:
     formats.check_format(fmt)
-    org = server.jurisdiction(session, jurisdiction_id)
+    org = _caller(session, address).org
     return _answer(fmt, "service_definition", None, server.service_definition(session, org, code))
 
 
@@ -112,8 +117,7 @@ def list_requests(
     fmt: str,
     request: Request,
     session: SessionDep,
-    jurisdiction_id: Jurisdiction = None,
-    api_key: ApiKey = None,
+    address: QueryAddress,
     service_request_id: Annotated[str | None, Query(description="comma-separated ids")] = None,
     service_code: str | None = None,
     status: Annotated[str | None, Query(description="open or closed")] = None,
@@ -122,73 +126,65 @@ def list_requests(
 ) -> Response:
     formats.check_format(fmt)
     params = _params(
-        jurisdiction_id=jurisdiction_id, api_key=api_key, service_request_id=service_request_id,
-        service_code=service_code, status=status, start_date=start_date, end_date=end_date,
+        service_request_id=service_request_id, service_code=service_code, status=status,
+        start_date=start_date, end_date=end_date,
     )  # fmt: skip
-    org = server.jurisdiction(session, params.get("jurisdiction_id"))
-    full = server.reader(session, org, params.get("api_key"))
+    caller = _caller(session, address)
+    full = server.reader(caller)
     records = server.list_requests(
-        session, org, server.parse_filter(params), media_url_builder(request, org), full=full
+        session,
+        caller.org,
+        server.parse_filter(params),
+        media_url_builder(request, caller.org),
+        full=full,
     )
     return _answer(fmt, "service_requests", "request", records)
 
 
 @router.post("/requests.{fmt}", summary="Post a service request (becomes an observation)")
-def post_request(fmt: str, form: FormDep, session: SessionDep, rules: RulesDep) -> Response:
+def post_request(
+    fmt: str, form: FormDep, session: SessionDep, rules: RulesDep, address: FormAddress
+) -> Response:
     formats.check_format(fmt)
-    org = server.jurisdiction(session, form.get("jurisdiction_id"))
-    key = server.authenticate(session, org, form.get("api_key"))
-    posted = server.post_request(session, org, key, form, rules)
+    caller = _caller(session, address)
+    key = server.required_key(caller)
+    posted = server.post_request(session, caller.org, key, form, rules)
     body, media = formats.render(fmt, "service_requests", "request", [server.posted_record(posted)])
     return Response(body, media_type=media, status_code=201)
 
 
 @router.get("/requests/{id}.{fmt}", summary="One service request")
 def get_request(
-    id: str,
-    fmt: str,
-    request: Request,
-    session: SessionDep,
-    jurisdiction_id: Jurisdiction = None,
-    api_key: ApiKey = None,
+    id: str, fmt: str, request: Request, session: SessionDep, address: QueryAddress
 ) -> Response:
     formats.check_format(fmt)
-    params = _params(jurisdiction_id=jurisdiction_id, api_key=api_key)
-    org = server.jurisdiction(session, params.get("jurisdiction_id"))
-    full = server.reader(session, org, params.get("api_key"))
-    records = server.get_request(session, org, id, media_url_builder(request, org), full=full)
+    caller = _caller(session, address)
+    full = server.reader(caller)
+    records = server.get_request(
+        session, caller.org, id, media_url_builder(request, caller.org), full=full
+    )
     return _answer(fmt, "service_requests", "request", records)
 
 
 @router.get("/tokens/{token}.{fmt}", summary="The request id behind a token")
-def token(
-    token: str,
-    fmt: str,
-    session: SessionDep,
-    jurisdiction_id: Jurisdiction = None,
-    api_key: ApiKey = None,
-) -> Response:
+def token(token: str, fmt: str, session: SessionDep, address: QueryAddress) -> Response:
     formats.check_format(fmt)
-    params = _params(jurisdiction_id=jurisdiction_id, api_key=api_key)
-    org = server.jurisdiction(session, params.get("jurisdiction_id"))
-    server.authenticate(session, org, params.get("api_key"))
-    return _answer(fmt, "service_requests", "request", server.token_records(session, org, token))
+    caller = _caller(session, address)
+    server.required_key(caller)
+    records = server.token_records(session, caller.org, token)
+    return _answer(fmt, "service_requests", "request", records)
 
 
 @router.get("/servicerequestupdates.{fmt}", summary="Status changes since a time")
 def request_updates(
     fmt: str,
     session: SessionDep,
-    jurisdiction_id: Jurisdiction = None,
-    api_key: ApiKey = None,
+    address: QueryAddress,
     start_date: W3CDate = None,
     end_date: W3CDate = None,
 ) -> Response:
     formats.check_format(fmt)
-    params = _params(
-        jurisdiction_id=jurisdiction_id, api_key=api_key, start_date=start_date, end_date=end_date
-    )
-    org = server.jurisdiction(session, params.get("jurisdiction_id"))
-    server.authenticate(session, org, params.get("api_key"))
-    records = server.updates(session, org, params)
+    caller = _caller(session, address)
+    server.required_key(caller)
+    records = server.updates(session, caller.org, _params(start_date=start_date, end_date=end_date))
     return _answer(fmt, "service_requests_updates", "request_update", records)

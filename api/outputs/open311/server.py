@@ -28,7 +28,7 @@ from api.hotspots import rollup as hotspot_rollup
 from api.observations.plausibility import hold_if_needed
 from api.observations.service import place
 from api.outputs.open311.formats import Open311Error, parse_w3c, w3c, w3c_day_end
-from api.outputs.open311.keys import key_for
+from api.outputs.open311.keys import key_for, key_for_any
 from geo.generalize import snap
 from models import (
     ActionEvent,
@@ -85,40 +85,86 @@ def open_status(status: ActionStatus | str) -> str:
 # --- who is asked, who asks ----------------------------------------------------------------
 
 
-def jurisdiction(session: Session, jurisdiction_id: str | None) -> Organization:
-    """The organization named by ``jurisdiction_id`` (its slug); optional with one organization."""
-    # The slug (or there being one organization) is what names the organization; every read
-    # after this acts for it alone (api/core/tenancy.py), the api_key check included.
+@dataclass
+class Caller:
+    """The organization a GeoReport call addresses, and the caller's key if it sent one."""
+
+    org: Organization
+    key: IntegrationKey | None
+
+
+def _org_by_slug(session: Session, slug: str) -> Organization:
     with tenancy.lookup(session, "organization"):
-        if jurisdiction_id:
-            org = session.scalar(
-                select(Organization).where(col(Organization.slug) == jurisdiction_id.strip())
-            )
-            if org is None:
-                raise Open311Error(404, f"unknown jurisdiction_id {jurisdiction_id!r}")
-        else:
-            orgs = list(session.scalars(select(Organization).limit(2)))
-            if len(orgs) != 1:
-                raise Open311Error(400, "jurisdiction_id is required (the organization's slug)")
-            org = orgs[0]
-    tenancy.bind(session, org.id)
+        org = session.scalar(select(Organization).where(col(Organization.slug) == slug))
+    if org is None:
+        raise Open311Error(404, f"unknown jurisdiction_id {slug!r}")
     return org
 
 
-def reader(session: Session, org: Organization, api_key: str | None) -> bool:
+def _org_by_key(session: Session, api_key: str) -> Organization:
+    with tenancy.lookup(session, "integration_key", "organization"):
+        key = key_for_any(session, api_key)
+        org = session.get(Organization, key.organization_id) if key is not None else None
+    if org is None:
+        raise Open311Error(403, "invalid api_key")
+    return org
+
+
+def _only_org(session: Session) -> Organization | None:
+    with tenancy.lookup(session, "organization"):
+        orgs = list(session.scalars(select(Organization).limit(2)))
+    return orgs[0] if len(orgs) == 1 else None
+
+
+def addressed(
+    session: Session, jurisdiction_id: str | None, api_key: str | None, *, required: bool = True
+) -> Caller | None:
+    """Who is asked and who asks, as GeoReport v2 lets any call say it.
+
+    The organization is the one ``jurisdiction_id`` (its slug) names; without one, the one
+    whose key the caller sent; without either, the only organization there is. A given key
+    must be a live key of that organization (403 otherwise, a key of another organization
+    included), also on calls that need none: a wrong key is never silently ignored. An empty
+    ``api_key`` (FixMyStreet sends one when it has no key) counts as none. Without
+    ``required``, a call that names nothing and finds several organizations addresses none
+    (discovery)."""
+    slug = (jurisdiction_id or "").strip()
+    secret = (api_key or "").strip()
+    # The slug (or the key, or there being one organization) names the organization; every
+    # read after this acts for it alone (api/tenancy.py), the key check included.
+    if slug:
+        org: Organization | None = _org_by_slug(session, slug)
+    elif secret:
+        org = _org_by_key(session, secret)
+    else:
+        org = _only_org(session)
+        if org is None:
+            if not required:
+                return None
+            raise Open311Error(400, "jurisdiction_id is required (the organization's slug)")
+    assert org is not None
+    tenancy.bind(session, org.id)
+    key = authenticate(session, org, secret) if secret else None
+    return Caller(org, key)
+
+
+def reader(caller: Caller) -> bool:
     """GET requests: a key sees everything; without one, the published view, if the
     organization publishes its follow-up at all. True for a keyed (full) reader."""
-    if api_key:
-        authenticate(session, org, api_key)
+    if caller.key is not None:
         return True
-    if not org.public_followup:
+    if not caller.org.public_followup:
         raise Open311Error(403, "this jurisdiction publishes nothing without an api_key")
     return False
 
 
-def authenticate(session: Session, org: Organization, api_key: str | None) -> IntegrationKey:
-    if not api_key:
+def required_key(caller: Caller) -> IntegrationKey:
+    if caller.key is None:
         raise Open311Error(400, "api_key is required")
+    return caller.key
+
+
+def authenticate(session: Session, org: Organization, api_key: str) -> IntegrationKey:
     key = key_for(session, org, api_key)
     if key is None:
         raise Open311Error(403, "invalid api_key for this jurisdiction")

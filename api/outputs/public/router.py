@@ -6,17 +6,21 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from api.core.i18n import pick_language
+from api.core.paging import clamp_limit, next_url
 from api.http.deps import SessionDep
 from api.outputs.public import pages, service
 
 router = APIRouter(prefix="/public", tags=["public"])
 
 MAX_AGE_S = 300
+GEOJSON = "application/geo+json"
+# A map reads the whole feed in one request; an organization has far fewer published items.
+FEED_PAGE_MAX = 10_000
 Lang = Literal["nb", "en"] | None
 
 
@@ -65,9 +69,19 @@ def feed(
     session: SessionDep,
     area_id: uuid.UUID | None = None,
     lang: Lang = None,
+    limit: Annotated[int | None, Query(description=f"default and most: {FEED_PAGE_MAX}")] = None,
+    cursor: str | None = None,
 ) -> Response:
+    """The published items as GeoJSON, oldest first; the next page in ``links`` and in the
+    ``Link`` header."""
     org = service.published_organization(session, org_slug)
     language = _language(request, lang, org.language)
-    rows = service.items(session, org, area_id)
-    body = json.dumps(service.feature_collection(rows, language), ensure_ascii=False)
-    return _cached(request, body.encode("utf-8"), "application/geo+json")
+    n = clamp_limit(FEED_PAGE_MAX if limit is None else limit, FEED_PAGE_MAX)
+    rows, nxt = service.items_page(session, org, area_id, n, cursor)
+    url = next_url(request, nxt)
+    links = [{"href": url, "rel": "next", "type": GEOJSON}] if url else None
+    body = json.dumps(service.feature_collection(rows, language, links), ensure_ascii=False)
+    response = _cached(request, body.encode("utf-8"), GEOJSON)
+    if url:
+        response.headers["Link"] = f'<{url}>; rel="next"; type="{GEOJSON}"'
+    return response

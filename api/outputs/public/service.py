@@ -15,6 +15,7 @@ from sqlmodel import col
 
 from api.core import spatial, tenancy
 from api.core.errors import NotFound
+from api.core.paging import seek
 from geo.generalize import snap
 from models import ActionItem, ActionStatus, Area, Category, Organization
 
@@ -54,6 +55,17 @@ def published_organization(session: Session, slug: str) -> Organization:
 def items(
     session: Session, org: Organization, area_id: uuid.UUID | None = None
 ) -> list[PublicItem]:
+    return items_page(session, org, area_id, None, None)[0]
+
+
+def items_page(
+    session: Session,
+    org: Organization,
+    area_id: uuid.UUID | None,
+    n: int | None,
+    cursor: str | None,
+) -> tuple[list[PublicItem], str | None]:
+    """Oldest first: ``n`` after ``cursor`` (None: all), and the next page's cursor."""
     stmt = (
         select(ActionItem, Category, Area)
         .join(Category, col(Category.id) == col(ActionItem.category_id))
@@ -64,12 +76,19 @@ def items(
             col(Category.sensitive).is_(False),
             col(ActionItem.status).notin_(NOT_SHOWN),
         )
-        .order_by(col(ActionItem.created_at), col(ActionItem.id))
     )
     if area_id is not None:
         stmt = stmt.where(col(ActionItem.area_id) == area_id)
+    rows, nxt = seek(
+        session,
+        stmt,
+        [col(ActionItem.created_at), col(ActionItem.id)],
+        n,
+        cursor,
+        key=lambda row: (row[0].created_at, row[0].id),
+    )
     out = []
-    for item, cat, area in session.execute(stmt).all():
+    for item, cat, area in rows:
         p = spatial.from_db(item.location)
         assert p is not None
         lon, lat = snap(p.x, p.y, GRID_M)
@@ -92,7 +111,7 @@ def items(
                 updated_at=item.updated_at,
             )  # fmt: skip
         )
-    return out
+    return out, nxt
 
 
 def area(session: Session, org: Organization, area_id: uuid.UUID) -> Area:
@@ -110,9 +129,12 @@ def areas(session: Session, org: Organization) -> list[Area]:
     )
 
 
-def feature_collection(rows: list[PublicItem], lang: str) -> dict[str, Any]:
+def feature_collection(
+    rows: list[PublicItem], lang: str, links: list[dict[str, str]] | None = None
+) -> dict[str, Any]:
     return {
         "type": "FeatureCollection",
+        **({"links": links} if links else {}),
         "features": [
             {
                 "type": "Feature",

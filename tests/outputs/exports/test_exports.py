@@ -4,8 +4,11 @@ On both databases."""
 
 from __future__ import annotations
 
+import csv
 import io
+import re
 import shutil
+import sqlite3
 import subprocess
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -260,3 +263,102 @@ def test_five_hundred_rows_stay_readable(
     ws = openpyxl.load_workbook(io.BytesIO(export(client, world, "xlsx"))).active
     assert ws.max_row == 501
     assert isinstance(ws.cell(row=501, column=11).value, datetime | date)
+
+
+GPKG_DATETIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+VALIDATE_GPKG = next(
+    (
+        p
+        for p in (
+            Path("/usr/lib/python3/dist-packages/osgeo_utils/samples/validate_gpkg.py"),
+            Path("/usr/share/doc/python3-gdal/examples/validate_gpkg.py"),
+        )
+        if p.exists()
+    ),
+    None,
+)
+
+
+@pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="gdal-bin (ogrinfo) not installed")
+def test_geopackage_passes_gdal_conformance(
+    client: SyncClient, world: World, walked: dict[str, Any], tmp_path: Path
+) -> None:
+    """QGIS and ArcGIS open it without a word: the installed GDAL reads it with no warning,
+    GDAL's own GeoPackage validator passes it, and it says which GeoPackage it is."""
+    path = tmp_path / "list.gpkg"
+    path.write_bytes(export(client, world, "gpkg", who="planner"))
+    info = subprocess.run(
+        ["ogrinfo", "-ro", "-al", "-so", str(path)], capture_output=True, text=True, check=True
+    )
+    assert "Warning" not in info.stderr, info.stderr
+    assert "Warning" not in info.stdout, info.stdout
+    # Every feature too: a datetime GDAL has to round says so only when it reads the value.
+    full = subprocess.run(["ogrinfo", "-ro", "-al", str(path)], capture_output=True, text=True)
+    assert full.returncode == 0, full.stderr
+    assert "Warning" not in full.stderr, full.stderr
+    head = path.read_bytes()[:100]
+    application_id = head[68:72]
+    user_version = int.from_bytes(head[60:64], "big")
+    assert application_id == b"GPKG"
+    assert 10200 <= user_version <= 10400, user_version
+    # DATETIME is YYYY-MM-DDTHH:MM:SS.SSSZ: milliseconds even on a whole second.
+    with sqlite3.connect(path) as db:
+        stamps = [
+            v
+            for table, column in db.execute(
+                "SELECT m.name, c.name FROM sqlite_master m, pragma_table_info(m.name) c "
+                "WHERE m.type = 'table' AND c.type = 'DATETIME'"
+            ).fetchall()
+            for (v,) in db.execute(f'SELECT "{column}" FROM "{table}" WHERE "{column}" IS NOT NULL')
+        ]
+    assert stamps
+    assert any(s.endswith(":00.000Z") or ".000Z" in s for s in stamps)  # whole seconds exist
+    assert all(GPKG_DATETIME.match(s) for s in stamps), stamps[:3]
+    if VALIDATE_GPKG is not None and shutil.which("python3"):
+        check = subprocess.run(
+            ["python3", str(VALIDATE_GPKG), str(path)], capture_output=True, text=True
+        )
+        assert check.returncode == 0, check.stdout + check.stderr
+        assert "Warning" not in check.stdout + check.stderr, check.stdout + check.stderr
+
+
+@pytest.mark.parametrize(
+    ("language", "delimiter", "mark", "headers"),
+    [
+        pytest.param("nb", ";", ",", ("prioritet", "breddegrad", "lengdegrad"), id="norwegian"),
+        pytest.param("en", ",", ".", ("priority", "lat", "lon"), id="english"),
+    ],
+)
+def test_csv_has_one_number_convention(
+    client: SyncClient,
+    world: World,
+    walked: dict[str, Any],
+    language: str,
+    delimiter: str,
+    mark: str,
+    headers: tuple[str, str, str],
+) -> None:
+    """Semicolons with decimal commas in Norwegian, commas with decimal points in English:
+    every number of the file in the one convention that the language's Excel reads."""
+    area = world.objects["area"]
+    res = client.get(
+        f"/api/v1/areas/{area.id}/action-list",
+        params={"format": "csv"},
+        headers={**world.headers("engineer"), "Accept-Language": language},
+    )
+    assert res.status_code == 200, res.text
+    text = res.content.decode("utf-8-sig")
+    assert text.splitlines()[0].count(delimiter) == 17  # 18 columns, split by this delimiter
+    rows = list(csv.DictReader(io.StringIO(text), delimiter=delimiter))
+    assert len(rows) == 3
+    other = "." if mark == "," else ","
+    for row in rows:
+        for name in headers:
+            value = row[name]
+            assert other not in value, (name, value)
+            assert mark in value, (name, value)
+            number = float(value.replace(mark, "."))
+            assert number == number  # a number, not text
+        assert 58 < float(row[headers[1]].replace(mark, ".")) < 59
+        assert 5 < float(row[headers[2]].replace(mark, ".")) < 6
+        assert int(row["reports" if language == "en" else "meldinger"]) >= 1
