@@ -53,6 +53,9 @@ from api.settings import Settings, get_settings
 from api.walks import join_qr_router as join_qr
 from api.walks import report_back_router as report_back
 from api.walks import router as walks
+from api.http.staff_web import mount_staff_web
+from api.outputs.tiles.router import router as tiles_router
+from api.http.web import mount_field_app, mount_shared
 
 API_ROUTERS = (
     auth.router,
@@ -179,6 +182,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     for router in READER_ROUTERS:
         app.include_router(router)
     check_policy_coverage(app)
+    mount_shared(app, settings)
     mount_field_app(app, settings)
     mount_staff_web(app, settings)
     return app

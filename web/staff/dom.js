@@ -1,40 +1,7 @@
-// A tiny hyperscript: elements are built with properties and text nodes, never from HTML
-// strings, so no value from the API can become markup.
+// The staff web's form and format helpers, on the shared h() (web/shared/dom.js).
+import { h } from '../shared/dom.js';
 
-export function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs || {})) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key.startsWith('on') && typeof value === 'function') {
-      el.addEventListener(key.slice(2).toLowerCase(), value);
-    } else if (key === 'class') {
-      el.className = value;
-    } else if (key === 'text') {
-      el.textContent = value;
-    } else if (key === 'dataset') {
-      Object.assign(el.dataset, value);
-    } else if (key in el && !key.startsWith('aria-') && key !== 'list' && key !== 'form') {
-      el[key] = value;
-    } else {
-      el.setAttribute(key, value === true ? '' : String(value));
-    }
-  }
-  append(el, children);
-  return el;
-}
-
-function append(el, children) {
-  for (const child of children.flat(Infinity)) {
-    if (child === undefined || child === null || child === false) continue;
-    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-}
-
-export function clear(el, ...children) {
-  el.replaceChildren();
-  append(el, children);
-  return el;
-}
+export { clear, h, uuid } from '../shared/dom.js';
 
 let uid = 0;
 export function nextId(prefix = 'f') {

@@ -6,10 +6,6 @@ import { session } from '../session.js';
 
 const ROLES = ['admin', 'coordinator', 'engineer', 'planner'];
 
-function problemText(err) {
-  return err.problem?.errors?.map((x) => `${x.loc.slice(1).join('.')}: ${x.msg}`).join('; ') || err.message;
-}
-
 export async function usersView(main) {
   document.title = `${t('users.title')} · safewalk`;
   const announce = h('p', { role: 'status', class: 'notice' });
@@ -25,7 +21,7 @@ export async function usersView(main) {
           await api.patch(`/api/v1/users/${u.id}`, { role: role.value, department: dept.value.trim() || null, ...extra });
           announce.textContent = t('saved');
           await refresh();
-        } catch (err) { announce.textContent = problemText(err); }
+        } catch (err) { announce.textContent = err.text ?? err.message; }
       };
       return h('tr', { class: u.is_active ? '' : 'inactive' },
         h('th', { scope: 'row', text: u.email }),
@@ -52,7 +48,7 @@ export async function usersView(main) {
       form.reset();
       announce.textContent = t('users.created', { email: body.email });
       await refresh();
-    } catch (err) { announce.textContent = problemText(err); }
+    } catch (err) { announce.textContent = err.text ?? err.message; }
   } }, field(t('users.email'), email), field(t('users.display_name'), display), field(t('users.role'), role),
   field(t('filter.department'), dept), field(t('users.password'), password), h('button', { type: 'submit', text: t('users.create') }));
   main.append(h('h1', { text: t('users.title') }), h('h2', { text: t('users.new') }), form, announce,
@@ -82,7 +78,7 @@ export async function categoriesView(main) {
         h('td', {}, h('button', { type: 'button', class: 'secondary', text: t('save'), 'aria-label': t('categories.save_for', { code: c.code }), onclick: async () => {
           const body = { label_en: en.value.trim(), label_nb: nb.value.trim(), group_distance_m: Number(dist.value), default_department: dept.value.trim() || null };
           for (const [f, box] of Object.entries(flags)) body[f] = box.checked;
-          try { await api.patch(`/api/v1/categories/${c.code}`, body); announce.textContent = t('saved'); await refresh(); } catch (err) { announce.textContent = problemText(err); }
+          try { await api.patch(`/api/v1/categories/${c.code}`, body); announce.textContent = t('saved'); await refresh(); } catch (err) { announce.textContent = err.text ?? err.message; }
         } })));
     }));
   };
@@ -97,7 +93,7 @@ export async function categoriesView(main) {
     e.preventDefault();
     const body = { code: code.value.trim(), label_en: en.value.trim(), label_nb: nb.value.trim(), group_distance_m: Number(dist.value), actionable: actionable.checked, sensitive: sensitive.checked };
     if (dept.value.trim()) body.default_department = dept.value.trim();
-    try { await api.post('/api/v1/categories', body); form.reset(); announce.textContent = t('saved'); await refresh(); } catch (err) { announce.textContent = problemText(err); }
+    try { await api.post('/api/v1/categories', body); form.reset(); announce.textContent = t('saved'); await refresh(); } catch (err) { announce.textContent = err.text ?? err.message; }
   } }, field(t('categories.code'), code), field(t('categories.label_en'), en), field(t('categories.label_nb'), nb),
   field(t('categories.distance'), dist), field(t('filter.department'), dept),
   h('label', { class: 'check' }, actionable, t('categories.actionable')), h('label', { class: 'check' }, sensitive, t('categories.sensitive')),
@@ -126,7 +122,7 @@ export async function organizationView(main) {
     e.preventDefault();
     const body = { language: language.value, require_resolution_note: requireNote.checked };
     if ('moderation_mode' in org) body.moderation_mode = moderation.value;
-    try { await api.patch('/api/v1/organization', body); announce.textContent = t('saved'); } catch (err) { announce.textContent = problemText(err); }
+    try { await api.patch('/api/v1/organization', body); announce.textContent = t('saved'); } catch (err) { announce.textContent = err.text ?? err.message; }
   } }, 'moderation_mode' in org ? field(t('org.moderation'), moderation, t('org.moderation_hint')) : null, field(t('org.language'), language),
   h('label', { class: 'check' }, requireNote, t('org.require_note')), h('button', { type: 'submit', text: t('save') })));
 }

@@ -117,7 +117,7 @@ export async function walkNewView(main) {
       navigate(`/walks/${walk.id}/join`);
       render();
     } catch (err) {
-      message.textContent = err.problem?.errors?.map((x) => `${x.loc.slice(1).join('.')}: ${x.msg}`).join('; ') || err.message;
+      message.textContent = err.text ?? err.message;
     }
   } },
   field(t('walks.f.title'), title),
