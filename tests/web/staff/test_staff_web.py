@@ -223,7 +223,7 @@ def test_sign_out_expiry_and_bokmal(page: Any, site: Site, artifacts: Path, back
     page.get_by_role("button", name="Logg inn").click()
     page.get_by_role("table", name="Tiltak").wait_for()
     assert page.evaluate("() => document.documentElement.lang") == "nb"
-    page.evaluate("() => localStorage.removeItem('safewalk.staff.lang')")
+    page.evaluate("() => localStorage.removeItem('safewalk.lang')")
 
 
 AREAS = {
