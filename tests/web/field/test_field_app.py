@@ -131,10 +131,9 @@ def test_offline_capture_arrives_exactly_once(
     sync_now(page)
     page.unroute(re.compile(r".*/api/v1/observations/[^/]+/photos/.*"))
     assert sum(len(o["photo_ids"]) for o in field.observations()) == 2
-    wait_status(page, "2 observations waiting")
-
-    sync_now(page)
-    wait_status(page, "All sent (0 waiting)")
+    # The server answered the batch, so the two photos' backoff starts afresh: their retry
+    # comes by itself within seconds, not minutes.
+    page.get_by_role("status").filter(has_text="All sent (0 waiting)").wait_for(timeout=5000)
     for _ in range(2):  # two more syncs change nothing
         sync_now(page)
     stored = field.observations()
@@ -176,6 +175,71 @@ def test_offline_capture_arrives_exactly_once(
     wait_status(page, "All sent (0 waiting)")
     assert len(field.observations()) == 6
     assert errors == []
+    context.close()
+
+
+def test_back_online_everything_goes_at_once(
+    browser: Any, field: Field, tmp_path: Path, artifacts: Path, backend: str
+) -> None:
+    """Five observations saved offline, a reload, then the network toggled several times, once
+    dropping while the batch is on its way; back for good, a photo's answer is lost: within
+    seconds all five are on the server, once each, with the photo, and nothing waits."""
+    context = phone(browser)  # with the service worker: the app reloads offline
+    page = context.new_page()
+    join(page, field)
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    page.reload()
+    page.get_by_role("button", name="Poor lighting").wait_for()
+    page.locator("#location-text", has_text="±").wait_for()
+
+    context.set_offline(True)
+    photo = jpeg(tmp_path, "p.jpg", (800, 600))
+    notes = [f"toggled {backend} {i}" for i in range(5)]
+    for i, (category, note) in enumerate(zip(CATEGORIES, notes, strict=True)):
+        save(page, category, note, photo if i == 1 else None)
+    wait_status(page, "5 observations waiting")
+    page.reload()  # offline: the shell from the worker, the queue from IndexedDB
+    page.get_by_role("button", name="Poor lighting").wait_for()
+    wait_status(page, "5 observations waiting")
+
+    def mine() -> list[dict[str, Any]]:
+        return [o for o in field.observations() if o["note"] in notes]
+
+    cut: list[str] = []
+
+    def drop_on_the_way(route: Any) -> None:
+        route.fetch()  # it reaches the server...
+        context.set_offline(True)  # ...and the network drops before the answer is back
+        cut.append(route.request.url)
+        route.abort("internetdisconnected")
+
+    def lose_the_answer(route: Any) -> None:
+        route.fetch()  # it reaches the server, the answer is lost; the network stays up
+        cut.append(route.request.url)
+        route.abort("connectionreset")
+
+    def back_online(pattern: str | re.Pattern[str], handler: Any) -> None:
+        page.route(pattern, handler, times=1)
+        before = len(cut)
+        context.set_offline(False)
+        for _ in range(100):
+            if len(cut) > before:
+                break
+            page.wait_for_timeout(50)
+        assert len(cut) == before + 1, f"nothing was on its way to {pattern}"
+        page.unroute(pattern)
+
+    back_online("**/api/v1/observations/batch", drop_on_the_way)
+    assert len(mine()) == 5  # stored, but the phone never heard
+    wait_status(page, "5 observations waiting")
+    # Back for good; the first photo upload's answer is lost on the way. Its retry must not
+    # wait for the backoff the offline minutes built up: "all sent" within seconds.
+    back_online(re.compile(r".*/api/v1/observations/[^/]+/photos/.*"), lose_the_answer)
+    page.get_by_role("status").filter(has_text="All sent (0 waiting)").wait_for(timeout=5000)
+    page.screenshot(path=str(artifacts / f"field-back-online-{backend}.png"))
+    stored = mine()
+    assert sorted(o["note"] for o in stored) == notes
+    assert sum(len(o["photo_ids"]) for o in stored) == 1
     context.close()
 
 
