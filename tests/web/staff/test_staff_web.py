@@ -182,6 +182,8 @@ def test_engineer_resolves_with_a_photo_the_first_time(
     page.get_by_label("Photo of the fix").set_input_files(str(_fix_photo(tmp_path)))
     page.get_by_role("button", name="Resolve", exact=True).click()
     page.get_by_role("status").filter(has_text="Someone changed this item meanwhile").wait_for()
+    page.get_by_role("listitem").filter(has_text="changed due date").wait_for()
+    assert not page.get_by_text("You cannot move this item now.").is_visible()
     page.screenshot(path=str(artifacts / f"staff-engineer-stale-{backend}.png"), full_page=True)
     with site.api("engineer") as eng:
         meanwhile = eng.get(f"/api/v1/action-items/{other['id']}").json()

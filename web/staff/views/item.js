@@ -99,7 +99,10 @@ export async function itemView(main, { args: [id], me }) {
     } catch (err) {
       announce.className = 'notice error';
       announce.textContent = err.status === 412 ? t('item.stale') : err.message;
-      if (err.status === 412) ({ item, etag } = await loadItem(item.id));
+      if (err.status === 412) {
+        ({ item, etag } = await loadItem(item.id));
+        await loadHistory(); // what the other person did
+      }
       renderItem();
     }
   }
