@@ -3,6 +3,32 @@ import { h } from '../shared/dom.js';
 
 export { clear, h, uuid } from '../shared/dom.js';
 
+/** The tab's title for a view: "<what it shows> · safewalk". */
+export function setTitle(text) {
+  document.title = `${text} · safewalk`;
+}
+
+/** Where a view says how its actions went: a live region (role=status). */
+export function announcer(tag = 'p') {
+  return h(tag, { role: 'status', class: 'notice' });
+}
+
+/** A table of rows loaded from the API, with its caption and column headers; `refresh()`
+ * loads the rows again (after a change). `empty`: the row's text when there are none. */
+export function listTable({ caption, columns, load, row, empty }) {
+  const tbody = h('tbody');
+  const element = h('div', { class: 'table-wrap' }, h('table', {},
+    h('caption', { text: caption }),
+    h('thead', {}, h('tr', {}, columns.map((text) => h('th', { scope: 'col', text })))),
+    tbody));
+  async function refresh() {
+    const rows = await load();
+    tbody.replaceChildren(...rows.map(row));
+    if (!rows.length && empty) tbody.append(h('tr', {}, h('td', { colspan: columns.length, text: empty })));
+  }
+  return { element, refresh };
+}
+
 let uid = 0;
 export function nextId(prefix = 'f') {
   uid += 1;

@@ -1,18 +1,19 @@
 // Administration: staff accounts, the category taxonomy, organization settings.
 import * as api from '../api.js';
-import { field, h, option } from '../dom.js';
+import { announcer, field, h, listTable, option, setTitle } from '../dom.js';
 import { t } from '../i18n.js';
 import { session } from '../session.js';
 
 const ROLES = ['admin', 'coordinator', 'engineer', 'planner'];
 
 export async function usersView(main) {
-  document.title = `${t('users.title')} · safewalk`;
-  const announce = h('p', { role: 'status', class: 'notice' });
-  const tbody = h('tbody');
-  const refresh = async () => {
-    const users = await api.all('/api/v1/users?limit=500', 5000);
-    tbody.replaceChildren(...users.sort((a, b) => a.email.localeCompare(b.email)).map((u) => {
+  setTitle(t('users.title'));
+  const announce = announcer();
+  const users = listTable({
+    caption: t('users.table'),
+    columns: ['users.email', 'users.display_name', 'users.role', 'filter.department', 'users.state', 'walks.col.actions'].map((k) => t(k)),
+    load: async () => (await api.all('/api/v1/users?limit=500', 5000)).sort((a, b) => a.email.localeCompare(b.email)),
+    row: (u) => {
       const name = u.display_name || u.email;
       const role = h('select', { 'aria-label': t('users.role_of', { name }) }, ROLES.map((r) => option(r, t(`role.${r}`), r === u.role)));
       const dept = h('input', { type: 'text', value: u.department || '', 'aria-label': t('users.department_of', { name }) });
@@ -31,8 +32,9 @@ export async function usersView(main) {
         h('td', {}, h('div', { class: 'buttons' },
           h('button', { type: 'button', class: 'secondary', text: t('save'), 'aria-label': t('users.save_for', { name }), onclick: () => save() }),
           h('button', { type: 'button', class: 'secondary', text: u.is_active ? t('users.deactivate') : t('users.activate'), 'aria-label': `${u.is_active ? t('users.deactivate') : t('users.activate')}: ${name}`, onclick: () => save({ active: !u.is_active }) }))));
-    }));
-  };
+    },
+  });
+  const refresh = users.refresh;
   const email = h('input', { type: 'email', required: true, autocomplete: 'off' });
   const display = h('input', { type: 'text' });
   const role = h('select', {}, ROLES.map((r) => option(r, t(`role.${r}`), r === 'engineer')));
@@ -51,22 +53,23 @@ export async function usersView(main) {
     } catch (err) { announce.textContent = err.text ?? err.message; }
   } }, field(t('users.email'), email), field(t('users.display_name'), display), field(t('users.role'), role),
   field(t('filter.department'), dept), field(t('users.password'), password), h('button', { type: 'submit', text: t('users.create') }));
-  main.append(h('h1', { text: t('users.title') }), h('h2', { text: t('users.new') }), form, announce,
-    h('div', { class: 'table-wrap' }, h('table', {}, h('caption', { text: t('users.table') }),
-      h('thead', {}, h('tr', {}, ['users.email', 'users.display_name', 'users.role', 'filter.department', 'users.state', 'walks.col.actions'].map((k) => h('th', { scope: 'col', text: t(k) })))), tbody)));
+  main.append(h('h1', { text: t('users.title') }), h('h2', { text: t('users.new') }), form, announce, users.element);
   await refresh();
 }
 
 const CAT_FLAGS = ['actionable', 'published', 'sensitive'];
 
 export async function categoriesView(main) {
-  document.title = `${t('categories.title')} · safewalk`;
-  const announce = h('p', { role: 'status', class: 'notice' });
-  const tbody = h('tbody');
-  const refresh = async () => {
-    const cats = (await api.get('/api/v1/categories')).items;
-    session.categories = cats;
-    tbody.replaceChildren(...cats.map((c) => {
+  setTitle(t('categories.title'));
+  const announce = announcer();
+  const categories = listTable({
+    caption: t('categories.table'),
+    columns: ['categories.code', 'categories.label_en', 'categories.label_nb', 'categories.distance', 'filter.department', 'categories.actionable', 'categories.published', 'categories.sensitive', 'walks.col.actions'].map((k) => t(k)),
+    load: async () => {
+      session.categories = (await api.get('/api/v1/categories')).items;
+      return session.categories;
+    },
+    row: (c) => {
       const en = h('input', { type: 'text', value: c.label_en, 'aria-label': t('categories.label_en_of', { code: c.code }) });
       const nb = h('input', { type: 'text', value: c.label_nb, 'aria-label': t('categories.label_nb_of', { code: c.code }) });
       const dist = h('input', { type: 'number', min: 15, max: 40, step: 1, value: c.group_distance_m, 'aria-label': t('categories.distance_of', { code: c.code }) });
@@ -80,8 +83,9 @@ export async function categoriesView(main) {
           for (const [f, box] of Object.entries(flags)) body[f] = box.checked;
           try { await api.patch(`/api/v1/categories/${c.code}`, body); announce.textContent = t('saved'); await refresh(); } catch (err) { announce.textContent = err.text ?? err.message; }
         } })));
-    }));
-  };
+    },
+  });
+  const refresh = categories.refresh;
   const code = h('input', { type: 'text', required: true, pattern: '[a-z][a-z0-9_]*' });
   const en = h('input', { type: 'text', required: true });
   const nb = h('input', { type: 'text', required: true });
@@ -98,15 +102,13 @@ export async function categoriesView(main) {
   field(t('categories.distance'), dist), field(t('filter.department'), dept),
   h('label', { class: 'check' }, actionable, t('categories.actionable')), h('label', { class: 'check' }, sensitive, t('categories.sensitive')),
   h('button', { type: 'submit', text: t('categories.create') }));
-  main.append(h('h1', { text: t('categories.title') }), h('h2', { text: t('categories.new') }), form, announce,
-    h('div', { class: 'table-wrap' }, h('table', {}, h('caption', { text: t('categories.table') }),
-      h('thead', {}, h('tr', {}, ['categories.code', 'categories.label_en', 'categories.label_nb', 'categories.distance', 'filter.department', 'categories.actionable', 'categories.published', 'categories.sensitive', 'walks.col.actions'].map((k) => h('th', { scope: 'col', text: t(k) })))), tbody)));
+  main.append(h('h1', { text: t('categories.title') }), h('h2', { text: t('categories.new') }), form, announce, categories.element);
   await refresh();
 }
 
 export async function organizationView(main) {
-  document.title = `${t('org.title')} · safewalk`;
-  const announce = h('p', { role: 'status', class: 'notice' });
+  setTitle(t('org.title'));
+  const announce = announcer();
   main.append(h('h1', { text: t('org.title') }), announce);
   let org;
   try {

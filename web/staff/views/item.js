@@ -1,7 +1,7 @@
 // One action item: where it is, what was observed, its history, and one button per move the
 // server says this caller may make now (`allowed_moves`). Resolving is one tap (two with a note).
 import * as api from '../api.js';
-import { field, formatDate, formatDateTime, h, uuid } from '../dom.js';
+import { announcer, field, formatDate, formatDateTime, h, setTitle, uuid } from '../dom.js';
 import { lang, t } from '../i18n.js';
 import { createMap, fit } from '../map.js';
 import { session } from '../session.js';
@@ -24,7 +24,7 @@ function thumb(photo, alt) {
 export async function itemView(main, { args: [id], me }) {
   let { item, etag } = await loadItem(id);
   let map = null;
-  const announce = h('p', { role: 'status', class: 'notice' });
+  const announce = announcer();
   const heading = h('h1');
   const facts = h('dl', { class: 'facts' });
   const moves = h('div', { class: 'moves buttons' });
@@ -44,7 +44,7 @@ export async function itemView(main, { args: [id], me }) {
     moves);
 
   function renderItem() {
-    document.title = `${item.title} · safewalk`;
+    setTitle(item.title);
     heading.textContent = item.title;
     const row = (k, v) => [h('dt', { text: t(k) }), h('dd', {}, v)];
     facts.replaceChildren(
