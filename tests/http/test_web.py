@@ -213,3 +213,15 @@ def test_lan_address_is_an_ipv4_address() -> None:
     parts = joinlink.lan_address().split(".")
     assert len(parts) == 4
     assert all(p.isdigit() for p in parts)
+
+
+def test_the_image_carries_every_folder_the_apps_load() -> None:
+    """The image copies the web folders one by one: a folder left out would leave the apps
+    without their kit in production only."""
+    dockerfile = (web.WEB_DIR.parent / "Dockerfile").read_text(encoding="utf-8")
+    folders = sorted(
+        p.name for p in web.WEB_DIR.iterdir() if p.is_dir() and p.name != "node_modules"
+    )
+    assert folders == ["field", "shared", "staff"]
+    for folder in folders:
+        assert f"COPY web/{folder} /opt/safewalk/web/{folder}\n" in dockerfile, folder
