@@ -24,7 +24,7 @@ from fastapi import FastAPI
 from starlette.exceptions import HTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -165,19 +165,18 @@ def _service_worker(field_dir: Path, version: str) -> bytes:
 
 
 def _vendor_app(node_modules: Path) -> ASGIApp:
-    """Only the named map library files; anything else under the mount is a 404."""
+    """Only the named map library files; anything else under the mount is a 404. Served like
+    the shell (revalidated, 304 when unchanged), not resent whole on every page load."""
+    static = _NoCacheShell(directory=node_modules, check_dir=False)
 
     async def vendor(scope: Scope, receive: Receive, send: Send) -> None:
         name = VENDOR.get(scope["path"].rsplit("/", 1)[-1])
         if name is None:
             raise HTTPException(404, "no such file")
-        path = node_modules / name
-        if not path.is_file():
+        if not (node_modules / name).is_file():
             # A clear 503 beats a map that silently never draws.
             raise HTTPException(503, "web dependencies are not installed (run `make web`)")
-        media_type = "text/css" if path.suffix == ".css" else "text/javascript"
-        response = FileResponse(path, media_type=f"{media_type}; charset=utf-8")
-        response.headers["Cache-Control"] = "no-cache"
+        response = await static.get_response(name, scope)
         await response(scope, receive, send)
 
     return vendor

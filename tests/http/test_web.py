@@ -162,12 +162,13 @@ def test_only_the_map_library_files_are_served(client: SyncClient) -> None:
         r = client.get(f"/vendor/{name}", headers={"Accept-Encoding": "gzip"})
         assert r.status_code == 200, name
         assert r.headers["content-type"].split(";")[0] in ("text/javascript", "text/css")
-    assert (
-        client.get("/vendor/maplibre-gl.js", headers={"Accept-Encoding": "gzip"}).headers[
-            "content-encoding"
-        ]
-        == "gzip"
-    )
+    js = client.get("/vendor/maplibre-gl.js", headers={"Accept-Encoding": "gzip"})
+    assert js.headers["content-encoding"] == "gzip"
+    assert js.headers["cache-control"] == "no-cache"
+    # Revalidated, not downloaded again: 800 kB on every page load is a phone's data plan.
+    again = client.get("/vendor/maplibre-gl.js", headers={"If-None-Match": js.headers["etag"]})
+    assert again.status_code == 304
+    assert client.post("/vendor/maplibre-gl.js").status_code == 405
     for name in ("package.json", "maplibre-gl-dev.js", "..%2Fpackage.json", "maplibre-gl.js.map"):
         r = client.get(f"/vendor/{name}")
         assert r.status_code == 404, name

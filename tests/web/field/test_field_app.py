@@ -111,7 +111,7 @@ def test_offline_capture_arrives_exactly_once(
     assert field.observations() == []
 
     # Back online, but the answers are lost: the server stores, the phone hears nothing.
-    page.unroute("**/api/v1/**")
+    page.unroute_all(behavior="wait")
     lost: list[str] = []
 
     def lose_answer(route: Any) -> None:
@@ -126,10 +126,12 @@ def test_offline_capture_arrives_exactly_once(
     wait_status(page, "5 observations waiting")
 
     # The batch is answered now (all duplicates), but photo answers are still lost.
-    page.unroute("**/api/v1/observations/**")
+    # The queue retries within seconds now: a send may be on its way through the handler, so
+    # wait for it before the route goes.
+    page.unroute_all(behavior="wait")
     page.route(re.compile(r".*/api/v1/observations/[^/]+/photos/.*"), lose_answer)
     sync_now(page)
-    page.unroute(re.compile(r".*/api/v1/observations/[^/]+/photos/.*"))
+    page.unroute_all(behavior="wait")
     assert sum(len(o["photo_ids"]) for o in field.observations()) == 2
     # The server answered the batch, so the two photos' backoff starts afresh: their retry
     # comes by itself within seconds, not minutes.
@@ -210,13 +212,13 @@ def test_back_online_everything_goes_at_once(
     def drop_on_the_way(route: Any) -> None:
         route.fetch()  # it reaches the server...
         context.set_offline(True)  # ...and the network drops before the answer is back
-        cut.append(route.request.url)
         route.abort("internetdisconnected")
+        cut.append(route.request.url)
 
     def lose_the_answer(route: Any) -> None:
         route.fetch()  # it reaches the server, the answer is lost; the network stays up
-        cut.append(route.request.url)
         route.abort("connectionreset")
+        cut.append(route.request.url)
 
     def back_online(pattern: str | re.Pattern[str], handler: Any) -> None:
         page.route(pattern, handler, times=1)
@@ -227,7 +229,7 @@ def test_back_online_everything_goes_at_once(
                 break
             page.wait_for_timeout(50)
         assert len(cut) == before + 1, f"nothing was on its way to {pattern}"
-        page.unroute(pattern)
+        page.unroute_all(behavior="wait")
 
     back_online("**/api/v1/observations/batch", drop_on_the_way)
     assert len(mine()) == 5  # stored, but the phone never heard

@@ -220,7 +220,10 @@ export class Outbox {
    * Resolves to `{sent, refused, retry, unauthorized, unauthorizedWalks, nextAt}`. */
   flush(transport, { now = Date.now(), force = false, fresh = false } = {}) {
     if (this.flushing) {
-      this.wanted = { force: force || Boolean(this.wanted?.force), fresh: fresh || Boolean(this.wanted?.fresh) };
+      this.wanted = {
+        force: force || Boolean(this.wanted?.force),
+        fresh: fresh || Boolean(this.wanted?.fresh),
+      };
       // After the running drain, whether it succeeded or not.
       this.rerun ??= this.flushing.catch(() => {}).then(() => {
         const wanted = this.wanted;
