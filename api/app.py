@@ -35,7 +35,7 @@ from api.http.middleware import CatchUnexpected, ClientAddress, RefuseUnstorable
 from api.http.openapi import install_method_not_allowed, install_problem_documentation
 from api.http.query_check import reject_unknown_query
 from api.http.staff_web import mount_staff_web
-from api.http.web import mount_field_app
+from api.http.web import mount_field_app, mount_shared
 from api.jobs.open311 import open311_lifespan
 from api.jobs.purge import purge_lifespan
 from api.observations import router as observations
@@ -53,9 +53,6 @@ from api.settings import Settings, get_settings
 from api.walks import join_qr_router as join_qr
 from api.walks import report_back_router as report_back
 from api.walks import router as walks
-from api.http.staff_web import mount_staff_web
-from api.outputs.tiles.router import router as tiles_router
-from api.http.web import mount_field_app, mount_shared
 
 API_ROUTERS = (
     auth.router,

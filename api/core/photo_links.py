@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from api.core.signing import PhotoSigner
-from models import Photo
 from models import RESOLVED_STATUSES, ActionItem, Photo
 from models.observations import PhotoLink
 

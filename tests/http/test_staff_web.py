@@ -10,12 +10,11 @@ import pytest
 import segno
 
 from api.app import create_app
-from api.http.staff_web import VENDOR, basemap_origin, content_security_policy
+from api.http.staff_web import basemap_origin, content_security_policy
+from api.http.web import VENDOR
 from api.settings import Settings
 from tests.factories.client import SyncClient
 from tests.factories.world import World
-from api.http.staff_web import basemap_origin, content_security_policy
-from api.http.web import VENDOR
 
 
 def test_index_is_served_with_a_strict_csp(client: SyncClient) -> None:
