@@ -33,6 +33,7 @@ RUN pip install --no-cache-dir --no-deps /wheels/*.whl && pip check && rm -rf /w
 # /docs (the package itself is installed as a wheel, so SAFEWALK_WEB_DIR says where they are).
 COPY web/field /opt/safewalk/web/field
 COPY web/staff /opt/safewalk/web/staff
+COPY web/shared /opt/safewalk/web/shared
 COPY --from=web /src/web/node_modules/maplibre-gl/dist /opt/safewalk/web/node_modules/maplibre-gl/dist
 COPY --from=web /src/web/node_modules/swagger-ui-dist /opt/safewalk/web/node_modules/swagger-ui-dist
 ENV SAFEWALK_WEB_DIR=/opt/safewalk/web

@@ -44,7 +44,7 @@ from api.http.middleware import (
 from api.http.openapi import install_method_not_allowed, install_problem_documentation
 from api.http.query_check import reject_unknown_query
 from api.http.staff_web import mount_staff_web
-from api.http.web import mount_field_app
+from api.http.web import mount_field_app, mount_shared
 from api.jobs.open311 import open311_lifespan
 from api.jobs.purge import purge_lifespan
 from api.observations import router as observations
@@ -208,6 +208,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     for router in READER_ROUTERS:
         app.include_router(router)
     check_policy_coverage(app)
+    mount_shared(app, settings)
     mount_field_app(app, settings)
     mount_staff_web(app, settings)
     return app

@@ -2,6 +2,7 @@
 
 from models.action_items import (
     OPEN_STATUSES,
+    RESOLVED_STATUSES,
     ActionEvent,
     ActionItem,
     ActionStatus,
@@ -24,6 +25,7 @@ __all__ = [
     "DEFAULT_CATEGORIES",
     "JOINABLE",
     "OPEN_STATUSES",
+    "RESOLVED_STATUSES",
     "SRID",
     "WALK_TRANSITIONS",
     "ActionEvent",

@@ -40,6 +40,8 @@ OPEN_STATUSES = frozenset(
         ActionStatus.reopened,
     }
 )
+# Done, as far as the list is concerned: a fix photo counts as one only on such an item.
+RESOLVED_STATUSES = frozenset({ActionStatus.resolved, ActionStatus.verified})
 
 
 # --- the workflow: who may make each move -----------------------------------------------------

@@ -38,6 +38,7 @@ from geo.grouping import (
 from geo.projection import bbox_around
 from models import (
     OPEN_STATUSES,
+    RESOLVED_STATUSES,
     ActionEvent,
     ActionItem,
     ActionStatus,
@@ -58,7 +59,6 @@ ACTION_EVENT: Table = ActionEvent.__table__  # type: ignore[attr-defined]
 OBSERVATION: Table = Observation.__table__  # type: ignore[attr-defined]
 PARTICIPANT: Table = Participant.__table__  # type: ignore[attr-defined]
 
-RESOLVED_STATUSES = frozenset({ActionStatus.resolved, ActionStatus.verified})
 DEFAULT_GRACE_DAYS = 90
 
 

@@ -330,13 +330,17 @@ def add_fix_photo(
 ) -> Kept:
     """A photo of the fix, in the item's history. Engineers add them to items they work on;
     ``keep`` stores it once that is checked (the photos' upload, passed in by the route: the
-    same checks and stripping as observation photos)."""
+    same checks and stripping as observation photos).
+
+    The item itself is not written, so its version (the ETag) stays: the photo changes none
+    of the fields an If-Match guards, and an engineer who sends the photo and then resolves
+    with the ETag read before must not be refused for a change of their own. The photo counts
+    as the fix once the item is resolved (``photo_links``)."""
     _engineer_scope(principal, item)
     done = keep()
     if done.created:
         record_event(session, item, kind="photo", actor=principal, changes={"photo": str(photo_id)})
-        item.updated_at = utcnow()
-        _flush(session)
+        session.flush()
     return done
 
 

@@ -1,5 +1,6 @@
-"""The staff web at ``/``: the single-page app in ``web/staff/``, the few npm files it needs under
-``/vendor/``, and the Content-Security-Policy that keeps it to its own origin and the basemap.
+"""The staff web at ``/``: the single-page app in ``web/staff/``, and the Content-Security-Policy
+that keeps it to its own origin and the basemap. What it shares with the field app (the kit,
+the map library, the basemap setting) is served by ``api.web``.
 
 Plain routes and a static mount, not API routes: nothing here reads the database or a token.
 The app talks to ``/api/v1`` like any other client.
@@ -7,15 +8,13 @@ The app talks to ``/api/v1`` like any other client.
 
 from __future__ import annotations
 
-import html
 import logging
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -23,16 +22,7 @@ from api.settings import Settings
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 
-# Only these files of node_modules are served: the CSP build of MapLibre needs no eval and
-# no blob: worker.
-VENDOR: dict[str, str] = {
-    "maplibre-gl.js": "maplibre-gl/dist/maplibre-gl-csp.js",
-    "maplibre-gl-worker.js": "maplibre-gl/dist/maplibre-gl-csp-worker.js",
-    "maplibre-gl.css": "maplibre-gl/dist/maplibre-gl.css",
-}
-
 log = logging.getLogger("safewalk")
-MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 
 
 def basemap_origin(basemap_url: str) -> str | None:
@@ -85,25 +75,13 @@ def mount_staff_web(app: FastAPI, settings: Settings) -> None:
         log.warning("staff web not found at %s: / is not served", staff_dir)
         return
     index = (staff_dir / "index.html").read_text(encoding="utf-8")
-    index = index.replace("{{BASEMAP_URL}}", html.escape(settings.basemap_url, quote=True))
 
     async def staff_index(request: Request) -> Response:
         return HTMLResponse(index, headers=headers)
 
-    async def vendor(request: Request) -> Response:
-        name = VENDOR.get(request.path_params["name"])
-        if name is None:
-            raise HTTPException(404, "no such file")
-        path = web / "node_modules" / name
-        if not path.exists():
-            # A clear 503 beats a map that silently never draws.
-            raise HTTPException(503, "web dependencies are not installed (run `make web`)")
-        return FileResponse(path, media_type=MEDIA_TYPES[path.suffix], headers=headers)
-
     app.router.routes.extend(
         [
             Route("/", staff_index, methods=["GET", "HEAD"], name="staff_web"),
-            Route("/vendor/{name}", vendor, methods=["GET", "HEAD"], name="staff_vendor"),
             Mount("/staff", app=StaticFiles(directory=staff_dir), name="staff_assets"),
         ]
     )

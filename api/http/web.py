@@ -1,10 +1,12 @@
-"""The participant field app (``web/field``) served as static files at ``/app/``, and ``/j/{code}``.
+"""The web apps' static side: what both apps load (the shared kit at ``/shared/``, the map
+library at ``/vendor/``, the basemap setting at ``/shared/config.json``), and the participant
+field app (``web/field``) at ``/app/`` with ``/j/{code}``.
 
-No templates and no API here: the app talks to ``/api/v1`` like any other client. Three small
-generated files sit beside the static ones: ``config.json`` (the basemap setting), ``sw.js`` (the
-service worker, stamped with a hash of the shell so a new release replaces the old cache) and
-the short join link. Every response under ``/app/`` carries a Content-Security-Policy that allows
-only this origin and, when configured, the basemap's origin.
+No templates and no API here: the apps talk to ``/api/v1`` like any other client. A few small
+files are generated beside the static ones: the basemap setting, ``sw.js`` (the field app's
+service worker, stamped with a hash of its shell so a new release replaces the old cache) and
+the short join link. Every response here carries a Content-Security-Policy that allows only
+this origin and, when configured, the basemap's origin.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI
+from starlette.exceptions import HTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -30,10 +33,14 @@ from api.settings import Settings
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 FIELD_DIR = WEB_DIR / "field"
-MAPLIBRE = Path("node_modules") / "maplibre-gl" / "dist"
-MAPLIBRE_DIR = WEB_DIR / MAPLIBRE
-# Only what the map view loads; the rest of the npm package is never reachable.
-MAPLIBRE_FILES = ("maplibre-gl-csp.js", "maplibre-gl-csp-worker.js", "maplibre-gl.css")
+SHARED_DIR = WEB_DIR / "shared"
+# Only what the maps load, under one name each; the rest of the npm package is never reachable.
+# The CSP build of MapLibre needs no eval and no blob: worker.
+VENDOR: dict[str, str] = {
+    "maplibre-gl.js": "maplibre-gl/dist/maplibre-gl-csp.js",
+    "maplibre-gl-worker.js": "maplibre-gl/dist/maplibre-gl-csp-worker.js",
+    "maplibre-gl.css": "maplibre-gl/dist/maplibre-gl.css",
+}
 # Files the service worker caches at install: enough to open the app and capture offline.
 SHELL = (
     "./",
@@ -55,7 +62,11 @@ SHELL = (
     "js/map.js",
     "i18n/en.js",
     "i18n/nb.js",
-    "config.json",
+    "/shared/api.js",
+    "/shared/dom.js",
+    "/shared/i18n.js",
+    "/shared/map.js",
+    "/shared/config.json",
 )
 _CODE_CHARS = re.compile(r"[^A-Za-z0-9]")
 
@@ -133,12 +144,14 @@ class _NoCacheShell(StaticFiles):
         return response
 
 
-def shell_version(directory: Path) -> str:
-    """A hash of every file of the app: a new release installs a new service worker."""
+def shell_version(*directories: Path) -> str:
+    """A hash of every file the app loads (its own and the shared kit's): a new release
+    installs a new service worker."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
-        digest.update(path.relative_to(directory).as_posix().encode())
-        digest.update(path.read_bytes())
+    for directory in directories:
+        for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+            digest.update(path.relative_to(directory.parent).as_posix().encode())
+            digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -151,18 +164,51 @@ def _service_worker(field_dir: Path, version: str) -> bytes:
     )
 
 
-def _vendor_app(directory: Path) -> ASGIApp:
-    """Only the named map library files; anything else under the mount is a 404."""
-    static = StaticFiles(directory=directory, check_dir=False)
+def _vendor_app(node_modules: Path) -> ASGIApp:
+    """Only the named map library files; anything else under the mount is a 404. Served like
+    the shell (revalidated, 304 when unchanged), not resent whole on every page load."""
+    static = _NoCacheShell(directory=node_modules, check_dir=False)
 
     async def vendor(scope: Scope, receive: Receive, send: Send) -> None:
-        name = scope["path"].rsplit("/", 1)[-1]
-        if name not in MAPLIBRE_FILES:
-            await Response("not found", status_code=404)(scope, receive, send)
-            return
-        await static(scope, receive, send)
+        name = VENDOR.get(scope["path"].rsplit("/", 1)[-1])
+        if name is None:
+            raise HTTPException(404, "no such file")
+        if not (node_modules / name).is_file():
+            # A clear 503 beats a map that silently never draws.
+            raise HTTPException(503, "web dependencies are not installed (run `make web`)")
+        response = await static.get_response(name, scope)
+        await response(scope, receive, send)
 
     return vendor
+
+
+def _static(directory: Path, headers: dict[str, str], *, html: bool = False) -> ASGIApp:
+    return _Headers(
+        GZipMiddleware(_NoCacheShell(directory=directory, html=html), minimum_size=512), headers
+    )
+
+
+def mount_shared(app: FastAPI, settings: Settings) -> None:
+    """What both apps load, at one path each: the kit, the map library and the basemap."""
+    web = settings.web_dir or WEB_DIR
+    headers = security_headers(settings)
+    config = {
+        "basemap_url": settings.basemap_url if basemap_origin(settings.basemap_url) else "",
+        "basemap_attribution": settings.basemap_attribution,
+    }
+
+    async def map_config(_: Request) -> Response:
+        return JSONResponse(config, headers={**headers, "Cache-Control": "no-cache"})
+
+    # Before the mounts, so this wins over the static directory.
+    app.router.routes.insert(0, Route("/shared/config.json", map_config, methods=["GET"]))
+    app.mount(
+        "/vendor",
+        _Headers(GZipMiddleware(_vendor_app(web / "node_modules"), minimum_size=1024), headers),
+        name="vendor",
+    )
+    if (web / "shared").is_dir():
+        app.mount("/shared", _static(web / "shared", headers), name="shared")
 
 
 def mount_field_app(app: FastAPI, settings: Settings) -> None:
@@ -173,13 +219,7 @@ def mount_field_app(app: FastAPI, settings: Settings) -> None:
         log.warning("field app not found at %s: /app/ is not served", field_dir)
         return
     headers = security_headers(settings)
-    version = shell_version(field_dir)
-    sw_body = _service_worker(field_dir, version)
-    config = {
-        "basemap_url": settings.basemap_url if basemap_origin(settings.basemap_url) else "",
-        "basemap_attribution": settings.basemap_attribution,
-        "version": version,
-    }
+    sw_body = _service_worker(field_dir, shell_version(field_dir, web / "shared"))
 
     async def service_worker(_: Request) -> Response:
         return Response(
@@ -188,9 +228,6 @@ def mount_field_app(app: FastAPI, settings: Settings) -> None:
             headers={**headers, "Cache-Control": "no-cache"},
         )
 
-    async def field_config(_: Request) -> Response:
-        return JSONResponse(config, headers={**headers, "Cache-Control": "no-cache"})
-
     async def join_link(request: Request) -> Response:
         # Only the code's letters and digits travel on: nothing else can reach the app's URL.
         code = _CODE_CHARS.sub("", request.path_params["code"])[:32]
@@ -198,18 +235,5 @@ def mount_field_app(app: FastAPI, settings: Settings) -> None:
 
     # Before the mount, so these win over the static directory.
     app.router.routes.insert(0, Route("/app/sw.js", service_worker, methods=["GET"]))
-    app.router.routes.insert(0, Route("/app/config.json", field_config, methods=["GET"]))
     app.router.routes.insert(0, Route("/j/{code}", join_link, methods=["GET"]))
-    app.mount(
-        "/app/vendor/maplibre",
-        _Headers(GZipMiddleware(_vendor_app(web / MAPLIBRE), minimum_size=1024), headers),
-        name="field-vendor",
-    )
-    app.mount(
-        "/app",
-        _Headers(
-            GZipMiddleware(_NoCacheShell(directory=field_dir, html=True), minimum_size=512),
-            headers,
-        ),
-        name="field-app",
-    )
+    app.mount("/app", _static(field_dir, headers, html=True), name="field-app")

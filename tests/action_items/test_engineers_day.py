@@ -200,6 +200,91 @@ def test_fix_photos_follow_the_workers_rules(scene: Scene, settings: Any) -> Non
     )
 
 
+def _fix_photo(scene: Scene, item_id: str, photo_id: str, colour: str = "yellow") -> None:
+    up = scene.client.put(
+        f"/api/v1/action-items/{item_id}/photos/{photo_id}",
+        headers={**scene.world.headers("engineer"), "Content-Type": "image/jpeg"},
+        content=plain_jpeg(colour=colour),
+    )
+    assert up.status_code in (200, 201), up.text
+
+
+def _csv_photo_cells(scene: Scene) -> str:
+    r = scene.client.get(
+        f"/api/v1/areas/{scene.west.id}/action-list?format=csv&delimiter=comma&include_closed=true",
+        headers=scene.h,
+    )
+    assert r.status_code == 200, r.text
+    return r.content.decode("utf-8-sig")
+
+
+def test_a_fix_photo_then_resolving_with_the_etag_read_before_works_the_first_time(
+    scene: Scene,
+) -> None:
+    """What the staff web does when an engineer resolves with a photo: one read, the photo, the
+    PATCH with the ETag of that read. The photo is no change of the item, so no 412."""
+    item_id = scene.observe("lighting", at(-200, 0))["action_item_id"]
+    tag = read(scene, item_id, "engineer").headers["ETag"]
+    photo_id = str(uuid.uuid4())
+    _fix_photo(scene, item_id, photo_id)
+    assert read(scene, item_id, "engineer").headers["ETag"] == tag
+    done = scene.client.patch(
+        f"/api/v1/action-items/{item_id}",
+        headers={**scene.world.headers("engineer"), "If-Match": tag},
+        json={"status": "resolved", "resolution_note": "New bulb"},
+    )
+    assert done.status_code == 200, done.text
+    assert done.json()["status"] == "resolved"
+    assert [p["id"] for p in done.json()["photos"]] == [photo_id]
+    assert done.headers["ETag"] != tag
+    # Still in the history, with who sent it.
+    assert [e["changes"] for e in history(scene, item_id) if e["kind"] == "photo"] == [
+        {"photo": photo_id}
+    ]
+
+
+def test_someone_elses_change_still_gives_412_and_the_photo_is_no_fix_yet(scene: Scene) -> None:
+    item_id = scene.observe("lighting", at(-200, 0))["action_item_id"]
+    tag = read(scene, item_id, "engineer").headers["ETag"]
+    # Meanwhile a coordinator changes the item.
+    assert patch(scene, item_id, "coordinator", {"due_date": "2031-01-31"}).status_code == 200
+    photo_id = str(uuid.uuid4())
+    _fix_photo(scene, item_id, photo_id)
+    stale = scene.client.patch(
+        f"/api/v1/action-items/{item_id}",
+        headers={**scene.world.headers("engineer"), "If-Match": tag},
+        json={"status": "resolved"},
+    )
+    assert stale.status_code == 412
+    assert stale.headers["content-type"] == "application/problem+json"
+    # Not resolved, so the photo is not shown as its fix: not on the item, not in the export.
+    item = read(scene, item_id, "engineer").json()
+    assert (item["status"], item["photos"]) == ("new", [])
+    assert photo_id not in _csv_photo_cells(scene)
+    # The engineer tries again with the same photo (same id: stored once) and the fresh ETag.
+    _fix_photo(scene, item_id, photo_id)
+    done = patch(scene, item_id, "engineer", {"status": "resolved"})
+    assert done.status_code == 200, done.text
+    assert [p["id"] for p in done.json()["photos"]] == [photo_id]
+    assert photo_id in _csv_photo_cells(scene)
+    assert [e["kind"] for e in history(scene, item_id)].count("photo") == 1
+
+
+def test_a_fix_photo_counts_only_while_the_item_is_resolved(scene: Scene) -> None:
+    item_id = scene.observe("lighting", at(-200, 0))["action_item_id"]
+    photo_id = str(uuid.uuid4())
+    _fix_photo(scene, item_id, photo_id)
+    assert read(scene, item_id).json()["photos"] == []
+    assert photo_id not in _csv_photo_cells(scene)
+    assert patch(scene, item_id, "engineer", {"status": "resolved"}).status_code == 200
+    assert [p["id"] for p in read(scene, item_id).json()["photos"]] == [photo_id]
+    assert photo_id in _csv_photo_cells(scene)
+    # Reopened: the fix did not hold, the photo is no longer shown as one.
+    assert patch(scene, item_id, "coordinator", {"status": "reopened"}).status_code == 200
+    assert read(scene, item_id).json()["photos"] == []
+    assert photo_id not in _csv_photo_cells(scene)
+
+
 def test_comments(scene: Scene) -> None:
     item_id = scene.observe("lighting", at(-200, 0))["action_item_id"]
     url = f"/api/v1/action-items/{item_id}/comments"

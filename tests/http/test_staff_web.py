@@ -10,7 +10,8 @@ import pytest
 import segno
 
 from api.app import create_app
-from api.http.staff_web import VENDOR, basemap_origin, content_security_policy
+from api.http.staff_web import basemap_origin, content_security_policy
+from api.http.web import VENDOR
 from api.settings import Settings
 from tests.factories.client import SyncClient
 from tests.factories.world import World
@@ -28,7 +29,8 @@ def test_index_is_served_with_a_strict_csp(client: SyncClient) -> None:
     assert "frame-ancestors 'none'" in csp
     assert r.headers["x-content-type-options"] == "nosniff"
     assert '<script type="module" src="/staff/app.js">' in r.text
-    assert 'name="safewalk-basemap" content=""' in r.text
+    # The basemap reaches both apps one way: /shared/config.json, not markup.
+    assert "basemap" not in r.text
 
 
 def test_assets_and_only_listed_vendor_files(client: SyncClient) -> None:
@@ -93,11 +95,12 @@ def test_the_basemap_is_the_only_outside_origin(settings: Settings, engine: Any)
     )
     with SyncClient(create_app(s, engine=engine)) as c:
         r = c.get("/")
+        config = c.get("/shared/config.json").json()
     csp = r.headers["content-security-policy"]
     outside = set(re.findall(r"https?://[^\s;]+", csp))
     assert outside == {"https://tile.openstreetmap.org"}
     assert "connect-src 'self' https://tile.openstreetmap.org;" in csp
-    assert 'content="https://tile.openstreetmap.org/{z}/{x}/{y}.png"' in r.text
+    assert config["basemap_url"] == "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 
 
 def test_join_qr_is_the_join_link(client: SyncClient, world: World) -> None:

@@ -1,6 +1,7 @@
-"""Serving the field app (api/http/web.py) and join links (api/walks/joinlink.py), without a browser or a
-database: headers, the CSP with and without a basemap, the join redirect, the service worker's
-version, the narrow vendor mount, and a missing web directory."""
+"""Serving the field app and what both apps share (api/http/web.py), and join links
+(api/walks/joinlink.py), without a browser or a database: headers, the CSP with and without a
+basemap, the join redirect, the service worker's version, the shared kit, the narrow vendor
+mount, and a missing web directory."""
 
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ def test_shell_is_sent_compressed(client: SyncClient) -> None:
 def test_basemap_origin_is_the_only_outside_origin(tmp_path: Path) -> None:
     with _client(tmp_path, basemap_url="https://tiles.example.org/{z}/{x}/{y}.png") as c:
         csp = c.get("/app/").headers["content-security-policy"]
-        config = c.get("/app/config.json").json()
+        config = c.get("/shared/config.json").json()
     assert "img-src 'self' data: blob: https://tiles.example.org;" in csp
     assert "connect-src 'self' https://tiles.example.org;" in csp
     assert config["basemap_url"] == "https://tiles.example.org/{z}/{x}/{y}.png"
@@ -109,8 +110,13 @@ def test_service_worker_is_stamped_and_scoped(client: SyncClient) -> None:
     assert "__VERSION__" not in r.text
     assert "__SHELL__" not in r.text
     for path in web.SHELL:  # every file the worker caches exists
-        if path not in ("./", "config.json"):
+        if path in ("./", "/shared/config.json"):
+            continue
+        if path.startswith("/shared/"):
+            assert (web.SHARED_DIR / path.removeprefix("/shared/")).is_file(), path
+        else:
             assert (web.FIELD_DIR / path).is_file(), path
+        assert path in r.text
     manifest = client.get("/app/manifest.webmanifest").json()
     assert manifest["scope"] == "./"
     assert manifest["display"] == "standalone"
@@ -119,19 +125,56 @@ def test_service_worker_is_stamped_and_scoped(client: SyncClient) -> None:
 
 
 def test_shell_version_follows_the_files(tmp_path: Path) -> None:
-    copy = tmp_path / "field"
-    shutil.copytree(web.FIELD_DIR, copy)
-    before = web.shell_version(copy)
-    assert web.shell_version(copy) == before
-    (copy / "app.css").write_text("body{}", encoding="utf-8")
-    assert web.shell_version(copy) != before
+    field, shared = tmp_path / "field", tmp_path / "shared"
+    shutil.copytree(web.FIELD_DIR, field)
+    shutil.copytree(web.SHARED_DIR, shared)
+    before = web.shell_version(field, shared)
+    assert web.shell_version(field, shared) == before
+    (field / "app.css").write_text("body{}", encoding="utf-8")
+    after_app = web.shell_version(field, shared)
+    assert after_app != before
+    # The shared kit is part of the shell: a change there is a new release of the app too.
+    (shared / "dom.js").write_text("export {};", encoding="utf-8")
+    assert web.shell_version(field, shared) != after_app
+
+
+def test_the_shared_kit_is_served_once_for_both_apps(client: SyncClient) -> None:
+    for name in ("api.js", "dom.js", "i18n.js", "map.js"):
+        r = client.get(f"/shared/{name}", headers={"Accept-Encoding": "gzip"})
+        assert r.status_code == 200, name
+        assert r.headers["content-type"].startswith("text/javascript")
+        assert r.headers["cache-control"] == "no-cache"
+        assert "script-src 'self';" in r.headers["content-security-policy"]
+    assert client.get("/shared/nothing.js").status_code == 404
+    # Both apps import it from there, and have no copy of their own.
+    for app_file in ("field/js/app.js", "field/js/i18n.js", "field/js/api.js", "field/js/map.js"):
+        assert "../../shared/" in (web.WEB_DIR / app_file).read_text(encoding="utf-8"), app_file
+    for app_file in ("staff/i18n.js", "staff/api.js", "staff/dom.js", "staff/map.js"):
+        assert "'../shared/" in (web.WEB_DIR / app_file).read_text(encoding="utf-8"), app_file
+    assert client.get("/shared/config.json").json() == {
+        "basemap_url": "",
+        "basemap_attribution": "",
+    }
 
 
 def test_only_the_map_library_files_are_served(client: SyncClient) -> None:
-    for name in web.MAPLIBRE_FILES:
-        assert client.get(f"/app/vendor/maplibre/{name}").status_code == 200
-    for name in ("package.json", "maplibre-gl-dev.js", "../package.json", "maplibre-gl.js.map"):
-        assert client.get(f"/app/vendor/maplibre/{name}").status_code == 404
+    for name in web.VENDOR:
+        r = client.get(f"/vendor/{name}", headers={"Accept-Encoding": "gzip"})
+        assert r.status_code == 200, name
+        assert r.headers["content-type"].split(";")[0] in ("text/javascript", "text/css")
+    js = client.get("/vendor/maplibre-gl.js", headers={"Accept-Encoding": "gzip"})
+    assert js.headers["content-encoding"] == "gzip"
+    assert js.headers["cache-control"] == "no-cache"
+    # Revalidated, not downloaded again: 800 kB on every page load is a phone's data plan.
+    again = client.get("/vendor/maplibre-gl.js", headers={"If-None-Match": js.headers["etag"]})
+    assert again.status_code == 304
+    assert client.post("/vendor/maplibre-gl.js").status_code == 405
+    for name in ("package.json", "maplibre-gl-dev.js", "..%2Fpackage.json", "maplibre-gl.js.map"):
+        r = client.get(f"/vendor/{name}")
+        assert r.status_code == 404, name
+        assert r.headers["content-type"] == "application/problem+json"
+    # The field app's old second path is gone: one map library, one URL, one cache entry.
+    assert client.get("/app/vendor/maplibre/maplibre-gl-csp.js").status_code == 404
 
 
 def test_missing_web_directory_leaves_the_api_working(tmp_path: Path) -> None:
@@ -171,3 +214,15 @@ def test_lan_address_is_an_ipv4_address() -> None:
     parts = joinlink.lan_address().split(".")
     assert len(parts) == 4
     assert all(p.isdigit() for p in parts)
+
+
+def test_the_image_carries_every_folder_the_apps_load() -> None:
+    """The image copies the web folders one by one: a folder left out would leave the apps
+    without their kit in production only."""
+    dockerfile = (web.WEB_DIR.parent / "Dockerfile").read_text(encoding="utf-8")
+    folders = sorted(
+        p.name for p in web.WEB_DIR.iterdir() if p.is_dir() and p.name != "node_modules"
+    )
+    assert folders == ["field", "shared", "staff"]
+    for folder in folders:
+        assert f"COPY web/{folder} /opt/safewalk/web/{folder}\n" in dockerfile, folder

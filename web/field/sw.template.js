@@ -1,8 +1,9 @@
 // The field app's service worker, scoped to /app/. The server stamps the version (a hash of
 // the app's files) and the shell list into this template, so each release gets its own cache.
-// The shell is served from the cache (the app opens without a network); the taxonomy is fetched
-// from the network first and falls back to the last copy. Everything else under /api/ is left
-// alone: the offline queue, not the service worker, deals with sending.
+// The shell, the shared kit included, is served from the cache (the app opens without a
+// network); the taxonomy and the basemap setting come from the network first, else the last
+// copy. Everything else under /api/ is left alone: the offline queue, not the service worker,
+// deals with sending.
 const VERSION = '__VERSION__';
 const SHELL = __SHELL__;
 const SHELL_CACHE = `safewalk-shell-${VERSION}`;
@@ -53,8 +54,17 @@ self.addEventListener('fetch', (event) => {
   if (request.method !== 'GET') return;
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
-  if (url.pathname === '/api/v1/categories') {
-    event.respondWith(networkFirst(request, DATA_CACHE));
+  if (url.pathname === '/api/v1/categories' || url.pathname === '/shared/config.json') {
+    event.respondWith(networkFirst(request, url.pathname === '/shared/config.json' ? SHELL_CACHE : DATA_CACHE));
+    return;
+  }
+  if (url.pathname.startsWith('/vendor/')) {
+    event.respondWith(cacheFirst(request, RUNTIME_CACHE));
+    return;
+  }
+  // The shared kit is part of the shell (precached with it).
+  if (url.pathname.startsWith('/shared/')) {
+    event.respondWith(cacheFirst(request, null));
     return;
   }
   if (!url.pathname.startsWith('/app/')) return;
@@ -64,14 +74,6 @@ self.addEventListener('fetch', (event) => {
       fetch(request).catch(async () => (await caches.match('./', { ignoreSearch: true })) ||
         (await caches.match('index.html'))),
     );
-    return;
-  }
-  if (url.pathname.startsWith('/app/vendor/')) {
-    event.respondWith(cacheFirst(request, RUNTIME_CACHE));
-    return;
-  }
-  if (url.pathname === '/app/config.json') {
-    event.respondWith(networkFirst(request, SHELL_CACHE));
     return;
   }
   event.respondWith(cacheFirst(request, null));

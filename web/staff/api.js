@@ -1,20 +1,14 @@
-// The one way the staff web talks to the service: /api/v1 with the bearer token, problems
-// (RFC 9457) turned into ApiError. The token lives in sessionStorage (this tab only, gone when
-// the tab closes), never in localStorage.
+// The staff web's session on the shared client (web/shared/api.js): the token lives in
+// sessionStorage (this tab only, gone when the tab closes), never in localStorage, and a
+// refusal is thrown as an ApiError, so a view reads like the happy path.
 
-import { lang } from './i18n.js';
+import { ApiError, expectOk, send } from '../shared/api.js';
+
+export { ApiError };
 
 const TOKEN_KEY = 'safewalk.staff.token';
 let expiredHandler = () => {};
 let expiryTimer = null;
-
-export class ApiError extends Error {
-  constructor(status, problem) {
-    super(problem?.detail || problem?.title || `HTTP ${status}`);
-    this.status = status;
-    this.problem = problem || {};
-  }
-}
 
 export function token() {
   return sessionStorage.getItem(TOKEN_KEY);
@@ -55,9 +49,7 @@ function expire() {
 
 export async function signIn(email, password) {
   const body = new URLSearchParams({ username: email, password, grant_type: 'password' });
-  const res = await fetch('/api/v1/auth/token', { method: 'POST', body });
-  if (!res.ok) throw new ApiError(res.status, await res.json().catch(() => ({})));
-  const data = await res.json();
+  const data = await (await expectOk('/api/v1/auth/token', { method: 'POST', body })).json();
   sessionStorage.setItem(TOKEN_KEY, data.access_token);
   watchExpiry();
   return data;
@@ -73,19 +65,10 @@ export function resumeSession() {
   return token();
 }
 
-// Returns the Response; callers pick json(), blob() or headers.
-export async function raw(method, path, { json, body, headers = {}, signal } = {}) {
+// Returns the Response; callers pick json(), blob() or headers. `ifMatch`: the ETag read.
+export async function raw(method, path, options = {}) {
   const tok = token();
-  // Problems (and item titles) come back in the language chosen here.
-  const init = { method, headers: { 'Accept-Language': lang(), ...headers }, signal };
-  if (tok) init.headers.Authorization = `Bearer ${tok}`;
-  if (json !== undefined) {
-    init.headers['Content-Type'] = 'application/json';
-    init.body = JSON.stringify(json);
-  } else if (body !== undefined) {
-    init.body = body;
-  }
-  const res = await fetch(path, init);
+  const res = await send(path, { ...options, method, token: tok });
   if (res.status === 401 && tok) {
     expire();
     throw new ApiError(401, { detail: 'expired' });

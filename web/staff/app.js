@@ -2,7 +2,7 @@
 // (#/path?query) so that every view, filters included, is a link that can be shared.
 import * as api from './api.js';
 import { clear, h, option } from './dom.js';
-import { lang, languages, setLang, t } from './i18n.js';
+import { lang, languages, setLanguage, t } from './i18n.js';
 import { session } from './session.js';
 import { signInView } from './views/signin.js';
 import { itemsView } from './views/items.js';
@@ -91,7 +91,7 @@ function header(me) {
 }
 
 export function languageSelect() {
-  const select = h('select', { 'aria-label': t('language'), onchange: (e) => { setLang(e.target.value); render(); } },
+  const select = h('select', { 'aria-label': t('language'), onchange: (e) => { setLanguage(e.target.value, { remember: true }); render(); } },
     languages().map((l) => option(l, t(`lang.${l}`), l === lang())));
   return select;
 }

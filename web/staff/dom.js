@@ -1,39 +1,32 @@
-// A tiny hyperscript: elements are built with properties and text nodes, never from HTML
-// strings, so no value from the API can become markup.
+// The staff web's form and format helpers, on the shared h() (web/shared/dom.js).
+import { h } from '../shared/dom.js';
 
-export function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs || {})) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key.startsWith('on') && typeof value === 'function') {
-      el.addEventListener(key.slice(2).toLowerCase(), value);
-    } else if (key === 'class') {
-      el.className = value;
-    } else if (key === 'text') {
-      el.textContent = value;
-    } else if (key === 'dataset') {
-      Object.assign(el.dataset, value);
-    } else if (key in el && !key.startsWith('aria-') && key !== 'list' && key !== 'form') {
-      el[key] = value;
-    } else {
-      el.setAttribute(key, value === true ? '' : String(value));
-    }
-  }
-  append(el, children);
-  return el;
+export { clear, h, uuid } from '../shared/dom.js';
+
+/** The tab's title for a view: "<what it shows> · safewalk". */
+export function setTitle(text) {
+  document.title = `${text} · safewalk`;
 }
 
-function append(el, children) {
-  for (const child of children.flat(Infinity)) {
-    if (child === undefined || child === null || child === false) continue;
-    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
+/** Where a view says how its actions went: a live region (role=status). */
+export function announcer(tag = 'p') {
+  return h(tag, { role: 'status', class: 'notice' });
 }
 
-export function clear(el, ...children) {
-  el.replaceChildren();
-  append(el, children);
-  return el;
+/** A table of rows loaded from the API, with its caption and column headers; `refresh()`
+ * loads the rows again (after a change). `empty`: the row's text when there are none. */
+export function listTable({ caption, columns, load, row, empty }) {
+  const tbody = h('tbody');
+  const element = h('div', { class: 'table-wrap' }, h('table', {},
+    h('caption', { text: caption }),
+    h('thead', {}, h('tr', {}, columns.map((text) => h('th', { scope: 'col', text })))),
+    tbody));
+  async function refresh() {
+    const rows = await load();
+    tbody.replaceChildren(...rows.map(row));
+    if (!rows.length && empty) tbody.append(h('tr', {}, h('td', { colspan: columns.length, text: empty })));
+  }
+  return { element, refresh };
 }
 
 let uid = 0;

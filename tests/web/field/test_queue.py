@@ -3,7 +3,9 @@ transport. No server and no database: the module is served to the page by Playwr
 
 Checked: enqueue, persistence across reloads, sending with per-item outcomes, retry with
 backoff, the fallback from a refused batch to single PUTs, photos, fixing and deleting refused
-items, one flush at a time, and the loop's triggers (online event, timer).
+items, one drain at a time, the loop's triggers (online event, timer), and the way back
+online: the online event and every answer end the backoff, so everything waiting goes at once,
+and a send cut off on its way is neither lost nor doubled.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from tests.web.conftest import ROOT
 
 ORIGIN = "http://queue.test"
 FIELD = ROOT / "web" / "field"
+SHARED = ROOT / "web" / "shared"
 
 HARNESS = """<!doctype html><html><head><title>queue tests</title></head><body>
 <script type="module">
@@ -54,14 +57,19 @@ document.body.dataset.ready = 'true';
 
 
 def _serve(route: Any) -> None:
+    """The field app's modules at /js/ and the shared kit at /shared/, as the server lays them
+    out (queue.js imports ../../shared/api.js)."""
     path = route.request.url.removeprefix(ORIGIN).split("?")[0]
+    file = None
+    if path.startswith("/js/"):
+        file = FIELD / path.lstrip("/")
+    elif path.startswith("/shared/"):
+        file = SHARED / path.removeprefix("/shared/")
     if path in ("/", "/index.html"):
         route.fulfill(status=200, content_type="text/html", body=HARNESS)
-    elif path.startswith("/js/") and (FIELD / path.lstrip("/")).is_file():
+    elif file is not None and file.is_file():
         route.fulfill(
-            status=200,
-            content_type="text/javascript",
-            body=(FIELD / path.lstrip("/")).read_text(encoding="utf-8"),
+            status=200, content_type="text/javascript", body=file.read_text(encoding="utf-8")
         )
     else:
         route.fulfill(status=404, body="not found")
@@ -347,7 +355,7 @@ def test_remove_deletes_the_item_and_its_photos(page: Any) -> None:
     assert got == {"all": [], "blob": None, "calls": []}
 
 
-def test_one_flush_at_a_time_and_one_more_pass_for_what_came_meanwhile(page: Any) -> None:
+def test_one_drain_at_a_time_and_what_came_meanwhile_goes_in_it(page: Any) -> None:
     got = js(
         page,
         """
@@ -370,10 +378,185 @@ def test_one_flush_at_a_time_and_one_more_pass_for_what_came_meanwhile(page: Any
         """,
     )
     assert got["shared"] is True
-    assert got["batches"] == [1, 1]  # never two flushes at once, and no third pass
-    assert got["first"] == 1
-    assert got["second"] == 1
+    # Never two batches at once; the server answered, so the drain went on to the new item,
+    # and the pass the other callers share found nothing left.
+    assert got["batches"] == [1, 1]
+    assert (got["first"], got["second"]) == (2, 0)
     assert got["waiting"] == 0
+
+
+def test_an_answer_ends_the_backoff_of_everything_waiting(page: Any) -> None:
+    """The last of five waited a minute for its timer after the network came back: the server's
+    first answer now sends what waits for a backoff at once, in the same drain."""
+    got = js(
+        page,
+        """
+        for (const n of [1, 2, 3, 4]) await outbox.add(obs(n));
+        answers.batch = async () => { throw new TypeError('Failed to fetch'); };
+        const t0 = Date.now();
+        for (let i = 0; i < 6; i += 1) await outbox.flush(transport, { now: t0, force: true });
+        const before = (await outbox.all()).map((i) => [i.attempts, i.next_at - t0]);
+        await outbox.add(obs(5));  // saved now: due, the others are not
+        answers.batch = null;
+        calls.length = 0;
+        const r = await outbox.flush(transport, { now: t0 });
+        return { before, r, batches: calls.map((c) => c[2].length),
+                 items: (await outbox.all()).map((i) => [i.state, i.attempts, i.next_at]) };
+        """,
+    )
+    assert all(attempts == 6 and delay >= 32_000 for attempts, delay in got["before"])
+    assert got["batches"] == [1, 4]
+    assert got["r"]["sent"] == 5
+    assert got["r"]["nextAt"] is None
+    assert got["items"] == [["sent", 0, 0]] * 5
+
+
+def test_the_first_failure_after_an_answer_waits_seconds_not_minutes(page: Any) -> None:
+    got = js(
+        page,
+        """
+        await outbox.add(obs(1), [{ id: 'p-1', blob: blob(10) }]);
+        answers.batch = async () => { throw new TypeError('Failed to fetch'); };
+        const t0 = Date.now();
+        for (let i = 0; i < 7; i += 1) await outbox.flush(transport, { now: t0, force: true });
+        const attempts = (await outbox.get(obs(1).id)).attempts;
+        // Back: the observation arrives, its photo's answer is lost.
+        answers.batch = null;
+        answers.photo = async () => { throw new TypeError('connection reset'); };
+        const r = await outbox.flush(transport, { now: t0, force: true });
+        const item = await outbox.get(obs(1).id);
+        return { attempts, r, state: item.state, after: item.attempts, delay: item.next_at - t0 };
+        """,
+    )
+    assert got["attempts"] == 7
+    assert got["state"] == "sent"
+    assert got["r"]["retry"] == 1
+    assert got["after"] == 1
+    assert 1000 <= got["delay"] <= 2000
+    assert got["r"]["nextAt"] is not None
+
+
+def test_a_forced_call_during_a_drain_keeps_its_force(page: Any) -> None:
+    """The network comes back while a timer's send is still on its way: the online event's
+    pass after it is fresh, even though a plain call (a save) asked for that pass first."""
+    got = js(
+        page,
+        """
+        await outbox.add(obs(1));
+        answers.batch = async () => { throw new TypeError('offline'); };
+        await outbox.flush(transport);  // obs 1 now waits for its backoff
+        await outbox.add(obs(2));
+        let release, called;
+        const gate = new Promise((r) => { release = r; });
+        const inFlight = new Promise((r) => { called = r; });
+        answers.batch = async () => {
+          called();
+          await gate;
+          throw new TypeError('offline');  // the send on its way fails...
+        };
+        const timer = outbox.flush(transport);  // a timer's flush: obs 2 only
+        await inFlight;
+        const save = outbox.flush(transport);
+        const online = outbox.flush(transport, { fresh: true });  // ...as the network returns
+        answers.batch = null;
+        release();
+        const first = await timer;
+        const [s, r] = await Promise.all([save, online]);
+        return { first: first.sent, shared: s === r, r, waiting: (await outbox.counts()).waiting };
+        """,
+    )
+    assert got["first"] == 0
+    assert got["shared"] is True
+    assert got["r"]["sent"] == 2
+    assert got["waiting"] == 0
+
+
+def test_the_online_event_forgets_the_backoff(page: Any) -> None:
+    got = js(
+        page,
+        """
+        for (const n of [1, 2, 3, 4, 5]) await outbox.add(obs(n));
+        answers.batch = async () => { throw new TypeError('offline'); };
+        const timers = [];
+        const loop = new Q.SyncLoop(outbox, transport, {
+          setTimer: (fn, ms) => { timers.push(ms); return timers.length; },
+          clearTimer: () => {},
+        });
+        await loop.start();
+        for (let i = 0; i < 5; i += 1) await loop.now({ force: true });
+        const longest = timers[timers.length - 1];
+        const settle = async () => {
+          await new Promise((r) => setTimeout(r, 50));
+          while (outbox.flushing) await outbox.flushing;
+        };
+        // Back, but the first try fails (the radio is not quite up): a retry in seconds.
+        dispatchEvent(new Event('online'));
+        await settle();
+        const afterFailure = timers[timers.length - 1];
+        answers.batch = null;
+        calls.length = 0;
+        dispatchEvent(new Event('online'));
+        await settle();
+        loop.stop();
+        return { longest, afterFailure, calls: calls.map((c) => c[2].length),
+                 counts: await outbox.counts() };
+        """,
+    )
+    assert got["longest"] > 30_000  # what the last one used to wait for
+    assert got["afterFailure"] <= 2000
+    assert got["calls"] == [5]
+    assert got["counts"]["waiting"] == 0
+
+
+def test_a_send_cut_off_on_its_way_is_neither_lost_nor_doubled(page: Any) -> None:
+    """A server that stores what reaches it; the network drops while batches and photos are on
+    their way (stored, never answered), and comes back, several times, with saves in between.
+    Everything arrives, each observation and photo stored once, never two sends at once."""
+    got = js(
+        page,
+        """
+        const created = new Map();  // what the server stored: id -> times
+        const photos = new Map();
+        let drop = 4;  // the next answers that never come back
+        let inFlight = 0, most = 0;
+        const wire = async (fn) => {
+          inFlight += 1; most = Math.max(most, inFlight);
+          await new Promise((r) => setTimeout(r, 5));
+          try { return fn(); } finally { inFlight -= 1; }
+        };
+        const lose = (answer) => { if (drop-- > 0) throw new TypeError('network changed'); return answer; };
+        answers.batch = (w, bodies) => wire(() => lose({ status: 200, body: { results: bodies.map((b) => {
+          const seen = created.has(b.id);
+          if (!seen) created.set(b.id, 1);
+          return { id: b.id, status: seen ? 'duplicate' : 'created' };
+        }) } }));
+        answers.photo = (w, o, pid) => wire(() => {
+          const seen = photos.has(pid);
+          if (!seen) photos.set(pid, 1);
+          return lose({ status: seen ? 200 : 201, body: {} });
+        });
+        for (const n of [1, 2, 3]) await outbox.add(obs(n), [{ id: `p-${n}`, blob: blob(n) }]);
+        const loop = new Q.SyncLoop(outbox, transport, { setTimer: () => 0, clearTimer: () => {} });
+        loop.start();
+        // The network toggles: each time it comes back, the online event; a save in between.
+        for (let round = 0; round < 8; round += 1) {
+          dispatchEvent(new Event('online'));
+          if (round === 2) { await outbox.add(obs(4)); loop.now({ force: true }); }
+          await new Promise((r) => setTimeout(r, 15));
+        }
+        while (outbox.flushing) await outbox.flushing;
+        loop.stop();
+        return { created: [...created.keys()].sort(), photos: [...photos.keys()].sort(), most,
+                 dropped: drop < 0, counts: await outbox.counts(),
+                 states: (await outbox.all()).map((i) => i.state) };
+        """,
+    )
+    assert got["dropped"] is True  # every planned loss happened
+    assert got["created"] == [f"00000000-0000-4000-8000-00000000000{n}" for n in (1, 2, 3, 4)]
+    assert got["photos"] == ["p-1", "p-2", "p-3"]
+    assert got["most"] == 1  # never two sends at once
+    assert got["counts"] == {"waiting": 0, "refused": 0}
+    assert got["states"] == ["sent"] * 4
 
 
 def test_items_of_different_walks_go_out_with_their_own_walk(page: Any) -> None:

@@ -1,7 +1,7 @@
-// The only back end is /api/v1, the same API every other client uses. This module keeps the
-// walk sessions (token per walk, on this device only) and makes the requests.
+// The walk sessions (a token per walk, on this device only: a participant has no account)
+// and the requests the field app makes, through the shared client (web/shared/api.js).
+import { API, answer } from '../../shared/api.js';
 
-const API = '/api/v1';
 const SESSIONS = 'safewalk.sessions';
 const CURRENT = 'safewalk.current';
 
@@ -52,24 +52,9 @@ function tokenFor(walkId) {
   return sessions()[walkId]?.access_token || null;
 }
 
-async function call(method, path, { token, json, body, headers = {}, signal } = {}) {
-  const h = { Accept: 'application/json, application/problem+json', ...headers };
-  if (token) h.Authorization = `Bearer ${token}`;
-  if (json !== undefined) {
-    h['Content-Type'] = 'application/json';
-    body = JSON.stringify(json);
-  }
-  const res = await fetch(API + path, { method, headers: h, body, signal, cache: 'no-store' });
-  let data = null;
-  const type = res.headers.get('content-type') || '';
-  if (type.includes('json')) {
-    try {
-      data = await res.json();
-    } catch {
-      data = null;
-    }
-  }
-  return { status: res.status, body: data, headers: res.headers };
+// Every answer is data here ({status, body}): offline, refused or not, the app decides.
+function call(method, path, { token, ...options } = {}) {
+  return answer(API + path, { method, token, ...options });
 }
 
 export async function join(code, group, displayName) {
@@ -89,6 +74,25 @@ export async function categories(session) {
 
 export async function walkMap(session) {
   return call('GET', `/map/walks/${session.walk_id}`, { token: session.access_token });
+}
+
+/** The walk's map feed from the network, kept on the phone; offline, the copy kept last. */
+export async function walkMapKept(session) {
+  const key = `safewalk.walkmap.${session.walk_id}`;
+  try {
+    const res = await walkMap(session);
+    if (res.status === 200 && res.body?.features) {
+      localStorage.setItem(key, JSON.stringify(res.body));
+      return res.body;
+    }
+  } catch {
+    // offline: the copy from last time
+  }
+  try {
+    return JSON.parse(localStorage.getItem(key) || 'null');
+  } catch {
+    return null;
+  }
 }
 
 export async function nearbyOpen(session, { lat, lon, category, radius = 50 }) {

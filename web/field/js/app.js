@@ -1,11 +1,12 @@
 // The field app: join a walk, capture observations in a few taps, keep them in the offline
 // queue until the server has them. Views are sections of index.html shown one at a time.
 import * as api from './api.js';
-import { t, translate, setLanguage, preferredLanguage, lang } from './i18n.js';
+import { h, uuid } from '../../shared/dom.js';
+import { t, translatePage, setLanguage, lang } from './i18n.js';
 import { Outbox, SyncLoop, SENT, REFUSED, isDelivered } from './queue.js';
 import { shrink } from './photo.js';
 import { isDark } from './sun.js';
-import { h, icon, $, uuid, localIso } from './ui.js';
+import { icon, $, localIso } from './ui.js';
 import { rememberWalk, rememberedWalk, pastWalks, showReport } from './report.js';
 
 // Beyond this the pin is likely on the wrong side of the street: the user is asked to check it.
@@ -70,9 +71,8 @@ async function renderStatus() {
   const bar = $('#sync-bar');
   bar.hidden = !state.session && waiting === 0;
   bar.classList.toggle('ok', waiting === 0 && !state.expired);
-  let text = waiting === 0 ? t('status_all_sent')
-    : waiting === 1 ? t('status_waiting_one') : t('status_waiting_other', { n: waiting });
-  if (refused) text += ` · ${t(refused === 1 ? 'status_refused_one' : 'status_refused', { n: refused })}`;
+  let text = waiting === 0 ? t('status_all_sent') : t('status_waiting', { n: waiting });
+  if (refused) text += ` · ${t('status_refused', { n: refused })}`;
   if (state.expired) text += ` · ${t('status_expired')}`;
   else if (!navigator.onLine && waiting) text += ` · ${t('status_offline')}`;
   $('#status').textContent = text;
@@ -153,24 +153,7 @@ async function enter(session) {
 /** The walk's map feed: kept for the map view (offline too) and to know if this is a
  * follow-up walk, where resolved items nearby are offered for confirmation. */
 async function loadWalk() {
-  const key = `safewalk.walkmap.${state.session.walk_id}`;
-  let doc = null;
-  try {
-    const res = await api.walkMap(state.session);
-    if (res.status === 200 && res.body?.features) {
-      doc = res.body;
-      localStorage.setItem(key, JSON.stringify(doc));
-    }
-  } catch {
-    // offline: the copy from last time
-  }
-  if (!doc) {
-    try {
-      doc = JSON.parse(localStorage.getItem(key) || 'null');
-    } catch {
-      doc = null;
-    }
-  }
+  const doc = await api.walkMapKept(state.session);
   state.followUpWalk = Boolean(doc?.walk?.follow_up_of_id);
   state.followupAt = null;
   checkFollowUp();
@@ -478,7 +461,7 @@ async function checkNearby() {
       h('h4', {}, item.title || categoryLabel(item.category)),
       h('p', { class: 'meta' },
         [item.observation_count
-          ? t(item.observation_count === 1 ? 'nearby_reports_one' : 'nearby_reports', { n: item.observation_count })
+          ? t('nearby_reports', { n: item.observation_count })
           : '',
           Number.isFinite(item.distance_m) ? t('nearby_away', { m: Math.round(item.distance_m) }) : '']
           .filter(Boolean).join(' · ')),
@@ -727,7 +710,7 @@ function bind() {
   }
   $('#lang-select').addEventListener('change', (e) => {
     setLanguage(e.target.value, { remember: true });
-    translate();
+    translatePage();
     renderCategories();
     renderPhotos();
     renderLocation();
@@ -751,8 +734,8 @@ function bind() {
 }
 
 async function main() {
-  $('#lang-select').value = setLanguage(preferredLanguage());
-  translate();
+  $('#lang-select').value = lang();
+  translatePage();
   applyTheme();
   setInterval(applyTheme, 5 * 60 * 1000);
   state.draft = newDraft();

@@ -1,10 +1,15 @@
 // The offline queue: every observation and photo is stored in IndexedDB the moment it is saved
 // and stays there, through reloads and restarts, until the server has it. Sending uses the
 // idempotent batch and photo PUT (ids are made on the phone), so a retry never doubles
-// anything. A refusal (422, 409) is kept with its message for the user to fix or delete;
-// network failures, 5xx and 429 are retried with backoff.
+// anything, and a send cut off on its way (the network dropped, the answer was lost) is simply
+// sent again. A refusal (422, 409) is kept with its message for the user to fix or delete;
+// network failures, 5xx and 429 are retried with backoff, until the network says it is back
+// or the server answers: then everything waiting goes at once.
 //
 // The module knows nothing of the page: the app passes a transport that makes the requests.
+import { problemMessage } from '../../shared/api.js';
+
+export { problemMessage };
 
 const DB_VERSION = 1;
 const ITEMS = 'items';
@@ -39,16 +44,6 @@ export function backoffDelay(attempt, random = Math.random) {
   return Math.round(exp * (0.5 + random() / 2));
 }
 
-/** The message of a problem+json body (RFC 9457), with the fields it names. */
-export function problemMessage(status, body) {
-  const errors = Array.isArray(body?.errors) ? body.errors : [];
-  const fields = errors.map((e) => ({
-    field: Array.isArray(e.loc) ? e.loc.filter((p) => p !== 'body').join('.') : '',
-    msg: String(e.msg ?? ''),
-  }));
-  return { status, message: String(body?.detail || body?.title || `HTTP ${status}`), fields };
-}
-
 const TRANSIENT = (status) => status === 0 || status === 408 || status === 429 || status >= 500;
 
 export class Outbox {
@@ -57,6 +52,7 @@ export class Outbox {
     this.listeners = new Set();
     this.flushing = null;
     this.rerun = null;
+    this.wanted = null;
   }
 
   static async open(name = 'safewalk-field') {
@@ -202,185 +198,202 @@ export class Outbox {
     await done(tx);
   }
 
-  /** Send what is due. One flush at a time (a call during a flush gets one more pass after it).
-   * `transport.batch(walkId, bodies)` and `transport.photo(walkId, obsId, photoId, blob)`
-   * resolve to `{status, body}`; a rejected promise is a network failure.
+  /** Forget the failures of every waiting item but those in `keep`: they are all due now, and
+   * a failure from here on starts the backoff from its first, short step. */
+  async _resetBackoff(keep = new Set()) {
+    const tx = this.db.transaction(ITEMS, 'readwrite');
+    const store = tx.objectStore(ITEMS);
+    for (const item of await request(store.getAll())) {
+      if (keep.has(item.id) || !hasPending(item) || (!item.attempts && !item.next_at)) continue;
+      store.put({ ...item, attempts: 0, next_at: 0 });
+    }
+    await done(tx);
+  }
+
+  /** Send what is due, and go on while the server answers. One drain at a time: a call during
+   * one (a save, the network coming back) gets one more pass after it, shared by every such
+   * caller, forced or fresh if any of them asked so. `force` sends items whose backoff has not
+   * run out; `fresh` forgets the backoff first (the network is back).
+   * `transport.batch(walkId, bodies)`, `transport.put(walkId, body)` and
+   * `transport.photo(walkId, obsId, photoId, blob)` resolve to `{status, body}`; a rejected
+   * promise is a network failure.
    * Resolves to `{sent, refused, retry, unauthorized, unauthorizedWalks, nextAt}`. */
-  flush(transport, { now = Date.now(), force = false } = {}) {
+  flush(transport, { now = Date.now(), force = false, fresh = false } = {}) {
     if (this.flushing) {
-      // Called while sending (a save during a slow upload): one more pass after this one, so
-      // what was added meanwhile does not wait for the next trigger. Callers share that pass.
-      this.rerun = this.rerun || this.flushing.then(() => {
+      this.wanted = {
+        force: force || Boolean(this.wanted?.force),
+        fresh: fresh || Boolean(this.wanted?.fresh),
+      };
+      // After the running drain, whether it succeeded or not.
+      this.rerun ??= this.flushing.catch(() => {}).then(() => {
+        const wanted = this.wanted;
         this.rerun = null;
-        return this.flush(transport, { now: Date.now(), force });
+        this.wanted = null;
+        return this.flush(transport, { now: Date.now(), ...wanted });
       });
       return this.rerun;
     }
-    this.flushing = this._flush(transport, now, force).finally(() => {
+    this.flushing = this._drain(transport, now, force, fresh).finally(() => {
       this.flushing = null;
     });
     return this.flushing;
   }
 
-  async _flush(transport, now, force) {
-    const result = {
-      sent: 0, refused: 0, retry: 0, unauthorized: false, unauthorizedWalks: [], nextAt: null,
+  async _drain(transport, now, force, fresh) {
+    const pass = {
+      transport, now, tried: new Set(), failed: new Set(), denied: new Set(), answered: false,
+      result: { sent: 0, refused: 0, retry: 0, unauthorized: false, unauthorizedWalks: [], nextAt: null },
     };
-    const due = (await this.waiting()).filter(
-      (it) => it.state === PENDING || it.photos.some((p) => p.state === PENDING),
-    );
-    const later = (it) => {
-      result.nextAt = result.nextAt === null ? it.next_at : Math.min(result.nextAt, it.next_at);
-    };
-    const ready = [];
-    for (const it of due) {
-      if (!force && it.next_at > now) later(it);
-      else ready.push(it);
+    try {
+      if (fresh) await this._resetBackoff();
+      for (;;) {
+        const ready = (await this.waiting()).filter((it) => hasPending(it) && !pass.tried.has(it.id) &&
+          !pass.denied.has(it.walk_id) && (force || fresh || it.next_at <= now));
+        if (!ready.length) break;
+        pass.answered = false;
+        await this._send(pass, ready);
+        if (!pass.answered) break;
+        // The server answers: what still waits for its backoff timer goes now, and from a
+        // fresh start, since its failures came before this answer. What failed in this drain
+        // keeps its own new backoff.
+        force = true;
+        await this._resetBackoff(pass.failed);
+      }
+    } finally {
+      pass.result.unauthorizedWalks = [...pass.denied];
+      pass.result.unauthorized = pass.denied.size > 0;
+      this._changed();
     }
+    // The next try: the soonest backoff among the items still to send (a refused walk's wait
+    // for a new token, not for a timer).
+    for (const it of await this.waiting()) {
+      if (!hasPending(it) || pass.denied.has(it.walk_id)) continue;
+      const at = Math.max(it.next_at, 0);
+      pass.result.nextAt = pass.result.nextAt === null ? at : Math.min(pass.result.nextAt, at);
+    }
+    return pass.result;
+  }
+
+  /** One pass over `items`: per walk, the observations in batches, then the photos of those
+   * the server has. A walk whose token is refused (expired, say) stops only its own items. */
+  async _send(pass, items) {
     const byWalk = new Map();
-    for (const it of ready) {
+    for (const it of items) {
+      pass.tried.add(it.id);
       if (!byWalk.has(it.walk_id)) byWalk.set(it.walk_id, []);
       byWalk.get(it.walk_id).push(it);
     }
-    try {
-      for (const [walkId, items] of byWalk) {
-        // A walk whose token is refused (expired, say) stops only its own items.
-        result.denied = false;
-        await this._sendWalk(transport, walkId, items, now, result, later);
-        if (result.denied) result.unauthorizedWalks.push(walkId);
+    for (const [walkId, walkItems] of byWalk) {
+      const unsent = walkItems.filter((it) => it.state === PENDING);
+      for (let i = 0; i < unsent.length && !pass.denied.has(walkId); i += BATCH_SIZE) {
+        await this._sendBatch(pass, walkId, unsent.slice(i, i + BATCH_SIZE));
       }
-    } finally {
-      delete result.denied;
-      result.unauthorized = result.unauthorizedWalks.length > 0;
-      this._changed();
-    }
-    return result;
-  }
-
-  async _sendWalk(transport, walkId, items, now, result, later) {
-    const unsent = items.filter((it) => it.state === PENDING);
-    for (let i = 0; i < unsent.length; i += BATCH_SIZE) {
-      await this._sendBatch(transport, walkId, unsent.slice(i, i + BATCH_SIZE), now, result, later);
-      if (result.denied) return;
-    }
-    for (const it of items) {
-      if (it.state !== SENT) continue;
-      await this._sendPhotos(transport, walkId, it, now, result, later);
-      if (result.denied) return;
+      for (const it of walkItems) {
+        if (pass.denied.has(walkId)) break;
+        if (it.state === SENT) await this._sendPhotos(pass, walkId, it);
+      }
     }
   }
 
-  async _retryLater(item, now, result, later) {
-    item.attempts += 1;
-    item.next_at = now + backoffDelay(item.attempts);
-    await this._put(item);
-    result.retry += 1;
-    later(item);
-  }
-
-  async _sendBatch(transport, walkId, items, now, result, later) {
+  /** The transport's answer, {status: 0} when the network failed; notes a refused token and
+   * whether the server was reached at all. */
+  async _ask(pass, walkId, send) {
     let response;
     try {
-      response = await transport.batch(walkId, items.map((it) => it.body));
+      response = await send(pass.transport);
     } catch {
       response = { status: 0, body: null };
     }
-    const { status, body } = response;
-    if (status === 401) {
-      result.denied = true;
-      return;
-    }
+    if (response.status === 401) pass.denied.add(walkId);
+    else if (!TRANSIENT(response.status)) pass.answered = true;
+    return response;
+  }
+
+  async _sent(pass, item) {
+    item.state = SENT;
+    item.error = null;
+    item.sent_at = pass.now;
+    item.attempts = 0; // its own answer ends its backoff
+    item.next_at = 0;
+    await this._put(item);
+    pass.result.sent += 1;
+  }
+
+  async _refused(pass, item, error) {
+    item.state = REFUSED;
+    item.error = error;
+    await this._put(item);
+    pass.result.refused += 1;
+  }
+
+  async _retryLater(pass, item) {
+    item.attempts += 1;
+    item.next_at = pass.now + backoffDelay(item.attempts);
+    await this._put(item);
+    pass.failed.add(item.id);
+    pass.result.retry += 1;
+  }
+
+  async _sendBatch(pass, walkId, items) {
+    const { status, body } = await this._ask(pass, walkId, (t) => t.batch(walkId, items.map((it) => it.body)));
+    if (status === 401) return;
     if (status === 200 && Array.isArray(body?.results)) {
       const outcome = new Map(body.results.map((r) => [String(r.id), r]));
       for (const it of items) {
         const r = outcome.get(it.id);
         if (!r) {
-          await this._retryLater(it, now, result, later);
+          await this._retryLater(pass, it);
         } else if (r.status === 'created' || r.status === 'duplicate') {
-          it.state = SENT;
-          it.error = null;
-          it.sent_at = now;
-          await this._put(it);
-          result.sent += 1;
+          await this._sent(pass, it);
         } else {
-          it.state = REFUSED;
-          it.error = problemMessage(r.status === 'conflict' ? 409 : 422, {
+          await this._refused(pass, it, problemMessage(r.status === 'conflict' ? 409 : 422, {
             detail: r.detail || r.errors?.map((e) => e.msg).join('; ') || r.status,
             errors: r.errors,
-          });
-          await this._put(it);
-          result.refused += 1;
+          }));
         }
       }
-      return;
-    }
-    if (TRANSIENT(status)) {
-      for (const it of items) await this._retryLater(it, now, result, later);
-      return;
-    }
-    // The whole batch was refused (one malformed body spoils it): send one by one so only the
-    // bad item is held back.
-    for (const it of items) {
-      await this._sendOne(transport, walkId, it, now, result, later);
-      if (result.denied) return;
-    }
-  }
-
-  async _sendOne(transport, walkId, item, now, result, later) {
-    let response;
-    try {
-      response = await transport.put(walkId, item.body);
-    } catch {
-      response = { status: 0, body: null };
-    }
-    const { status, body } = response;
-    if (status === 401) {
-      result.denied = true;
-    } else if (status === 200 || status === 201) {
-      item.state = SENT;
-      item.sent_at = now;
-      await this._put(item);
-      result.sent += 1;
     } else if (TRANSIENT(status)) {
-      await this._retryLater(item, now, result, later);
+      for (const it of items) await this._retryLater(pass, it);
     } else {
-      item.state = REFUSED;
-      item.error = problemMessage(status, body);
-      await this._put(item);
-      result.refused += 1;
+      // The whole batch was refused (one malformed body spoils it): one by one, so only the
+      // bad item is held back.
+      for (const it of items) {
+        if (!pass.denied.has(walkId)) await this._sendOne(pass, walkId, it);
+      }
     }
   }
 
-  async _sendPhotos(transport, walkId, item, now, result, later) {
+  async _sendOne(pass, walkId, item) {
+    const { status, body } = await this._ask(pass, walkId, (t) => t.put(walkId, item.body));
+    if (status === 401) return;
+    if (status === 200 || status === 201) await this._sent(pass, item);
+    else if (TRANSIENT(status)) await this._retryLater(pass, item);
+    else await this._refused(pass, item, problemMessage(status, body));
+  }
+
+  async _sendPhotos(pass, walkId, item) {
     for (const photo of item.photos) {
       if (photo.state !== PENDING) continue;
       const blob = await this.photoBlob(photo.id);
-      let response;
-      try {
-        response = blob
-          ? await transport.photo(walkId, item.id, photo.id, blob)
-          : { status: 410, body: { detail: 'the photo is no longer on this phone' } };
-      } catch {
-        response = { status: 0, body: null };
-      }
-      const { status, body } = response;
-      if (status === 401) {
-        result.denied = true;
-        return;
-      }
+      const { status, body } = blob
+        ? await this._ask(pass, walkId, (t) => t.photo(walkId, item.id, photo.id, blob))
+        : { status: 410, body: { detail: 'the photo is no longer on this phone' } };
+      if (status === 401) return;
       if (status === 200 || status === 201) {
         photo.state = SENT;
         photo.error = null;
+        item.attempts = 0;
+        item.next_at = 0;
         await this._put(item);
         await this._dropBlob(photo.id); // the server has it: free the phone's storage
       } else if (TRANSIENT(status)) {
-        await this._retryLater(item, now, result, later);
+        await this._retryLater(pass, item); // the rest of its photos wait with it
         return;
       } else {
         photo.state = REFUSED;
         photo.error = problemMessage(status, body);
         await this._put(item);
-        result.refused += 1;
+        pass.result.refused += 1;
       }
     }
   }
@@ -390,8 +403,15 @@ export function isDelivered(item) {
   return item.state === SENT && item.photos.every((p) => p.state === SENT);
 }
 
-/** Runs flushes: at start, when the browser says it is online, after a save, and on a timer
- * with backoff while something is waiting. */
+/** Something of the item is to send now: the observation, or a photo of one the server has
+ * (a refused observation's photos wait for the fix). */
+function hasPending(item) {
+  return item.state === PENDING || (item.state === SENT && item.photos.some((p) => p.state === PENDING));
+}
+
+/** Runs flushes: at start, after a save, on a timer with backoff while something waits, and
+ * when the browser says the network is back: then with the backoff forgotten, so everything
+ * waiting goes at once. */
 export class SyncLoop {
   constructor(outbox, transport, {
     onResult = () => {},
@@ -405,28 +425,40 @@ export class SyncLoop {
     this.setTimer = setTimer;
     this.clearTimer = clearTimer;
     this.timer = null;
-    this.onlineHandler = () => this.now({ force: true });
+    this.stopped = false;
+    this.onlineHandler = () => this.now({ fresh: true });
   }
 
   start() {
+    this.stopped = false;
     addEventListener('online', this.onlineHandler);
     return this.now();
   }
 
   stop() {
+    this.stopped = true;
     removeEventListener('online', this.onlineHandler);
+    this._clearTimer();
+  }
+
+  _clearTimer() {
     if (this.timer) this.clearTimer(this.timer);
     this.timer = null;
   }
 
-  async now({ force = false } = {}) {
-    if (this.timer) this.clearTimer(this.timer);
-    this.timer = null;
-    const now = Date.now();
-    const result = await this.outbox.flush(this.transport, { now, force });
+  /** Flush now (`force`: the items in backoff too; `fresh`: forget the backoff first). */
+  async now({ force = false, fresh = false } = {}) {
+    this._clearTimer();
+    const result = await this.outbox.flush(this.transport, { now: Date.now(), force, fresh });
     this.onResult(result);
-    if (result.nextAt !== null) {
-      this.timer = this.setTimer(() => this.now(), Math.max(250, result.nextAt - Date.now()));
+    // Overlapping calls (a timer, a save, the network back) each end here, the latest last:
+    // its timer replaces an earlier one instead of running beside it.
+    this._clearTimer();
+    if (result.nextAt !== null && !this.stopped) {
+      this.timer = this.setTimer(() => {
+        this.timer = null;
+        this.now();
+      }, Math.max(250, result.nextAt - Date.now()));
     }
     return result;
   }

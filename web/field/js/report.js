@@ -3,7 +3,7 @@
 // phone finds its own without telling the server who it is. Walks are remembered here (title
 // and the organization's address) because the walk's token expires soon after the walk.
 import { t, lang } from './i18n.js';
-import { h } from './ui.js';
+import { h } from '../../shared/dom.js';
 
 const WALKS = 'safewalk.walks';
 

@@ -1,22 +1,19 @@
 // Administration: staff accounts, the category taxonomy, organization settings.
 import * as api from '../api.js';
-import { field, h, option } from '../dom.js';
+import { announcer, field, h, listTable, option, setTitle } from '../dom.js';
 import { t } from '../i18n.js';
 import { session } from '../session.js';
 
 const ROLES = ['admin', 'coordinator', 'engineer', 'planner'];
 
-function problemText(err) {
-  return err.problem?.errors?.map((x) => `${x.loc.slice(1).join('.')}: ${x.msg}`).join('; ') || err.message;
-}
-
 export async function usersView(main) {
-  document.title = `${t('users.title')} · safewalk`;
-  const announce = h('p', { role: 'status', class: 'notice' });
-  const tbody = h('tbody');
-  const refresh = async () => {
-    const users = await api.all('/api/v1/users?limit=500', 5000);
-    tbody.replaceChildren(...users.sort((a, b) => a.email.localeCompare(b.email)).map((u) => {
+  setTitle(t('users.title'));
+  const announce = announcer();
+  const users = listTable({
+    caption: t('users.table'),
+    columns: ['users.email', 'users.display_name', 'users.role', 'filter.department', 'users.state', 'walks.col.actions'].map((k) => t(k)),
+    load: async () => (await api.all('/api/v1/users?limit=500', 5000)).sort((a, b) => a.email.localeCompare(b.email)),
+    row: (u) => {
       const name = u.display_name || u.email;
       const role = h('select', { 'aria-label': t('users.role_of', { name }) }, ROLES.map((r) => option(r, t(`role.${r}`), r === u.role)));
       const dept = h('input', { type: 'text', value: u.department || '', 'aria-label': t('users.department_of', { name }) });
@@ -25,7 +22,7 @@ export async function usersView(main) {
           await api.patch(`/api/v1/users/${u.id}`, { role: role.value, department: dept.value.trim() || null, ...extra });
           announce.textContent = t('saved');
           await refresh();
-        } catch (err) { announce.textContent = problemText(err); }
+        } catch (err) { announce.textContent = err.text ?? err.message; }
       };
       return h('tr', { class: u.is_active ? '' : 'inactive' },
         h('th', { scope: 'row', text: u.email }),
@@ -35,8 +32,9 @@ export async function usersView(main) {
         h('td', {}, h('div', { class: 'buttons' },
           h('button', { type: 'button', class: 'secondary', text: t('save'), 'aria-label': t('users.save_for', { name }), onclick: () => save() }),
           h('button', { type: 'button', class: 'secondary', text: u.is_active ? t('users.deactivate') : t('users.activate'), 'aria-label': `${u.is_active ? t('users.deactivate') : t('users.activate')}: ${name}`, onclick: () => save({ active: !u.is_active }) }))));
-    }));
-  };
+    },
+  });
+  const refresh = users.refresh;
   const email = h('input', { type: 'email', required: true, autocomplete: 'off' });
   const display = h('input', { type: 'text' });
   const role = h('select', {}, ROLES.map((r) => option(r, t(`role.${r}`), r === 'engineer')));
@@ -52,25 +50,26 @@ export async function usersView(main) {
       form.reset();
       announce.textContent = t('users.created', { email: body.email });
       await refresh();
-    } catch (err) { announce.textContent = problemText(err); }
+    } catch (err) { announce.textContent = err.text ?? err.message; }
   } }, field(t('users.email'), email), field(t('users.display_name'), display), field(t('users.role'), role),
   field(t('filter.department'), dept), field(t('users.password'), password), h('button', { type: 'submit', text: t('users.create') }));
-  main.append(h('h1', { text: t('users.title') }), h('h2', { text: t('users.new') }), form, announce,
-    h('div', { class: 'table-wrap' }, h('table', {}, h('caption', { text: t('users.table') }),
-      h('thead', {}, h('tr', {}, ['users.email', 'users.display_name', 'users.role', 'filter.department', 'users.state', 'walks.col.actions'].map((k) => h('th', { scope: 'col', text: t(k) })))), tbody)));
+  main.append(h('h1', { text: t('users.title') }), h('h2', { text: t('users.new') }), form, announce, users.element);
   await refresh();
 }
 
 const CAT_FLAGS = ['actionable', 'published', 'sensitive'];
 
 export async function categoriesView(main) {
-  document.title = `${t('categories.title')} · safewalk`;
-  const announce = h('p', { role: 'status', class: 'notice' });
-  const tbody = h('tbody');
-  const refresh = async () => {
-    const cats = (await api.get('/api/v1/categories')).items;
-    session.categories = cats;
-    tbody.replaceChildren(...cats.map((c) => {
+  setTitle(t('categories.title'));
+  const announce = announcer();
+  const categories = listTable({
+    caption: t('categories.table'),
+    columns: ['categories.code', 'categories.label_en', 'categories.label_nb', 'categories.distance', 'filter.department', 'categories.actionable', 'categories.published', 'categories.sensitive', 'walks.col.actions'].map((k) => t(k)),
+    load: async () => {
+      session.categories = (await api.get('/api/v1/categories')).items;
+      return session.categories;
+    },
+    row: (c) => {
       const en = h('input', { type: 'text', value: c.label_en, 'aria-label': t('categories.label_en_of', { code: c.code }) });
       const nb = h('input', { type: 'text', value: c.label_nb, 'aria-label': t('categories.label_nb_of', { code: c.code }) });
       const dist = h('input', { type: 'number', min: 15, max: 40, step: 1, value: c.group_distance_m, 'aria-label': t('categories.distance_of', { code: c.code }) });
@@ -82,10 +81,11 @@ export async function categoriesView(main) {
         h('td', {}, h('button', { type: 'button', class: 'secondary', text: t('save'), 'aria-label': t('categories.save_for', { code: c.code }), onclick: async () => {
           const body = { label_en: en.value.trim(), label_nb: nb.value.trim(), group_distance_m: Number(dist.value), default_department: dept.value.trim() || null };
           for (const [f, box] of Object.entries(flags)) body[f] = box.checked;
-          try { await api.patch(`/api/v1/categories/${c.code}`, body); announce.textContent = t('saved'); await refresh(); } catch (err) { announce.textContent = problemText(err); }
+          try { await api.patch(`/api/v1/categories/${c.code}`, body); announce.textContent = t('saved'); await refresh(); } catch (err) { announce.textContent = err.text ?? err.message; }
         } })));
-    }));
-  };
+    },
+  });
+  const refresh = categories.refresh;
   const code = h('input', { type: 'text', required: true, pattern: '[a-z][a-z0-9_]*' });
   const en = h('input', { type: 'text', required: true });
   const nb = h('input', { type: 'text', required: true });
@@ -97,20 +97,18 @@ export async function categoriesView(main) {
     e.preventDefault();
     const body = { code: code.value.trim(), label_en: en.value.trim(), label_nb: nb.value.trim(), group_distance_m: Number(dist.value), actionable: actionable.checked, sensitive: sensitive.checked };
     if (dept.value.trim()) body.default_department = dept.value.trim();
-    try { await api.post('/api/v1/categories', body); form.reset(); announce.textContent = t('saved'); await refresh(); } catch (err) { announce.textContent = problemText(err); }
+    try { await api.post('/api/v1/categories', body); form.reset(); announce.textContent = t('saved'); await refresh(); } catch (err) { announce.textContent = err.text ?? err.message; }
   } }, field(t('categories.code'), code), field(t('categories.label_en'), en), field(t('categories.label_nb'), nb),
   field(t('categories.distance'), dist), field(t('filter.department'), dept),
   h('label', { class: 'check' }, actionable, t('categories.actionable')), h('label', { class: 'check' }, sensitive, t('categories.sensitive')),
   h('button', { type: 'submit', text: t('categories.create') }));
-  main.append(h('h1', { text: t('categories.title') }), h('h2', { text: t('categories.new') }), form, announce,
-    h('div', { class: 'table-wrap' }, h('table', {}, h('caption', { text: t('categories.table') }),
-      h('thead', {}, h('tr', {}, ['categories.code', 'categories.label_en', 'categories.label_nb', 'categories.distance', 'filter.department', 'categories.actionable', 'categories.published', 'categories.sensitive', 'walks.col.actions'].map((k) => h('th', { scope: 'col', text: t(k) })))), tbody)));
+  main.append(h('h1', { text: t('categories.title') }), h('h2', { text: t('categories.new') }), form, announce, categories.element);
   await refresh();
 }
 
 export async function organizationView(main) {
-  document.title = `${t('org.title')} · safewalk`;
-  const announce = h('p', { role: 'status', class: 'notice' });
+  setTitle(t('org.title'));
+  const announce = announcer();
   main.append(h('h1', { text: t('org.title') }), announce);
   let org;
   try {
@@ -126,7 +124,7 @@ export async function organizationView(main) {
     e.preventDefault();
     const body = { language: language.value, require_resolution_note: requireNote.checked };
     if ('moderation_mode' in org) body.moderation_mode = moderation.value;
-    try { await api.patch('/api/v1/organization', body); announce.textContent = t('saved'); } catch (err) { announce.textContent = problemText(err); }
+    try { await api.patch('/api/v1/organization', body); announce.textContent = t('saved'); } catch (err) { announce.textContent = err.text ?? err.message; }
   } }, 'moderation_mode' in org ? field(t('org.moderation'), moderation, t('org.moderation_hint')) : null, field(t('org.language'), language),
   h('label', { class: 'check' }, requireNote, t('org.require_note')), h('button', { type: 'submit', text: t('save') })));
 }

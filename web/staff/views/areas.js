@@ -1,22 +1,23 @@
 // Areas: the list, and importing a GeoJSON file with the import's report.
 import * as api from '../api.js';
-import { field, h, option } from '../dom.js';
+import { field, h, listTable, option, setTitle } from '../dom.js';
 import { t } from '../i18n.js';
 
 export async function areasView(main) {
-  document.title = `${t('areas.title')} · safewalk`;
+  setTitle(t('areas.title'));
   const file = h('input', { type: 'file', name: 'file', accept: '.geojson,.json,application/geo+json', required: true });
   const nameProp = h('input', { type: 'text', name: 'name_property' });
   const kind = h('select', { name: 'kind' }, ['neighbourhood', 'district', 'custom'].map((k) => option(k, t(`areas.kind.${k}`))));
   const skip = h('input', { type: 'checkbox', name: 'skip_invalid' });
   const report = h('section', { class: 'report', 'aria-live': 'polite' });
-  const tbody = h('tbody');
-
-  async function refresh() {
-    const areas = await api.all('/api/v1/areas?limit=500', 5000);
-    tbody.replaceChildren(...areas.sort((a, b) => a.name.localeCompare(b.name)).map((a) => h('tr', {},
-      h('th', { scope: 'row', text: a.name }), h('td', { text: a.code || '' }), h('td', { text: t(`areas.kind.${a.kind}`) }))));
-  }
+  const areas = listTable({
+    caption: t('areas.table'),
+    columns: ['areas.col.name', 'areas.col.code', 'areas.col.kind'].map((k) => t(k)),
+    load: async () => (await api.all('/api/v1/areas?limit=500', 5000)).sort((a, b) => a.name.localeCompare(b.name)),
+    row: (a) => h('tr', {},
+      h('th', { scope: 'row', text: a.name }), h('td', { text: a.code || '' }), h('td', { text: t(`areas.kind.${a.kind}`) })),
+  });
+  const refresh = areas.refresh;
 
   const issues = (title, rows) => rows?.length ? [h('h3', { text: title }), h('ul', {}, rows.map((r) => h('li', { text: t('areas.feature', { index: r.index, reason: r.reason }) })))] : [];
 
@@ -50,7 +51,6 @@ export async function areasView(main) {
 
   main.append(h('h1', { text: t('areas.title') }),
     h('section', { 'aria-labelledby': 'imp-h' }, h('h2', { id: 'imp-h', text: t('areas.import_title') }), form, report),
-    h('div', { class: 'table-wrap' }, h('table', {}, h('caption', { text: t('areas.table') }),
-      h('thead', {}, h('tr', {}, ['areas.col.name', 'areas.col.code', 'areas.col.kind'].map((k) => h('th', { scope: 'col', text: t(k) })))), tbody)));
+    areas.element);
   await refresh();
 }

@@ -1,7 +1,7 @@
 // Follow-up figures as charts: open, overdue and resolved per area and per department, and
 // the median days to resolve per month. Every chart has its numbers in a table beside it.
 import * as api from '../api.js';
-import { h } from '../dom.js';
+import { h, setTitle } from '../dom.js';
 import { t } from '../i18n.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
@@ -85,7 +85,7 @@ function lineChart(points, title) {
 }
 
 export async function chartsView(main) {
-  document.title = `${t('charts.title')} · safewalk`;
+  setTitle(t('charts.title'));
   main.append(h('h1', { text: t('charts.title') }), legend());
   const [byArea, byDept, resolved] = await Promise.all([
     api.get('/api/v1/stats/follow-up?group_by=area'),

@@ -1,7 +1,7 @@
 // One action item: where it is, what was observed, its history, and one button per move the
 // server says this caller may make now (`allowed_moves`). Resolving is one tap (two with a note).
 import * as api from '../api.js';
-import { field, formatDate, formatDateTime, h } from '../dom.js';
+import { announcer, field, formatDate, formatDateTime, h, setTitle, uuid } from '../dom.js';
 import { lang, t } from '../i18n.js';
 import { createMap, fit } from '../map.js';
 import { session } from '../session.js';
@@ -24,12 +24,15 @@ function thumb(photo, alt) {
 export async function itemView(main, { args: [id], me }) {
   let { item, etag } = await loadItem(id);
   let map = null;
-  const announce = h('p', { role: 'status', class: 'notice' });
+  const announce = announcer();
   const heading = h('h1');
   const facts = h('dl', { class: 'facts' });
   const moves = h('div', { class: 'moves buttons' });
   const note = h('textarea', { name: 'resolution_note', rows: 3 });
-  const photo = h('input', { type: 'file', name: 'fix_photo', accept: 'image/*', capture: 'environment' });
+  // The photo's id is made when the file is chosen: sending it again after a failed attempt
+  // (a refused move, a lost answer) stores it once.
+  let photoId = null;
+  const photo = h('input', { type: 'file', name: 'fix_photo', accept: 'image/*', capture: 'environment', onchange: () => { photoId = uuid(); } });
   const history = h('ol', { class: 'history' });
   const observations = h('ul', { class: 'observations' });
   const comment = h('textarea', { name: 'comment', rows: 2 });
@@ -41,7 +44,7 @@ export async function itemView(main, { args: [id], me }) {
     moves);
 
   function renderItem() {
-    document.title = `${item.title} · safewalk`;
+    setTitle(item.title);
     heading.textContent = item.title;
     const row = (k, v) => [h('dt', { text: t(k) }), h('dd', {}, v)];
     facts.replaceChildren(
@@ -63,10 +66,14 @@ export async function itemView(main, { args: [id], me }) {
     noMoves.hidden = allowed.length > 0;
   }
 
+  // First the photo, then the move with the ETag read before it: the photo does not change the
+  // item's version, and it counts as the fix only once the item is resolved, so a refused move
+  // leaves no "fix" behind and a move never happens without the photo the engineer chose.
   async function uploadFixPhoto() {
     const file = photo.files[0];
     if (!file) return;
-    await api.raw('PUT', `/api/v1/action-items/${item.id}/photos/${crypto.randomUUID()}`, { body: file, headers: { 'Content-Type': file.type || 'application/octet-stream' } });
+    photoId ??= uuid();
+    await api.raw('PUT', `/api/v1/action-items/${item.id}/photos/${photoId}`, { body: file, headers: { 'Content-Type': file.type || 'application/octet-stream' } });
   }
 
   async function move(target) {
@@ -79,12 +86,12 @@ export async function itemView(main, { args: [id], me }) {
     for (const b of moves.querySelectorAll('button')) b.disabled = true;
     try {
       if (target === 'resolved') await uploadFixPhoto();
-      const res = await api.raw('PATCH', `/api/v1/action-items/${item.id}`, { json: body, headers: etag ? { 'If-Match': etag } : {} });
-      item = await res.json();
+      const res = await api.raw('PATCH', `/api/v1/action-items/${item.id}`, { json: body, ifMatch: etag });
+      item = await res.json(); // with allowed_moves of the new state
       etag = res.headers.get('etag');
-      ({ item, etag } = await loadItem(item.id)); // allowed_moves of the new state
       note.value = '';
       photo.value = '';
+      photoId = null;
       renderItem();
       announce.className = 'notice ok';
       announce.textContent = t('item.moved', { status: t(`status.${item.status}`) });
@@ -92,7 +99,10 @@ export async function itemView(main, { args: [id], me }) {
     } catch (err) {
       announce.className = 'notice error';
       announce.textContent = err.status === 412 ? t('item.stale') : err.message;
-      if (err.status === 412) ({ item, etag } = await loadItem(item.id));
+      if (err.status === 412) {
+        ({ item, etag } = await loadItem(item.id));
+        await loadHistory(); // what the other person did
+      }
       renderItem();
     }
   }

@@ -1,7 +1,7 @@
 // "My items": the department's open items, overdue first, then by priority; filterable.
 import * as api from '../api.js';
 import { setParams } from '../app.js';
-import { field, formatDate, h, option } from '../dom.js';
+import { field, formatDate, h, option, setTitle } from '../dom.js';
 import { lang, t } from '../i18n.js';
 import { session } from '../session.js';
 
@@ -16,7 +16,7 @@ export function statusBadge(status) {
 }
 
 export async function itemsView(main, { params, me }) {
-  document.title = `${t('items.title')} · safewalk`;
+  setTitle(t('items.title'));
   const department = h('input', { type: 'text', name: 'department', list: 'departments' });
   const status = h('select', { name: 'status' }, option('', t('filter.open')),
     OPEN_STATUSES.map((s) => option(s, t(`status.${s}`))), option('resolved', t('status.resolved')));

@@ -1,11 +1,11 @@
 // The printable join sheet: the QR code of the walk's short link, the link and the code.
 import * as api from '../api.js';
-import { h } from '../dom.js';
+import { h, setTitle } from '../dom.js';
 import { t } from '../i18n.js';
 
 export async function joinSheetView(main, { args: [id] }) {
   const walk = await api.get(`/api/v1/walks/${id}`);
-  document.title = `${t('join.title')}: ${walk.title} · safewalk`;
+  setTitle(`${t('join.title')}: ${walk.title}`);
   const svg = await (await api.raw('GET', `/api/v1/walks/${id}/join-qr.svg`)).blob();
   const url = URL.createObjectURL(svg);
   const link = `${location.origin}/j/${walk.join_code}`;

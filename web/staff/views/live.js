@@ -1,6 +1,6 @@
 // A running walk, live: the route and the observations as they arrive (polled every 5 s).
 import * as api from '../api.js';
-import { formatDateTime, h } from '../dom.js';
+import { formatDateTime, h, setTitle } from '../dom.js';
 import { lang, t } from '../i18n.js';
 import { createMap, emptyCollection, fit } from '../map.js';
 import { session } from '../session.js';
@@ -9,7 +9,7 @@ const POLL_MS = 5000;
 
 export async function liveView(main, { args: [id] }) {
   const walk = await api.get(`/api/v1/walks/${id}`);
-  document.title = `${t('live.title')}: ${walk.title} · safewalk`;
+  setTitle(`${t('live.title')}: ${walk.title}`);
   const status = h('p', { role: 'status', class: 'count' });
   const list = h('ol', { class: 'live-list', 'aria-label': t('live.list') });
   const mapEl = h('div', { class: 'map medium', role: 'region', 'aria-label': t('live.map') });

@@ -2,7 +2,7 @@
 // by open items, hotspot cells by class. Filters live in the URL so a view can be shared.
 import * as api from '../api.js';
 import { setParams } from '../app.js';
-import { field, h, option, saveResponse } from '../dom.js';
+import { field, h, option, saveResponse, setTitle } from '../dom.js';
 import { t } from '../i18n.js';
 import { createMap, emptyCollection, fit, STATUS_COLOURS, statusColourExpression } from '../map.js';
 import { session } from '../session.js';
@@ -30,7 +30,7 @@ function dayAfter(d) {
 }
 
 export async function mapView(main, { params }) {
-  document.title = `${t('map.title')} · safewalk`;
+  setTitle(t('map.title'));
   main.classList.add('map-page');
   main.dataset.state = 'loading';
 

@@ -1,17 +1,17 @@
 // The review queue: accept, hide or mark duplicate, with a reason.
 import * as api from '../api.js';
 import { setParams } from '../app.js';
-import { field, formatDateTime, h, option } from '../dom.js';
+import { announcer, field, formatDateTime, h, option, setTitle } from '../dom.js';
 import { lang, t } from '../i18n.js';
 import { session } from '../session.js';
 
 const STATES = ['submitted', 'accepted', 'duplicate', 'not_actionable', 'hidden'];
 
 export async function reviewView(main, { params }) {
-  document.title = `${t('review.title')} · safewalk`;
+  setTitle(t('review.title'));
   const state = h('select', { name: 'moderation' }, STATES.map((s) => option(s, t(`moderation.${s}`))));
   state.value = params.get('moderation') || 'submitted';
-  const announce = h('p', { role: 'status', class: 'notice' });
+  const announce = announcer();
   const list = h('ul', { class: 'review-list' });
 
   async function decide(o, moderation, reason, duplicateOf) {

@@ -1,10 +1,10 @@
 import * as api from '../api.js';
-import { field, h } from '../dom.js';
+import { field, h, setTitle } from '../dom.js';
 import { t } from '../i18n.js';
 import { languageSelect } from '../app.js';
 
 export function signInView({ notice, onSignedIn }) {
-  document.title = `${t('signin.title')} · safewalk`;
+  setTitle(t('signin.title'));
   const email = h('input', { type: 'email', name: 'email', autocomplete: 'username', required: true });
   const password = h('input', { type: 'password', name: 'password', autocomplete: 'current-password', required: true });
   const message = h('p', { role: 'alert', class: notice ? `notice ${notice.kind}` : 'notice', text: notice?.text || '' });

@@ -1,13 +1,13 @@
 // The triage board: new and reopened items, selected in bulk, given a department and a due
 // date, and triaged in one request (POST /action-items/bulk, each item all-or-nothing).
 import * as api from '../api.js';
-import { field, formatDate, h, option } from '../dom.js';
+import { announcer, field, formatDate, h, option, setTitle } from '../dom.js';
 import { lang, t } from '../i18n.js';
 import { session } from '../session.js';
 
 export async function triageView(main) {
-  document.title = `${t('triage.title')} · safewalk`;
-  const announce = h('div', { role: 'status', class: 'notice' });
+  setTitle(t('triage.title'));
+  const announce = announcer('div');
   const tbody = h('tbody');
   const department = h('input', { type: 'text', name: 'department', list: 'triage-departments' });
   const due = h('input', { type: 'date', name: 'due_date' });

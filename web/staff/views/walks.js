@@ -2,18 +2,30 @@
 // as GeoJSON or GPX.
 import * as api from '../api.js';
 import { navigate, render } from '../app.js';
-import { field, formatDateTime, h, option } from '../dom.js';
+import { announcer, field, formatDateTime, h, listTable, option, setTitle } from '../dom.js';
 import { lang, t } from '../i18n.js';
 import { createMap, emptyCollection, fit } from '../map.js';
 
 export async function walksView(main) {
-  document.title = `${t('walks.title')} · safewalk`;
-  const announce = h('p', { role: 'status', class: 'notice' });
-  const tbody = h('tbody');
-  const refresh = async () => {
-    const walks = await api.all('/api/v1/walks?limit=200', 1000);
-    walks.sort((a, b) => (b.starts_at || b.created_at).localeCompare(a.starts_at || a.created_at));
-    tbody.replaceChildren(...walks.map((w) => h('tr', {},
+  setTitle(t('walks.title'));
+  const announce = announcer();
+  // Start and end, from the buttons of each row.
+  const setStatus = async (w, status) => {
+    try {
+      await api.patch(`/api/v1/walks/${w.id}`, { status });
+      announce.textContent = t('walks.status_changed', { title: w.title, status: t(`walk.${status}`) });
+      await walks.refresh();
+    } catch (err) {
+      announce.textContent = err.message;
+    }
+  };
+  const walks = listTable({
+    caption: t('walks.table'),
+    columns: ['walks.col.title', 'walks.col.status', 'walks.col.starts', 'walks.col.participants', 'walks.col.code', 'walks.col.actions'].map((k) => t(k)),
+    load: async () => (await api.all('/api/v1/walks?limit=200', 1000))
+      .sort((a, b) => (b.starts_at || b.created_at).localeCompare(a.starts_at || a.created_at)),
+    empty: t('walks.none'),
+    row: (w) => h('tr', {},
       h('th', { scope: 'row', text: w.title }),
       h('td', { text: t(`walk.${w.status}`) }),
       h('td', { text: formatDateTime(w.starts_at, lang()) }),
@@ -23,26 +35,13 @@ export async function walksView(main) {
         h('a', { href: `#/walks/${w.id}/join`, text: t('walks.join_sheet'), 'aria-label': t('walks.join_sheet_for', { title: w.title }) }),
         h('a', { href: `#/walks/${w.id}/live`, text: t('walks.live'), 'aria-label': t('walks.live_for', { title: w.title }) }),
         w.status === 'planned' ? h('button', { type: 'button', class: 'secondary', text: t('walks.start'), 'aria-label': t('walks.start_for', { title: w.title }), onclick: () => setStatus(w, 'active') }) : null,
-        w.status === 'active' ? h('button', { type: 'button', class: 'secondary', text: t('walks.end'), 'aria-label': t('walks.end_for', { title: w.title }), onclick: () => setStatus(w, 'completed') }) : null)))));
-    if (!walks.length) tbody.append(h('tr', {}, h('td', { colspan: 6, text: t('walks.none') })));
-  };
-  const setStatus = async (w, status) => {
-    try {
-      await api.patch(`/api/v1/walks/${w.id}`, { status });
-      announce.textContent = t('walks.status_changed', { title: w.title, status: t(`walk.${status}`) });
-      await refresh();
-    } catch (err) {
-      announce.textContent = err.message;
-    }
-  };
+        w.status === 'active' ? h('button', { type: 'button', class: 'secondary', text: t('walks.end'), 'aria-label': t('walks.end_for', { title: w.title }), onclick: () => setStatus(w, 'completed') }) : null))),
+  });
   main.append(
     h('div', { class: 'title-row' }, h('h1', { text: t('walks.title') }), h('a', { class: 'button', href: '#/walks/new', text: t('walks.new') })),
     announce,
-    h('div', { class: 'table-wrap' }, h('table', {},
-      h('caption', { text: t('walks.table') }),
-      h('thead', {}, h('tr', {}, ['walks.col.title', 'walks.col.status', 'walks.col.starts', 'walks.col.participants', 'walks.col.code', 'walks.col.actions'].map((k) => h('th', { scope: 'col', text: t(k) })))),
-      tbody)));
-  await refresh();
+    walks.element);
+  await walks.refresh();
 }
 
 // A route from a file: the first LineString (or MultiLineString part) of GeoJSON, or the
@@ -68,7 +67,7 @@ export function routeFromText(text, name = '') {
 }
 
 export async function walkNewView(main) {
-  document.title = `${t('walks.new')} · safewalk`;
+  setTitle(t('walks.new'));
   const title = h('input', { type: 'text', name: 'title', required: true, maxLength: 200 });
   const area = h('select', { name: 'area_id' }, option('', t('walks.no_area')));
   const starts = h('input', { type: 'datetime-local', name: 'starts_at' });
@@ -117,7 +116,7 @@ export async function walkNewView(main) {
       navigate(`/walks/${walk.id}/join`);
       render();
     } catch (err) {
-      message.textContent = err.problem?.errors?.map((x) => `${x.loc.slice(1).join('.')}: ${x.msg}`).join('; ') || err.message;
+      message.textContent = err.text ?? err.message;
     }
   } },
   field(t('walks.f.title'), title),
