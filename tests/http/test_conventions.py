@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.app import create_app
 from api.core.paging import page_sorted
 from api.http.openapi import flat_routes
-from api.http.staff_web import VENDOR
+from api.http.web import VENDOR
 from api.settings import Settings
 from tests.conftest import serve_on
 from tests.factories import make_area

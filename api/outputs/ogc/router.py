@@ -11,11 +11,11 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from api.auth.readers import ReaderDep, enforce_reader_policy
 from api.http.deps import SessionDep, feed_connection
+from api.http.streaming import ClosingStreamingResponse
 from api.outputs.maps.service import stream_collection
 from api.outputs.ogc import cql2, crs, openapi
 from api.outputs.ogc import service as ogc
 from api.outputs.ogc.crs import BadParameter
-from api.streaming import ClosingStreamingResponse
 
 router = APIRouter(prefix="/ogc", tags=["ogc"], dependencies=[Depends(enforce_reader_policy)])
 
