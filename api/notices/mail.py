@@ -284,9 +284,10 @@ def _message(
     domain = parseaddr(sender)[1].rpartition("@")[2] or "safewalk.invalid"
     msg["Message-ID"] = make_msgid(domain=domain)
     msg["Auto-Submitted"] = "auto-generated"
-    msg["Content-Language"] = str(to.language)
     msg.set_content(bodies[0], subtype="plain", charset="utf-8")
     msg.add_alternative(bodies[1], subtype="html", charset="utf-8")
+    # After the parts: setting the content clears the Content-* headers.
+    msg["Content-Language"] = str(to.language)
     return msg
 
 

@@ -51,6 +51,15 @@ class Inbox:
     messages: list[Received] = field(default_factory=list)
     refuse: int = 0
     refused: int = 0
+    unknown: set[str] = field(default_factory=set)  # mailboxes answered with 550
+
+    async def handle_RCPT(  # noqa: N802
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
+    ) -> str:
+        if address in self.unknown:
+            return "550 5.1.1 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         if self.refuse > 0:
