@@ -5,6 +5,7 @@ an item's ETag write, a webhook made straight in the database, and an organizati
 from __future__ import annotations
 
 import email
+import email.policy
 import json
 import socket
 import threading
@@ -68,7 +69,11 @@ class Inbox:
             return "451 4.3.0 Try again later"
         raw = envelope.original_content or envelope.content
         self.messages.append(
-            Received(envelope.mail_from, list(envelope.rcpt_tos), email.message_from_bytes(raw))
+            Received(
+                envelope.mail_from,
+                list(envelope.rcpt_tos),
+                email.message_from_bytes(raw, policy=email.policy.default),
+            )
         )
         return "250 2.0.0 OK"
 
