@@ -32,7 +32,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.message import EmailMessage
+from email.message import Message
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -174,15 +174,25 @@ def _organizations(factory: sessionmaker[Session]) -> list[uuid.UUID]:
 class _Mail:
     ids: list[uuid.UUID]  # one notice, or a digest's notices
     user_id: uuid.UUID
-    message: EmailMessage | None
+    message: Message | None
     refused: str | None = None  # why it cannot be sent at all
 
 
-def _recipient(s: Session, user: User, org: Organization | None) -> mailing.Recipient:
-    pref = s.get(NoticePreference, user.id)
-    return mailing.Recipient(
-        email=user.email, language=language_for(pref, org), name=user.display_name
-    )
+def _recipients(
+    s: Session, user_ids: set[uuid.UUID], org: Organization | None
+) -> dict[uuid.UUID, mailing.Recipient]:
+    """The active accounts among ``user_ids``, with the language each reads mail in (one
+    query each for the accounts and their choices, however many notices)."""
+    ids = list(user_ids)
+    prefs = {
+        p.user_id: p
+        for p in s.scalars(select(NoticePreference).where(col(NoticePreference.user_id).in_(ids)))
+    }
+    return {
+        u.id: mailing.Recipient(u.email, language_for(prefs.get(u.id), org), u.display_name)
+        for u in s.scalars(select(User).where(col(User.id).in_(ids)))
+        if u.is_active
+    }
 
 
 def _links(settings: Settings) -> mailing.Links:
@@ -213,18 +223,14 @@ def _claim_immediate(p: _Pass, org_id: uuid.UUID) -> list[_Mail]:
             return []
         org = s.get(Organization, org_id)
         notices = list(s.scalars(select(Notice).where(col(Notice.id).in_(won))))
-        users = {
-            u.id: u
-            for u in s.scalars(select(User).where(col(User.id).in_({n.user_id for n in notices})))
-        }
+        people = _recipients(s, {n.user_id for n in notices}, org)
         links = _links(p.settings)
         out = []
         for n in notices:
-            user = users.get(n.user_id)
-            if user is None or not user.is_active:
+            to = people.get(n.user_id)
+            if to is None:
                 out.append(_Mail([n.id], n.user_id, None, "the account is no longer active"))
                 continue
-            to = _recipient(s, user, org)
             message = mailing.compose(_entry(n), to, sender=p.settings.mail_from, links=links)
             out.append(_Mail([n.id], n.user_id, message))
         return out
@@ -287,8 +293,8 @@ def _claim_digests(p: _Pass, org_id: uuid.UUID, done: set[uuid.UUID]) -> list[_M
             won = _lease(s, Notice, due, p.now)
             if not won:
                 continue
-            user = s.get(User, user_id)
-            if user is None or not user.is_active:
+            to = _recipients(s, {user_id}, org).get(user_id)
+            if to is None:
                 out.append(_Mail(won, user_id, None, "the account is no longer active"))
                 continue
             notices = list(
@@ -298,7 +304,6 @@ def _claim_digests(p: _Pass, org_id: uuid.UUID, done: set[uuid.UUID]) -> list[_M
                     .order_by(col(Notice.created_at), col(Notice.id))
                 )
             )
-            to = _recipient(s, user, org)
             message = mailing.compose_digest(
                 [_entry(n) for n in notices], to, sender=p.settings.mail_from, links=links
             )

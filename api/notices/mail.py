@@ -15,8 +15,11 @@ import smtplib
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid, parseaddr
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
@@ -141,7 +144,7 @@ class Mailer:
                 self._smtp.close()
             self._smtp = None
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         if self._smtp is None:
             self._smtp = self._connect()
         try:
@@ -275,23 +278,27 @@ def _render(
 
 def _message(
     to: Recipient, sender: str, subject_text: str, bodies: tuple[str, str]
-) -> EmailMessage:
-    msg = EmailMessage()
-    msg["From"] = sender
+) -> MIMEMultipart:
+    # The classic email.mime classes: the same MIME as EmailMessage, at a third of its cost
+    # (its header registry parses every header it is given), which a sender draining
+    # thousands of notices feels.
+    msg = MIMEMultipart("alternative")
+    name, address = parseaddr(sender)
+    msg["From"] = formataddr((name, address), charset="utf-8")
     msg["To"] = to.email
-    msg["Subject"] = subject_text
+    # A Header (RFC 2047 for anything not ASCII) is folded by the generator itself; the stubs
+    # only know str values.
+    msg["Subject"] = Header(subject_text, "utf-8", header_name="Subject")  # type: ignore[assignment]
     msg["Date"] = format_datetime(utcnow())
-    domain = parseaddr(sender)[1].rpartition("@")[2] or "safewalk.invalid"
-    msg["Message-ID"] = make_msgid(domain=domain)
+    msg["Message-ID"] = make_msgid(domain=address.rpartition("@")[2] or "safewalk.invalid")
     msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(bodies[0], subtype="plain", charset="utf-8")
-    msg.add_alternative(bodies[1], subtype="html", charset="utf-8")
-    # After the parts: setting the content clears the Content-* headers.
     msg["Content-Language"] = str(to.language)
+    msg.attach(MIMEText(bodies[0], "plain", "utf-8"))
+    msg.attach(MIMEText(bodies[1], "html", "utf-8"))
     return msg
 
 
-def compose(entry: Entry, to: Recipient, *, sender: str, links: Links) -> EmailMessage:
+def compose(entry: Entry, to: Recipient, *, sender: str, links: Links) -> MIMEMultipart:
     """One notice, one mail."""
     lang = to.language
     bodies = _render([(None, _lines(entry, lang, links))], lang, links)
@@ -300,7 +307,7 @@ def compose(entry: Entry, to: Recipient, *, sender: str, links: Links) -> EmailM
 
 def compose_digest(
     entries: Sequence[Entry], to: Recipient, *, sender: str, links: Links
-) -> EmailMessage:
+) -> MIMEMultipart:
     """The day's waiting notices in one mail, grouped by kind."""
     lang = to.language
     order = list(NoticeKind)
