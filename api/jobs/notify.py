@@ -133,6 +133,8 @@ class _Pass:
     report: NotifyReport
     deadline: float | None  # time.monotonic() after which no new batch starts
     http: httpx.Client
+    # Why the mail server cannot be used in this pass (down, refusing us): no more batches.
+    mail_down: str | None = None
 
     def out_of_time(self) -> bool:
         return self.deadline is not None and time.monotonic() >= self.deadline
@@ -311,40 +313,42 @@ def _claim_digests(p: _Pass, org_id: uuid.UUID, done: set[uuid.UUID]) -> list[_M
         return out
 
 
-def _send_mail(p: _Pass, mails: list[_Mail]) -> list[tuple[_Mail, str | None, bool]]:
-    """(mail, error or None, whether the error is final). Stops at the first failure that is
-    not about one recipient: the server is down, and the rest wait for the next attempt."""
-    results: list[tuple[_Mail, str | None, bool]] = []
+@dataclass
+class _Sent:
+    mail: _Mail
+    error: str | None = None  # None: the server took it
+    final: bool = False  # refused for good: trying again cannot help
+    tried: bool = True  # False: left for later, the server failed just before
+
+
+def _send_mail(p: _Pass, mails: list[_Mail]) -> list[_Sent]:
+    """Sends over one SMTP session. Stops at the first failure that is not about one
+    recipient (the server is down or refuses us): the rest wait for the next attempt, and the
+    pass sends no more mail."""
+    results: list[_Sent] = []
     config = mailing.parse_smtp_url(p.settings.smtp_url)
-    down: str | None = None
     with mailing.Mailer(config) as mailer:
         for m in mails:
             if m.message is None:
-                results.append((m, m.refused, True))
-                continue
-            if down is not None:
-                results.append((m, down, False))
-                continue
-            try:
-                mailer.send(m.message)
-                results.append((m, None, False))
-            except (smtplib.SMTPException, OSError) as exc:
-                error = mailing.describe(exc)
-                final = mailing.permanent(exc)
-                results.append((m, error, final))
-                one_recipient = isinstance(
-                    exc, smtplib.SMTPRecipientsRefused | smtplib.SMTPDataError
-                )
-                if not one_recipient:
-                    down = error
+                results.append(_Sent(m, m.refused, final=True))
+            elif p.mail_down is not None:
+                results.append(_Sent(m, p.mail_down, tried=False))
+            else:
+                try:
+                    mailer.send(m.message)
+                    results.append(_Sent(m))
+                except (smtplib.SMTPException, OSError) as exc:
+                    error = mailing.describe(exc)
+                    results.append(_Sent(m, error, final=mailing.permanent(exc)))
+                    one_recipient = smtplib.SMTPRecipientsRefused | smtplib.SMTPDataError
+                    if not isinstance(exc, one_recipient):
+                        p.mail_down = error
     return results
 
 
-def _record_mail(
-    p: _Pass, org_id: uuid.UUID, results: list[tuple[_Mail, str | None, bool]], *, digest: bool
-) -> None:
+def _record_mail(p: _Pass, org_id: uuid.UUID, results: list[_Sent], *, digest: bool) -> None:
     with _unit(p.factory, org_id) as s:
-        sent = [i for m, err, _ in results if err is None for i in m.ids]
+        sent = [i for r in results if r.error is None for i in r.mail.ids]
         if sent:
             s.execute(
                 update(Notice)
@@ -357,25 +361,30 @@ def _record_mail(
                 )
                 .execution_options(synchronize_session=False)
             )
-        for m, err, final in results:
-            if err is None:
+        for r in results:
+            if r.error is None:
                 if digest:
-                    _digest_sent(s, m.user_id, org_id, p.now)
+                    _digest_sent(s, r.mail.user_id, org_id, p.now)
                     p.report.digests += 1
                 else:
                     p.report.mailed += 1
                 continue
+            rows = s.scalars(select(Notice).where(col(Notice.id).in_(r.mail.ids)))
+            if not r.tried:
+                for notice in rows:
+                    notice.next_attempt_at = p.now + p.period
+                continue
             p.report.mail_failed += 1
-            p.report.errors.append(err)
-            for notice in s.scalars(select(Notice).where(col(Notice.id).in_(m.ids))):
+            p.report.errors.append(r.error)
+            for notice in rows:
                 notice.attempts += 1
-                notice.last_error = err
-                if final or notice.created_at <= p.now - GIVE_UP:
+                notice.last_error = r.error
+                if r.final or notice.created_at <= p.now - GIVE_UP:
                     notice.state = OutboxState.failed
                     p.report.given_up += 1
                 else:
                     notice.next_attempt_at = p.now + backoff(notice.attempts, p.period)
-            log.warning("notice mail to user %s failed: %s", m.user_id, err)
+            log.warning("notice mail to user %s failed: %s", r.mail.user_id, r.error)
 
 
 def _digest_sent(s: Session, user_id: uuid.UUID, org_id: uuid.UUID, now: datetime) -> None:
@@ -395,13 +404,13 @@ def _mail(p: _Pass, org_id: uuid.UUID) -> None:
         p.report.errors.append(str(exc))
         log.error("no notice mail can leave: %s", exc)
         return
-    while not p.out_of_time():
+    while p.mail_down is None and not p.out_of_time():
         batch = _claim_immediate(p, org_id)
         if not batch:
             break
         _record_mail(p, org_id, _send_mail(p, batch), digest=False)
     done: set[uuid.UUID] = set()
-    while not p.out_of_time():
+    while p.mail_down is None and not p.out_of_time():
         batch = _claim_digests(p, org_id, done)
         if not batch:
             break

@@ -189,7 +189,7 @@ def test_a_mailbox_refused_for_good_is_given_up_at_once(
     assert "550" in (notice.last_error or "")
 
 
-def test_while_the_server_is_down_nothing_is_lost_for_three_days(
+def test_while_the_server_is_down_nothing_is_lost_and_it_is_not_asked_twice_a_pass(
     client: SyncClient,
     world: World,
     session: Session,
@@ -200,18 +200,27 @@ def test_while_the_server_is_down_nothing_is_lost_for_three_days(
     engineer = world.users["engineer"]
     item_id = new_item(client, world)
     patch_item(client, world, item_id, "coordinator", {"assignee_id": str(engineer.id)})
+    client.post(
+        f"/api/v1/action-items/{item_id}/comments",
+        headers=world.headers("coordinator"),
+        json={"text": "Please check the cable"},
+    )
+    waiting = [n for n in notices(session, world, user_id=engineer.id) if n.delivery == "immediate"]
+    assert len(waiting) == 2
     up = app.state.settings
     app.state.settings = up.model_copy(update={"smtp_url": "smtp://127.0.0.1:9"})  # nobody there
     now = utcnow()
     first = _pass(app, now=now)
-    assert first.mail_failed == 1
+    assert first.mail_failed == 1  # one attempt; the other waits untried
+    rows = [n for n in notices(session, world, user_id=engineer.id) if n.delivery == "immediate"]
+    assert {n.state for n in rows} == {OutboxState.pending}
+    assert sorted(n.attempts for n in rows) == [0, 1]
+    assert all(now < n.next_attempt_at <= now + timedelta(minutes=1) for n in rows)
     later = _pass(app, now=now + timedelta(hours=2))
     assert later.mail_failed == 1
-    (notice,) = notices(session, world, kind=NoticeKind.assigned)
-    assert (notice.state, notice.attempts) == (OutboxState.pending, 2)
-    app.state.settings = up  # back up: it goes out
-    assert _pass(app, now=now + timedelta(hours=4)).mailed == 1
-    assert len(inbox.to(engineer.email)) == 1
+    app.state.settings = up  # back up: both go out
+    assert _pass(app, now=now + timedelta(hours=4)).mailed == 2
+    assert len(inbox.to(engineer.email)) == 2
 
 
 def test_without_a_mail_server_notices_wait_then_are_given_up(
