@@ -203,20 +203,23 @@ def emit(
 
 
 # --- the entry points the rest of the service calls -----------------------------------------
+# Each reads with autoflush off: the caller's own change is written by the caller's flush,
+# where it handles a lost race (an item's stale version is a 412, not a crash in here).
 
 
 def item_created(session: Session, item: ActionItem, *, actor: Principal | None = None) -> None:
     """A new action item (on arrival of its first observation, or split off another)."""
-    notify(
-        session, item.organization_id, NoticeKind.item_created, department_staff(session, item),
-        item_summary(item), item=item, actor=actor,
-    )  # fmt: skip
-    emit(
-        session,
-        item.organization_id,
-        WebhookEvent.action_item_created,
-        payloads.item_data(session, item),
-    )
+    with session.no_autoflush:
+        notify(
+            session, item.organization_id, NoticeKind.item_created, department_staff(session, item),
+            item_summary(item), item=item, actor=actor,
+        )  # fmt: skip
+        emit(
+            session,
+            item.organization_id,
+            WebhookEvent.action_item_created,
+            payloads.item_data(session, item),
+        )
 
 
 def status_changed(
@@ -228,20 +231,21 @@ def status_changed(
     comment: str | None = None,
 ) -> None:
     """The item moved from ``before`` to its status now (by anyone, or by the service)."""
-    if str(item.status) == ActionStatus.reopened:
-        payload = {**item_summary(item), "by": _actor_name(actor)}
-        if comment:
-            payload["comment"] = comment[:COMMENT_EXCERPT]
-        notify(
-            session, item.organization_id, NoticeKind.reopened, item_people(session, item),
-            payload, item=item, actor=actor,
-        )  # fmt: skip
-    data = {
-        **payloads.item_data(session, item),
-        "from_status": before,
-        "to_status": str(item.status),
-    }
-    emit(session, item.organization_id, WebhookEvent.action_item_status_changed, data)
+    with session.no_autoflush:
+        if str(item.status) == ActionStatus.reopened:
+            payload = {**item_summary(item), "by": _actor_name(actor)}
+            if comment:
+                payload["comment"] = comment[:COMMENT_EXCERPT]
+            notify(
+                session, item.organization_id, NoticeKind.reopened, item_people(session, item),
+                payload, item=item, actor=actor,
+            )  # fmt: skip
+        data = {
+            **payloads.item_data(session, item),
+            "from_status": before,
+            "to_status": str(item.status),
+        }
+        emit(session, item.organization_id, WebhookEvent.action_item_status_changed, data)
 
 
 def item_changed(
@@ -253,45 +257,51 @@ def item_changed(
     actor: Principal | None = None,
 ) -> None:
     """Fields of the item changed (``changes``: field -> [old, new]) and/or someone commented."""
-    changes = changes or {}
-    assignee = changes.get("assignee_id")
-    if assignee is not None and assignee[1] is not None:
-        user = session.get(User, uuid.UUID(str(assignee[1])))
-        if user is not None and user.is_active:
+    with session.no_autoflush:
+        changes = changes or {}
+        assignee = changes.get("assignee_id")
+        if assignee is not None and assignee[1] is not None:
+            user = session.get(User, uuid.UUID(str(assignee[1])))
+            if user is not None and user.is_active:
+                notify(
+                    session, item.organization_id, NoticeKind.assigned, [user],
+                    {**item_summary(item), "by": _actor_name(actor)}, item=item, actor=actor,
+                )  # fmt: skip
+        if comment and comment.strip():
             notify(
-                session, item.organization_id, NoticeKind.assigned, [user],
-                {**item_summary(item), "by": _actor_name(actor)}, item=item, actor=actor,
+                session, item.organization_id, NoticeKind.comment, item_people(session, item),
+                {**item_summary(item), "by": _actor_name(actor), "comment": comment.strip()[:COMMENT_EXCERPT]},
+                item=item, actor=actor,
             )  # fmt: skip
-    if comment and comment.strip():
-        notify(
-            session, item.organization_id, NoticeKind.comment, item_people(session, item),
-            {**item_summary(item), "by": _actor_name(actor), "comment": comment.strip()[:COMMENT_EXCERPT]},
-            item=item, actor=actor,
-        )  # fmt: skip
-    if changes:
-        data = {**payloads.item_data(session, item), "changes": dict(changes)}
-        emit(session, item.organization_id, WebhookEvent.action_item_updated, data)
+        if changes:
+            data = {**payloads.item_data(session, item), "changes": dict(changes)}
+            emit(session, item.organization_id, WebhookEvent.action_item_updated, data)
 
 
 def observation_created(session: Session, obs: Observation) -> None:
-    emit(
-        session,
-        obs.organization_id,
-        WebhookEvent.observation_created,
-        payloads.observation_data(session, obs),
-    )
+    with session.no_autoflush:
+        emit(
+            session,
+            obs.organization_id,
+            WebhookEvent.observation_created,
+            payloads.observation_data(session, obs),
+        )
 
 
 def walk_changed(session: Session, walk: Walk, before: str) -> None:
     """A walk's status changed; integrators hear when one is completed."""
-    if str(walk.status) == WalkStatus.completed and before != WalkStatus.completed:
-        emit(session, walk.organization_id, WebhookEvent.walk_completed, payloads.walk_data(walk))
+    with session.no_autoflush:
+        if str(walk.status) == WalkStatus.completed and before != WalkStatus.completed:
+            emit(
+                session, walk.organization_id, WebhookEvent.walk_completed, payloads.walk_data(walk)
+            )
 
 
 def webhook_disabled(session: Session, hook: Webhook, *, now: datetime | None = None) -> None:
     """To the admins: an endpoint that kept failing was switched off."""
-    notify(
-        session, hook.organization_id, NoticeKind.webhook_disabled, admins(session, hook.organization_id),
-        {"webhook_id": str(hook.id), "url": hook.url, "reason": hook.disabled_reason},
-        now=now,
-    )  # fmt: skip
+    with session.no_autoflush:
+        notify(
+            session, hook.organization_id, NoticeKind.webhook_disabled, admins(session, hook.organization_id),
+            {"webhook_id": str(hook.id), "url": hook.url, "reason": hook.disabled_reason},
+            now=now,
+        )  # fmt: skip

@@ -50,7 +50,6 @@ def item_data(session: Session, item: ActionItem) -> dict[str, Any]:
         "due_date": _when(item.due_date),
         "observation_count": item.observation_count,
         "location": _point(item.location, sensitive),
-        "version": item.version,
         "created_at": _when(item.created_at),
         "updated_at": _when(item.updated_at),
         "resolved_at": _when(item.resolved_at),
