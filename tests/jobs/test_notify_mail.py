@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from api.jobs.notify import GIVE_UP, run_once
+from api.jobs.notify import GIVE_UP, period_of, run_once
 from models import utcnow
 from models.notices import NoticeKind, NoticePreference, OutboxState
 from tests.factories.client import SyncClient
@@ -159,7 +159,7 @@ def test_a_refused_mail_is_tried_again_within_two_periods(
     assert notice.state == OutboxState.pending
     assert notice.attempts == 1
     assert "451" in (notice.last_error or "")
-    period = timedelta(seconds=app.state.settings.notify_seconds)
+    period = period_of(app.state.settings)
     assert now < notice.next_attempt_at <= now + 2 * period
 
     assert _pass(app, now=now + period / 2).mailed == 0  # not yet

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from standardwebhooks import Webhook as Verifier
 
 from api.core import outbound
-from api.jobs.notify import DISABLE_AFTER, run_once
+from api.jobs.notify import DISABLE_AFTER, period_of, run_once
 from models import utcnow
 from models.notices import NoticeKind, OutboxState, Webhook
 from tests.factories.client import SyncClient
@@ -96,7 +96,7 @@ def test_a_failed_delivery_is_retried_with_the_same_id_and_the_log_keeps_the_ans
     (row,) = deliveries(session, world)
     assert (row.state, row.attempts, row.last_status) == (OutboxState.pending, 1, 503)
     assert row.last_response == "receiver is down for maintenance"
-    period = timedelta(seconds=app.state.settings.notify_seconds)
+    period = period_of(app.state.settings)
     assert now < row.next_attempt_at <= now + 2 * period
     log = client.get(
         f"/api/v1/webhooks/{hook['id']}/deliveries", headers=world.headers("admin")
