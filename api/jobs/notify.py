@@ -474,15 +474,21 @@ def _post(p: _Pass, job: _Post) -> _Answer:
         job.secret, hooks.message_id(job.delivery_id), job.body, utcnow()
     )
     try:
-        res = p.http.post(job.url, content=job.body, headers=headers)
+        # Streamed, and only the start read: a receiver cannot make us hold a huge answer.
+        with p.http.stream("POST", job.url, content=job.body, headers=headers) as res:
+            head = b""
+            for chunk in res.iter_bytes():
+                head += chunk
+                if len(head) >= RESPONSE_EXCERPT * 4:
+                    break
+            status = res.status_code
+            encoding = res.encoding or "utf-8"
     except httpx.HTTPError as exc:
         return _Answer(ok=False, error=f"{type(exc).__name__}: {exc}"[:500])
-    excerpt = res.text[:RESPONSE_EXCERPT] if res.content else None
-    if 200 <= res.status_code < 300:
-        return _Answer(ok=True, status=res.status_code, response=excerpt)
-    return _Answer(
-        ok=False, status=res.status_code, response=excerpt, error=f"HTTP {res.status_code}"
-    )
+    excerpt = head.decode(encoding, errors="replace")[:RESPONSE_EXCERPT] if head else None
+    if 200 <= status < 300:
+        return _Answer(ok=True, status=status, response=excerpt)
+    return _Answer(ok=False, status=status, response=excerpt, error=f"HTTP {status}")
 
 
 def _send_webhooks(p: _Pass, jobs: list[_Post]) -> list[tuple[_Post, _Answer]]:

@@ -113,6 +113,7 @@ class Receiver:
     port: int = 0
     hits: list[Hit] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
+    answer: bytes | None = None  # the body of every answer; None: a short one
 
     @property
     def url(self) -> str:
@@ -129,7 +130,9 @@ def receiver() -> Iterator[Receiver]:
             body = self.rfile.read(length)
             rec.hits.append(Hit(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
             status = rec.statuses.pop(0) if rec.statuses else 200
-            answer = b'{"ok": true}' if status < 300 else b"receiver is down for maintenance"
+            answer = rec.answer or (
+                b'{"ok": true}' if status < 300 else b"receiver is down for maintenance"
+            )
             self.send_response(status)
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(answer)))

@@ -204,3 +204,19 @@ def test_the_address_is_checked_again_when_delivering(
     assert row.last_status is None
     assert (row.last_error or "").startswith("refused: ")
     assert str(row.webhook_id) == hook["id"]
+
+
+def test_the_log_keeps_only_the_start_of_a_long_answer(
+    client: SyncClient,
+    world: World,
+    session: Session,
+    app: Any,
+    receiver: Receiver,
+    private_ok: Any,
+) -> None:
+    _subscribe(client, world, receiver.url, ["observation.created"])
+    receiver.answer = b"x" * 2_000_000
+    observe(client, world)
+    assert _pass(app).delivered == 1
+    (row,) = deliveries(session, world)
+    assert row.last_response == "x" * 500
