@@ -24,9 +24,7 @@ from api.core.errors import (
     PreconditionRequired,
 )
 from api.core.paging import seek
-from api.core.media import MediaStore
 from api.notices import outbox as notices
-from api.photos import service as photo_service
 from models import (
     ActionEvent,
     ActionItem,
