@@ -45,8 +45,10 @@ from api.http.openapi import install_method_not_allowed, install_problem_documen
 from api.http.query_check import reject_unknown_query
 from api.http.staff_web import mount_staff_web
 from api.http.web import mount_field_app, mount_shared
+from api.jobs.notify import notify_lifespan
 from api.jobs.open311 import open311_lifespan
 from api.jobs.purge import purge_lifespan
+from api.notices import router as notices
 from api.observations import router as observations
 from api.outputs.exports import router as exports_router
 from api.outputs.maps import router as maps
@@ -85,6 +87,7 @@ API_ROUTERS = (
     deadlines.router,
     report_back.router,
     report_back_public.router,
+    notices.router,
 )
 # Readers authorize with personal access tokens too (Bearer or Basic), through their own
 # dependency (api/auth/readers.py); the policy table still decides. The map feeds are readers that
@@ -95,8 +98,8 @@ READER_ROUTERS = (ogc_router, tiles_router)
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """The service's optional background jobs: the Open311 sync and the daily purge."""
-    async with open311_lifespan(app), purge_lifespan(app):
+    """The service's background jobs: the Open311 sync, the daily purge, the notice sender."""
+    async with open311_lifespan(app), purge_lifespan(app), notify_lifespan(app):
         yield
 
 

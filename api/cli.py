@@ -1,4 +1,5 @@
-"""The ``safewalk`` command: init, serve, migrate, import-areas, demo, purge, backup, restore.
+"""The ``safewalk`` command: init, serve, migrate, import-areas, demo, purge, backup, restore,
+notify.
 
 Non-interactive."""
 
@@ -231,6 +232,20 @@ def cmd_open311_sync(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_notify(_args: argparse.Namespace) -> int:
+    from api.jobs.notify import run_once, summary
+
+    engine, factory = _session_factory()
+    try:
+        report = run_once(factory, get_settings())
+    finally:
+        engine.dispose()
+    print(f"notices: {summary(report)}")
+    for error in report.errors[:20]:
+        print(f"  {error}", file=sys.stderr)
+    return 0
+
+
 def _print_active_walk(args: argparse.Namespace) -> None:
     """The demo's open walk: its join link and QR code, to try the field app from a phone."""
     from api.jobs import demo
@@ -365,6 +380,10 @@ def build_parser() -> argparse.ArgumentParser:
         "open311-sync", help="send items to the Open311 case system and read its updates, once"
     )
     p.set_defaults(func=cmd_open311_sync)
+    p = sub.add_parser(
+        "notify", help="send waiting notice mails, digests and webhook deliveries, once"
+    )
+    p.set_defaults(func=cmd_notify)
     p = sub.add_parser(
         "purge",
         help="apply the retention settings and sweep orphaned media files (idempotent)",

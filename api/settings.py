@@ -210,6 +210,39 @@ class Settings(BaseSettings):
         "terminal (`text`).",
     )
 
+    # --- notices (api/notices, api/jobs/notify.py) ---
+    smtp_url: str = Field(
+        default="",
+        description="The mail server for notices to staff: `smtp://host:25`, "
+        "`smtps://user:password@host:465` (TLS from the start) or "
+        "`smtp+starttls://user:password@host:587`; user and password percent-encoded. Empty: "
+        "no mail leaves, and waiting notices are given up after three days.",
+    )
+    mail_from: str = Field(
+        default="safewalk <safewalk@localhost>",
+        description="The sender of notice mails (`From:`), e.g. `Safewalk <safewalk@kommune.no>`.",
+    )
+    notify_seconds: float = Field(
+        default=30,
+        ge=0,
+        description="How often the sender inside `serve` looks for mail and webhook deliveries "
+        "to send (one replica at a time); a failed one is tried again within two such periods, "
+        "then with growing pauses. 0: off (run `safewalk notify` instead).",
+    )
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="`1`: webhook URLs may point at loopback, link-local and private addresses "
+        "(on-premises receivers, tests). Off, such a URL is refused with a 422 naming `url`, "
+        "when it is saved and again at every delivery.",
+    )
+    digest_hour: int = Field(
+        default=7,
+        ge=0,
+        le=23,
+        description="The hour (in the organization's time zone) after which the daily digest "
+        "of notices goes out.",
+    )
+
     @model_validator(mode="after")
     def _metrics_token_is_set(self) -> Settings:
         if self.metrics == "token" and len(self.metrics_token) < 16:

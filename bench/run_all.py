@@ -46,6 +46,8 @@ RUNS = [
     ["bench_feed_memory.py", "--backend", "postgis", "--n", "1000000"],
     ["bench_feed_memory.py", "--backend", "spatialite", "--n", "100000"],
     ["bench_tenancy.py", "--n", "100000", "--captures", "200"],
+    ["bench_notify.py", "--backend", "spatialite", "--n", "10000"],
+    ["bench_notify.py", "--backend", "postgis", "--n", "10000"],
 ]
 
 

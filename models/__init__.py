@@ -14,6 +14,7 @@ from models.categories import DEFAULT_CATEGORIES, Category
 from models.deadlines import ResponseTimeRule
 from models.exchange import DispatchState, IntegrationKey, Open311Dispatch, Open311Endpoint
 from models.hotspots import NO_AREA, HotspotDay, HotspotMember, HotspotTotal
+from models.notices import DeadlineNotice, Notice, NoticePreference, Webhook, WebhookDelivery
 from models.observations import Moderation, Observation, Photo
 from models.operations import ThrottleHit
 from models.organizations import Organization, Role, User
@@ -23,6 +24,7 @@ from models.walks import JOINABLE, WALK_TRANSITIONS, Participant, ParticipantGro
 
 __all__ = [
     "DEFAULT_CATEGORIES",
+    "DeadlineNotice",
     "JOINABLE",
     "OPEN_STATUSES",
     "RESOLVED_STATUSES",
@@ -44,6 +46,8 @@ __all__ = [
     "MaintenanceRun",
     "Moderation",
     "NO_AREA",
+    "Notice",
+    "NoticePreference",
     "Observation",
     "Open311Dispatch",
     "Open311Endpoint",
@@ -59,6 +63,8 @@ __all__ = [
     "User",
     "Walk",
     "WalkStatus",
+    "Webhook",
+    "WebhookDelivery",
     "metadata",
     "utcnow",
 ]

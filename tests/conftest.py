@@ -90,6 +90,9 @@ def settings(tmp_path: Path, engine: Engine) -> Settings:
         # on a connection of their own, could not join it (tests/live/test_replicas_live.py
         # covers the database store).
         throttle_store="memory",
+        # Nor can the notice sender's thread share the test's connection (a test that runs the
+        # app's lifespan would start it): tests call api.jobs.notify.run_once themselves.
+        notify_seconds=0,
     )
 
 

@@ -26,6 +26,7 @@ from api.core import spatial
 from api.core.errors import Conflict, InvalidInput, NotFound
 from api.core.i18n import plural
 from api.deadlines import rules as response_times
+from api.notices import outbox as notices
 from geo.grouping import (
     Candidate,
     GroupPoint,
@@ -148,6 +149,7 @@ def set_status(
         session, item, kind=kind, actor=actor, participant_id=participant_id,
         from_status=before, to_status=str(target), comment=comment,
     )  # fmt: skip
+    notices.status_changed(session, item, before, actor=actor, comment=comment)
 
 
 # --- aggregates ----------------------------------------------------------------------------
@@ -367,6 +369,7 @@ def assign(
         lon, lat, [Candidate(str(i), x, y) for i, x, y in open_near], cat.group_distance_m
     )
     item = _fresh(session, uuid.UUID(best.key)) if best else None
+    created = False
     if item is None:
         done_near = _nearby_members(session, obs, cat, RESOLVED_STATUSES, lon, lat)
         done = nearest_within(
@@ -383,13 +386,17 @@ def assign(
                 item = resolved
             else:
                 item = new_item(session, cat, obs.area_id, obs, recurrence_of=resolved.id)
+                created = True
         else:
             item = new_item(session, cat, obs.area_id, obs)
+            created = True
     obs.action_item_id = item.id
     session.flush()
     refresh(session, item)
     _set_due_date_if_missing(session, item)
     session.flush()
+    if created:  # told once complete: its place, priority and due date are known now
+        notices.item_created(session, item)
     return item
 
 
@@ -896,4 +903,5 @@ def split(
     refresh(session, fresh)
     _set_due_date_if_missing(session, fresh)
     session.flush()
+    notices.item_created(session, fresh, actor=principal)
     return fresh

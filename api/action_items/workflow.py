@@ -24,6 +24,7 @@ from api.core.errors import (
     PreconditionRequired,
 )
 from api.core.paging import seek
+from api.notices import outbox as notices
 from models import (
     ActionEvent,
     ActionItem,
@@ -213,6 +214,7 @@ def apply(
             )
     if changes or target is not None or comment:
         item.updated_at = utcnow()
+    notices.item_changed(session, item, changes=changes, comment=comment, actor=principal)
     _flush(session)
     return item
 
@@ -352,6 +354,7 @@ def comment(session: Session, principal: Principal, item: ActionItem, text: str)
         raise InvalidInput.at(["body", "text"], "say something")
     event = record_event(session, item, kind="comment", actor=principal, comment=text)
     item.updated_at = utcnow()
+    notices.item_changed(session, item, comment=text, actor=principal)
     _flush(session)
     return event
 

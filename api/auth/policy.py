@@ -144,6 +144,15 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     # Unlisted: anyone with the link, once the walk's report back is published.
     ("GET", "/public/{org_slug}/walks/{walk_id}"): ANYONE,
     ("GET", "/public/{org_slug}/walks/{walk_id}.json"): ANYONE,
+    # Notices: each staff member's own settings; webhooks are the admins'.
+    ("GET", f"{V1}/me/notifications"): STAFF,
+    ("PUT", f"{V1}/me/notifications"): STAFF,
+    ("GET", f"{V1}/webhooks"): ADMIN_ONLY,
+    ("POST", f"{V1}/webhooks"): ADMIN_ONLY,
+    ("GET", f"{V1}/webhooks/{{id}}"): ADMIN_ONLY,
+    ("PATCH", f"{V1}/webhooks/{{id}}"): ADMIN_ONLY,
+    ("DELETE", f"{V1}/webhooks/{{id}}"): ADMIN_ONLY,
+    ("GET", f"{V1}/webhooks/{{id}}/deliveries"): ADMIN_ONLY,
     # Plain routes outside the schema (api/http/docs.py), listed so the table tells the whole story.
     ("GET", "/docs"): ANYONE,
     ("GET", "/docs/assets/{name}"): ANYONE,

@@ -35,6 +35,7 @@ from api.core.paging import after_keyset, clamp_limit, keyset_page
 from api.core.photo_links import photo_links
 from api.core.signing import PhotoSigner
 from api.hotspots import rollup as hotspot_rollup
+from api.notices import outbox as notices
 from api.observations.plausibility import (
     DEFAULT_WALK_MAX_DISTANCE_M,
     WalkFences,
@@ -230,6 +231,7 @@ def _store(
         session.flush()
         action_items.observation_changed(session, obs, rules)
         hotspot_rollup.observation_changed(session, obs)
+        notices.observation_created(session, obs)
         session.flush()
         savepoint.commit()
     except IntegrityError:

@@ -19,6 +19,7 @@ from api.core import spatial, tenancy
 from api.core.errors import Conflict, InvalidInput, NotFound
 from api.core.paging import after_keyset, clamp_limit, keyset_page
 from api.core.ratelimit import Limits
+from api.notices import outbox as notices
 from api.settings import Settings
 from geo.geojson import GeometryError, parse_geometry, to_geojson
 from geo.sun import is_dark
@@ -141,6 +142,7 @@ def create_walk(session: Session, principal: Principal, body: WalkCreate) -> Wal
 
 
 def update_walk(session: Session, walk: Walk, body: WalkUpdate) -> Walk:
+    before = str(walk.status)
     changes = body.model_dump(exclude_unset=True)
     if "status" in changes and changes["status"] is not None:
         target = WalkStatus(changes.pop("status"))
@@ -167,6 +169,7 @@ def update_walk(session: Session, walk: Walk, body: WalkUpdate) -> Walk:
     walk.updated_at = utcnow()
     session.flush()
     walk.is_dark = _darkness(session, walk)
+    notices.walk_changed(session, walk, before)
     session.flush()
     return walk
 

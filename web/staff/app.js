@@ -16,6 +16,7 @@ import { reviewView } from './views/review.js';
 import { areasView } from './views/areas.js';
 import { triageView } from './views/triage.js';
 import { usersView, categoriesView, organizationView } from './views/admin.js';
+import { notificationsView } from './views/notifications.js';
 
 const COORD = ['admin', 'coordinator'];
 const WORKERS = ['admin', 'coordinator', 'engineer'];
@@ -37,11 +38,13 @@ const ROUTES = [
   [/^\/admin\/users$/, usersView, ['admin'], 'nav.users'],
   [/^\/admin\/categories$/, categoriesView, ['admin'], 'nav.categories'],
   [/^\/admin\/organization$/, organizationView, ['admin'], 'nav.organization'],
+  [/^\/notifications$/, notificationsView, STAFF, 'nav.notifications'],
 ];
 const NAV_PATHS = {
   'nav.items': '/items', 'nav.walks': '/walks', 'nav.review': '/review', 'nav.triage': '/triage',
   'nav.areas': '/areas', 'nav.map': '/map', 'nav.charts': '/charts', 'nav.users': '/admin/users',
   'nav.categories': '/admin/categories', 'nav.organization': '/admin/organization',
+  'nav.notifications': '/notifications',
 };
 const HOME = { admin: '/admin/users', coordinator: '/walks', engineer: '/items', planner: '/map' };
 

@@ -25,6 +25,7 @@ from sqlmodel import col
 from api.action_items import grouping as item_domain
 from api.core import spatial, tenancy
 from api.hotspots import rollup as hotspot_rollup
+from api.notices import outbox as notices
 from api.observations.plausibility import hold_if_needed
 from api.observations.service import place
 from api.outputs.open311.formats import Open311Error, parse_w3c, w3c, w3c_day_end
@@ -567,6 +568,7 @@ def post_request(
     session.flush()
     item_domain.observation_changed(session, obs, rules)
     hotspot_rollup.observation_changed(session, obs)
+    notices.observation_created(session, obs)
     session.flush()
     item = session.get(ActionItem, obs.action_item_id) if obs.action_item_id else None
     return Posted(obs, item)

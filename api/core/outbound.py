@@ -1,0 +1,82 @@
+"""Where the service may send requests of its own: not to itself, nor into the network it runs in.
+
+A URL an admin types (a webhook) is fetched by the server, so a URL that resolves to
+loopback, link-local (cloud metadata at 169.254.169.254), private or otherwise non-global
+addresses would let an admin, or whoever holds an admin's token, reach what only the server
+can reach (server-side request forgery). Every address a name resolves to must be global; the
+check runs when the URL is saved and again before each delivery, because DNS answers change.
+``allow_private`` (``SAFEWALK_WEBHOOK_ALLOW_PRIVATE=1``) lifts it for on-premises receivers.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class UnsafeUrl(ValueError):
+    """Why a URL may not be fetched by the service; the message is fit for the caller."""
+
+
+def getaddrinfo(host: str, port: int) -> list[str]:
+    """The addresses ``host`` resolves to (the tests replace this to fake DNS)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+def _refused(ip: IPAddress) -> bool:
+    mapped = getattr(ip, "ipv4_mapped", None)
+    if mapped is not None:
+        ip = mapped  # ::ffff:127.0.0.1 is 127.0.0.1
+    return not ip.is_global or ip.is_multicast
+
+
+def _literal(host: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
+
+
+def _addresses(host: str, port: int) -> list[IPAddress]:
+    literal = _literal(host)
+    if literal is not None:
+        return [literal]
+    try:
+        found = getaddrinfo(host, port)
+    except (OSError, UnicodeError) as exc:
+        raise UnsafeUrl(f"the host {host!r} cannot be resolved") from exc
+    # A scoped IPv6 address (fe80::1%eth0) is link-local whatever its scope.
+    addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in found]
+    if not addresses:
+        raise UnsafeUrl(f"the host {host!r} cannot be resolved")
+    return addresses
+
+
+def check_url(url: str, *, allow_private: bool = False) -> list[IPAddress]:
+    """The addresses ``url`` would reach; :class:`UnsafeUrl` if it must not be fetched."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise UnsafeUrl(f"not a URL: {exc}") from exc
+    if parts.scheme not in ("http", "https"):
+        raise UnsafeUrl("must be an http:// or https:// URL")
+    host = parts.hostname
+    if not host:
+        raise UnsafeUrl("must name a host")
+    if parts.username or parts.password:
+        raise UnsafeUrl("may not carry a user or password; receivers check the signature")
+    port = port or (443 if parts.scheme == "https" else 80)
+    addresses = _addresses(host, port)
+    if not allow_private:
+        bad = [a for a in addresses if _refused(a)]
+        if bad:
+            raise UnsafeUrl(
+                f"the host {host!r} resolves to {bad[0]}, a loopback, link-local or private "
+                "address; such receivers need SAFEWALK_WEBHOOK_ALLOW_PRIVATE=1"
+            )
+    return addresses

@@ -1,0 +1,43 @@
+// My notifications: for each kind of notice, off, at once or in the daily digest, and the
+// language of the mails (GET/PUT /api/v1/me/notifications). Every notice mail links here.
+import * as api from '../api.js';
+import { field, h, option } from '../dom.js';
+import { t } from '../i18n.js';
+
+const KINDS = ['item_created', 'assigned', 'comment', 'reopened', 'due_soon', 'overdue'];
+const MODES = ['off', 'immediate', 'digest'];
+
+export async function notificationsView(main) {
+  document.title = `${t('notices.title')} · safewalk`;
+  const announce = h('p', { role: 'status', class: 'notice' });
+  main.append(h('h1', { text: t('notices.title') }), announce);
+  let prefs;
+  try {
+    prefs = await api.get('/api/v1/me/notifications');
+  } catch (err) {
+    announce.textContent = err.message;
+    return;
+  }
+  const selects = Object.fromEntries(KINDS.map((kind) => [kind,
+    h('select', {}, MODES.map((m) => option(m, t(`notices.mode.${m}`), prefs[kind] === m)))]));
+  const language = h('select', {}, [
+    option('', t('notices.language.org'), !prefs.language),
+    ...['nb', 'en'].map((l) => option(l, t(`lang.${l}`), prefs.language === l)),
+  ]);
+  const form = h('form', { class: 'stack', 'aria-label': t('notices.title'), onsubmit: async (e) => {
+    e.preventDefault();
+    const body = Object.fromEntries(KINDS.map((kind) => [kind, selects[kind].value]));
+    body.language = language.value || null;
+    try {
+      await api.request('PUT', '/api/v1/me/notifications', { json: body });
+      announce.textContent = t('saved');
+    } catch (err) {
+      announce.textContent = err.problem?.errors?.map((x) => `${x.loc.slice(1).join('.')}: ${x.msg}`).join('; ') || err.message;
+    }
+  } },
+  h('p', { class: 'lead', text: t('notices.lead', { email: prefs.email }) }),
+  KINDS.map((kind) => field(t(`notices.kind.${kind}`), selects[kind])),
+  field(t('notices.language'), language),
+  h('button', { type: 'submit', text: t('save') }));
+  main.append(form);
+}
