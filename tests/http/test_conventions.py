@@ -47,6 +47,8 @@ def _settings(data_dir: Path, database_url: str) -> Settings:
         secret_key=SECRET,
         throttle_store="memory",
         metrics="open",
+        notify_seconds=0,
+        webhook_allow_private=True,
     )
 
 
@@ -151,6 +153,18 @@ def build_tour(client: SyncClient, world: World, session: Session) -> Tour:
     )
     world.org.public_followup = True
     session.commit()
+    # Webhooks first, so that what the tour does next is delivered to both.
+    hooks = [
+        _ok(
+            client.post(
+                "/api/v1/webhooks",
+                json={"url": f"http://127.0.0.1:9/{name}", "events": ["*"]},
+                headers=admin,
+            ),
+            "webhook",
+        )
+        for name in ("gis", "case")
+    ]
     lit = _observe(tour, "lighting", *HERE)
     _observe(tour, "lighting", HERE[0] + 0.00005, HERE[1] + 0.00002)  # the same item
     graffiti = _observe(tour, "graffiti", 5.7356, 58.8519)
@@ -224,6 +238,7 @@ def build_tour(client: SyncClient, world: World, session: Session) -> Tour:
     y = int((1 - math.asinh(math.tan(math.radians(HERE[1]))) / math.pi) / 2 * 2**14)
     tour.values = {
         "walks.id": str(world.walk.id),
+        "webhooks.id": hooks[0]["id"],
         "areas.id": str(world.objects["area"].id),
         "action-items.id": item,
         "requests.id": item,
