@@ -1,4 +1,4 @@
-"""Benchmark: the follow-up figures at national scale (issue 15).
+"""Benchmark: the follow-up figures at national scale.
 
     python bench/bench_follow_up.py --backend postgis              # 1M obs / 500k items / 2M events
     python bench/bench_follow_up.py --backend spatialite --size 50000
@@ -12,7 +12,7 @@ over three years, in 300 areas, 11 categories and 6 departments. They are writte
 PostgreSQL and by executemany on SQLite, never through the API.
 
 For each ``group_by`` it times, on the same data in the same run:
-  - the anchor: the previous implementation (kept below as it was before issue 15: a scan of
+  - the anchor: the previous implementation (kept below as it was before the rollups: a scan of
     the wide item rows with an EXISTS on the history per item), and the new service without a
     period, which must give the same figures;
   - the new service for the last year (``since``) and for a past quarter (``since`` and
@@ -306,7 +306,7 @@ def _insert_sqlite(engine: Any, data: Callable[[], Iterator[Item]], walk: uuid.U
         )
 
 
-# --- the anchor: the implementation before issue 15, as it was ----------------------------
+# --- the anchor: the implementation before the rollups, as it was ----------------------------
 
 
 def _previous_days(dialect: str, later: Any, earlier: Any) -> Any:

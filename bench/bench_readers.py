@@ -1,4 +1,4 @@
-"""Benchmark: the OGC API items pages and the vector tiles (issue 13).
+"""Benchmark: the OGC API items pages and the vector tiles.
 
     python bench/bench_readers.py --backend postgis --items-n 100000 --tiles-n 1000000
     python bench/bench_readers.py --backend spatialite --items-n 100000 --tiles-n 100000

@@ -69,7 +69,7 @@ class Organization(SQLModel, table=True):
     moderation_mode: ModerationMode = Field(
         default=ModerationMode.post, sa_column=enum_column(ModerationMode)
     )
-    # Retention (issue 16), applied by `safewalk purge` (api/privacy/retention.py); None keeps
+    # Retention, applied by `safewalk purge` (api/privacy/retention.py); None keeps
     # forever. Photos: days after their action item closed (or after recording, for an
     # observation in no item). Notes: days after recording, once the item is no longer open.
     # Display names: days after the walk ended (the group is kept).
@@ -127,9 +127,9 @@ class OrganizationSettingsRead(SQLModel):
     language: Language
     require_resolution_note: bool
     moderation_mode: ModerationMode
-    # The published follow-up at /public/{slug}/ (issue 14).
+    # The published follow-up at /public/{slug}/.
     public_followup: bool = False
-    # Retention in days (issue 16); null keeps forever.
+    # Retention in days; null keeps forever.
     photo_retention_days: int | None = DEFAULT_PHOTO_RETENTION_DAYS
     note_retention_days: int | None = DEFAULT_NOTE_RETENTION_DAYS
     anonymize_participants_after_days: int | None = DEFAULT_ANONYMIZE_AFTER_DAYS

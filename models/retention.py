@@ -1,4 +1,4 @@
-"""Retention and erasure (issue 16): the record of what was erased, and the daily purge's claim.
+"""Retention and erasure: the record of what was erased, and the daily purge's claim.
 
 Neither row holds personal data: an erasure record says which walk, who asked (a staff
 account) and how many notes, photos and names went, never whose.

@@ -92,7 +92,7 @@ def change_password(
 ) -> TokenResponse:
     """Check the current password, set the new one, revoke older tokens, return a fresh one."""
     # Only the signed-in account itself can fail here, so keying on the account cannot lock
-    # anyone else out (merge of issue 9's per-(account, address) limits).
+    # anyone else out (merging the per-(account, address) limits).
     key = f"{user.email}|password-change"
     limits.login_failures_per_account_client.check(key, "failed password checks for this account")
     if not verify_password(user.password_hash, current_password):

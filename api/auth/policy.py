@@ -90,7 +90,7 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", f"{V1}/map/areas"): STAFF,
     ("GET", f"{V1}/map/walks/{{id}}"): WALK_MEMBERS,
     ("GET", f"{V1}/map/hotspots"): STAFF,
-    # Readers (issue 13): personal access tokens, OGC API – Features, vector tiles.
+    # Readers: personal access tokens, OGC API – Features, vector tiles.
     ("POST", f"{V1}/me/tokens"): STAFF,
     ("GET", f"{V1}/me/tokens"): STAFF,
     ("DELETE", f"{V1}/me/tokens/{{id}}"): STAFF,
@@ -105,7 +105,7 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/ogc/collections/{cid}/schema"): STAFF,
     ("GET", "/tiles/{layer}/{z}/{x}/{y}.mvt"): STAFF,
     ("GET", "/tiles/{layer}.json"): STAFF,
-    # Exchange (issue 14). Open311 checks its own api_key per GeoReport v2.
+    # Exchange. Open311 checks its own api_key per GeoReport v2.
     **{("GET", f"{O311}/{p}"): ANYONE for p in O311_GET},
     ("POST", f"{O311}/requests.{{fmt}}"): ANYONE,
     ("POST", f"{V1}/integration-keys"): ADMIN_ONLY,
@@ -120,7 +120,7 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/public/{org_slug}/"): ANYONE,
     ("GET", "/public/{org_slug}/areas/{area_id}"): ANYONE,
     ("GET", "/public/{org_slug}/action-items.geojson"): ANYONE,
-    # issue 10: working the action list
+    # Working the action list
     ("GET", f"{V1}/organization"): ADMIN_ONLY,
     ("PATCH", f"{V1}/organization"): ADMIN_ONLY,
     ("PATCH", f"{V1}/categories/{{code}}"): ADMIN_ONLY,
@@ -128,12 +128,12 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("POST", f"{V1}/action-items/{{id}}/comments"): ACTION_WORKERS,
     ("PUT", f"{V1}/action-items/{{id}}/photos/{{photo_id}}"): ACTION_WORKERS,
     ("POST", f"{V1}/action-items/bulk"): ACTION_WORKERS,
-    # issue 10, part 2: input, review queue, accounts, docs
+    # Input, review queue, accounts, docs
     ("DELETE", f"{V1}/observations/{{id}}"): COORDINATOR_PLUS | {PARTICIPANT},
     ("GET", f"{V1}/observations/nearby"): WALK_MEMBERS,
     ("PATCH", f"{V1}/users/{{id}}"): ADMIN_ONLY,
     ("POST", f"{V1}/me/password"): STAFF,
-    # issue 16: erasure on request
+    # Erasure on request
     ("POST", f"{V1}/walks/{{id}}/participants/{{participant_id}}/erase"): COORDINATOR_PLUS,
     ("POST", f"{V1}/walks/{{id}}/erase-participants"): COORDINATOR_PLUS,
     # Deadlines and the report back

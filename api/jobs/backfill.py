@@ -16,7 +16,7 @@ def backfill(url: str, *, batch: int = 20_000) -> dict[str, int]:
     try:
         factory = make_sessionmaker(engine)
         done: dict[str, int] = {"observation.location_general": 0}
-        # Sensitive places (issue 16): the generalised point of observations made before it,
+        # Sensitive places: the generalised point of observations made before it,
         # one transaction per batch like the rollups below.
         while True:
             for session in session_scope(factory):
@@ -24,7 +24,7 @@ def backfill(url: str, *, batch: int = 20_000) -> dict[str, int]:
             if not filled:
                 break
             done["observation.location_general"] += filled
-        # Exact H3 cells and hotspot rollups (issue 15), committed batch by batch.
+        # Exact H3 cells and hotspot rollups, committed batch by batch.
         done["hotspot_rollup"] = hotspot_rollup.backfill(factory, batch=batch)
         return done
     finally:

@@ -1,4 +1,4 @@
-"""Retention and erasure (issue 16): each organization's retention settings applied by a purge,
+"""Retention and erasure: each organization's retention settings applied by a purge,
 erasure of participants on request, and the sweep of orphaned media files.
 
 What goes, and what stays so that the action list stays true:

@@ -1,4 +1,4 @@
-"""Erasure on request (issue 16): one participant of a walk, or every participant of a walk.
+"""Erasure on request: one participant of a walk, or every participant of a walk.
 
 Coordinators and admins. The notes and photos of the participants' observations go (every
 rendition file too, once the erasure is committed), and their display names; the observations'

@@ -1,4 +1,4 @@
-"""Sensitive places (issue 16): the one rule for who sees an observation of a sensitive category
+"""Sensitive places: the one rule for who sees an observation of a sensitive category
 (an ``incident``, say) as it was made, and how everyone else sees it.
 
 - Coordinators and admins see everything (personal access tokens carry their owner's role).

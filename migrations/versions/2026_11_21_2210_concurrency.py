@@ -1,6 +1,6 @@
-"""Concurrency and input hardening (issue 9).
+"""Concurrency and input hardening.
 
-Issue 9 needed no schema change (its locks are advisory); this
+This step needed no schema change (its locks are advisory); this
 revision is empty and stays so the revision chain after it does not move.
 
 Revision ID: a9c0c0a00009

@@ -1,6 +1,6 @@
-"""Working the action list: settings, resolution, comments, signed photos (issue 10).
+"""Working the action list: settings, resolution, comments, signed photos.
 
-Placeholder in the wave-2 chain, filled by the work of issue 10. Kept in one fixed chain so that
+A slot in the fixed chain of migrations. Kept in one fixed chain so that
 work done in parallel never leaves Alembic with two heads.
 
 Revision ID: a9c0c0a00010

@@ -1,4 +1,4 @@
-"""Readers: personal access tokens for OGC API and tiles (issue 13).
+"""Readers: personal access tokens for OGC API and tiles.
 
 Also registers the Nordic projected systems and Web Mercator in SpatiaLite's
 ``spatial_ref_sys`` (initialised with WGS84 only), so ``ST_Transform`` can reproject OGC API

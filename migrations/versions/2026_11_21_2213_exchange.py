@@ -1,5 +1,5 @@
 """Exchange: Open311 integration keys, the case system endpoint and its outbox, observations
-from outside a walk, and the organization's switch for the published follow-up (issue 14).
+from outside a walk, and the organization's switch for the published follow-up.
 
 Revision ID: a9c0c0a00014
 Revises: a9c0c0a00013

@@ -1,4 +1,4 @@
-"""Input that makes sense, participant edits, moderation queue, staff accounts (issue 10, part 2).
+"""Input that makes sense, participant edits, moderation queue, staff accounts.
 
 organization.moderation_mode (post | pre), observation.moderation_reason, and
 user_account.token_version (bumped on a password change or deactivation, so older tokens stop

@@ -1,4 +1,4 @@
-"""Trust: PostgreSQL row-level security (issue 16), last so that it covers every table.
+"""Trust: PostgreSQL row-level security, last so that it covers every table.
 
 Every table of the schema with an ``organization_id`` column (found now, at upgrade time, so
 tables added by earlier revisions are covered without a list here), and ``organization`` on

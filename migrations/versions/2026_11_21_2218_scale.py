@@ -1,4 +1,4 @@
-"""Scale: exact H3 cells per observation and the hotspot rollups (issue 15).
+"""Scale: exact H3 cells per observation and the hotspot rollups.
 
 Observations get their exact H3 cell at resolutions 5..12 (`h3.latlng_to_cell`, not the
 bitwise parent of the resolution-15 cell), an index for reading the partial days at the edges

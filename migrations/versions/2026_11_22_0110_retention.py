@@ -1,4 +1,4 @@
-"""Trust: retention and erasure (issue 16).
+"""Trust: retention and erasure.
 
 Per organization: photo_retention_days, note_retention_days and
 anonymize_participants_after_days (null keeps forever; existing organizations get the finite

@@ -1,4 +1,4 @@
-"""Trust: sensitive places (issue 16).
+"""Trust: sensitive places.
 
 ``observation.location_general``: the centre of the observation's H3 resolution-8 cell, which
 stands in for its location outside the coordinators' view when its category is sensitive.

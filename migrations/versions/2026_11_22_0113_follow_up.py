@@ -1,4 +1,4 @@
-"""Scale: follow-up figures (issue 15).
+"""Scale: follow-up figures.
 
 Indexes that answer the follow-up figures for a period (api/action_items/figures.py): a narrow
 covering index on action_item, so the grouped counts and the median read it instead of the

@@ -1,6 +1,6 @@
-"""Scale: set-based regroup (issue 15).
+"""Scale: set-based regroup.
 
-Reserved for the set-based regroup (issue 15), which has not landed yet; empty until then.
+A slot in the fixed chain; the set-based regroup needed no schema change here.
 
 Revision ID: a9c0c0a0015c
 Revises: a9c0c0a0015b

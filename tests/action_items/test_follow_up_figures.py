@@ -1,4 +1,4 @@
-"""Follow-up figures for a period (issue 15): every figure for several periods, compared with a
+"""Follow-up figures for a period: every figure for several periods, compared with a
 brute-force computation over seeded items and their histories; and the checks on ``since``
 and ``until``. Runs on both databases."""
 
@@ -282,7 +282,7 @@ def test_the_past_differs_from_today_and_an_old_end_sees_no_later_items(
 def test_an_even_count_takes_the_mean_of_the_two_middle_values(
     client: SyncClient, world: World, session: Session
 ) -> None:
-    # Before issue 15 the middle rows were picked with a true division: an even count gave the
+    # An earlier version picked the middle rows were picked with a true division: an even count gave the
     # upper middle value (30.0 here), not the median.
     now = utcnow()
     cat = make_category(session, world.org, "lighting")

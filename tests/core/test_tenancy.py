@@ -1,4 +1,4 @@
-"""The second tenant wall (issue 16): PostgreSQL row-level security under the app's sessions.
+"""The second tenant wall: PostgreSQL row-level security under the app's sessions.
 
 Every test here acts as the service does in production: a session of the app's sessionmaker
 (tests/conftest.py ``serve_on``: the app role, which does not own the tables) bound to one

@@ -110,7 +110,7 @@ def seed(
 
 
 def as_planners_see(data: Seeded, sensitive: str = "incident") -> dict[str, dict[str, Any]]:
-    """The seeded observations as a planner sees them (sensitive places, issue 16): those of
+    """The seeded observations as a planner sees them (sensitive places): those of
     the ``sensitive`` category at the centre of their resolution-8 cell, without a note."""
     out = {}
     for k, o in data.observations.items():

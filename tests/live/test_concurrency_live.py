@@ -141,7 +141,7 @@ def test_regroup_while_the_group_keeps_capturing_keeps_counters_true(crowd: Any)
 def test_hotspot_rollup_stays_exact_under_concurrent_capture_and_moderation(crowd: Any) -> None:
     """PUTs, batches, coordinators moderating the same observations back and forth and
     authors changing categories, all at once: afterwards the hotspot rollups equal a fresh
-    GROUP BY over the observations (issue 15)."""
+    GROUP BY over the observations."""
     from api.hotspots import rollup as hotspot_rollup
     from models import Organization
 

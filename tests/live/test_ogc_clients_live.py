@@ -61,7 +61,7 @@ def served(
         data = seed(s, org, walk, area, observations=N_OBSERVATIONS, items=40, sensitive="incident")
         secret = token_service.create_token(s, planner, TokenCreate(name="QGIS")).secret
         s.commit()
-    # Planners see them all, the sensitive ones generalised (issue 16).
+    # Planners see them all, the sensitive ones generalised.
     visible = {str(k) for k in data.observations}
     with LiveServer(url, tmp_path_factory.mktemp("ogc-live")) as server:
         yield Served(server, secret, data, visible)

@@ -1,4 +1,4 @@
-"""Sensitive places (issue 16): one observation of a sensitive category (``incident``, made
+"""Sensitive places: one observation of a sensitive category (``incident``, made
 actionable by the admin so it has an action item too), fetched through every output by every
 kind of caller. Coordinators and admins (and the author) see the true point and the note;
 engineers, planners and the other participants of the walk see the centre of its H3

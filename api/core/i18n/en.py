@@ -33,7 +33,7 @@ MESSAGES: dict[str, str] = {
     "error.note_required": "this organization resolves items with a resolution note",
     "error.signature_invalid": "the link is not valid for this photo",
     "error.signature_expired": "the link has expired; reload the page for a new one",
-    # input that makes sense, the author's edits, staff accounts (issue 10, part 2)
+    # input that makes sense, the author's edits, staff accounts
     "error.location_swapped": "{where}: the coordinates look swapped: GeoJSON is [longitude, latitude]; {given} is {km} km from the walk, {swapped} would be on it",
     "error.location_far": "{where}: is {km} km from the walk's area or route (at most {max_m} m; GeoJSON is [longitude, latitude])",
     "error.unknown_category": "{where}: unknown category {code!r}; valid codes: {valid}",
@@ -100,7 +100,7 @@ MESSAGES: dict[str, str] = {
     "group.housing": "housing",
     "group.business": "business",
     "group.other": "other",
-    # exchange: exports, reports and the public follow-up (issue 14)
+    # exchange: exports, reports and the public follow-up
     "export.col.nr": "No.",
     "export.col.place": "Place",
     "export.col.lat": "Latitude",

@@ -31,7 +31,7 @@ MESSAGES: dict[str, str] = {
     "error.note_required": "denne kommunen krever en merknad for å lukke et tiltak",
     "error.signature_invalid": "lenken gjelder ikke dette bildet",
     "error.signature_expired": "lenken er utløpt; last siden inn på nytt for en ny lenke",
-    # input that makes sense, the author's edits, staff accounts (issue 10, part 2)
+    # input that makes sense, the author's edits, staff accounts
     "error.location_swapped": "{where}: koordinatene ser ut til å være byttet om: GeoJSON er [lengdegrad, breddegrad]; {given} ligger {km} km fra vandringen, {swapped} ville ligget på den",
     "error.location_far": "{where}: ligger {km} km fra vandringens område eller rute (høyst {max_m} m; GeoJSON er [lengdegrad, breddegrad])",
     "error.unknown_category": "{where}: ukjent kategori {code!r}; gyldige koder: {valid}",
@@ -92,7 +92,7 @@ MESSAGES: dict[str, str] = {
     "group.housing": "borettslag",
     "group.business": "næringsliv",
     "group.other": "andre",
-    # exchange: exports, reports and the public follow-up (issue 14)
+    # exchange: exports, reports and the public follow-up
     "export.col.nr": "Nr.",
     "export.col.place": "Sted",
     "export.col.lat": "Breddegrad",
