@@ -145,6 +145,7 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     # Unlisted: anyone with the link, once the walk's report back is published.
     ("GET", "/public/{org_slug}/walks/{walk_id}"): ANYONE,
     ("GET", "/public/{org_slug}/walks/{walk_id}.json"): ANYONE,
+    ("GET", "/public/{org_slug}/walks/{walk_id}/photos/{photo_id}"): ANYONE,
     # Notices: each staff member's own settings; webhooks are the admins'.
     ("GET", f"{V1}/me/notifications"): STAFF,
     ("PUT", f"{V1}/me/notifications"): STAFF,
