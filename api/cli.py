@@ -220,7 +220,7 @@ def cmd_open311_sync(args: argparse.Namespace) -> int:
 
     engine, factory = _session_factory()
     try:
-        report = sync(factory)
+        report = sync(factory, allow_private=get_settings().webhook_allow_private)
     finally:
         engine.dispose()
     print(

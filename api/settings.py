@@ -231,9 +231,9 @@ class Settings(BaseSettings):
     )
     webhook_allow_private: bool = Field(
         default=False,
-        description="`1`: webhook URLs may point at loopback, link-local and private addresses "
-        "(on-premises receivers, tests). Off, such a URL is refused with a 422 naming `url`, "
-        "when it is saved and again at every delivery.",
+        description="`1`: webhook and outbound Open311 URLs may point at loopback, link-local "
+        "and private addresses (on-premises receivers, tests). Off, such a URL is refused with "
+        "a 422 naming `url` when it is saved, and again at every delivery.",
     )
     digest_hour: int = Field(
         default=7,

@@ -65,6 +65,10 @@ class Organization(SQLModel, table=True):
     require_resolution_note: bool = Field(
         default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
     )
+    # The walk's report back shows the photos of each fix: off until an admin turns it on.
+    report_back_photos: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
     moderation_mode: ModerationMode = Field(
         default=ModerationMode.post, sa_column=enum_column(ModerationMode)
@@ -129,6 +133,8 @@ class OrganizationSettingsRead(SQLModel):
     moderation_mode: ModerationMode
     # The published follow-up at /public/{slug}/.
     public_followup: bool = False
+    # Fix photos on walks' report backs.
+    report_back_photos: bool = False
     # Retention in days; null keeps forever.
     photo_retention_days: int | None = DEFAULT_PHOTO_RETENTION_DAYS
     note_retention_days: int | None = DEFAULT_NOTE_RETENTION_DAYS
@@ -143,6 +149,7 @@ class OrganizationUpdate(SQLModel):
     require_resolution_note: Annotated[bool | None, NotNull] = None
     moderation_mode: Annotated[ModerationMode | None, NotNull] = None
     public_followup: Annotated[bool | None, NotNull] = None
+    report_back_photos: Annotated[bool | None, NotNull] = None
     # Whole days (0..36500), or null to keep forever.
     photo_retention_days: RetentionDays = None
     note_retention_days: RetentionDays = None

@@ -67,6 +67,7 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("PATCH", f"{V1}/walks/{{id}}"): COORDINATOR_PLUS,
     ("POST", f"{V1}/walks/{{id}}/rotate-code"): COORDINATOR_PLUS,
     ("GET", f"{V1}/walks/{{id}}/join-qr.svg"): COORDINATOR_PLUS,
+    ("GET", f"{V1}/walks/{{id}}/report-back-qr.svg"): COORDINATOR_PLUS,
     ("POST", f"{V1}/walks/join"): ANYONE,
     ("GET", f"{V1}/walks/{{id}}/nearby-resolved"): WALK_MEMBERS,
     ("PUT", f"{V1}/observations/{{id}}"): WALK_MEMBERS,
@@ -144,6 +145,7 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     # Unlisted: anyone with the link, once the walk's report back is published.
     ("GET", "/public/{org_slug}/walks/{walk_id}"): ANYONE,
     ("GET", "/public/{org_slug}/walks/{walk_id}.json"): ANYONE,
+    ("GET", "/public/{org_slug}/walks/{walk_id}/photos/{photo_id}"): ANYONE,
     # Notices: each staff member's own settings; webhooks are the admins'.
     ("GET", f"{V1}/me/notifications"): STAFF,
     ("PUT", f"{V1}/me/notifications"): STAFF,

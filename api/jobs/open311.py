@@ -18,7 +18,10 @@ log = logging.getLogger("safewalk.open311")
 def _run(app: FastAPI, every: float, stop: threading.Event) -> None:
     while not stop.wait(every):
         try:
-            report = sync(app.state.sessionmaker)
+            report = sync(
+                app.state.sessionmaker,
+                allow_private=app.state.settings.webhook_allow_private,
+            )
             if report.sent or report.failed or report.resolved:
                 log.info(
                     "open311 sync: %d sent, %d failed, %d resolved",

@@ -48,6 +48,7 @@ def _settings(data_dir: Path, database_url: str) -> Settings:
         throttle_store="memory",
         metrics="open",
         notify_seconds=0,
+        # The tour points the case system at a closed loopback port.
         webhook_allow_private=True,
     )
 
@@ -89,6 +90,8 @@ class Tour:
             return "swagger-ui.css" if template.startswith("/docs/") else next(iter(VENDOR))
         if name == "code":
             return self.values["join_code"] if template.startswith("/j/") else "lighting"
+        if name == "photo_id" and template.startswith("/public/"):
+            return self.values["fix_photo_id"]  # the report back shows fix photos only
         return self.values[name]
 
     def params(self, template: str) -> dict[str, str]:
@@ -152,6 +155,7 @@ def build_tour(client: SyncClient, world: World, session: Session) -> Tour:
         Polygon([(5.700, 58.848), (5.714, 58.848), (5.714, 58.856), (5.700, 58.856)]),
     )
     world.org.public_followup = True
+    world.org.report_back_photos = True
     session.commit()
     # Webhooks first, so that what the tour does next is delivered to both.
     hooks = [
@@ -175,6 +179,15 @@ def build_tour(client: SyncClient, world: World, session: Session) -> Tour:
     _observe(tour, "walkway", 5.7300, 58.8490)  # another hotspot cell
     for obs in done:
         _resolve(tour, obs["action_item_id"])
+    fix_photo = str(uuid.uuid4())
+    _ok(
+        client.put(
+            f"/api/v1/action-items/{done[0]['action_item_id']}/photos/{fix_photo}",
+            headers={**world.headers("coordinator"), "Content-Type": "image/jpeg"},
+            content=plain_jpeg(),
+        ),
+        "fix photo",
+    )
     item = lit["action_item_id"]
     _ok(
         client.post(
@@ -245,6 +258,7 @@ def build_tour(client: SyncClient, world: World, session: Session) -> Tour:
         "observations.id": lit["id"],
         "walks.id.map": str(world.walk.id),
         "photo_id": photo,
+        "fix_photo_id": fix_photo,
         "org_slug": world.org.slug,
         "walk_id": str(world.walk.id),
         "area_id": str(west.id),

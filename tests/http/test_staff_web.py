@@ -131,6 +131,39 @@ def test_join_qr_walls(client: SyncClient, world: World) -> None:
     assert client.get(unknown, headers=world.headers("admin")).status_code == 404
 
 
+def test_report_back_qr_is_the_report_back_link(app: Any, client: SyncClient, world: World) -> None:
+    url = f"/api/v1/walks/{world.walk.id}/report-back-qr.svg"
+    r = client.get(url, headers=world.headers("coordinator"))
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "image/svg+xml"
+    link = f"http://testserver/public/{world.org.slug}/walks/{world.walk.id}"
+    expected = segno.make_qr(link, error="m")
+    import io
+
+    buf = io.BytesIO()
+    expected.save(buf, kind="svg", scale=10, border=4, title=link, xmldecl=False)
+    assert r.text == buf.getvalue().decode()
+    # The link it draws is the page's own route.
+    published = client.post(
+        f"/api/v1/walks/{world.walk.id}/report-back", headers=world.headers("coordinator")
+    )
+    assert published.json()["url"] == link
+    app.state.settings = app.state.settings.model_copy(
+        update={"public_url": "http://192.168.1.20:8000/"}
+    )
+    r = client.get(url, headers=world.headers("coordinator"))
+    assert f"<title>http://192.168.1.20:8000/public/{world.org.slug}/walks/" in r.text
+
+
+def test_report_back_qr_walls(client: SyncClient, world: World) -> None:
+    url = f"/api/v1/walks/{world.other_walk.id}/report-back-qr.svg"
+    assert client.get(url, headers=world.headers("foreign_admin")).status_code == 404
+    assert client.get(url, headers=world.headers("engineer")).status_code == 403
+    assert client.get(url).status_code == 401
+    mine = f"/api/v1/walks/{world.walk.id}/report-back-qr.svg"
+    assert client.get(mine, headers=world.headers("participant")).status_code == 403
+
+
 def test_join_qr_prints_the_public_url(app: Any, client: SyncClient, world: World) -> None:
     # Behind a proxy or on a LAN the address the server sees is not the one phones can reach.
     app.state.settings = app.state.settings.model_copy(

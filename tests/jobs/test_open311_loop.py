@@ -45,7 +45,7 @@ def test_the_loop_runs_only_when_configured(
 ) -> None:
     calls: list[float] = []
 
-    def fake_sync(factory: Any) -> Any:
+    def fake_sync(factory: Any, **_kw: Any) -> Any:
         calls.append(time.monotonic())
         raise RuntimeError("a failing pass is logged and the loop goes on")
 

@@ -142,9 +142,9 @@ def test_an_item_travels_is_closed_there_and_comes_back_resolved(
         a_auth, b_auth = login(http, sandnes.coordinator), login(http, stavanger.coordinator)
 
         item = observe(http, sandnes, a_auth, "lighting")
-        assert sync(factory).sent == 0  # still new: only triaged items go
+        assert sync(factory, allow_private=True).sent == 0  # still new: only triaged items go
         move(http, a_auth, item, status="triaged", department="lighting")
-        report = sync(factory)
+        report = sync(factory, allow_private=True)
         assert (report.queued, report.sent, report.failed) == (1, 1, 0), report
         d = dispatch_of(factory, item)
         assert d is not None
@@ -160,7 +160,7 @@ def test_an_item_travels_is_closed_there_and_comes_back_resolved(
             assert [o.walk_id for o in obs] == [None]
         # Stavanger's engineers close it with a note.
         close(http, b_auth, d.service_request_id, "Lampe byttet")
-        assert sync(factory).resolved == 1
+        assert sync(factory, allow_private=True).resolved == 1
         back = http.get(f"/api/v1/action-items/{item}", headers=a_auth).json()
         assert back["status"] == "resolved"
         assert back["resolution_note"] == "Lampe byttet"
@@ -169,7 +169,9 @@ def test_an_item_travels_is_closed_there_and_comes_back_resolved(
         assert [(e["to_status"], e["comment"]) for e in from_case_system] == [
             ("resolved", "Lampe byttet")
         ]
-        assert sync(factory).resolved == 0  # applying the same update again changes nothing
+        assert (
+            sync(factory, allow_private=True).resolved == 0
+        )  # applying the same update again changes nothing
 
         # An Open311 client from PyPI reads Stavanger's published view (JSON and XML).
         with factory() as s:
@@ -195,7 +197,7 @@ def test_an_item_travels_is_closed_there_and_comes_back_resolved(
         # The other way: Stavanger's parks item goes to Sandnes.
         theirs = observe(http, stavanger, b_auth, "vegetation")
         move(http, b_auth, theirs, status="triaged")
-        assert sync(factory).sent == 1
+        assert sync(factory, allow_private=True).sent == 1
         d2 = dispatch_of(factory, theirs)
         assert d2 is not None
         with factory() as s:
@@ -232,7 +234,7 @@ def test_endpoint_down_retries_with_backoff_and_loses_nothing(
     configure(factory, sandnes, stavanger, f"http://127.0.0.1:{port}/open311/v2/", "lighting")
     item = _triaged_item(factory, sandnes)
     t0 = utcnow()
-    report = sync(factory, now=t0)
+    report = sync(factory, allow_private=True, now=t0)
     assert (report.sent, report.failed) == (0, 1)
     assert "ConnectError" in report.errors[0]
     d = dispatch_of(factory, item)
@@ -246,8 +248,8 @@ def test_endpoint_down_retries_with_backoff_and_loses_nothing(
         assert row.failing is True
         assert row.last_error
     # Before the backoff is over, nothing is tried; a second failure doubles the wait.
-    assert sync(factory, now=t0 + timedelta(seconds=5)).failed == 0
-    assert sync(factory, now=t0 + backoff(1)).failed == 1
+    assert sync(factory, allow_private=True, now=t0 + timedelta(seconds=5)).failed == 0
+    assert sync(factory, allow_private=True, now=t0 + backoff(1)).failed == 1
     d = dispatch_of(factory, item)
     assert d is not None
     assert d.attempts == 2
@@ -255,8 +257,8 @@ def test_endpoint_down_retries_with_backoff_and_loses_nothing(
     # The case system comes up (on the configured port); the item goes, exactly once.
     with LiveServer(fresh_db_url, tmp_path / "b", port=port):
         later = t0 + backoff(1) + backoff(2)
-        assert sync(factory, now=later).sent == 1
-        assert sync(factory, now=later + timedelta(hours=2)).sent == 0
+        assert sync(factory, allow_private=True, now=later).sent == 1
+        assert sync(factory, allow_private=True, now=later + timedelta(hours=2)).sent == 0
     with factory() as s:
         arrived = list(
             s.scalars(

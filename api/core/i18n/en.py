@@ -163,6 +163,7 @@ MESSAGES: dict[str, str] = {
     "report_back.items": "What was reported, and what became of it",
     "report_back.count": "{observations} observations, {items} action items, {done} done",
     "report_back.col.outcome": "What was done",
+    "report_back.fix_photo": "Photo of the fix {n}",
     "report_back.referred": "Referred to {to}",
     "report_back.declined": "Not done: {reason}",
     "report_back.no_items": "None of the observations has led to an action item yet.",

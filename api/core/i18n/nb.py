@@ -155,6 +155,7 @@ MESSAGES: dict[str, str] = {
     "report_back.items": "Hva som ble meldt, og hva som skjedde",
     "report_back.count": "{observations} observasjoner, {items} tiltak, {done} utført",
     "report_back.col.outcome": "Hva som ble gjort",
+    "report_back.fix_photo": "Bilde av utbedringen {n}",
     "report_back.referred": "Oversendt til {to}",
     "report_back.declined": "Utføres ikke: {reason}",
     "report_back.no_items": "Ingen av observasjonene har ført til tiltak ennå.",

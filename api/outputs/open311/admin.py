@@ -10,7 +10,7 @@ from fastapi import Request, Response
 from api.action_items import grouping as item_domain
 from api.auth.deps import PrincipalDep
 from api.core.paging import link_next
-from api.http.deps import PageDep, SessionDep
+from api.http.deps import PageDep, SessionDep, SettingsDep
 from api.http.routing import api_router
 from api.outputs.open311 import client, keys
 from models.exchange import (
@@ -65,10 +65,12 @@ def get_case_system(principal: PrincipalDep, session: SessionDep) -> Open311Endp
 
 @router.put("/open311/case-system", response_model=Open311EndpointRead)
 def put_case_system(
-    body: Open311EndpointIn, principal: PrincipalDep, session: SessionDep
+    body: Open311EndpointIn, principal: PrincipalDep, session: SessionDep, settings: SettingsDep
 ) -> Open311EndpointRead:
-    """Where items of the mapped departments or categories are sent once triaged."""
-    return _endpoint_read(client.configure(session, principal.org_id, body))
+    """Where items of the mapped departments or categories are sent once triaged; a URL
+    reaching loopback, link-local or private addresses is refused (422 naming ``url``)."""
+    allow = settings.webhook_allow_private
+    return _endpoint_read(client.configure(session, principal.org_id, body, allow_private=allow))
 
 
 @router.delete("/open311/case-system", status_code=204)

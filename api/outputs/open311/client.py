@@ -30,7 +30,8 @@ from sqlmodel import col
 
 from api.action_items.grouping import record_event, set_status
 from api.core import spatial, tenancy
-from api.core.errors import Conflict, NotFound
+from api.core.errors import Conflict, InvalidInput, NotFound
+from api.core.outbound import UnsafeUrl, check_url
 from api.core.paging import seek
 from api.outputs.open311.formats import w3c
 from models import (
@@ -79,12 +80,19 @@ def get_endpoint(session: Session, org_id: uuid.UUID) -> Open311Endpoint:
     return ep
 
 
-def configure(session: Session, org_id: uuid.UUID, body: Open311EndpointIn) -> Open311Endpoint:
+def configure(
+    session: Session, org_id: uuid.UUID, body: Open311EndpointIn, *, allow_private: bool = False
+) -> Open311Endpoint:
+    url = str(body.url)
+    try:
+        # The server posts to this URL: it may not point into the network the service runs in.
+        check_url(url, allow_private=allow_private)
+    except UnsafeUrl as exc:
+        raise InvalidInput.at(["body", "url"], str(exc)) from exc
     ep = session.scalar(
         select(Open311Endpoint).where(col(Open311Endpoint.organization_id) == org_id)
     )
     data = body.model_dump()
-    url = str(body.url)
     data["url"] = url if url.endswith("/") else url + "/"
     if ep is None:
         ep = Open311Endpoint(organization_id=org_id, **data)
@@ -282,6 +290,7 @@ def _deliver(
     org_id: uuid.UUID,
     now: datetime,
     report: SyncReport,
+    allow_private: bool,
 ) -> None:
     with _unit(factory, org_id) as s:
         ep = s.get(Open311Endpoint, ep_id)
@@ -309,6 +318,9 @@ def _deliver(
     for dispatch_id, params in jobs:
         # No transaction is open while we wait for the other system.
         try:
+            # Checked again now: the name may resolve elsewhere than when it was saved. A
+            # refusal is a failed delivery, tried again later like any other.
+            check_url(url, allow_private=allow_private)
             res = http.post(url, data=params)
             res.raise_for_status()
             answer = _first(res.json())
@@ -317,6 +329,8 @@ def _deliver(
             if not remote_id and not token:
                 raise ValueError("the answer has neither service_request_id nor token")
             error = None
+        except UnsafeUrl as exc:
+            error = f"refused: {exc}"
         except (httpx.HTTPError, ValueError) as exc:
             error = _describe(exc)
         with _unit(factory, org_id) as s:
@@ -354,6 +368,7 @@ def _resolve_tokens(
     ep_id: uuid.UUID,
     org_id: uuid.UUID,
     report: SyncReport,
+    allow_private: bool,
 ) -> None:
     with _unit(factory, org_id) as s:
         ep = s.get(Open311Endpoint, ep_id)
@@ -372,6 +387,7 @@ def _resolve_tokens(
         base, params = ep.url, _auth(ep)
     for dispatch_id, token in waiting:
         try:
+            check_url(base, allow_private=allow_private)
             res = http.get(f"{base}tokens/{token}.json", params=params)
             res.raise_for_status()
             remote_id = _first(res.json()).get("service_request_id") or None
@@ -432,6 +448,7 @@ def _read_updates(
     org_id: uuid.UUID,
     now: datetime,
     report: SyncReport,
+    allow_private: bool,
 ) -> None:
     with _unit(factory, org_id) as s:
         ep = s.get(Open311Endpoint, ep_id)
@@ -454,6 +471,7 @@ def _read_updates(
     end = now + timedelta(seconds=1)
     query = {**params, "start_date": w3c(since - UPDATE_OVERLAP, tz), "end_date": w3c(end, tz)}
     try:
+        check_url(base, allow_private=allow_private)
         res = http.get(f"{base}servicerequestupdates.json", params=query)
         res.raise_for_status()
         updates = res.json()
@@ -477,8 +495,11 @@ def sync(
     now: datetime | None = None,
     organization_id: uuid.UUID | None = None,
     http: httpx.Client | None = None,
+    allow_private: bool = False,
 ) -> SyncReport:
-    """One pass over every enabled endpoint (or one organization's)."""
+    """One pass over every enabled endpoint (or one organization's). ``allow_private``
+    (``SAFEWALK_WEBHOOK_ALLOW_PRIVATE``) lets it post to loopback, link-local and private
+    addresses."""
     now = now or utcnow()
     report = SyncReport()
     own = http is None
@@ -499,9 +520,9 @@ def sync(
                 ep = s.get(Open311Endpoint, ep_id)
                 if ep is not None:
                     report.queued += enqueue_eligible(s, ep, now)
-            _deliver(factory, client, ep_id, org_id, now, report)
-            _resolve_tokens(factory, client, ep_id, org_id, report)
-            _read_updates(factory, client, ep_id, org_id, now, report)
+            _deliver(factory, client, ep_id, org_id, now, report, allow_private)
+            _resolve_tokens(factory, client, ep_id, org_id, report, allow_private)
+            _read_updates(factory, client, ep_id, org_id, now, report, allow_private)
     finally:
         if own:
             client.close()

@@ -19,7 +19,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -39,6 +39,7 @@ from models import (
     Observation,
     Organization,
     Participant,
+    Photo,
     Walk,
     WalkStatus,
 )
@@ -64,6 +65,8 @@ class ShownItem:
     referred_to: str | None
     declined_reason: str | None
     observation_ids: tuple[uuid.UUID, ...] = ()
+    # Fix photos, only when the organization shows them (``report_back_photos``) and done.
+    photo_ids: tuple[uuid.UUID, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,27 @@ class ReportBack:
     comparison: Comparison | None
     published_at: datetime
     item_by_id: dict[uuid.UUID, ShownItem] = field(default_factory=dict)
+    photos_shown: bool = False
+
+
+def photo_path(org_slug: str, walk_id: uuid.UUID, photo_id: uuid.UUID) -> str:
+    """Where the page serves a fix photo: under its own unlisted link, so it needs no other."""
+    return f"/public/{org_slug}/walks/{walk_id}/photos/{photo_id}"
+
+
+def _with_fix_photos(session: Session, items: list[ShownItem]) -> list[ShownItem]:
+    done = [i.id for i in items if i.done]
+    if not done:
+        return items
+    found: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    for p in session.scalars(
+        select(Photo)
+        .where(col(Photo.action_item_id).in_(done))
+        .order_by(col(Photo.created_at), col(Photo.id))
+    ):
+        assert p.action_item_id is not None
+        found[p.action_item_id].append(p.id)
+    return [replace(i, photo_ids=tuple(found.get(i.id, ()))) for i in items]
 
 
 def published_walk(session: Session, slug: str, walk_id: uuid.UUID) -> tuple[Organization, Walk]:
@@ -308,6 +332,8 @@ def report_back(session: Session, org: Organization, walk: Walk) -> ReportBack:
         if o.item_id is not None and o.item_id in final:
             members[final[o.item_id]].append(o.id)
     items = _shown_items(session, [loaded[i] for i in members], members)
+    if org.report_back_photos:
+        items = _with_fix_photos(session, items)
     shown = {i.id for i in items}
     # Each observation points at the item it stands in now (or none, when that is not shown).
     observations = [
@@ -329,6 +355,7 @@ def report_back(session: Session, org: Organization, walk: Walk) -> ReportBack:
         comparison=_compare(session, org, walk, items),
         published_at=walk.report_back_published_at,
         item_by_id={i.id: i for i in items},
+        photos_shown=org.report_back_photos,
     )
 
 
@@ -354,6 +381,8 @@ def as_json(report: ReportBack, lang: str) -> dict[str, object]:
         }
         if with_observations:
             out["observation_ids"] = [str(o) for o in i.observation_ids]
+        if report.photos_shown and with_observations:
+            out["photos"] = [photo_path(report.org.slug, report.walk.id, p) for p in i.photo_ids]
         return out
 
     c = report.comparison

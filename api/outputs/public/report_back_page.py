@@ -7,7 +7,7 @@ from html import escape
 
 from api.core.i18n import translate
 from api.outputs.public.pages import _CSS, _date, _t
-from api.outputs.public.report_back import ReportBack, ShownItem
+from api.outputs.public.report_back import ReportBack, ShownItem, photo_path
 
 _EXTRA_CSS = ".outcome{max-width:24rem}\n.facts{color:#444}\n"
 
@@ -24,7 +24,19 @@ def outcome(item: ShownItem, lang: str) -> str:
     return " · ".join(parts)
 
 
-def _table(rows: list[ShownItem], lang: str, caption: str) -> str:
+def _photos(report: ReportBack | None, item: ShownItem, lang: str) -> str:
+    """Links to the fix's photos (same origin: the page loads nothing itself)."""
+    if report is None or not item.photo_ids:
+        return ""
+    links = " ".join(
+        f'<a class="fix-photo" href="{escape(photo_path(report.org.slug, report.walk.id, p))}">'
+        f"{escape(translate('report_back.fix_photo', lang, n=n))}</a>"
+        for n, p in enumerate(item.photo_ids, start=1)
+    )
+    return f" {links}"
+
+
+def _table(rows: list[ShownItem], lang: str, caption: str, report: ReportBack | None = None) -> str:
     t = _t(lang)
     head = "".join(
         f'<th scope="col">{t(k)}</th>'
@@ -40,7 +52,7 @@ def _table(rows: list[ShownItem], lang: str, caption: str) -> str:
         f"<td{' class=done' if r.done else ''}>{t('status.' + r.status)}</td>"
         f"<td>{_date(r.due_date, lang)}</td>"
         f"<td>{_date(r.done_date, lang)}</td>"
-        f'<td class="outcome">{escape(outcome(r, lang))}</td>'
+        f'<td class="outcome">{escape(outcome(r, lang))}{_photos(report, r, lang)}</td>'
         "</tr>"
         for r in rows
     )
@@ -78,7 +90,12 @@ def page(report: ReportBack, lang: str) -> str:
     parts = [f'<p class="facts">{escape(facts)}</p>', f"<p>{t('report_back.intro')}</p>"]
     if report.items:
         parts.append(
-            _table(list(report.items), lang, f"{translate('report_back.items', lang)}: {counts}")
+            _table(
+                list(report.items),
+                lang,
+                f"{translate('report_back.items', lang)}: {counts}",
+                report,
+            )
         )
     else:
         parts.append(f"<p>{t('report_back.no_items')}</p>")

@@ -13,10 +13,14 @@ from typing import Literal
 
 from fastapi import APIRouter, Request, Response
 
+from api.core.errors import NotFound
 from api.core.i18n import pick_language
-from api.http.deps import SessionDep
+from api.core.media import PhotoSize
+from api.http.deps import MediaDep, SessionDep
 from api.outputs.public import report_back as service
 from api.outputs.public import report_back_page
+from api.photos.service import photo_file
+from models import Photo
 
 router = APIRouter(prefix="/public", tags=["public"])
 
@@ -105,3 +109,30 @@ def report_back_page_route(
     reported, never a sensitive category, never a participant's note."""
     fmt = format or ("json" if _wants_json(request) else "html")
     return _render(request, session, org_slug, walk_id, fmt, lang)
+
+
+@router.get(
+    "/{org_slug}/walks/{walk_id}/photos/{photo_id}",
+    response_class=Response,
+    summary="A fix photo on a walk's report back",
+    responses={200: {"content": {"image/jpeg": {}, "image/webp": {}, "image/png": {}}}},
+)
+def report_back_photo(
+    org_slug: str,
+    walk_id: uuid.UUID,
+    photo_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    store: MediaDep,
+) -> Response:
+    """A metadata-free thumbnail of a fix photo the published report back shows (the
+    organization shows them: ``report_back_photos``); 404 for any other photo."""
+    org, walk = service.published_walk(session, org_slug, walk_id)
+    report = service.report_back(session, org, walk)
+    if not any(photo_id in i.photo_ids for i in report.items):
+        raise NotFound("no such photo on this report back")
+    photo = session.get(Photo, photo_id)
+    if photo is None:
+        raise NotFound("no such photo on this report back")
+    found = photo_file(store, photo, PhotoSize.thumb)
+    return _respond(request, found.data, found.media_type)

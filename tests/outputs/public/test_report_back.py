@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from models import Participant, ParticipantGroup, utcnow
 from tests.factories import make_walk
 from tests.factories.client import SyncClient
+from tests.factories.photos import camera_jpeg
 from tests.factories.world import World, participant_token
 from tests.outputs.exports.test_exports import POPPLER, pdf_text
 
@@ -295,3 +296,61 @@ def test_a_later_walk_shows_verified_still_a_problem_and_new(
     assert "Verified fixed" in html
     assert "Still a problem" in html
     assert "Drug dealing" not in html
+
+
+def _fix_photo(client: SyncClient, world: World, item_id: str) -> str:
+    photo_id = str(uuid.uuid4())
+    up = client.put(
+        f"/api/v1/action-items/{item_id}/photos/{photo_id}",
+        headers={**world.headers("coordinator"), "Content-Type": "image/jpeg"},
+        content=camera_jpeg(),
+    )
+    assert up.status_code == 201, up.text
+    return photo_id
+
+
+def test_fix_photos_only_where_the_organization_shows_them(
+    client: SyncClient, world: World, walked: dict[str, Any]
+) -> None:
+    lit = walked["items"]["lighting"]
+    photo_id = _fix_photo(client, world, lit)
+    # A photo of an observation is never shown, whatever the setting.
+    obs_photo = str(uuid.uuid4())
+    up = client.put(
+        f"/api/v1/observations/{walked['obs']['lighting']['id']}/photos/{obs_photo}",
+        headers={**world.headers("participant"), "Content-Type": "image/jpeg"},
+        content=camera_jpeg(),
+    )
+    assert up.status_code == 201, up.text
+    assert publish(client, world).status_code == 200
+    served = page_url(world, f"/photos/{photo_id}")
+
+    # Off (the default): neither listed nor served.
+    [item] = [i for i in client.get(page_url(world, ".json")).json()["items"] if i["id"] == lit]
+    assert "photos" not in item
+    assert served not in client.get(page_url(world)).text
+    assert client.get(served).status_code == 404
+
+    admin = world.headers("admin")
+    r = client.patch("/api/v1/organization", json={"report_back_photos": True}, headers=admin)
+    assert r.status_code == 200, r.text
+    assert r.json()["report_back_photos"] is True
+    bad = client.patch("/api/v1/organization", json={"report_back_photos": None}, headers=admin)
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["loc"][-1] == "report_back_photos"
+
+    items = {i["id"]: i for i in client.get(page_url(world, ".json")).json()["items"]}
+    assert items[lit]["photos"] == [served]
+    assert all(i["photos"] == [] for k, i in items.items() if k != lit)
+    assert f'href="{served}"' in client.get(page_url(world)).text
+    got = client.get(served)
+    assert got.status_code == 200
+    assert got.headers["content-type"] == "image/jpeg"
+    assert got.headers["x-robots-tag"] == "noindex, nofollow"
+    assert b"Exif" not in got.content  # the stored renditions carry no metadata
+    # Only fix photos of this report back's items.
+    assert client.get(page_url(world, f"/photos/{obs_photo}")).status_code == 404
+    assert client.get(page_url(world, f"/photos/{uuid.uuid4()}")).status_code == 404
+    # Withdrawn: the photo goes with the page.
+    assert publish(client, world, published=False).status_code == 200
+    assert client.get(served).status_code == 404

@@ -142,6 +142,7 @@ export default {
   report_title: 'What became of my observations',
   report_open: 'What became of them?',
   report_link: 'Open the report back page',
+  report_qr_alt: 'QR code for the report back page: {link}',
   report_bookmark: 'Bookmark the page to follow up later. Anyone with the link can read it; it never shows who reported what.',
   report_loading: 'Loading…',
   report_not_yet: 'The report back is not published yet. Look again later.',

@@ -134,6 +134,7 @@ export default {
   report_title: 'Hva skjedde med observasjonene mine',
   report_open: 'Hva skjedde med dem?',
   report_link: 'Åpne tilbakemeldingssiden',
+  report_qr_alt: 'QR-kode for tilbakemeldingssiden: {link}',
   report_bookmark: 'Lagre siden som bokmerke for å følge med senere. Alle med lenken kan lese den; den viser aldri hvem som meldte hva.',
   report_loading: 'Henter …',
   report_not_yet: 'Tilbakemeldingen er ikke publisert ennå. Se igjen senere.',

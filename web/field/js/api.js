@@ -1,6 +1,6 @@
 // The walk sessions (a token per walk, on this device only: a participant has no account)
 // and the requests the field app makes, through the shared client (web/shared/api.js).
-import { API, answer } from '../../shared/api.js';
+import { API, answer, send } from '../../shared/api.js';
 
 const SESSIONS = 'safewalk.sessions';
 const CURRENT = 'safewalk.current';
@@ -66,6 +66,22 @@ export async function join(code, group, displayName) {
 /** Who this token is: for a participant, the walk's organization (its public address). */
 export async function me(session) {
   return call('GET', '/me', { token: session.access_token });
+}
+
+/** The QR code of the walk's report back page (a Blob), or null when this walk's token may
+ * not draw it (only coordinators may) or the phone is offline: the link alone is shown then. */
+export async function reportBackQr(walkId) {
+  const token = tokenFor(walkId);
+  if (!token) return null;
+  try {
+    const res = await send(`${API}/walks/${walkId}/report-back-qr.svg`, {
+      token,
+      headers: { Accept: 'image/svg+xml' },
+    });
+    return res.ok ? await res.blob() : null;
+  } catch {
+    return null;
+  }
 }
 
 export async function categories(session) {

@@ -637,6 +637,22 @@ async function openReport(walkId) {
   show('report');
   const mine = (await state.outbox.all()).filter((it) => it.walk_id === walkId && isDelivered(it));
   await showReport(walkId, mine, { categoryLabel });
+  await showReportQr(walkId);
+}
+
+/** The report back's QR code beside its link, drawn by the server only when this walk's token
+ * may read it; otherwise the link stands alone. */
+async function showReportQr(walkId) {
+  const img = $('#report-qr');
+  if (img.src.startsWith('blob:')) URL.revokeObjectURL(img.src);
+  img.hidden = true;
+  img.removeAttribute('src');
+  const link = pageUrl(walkId);
+  const svg = link ? await api.reportBackQr(walkId) : null;
+  if (!svg || state.reportWalk !== walkId) return;
+  img.src = URL.createObjectURL(svg);
+  img.alt = t('report_qr_alt', { link });
+  img.hidden = false;
 }
 
 /** On the join screen, after a walk's token expired: the walks this phone reported on. */

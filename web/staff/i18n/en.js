@@ -224,6 +224,9 @@ export default {
   'join.step1': 'Scan the QR code with your phone camera.',
   'join.step2': 'Choose who you are (resident, youth, police, …). No name or phone number is needed.',
   'join.step3': 'Walk along and note what feels unsafe, with a photo if you like.',
+  'join.report_title': 'After the walk',
+  'join.report_lead': 'What became of the observations: scan this code once the report back is published.',
+  'join.report_qr_alt': 'QR code for the report back page: {link}',
 
   'live.title': 'Live',
   'live.list': 'Observations so far',

@@ -224,6 +224,9 @@ export default {
   'join.step1': 'Skann QR-koden med kameraet på mobilen.',
   'join.step2': 'Velg hvem du er (beboer, ungdom, politi, …). Du trenger ikke oppgi navn eller telefonnummer.',
   'join.step3': 'Gå med og noter det som føles utrygt, gjerne med bilde.',
+  'join.report_title': 'Etter vandringen',
+  'join.report_lead': 'Hva skjedde med det dere meldte: skann denne koden når tilbakemeldingen er publisert.',
+  'join.report_qr_alt': 'QR-kode for tilbakemeldingssiden: {link}',
 
   'live.title': 'Direkte',
   'live.list': 'Observasjoner så langt',

@@ -9,6 +9,10 @@ export async function joinSheetView(main, { args: [id] }) {
   const svg = await (await api.raw('GET', `/api/v1/walks/${id}/join-qr.svg`)).blob();
   const url = URL.createObjectURL(svg);
   const link = `${location.origin}/j/${walk.join_code}`;
+  const reportSvg = await (await api.raw('GET', `/api/v1/walks/${id}/report-back-qr.svg`)).blob();
+  const reportUrl = URL.createObjectURL(reportSvg);
+  const me = await api.get('/api/v1/me');
+  const reportLink = `${location.origin}/public/${encodeURIComponent(me.organization.slug)}/walks/${walk.id}`;
   main.classList.add('join-sheet');
   main.append(
     h('div', { class: 'no-print buttons' },
@@ -19,6 +23,14 @@ export async function joinSheetView(main, { args: [id] }) {
     h('img', { class: 'qr', src: url, alt: t('join.qr_alt', { link }), width: 320, height: 320 }),
     h('p', { class: 'join-link' }, h('a', { href: link, text: link })),
     h('p', {}, t('join.code_label'), ' ', h('strong', { class: 'join-code', text: walk.join_code })),
-    h('ol', { class: 'steps' }, ['join.step1', 'join.step2', 'join.step3'].map((k) => h('li', { text: t(k) }))));
-  return () => URL.revokeObjectURL(url);
+    h('ol', { class: 'steps' }, ['join.step1', 'join.step2', 'join.step3'].map((k) => h('li', { text: t(k) }))),
+    h('section', { class: 'report-back' },
+      h('h2', { text: t('join.report_title') }),
+      h('p', { text: t('join.report_lead') }),
+      h('img', { class: 'qr', src: reportUrl, alt: t('join.report_qr_alt', { link: reportLink }), width: 200, height: 200 }),
+      h('p', { class: 'join-link' }, h('a', { href: reportLink, text: reportLink }))));
+  return () => {
+    URL.revokeObjectURL(url);
+    URL.revokeObjectURL(reportUrl);
+  };
 }
