@@ -67,7 +67,8 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("PATCH", f"{V1}/walks/{{id}}"): COORDINATOR_PLUS,
     ("POST", f"{V1}/walks/{{id}}/rotate-code"): COORDINATOR_PLUS,
     ("GET", f"{V1}/walks/{{id}}/join-qr.svg"): COORDINATOR_PLUS,
-    ("GET", f"{V1}/walks/{{id}}/report-back-qr.svg"): COORDINATOR_PLUS,
+    # Participants show it on the field app's last screen, for others of their walk to scan.
+    ("GET", f"{V1}/walks/{{id}}/report-back-qr.svg"): COORDINATOR_PLUS | {PARTICIPANT},
     ("POST", f"{V1}/walks/join"): ANYONE,
     ("GET", f"{V1}/walks/{{id}}/nearby-resolved"): WALK_MEMBERS,
     ("PUT", f"{V1}/observations/{{id}}"): WALK_MEMBERS,

@@ -161,7 +161,11 @@ def test_report_back_qr_walls(client: SyncClient, world: World) -> None:
     assert client.get(url, headers=world.headers("engineer")).status_code == 403
     assert client.get(url).status_code == 401
     mine = f"/api/v1/walks/{world.walk.id}/report-back-qr.svg"
-    assert client.get(mine, headers=world.headers("participant")).status_code == 403
+    # A participant draws the code of their own walk on the field app's last screen.
+    own = client.get(mine, headers=world.headers("participant"))
+    assert own.status_code == 200
+    assert own.text.lstrip().startswith("<svg")
+    assert client.get(url, headers=world.headers("participant")).status_code == 404
 
 
 def test_join_qr_prints_the_public_url(app: Any, client: SyncClient, world: World) -> None:
