@@ -40,7 +40,7 @@ def test_docs_authorize_and_try_it_out(
         page.locator("#oauth_password").fill(PASSWORD)
         page.get_by_role("button", name="Apply given OAuth2 credentials").click()
         page.get_by_role("button", name="Remove authorization").wait_for()  # signed in
-        page.get_by_role("button", name="Close").click()
+        page.get_by_role("button", name="Close").first.click()
 
         page.locator("#operations-auth-me_api_v1_me_get").get_by_role("button").first.click()
         page.get_by_role("button", name="Try it out").click()

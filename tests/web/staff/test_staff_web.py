@@ -246,7 +246,7 @@ def test_coordinator_creates_a_walk_prints_the_qr_and_watches_it_live(
 
     page.wait_for_url(re.compile(r"#/walks/[\w-]+/join"))
     walk_id = page.url.split("#/walks/")[1].split("/")[0]
-    qr = page.get_by_role("img", name=re.compile("QR code"))
+    qr = page.get_by_role("img", name=re.compile("QR code for joining"))
     qr.wait_for()
     page.wait_for_function("() => document.querySelector('img.qr').naturalWidth > 0")
     from io import BytesIO

@@ -7,7 +7,7 @@ import { Outbox, SyncLoop, SENT, REFUSED, isDelivered } from './queue.js';
 import { shrink } from './photo.js';
 import { isDark } from './sun.js';
 import { icon, $, localIso } from './ui.js';
-import { rememberWalk, rememberedWalk, pastWalks, showReport } from './report.js';
+import { rememberWalk, rememberedWalk, pastWalks, showReport, pageUrl } from './report.js';
 
 // Beyond this the pin is likely on the wrong side of the street: the user is asked to check it.
 const POOR_ACCURACY_M = 30;
