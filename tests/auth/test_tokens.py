@@ -99,7 +99,7 @@ def test_token_reads_every_map_feed_as_basic_and_bearer(client: SyncClient, worl
 
         # The same feed as the owner's sign-in token shows: the token acts as its owner.
         # (but for the moment each document was written, which may fall in another second).
-        def doc(headers: dict[str, str]) -> Any:
+        def doc(headers: dict[str, str], url: str = url) -> Any:
             body = client.get(url, headers=headers).json()
             body.pop("timeStamp", None)
             return body
