@@ -8,9 +8,10 @@ from fastapi import Query, Request
 
 from api.auth import accounts
 from api.auth import users as user_service
-from api.auth.deps import PrincipalDep
-from api.core.paging import Page, next_url
+from api.auth.deps_router import PrincipalDep
+from api.core.paging import Page
 from api.http.deps import SessionDep
+from api.http.paging import next_url
 from api.http.routing import api_router
 from models.organizations import PasswordChange, TokenResponse, UserCreate, UserRead, UserUpdate
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from api.auth.deps import PrincipalDep
-from api.core.paging import Page, next_url
+from api.auth.deps_router import PrincipalDep
+from api.core.paging import Page
 from api.deadlines import service
 from api.http.deps import SessionDep
+from api.http.paging import next_url
 from api.http.routing import api_router
 from models.deadlines import ApplyResult, ResponseTimeIn, ResponseTimeRead
 

@@ -40,7 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from api.areas.service import get_area
+from api.core import tenancy
 from api.core.errors import InvalidInput
 from api.hotspots.rollup import cell_column
 from geo.hotspots import STORED_RESOLUTIONS, cell_polygon_texts, cell_polygons, gi_star
@@ -48,6 +48,7 @@ from geo.sensitive import GENERAL_RESOLUTION, generalised_cell
 from models import (
     OPEN_STATUSES,
     ActionItem,
+    Area,
     Category,
     HotspotDay,
     HotspotTotal,
@@ -389,7 +390,7 @@ def _validate(session: Session, org_id: uuid.UUID, q: HotspotQuery) -> None:
     if q.since is not None and q.until is not None and q.until <= q.since:
         raise InvalidInput.at(["query", "until"], "must be later than since")
     if q.area_id is not None:
-        get_area(session, org_id, q.area_id)  # 404 for an unknown or foreign area
+        tenancy.owned(session, Area, org_id, q.area_id, "area")  # 404 for a foreign one
 
 
 def cell_stats(session: Session, org_id: uuid.UUID, q: HotspotQuery) -> list[CellStats]:

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from api.core.errors import problem
 from api.http import readiness
+from api.http.problems import problem
 
 router = APIRouter(tags=["health"])
 

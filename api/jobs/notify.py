@@ -37,13 +37,13 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
-from fastapi import FastAPI
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlmodel import col
 
 from api.core import tenancy
 from api.core.outbound import UnsafeUrl, check_url
+from api.jobs.host import Host
 from api.notices import deadlines, outbox
 from api.notices import mail as mailing
 from api.notices import webhooks as hooks
@@ -663,7 +663,7 @@ def summary(report: NotifyReport) -> str:
     )
 
 
-def run_if_claimed(app: FastAPI, every: float) -> NotifyReport | None:
+def run_if_claimed(app: Host, every: float) -> NotifyReport | None:
     """This period's pass, if this replica won it (None otherwise)."""
     factory: sessionmaker[Session] = app.state.sessionmaker
     with factory() as session:
@@ -678,7 +678,7 @@ def run_if_claimed(app: FastAPI, every: float) -> NotifyReport | None:
     return report
 
 
-def _run(app: FastAPI, every: float, stop: threading.Event) -> None:
+def _run(app: Host, every: float, stop: threading.Event) -> None:
     while not stop.wait(every):
         try:
             run_if_claimed(app, every)
@@ -687,7 +687,7 @@ def _run(app: FastAPI, every: float, stop: threading.Event) -> None:
 
 
 @asynccontextmanager
-async def notify_lifespan(app: FastAPI) -> AsyncIterator[None]:
+async def notify_lifespan(app: Host) -> AsyncIterator[None]:
     every = float(app.state.settings.notify_seconds)
     if every <= 0:
         yield

@@ -8,14 +8,13 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
-
+from api.jobs.host import Host
 from api.outputs.open311.client import sync
 
 log = logging.getLogger("safewalk.open311")
 
 
-def _run(app: FastAPI, every: float, stop: threading.Event) -> None:
+def _run(app: Host, every: float, stop: threading.Event) -> None:
     while not stop.wait(every):
         try:
             report = sync(
@@ -32,7 +31,7 @@ def _run(app: FastAPI, every: float, stop: threading.Event) -> None:
 
 
 @asynccontextmanager
-async def open311_lifespan(app: FastAPI) -> AsyncIterator[None]:
+async def open311_lifespan(app: Host) -> AsyncIterator[None]:
     every = float(app.state.settings.open311_sync_seconds)
     if every <= 0:
         yield

@@ -14,9 +14,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from fastapi import FastAPI
-
 from api.core.media import MediaStore
+from api.jobs.host import Host
 from api.privacy import retention
 
 log = logging.getLogger("safewalk.retention")
@@ -25,7 +24,7 @@ log = logging.getLogger("safewalk.retention")
 PERIOD = timedelta(hours=23)
 
 
-def run_if_due(app: FastAPI) -> retention.PurgeReport | None:
+def run_if_due(app: Host) -> retention.PurgeReport | None:
     """Purge if no replica did in the last ``PERIOD``; the report, or None when not due."""
     factory = app.state.sessionmaker
     with factory() as session:
@@ -51,7 +50,7 @@ def summary(report: retention.PurgeReport) -> str:
     )
 
 
-def _run(app: FastAPI, every: float, stop: threading.Event) -> None:
+def _run(app: Host, every: float, stop: threading.Event) -> None:
     # First check at once: a replica restarted daily would otherwise never reach its first run.
     while True:
         try:
@@ -63,7 +62,7 @@ def _run(app: FastAPI, every: float, stop: threading.Event) -> None:
 
 
 @asynccontextmanager
-async def purge_lifespan(app: FastAPI) -> AsyncIterator[None]:
+async def purge_lifespan(app: Host) -> AsyncIterator[None]:
     settings = app.state.settings
     if not settings.purge_daily:
         yield

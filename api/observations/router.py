@@ -9,10 +9,11 @@ from typing import Annotated
 from fastapi import BackgroundTasks, Depends, Query, Request, Response
 from pydantic import AwareDatetime
 
-from api.action_items.deps import RulesDep, ValidItem
-from api.auth.deps import PrincipalDep
-from api.core.paging import Page, clamp_limit, next_url, page_sorted
+from api.action_items.deps_router import RulesDep, ValidItem
+from api.auth.deps_router import PrincipalDep
+from api.core.paging import Page, clamp_limit, page_sorted
 from api.http.deps import MediaDep, SessionDep, SignerDep
+from api.http.paging import next_url
 from api.http.routing import api_router
 from api.observations import edits as observation_edits
 from api.observations import nearby as nearby_service

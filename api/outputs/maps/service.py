@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from api.auth.principal import Principal
-from api.core import spatial
+from api.core import dialect
 from api.core.errors import InvalidInput
 from api.core.paging import (
     after_values,
@@ -51,9 +51,7 @@ class Page:
     next_cursor: str | None
 
 
-def _observation_props(
-    dialect: str, mask: ColumnElement[bool] | None = None
-) -> list[tuple[str, str, Any]]:
+def _observation_props(mask: ColumnElement[bool] | None = None) -> list[tuple[str, str, Any]]:
     # The group never travels in feeds, nor the participant: planners see what, where, when.
     # ``mask``: rows shown generalised to this caller (api.privacy.sensitive), without note.
     return [
@@ -84,7 +82,6 @@ class FeedFilter:
 def observations_page(
     session: Session, principal: Principal, f: FeedFilter, *, limit: int, cursor: str | None
 ) -> Page:
-    dialect = session.get_bind().dialect.name
     base = (
         select(Observation)
         .join(Category, col(Category.id) == col(Observation.category_id))
@@ -109,15 +106,15 @@ def observations_page(
     mask = sensitive.masked(principal)
     if f.bbox:
         # Found by the point the caller is shown, so a box cannot corner a sensitive one.
-        base = base.where(sensitive.bbox_condition(dialect, mask, f.bbox))
+        base = base.where(sensitive.bbox_condition(session, mask, f.bbox))
     page, nxt = feed_page(
         session, base, [col(Observation.received_at), col(Observation.id)], limit, cursor
     )
-    feature = spatial.feature_json(
-        dialect,
+    feature = dialect.feature_json(
+        session,
         col(Observation.id),
         sensitive.shown_location(mask),
-        _observation_props(dialect, mask),
+        _observation_props(mask),
     )
     return Page(page.with_only_columns(feature.label("f")), nxt)
 
@@ -133,7 +130,6 @@ def action_items_page(
 ) -> Page:
     """The items as ``view`` shows their locations (``sensitive.item_view``; None: as stored),
     oldest first."""
-    dialect = session.get_bind().dialect.name
     view = view if view is not None else sensitive.ItemView(ActionItem.location)
     today = utcnow().date()
     overdue = and_(col(ActionItem.due_date) < today, col(ActionItem.status).in_(OPEN))
@@ -151,9 +147,7 @@ def action_items_page(
         (
             "due_date",
             "text",
-            col(ActionItem.due_date)  # stored as YYYY-MM-DD text
-            if dialect == "sqlite"
-            else func.to_char(col(ActionItem.due_date), "YYYY-MM-DD"),
+            dialect.date_text(col(ActionItem.due_date)),
         ),
         ("overdue", "bool", overdue),
         ("area_id", "uuid", col(ActionItem.area_id)),
@@ -178,18 +172,17 @@ def action_items_page(
     if view.exclude is not None:
         base = base.where(~view.exclude)
     if f.bbox:
-        base = base.where(sensitive.item_bbox_condition(dialect, view, f.bbox))
+        base = base.where(sensitive.item_bbox_condition(session, view, f.bbox))
     page, nxt = feed_page(
         session, base, [col(ActionItem.created_at), col(ActionItem.id)], limit, cursor
     )
-    feature = spatial.feature_json(dialect, col(ActionItem.id), view.location, props)
+    feature = dialect.feature_json(session, col(ActionItem.id), view.location, props)
     return Page(page.with_only_columns(feature.label("f")), nxt)
 
 
 def areas_page(session: Session, principal: Principal, *, limit: int, cursor: str | None) -> Page:
     """Areas with the counts a choropleth needs (observations, open and overdue items), by
     name."""
-    dialect = session.get_bind().dialect.name
     today = utcnow().date()
     obs_count = (
         select(func.count())
@@ -224,7 +217,7 @@ def areas_page(session: Session, principal: Principal, *, limit: int, cursor: st
     ]
     base = select(Area).where(col(Area.organization_id) == principal.org_id)
     page, nxt = feed_page(session, base, [col(Area.name), col(Area.id)], limit, cursor)
-    feature = spatial.feature_json(dialect, col(Area.id), Area.geometry, props)
+    feature = dialect.feature_json(session, col(Area.id), Area.geometry, props)
     return Page(page.with_only_columns(feature.label("f")), nxt)
 
 
@@ -248,7 +241,6 @@ def walk_page(
     The area comes first so that a map drawing features in order puts it underneath. No
     feature names who made it; sensitive ones are shown to ``principal`` as the rule says
     (a participant sees their own in full, the others' generalised)."""
-    dialect = session.get_bind().dialect.name
     key = decode_cursor(cursor, 3)
     stage = -1 if key is None else key[0]
     if not isinstance(stage, int):
@@ -257,8 +249,8 @@ def walk_page(
     fixed: list[tuple[int, uuid.UUID, Select[Any]]] = []
     if walk.area_id is not None:
         area = select(
-            spatial.feature_json(
-                dialect,
+            dialect.feature_json(
+                session,
                 col(Area.id),
                 Area.geometry,
                 [("kind", "text", literal_column("'area'")), ("name", "text", col(Area.name))],
@@ -274,7 +266,7 @@ def walk_page(
             ("is_dark", "bool", col(Walk.is_dark)),
         ]
         route = select(
-            spatial.feature_json(dialect, col(Walk.id), Walk.route, route_props).label("f")
+            dialect.feature_json(session, col(Walk.id), Walk.route, route_props).label("f")
         ).where(col(Walk.id) == walk.id)
         fixed.append((_ROUTE, walk.id, route))
     due = [f for f in fixed if f[0] > stage][:limit]
@@ -300,10 +292,10 @@ def walk_page(
         return WalkPage(statements, nxt)
     obs_props = [
         ("kind", "text", literal_column("'observation'")),
-        *_observation_props(dialect, mask),
+        *_observation_props(mask),
     ]
-    feature = spatial.feature_json(
-        dialect, col(Observation.id), sensitive.shown_location(mask), obs_props
+    feature = dialect.feature_json(
+        session, col(Observation.id), sensitive.shown_location(mask), obs_props
     )
     page, obs_next = feed_page(session, base, order, room, None)
     statements.append(page.with_only_columns(feature.label("f")))

@@ -19,9 +19,9 @@ from pygeofilter import ast, values
 from shapely.geometry import box, shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import ColumnElement, and_, not_, or_
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from api.core import spatial
+from api.core import dialect
 from api.outputs.ogc.crs import BadParameter, OutputCrs, geometry_to_wgs84
 from api.privacy import sensitive
 
@@ -36,7 +36,7 @@ class Property:
     """One property of a collection's features; a queryable unless ``queryable`` is False."""
 
     name: str
-    kind: str  # how spatial.json_value types it: text, number, bool, uuid, time
+    kind: str  # how dialect.json_value types it: text, number, bool, uuid, time
     type: str  # for queryables and CQL2 values: string, integer, number, boolean, uuid, timestamp
     column: Any
     title: str
@@ -135,7 +135,7 @@ def _expression(node: Any, lang: str) -> Filter:
 
 @dataclass(frozen=True)
 class Context:
-    dialect: str
+    session: Session
     table: str
     geom: InstrumentedAttribute[Any]
     queryables: Mapping[str, Property]
@@ -270,7 +270,7 @@ def to_sql(node: Filter, ctx: Context) -> ColumnElement[bool]:  # noqa: C901 - o
         prop = _attribute(lhs, ctx)
         if prop.type != "string":
             raise _fail(f"LIKE needs a text property; {prop.name!r} is {prop.type}")
-        cond = spatial.like(ctx.dialect, prop.column, str(node.pattern), nocase=nocase)
+        cond = dialect.like(ctx.session, prop.column, str(node.pattern), nocase=nocase)
         return not_(cond) if node.not_ else cond
     if isinstance(node, ast.GeometryIntersects):
         lhs, rhs = node.lhs, node.rhs
@@ -279,12 +279,11 @@ def to_sql(node: Filter, ctx: Context) -> ColumnElement[bool]:  # noqa: C901 - o
         if not isinstance(lhs, ast.Attribute) or lhs.name != GEOMETRY:
             raise _fail("S_INTERSECTS compares the 'geometry' property with a geometry")
         geom = _geometry(rhs, ctx)
-        rowid = spatial.rowid(ctx.table)
         if ctx.shown is not None:
             search = sensitive.widen(geom.bounds)
-            return spatial.intersects_shown(
-                ctx.dialect, ctx.table, ctx.geom, rowid, geom, ctx.shown, search
+            return dialect.intersects_shown(
+                ctx.session, ctx.table, ctx.geom, geom, ctx.shown, search
             )
-        return spatial.intersects(ctx.dialect, ctx.table, ctx.geom, rowid, geom)
+        return dialect.intersects(ctx.session, ctx.table, ctx.geom, geom)
     name = type(node).__name__
     raise _fail(f"{name} is not supported here (Basic CQL2 and S_INTERSECTS are)")
