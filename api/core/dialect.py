@@ -8,11 +8,12 @@ pragmas, roles) is in ``api.core.db``.
 
 | need                 | PostGIS                          | SpatiaLite 5.0                          |
 |----------------------|----------------------------------|-----------------------------------------|
-| within N metres      | ST_DWithin(geography)            | PtDistWithin(a, b, m, 1)                |
 | bbox via the index   | geom && ST_MakeEnvelope(...)     | rowid IN (SELECT FROM SpatialIndex ...) |
 | ... then exactly     | ST_X/ST_Y BETWEEN, or ST_Intersects(geom, envelope), on both |             |
 | GeoJSON              | ST_AsGeoJSON(g, 6)               | AsGeoJSON(g, 6)                         |
 | many rows, one stmt  | INSERT/UPDATE ... unnest(arrays) | executemany (a loop inside the driver)  |
+
+The whole table is in docs/architecture.md ("Two databases, one code path").
 """
 
 from __future__ import annotations
