@@ -36,14 +36,15 @@ def _within(value: float | None, bounds: tuple[float, float]) -> bool:
 
 def ev100(exposure_time_s: float | None, f_number: float | None, iso: float | None) -> float | None:
     """EV at ISO 100 of an exposure, or None where a value is missing or implausible."""
+    if exposure_time_s is None or f_number is None or iso is None:
+        return None
     if not (
         _within(exposure_time_s, _TIME_S) and _within(f_number, _F_NUMBER) and _within(iso, _ISO)
     ):
         return None
-    assert exposure_time_s is not None and f_number is not None and iso is not None
     return math.log2(f_number**2 / exposure_time_s) - math.log2(iso / 100.0)
 
 
 def lux_from_ev100(ev: float) -> float:
     """Illuminance (lux) of EV100 by the incident-meter calibration C = 250."""
-    return 2.5 * 2.0**ev
+    return float(2.5 * 2.0**ev)

@@ -11,9 +11,9 @@ from pydantic import ConfigDict
 from sqlalchemy import JSON, Boolean, Column, Index, Integer, Text, false
 from sqlmodel import Field, SQLModel
 
+from models.assets import AssetBrief
 from models.base import NotNull, enum_column, geometry_column, new_id, ts_column, utcnow
 from models.geojson import StoredPoint, StoredPolygonOrNone
-from models.assets import AssetBrief
 from models.observations import PhotoLink
 
 

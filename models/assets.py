@@ -20,6 +20,7 @@ STREET_LIGHT = "street_light"
 DEFAULT_ASSET_KINDS: dict[str, str] = {"lighting": STREET_LIGHT}
 DEFAULT_SNAP_M = 15.0
 MAX_SNAP_M = 100.0
+ASSET_KIND_PATTERN = r"^[a-z][a-z0-9_]{1,31}$"
 
 
 class AssetOwner(StrEnum):
@@ -53,9 +54,7 @@ class Asset(SQLModel, table=True):
     external_id: str = Field(max_length=120)
     owner: AssetOwner = Field(default=AssetOwner.municipality, sa_column=enum_column(AssetOwner))
     owner_name: str | None = Field(default=None, max_length=200)
-    status: AssetStatus = Field(
-        default=AssetStatus.in_service, sa_column=enum_column(AssetStatus)
-    )
+    status: AssetStatus = Field(default=AssetStatus.in_service, sa_column=enum_column(AssetStatus))
     location: Any = Field(sa_column=geometry_column("POINT"))
     # The source's other properties, as they came.
     properties: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
@@ -75,8 +74,8 @@ class AssetOwnerRoute(SQLModel, table=True):
     )
     owner: AssetOwner = Field(sa_column=enum_column(AssetOwner))
     # The owner's GeoReport v2 base (…/open311/v2/) and the key it gave us (never shown again).
-    url: str | None = Field(default=None, max_length=500)
-    api_key: str | None = Field(default=None, max_length=200)
+    url: str = Field(max_length=500)
+    api_key: str = Field(max_length=200)
     jurisdiction_id: str | None = Field(default=None, max_length=120)
     service_codes: dict[str, str] = Field(
         default_factory=dict, sa_column=Column(JSON, nullable=False)
@@ -151,8 +150,8 @@ class AssetOwnerRouteIn(SQLModel):
 
 class AssetOwnerRouteRead(SQLModel):
     owner: AssetOwner
-    url: str | None
+    url: str
     jurisdiction_id: str | None
     service_codes: dict[str, str]
     # Never the key itself.
-    api_key_set: bool
+    api_key_set: bool = True

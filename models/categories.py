@@ -10,6 +10,7 @@ from pydantic import ConfigDict, StringConstraints
 from sqlalchemy import Boolean, Column, Float, UniqueConstraint, text, true
 from sqlmodel import Field, SQLModel
 
+from models.assets import ASSET_KIND_PATTERN
 from models.base import NotNull, new_id
 
 
@@ -108,7 +109,6 @@ MIN_GROUP_DISTANCE_M = 15.0
 MAX_GROUP_DISTANCE_M = 40.0
 # Codes are identifiers clients and exports rely on: lowercase snake_case, like the defaults.
 CATEGORY_CODE_PATTERN = r"^[a-z][a-z0-9_]{1,39}$"
-ASSET_KIND_PATTERN = r"^[a-z][a-z0-9_]{1,31}$"
 
 
 class CategoryCreate(SQLModel):

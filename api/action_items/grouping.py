@@ -21,6 +21,7 @@ from sqlalchemy import Table, func, or_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from api.assets import service as assets
 from api.auth.principal import Principal
 from api.core import dialect, spatial
 from api.core.errors import Conflict, InvalidInput, NotFound
@@ -47,6 +48,7 @@ from models import (
     Category,
     Moderation,
     Observation,
+    Open311Dispatch,
     Organization,
     Participant,
     utcnow,
@@ -326,6 +328,8 @@ def _nearby_members(
             col(Observation.moderation) == Moderation.accepted,
             col(Observation.id) != obs.id,
             col(ActionItem.status).in_([str(s) for s in statuses]),
+            # A lamp's item holds the observations that name the lamp, and only those.
+            col(ActionItem.asset_id).is_(None),
             area_match,
             dialect.bbox_filter(session, "observation", Observation.location, box),
         )
@@ -360,7 +364,101 @@ def assign(
     lon, lat = point.x, point.y
     # Everything below reads the group and then rewrites it: hold the group's lock first.
     dialect.lock_groups(session, [group_key(obs.organization_id, obs.area_id, cat.id)])
+    if obs.asset_id is not None:
+        item, created = _item_of_lamp(session, obs, cat, rules)
+    else:
+        item, created = _item_by_distance(session, obs, cat, rules, lon, lat)
+    obs.action_item_id = item.id
+    session.flush()
+    refresh(session, item)
+    _set_due_date_if_missing(session, item)
+    session.flush()
+    if created:  # told once complete: its place, priority, due date and owner are known now
+        _refer_to_owner(session, item, obs)
+        notices.item_created(session, item)
+    return item
 
+
+def lamp_key(org_id: uuid.UUID, asset_id: uuid.UUID) -> dialect.GroupKey:
+    """The lock of one lamp's items: its observations may lie in different areas."""
+    return (org_id, "asset", asset_id)
+
+
+def _item_of_lamp(
+    session: Session, obs: Observation, cat: Category, rules: GroupingRules
+) -> tuple[ActionItem, bool]:
+    """One action item per lamp: observations naming the same lamp join its open item, whatever
+    the distance rules say; a recently resolved one reopens; else a new item of the lamp."""
+    assert obs.asset_id is not None
+    dialect.lock_groups(session, [lamp_key(obs.organization_id, obs.asset_id)])
+    of_lamp = (
+        select(col(ActionItem.id))
+        .where(
+            col(ActionItem.organization_id) == obs.organization_id,
+            col(ActionItem.asset_id) == obs.asset_id,
+            col(ActionItem.category_id) == cat.id,
+        )
+        .order_by(col(ActionItem.created_at).desc(), col(ActionItem.id))
+        .limit(1)
+    )
+    open_id = session.scalar(
+        of_lamp.where(col(ActionItem.status).in_([str(s) for s in OPEN_STATUSES]))
+    )
+    if open_id is not None:
+        item = _fresh(session, open_id)
+        assert item is not None
+        return item, False
+    done_id = session.scalar(
+        of_lamp.where(col(ActionItem.status).in_([str(s) for s in RESOLVED_STATUSES]))
+    )
+    resolved = _fresh(session, done_id) if done_id is not None else None
+    if resolved is not None:
+        grace = timedelta(days=rules.reopen_grace_days)
+        if resolved.resolved_at is not None and utcnow() - resolved.resolved_at <= grace:
+            set_status(
+                session, resolved, ActionStatus.reopened, kind="system", participant_id=obs.participant_id,
+                comment="a new observation of the lamp was made after it was resolved",
+            )  # fmt: skip
+            return resolved, False
+    item = new_item(session, cat, obs.area_id, obs, recurrence_of=resolved.id if resolved else None)
+    item.asset_id = obs.asset_id
+    return item, True
+
+
+def _refer_to_owner(session: Session, item: ActionItem, obs: Observation) -> None:
+    """An item on a lamp the organization does not own is the owner's to fix: referred on
+    creation, and queued for the owner's case system where one is configured."""
+    referral = assets.referral_for(session, item)
+    if referral is None:
+        return
+    item.referred_to = referral.owner_name[:200]
+    set_status(
+        session, item, ActionStatus.referred, kind="system", participant_id=obs.participant_id,
+        comment=f"the lamp belongs to {referral.owner_name}",
+    )  # fmt: skip
+    if referral.route_id is not None:
+        session.add(
+            Open311Dispatch(
+                organization_id=item.organization_id,
+                action_item_id=item.id,
+                route_id=referral.route_id,
+                reason="referred",
+            )
+        )
+        record_event(session, item, kind="open311_queued", comment="queued for the owner")
+    session.flush()
+
+
+def _item_by_distance(
+    session: Session,
+    obs: Observation,
+    cat: Category,
+    rules: GroupingRules,
+    lon: float,
+    lat: float,
+) -> tuple[ActionItem, bool]:
+    """The nearest open item of the category within its distance, a recently resolved one
+    reopened, or a new item (a recurrence of an older resolved one)."""
     open_near = _nearby_members(session, obs, cat, OPEN_STATUSES, lon, lat)
     best = nearest_within(
         lon, lat, [Candidate(str(i), x, y) for i, x, y in open_near], cat.group_distance_m
@@ -387,14 +485,7 @@ def assign(
         else:
             item = new_item(session, cat, obs.area_id, obs)
             created = True
-    obs.action_item_id = item.id
-    session.flush()
-    refresh(session, item)
-    _set_due_date_if_missing(session, item)
-    session.flush()
-    if created:  # told once complete: its place, priority and due date are known now
-        notices.item_created(session, item)
-    return item
+    return item, created
 
 
 def detach(session: Session, obs: Observation, *, actor: Principal | None = None) -> None:

@@ -17,6 +17,7 @@ from sqlmodel import col
 
 from api.action_items.grouping import effective_priority
 from api.action_items.workflow import allowed_moves
+from api.assets import service as assets
 from api.auth.principal import Principal
 from api.core import spatial
 from api.core.i18n import Language, has, translate
@@ -58,6 +59,7 @@ def to_reads(
     if not items:
         return []
     photos = photo_links(session, [i.id for i in items], signer, of_items=True)
+    lamps = assets.item_facts(session, items)
     cats = {
         cid: (code, bool(is_sensitive))
         for cid, code, is_sensitive in session.execute(
@@ -79,6 +81,7 @@ def to_reads(
             "overdue": is_overdue(i, today),
             "allowed_moves": allowed_moves(principal, i) if principal is not None else [],
             "photos": photos.get(i.id, []),
+            **lamps.get(i.id, {}),
         }
         if general and is_sensitive:
             point = spatial.from_db(i.location)
