@@ -39,6 +39,7 @@ from models import (
     ActionItem,
     ActionStatus,
     Area,
+    AssetOwnerRoute,
     Category,
     DispatchState,
     Moderation,
@@ -220,7 +221,9 @@ def _unit(factory: sessionmaker[Session], organization_id: uuid.UUID | None) -> 
         session.close()
 
 
-def _request_params(session: Session, ep: Open311Endpoint, item: ActionItem) -> dict[str, str]:
+def _request_params(
+    session: Session, ep: Open311Endpoint | AssetOwnerRoute, item: ActionItem
+) -> dict[str, str]:
     cat = session.get(Category, item.category_id)
     assert cat is not None
     p = spatial.from_db(item.location)
@@ -291,10 +294,21 @@ def _deliver(
     now: datetime,
     report: SyncReport,
     allow_private: bool,
+    *,
+    route: bool = False,
 ) -> None:
+    """POST the due rows to the organization's case system, or (``route``) the rows referred
+    to an asset owner to that owner's endpoint."""
     with _unit(factory, org_id) as s:
-        ep = s.get(Open311Endpoint, ep_id)
+        ep: Open311Endpoint | AssetOwnerRoute | None = (
+            s.get(AssetOwnerRoute, ep_id) if route else s.get(Open311Endpoint, ep_id)
+        )
         assert ep is not None
+        target = (
+            col(Open311Dispatch.route_id) == ep_id
+            if route
+            else col(Open311Dispatch.route_id).is_(None)
+        )
         due = list(
             s.scalars(
                 select(Open311Dispatch)
@@ -302,6 +316,7 @@ def _deliver(
                     col(Open311Dispatch.organization_id) == ep.organization_id,
                     col(Open311Dispatch.state) == DispatchState.pending,
                     col(Open311Dispatch.next_attempt_at) <= now,
+                    target,
                 )
                 .order_by(col(Open311Dispatch.next_attempt_at))
                 .limit(BATCH)
@@ -351,7 +366,7 @@ def _deliver(
                 record_event(
                     s, item, kind="open311_sent",
                     changes={"service_request_id": d.service_request_id, "token": d.token},
-                    comment="sent to the case system",
+                    comment="sent to the owner" if route else "sent to the case system",
                 )  # fmt: skip
                 report.sent += 1
             else:
@@ -523,6 +538,18 @@ def sync(
             _deliver(factory, client, ep_id, org_id, now, report, allow_private)
             _resolve_tokens(factory, client, ep_id, org_id, report, allow_private)
             _read_updates(factory, client, ep_id, org_id, now, report, allow_private)
+        # Items referred to an asset's owner go to the owner's endpoint; what the owner does
+        # with them is theirs (no updates are read back).
+        with _unit(factory, organization_id) as s:
+            routes_stmt = select(col(AssetOwnerRoute.id), col(AssetOwnerRoute.organization_id))
+            if organization_id is not None:
+                routes_stmt = routes_stmt.where(
+                    col(AssetOwnerRoute.organization_id) == organization_id
+                )
+            with tenancy.lookup(s, "asset_owner_route"):
+                routes = [(r_id, org_id) for r_id, org_id in s.execute(routes_stmt).all()]
+        for route_id, org_id in routes:
+            _deliver(factory, client, route_id, org_id, now, report, allow_private, route=True)
     finally:
         if own:
             client.close()
