@@ -41,7 +41,9 @@ def stored(client: SyncClient, world: World) -> dict[str, dict[str, Any]]:
 
 FILES = [
     pytest.param(lambda: geojson_file(LAMPS), "lamps.geojson", {}, id="geojson-wgs84"),
-    pytest.param(lambda: geojson_file(LAMPS, "EPSG:25832"), "lamps.geojson", {}, id="geojson-25832"),
+    pytest.param(
+        lambda: geojson_file(LAMPS, "EPSG:25832"), "lamps.geojson", {}, id="geojson-25832"
+    ),
     pytest.param(lambda: gpkg_file(LAMPS, "EPSG:25833"), "lamps.gpkg", {}, id="gpkg-25833"),
     pytest.param(lambda: gpkg_file(LAMPS, "EPSG:4326"), "lamps.gpkg", {}, id="gpkg-wgs84"),
     pytest.param(lambda: csv_file(LAMPS), "lamps.csv", {}, id="csv-lonlat"),
@@ -49,8 +51,10 @@ FILES = [
         lambda: csv_file(LAMPS, "EPSG:25833"), "lamps.csv", {"crs": "EPSG:5973"}, id="csv-5973"
     ),
     pytest.param(
-        lambda: csv_file(LAMPS, "EPSG:25832"), "lamps.csv",
-        {"crs": "EPSG:25832", "x_column": "east", "y_column": "north"}, id="csv-25832",
+        lambda: csv_file(LAMPS, "EPSG:25832"),
+        "lamps.csv",
+        {"crs": "EPSG:25832", "x_column": "east", "y_column": "north"},
+        id="csv-25832",
     ),  # fmt: skip
 ]
 

@@ -56,7 +56,9 @@ def csv_file(lamps: Sequence[Lamp], crs: str | None = None, delimiter: str = ";"
     writer = csv.writer(out, delimiter=delimiter)
     writer.writerow(["lampenummer", "east" if crs else "lon", "north" if crs else "lat", "eier"])
     for n, x, y, owner in rows:
-        writer.writerow([n, f"{x:.3f}" if crs else f"{x:.7f}", f"{y:.3f}" if crs else f"{y:.7f}", owner])
+        writer.writerow(
+            [n, f"{x:.3f}" if crs else f"{x:.7f}", f"{y:.3f}" if crs else f"{y:.7f}", owner]
+        )
     return out.getvalue().encode()
 
 
@@ -64,9 +66,7 @@ def gpkg_file(lamps: Sequence[Lamp], crs: str = "EPSG:4326") -> bytes:
     import pyogrio
 
     rows = projected(lamps, crs)
-    geometry = np.array(
-        [shapely.to_wkb(shapely.Point(x, y)) for _, x, y, _ in rows], dtype=object
-    )
+    geometry = np.array([shapely.to_wkb(shapely.Point(x, y)) for _, x, y, _ in rows], dtype=object)
     fields = [
         np.array([n for n, *_ in rows], dtype=object),
         np.array([owner for *_, owner in rows], dtype=object),
