@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlmodel import col
 
+from api.assets import features as asset_features
 from api.auth.principal import Principal
 from api.core import dialect
 from api.core.errors import InvalidInput, NotFound
@@ -30,6 +31,8 @@ from models import (
     ActionItem,
     ActionStatus,
     Area,
+    Asset,
+    AssetOwner,
     Category,
     Moderation,
     Observation,
@@ -89,7 +92,7 @@ class Collection:
 
 # Plain query parameters on items (besides CQL2), declared in the OpenAPI so GDAL pushes
 # ``WHERE status = 'new'`` down even without CQL2.
-PROPERTY_PARAMS = ("status", "category", "department", "area_id", "walk_id")
+PROPERTY_PARAMS = ("status", "category", "department", "area_id", "walk_id", "owner")
 
 
 def _observations() -> Collection:
@@ -222,9 +225,39 @@ def _walks() -> Collection:
     )  # fmt: skip
 
 
+def _assets(cid: str, kind: str) -> Collection:
+    def base(principal: Principal) -> Select[Any]:
+        return (
+            select(col(Asset.id))
+            .select_from(Asset)
+            .where(
+                col(Asset.organization_id) == principal.org_id,
+                col(Asset.kind) == kind,
+                col(Asset.status).in_([str(s) for s in asset_features.SHOWN_STATUSES]),
+            )
+        )
+
+    titles = {"kind": "Asset kind", "external_id": "Lamp number or NVDB id", "owner": "Owner",
+              "owner_name": "Owner's name", "status": "Status"}  # fmt: skip
+    enums = {
+        "owner": tuple(str(o) for o in AssetOwner),
+        "status": tuple(str(s) for s in asset_features.SHOWN_STATUSES),
+    }
+    props = tuple(
+        Property(name, kind, "string", column, titles[name], enums.get(name))
+        for name, kind, column in asset_features.properties()
+    )
+    return Collection(
+        cid, "Street lights", "The lamp register: lamp number, owner and status.",
+        "Point", "asset", Asset.location, col(Asset.id),
+        col(Asset.created_at), None, props, base,
+    )  # fmt: skip
+
+
 @lru_cache(maxsize=1)
 def collections() -> dict[str, Collection]:
-    return {c.id: c for c in (_observations(), _action_items(), _areas(), _walks())}
+    assets = [_assets(cid, kind) for cid, kind in asset_features.COLLECTIONS.items()]
+    return {c.id: c for c in (_observations(), _action_items(), _areas(), _walks(), *assets)}
 
 
 def get_collection(cid: str) -> Collection:
