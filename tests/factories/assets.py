@@ -90,8 +90,10 @@ def make_lamp(
     owner: AssetOwner = AssetOwner.municipality,
     owner_name: str | None = None,
     status: AssetStatus = AssetStatus.in_service,
+    **kw: Any,
 ) -> Asset:
     asset = Asset(
+        **kw,
         organization_id=org.id, kind=STREET_LIGHT, external_id=number, owner=owner,
         owner_name=owner_name, status=status, location=spatial.to_db(spatial.point(lon, lat)),
     )  # fmt: skip

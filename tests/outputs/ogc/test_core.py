@@ -28,6 +28,7 @@ GEOMETRY_TYPES = {
     "action-items": "Point",
     "areas": "MultiPolygon",
     "walks": "LineString",
+    "street-lights": "Point",
 }
 
 

@@ -47,7 +47,8 @@ def _render_all(url: str) -> dict[tuple[str, int, int, int], dict[str, Any]]:
             seed(s, org, walk, area, observations=400, items=30)
             for n in range(60):
                 make_lamp(s, org, f"L-{n}", MIN_LON + (MAX_LON - MIN_LON) * (n + 0.5) / 60,
-                          (MIN_LAT + MAX_LAT) / 2 + 0.0001 * (n % 7))  # fmt: skip
+                          (MIN_LAT + MAX_LAT) / 2 + 0.0001 * (n % 7),
+                          id=uuid.UUID(int=0xA55E7 * 1000 + n))  # fmt: skip
             s.commit()
             who = Principal(kind="staff", organization_id=org.id, user=coordinator)
             cx, cy = (MIN_LON + MAX_LON) / 2, (MIN_LAT + MAX_LAT) / 2
