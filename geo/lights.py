@@ -191,6 +191,6 @@ def dark_gaps(
         if length <= 0.0 or length < min_length_m:
             continue
         lons, lats = t.inverse([p[0] for p in piece], [p[1] for p in piece])
-        coords = [(round(x, 7), round(y, 7)) for x, y in zip(lons, lats, strict=True)]
+        coords = [(round(float(x), 7), round(float(y), 7)) for x, y in zip(lons, lats, strict=True)]
         out.append(DarkGap(coords, round(length, 2)))
     return out
