@@ -19,7 +19,7 @@ import numpy.typing as npt
 import shapely
 from shapely.geometry import LineString
 
-from geo.projection import LocalTransformer, local_transformer
+from geo.projection import LocalTransformer, bbox_around, local_transformer
 
 __all__ = [
     "DarkGap",
@@ -171,22 +171,39 @@ class DarkGap:
 
 
 def dark_gaps(
-    route: Sequence[Coord], lamps: Sequence[Coord], max_gap_m: float, *, min_length_m: float = 0.0
+    route: Sequence[Coord],
+    lamps: Sequence[Coord],
+    max_gap_m: float,
+    *,
+    min_length_m: float = 0.0,
+    use_index: bool = True,
 ) -> list[DarkGap]:
     """The stretches of ``route`` (lon, lat vertices) farther than ``max_gap_m`` metres from
-    every lamp (lon, lat), in route order; stretches shorter than ``min_length_m`` are dropped."""
+    every lamp (lon, lat), in route order; stretches shorter than ``min_length_m`` are dropped.
+    ``use_index=False`` is the brute-force anchor: every lamp against every segment."""
     if len(route) < 2:
         return []
     if not (math.isfinite(max_gap_m) and max_gap_m >= 0):
         raise ValueError("max_gap_m must be a non-negative number")
     t = _centre([p[0] for p in route], [p[1] for p in route])
     xs, ys = t.forward([p[0] for p in route], [p[1] for p in route])
-    if lamps:
-        lx, ly = t.forward([q[0] for q in lamps], [q[1] for q in lamps])
+    lamp_array = np.asarray(lamps, dtype=np.float64).reshape(-1, 2)
+    if use_index and len(lamp_array):
+        # Only lamps in the route's box widened by the distance can light it: projecting and
+        # indexing a whole municipality's register for one walk would cost more than the walk.
+        lo = bbox_around(min(p[0] for p in route), min(p[1] for p in route), max_gap_m * 1.01)
+        hi = bbox_around(max(p[0] for p in route), max(p[1] for p in route), max_gap_m * 1.01)
+        inside = (
+            (lamp_array[:, 0] >= lo[0]) & (lamp_array[:, 0] <= hi[2])
+            & (lamp_array[:, 1] >= lo[1]) & (lamp_array[:, 1] <= hi[3])
+        )  # fmt: skip
+        lamp_array = lamp_array[inside]
+    if len(lamp_array):
+        lx, ly = t.forward(lamp_array[:, 0], lamp_array[:, 1])
     else:
         lx, ly = np.empty(0), np.empty(0)
     out: list[DarkGap] = []
-    for piece in dark_intervals(xs.tolist(), ys.tolist(), lx, ly, max_gap_m):
+    for piece in dark_intervals(xs.tolist(), ys.tolist(), lx, ly, max_gap_m, use_index=use_index):
         length = float(LineString(piece).length)
         if length <= 0.0 or length < min_length_m:
             continue
