@@ -8,7 +8,6 @@ Run: .venv/bin/python bench/bench_lights.py [--lamps 50000] [--observations 1000
 from __future__ import annotations
 
 import argparse
-import math
 import time
 
 import numpy as np
@@ -98,7 +97,7 @@ def main() -> None:
     t = local_transformer(*np.mean(np.array(route), axis=0))
     xs, ys = t.forward([p[0] for p in route], [p[1] for p in route])
     lx, ly = t.forward([q[0] for q in lamps], [q[1] for q in lamps])
-    length = sum(math.dist(a, b) for a, b in zip(zip(xs, ys), list(zip(xs, ys))[1:], strict=False))
+    length = float(np.hypot(np.diff(xs), np.diff(ys)).sum())
     gaps_s, gaps = best(lambda: dark_gaps(route, lamps, GAP_M))
     brute_gaps_s, brute_gaps = best(
         lambda: dark_gaps(route, lamps, GAP_M, use_index=False), repeats=1
