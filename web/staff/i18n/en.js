@@ -157,6 +157,8 @@ export default {
   'map.open_item': 'Open the item',
   'layer.observations': 'Observations (clustered)',
   'layer.items': 'Action items',
+  'layer.lamps': 'Street lights',
+  'layer.dark_gaps': 'Dark stretches of the area\'s walks',
   'layer.areas': 'Areas by open items',
   'layer.hotspots': 'Hotspot cells',
   'hotspot.hot_99': 'Hotspot, 99 %',

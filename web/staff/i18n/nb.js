@@ -157,6 +157,8 @@ export default {
   'map.open_item': 'Åpne tiltaket',
   'layer.observations': 'Observasjoner (gruppert)',
   'layer.items': 'Tiltak',
+  'layer.lamps': 'Gatelys',
+  'layer.dark_gaps': 'Mørke strekninger på områdets vandringer',
   'layer.areas': 'Områder etter åpne tiltak',
   'layer.hotspots': 'Brennpunktceller',
   'hotspot.hot_99': 'Brennpunkt, 99 %',
