@@ -562,6 +562,16 @@ class _Obs:
     is_dark: bool | None
     participant_id: uuid.UUID | None
     participant_group: str | None
+    asset_id: uuid.UUID | None = None
+
+
+# One action item per lamp, in a regroup too: a lamp's observations are a grouping key of their
+# own, at a distance that takes them all, whatever their distance rules say.
+_WHOLE_LAMP_M = 1e7
+
+
+def _regroup_key(code: str, obs: _Obs) -> str:
+    return code if obs.asset_id is None else f"{code}@{obs.asset_id}"
 
 
 @dataclass(slots=True)
@@ -596,6 +606,7 @@ def _read_observations(session: Session, area: Area, *, elsewhere: bool) -> list
     stmt = select(
         o.id, o.category_id, o.action_item_id, func.ST_X(o.location), func.ST_Y(o.location),
         o.recorded_at, o.severity, o.perceived_safety, o.is_dark, o.participant_id, p.group,
+        o.asset_id,
     ).where(
         o.moderation == str(Moderation.accepted), o.location.is_not(None)
     )  # fmt: skip
@@ -616,7 +627,7 @@ def _read_observations(session: Session, area: Area, *, elsewhere: bool) -> list
         )
     return [
         _Obs(r[0], r[1], r[2], float(r[3]), float(r[4]), r[5], r[6], r[7], r[8], r[9],
-             None if r[10] is None else str(r[10]))
+             None if r[10] is None else str(r[10]), r[11])
         for r in session.execute(stmt).all()
     ]  # fmt: skip
 
@@ -746,8 +757,14 @@ def regroup_area(session: Session, principal: Principal, area: Area) -> RegroupR
             staying[obs.item_id].append(obs)
 
     by_id = {str(r.id): r for r in rows}
+    for r in rows:
+        if r.asset_id is not None:
+            distances[_regroup_key(cats[r.category_id].code, r)] = _WHOLE_LAMP_M
     groups = group_points(
-        [GroupPoint(key, cats[r.category_id].code, r.lon, r.lat) for key, r in by_id.items()],
+        [
+            GroupPoint(key, _regroup_key(cats[r.category_id].code, r), r.lon, r.lat)
+            for key, r in by_id.items()
+        ],
         distances,
     )
 
@@ -854,7 +871,7 @@ def regroup_area(session: Session, principal: Principal, area: Area) -> RegroupR
                     cat.id, cat.default_department, figures["priority_score"], now
                 ),
                 "status": str(ActionStatus.new), "version": 1, "created_at": now,
-                "updated_at": now,
+                "updated_at": now, "asset_id": mem[0].asset_id,
             })  # fmt: skip
             # Attributed like an item started on arrival: to whoever reported its first member.
             events.append(_event(area.organization_id, item_id, now, kind="created",

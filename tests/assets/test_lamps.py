@@ -255,3 +255,31 @@ def test_dark_gaps_along_a_walk_and_an_area(
     assert sum(g["properties"]["length_m"] for g in wider) < sum(
         g["properties"]["length_m"] for g in gaps
     )
+
+
+def test_a_regroup_keeps_one_item_per_lamp(
+    client: SyncClient, world: World, session: Session
+) -> None:
+    a = make_lamp(session, world.org, "G-1", *near(0, 0))
+    b = make_lamp(session, world.org, "G-2", *near(25, 0))
+    session.commit()
+    on_a = [observe(client, world, near(-10, 0)), observe(client, world, near(0, 13))]
+    on_b = observe(client, world, near(30, 0))
+    loose = observe(client, world, near(-12, 30))
+    assert loose["asset_id"] is None
+    res = client.post(
+        f"/api/v1/areas/{world.objects['area'].id}/regroup", headers=world.headers("coordinator")
+    )
+    assert res.status_code == 200, res.text
+    assert res.json()["items_created"] == 0
+    obs = {
+        o["id"]: o
+        for o in client.get(
+            "/api/v1/observations?limit=100", headers=world.headers("coordinator")
+        ).json()["items"]
+    }
+    assert {obs[o["id"]]["action_item_id"] for o in on_a} == {on_a[0]["action_item_id"]}
+    assert obs[on_b["id"]]["action_item_id"] == on_b["action_item_id"]
+    assert obs[loose["id"]]["action_item_id"] == loose["action_item_id"]
+    assert item(client, world, on_a[0]["action_item_id"])["asset_id"] == str(a.id)
+    assert item(client, world, on_b["action_item_id"])["asset_id"] == str(b.id)
