@@ -283,3 +283,26 @@ def test_a_regroup_keeps_one_item_per_lamp(
     assert obs[loose["id"]]["action_item_id"] == loose["action_item_id"]
     assert item(client, world, on_a[0]["action_item_id"])["asset_id"] == str(a.id)
     assert item(client, world, on_b["action_item_id"])["asset_id"] == str(b.id)
+
+
+def test_a_category_change_snaps_again(client: SyncClient, world: World, session: Session) -> None:
+    lamp = make_lamp(session, world.org, "E-1", *near(0, 0))
+    session.commit()
+    obs = observe(client, world, near(3, 0))
+    assert obs["asset_id"] == str(lamp.id)
+
+    def patch(category: str) -> dict[str, Any]:
+        res = client.patch(
+            f"/api/v1/observations/{obs['id']}",
+            json={"category": category},
+            headers=world.headers("participant"),
+        )
+        assert res.status_code == 200, res.text
+        return dict(res.json())
+
+    graffiti = patch("graffiti")
+    assert (graffiti["asset_id"], graffiti["asset_distance_m"]) == (None, None)
+    assert item(client, world, graffiti["action_item_id"])["asset_id"] is None
+    back = patch("lighting")
+    assert back["asset_id"] == str(lamp.id)
+    assert item(client, world, back["action_item_id"])["asset_id"] == str(lamp.id)
