@@ -19,7 +19,8 @@ import numpy.typing as npt
 import shapely
 from shapely.geometry import LineString
 
-from geo.projection import LocalTransformer, bbox_around, local_transformer
+from geo.projection import LocalTransformer, local_transformer
+from geo.units import bbox_around
 
 __all__ = [
     "DarkGap",

@@ -9,16 +9,17 @@ from typing import Annotated, Any
 from fastapi import Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 
-from api.areas.deps import ValidArea
+from api.areas.deps_router import ValidArea
 from api.assets import service as asset_service
 from api.assets.importer import ImportOptions
-from api.auth.deps import PrincipalDep
+from api.auth.deps_router import PrincipalDep
 from api.core.errors import PayloadTooLarge
-from api.core.paging import Page, clamp_limit, next_url, page_sorted
+from api.core.paging import Page, clamp_limit, page_sorted
 from api.http.deps import SessionDep
+from api.http.paging import next_url
 from api.http.routing import api_router
 from api.observations.service import parse_bbox
-from api.walks.deps import ValidWalk
+from api.walks.deps_router import ValidWalk
 from models import Asset, AssetOwner, AssetStatus
 from models.assets import (
     ASSET_KIND_PATTERN,

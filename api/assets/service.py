@@ -23,13 +23,14 @@ from sqlmodel import col
 
 from api.assets import features
 from api.assets.importer import AssetFileError, ImportOptions, read_assets
-from api.core import spatial
+from api.core import dialect, spatial
 from api.core.errors import InvalidInput, NotFound
 from api.core.outbound import UnsafeUrl, check_url
 from api.core.paging import clamp_limit, encode_key, keyset_after
 from geo.exposure import LIGHTING_CLASSES
 from geo.lights import DarkGap, dark_gaps, snap_points
-from geo.projection import bbox_around, geodesic_distance_m
+from geo.projection import geodesic_distance_m
+from geo.units import bbox_around
 from models import (
     ActionItem,
     ActionStatus,
@@ -187,7 +188,6 @@ def filtered(
     status: Sequence[AssetStatus] = (),
     owner: Sequence[AssetOwner] = (),
 ) -> Any:
-    dialect = session.get_bind().dialect.name
     stmt = select(Asset).where(col(Asset.organization_id) == org_id)
     if kind is not None:
         stmt = stmt.where(col(Asset.kind) == kind)
@@ -196,9 +196,7 @@ def filtered(
     if owner:
         stmt = stmt.where(col(Asset.owner).in_([str(o) for o in owner]))
     if bbox is not None:
-        stmt = stmt.where(
-            spatial.bbox_filter(dialect, "asset", Asset.location, spatial.rowid("asset"), bbox)
-        )
+        stmt = stmt.where(dialect.bbox_filter(session, "asset", Asset.location, bbox))
     return stmt
 
 

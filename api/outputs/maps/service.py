@@ -22,7 +22,7 @@ from sqlmodel import col
 from api.assets import features as asset_features
 from api.assets import service as assets
 from api.auth.principal import Principal
-from api.core import dialect
+from api.core import dialect, spatial
 from api.core.errors import InvalidInput
 from api.core.paging import (
     after_values,
@@ -31,7 +31,7 @@ from api.core.paging import (
     feed_page,
 )
 from api.privacy import sensitive
-from geo.projection import bbox_around
+from geo.units import bbox_around
 from models import (
     JOINABLE,
     OPEN_STATUSES,
@@ -237,7 +237,6 @@ def assets_page(
 ) -> Page:
     """Assets that are still there (not removed), by (kind, external_id). A participant gets
     those of their walk's area (its bounding box), while the walk may be joined."""
-    dialect = session.get_bind().dialect.name
     base = assets.filtered(
         session, principal.org_id, kind=kind, bbox=bbox, status=asset_features.SHOWN_STATUSES
     )
@@ -247,13 +246,11 @@ def assets_page(
         if box is None:
             base = base.where(literal_column("1") == 0)
         else:
-            base = base.where(
-                spatial.bbox_filter(dialect, "asset", Asset.location, spatial.rowid("asset"), box)
-            )
+            base = base.where(dialect.bbox_filter(session, "asset", Asset.location, box))
     order = [col(Asset.kind), col(Asset.external_id), col(Asset.id)]
     page, nxt = feed_page(session, base, order, limit, cursor)
-    feature = spatial.feature_json(
-        dialect, col(Asset.id), Asset.location, asset_features.properties()
+    feature = dialect.feature_json(
+        session, col(Asset.id), Asset.location, asset_features.properties()
     )
     return Page(page.with_only_columns(feature.label("f")), nxt)
 
