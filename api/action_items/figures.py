@@ -343,7 +343,7 @@ def _labels(
         names = session.execute(select(_AREA.c.id, _AREA.c.name).where(_AREA.c.id.in_(ids))).all()
         return {k: (k, name) for k, name in names}
     cats = _CATEGORY.c
-    label = cats.label_nb if lang == Language.nb else cats.label_en
+    label = cats.label(lang)
     found = session.execute(select(cats.id, cats.code, label).where(cats.id.in_(ids))).all()
     return {k: (code, text) for k, code, text in found}
 

@@ -121,6 +121,8 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", f"{V1}/walks/{{id}}/report.pdf"): COORDINATOR_PLUS,
     ("GET", "/public/{org_slug}/"): ANYONE,
     ("GET", "/public/{org_slug}/areas/{area_id}"): ANYONE,
+    ("GET", "/public/{org_slug}/{language:lang}/"): ANYONE,
+    ("GET", "/public/{org_slug}/{language:lang}/areas/{area_id}"): ANYONE,
     ("GET", "/public/{org_slug}/action-items.geojson"): ANYONE,
     # Working the action list
     ("GET", f"{V1}/organization"): ADMIN_ONLY,
@@ -135,6 +137,7 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", f"{V1}/observations/nearby"): WALK_MEMBERS,
     ("PATCH", f"{V1}/users/{{id}}"): ADMIN_ONLY,
     ("POST", f"{V1}/me/password"): STAFF,
+    ("PATCH", f"{V1}/me"): STAFF,
     # Erasure on request
     ("POST", f"{V1}/walks/{{id}}/participants/{{participant_id}}/erase"): COORDINATOR_PLUS,
     ("POST", f"{V1}/walks/{{id}}/erase-participants"): COORDINATOR_PLUS,
@@ -146,6 +149,7 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     # Unlisted: anyone with the link, once the walk's report back is published.
     ("GET", "/public/{org_slug}/walks/{walk_id}"): ANYONE,
     ("GET", "/public/{org_slug}/walks/{walk_id}.json"): ANYONE,
+    ("GET", "/public/{org_slug}/{language:lang}/walks/{walk_id}"): ANYONE,
     ("GET", "/public/{org_slug}/walks/{walk_id}/photos/{photo_id}"): ANYONE,
     # Notices: each staff member's own settings; webhooks are the admins'.
     ("GET", f"{V1}/me/notifications"): STAFF,

@@ -121,7 +121,7 @@ def _categories(session: Session, org_id: uuid.UUID) -> dict[uuid.UUID, Category
 def _label(cat: Category | None, lang: str) -> str:
     if cat is None:
         return "?"
-    return cat.label_nb if lang == "nb" else cat.label_en
+    return cat.label(lang)
 
 
 def item_rows(

@@ -33,7 +33,7 @@ def _items(rows: list[ShownItem], lang: str, width: float) -> Any:
         table.append(
             [
                 _p(r.title, st["cell"]),
-                _p(r.label_nb if lang == "nb" else r.label_en, st["cell"]),
+                _p(r.label(lang), st["cell"]),
                 _p(translate("status." + r.status, lang), st["cell"]),
                 _date(r.due_date),
                 _date(r.done_date),
