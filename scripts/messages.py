@@ -106,11 +106,13 @@ def main() -> None:
         english = read_catalog("en", domain, ROOT / "locale")
         added = update(domain, found.items())
         for key in added:
-            print(f"{domain}: new key {key} (translate it in every catalogue)")
+            sys.stdout.write(f"{domain}: new key {key} (translate it in every catalogue)\n")
         unnamed = [str(m.id if isinstance(m.id, str) else m.id[0]) for m in english if m.id]
         unnamed = [k for k in unnamed if k not in found]
-        print(f"{domain}: {len(found)} keys in the code, {len(added)} new, "
-              f"{len(unnamed)} only built at run time or unused")
+        print(
+            f"{domain}: {len(found)} keys in the code, {len(added)} new, "
+            f"{len(unnamed)} only built at run time or unused"
+        )
 
 
 if __name__ == "__main__":

@@ -105,7 +105,9 @@ def fill_default_labels(session: Session) -> int:
     admin has already written labels of their own."""
     defaults = {d.code: d for d in DEFAULT_CATEGORIES}
     filled = 0
-    stmt = select(Category).where(col(Category.code).in_(defaults), col(Category.other_labels).is_(None))
+    stmt = select(Category).where(
+        col(Category.code).in_(defaults), col(Category.other_labels).is_(None)
+    )
     for category in session.scalars(stmt):
         default = defaults[category.code]
         if category.label_en == default.label_en:

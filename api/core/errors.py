@@ -170,7 +170,9 @@ _VALIDATION_KEYS: dict[str, str] = {
     **dict.fromkeys(("float_parsing", "float_type"), "float"),
     **dict.fromkeys(("bool_parsing", "bool_type"), "bool"),
     **dict.fromkeys(("uuid_parsing", "uuid_type", "uuid_version"), "uuid"),
-    **dict.fromkeys(("datetime_parsing", "datetime_type", "datetime_from_date_parsing"), "datetime"),
+    **dict.fromkeys(
+        ("datetime_parsing", "datetime_type", "datetime_from_date_parsing"), "datetime"
+    ),
     **dict.fromkeys(("date_parsing", "date_type", "date_from_datetime_parsing"), "date"),
     **dict.fromkeys(("url_parsing", "url_type", "url_scheme"), "url"),
     "literal_error": "enum",

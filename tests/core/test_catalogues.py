@@ -179,7 +179,8 @@ def test_statuses_and_roles_follow_the_glossary(lang: Language) -> None:
 
 def _messages_script() -> ModuleType:
     spec = importlib.util.spec_from_file_location("messages", ROOT / "scripts" / "messages.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -14,7 +14,7 @@ from datetime import date as Date
 from datetime import datetime
 from typing import Any
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, get_date_format
 from babel.numbers import format_decimal, get_decimal_symbol
 
 from api.core.i18n.catalogues import locale_for, translations
@@ -118,6 +118,11 @@ def date_time(value: datetime, lang: Language | str, *, style: str = "medium") -
     return str(format_datetime(value, format=style, locale=locale_for(as_language(lang))))
 
 
+def short_date_pattern(lang: Language | str) -> str:
+    """The CLDR pattern of the short date, e.g. ``dd.MM.y``, ``y-MM-dd``."""
+    return str(get_date_format("short", locale=locale_for(as_language(lang))).pattern)
+
+
 def month(value: Date, lang: Language | str) -> str:
     """The month and year, e.g. ``november 2026`` or ``marraskuu 2026``."""
     return str(format_date(value, format="LLLL y", locale=locale_for(as_language(lang))))
@@ -138,5 +143,6 @@ __all__ = [
     "month",
     "pick_language",
     "plural",
+    "short_date_pattern",
     "translate",
 ]

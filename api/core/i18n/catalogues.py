@@ -59,7 +59,9 @@ def translations(lang: Language, domain: str) -> Translations:
 
 @cache
 def locale_for(lang: Language) -> Locale:
-    return Locale.parse(lang.value)
+    """The CLDR locale for numbers and dates: English readers here expect day-month dates and
+    the 24-hour clock (en_GB), as the web apps show them."""
+    return Locale.parse("en_GB" if lang is Language.en else lang.value)
 
 
 def cldr_categories(lang: Language | str) -> dict[str, int]:
@@ -86,7 +88,7 @@ def web_messages(lang: Language | str, domain: str, root: Path | None = None) ->
             continue
         if message.pluralizable:
             key = message.id[0]
-            forms = list(message.string)
+            forms = [str(form) for form in message.string or ()]
             out[key] = {cat: forms[i] for cat, i in categories.items() if i < len(forms)}
         else:
             out[str(message.id)] = message.string

@@ -29,7 +29,6 @@ from sqlmodel import col
 
 from api.core import tenancy
 from api.core.errors import NotFound
-from models.categories import pick_label
 from models import (
     ActionEvent,
     ActionItem,
@@ -44,6 +43,7 @@ from models import (
     Walk,
     WalkStatus,
 )
+from models.categories import pick_label
 
 DONE = frozenset({ActionStatus.resolved, ActionStatus.verified})
 MERGED = ActionStatus.duplicate

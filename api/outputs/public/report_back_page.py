@@ -132,6 +132,6 @@ def page(report: ReportBack, lang: str) -> str:
         f"<footer><p>{escape(published)} · "
         f'<a href="{home(report.org, lang)}walks/{walk.id}?format=pdf">{t("report_back.pdf")}</a>'
         f' · <a href="/public/{report.org.slug}/walks/{walk.id}.json?lang={lang}">'
-        f'{t("report_back.json")}</a></p></footer>\n'
+        f"{t('report_back.json')}</a></p></footer>\n"
         f"</body>\n</html>\n"
     )

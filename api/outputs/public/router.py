@@ -27,8 +27,7 @@ FEED_PAGE_MAX = 10_000
 Lang = Literal["nb", "nn", "sv", "da", "fi", "en"] | None
 
 
-
-def _language(request: Request, lang: Lang, default: object) -> str:
+def _language(request: Request, lang: str | None, default: object) -> str:
     if lang is not None:
         return lang
     return str(pick_language(request.headers.get("accept-language"), str(default)))

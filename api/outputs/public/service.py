@@ -16,10 +16,10 @@ from sqlmodel import col
 
 from api.core import spatial, tenancy
 from api.core.errors import NotFound
-from models.categories import pick_label
 from api.core.paging import seek
 from geo.generalize import snap
 from models import ActionItem, ActionStatus, Area, Category, Organization
+from models.categories import pick_label
 
 GRID_M = 50.0
 DONE = frozenset({ActionStatus.resolved, ActionStatus.verified})
