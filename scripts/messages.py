@@ -109,9 +109,9 @@ def main() -> None:
             sys.stdout.write(f"{domain}: new key {key} (translate it in every catalogue)\n")
         unnamed = [str(m.id if isinstance(m.id, str) else m.id[0]) for m in english if m.id]
         unnamed = [k for k in unnamed if k not in found]
-        print(
+        sys.stdout.write(
             f"{domain}: {len(found)} keys in the code, {len(added)} new, "
-            f"{len(unnamed)} only built at run time or unused"
+            f"{len(unnamed)} only built at run time or unused\n"
         )
 
 
