@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated
 
-from pydantic import ConfigDict, StringConstraints, model_validator
+from pydantic import ConfigDict, StringConstraints
 from sqlalchemy import JSON, Boolean, Column, UniqueConstraint, true
 from sqlmodel import Field, SQLModel
 
@@ -200,11 +200,6 @@ CATEGORY_CODE_PATTERN = r"^[a-z][a-z0-9_]{1,39}$"
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 
 
-def _english_label(labels: Mapping[Language, str] | None, label_en: str | None) -> None:
-    if labels is not None and not (labels.get(Language.en) or label_en):
-        raise ValueError("an English label is required (labels.en)")
-
-
 class CategoryCreate(SQLModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # type: ignore[assignment]
 
@@ -218,11 +213,6 @@ class CategoryCreate(SQLModel):
     actionable: bool = True
     sensitive: bool = False
     published: bool | None = None  # default: published unless sensitive
-
-    @model_validator(mode="after")
-    def _needs_english(self) -> CategoryCreate:
-        _english_label(self.labels or {}, self.label_en)
-        return self
 
 
 class CategoryUpdate(SQLModel):
@@ -243,11 +233,6 @@ class CategoryUpdate(SQLModel):
     actionable: Annotated[bool | None, NotNull] = None
     published: Annotated[bool | None, NotNull] = None
     sensitive: Annotated[bool | None, NotNull] = None
-
-    @model_validator(mode="after")
-    def _keeps_english(self) -> CategoryUpdate:
-        _english_label(self.labels, self.label_en)
-        return self
 
 
 class CategoryRead(SQLModel):

@@ -32,6 +32,12 @@ def list_categories(session: Session, org_id: uuid.UUID) -> list[Category]:
     return list(session.scalars(stmt))
 
 
+def _english_required(labels: object) -> InvalidInput:
+    # The field app falls back to English, so every category has an English label.
+    loc = ["body", "labels", "en"] if labels is not None else ["body", "label_en"]
+    return InvalidInput.at(loc, "an English label is required")
+
+
 def _conflict(code: str) -> Conflict:
     return Conflict(f"the category code {code!r} is already in use in this organization")
 
@@ -48,6 +54,8 @@ def create_category(session: Session, org_id: uuid.UUID, body: CategoryCreate) -
         select(func.max(col(Category.sort_order))).where(col(Category.organization_id) == org_id)
     )
     labels = dict(body.labels or {})
+    if not (labels.get(Language.en) or body.label_en):
+        raise _english_required(body.labels)
     category = Category(
         organization_id=org_id,
         code=body.code,
@@ -91,6 +99,8 @@ def update_category(session: Session, category: Category, body: CategoryUpdate) 
         raise InvalidInput.at(["body", loc], "a sensitive category cannot be published")
     if body.labels is not None:
         changes.pop("labels")
+        if not body.labels.get(Language.en):
+            raise _english_required(body.labels)
         category.label_en = body.labels[Language.en]
         category.label_nb = body.labels.get(Language.nb, "")
         category.other_labels = _others(body.labels)
