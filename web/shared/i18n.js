@@ -1,8 +1,8 @@
 // Text comes from the gettext catalogues under locale/, compiled to one JSON file per app and
 // language by the install step (python -m api.core.i18n); markup and code carry only keys.
-// One rule chooses the language in both apps: the user's own choice if made, else the
-// account's language (staff: their own, else the organization's), else the first of the
-// browser's languages there is a catalogue for ("no" reads Bokmål), else English.
+// One rule chooses the language in both apps: the user's choice on this device if made, else
+// the staff member's own (their account's), else the first of the browser's languages there is
+// a catalogue for ("no" reads Bokmål), else the organization's, else English.
 // Plurals follow Intl.PluralRules: a plural message is {one: …, other: …} by CLDR category.
 
 const CHOICE = 'safewalk.lang';
@@ -32,15 +32,33 @@ export async function load(base) {
   return setup(Object.fromEntries(found.filter(Boolean)));
 }
 
-export function preferredLanguage(languages = navigator.languages?.length ? navigator.languages : [navigator.language]) {
+export function preferredLanguage(languages = browserLanguages()) {
   const saved = localStorage.getItem(CHOICE);
   if (saved && catalogues[saved]) return saved;
+  return browserLanguage(languages) ?? 'en';
+}
+
+function browserLanguages() {
+  return navigator.languages?.length ? navigator.languages : [navigator.language];
+}
+
+/** The first of the browser's languages there is a catalogue for, or null. */
+export function browserLanguage(languages = browserLanguages()) {
   for (const tag of languages) {
     const base = String(tag || '').toLowerCase().split('-')[0];
     if (base === 'no' && catalogues.nb) return 'nb';
     if (catalogues[base]) return base;
   }
-  return 'en';
+  return null;
+}
+
+/** Once the account is known: its own language, else (a browser language we lack) the
+ * organization's; a choice made on this device wins over both. */
+export function adopt({ own = null, organization = null } = {}) {
+  if (chosen()) return current;
+  if (own && catalogues[own]) return setLanguage(own);
+  if (!browserLanguage() && organization) return setLanguage(organization);
+  return current;
 }
 
 /** Whether the user chose a language on this device (then it wins over the account's). */

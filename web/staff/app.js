@@ -2,7 +2,7 @@
 // (#/path?query) so that every view, filters included, is a link that can be shared.
 import * as api from './api.js';
 import { clear, h, option } from './dom.js';
-import { chosen, lang, languages, NAMES, setLanguage, t } from './i18n.js';
+import { adopt, lang, languages, NAMES, setLanguage, t } from './i18n.js';
 import { session } from './session.js';
 import { signInView } from './views/signin.js';
 import { itemsView } from './views/items.js';
@@ -142,8 +142,7 @@ export async function render() {
       return;
     }
     if (seq !== renderSeq) return;
-    // No choice made on this device: the account's language (its own, else the organization's).
-    if (!chosen() && session.me.language) setLanguage(session.me.language);
+    adopt({ own: session.me.own_language, organization: session.me.organization?.language });
   }
   const me = session.me;
   const match = ROUTES.map((r) => [r, r[0].exec(path)]).find(([, m]) => m);

@@ -4,4 +4,4 @@ import { load } from '../shared/i18n.js';
 
 await load(new URL('./i18n/', import.meta.url));
 
-export { chosen, lang, languages, LANGUAGES, locale, NAMES, number, setLanguage, t, tn } from '../shared/i18n.js';
+export { adopt, chosen, lang, languages, LANGUAGES, locale, NAMES, number, setLanguage, t, tn } from '../shared/i18n.js';
