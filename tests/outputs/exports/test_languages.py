@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import uuid
 from datetime import date
 from pathlib import Path
@@ -52,13 +53,13 @@ def test_csv_in_swedish(client: SyncClient, world: World, listed: dict[str, Any]
     rows = list(csv.reader(io.StringIO(text), delimiter=";"))
     header = rows[0]
     assert header[:4] == ["id", "prioritet", "rubrik", "kategori"]
-    assert "sista dag" in header and "försenad" in header and "latitud" in header
+    assert {"sista dag", "försenad", "latitud"} <= set(header)
     by_name = [dict(zip(header, r, strict=True)) for r in rows[1:]]
     lit = next(r for r in by_name if r["id"] == listed["action_item_id"])
     assert lit["kategori"] == "Dålig belysning"
     assert lit["status"] == "Ny"
     assert lit["försenad"] == "nej"
-    assert "," in lit["latitud"] and "." not in lit["latitud"]  # decimal comma
+    assert re.fullmatch(r"\d+,\d+", lit["latitud"])  # a decimal comma
     assert "." not in lit["prioritet"]
     # English readers get commas and decimal points, as before.
     english = _export(client, world, "csv", {"Accept-Language": "en"}).content
@@ -70,7 +71,7 @@ def test_xlsx_in_swedish(client: SyncClient, world: World, listed: dict[str, Any
     sheet = book.active
     assert sheet.title == "Åtgärdslista"
     headers = [c.value for c in sheet[1]]
-    assert "Föreslagen åtgärd" in headers and "Ansvarig" in headers and "Sista dag" in headers
+    assert {"Föreslagen åtgärd", "Ansvarig", "Sista dag"} <= set(headers)
     due_col = headers.index("Sista dag") + 1
     status_col = headers.index("Status") + 1
     dues = [sheet.cell(row=r, column=due_col) for r in range(2, sheet.max_row + 1)]

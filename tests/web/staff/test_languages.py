@@ -108,7 +108,9 @@ def test_staff_web_in_each_language(
     context = _context(browser, lang, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     warnings: list[str] = []
-    page.on("console", lambda m: warnings.append(m.text) if m.type in ("warning", "error") else None)
+    page.on(
+        "console", lambda m: warnings.append(m.text) if m.type in ("warning", "error") else None
+    )
     page.goto(f"{site.base}/")
     page.get_by_role("textbox", name=t["signin.email"]).fill(site.emails["admin"])
     page.get_by_role("textbox", name=t["signin.password"]).fill(PASSWORD)
@@ -147,7 +149,9 @@ def test_field_app_in_each_language(
     )
     page = context.new_page()
     warnings: list[str] = []
-    page.on("console", lambda m: warnings.append(m.text) if m.type in ("warning", "error") else None)
+    page.on(
+        "console", lambda m: warnings.append(m.text) if m.type in ("warning", "error") else None
+    )
     page.goto(f"{site.base}/j/{code}")
     page.get_by_role("textbox", name=t["join_code"]).wait_for()
     seen: list[str] = page.evaluate(COLLECT)
