@@ -151,3 +151,15 @@ def test_number_and_date_formats_per_locale(lang: str) -> None:
     assert csv_delimiter(lang) == delimiter
     evening = datetime(2026, 11, 3, 19, 42, tzinfo=ZoneInfo("Europe/Oslo"))
     assert "19" in date_time(evening, lang, style="short")
+
+
+def test_mails_follow_the_staff_members_language(client: SyncClient, world: World) -> None:
+    """Without a language chosen for the mails, their own language, else the organization's."""
+    headers = world.headers("engineer")
+    url = "/api/v1/me/notifications"
+    assert client.get(url, headers=headers).json()["effective_language"] == "nb"
+    client.patch("/api/v1/me", json={"language": "sv"}, headers=headers)
+    assert client.get(url, headers=headers).json()["effective_language"] == "sv"
+    res = client.put(url, json={"language": "da"}, headers=headers)
+    assert res.status_code == 200, res.text
+    assert client.get(url, headers=headers).json()["effective_language"] == "da"
