@@ -37,6 +37,10 @@ COPY web/shared /opt/safewalk/web/shared
 COPY --from=web /src/web/node_modules/maplibre-gl/dist /opt/safewalk/web/node_modules/maplibre-gl/dist
 COPY --from=web /src/web/node_modules/swagger-ui-dist /opt/safewalk/web/node_modules/swagger-ui-dist
 ENV SAFEWALK_WEB_DIR=/opt/safewalk/web
+# The gettext catalogues: read by the server, and compiled here into the web apps' JSON.
+COPY locale /opt/safewalk/locale
+ENV SAFEWALK_LOCALE_DIR=/opt/safewalk/locale
+RUN python -m api.core.i18n --locale /opt/safewalk/locale --web /opt/safewalk/web
 USER safewalk
 WORKDIR /home/safewalk
 # Configure by environment (docs/configuration.md). Data (SQLite file, media, generated secret)

@@ -1,4 +1,4 @@
-# One command per action: make run | install | test | lint | bench | docs | lock
+# One command per action: make run | install | test | lint | bench | docs | lock | messages
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -11,8 +11,12 @@ RUNTIME_LOCK := requirements-runtime.lock
 # `make lock LOCK_UPGRADE=` records a changed pyproject.toml without upgrading the rest.
 LOCK_UPGRADE ?= --upgrade
 
-.PHONY: run install test lint format bench docs clean web lock
+.PHONY: run install test lint format bench docs clean web lock messages
 WEB_DEPS := web/node_modules/.installed
+# The web apps' catalogues: JSON compiled from the gettext catalogues under locale/ (not
+# committed; every install, test and run builds them when a PO file is newer).
+PO_FILES := $(wildcard locale/*/LC_MESSAGES/*.po)
+WEB_MESSAGES := web/staff/i18n/en.json
 
 # System packages first: Debian's python3 cannot make the virtual environment without one.
 $(BIN)/python:
@@ -36,9 +40,18 @@ lock: $(BIN)/python
 $(WEB_DEPS): web/package.json web/package-lock.json
 	./scripts/web-deps.sh
 
-web: $(WEB_DEPS)
+$(WEB_MESSAGES): $(VENV)/.installed $(PO_FILES) api/core/i18n/catalogues.py
+	$(BIN)/python -m api.core.i18n
+	touch $@
 
-install: $(VENV)/.installed $(WEB_DEPS)
+web: $(WEB_DEPS) $(WEB_MESSAGES)
+
+# Find every translatable string in Python and JavaScript and add new keys to every catalogue.
+messages: $(VENV)/.installed
+	$(BIN)/python scripts/messages.py
+	$(BIN)/python -m api.core.i18n
+
+install: $(VENV)/.installed $(WEB_DEPS) $(WEB_MESSAGES)
 	./scripts/system-deps.sh
 	$(BIN)/safewalk migrate
 	$(BIN)/safewalk demo --host $(HOST) --port $(PORT)
@@ -46,7 +59,7 @@ install: $(VENV)/.installed $(WEB_DEPS)
 run: install
 	$(BIN)/safewalk serve --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed $(WEB_DEPS)
+test: $(VENV)/.installed $(WEB_DEPS) $(WEB_MESSAGES)
 	$(BIN)/pytest -q
 
 lint: $(VENV)/.installed

@@ -156,6 +156,11 @@ class Settings(BaseSettings):
         description="Where the web apps (`field/`, `staff/`) and the npm files they serve "
         "(`node_modules/`) are. Unset: `web/` beside the source; the Docker image sets it.",
     )
+    locale_dir: Path | None = Field(
+        default=None,
+        description="Where the gettext catalogues are (`<lang>/LC_MESSAGES/<domain>.po`). "
+        "Unset: `locale/` beside the source; the Docker image sets it.",
+    )
     trusted_proxies: str = Field(
         default="",
         description="Reverse proxies whose `X-Forwarded-For` is believed, as comma-separated "

@@ -23,10 +23,18 @@ class Role(StrEnum):
 
 
 class Language(StrEnum):
-    """The languages people-facing text comes in: Norwegian Bokmål and English."""
+    """The languages people-facing text comes in: Norwegian Bokmål and Nynorsk, Swedish,
+    Danish, Finnish and English (catalogues under locale/)."""
 
     nb = "nb"
+    nn = "nn"
+    sv = "sv"
+    da = "da"
+    fi = "fi"
     en = "en"
+
+
+LANGUAGES: Final = tuple(Language)
 
 
 class ModerationMode(StrEnum):
@@ -114,6 +122,8 @@ class User(SQLModel, table=True):
     token_version: int = Field(
         default=0, sa_column=Column(Integer, nullable=False, server_default="0")
     )
+    # The staff web and this person's error messages speak it; null: the organization's.
+    language: Language | None = Field(default=None, sa_column=Column(String(8), nullable=True))
 
 
 # --- API schemas -------------------------------------------------------------------------
@@ -217,3 +227,15 @@ class MeRead(SQLModel):
     display_name: str | None = None
     walk_id: uuid.UUID | None = None
     group: str | None = None
+    # The language this caller reads (staff: their own, else the organization's).
+    language: Language | None = None
+    # A staff member's own choice (null: the organization's).
+    own_language: Language | None = None
+
+
+class MeUpdate(SQLModel):
+    """What staff change about themselves here: the language (null: the organization's)."""
+
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    language: Language | None

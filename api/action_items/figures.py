@@ -58,6 +58,7 @@ from api.core import dialect
 from api.core.i18n import Language, has, translate
 from models import OPEN_STATUSES, ActionEvent, ActionItem, ActionStatus, Area, Category, utcnow
 from models.base import UTCDateTime
+from models.categories import pick_label
 
 GroupBy = Literal["area", "department", "category"]
 
@@ -329,9 +330,12 @@ def _labels(
         names = session.execute(select(_AREA.c.id, _AREA.c.name).where(_AREA.c.id.in_(ids))).all()
         return {k: (k, name) for k, name in names}
     cats = _CATEGORY.c
-    label = cats.label_nb if lang == Language.nb else cats.label_en
-    found = session.execute(select(cats.id, cats.code, label).where(cats.id.in_(ids))).all()
-    return {k: (code, text) for k, code, text in found}
+    found = session.execute(
+        select(cats.id, cats.code, cats.label_en, cats.label_nb, cats.labels).where(
+            cats.id.in_(ids)
+        )
+    ).all()
+    return {k: (code, pick_label(lang, en, nb, other)) for k, code, en, nb, other in found}
 
 
 def _department(value: str | None, lang: Language) -> str | None:

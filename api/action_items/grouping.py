@@ -232,7 +232,7 @@ def describe(session: Session, item: ActionItem, cat: Category | None = None) ->
 
 
 def title_for(lang: Language, cat: Category | None, area_name: str | None, count: int) -> str:
-    label = "?" if cat is None else (cat.label_nb if lang == Language.nb else cat.label_en)
+    label = "?" if cat is None else cat.label(lang)
     count = max(count, 1)
     if area_name is None:
         return plural("item.title_no_area", lang, count, category=label)[:200]

@@ -19,7 +19,7 @@ from api.action_items.grouping import effective_priority
 from api.action_items.workflow import allowed_moves
 from api.assets import service as assets
 from api.auth.principal import Principal
-from api.core import spatial
+from api.core import i18n, spatial
 from api.core.i18n import Language, has, translate
 from api.core.paging import after_keyset, clamp_limit, keyset_page, page_sorted
 from api.core.photo_links import photo_links
@@ -235,9 +235,9 @@ def export_photo_links(
 
 
 def csv_delimiter(lang: Language) -> str:
-    """The list separator of ``lang``'s spreadsheets: a comma in English, a semicolon where
-    the comma is the decimal mark (Norwegian, and every other Nordic language)."""
-    return "," if lang == Language.en else ";"
+    """The list separator of ``lang``'s spreadsheets: a semicolon where CLDR makes the comma
+    the decimal mark (every Nordic language), else a comma."""
+    return i18n.csv_delimiter(lang)
 
 
 def _decimal(value: float, places: int, delimiter: str) -> str:
@@ -265,7 +265,7 @@ def area_list_csv(
     writer.writerow([translate(key, lang) for _, key in CSV_COLUMNS])
     items: list[ActionItemRead] = listing["items"]
     labels = {
-        c.code: (c.label_nb if lang == Language.nb else c.label_en)
+        c.code: c.label(lang)
         for c in session.scalars(
             select(Category)
             .join(ActionItem, col(ActionItem.category_id) == col(Category.id))
@@ -283,7 +283,7 @@ def area_list_csv(
             "department": _named("department", r.department, lang),
             "owner_type": _named("owner", str(r.owner_type), lang),
             "participant_groups": ", ".join(_named("group", g, lang) for g in r.participant_groups),
-            "overdue": translate("csv.yes" if r.overdue else "csv.no", lang),
+            "overdue": translate("csv.yes", lang) if r.overdue else translate("csv.no", lang),
             "lat": _decimal(lat, 6, delimiter),
             "lon": _decimal(lon, 6, delimiter),
             "photos": " ".join(photos.get(r.id, [])),

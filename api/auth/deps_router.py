@@ -29,10 +29,10 @@ def _bearer(request: Request) -> str | None:
     return token.strip()
 
 
-def _speak(request: Request, org: Organization) -> None:
-    # Once the caller is known, its organization's language is this request's default for
-    # messages (api/core/errors.py); Accept-Language still wins.
-    request.state.org_language = org.language
+def _speak(request: Request, org: Organization, user: User | None = None) -> None:
+    # Once the caller is known, their own language (else the organization's) is this request's
+    # default for messages (api/core/errors.py); Accept-Language still wins.
+    request.state.org_language = (user.language if user else None) or org.language
 
 
 def current_principal(
@@ -64,7 +64,7 @@ def current_principal(
         if claims.version != user.token_version:
             # The password changed or the account was deactivated after this token was issued.
             raise Unauthorized("token was revoked; sign in again")
-        _speak(request, org)
+        _speak(request, org, user)
         return Principal(kind="staff", organization_id=org.id, user=user)
     participant = session.get(Participant, claims.subject)
     if (

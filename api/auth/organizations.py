@@ -40,6 +40,7 @@ def seed_default_categories(session: Session, org: Organization) -> list[Categor
             code=d.code,
             label_en=d.label_en,
             label_nb=d.label_nb,
+            other_labels=d.other_labels,
             default_department=d.department,
             group_distance_m=d.distance_m,
             actionable=d.actionable,

@@ -8,6 +8,7 @@ A route without an entry here is refused at start-up, and by the policy test.
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 import models.action_items as _moves
@@ -121,6 +122,8 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", f"{V1}/walks/{{id}}/report.pdf"): COORDINATOR_PLUS,
     ("GET", "/public/{org_slug}/"): ANYONE,
     ("GET", "/public/{org_slug}/areas/{area_id}"): ANYONE,
+    ("GET", "/public/{org_slug}/{language}/"): ANYONE,
+    ("GET", "/public/{org_slug}/{language}/areas/{area_id}"): ANYONE,
     ("GET", "/public/{org_slug}/action-items.geojson"): ANYONE,
     # Working the action list
     ("GET", f"{V1}/organization"): ADMIN_ONLY,
@@ -135,6 +138,7 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", f"{V1}/observations/nearby"): WALK_MEMBERS,
     ("PATCH", f"{V1}/users/{{id}}"): ADMIN_ONLY,
     ("POST", f"{V1}/me/password"): STAFF,
+    ("PATCH", f"{V1}/me"): STAFF,
     # Erasure on request
     ("POST", f"{V1}/walks/{{id}}/participants/{{participant_id}}/erase"): COORDINATOR_PLUS,
     ("POST", f"{V1}/walks/{{id}}/erase-participants"): COORDINATOR_PLUS,
@@ -146,6 +150,7 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     # Unlisted: anyone with the link, once the walk's report back is published.
     ("GET", "/public/{org_slug}/walks/{walk_id}"): ANYONE,
     ("GET", "/public/{org_slug}/walks/{walk_id}.json"): ANYONE,
+    ("GET", "/public/{org_slug}/{language}/walks/{walk_id}"): ANYONE,
     ("GET", "/public/{org_slug}/walks/{walk_id}/photos/{photo_id}"): ANYONE,
     # Notices: each staff member's own settings; webhooks are the admins'.
     ("GET", f"{V1}/me/notifications"): STAFF,
@@ -175,8 +180,13 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
 }
 
 
+_CONVERTOR = re.compile(r"\{(\w+):\w+\}")
+
+
 def allowed(method: str, path: str) -> frozenset[str] | None:
-    return POLICY.get((method, path))
+    # A route's template may name a path convertor ({language:lang}); the policy names the
+    # parameter only, as OpenAPI does.
+    return POLICY.get((method, _CONVERTOR.sub(r"{\1}", path)))
 
 
 # --- the action item workflow -----------------------------------------------------------------

@@ -10,7 +10,7 @@ from api.auth import service as auth_service
 from api.auth.deps_router import PrincipalDep
 from api.http.deps import SessionDep
 from api.http.routing import api_router
-from models.organizations import MeRead, TokenResponse
+from models.organizations import MeRead, MeUpdate, TokenResponse
 
 router = api_router("auth")
 
@@ -38,3 +38,10 @@ def token(
 @router.get("/me", response_model=MeRead)
 def me(principal: PrincipalDep, session: SessionDep) -> MeRead:
     return auth_service.describe(session, principal)
+
+
+@router.patch("/me", response_model=MeRead)
+def update_me(body: MeUpdate, principal: PrincipalDep, session: SessionDep) -> MeRead:
+    """A staff member's own language for the staff web and their messages (null: the
+    organization's)."""
+    return auth_service.set_language(session, principal, body)

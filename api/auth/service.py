@@ -13,7 +13,7 @@ from api.core.errors import Unauthorized
 from api.core.ratelimit import Limits
 from api.settings import Settings
 from models import Organization, User
-from models.organizations import MeRead, OrganizationRead, TokenResponse
+from models.organizations import MeRead, MeUpdate, OrganizationRead, TokenResponse
 
 
 def login(
@@ -68,6 +68,8 @@ def describe(session: Session, principal: Principal) -> MeRead:
             email=u.email,
             department=u.department,
             display_name=u.display_name,
+            language=u.language or org.language,
+            own_language=u.language,
         )
     p = principal.participant
     assert p is not None
@@ -79,4 +81,12 @@ def describe(session: Session, principal: Principal) -> MeRead:
         display_name=p.display_name,
         walk_id=p.walk_id,
         group=str(p.group),
+        language=org.language,
     )
+
+
+def set_language(session: Session, principal: Principal, body: MeUpdate) -> MeRead:
+    assert principal.user is not None  # the policy admits staff only
+    principal.user.language = body.language
+    session.flush()
+    return describe(session, principal)

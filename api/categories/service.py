@@ -11,7 +11,15 @@ from sqlmodel import col
 
 from api.core.errors import Conflict, InvalidInput, NotFound
 from models import Category
-from models.categories import CategoryCreate, CategoryUpdate
+from models.categories import DEFAULT_CATEGORIES, CategoryCreate, CategoryUpdate
+from models.organizations import Language
+
+_COLUMNS = (Language.en, Language.nb)  # the labels with columns of their own
+
+
+def _others(labels: dict[Language, str]) -> dict[str, str] | None:
+    others = {lang.value: text for lang, text in labels.items() if lang not in _COLUMNS}
+    return others or None
 
 
 def list_categories(session: Session, org_id: uuid.UUID) -> list[Category]:
@@ -22,6 +30,12 @@ def list_categories(session: Session, org_id: uuid.UUID) -> list[Category]:
         .order_by(col(Category.sort_order), col(Category.code))
     )
     return list(session.scalars(stmt))
+
+
+def _english_required(labels: object) -> InvalidInput:
+    # The field app falls back to English, so every category has an English label.
+    loc = ["body", "labels", "en"] if labels is not None else ["body", "label_en"]
+    return InvalidInput.at(loc, "an English label is required")
 
 
 def _conflict(code: str) -> Conflict:
@@ -39,11 +53,15 @@ def create_category(session: Session, org_id: uuid.UUID, body: CategoryCreate) -
     last = session.scalar(
         select(func.max(col(Category.sort_order))).where(col(Category.organization_id) == org_id)
     )
+    labels = dict(body.labels or {})
+    if not (labels.get(Language.en) or body.label_en):
+        raise _english_required(body.labels)
     category = Category(
         organization_id=org_id,
         code=body.code,
-        label_en=body.label_en.strip(),
-        label_nb=body.label_nb.strip(),
+        label_en=(labels.get(Language.en) or body.label_en or "").strip(),
+        label_nb=(labels.get(Language.nb) or body.label_nb or "").strip(),
+        other_labels=_others(labels),
         default_department=body.default_department,
         group_distance_m=body.group_distance_m,
         actionable=body.actionable,
@@ -81,7 +99,31 @@ def update_category(session: Session, category: Category, body: CategoryUpdate) 
         # Sensitive categories (an experienced incident) are never shown to the public.
         loc = "published" if "published" in changes else "sensitive"
         raise InvalidInput.at(["body", loc], "a sensitive category cannot be published")
+    if body.labels is not None:
+        changes.pop("labels")
+        if not body.labels.get(Language.en):
+            raise _english_required(body.labels)
+        category.label_en = body.labels[Language.en]
+        category.label_nb = body.labels.get(Language.nb, "")
+        category.other_labels = _others(body.labels)
     for key, value in changes.items():
         setattr(category, key, value.strip() if isinstance(value, str) else value)
     session.flush()
     return category
+
+
+def fill_default_labels(session: Session) -> int:
+    """Default categories made before their labels came in every language get them, unless an
+    admin has already written labels of their own."""
+    defaults = {d.code: d for d in DEFAULT_CATEGORIES}
+    filled = 0
+    stmt = select(Category).where(
+        col(Category.code).in_(defaults), col(Category.other_labels).is_(None)
+    )
+    for category in session.scalars(stmt):
+        default = defaults[category.code]
+        if category.label_en == default.label_en:
+            category.other_labels = default.other_labels
+            filled += 1
+    session.flush()
+    return filled

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.core.db import is_transient
 from api.core.errors import PROBLEM_BASE, PROBLEM_JSON, Busy, DomainError
-from api.core.i18n import Language, has, pick_language, translate
+from api.core.i18n import Language, decimal, has, pick_language, translate
 from api.core.logs import current_request_id
 
 log = logging.getLogger("safewalk")
@@ -72,6 +72,52 @@ def request_language(request: Request) -> Language:
 _HTTP_SLUGS = {404: "not-found", 405: "method-not-allowed", 401: "unauthorized", 403: "forbidden"}
 
 
+# Pydantic's error types, by the catalogue message (validation.<key>) that says the same.
+_VALIDATION_KEYS: dict[str, str] = {
+    **{t: t for t in ("missing", "extra_forbidden", "string_type", "string_pattern_mismatch")},
+    **{t: t for t in ("string_too_short", "string_too_long", "too_short", "too_long")},
+    **{t: t for t in ("greater_than", "greater_than_equal", "less_than", "less_than_equal")},
+    **{t: t for t in ("finite_number", "timezone_aware", "list_type", "dict_type", "enum")},
+    **dict.fromkeys(("int_parsing", "int_type", "int_from_float"), "int"),
+    **dict.fromkeys(("float_parsing", "float_type"), "float"),
+    **dict.fromkeys(("bool_parsing", "bool_type"), "bool"),
+    **dict.fromkeys(("uuid_parsing", "uuid_type", "uuid_version"), "uuid"),
+    **dict.fromkeys(
+        ("datetime_parsing", "datetime_type", "datetime_from_date_parsing"), "datetime"
+    ),
+    **dict.fromkeys(("date_parsing", "date_type", "date_from_datetime_parsing"), "date"),
+    **dict.fromkeys(("url_parsing", "url_type", "url_scheme"), "url"),
+    "literal_error": "enum",
+    "model_type": "dict_type",
+    "model_attributes_type": "dict_type",
+    "value_error": "value_error",
+    "assertion_error": "value_error",
+}
+
+
+def _number(value: Any, lang: Language) -> str:
+    if isinstance(value, float) and not value.is_integer():
+        return decimal(value, lang, digits=6)
+    return str(int(value)) if isinstance(value, float) else str(value)
+
+
+def validation_message(error: Mapping[str, Any], lang: Language) -> str:
+    """A validation error in the reader's language, by its type; the limits come from its
+    context (``ctx``), and a validator's own reason is kept as it was written."""
+    key = "validation." + _VALIDATION_KEYS.get(str(error.get("type")), "invalid")
+    ctx = dict(error.get("ctx") or {})
+    params: dict[str, str] = {}
+    for name in ("min_length", "max_length", "gt", "ge", "lt", "le"):
+        if name in ctx:
+            params[name] = _number(ctx[name], lang)
+    if "expected" in ctx:
+        params["expected"] = str(ctx["expected"])
+    if key == "validation.value_error":
+        reason = str(ctx.get("error") or error.get("msg", ""))
+        params["reason"] = reason.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    return translate(key, lang, **params)
+
+
 def _title(slug: str | None, fallback: str, lang: Language) -> str:
     key = f"problem.{slug}"
     return translate(key, lang) if slug and has(key) else fallback
@@ -106,15 +152,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
+        lang = request_language(request)
         errors = [
             {
                 "loc": _clean_loc(e.get("loc", ())),
-                "msg": str(e.get("msg", "")),
+                "msg": validation_message(e, lang),
                 "type": e.get("type"),
             }
             for e in exc.errors()
         ]
-        lang = request_language(request)
         if any(e["type"] == "json_invalid" for e in errors):
             return problem(
                 400,

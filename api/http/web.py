@@ -30,6 +30,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.settings import Settings
+from models.organizations import LANGUAGES
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 FIELD_DIR = WEB_DIR / "field"
@@ -60,8 +61,7 @@ SHELL = (
     "js/ui.js",
     "js/report.js",
     "js/map.js",
-    "i18n/en.js",
-    "i18n/nb.js",
+    *(f"i18n/{language.value}.json" for language in LANGUAGES),
     "/shared/api.js",
     "/shared/dom.js",
     "/shared/i18n.js",

@@ -3,6 +3,7 @@ rows that may take long, so it never runs inside an Alembic revision."""
 
 from __future__ import annotations
 
+from api.categories.service import fill_default_labels
 from api.core.db import create_db_engine, make_sessionmaker, session_scope
 from api.hotspots import rollup as hotspot_rollup
 from api.privacy import sensitive
@@ -24,6 +25,9 @@ def backfill(url: str, *, batch: int = 20_000) -> dict[str, int]:
             if not filled:
                 break
             done["observation.location_general"] += filled
+        # Default categories' labels in the languages added after they were made.
+        for session in session_scope(factory):
+            done["category.labels"] = fill_default_labels(session)
         # Exact H3 cells and hotspot rollups, committed batch by batch.
         done["hotspot_rollup"] = hotspot_rollup.backfill(factory, batch=batch)
         return done

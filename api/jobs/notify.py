@@ -191,7 +191,7 @@ def _recipients(
         for p in s.scalars(select(NoticePreference).where(col(NoticePreference.user_id).in_(ids)))
     }
     return {
-        u.id: mailing.Recipient(u.email, language_for(prefs.get(u.id), org), u.display_name)
+        u.id: mailing.Recipient(u.email, language_for(prefs.get(u.id), org, u), u.display_name)
         for u in s.scalars(select(User).where(col(User.id).in_(ids)))
         if u.is_active
     }

@@ -15,9 +15,14 @@ from models.notices import (
 from models.organizations import Language
 
 
-def language_for(pref: NoticePreference | None, org: Organization | None) -> Language:
+def language_for(
+    pref: NoticePreference | None, org: Organization | None, user: User | None = None
+) -> Language:
+    """The mails' own language, else the staff member's, else the organization's."""
     if pref is not None and pref.language is not None:
         return Language(pref.language)
+    if user is not None and user.language is not None:
+        return Language(user.language)
     return Language(org.language) if org is not None else Language.nb
 
 
@@ -28,7 +33,7 @@ def read(session: Session, user: User) -> NoticePreferencesRead:
     return NoticePreferencesRead(
         **kinds,
         language=Language(pref.language) if pref and pref.language else None,
-        effective_language=language_for(pref, org),
+        effective_language=language_for(pref, org, user),
         email=user.email,
     )
 

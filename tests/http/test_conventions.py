@@ -81,7 +81,8 @@ class Tour:
     key: str = ""
 
     def url(self, template: str) -> str:
-        return re.sub(r"\{(\w+)\}", lambda m: self._value(template, m.group(1)), template)
+        # {name} or {name:convertor} (the public pages' {language:lang})
+        return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: self._value(template, m.group(1)), template)
 
     def _value(self, template: str, name: str) -> str:
         if name == "id":
@@ -291,6 +292,7 @@ def build_tour(client: SyncClient, world: World, session: Session) -> Tour:
         "photo_id": photo,
         "fix_photo_id": fix_photo,
         "org_slug": world.org.slug,
+        "language": "sv",
         "walk_id": str(world.walk.id),
         "area_id": str(west.id),
         "join_code": world.walk.join_code,
@@ -395,7 +397,11 @@ def _next(res: httpx.Response, body: Any) -> str | None:
 OWN_STANDARD = ("/open311/",)
 # One walk's report back is a document (its HTML and PDF are the same report), not a list; so
 # is one asset, whose ``items`` are its history (API.md), not a page of assets.
-DOCUMENTS = ("/public/{org_slug}/walks/{walk_id}", "/api/v1/assets/{id}")
+DOCUMENTS = (
+    "/public/{org_slug}/walks/{walk_id}",
+    "/public/{org_slug}/{language:lang}/walks/{walk_id}",
+    "/api/v1/assets/{id}",
+)
 
 
 @pytest.mark.parametrize("template", GET_ROUTES)

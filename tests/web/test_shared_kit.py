@@ -27,10 +27,11 @@ document.body.dataset.ready = 'true';
 </script></body></html>"""
 
 CATALOGUES = """({
-  en: { hello: 'Hello', waiting_one: '{n} observation waiting', waiting_other: '{n} observations waiting',
-        reports_one: 'One report', reports: '{n} reports', only_en: 'English only', named: 'Hi {name}' },
-  nb: { hello: 'Hei', waiting_one: '{n} observasjon venter', waiting_other: '{n} observasjoner venter',
-        reports_one: 'Én melding', reports: '{n} meldinger', named: 'Hei {name}' },
+  en: { hello: 'Hello', waiting: { one: '{n} observation waiting', other: '{n} observations waiting' },
+        reports: { one: 'One report', other: '{n} reports' }, only_en: 'English only', named: 'Hi {name}' },
+  nb: { hello: 'Hei', waiting: { one: '{n} observasjon venter', other: '{n} observasjoner venter' },
+        reports: { one: 'Én melding', other: '{n} meldinger' }, named: 'Hei {name}' },
+  nn: { hello: 'Hei' },
 })"""
 
 
@@ -108,7 +109,7 @@ def test_one_language_choice_rule(page: Any) -> None:
     got = js(
         page,
         f"""
-        const first = i18n.setup({CATALOGUES});  // the browser says nn-NO
+        const first = i18n.setup({CATALOGUES});  // the browser says nn-NO: Nynorsk now
         const html = document.documentElement.lang;
         const pick = (langs) => i18n.preferredLanguage(langs);
         const rules = [pick(['nn-NO']), pick(['no']), pick(['sv-SE', 'en-US']), pick(['de', 'fr']),
@@ -119,12 +120,12 @@ def test_one_language_choice_rule(page: Any) -> None:
         return {{ first, html, rules, remembered, now: i18n.lang(), languages: i18n.languages() }};
         """,
     )
-    assert (got["first"], got["html"]) == ("nb", "nb")
-    assert got["rules"] == ["nb", "nb", "en", "en", "nb"]
+    assert (got["first"], got["html"]) == ("nn", "nn")
+    assert got["rules"] == ["nn", "nb", "en", "en", "nb"]
     # The user's own choice outlives the tab and wins over the browser's languages.
     assert got["remembered"] == ["en", "en"]
     assert got["now"] == "en"  # a language without a catalogue changes nothing
-    assert got["languages"] == ["en", "nb"]
+    assert got["languages"] == ["en", "nb", "nn"]
 
 
 def test_plurals_follow_intl_plural_rules(page: Any) -> None:
@@ -132,7 +133,7 @@ def test_plurals_follow_intl_plural_rules(page: Any) -> None:
         page,
         f"""
         i18n.setup({CATALOGUES});
-        const say = () => [0, 1, 2, 21].map((n) => i18n.t('waiting', {{ n }}))
+        const say = () => [0, 1, 2, 21].map((n) => i18n.tn('waiting', n))
           .concat([1, 5].map((n) => i18n.t('reports', {{ n }})));
         i18n.setLanguage('en');
         const en = say();

@@ -2,6 +2,8 @@
 // the first map opens, and the style every map starts from: the configured basemap, read from
 // /shared/config.json, or a plain background, which needs no outside request at all.
 
+import { t } from './i18n.js';
+
 let loading = null;
 let config = null;
 
@@ -71,6 +73,16 @@ export async function createMap(container, { background, ...options } = {}) {
     zoom: 4,
     // Credit where a basemap is drawn; a plain background owes nobody.
     attributionControl: cfg.basemap_url ? { compact: true } : false,
+    // MapLibre's own labels (the canvas, the zoom buttons) in the reader's language too.
+    locale: {
+      'Map.Title': t('maplibre.map'),
+      'NavigationControl.ZoomIn': t('maplibre.zoom_in'),
+      'NavigationControl.ZoomOut': t('maplibre.zoom_out'),
+      'NavigationControl.ResetBearing': t('maplibre.reset_bearing'),
+      'AttributionControl.ToggleAttribution': t('maplibre.attribution'),
+      'Popup.Close': t('maplibre.popup_close'),
+      'Marker.Title': t('maplibre.marker'),
+    },
     ...options,
   });
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');

@@ -2,7 +2,7 @@
 // (#/path?query) so that every view, filters included, is a link that can be shared.
 import * as api from './api.js';
 import { clear, h, option } from './dom.js';
-import { lang, languages, setLanguage, t } from './i18n.js';
+import { adopt, lang, languages, NAMES, setLanguage, t } from './i18n.js';
 import { navigate, parseHash } from './nav.js';
 import { session } from './session.js';
 import { signInView } from './views/signin.js';
@@ -74,8 +74,15 @@ function header(me) {
 }
 
 export function languageSelect() {
-  const select = h('select', { 'aria-label': t('language'), onchange: (e) => { setLanguage(e.target.value, { remember: true }); render(); } },
-    languages().map((l) => option(l, t(`lang.${l}`), l === lang())));
+  const select = h('select', { 'aria-label': t('language'), onchange: async (e) => {
+    setLanguage(e.target.value, { remember: true });
+    // Signed in, the choice is also the account's own, for the next device and the mails.
+    if (session.me) {
+      try { session.me = await api.patch('/api/v1/me', { language: e.target.value }); } catch { /* kept on this device */ }
+    }
+    render();
+  } },
+    languages().map((l) => { const o = option(l, NAMES[l], l === lang()); o.lang = l; return o; }));
   return select;
 }
 
@@ -115,6 +122,7 @@ export async function render() {
       return;
     }
     if (seq !== renderSeq) return;
+    adopt({ own: session.me.own_language, organization: session.me.organization?.language });
   }
   const me = session.me;
   const match = ROUTES.map((r) => [r, r[0].exec(path)]).find(([, m]) => m);

@@ -2,6 +2,7 @@
 import { h } from '../shared/dom.js';
 
 export { clear, h, uuid } from '../shared/dom.js';
+import { locale } from '../shared/i18n.js';
 
 /** The tab's title for a view: "<what it shows> · safewalk". */
 export function setTitle(text) {
@@ -67,12 +68,12 @@ export async function saveResponse(response, fallbackName) {
 export function formatDate(value, lang) {
   if (!value) return '';
   const d = new Date(value);
-  return d.toLocaleDateString(lang === 'nb' ? 'nb-NO' : 'en-GB', { year: 'numeric', month: 'short', day: 'numeric' });
+  return d.toLocaleDateString(locale(lang), { year: 'numeric', month: 'short', day: 'numeric' });
 }
 
 export function formatDateTime(value, lang) {
   if (!value) return '';
-  return new Date(value).toLocaleString(lang === 'nb' ? 'nb-NO' : 'en-GB', {
+  return new Date(value).toLocaleString(locale(lang), {
     year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit',
   });
 }

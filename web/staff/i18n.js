@@ -1,8 +1,7 @@
-// The staff web's catalogues (i18n/en.js, i18n/nb.js) on the shared runtime.
-import { setup } from '../shared/i18n.js';
-import en from './i18n/en.js';
-import nb from './i18n/nb.js';
+// The staff web's catalogues (i18n/<lang>.json, compiled from locale/*/staff.po) on the shared
+// runtime.
+import { load } from '../shared/i18n.js';
 
-setup({ en, nb });
+await load(new URL('./i18n/', import.meta.url));
 
-export { lang, languages, setLanguage, t } from '../shared/i18n.js';
+export { adopt, chosen, lang, languages, LANGUAGES, locale, NAMES, number, setLanguage, t, tn } from '../shared/i18n.js';

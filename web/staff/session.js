@@ -1,4 +1,4 @@
-// Who is signed in, and the organization's categories (labels in both languages).
+// Who is signed in, and the organization's categories (labels in every language).
 import * as api from './api.js';
 import { lang } from './i18n.js';
 
@@ -17,6 +17,6 @@ export const session = {
   categoryLabel(code) {
     const c = this.categories.find((x) => x.code === code);
     if (!c) return code;
-    return lang() === 'nb' ? c.label_nb : c.label_en;
+    return c.labels?.[lang()] || c.labels?.en || c.label_en;
   },
 };

@@ -21,7 +21,7 @@ from sqlmodel import col
 from api.action_items.grouping import effective_priority
 from api.assets import service as assets
 from api.core import spatial
-from api.core.i18n import has, translate
+from api.core.i18n import as_language, has, translate
 from api.core.media import MediaStore, extension
 from api.privacy import sensitive
 from geo.lights import DarkGap
@@ -107,9 +107,9 @@ class Listing:
         return translate(key, self.lang, **params)
 
 
-def _lang(org: Organization) -> str:
-    lang = str(getattr(org, "language", "nb") or "nb")
-    return lang if lang in ("nb", "en") else "nb"
+def _lang(org: Organization, lang: str | None) -> str:
+    """The reader's language (Accept-Language, their own), else the organization's."""
+    return str(as_language(lang or getattr(org, "language", None) or "nb"))
 
 
 def department_label(dept: str | None, lang: str) -> str:
@@ -128,7 +128,7 @@ def _categories(session: Session, org_id: uuid.UUID) -> dict[uuid.UUID, Category
 def _label(cat: Category | None, lang: str) -> str:
     if cat is None:
         return "?"
-    return cat.label_nb if lang == "nb" else cat.label_en
+    return cat.label(lang)
 
 
 def item_rows(
@@ -280,10 +280,16 @@ def observation_rows(
 
 
 def area_listing(
-    session: Session, org: Organization, area: Area, *, include_closed: bool, full: bool = True
+    session: Session,
+    org: Organization,
+    area: Area,
+    *,
+    include_closed: bool,
+    full: bool = True,
+    lang: str | None = None,
 ) -> Listing:
     """The area's action list and observations; ``full``: as coordinators see sensitive ones."""
-    lang = _lang(org)
+    lang = _lang(org, lang)
     stmt = select(ActionItem).where(col(ActionItem.area_id) == area.id)
     if not include_closed:
         stmt = stmt.where(col(ActionItem.status).notin_(HIDDEN_ITEM_STATUSES))
@@ -304,9 +310,11 @@ def area_listing(
     return Listing(org, lang, area, spatial.from_db(area.geometry), rows, obs_rows)
 
 
-def walk_listing(session: Session, org: Organization, walk: Walk) -> Listing:
+def walk_listing(
+    session: Session, org: Organization, walk: Walk, *, lang: str | None = None
+) -> Listing:
     """The walk report's data, for coordinators and admins: sensitive places in full."""
-    lang = _lang(org)
+    lang = _lang(org, lang)
     observations = list(
         session.scalars(
             select(Observation)

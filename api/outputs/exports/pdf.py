@@ -40,6 +40,7 @@ from reportlab.platypus import (
 )
 from shapely.geometry.base import BaseGeometry
 
+from api.core import i18n
 from api.core.i18n import translate
 from api.core.media import MediaStore
 from api.outputs.exports.data import DARK_GAP_M, ItemRow, Listing, ObservationRow
@@ -100,10 +101,12 @@ def _p(text: str | None, style: ParagraphStyle) -> Paragraph:
     return Paragraph(escape(text or "").replace("\n", "<br/>"), style)
 
 
-def _local(value: datetime | None, tz: str, fmt: str = "%d.%m.%Y %H:%M") -> str:
+def _local(value: datetime | None, tz: str, lang: str, *, time_only: bool = False) -> str:
+    """The organization's local time; the date as the reader writes it (CLDR)."""
     if value is None:
         return ""
-    return value.astimezone(ZoneInfo(tz)).strftime(fmt)
+    local = value.astimezone(ZoneInfo(tz))
+    return f"{local:%H:%M}" if time_only else f"{i18n.date(local.date(), lang)} {local:%H:%M}"
 
 
 # --- the map -------------------------------------------------------------------------------
@@ -215,7 +218,7 @@ def action_table(listing: Listing, items: list[ItemRow], width: float) -> LongTa
     rows: list[list[Any]] = [[_p(t(k), st["head"]) for k in keys]]
     for i in items:
         place = f"{i.area_name or ''}\n{i.lat:.5f}, {i.lon:.5f}".strip()
-        due = i.due_date.strftime("%d.%m.%Y") if i.due_date else ""
+        due = i18n.date(i.due_date, listing.lang, style="short") if i.due_date else ""
         # Short values are plain strings: a Paragraph per cell is wrapped three times by the
         # table (measure, split, draw), and at 500 rows that is most of the time.
         rows.append(
@@ -272,7 +275,7 @@ def observation_table(
                 _p(o.note or t("report.no_note"), st["cell"]),
                 str(o.severity),
                 "" if o.perceived_safety is None else str(o.perceived_safety),
-                _local(o.recorded_at, tz, "%H:%M"),
+                _local(o.recorded_at, tz, listing.lang, time_only=True),
                 str(o.item_nr) if o.item_nr else "",
             ]
         )
@@ -292,7 +295,7 @@ def _document(buf: io.BytesIO, title: str, pagesize: tuple[float, float]) -> Sim
 def _footer(listing: Listing, title: str) -> Any:
     regular, _ = fonts()
     generated = translate(
-        "report.generated", listing.lang, when=_local(utcnow(), listing.org.timezone)
+        "report.generated", listing.lang, when=_local(utcnow(), listing.org.timezone, listing.lang)
     )
 
     def draw(canvas: Any, doc: Any) -> None:
@@ -364,7 +367,7 @@ def walk_report_pdf(listing: Listing, store: MediaStore | None) -> bytes:
     )
     facts = [
         (t("report.area"), listing.area.name if listing.area else "—"),
-        (t("report.date"), _local(when, tz) + (f" – {_local(walk.ends_at, tz, '%H:%M')}" if walk.ends_at else "")),
+        (t("report.date"), _local(when, tz, listing.lang) + (f" – {_local(walk.ends_at, tz, listing.lang, time_only=True)}" if walk.ends_at else "")),
         (t("report.conditions"), conditions),
         (t("report.weather"), walk.weather or "—"),
         (t("report.observations"), t("report.observations_count", count=len(listing.observations), items=len(listing.items))),

@@ -11,14 +11,15 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.platypus import Spacer
 
+from api.core import i18n
 from api.core.i18n import translate
 from api.outputs.exports.pdf import _document, _p, _styles, _table, fonts
 from api.outputs.public.report_back import ReportBack, ShownItem
 from api.outputs.public.report_back_page import outcome
 
 
-def _date(value: Any) -> str:
-    return value.strftime("%d.%m.%Y") if value is not None else ""
+def _date(value: Any, lang: str) -> str:
+    return i18n.date(value, lang) if value is not None else ""
 
 
 def _items(rows: list[ShownItem], lang: str, width: float) -> Any:
@@ -33,10 +34,10 @@ def _items(rows: list[ShownItem], lang: str, width: float) -> Any:
         table.append(
             [
                 _p(r.title, st["cell"]),
-                _p(r.label_nb if lang == "nb" else r.label_en, st["cell"]),
+                _p(r.label(lang), st["cell"]),
                 _p(translate("status." + r.status, lang), st["cell"]),
-                _date(r.due_date),
-                _date(r.done_date),
+                _date(r.due_date, lang),
+                _date(r.done_date, lang),
                 _p(outcome(r, lang), st["cell"]),
             ]
         )
@@ -54,7 +55,7 @@ def report_back_pdf(report: ReportBack, lang: str) -> bytes:
     facts = translate(
         "report_back.facts",
         lang,
-        date=_date(report.day),
+        date=_date(report.day, lang),
         area=report.area_name or "—",
         org=report.org.name,
     )
@@ -82,7 +83,7 @@ def report_back_pdf(report: ReportBack, lang: str) -> bytes:
     if c is not None:
         story.append(
             _p(
-                translate("report_back.compare_title", lang, walk=c.title, date=_date(c.day)),
+                translate("report_back.compare_title", lang, walk=c.title, date=_date(c.day, lang)),
                 st["h2"],
             )
         )

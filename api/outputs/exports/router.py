@@ -68,7 +68,9 @@ def area_export(
     """``full``: the caller sees sensitive places as they are (api.privacy.sensitive)."""
     org = session.get(Organization, org_id)
     assert org is not None
-    listing = data.area_listing(session, org, area, include_closed=include_closed, full=full)
+    listing = data.area_listing(
+        session, org, area, include_closed=include_closed, full=full, lang=request_language(request)
+    )
     # The writers import openpyxl, pyogrio (which pulls in pandas and geopandas) and ReportLab:
     # 150 MB that an idle worker should not carry for the one request in a thousand that asks.
     if fmt == "xlsx":
@@ -92,13 +94,17 @@ def area_export(
     responses={200: {"content": {"application/pdf": {}}}},
 )
 def walk_report(
-    walk: ValidWalk, principal: PrincipalDep, session: SessionDep, settings: SettingsDep
+    request: Request,
+    walk: ValidWalk,
+    principal: PrincipalDep,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> Response:
     """Cover (date, darkness, participant groups counted, never names), a map of the area,
     route and numbered observations, the observations with thumbnails, the action list."""
     org = session.get(Organization, principal.org_id)
     assert org is not None
-    listing = data.walk_listing(session, org, walk)
+    listing = data.walk_listing(session, org, walk, lang=request_language(request))
     from api.outputs.exports import pdf  # heavy; see action_list_export
 
     body = pdf.walk_report_pdf(listing, MediaStore(settings.resolved_media_dir))

@@ -8,6 +8,7 @@ Text from people (notes, titles, comments) is always written as text: a note sta
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
@@ -16,6 +17,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from api.core import i18n
 from api.outputs.exports.data import Listing
 
 # (catalogue key, width)
@@ -42,6 +44,12 @@ def _text(cell: Any, value: str | None) -> None:
     cell.data_type = "s"
 
 
+def excel_date_format(lang: str) -> str:
+    """The reader's short date (CLDR) as an Excel number format: 03.11.2026, 2026-11-03, …"""
+    pattern = i18n.short_date_pattern(lang)
+    return re.sub(r"y+", "yyyy", pattern).replace("M", "m")
+
+
 def action_list_xlsx(listing: Listing, photo_url: Callable[[UUID], str] | None) -> bytes:
     wb = Workbook()
     ws = wb.active
@@ -53,7 +61,7 @@ def action_list_xlsx(listing: Listing, photo_url: Callable[[UUID], str] | None) 
         cell.font, cell.fill = header_font, header_fill
         cell.alignment = Alignment(vertical="center", wrap_text=True)
         ws.column_dimensions[get_column_letter(c)].width = width
-    date_format = "dd.mm.yyyy" if listing.lang == "nb" else "yyyy-mm-dd"
+    date_format = excel_date_format(listing.lang)
     wrap = Alignment(vertical="top", wrap_text=True)
     top = Alignment(vertical="top")
     for r, item in enumerate(listing.items, start=2):

@@ -76,7 +76,7 @@ def language(org: Organization) -> str:
 
 
 def label(cat: Category, lang: str) -> str:
-    return cat.label_nb if lang == "nb" else cat.label_en
+    return cat.label(lang)
 
 
 def open_status(status: ActionStatus | str) -> str:

@@ -1,5 +1,6 @@
-"""Plain, server-rendered HTML for the published follow-up, in Bokmål or English. No script,
-no external resource; every text comes from the message catalogue, every value is escaped."""
+"""Plain, server-rendered HTML for the published follow-up, in every language there is a
+catalogue for, at ``/public/{slug}/{lang}/``. No script, no external resource; every text
+comes from the message catalogue, every value is escaped, dates are formatted by CLDR."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from datetime import date
 from html import escape
 from urllib.parse import quote
 
-from api.core.i18n import translate
+from api.core.i18n import ENDONYMS, LANGUAGES, translate
+from api.core.i18n import date as format_date
 from api.outputs.public.service import PublicItem
 from models import Area, Organization
 
@@ -40,19 +42,32 @@ def _t(lang: str) -> Callable[..., str]:
 def _date(value: date | None, lang: str) -> str:
     if value is None:
         return "—"
-    return value.strftime("%d.%m.%Y") if lang == "nb" else value.isoformat()
+    return format_date(value, lang)
 
 
-def _page(lang: str, title: str, body: str, switch_href: str, data_href: str) -> str:
-    other = "en" if lang == "nb" else "nb"
+def home(org: Organization, lang: str) -> str:
+    return f"/public/{quote(org.slug)}/{lang}/"
+
+
+def language_nav(lang: str, href: Callable[[str], str]) -> str:
+    """Every language in its own name; the page's own is the current one, not a link."""
+    links = " · ".join(
+        f'<span aria-current="page" lang="{code}">{escape(ENDONYMS[code])}</span>'
+        if code.value == lang
+        else f'<a href="{escape(href(code.value))}" hreflang="{code}" lang="{code}">'
+        f"{escape(ENDONYMS[code])}</a>"
+        for code in LANGUAGES
+    )
+    return f'<nav aria-label="{escape(translate("public.language", lang))}">{links}</nav>'
+
+
+def _page(lang: str, title: str, body: str, switch: Callable[[str], str], data_href: str) -> str:
     t = _t(lang)
     return (
         f'<!doctype html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
-        f"<header><h1>{escape(title)}</h1>\n"
-        f'<nav aria-label="{t("public.language")}"><a href="{escape(switch_href)}" hreflang="{other}" '
-        f'lang="{other}">{escape(translate("public.lang_switch", lang))}</a></nav></header>\n'
+        f"<header><h1>{escape(title)}</h1>\n{language_nav(lang, switch)}</header>\n"
         f"<main>\n{body}\n</main>\n"
         f'<footer><p><a href="{escape(data_href)}">{t("public.geojson")}</a></p></footer>\n'
         f"</body>\n</html>\n"
@@ -73,7 +88,7 @@ def index_page(
     listed = [a for a in areas if by_area.get(a.id)]
     if listed:
         entries = "\n".join(
-            f'<li><a href="areas/{a.id}?lang={lang}">{escape(a.name)}</a> – '
+            f'<li><a href="{home(org, lang)}areas/{a.id}">{escape(a.name)}</a> – '
             f"{escape(_counts(by_area[a.id], lang))}</li>"
             for a in listed
         )
@@ -84,8 +99,8 @@ def index_page(
     else:
         body = f"<p>{escape(translate('public.none', lang))}</p>"
     title = translate("public.title", lang, org=org.name)
-    other = "en" if lang == "nb" else "nb"
-    return _page(lang, title, body, f"?lang={other}", f"action-items.geojson?lang={lang}")
+    data = f"/public/{quote(org.slug)}/action-items.geojson?lang={lang}"
+    return _page(lang, title, body, lambda other: home(org, other), data)
 
 
 def area_page(org: Organization, area: Area, rows: Sequence[PublicItem], lang: str) -> str:
@@ -104,7 +119,7 @@ def area_page(org: Organization, area: Area, rows: Sequence[PublicItem], lang: s
         body_rows = "\n".join(
             "<tr>"
             f"<td>{escape(r.title)}</td>"
-            f"<td>{escape(r.label_nb if lang == 'nb' else r.label_en)}</td>"
+            f"<td>{escape(r.label(lang))}</td>"
             f"<td{' class=done' if r.done else ''}>{t('status.' + r.status)}</td>"
             f"<td>{_date(r.due_date, lang)}</td>"
             f"<td>{_date(r.done_date, lang)}</td>"
@@ -118,15 +133,14 @@ def area_page(org: Organization, area: Area, rows: Sequence[PublicItem], lang: s
     else:
         table = f"<p>{t('public.none')}</p>"
     body = (
-        f'<p><a href="../?lang={lang}">{t("public.back")}</a></p>\n'
+        f'<p><a href="{home(org, lang)}">{t("public.back")}</a></p>\n'
         f"<p>{t('public.intro')}</p>\n{table}"
     )
     title = translate("public.area_title", lang, area=area.name)
-    other = "en" if lang == "nb" else "nb"
     return _page(
         lang,
         title,
         body,
-        f"?lang={other}",
-        f"../action-items.geojson?area_id={quote(str(area.id))}&lang={lang}",
+        lambda other: f"{home(org, other)}areas/{area.id}",
+        f"/public/{quote(org.slug)}/action-items.geojson?area_id={area.id}&lang={lang}",
     )

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -43,6 +43,7 @@ from models import (
     Walk,
     WalkStatus,
 )
+from models.categories import pick_label
 
 DONE = frozenset({ActionStatus.resolved, ActionStatus.verified})
 MERGED = ActionStatus.duplicate
@@ -67,6 +68,10 @@ class ShownItem:
     observation_ids: tuple[uuid.UUID, ...] = ()
     # Fix photos, only when the organization shows them (``report_back_photos``) and done.
     photo_ids: tuple[uuid.UUID, ...] = ()
+    other_labels: Mapping[str, str] | None = None
+
+    def label(self, lang: str) -> str:
+        return pick_label(lang, self.label_en, self.label_nb, self.other_labels)
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,10 @@ class ShownObservation:
     label_nb: str
     label_en: str
     item_id: uuid.UUID | None
+    other_labels: Mapping[str, str] | None = None
+
+    def label(self, lang: str) -> str:
+        return pick_label(lang, self.label_en, self.label_nb, self.other_labels)
 
 
 @dataclass(frozen=True)
@@ -149,7 +158,7 @@ def _observations(session: Session, walk_id: uuid.UUID) -> list[ShownObservation
     rows = session.execute(
         select(
             col(Observation.id), col(Observation.action_item_id), col(Category.code),
-            col(Category.label_nb), col(Category.label_en),
+            col(Category.label_nb), col(Category.label_en), col(Category.other_labels),
         )
         .join(Category, col(Category.id) == col(Observation.category_id))
         .where(
@@ -160,7 +169,7 @@ def _observations(session: Session, walk_id: uuid.UUID) -> list[ShownObservation
         )
         .order_by(col(Observation.recorded_at), col(Observation.id))
     ).all()  # fmt: skip
-    return [ShownObservation(r[0], r[2], r[3], r[4], r[1]) for r in rows]
+    return [ShownObservation(r[0], r[2], r[3], r[4], r[1], r[5]) for r in rows]
 
 
 def _final_items(
@@ -242,6 +251,7 @@ def _shown_items(
                 category=cat.code,
                 label_nb=cat.label_nb,
                 label_en=cat.label_en,
+                other_labels=cat.other_labels,
                 status=str(i.status),
                 done=done,
                 due_date=i.due_date,
@@ -340,6 +350,7 @@ def report_back(session: Session, org: Organization, walk: Walk) -> ReportBack:
         ShownObservation(
             o.id, o.category, o.label_nb, o.label_en,
             final.get(o.item_id) if o.item_id is not None and final.get(o.item_id) in shown else None,
+            o.other_labels,
         )
         for o in observations
     ]  # fmt: skip
@@ -363,7 +374,7 @@ def as_json(report: ReportBack, lang: str) -> dict[str, object]:
     """The page's JSON form (what the field app reads on the phone that made the observations)."""
 
     def label(x: ShownItem | ShownObservation) -> str:
-        return x.label_nb if lang == "nb" else x.label_en
+        return x.label(lang)
 
     def item(i: ShownItem, *, with_observations: bool = True) -> dict[str, object]:
         out: dict[str, object] = {

@@ -6,7 +6,7 @@ from __future__ import annotations
 from html import escape
 
 from api.core.i18n import translate
-from api.outputs.public.pages import _CSS, _date, _t
+from api.outputs.public.pages import _CSS, _date, _t, home, language_nav
 from api.outputs.public.report_back import ReportBack, ShownItem, photo_path
 
 _EXTRA_CSS = ".outcome{max-width:24rem}\n.facts{color:#444}\n"
@@ -48,7 +48,7 @@ def _table(rows: list[ShownItem], lang: str, caption: str, report: ReportBack | 
     body = "\n".join(
         f'<tr id="item-{r.id}">'
         f"<td>{escape(r.title)}</td>"
-        f"<td>{escape(r.label_nb if lang == 'nb' else r.label_en)}</td>"
+        f"<td>{escape(r.label(lang))}</td>"
         f"<td{' class=done' if r.done else ''}>{t('status.' + r.status)}</td>"
         f"<td>{_date(r.due_date, lang)}</td>"
         f"<td>{_date(r.done_date, lang)}</td>"
@@ -117,7 +117,6 @@ def page(report: ReportBack, lang: str) -> str:
             if c.new
             else f"<p>{t('report_back.nothing')}</p>"
         )
-    other = "en" if lang == "nb" else "nb"
     published = translate(
         "report_back.published", lang, date=_date(report.published_at.date(), lang)
     )
@@ -127,11 +126,12 @@ def page(report: ReportBack, lang: str) -> str:
         f'<meta name="robots" content="noindex, nofollow">\n'
         f"<title>{escape(title)}</title>\n<style>{_CSS}{_EXTRA_CSS}</style>\n</head>\n<body>\n"
         f"<header><h1>{escape(title)}</h1>\n"
-        f'<nav aria-label="{t("public.language")}"><a href="?lang={other}" hreflang="{other}" '
-        f'lang="{other}">{escape(translate("public.lang_switch", lang))}</a></nav></header>\n'
+        f"{language_nav(lang, lambda other: f'{home(report.org, other)}walks/{walk.id}')}"
+        "</header>\n"
         f"<main>\n{chr(10).join(parts)}\n</main>\n"
         f"<footer><p>{escape(published)} · "
-        f'<a href="?format=pdf&amp;lang={lang}">{t("report_back.pdf")}</a> · '
-        f'<a href="{walk.id}.json?lang={lang}">{t("report_back.json")}</a></p></footer>\n'
+        f'<a href="{home(report.org, lang)}walks/{walk.id}?format=pdf">{t("report_back.pdf")}</a>'
+        f' · <a href="/public/{report.org.slug}/walks/{walk.id}.json?lang={lang}">'
+        f"{t('report_back.json')}</a></p></footer>\n"
         f"</body>\n</html>\n"
     )

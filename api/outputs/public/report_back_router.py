@@ -17,6 +17,7 @@ from api.core.errors import NotFound
 from api.core.i18n import pick_language
 from api.core.media import PhotoSize
 from api.http.deps import MediaDep, SessionDep
+from api.http.routing import LANGUAGE_PATH  # noqa: F401 - registers {…:lang}
 from api.outputs.public import report_back as service
 from api.outputs.public import report_back_page
 from api.photos.service import photo_file
@@ -24,7 +25,7 @@ from models import Photo
 
 router = APIRouter(prefix="/public", tags=["public"])
 
-Lang = Literal["nb", "en"] | None
+Lang = Literal["nb", "nn", "sv", "da", "fi", "en"] | None
 Format = Literal["html", "json", "pdf"] | None
 
 _JSON = "application/json"
@@ -109,6 +110,24 @@ def report_back_page_route(
     reported, never a sensitive category, never a participant's note."""
     fmt = format or ("json" if _wants_json(request) else "html")
     return _render(request, session, org_slug, walk_id, fmt, lang)
+
+
+@router.get(
+    "/{org_slug}/{language:lang}/walks/{walk_id}",
+    response_class=Response,
+    summary="A walk's report back in a language",
+    responses={200: {"content": {"text/html": {}, _JSON: {}, "application/pdf": {}}}},
+)
+def report_back_page_in(
+    org_slug: str,
+    language: str,
+    walk_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    format: Format = None,
+) -> Response:
+    fmt = format or ("json" if _wants_json(request) else "html")
+    return _render(request, session, org_slug, walk_id, fmt, language)  # type: ignore[arg-type]
 
 
 @router.get(

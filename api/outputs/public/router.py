@@ -1,5 +1,7 @@
-"""``/public/{org_slug}/``: the published follow-up, for anyone, when the organization turns
-it on. HTML per area and a GeoJSON feed; cacheable (``Cache-Control``, ``ETag``, 304)."""
+"""``/public/{org_slug}/{lang}/``: the published follow-up, for anyone, when the organization
+turns it on. HTML per area in each language (``/public/{org_slug}/`` with ``?lang=`` or
+``Accept-Language`` still answers) and a GeoJSON feed; cacheable (``Cache-Control``,
+``ETag``, 304)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from api.core.i18n import pick_language
 from api.core.paging import clamp_limit
 from api.http.deps import SessionDep
 from api.http.paging import next_url
+from api.http.routing import LANGUAGE_PATH  # noqa: F401 - registers {…:lang}
 from api.outputs.public import pages, service
 
 router = APIRouter(prefix="/public", tags=["public"])
@@ -22,10 +25,10 @@ MAX_AGE_S = 300
 GEOJSON = "application/geo+json"
 # A map reads the whole feed in one request; an organization has far fewer published items.
 FEED_PAGE_MAX = 10_000
-Lang = Literal["nb", "en"] | None
+Lang = Literal["nb", "nn", "sv", "da", "fi", "en"] | None
 
 
-def _language(request: Request, lang: Lang, default: object) -> str:
+def _language(request: Request, lang: str | None, default: object) -> str:
     if lang is not None:
         return lang
     return str(pick_language(request.headers.get("accept-language"), str(default)))
@@ -44,23 +47,52 @@ def _cached(request: Request, body: bytes, media_type: str) -> Response:
     return Response(body, media_type=media_type, headers=headers)
 
 
-@router.get("/{org_slug}/", response_class=Response, summary="The published follow-up")
-def index(org_slug: str, request: Request, session: SessionDep, lang: Lang = None) -> Response:
+def _index(request: Request, session: SessionDep, org_slug: str, lang: str | None) -> Response:
     org = service.published_organization(session, org_slug)
     language = _language(request, lang, org.language)
     html = pages.index_page(org, service.areas(session, org), service.items(session, org), language)
     return _cached(request, html.encode("utf-8"), "text/html; charset=utf-8")
 
 
-@router.get("/{org_slug}/areas/{area_id}", response_class=Response, summary="One area")
-def area_page(
-    org_slug: str, area_id: uuid.UUID, request: Request, session: SessionDep, lang: Lang = None
+def _area(
+    request: Request, session: SessionDep, org_slug: str, area_id: uuid.UUID, lang: str | None
 ) -> Response:
     org = service.published_organization(session, org_slug)
     language = _language(request, lang, org.language)
     area = service.area(session, org, area_id)
     html = pages.area_page(org, area, service.items(session, org, area.id), language)
     return _cached(request, html.encode("utf-8"), "text/html; charset=utf-8")
+
+
+@router.get("/{org_slug}/", response_class=Response, summary="The published follow-up")
+def index(org_slug: str, request: Request, session: SessionDep, lang: Lang = None) -> Response:
+    """In the language of ``lang``, else of ``Accept-Language``, else the organization's."""
+    return _index(request, session, org_slug, lang)
+
+
+@router.get(
+    "/{org_slug}/{language:lang}/", response_class=Response, summary="The follow-up in a language"
+)
+def index_in(org_slug: str, language: str, request: Request, session: SessionDep) -> Response:
+    return _index(request, session, org_slug, language)
+
+
+@router.get("/{org_slug}/areas/{area_id}", response_class=Response, summary="One area")
+def area_page(
+    org_slug: str, area_id: uuid.UUID, request: Request, session: SessionDep, lang: Lang = None
+) -> Response:
+    return _area(request, session, org_slug, area_id, lang)
+
+
+@router.get(
+    "/{org_slug}/{language:lang}/areas/{area_id}",
+    response_class=Response,
+    summary="One area in a language",
+)
+def area_page_in(
+    org_slug: str, language: str, area_id: uuid.UUID, request: Request, session: SessionDep
+) -> Response:
+    return _area(request, session, org_slug, area_id, language)
 
 
 @router.get("/{org_slug}/action-items.geojson", response_class=Response, summary="Published items")

@@ -5,6 +5,7 @@ no notes, no photos, no participants, no departments or people."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -18,6 +19,7 @@ from api.core.errors import NotFound
 from api.core.paging import seek
 from geo.generalize import snap
 from models import ActionItem, ActionStatus, Area, Category, Organization
+from models.categories import pick_label
 
 GRID_M = 50.0
 DONE = frozenset({ActionStatus.resolved, ActionStatus.verified})
@@ -40,6 +42,10 @@ class PublicItem:
     lon: float
     lat: float
     updated_at: datetime
+    other_labels: Mapping[str, str] | None = None
+
+    def label(self, lang: str) -> str:
+        return pick_label(lang, self.label_en, self.label_nb, self.other_labels)
 
 
 def published_organization(session: Session, slug: str) -> Organization:
@@ -109,6 +115,7 @@ def items_page(
                 lon=lon,
                 lat=lat,
                 updated_at=item.updated_at,
+                other_labels=cat.other_labels,
             )  # fmt: skip
         )
     return out, nxt
@@ -143,7 +150,7 @@ def feature_collection(
                 "properties": {
                     "title": r.title,
                     "category": r.category,
-                    "category_label": r.label_nb if lang == "nb" else r.label_en,
+                    "category_label": r.label(lang),
                     "status": r.status,
                     "done": r.done,
                     "due_date": r.due_date.isoformat() if r.due_date else None,

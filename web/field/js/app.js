@@ -2,7 +2,7 @@
 // queue until the server has them. Views are sections of index.html shown one at a time.
 import * as api from './api.js';
 import { h, uuid } from '../../shared/dom.js';
-import { t, translatePage, setLanguage, lang } from './i18n.js';
+import { t, tn, translatePage, setLanguage, lang, locale, LANGUAGES, NAMES } from './i18n.js';
 import { Outbox, SyncLoop, SENT, REFUSED, isDelivered } from './queue.js';
 import { shrink } from './photo.js';
 import { isDark } from './sun.js';
@@ -75,8 +75,8 @@ async function renderStatus() {
   const bar = $('#sync-bar');
   bar.hidden = !state.session && waiting === 0;
   bar.classList.toggle('ok', waiting === 0 && !state.expired);
-  let text = waiting === 0 ? t('status_all_sent') : t('status_waiting', { n: waiting });
-  if (refused) text += ` · ${t('status_refused', { n: refused })}`;
+  let text = waiting === 0 ? t('status_all_sent') : tn('status_waiting', waiting);
+  if (refused) text += ` · ${tn('status_refused', refused)}`;
   if (state.expired) text += ` · ${t('status_expired')}`;
   else if (!navigator.onLine && waiting) text += ` · ${t('status_offline')}`;
   $('#status').textContent = text;
@@ -216,8 +216,13 @@ function categoryKey() {
 
 function categoryLabel(code) {
   const c = state.categories.find((x) => x.code === code);
-  if (!c) return code;
-  return lang() === 'nb' ? c.label_nb : c.label_en;
+  return c ? labelOf(c) : code;
+}
+
+// The label in the reader's language; a category an admin has not translated yet shows its
+// English label (the staff web lists what is missing).
+function labelOf(c) {
+  return c.labels?.[lang()] || c.labels?.en || c.label_en;
 }
 
 async function loadCategories() {
@@ -261,7 +266,7 @@ function renderCategories() {
           onclick: () => chooseCategory(c.code),
         },
         icon(`cat-${c.code}`),
-        h('span', {}, lang() === 'nb' ? c.label_nb : c.label_en),
+        h('span', {}, labelOf(c)),
       ),
     ),
   );
@@ -514,7 +519,7 @@ async function checkNearby() {
       h('h4', {}, item.title || categoryLabel(item.category)),
       h('p', { class: 'meta' },
         [item.observation_count
-          ? t('nearby_reports', { n: item.observation_count })
+          ? tn('nearby_reports', item.observation_count)
           : '',
           Number.isFinite(item.distance_m) ? t('nearby_away', { m: Math.round(item.distance_m) }) : '']
           .filter(Boolean).join(' · ')),
@@ -572,9 +577,9 @@ async function checkFollowUp() {
 
 function describe(item) {
   const b = item.body;
-  const when = new Date(b.recorded_at).toLocaleTimeString(lang() === 'nb' ? 'nb-NO' : 'en-GB', { hour: '2-digit', minute: '2-digit' });
+  const when = new Date(b.recorded_at).toLocaleTimeString(locale(), { hour: '2-digit', minute: '2-digit' });
   const bits = [when];
-  if (item.photos.length) bits.push(t('photos_n', { n: item.photos.length }));
+  if (item.photos.length) bits.push(tn('photos_n', item.photos.length));
   if (!b.location) bits.push(t('no_location'));
   else if (b.accuracy_m > POOR_ACCURACY_M) bits.push(t('poor_accuracy'));
   return bits.join(' · ');
@@ -804,6 +809,7 @@ function bind() {
 }
 
 async function main() {
+  $('#lang-select').replaceChildren(...LANGUAGES.map((l) => h('option', { value: l, lang: l }, NAMES[l])));
   $('#lang-select').value = lang();
   translatePage();
   applyTheme();

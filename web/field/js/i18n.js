@@ -1,11 +1,10 @@
-// The field app's catalogues (../i18n/en.js, ../i18n/nb.js) on the shared runtime.
-import { setup, t, translate } from '../../shared/i18n.js';
-import en from '../i18n/en.js';
-import nb from '../i18n/nb.js';
+// The field app's catalogues (../i18n/<lang>.json, compiled from locale/*/field.po) on the
+// shared runtime.
+import { load, t, translate } from '../../shared/i18n.js';
 
-setup({ en, nb });
+await load(new URL('../i18n/', import.meta.url));
 
-export { lang, setLanguage, t } from '../../shared/i18n.js';
+export { lang, locale, LANGUAGES, NAMES, number, setLanguage, t, tn } from '../../shared/i18n.js';
 
 /** The page's markup is static here (data-i18n keys), and so is its title's key. */
 export function translatePage() {

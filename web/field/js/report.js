@@ -2,7 +2,7 @@
 // unlisted public page; its JSON form lists each observation's id with its action item, so the
 // phone finds its own without telling the server who it is. Walks are remembered here (title
 // and the organization's address) because the walk's token expires soon after the walk.
-import { t, lang } from './i18n.js';
+import { t, lang, locale } from './i18n.js';
 import { h } from '../../shared/dom.js';
 
 const WALKS = 'safewalk.walks';
@@ -71,7 +71,7 @@ async function load(walkId) {
 }
 
 function date(iso) {
-  return new Date(`${iso}T12:00:00`).toLocaleDateString(lang() === 'nb' ? 'nb-NO' : 'en-GB');
+  return new Date(`${iso}T12:00:00`).toLocaleDateString(locale());
 }
 
 function outcome(item) {

@@ -1,7 +1,7 @@
 // Administration: staff accounts, the category taxonomy, organization settings.
 import * as api from '../api.js';
 import { announcer, field, h, listTable, option, setTitle } from '../dom.js';
-import { t } from '../i18n.js';
+import { LANGUAGES, NAMES, t } from '../i18n.js';
 import { session } from '../session.js';
 
 const ROLES = ['admin', 'coordinator', 'engineer', 'planner'];
@@ -59,27 +59,46 @@ export async function usersView(main) {
 
 const CAT_FLAGS = ['actionable', 'published', 'sensitive'];
 
+// One label per language; the list says which languages a category still lacks (the field
+// app shows the English label meanwhile).
+function labelInputs(c, required = false) {
+  return Object.fromEntries(LANGUAGES.map((l) => [l, h('input', {
+    type: 'text', lang: l, value: c?.labels?.[l] || '', required: required && l === 'en',
+    'aria-label': c ? t('categories.label_of', { language: NAMES[l], code: c.code }) : t('categories.label', { language: NAMES[l] }),
+  })]));
+}
+
+function labelsOf(inputs) {
+  return Object.fromEntries(Object.entries(inputs).map(([l, input]) => [l, input.value.trim()]).filter(([, v]) => v));
+}
+
+function missingNote(c) {
+  const missing = (c.missing_labels || []).map((l) => NAMES[l] || l);
+  return h('p', { class: missing.length ? 'hint missing' : 'hint', text: missing.length ? t('categories.missing', { languages: missing.join(', ') }) : t('categories.complete') });
+}
+
 export async function categoriesView(main) {
   setTitle(t('categories.title'));
   const announce = announcer();
   const categories = listTable({
     caption: t('categories.table'),
-    columns: ['categories.code', 'categories.label_en', 'categories.label_nb', 'categories.distance', 'filter.department', 'categories.actionable', 'categories.published', 'categories.sensitive', 'walks.col.actions'].map((k) => t(k)),
+    columns: ['categories.code', 'categories.labels', 'categories.distance', 'filter.department', 'categories.actionable', 'categories.published', 'categories.sensitive', 'walks.col.actions'].map((k) => t(k)),
     load: async () => {
       session.categories = (await api.get('/api/v1/categories')).items;
       return session.categories;
     },
     row: (c) => {
-      const en = h('input', { type: 'text', value: c.label_en, 'aria-label': t('categories.label_en_of', { code: c.code }) });
-      const nb = h('input', { type: 'text', value: c.label_nb, 'aria-label': t('categories.label_nb_of', { code: c.code }) });
+      const labels = labelInputs(c);
       const dist = h('input', { type: 'number', min: 15, max: 40, step: 1, value: c.group_distance_m, 'aria-label': t('categories.distance_of', { code: c.code }) });
       const dept = h('input', { type: 'text', value: c.default_department || '', 'aria-label': t('categories.department_of', { code: c.code }) });
       const flags = Object.fromEntries(CAT_FLAGS.filter((f) => f in c).map((f) => [f, h('input', { type: 'checkbox', checked: !!c[f], 'aria-label': t(`categories.${f}_of`, { code: c.code }) })]));
       return h('tr', {},
-        h('th', { scope: 'row' }, h('code', { text: c.code })), h('td', {}, en), h('td', {}, nb), h('td', {}, dist), h('td', {}, dept),
+        h('th', { scope: 'row' }, h('code', { text: c.code })),
+        h('td', { class: 'labels' }, LANGUAGES.map((l) => h('label', { class: 'label-lang' }, h('span', { lang: l, text: NAMES[l] }), labels[l])), missingNote(c)),
+        h('td', {}, dist), h('td', {}, dept),
         CAT_FLAGS.map((f) => h('td', {}, flags[f] || '–')),
         h('td', {}, h('button', { type: 'button', class: 'secondary', text: t('save'), 'aria-label': t('categories.save_for', { code: c.code }), onclick: async () => {
-          const body = { label_en: en.value.trim(), label_nb: nb.value.trim(), group_distance_m: Number(dist.value), default_department: dept.value.trim() || null };
+          const body = { labels: labelsOf(labels), group_distance_m: Number(dist.value), default_department: dept.value.trim() || null };
           for (const [f, box] of Object.entries(flags)) body[f] = box.checked;
           try { await api.patch(`/api/v1/categories/${c.code}`, body); announce.textContent = t('saved'); await refresh(); } catch (err) { announce.textContent = err.text ?? err.message; }
         } })));
@@ -87,18 +106,17 @@ export async function categoriesView(main) {
   });
   const refresh = categories.refresh;
   const code = h('input', { type: 'text', required: true, pattern: '[a-z][a-z0-9_]*' });
-  const en = h('input', { type: 'text', required: true });
-  const nb = h('input', { type: 'text', required: true });
+  const labels = labelInputs(null, true);
   const dist = h('input', { type: 'number', min: 15, max: 40, value: 30 });
   const dept = h('input', { type: 'text' });
   const actionable = h('input', { type: 'checkbox', checked: true });
   const sensitive = h('input', { type: 'checkbox' });
   const form = h('form', { class: 'filters inline', 'aria-label': t('categories.new'), onsubmit: async (e) => {
     e.preventDefault();
-    const body = { code: code.value.trim(), label_en: en.value.trim(), label_nb: nb.value.trim(), group_distance_m: Number(dist.value), actionable: actionable.checked, sensitive: sensitive.checked };
+    const body = { code: code.value.trim(), labels: labelsOf(labels), group_distance_m: Number(dist.value), actionable: actionable.checked, sensitive: sensitive.checked };
     if (dept.value.trim()) body.default_department = dept.value.trim();
     try { await api.post('/api/v1/categories', body); form.reset(); announce.textContent = t('saved'); await refresh(); } catch (err) { announce.textContent = err.text ?? err.message; }
-  } }, field(t('categories.code'), code), field(t('categories.label_en'), en), field(t('categories.label_nb'), nb),
+  } }, field(t('categories.code'), code), LANGUAGES.map((l) => field(t('categories.label', { language: NAMES[l] }), labels[l])),
   field(t('categories.distance'), dist), field(t('filter.department'), dept),
   h('label', { class: 'check' }, actionable, t('categories.actionable')), h('label', { class: 'check' }, sensitive, t('categories.sensitive')),
   h('button', { type: 'submit', text: t('categories.create') }));
@@ -118,7 +136,7 @@ export async function organizationView(main) {
     return;
   }
   const moderation = h('select', {}, ['post', 'pre'].map((m) => option(m, t(`org.moderation.${m}`), org.moderation_mode === m)));
-  const language = h('select', {}, ['nb', 'en'].map((l) => option(l, t(`lang.${l}`), org.language === l)));
+  const language = h('select', {}, LANGUAGES.map((l) => option(l, NAMES[l], org.language === l)));
   const requireNote = h('input', { type: 'checkbox', checked: !!org.require_resolution_note });
   main.append(h('p', { class: 'lead', text: org.name }), h('form', { class: 'stack', onsubmit: async (e) => {
     e.preventDefault();

@@ -35,7 +35,7 @@ export async function areasView(main) {
       const r = await api.post(`/api/v1/areas/import${api.query({ name_property: nameProp.value.trim(), kind: kind.value, skip_invalid: skip.checked ? 'true' : '' })}`, body);
       report.append(h('h2', { text: t('areas.report') }),
         h('p', { role: 'status', class: 'notice ok', text: t('areas.result', { created: r.created, updated: r.updated }) }),
-        ...issues(t('areas.repaired'), r.repaired), ...issues(t('areas.refused'), r.refused));
+        ...issues(t('areas.repaired'), r.repaired?.map((x) => ({ ...x, reason: t('areas.repaired_reason') }))), ...issues(t('areas.refused'), r.refused));
       await refresh();
     } catch (err) {
       report.append(h('h2', { text: t('areas.report') }),

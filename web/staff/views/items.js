@@ -2,7 +2,7 @@
 import * as api from '../api.js';
 import { setParams } from '../nav.js';
 import { field, formatDate, h, option, setTitle } from '../dom.js';
-import { lang, t } from '../i18n.js';
+import { lang, t, tn } from '../i18n.js';
 import { session } from '../session.js';
 
 export const OPEN_STATUSES = ['new', 'triaged', 'planned', 'in_progress', 'reopened'];
@@ -59,7 +59,7 @@ export async function itemsView(main, { params, me }) {
       h('td', {}, statusBadge(it.status)),
       h('td', { class: 'narrow-hide', text: Math.round(it.priority) }),
       h('td', {}, formatDate(it.due_date, lang()), it.overdue ? h('span', { class: 'badge overdue', text: t('items.overdue') }) : null))));
-    summary.textContent = t('items.count', { n: items.length });
+    summary.textContent = tn('items.count', items.length);
   };
   for (const c of [department, status, category, overdue]) c.addEventListener('change', refresh);
 

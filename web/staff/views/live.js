@@ -1,7 +1,7 @@
 // A running walk, live: the route and the observations as they arrive (polled every 5 s).
 import * as api from '../api.js';
 import { formatDateTime, h, setTitle } from '../dom.js';
-import { lang, t } from '../i18n.js';
+import { lang, locale, t, tn } from '../i18n.js';
 import { createMap, emptyCollection, fit } from '../map.js';
 import { session } from '../session.js';
 
@@ -42,7 +42,7 @@ export async function liveView(main, { args: [id] }) {
           p.note ? h('p', { text: p.note }) : null);
       }));
       seen = fresh;
-      status.textContent = t('live.count', { n: obs.length, time: new Date().toLocaleTimeString(lang() === 'nb' ? 'nb-NO' : 'en-GB') });
+      status.textContent = tn('live.count', obs.length, { time: new Date().toLocaleTimeString(locale()) });
       if (map) {
         map.getSource('walk').setData(fc);
         if (!fitted && fc.features.length) { fit(map, fc); fitted = true; }

@@ -2,7 +2,7 @@
 // language of the mails (GET/PUT /api/v1/me/notifications). Every notice mail links here.
 import * as api from '../api.js';
 import { field, h, option } from '../dom.js';
-import { t } from '../i18n.js';
+import { LANGUAGES, NAMES, t } from '../i18n.js';
 
 const KINDS = ['item_created', 'assigned', 'comment', 'reopened', 'due_soon', 'overdue'];
 const MODES = ['off', 'immediate', 'digest'];
@@ -22,7 +22,7 @@ export async function notificationsView(main) {
     h('select', {}, MODES.map((m) => option(m, t(`notices.mode.${m}`), prefs[kind] === m)))]));
   const language = h('select', {}, [
     option('', t('notices.language.org'), !prefs.language),
-    ...['nb', 'en'].map((l) => option(l, t(`lang.${l}`), prefs.language === l)),
+    ...LANGUAGES.map((l) => option(l, NAMES[l], prefs.language === l)),
   ]);
   const form = h('form', { class: 'stack', 'aria-label': t('notices.title'), onsubmit: async (e) => {
     e.preventDefault();

@@ -2,7 +2,7 @@
 // as GeoJSON or GPX.
 import * as api from '../api.js';
 import { announcer, field, formatDateTime, h, listTable, option, setTitle } from '../dom.js';
-import { lang, t } from '../i18n.js';
+import { lang, t, tn } from '../i18n.js';
 import { createMap, emptyCollection, fit } from '../map.js';
 
 export async function walksView(main) {
@@ -80,7 +80,7 @@ export async function walkNewView(main) {
   for (const a of areas.sort((x, y) => x.name.localeCompare(y.name))) area.append(option(a.id, a.name));
 
   const showRoute = () => {
-    routeInfo.textContent = coords.length ? t('walks.route_points', { n: coords.length }) : t('walks.route_empty');
+    routeInfo.textContent = coords.length ? tn('walks.route_points', coords.length) : t('walks.route_empty');
     const fc = coords.length > 1
       ? { type: 'FeatureCollection', features: [{ type: 'Feature', geometry: { type: 'LineString', coordinates: coords }, properties: {} }] }
       : emptyCollection();

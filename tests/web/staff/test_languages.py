@@ -1,0 +1,172 @@
+"""The field app and the staff web in each of the six languages, in a real browser: the visible
+text holds no string of another language's catalogue (a string the two share is fine), no
+catalogue key and no raw code, and no key was missing (the runtime warns). A screenshot per
+app and language goes to test-artifacts/."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api.core.i18n.catalogues import SOURCE_LOCALE_DIR, web_messages
+from models import ActionStatus, Role
+from models.organizations import LANGUAGES
+from tests.factories import PASSWORD
+from tests.web.staff.conftest import Site
+
+LANGS = [lang.value for lang in LANGUAGES]
+# Codes a screen must put in words (statuses, roles, groups, walk and moderation states).
+CODES = {
+    *(s.value for s in ActionStatus),
+    *(r.value for r in Role),
+    *("resident", "youth", "police", "housing", "business"),
+    *("submitted", "accepted", "not_actionable", "hidden", "cancelled", "completed"),
+}
+KEY = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_-]+)+$")
+# Text nodes outside what a reader sees as text: codes shown on purpose (a category's code in
+# the admin's table), scripts, and the language choosers (each language in its own name).
+COLLECT = """() => {
+  const out = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const el = n.parentElement;
+    if (!el || el.closest('code, script, style, select, [hidden], [aria-hidden=true]')) continue;
+    if (!el.checkVisibility?.() && !el.offsetParent && el.tagName !== 'BODY') continue;
+    const text = n.textContent.trim();
+    if (text) out.push(text);
+  }
+  for (const el of document.querySelectorAll('[aria-label], [placeholder], img[alt]')) {
+    if (el.closest('select, [hidden]')) continue;
+    for (const a of ['aria-label', 'placeholder', 'alt']) {
+      const v = el.getAttribute(a);
+      if (v) out.push(v.trim());
+    }
+  }
+  return out;
+}"""
+
+
+def _strings(domain: str, lang: str) -> set[str]:
+    """Every text of a catalogue that has no placeholder left to fill (those are compared
+    whole, as they show)."""
+    out: set[str] = set()
+    for value in web_messages(lang, domain, SOURCE_LOCALE_DIR).values():
+        for text in value.values() if isinstance(value, dict) else [value]:
+            if "{" not in text and len(text) > 2:
+                out.add(text.strip())
+    return out
+
+
+def foreign(seen: Iterable[str], domain: str, lang: str) -> dict[str, list[str]]:
+    """Strings on the screen that belong to another language's catalogue and not to this one."""
+    own = _strings(domain, lang)
+    found: dict[str, list[str]] = {}
+    for other in LANGS:
+        if other == lang:
+            continue
+        theirs = _strings(domain, other) - own
+        hits = sorted({s for s in seen if s in theirs})
+        if hits:
+            found[other] = hits
+    return found
+
+
+def raw(seen: Iterable[str], domain: str) -> list[str]:
+    keys = set(web_messages("en", domain, SOURCE_LOCALE_DIR))
+    return sorted({s for s in seen if s in keys or s in CODES or KEY.match(s)})
+
+
+def _check(page: Any, domain: str, lang: str, seen: list[str], warnings: list[str]) -> None:
+    assert page.evaluate("document.documentElement.lang") == lang
+    assert foreign(seen, domain, lang) == {}
+    assert raw(seen, domain) == []
+    assert [w for w in warnings if "safewalk i18n" in w] == []
+
+
+def _context(browser: Any, lang: str, **kw: Any) -> Any:
+    context = browser.new_context(locale=lang, **kw)
+    # The person's own choice, as the language menu stores it.
+    context.add_init_script(f"localStorage.setItem('safewalk.lang', '{lang}')")
+    return context
+
+
+STAFF_VIEWS = [
+    "/admin/categories", "/admin/users", "/admin/organization", "/notifications", "/items",
+    "/walks", "/review", "/triage", "/areas", "/charts", "/map",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_staff_web_in_each_language(
+    browser: Any, site: Site, artifacts: Path, backend: str, lang: str
+) -> None:
+    t = web_messages(lang, "staff", SOURCE_LOCALE_DIR)
+    context = _context(browser, lang, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    warnings: list[str] = []
+    page.on(
+        "console", lambda m: warnings.append(m.text) if m.type in ("warning", "error") else None
+    )
+    page.goto(f"{site.base}/")
+    page.get_by_role("textbox", name=t["signin.email"]).fill(site.emails["admin"])
+    page.get_by_role("textbox", name=t["signin.password"]).fill(PASSWORD)
+    seen: list[str] = page.evaluate(COLLECT)
+    page.get_by_role("button", name=t["signin.button"]).click()
+    page.get_by_role("button", name=t["signout"]).wait_for()
+    for view in STAFF_VIEWS:
+        page.goto(f"{site.base}/#{view}")
+        page.locator("main h1").first.wait_for()
+        # The view renders after its reads: wait until the network has been quiet a while.
+        page.wait_for_timeout(300)
+        page.wait_for_load_state("networkidle")
+        if view == "/admin/categories":
+            # The taxonomy's labels in this language, none missing for the defaults.
+            page.get_by_text(t["categories.complete"]).first.wait_for()
+            assert page.get_by_text(t["categories.complete"]).count() == 15
+        seen += page.evaluate(COLLECT)
+        if view == "/admin/categories":
+            page.screenshot(path=str(artifacts / f"staff-{lang}-{backend}.png"), full_page=False)
+    _check(page, "staff", lang, seen, warnings)
+    context.close()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_field_app_in_each_language(
+    browser: Any, site: Site, artifacts: Path, backend: str, lang: str
+) -> None:
+    t = web_messages(lang, "field", SOURCE_LOCALE_DIR)
+    with site.api("coordinator") as coordinator:
+        code = coordinator.get(f"/api/v1/walks/{site.walk_id}").json()["join_code"]
+    context = browser.new_context(
+        locale=lang,  # no choice made: the phone's language decides
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+    )
+    page = context.new_page()
+    warnings: list[str] = []
+    page.on(
+        "console", lambda m: warnings.append(m.text) if m.type in ("warning", "error") else None
+    )
+    page.goto(f"{site.base}/j/{code}")
+    page.get_by_role("textbox", name=t["join_code"]).wait_for()
+    seen: list[str] = page.evaluate(COLLECT)
+    page.get_by_label(t["i_am"]).select_option("resident")
+    page.get_by_role("button", name=t["join"], exact=True).click()
+    lighting = {"nb": "Dårlig belysning", "nn": "Dårleg belysning", "sv": "Dålig belysning",
+                "da": "Dårlig belysning", "fi": "Huono valaistus", "en": "Poor lighting"}  # fmt: skip
+    page.get_by_role("button", name=lighting[lang]).wait_for()
+    seen += page.evaluate(COLLECT)
+    # Longer words (Finnish) wrap: the page never grows wider than the phone.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(artifacts / f"field-{lang}-{backend}.png"), full_page=False)
+    for view in ("queue", "mine"):
+        page.locator(f"#tabs button[data-view={view}]").click()
+        page.wait_for_timeout(200)
+        seen += page.evaluate(COLLECT)
+    _check(page, "field", lang, seen, warnings)
+    context.close()
