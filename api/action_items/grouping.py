@@ -21,6 +21,7 @@ from sqlalchemy import Table, func, or_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from api.action_items import features
 from api.auth.principal import Principal
 from api.core import spatial
 from api.core.errors import Conflict, InvalidInput, NotFound
@@ -519,7 +520,7 @@ def _read_observations(session: Session, area: Area, *, elsewhere: bool) -> list
             )
         ).where(
             i.area_id == area.id,
-            i.status.in_([str(s) for s in OPEN_STATUSES]),
+            i.status.in_(features.OPEN),
             or_(o.area_id.is_(None), o.area_id != area.id),
         )
     else:
@@ -543,7 +544,7 @@ def _read_open_items(session: Session, area: Area) -> dict[uuid.UUID, _Item]:
             spatial.as_wkb(dialect, i.footprint), i.first_seen_at, i.last_seen_at,
             i.participant_groups, i.priority_score, i.priority_override, i.due_date, i.version,
             i.department, i.due_date_manual,
-        ).where(i.area_id == area.id, i.status.in_([str(s) for s in OPEN_STATUSES]))
+        ).where(i.area_id == area.id, i.status.in_(features.OPEN))
     ).all()  # fmt: skip
     locations = shapely.from_wkb([None if r[7] is None else bytes(r[7]) for r in rows])
     footprints = shapely.from_wkb([None if r[8] is None else bytes(r[8]) for r in rows])

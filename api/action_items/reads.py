@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from api.action_items import features
 from api.action_items.grouping import effective_priority
 from api.action_items.workflow import allowed_moves
 from api.auth.principal import Principal
@@ -26,7 +27,6 @@ from api.core.signing import PhotoSigner
 from api.privacy import sensitive
 from geo.projection import geodesic_distance_m
 from models import (
-    OPEN_STATUSES,
     ActionItem,
     ActionStatus,
     Area,
@@ -38,12 +38,6 @@ from models import (
 )
 from models.action_items import ActionItemRead
 from models.base import columns_for
-
-OPEN = [str(s) for s in OPEN_STATUSES]
-
-
-def is_overdue(item: ActionItem, today: date) -> bool:
-    return item.due_date is not None and item.due_date < today and item.status in OPEN_STATUSES
 
 
 def to_reads(
@@ -76,7 +70,7 @@ def to_reads(
             **columns_for(i, ActionItemRead),
             "category": code,
             "priority": effective_priority(i),
-            "overdue": is_overdue(i, today),
+            "overdue": features.is_overdue(i, today),
             "allowed_moves": allowed_moves(principal, i) if principal is not None else [],
             "photos": photos.get(i.id, []),
         }
@@ -117,7 +111,7 @@ def list_items(
     if assignee_id is not None:
         stmt = stmt.where(col(ActionItem.assignee_id) == assignee_id)
     today = utcnow().date()
-    late = and_(col(ActionItem.due_date) < today, col(ActionItem.status).in_(OPEN))
+    late = features.overdue(today)
     if overdue is True:
         stmt = stmt.where(late)
     elif overdue is False:
@@ -148,11 +142,7 @@ def area_list(
     the whole list; ``n`` items after ``cursor`` (None: all) and the next page's cursor."""
     stmt = select(ActionItem).where(col(ActionItem.area_id) == area.id)
     if not include_closed:
-        stmt = stmt.where(
-            col(ActionItem.status).notin_(
-                [str(ActionStatus.closed_empty), str(ActionStatus.duplicate)]
-            )
-        )
+        stmt = stmt.where(features.shown())
     items = sorted(session.scalars(stmt), key=_list_key)
     codes = dict(
         session.execute(
@@ -172,7 +162,7 @@ def area_list(
             ),
             "by_status": dict(sorted(Counter(str(i.status) for i in items).items())),
             "total": len(items),
-            "overdue": sum(1 for i in items if is_overdue(i, today)),
+            "overdue": sum(1 for i in items if features.is_overdue(i, today)),
         },
         "next_cursor": nxt,
     }

@@ -28,11 +28,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlmodel import col
 
+from api.action_items import features as item_features
 from api.core import tenancy
 from api.core.errors import NotFound
 from api.core.media import MediaFile, MediaStore, PhotoSize, extension
 from models import (
-    OPEN_STATUSES,
     ActionEvent,
     ActionItem,
     ErasureKind,
@@ -275,7 +275,7 @@ def _closed_before(cutoff: datetime) -> ColumnElement[bool]:
     """An action item that left the open states before ``cutoff`` (resolved_at when it was
     resolved, otherwise its last change)."""
     return and_(
-        col(ActionItem.status).not_in([s.value for s in OPEN_STATUSES]),
+        ~item_features.is_open(),
         or_(
             and_(col(ActionItem.resolved_at).is_not(None), col(ActionItem.resolved_at) < cutoff),
             and_(col(ActionItem.resolved_at).is_(None), col(ActionItem.updated_at) < cutoff),
@@ -323,7 +323,7 @@ def expired_notes(session: Session, org: Organization, now: datetime) -> list[uu
     cutoff = now - timedelta(days=org.note_retention_days)
     open_items = select(col(ActionItem.id)).where(
         col(ActionItem.organization_id) == org.id,
-        col(ActionItem.status).in_([s.value for s in OPEN_STATUSES]),
+        item_features.is_open(),
     )
     return list(
         session.scalars(

@@ -18,15 +18,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from api.action_items import features as item_features
 from api.action_items.grouping import effective_priority
 from api.core import spatial
 from api.core.i18n import has, translate
 from api.core.media import MediaStore, extension
+from api.observations import features as observation_features
 from api.privacy import sensitive
 from models import (
     ActionEvent,
     ActionItem,
-    ActionStatus,
     Area,
     Category,
     Moderation,
@@ -35,9 +36,8 @@ from models import (
     Participant,
     Photo,
     Walk,
+    utcnow,
 )
-
-HIDDEN_ITEM_STATUSES = [str(ActionStatus.closed_empty), str(ActionStatus.duplicate)]
 
 
 @dataclass
@@ -63,6 +63,9 @@ class ItemRow:
     created_at: datetime
     updated_at: datetime
     resolved_at: datetime | None
+    area_id: uuid.UUID | None = None
+    overdue: bool = False
+    last_seen_at: datetime | None = None
 
 
 @dataclass
@@ -80,8 +83,14 @@ class ObservationRow:
     is_dark: bool | None
     moderation: str
     action_item_id: uuid.UUID | None
+    area_id: uuid.UUID | None = None
+    walk_id: uuid.UUID | None = None
     item_nr: int | None = None
     thumb_key: str | None = None  # the media store key of its first photo's thumbnail
+
+    @property
+    def status(self) -> str:
+        return self.moderation  # the feature property's other name
 
 
 @dataclass
@@ -186,6 +195,7 @@ def item_rows(
             if comment:
                 comments[item_id] = comment  # the latest wins
     rows = []
+    today = utcnow().date()
     for nr, i in enumerate(items, start=1):
         p = spatial.from_db(i.location)
         assert p is not None
@@ -215,6 +225,9 @@ def item_rows(
                 created_at=i.created_at,
                 updated_at=i.updated_at,
                 resolved_at=i.resolved_at,
+                area_id=i.area_id,
+                overdue=item_features.is_overdue(i, today),
+                last_seen_at=i.last_seen_at,
             )  # fmt: skip
         )
     return rows
@@ -266,6 +279,8 @@ def observation_rows(
                 is_dark=o.is_dark,
                 moderation=str(o.moderation),
                 action_item_id=o.action_item_id,
+                area_id=o.area_id,
+                walk_id=o.walk_id,
                 thumb_key=thumbs.get(o.id),
             )  # fmt: skip
         )
@@ -279,14 +294,14 @@ def area_listing(
     lang = _lang(org)
     stmt = select(ActionItem).where(col(ActionItem.area_id) == area.id)
     if not include_closed:
-        stmt = stmt.where(col(ActionItem.status).notin_(HIDDEN_ITEM_STATUSES))
+        stmt = stmt.where(item_features.shown())
     items = _ordered(list(session.scalars(stmt)))
     observations = list(
         session.scalars(
             select(Observation)
             .where(
                 col(Observation.area_id) == area.id,
-                col(Observation.moderation) != Moderation.hidden,
+                observation_features.shown(),
             )
             .order_by(col(Observation.recorded_at), col(Observation.id))
         )
@@ -305,7 +320,7 @@ def walk_listing(session: Session, org: Organization, walk: Walk) -> Listing:
             select(Observation)
             .where(
                 col(Observation.walk_id) == walk.id,
-                col(Observation.moderation) != Moderation.hidden,
+                observation_features.shown(),
             )
             .order_by(col(Observation.recorded_at), col(Observation.id))
         )

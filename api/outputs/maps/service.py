@@ -15,33 +15,27 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, func, literal_column, select
+from sqlalchemy import Connection, Select, literal_column, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from api.action_items import features as item_features
+from api.areas import features as area_features
 from api.auth.principal import Principal
 from api.core import spatial
 from api.core.errors import InvalidInput
+from api.core.features import columns
 from api.core.paging import (
     after_values,
     decode_cursor,
     encode_key,
     feed_page,
 )
+from api.observations import features as observation_features
 from api.privacy import sensitive
-from models import (
-    OPEN_STATUSES,
-    ActionItem,
-    ActionStatus,
-    Area,
-    Category,
-    Moderation,
-    Observation,
-    Walk,
-    utcnow,
-)
+from api.walks import features as walk_features
+from models import ActionItem, Area, Category, Observation, Walk, utcnow
 
-OPEN = [str(s) for s in OPEN_STATUSES]
 CHUNK_ROWS = 2000
 
 
@@ -49,25 +43,6 @@ CHUNK_ROWS = 2000
 class Page:
     statement: Select[Any]
     next_cursor: str | None
-
-
-def _observation_props(
-    dialect: str, mask: ColumnElement[bool] | None = None
-) -> list[tuple[str, str, Any]]:
-    # The group never travels in feeds, nor the participant: planners see what, where, when.
-    # ``mask``: rows shown generalised to this caller (api.privacy.sensitive), without note.
-    return [
-        ("category", "text", col(Category.code)),
-        ("severity", "number", col(Observation.severity)),
-        ("perceived_safety", "number", col(Observation.perceived_safety)),
-        ("is_dark", "bool", col(Observation.is_dark)),
-        ("recorded_at", "time", col(Observation.recorded_at)),
-        ("area_id", "uuid", col(Observation.area_id)),
-        ("walk_id", "uuid", col(Observation.walk_id)),
-        ("action_item_id", "uuid", col(Observation.action_item_id)),
-        ("moderation", "text", col(Observation.moderation)),
-        ("note", "text", sensitive.shown(mask, col(Observation.note))),
-    ]
 
 
 @dataclass
@@ -91,7 +66,7 @@ def observations_page(
         .where(
             col(Observation.organization_id) == principal.org_id,
             col(Observation.location).is_not(None),
-            col(Observation.moderation) != Moderation.hidden,
+            observation_features.shown(),
         )
     )
     if f.category:
@@ -117,7 +92,7 @@ def observations_page(
         dialect,
         col(Observation.id),
         sensitive.shown_location(mask),
-        _observation_props(dialect, mask),
+        columns(observation_features.properties(mask)),
     )
     return Page(page.with_only_columns(feature.label("f")), nxt)
 
@@ -135,38 +110,12 @@ def action_items_page(
     oldest first."""
     dialect = session.get_bind().dialect.name
     view = view if view is not None else sensitive.ItemView(ActionItem.location)
-    today = utcnow().date()
-    overdue = and_(col(ActionItem.due_date) < today, col(ActionItem.status).in_(OPEN))
-    props: list[tuple[str, str, Any]] = [
-        ("title", "text", col(ActionItem.title)),
-        ("category", "text", col(Category.code)),
-        ("status", "text", col(ActionItem.status)),
-        (
-            "priority",
-            "number",
-            func.coalesce(col(ActionItem.priority_override), col(ActionItem.priority_score)),
-        ),
-        ("observation_count", "number", col(ActionItem.observation_count)),
-        ("department", "text", col(ActionItem.department)),
-        (
-            "due_date",
-            "text",
-            col(ActionItem.due_date)  # stored as YYYY-MM-DD text
-            if dialect == "sqlite"
-            else func.to_char(col(ActionItem.due_date), "YYYY-MM-DD"),
-        ),
-        ("overdue", "bool", overdue),
-        ("area_id", "uuid", col(ActionItem.area_id)),
-        ("last_seen_at", "time", col(ActionItem.last_seen_at)),
-    ]
     base = (
         select(ActionItem)
         .join(Category, col(Category.id) == col(ActionItem.category_id))
         .where(
             col(ActionItem.organization_id) == principal.org_id,
-            col(ActionItem.status).notin_(
-                [str(ActionStatus.closed_empty), str(ActionStatus.duplicate)]
-            ),
+            item_features.shown(),
         )
     )
     if f.status:
@@ -182,6 +131,7 @@ def action_items_page(
     page, nxt = feed_page(
         session, base, [col(ActionItem.created_at), col(ActionItem.id)], limit, cursor
     )
+    props = columns(item_features.properties(dialect))
     feature = spatial.feature_json(dialect, col(ActionItem.id), view.location, props)
     return Page(page.with_only_columns(feature.label("f")), nxt)
 
@@ -190,40 +140,9 @@ def areas_page(session: Session, principal: Principal, *, limit: int, cursor: st
     """Areas with the counts a choropleth needs (observations, open and overdue items), by
     name."""
     dialect = session.get_bind().dialect.name
-    today = utcnow().date()
-    obs_count = (
-        select(func.count())
-        .where(
-            col(Observation.area_id) == col(Area.id),
-            col(Observation.moderation) != Moderation.hidden,
-        )
-        .scalar_subquery()
-    )
-    open_items = (
-        select(func.count())
-        .where(col(ActionItem.area_id) == col(Area.id), col(ActionItem.status).in_(OPEN))
-        .scalar_subquery()
-    )
-    overdue_items = (
-        select(func.count())
-        .where(
-            col(ActionItem.area_id) == col(Area.id),
-            col(ActionItem.status).in_(OPEN),
-            col(ActionItem.due_date) < today,
-        )
-        .scalar_subquery()
-    )
-    props: list[tuple[str, str, Any]] = [
-        ("name", "text", col(Area.name)),
-        ("code", "text", col(Area.code)),
-        ("kind", "text", col(Area.kind)),
-        ("parent_id", "uuid", col(Area.parent_id)),
-        ("observation_count", "number", obs_count),
-        ("open_items", "number", open_items),
-        ("overdue_items", "number", overdue_items),
-    ]
     base = select(Area).where(col(Area.organization_id) == principal.org_id)
     page, nxt = feed_page(session, base, [col(Area.name), col(Area.id)], limit, cursor)
+    props = columns(area_features.properties())
     feature = spatial.feature_json(dialect, col(Area.id), Area.geometry, props)
     return Page(page.with_only_columns(feature.label("f")), nxt)
 
@@ -266,12 +185,9 @@ def walk_page(
         ).where(col(Area.id) == walk.area_id)
         fixed.append((_AREA, walk.area_id, area))
     if walk.route is not None:
-        route_props: list[tuple[str, str, Any]] = [
+        route_props = [
             ("kind", "text", literal_column("'route'")),
-            ("title", "text", col(Walk.title)),
-            ("status", "text", col(Walk.status)),
-            ("starts_at", "time", col(Walk.starts_at)),
-            ("is_dark", "bool", col(Walk.is_dark)),
+            *columns(walk_features.properties()),
         ]
         route = select(
             spatial.feature_json(dialect, col(Walk.id), Walk.route, route_props).label("f")
@@ -286,7 +202,7 @@ def walk_page(
         .where(
             col(Observation.walk_id) == walk.id,
             col(Observation.location).is_not(None),
-            col(Observation.moderation) != Moderation.hidden,
+            observation_features.shown(),
         )
     )
     order = [col(Observation.recorded_at), col(Observation.id)]
@@ -300,7 +216,7 @@ def walk_page(
         return WalkPage(statements, nxt)
     obs_props = [
         ("kind", "text", literal_column("'observation'")),
-        *_observation_props(dialect, mask),
+        *columns(observation_features.properties(mask)),
     ]
     feature = spatial.feature_json(
         dialect, col(Observation.id), sensitive.shown_location(mask), obs_props

@@ -28,6 +28,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlmodel import col
 
+from api.action_items import features as item_features
 from api.action_items.grouping import record_event, set_status
 from api.core import spatial, tenancy
 from api.core.errors import Conflict, InvalidInput, NotFound
@@ -35,7 +36,6 @@ from api.core.outbound import UnsafeUrl, check_url
 from api.core.paging import seek
 from api.outputs.open311.formats import w3c
 from models import (
-    OPEN_STATUSES,
     ActionItem,
     ActionStatus,
     Area,
@@ -61,7 +61,7 @@ LEASE = timedelta(seconds=4 * TIMEOUT_S)
 BATCH = 100
 CASE_SYSTEM = "case_system"
 # Items further along than triage also go: they were triaged on their way there.
-ELIGIBLE = [str(s) for s in OPEN_STATUSES if s != ActionStatus.new]
+ELIGIBLE = [s for s in item_features.OPEN if s != ActionStatus.new]
 
 
 def backoff(attempts: int) -> timedelta:
@@ -424,7 +424,7 @@ def apply_update(session: Session, org_id: uuid.UUID, update: dict[str, Any]) ->
     status = str(update.get("status") or "").lower()
     d.remote_status = status or d.remote_status
     item = session.get(ActionItem, d.action_item_id)
-    if item is None or status != "closed" or item.status not in OPEN_STATUSES:
+    if item is None or status != "closed" or item.status not in item_features.OPEN_STATUSES:
         return False
     note = str(update.get("description") or "").strip() or None
     if note:

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from api.action_items import features as item_features
 from api.action_items import grouping as item_domain
 from api.core import spatial, tenancy
 from api.hotspots import rollup as hotspot_rollup
@@ -51,16 +52,7 @@ MAX_RESULTS = 1000
 PUBLIC_GRID_M = 50.0
 NOTE_MAX = 2000
 # Our statuses that a case system sees as "closed".
-CLOSED = frozenset(
-    {
-        ActionStatus.resolved,
-        ActionStatus.verified,
-        ActionStatus.wont_fix,
-        ActionStatus.referred,
-        ActionStatus.duplicate,
-        ActionStatus.closed_empty,
-    }
-)
+CLOSED = frozenset(ActionStatus) - item_features.OPEN_STATUSES
 # Form fields that identify the reporter: read past, never stored or logged.
 PERSONAL_FIELDS = frozenset(
     {"email", "first_name", "last_name", "phone", "device_id", "account_id"}
@@ -629,7 +621,7 @@ def updates(session: Session, org: Organization, params: Mapping[str, str]) -> l
     for event, item in rows:
         status = ActionStatus(event.to_status) if event.to_status else item.status
         note = event.comment or ""
-        if status in (ActionStatus.resolved, ActionStatus.verified) and not note:
+        if status in item_features.DONE and not note:
             note = item.resolution_note or ""
         out.append(
             {

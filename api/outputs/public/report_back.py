@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from api.action_items import features as item_features
 from api.core import tenancy
 from api.core.errors import NotFound
 from models import (
@@ -44,7 +45,7 @@ from models import (
     WalkStatus,
 )
 
-DONE = frozenset({ActionStatus.resolved, ActionStatus.verified})
+DONE = item_features.DONE
 MERGED = ActionStatus.duplicate
 # A chain of duplicates longer than this is a loop or a mess: shown where it stops.
 MAX_HOPS = 5

@@ -13,15 +13,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from api.action_items import features as item_features
 from api.core import spatial, tenancy
 from api.core.errors import NotFound
 from api.core.paging import seek
 from geo.generalize import snap
-from models import ActionItem, ActionStatus, Area, Category, Organization
+from models import ActionItem, Area, Category, Organization
 
 GRID_M = 50.0
-DONE = frozenset({ActionStatus.resolved, ActionStatus.verified})
-NOT_SHOWN = [str(ActionStatus.closed_empty), str(ActionStatus.duplicate)]
 
 
 @dataclass(frozen=True)
@@ -72,9 +71,7 @@ def items_page(
         .outerjoin(Area, col(Area.id) == col(ActionItem.area_id))
         .where(
             col(ActionItem.organization_id) == org.id,
-            col(Category.published).is_(True),
-            col(Category.sensitive).is_(False),
-            col(ActionItem.status).notin_(NOT_SHOWN),
+            item_features.public(),
         )
     )
     if area_id is not None:
@@ -92,7 +89,7 @@ def items_page(
         p = spatial.from_db(item.location)
         assert p is not None
         lon, lat = snap(p.x, p.y, GRID_M)
-        done = item.status in DONE
+        done = item.status in item_features.DONE
         out.append(
             PublicItem(
                 id=item.id,
