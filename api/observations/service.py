@@ -24,7 +24,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from api import action_items
 from api.action_items import DEFAULT_RULES, GroupingRules
 from api.areas.service import smallest_area_containing
 from api.auth.principal import Principal
@@ -36,6 +35,7 @@ from api.core.photo_links import photo_links
 from api.core.signing import PhotoSigner
 from api.hotspots import rollup as hotspot_rollup
 from api.notices import outbox as notices
+from api.observations.changed import observation_changed
 from api.observations.plausibility import (
     DEFAULT_WALK_MAX_DISTANCE_M,
     WalkFences,
@@ -229,8 +229,7 @@ def _store(
         hold_if_needed(session, obs)
         session.add(obs)
         session.flush()
-        action_items.observation_changed(session, obs, rules)
-        hotspot_rollup.observation_changed(session, obs)
+        observation_changed(session, obs, rules)
         notices.observation_created(session, obs)
         session.flush()
         savepoint.commit()
@@ -549,8 +548,7 @@ def moderate(
     obs.moderation = body.moderation
     obs.moderation_reason = body.reason.strip() or None if body.reason else None
     session.flush()
-    action_items.observation_changed(session, obs, rules)
-    hotspot_rollup.observation_changed(session, obs)
+    observation_changed(session, obs, rules)
     session.flush()
     return obs
 

@@ -25,8 +25,8 @@ from sqlmodel import col
 from api.action_items import features as item_features
 from api.action_items import grouping as item_domain
 from api.core import spatial, tenancy
-from api.hotspots import rollup as hotspot_rollup
 from api.notices import outbox as notices
+from api.observations.changed import observation_changed
 from api.observations.plausibility import hold_if_needed
 from api.observations.service import place
 from api.outputs.open311.formats import Open311Error, parse_w3c, w3c, w3c_day_end
@@ -558,8 +558,7 @@ def post_request(
         obs.moderation = Moderation.submitted
     session.add(obs)
     session.flush()
-    item_domain.observation_changed(session, obs, rules)
-    hotspot_rollup.observation_changed(session, obs)
+    observation_changed(session, obs, rules)
     notices.observation_created(session, obs)
     session.flush()
     item = session.get(ActionItem, obs.action_item_id) if obs.action_item_id else None
