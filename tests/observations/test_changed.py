@@ -42,7 +42,8 @@ def test_item_and_counters_follow_a_change(
 ) -> None:
     oid = uuid.UUID(observe(client, world)["id"])
     obs = session.get(Observation, oid)
-    assert obs is not None and obs.action_item_id is not None
+    assert obs is not None
+    assert obs.action_item_id is not None
     item_id = obs.action_item_id
 
     def member() -> HotspotMember | None:
