@@ -38,22 +38,21 @@ from geo.grouping import (
     nearest_within,
 )
 from geo.projection import bbox_around
-from models import (
+from models.action_items import (
     OPEN_STATUSES,
     RESOLVED_STATUSES,
     ActionEvent,
     ActionItem,
     ActionStatus,
-    Area,
-    Category,
-    Moderation,
-    Observation,
-    Organization,
-    Participant,
-    utcnow,
+    OwnerType,
+    RegroupResult,
 )
-from models.action_items import OwnerType, RegroupResult
-from models.organizations import Language
+from models.areas import Area
+from models.base import utcnow
+from models.categories import Category
+from models.observations import Moderation, Observation
+from models.organizations import Language, Organization
+from models.walks import Participant
 
 # The tables themselves, for the regroup's set-based reads and writes.
 ACTION_ITEM: Table = ActionItem.__table__  # type: ignore[attr-defined]

@@ -26,18 +26,11 @@ from api.core.photo_links import photo_links
 from api.core.signing import PhotoSigner
 from api.privacy import sensitive
 from geo.projection import geodesic_distance_m
-from models import (
-    ActionItem,
-    ActionStatus,
-    Area,
-    Category,
-    Moderation,
-    Observation,
-    Photo,
-    utcnow,
-)
-from models.action_items import ActionItemRead
-from models.base import columns_for
+from models.action_items import ActionItem, ActionItemRead, ActionStatus
+from models.areas import Area
+from models.base import columns_for, utcnow
+from models.categories import Category
+from models.observations import Moderation, Observation, Photo
 
 
 def to_reads(

@@ -30,6 +30,8 @@ from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
+from api.core.db import session_scope
+
 ORG_SETTING = "safewalk.organization_id"
 LOOKUP_SETTING = "safewalk.lookup"
 # The role the migration creates and grants; the service connects as it, or as a member of it.
@@ -77,6 +79,16 @@ def bind(session: Session, organization_id: uuid.UUID) -> None:
     if session.info.get(_APPLIED_KEY) != value:
         session.info[_APPLIED_KEY] = value
         conn.execute(_SET, {"org": value, "lookup": ""})
+
+
+@contextmanager
+def unit(factory: sessionmaker[Session], organization_id: uuid.UUID | None) -> Iterator[Session]:
+    """One transaction acting for one organization, as work outside a request runs it: commit
+    on success, roll back on any error. None only for a lookup across organizations."""
+    with contextmanager(session_scope)(factory) as session:
+        if organization_id is not None:
+            bind(session, organization_id)
+        yield session
 
 
 @contextmanager

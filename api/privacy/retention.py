@@ -32,21 +32,12 @@ from api.action_items import features as item_features
 from api.core import tenancy
 from api.core.errors import NotFound
 from api.core.media import MediaFile, MediaStore, PhotoSize, extension
-from models import (
-    ActionEvent,
-    ActionItem,
-    ErasureKind,
-    ErasureRecord,
-    MaintenanceRun,
-    Moderation,
-    Observation,
-    Organization,
-    Participant,
-    Photo,
-    Walk,
-    WalkStatus,
-    utcnow,
-)
+from models.action_items import ActionEvent, ActionItem
+from models.base import utcnow
+from models.observations import Moderation, Observation, Photo
+from models.organizations import Organization
+from models.retention import ErasureKind, ErasureRecord, MaintenanceRun
+from models.walks import Participant, Walk, WalkStatus
 
 log = logging.getLogger("safewalk.retention")
 

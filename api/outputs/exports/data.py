@@ -25,19 +25,13 @@ from api.core.i18n import has, translate
 from api.core.media import MediaStore, extension
 from api.observations import features as observation_features
 from api.privacy import sensitive
-from models import (
-    ActionEvent,
-    ActionItem,
-    Area,
-    Category,
-    Moderation,
-    Observation,
-    Organization,
-    Participant,
-    Photo,
-    Walk,
-    utcnow,
-)
+from models.action_items import ActionEvent, ActionItem
+from models.areas import Area
+from models.base import utcnow
+from models.categories import Category
+from models.observations import Moderation, Observation, Photo
+from models.organizations import Organization
+from models.walks import Participant, Walk
 
 
 @dataclass

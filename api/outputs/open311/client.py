@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -203,23 +201,6 @@ class SyncReport:
     errors: list[str] = field(default_factory=list)
 
 
-@contextmanager
-def _unit(factory: sessionmaker[Session], organization_id: uuid.UUID | None) -> Iterator[Session]:
-    """One transaction acting for one organization (api/core/tenancy.py); None only for the lookup
-    of the endpoints to visit."""
-    session = factory()
-    try:
-        if organization_id is not None:
-            tenancy.bind(session, organization_id)
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
-
-
 def _request_params(session: Session, ep: Open311Endpoint, item: ActionItem) -> dict[str, str]:
     cat = session.get(Category, item.category_id)
     assert cat is not None
@@ -292,7 +273,7 @@ def _deliver(
     report: SyncReport,
     allow_private: bool,
 ) -> None:
-    with _unit(factory, org_id) as s:
+    with tenancy.unit(factory, org_id) as s:
         ep = s.get(Open311Endpoint, ep_id)
         assert ep is not None
         due = list(
@@ -333,7 +314,7 @@ def _deliver(
             error = f"refused: {exc}"
         except (httpx.HTTPError, ValueError) as exc:
             error = _describe(exc)
-        with _unit(factory, org_id) as s:
+        with tenancy.unit(factory, org_id) as s:
             row = s.get(Open311Dispatch, dispatch_id)
             if row is None:
                 continue  # the item was deleted meanwhile
@@ -370,7 +351,7 @@ def _resolve_tokens(
     report: SyncReport,
     allow_private: bool,
 ) -> None:
-    with _unit(factory, org_id) as s:
+    with tenancy.unit(factory, org_id) as s:
         ep = s.get(Open311Endpoint, ep_id)
         assert ep is not None
         waiting = [
@@ -395,7 +376,7 @@ def _resolve_tokens(
             report.errors.append(_describe(exc))
             continue
         if remote_id:
-            with _unit(factory, org_id) as s:
+            with tenancy.unit(factory, org_id) as s:
                 d = s.get(Open311Dispatch, dispatch_id)
                 if d is not None:
                     d.service_request_id = str(remote_id)
@@ -450,7 +431,7 @@ def _read_updates(
     report: SyncReport,
     allow_private: bool,
 ) -> None:
-    with _unit(factory, org_id) as s:
+    with tenancy.unit(factory, org_id) as s:
         ep = s.get(Open311Endpoint, ep_id)
         assert ep is not None
         first_sent = s.scalar(
@@ -480,7 +461,7 @@ def _read_updates(
     except (httpx.HTTPError, ValueError) as exc:
         report.errors.append(_describe(exc))
         return
-    with _unit(factory, org_id) as s:
+    with tenancy.unit(factory, org_id) as s:
         for u in updates:
             if isinstance(u, dict) and apply_update(s, org_id, u):
                 report.resolved += 1
@@ -505,7 +486,7 @@ def sync(
     own = http is None
     client = http or httpx.Client(timeout=TIMEOUT_S, headers={"User-Agent": "safewalk-open311"})
     try:
-        with _unit(factory, organization_id) as s:
+        with tenancy.unit(factory, organization_id) as s:
             stmt = select(col(Open311Endpoint.id), col(Open311Endpoint.organization_id)).where(
                 col(Open311Endpoint.enabled).is_(True)
             )
@@ -516,7 +497,7 @@ def sync(
             with tenancy.lookup(s, "open311_endpoint"):
                 endpoints = [(ep_id, org_id) for ep_id, org_id in s.execute(stmt).all()]
         for ep_id, org_id in endpoints:
-            with _unit(factory, org_id) as s:
+            with tenancy.unit(factory, org_id) as s:
                 ep = s.get(Open311Endpoint, ep_id)
                 if ep is not None:
                     report.queued += enqueue_eligible(s, ep, now)

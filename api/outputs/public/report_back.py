@@ -30,20 +30,12 @@ from sqlmodel import col
 from api.action_items import features as item_features
 from api.core import tenancy
 from api.core.errors import NotFound
-from models import (
-    ActionEvent,
-    ActionItem,
-    ActionStatus,
-    Area,
-    Category,
-    Moderation,
-    Observation,
-    Organization,
-    Participant,
-    Photo,
-    Walk,
-    WalkStatus,
-)
+from models.action_items import ActionEvent, ActionItem, ActionStatus
+from models.areas import Area
+from models.categories import Category
+from models.observations import Moderation, Observation, Photo
+from models.organizations import Organization
+from models.walks import Participant, Walk, WalkStatus
 
 DONE = item_features.DONE
 MERGED = ActionStatus.duplicate
