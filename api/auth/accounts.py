@@ -17,8 +17,7 @@ from sqlmodel import col
 from api.auth.security import (
     MIN_PASSWORD_LENGTH,
     hash_password,
-    issue_token,
-    staff_token_expiry,
+    staff_session,
     verify_password,
 )
 from api.core.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -111,14 +110,4 @@ def change_password(
     user.password_hash = hash_password(new_password)
     user.token_version += 1  # every token issued before, on every device, stops working
     session.flush()
-    expires = staff_token_expiry(settings)
-    token = issue_token(
-        secret=secret,
-        settings=settings,
-        kind="staff",
-        subject=user.id,
-        organization_id=user.organization_id,
-        expires_at=expires,
-        version=user.token_version,
-    )
-    return TokenResponse(access_token=token, expires_at=expires)
+    return staff_session(user, secret=secret, settings=settings)
