@@ -21,7 +21,7 @@ from api.action_items.workflow import allowed_moves
 from api.auth.principal import Principal
 from api.core import spatial
 from api.core.i18n import Language, has, translate
-from api.core.paging import after_keyset, clamp_limit, keyset_page, page_sorted
+from api.core.paging import after_keyset, keyset_page, page_sorted
 from api.core.photo_links import photo_links
 from api.core.signing import PhotoSigner
 from api.privacy import sensitive
@@ -85,11 +85,9 @@ def list_items(
     department: str | None,
     overdue: bool | None,
     assignee_id: uuid.UUID | None,
-    limit: int | None,
+    n: int,
     cursor: str | None,
-    maximum: int,
 ) -> tuple[list[ActionItem], str | None]:
-    n = clamp_limit(limit, maximum)
     stmt = select(ActionItem).where(col(ActionItem.organization_id) == org_id)
     if area_id is not None:
         stmt = stmt.where(col(ActionItem.area_id) == area_id)

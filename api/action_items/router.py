@@ -16,7 +16,7 @@ from api.action_items.deps import ValidItem
 from api.areas.deps import ValidArea
 from api.auth.deps import Principal, PrincipalDep
 from api.core.errors import InvalidInput, request_language
-from api.core.paging import Page, link_next, next_url, page_sorted
+from api.core.paging import Page, link_next, page_of, page_sorted
 from api.core.signing import PhotoSigner
 from api.http.deps import PageDep, SessionDep, SignerDep
 from api.http.routing import api_router
@@ -56,24 +56,20 @@ def list_items(
     principal: PrincipalDep,
     session: SessionDep,
     signer: SignerDep,
+    page: PageDep,
     area_id: uuid.UUID | None = None,
     status: Annotated[list[ActionStatus] | None, Query()] = None,
     category: str | None = None,
     department: str | None = None,
     overdue: bool | None = None,
     assignee_id: uuid.UUID | None = None,
-    limit: int | None = None,
-    cursor: str | None = None,
 ) -> Page[ActionItemRead]:
     rows, nxt = reads.list_items(
         session, principal.org_id, area_id=area_id, status=status or [], category=category,
-        department=department, overdue=overdue, assignee_id=assignee_id, limit=limit,
-        cursor=cursor, maximum=request.app.state.settings.page_size_max,
+        department=department, overdue=overdue, assignee_id=assignee_id, n=page.n,
+        cursor=page.cursor,
     )  # fmt: skip
-    return Page[ActionItemRead](
-        items=reads.to_reads(session, rows, principal=principal, signer=signer),
-        next=next_url(request, nxt),
-    )
+    return page_of(request, reads.to_reads(session, rows, principal=principal, signer=signer), nxt)
 
 
 @router.post("/action-items/bulk", response_model=BulkOut)

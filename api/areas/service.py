@@ -13,7 +13,7 @@ from sqlmodel import col
 
 from api.core import spatial
 from api.core.errors import Conflict, InvalidInput, NotFound
-from api.core.paging import clamp_limit, decode_cursor, encode_cursor
+from api.core.paging import decode_cursor, encode_cursor
 from api.hotspots import rollup as hotspot_rollup
 from geo.geojson import GeometryError, parse_geometry, to_geojson
 from models import ActionItem, Area, AreaKind, Observation, Organization, Walk, utcnow
@@ -341,14 +341,12 @@ def list_areas(
     session: Session,
     org_id: uuid.UUID,
     *,
-    limit: int | None,
+    n: int,
     cursor: str | None,
-    maximum: int,
     kind: AreaKind | None = None,
     parent_id: uuid.UUID | None = None,
 ) -> tuple[list[Area], str | None]:
     """Keyset pages ordered by name, then id (names need not be unique)."""
-    n = clamp_limit(limit, maximum)
     stmt = select(Area).where(col(Area.organization_id) == org_id)
     if kind is not None:
         stmt = stmt.where(col(Area.kind) == kind)

@@ -15,7 +15,7 @@ import base64
 import enum
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
@@ -66,6 +66,11 @@ def next_url(request: Request, cursor: str | None) -> str | None:
     if cursor is None:
         return None
     return str(request.url.include_query_params(cursor=cursor))
+
+
+def page_of(request: Request, items: Iterable[T], cursor: str | None) -> Page[T]:
+    """A list's answer: its page of reads and the URL of the next page."""
+    return Page[Any](items=list(items), next=next_url(request, cursor))
 
 
 def link_next(request: Request, response: Response, cursor: str | None) -> str | None:

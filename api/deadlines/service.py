@@ -15,7 +15,7 @@ from api.action_items import features as item_features
 from api.auth.principal import Principal
 from api.core import spatial
 from api.core.errors import Conflict, InvalidInput
-from api.core.paging import clamp_limit, decode_cursor, encode_cursor
+from api.core.paging import decode_cursor, encode_cursor
 from api.deadlines import rules
 from models import ActionEvent, ActionItem, Category, ResponseTimeRule, utcnow
 from models.deadlines import MAX_RULES, ResponseTimeIn, ResponseTimeRead
@@ -48,12 +48,10 @@ def list_page(
     session: Session,
     org_id: uuid.UUID,
     *,
-    limit: int | None,
+    n: int,
     cursor: str | None,
-    maximum: int,
 ) -> tuple[list[ResponseTimeRead], str | None]:
     """The rules in the order they were written, and the cursor of the next page."""
-    n = clamp_limit(limit, maximum)
     stmt = select(ResponseTimeRule).where(col(ResponseTimeRule.organization_id) == org_id)
     after = decode_cursor(cursor, 1)
     if after is not None:

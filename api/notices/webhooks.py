@@ -24,7 +24,7 @@ from standardwebhooks import Webhook as Signer
 from api.auth.principal import Principal
 from api.core.errors import InvalidInput, NotFound
 from api.core.outbound import UnsafeUrl, check_url
-from api.core.paging import after_keyset, clamp_limit, keyset_page
+from api.core.paging import after_keyset, keyset_page
 from models import utcnow
 from models.notices import (
     ALL_EVENTS,
@@ -113,9 +113,8 @@ def get(session: Session, org_id: uuid.UUID, hook_id: uuid.UUID) -> Webhook:
 
 
 def list_page(
-    session: Session, org_id: uuid.UUID, *, limit: int | None, cursor: str | None, maximum: int
+    session: Session, org_id: uuid.UUID, *, n: int, cursor: str | None
 ) -> tuple[list[Webhook], str | None]:
-    n = clamp_limit(limit, maximum)
     stmt = select(Webhook).where(col(Webhook.organization_id) == org_id)
     order = (col(Webhook.created_at), col(Webhook.id))
     after = after_keyset(cursor, *order)
@@ -150,10 +149,9 @@ def delete(session: Session, hook: Webhook) -> None:
 
 
 def deliveries_page(
-    session: Session, hook: Webhook, *, limit: int | None, cursor: str | None, maximum: int
+    session: Session, hook: Webhook, *, n: int, cursor: str | None
 ) -> tuple[list[WebhookDelivery], str | None]:
     """The delivery log, newest first."""
-    n = clamp_limit(limit, maximum)
     stmt = select(WebhookDelivery).where(col(WebhookDelivery.webhook_id) == hook.id)
     order = (col(WebhookDelivery.created_at), col(WebhookDelivery.id))
     after = after_keyset(cursor, *order, descending=True)

@@ -30,7 +30,7 @@ from api.auth.principal import Principal
 from api.core import spatial
 from api.core.db import is_transient
 from api.core.errors import Busy, Conflict, InvalidInput, NotFound
-from api.core.paging import after_keyset, clamp_limit, keyset_page
+from api.core.paging import after_keyset, keyset_page
 from api.core.photo_links import photo_links
 from api.core.signing import PhotoSigner
 from api.hotspots import rollup as hotspot_rollup
@@ -508,13 +508,11 @@ def list_page(
     principal: Principal,
     f: ObservationFilter,
     *,
-    limit: int | None,
+    n: int,
     cursor: str | None,
-    maximum: int,
 ) -> tuple[list[Observation], str | None]:
     """Keyset pages on (received_at, id): new arrivals land after the cursor, so a walk through
     the pages sees every observation exactly once."""
-    n = clamp_limit(limit, maximum)
     stmt = filtered(session, principal, f)
     after = after_keyset(cursor, col(Observation.received_at), col(Observation.id))
     if after is not None:

@@ -17,7 +17,7 @@ from api.auth.principal import Principal
 from api.auth.security import issue_token
 from api.core import spatial, tenancy
 from api.core.errors import Conflict, InvalidInput, NotFound
-from api.core.paging import after_keyset, clamp_limit, keyset_page
+from api.core.paging import after_keyset, keyset_page
 from api.core.ratelimit import Limits
 from api.notices import outbox as notices
 from api.settings import Settings
@@ -178,13 +178,11 @@ def list_walks(
     session: Session,
     org_id: uuid.UUID,
     *,
-    limit: int | None,
+    n: int,
     cursor: str | None,
-    maximum: int,
     status: WalkStatus | None = None,
     area_id: uuid.UUID | None = None,
 ) -> tuple[list[Walk], str | None]:
-    n = clamp_limit(limit, maximum)
     stmt = select(Walk).where(col(Walk.organization_id) == org_id)
     if status is not None:
         stmt = stmt.where(col(Walk.status) == status)
