@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from typing import Annotated
+from dataclasses import asdict, dataclass
+from typing import Annotated, Any
 
 from pydantic import ConfigDict, StringConstraints
 from sqlalchemy import Boolean, Column, UniqueConstraint, true
@@ -50,6 +50,12 @@ class DefaultCategory:
     @property
     def published(self) -> bool:
         return not self.sensitive
+
+    def columns(self) -> dict[str, Any]:
+        """As the columns of an organization's Category."""
+        renamed = {"department": "default_department", "distance_m": "group_distance_m"}
+        out = {renamed.get(k, k): v for k, v in asdict(self).items()}
+        return {**out, "published": self.published}
 
 
 # Codes are part of the public contract; labels and departments are ours.

@@ -34,18 +34,7 @@ def seed_default_categories(session: Session, org: Organization) -> list[Categor
     for order, d in enumerate(DEFAULT_CATEGORIES):
         if d.code in existing:
             continue
-        cat = Category(
-            organization_id=org.id,
-            code=d.code,
-            label_en=d.label_en,
-            label_nb=d.label_nb,
-            default_department=d.department,
-            group_distance_m=d.distance_m,
-            actionable=d.actionable,
-            sensitive=d.sensitive,
-            published=d.published,
-            sort_order=order,
-        )
+        cat = Category(organization_id=org.id, sort_order=order, **d.columns())
         session.add(cat)
         created.append(cat)
     session.flush()

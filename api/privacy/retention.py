@@ -62,6 +62,13 @@ class Removal:
     def changed(self) -> bool:
         return bool(self.participants or self.notes or self.photos)
 
+    def record(self, organization_id: uuid.UUID, kind: ErasureKind, **who: Any) -> ErasureRecord:
+        """The audit row of this removal (counts only, never what was removed)."""
+        return ErasureRecord(
+            organization_id=organization_id, kind=kind, participants=self.participants,
+            notes=self.notes, photos=self.photos, **who,
+        )  # fmt: skip
+
 
 @dataclass
 class OrgPurge:
@@ -227,15 +234,7 @@ def erase_participants(
             .execution_options(synchronize_session="fetch")
         )
     session.add(
-        ErasureRecord(
-            organization_id=walk.organization_id,
-            kind=kind,
-            walk_id=walk.id,
-            actor_user_id=actor_user_id,
-            participants=removal.participants,
-            notes=removal.notes,
-            photos=removal.photos,
-        )
+        removal.record(walk.organization_id, kind, walk_id=walk.id, actor_user_id=actor_user_id)
     )
     session.flush()
     return removal
@@ -367,15 +366,7 @@ def purge_organization(session: Session, org: Organization, now: datetime) -> Re
         p.display_name = None
         removal.participants += 1
     if removal.changed:
-        session.add(
-            ErasureRecord(
-                organization_id=org.id,
-                kind=ErasureKind.purge,
-                participants=removal.participants,
-                notes=removal.notes,
-                photos=removal.photos,
-            )
-        )
+        session.add(removal.record(org.id, ErasureKind.purge))
     session.flush()
     return removal
 

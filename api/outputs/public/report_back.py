@@ -27,9 +27,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from api.action_items import features as item_features
 from api.core import tenancy
 from api.core.errors import NotFound
+from api.outputs.public.service import ItemStatus, status_fields
 from models.action_items import ActionEvent, ActionItem, ActionStatus
 from models.areas import Area
 from models.categories import Category
@@ -37,23 +37,13 @@ from models.observations import Moderation, Observation, Photo
 from models.organizations import Organization
 from models.walks import Participant, Walk, WalkStatus
 
-DONE = item_features.DONE
 MERGED = ActionStatus.duplicate
 # A chain of duplicates longer than this is a loop or a mess: shown where it stops.
 MAX_HOPS = 5
 
 
 @dataclass(frozen=True)
-class ShownItem:
-    id: uuid.UUID
-    title: str
-    category: str
-    label_nb: str
-    label_en: str
-    status: str
-    done: bool
-    due_date: date | None
-    done_date: date | None
+class ShownItem(ItemStatus):
     resolution_note: str | None
     referred_to: str | None
     declined_reason: str | None
@@ -227,18 +217,9 @@ def _shown_items(
             continue
         if i.status == ActionStatus.closed_empty:
             continue
-        done = i.status in DONE
         out.append(
             ShownItem(
-                id=i.id,
-                title=i.title,
-                category=cat.code,
-                label_nb=cat.label_nb,
-                label_en=cat.label_en,
-                status=str(i.status),
-                done=done,
-                due_date=i.due_date,
-                done_date=i.resolved_at.date() if done and i.resolved_at else None,
+                **status_fields(i, cat),
                 resolution_note=i.resolution_note,
                 referred_to=i.referred_to if i.status == ActionStatus.referred else None,
                 declined_reason=declined.get(i.id) if i.status == ActionStatus.wont_fix else None,

@@ -24,7 +24,9 @@ GRID_M = 50.0
 
 
 @dataclass(frozen=True)
-class PublicItem:
+class ItemStatus:
+    """What the public is told of any item: what, and where it stands."""
+
     id: uuid.UUID
     title: str
     category: str
@@ -34,6 +36,26 @@ class PublicItem:
     done: bool
     due_date: date | None
     done_date: date | None
+
+
+def status_fields(item: ActionItem, cat: Category) -> dict[str, Any]:
+    """An ``ItemStatus``'s fields for ``item`` of category ``cat``."""
+    done = item.status in item_features.DONE
+    return {
+        "id": item.id,
+        "title": item.title,
+        "category": cat.code,
+        "label_nb": cat.label_nb,
+        "label_en": cat.label_en,
+        "status": str(item.status),
+        "done": done,
+        "due_date": item.due_date,
+        "done_date": item.resolved_at.date() if done and item.resolved_at else None,
+    }
+
+
+@dataclass(frozen=True)
+class PublicItem(ItemStatus):
     area_id: uuid.UUID | None
     area_name: str | None
     lon: float
@@ -89,18 +111,9 @@ def items_page(
         p = spatial.from_db(item.location)
         assert p is not None
         lon, lat = snap(p.x, p.y, GRID_M)
-        done = item.status in item_features.DONE
         out.append(
             PublicItem(
-                id=item.id,
-                title=item.title,
-                category=cat.code,
-                label_nb=cat.label_nb,
-                label_en=cat.label_en,
-                status=str(item.status),
-                done=done,
-                due_date=item.due_date,
-                done_date=item.resolved_at.date() if done and item.resolved_at else None,
+                **status_fields(item, cat),
                 area_id=item.area_id,
                 area_name=area.name if area is not None else None,
                 lon=lon,
