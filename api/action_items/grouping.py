@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 import shapely
@@ -23,7 +23,7 @@ from sqlmodel import col
 
 from api.action_items import features
 from api.auth.principal import Principal
-from api.core import spatial
+from api.core import spatial, tenancy
 from api.core.errors import Conflict, InvalidInput, NotFound
 from api.core.i18n import plural
 from api.deadlines import rules as response_times
@@ -99,31 +99,21 @@ def effective_priority(item: ActionItem) -> float:
 # --- events --------------------------------------------------------------------------------
 
 
+class EventFields(TypedDict, total=False):
+    """What an ActionEvent says besides its kind; the actor is a caller or a participant."""
+
+    actor: Principal | None
+    participant_id: uuid.UUID | None
+    from_status: str | None
+    to_status: str | None
+    changes: dict[str, Any] | None
+    comment: str | None
+
+
 def record_event(
-    session: Session,
-    item: ActionItem,
-    *,
-    kind: str,
-    actor: Principal | None = None,
-    participant_id: uuid.UUID | None = None,
-    from_status: str | None = None,
-    to_status: str | None = None,
-    changes: dict[str, Any] | None = None,
-    comment: str | None = None,
+    session: Session, item: ActionItem, *, kind: str, **fields: Unpack[EventFields]
 ) -> ActionEvent:
-    event = ActionEvent(
-        organization_id=item.organization_id,
-        action_item_id=item.id,
-        actor_user_id=actor.user.id if actor and actor.user else None,
-        actor_participant_id=(
-            actor.participant.id if actor and actor.participant else participant_id
-        ),
-        kind=kind,
-        from_status=from_status,
-        to_status=to_status,
-        changes=changes or {},
-        comment=comment,
-    )
+    event = ActionEvent(**_event(item.organization_id, item.id, utcnow(), kind=kind, **fields))
     session.add(event)
     return event
 
@@ -450,10 +440,7 @@ def observation_changed(
 
 
 def get_item(session: Session, org_id: uuid.UUID, item_id: uuid.UUID) -> ActionItem:
-    item = session.get(ActionItem, item_id)
-    if item is None or item.organization_id != org_id:
-        raise NotFound("no such action item")
-    return item
+    return tenancy.owned(session, ActionItem, item_id, org_id, "no such action item")
 
 
 # --- regroup -------------------------------------------------------------------------------
@@ -557,32 +544,23 @@ def _read_open_items(session: Session, area: Area) -> dict[uuid.UUID, _Item]:
 
 
 def _event(
-    org_id: uuid.UUID,
-    item_id: uuid.UUID,
-    now: datetime,
-    *,
-    kind: str,
-    actor: Principal | None = None,
-    participant_id: uuid.UUID | None = None,
-    from_status: str | None = None,
-    to_status: str | None = None,
-    changes: dict[str, Any] | None = None,
-    comment: str | None = None,
+    org_id: uuid.UUID, item_id: uuid.UUID, now: datetime, *, kind: str, **f: Unpack[EventFields]
 ) -> dict[str, Any]:
-    """An action_event row as ``record_event`` would add it, for a bulk insert."""
+    """An action_event row: added by ``record_event``, or inserted in bulk."""
+    actor = f.get("actor")
     return {
         "id": uuid.uuid4(),
         "organization_id": org_id,
         "action_item_id": item_id,
         "actor_user_id": actor.user.id if actor and actor.user else None,
         "actor_participant_id": (
-            actor.participant.id if actor and actor.participant else participant_id
+            actor.participant.id if actor and actor.participant else f.get("participant_id")
         ),
         "kind": kind,
-        "from_status": from_status,
-        "to_status": to_status,
-        "changes": changes or {},
-        "comment": comment,
+        "from_status": f.get("from_status"),
+        "to_status": f.get("to_status"),
+        "changes": f.get("changes") or {},
+        "comment": f.get("comment"),
         "created_at": now,
     }
 

@@ -19,6 +19,7 @@ from api.action_items import features
 from api.action_items.grouping import effective_priority
 from api.action_items.workflow import allowed_moves
 from api.auth.principal import Principal
+from api.categories import service as category_service
 from api.core import spatial
 from api.core.i18n import Language, has, translate
 from api.core.paging import after_keyset, keyset_page, page_sorted
@@ -45,14 +46,7 @@ def to_reads(
     if not items:
         return []
     photos = photo_links(session, [i.id for i in items], signer, of_items=True)
-    cats = {
-        cid: (code, bool(is_sensitive))
-        for cid, code, is_sensitive in session.execute(
-            select(col(Category.id), col(Category.code), col(Category.sensitive)).where(
-                col(Category.id).in_({i.category_id for i in items})
-            )
-        ).all()
-    }
+    cats = category_service.codes(session, [i.category_id for i in items])
     # Items of a sensitive category: at their generalised point for all but coordinators+.
     general = principal is not None and not sensitive.full_detail(principal)
     today = utcnow().date()

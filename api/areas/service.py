@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,8 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from api.core import spatial
-from api.core.errors import Conflict, InvalidInput, NotFound
+from api.core import spatial, tenancy
+from api.core.errors import Conflict, InvalidInput
 from api.core.paging import decode_cursor, encode_cursor
 from api.hotspots import rollup as hotspot_rollup
 from geo.geojson import GeometryError, parse_geometry, to_geojson
@@ -47,11 +48,17 @@ def parse_area_geometry(obj: Any, loc: list[str | int]) -> BaseGeometry:
         raise InvalidInput.at([*loc, *exc.loc], exc.message) from exc
 
 
+def names(session: Session, ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
+    """The names of these areas (None and unknown ids are left out)."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = session.execute(select(col(Area.id), col(Area.name)).where(col(Area.id).in_(wanted)))
+    return {area_id: name for area_id, name in rows}
+
+
 def get_area(session: Session, org_id: uuid.UUID, area_id: uuid.UUID) -> Area:
-    area = session.get(Area, area_id)
-    if area is None or area.organization_id != org_id:
-        raise NotFound("no such area")
-    return area
+    return tenancy.owned(session, Area, area_id, org_id, "no such area")
 
 
 def create_area(

@@ -20,7 +20,8 @@ from api.auth.security import (
     staff_session,
     verify_password,
 )
-from api.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from api.core import tenancy
+from api.core.errors import Conflict, Forbidden, InvalidInput
 from api.core.ratelimit import Limits
 from api.settings import Settings
 from models import Role, User
@@ -28,10 +29,7 @@ from models.organizations import TokenResponse, UserUpdate
 
 
 def get_user(session: Session, org_id: uuid.UUID, user_id: uuid.UUID) -> User:
-    user = session.get(User, user_id)
-    if user is None or user.organization_id != org_id:
-        raise NotFound("no such user")
-    return user
+    return tenancy.owned(session, User, user_id, org_id, "no such user")
 
 
 def _other_active_admins(session: Session, user: User) -> int:

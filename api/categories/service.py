@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +23,13 @@ def list_categories(session: Session, org_id: uuid.UUID) -> list[Category]:
         .order_by(col(Category.sort_order), col(Category.code))
     )
     return list(session.scalars(stmt))
+
+
+def codes(session: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, tuple[str, bool]]:
+    """Each category's code and whether it is sensitive."""
+    stmt = select(col(Category.id), col(Category.code), col(Category.sensitive))
+    rows = session.execute(stmt.where(col(Category.id).in_(set(ids))))
+    return {cid: (code, bool(is_sensitive)) for cid, code, is_sensitive in rows}
 
 
 def _conflict(code: str) -> Conflict:

@@ -24,13 +24,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from api.core.db import session_scope
+from api.core.errors import NotFound
 
 ORG_SETTING = "safewalk.organization_id"
 LOOKUP_SETTING = "safewalk.lookup"
@@ -79,6 +80,24 @@ def bind(session: Session, organization_id: uuid.UUID) -> None:
     if session.info.get(_APPLIED_KEY) != value:
         session.info[_APPLIED_KEY] = value
         conn.execute(_SET, {"org": value, "lookup": ""})
+
+
+class _Owned(Protocol):
+    organization_id: uuid.UUID
+
+
+RowT = TypeVar("RowT", bound=_Owned)
+
+
+def owned(
+    session: Session, model: type[RowT], row_id: Any, org_id: uuid.UUID, missing: str
+) -> RowT:
+    """The organization's row, else ``NotFound(missing)``: another organization's id answers
+    as an unknown one, so ids cannot be probed across the wall."""
+    row = session.get(model, row_id)
+    if row is None or row.organization_id != org_id:
+        raise NotFound(missing)
+    return row
 
 
 @contextmanager

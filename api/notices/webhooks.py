@@ -22,7 +22,8 @@ from sqlmodel import col
 from standardwebhooks import Webhook as Signer
 
 from api.auth.principal import Principal
-from api.core.errors import InvalidInput, NotFound
+from api.core import tenancy
+from api.core.errors import InvalidInput
 from api.core.outbound import UnsafeUrl, check_url
 from api.core.paging import after_keyset, keyset_page
 from models import utcnow
@@ -106,10 +107,7 @@ def create(
 
 
 def get(session: Session, org_id: uuid.UUID, hook_id: uuid.UUID) -> Webhook:
-    hook = session.get(Webhook, hook_id)
-    if hook is None or hook.organization_id != org_id:
-        raise NotFound("no such webhook")
-    return hook
+    return tenancy.owned(session, Webhook, hook_id, org_id, "no such webhook")
 
 
 def list_page(

@@ -27,6 +27,7 @@ from sqlmodel import col
 from api.action_items import DEFAULT_RULES, GroupingRules
 from api.areas.service import smallest_area_containing
 from api.auth.principal import Principal
+from api.categories import service as category_service
 from api.core import spatial
 from api.core.db import is_transient
 from api.core.errors import Busy, Conflict, InvalidInput, NotFound
@@ -383,14 +384,7 @@ def to_reads(
     ``api.privacy.sensitive``), with three queries whatever the page size."""
     if not rows:
         return []
-    cats = {
-        cid: (code, bool(is_sensitive))
-        for cid, code, is_sensitive in session.execute(
-            select(col(Category.id), col(Category.code), col(Category.sensitive)).where(
-                col(Category.id).in_({o.category_id for o in rows})
-            )
-        ).all()
-    }
+    cats = category_service.codes(session, [o.category_id for o in rows])
     pids = {o.participant_id for o in rows if o.participant_id}
     groups = (
         dict(

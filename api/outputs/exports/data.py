@@ -20,6 +20,7 @@ from sqlmodel import col
 
 from api.action_items import features as item_features
 from api.action_items.grouping import effective_priority
+from api.areas import service as area_service
 from api.core import spatial
 from api.core.i18n import has, translate
 from api.core.media import MediaStore, extension
@@ -137,16 +138,7 @@ def item_rows(
     cats = _categories(session, org.id)
     # Observations whose notes and photos this reader does not see (sensitive places).
     hidden = [] if full else [c.id for c in cats.values() if c.sensitive]
-    area_ids = {i.area_id for i in items if i.area_id}
-    areas = (
-        dict(
-            session.execute(
-                select(col(Area.id), col(Area.name)).where(col(Area.id).in_(area_ids))
-            ).all()
-        )
-        if area_ids
-        else {}
-    )
+    areas = area_service.names(session, [i.area_id for i in items])
     notes: dict[uuid.UUID, list[str]] = {}
     photos: dict[uuid.UUID, uuid.UUID] = {}
     comments: dict[uuid.UUID, str] = {}

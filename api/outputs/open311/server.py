@@ -24,6 +24,7 @@ from sqlmodel import col
 
 from api.action_items import features as item_features
 from api.action_items import grouping as item_domain
+from api.areas import service as area_service
 from api.core import spatial, tenancy
 from api.notices import outbox as notices
 from api.observations.changed import observation_changed
@@ -302,16 +303,7 @@ def request_records(
             select(Category).where(col(Category.id).in_({i.category_id for i in items}))
         )
     }
-    area_ids = {i.area_id for i in items if i.area_id}
-    areas = (
-        dict(
-            session.execute(
-                select(col(Area.id), col(Area.name)).where(col(Area.id).in_(area_ids))
-            ).all()
-        )
-        if area_ids
-        else {}
-    )
+    areas = area_service.names(session, [i.area_id for i in items])
     photos = _first_photos(session, [i.id for i in items]) if media_url and full else {}
     out = []
     for i in items:
