@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func
+from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlmodel import col
 
 from api.core.features import Property
@@ -53,6 +53,16 @@ def public() -> ColumnElement[bool]:
 
 def priority() -> Any:
     return func.coalesce(col(ActionItem.priority_override), col(ActionItem.priority_score))
+
+
+def listed(*where: ColumnElement[bool]) -> Select[Any]:
+    """The items every output lists (not hidden), joined with the Category the property list
+    reads."""
+    return (
+        select(ActionItem)
+        .join(Category, col(Category.id) == col(ActionItem.category_id))
+        .where(shown(), *where)
+    )
 
 
 def properties(dialect: str | None = None) -> tuple[Property, ...]:

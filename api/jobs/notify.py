@@ -37,7 +37,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlmodel import col
 
@@ -553,36 +553,43 @@ def _webhooks(p: _Pass, org_id: uuid.UUID) -> None:
 # --- housekeeping --------------------------------------------------------------------------
 
 
+def _give_up(
+    s: Session,
+    table: type[Notice] | type[WebhookDelivery],
+    org_id: uuid.UUID,
+    now: datetime,
+    why: str,
+    *where: ColumnElement[bool],
+) -> int:
+    """Mark pending rows older than ``GIVE_UP`` (and ``where``) failed; how many."""
+    stale = s.execute(
+        update(table)
+        .where(
+            col(table.organization_id) == org_id,
+            col(table.state) == OutboxState.pending,
+            col(table.created_at) <= now - GIVE_UP,
+            *where,
+        )
+        .values(state=OutboxState.failed, last_error=why)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(stale, "rowcount", 0) or 0)
+
+
 def _tidy(p: _Pass, org_id: uuid.UUID) -> None:
     with tenancy.unit(p.factory, org_id) as s:
-        stale = s.execute(
-            update(Notice)
-            .where(
-                col(Notice.organization_id) == org_id,
-                col(Notice.state) == OutboxState.pending,
-                col(Notice.created_at) <= p.now - GIVE_UP,
-                col(Notice.next_attempt_at) <= p.now,
-            )
-            .values(state=OutboxState.failed, last_error="not delivered within three days")
-            .execution_options(synchronize_session=False)
-        )
-        p.report.given_up += int(getattr(stale, "rowcount", 0) or 0)
+        p.report.given_up += _give_up(
+            s, Notice, org_id, p.now, "not delivered within three days",
+            col(Notice.next_attempt_at) <= p.now,
+        )  # fmt: skip
         # Deliveries of an endpoint switched off by hand wait for it, three days at most.
         paused = select(col(Webhook.id)).where(
             col(Webhook.organization_id) == org_id, col(Webhook.active).is_(False)
         )
-        stale = s.execute(
-            update(WebhookDelivery)
-            .where(
-                col(WebhookDelivery.organization_id) == org_id,
-                col(WebhookDelivery.state) == OutboxState.pending,
-                col(WebhookDelivery.created_at) <= p.now - GIVE_UP,
-                col(WebhookDelivery.webhook_id).in_(paused),
-            )
-            .values(state=OutboxState.failed, last_error="the endpoint was off for three days")
-            .execution_options(synchronize_session=False)
-        )
-        p.report.given_up += int(getattr(stale, "rowcount", 0) or 0)
+        p.report.given_up += _give_up(
+            s, WebhookDelivery, org_id, p.now, "the endpoint was off for three days",
+            col(WebhookDelivery.webhook_id).in_(paused),
+        )  # fmt: skip
         for table in (Notice, WebhookDelivery):
             s.execute(
                 delete(table).where(

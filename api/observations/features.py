@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, Select, select
 from sqlmodel import col
 
 from api.core.features import Property, masked
@@ -25,6 +25,16 @@ MASKED = frozenset({"note"})
 
 def shown() -> ColumnElement[bool]:
     return col(Observation.moderation) != HIDDEN
+
+
+def located(*where: ColumnElement[bool]) -> Select[Any]:
+    """The shown observations that have a place, joined with the Category the property list
+    reads."""
+    return (
+        select(Observation)
+        .join(Category, col(Category.id) == col(Observation.category_id))
+        .where(col(Observation.location).is_not(None), shown(), *where)
+    )
 
 
 def properties(mask: Any = None) -> tuple[Property, ...]:

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -273,6 +273,11 @@ def observation_rows(
     return rows
 
 
+def _shown_observations(session: Session, where: ColumnElement[bool]) -> list[Observation]:
+    stmt = select(Observation).where(where, observation_features.shown())
+    return list(session.scalars(stmt.order_by(col(Observation.recorded_at), col(Observation.id))))
+
+
 def area_listing(
     session: Session, org: Organization, area: Area, *, include_closed: bool, full: bool = True
 ) -> Listing:
@@ -282,16 +287,7 @@ def area_listing(
     if not include_closed:
         stmt = stmt.where(item_features.shown())
     items = _ordered(list(session.scalars(stmt)))
-    observations = list(
-        session.scalars(
-            select(Observation)
-            .where(
-                col(Observation.area_id) == area.id,
-                observation_features.shown(),
-            )
-            .order_by(col(Observation.recorded_at), col(Observation.id))
-        )
-    )
+    observations = _shown_observations(session, col(Observation.area_id) == area.id)
     rows = item_rows(session, org, items, lang, full=full)
     obs_rows = observation_rows(session, org, observations, lang, full=full)
     _link(rows, obs_rows)
@@ -301,16 +297,7 @@ def area_listing(
 def walk_listing(session: Session, org: Organization, walk: Walk) -> Listing:
     """The walk report's data, for coordinators and admins: sensitive places in full."""
     lang = _lang(org)
-    observations = list(
-        session.scalars(
-            select(Observation)
-            .where(
-                col(Observation.walk_id) == walk.id,
-                observation_features.shown(),
-            )
-            .order_by(col(Observation.recorded_at), col(Observation.id))
-        )
-    )
+    observations = _shown_observations(session, col(Observation.walk_id) == walk.id)
     item_ids = {o.action_item_id for o in observations if o.action_item_id}
     items: list[ActionItem] = []
     ids = list(item_ids)

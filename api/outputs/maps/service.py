@@ -60,15 +60,7 @@ def observations_page(
     session: Session, principal: Principal, f: FeedFilter, *, limit: int, cursor: str | None
 ) -> Page:
     dialect = session.get_bind().dialect.name
-    base = (
-        select(Observation)
-        .join(Category, col(Category.id) == col(Observation.category_id))
-        .where(
-            col(Observation.organization_id) == principal.org_id,
-            col(Observation.location).is_not(None),
-            observation_features.shown(),
-        )
-    )
+    base = observation_features.located(col(Observation.organization_id) == principal.org_id)
     if f.category:
         base = base.where(col(Category.code) == f.category)
     if f.area_id:
@@ -110,14 +102,7 @@ def action_items_page(
     oldest first."""
     dialect = session.get_bind().dialect.name
     view = view if view is not None else sensitive.ItemView(ActionItem.location)
-    base = (
-        select(ActionItem)
-        .join(Category, col(Category.id) == col(ActionItem.category_id))
-        .where(
-            col(ActionItem.organization_id) == principal.org_id,
-            item_features.shown(),
-        )
-    )
+    base = item_features.listed(col(ActionItem.organization_id) == principal.org_id)
     if f.status:
         base = base.where(col(ActionItem.status).in_(f.status))
     if f.category:
@@ -196,15 +181,7 @@ def walk_page(
     due = [f for f in fixed if f[0] > stage][:limit]
     statements = [stmt for _, _, stmt in due]
     last: list[Any] | None = [due[-1][0], "", str(due[-1][1])] if due else None
-    base = (
-        select(Observation)
-        .join(Category, col(Category.id) == col(Observation.category_id))
-        .where(
-            col(Observation.walk_id) == walk.id,
-            col(Observation.location).is_not(None),
-            observation_features.shown(),
-        )
-    )
+    base = observation_features.located(col(Observation.walk_id) == walk.id)
     order = [col(Observation.recorded_at), col(Observation.id)]
     if key is not None and stage == _OBSERVATIONS:
         base = base.where(after_values(key[1:], order))

@@ -30,7 +30,7 @@ from api.outputs.ogc.cql2 import Property as Property
 from api.outputs.ogc.crs import BadParameter, OutputCrs
 from api.privacy import sensitive
 from api.walks import features as walk_features
-from models import ActionItem, Area, Category, Observation, Walk
+from models import ActionItem, Area, Observation, Walk
 
 WORLD = [-180.0, -90.0, 180.0, 90.0]
 
@@ -87,18 +87,17 @@ class Collection:
 PROPERTY_PARAMS = ("status", "category", "department", "area_id", "walk_id")
 
 
+def _of_org(table: type[Area] | type[Walk]) -> Callable[[Principal], Select[Any]]:
+    def base(principal: Principal) -> Select[Any]:
+        return select(col(table.id)).where(col(table.organization_id) == principal.org_id)
+
+    return base
+
+
 def _observations(dialect: str) -> Collection:
     def base(principal: Principal) -> Select[Any]:
-        return (
-            select(col(Observation.id))
-            .select_from(Observation)
-            .join(Category, col(Category.id) == col(Observation.category_id))
-            .where(
-                col(Observation.organization_id) == principal.org_id,
-                col(Observation.location).is_not(None),
-                observation_features.shown(),
-            )
-        )
+        of_org = col(Observation.organization_id) == principal.org_id
+        return observation_features.located(of_org).with_only_columns(col(Observation.id))
 
     return Collection(
         "observations", "Observations", "What walk participants noted, where and when.",
@@ -110,12 +109,8 @@ def _observations(dialect: str) -> Collection:
 
 def _action_items(dialect: str) -> Collection:
     def base(principal: Principal) -> Select[Any]:
-        return (
-            select(col(ActionItem.id))
-            .select_from(ActionItem)
-            .join(Category, col(Category.id) == col(ActionItem.category_id))
-            .where(col(ActionItem.organization_id) == principal.org_id, item_features.shown())
-        )
+        of_org = col(ActionItem.organization_id) == principal.org_id
+        return item_features.listed(of_org).with_only_columns(col(ActionItem.id))
 
     return Collection(
         "action-items", "Action items", "The action list: one fixable thing in one area.",
@@ -126,32 +121,18 @@ def _action_items(dialect: str) -> Collection:
 
 
 def _areas(dialect: str) -> Collection:
-    def base(principal: Principal) -> Select[Any]:
-        return (
-            select(col(Area.id))
-            .select_from(Area)
-            .where(col(Area.organization_id) == principal.org_id)
-        )
-
     return Collection(
         "areas", "Areas", "Districts and neighbourhoods, with observation and action item counts.",
         "MultiPolygon", "area", Area.geometry, col(Area.id),
-        col(Area.created_at), None, area_features.properties(), base,
+        col(Area.created_at), None, area_features.properties(), _of_org(Area),
     )  # fmt: skip
 
 
 def _walks(dialect: str) -> Collection:
-    def base(principal: Principal) -> Select[Any]:
-        return (
-            select(col(Walk.id))
-            .select_from(Walk)
-            .where(col(Walk.organization_id) == principal.org_id)
-        )
-
     return Collection(
         "walks", "Walks", "Safety walks and their planned routes (no participants).",
         "LineString", "walk", Walk.route, col(Walk.id),
-        col(Walk.created_at), col(Walk.starts_at), walk_features.properties(), base,
+        col(Walk.created_at), col(Walk.starts_at), walk_features.properties(), _of_org(Walk),
     )  # fmt: skip
 
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -264,18 +266,30 @@ def _claim(session: Session, dispatch_id: uuid.UUID, now: datetime) -> bool:
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
-def _deliver(
-    factory: sessionmaker[Session],
-    http: httpx.Client,
-    ep_id: uuid.UUID,
-    org_id: uuid.UUID,
-    now: datetime,
-    report: SyncReport,
-    allow_private: bool,
-) -> None:
-    with tenancy.unit(factory, org_id) as s:
-        ep = s.get(Open311Endpoint, ep_id)
-        assert ep is not None
+@dataclass
+class _Visit:
+    """One pass's visit to one organization's case system."""
+
+    factory: sessionmaker[Session]
+    http: httpx.Client
+    ep_id: uuid.UUID
+    org_id: uuid.UUID
+    now: datetime
+    report: SyncReport
+    allow_private: bool
+
+    @contextmanager
+    def endpoint(self) -> Iterator[tuple[Session, Open311Endpoint]]:
+        """A transaction acting for the organization, and its endpoint."""
+        with tenancy.unit(self.factory, self.org_id) as s:
+            ep = s.get(Open311Endpoint, self.ep_id)
+            assert ep is not None
+            yield s, ep
+
+
+def _deliver(v: _Visit) -> None:
+    http, now, report = v.http, v.now, v.report
+    with v.endpoint() as (s, ep):
         due = list(
             s.scalars(
                 select(Open311Dispatch)
@@ -301,7 +315,7 @@ def _deliver(
         try:
             # Checked again now: the name may resolve elsewhere than when it was saved. A
             # refusal is a failed delivery, tried again later like any other.
-            check_url(url, allow_private=allow_private)
+            check_url(url, allow_private=v.allow_private)
             res = http.post(url, data=params)
             res.raise_for_status()
             answer = _first(res.json())
@@ -314,7 +328,7 @@ def _deliver(
             error = f"refused: {exc}"
         except (httpx.HTTPError, ValueError) as exc:
             error = _describe(exc)
-        with tenancy.unit(factory, org_id) as s:
+        with tenancy.unit(v.factory, v.org_id) as s:
             row = s.get(Open311Dispatch, dispatch_id)
             if row is None:
                 continue  # the item was deleted meanwhile
@@ -343,17 +357,9 @@ def _deliver(
                 log.warning("open311: sending item %s failed: %s", d.action_item_id, error)
 
 
-def _resolve_tokens(
-    factory: sessionmaker[Session],
-    http: httpx.Client,
-    ep_id: uuid.UUID,
-    org_id: uuid.UUID,
-    report: SyncReport,
-    allow_private: bool,
-) -> None:
-    with tenancy.unit(factory, org_id) as s:
-        ep = s.get(Open311Endpoint, ep_id)
-        assert ep is not None
+def _resolve_tokens(v: _Visit) -> None:
+    http, report = v.http, v.report
+    with v.endpoint() as (s, ep):
         waiting = [
             (d.id, d.token)
             for d in s.scalars(
@@ -368,7 +374,7 @@ def _resolve_tokens(
         base, params = ep.url, _auth(ep)
     for dispatch_id, token in waiting:
         try:
-            check_url(base, allow_private=allow_private)
+            check_url(base, allow_private=v.allow_private)
             res = http.get(f"{base}tokens/{token}.json", params=params)
             res.raise_for_status()
             remote_id = _first(res.json()).get("service_request_id") or None
@@ -376,7 +382,7 @@ def _resolve_tokens(
             report.errors.append(_describe(exc))
             continue
         if remote_id:
-            with tenancy.unit(factory, org_id) as s:
+            with tenancy.unit(v.factory, v.org_id) as s:
                 d = s.get(Open311Dispatch, dispatch_id)
                 if d is not None:
                     d.service_request_id = str(remote_id)
@@ -422,18 +428,9 @@ def apply_update(session: Session, org_id: uuid.UUID, update: dict[str, Any]) ->
     return True
 
 
-def _read_updates(
-    factory: sessionmaker[Session],
-    http: httpx.Client,
-    ep_id: uuid.UUID,
-    org_id: uuid.UUID,
-    now: datetime,
-    report: SyncReport,
-    allow_private: bool,
-) -> None:
-    with tenancy.unit(factory, org_id) as s:
-        ep = s.get(Open311Endpoint, ep_id)
-        assert ep is not None
+def _read_updates(v: _Visit) -> None:
+    http, now, report = v.http, v.now, v.report
+    with v.endpoint() as (s, ep):
         first_sent = s.scalar(
             select(col(Open311Dispatch.sent_at))
             .where(
@@ -452,7 +449,7 @@ def _read_updates(
     end = now + timedelta(seconds=1)
     query = {**params, "start_date": w3c(since - UPDATE_OVERLAP, tz), "end_date": w3c(end, tz)}
     try:
-        check_url(base, allow_private=allow_private)
+        check_url(base, allow_private=v.allow_private)
         res = http.get(f"{base}servicerequestupdates.json", params=query)
         res.raise_for_status()
         updates = res.json()
@@ -461,13 +458,14 @@ def _read_updates(
     except (httpx.HTTPError, ValueError) as exc:
         report.errors.append(_describe(exc))
         return
-    with tenancy.unit(factory, org_id) as s:
+    with tenancy.unit(v.factory, v.org_id) as s:
         for u in updates:
-            if isinstance(u, dict) and apply_update(s, org_id, u):
+            if isinstance(u, dict) and apply_update(s, v.org_id, u):
                 report.resolved += 1
-        ep = s.get(Open311Endpoint, ep_id)
-        if ep is not None:
-            ep.updates_since = now
+        # The case system may have been removed meanwhile: the updates still count.
+        current = s.get(Open311Endpoint, v.ep_id)
+        if current is not None:
+            current.updates_since = now
 
 
 def sync(
@@ -501,9 +499,10 @@ def sync(
                 ep = s.get(Open311Endpoint, ep_id)
                 if ep is not None:
                     report.queued += enqueue_eligible(s, ep, now)
-            _deliver(factory, client, ep_id, org_id, now, report, allow_private)
-            _resolve_tokens(factory, client, ep_id, org_id, report, allow_private)
-            _read_updates(factory, client, ep_id, org_id, now, report, allow_private)
+            visit = _Visit(factory, client, ep_id, org_id, now, report, allow_private)
+            _deliver(visit)
+            _resolve_tokens(visit)
+            _read_updates(visit)
     finally:
         if own:
             client.close()

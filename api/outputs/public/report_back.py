@@ -29,6 +29,7 @@ from sqlmodel import col
 
 from api.core import tenancy
 from api.core.errors import NotFound
+from api.core.i18n import translate
 from api.outputs.public.service import ItemStatus, status_fields
 from models.action_items import ActionEvent, ActionItem, ActionStatus
 from models.areas import Area
@@ -83,6 +84,18 @@ class ReportBack:
     published_at: datetime
     item_by_id: dict[uuid.UUID, ShownItem] = field(default_factory=dict)
     photos_shown: bool = False
+
+    def facts(self, lang: str, day: str) -> str:
+        """When, where and by whom, with the day as the format writes dates."""
+        area = self.area_name or "—"
+        return translate("report_back.facts", lang, date=day, area=area, org=self.org.name)
+
+    def counts(self, lang: str) -> str:
+        done = sum(1 for i in self.items if i.done)
+        return translate(
+            "report_back.count", lang,
+            observations=len(self.observations), items=len(self.items), done=done,
+        )  # fmt: skip
 
 
 def photo_path(org_slug: str, walk_id: uuid.UUID, photo_id: uuid.UUID) -> str:
