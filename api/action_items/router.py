@@ -6,10 +6,12 @@ own rooms' routes."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from fastapi import Header, Query, Request, Response
+from fastapi import Depends, Header, Query, Request, Response
 from pydantic import AwareDatetime
+from sqlalchemy.orm import Session
 
 from api.action_items import figures, grouping, reads, workflow
 from api.action_items.deps import ValidItem
@@ -39,15 +41,28 @@ from models.action_items import (
 router = api_router("action-items")
 
 
-def _one(
-    session: SessionDep,
-    item: ActionItem,
-    response: Response,
-    principal: Principal,
-    signer: PhotoSigner,
-) -> ActionItemRead:
-    response.headers["ETag"] = workflow.etag(item)
-    return reads.to_reads(session, [item], principal=principal, signer=signer)[0]
+@dataclass(frozen=True)
+class ItemReply:
+    """An item as a route answers it: its ETag, the caller's ``allowed_moves``, signed links
+    to its fix photos."""
+
+    session: Session
+    principal: Principal
+    signer: PhotoSigner
+    response: Response
+
+    def __call__(self, item: ActionItem) -> ActionItemRead:
+        self.response.headers["ETag"] = workflow.etag(item)
+        return reads.to_reads(self.session, [item], principal=self.principal, signer=self.signer)[0]
+
+
+def item_reply(
+    session: SessionDep, principal: PrincipalDep, signer: SignerDep, response: Response
+) -> ItemReply:
+    return ItemReply(session, principal, signer, response)
+
+
+ReplyDep = Annotated[ItemReply, Depends(item_reply)]
 
 
 @router.get("/action-items", response_model=Page[ActionItemRead])
@@ -81,15 +96,9 @@ def bulk_update(body: BulkRequest, principal: PrincipalDep, session: SessionDep)
 
 
 @router.get("/action-items/{id}", response_model=ActionItemRead)
-def get_item(
-    item: ValidItem,
-    principal: PrincipalDep,
-    session: SessionDep,
-    signer: SignerDep,
-    response: Response,
-) -> ActionItemRead:
+def get_item(item: ValidItem, reply: ReplyDep) -> ActionItemRead:
     """The item, with ``allowed_moves`` for the caller and signed links to fix photos."""
-    return _one(session, item, response, principal, signer)
+    return reply(item)
 
 
 @router.patch("/action-items/{id}", response_model=ActionItemRead)
@@ -98,8 +107,7 @@ def update_item(
     body: ActionItemUpdate,
     principal: PrincipalDep,
     session: SessionDep,
-    signer: SignerDep,
-    response: Response,
+    reply: ReplyDep,
     if_match: Annotated[str | None, Header()] = None,
 ) -> ActionItemRead:
     """Move the item or change its fields; send the ETag you read as If-Match (412 if stale).
@@ -107,7 +115,7 @@ def update_item(
     Forward moves may skip states (an engineer resolves at once, with ``resolution_note``);
     a refused move answers 409 or 403 with the caller's ``allowed_moves``."""
     updated = workflow.update(session, principal, item, body, if_match)
-    return _one(session, updated, response, principal, signer)
+    return reply(updated)
 
 
 @router.get("/action-items/{id}/history", response_model=list[ActionEventRead])
@@ -126,11 +134,10 @@ def merge_items(
     body: MergeRequest,
     principal: PrincipalDep,
     session: SessionDep,
-    signer: SignerDep,
-    response: Response,
+    reply: ReplyDep,
 ) -> ActionItemRead:
     merged = grouping.merge(session, principal, item, body.other_id, body.comment)
-    return _one(session, merged, response, principal, signer)
+    return reply(merged)
 
 
 @router.post("/action-items/{id}/split", response_model=ActionItemRead, status_code=201)
@@ -139,12 +146,11 @@ def split_item(
     body: SplitRequest,
     principal: PrincipalDep,
     session: SessionDep,
-    signer: SignerDep,
-    response: Response,
+    reply: ReplyDep,
 ) -> ActionItemRead:
     """Move the named observations out into a new item; answers the new item."""
     fresh = grouping.split(session, principal, item, body.observation_ids, body.comment)
-    return _one(session, fresh, response, principal, signer)
+    return reply(fresh)
 
 
 @router.post("/action-items/{id}/follow-up", response_model=ActionItemRead)
@@ -153,12 +159,11 @@ def follow_up(
     body: FollowUpRequest,
     principal: PrincipalDep,
     session: SessionDep,
-    signer: SignerDep,
-    response: Response,
+    reply: ReplyDep,
 ) -> ActionItemRead:
     """On a follow-up walk: confirm a resolved item (verified) or report it still there (reopened)."""
     done = workflow.follow_up(session, principal, item, body.outcome, body.comment)
-    return _one(session, done, response, principal, signer)
+    return reply(done)
 
 
 @router.post("/action-items/{id}/comments", response_model=ActionEventRead, status_code=201)

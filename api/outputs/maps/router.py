@@ -7,9 +7,10 @@ Bearer header); sign-in tokens work as before, and the policy table decides."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import AwareDatetime
 from sqlalchemy import Select
@@ -33,9 +34,27 @@ MAP_PAGE_DEFAULT = 1_000
 MapLimit = Annotated[int | None, Query(description=f"features a page (clamped to {MAP_PAGE_MAX})")]
 
 
-def _whole(limit: int | None) -> int:
+BBox = Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat")]
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    n: int
+    cursor: str | None
+
+
+def whole_layer(limit: MapLimit = None, cursor: str | None = None) -> FeedPage:
     """A map reads a layer whole in one request: the default page is the largest one."""
-    return clamp_limit(MAP_PAGE_MAX if limit is None else limit, MAP_PAGE_MAX)
+    return FeedPage(clamp_limit(MAP_PAGE_MAX if limit is None else limit, MAP_PAGE_MAX), cursor)
+
+
+def observations_layer(limit: MapLimit = None, cursor: str | None = None) -> FeedPage:
+    """Observations come by the thousand unless asked for more."""
+    n = clamp_limit(limit if limit is not None else MAP_PAGE_DEFAULT, MAP_PAGE_MAX)
+    return FeedPage(n, cursor)
+
+
+WholeLayer = Annotated[FeedPage, Depends(whole_layer)]
 
 
 def _response(
@@ -68,17 +87,15 @@ def map_observations(
     request: Request,
     principal: ReaderDep,
     session: SessionDep,
-    bbox: str | None = Query(default=None, description="minLon,minLat,maxLon,maxLat"),
+    page: Annotated[FeedPage, Depends(observations_layer)],
+    bbox: BBox = None,
     category: str | None = None,
     area_id: uuid.UUID | None = None,
     walk_id: uuid.UUID | None = None,
     status: Annotated[list[str] | None, Query(description="moderation states")] = None,
     since: AwareDatetime | None = None,
     until: AwareDatetime | None = None,
-    limit: int | None = None,
-    cursor: str | None = None,
 ) -> Response:
-    n = clamp_limit(limit if limit is not None else MAP_PAGE_DEFAULT, MAP_PAGE_MAX)
     f = map_service.FeedFilter(
         bbox=parse_bbox(bbox),
         category=category,
@@ -88,8 +105,8 @@ def map_observations(
         since=since,
         until=until,
     )
-    page = map_service.observations_page(session, principal, f, limit=n, cursor=cursor)
-    return _response(request, principal, [page.statement], {}, page.next_cursor)
+    feed = map_service.observations_page(session, principal, f, limit=page.n, cursor=page.cursor)
+    return _response(request, principal, [feed.statement], {}, feed.next_cursor)
 
 
 @router.get("/map/action-items", response_class=Response, responses=byte_ranges.RESPONSES)
@@ -97,33 +114,28 @@ def map_action_items(
     request: Request,
     principal: ReaderDep,
     session: SessionDep,
-    bbox: str | None = Query(default=None, description="minLon,minLat,maxLon,maxLat"),
+    page: WholeLayer,
+    bbox: BBox = None,
     category: str | None = None,
     area_id: uuid.UUID | None = None,
     status: Annotated[list[str] | None, Query()] = None,
-    limit: MapLimit = None,
-    cursor: str | None = None,
 ) -> Response:
     f = map_service.FeedFilter(
         bbox=parse_bbox(bbox), category=category, area_id=area_id, status=status
     )
     view = sensitive.item_view(session, principal)
-    page = map_service.action_items_page(
-        session, principal, f, limit=_whole(limit), cursor=cursor, view=view
+    feed = map_service.action_items_page(
+        session, principal, f, limit=page.n, cursor=page.cursor, view=view
     )
-    return _response(request, principal, [page.statement], {}, page.next_cursor)
+    return _response(request, principal, [feed.statement], {}, feed.next_cursor)
 
 
 @router.get("/map/areas", response_class=Response, responses=byte_ranges.RESPONSES)
 def map_areas(
-    request: Request,
-    principal: ReaderDep,
-    session: SessionDep,
-    limit: MapLimit = None,
-    cursor: str | None = None,
+    request: Request, principal: ReaderDep, session: SessionDep, page: WholeLayer
 ) -> Response:
-    page = map_service.areas_page(session, principal, limit=_whole(limit), cursor=cursor)
-    return _response(request, principal, [page.statement], {}, page.next_cursor)
+    feed = map_service.areas_page(session, principal, limit=page.n, cursor=page.cursor)
+    return _response(request, principal, [feed.statement], {}, feed.next_cursor)
 
 
 @router.get("/map/walks/{id}", response_class=Response, responses=byte_ranges.RESPONSES)
@@ -132,11 +144,10 @@ def map_walk(
     walk: ReaderWalk,
     principal: ReaderDep,
     session: SessionDep,
-    limit: MapLimit = None,
-    cursor: str | None = None,
+    layer: WholeLayer,
 ) -> Response:
     """The walk's area, route and observations, in that order (``limit`` counts them all)."""
-    page = map_service.walk_page(session, walk, principal, limit=_whole(limit), cursor=cursor)
+    page = map_service.walk_page(session, walk, principal, limit=layer.n, cursor=layer.cursor)
     extra = {
         "walk": {
             "id": str(walk.id),
