@@ -42,27 +42,27 @@ router = api_router("action-items")
 
 
 @dataclass(frozen=True)
-class ItemReply:
-    """An item as a route answers it: its ETag, the caller's ``allowed_moves``, signed links
-    to its fix photos."""
+class Acting:
+    """A caller acting on an item: their session and principal, and how the answer is made
+    (``reply``: the item's ETag, the caller's ``allowed_moves``, signed links to fix photos)."""
 
     session: Session
     principal: Principal
     signer: PhotoSigner
     response: Response
 
-    def __call__(self, item: ActionItem) -> ActionItemRead:
+    def reply(self, item: ActionItem) -> ActionItemRead:
         self.response.headers["ETag"] = workflow.etag(item)
         return reads.to_reads(self.session, [item], principal=self.principal, signer=self.signer)[0]
 
 
-def item_reply(
+def acting(
     session: SessionDep, principal: PrincipalDep, signer: SignerDep, response: Response
-) -> ItemReply:
-    return ItemReply(session, principal, signer, response)
+) -> Acting:
+    return Acting(session, principal, signer, response)
 
 
-ReplyDep = Annotated[ItemReply, Depends(item_reply)]
+ActingDep = Annotated[Acting, Depends(acting)]
 
 
 @router.get("/action-items", response_model=Page[ActionItemRead])
@@ -96,26 +96,23 @@ def bulk_update(body: BulkRequest, principal: PrincipalDep, session: SessionDep)
 
 
 @router.get("/action-items/{id}", response_model=ActionItemRead)
-def get_item(item: ValidItem, reply: ReplyDep) -> ActionItemRead:
+def get_item(item: ValidItem, act: ActingDep) -> ActionItemRead:
     """The item, with ``allowed_moves`` for the caller and signed links to fix photos."""
-    return reply(item)
+    return act.reply(item)
 
 
 @router.patch("/action-items/{id}", response_model=ActionItemRead)
 def update_item(
     item: ValidItem,
     body: ActionItemUpdate,
-    principal: PrincipalDep,
-    session: SessionDep,
-    reply: ReplyDep,
+    act: ActingDep,
     if_match: Annotated[str | None, Header()] = None,
 ) -> ActionItemRead:
     """Move the item or change its fields; send the ETag you read as If-Match (412 if stale).
 
     Forward moves may skip states (an engineer resolves at once, with ``resolution_note``);
     a refused move answers 409 or 403 with the caller's ``allowed_moves``."""
-    updated = workflow.update(session, principal, item, body, if_match)
-    return reply(updated)
+    return act.reply(workflow.update(act.session, act.principal, item, body, if_match))
 
 
 @router.get("/action-items/{id}/history", response_model=list[ActionEventRead])
@@ -132,38 +129,31 @@ def item_history(
 def merge_items(
     item: ValidItem,
     body: MergeRequest,
-    principal: PrincipalDep,
-    session: SessionDep,
-    reply: ReplyDep,
+    act: ActingDep,
 ) -> ActionItemRead:
-    merged = grouping.merge(session, principal, item, body.other_id, body.comment)
-    return reply(merged)
+    return act.reply(grouping.merge(act.session, act.principal, item, body.other_id, body.comment))
 
 
 @router.post("/action-items/{id}/split", response_model=ActionItemRead, status_code=201)
 def split_item(
     item: ValidItem,
     body: SplitRequest,
-    principal: PrincipalDep,
-    session: SessionDep,
-    reply: ReplyDep,
+    act: ActingDep,
 ) -> ActionItemRead:
     """Move the named observations out into a new item; answers the new item."""
-    fresh = grouping.split(session, principal, item, body.observation_ids, body.comment)
-    return reply(fresh)
+    ids = body.observation_ids
+    return act.reply(grouping.split(act.session, act.principal, item, ids, body.comment))
 
 
 @router.post("/action-items/{id}/follow-up", response_model=ActionItemRead)
 def follow_up(
     item: ValidItem,
     body: FollowUpRequest,
-    principal: PrincipalDep,
-    session: SessionDep,
-    reply: ReplyDep,
+    act: ActingDep,
 ) -> ActionItemRead:
     """On a follow-up walk: confirm a resolved item (verified) or report it still there (reopened)."""
-    done = workflow.follow_up(session, principal, item, body.outcome, body.comment)
-    return reply(done)
+    done = workflow.follow_up(act.session, act.principal, item, body.outcome, body.comment)
+    return act.reply(done)
 
 
 @router.post("/action-items/{id}/comments", response_model=ActionEventRead, status_code=201)

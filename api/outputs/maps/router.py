@@ -7,7 +7,7 @@ Bearer header); sign-in tokens work as before, and the policy table decides."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
@@ -57,6 +57,28 @@ def observations_layer(limit: MapLimit = None, cursor: str | None = None) -> Fee
 WholeLayer = Annotated[FeedPage, Depends(whole_layer)]
 
 
+def feed_filter(
+    bbox: BBox = None,
+    category: str | None = None,
+    area_id: uuid.UUID | None = None,
+    status: Annotated[
+        list[str] | None, Query(description="statuses (of observations: moderation states)")
+    ] = None,
+) -> map_service.FeedFilter:
+    return map_service.FeedFilter(
+        bbox=parse_bbox(bbox), category=category, area_id=area_id, status=status
+    )
+
+
+def observation_filter(
+    f: Annotated[map_service.FeedFilter, Depends(feed_filter)],
+    walk_id: uuid.UUID | None = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
+) -> map_service.FeedFilter:
+    return replace(f, walk_id=walk_id, since=since, until=until)
+
+
 def _response(
     request: Request,
     principal: Principal,
@@ -88,23 +110,8 @@ def map_observations(
     principal: ReaderDep,
     session: SessionDep,
     page: Annotated[FeedPage, Depends(observations_layer)],
-    bbox: BBox = None,
-    category: str | None = None,
-    area_id: uuid.UUID | None = None,
-    walk_id: uuid.UUID | None = None,
-    status: Annotated[list[str] | None, Query(description="moderation states")] = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    f: Annotated[map_service.FeedFilter, Depends(observation_filter)],
 ) -> Response:
-    f = map_service.FeedFilter(
-        bbox=parse_bbox(bbox),
-        category=category,
-        area_id=area_id,
-        walk_id=walk_id,
-        status=status,
-        since=since,
-        until=until,
-    )
     feed = map_service.observations_page(session, principal, f, limit=page.n, cursor=page.cursor)
     return _response(request, principal, [feed.statement], {}, feed.next_cursor)
 
@@ -115,14 +122,8 @@ def map_action_items(
     principal: ReaderDep,
     session: SessionDep,
     page: WholeLayer,
-    bbox: BBox = None,
-    category: str | None = None,
-    area_id: uuid.UUID | None = None,
-    status: Annotated[list[str] | None, Query()] = None,
+    f: Annotated[map_service.FeedFilter, Depends(feed_filter)],
 ) -> Response:
-    f = map_service.FeedFilter(
-        bbox=parse_bbox(bbox), category=category, area_id=area_id, status=status
-    )
     view = sensitive.item_view(session, principal)
     feed = map_service.action_items_page(
         session, principal, f, limit=page.n, cursor=page.cursor, view=view
