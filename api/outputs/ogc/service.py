@@ -87,61 +87,49 @@ class Collection:
 PROPERTY_PARAMS = ("status", "category", "department", "area_id", "walk_id")
 
 
-def _of_org(table: type[Area] | type[Walk]) -> Callable[[Principal], Select[Any]]:
+def _of_org(
+    table: type[Observation] | type[ActionItem] | type[Area] | type[Walk],
+    shown: Callable[[ColumnElement[bool]], Select[Any]] | None = None,
+) -> Callable[[Principal], Select[Any]]:
+    """The ids of the caller's organization's rows of ``table`` that ``shown`` keeps."""
+
     def base(principal: Principal) -> Select[Any]:
-        return select(col(table.id)).where(col(table.organization_id) == principal.org_id)
+        of_org = col(table.organization_id) == principal.org_id
+        if shown is None:
+            return select(col(table.id)).where(of_org)
+        return shown(of_org).with_only_columns(col(table.id))
 
     return base
 
 
-def _observations(dialect: str) -> Collection:
-    def base(principal: Principal) -> Select[Any]:
-        of_org = col(Observation.organization_id) == principal.org_id
-        return observation_features.located(of_org).with_only_columns(col(Observation.id))
-
-    return Collection(
-        "observations", "Observations", "What walk participants noted, where and when.",
-        "Point", "observation", Observation.location, col(Observation.id),
-        col(Observation.received_at), col(Observation.recorded_at),
-        observation_features.properties(), base,
-    )  # fmt: skip
-
-
-def _action_items(dialect: str) -> Collection:
-    def base(principal: Principal) -> Select[Any]:
-        of_org = col(ActionItem.organization_id) == principal.org_id
-        return item_features.listed(of_org).with_only_columns(col(ActionItem.id))
-
-    return Collection(
-        "action-items", "Action items", "The action list: one fixable thing in one area.",
-        "Point", "action_item", ActionItem.location, col(ActionItem.id),
-        col(ActionItem.created_at), col(ActionItem.created_at),
-        item_features.properties(dialect), base,
-    )  # fmt: skip
-
-
-def _areas(dialect: str) -> Collection:
-    return Collection(
-        "areas", "Areas", "Districts and neighbourhoods, with observation and action item counts.",
-        "MultiPolygon", "area", Area.geometry, col(Area.id),
-        col(Area.created_at), None, area_features.properties(), _of_org(Area),
-    )  # fmt: skip
-
-
-def _walks(dialect: str) -> Collection:
-    return Collection(
-        "walks", "Walks", "Safety walks and their planned routes (no participants).",
-        "LineString", "walk", Walk.route, col(Walk.id),
-        col(Walk.created_at), col(Walk.starts_at), walk_features.properties(), _of_org(Walk),
-    )  # fmt: skip
-
-
 @lru_cache(maxsize=4)
 def collections(dialect: str) -> dict[str, Collection]:
-    return {
-        c.id: c
-        for c in (_observations(dialect), _action_items(dialect), _areas(dialect), _walks(dialect))
-    }
+    found = (
+        Collection(
+            "observations", "Observations", "What walk participants noted, where and when.",
+            "Point", "observation", Observation.location, col(Observation.id),
+            col(Observation.received_at), col(Observation.recorded_at),
+            observation_features.properties(), _of_org(Observation, observation_features.located),
+        ),
+        Collection(
+            "action-items", "Action items", "The action list: one fixable thing in one area.",
+            "Point", "action_item", ActionItem.location, col(ActionItem.id),
+            col(ActionItem.created_at), col(ActionItem.created_at),
+            item_features.properties(dialect), _of_org(ActionItem, item_features.listed),
+        ),
+        Collection(
+            "areas", "Areas",
+            "Districts and neighbourhoods, with observation and action item counts.",
+            "MultiPolygon", "area", Area.geometry, col(Area.id),
+            col(Area.created_at), None, area_features.properties(), _of_org(Area),
+        ),
+        Collection(
+            "walks", "Walks", "Safety walks and their planned routes (no participants).",
+            "LineString", "walk", Walk.route, col(Walk.id),
+            col(Walk.created_at), col(Walk.starts_at), walk_features.properties(), _of_org(Walk),
+        ),
+    )  # fmt: skip
+    return {c.id: c for c in found}
 
 
 def get_collection(dialect: str, cid: str) -> Collection:
