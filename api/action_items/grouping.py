@@ -39,7 +39,6 @@ from geo.grouping import (
 )
 from geo.projection import bbox_around
 from models.action_items import (
-    OPEN_STATUSES,
     RESOLVED_STATUSES,
     ActionEvent,
     ActionItem,
@@ -161,7 +160,7 @@ def refresh(session: Session, item: ActionItem, *, close_if_empty: bool = True) 
     members = [m for m in _members(session, item.id) if m.location is not None]
     if not members:
         item.observation_count = 0
-        if close_if_empty and item.status in OPEN_STATUSES:
+        if close_if_empty and item.status in features.OPEN_STATUSES:
             set_status(
                 session,
                 item,
@@ -354,7 +353,7 @@ def assign(
     # Everything below reads the group and then rewrites it: hold the group's lock first.
     spatial.lock_groups(session, [group_key(obs.organization_id, obs.area_id, cat.id)])
 
-    open_near = _nearby_members(session, obs, cat, OPEN_STATUSES, lon, lat)
+    open_near = _nearby_members(session, obs, cat, features.OPEN_STATUSES, lon, lat)
     best = nearest_within(
         lon, lat, [Candidate(str(i), x, y) for i, x, y in open_near], cat.group_distance_m
     )
@@ -820,7 +819,7 @@ def merge(
     lock_item_groups(session, [target, other])
     session.refresh(target)
     session.refresh(other)
-    if target.status not in OPEN_STATUSES or other.status not in OPEN_STATUSES:
+    if target.status not in features.OPEN_STATUSES or other.status not in features.OPEN_STATUSES:
         raise Conflict("only open items can be merged")
     moved = _members(session, other.id)
     for m in moved:
@@ -858,7 +857,7 @@ def split(
         raise InvalidInput.at(
             ["body", "observation_ids"], "leave at least one observation in the item"
         )
-    if item.status not in OPEN_STATUSES:
+    if item.status not in features.OPEN_STATUSES:
         raise Conflict("only open items can be split")
     cat = session.get(Category, item.category_id)
     assert cat is not None
