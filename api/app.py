@@ -16,14 +16,13 @@ from api.auth import policy
 from api.auth import router as auth
 from api.auth import tokens_router as tokens
 from api.auth import users_router as users
-from api.auth.deps import enforce_policy
-from api.auth.readers import enforce_reader_policy
+from api.auth.deps_router import enforce_policy
+from api.auth.readers_router import enforce_reader_policy
 from api.auth.security import resolve_secret
 from api.auth.tokens import TokenUsage
 from api.categories import router as categories
 from api.core import tenancy
 from api.core.db import create_db_engine, make_sessionmaker, pool_options
-from api.core.errors import install_error_handlers
 from api.core.ratelimit import Limits
 from api.core.throttles import make_store
 from api.deadlines import router as deadlines
@@ -42,6 +41,7 @@ from api.http.middleware import (
     parse_trusted,
 )
 from api.http.openapi import install_method_not_allowed, install_problem_documentation
+from api.http.problems import install_error_handlers
 from api.http.query_check import reject_unknown_query
 from api.http.staff_web import mount_staff_web
 from api.http.web import mount_field_app, mount_shared
@@ -53,7 +53,7 @@ from api.observations import router as observations
 from api.outputs.exports import router as exports_router
 from api.outputs.maps import router as maps
 from api.outputs.ogc.router import router as ogc_router
-from api.outputs.open311 import admin as open311_admin
+from api.outputs.open311 import admin_router as open311_admin
 from api.outputs.open311 import router as open311_router
 from api.outputs.open311.edge import GeoReportErrors
 from api.outputs.public import report_back_router as report_back_public
@@ -90,7 +90,7 @@ API_ROUTERS = (
     notices.router,
 )
 # Readers authorize with personal access tokens too (Bearer or Basic), through their own
-# dependency (api/auth/readers.py); the policy table still decides. The map feeds are readers that
+# dependency (api/auth/readers_router.py); the policy table still decides. The map feeds are readers that
 # keep the JSON API's rule on unknown query parameters.
 MAP_ROUTERS = (maps.router, hotspots.router)
 READER_ROUTERS = (ogc_router, tiles_router)
@@ -164,7 +164,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     # so a long read never holds SQLite's write lock.
     app.state.feed_connection = lambda: engine.connect().execution_options(sqlite_begin="DEFERRED")
     app.state.limits = Limits(store=make_store(settings, engine))
-    # When personal access tokens were last used, written after the responses (readers.py).
+    # When personal access tokens were last used, written after the responses (readers_router.py).
     app.state.token_usage = TokenUsage()
     # Map feeds rendered lately, for the byte-range reads of GDAL's /vsicurl/ (byte_ranges.py).
     app.state.documents = DocumentStore()

@@ -52,7 +52,7 @@ from sqlmodel import col
 from api.action_items import grouping as action_items
 from api.areas import service as areas
 from api.auth import organizations, users
-from api.auth.deps import Principal
+from api.auth.deps_router import Principal
 from api.core.db import create_db_engine, make_sessionmaker
 from api.observations.service import capture
 from api.settings import Settings

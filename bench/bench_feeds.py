@@ -28,7 +28,7 @@ from sqlalchemy import create_engine, text
 
 from api.app import create_app
 from api.auth import organizations, users
-from api.auth.deps import Principal
+from api.auth.deps_router import Principal
 from api.auth.security import issue_token, staff_token_expiry
 from api.core.db import create_db_engine, make_sessionmaker, session_scope
 from api.core.migrate import upgrade

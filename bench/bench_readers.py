@@ -37,7 +37,7 @@ from bench_feeds import load  # noqa: E402
 
 from api.app import create_app  # noqa: E402
 from api.auth import tokens as token_service  # noqa: E402
-from api.auth.deps import Principal  # noqa: E402
+from api.auth.deps_router import Principal  # noqa: E402
 from api.core.db import create_db_engine, make_sessionmaker  # noqa: E402
 from api.outputs.ogc import service as ogc  # noqa: E402
 from api.settings import Settings  # noqa: E402
@@ -74,7 +74,7 @@ def raw_sql(engine: Any, principal: Principal) -> tuple[int, int]:
     features = size = 0
     factory = make_sessionmaker(engine)
     cursor = None
-    c = ogc.get_collection(engine.dialect.name, "observations")
+    c = ogc.get_collection("observations")
     while True:
         with factory() as s:
             page = ogc.items_page(s, principal, c, ogc.ItemsQuery(limit=PAGE, cursor=cursor))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-METRES_PER_DEGREE = 111_320.0
+from geo.units import METRES_PER_DEGREE
 
 
 def snap(lon: float, lat: float, metres: float = 50.0) -> tuple[float, float]:

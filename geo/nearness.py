@@ -1,7 +1,7 @@
-"""How far a point is from a shape, in metres, and the bounding box of a circle around a point.
+"""How far a point is from a shape, in metres.
 
 Used to tell a plausible observation from one far from its walk (and one whose longitude and
-latitude were swapped), and to narrow "what is near me" down to the spatial index's box.
+latitude were swapped).
 
 A :class:`Fence` scales the walk's area and route once into metres on a plane tangent at their
 centre (an equirectangular frame with the ellipsoid's degree lengths there), so each point then
@@ -13,7 +13,6 @@ still hundreds of kilometres off.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -23,18 +22,9 @@ import shapely
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
-__all__ = ["Fence", "bbox_around", "distance_m", "metres_per_degree", "swapped"]
+from geo.units import metres_per_degree
 
-# Mean metres per degree of latitude; longitude degrees shrink with cos(latitude).
-METRES_PER_DEGREE = 111_320.0
-
-
-def metres_per_degree(lat: float) -> tuple[float, float]:
-    """(metres per degree of longitude, of latitude) on the WGS84 ellipsoid at ``lat``."""
-    phi = math.radians(lat)
-    per_lat = 111_132.92 - 559.82 * math.cos(2 * phi) + 1.175 * math.cos(4 * phi)
-    per_lon = 111_412.84 * math.cos(phi) - 93.5 * math.cos(3 * phi)
-    return per_lon, per_lat
+__all__ = ["Fence", "distance_m", "swapped"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,15 +76,3 @@ def swapped(lon: float, lat: float) -> tuple[float, float] | None:
     if -90.0 <= lon <= 90.0:
         return lat, lon
     return None
-
-
-def bbox_around(lon: float, lat: float, metres: float) -> tuple[float, float, float, float]:
-    """(min lon, min lat, max lon, max lat) of a box that contains the circle of ``metres``."""
-    dlat = metres / METRES_PER_DEGREE
-    dlon = metres / (METRES_PER_DEGREE * max(0.01, math.cos(math.radians(lat))))
-    return (
-        max(-180.0, lon - dlon),
-        max(-90.0, lat - dlat),
-        min(180.0, lon + dlon),
-        min(90.0, lat + dlat),
-    )

@@ -75,14 +75,3 @@ def geodesic_distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> f
     """Distance in metres along the WGS84 ellipsoid (Karney's algorithm, nm accuracy)."""
     _, _, distance = _GEOD.inv(lon1, lat1, lon2, lat2)
     return float(distance)
-
-
-METRES_PER_DEGREE = 111_320.0
-
-
-def bbox_around(lon: float, lat: float, metres: float) -> tuple[float, float, float, float]:
-    """A lon/lat box that contains every point within ``metres`` of (lon, lat): a cheap
-    prefilter for the spatial index, exact distances are checked afterwards."""
-    dlat = metres / METRES_PER_DEGREE
-    dlon = metres / (METRES_PER_DEGREE * max(0.01, math.cos(math.radians(lat))))
-    return lon - dlon, lat - dlat, lon + dlon, lat + dlat

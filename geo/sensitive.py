@@ -11,17 +11,31 @@ Pure data in, pure data out: no FastAPI, no database.
 from __future__ import annotations
 
 import h3
+from shapely.geometry import Point
+from shapely.geometry.base import BaseGeometry
 
 #: H3 resolution whose cell centre stands in for a sensitive location.
 GENERAL_RESOLUTION = 8
 COORDINATE_DECIMALS = 6
 
-__all__ = ["COORDINATE_DECIMALS", "GENERAL_RESOLUTION", "generalise", "generalised_cell"]
+__all__ = [
+    "COORDINATE_DECIMALS",
+    "GENERAL_RESOLUTION",
+    "general_point",
+    "generalise",
+    "generalised_cell",
+]
 
 
 def generalise(lon: float, lat: float) -> tuple[float, float]:
     """The (lon, lat) of the centre of the resolution-8 cell holding the point."""
     return _centre(h3.latlng_to_cell(lat, lon, GENERAL_RESOLUTION))
+
+
+def general_point(geom: BaseGeometry) -> BaseGeometry:
+    """The generalised stand-in of a point (or of a geometry's centroid)."""
+    p = geom if geom.geom_type == "Point" else geom.centroid
+    return Point(*generalise(p.x, p.y))
 
 
 def _centre(cell_r8: str) -> tuple[float, float]:

@@ -40,7 +40,8 @@ class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware timestamps on both databases.
 
     SQLite has no timezone type and hands back naive values; we store UTC and attach it again
-    on the way out, so application code only ever sees aware datetimes.
+    on the way out, so application code only ever sees aware datetimes. SQLite's DATETIME
+    writes only the wall-clock fields of what it is given, so UTC goes in on both databases.
     """
 
     impl = DateTime(timezone=True)
@@ -51,8 +52,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime stored; use an aware datetime")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        return value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:

@@ -3,13 +3,17 @@
 Layers, from the bottom: ``geo`` (pure geometry), ``models`` (tables), ``api/core`` and
 ``api/settings.py``, ``api/http`` (the edge: session, middleware, docs), the domains (one folder
 each), ``api/outputs`` (formats over the domains' reads), ``api/jobs`` (work outside a request),
-and ``api/app.py`` and ``api/cli.py`` on top. Inside a domain, only its routes and its FastAPI
-dependencies speak HTTP; its use cases import no FastAPI.
+and ``api/app.py`` and ``api/cli.py`` on top. FastAPI is spoken by routers only (``router.py``,
+and ``*_router.py``: more routes, or the FastAPI dependencies a domain offers the routers),
+``api/http`` and ``api/app.py``; use cases import no FastAPI and no router. A few rules of one
+home each are checked here by reading the code too: which database it is on is known in
+``api/core/dialect.py`` alone, and the earth's size is written once, in ``geo/units.py``.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -103,15 +107,110 @@ def test_no_layer_imports_one_above_it(layer: str) -> None:
     assert wrong == []
 
 
+def is_router(path: Path) -> bool:
+    """``router.py`` or ``*_router.py``: the modules of a domain or output that speak HTTP."""
+    return path.name.endswith("router.py")
+
+
 def test_only_routes_and_dependencies_of_a_domain_speak_http() -> None:
     """A domain's use cases take plain values (a Principal, a session), never a request."""
-    http_facing = ("router.py", "deps.py", "readers.py")  # readers.py: the /ogc callers' deps
     wrong = [
         f"{path.relative_to(ROOT)}:{line} imports {name}"
         for domain in DOMAINS
         for path in sorted((ROOT / "api" / domain).glob("*.py"))
-        if not path.name.endswith(http_facing)
+        if not is_router(path)
         for line, name in imports(path)
         if name.split(".")[0] in HTTP_LIBRARIES or part(name) == "http"
     ]
     assert wrong == []
+
+
+def test_fastapi_only_in_routers_http_and_the_app() -> None:
+    """The core, the domains' use cases, the outputs' formats, the jobs, the models and geo
+    know no web framework: HTTP is the routers' and ``api/http``'s business."""
+    wrong = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for path in sources()
+        if not is_router(path) and part(module_of(path)) not in ("http", "entry")
+        for line, name in imports(path)
+        if name.split(".")[0] == "fastapi"
+    ]
+    assert wrong == []
+
+
+def test_only_routers_and_the_app_import_routers() -> None:
+    """Use cases never import a router: a router calls use cases, not the other way round."""
+    wrong = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for path in sources()
+        if not is_router(path) and part(module_of(path)) != "entry"
+        for line, name in imports(path)
+        if part(name) is not None and re.search(r"(^|_|\.)router(\.|$)", name)
+    ]
+    assert wrong == []
+
+
+def _code_of(path: Path) -> str:
+    """The file without comments and docstrings: what it does, not what it says."""
+    tree = ast.parse(path.read_text(), str(path))
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            if isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+                body[0] = ast.Pass()
+    return ast.unparse(tree)
+
+
+def test_which_database_is_known_in_the_dialect_module_alone() -> None:
+    """No ``dialect.name`` outside ``api/core/dialect.py``, and no dialect name passed along
+    (a parameter or attribute called ``dialect`` holding a string)."""
+    home = ROOT / "api" / "core" / "dialect.py"
+    wrong = [
+        str(path.relative_to(ROOT))
+        for path in sources()
+        if path != home and re.search(r"\.dialect\.name\b|\bdialect\.name\b", _code_of(path))
+    ]
+    assert wrong == []
+    passed = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for path in sources()
+        if path != home
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.arg | ast.AnnAssign)
+        and (node.arg if isinstance(node, ast.arg) else ast.unparse(node.target)) == "dialect"
+        and node.annotation is not None
+        and ast.unparse(node.annotation) == "str"
+    ]
+    assert passed == []
+
+
+EARTH = {
+    "the earth's radius": r"\b6_?378_?137(\.0*)?\b",
+    "metres per degree": r"\b111_?320(\.0*)?\b",
+}
+
+
+@pytest.mark.parametrize("what", sorted(EARTH))
+def test_the_earths_size_is_written_once_in_geo_units(what: str) -> None:
+    found = [
+        f"{path.relative_to(ROOT)}: {m.group(0)}"
+        for path in sources()
+        for m in re.finditer(EARTH[what], _code_of(path))
+    ]
+    assert found == [f"geo/units.py: {'6378137.0' if 'radius' in what else '111320.0'}"]
+
+
+def test_metres_per_degree_is_defined_once() -> None:
+    defined = [
+        str(path.relative_to(ROOT))
+        for path in sources()
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Assign | ast.AnnAssign | ast.FunctionDef)
+        and (
+            node.name
+            if isinstance(node, ast.FunctionDef)
+            else ast.unparse(node.targets[0] if isinstance(node, ast.Assign) else node.target)
+        ).lower()
+        == "metres_per_degree"
+    ]
+    assert sorted(defined) == ["geo/units.py", "geo/units.py"]  # the constant and the function

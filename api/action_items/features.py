@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlmodel import col
 
+from api.core import dialect
 from api.core.features import Property
 from models import OPEN_STATUSES as OPEN_STATUSES
 from models import RESOLVED_STATUSES, ActionItem, ActionStatus, Category, utcnow
@@ -65,15 +66,10 @@ def listed(*where: ColumnElement[bool]) -> Select[Any]:
     )
 
 
-def properties(dialect: str | None = None) -> tuple[Property, ...]:
+def properties() -> tuple[Property, ...]:
     """An item as a feature (joined with its Category). No notes, no photos, no participant:
-    those are read per item by those who may see them. Without ``dialect``, for the names
-    and types alone (a file written in Python)."""
-    due = (
-        col(ActionItem.due_date)  # stored as YYYY-MM-DD text
-        if dialect in (None, "sqlite")
-        else func.to_char(col(ActionItem.due_date), "YYYY-MM-DD")
-    )
+    those are read per item by those who may see them."""
+    due = dialect.date_text(col(ActionItem.due_date))
     return (
         Property("title", "text", "string", col(ActionItem.title), "Title"),
         Property("category", "text", "string", col(Category.code), "Category code"),

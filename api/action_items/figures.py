@@ -48,7 +48,6 @@ from sqlalchemy import (
     null,
     or_,
     select,
-    text,
     type_coerce,
 )
 from sqlalchemy.orm import Session
@@ -56,7 +55,7 @@ from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.selectable import Subquery
 
 from api.action_items import features
-from api.core import spatial
+from api.core import dialect
 from api.core.i18n import Language, has, translate
 from models import ActionEvent, ActionItem, ActionStatus, Area, Category, utcnow
 from models.base import UTCDateTime
@@ -70,13 +69,6 @@ _ITEM: Table = ActionItem.__table__  # type: ignore[attr-defined]
 _EVENT: Table = ActionEvent.__table__  # type: ignore[attr-defined]
 _AREA: Table = Area.__table__  # type: ignore[attr-defined]
 _CATEGORY: Table = Category.__table__  # type: ignore[attr-defined]
-
-
-def days_between(dialect: str, later: Any, earlier: Any) -> Any:
-    """Days from ``earlier`` to ``later`` as a float (SQLite has no interval type)."""
-    if dialect == "sqlite":
-        return func.julianday(later) - func.julianday(earlier)
-    return func.extract("epoch", later - earlier) / 86400.0
 
 
 def _key(group_by: GroupBy) -> Any:
@@ -191,13 +183,7 @@ def follow_up_stats(
     """The figures per group for ``[since, until)`` (see the module docstring), and the end of
     the period they were taken at. Grouped queries (the counts, today the reopened items apart,
     the median through window functions), each answered from the follow-up indexes."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        # For this read-only transaction: the median sorts the period's resolved items in
-        # memory, not in temporary files; and compiling these one-off plans (JIT) costs more
-        # than it saves.
-        session.execute(text("SET LOCAL work_mem = '64MB'"))
-        session.execute(text("SET LOCAL jit = off"))
+    dialect.tune_for_report(session)
     now = utcnow()
     live = until is None or until >= now
     as_of = now if until is None or until >= now else until
@@ -241,7 +227,7 @@ def follow_up_stats(
     )
     with_deadline = and_(resolved_here, pop.c.due_date.is_not(None))
     within_deadline = and_(
-        with_deadline, spatial.utc_day(dialect, pop.c.resolution_at) <= pop.c.due_date
+        with_deadline, dialect.utc_day(session, pop.c.resolution_at) <= pop.c.due_date
     )
     day = timedelta(days=1)
     counts = (
@@ -272,7 +258,7 @@ def follow_up_stats(
         )
         .group_by(pop.c.key)
     )
-    days = cast(days_between(dialect, pop.c.resolution_at, created), Float)
+    days = cast(dialect.days_between(session, pop.c.resolution_at, created), Float)
     ranked = (
         select(
             pop.c.key,

@@ -23,7 +23,7 @@ from sqlmodel import col
 
 from api.action_items import features
 from api.auth.principal import Principal
-from api.core import spatial, tenancy
+from api.core import dialect, spatial, tenancy
 from api.core.errors import Conflict, InvalidInput, NotFound
 from api.core.i18n import plural
 from api.deadlines import rules as response_times
@@ -37,7 +37,7 @@ from geo.grouping import (
     group_shapes,
     nearest_within,
 )
-from geo.projection import bbox_around
+from geo.units import bbox_around
 from models.action_items import (
     RESOLVED_STATUSES,
     ActionEvent,
@@ -269,13 +269,13 @@ def _set_due_date_if_missing(session: Session, item: ActionItem) -> None:
 
 def group_key(
     org_id: uuid.UUID, area_id: uuid.UUID | None, category_id: uuid.UUID
-) -> spatial.GroupKey:
+) -> dialect.GroupKey:
     """The unit of grouping, and of its lock: one category's items in one area."""
     return (org_id, area_id, category_id)
 
 
 def lock_item_groups(session: Session, items: Iterable[ActionItem]) -> None:
-    spatial.lock_groups(
+    dialect.lock_groups(
         session, [group_key(i.organization_id, i.area_id, i.category_id) for i in items]
     )
 
@@ -296,7 +296,6 @@ def _nearby_members(
 ) -> list[tuple[uuid.UUID, float, float]]:
     """(item id, lon, lat) of accepted members of items in ``statuses`` near the point,
     same organization, category and area; the bounding box goes through the spatial index."""
-    dialect = session.get_bind().dialect.name
     box = bbox_around(lon, lat, cat.group_distance_m * 1.01)
     area_match = (
         col(ActionItem.area_id) == obs.area_id
@@ -317,9 +316,7 @@ def _nearby_members(
             col(Observation.id) != obs.id,
             col(ActionItem.status).in_([str(s) for s in statuses]),
             area_match,
-            spatial.bbox_filter(
-                dialect, "observation", Observation.location, spatial.rowid("observation"), box
-            ),
+            dialect.bbox_filter(session, "observation", Observation.location, box),
         )
     )
     return [
@@ -351,7 +348,7 @@ def assign(
     assert point is not None
     lon, lat = point.x, point.y
     # Everything below reads the group and then rewrites it: hold the group's lock first.
-    spatial.lock_groups(session, [group_key(obs.organization_id, obs.area_id, cat.id)])
+    dialect.lock_groups(session, [group_key(obs.organization_id, obs.area_id, cat.id)])
 
     open_near = _nearby_members(session, obs, cat, features.OPEN_STATUSES, lon, lat)
     best = nearest_within(
@@ -393,7 +390,7 @@ def detach(session: Session, obs: Observation, *, actor: Principal | None = None
     """Take a no-longer-accepted observation out of its item; an emptied item is closed."""
     if obs.action_item_id is None:
         return
-    spatial.lock_groups(session, [group_key(obs.organization_id, obs.area_id, obs.category_id)])
+    dialect.lock_groups(session, [group_key(obs.organization_id, obs.area_id, obs.category_id)])
     item = _fresh(session, obs.action_item_id)
     obs.action_item_id = None
     session.flush()
@@ -425,7 +422,7 @@ def observation_changed(
             group_key(obs.organization_id, obs.area_id, c)
             for c in (item.category_id, obs.category_id)
         }
-        spatial.lock_groups(session, keys)
+        dialect.lock_groups(session, keys)
         item = _fresh(session, item.id)
     if item is not None and item.category_id != obs.category_id:
         detach(session, obs)  # the category changed: regroup where it now belongs
@@ -439,7 +436,7 @@ def observation_changed(
 
 
 def get_item(session: Session, org_id: uuid.UUID, item_id: uuid.UUID) -> ActionItem:
-    return tenancy.owned(session, ActionItem, item_id, org_id, "no such action item")
+    return tenancy.owned(session, ActionItem, org_id, item_id, "action item")
 
 
 # --- regroup -------------------------------------------------------------------------------
@@ -521,12 +518,11 @@ def _read_observations(session: Session, area: Area, *, elsewhere: bool) -> list
 
 def _read_open_items(session: Session, area: Area) -> dict[uuid.UUID, _Item]:
     i = ACTION_ITEM.c
-    dialect = session.get_bind().dialect.name
     rows = session.execute(
         select(
             i.id, i.category_id, i.status, i.created_at, i.title, i.title_edited,
-            i.observation_count, spatial.as_wkb(dialect, i.location),
-            spatial.as_wkb(dialect, i.footprint), i.first_seen_at, i.last_seen_at,
+            i.observation_count, dialect.as_wkb(session, i.location),
+            dialect.as_wkb(session, i.footprint), i.first_seen_at, i.last_seen_at,
             i.participant_groups, i.priority_score, i.priority_override, i.due_date, i.version,
             i.department, i.due_date_manual,
         ).where(i.area_id == area.id, i.status.in_(features.OPEN))
@@ -585,7 +581,7 @@ def _update_items(session: Session, rows: list[dict[str, Any]]) -> None:
     """One bulk UPDATE, each item only at the version the regroup read: an item someone moved
     meanwhile (a status change takes no group lock) fails the regroup instead of being
     overwritten, as the ORM's versioned UPDATE did."""
-    written = spatial.bulk_update(session, ACTION_ITEM, rows, version="version")
+    written = dialect.bulk_update(session, ACTION_ITEM, rows, version="version")
     if written != len(rows):
         raise Conflict("an action item of the area changed during the regroup; try again")
 
@@ -608,7 +604,7 @@ def regroup_area(session: Session, principal: Principal, area: Area) -> RegroupR
         )
     }
     distances = {c.code: c.group_distance_m for c in cats.values() if c.actionable}
-    spatial.lock_groups(
+    dialect.lock_groups(
         session,
         [group_key(area.organization_id, area.id, c.id) for c in cats.values() if c.actionable],
     )
@@ -783,11 +779,11 @@ def regroup_area(session: Session, principal: Principal, area: Area) -> RegroupR
         closed += 1
 
     # Items first (observations refer to them), then the moves, then the items' figures.
-    spatial.bulk_insert(session, ACTION_ITEM, new_rows)
-    spatial.bulk_update(session, OBSERVATION, moves)
+    dialect.bulk_insert(session, ACTION_ITEM, new_rows)
+    dialect.bulk_update(session, OBSERVATION, moves)
     _update_items(session, [r for r in changed if "location" in r])
     _update_items(session, [r for r in changed if "location" not in r])
-    spatial.bulk_insert(session, ACTION_EVENT, events)
+    dialect.bulk_insert(session, ACTION_EVENT, events)
     # Objects this session loaded before are stale now.
     for obj in list(session.identity_map.values()):
         if isinstance(obj, ActionItem | Observation):

@@ -14,15 +14,17 @@ from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
 
 from api.action_items import figures, grouping, reads, workflow
-from api.action_items.deps import ValidItem
-from api.areas.deps import ValidArea
-from api.auth.deps import Principal, PrincipalDep
-from api.core.errors import InvalidInput, request_language
-from api.core.paging import Page, link_next, page_of, page_sorted
+from api.action_items.deps_router import ValidItem
+from api.areas.deps_router import ValidArea
+from api.auth.deps_router import Principal, PrincipalDep
+from api.core.errors import InvalidInput
+from api.core.paging import Page, page_sorted
 from api.core.signing import PhotoSigner
 from api.http.deps import PageDep, SessionDep, SignerDep
+from api.http.paging import link_next, page_of
+from api.http.problems import request_language
 from api.http.routing import api_router
-from api.walks.deps import ValidWalk
+from api.walks.deps_router import ValidWalk
 from models import ActionItem, ActionStatus, utcnow
 from models.action_items import (
     ActionEventRead,

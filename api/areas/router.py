@@ -7,10 +7,12 @@ import uuid
 from fastapi import Query, Request, Response
 
 from api.areas import service as area_service
-from api.areas.deps import ValidArea
-from api.auth.deps import PrincipalDep
-from api.core.paging import Page, page_of
+from api.areas.deps_router import ValidArea
+from api.auth.deps_router import PrincipalDep
+from api.core.paging import Page
+from api.hotspots import rollup as hotspot_rollup
 from api.http.deps import PageDep, SessionDep
+from api.http.paging import page_of
 from api.http.routing import api_router
 from models import AreaKind
 from models.areas import AreaCreate, AreaImport, AreaImportResult, AreaRead, AreaUpdate
@@ -66,4 +68,7 @@ def update_area(area: ValidArea, body: AreaUpdate, session: SessionDep) -> AreaR
 
 @router.delete("/areas/{id}", status_code=204, response_class=Response)
 def delete_area(area: ValidArea, session: SessionDep) -> None:
+    area_id = area.id
     area_service.delete_area(session, area)
+    # Its observations now lie in no area: their hotspot counts move with them.
+    hotspot_rollup.area_deleted(session, area_id)

@@ -12,10 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from api.core import spatial, tenancy
+from api.core import dialect, spatial, tenancy
 from api.core.errors import Conflict, InvalidInput
 from api.core.paging import decode_cursor, encode_cursor
-from api.hotspots import rollup as hotspot_rollup
 from geo.geojson import GeometryError, parse_geometry, to_geojson
 from models import ActionItem, Area, AreaKind, Observation, Organization, Walk, utcnow
 from models.areas import (
@@ -58,7 +57,7 @@ def names(session: Session, ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, 
 
 
 def get_area(session: Session, org_id: uuid.UUID, area_id: uuid.UUID) -> Area:
-    return tenancy.owned(session, Area, area_id, org_id, "no such area")
+    return tenancy.owned(session, Area, org_id, area_id, "area")
 
 
 def create_area(
@@ -209,12 +208,11 @@ def smallest_area_containing(
     session: Session, org_id: uuid.UUID, point: BaseGeometry
 ) -> Area | None:
     """The most specific area (smallest) that covers the point; ties broken by id."""
-    dialect = session.get_bind().dialect.name
     stmt = (
         select(Area)
         .where(
             col(Area.organization_id) == org_id,
-            spatial.contains_point(dialect, Area.geometry, point),
+            dialect.contains_point(session, Area.geometry, point),
         )
         .order_by(func.ST_Area(Area.geometry), col(Area.id))
         .limit(1)
@@ -330,13 +328,13 @@ def delete_area(session: Session, area: Area) -> None:
     """Delete the area; the database sets ``area_id`` / ``parent_id`` to NULL where it was used.
 
     Observations, walks and action items stay. The ORM does not know about ON DELETE SET NULL,
-    so rows already loaded in this session are expired and read again when next used.
+    so rows already loaded in this session are expired and read again when next used. The
+    hotspot counts of its observations move with them: the caller then calls
+    ``api.hotspots.rollup.area_deleted``.
     """
     area_id = area.id
     session.delete(area)
     session.flush()
-    # Its observations now lie in no area: their hotspot counts move with them.
-    hotspot_rollup.area_deleted(session, area_id)
     for obj in list(session.identity_map.values()):
         if isinstance(obj, Walk | Observation | ActionItem) and obj.area_id == area_id:
             session.expire(obj, ["area_id"])

@@ -29,7 +29,7 @@ from models.organizations import TokenResponse, UserUpdate
 
 
 def get_user(session: Session, org_id: uuid.UUID, user_id: uuid.UUID) -> User:
-    return tenancy.owned(session, User, user_id, org_id, "no such user")
+    return tenancy.owned(session, User, org_id, user_id, "user")
 
 
 def _other_active_admins(session: Session, user: User) -> int:

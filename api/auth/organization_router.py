@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from api.auth import organizations as org_service
-from api.auth.deps import PrincipalDep
+from api.auth.deps_router import PrincipalDep
 from api.http.deps import SessionDep
 from api.http.routing import api_router
 from models.organizations import OrganizationSettingsRead, OrganizationUpdate

@@ -1,4 +1,4 @@
-"""The caller, as services see it: plain data, no HTTP (``api/auth/deps.py`` builds it from a token).
+"""The caller, as services see it: plain data, no HTTP (``api/auth/deps_router.py`` builds it from a token).
 
 Services take a ``Principal`` and never a request, so scripts, the CLI and tests call them the
 same way the routers do.

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Form, Request
 
 from api.auth import service as auth_service
-from api.auth.deps import PrincipalDep
+from api.auth.deps_router import PrincipalDep
 from api.http.deps import SessionDep
 from api.http.routing import api_router
 from models.organizations import MeRead, TokenResponse

@@ -14,12 +14,12 @@ import threading
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, text, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlmodel import col
 
-from api.core import tenancy
+from api.core import dialect, tenancy
 from api.core.db import is_transient, session_scope
 from api.core.errors import NotFound
 from api.core.paging import seek
@@ -162,9 +162,7 @@ def _write_last_used(
     factory: sessionmaker[Session], batch: dict[uuid.UUID, tuple[uuid.UUID, datetime]]
 ) -> None:
     for session in session_scope(factory):
-        session.connection(execution_options={"sqlite_lock_wait_ms": USAGE_LOCK_WAIT_MS})
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(text(f"SET LOCAL lock_timeout = {USAGE_LOCK_WAIT_MS}"))
+        dialect.lock_wait(session, USAGE_LOCK_WAIT_MS)
         for token_id, (organization_id, used_at) in sorted(batch.items()):
             tenancy.bind(session, organization_id)  # the app role writes under the tenant wall
             table = PersonalAccessToken

@@ -7,10 +7,10 @@ import uuid
 from fastapi import Request, Response
 
 from api.auth import tokens as token_service
-from api.auth.deps import Principal, PrincipalDep
+from api.auth.deps_router import Principal, PrincipalDep
 from api.core.errors import Forbidden
-from api.core.paging import link_next
 from api.http.deps import PageDep, SessionDep
+from api.http.paging import link_next
 from api.http.routing import api_router
 from models import User
 from models.tokens import TokenCreate, TokenCreated, TokenRead

@@ -8,9 +8,10 @@ from fastapi import Request
 
 from api.auth import accounts
 from api.auth import users as user_service
-from api.auth.deps import PrincipalDep
-from api.core.paging import Page, page_of
+from api.auth.deps_router import PrincipalDep
+from api.core.paging import Page
 from api.http.deps import PageDep, SessionDep
+from api.http.paging import page_of
 from api.http.routing import api_router
 from models.organizations import PasswordChange, TokenResponse, UserCreate, UserRead, UserUpdate
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from api.auth.deps import PrincipalDep
+from api.auth.deps_router import PrincipalDep
 from api.categories import service as category_service
-from api.core.paging import Page, next_url, page_sorted
+from api.core.paging import Page, page_sorted
 from api.http.deps import PageDep, SessionDep
+from api.http.paging import next_url
 from api.http.routing import api_router
 from models.categories import CategoryCreate, CategoryRead, CategoryUpdate
 

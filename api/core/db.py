@@ -1,7 +1,7 @@
 """Engines and sessions for both databases: SQLite + SpatiaLite and PostgreSQL + PostGIS.
 
 Everything dialect-specific about *connecting* lives here; dialect-specific SQL lives in
-``api/core/spatial.py``.
+``api/core/dialect.py``.
 """
 
 from __future__ import annotations

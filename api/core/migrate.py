@@ -1,12 +1,15 @@
-"""Run Alembic from code (CLI, app start, tests) without depending on the working directory."""
+"""Run Alembic from code (CLI, app start, tests) without depending on the working directory,
+and compare the revisions this code expects with the database's (readiness, backups)."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, text
 
 import migrations
 
@@ -36,3 +39,19 @@ def downgrade(
     url: str | None = None, *, connection: Connection | None = None, revision: str = "base"
 ) -> None:
     command.downgrade(alembic_config(url, connection), revision)
+
+
+@lru_cache(maxsize=1)
+def code_heads() -> frozenset[str]:
+    """The revisions this code expects (one, as the migration chain is linear)."""
+    return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+def database_revisions(engine: Engine) -> frozenset[str]:
+    # DEFERRED: a probe must not queue behind SQLite's write lock.
+    with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
+        try:
+            rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars()
+            return frozenset(str(r) for r in rows)
+        except Exception:  # no alembic_version table: an empty database
+            return frozenset()

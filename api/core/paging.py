@@ -4,7 +4,8 @@ Every list of the API pages the same way: ``limit`` (default 100, clamped to the
 maximum, never refused for being large), an opaque ``cursor`` (the sort key of the last row
 sent, base64 JSON) and the URL of the next page: a ``next`` member where the body is an
 object (``Page``, a FeatureCollection's ``links``), a ``Link: <...>; rel="next"`` header
-where the body is a bare JSON array that cannot grow a member. Lists read from the database
+where the body is a bare JSON array that cannot grow a member (both built from the request in
+``api.http.paging``). Lists read from the database
 seek past the cursor in SQL (``seek``, ``feed_page``); lists that are sorted in Python anyway
 (by distance, by priority, a taxonomy) page the sorted list the same way (``page_sorted``).
 """
@@ -15,11 +16,10 @@ import base64
 import enum
 import json
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
-from fastapi import Request, Response
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Select, and_, or_
 from sqlalchemy.orm import Session
@@ -60,26 +60,6 @@ def decode_cursor(cursor: str | None, size: int | None) -> list[Any] | None:
     if not isinstance(values, list) or (size is not None and len(values) != size):
         raise InvalidInput.at(["query", "cursor"], "not a cursor from this API")
     return values
-
-
-def next_url(request: Request, cursor: str | None) -> str | None:
-    if cursor is None:
-        return None
-    return str(request.url.include_query_params(cursor=cursor))
-
-
-def page_of(request: Request, items: Iterable[T], cursor: str | None) -> Page[T]:
-    """A list's answer: its page of reads and the URL of the next page."""
-    return Page[Any](items=list(items), next=next_url(request, cursor))
-
-
-def link_next(request: Request, response: Response, cursor: str | None) -> str | None:
-    """The next page's URL, also as a ``Link`` header (RFC 8288): the one place a bare JSON
-    array can say where its next page is."""
-    url = next_url(request, cursor)
-    if url is not None:
-        response.headers["Link"] = f'<{url}>; rel="next"'
-    return url
 
 
 # --- the sort key of a row, in a cursor and back -------------------------------------------------

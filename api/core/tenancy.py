@@ -24,12 +24,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
+from api.core import dialect
 from api.core.db import session_scope
 from api.core.errors import NotFound
 
@@ -46,12 +47,18 @@ _SET = text(
 _SET_LOOKUP = text(f"SELECT set_config('{LOOKUP_SETTING}', :lookup, true)")
 
 
-def _is_postgres(conn: Connection) -> bool:
-    return conn.dialect.name == "postgresql"
+Row = TypeVar("Row")
 
 
-def _on_postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
+def owned(
+    session: Session, model: type[Row], org_id: uuid.UUID, row_id: uuid.UUID, what: str
+) -> Row:
+    """The ``model`` row ``row_id`` of organization ``org_id``: a row of another organization
+    is, for the caller, not there (404 ``no such <what>``), on both databases alike."""
+    row = session.get(model, row_id)
+    if row is None or getattr(row, "organization_id", None) != org_id:
+        raise NotFound(f"no such {what}")
+    return row
 
 
 def _on_begin(session: Session, _transaction: SessionTransaction, conn: Connection) -> None:
@@ -59,7 +66,7 @@ def _on_begin(session: Session, _transaction: SessionTransaction, conn: Connecti
     # lookup), also when a connection is shared, as in the tests.
     org = session.info.get(_ORG_KEY, "")
     session.info[_APPLIED_KEY] = org
-    if _is_postgres(conn):
+    if dialect.has_row_security(conn):
         conn.execute(_SET, {"org": org, "lookup": ""})
 
 
@@ -74,30 +81,12 @@ def bind(session: Session, organization_id: uuid.UUID) -> None:
     """From now on this session acts for ``organization_id`` (once the caller is known)."""
     value = str(organization_id)
     session.info[_ORG_KEY] = value
-    if not _on_postgres(session):
+    if not dialect.has_row_security(session):
         return  # and no transaction is begun for it (SQLite's BEGIN mode is the caller's)
     conn = session.connection()  # begins if needed, and the listener then has set it
     if session.info.get(_APPLIED_KEY) != value:
         session.info[_APPLIED_KEY] = value
         conn.execute(_SET, {"org": value, "lookup": ""})
-
-
-class _Owned(Protocol):
-    organization_id: uuid.UUID
-
-
-RowT = TypeVar("RowT", bound=_Owned)
-
-
-def owned(
-    session: Session, model: type[RowT], row_id: Any, org_id: uuid.UUID, missing: str
-) -> RowT:
-    """The organization's row, else ``NotFound(missing)``: another organization's id answers
-    as an unknown one, so ids cannot be probed across the wall."""
-    row = session.get(model, row_id)
-    if row is None or row.organization_id != org_id:
-        raise NotFound(missing)
-    return row
 
 
 @contextmanager
@@ -117,7 +106,7 @@ def lookup(session: Session, *tables: str) -> Iterator[None]:
     For the reads that find the organization in the first place (a join code, an email, a
     key's hash, a slug); whoever uses it binds the organization it found right after. Writes
     never pass this way: the lookup policy is SELECT-only."""
-    if not _on_postgres(session):
+    if not dialect.has_row_security(session):
         yield
         return
     conn = session.connection()
@@ -143,7 +132,7 @@ def scoped(connect: ConnectionProvider, organization_id: uuid.UUID | None) -> Co
     @contextmanager
     def provider() -> Iterator[Connection]:
         with connect() as conn:
-            if _is_postgres(conn):
+            if dialect.has_row_security(conn):
                 org = "" if organization_id is None else str(organization_id)
                 conn.execute(_SET, {"org": org, "lookup": ""})
             yield conn
@@ -203,7 +192,7 @@ def serve_as(engine: Engine, setting: str, *, production: bool) -> None:
     a connection whose role the wall would not hold raises ``WallBypassed`` (closed first):
     the service cannot read through the wall by a mistake of configuration.
     """
-    if engine.dialect.name != "postgresql":
+    if not dialect.has_row_security(engine):
         return
     choice = setting.strip()
 
@@ -247,6 +236,6 @@ def wall_warning(conn: Connection) -> str | None:
     on SQLite). ``serve`` prints it outside production (where the service refuses to start
     instead): a service that owns the tables, or is a superuser, reads through the wall (the
     application's filters still hold)."""
-    if not _is_postgres(conn):
+    if not dialect.has_row_security(conn):
         return None
     return _bypass_reason(conn.exec_driver_sql(_BYPASS).one_or_none())

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from api.auth.deps import PrincipalDep
-from api.core.paging import Page, page_of
+from api.auth.deps_router import PrincipalDep
+from api.core.paging import Page
 from api.deadlines import service
 from api.http.deps import PageDep, SessionDep
+from api.http.paging import page_of
 from api.http.routing import api_router
 from models.deadlines import ApplyResult, ResponseTimeIn, ResponseTimeRead
 

@@ -13,7 +13,7 @@ from sqlmodel import col
 
 from api.action_items import features as item_features
 from api.auth.principal import Principal
-from api.core import spatial
+from api.core import dialect
 from api.core.errors import Conflict, InvalidInput
 from api.core.paging import decode_cursor, encode_cursor
 from api.deadlines import rules
@@ -164,10 +164,10 @@ def apply(session: Session, principal: Principal) -> int:
                 "comment": "response times applied", "created_at": now,
             }
         )  # fmt: skip
-    written = spatial.bulk_update(session, ACTION_ITEM, writes, version="version")
+    written = dialect.bulk_update(session, ACTION_ITEM, writes, version="version")
     if written != len(writes):
         raise Conflict("an open item changed while the response times were applied; try again")
-    spatial.bulk_insert(session, ACTION_EVENT, events)
+    dialect.bulk_insert(session, ACTION_EVENT, events)
     # Items this session loaded before are stale now: the bulk write went past the ORM.
     for obj in list(session.identity_map.values()):
         if isinstance(obj, ActionItem):

@@ -5,7 +5,7 @@ location: the same conditions as the hotspot query always had. Every path that c
 changes an observation calls `observation_changed` (or `sync` for many) in its own
 transaction, after the change is flushed. `sync` compares what the observation should add now
 with what its `HotspotMember` row says it adds, and applies the difference with atomic upserts
-(`spatial.upsert_add`). Calling it twice changes nothing; calling it for an observation that
+(`dialect.upsert_add`). Calling it twice changes nothing; calling it for an observation that
 was deleted takes its contribution out.
 
 Concurrency: on PostgreSQL `sync` first locks the observations' rows (the writer that changed
@@ -31,7 +31,7 @@ from sqlalchemy import Uuid, bindparam, case, delete, func, insert, literal, sel
 from sqlalchemy.orm import Session, sessionmaker
 from sqlmodel import col
 
-from api.core import spatial
+from api.core import dialect
 from geo.hotspots import STORED_RESOLUTIONS, cells_at
 from models import NO_AREA, HotspotDay, HotspotMember, HotspotTotal, Moderation, Observation
 
@@ -113,8 +113,7 @@ def _members(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Cont
         col(m.is_dark),
         *cells,
     ).where(col(m.observation_id).in_(ids))
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
+    stmt = dialect.for_update(session, stmt)
     return {
         r[0]: Contribution(r[1], r[2], r[3], r[4], r[5], r[6], tuple(r[7:]))
         for r in session.execute(stmt).all()
@@ -155,8 +154,8 @@ def _apply(session: Session, deltas: Deltas) -> None:
     ]
     day_table: Any = HotspotDay.__table__  # type: ignore[attr-defined]
     total_table: Any = HotspotTotal.__table__  # type: ignore[attr-defined]
-    spatial.upsert_add(session, day_table, DAY_KEY, COUNTERS, day_rows)
-    spatial.upsert_add(session, total_table, TOTAL_KEY, COUNTERS, total_rows)
+    dialect.upsert_add(session, day_table, DAY_KEY, COUNTERS, day_rows)
+    dialect.upsert_add(session, total_table, TOTAL_KEY, COUNTERS, total_rows)
 
 
 def sync(session: Session, ids: Iterable[uuid.UUID]) -> None:
@@ -167,7 +166,7 @@ def sync(session: Session, ids: Iterable[uuid.UUID]) -> None:
 
 
 def _sync_chunk(session: Session, ids: list[uuid.UUID]) -> None:
-    spatial.lock_rows(
+    dialect.lock_rows(
         session,
         select(col(Observation.id))
         .where(col(Observation.id).in_(ids))
@@ -181,7 +180,7 @@ def _sync_chunk(session: Session, ids: list[uuid.UUID]) -> None:
     # these locks already (a batch up front, in one order, perception-only categories too);
     # moderation, edits and withdrawals take them here. Writers in other areas or categories
     # go on in parallel.
-    spatial.lock_groups(
+    dialect.lock_groups(
         session,
         {
             (c.organization_id, None if c.area_id == NO_AREA else c.area_id, c.category_id)
@@ -242,10 +241,9 @@ def drift(session: Session, org_id: uuid.UUID) -> dict[str, dict[tuple[Any, ...]
     """Rollup rows that differ from a fresh GROUP BY over the organization's observations,
     per table: key -> (rollup counters, recounted counters). Empty when exact. For tests and
     for an operator who wants to be sure; it reads every observation of the organization."""
-    dialect = session.get_bind().dialect.name
     o = Observation
     area = func.coalesce(col(o.area_id), literal(NO_AREA, type_=Uuid()))
-    day = spatial.utc_day(dialect, col(o.recorded_at))
+    day = dialect.utc_day(session, col(o.recorded_at))
     counters = [
         func.count(),
         func.sum(col(o.severity)),
@@ -321,7 +319,7 @@ def _in_range(lo: uuid.UUID, hi: uuid.UUID) -> Any:
 
 
 def _fill_cells(session: Session, lo: uuid.UUID, hi: uuid.UUID) -> None:
-    spatial.lock_rows(
+    dialect.lock_rows(
         session, select(col(Observation.id)).where(_in_range(lo, hi)).order_by(col(Observation.id))
     )
     missing = session.execute(
@@ -353,11 +351,10 @@ def _fill_cells(session: Session, lo: uuid.UUID, hi: uuid.UUID) -> None:
 def _add_missing(session: Session, lo: uuid.UUID, hi: uuid.UUID) -> int:
     """Set-based: the batch's counted observations without a member row, added to both rollups
     by GROUP BY, then given their member rows. Same predicate in every statement, rows locked."""
-    dialect = session.get_bind().dialect.name
     o = Observation
     m = HotspotMember
     area = func.coalesce(col(o.area_id), literal(NO_AREA, type_=Uuid()))
-    day = spatial.utc_day(dialect, col(o.recorded_at))
+    day = dialect.utc_day(session, col(o.recorded_at))
     where = [
         _in_range(lo, hi),
         col(o.moderation) == str(Moderation.accepted),
@@ -379,13 +376,13 @@ def _add_missing(session: Session, lo: uuid.UUID, hi: uuid.UUID) -> int:
     for r in STORED_RESOLUTIONS:
         cell = col(getattr(o, f"h3_r{r}"))
         res = literal(r, type_=day_table.c.resolution.type)
-        spatial.upsert_add(
+        dialect.upsert_add(
             session, day_table, DAY_KEY, COUNTERS,
             from_select=select(col(o.organization_id), res, day, area, col(o.category_id), cell, *counters)
             .where(*where)
             .group_by(col(o.organization_id), day, area, col(o.category_id), cell),
         )  # fmt: skip
-        spatial.upsert_add(
+        dialect.upsert_add(
             session, total_table, TOTAL_KEY, COUNTERS,
             from_select=select(col(o.organization_id), res, area, col(o.category_id), cell, *counters)
             .where(*where)

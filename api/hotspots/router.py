@@ -11,11 +11,12 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime
 
 from api.auth import policy
-from api.auth.readers import ReaderDep, caller_key
-from api.core.paging import clamp_limit, next_url, page_sorted
+from api.auth.readers_router import ReaderDep, caller_key
+from api.core.paging import clamp_limit, page_sorted
 from api.hotspots import service as hotspot_service
 from api.http import byte_ranges
 from api.http.deps import SessionDep
+from api.http.paging import next_url
 from api.http.routing import api_router
 
 router = api_router("maps")

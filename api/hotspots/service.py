@@ -41,13 +41,14 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from api.action_items import features as item_features
-from api.areas.service import get_area
+from api.core import tenancy
 from api.core.errors import InvalidInput
 from api.hotspots.rollup import cell_column
 from geo.hotspots import STORED_RESOLUTIONS, cell_polygon_texts, cell_polygons, gi_star
 from geo.sensitive import GENERAL_RESOLUTION, generalised_cell
 from models import (
     ActionItem,
+    Area,
     Category,
     HotspotDay,
     HotspotTotal,
@@ -388,7 +389,7 @@ def _validate(session: Session, org_id: uuid.UUID, q: HotspotQuery) -> None:
     if q.since is not None and q.until is not None and q.until <= q.since:
         raise InvalidInput.at(["query", "until"], "must be later than since")
     if q.area_id is not None:
-        get_area(session, org_id, q.area_id)  # 404 for an unknown or foreign area
+        tenancy.owned(session, Area, org_id, q.area_id, "area")  # 404 for a foreign one
 
 
 def cell_stats(session: Session, org_id: uuid.UUID, q: HotspotQuery) -> list[CellStats]:

@@ -26,7 +26,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 
-from api.core.errors import problem
+from api.http.problems import problem
 
 RANGE_TTL = 60.0  # seconds a rendered document answers range requests
 MAX_DOCUMENTS = 16  # per process; the oldest goes first

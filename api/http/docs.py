@@ -18,7 +18,7 @@ from fastapi.security import OAuth2PasswordBearer
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 
-from api.core.errors import problem
+from api.http.problems import problem
 
 SWAGGER_UI_DIR: Final = (
     Path(__file__).resolve().parents[2] / "web" / "node_modules" / "swagger-ui-dist"
@@ -37,7 +37,8 @@ ASSETS: Final = {
 }
 
 # Declares the bearer scheme in OpenAPI, which is what gives Swagger UI its Authorize button.
-# auto_error=False: api.auth.deps reads and checks the header itself, with its own problem details.
+# auto_error=False: api.auth.deps_router reads and checks the header itself, with its own
+# problem details.
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
 
 

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from api.core.errors import problem
-from api.http import readiness
+from api.core import migrate
+from api.http.problems import problem
 
 router = APIRouter(tags=["health"])
 
@@ -25,7 +25,7 @@ def healthz() -> Health:
 @router.get("/readyz", responses={503: {"description": "database unreachable or schema behind"}})
 def readyz(request: Request) -> JSONResponse:
     try:
-        current = readiness.database_revisions(request.app.state.engine)
+        current = migrate.database_revisions(request.app.state.engine)
     except Exception as exc:  # any failure means "not ready"; say which, keep serving
         return problem(
             503,
@@ -33,7 +33,7 @@ def readyz(request: Request) -> JSONResponse:
             f"the database is not reachable ({type(exc).__name__})",
             database=type(exc).__name__,
         )
-    expected = readiness.code_heads()
+    expected = migrate.code_heads()
     if current != expected:
         return problem(
             503,

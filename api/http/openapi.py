@@ -19,7 +19,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match
 from starlette.types import Scope
 
-from api.core.errors import PROBLEM_JSON, problem
+from api.core.errors import PROBLEM_JSON
+from api.http.problems import problem
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "title": "Problem",

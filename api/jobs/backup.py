@@ -24,7 +24,7 @@ from sqlalchemy.engine import URL, make_url
 
 from api.core.db import create_db_engine, sqlite_module
 from api.core.errors import DomainError
-from api.http.readiness import database_revisions
+from api.core.migrate import database_revisions
 from api.settings import Settings
 
 MANIFEST = "manifest.json"

@@ -36,7 +36,6 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
-from fastapi import FastAPI
 from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlmodel import col
@@ -44,6 +43,7 @@ from sqlmodel import col
 from api.core import tenancy
 from api.core.outbound import UnsafeUrl, check_url
 from api.jobs import periodic
+from api.jobs.host import Host
 from api.notices import deadlines, outbox
 from api.notices import mail as mailing
 from api.notices import webhooks as hooks
@@ -654,7 +654,7 @@ def summary(report: NotifyReport) -> str:
     )
 
 
-def run_if_claimed(app: FastAPI, every: float) -> NotifyReport | None:
+def run_if_claimed(app: Host, every: float) -> NotifyReport | None:
     """This period's pass, if this replica won it (None otherwise)."""
     factory: sessionmaker[Session] = app.state.sessionmaker
     with factory() as session:
@@ -669,7 +669,7 @@ def run_if_claimed(app: FastAPI, every: float) -> NotifyReport | None:
     return report
 
 
-def notify_lifespan(app: FastAPI) -> AbstractAsyncContextManager[None]:
+def notify_lifespan(app: Host) -> AbstractAsyncContextManager[None]:
     seconds = float(app.state.settings.notify_seconds)
     return periodic.every(
         seconds, lambda: run_if_claimed(app, seconds), name="notify", log=log,

@@ -6,15 +6,14 @@ from __future__ import annotations
 import logging
 from contextlib import AbstractAsyncContextManager
 
-from fastapi import FastAPI
-
 from api.jobs import periodic
+from api.jobs.host import Host
 from api.outputs.open311.client import sync
 
 log = logging.getLogger("safewalk.open311")
 
 
-def _pass(app: FastAPI) -> None:
+def _pass(app: Host) -> None:
     report = sync(app.state.sessionmaker, allow_private=app.state.settings.webhook_allow_private)
     if report.sent or report.failed or report.resolved:
         log.info(
@@ -23,7 +22,7 @@ def _pass(app: FastAPI) -> None:
         )  # fmt: skip
 
 
-def open311_lifespan(app: FastAPI) -> AbstractAsyncContextManager[None]:
+def open311_lifespan(app: Host) -> AbstractAsyncContextManager[None]:
     seconds = float(app.state.settings.open311_sync_seconds)
     return periodic.every(
         seconds, lambda: _pass(app), name="open311-sync", log=log, failed="open311 sync pass failed"

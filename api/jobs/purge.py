@@ -12,10 +12,9 @@ import logging
 from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 
-from fastapi import FastAPI
-
 from api.core.media import MediaStore
 from api.jobs import periodic
+from api.jobs.host import Host
 from api.privacy import retention
 
 log = logging.getLogger("safewalk.retention")
@@ -24,7 +23,7 @@ log = logging.getLogger("safewalk.retention")
 PERIOD = timedelta(hours=23)
 
 
-def run_if_due(app: FastAPI) -> retention.PurgeReport | None:
+def run_if_due(app: Host) -> retention.PurgeReport | None:
     """Purge if no replica did in the last ``PERIOD``; the report, or None when not due."""
     factory = app.state.sessionmaker
     with factory() as session:
@@ -50,7 +49,7 @@ def summary(report: retention.PurgeReport) -> str:
     )
 
 
-def purge_lifespan(app: FastAPI) -> AbstractAsyncContextManager[None]:
+def purge_lifespan(app: Host) -> AbstractAsyncContextManager[None]:
     settings = app.state.settings
     # First check at once: a replica restarted daily would otherwise never reach its first run.
     return periodic.every(

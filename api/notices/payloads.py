@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from api.core import spatial
-from api.privacy.sensitive import general_point
+from geo.sensitive import general_point
 from models import ActionItem, Category, Observation, Walk
 
 

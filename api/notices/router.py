@@ -7,10 +7,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Response
 
-from api.auth.deps import Principal, PrincipalDep
+from api.auth.deps_router import Principal, PrincipalDep
 from api.core.errors import Forbidden
-from api.core.paging import Page, page_of
+from api.core.paging import Page
 from api.http.deps import PageDep, SessionDep, SettingsDep
+from api.http.paging import page_of
 from api.http.routing import api_router
 from api.notices import preferences, webhooks
 from models import User

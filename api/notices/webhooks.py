@@ -107,7 +107,7 @@ def create(
 
 
 def get(session: Session, org_id: uuid.UUID, hook_id: uuid.UUID) -> Webhook:
-    return tenancy.owned(session, Webhook, hook_id, org_id, "no such webhook")
+    return tenancy.owned(session, Webhook, org_id, hook_id, "webhook")
 
 
 def list_page(

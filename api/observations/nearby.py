@@ -1,6 +1,6 @@
 """ "Is this already reported?": open action items of a category near a point, nearest first.
 
-The spatial index narrows the search to a box around the circle (``api.core.spatial.bbox_filter``,
+The spatial index narrows the search to a box around the circle (``api.core.dialect.bbox_filter``,
 on both databases); the few candidates are then measured along the ellipsoid.
 """
 
@@ -12,11 +12,11 @@ from sqlmodel import col
 
 from api.action_items import features as item_features
 from api.auth.principal import Principal
-from api.core import spatial
+from api.core import dialect
 from api.observations.plausibility import unknown_category
 from api.observations.service import _categories
-from geo.nearness import bbox_around
 from geo.projection import geodesic_distance_m
+from geo.units import bbox_around
 from models import ActionItem, Category
 from models.observations import NearbyItem
 
@@ -40,7 +40,6 @@ def nearby_items(
         cat = cats.get(category)
         if cat is None:
             raise unknown_category(category, cats, ["query", "category"])
-    dialect = session.get_bind().dialect.name
     box = bbox_around(lon, lat, radius_m * 1.01)
     stmt = select(
         ActionItem,
@@ -49,9 +48,7 @@ def nearby_items(
     ).where(
         col(ActionItem.organization_id) == principal.org_id,
         item_features.is_open(),
-        spatial.bbox_filter(
-            dialect, "action_item", ActionItem.location, spatial.rowid("action_item"), box
-        ),
+        dialect.bbox_filter(session, "action_item", ActionItem.location, box),
     )
     if cat is not None:
         stmt = stmt.where(col(ActionItem.category_id) == cat.id)

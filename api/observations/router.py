@@ -10,12 +10,13 @@ from fastapi import BackgroundTasks, Depends, Query, Request, Response
 from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
 
-from api.action_items.deps import RulesDep, ValidItem
-from api.auth.deps import PrincipalDep
+from api.action_items.deps_router import RulesDep, ValidItem
+from api.auth.deps_router import PrincipalDep
 from api.auth.principal import Principal
-from api.core.paging import Page, clamp_limit, next_url, page_of, page_sorted
+from api.core.paging import Page, clamp_limit, page_sorted
 from api.core.signing import PhotoSigner
 from api.http.deps import MediaDep, PageDep, PageQuery, SessionDep, SignerDep
+from api.http.paging import next_url, page_of
 from api.http.routing import api_router
 from api.observations import edits as observation_edits
 from api.observations import nearby as nearby_service

@@ -28,7 +28,7 @@ from api.action_items import DEFAULT_RULES, GroupingRules
 from api.areas.service import smallest_area_containing
 from api.auth.principal import Principal
 from api.categories import service as category_service
-from api.core import spatial
+from api.core import dialect, spatial
 from api.core.db import is_transient
 from api.core.errors import Busy, Conflict, InvalidInput, NotFound
 from api.core.paging import after_keyset, keyset_page
@@ -262,7 +262,7 @@ def _lock_batch_groups(
     Taken one by one as the items go, two batches at the same spot in different category orders
     would each hold a lock the other waits for. Items that turn out invalid cost a lock at most.
     """
-    keys: set[spatial.GroupKey] = set()
+    keys: set[dialect.GroupKey] = set()
     for raw in items:
         if not isinstance(raw, dict):
             continue
@@ -278,7 +278,7 @@ def _lock_batch_groups(
             continue
         area = smallest_area_containing(session, principal.org_id, point)
         keys.add((principal.org_id, area.id if area is not None else None, cat.id))
-    spatial.lock_groups(session, keys)
+    dialect.lock_groups(session, keys)
 
 
 # Items per transaction when the caller lets a batch commit as it goes: a phone's outbox of
@@ -488,12 +488,11 @@ def filtered(session: Session, principal: Principal, f: ObservationFilter) -> Se
     if f.action_item_id is not None:
         stmt = stmt.where(col(Observation.action_item_id) == f.action_item_id)
     if f.bbox is not None:
-        dialect = session.get_bind().dialect.name
         mask = sensitive.masked(principal)
         if mask is not None and f.category is None:
             stmt = stmt.join(Category, col(Category.id) == col(Observation.category_id))
         # Those who see a sensitive observation generalised find it by its generalised point.
-        stmt = stmt.where(sensitive.bbox_condition(dialect, mask, f.bbox))
+        stmt = stmt.where(sensitive.bbox_condition(session, mask, f.bbox))
     return stmt
 
 

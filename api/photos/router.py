@@ -14,8 +14,8 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Query, Request, Response
 
 from api.action_items import workflow
-from api.action_items.deps import RulesDep, ValidItem
-from api.auth.deps import PrincipalDep
+from api.action_items.deps_router import RulesDep, ValidItem
+from api.auth.deps_router import PrincipalDep
 from api.core.errors import PayloadTooLarge
 from api.core.media import PhotoSize
 from api.http.deps import MediaDep, SessionDep, SettingsDep, SignerDep

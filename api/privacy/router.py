@@ -11,11 +11,11 @@ import uuid
 
 from fastapi import BackgroundTasks
 
-from api.auth.deps import PrincipalDep
+from api.auth.deps_router import PrincipalDep
 from api.http.deps import MediaDep, SessionDep
 from api.http.routing import api_router
 from api.privacy import retention
-from api.walks.deps import ValidWalk
+from api.walks.deps_router import ValidWalk
 from models.retention import ErasureRead
 
 router = api_router("erasure")

@@ -52,9 +52,9 @@ from sqlmodel import col
 
 from api.auth.policy import ADMIN, COORDINATOR
 from api.auth.principal import Principal
-from api.core import spatial
-from geo.projection import METRES_PER_DEGREE
-from geo.sensitive import generalise
+from api.core import dialect
+from geo.sensitive import general_point, generalise
+from geo.units import METRES_PER_DEGREE
 from models import ActionItem, Category, Observation
 from models.base import SRID
 from models.geojson import PointGeometry
@@ -83,12 +83,6 @@ __all__ = [
 def full_detail(principal: Principal) -> bool:
     """Whether the caller sees every sensitive observation as it was made."""
     return principal.user is not None and principal.role in FULL_DETAIL_ROLES
-
-
-def general_point(geom: BaseGeometry) -> BaseGeometry:
-    """The generalised stand-in of a point (or of a geometry's centroid)."""
-    p = geom if geom.geom_type == "Point" else geom.centroid
-    return Point(*generalise(p.x, p.y))
 
 
 def general_point_geojson(geom: BaseGeometry) -> PointGeometry:
@@ -151,15 +145,14 @@ def widen(bbox: tuple[float, ...]) -> tuple[float, float, float, float]:
 
 
 def bbox_condition(
-    dialect: str, mask: ColumnElement[bool] | None, bbox: tuple[float, ...]
+    session: Session, mask: ColumnElement[bool] | None, bbox: tuple[float, ...]
 ) -> ColumnElement[bool]:
     """Observations in ``bbox`` as the caller sees them (the index on the true location first)."""
     box = (bbox[0], bbox[1], bbox[2], bbox[3])
-    table, rowid = "observation", spatial.rowid("observation")
     if mask is None:
-        return spatial.bbox_filter(dialect, table, Observation.location, rowid, box)
-    return spatial.bbox_filter_shown(
-        dialect, table, Observation.location, rowid, box, shown_location(mask), widen(box)
+        return dialect.bbox_filter(session, "observation", Observation.location, box)
+    return dialect.bbox_filter_shown(
+        session, "observation", Observation.location, box, shown_location(mask), widen(box)
     )
 
 
@@ -279,12 +272,11 @@ def item_view(session: Session, principal: Principal) -> ItemView:
 
 
 def item_bbox_condition(
-    dialect: str, view: ItemView, bbox: tuple[float, ...]
+    session: Session, view: ItemView, bbox: tuple[float, ...]
 ) -> ColumnElement[bool]:
     box = (bbox[0], bbox[1], bbox[2], bbox[3])
-    table, rowid = "action_item", spatial.rowid("action_item")
     if view.location is ActionItem.location:
-        return spatial.bbox_filter(dialect, table, ActionItem.location, rowid, box)
-    return spatial.bbox_filter_shown(
-        dialect, table, ActionItem.location, rowid, box, view.location, widen(box)
+        return dialect.bbox_filter(session, "action_item", ActionItem.location, box)
+    return dialect.bbox_filter_shown(
+        session, "action_item", ActionItem.location, box, view.location, widen(box)
     )

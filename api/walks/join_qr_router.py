@@ -9,7 +9,7 @@ from fastapi import Request, Response
 
 from api.http.deps import SessionDep
 from api.http.routing import api_router
-from api.walks.deps import ValidWalk
+from api.walks.deps_router import ValidWalk
 from models import Organization
 
 router = api_router("walks")

@@ -10,7 +10,7 @@ from fastapi import Body, Request
 from api.http.deps import SessionDep
 from api.http.routing import api_router
 from api.walks import report_back
-from api.walks.deps import ValidWalk
+from api.walks.deps_router import ValidWalk
 from models.walks import ReportBackRequest, ReportBackState
 
 router = api_router("walks")

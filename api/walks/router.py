@@ -6,12 +6,13 @@ import uuid
 
 from fastapi import Request
 
-from api.auth.deps import PrincipalDep
-from api.core.paging import Page, page_of
+from api.auth.deps_router import PrincipalDep
+from api.core.paging import Page
 from api.http.deps import PageDep, SessionDep
+from api.http.paging import page_of
 from api.http.routing import api_router
 from api.walks import service as walk_service
-from api.walks.deps import ValidWalk
+from api.walks.deps_router import ValidWalk
 from models import WalkStatus
 from models.walks import JoinRequest, JoinResponse, WalkCreate, WalkRead, WalkUpdate
 

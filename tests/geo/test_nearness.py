@@ -9,8 +9,9 @@ import random
 import pytest
 from shapely.geometry import LineString, Point, Polygon
 
-from geo.nearness import Fence, bbox_around, distance_m, swapped
+from geo.nearness import Fence, distance_m, swapped
 from geo.projection import geodesic_distance_m
+from geo.units import bbox_around
 
 SQUARE = Polygon([(5.728, 58.848), (5.742, 58.848), (5.742, 58.856), (5.728, 58.856)])
 

@@ -95,7 +95,7 @@ def test_geodesic_distance_known_value() -> None:
 
 
 def test_bbox_around_contains_the_circle() -> None:
-    from geo.projection import bbox_around
+    from geo.units import bbox_around
 
     lon, lat = 5.7352, 58.8517
     minx, miny, maxx, maxy = bbox_around(lon, lat, 100)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, text
 
-from api.auth.deps import Principal
+from api.auth.deps_router import Principal
 from api.cli import main
 from api.core.db import create_db_engine, make_sessionmaker
 from api.core.migrate import upgrade

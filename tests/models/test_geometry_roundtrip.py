@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.core import spatial
+from api.core import dialect, spatial
 from geo.geojson import parse_geometry, to_geojson
 from models import ActionItem, Area, Walk
 from tests.factories import make_category, make_org
@@ -37,9 +37,8 @@ MULTIPOLYGON = {
 def _db_geojson(session: Session, column: Any, row_id: Any) -> dict[str, Any]:
     import json
 
-    dialect = session.get_bind().dialect.name
     text = session.scalar(
-        select(spatial.as_geojson(dialect, column)).where(column.class_.id == row_id)
+        select(dialect.as_geojson(session, column)).where(column.class_.id == row_id)
     )
     return json.loads(text)
 

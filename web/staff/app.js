@@ -3,6 +3,7 @@
 import * as api from './api.js';
 import { clear, h, option } from './dom.js';
 import { lang, languages, setLanguage, t } from './i18n.js';
+import { navigate, parseHash } from './nav.js';
 import { session } from './session.js';
 import { signInView } from './views/signin.js';
 import { itemsView } from './views/items.js';
@@ -53,27 +54,6 @@ let cleanup = null;
 let renderSeq = 0; // a newer render makes an older one's late result moot
 let notice = null; // shown once on the sign-in page (e.g. "your session expired")
 
-export function parseHash() {
-  const raw = location.hash.replace(/^#/, '') || '/';
-  const [path, q = ''] = raw.split('?');
-  return { path, params: new URLSearchParams(q) };
-}
-
-export function navigate(path, params, { replace = false } = {}) {
-  const q = params && [...params].length ? `?${params}` : '';
-  const hash = `#${path}${q}`;
-  if (replace) {
-    history.replaceState(null, '', hash);
-  } else if (location.hash !== hash) {
-    history.pushState(null, '', hash);
-  }
-}
-
-// Change the query of the current view without re-rendering it (filters).
-export function setParams(params) {
-  navigate(parseHash().path, params, { replace: false });
-}
-
 export function home() {
   return HOME[session.me?.role] || '/map';
 }
@@ -123,7 +103,7 @@ export async function render() {
   document.title = 'safewalk';
   const { path, params } = parseHash();
   if (!api.token()) {
-    clear(root, signInView({ notice, onSignedIn }));
+    clear(root, signInView({ notice, onSignedIn, languageSelect }));
     notice = null;
     return;
   }

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import io
 import logging
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -44,6 +43,7 @@ from shapely.geometry.base import BaseGeometry
 from api.core.i18n import translate
 from api.core.media import MediaStore
 from api.outputs.exports.data import ItemRow, Listing, ObservationRow
+from geo.frame import Frame
 from models import utcnow
 
 log = logging.getLogger("safewalk.exports")
@@ -109,32 +109,6 @@ def _local(value: datetime | None, tz: str, fmt: str = "%d.%m.%Y %H:%M") -> str:
 # --- the map -------------------------------------------------------------------------------
 
 
-class _Frame:
-    """Local equirectangular projection fitted into a box: fine at a neighbourhood's scale."""
-
-    def __init__(self, bounds: tuple[float, float, float, float], width: float, height: float):
-        minx, miny, maxx, maxy = bounds
-        self.k = math.cos(math.radians((miny + maxy) / 2))
-        span_x = max((maxx - minx) * self.k, 1e-6)
-        span_y = max(maxy - miny, 1e-6)
-        pad = 8.0
-        self.scale = min((width - 2 * pad) / span_x, (height - 2 * pad) / span_y)
-        self.ox = pad + ((width - 2 * pad) - span_x * self.scale) / 2 - minx * self.k * self.scale
-        self.oy = pad + ((height - 2 * pad) - span_y * self.scale) / 2 - miny * self.scale
-
-    def xy(self, lon: float, lat: float) -> tuple[float, float]:
-        return self.ox + lon * self.k * self.scale, self.oy + lat * self.scale
-
-    def flat(self, coords: Iterable[Sequence[float]]) -> list[float]:
-        out: list[float] = []
-        for c in coords:
-            out.extend(self.xy(c[0], c[1]))
-        return out
-
-    def metres_per_point(self) -> float:
-        return 111_320.0 / self.scale
-
-
 def _polygons(geom: BaseGeometry) -> list[Any]:
     if geom.geom_type == "Polygon":
         return [geom]
@@ -158,7 +132,7 @@ def draw_map(
     ys = [p[2] for p in points] + [c for g in shapes for c in (g.bounds[1], g.bounds[3])]
     if not xs:
         return d
-    frame = _Frame((min(xs), min(ys), max(xs), max(ys)), width, height)
+    frame = Frame((min(xs), min(ys), max(xs), max(ys)), width, height)
     regular, bold = fonts()
     if area is not None:
         for poly in _polygons(area):

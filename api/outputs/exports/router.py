@@ -12,18 +12,19 @@ from fastapi import Query, Request, Response
 from sqlalchemy.orm import Session
 
 from api.action_items import reads
-from api.areas.deps import ValidArea
-from api.auth.deps import PrincipalDep
-from api.core.errors import InvalidInput, request_language
+from api.areas.deps_router import ValidArea
+from api.auth.deps_router import PrincipalDep
+from api.core.errors import InvalidInput
 from api.core.media import MediaStore
-from api.core.paging import next_url
 from api.core.signing import EXPORT_TTL, PhotoSigner
 from api.http.deps import PageDep, SessionDep, SettingsDep, SignerDep
+from api.http.export_links import media_url_builder
+from api.http.paging import next_url
+from api.http.problems import request_language
 from api.http.routing import API_PREFIX, api_router
 from api.outputs.exports import data
-from api.outputs.open311.links import media_url_builder
 from api.privacy import sensitive
-from api.walks.deps import ValidWalk
+from api.walks.deps_router import ValidWalk
 from models import Area, Organization
 from models.action_items import ActionListRead
 

@@ -1,6 +1,6 @@
 """Map layers for planners: RFC 7946 FeatureCollections, streamed from the database.
 
-Readers' routes (api/readers.py): desktop GIS reads them with a personal access token, as a
+Readers' routes (api/auth/readers_router.py): desktop GIS reads them with a personal access token, as a
 Bearer token or as the password of HTTP Basic auth (QGIS's "Add vector layer" cannot send a
 Bearer header); sign-in tokens work as before, and the policy table decides."""
 
@@ -16,15 +16,16 @@ from pydantic import AwareDatetime
 from sqlalchemy import Select
 
 from api.auth.principal import Principal
-from api.auth.readers import ReaderDep, caller_key
-from api.core.paging import clamp_limit, next_url
+from api.auth.readers_router import ReaderDep, caller_key
+from api.core.paging import clamp_limit
 from api.http import byte_ranges
 from api.http.deps import SessionDep, feed_connection
+from api.http.paging import next_url
 from api.http.routing import api_router
 from api.observations.service import parse_bbox
 from api.outputs.maps import service as map_service
 from api.privacy import sensitive
-from api.walks.deps import ReaderWalk
+from api.walks.deps_router import ReaderWalk
 
 router = api_router("maps")
 

@@ -22,7 +22,7 @@ from sqlmodel import col
 from api.action_items import features as item_features
 from api.areas import features as area_features
 from api.auth.principal import Principal
-from api.core import spatial
+from api.core import dialect
 from api.core.errors import InvalidInput
 from api.core.features import columns
 from api.core.paging import (
@@ -59,7 +59,6 @@ class FeedFilter:
 def observations_page(
     session: Session, principal: Principal, f: FeedFilter, *, limit: int, cursor: str | None
 ) -> Page:
-    dialect = session.get_bind().dialect.name
     base = observation_features.located(col(Observation.organization_id) == principal.org_id)
     if f.category:
         base = base.where(col(Category.code) == f.category)
@@ -76,12 +75,12 @@ def observations_page(
     mask = sensitive.masked(principal)
     if f.bbox:
         # Found by the point the caller is shown, so a box cannot corner a sensitive one.
-        base = base.where(sensitive.bbox_condition(dialect, mask, f.bbox))
+        base = base.where(sensitive.bbox_condition(session, mask, f.bbox))
     page, nxt = feed_page(
         session, base, [col(Observation.received_at), col(Observation.id)], limit, cursor
     )
-    feature = spatial.feature_json(
-        dialect,
+    feature = dialect.feature_json(
+        session,
         col(Observation.id),
         sensitive.shown_location(mask),
         columns(observation_features.properties(mask)),
@@ -100,7 +99,6 @@ def action_items_page(
 ) -> Page:
     """The items as ``view`` shows their locations (``sensitive.item_view``; None: as stored),
     oldest first."""
-    dialect = session.get_bind().dialect.name
     view = view if view is not None else sensitive.ItemView(ActionItem.location)
     base = item_features.listed(col(ActionItem.organization_id) == principal.org_id)
     if f.status:
@@ -112,23 +110,22 @@ def action_items_page(
     if view.exclude is not None:
         base = base.where(~view.exclude)
     if f.bbox:
-        base = base.where(sensitive.item_bbox_condition(dialect, view, f.bbox))
+        base = base.where(sensitive.item_bbox_condition(session, view, f.bbox))
     page, nxt = feed_page(
         session, base, [col(ActionItem.created_at), col(ActionItem.id)], limit, cursor
     )
-    props = columns(item_features.properties(dialect))
-    feature = spatial.feature_json(dialect, col(ActionItem.id), view.location, props)
+    props = columns(item_features.properties())
+    feature = dialect.feature_json(session, col(ActionItem.id), view.location, props)
     return Page(page.with_only_columns(feature.label("f")), nxt)
 
 
 def areas_page(session: Session, principal: Principal, *, limit: int, cursor: str | None) -> Page:
     """Areas with the counts a choropleth needs (observations, open and overdue items), by
     name."""
-    dialect = session.get_bind().dialect.name
     base = select(Area).where(col(Area.organization_id) == principal.org_id)
     page, nxt = feed_page(session, base, [col(Area.name), col(Area.id)], limit, cursor)
     props = columns(area_features.properties())
-    feature = spatial.feature_json(dialect, col(Area.id), Area.geometry, props)
+    feature = dialect.feature_json(session, col(Area.id), Area.geometry, props)
     return Page(page.with_only_columns(feature.label("f")), nxt)
 
 
@@ -152,7 +149,6 @@ def walk_page(
     The area comes first so that a map drawing features in order puts it underneath. No
     feature names who made it; sensitive ones are shown to ``principal`` as the rule says
     (a participant sees their own in full, the others' generalised)."""
-    dialect = session.get_bind().dialect.name
     key = decode_cursor(cursor, 3)
     stage = -1 if key is None else key[0]
     if not isinstance(stage, int):
@@ -161,8 +157,8 @@ def walk_page(
     fixed: list[tuple[int, uuid.UUID, Select[Any]]] = []
     if walk.area_id is not None:
         area = select(
-            spatial.feature_json(
-                dialect,
+            dialect.feature_json(
+                session,
                 col(Area.id),
                 Area.geometry,
                 [("kind", "text", literal_column("'area'")), ("name", "text", col(Area.name))],
@@ -175,7 +171,7 @@ def walk_page(
             *columns(walk_features.properties()),
         ]
         route = select(
-            spatial.feature_json(dialect, col(Walk.id), Walk.route, route_props).label("f")
+            dialect.feature_json(session, col(Walk.id), Walk.route, route_props).label("f")
         ).where(col(Walk.id) == walk.id)
         fixed.append((_ROUTE, walk.id, route))
     due = [f for f in fixed if f[0] > stage][:limit]
@@ -195,8 +191,8 @@ def walk_page(
         ("kind", "text", literal_column("'observation'")),
         *columns(observation_features.properties(mask)),
     ]
-    feature = spatial.feature_json(
-        dialect, col(Observation.id), sensitive.shown_location(mask), obs_props
+    feature = dialect.feature_json(
+        session, col(Observation.id), sensitive.shown_location(mask), obs_props
     )
     page, obs_next = feed_page(session, base, order, room, None)
     statements.append(page.with_only_columns(feature.label("f")))

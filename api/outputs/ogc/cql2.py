@@ -19,9 +19,9 @@ from pygeofilter import ast, values
 from shapely.geometry import box, shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import ColumnElement, and_, not_, or_
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from api.core import spatial
+from api.core import dialect
 from api.core.features import Property as Property
 from api.outputs.ogc.crs import BadParameter, OutputCrs, geometry_to_wgs84
 from api.privacy import sensitive
@@ -109,7 +109,7 @@ def _expression(node: Any, lang: str) -> Filter:
 
 @dataclass(frozen=True)
 class Context:
-    dialect: str
+    session: Session
     table: str
     geom: InstrumentedAttribute[Any]
     queryables: Mapping[str, Property]
@@ -244,7 +244,7 @@ def to_sql(node: Filter, ctx: Context) -> ColumnElement[bool]:  # noqa: C901 - o
         prop = _attribute(lhs, ctx)
         if prop.type != "string":
             raise _fail(f"LIKE needs a text property; {prop.name!r} is {prop.type}")
-        cond = spatial.like(ctx.dialect, prop.column, str(node.pattern), nocase=nocase)
+        cond = dialect.like(ctx.session, prop.column, str(node.pattern), nocase=nocase)
         return not_(cond) if node.not_ else cond
     if isinstance(node, ast.GeometryIntersects):
         lhs, rhs = node.lhs, node.rhs
@@ -253,12 +253,11 @@ def to_sql(node: Filter, ctx: Context) -> ColumnElement[bool]:  # noqa: C901 - o
         if not isinstance(lhs, ast.Attribute) or lhs.name != GEOMETRY:
             raise _fail("S_INTERSECTS compares the 'geometry' property with a geometry")
         geom = _geometry(rhs, ctx)
-        rowid = spatial.rowid(ctx.table)
         if ctx.shown is not None:
             search = sensitive.widen(geom.bounds)
-            return spatial.intersects_shown(
-                ctx.dialect, ctx.table, ctx.geom, rowid, geom, ctx.shown, search
+            return dialect.intersects_shown(
+                ctx.session, ctx.table, ctx.geom, geom, ctx.shown, search
             )
-        return spatial.intersects(ctx.dialect, ctx.table, ctx.geom, rowid, geom)
+        return dialect.intersects(ctx.session, ctx.table, ctx.geom, geom)
     name = type(node).__name__
     raise _fail(f"{name} is not supported here (Basic CQL2 and S_INTERSECTS are)")

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from api.auth.readers import ReaderDep, enforce_reader_policy
+from api.auth.readers_router import ReaderDep, enforce_reader_policy
 from api.http.deps import SessionDep, feed_connection
 from api.http.streaming import ClosingStreamingResponse
 from api.outputs.maps.service import stream_collection
@@ -67,10 +67,6 @@ def _link(href: str, rel: str, type_: str, title: str | None = None) -> dict[str
     return out
 
 
-def _dialect(session: SessionDep) -> str:
-    return session.get_bind().dialect.name
-
-
 @router.get("", name="ogc_landing")
 def landing(request: Request, principal: ReaderDep) -> dict[str, Any]:
     root = _root(request)
@@ -98,7 +94,7 @@ def conformance(principal: ReaderDep) -> dict[str, Any]:
     responses={200: {"content": {OPENAPI_30: {"schema": {"type": "object"}}}}},
 )
 def api_document(request: Request, principal: ReaderDep, session: SessionDep) -> JSONResponse:
-    cols = list(ogc.collections(_dialect(session)).values())
+    cols = list(ogc.collections().values())
     return JSONResponse(openapi.document(_root(request), cols), media_type=OPENAPI_30)
 
 
@@ -131,8 +127,7 @@ def list_collections(request: Request, principal: ReaderDep, session: SessionDep
     return {
         "links": [_link(f"{root}/collections", "self", JSON, "Collections")],
         "collections": [
-            _collection_doc(request, session, principal, c)
-            for c in ogc.collections(_dialect(session)).values()
+            _collection_doc(request, session, principal, c) for c in ogc.collections().values()
         ],
         "crs": list(crs.supported()),
     }
@@ -142,7 +137,7 @@ def list_collections(request: Request, principal: ReaderDep, session: SessionDep
 def get_collection(
     cid: str, request: Request, principal: ReaderDep, session: SessionDep
 ) -> dict[str, Any]:
-    c = ogc.get_collection(_dialect(session), cid)
+    c = ogc.get_collection(cid)
     return _collection_doc(request, session, principal, c)
 
 
@@ -150,7 +145,7 @@ def get_collection(
 def queryables(
     cid: str, request: Request, principal: ReaderDep, session: SessionDep
 ) -> JSONResponse:
-    c = ogc.get_collection(_dialect(session), cid)
+    c = ogc.get_collection(cid)
     return JSONResponse(ogc.queryables_schema(c, str(request.url)), media_type=SCHEMA_JSON)
 
 
@@ -159,7 +154,7 @@ def schema(
     cid: str, request: Request, principal: ReaderDep, session: SessionDep, f: str | None = None
 ) -> JSONResponse:
     """Part 5 schema (flat properties); ``f=feature``: the same as a GeoJSON Feature schema."""
-    c = ogc.get_collection(_dialect(session), cid)
+    c = ogc.get_collection(cid)
     if f not in (None, "", "feature"):
         raise BadParameter.at("f", "use f=feature for the GeoJSON Feature schema")
     if f == "feature":
@@ -218,8 +213,7 @@ def items(
     cursor: str | None = None,
     f: str | None = None,
 ) -> StreamingResponse:
-    dialect = _dialect(session)
-    c = ogc.get_collection(dialect, cid)
+    c = ogc.get_collection(cid)
     allowed = ITEMS_PARAMS | {p.name for p in ogc.property_params(c)}
     for name in request.query_params:
         if name not in allowed:
@@ -279,7 +273,7 @@ def item(
     crs_: str | None = Query(default=None, alias="crs"),
     f: str | None = None,
 ) -> JSONResponse:
-    c = ogc.get_collection(_dialect(session), cid)
+    c = ogc.get_collection(cid)
     media = _media(f)
     out_crs = crs.parse(crs_, "crs")
     feature = ogc.one_feature(session, principal, c, fid, out_crs)

@@ -20,7 +20,7 @@ from sqlmodel import col
 from api.action_items import features as item_features
 from api.areas import features as area_features
 from api.auth.principal import Principal
-from api.core import spatial
+from api.core import dialect
 from api.core.errors import InvalidInput, NotFound
 from api.core.features import masked
 from api.core.paging import after_keyset, decode_cursor, encode_cursor
@@ -61,9 +61,9 @@ class Collection:
     def shown_geom(self) -> Any:
         return self.geom if self.shown is None else self.shown
 
-    def geometry_expr(self, dialect: str) -> Any:
+    def geometry_expr(self, session: Session) -> Any:
         return (
-            spatial.multi(dialect, self.shown_geom)
+            dialect.multi(session, self.shown_geom)
             if self.geometry_type.startswith("Multi")
             else self.shown_geom
         )
@@ -72,13 +72,12 @@ class Collection:
         stmt = self.base(principal)
         return stmt if self.exclude is None else stmt.where(~self.exclude)
 
-    def bbox_condition(self, dialect: str, bbox: tuple[float, ...]) -> ColumnElement[bool]:
+    def bbox_condition(self, session: Session, bbox: tuple[float, ...]) -> ColumnElement[bool]:
         box = (bbox[0], bbox[1], bbox[2], bbox[3])
-        rowid = spatial.rowid(self.table)
         if self.shown is None:
-            return spatial.bbox_filter(dialect, self.table, self.geom, rowid, box)
-        return spatial.bbox_filter_shown(
-            dialect, self.table, self.geom, rowid, box, self.shown, sensitive.widen(box)
+            return dialect.bbox_filter(session, self.table, self.geom, box)
+        return dialect.bbox_filter_shown(
+            session, self.table, self.geom, box, self.shown, sensitive.widen(box)
         )
 
 
@@ -102,8 +101,8 @@ def _of_org(
     return base
 
 
-@lru_cache(maxsize=4)
-def collections(dialect: str) -> dict[str, Collection]:
+@lru_cache(maxsize=1)
+def collections() -> dict[str, Collection]:
     found = (
         Collection(
             "observations", "Observations", "What walk participants noted, where and when.",
@@ -115,7 +114,7 @@ def collections(dialect: str) -> dict[str, Collection]:
             "action-items", "Action items", "The action list: one fixable thing in one area.",
             "Point", "action_item", ActionItem.location, col(ActionItem.id),
             col(ActionItem.created_at), col(ActionItem.created_at),
-            item_features.properties(dialect), _of_org(ActionItem, item_features.listed),
+            item_features.properties(), _of_org(ActionItem, item_features.listed),
         ),
         Collection(
             "areas", "Areas",
@@ -132,8 +131,8 @@ def collections(dialect: str) -> dict[str, Collection]:
     return {c.id: c for c in found}
 
 
-def get_collection(dialect: str, cid: str) -> Collection:
-    found = collections(dialect).get(cid)
+def get_collection(cid: str) -> Collection:
+    found = collections().get(cid)
     if found is None:
         raise NotFound(f"no collection {cid!r}")
     return found
@@ -176,9 +175,8 @@ def _iso(value: Any) -> str | None:
 
 def extent(session: Session, principal: Principal, c: Collection) -> dict[str, Any]:
     """The collection's spatial and temporal extent, from the data the caller may see."""
-    dialect = session.get_bind().dialect.name
     c = for_caller(session, principal, c)
-    cols = spatial.extent(dialect, c.shown_geom)
+    cols = dialect.extent(session, c.shown_geom)
     if c.temporal is not None:
         cols += [func.min(c.temporal), func.max(c.temporal)]
     row = session.execute(c.select(principal).with_only_columns(*cols)).one()
@@ -253,10 +251,9 @@ def datetime_condition(value: str, column: Any) -> ColumnElement[bool]:
 
 
 def _filtered(session: Session, principal: Principal, c: Collection, q: ItemsQuery) -> Select[Any]:
-    dialect = session.get_bind().dialect.name
     stmt = c.select(principal)
     if q.bbox is not None:
-        stmt = stmt.where(c.bbox_condition(dialect, q.bbox))
+        stmt = stmt.where(c.bbox_condition(session, q.bbox))
     if q.datetime and c.temporal is not None:
         stmt = stmt.where(datetime_condition(q.datetime, c.temporal))
     queryables = c.queryables
@@ -267,23 +264,22 @@ def _filtered(session: Session, principal: Principal, c: Collection, q: ItemsQue
         values = [cql2.coerce(prop, v.strip(), name) for v in raw.split(",")]
         stmt = stmt.where(prop.column.in_(values) if len(values) > 1 else prop.column == values[0])
     if q.filter is not None:
-        ctx = cql2.Context(dialect, c.table, c.geom, queryables, q.filter_crs, c.shown)
+        ctx = cql2.Context(session, c.table, c.geom, queryables, q.filter_crs, c.shown)
         stmt = stmt.where(cql2.to_sql(q.filter, ctx))
     return stmt
 
 
-def feature_expr(dialect: str, c: Collection, crs: OutputCrs | None) -> ColumnElement[str]:
-    geom = c.geometry_expr(dialect)
+def feature_expr(session: Session, c: Collection, crs: OutputCrs | None) -> ColumnElement[str]:
+    geom = c.geometry_expr(session)
     decimals = 6
     if crs is not None:
-        geom = spatial.transform(dialect, geom, crs.srid)
+        geom = dialect.transform(geom, crs.srid)
         if crs.swap_axes:
-            geom = spatial.swap_axes(dialect, geom)
+            geom = dialect.swap_axes(session, geom)
         decimals = crs.decimals
     props = [(p.name, p.kind, p.column) for p in c.properties]
-    return spatial.feature_json(
-        dialect, c.id_col, c.geom, props,
-        geometry_text=spatial.geometry_geojson(dialect, geom, decimals),
+    return dialect.feature_json(session, c.id_col, c.geom, props,
+        geometry_text=dialect.geometry_geojson(session, geom, decimals),
     )  # fmt: skip
 
 
@@ -302,7 +298,6 @@ def _cursor(cursor: str | None) -> tuple[str | None, int | None]:
 
 
 def items_page(session: Session, principal: Principal, c: Collection, q: ItemsQuery) -> ItemsPage:
-    dialect = session.get_bind().dialect.name
     c = for_caller(session, principal, c)
     stmt = _filtered(session, principal, c, q)
     keyset, matched = _cursor(q.cursor)
@@ -322,7 +317,7 @@ def items_page(session: Session, principal: Principal, c: Collection, q: ItemsQu
     nxt = None
     if len(tail) == 2:
         nxt = encode_cursor([tail[0][0].isoformat(), str(tail[0][1]), matched])
-    feature = feature_expr(dialect, c, q.crs).label("f")
+    feature = feature_expr(session, c, q.crs).label("f")
     return ItemsPage(stmt.with_only_columns(feature).order_by(*order).limit(q.limit), matched, nxt)
 
 
@@ -333,10 +328,9 @@ def one_feature(
         key = uuid.UUID(fid)
     except ValueError as exc:
         raise NotFound(f"no feature {fid!r} in {c.id}") from exc
-    dialect = session.get_bind().dialect.name
     c = for_caller(session, principal, c)
     stmt = (
-        c.select(principal).where(c.id_col == key).with_only_columns(feature_expr(dialect, c, crs))
+        c.select(principal).where(c.id_col == key).with_only_columns(feature_expr(session, c, crs))
     )
     text = session.scalar(stmt)
     if text is None:

@@ -13,10 +13,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from api.action_items.deps import RulesDep
+from api.action_items.deps_router import RulesDep
 from api.http.deps import SessionDep
+from api.http.export_links import media_url_builder
 from api.outputs.open311 import formats, server
-from api.outputs.open311.links import media_url_builder
 from models import utcnow
 
 PREFIX = "/open311/v2"

@@ -11,8 +11,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 
 from api.core.i18n import pick_language
-from api.core.paging import clamp_limit, next_url
+from api.core.paging import clamp_limit
 from api.http.deps import SessionDep
+from api.http.paging import next_url
 from api.outputs.public import pages, service
 
 router = APIRouter(prefix="/public", tags=["public"])

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from api.auth.readers import ReaderDep, enforce_reader_policy
+from api.auth.readers_router import ReaderDep, enforce_reader_policy
 from api.http.deps import SessionDep
 from api.outputs.ogc import service as ogc
 from api.outputs.tiles import service as tiles
@@ -24,7 +24,7 @@ CACHE = "private, max-age=60, must-revalidate"
 def tile(
     layer: str, z: str, x: str, y: str, request: Request, principal: ReaderDep, session: SessionDep
 ) -> Response:
-    c = tiles.layer(session.get_bind().dialect.name, layer)  # an unknown layer is a 404 first
+    c = tiles.layer(layer)  # an unknown layer is a 404 first
     t = tiles.parse_tile(z, x, y)
     data = tiles.render(session, principal, c, t)
     etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
@@ -40,7 +40,7 @@ def tile(
 def tilejson(
     layer: str, request: Request, principal: ReaderDep, session: SessionDep
 ) -> dict[str, Any]:
-    c = tiles.layer(session.get_bind().dialect.name, layer)
+    c = tiles.layer(layer)
     bbox = ogc.extent(session, principal, c)["spatial"]["bbox"][0]
     base = str(request.base_url).rstrip("/")
     return {

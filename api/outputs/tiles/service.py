@@ -9,20 +9,19 @@ generalised for all but coordinators and admins) are the OGC collections'
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import shapely
 from shapely.geometry import box
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from api.auth.principal import Principal
-from api.core import spatial
+from api.core import dialect
 from api.core.errors import NotFound
 from api.outputs.ogc import service as ogc
+from geo import mercator
 
 LAYERS = ("observations", "action-items", "areas")
 # What a map draws and a click shows: the collection's properties without free text and
@@ -43,7 +42,6 @@ OVERVIEW_PROPERTIES = {
 EXTENT = 4096  # tile coordinate units
 BUFFER = 64  # units around the tile kept for rendering across tile edges
 MAX_ZOOM = 24
-MERCATOR_HALF = math.pi * 6378137.0
 WEB_MERCATOR = 3857
 
 
@@ -54,25 +52,12 @@ class Tile:
     y: int
 
     def mercator_bounds(self) -> tuple[float, float, float, float]:
-        size = 2 * MERCATOR_HALF / (1 << self.z)
-        minx = -MERCATOR_HALF + self.x * size
-        maxy = MERCATOR_HALF - self.y * size
-        return (minx, maxy - size, minx + size, maxy)
+        return mercator.tile_bounds(self.z, self.x, self.y)
 
     def lonlat_bounds(self, buffer: float = 0.0) -> tuple[float, float, float, float]:
         """The tile in degrees, grown by ``buffer`` tile units (for the index lookup)."""
-        minx, miny, maxx, maxy = self.mercator_bounds()
-        pad = (maxx - minx) * buffer / EXTENT
-        minx, miny, maxx, maxy = minx - pad, miny - pad, maxx + pad, maxy + pad
-
-        def lon(v: float) -> float:
-            return max(-180.0, min(180.0, math.degrees(v / 6378137.0)))
-
-        def lat(v: float) -> float:
-            v = max(-MERCATOR_HALF, min(MERCATOR_HALF, v))
-            return math.degrees(math.atan(math.sinh(v / 6378137.0)))
-
-        return (lon(minx), lat(miny), lon(maxx), lat(maxy))
+        bounds = self.mercator_bounds()
+        return mercator.to_lonlat_bounds(bounds, (bounds[2] - bounds[0]) * buffer / EXTENT)
 
 
 def parse_tile(z: str, x: str, y: str) -> Tile:
@@ -85,23 +70,22 @@ def parse_tile(z: str, x: str, y: str) -> Tile:
     return Tile(tz, tx, ty)
 
 
-def layer(dialect: str, name: str) -> ogc.Collection:
+def layer(name: str) -> ogc.Collection:
     if name not in LAYERS:
         raise NotFound(f"no tile layer {name!r}; layers are {', '.join(LAYERS)}")
-    return ogc.get_collection(dialect, name)
+    return ogc.get_collection(name)
 
 
-def _kind_sql(dialect: str, p: ogc.Property) -> Any:
+def _kind_sql(session: Session, p: ogc.Property) -> Any:
     # MVT values are strings, numbers or booleans: UUIDs and times go as text.
     if p.kind in ("uuid", "time"):
-        return spatial.json_value(dialect, p.kind, p.column)
+        return dialect.json_value(session, p.kind, p.column)
     return p.column
 
 
 def _features(session: Session, principal: Principal, c: ogc.Collection, t: Tile) -> Select[Any]:
-    dialect = session.get_bind().dialect.name
     bounds = t.lonlat_bounds(BUFFER)
-    return c.select(principal).where(c.bbox_condition(dialect, bounds))
+    return c.select(principal).where(c.bbox_condition(session, bounds))
 
 
 def with_ids(c: ogc.Collection, z: int) -> bool:
@@ -121,14 +105,13 @@ def fields(c: ogc.Collection) -> dict[str, str]:
 
 def render(session: Session, principal: Principal, c: ogc.Collection, t: Tile) -> bytes:
     """The tile's MVT bytes; empty bytes for an empty tile."""
-    dialect = session.get_bind().dialect.name
     c = ogc.for_caller(session, principal, c)
     stmt = _features(session, principal, c, t)
-    props = [(p.name, _kind_sql(dialect, p)) for p in properties(c, t.z)]
+    props = [(p.name, _kind_sql(session, p)) for p in properties(c, t.z)]
     if with_ids(c, t.z):
-        props.insert(0, ("id", spatial.uuid_text(dialect, c.id_col)))
-    if spatial.has_mvt(dialect):
-        return spatial.as_mvt(
+        props.insert(0, ("id", dialect.uuid_text(session, c.id_col)))
+    if dialect.has_mvt(session):
+        return dialect.as_mvt(
             session,
             stmt,
             layer=c.id,
@@ -144,9 +127,8 @@ def render(session: Session, principal: Principal, c: ogc.Collection, t: Tile) -
 def _encode_in_python(
     session: Session, stmt: Select[Any], c: ogc.Collection, t: Tile, props: list[tuple[str, Any]]
 ) -> bytes:
-    dialect = session.get_bind().dialect.name
-    geom = spatial.transform(dialect, c.shown_geom, WEB_MERCATOR)
-    cols = [spatial.as_wkb(dialect, geom), *(expr for _, expr in props)]
+    geom = dialect.transform(c.shown_geom, WEB_MERCATOR)
+    cols = [dialect.as_wkb(session, geom), *(expr for _, expr in props)]
     bounds = t.mercator_bounds()
     pad = (bounds[2] - bounds[0]) * BUFFER / EXTENT
     clip = box(bounds[0] - pad, bounds[1] - pad, bounds[2] + pad, bounds[3] + pad)
@@ -167,7 +149,9 @@ def _encode_in_python(
             if value is None:
                 continue  # ST_AsMVT leaves NULLs out too
             values[name] = bool(value) if name in bools else value
-        features.append({"geometry": _quantize(shape, bounds), "properties": values})
+        features.append(
+            {"geometry": mercator.to_tile_units(shape, bounds, EXTENT), "properties": values}
+        )
     if not features:
         return b""
     import mapbox_vector_tile  # SpatiaLite only; PostGIS writes MVT itself
@@ -176,12 +160,3 @@ def _encode_in_python(
         [{"name": c.id, "features": features}], default_options={"extents": EXTENT}
     )
     return data
-
-
-def _quantize(shape: Any, bounds: tuple[float, float, float, float]) -> Any:
-    """Web Mercator -> integer tile units (y up; the encoder flips it), as ST_AsMVTGeom snaps.
-    Done here with shapely 2's vectorised transform rather than the encoder's per-point one."""
-    minx, miny, maxx, maxy = bounds
-    scale = np.array([EXTENT / (maxx - minx), EXTENT / (maxy - miny)])
-    origin = np.array([minx, miny])
-    return shapely.transform(shape, lambda xy: np.rint((xy - origin) * scale))

@@ -12,7 +12,7 @@ import mapbox_vector_tile
 import pytest
 from shapely.geometry import Polygon, shape
 
-from api.auth.deps import Principal
+from api.auth.deps_router import Principal
 from api.core import spatial
 from api.core.db import create_db_engine, make_sessionmaker
 from api.core.migrate import upgrade
@@ -50,7 +50,7 @@ def _render_all(url: str) -> dict[tuple[str, int, int, int], dict[str, Any]]:
             for z in (12, 15, 17):
                 x, y = tile_of(cx, cy, z)
                 for name in tiles.LAYERS:
-                    c = ogc.get_collection(engine.dialect.name, name)
+                    c = ogc.get_collection(name)
                     data = tiles.render(s, who, c, tiles.Tile(z, x, y))
                     out[(name, z, x, y)] = mapbox_vector_tile.decode(
                         data, default_options={"y_coord_down": True}

@@ -1,6 +1,6 @@
 // "My items": the department's open items, overdue first, then by priority; filterable.
 import * as api from '../api.js';
-import { setParams } from '../app.js';
+import { setParams } from '../nav.js';
 import { field, formatDate, h, option, setTitle } from '../dom.js';
 import { lang, t } from '../i18n.js';
 import { session } from '../session.js';

@@ -1,7 +1,7 @@
 // The planner's map: observations (clustered when dense), action items by status, areas shaded
 // by open items, hotspot cells by class. Filters live in the URL so a view can be shared.
 import * as api from '../api.js';
-import { setParams } from '../app.js';
+import { setParams } from '../nav.js';
 import { field, h, option, saveResponse, setTitle } from '../dom.js';
 import { t } from '../i18n.js';
 import { createMap, emptyCollection, fit, STATUS_COLOURS, statusColourExpression } from '../map.js';

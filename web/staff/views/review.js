@@ -1,6 +1,6 @@
 // The review queue: accept, hide or mark duplicate, with a reason.
 import * as api from '../api.js';
-import { setParams } from '../app.js';
+import { setParams } from '../nav.js';
 import { announcer, field, formatDateTime, h, option, setTitle } from '../dom.js';
 import { lang, t } from '../i18n.js';
 import { session } from '../session.js';

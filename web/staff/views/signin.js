@@ -1,9 +1,9 @@
 import * as api from '../api.js';
 import { field, h, setTitle } from '../dom.js';
 import { t } from '../i18n.js';
-import { languageSelect } from '../app.js';
 
-export function signInView({ notice, onSignedIn }) {
+// languageSelect: the shell's language menu, which renders the page again in the language chosen.
+export function signInView({ notice, onSignedIn, languageSelect }) {
   setTitle(t('signin.title'));
   const email = h('input', { type: 'email', name: 'email', autocomplete: 'username', required: true });
   const password = h('input', { type: 'password', name: 'password', autocomplete: 'current-password', required: true });

@@ -1,7 +1,6 @@
 // Walks: the list with start/end, and a new walk with a route drawn on the map or uploaded
 // as GeoJSON or GPX.
 import * as api from '../api.js';
-import { navigate, render } from '../app.js';
 import { announcer, field, formatDateTime, h, listTable, option, setTitle } from '../dom.js';
 import { lang, t } from '../i18n.js';
 import { createMap, emptyCollection, fit } from '../map.js';
@@ -113,8 +112,7 @@ export async function walkNewView(main) {
     if (coords.length > 1) body.route = { type: 'LineString', coordinates: coords };
     try {
       const walk = await api.post('/api/v1/walks', body);
-      navigate(`/walks/${walk.id}/join`);
-      render();
+      location.assign(`#/walks/${walk.id}/join`); // hashchange: the shell renders the sheet
     } catch (err) {
       message.textContent = err.text ?? err.message;
     }

@@ -13,7 +13,7 @@ from fastapi import Depends
 
 from api.action_items import grouping
 from api.action_items.grouping import GroupingRules
-from api.auth.deps import PrincipalDep
+from api.auth.deps_router import PrincipalDep
 from api.http.deps import SessionDep, SettingsDep
 from models import ActionItem
 

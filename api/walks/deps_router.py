@@ -11,8 +11,8 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from api.auth.deps import Principal, PrincipalDep
-from api.auth.readers import ReaderDep
+from api.auth.deps_router import Principal, PrincipalDep
+from api.auth.readers_router import ReaderDep
 from api.core.errors import NotFound
 from api.http.deps import SessionDep
 from models import Walk

@@ -8,9 +8,9 @@ import uuid
 from fastapi import Request, Response
 
 from api.action_items import grouping as item_domain
-from api.auth.deps import PrincipalDep
-from api.core.paging import link_next
+from api.auth.deps_router import PrincipalDep
 from api.http.deps import PageDep, SessionDep, SettingsDep
+from api.http.paging import link_next
 from api.http.routing import api_router
 from api.outputs.open311 import client, keys
 from models.exchange import (

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends
 
 from api.areas.service import get_area
-from api.auth.deps import PrincipalDep
+from api.auth.deps_router import PrincipalDep
 from api.http.deps import SessionDep
 from models import Area
 

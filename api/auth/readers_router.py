@@ -16,7 +16,7 @@ from fastapi import BackgroundTasks, Depends, Request, Security
 from fastapi.security.http import HTTPBase
 
 from api.auth import tokens as token_service
-from api.auth.deps import Principal, current_principal, enforce_policy
+from api.auth.deps_router import Principal, current_principal, enforce_policy
 from api.core.errors import Unauthorized
 from api.http.deps import SessionDep, bind_request
 from api.http.docs import oauth2_scheme
