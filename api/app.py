@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from api.action_items import router as action_items
 from api.areas import router as areas
+from api.assets import router as assets
 from api.auth import organization_router as organization
 from api.auth import policy
 from api.auth import router as auth
@@ -88,6 +89,7 @@ API_ROUTERS = (
     report_back.router,
     report_back_public.router,
     notices.router,
+    assets.router,
 )
 # Readers authorize with personal access tokens too (Bearer or Basic), through their own
 # dependency (api/auth/readers_router.py); the policy table still decides. The map feeds are readers that

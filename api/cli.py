@@ -1,5 +1,5 @@
-"""The ``safewalk`` command: init, serve, migrate, import-areas, demo, purge, backup, restore,
-notify.
+"""The ``safewalk`` command: init, serve, migrate, import-areas, import-assets, demo, purge,
+backup, restore, notify.
 
 Non-interactive."""
 
@@ -134,6 +134,52 @@ def cmd_serve(args: argparse.Namespace) -> int:
         uvicorn.run("api.cli:worker_app", factory=True, workers=args.workers, **options)
     else:
         uvicorn.run(app, **options)
+    return 0
+
+
+def cmd_import_assets(args: argparse.Namespace) -> int:
+    from api.assets import service as assets
+    from api.assets.importer import ImportOptions
+    from api.auth import organizations
+
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        print(f"error: cannot read {path}: {exc}", file=sys.stderr)
+        return 1
+    options = ImportOptions(
+        args.id_property, args.owner_property, args.crs, args.x_column, args.y_column
+    )
+    engine, factory = _session_factory()
+    try:
+        for session in session_scope(factory):
+            org = organizations.only_or_named(session, args.org)
+            report = assets.import_assets(
+                session, org.id, data, path.name, kind=args.kind, options=options,
+                full=args.full, skip_invalid=args.skip_invalid,
+            )  # fmt: skip
+    except DomainError as exc:
+        for err in exc.errors or []:
+            where = err["loc"][-1]
+            print(f"error: {'feature ' if isinstance(where, int) else ''}{where}: {err['msg']}",
+                  file=sys.stderr)  # fmt: skip
+        if exc.errors and isinstance(exc.errors[0]["loc"][-1], int):
+            print(
+                "nothing was imported (use --skip-invalid to import the valid features)",
+                file=sys.stderr,
+            )
+        elif not exc.errors:
+            print(f"error: {exc.detail}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    for refusal in report.refused:
+        print(f"feature {refusal.feature}: skipped: {refusal.reason}")
+    print(
+        f"{report.created} created, {report.updated} updated, {report.removed} removed, "
+        f"{len(report.refused)} refused"
+    )
     return 0
 
 
@@ -367,6 +413,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--skip-invalid", action="store_true", help="import the valid features, skip the rest"
     )
     p.set_defaults(func=cmd_import_areas)
+
+    p = sub.add_parser(
+        "import-assets", help="import point assets (street lights) from GeoJSON, GPKG or CSV"
+    )
+    p.add_argument("file")
+    p.add_argument("--kind", default="street_light", help="asset kind (default: street_light)")
+    p.add_argument("--org", help="organization slug (default: the only one)")
+    p.add_argument("--id-property", help="property holding the lamp number or NVDB id")
+    p.add_argument("--owner-property", help="property holding the owner (Eier)")
+    p.add_argument("--crs", help="the file's CRS, e.g. EPSG:25833 or EPSG:5973 (CSV: default 4326)")
+    p.add_argument("--x-column", help="CSV column of lon or easting")
+    p.add_argument("--y-column", help="CSV column of lat or northing")
+    p.add_argument(
+        "--full", action="store_true", help="assets of the kind missing from the file are removed"
+    )
+    p.add_argument(
+        "--skip-invalid", action="store_true", help="import the valid features, skip the rest"
+    )
+    p.set_defaults(func=cmd_import_assets)
 
     p = sub.add_parser("demo", help="load a demo organization with a realistic walk")
     p.add_argument(

@@ -11,6 +11,7 @@ HERE = Path(__file__).parent
 RUNS = [
     ["bench_grouping.py", "100000"],
     ["bench_hotspots_pure.py"],
+    ["bench_lights.py"],
     ["bench_plausibility.py"],
     ["bench_assign.py", "--n", "100000"],
     ["bench_regroup.py", "--size", "100000"],

@@ -9,6 +9,7 @@ from models.action_items import (
     OwnerType,
 )
 from models.areas import Area, AreaKind
+from models.assets import Asset, AssetOwner, AssetOwnerRoute, AssetStatus
 from models.base import SRID, metadata, utcnow
 from models.categories import DEFAULT_CATEGORIES, Category
 from models.deadlines import ResponseTimeRule
@@ -35,6 +36,10 @@ __all__ = [
     "ActionStatus",
     "Area",
     "AreaKind",
+    "Asset",
+    "AssetOwner",
+    "AssetOwnerRoute",
+    "AssetStatus",
     "Category",
     "DispatchState",
     "ErasureKind",

@@ -11,6 +11,7 @@ from pydantic import ConfigDict
 from sqlalchemy import JSON, Boolean, Column, Index, Integer, Text, false
 from sqlmodel import Field, SQLModel
 
+from models.assets import AssetBrief
 from models.base import NotNull, enum_column, geometry_column, new_id, ts_column, utcnow
 from models.geojson import StoredPoint, StoredPolygonOrNone
 from models.observations import PhotoLink
@@ -187,6 +188,10 @@ class ActionItem(SQLModel, table=True):
         default=None, foreign_key="action_item.id", ondelete="SET NULL"
     )
     resolved_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
+    # The asset (a lamp) every observation of the item names: one item per lamp.
+    asset_id: uuid.UUID | None = Field(
+        default=None, foreign_key="asset.id", ondelete="SET NULL", index=True
+    )
     # Bumped by every UPDATE (optimistic locking: UPDATE ... WHERE version = old); the ETag.
     version: int = Field(default=1, sa_column=_VERSION)
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
@@ -261,6 +266,12 @@ class ActionItemRead(SQLModel):
     allowed_moves: list[ActionStatus] = []
     # Photos of the fix, with short-lived signed links.
     photos: list[PhotoLink] = []
+    # The lamp (or other asset) the item is about, and what its observations' photos measured.
+    asset_id: uuid.UUID | None = None
+    asset: AssetBrief | None = None
+    recurring: bool = False
+    estimated_lux: float | None = None
+    below_target: bool = False
 
 
 class ActionItemUpdate(SQLModel):

@@ -7,9 +7,10 @@ from dataclasses import asdict, dataclass
 from typing import Annotated, Any
 
 from pydantic import ConfigDict, StringConstraints
-from sqlalchemy import Boolean, Column, UniqueConstraint, true
+from sqlalchemy import Boolean, Column, Float, UniqueConstraint, text, true
 from sqlmodel import Field, SQLModel
 
+from models.assets import ASSET_KIND_PATTERN
 from models.base import NotNull, new_id
 
 
@@ -35,6 +36,12 @@ class Category(SQLModel, table=True):
         default=True, sa_column=Column(Boolean, nullable=False, server_default=true())
     )
     sort_order: int = 0
+    # Observations of this category name an asset of this kind (a lamp for "lighting"): the
+    # participant's choice, else the nearest in service within ``asset_snap_m``.
+    asset_kind: str | None = Field(default=None, max_length=32)
+    asset_snap_m: float = Field(
+        default=15.0, sa_column=Column(Float, nullable=False, server_default=text("15"))
+    )
 
 
 @dataclass(frozen=True)
@@ -121,6 +128,8 @@ class CategoryCreate(SQLModel):
     actionable: bool = True
     sensitive: bool = False
     published: bool | None = None  # default: published unless sensitive
+    asset_kind: Annotated[str, StringConstraints(pattern=ASSET_KIND_PATTERN)] | None = None
+    asset_snap_m: float = Field(default=15.0, ge=0, le=100)
 
 
 class CategoryUpdate(SQLModel):
@@ -139,6 +148,8 @@ class CategoryUpdate(SQLModel):
     actionable: Annotated[bool | None, NotNull] = None
     published: Annotated[bool | None, NotNull] = None
     sensitive: Annotated[bool | None, NotNull] = None
+    asset_kind: Annotated[str, StringConstraints(pattern=ASSET_KIND_PATTERN)] | None = None
+    asset_snap_m: Annotated[float | None, NotNull] = Field(default=None, ge=0, le=100)
 
 
 class CategoryRead(SQLModel):
@@ -152,3 +163,5 @@ class CategoryRead(SQLModel):
     sensitive: bool
     published: bool
     sort_order: int
+    asset_kind: str | None = None
+    asset_snap_m: float = 15.0

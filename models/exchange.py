@@ -82,6 +82,10 @@ class Open311Dispatch(SQLModel, table=True):
         foreign_key="organization.id", index=True, ondelete="CASCADE"
     )
     action_item_id: uuid.UUID = Field(foreign_key="action_item.id", unique=True, ondelete="CASCADE")
+    # Set for an item referred to an asset's owner: sent to the owner's endpoint, not ours.
+    route_id: uuid.UUID | None = Field(
+        default=None, foreign_key="asset_owner_route.id", ondelete="CASCADE", index=True
+    )
     state: DispatchState = Field(
         default=DispatchState.pending, sa_column=enum_column(DispatchState, index=True)
     )

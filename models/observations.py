@@ -103,6 +103,12 @@ class Observation(SQLModel, table=True):
     h3_r10: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     h3_r11: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     h3_r12: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    # The asset (a lamp) the observation is about: the participant's choice, else the nearest
+    # in service within the category's snap distance; and how far it is.
+    asset_id: uuid.UUID | None = Field(
+        default=None, foreign_key="asset.id", ondelete="SET NULL", index=True
+    )
+    asset_distance_m: float | None = None
     # sha256 of the canonical request body: an identical replay answers 200, another body 409.
     body_hash: str = Field(sa_column=Column(String(64), nullable=False))
 
@@ -139,6 +145,9 @@ class Photo(SQLModel, table=True):
     uploaded_by_user_id: uuid.UUID | None = Field(
         default=None, foreign_key="user_account.id", ondelete="SET NULL"
     )
+    # From the upload's EXIF exposure, read before it was stripped (geo.exposure); never EXIF.
+    exposure_ev100: float | None = None
+    estimated_lux: float | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
 
 
@@ -170,6 +179,8 @@ class ObservationIn(SQLModel):
     perceived_safety: int | None = Field(default=None, ge=0, le=3)
     note: str | None = Field(default=None, max_length=2000)
     recorded_at: AwareDatetime
+    # The asset the participant chose ("this lamp"); else the server snaps to the nearest.
+    asset_id: uuid.UUID | None = None
 
 
 class ObservationRead(SQLModel):
@@ -194,6 +205,10 @@ class ObservationRead(SQLModel):
     photo_ids: list[uuid.UUID] = []
     # The same photos with signed links that work without a header (for <img>), short-lived.
     photos: list[PhotoLink] = []
+    asset_id: uuid.UUID | None = None
+    asset_distance_m: float | None = None
+    # The median of its photos' estimates (lux), where they had an exposure.
+    estimated_lux: float | None = None
 
 
 class ObservationModerate(SQLModel):
@@ -278,3 +293,5 @@ class PhotoRead(SQLModel):
     urls: PhotoUrls
     # Links that work without an Authorization header, for a short while.
     signed_urls: PhotoUrls | None = None
+    exposure_ev100: float | None = None
+    estimated_lux: float | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Final
+from typing import Annotated, Final, Literal
 
 from pydantic import ConfigDict
 from pydantic import Field as PydanticField
@@ -69,6 +69,9 @@ class Organization(SQLModel, table=True):
     report_back_photos: bool = Field(
         default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
     )
+    # The NS-EN 13201 P class the organization aims at (geo.exposure.LIGHTING_CLASSES): items
+    # whose photos measure less are flagged below_target.
+    lighting_target_class: str | None = Field(default=None, max_length=4)
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
     moderation_mode: ModerationMode = Field(
         default=ModerationMode.post, sa_column=enum_column(ModerationMode)
@@ -135,6 +138,7 @@ class OrganizationSettingsRead(SQLModel):
     public_followup: bool = False
     # Fix photos on walks' report backs.
     report_back_photos: bool = False
+    lighting_target_class: str | None = None
     # Retention in days; null keeps forever.
     photo_retention_days: int | None = DEFAULT_PHOTO_RETENTION_DAYS
     note_retention_days: int | None = DEFAULT_NOTE_RETENTION_DAYS
@@ -150,6 +154,8 @@ class OrganizationUpdate(SQLModel):
     moderation_mode: Annotated[ModerationMode | None, NotNull] = None
     public_followup: Annotated[bool | None, NotNull] = None
     report_back_photos: Annotated[bool | None, NotNull] = None
+    # P1..P6 (NS-EN 13201: 15, 10, 7.5, 5, 3, 2 lux), or null for none.
+    lighting_target_class: Literal["P1", "P2", "P3", "P4", "P5", "P6"] | None = None
     # Whole days (0..36500), or null to keep forever.
     photo_retention_days: RetentionDays = None
     note_retention_days: RetentionDays = None

@@ -31,6 +31,7 @@ DOMAINS = (
     "privacy",
     "deadlines",
     "notices",
+    "assets",
 )
 HTTP_LIBRARIES = ("fastapi", "starlette")
 

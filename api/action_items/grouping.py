@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from api.action_items import features
+from api.assets import service as assets
 from api.auth.principal import Principal
 from api.core import dialect, spatial, tenancy
 from api.core.errors import Conflict, InvalidInput, NotFound
@@ -49,6 +50,7 @@ from models.action_items import (
 from models.areas import Area
 from models.base import utcnow
 from models.categories import Category
+from models.exchange import Open311Dispatch
 from models.observations import Moderation, Observation
 from models.organizations import Language, Organization
 from models.walks import Participant
@@ -315,6 +317,8 @@ def _nearby_members(
             col(Observation.moderation) == Moderation.accepted,
             col(Observation.id) != obs.id,
             col(ActionItem.status).in_([str(s) for s in statuses]),
+            # A lamp's item holds the observations that name the lamp, and only those.
+            col(ActionItem.asset_id).is_(None),
             area_match,
             dialect.bbox_filter(session, "observation", Observation.location, box),
         )
@@ -349,7 +353,99 @@ def assign(
     lon, lat = point.x, point.y
     # Everything below reads the group and then rewrites it: hold the group's lock first.
     dialect.lock_groups(session, [group_key(obs.organization_id, obs.area_id, cat.id)])
+    if obs.asset_id is not None:
+        item, created = _item_of_lamp(session, obs, cat, rules)
+    else:
+        item, created = _item_by_distance(session, obs, cat, rules, lon, lat)
+    obs.action_item_id = item.id
+    session.flush()
+    refresh(session, item)
+    _set_due_date_if_missing(session, item)
+    session.flush()
+    if created:  # told once complete: its place, priority, due date and owner are known now
+        _refer_to_owner(session, item, obs)
+        notices.item_created(session, item)
+    return item
 
+
+def lamp_key(org_id: uuid.UUID, asset_id: uuid.UUID) -> dialect.GroupKey:
+    """The lock of one lamp's items: its observations may lie in different areas."""
+    return (org_id, "asset", asset_id)
+
+
+def _item_of_lamp(
+    session: Session, obs: Observation, cat: Category, rules: GroupingRules
+) -> tuple[ActionItem, bool]:
+    """One action item per lamp: observations naming the same lamp join its open item, whatever
+    the distance rules say; a recently resolved one reopens; else a new item of the lamp."""
+    assert obs.asset_id is not None
+    dialect.lock_groups(session, [lamp_key(obs.organization_id, obs.asset_id)])
+    of_lamp = (
+        select(col(ActionItem.id))
+        .where(
+            col(ActionItem.organization_id) == obs.organization_id,
+            col(ActionItem.asset_id) == obs.asset_id,
+            col(ActionItem.category_id) == cat.id,
+        )
+        .order_by(col(ActionItem.created_at).desc(), col(ActionItem.id))
+        .limit(1)
+    )
+    open_id = session.scalar(of_lamp.where(col(ActionItem.status).in_(features.OPEN)))
+    if open_id is not None:
+        item = _fresh(session, open_id)
+        assert item is not None
+        return item, False
+    done_id = session.scalar(
+        of_lamp.where(col(ActionItem.status).in_([str(s) for s in RESOLVED_STATUSES]))
+    )
+    resolved = _fresh(session, done_id) if done_id is not None else None
+    if resolved is not None:
+        grace = timedelta(days=rules.reopen_grace_days)
+        if resolved.resolved_at is not None and utcnow() - resolved.resolved_at <= grace:
+            set_status(
+                session, resolved, ActionStatus.reopened, kind="system", participant_id=obs.participant_id,
+                comment="a new observation of the lamp was made after it was resolved",
+            )  # fmt: skip
+            return resolved, False
+    item = new_item(session, cat, obs.area_id, obs, recurrence_of=resolved.id if resolved else None)
+    item.asset_id = obs.asset_id
+    return item, True
+
+
+def _refer_to_owner(session: Session, item: ActionItem, obs: Observation) -> None:
+    """An item on a lamp the organization does not own is the owner's to fix: referred on
+    creation, and queued for the owner's case system where one is configured."""
+    referral = assets.referral_for(session, item)
+    if referral is None:
+        return
+    item.referred_to = referral.owner_name[:200]
+    set_status(
+        session, item, ActionStatus.referred, kind="system", participant_id=obs.participant_id,
+        comment=f"the lamp belongs to {referral.owner_name}",
+    )  # fmt: skip
+    if referral.route_id is not None:
+        session.add(
+            Open311Dispatch(
+                organization_id=item.organization_id,
+                action_item_id=item.id,
+                route_id=referral.route_id,
+                reason="referred",
+            )
+        )
+        record_event(session, item, kind="open311_queued", comment="queued for the owner")
+    session.flush()
+
+
+def _item_by_distance(
+    session: Session,
+    obs: Observation,
+    cat: Category,
+    rules: GroupingRules,
+    lon: float,
+    lat: float,
+) -> tuple[ActionItem, bool]:
+    """The nearest open item of the category within its distance, a recently resolved one
+    reopened, or a new item (a recurrence of an older resolved one)."""
     open_near = _nearby_members(session, obs, cat, features.OPEN_STATUSES, lon, lat)
     best = nearest_within(
         lon, lat, [Candidate(str(i), x, y) for i, x, y in open_near], cat.group_distance_m
@@ -376,14 +472,7 @@ def assign(
         else:
             item = new_item(session, cat, obs.area_id, obs)
             created = True
-    obs.action_item_id = item.id
-    session.flush()
-    refresh(session, item)
-    _set_due_date_if_missing(session, item)
-    session.flush()
-    if created:  # told once complete: its place, priority and due date are known now
-        notices.item_created(session, item)
-    return item
+    return item, created
 
 
 def detach(session: Session, obs: Observation, *, actor: Principal | None = None) -> None:
@@ -457,6 +546,16 @@ class _Obs:
     is_dark: bool | None
     participant_id: uuid.UUID | None
     participant_group: str | None
+    asset_id: uuid.UUID | None = None
+
+
+# One action item per lamp, in a regroup too: a lamp's observations are a grouping key of their
+# own, at a distance that takes them all, whatever their distance rules say.
+_WHOLE_LAMP_M = 1e7
+
+
+def _regroup_key(code: str, obs: _Obs) -> str:
+    return code if obs.asset_id is None else f"{code}@{obs.asset_id}"
 
 
 @dataclass(slots=True)
@@ -491,6 +590,7 @@ def _read_observations(session: Session, area: Area, *, elsewhere: bool) -> list
     stmt = select(
         o.id, o.category_id, o.action_item_id, func.ST_X(o.location), func.ST_Y(o.location),
         o.recorded_at, o.severity, o.perceived_safety, o.is_dark, o.participant_id, p.group,
+        o.asset_id,
     ).where(
         o.moderation == str(Moderation.accepted), o.location.is_not(None)
     )  # fmt: skip
@@ -511,7 +611,7 @@ def _read_observations(session: Session, area: Area, *, elsewhere: bool) -> list
         )
     return [
         _Obs(r[0], r[1], r[2], float(r[3]), float(r[4]), r[5], r[6], r[7], r[8], r[9],
-             None if r[10] is None else str(r[10]))
+             None if r[10] is None else str(r[10]), r[11])
         for r in session.execute(stmt).all()
     ]  # fmt: skip
 
@@ -632,8 +732,14 @@ def regroup_area(session: Session, principal: Principal, area: Area) -> RegroupR
             staying[obs.item_id].append(obs)
 
     by_id = {str(r.id): r for r in rows}
+    for r in rows:
+        if r.asset_id is not None:
+            distances[_regroup_key(cats[r.category_id].code, r)] = _WHOLE_LAMP_M
     groups = group_points(
-        [GroupPoint(key, cats[r.category_id].code, r.lon, r.lat) for key, r in by_id.items()],
+        [
+            GroupPoint(key, _regroup_key(cats[r.category_id].code, r), r.lon, r.lat)
+            for key, r in by_id.items()
+        ],
         distances,
     )
 
@@ -740,7 +846,7 @@ def regroup_area(session: Session, principal: Principal, area: Area) -> RegroupR
                     cat.id, cat.default_department, figures["priority_score"], now
                 ),
                 "status": str(ActionStatus.new), "version": 1, "created_at": now,
-                "updated_at": now,
+                "updated_at": now, "asset_id": mem[0].asset_id,
             })  # fmt: skip
             # Attributed like an item started on arrival: to whoever reported its first member.
             events.append(_event(area.organization_id, item_id, now, kind="created",

@@ -18,6 +18,7 @@ from sqlmodel import col
 from api.action_items import features
 from api.action_items.grouping import effective_priority
 from api.action_items.workflow import allowed_moves
+from api.assets import service as assets
 from api.auth.principal import Principal
 from api.categories import service as category_service
 from api.core import spatial
@@ -46,6 +47,7 @@ def to_reads(
     if not items:
         return []
     photos = photo_links(session, [i.id for i in items], signer, of_items=True)
+    lamps = assets.item_facts(session, items)
     cats = category_service.codes(session, [i.category_id for i in items])
     # Items of a sensitive category: at their generalised point for all but coordinators+.
     general = principal is not None and not sensitive.full_detail(principal)
@@ -60,6 +62,7 @@ def to_reads(
             "overdue": features.is_overdue(i, today),
             "allowed_moves": allowed_moves(principal, i) if principal is not None else [],
             "photos": photos.get(i.id, []),
+            **lamps.get(i.id, {}),
         }
         if general and is_sensitive:
             point = spatial.from_db(i.location)

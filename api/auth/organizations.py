@@ -13,6 +13,7 @@ from sqlmodel import col
 from api.core import tenancy
 from api.core.errors import Conflict, NotFound
 from models import DEFAULT_CATEGORIES, Category, Organization
+from models.assets import DEFAULT_ASSET_KINDS
 from models.organizations import OrganizationUpdate
 
 _NORDIC = str.maketrans({"æ": "ae", "ø": "o", "å": "a", "Æ": "ae", "Ø": "o", "Å": "a"})
@@ -34,7 +35,10 @@ def seed_default_categories(session: Session, org: Organization) -> list[Categor
     for order, d in enumerate(DEFAULT_CATEGORIES):
         if d.code in existing:
             continue
-        cat = Category(organization_id=org.id, sort_order=order, **d.columns())
+        cat = Category(
+            organization_id=org.id, sort_order=order, asset_kind=DEFAULT_ASSET_KINDS.get(d.code),
+            **d.columns(),
+        )  # fmt: skip
         session.add(cat)
         created.append(cat)
     session.flush()

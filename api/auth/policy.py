@@ -156,6 +156,17 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("PATCH", f"{V1}/webhooks/{{id}}"): ADMIN_ONLY,
     ("DELETE", f"{V1}/webhooks/{{id}}"): ADMIN_ONLY,
     ("GET", f"{V1}/webhooks/{{id}}/deliveries"): ADMIN_ONLY,
+    # Assets (street lights): the register, other owners' case systems, darkness along routes.
+    ("POST", f"{V1}/assets/import"): COORDINATOR_PLUS,
+    ("GET", f"{V1}/assets"): STAFF,
+    ("GET", f"{V1}/assets/{{id}}"): STAFF,
+    ("GET", f"{V1}/asset-owners"): ADMIN_ONLY,
+    ("PUT", f"{V1}/asset-owners/{{owner}}"): ADMIN_ONLY,
+    ("DELETE", f"{V1}/asset-owners/{{owner}}"): ADMIN_ONLY,
+    ("GET", f"{V1}/walks/{{id}}/dark-gaps"): STAFF,
+    ("GET", f"{V1}/areas/{{id}}/dark-gaps"): STAFF,
+    # Participants: the lamps of their own walk's area (the field app caches them at join).
+    ("GET", f"{V1}/map/assets"): WALK_MEMBERS,
     # Plain routes outside the schema (api/http/docs.py), listed so the table tells the whole story.
     ("GET", "/docs"): ANYONE,
     ("GET", "/docs/assets/{name}"): ANYONE,

@@ -58,6 +58,8 @@ def create_category(session: Session, org_id: uuid.UUID, body: CategoryCreate) -
         sensitive=body.sensitive,
         published=body.published if body.published is not None else not body.sensitive,
         sort_order=(last if last is not None else -1) + 1,  # new ones come after the defaults
+        asset_kind=body.asset_kind,
+        asset_snap_m=body.asset_snap_m,
     )
     # Two admins adding the same code at once: the unique constraint decides, in a savepoint
     # so the request's transaction stays usable for the error response.

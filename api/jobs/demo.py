@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import math
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -14,6 +16,8 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from api.areas import service as area_service
+from api.assets import service as assets
+from api.assets.importer import ImportOptions
 from api.auth import organizations, users
 from api.core import spatial
 from api.observations.changed import observation_changed
@@ -32,6 +36,7 @@ from models import (
     WalkStatus,
     utcnow,
 )
+from models.assets import STREET_LIGHT
 
 DEMO_SLUG = "demo"
 CET = timezone(timedelta(hours=1))
@@ -95,6 +100,47 @@ ACTIVE_ROUTE = [
 ]
 ACTIVE_TITLE = "Kveldsvandring Trones (demo, open for joining)"
 
+# The lamp register of the demo's streets: the river path's lamps (two of them the ones the
+# walk found out), the county road's underpass, and the evening route lit every 35 m or so
+# except for one dark stretch in the middle. (lamp number, lon, lat, owner as NVDB writes it)
+LAMPS = [
+    ("SND-0101", 5.73515, 58.85166, "Sandnes kommune"),
+    ("SND-0102", 5.73556, 58.85184, "Sandnes kommune"),
+    ("SND-0103", 5.73600, 58.85204, "Sandnes kommune"),
+    ("RFK-4411", 5.74616, 58.85023, "Rogaland fylkeskommune"),
+    ("RFK-4412", 5.74590, 58.85012, "Rogaland fylkeskommune"),
+]
+DARK_STRETCH = (2, 4)  # route segments without lamps
+
+
+def _route_lamps() -> list[tuple[str, float, float, str]]:
+    lamps = []
+    for i, ((x0, y0), (x1, y1)) in enumerate(zip(ACTIVE_ROUTE, ACTIVE_ROUTE[1:], strict=False)):
+        if DARK_STRETCH[0] <= i < DARK_STRETCH[1]:
+            continue
+        # About 35 m apart: a segment of the route is 70-200 m long here.
+        steps = max(1, round(math.hypot((x1 - x0) * 57_700, (y1 - y0) * 111_300) / 35))
+        for k in range(steps):
+            t = k / steps
+            owner = "Rogaland fylkeskommune" if i == 0 else "Sandnes kommune"
+            lamps.append((f"TRO-{i}{k:02d}", x0 + (x1 - x0) * t, y0 + (y1 - y0) * t, owner))
+    end = ACTIVE_ROUTE[-1]
+    return [*lamps, ("TRO-END", end[0], end[1], "Sandnes kommune")]
+
+
+def lamp_register() -> bytes:
+    """The demo's lamps as a GeoJSON export (the shape of an NVDB 87 "Belysningspunkt" export
+    reduced to id and owner), so the demo goes through the same import as real registers."""
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [round(lon, 7), round(lat, 7)]},
+            "properties": {"lampenummer": number, "eier": owner, "armatur": "LED"},
+        }
+        for number, lon, lat, owner in [*LAMPS, *_route_lamps()]
+    ]
+    return json.dumps({"type": "FeatureCollection", "features": features}).encode()
+
 
 @dataclass
 class DemoResult:
@@ -133,6 +179,11 @@ def load_demo(session: Session, *, password: str | None = None) -> DemoResult | 
                 kind=AreaKind.neighbourhood,
             )
         )
+
+    assets.import_assets(
+        session, org.id, lamp_register(), "belysningspunkt.geojson", kind=STREET_LIGHT,
+        options=ImportOptions(id_property="lampenummer", owner_property="eier"),
+    )  # fmt: skip
 
     starts = datetime(2026, 11, 3, 19, 0, tzinfo=CET)
     walk = Walk(
@@ -176,6 +227,7 @@ def load_demo(session: Session, *, password: str | None = None) -> DemoResult | 
             body_hash=hashlib.sha256(f"demo-{i}".encode()).hexdigest(),
         )
         place(session, obs, Point(lon, lat))  # area, darkness and H3 cell as in live capture
+        assets.link_observation(session, obs, cats[code], None, Point(lon, lat), ["demo", i])
         session.add(obs)
         session.flush()
         observation_changed(session, obs)

@@ -14,8 +14,10 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from api.action_items import DEFAULT_RULES, GroupingRules
+from api.assets import service as assets
 from api.auth import policy
 from api.auth.principal import Principal
+from api.core import spatial
 from api.core.errors import Conflict, Forbidden, InvalidInput
 from api.core.media import MediaStore, PhotoSize, extension
 from api.observations.changed import observation_changed
@@ -105,6 +107,11 @@ def _apply_edits(
         cat = cats.get(body.category)
         if cat is None:
             raise unknown_category(body.category, cats, ["body", "category"])
+        if cat.id != obs.category_id:
+            # The lamp the old category named is not the new one's: snap again, or none.
+            obs.asset_id = obs.asset_distance_m = None
+            point = spatial.from_db(obs.location) if obs.location is not None else None
+            assets.link_observation(session, obs, cat, None, point, ["body"])
         obs.category_id = cat.id
     if "severity" in fields:
         if body.severity is None:

@@ -26,6 +26,7 @@ from sqlmodel import col
 
 from api.action_items import DEFAULT_RULES, GroupingRules
 from api.areas.service import smallest_area_containing
+from api.assets import service as assets
 from api.auth.principal import Principal
 from api.categories import service as category_service
 from api.core import dialect, spatial
@@ -76,7 +77,8 @@ CAPTURE_ATTEMPTS = 6
 
 def body_hash(body: ObservationIn) -> str:
     """A hash of the meaning of the body: the same instant in another offset is the same body."""
-    data = body.model_dump(mode="json", exclude={"id"})
+    # Without a chosen asset the body hashes as it did before bodies could name one.
+    data = body.model_dump(mode="json", exclude={"id"} if body.asset_id else {"id", "asset_id"})
     data["recorded_at"] = body.recorded_at.astimezone(tz=None).timestamp()
     raw = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(raw.encode()).hexdigest()
@@ -183,7 +185,7 @@ def capture(
     cat, point = _validate(session, body, walk, cats, loc, max_distance_m, fences)
     for attempt in range(CAPTURE_ATTEMPTS):
         try:
-            return _store(session, principal, obs_id, body, walk, cat, point, digest, rules)
+            return _store(session, principal, obs_id, body, walk, cat, point, digest, rules, loc)
         except Exception as exc:
             if not is_transient(exc):
                 raise
@@ -205,6 +207,7 @@ def _store(
     point: BaseGeometry | None,
     digest: str,
     rules: GroupingRules,
+    loc: list[str | int],
 ) -> Capture:
     """Insert, place and group one observation inside its own savepoint: all or nothing."""
     obs = Observation(
@@ -227,6 +230,7 @@ def _store(
     try:
         if point is not None:
             place(session, obs, point)
+        assets.link_observation(session, obs, cat, body.asset_id, point, [*loc])
         hold_if_needed(session, obs)
         session.add(obs)
         session.flush()
@@ -407,6 +411,7 @@ def to_reads(
         )
     }
     photos = photo_links(session, [o.id for o in rows if o.id not in hidden], signer)
+    _, lux = assets.lux_estimates(session, obs_ids=[o.id for o in rows])
     me = principal.participant.id if principal.participant is not None else None
     reads = []
     for o in rows:
@@ -422,6 +427,7 @@ def to_reads(
             "participant_group": group,
             "photo_ids": [p.id for p in photos.get(o.id, [])],
             "photos": photos.get(o.id, []),
+            "estimated_lux": lux.get(o.id),
         }
         if o.id in hidden:
             point = spatial.from_db(o.location)

@@ -33,6 +33,8 @@ from PIL.JpegImagePlugin import JpegImageFile
 from PIL.PngImagePlugin import PngImageFile
 from PIL.WebPImagePlugin import WebPImageFile
 
+from geo.exposure import ev100
+
 __all__ = [
     "DISPLAY_PX",
     "THUMB_PX",
@@ -105,6 +107,8 @@ class ImageMeta:
     gps_lon: float | None
     # EXIF DateTimeOriginal; timezone-aware only when OffsetTimeOriginal is present.
     taken_at: datetime | None
+    # EV at ISO 100 of the exposure (ExposureTime, FNumber, ISO): how much light there was.
+    exposure_ev100: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,7 +265,25 @@ def _read_meta(img: Image.Image) -> ImageMeta:
     taken_at = _taken_at(
         exif_ifd.get(ExifTags.Base.DateTimeOriginal), exif_ifd.get(ExifTags.Base.OffsetTimeOriginal)
     )
-    return ImageMeta(gps_lat=lat, gps_lon=lon, taken_at=taken_at)
+    exposure = ev100(
+        _real(exif_ifd.get(ExifTags.Base.ExposureTime)),
+        _real(exif_ifd.get(ExifTags.Base.FNumber)),
+        _real(exif_ifd.get(ExifTags.Base.ISOSpeedRatings)),
+    )
+    return ImageMeta(gps_lat=lat, gps_lon=lon, taken_at=taken_at, exposure_ev100=exposure)
+
+
+def _real(value: object) -> float | None:
+    """An EXIF number (a rational, an int, or the first of a list of ISO values), or None."""
+    if isinstance(value, tuple | list):
+        value = value[0] if value else None
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (OverflowError, ValueError, ZeroDivisionError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _gps_position(gps: dict[int, object]) -> tuple[float | None, float | None]:

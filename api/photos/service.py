@@ -39,6 +39,7 @@ from api.observations.plausibility import hold_if_needed
 from api.observations.service import get_visible, place
 from api.photos.imaging import ImageMeta, ImageRejected, ProcessedImage, process_image
 from api.privacy import sensitive
+from geo.exposure import lux_from_ev100
 from models import ActionItem, Category, Observation, Photo
 from models.observations import PhotoRead
 
@@ -123,6 +124,12 @@ def upload(
         height=image.height,
         uploaded_by_participant_id=principal.participant.id if principal.participant else None,
         uploaded_by_user_id=principal.user.id if principal.user else None,
+        exposure_ev100=_rounded(image.meta.exposure_ev100, 2),
+        estimated_lux=(
+            _rounded(lux_from_ev100(image.meta.exposure_ev100), 2)
+            if image.meta.exposure_ev100 is not None
+            else None
+        ),
     )
     # The row is flushed before any file is written, so a conflict costs no disk writes. A failure
     # while writing removes the files this upload created (never files an earlier photo shares)
@@ -153,6 +160,10 @@ def upload(
                 raise NotFound("no such photo") from exc
         raise
     return Upload(photo, created=True)
+
+
+def _rounded(value: float | None, digits: int) -> float | None:
+    return round(value, digits) if value is not None else None
 
 
 def _existing(
@@ -292,6 +303,8 @@ def to_read(photo: Photo, signer: PhotoSigner) -> PhotoRead:
         size_bytes=photo.size_bytes,
         created_at=photo.created_at,
         urls=signer.plain(photo.id),
+        exposure_ev100=photo.exposure_ev100,
+        estimated_lux=photo.estimated_lux,
     )
 
 

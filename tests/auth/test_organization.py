@@ -26,6 +26,7 @@ def test_admin_reads_and_changes_settings(client: SyncClient, world: World) -> N
         "moderation_mode": "post",
         "public_followup": False,
         "report_back_photos": False,
+        "lighting_target_class": None,
         "photo_retention_days": 365,
         "note_retention_days": 730,
         "anonymize_participants_after_days": 90,

@@ -20,11 +20,12 @@ from typing import Any
 
 import httpx
 import pytest
-from shapely.geometry import Polygon
+from shapely.geometry import LineString, Polygon
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
+from api.core import spatial
 from api.core.paging import page_sorted
 from api.http.openapi import flat_routes
 from api.http.web import VENDOR
@@ -247,12 +248,41 @@ def build_tour(client: SyncClient, world: World, session: Session) -> Tour:
         ),
         "response times",
     )
+    # Two lamps (after the observations, which they would otherwise name), two owners' case
+    # systems, and a route with a lamp halfway: two dark gaps.
+    lamps = _ok(
+        client.post(
+            "/api/v1/assets/import",
+            files={"file": ("lamps.csv", f"id;lon;lat;eier\nT-1;{HERE[0]};{HERE[1]};Kommune\n"
+                                         f"T-2;{HERE[0] + 0.0002};{HERE[1]};Fylkeskommune\n")},
+            data={"kind": "street_light"},
+            headers=admin,
+        ),
+        "lamps",
+    )  # fmt: skip
+    assert lamps["created"] == 2, lamps
+    lamp = _ok(client.get("/api/v1/assets?limit=1", headers=admin), "lamp")["items"][0]["id"]
+    for owner in ("county", "state_roads"):
+        _ok(
+            client.put(
+                f"/api/v1/asset-owners/{owner}",
+                json={"url": f"http://127.0.0.1:9/{owner}/open311/v2/", "api_key": "theirs"},
+                headers=admin,
+            ),
+            "owner route",
+        )
+    world.walk.route = spatial.to_db(
+        LineString([(HERE[0] - 0.004, HERE[1]), (HERE[0] + 0.004, HERE[1])])
+    )
+    session.add(world.walk)
+    session.commit()
     # The z14 tile (slippy map numbering) the observations are in.
     x = int((HERE[0] + 180) / 360 * 2**14)
     y = int((1 - math.asinh(math.tan(math.radians(HERE[1]))) / math.pi) / 2 * 2**14)
     tour.values = {
         "walks.id": str(world.walk.id),
         "webhooks.id": hooks[0]["id"],
+        "assets.id": lamp,
         "areas.id": str(world.objects["area"].id),
         "action-items.id": item,
         "requests.id": item,
@@ -363,8 +393,9 @@ def _next(res: httpx.Response, body: Any) -> str | None:
 # Lists whose paging is another standard's: GeoReport v2 has none, OGC API Features its own
 # (followed all the same, below, when it is a list).
 OWN_STANDARD = ("/open311/",)
-# One walk's report back is a document (its HTML and PDF are the same report), not a list.
-DOCUMENTS = ("/public/{org_slug}/walks/{walk_id}",)
+# One walk's report back is a document (its HTML and PDF are the same report), not a list; so
+# is one asset, whose ``items`` are its history (API.md), not a page of assets.
+DOCUMENTS = ("/public/{org_slug}/walks/{walk_id}", "/api/v1/assets/{id}")
 
 
 @pytest.mark.parametrize("template", GET_ROUTES)

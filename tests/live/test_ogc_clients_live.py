@@ -97,6 +97,7 @@ def test_gdal_lists_every_collection_with_its_geometry_type(served: Served) -> N
         "action-items": "Point",
         "areas": "MultiPolygon",
         "walks": "LineString",
+        "street-lights": "Point",
     }
 
 
@@ -150,7 +151,7 @@ def test_owslib_reads_collections_items_queryables_and_openapi(served: Served) -
     auth_headers = {"Authorization": f"Bearer {served.secret}"}
     api = Features(f"{served.server.base}/ogc", headers=auth_headers)
     ids = {c["id"] for c in api.collections()["collections"]}
-    assert ids == {"observations", "action-items", "areas", "walks"}
+    assert ids == {"observations", "action-items", "areas", "walks", "street-lights"}
     assert (
         "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core"
         in api.conformance()["conformsTo"]

@@ -153,6 +153,8 @@ def test_gps_places_the_observation_and_every_size_is_metadata_free(
         "urls",
         "action_item_id",  # null: an observation's photo, not a fix photo
         "signed_urls",
+        "exposure_ev100",  # null: this camera wrote no exposure
+        "estimated_lux",
     }
     assert (photo["observation_id"], photo["media_type"]) == (oid, "image/jpeg")
     assert (photo["width"], photo["height"]) == (200, 300)  # Orientation 6: turned upright

@@ -14,25 +14,35 @@ from datetime import date, datetime
 from typing import Any
 
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from api.action_items import features as item_features
 from api.action_items.grouping import effective_priority
 from api.areas import service as area_service
+from api.assets import service as assets
 from api.core import spatial
 from api.core.i18n import has, translate
 from api.core.media import MediaStore, extension
 from api.observations import features as observation_features
 from api.privacy import sensitive
-from models.action_items import ActionEvent, ActionItem
-from models.areas import Area
-from models.base import utcnow
-from models.categories import Category
-from models.observations import Moderation, Observation, Photo
-from models.organizations import Organization
-from models.walks import Participant, Walk
+from geo.lights import DarkGap
+from models import (
+    ActionEvent,
+    ActionItem,
+    Area,
+    Asset,
+    Category,
+    Moderation,
+    Observation,
+    Organization,
+    Participant,
+    Photo,
+    Walk,
+    utcnow,
+)
+from models.assets import STREET_LIGHT
 
 
 @dataclass
@@ -99,6 +109,9 @@ class Listing:
     walk: Walk | None = None
     route: BaseGeometry | None = None
     groups: dict[str, int] = field(default_factory=dict)
+    # Stretches of the route farther than DARK_GAP_M from every working street light; None
+    # where the organization has no lamp register (then every metre would be "dark").
+    dark_gaps: list[DarkGap] | None = None
 
     def t(self, key: str, **params: Any) -> str:
         return translate(key, self.lang, **params)
@@ -316,10 +329,19 @@ def walk_listing(session: Session, org: Organization, walk: Walk) -> Listing:
             select(col(Participant.group)).where(col(Participant.walk_id) == walk.id)
         )
     )
+    registered = session.scalar(
+        select(func.count())
+        .select_from(Asset)
+        .where(col(Asset.organization_id) == org.id, col(Asset.kind) == STREET_LIGHT)
+    )
     return Listing(
         org, lang, area, spatial.from_db(area.geometry) if area else None, rows, obs_rows,
         walk=walk, route=spatial.from_db(walk.route), groups=dict(sorted(groups.items())),
+        dark_gaps=assets.walk_gaps(session, walk, DARK_GAP_M) if registered else None,
     )  # fmt: skip
+
+
+DARK_GAP_M = 25.0
 
 
 def _link(items: list[ItemRow], observations: list[ObservationRow]) -> None:

@@ -42,7 +42,7 @@ from shapely.geometry.base import BaseGeometry
 
 from api.core.i18n import translate
 from api.core.media import MediaStore
-from api.outputs.exports.data import ItemRow, Listing, ObservationRow
+from api.outputs.exports.data import DARK_GAP_M, ItemRow, Listing, ObservationRow
 from geo.frame import Frame
 from models import utcnow
 
@@ -123,8 +123,10 @@ def draw_map(
     area: BaseGeometry | None,
     route: BaseGeometry | None,
     points: Sequence[tuple[int, float, float, bool]],
+    gaps: Sequence[BaseGeometry] = (),
 ) -> Drawing:
-    """Area outline, dashed route and numbered points ``(nr, lon, lat, done)``."""
+    """Area outline, dashed route, the route's dark stretches (thick black) and numbered
+    points ``(nr, lon, lat, done)``."""
     d = Drawing(width, height)
     d.add(Rect(0, 0, width, height, fillColor=colors.HexColor("#F4F6F8"), strokeColor=colors.grey))
     shapes: list[BaseGeometry] = [g for g in (area, route) if g is not None]
@@ -156,6 +158,8 @@ def draw_map(
                 strokeDashArray=[4, 2],
             )
         )
+    for gap in gaps:
+        d.add(PolyLine(frame.flat(gap.coords), strokeColor=colors.black, strokeWidth=3.2))
     radius = 5.5 if len(points) <= 60 else 3.8 if len(points) <= 200 else 2.8
     size = 6.0 if len(points) <= 60 else 4.2 if len(points) <= 200 else 3.2
     for nr, lon, lat, done in points:
@@ -365,6 +369,10 @@ def walk_report_pdf(listing: Listing, store: MediaStore | None) -> bytes:
         (t("report.weather"), walk.weather or "—"),
         (t("report.observations"), t("report.observations_count", count=len(listing.observations), items=len(listing.items))),
     ]  # fmt: skip
+    gaps = listing.dark_gaps
+    if gaps is not None and listing.route is not None:
+        facts.append((t("report.dark_gaps"), t("report.dark_gaps_value", count=len(gaps),
+                      metres=round(sum(g.length_m for g in gaps)), gap=round(DARK_GAP_M))))  # fmt: skip
     cover = Table(
         [[_p(k, st["base"]), _p(v, st["base"])] for k, v in facts],
         colWidths=[0.3 * width, 0.7 * width],
@@ -392,8 +400,10 @@ def walk_report_pdf(listing: Listing, store: MediaStore | None) -> bytes:
         _p(t("report.map"), st["h2"]),
         KeepTogether(
             [
-                draw_map(width, 120 * mm, listing.area_geometry, listing.route, points),
-                _p(t("report.map_legend"), st["small"]),
+                draw_map(width, 120 * mm, listing.area_geometry, listing.route, points,
+                         [g.line for g in gaps or []]),
+                _p(t("report.map_legend") + (f". {t('report.map_legend_gaps')}" if gaps else ""),
+                   st["small"]),
             ]
         ),
         PageBreak(),

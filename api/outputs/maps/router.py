@@ -140,6 +140,22 @@ def map_areas(
     return _response(request, principal, [feed.statement], {}, feed.next_cursor)
 
 
+@router.get("/map/assets", response_class=Response, responses=byte_ranges.RESPONSES)
+def map_assets(
+    request: Request,
+    principal: ReaderDep,
+    session: SessionDep,
+    layer: WholeLayer,
+    kind: str | None = None,
+    bbox: BBox = None,
+) -> Response:
+    """Street lights and other assets still in place; participants get their walk's area."""
+    page = map_service.assets_page(
+        session, principal, kind=kind, bbox=parse_bbox(bbox), limit=layer.n, cursor=layer.cursor
+    )
+    return _response(request, principal, [page.statement], {}, page.next_cursor)
+
+
 @router.get("/map/walks/{id}", response_class=Response, responses=byte_ranges.RESPONSES)
 def map_walk(
     request: Request,

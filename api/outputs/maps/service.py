@@ -21,8 +21,10 @@ from sqlmodel import col
 
 from api.action_items import features as item_features
 from api.areas import features as area_features
+from api.assets import features as asset_features
+from api.assets import service as assets
 from api.auth.principal import Principal
-from api.core import dialect
+from api.core import dialect, spatial
 from api.core.errors import InvalidInput
 from api.core.features import columns
 from api.core.paging import (
@@ -34,7 +36,17 @@ from api.core.paging import (
 from api.observations import features as observation_features
 from api.privacy import sensitive
 from api.walks import features as walk_features
-from models import ActionItem, Area, Category, Observation, Walk, utcnow
+from geo.units import bbox_around
+from models import (
+    JOINABLE,
+    ActionItem,
+    Area,
+    Asset,
+    Category,
+    Observation,
+    Walk,
+    utcnow,
+)
 
 CHUNK_ROWS = 2000
 
@@ -127,6 +139,54 @@ def areas_page(session: Session, principal: Principal, *, limit: int, cursor: st
     props = columns(area_features.properties())
     feature = dialect.feature_json(session, col(Area.id), Area.geometry, props)
     return Page(page.with_only_columns(feature.label("f")), nxt)
+
+
+def assets_page(
+    session: Session,
+    principal: Principal,
+    *,
+    kind: str | None,
+    bbox: tuple[float, float, float, float] | None,
+    limit: int,
+    cursor: str | None,
+) -> Page:
+    """Assets that are still there (not removed), by (kind, external_id). A participant gets
+    those of their walk's area (its bounding box), while the walk may be joined."""
+    base = assets.filtered(
+        session, principal.org_id, kind=kind, bbox=bbox, status=asset_features.SHOWN_STATUSES
+    )
+    if principal.participant is not None:
+        walk = session.get(Walk, principal.participant.walk_id)
+        box = _walk_box(session, walk) if walk is not None and walk.status in JOINABLE else None
+        if box is None:
+            base = base.where(literal_column("1") == 0)
+        else:
+            base = base.where(dialect.bbox_filter(session, "asset", Asset.location, box))
+    order = [col(Asset.kind), col(Asset.external_id), col(Asset.id)]
+    page, nxt = feed_page(session, base, order, limit, cursor)
+    feature = dialect.feature_json(
+        session, col(Asset.id), Asset.location, asset_features.properties()
+    )
+    return Page(page.with_only_columns(feature.label("f")), nxt)
+
+
+# How far beyond its walk's area (or route, without an area) a participant sees lamps.
+WALK_ASSET_MARGIN_M = 100.0
+
+
+def _walk_box(session: Session, walk: Walk) -> tuple[float, float, float, float] | None:
+    shape = None
+    if walk.area_id is not None:
+        area = session.get(Area, walk.area_id)
+        shape = spatial.from_db(area.geometry) if area is not None else None
+    if shape is None and walk.route is not None:
+        shape = spatial.from_db(walk.route)
+    if shape is None:
+        return None
+    minx, miny, maxx, maxy = shape.bounds
+    lo = bbox_around(minx, miny, WALK_ASSET_MARGIN_M)
+    hi = bbox_around(maxx, maxy, WALK_ASSET_MARGIN_M)
+    return lo[0], lo[1], hi[2], hi[3]
 
 
 # A walk's map is one sequence: its area, its route, then its observations by time. The sort

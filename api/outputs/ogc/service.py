@@ -19,6 +19,7 @@ from sqlmodel import col
 
 from api.action_items import features as item_features
 from api.areas import features as area_features
+from api.assets import features as asset_features
 from api.auth.principal import Principal
 from api.core import dialect
 from api.core.errors import InvalidInput, NotFound
@@ -30,7 +31,14 @@ from api.outputs.ogc.cql2 import Property as Property
 from api.outputs.ogc.crs import BadParameter, OutputCrs
 from api.privacy import sensitive
 from api.walks import features as walk_features
-from models import ActionItem, Area, Observation, Walk
+from models import (
+    ActionItem,
+    Area,
+    Asset,
+    AssetOwner,
+    Observation,
+    Walk,
+)
 
 WORLD = [-180.0, -90.0, 180.0, 90.0]
 
@@ -83,7 +91,7 @@ class Collection:
 
 # Plain query parameters on items (besides CQL2), declared in the OpenAPI so GDAL pushes
 # ``WHERE status = 'new'`` down even without CQL2.
-PROPERTY_PARAMS = ("status", "category", "department", "area_id", "walk_id")
+PROPERTY_PARAMS = ("status", "category", "department", "area_id", "walk_id", "owner")
 
 
 def _of_org(
@@ -99,6 +107,35 @@ def _of_org(
         return shown(of_org).with_only_columns(col(table.id))
 
     return base
+
+
+def _assets(cid: str, kind: str) -> Collection:
+    def base(principal: Principal) -> Select[Any]:
+        return (
+            select(col(Asset.id))
+            .select_from(Asset)
+            .where(
+                col(Asset.organization_id) == principal.org_id,
+                col(Asset.kind) == kind,
+                col(Asset.status).in_([str(s) for s in asset_features.SHOWN_STATUSES]),
+            )
+        )
+
+    titles = {"kind": "Asset kind", "external_id": "Lamp number or NVDB id", "owner": "Owner",
+              "owner_name": "Owner's name", "status": "Status"}  # fmt: skip
+    enums = {
+        "owner": tuple(str(o) for o in AssetOwner),
+        "status": tuple(str(s) for s in asset_features.SHOWN_STATUSES),
+    }
+    props = tuple(
+        Property(name, kind, "string", column, titles[name], enums.get(name))
+        for name, kind, column in asset_features.properties()
+    )
+    return Collection(
+        cid, "Street lights", "The lamp register: lamp number, owner and status.",
+        "Point", "asset", Asset.location, col(Asset.id),
+        col(Asset.created_at), None, props, base,
+    )  # fmt: skip
 
 
 @lru_cache(maxsize=1)
@@ -127,6 +164,7 @@ def collections() -> dict[str, Collection]:
             "LineString", "walk", Walk.route, col(Walk.id),
             col(Walk.created_at), col(Walk.starts_at), walk_features.properties(), _of_org(Walk),
         ),
+        *(_assets(cid, kind) for cid, kind in asset_features.COLLECTIONS.items()),
     )  # fmt: skip
     return {c.id: c for c in found}
 

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,7 +26,6 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlmodel import col
 
-from api.action_items import features as item_features
 from api.action_items.grouping import record_event, set_status
 from api.core import spatial, tenancy
 from api.core.errors import Conflict, InvalidInput, NotFound
@@ -36,9 +33,11 @@ from api.core.outbound import UnsafeUrl, check_url
 from api.core.paging import seek
 from api.outputs.open311.formats import w3c
 from models import (
+    OPEN_STATUSES,
     ActionItem,
     ActionStatus,
     Area,
+    AssetOwnerRoute,
     Category,
     DispatchState,
     Moderation,
@@ -61,7 +60,7 @@ LEASE = timedelta(seconds=4 * TIMEOUT_S)
 BATCH = 100
 CASE_SYSTEM = "case_system"
 # Items further along than triage also go: they were triaged on their way there.
-ELIGIBLE = [s for s in item_features.OPEN if s != ActionStatus.new]
+ELIGIBLE = [str(s) for s in OPEN_STATUSES if s != ActionStatus.new]
 
 
 def backoff(attempts: int) -> timedelta:
@@ -203,7 +202,9 @@ class SyncReport:
     errors: list[str] = field(default_factory=list)
 
 
-def _request_params(session: Session, ep: Open311Endpoint, item: ActionItem) -> dict[str, str]:
+def _request_params(
+    session: Session, ep: Open311Endpoint | AssetOwnerRoute, item: ActionItem
+) -> dict[str, str]:
     cat = session.get(Category, item.category_id)
     assert cat is not None
     p = spatial.from_db(item.location)
@@ -266,30 +267,29 @@ def _claim(session: Session, dispatch_id: uuid.UUID, now: datetime) -> bool:
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
-@dataclass
-class _Visit:
-    """One pass's visit to one organization's case system."""
-
-    factory: sessionmaker[Session]
-    http: httpx.Client
-    ep_id: uuid.UUID
-    org_id: uuid.UUID
-    now: datetime
-    report: SyncReport
-    allow_private: bool
-
-    @contextmanager
-    def endpoint(self) -> Iterator[tuple[Session, Open311Endpoint]]:
-        """A transaction acting for the organization, and its endpoint."""
-        with tenancy.unit(self.factory, self.org_id) as s:
-            ep = s.get(Open311Endpoint, self.ep_id)
-            assert ep is not None
-            yield s, ep
-
-
-def _deliver(v: _Visit) -> None:
-    http, now, report = v.http, v.now, v.report
-    with v.endpoint() as (s, ep):
+def _deliver(
+    factory: sessionmaker[Session],
+    http: httpx.Client,
+    ep_id: uuid.UUID,
+    org_id: uuid.UUID,
+    now: datetime,
+    report: SyncReport,
+    allow_private: bool,
+    *,
+    route: bool = False,
+) -> None:
+    """POST the due rows to the organization's case system, or (``route``) the rows referred
+    to an asset owner to that owner's endpoint."""
+    with tenancy.unit(factory, org_id) as s:
+        ep: Open311Endpoint | AssetOwnerRoute | None = (
+            s.get(AssetOwnerRoute, ep_id) if route else s.get(Open311Endpoint, ep_id)
+        )
+        assert ep is not None
+        target = (
+            col(Open311Dispatch.route_id) == ep_id
+            if route
+            else col(Open311Dispatch.route_id).is_(None)
+        )
         due = list(
             s.scalars(
                 select(Open311Dispatch)
@@ -297,6 +297,7 @@ def _deliver(v: _Visit) -> None:
                     col(Open311Dispatch.organization_id) == ep.organization_id,
                     col(Open311Dispatch.state) == DispatchState.pending,
                     col(Open311Dispatch.next_attempt_at) <= now,
+                    target,
                 )
                 .order_by(col(Open311Dispatch.next_attempt_at))
                 .limit(BATCH)
@@ -315,7 +316,7 @@ def _deliver(v: _Visit) -> None:
         try:
             # Checked again now: the name may resolve elsewhere than when it was saved. A
             # refusal is a failed delivery, tried again later like any other.
-            check_url(url, allow_private=v.allow_private)
+            check_url(url, allow_private=allow_private)
             res = http.post(url, data=params)
             res.raise_for_status()
             answer = _first(res.json())
@@ -328,7 +329,7 @@ def _deliver(v: _Visit) -> None:
             error = f"refused: {exc}"
         except (httpx.HTTPError, ValueError) as exc:
             error = _describe(exc)
-        with tenancy.unit(v.factory, v.org_id) as s:
+        with tenancy.unit(factory, org_id) as s:
             row = s.get(Open311Dispatch, dispatch_id)
             if row is None:
                 continue  # the item was deleted meanwhile
@@ -346,7 +347,7 @@ def _deliver(v: _Visit) -> None:
                 record_event(
                     s, item, kind="open311_sent",
                     changes={"service_request_id": d.service_request_id, "token": d.token},
-                    comment="sent to the case system",
+                    comment="sent to the owner" if route else "sent to the case system",
                 )  # fmt: skip
                 report.sent += 1
             else:
@@ -357,9 +358,17 @@ def _deliver(v: _Visit) -> None:
                 log.warning("open311: sending item %s failed: %s", d.action_item_id, error)
 
 
-def _resolve_tokens(v: _Visit) -> None:
-    http, report = v.http, v.report
-    with v.endpoint() as (s, ep):
+def _resolve_tokens(
+    factory: sessionmaker[Session],
+    http: httpx.Client,
+    ep_id: uuid.UUID,
+    org_id: uuid.UUID,
+    report: SyncReport,
+    allow_private: bool,
+) -> None:
+    with tenancy.unit(factory, org_id) as s:
+        ep = s.get(Open311Endpoint, ep_id)
+        assert ep is not None
         waiting = [
             (d.id, d.token)
             for d in s.scalars(
@@ -374,7 +383,7 @@ def _resolve_tokens(v: _Visit) -> None:
         base, params = ep.url, _auth(ep)
     for dispatch_id, token in waiting:
         try:
-            check_url(base, allow_private=v.allow_private)
+            check_url(base, allow_private=allow_private)
             res = http.get(f"{base}tokens/{token}.json", params=params)
             res.raise_for_status()
             remote_id = _first(res.json()).get("service_request_id") or None
@@ -382,7 +391,7 @@ def _resolve_tokens(v: _Visit) -> None:
             report.errors.append(_describe(exc))
             continue
         if remote_id:
-            with tenancy.unit(v.factory, v.org_id) as s:
+            with tenancy.unit(factory, org_id) as s:
                 d = s.get(Open311Dispatch, dispatch_id)
                 if d is not None:
                     d.service_request_id = str(remote_id)
@@ -411,7 +420,7 @@ def apply_update(session: Session, org_id: uuid.UUID, update: dict[str, Any]) ->
     status = str(update.get("status") or "").lower()
     d.remote_status = status or d.remote_status
     item = session.get(ActionItem, d.action_item_id)
-    if item is None or status != "closed" or item.status not in item_features.OPEN_STATUSES:
+    if item is None or status != "closed" or item.status not in OPEN_STATUSES:
         return False
     note = str(update.get("description") or "").strip() or None
     if note:
@@ -428,9 +437,18 @@ def apply_update(session: Session, org_id: uuid.UUID, update: dict[str, Any]) ->
     return True
 
 
-def _read_updates(v: _Visit) -> None:
-    http, now, report = v.http, v.now, v.report
-    with v.endpoint() as (s, ep):
+def _read_updates(
+    factory: sessionmaker[Session],
+    http: httpx.Client,
+    ep_id: uuid.UUID,
+    org_id: uuid.UUID,
+    now: datetime,
+    report: SyncReport,
+    allow_private: bool,
+) -> None:
+    with tenancy.unit(factory, org_id) as s:
+        ep = s.get(Open311Endpoint, ep_id)
+        assert ep is not None
         first_sent = s.scalar(
             select(col(Open311Dispatch.sent_at))
             .where(
@@ -449,7 +467,7 @@ def _read_updates(v: _Visit) -> None:
     end = now + timedelta(seconds=1)
     query = {**params, "start_date": w3c(since - UPDATE_OVERLAP, tz), "end_date": w3c(end, tz)}
     try:
-        check_url(base, allow_private=v.allow_private)
+        check_url(base, allow_private=allow_private)
         res = http.get(f"{base}servicerequestupdates.json", params=query)
         res.raise_for_status()
         updates = res.json()
@@ -458,14 +476,13 @@ def _read_updates(v: _Visit) -> None:
     except (httpx.HTTPError, ValueError) as exc:
         report.errors.append(_describe(exc))
         return
-    with tenancy.unit(v.factory, v.org_id) as s:
+    with tenancy.unit(factory, org_id) as s:
         for u in updates:
-            if isinstance(u, dict) and apply_update(s, v.org_id, u):
+            if isinstance(u, dict) and apply_update(s, org_id, u):
                 report.resolved += 1
-        # The case system may have been removed meanwhile: the updates still count.
-        current = s.get(Open311Endpoint, v.ep_id)
-        if current is not None:
-            current.updates_since = now
+        ep = s.get(Open311Endpoint, ep_id)
+        if ep is not None:
+            ep.updates_since = now
 
 
 def sync(
@@ -499,10 +516,21 @@ def sync(
                 ep = s.get(Open311Endpoint, ep_id)
                 if ep is not None:
                     report.queued += enqueue_eligible(s, ep, now)
-            visit = _Visit(factory, client, ep_id, org_id, now, report, allow_private)
-            _deliver(visit)
-            _resolve_tokens(visit)
-            _read_updates(visit)
+            _deliver(factory, client, ep_id, org_id, now, report, allow_private)
+            _resolve_tokens(factory, client, ep_id, org_id, report, allow_private)
+            _read_updates(factory, client, ep_id, org_id, now, report, allow_private)
+        # Items referred to an asset's owner go to the owner's endpoint; what the owner does
+        # with them is theirs (no updates are read back).
+        with tenancy.unit(factory, organization_id) as s:
+            routes_stmt = select(col(AssetOwnerRoute.id), col(AssetOwnerRoute.organization_id))
+            if organization_id is not None:
+                routes_stmt = routes_stmt.where(
+                    col(AssetOwnerRoute.organization_id) == organization_id
+                )
+            with tenancy.lookup(s, "asset_owner_route"):
+                routes = [(r_id, org_id) for r_id, org_id in s.execute(routes_stmt).all()]
+        for route_id, org_id in routes:
+            _deliver(factory, client, route_id, org_id, now, report, allow_private, route=True)
     finally:
         if own:
             client.close()

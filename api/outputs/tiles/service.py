@@ -23,7 +23,7 @@ from api.core.errors import NotFound
 from api.outputs.ogc import service as ogc
 from geo import mercator
 
-LAYERS = ("observations", "action-items", "areas")
+LAYERS = ("observations", "action-items", "areas", "street-lights")
 # What a map draws and a click shows: the collection's properties without free text and
 # foreign keys, which would make tiles of thousands of points large and slow (the OGC API has
 # the rest). Below DETAIL_ZOOM a tile of observations holds thousands of points, too dense to
@@ -35,6 +35,7 @@ TILE_PROPERTIES = {
     "action-items": ("title", "category", "status", "priority", "observation_count",
                      "department", "due_date", "overdue"),
     "areas": ("name", "code", "kind", "observation_count", "open_items", "overdue_items"),
+    "street-lights": ("external_id", "owner", "status"),
 }  # fmt: skip
 OVERVIEW_PROPERTIES = {
     "observations": ("category", "status", "severity", "perceived_safety", "is_dark"),

@@ -22,12 +22,13 @@ from tests.factories.seed import (
 
 OGC = "/ogc"
 CONF = "http://www.opengis.net/spec/"
-COLLECTIONS = {"observations", "action-items", "areas", "walks"}
+COLLECTIONS = {"observations", "action-items", "areas", "walks", "street-lights"}
 GEOMETRY_TYPES = {
     "observations": "Point",
     "action-items": "Point",
     "areas": "MultiPolygon",
     "walks": "LineString",
+    "street-lights": "Point",
 }
 
 

@@ -20,6 +20,7 @@ from api.outputs.ogc import service as ogc
 from api.outputs.tiles import service as tiles
 from models import Area, Role
 from tests.factories import make_org, make_user, make_walk
+from tests.factories.assets import make_lamp
 from tests.factories.databases import DatabaseFactory, _require_postgis
 from tests.factories.seed import MAX_LAT, MAX_LON, MIN_LAT, MIN_LON, seed, tile_of
 
@@ -44,6 +45,10 @@ def _render_all(url: str) -> dict[tuple[str, int, int, int], dict[str, Any]]:
             walk = make_walk(s, org, area=area, id=WALK_ID)
             coordinator = make_user(s, org, Role.coordinator)
             seed(s, org, walk, area, observations=400, items=30)
+            for n in range(60):
+                make_lamp(s, org, f"L-{n}", MIN_LON + (MAX_LON - MIN_LON) * (n + 0.5) / 60,
+                          (MIN_LAT + MAX_LAT) / 2 + 0.0001 * (n % 7),
+                          id=uuid.UUID(int=0xA55E7 * 1000 + n))  # fmt: skip
             s.commit()
             who = Principal(kind="staff", organization_id=org.id, user=coordinator)
             cx, cy = (MIN_LON + MAX_LON) / 2, (MIN_LAT + MAX_LAT) / 2

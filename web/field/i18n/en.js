@@ -43,6 +43,10 @@ export default {
   nav_map: 'Map',
   // capture
   capture_title: 'What did you notice?',
+  lamps_title: 'Which lamp?',
+  lamps_intro: 'Lamp posts near you. Tap the one that is out or too dim.',
+  lamps_none: 'No lamp post within {m} m.',
+  this_lamp: 'This lamp: {number}, {m} m away',
   category: 'Category',
   severity: 'How serious? (optional)',
   severity_1: 'Minor',

@@ -111,6 +111,27 @@ export async function walkMapKept(session) {
   }
 }
 
+/** The lamps (and other assets) of the walk's area, fetched at join and kept on the phone as
+ * [id, kind, number, lon, lat] so "this lamp" works offline; offline, the copy kept last. */
+export async function walkAssetsKept(session) {
+  const key = `safewalk.assets.${session.walk_id}`;
+  try {
+    const res = await call('GET', '/map/assets', { token: session.access_token });
+    if (res.status === 200 && res.body?.features) {
+      const rows = res.body.features.map((f) => [String(f.id), f.properties.kind, f.properties.external_id, ...f.geometry.coordinates]);
+      localStorage.setItem(key, JSON.stringify(rows));
+      return rows;
+    }
+  } catch {
+    // offline: the copy from last time
+  }
+  try {
+    return JSON.parse(localStorage.getItem(key) || '[]');
+  } catch {
+    return [];
+  }
+}
+
 export async function nearbyOpen(session, { lat, lon, category, radius = 50 }) {
   const q = new URLSearchParams({ lat, lon, category, radius });
   return call('GET', `/observations/nearby?${q}`, { token: session.access_token });

@@ -13,6 +13,9 @@ import { rememberWalk, rememberedWalk, pastWalks, showReport, pageUrl } from './
 const POOR_ACCURACY_M = 30;
 const NEARBY_RADIUS_M = 50;
 const FOLLOWUP_RADIUS_M = 100;
+// Lamps offered for "this lamp": the nearest few within this distance of the report's place.
+const LAMP_RADIUS_M = 60;
+const LAMP_CHOICES = 4;
 
 const state = {
   session: null,
@@ -26,10 +29,11 @@ const state = {
   sync: null,
   expired: false,
   followupAt: null,
+  assets: [], // [id, kind, number, lon, lat] of the walk's area, kept at join
 };
 
 function newDraft() {
-  return { category: null, severity: null, safety: null, photos: [], location: null };
+  return { category: null, severity: null, safety: null, photos: [], location: null, asset_id: null };
 }
 
 // --- theme -------------------------------------------------------------------------------
@@ -142,6 +146,7 @@ async function enter(session) {
   learnReportAddress(session);
   loadCategories();
   loadWalk();
+  loadAssets();
   startGeolocation();
   show('capture');
   renderStatus();
@@ -157,6 +162,50 @@ async function loadWalk() {
   state.followUpWalk = Boolean(doc?.walk?.follow_up_of_id);
   state.followupAt = null;
   checkFollowUp();
+}
+
+// --- lamps ------------------------------------------------------------------------------
+
+async function loadAssets() {
+  state.assets = await api.walkAssetsKept(state.session);
+  renderLamps();
+}
+
+function metresBetween(a, b) {
+  const rad = Math.PI / 180;
+  const x = (b.lon - a.lon) * rad * Math.cos(((a.lat + b.lat) / 2) * rad);
+  const y = (b.lat - a.lat) * rad;
+  return Math.hypot(x, y) * 6371008.8;
+}
+
+/** "This lamp": for a category that names an asset kind, the nearest lamps as one-tap buttons;
+ * without a choice the server links the nearest one within the category's snap distance. */
+function renderLamps() {
+  const box = $('#lamps');
+  const category = state.categories.find((c) => c.code === state.draft?.category);
+  const kind = category?.asset_kind;
+  const loc = draftLocation();
+  if (!kind || !loc) {
+    box.hidden = true;
+    return;
+  }
+  const near = state.assets
+    .filter((a) => a[1] === kind)
+    .map((a) => ({ id: a[0], number: a[2], m: metresBetween(loc, { lon: a[3], lat: a[4] }) }))
+    .filter((a) => a.m <= LAMP_RADIUS_M)
+    .sort((a, b) => a.m - b.m)
+    .slice(0, LAMP_CHOICES);
+  box.hidden = false;
+  $('#lamps-intro').textContent = near.length ? t('lamps_intro') : t('lamps_none', { m: LAMP_RADIUS_M });
+  $('#lamp-list').replaceChildren(...near.map((a) => h('button', {
+    type: 'button',
+    class: 'lamp',
+    'aria-pressed': String(state.draft.asset_id === a.id),
+    onclick: () => {
+      state.draft.asset_id = state.draft.asset_id === a.id ? null : a.id;
+      renderLamps();
+    },
+  }, t('this_lamp', { number: a.number, m: Math.round(a.m) }))));
 }
 
 // --- categories --------------------------------------------------------------------------
@@ -225,6 +274,8 @@ function chooseCategory(code) {
   }
   $('#capture-error').textContent = '';
   $('#capture-done').textContent = '';
+  if (state.draft.asset_id && !state.categories.find((c) => c.code === code)?.asset_kind) state.draft.asset_id = null;
+  renderLamps();
   checkNearby();
 }
 
@@ -274,6 +325,7 @@ function renderLocation() {
   } else text = state.geoError ? t('location_denied') : t('location_waiting');
   row.classList.toggle('poor', Boolean(loc && !loc.manual && loc.accuracy > POOR_ACCURACY_M));
   $('#location-text').textContent = text;
+  if (state.draft) renderLamps();
 }
 
 // --- photos ------------------------------------------------------------------------------
@@ -332,6 +384,7 @@ function formFields() {
     fields.location = { type: 'Point', coordinates: [round6(loc.lon), round6(loc.lat)] };
     if (!loc.manual && Number.isFinite(loc.accuracy)) fields.accuracy_m = Math.round(loc.accuracy * 10) / 10;
   }
+  if (d.asset_id) fields.asset_id = d.asset_id;
   return fields;
 }
 
@@ -680,6 +733,7 @@ async function openMap({ pick = false } = {}) {
       session: state.session,
       mine: mine.map((it) => ({ id: it.id, coordinates: it.body.location.coordinates })),
       center: draftLocation(),
+      lamps: state.assets,
       pick,
       markerLabel: t('map_marker'),
       onPick: (lon, lat) => {

@@ -11,7 +11,7 @@ function cssVar(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }
 
-export async function showWalkMap(container, { session, mine, center, pick, onPick, markerLabel }) {
+export async function showWalkMap(container, { session, mine, center, lamps = [], pick, onPick, markerLabel }) {
   const walk = (await api.walkMapKept(session)) || { type: 'FeatureCollection', features: [] };
   const mineIds = new Set(mine.map((m) => m.id));
   const features = walk.features.map((f) => ({
@@ -26,6 +26,11 @@ export async function showWalkMap(container, { session, mine, center, pick, onPi
     }
   }
   const data = { type: 'FeatureCollection', features };
+  // The lamps kept at join, drawn small under the reports.
+  const lampData = {
+    type: 'FeatureCollection',
+    features: lamps.map(([id, kind, number, lon, lat]) => ({ type: 'Feature', id, geometry: { type: 'Point', coordinates: [lon, lat] }, properties: { kind, number } })),
+  };
 
   if (!map) {
     map = await createMap(container, { background: cssVar('--map-bg') || '#eef1f4', center: [5.73, 58.85], zoom: 14 });
@@ -33,6 +38,8 @@ export async function showWalkMap(container, { session, mine, center, pick, onPi
     map.addLayer({ id: 'area', type: 'fill', source: 'walk', filter: ['==', ['get', 'kind'], 'area'], paint: { 'fill-color': cssVar('--accent') || '#1f6feb', 'fill-opacity': 0.08 } });
     map.addLayer({ id: 'area-line', type: 'line', source: 'walk', filter: ['==', ['get', 'kind'], 'area'], paint: { 'line-color': cssVar('--accent') || '#1f6feb', 'line-width': 1.5, 'line-dasharray': [2, 2] } });
     map.addLayer({ id: 'route', type: 'line', source: 'walk', filter: ['==', ['get', 'kind'], 'route'], paint: { 'line-color': cssVar('--route') || '#7c3aed', 'line-width': 4 } });
+    map.addSource('lamps', { type: 'geojson', data: lampData });
+    map.addLayer({ id: 'lamps', type: 'circle', source: 'lamps', minzoom: 15, paint: { 'circle-radius': 4, 'circle-color': cssVar('--lamp') || '#f2c94c', 'circle-stroke-color': '#333333', 'circle-stroke-width': 1 } });
     map.addLayer({
       id: 'points',
       type: 'circle',
@@ -48,6 +55,7 @@ export async function showWalkMap(container, { session, mine, center, pick, onPi
     map.on('click', (e) => pickHandler?.(e.lngLat));
   } else {
     map.getSource('walk').setData(data);
+    map.getSource('lamps').setData(lampData);
     map.resize();
   }
   fit(map, data, 17, ...(center ? [[center.lon, center.lat]] : []));

@@ -23,6 +23,16 @@ function thumb(photo, alt) {
 
 export async function itemView(main, { args: [id], me }) {
   let { item, etag } = await loadItem(id);
+  // The lamp's earlier items and how they were fixed.
+  let lampHistory = [];
+  if (item.asset) {
+    try {
+      const asset = await api.get(`/api/v1/assets/${item.asset.id}`);
+      lampHistory = asset.items.filter((i) => i.id !== item.id);
+    } catch {
+      lampHistory = [];
+    }
+  }
   let map = null;
   const announce = announcer();
   const heading = h('h1');
@@ -54,6 +64,13 @@ export async function itemView(main, { args: [id], me }) {
       ...row('item.due', item.due_date ? [formatDate(item.due_date, lang()), item.overdue ? h('span', { class: 'badge overdue', text: t('items.overdue') }) : null] : '–'),
       ...row('item.department', item.department || '–'),
       ...row('item.reports', String(item.observation_count)),
+      ...(item.asset ? row('item.lamp', [item.asset.external_id, item.recurring ? h('span', { class: 'badge overdue', text: t('item.recurring') }) : null]) : []),
+      ...(item.asset ? row('item.lamp_owner', item.asset.owner_name || t(`owner.${item.asset.owner}`)) : []),
+      ...(item.referred_to ? row('item.referred_to', item.referred_to) : []),
+      ...(item.estimated_lux != null ? row('item.estimated_lux', [t('item.lux', { lux: item.estimated_lux }), item.below_target ? h('span', { class: 'badge overdue', text: t('item.below_target') }) : null]) : []),
+      ...(lampHistory.length ? row('item.lamp_history', h('ul', {}, lampHistory.map((i) => h('li', {},
+        h('a', { href: `#/items/${i.id}`, text: `${formatDate(i.created_at, lang())} – ${t(`status.${i.status}`)}` }),
+        i.resolution_note ? ` (${i.resolution_note})` : '')))) : []),
       ...row('item.last_seen', formatDateTime(item.last_seen_at, lang()) || '–'),
       ...(item.resolution_note ? row('item.resolution_note', item.resolution_note) : []),
       ...(item.photos?.length ? row('item.fix_photos', h('div', { class: 'thumbs' }, item.photos.map((ph) => thumb(ph, t('item.fix_photo_alt'))))) : []),

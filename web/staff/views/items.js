@@ -53,7 +53,8 @@ export async function itemsView(main, { params, me }) {
     })}`);
     const items = sortForWork(page.items);
     tbody.replaceChildren(...items.map((it) => h('tr', { class: it.overdue ? 'overdue' : '' },
-      h('th', { scope: 'row' }, h('a', { href: `#/items/${it.id}`, text: it.title })),
+      h('th', { scope: 'row' }, h('a', { href: `#/items/${it.id}`, text: it.title }),
+        it.asset ? h('span', { class: 'badge lamp', text: t('items.lamp', { number: it.asset.external_id }) }) : null),
       h('td', { class: 'narrow-hide', text: session.categoryLabel(it.category) }),
       h('td', {}, statusBadge(it.status)),
       h('td', { class: 'narrow-hide', text: Math.round(it.priority) }),

@@ -19,6 +19,8 @@ const LAYERS = {
   hotspots: ['hotspots-fill'],
   items: ['items'],
   observations: ['obs-clusters', 'obs-points'],
+  lamps: ['lamps'],
+  dark_gaps: ['dark-gaps'],
 };
 
 function dayStart(d) { return d ? `${d}T00:00:00Z` : undefined; }
@@ -133,6 +135,11 @@ export async function mapView(main, { params }) {
         if (err.name === 'AbortError') throw err;
         return emptyCollection();
       }),
+      api.features('/api/v1/map/assets?kind=street_light', 50_000, signal).catch(() => emptyCollection()),
+      // The chosen area's walks: the stretches of their routes no working lamp lights.
+      controls.area.value
+        ? api.features(`/api/v1/areas/${controls.area.value}/dark-gaps`, 10_000, signal).catch(() => emptyCollection())
+        : Promise.resolve(emptyCollection()),
     ]);
   }
 
@@ -146,7 +153,7 @@ export async function mapView(main, { params }) {
     for (const button of areaExports) button.disabled = !controls.area.value;
     count.textContent = t('map.loading');
     try {
-      const [obs, items, areas, hotspots] = await (pending || fetchFeeds(signal));
+      const [obs, items, areas, hotspots, lamps, gaps] = await (pending || fetchFeeds(signal));
       if (signal.aborted) return;
       performance.mark('safewalk-map-data');
       if (controls.area.options.length === 1) {
@@ -167,6 +174,8 @@ export async function mapView(main, { params }) {
       map.getSource('items').setData(items);
       map.getSource('areas').setData(areas);
       map.getSource('hotspots').setData(hotspots);
+      map.getSource('lamps').setData(lamps);
+      map.getSource('dark-gaps').setData(gaps);
       method.textContent = hotspots.method ? `${t('map.method')}: ${hotspots.method}` : '';
       count.textContent = t('map.count', { observations: obs.features.length, items: items.features.length, cells: hotspots.features.length });
       count.dataset.observations = obs.features.length;
@@ -192,6 +201,8 @@ export async function mapView(main, { params }) {
   performance.mark('safewalk-map-created');
   map.addSource('areas', { type: 'geojson', data: emptyCollection() });
   map.addSource('hotspots', { type: 'geojson', data: emptyCollection() });
+  map.addSource('lamps', { type: 'geojson', data: emptyCollection() });
+  map.addSource('dark-gaps', { type: 'geojson', data: emptyCollection() });
   map.addSource('items', { type: 'geojson', data: emptyCollection() });
   // Clustering runs in the worker (supercluster): 10,000 points stay fast.
   map.addSource('observations', { type: 'geojson', data: emptyCollection(), cluster: true, clusterRadius: 40, clusterMaxZoom: 16 });
@@ -199,6 +210,9 @@ export async function mapView(main, { params }) {
     'fill-color': ['interpolate', ['linear'], ['coalesce', ['get', 'open_items'], 0], 0, '#f8fafc', 1, '#fde68a', 5, '#f59e0b', 20, '#b91c1c'],
     'fill-opacity': 0.5 } });
   map.addLayer({ id: 'areas-line', type: 'line', source: 'areas', paint: { 'line-color': '#334155', 'line-width': 1.5 } });
+  map.addLayer({ id: 'dark-gaps', type: 'line', source: 'dark-gaps', paint: { 'line-color': '#111827', 'line-width': 6, 'line-opacity': 0.8 } });
+  map.addLayer({ id: 'lamps', type: 'circle', source: 'lamps', minzoom: 14, paint: {
+    'circle-color': '#facc15', 'circle-radius': 3.5, 'circle-stroke-color': '#374151', 'circle-stroke-width': 1 } });
   map.addLayer({ id: 'hotspots-fill', type: 'fill', source: 'hotspots', paint: {
     'fill-color': ['match', ['get', 'hotspot_class'], ...Object.entries(HOTSPOT_COLOURS).flat(), '#d4d4d8'],
     'fill-opacity': ['match', ['get', 'hotspot_class'], ['not_significant', 'insufficient_data'], 0.15, 0.55],
