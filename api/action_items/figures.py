@@ -54,19 +54,17 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.selectable import Subquery
 
+from api.action_items import features
 from api.core import dialect
 from api.core.i18n import Language, has, translate
-from models import OPEN_STATUSES, ActionEvent, ActionItem, ActionStatus, Area, Category, utcnow
+from models import ActionEvent, ActionItem, ActionStatus, Area, Category, utcnow
 from models.base import UTCDateTime
 from models.categories import pick_label
 
 GroupBy = Literal["area", "department", "category"]
 
-OPEN = sorted(str(s) for s in OPEN_STATUSES)
 RESOLVED = str(ActionStatus.resolved)
-DONE = [str(ActionStatus.resolved), str(ActionStatus.verified)]
-# Merged away or emptied: never a real item of the list.
-GONE = [str(ActionStatus.closed_empty), str(ActionStatus.duplicate)]
+DONE = sorted(str(s) for s in features.DONE)
 
 _ITEM: Table = ActionItem.__table__  # type: ignore[attr-defined]
 _EVENT: Table = ActionEvent.__table__  # type: ignore[attr-defined]
@@ -96,7 +94,7 @@ def _population(org_id: uuid.UUID, key: Any, as_of: datetime, live: bool) -> Sub
                 _ITEM.c.due_date,
                 _ITEM.c.resolved_at.label("resolution_at"),
             )
-            .where(_ITEM.c.organization_id == org_id, _ITEM.c.status.notin_(GONE))
+            .where(_ITEM.c.organization_id == org_id, _ITEM.c.status.notin_(features.HIDDEN))
             .subquery("population")
         )
     # The first status move of each item at or after T says what its status was at T.
@@ -164,7 +162,7 @@ def _population(org_id: uuid.UUID, key: Any, as_of: datetime, live: bool) -> Sub
     )
     return (
         select(state)
-        .where(state.c.status.is_not(None), state.c.status.notin_(GONE))
+        .where(state.c.status.is_not(None), state.c.status.notin_(features.HIDDEN))
         .subquery("population")
     )
 
@@ -194,7 +192,7 @@ def follow_up_stats(
     pop = _population(org_id, key, as_of, live)
     status = pop.c.status
     created = pop.c.created_at
-    is_open = status.in_(OPEN)
+    is_open = status.in_(features.OPEN)
 
     def count_if(cond: Any) -> Any:
         return func.sum(case((cond, 1), else_=0))
@@ -215,7 +213,11 @@ def follow_up_stats(
             for k, n in session.execute(
                 select(key, func.count(func.distinct(_EVENT.c.action_item_id)))
                 .select_from(_EVENT.join(_ITEM, _ITEM.c.id == _EVENT.c.action_item_id))
-                .where(reopens, _ITEM.c.organization_id == org_id, _ITEM.c.status.notin_(GONE))
+                .where(
+                    reopens,
+                    _ITEM.c.organization_id == org_id,
+                    _ITEM.c.status.notin_(features.HIDDEN),
+                )
                 .group_by(key)
             ).all()
         }

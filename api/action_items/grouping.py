@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 import shapely
@@ -21,9 +21,10 @@ from sqlalchemy import Table, func, or_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from api.action_items import features
 from api.assets import service as assets
 from api.auth.principal import Principal
-from api.core import dialect, spatial
+from api.core import dialect, spatial, tenancy
 from api.core.errors import Conflict, InvalidInput, NotFound
 from api.core.i18n import plural
 from api.deadlines import rules as response_times
@@ -38,23 +39,21 @@ from geo.grouping import (
     nearest_within,
 )
 from geo.units import bbox_around
-from models import (
-    OPEN_STATUSES,
+from models.action_items import (
     RESOLVED_STATUSES,
     ActionEvent,
     ActionItem,
     ActionStatus,
-    Area,
-    Category,
-    Moderation,
-    Observation,
-    Open311Dispatch,
-    Organization,
-    Participant,
-    utcnow,
+    OwnerType,
+    RegroupResult,
 )
-from models.action_items import OwnerType, RegroupResult
-from models.organizations import Language
+from models.areas import Area
+from models.base import utcnow
+from models.categories import Category
+from models.exchange import Open311Dispatch
+from models.observations import Moderation, Observation
+from models.organizations import Language, Organization
+from models.walks import Participant
 
 # The tables themselves, for the regroup's set-based reads and writes.
 ACTION_ITEM: Table = ActionItem.__table__  # type: ignore[attr-defined]
@@ -101,31 +100,21 @@ def effective_priority(item: ActionItem) -> float:
 # --- events --------------------------------------------------------------------------------
 
 
+class EventFields(TypedDict, total=False):
+    """What an ActionEvent says besides its kind; the actor is a caller or a participant."""
+
+    actor: Principal | None
+    participant_id: uuid.UUID | None
+    from_status: str | None
+    to_status: str | None
+    changes: dict[str, Any] | None
+    comment: str | None
+
+
 def record_event(
-    session: Session,
-    item: ActionItem,
-    *,
-    kind: str,
-    actor: Principal | None = None,
-    participant_id: uuid.UUID | None = None,
-    from_status: str | None = None,
-    to_status: str | None = None,
-    changes: dict[str, Any] | None = None,
-    comment: str | None = None,
+    session: Session, item: ActionItem, *, kind: str, **fields: Unpack[EventFields]
 ) -> ActionEvent:
-    event = ActionEvent(
-        organization_id=item.organization_id,
-        action_item_id=item.id,
-        actor_user_id=actor.user.id if actor and actor.user else None,
-        actor_participant_id=(
-            actor.participant.id if actor and actor.participant else participant_id
-        ),
-        kind=kind,
-        from_status=from_status,
-        to_status=to_status,
-        changes=changes or {},
-        comment=comment,
-    )
+    event = ActionEvent(**_event(item.organization_id, item.id, utcnow(), kind=kind, **fields))
     session.add(event)
     return event
 
@@ -173,7 +162,7 @@ def refresh(session: Session, item: ActionItem, *, close_if_empty: bool = True) 
     members = [m for m in _members(session, item.id) if m.location is not None]
     if not members:
         item.observation_count = 0
-        if close_if_empty and item.status in OPEN_STATUSES:
+        if close_if_empty and item.status in features.OPEN_STATUSES:
             set_status(
                 session,
                 item,
@@ -401,9 +390,7 @@ def _item_of_lamp(
         .order_by(col(ActionItem.created_at).desc(), col(ActionItem.id))
         .limit(1)
     )
-    open_id = session.scalar(
-        of_lamp.where(col(ActionItem.status).in_([str(s) for s in OPEN_STATUSES]))
-    )
+    open_id = session.scalar(of_lamp.where(col(ActionItem.status).in_(features.OPEN)))
     if open_id is not None:
         item = _fresh(session, open_id)
         assert item is not None
@@ -459,7 +446,7 @@ def _item_by_distance(
 ) -> tuple[ActionItem, bool]:
     """The nearest open item of the category within its distance, a recently resolved one
     reopened, or a new item (a recurrence of an older resolved one)."""
-    open_near = _nearby_members(session, obs, cat, OPEN_STATUSES, lon, lat)
+    open_near = _nearby_members(session, obs, cat, features.OPEN_STATUSES, lon, lat)
     best = nearest_within(
         lon, lat, [Candidate(str(i), x, y) for i, x, y in open_near], cat.group_distance_m
     )
@@ -538,10 +525,7 @@ def observation_changed(
 
 
 def get_item(session: Session, org_id: uuid.UUID, item_id: uuid.UUID) -> ActionItem:
-    item = session.get(ActionItem, item_id)
-    if item is None or item.organization_id != org_id:
-        raise NotFound("no such action item")
-    return item
+    return tenancy.owned(session, ActionItem, org_id, item_id, "action item")
 
 
 # --- regroup -------------------------------------------------------------------------------
@@ -618,7 +602,7 @@ def _read_observations(session: Session, area: Area, *, elsewhere: bool) -> list
             )
         ).where(
             i.area_id == area.id,
-            i.status.in_([str(s) for s in OPEN_STATUSES]),
+            i.status.in_(features.OPEN),
             or_(o.area_id.is_(None), o.area_id != area.id),
         )
     else:
@@ -641,7 +625,7 @@ def _read_open_items(session: Session, area: Area) -> dict[uuid.UUID, _Item]:
             dialect.as_wkb(session, i.footprint), i.first_seen_at, i.last_seen_at,
             i.participant_groups, i.priority_score, i.priority_override, i.due_date, i.version,
             i.department, i.due_date_manual,
-        ).where(i.area_id == area.id, i.status.in_([str(s) for s in OPEN_STATUSES]))
+        ).where(i.area_id == area.id, i.status.in_(features.OPEN))
     ).all()  # fmt: skip
     locations = shapely.from_wkb([None if r[7] is None else bytes(r[7]) for r in rows])
     footprints = shapely.from_wkb([None if r[8] is None else bytes(r[8]) for r in rows])
@@ -655,32 +639,23 @@ def _read_open_items(session: Session, area: Area) -> dict[uuid.UUID, _Item]:
 
 
 def _event(
-    org_id: uuid.UUID,
-    item_id: uuid.UUID,
-    now: datetime,
-    *,
-    kind: str,
-    actor: Principal | None = None,
-    participant_id: uuid.UUID | None = None,
-    from_status: str | None = None,
-    to_status: str | None = None,
-    changes: dict[str, Any] | None = None,
-    comment: str | None = None,
+    org_id: uuid.UUID, item_id: uuid.UUID, now: datetime, *, kind: str, **f: Unpack[EventFields]
 ) -> dict[str, Any]:
-    """An action_event row as ``record_event`` would add it, for a bulk insert."""
+    """An action_event row: added by ``record_event``, or inserted in bulk."""
+    actor = f.get("actor")
     return {
         "id": uuid.uuid4(),
         "organization_id": org_id,
         "action_item_id": item_id,
         "actor_user_id": actor.user.id if actor and actor.user else None,
         "actor_participant_id": (
-            actor.participant.id if actor and actor.participant else participant_id
+            actor.participant.id if actor and actor.participant else f.get("participant_id")
         ),
         "kind": kind,
-        "from_status": from_status,
-        "to_status": to_status,
-        "changes": changes or {},
-        "comment": comment,
+        "from_status": f.get("from_status"),
+        "to_status": f.get("to_status"),
+        "changes": f.get("changes") or {},
+        "comment": f.get("comment"),
         "created_at": now,
     }
 
@@ -946,7 +921,7 @@ def merge(
     lock_item_groups(session, [target, other])
     session.refresh(target)
     session.refresh(other)
-    if target.status not in OPEN_STATUSES or other.status not in OPEN_STATUSES:
+    if target.status not in features.OPEN_STATUSES or other.status not in features.OPEN_STATUSES:
         raise Conflict("only open items can be merged")
     moved = _members(session, other.id)
     for m in moved:
@@ -984,7 +959,7 @@ def split(
         raise InvalidInput.at(
             ["body", "observation_ids"], "leave at least one observation in the item"
         )
-    if item.status not in OPEN_STATUSES:
+    if item.status not in features.OPEN_STATUSES:
         raise Conflict("only open items can be split")
     cat = session.get(Category, item.category_id)
     assert cat is not None

@@ -11,40 +11,28 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from api.action_items import features
 from api.action_items.grouping import effective_priority
 from api.action_items.workflow import allowed_moves
 from api.assets import service as assets
 from api.auth.principal import Principal
+from api.categories import service as category_service
 from api.core import i18n, spatial
 from api.core.i18n import Language, has, translate
-from api.core.paging import after_keyset, clamp_limit, keyset_page, page_sorted
+from api.core.paging import after_keyset, keyset_page, page_sorted
 from api.core.photo_links import photo_links
 from api.core.signing import PhotoSigner
 from api.privacy import sensitive
 from geo.projection import geodesic_distance_m
-from models import (
-    OPEN_STATUSES,
-    ActionItem,
-    ActionStatus,
-    Area,
-    Category,
-    Moderation,
-    Observation,
-    Photo,
-    utcnow,
-)
-from models.action_items import ActionItemRead
-from models.base import columns_for
-
-OPEN = [str(s) for s in OPEN_STATUSES]
-
-
-def is_overdue(item: ActionItem, today: date) -> bool:
-    return item.due_date is not None and item.due_date < today and item.status in OPEN_STATUSES
+from models.action_items import ActionItem, ActionItemRead, ActionStatus
+from models.areas import Area
+from models.base import columns_for, utcnow
+from models.categories import Category
+from models.observations import Moderation, Observation, Photo
 
 
 def to_reads(
@@ -60,14 +48,7 @@ def to_reads(
         return []
     photos = photo_links(session, [i.id for i in items], signer, of_items=True)
     lamps = assets.item_facts(session, items)
-    cats = {
-        cid: (code, bool(is_sensitive))
-        for cid, code, is_sensitive in session.execute(
-            select(col(Category.id), col(Category.code), col(Category.sensitive)).where(
-                col(Category.id).in_({i.category_id for i in items})
-            )
-        ).all()
-    }
+    cats = category_service.codes(session, [i.category_id for i in items])
     # Items of a sensitive category: at their generalised point for all but coordinators+.
     general = principal is not None and not sensitive.full_detail(principal)
     today = utcnow().date()
@@ -78,7 +59,7 @@ def to_reads(
             **columns_for(i, ActionItemRead),
             "category": code,
             "priority": effective_priority(i),
-            "overdue": is_overdue(i, today),
+            "overdue": features.is_overdue(i, today),
             "allowed_moves": allowed_moves(principal, i) if principal is not None else [],
             "photos": photos.get(i.id, []),
             **lamps.get(i.id, {}),
@@ -101,11 +82,9 @@ def list_items(
     department: str | None,
     overdue: bool | None,
     assignee_id: uuid.UUID | None,
-    limit: int | None,
+    n: int,
     cursor: str | None,
-    maximum: int,
 ) -> tuple[list[ActionItem], str | None]:
-    n = clamp_limit(limit, maximum)
     stmt = select(ActionItem).where(col(ActionItem.organization_id) == org_id)
     if area_id is not None:
         stmt = stmt.where(col(ActionItem.area_id) == area_id)
@@ -120,7 +99,7 @@ def list_items(
     if assignee_id is not None:
         stmt = stmt.where(col(ActionItem.assignee_id) == assignee_id)
     today = utcnow().date()
-    late = and_(col(ActionItem.due_date) < today, col(ActionItem.status).in_(OPEN))
+    late = features.overdue(today)
     if overdue is True:
         stmt = stmt.where(late)
     elif overdue is False:
@@ -151,11 +130,7 @@ def area_list(
     the whole list; ``n`` items after ``cursor`` (None: all) and the next page's cursor."""
     stmt = select(ActionItem).where(col(ActionItem.area_id) == area.id)
     if not include_closed:
-        stmt = stmt.where(
-            col(ActionItem.status).notin_(
-                [str(ActionStatus.closed_empty), str(ActionStatus.duplicate)]
-            )
-        )
+        stmt = stmt.where(features.shown())
     items = sorted(session.scalars(stmt), key=_list_key)
     codes = dict(
         session.execute(
@@ -175,7 +150,7 @@ def area_list(
             ),
             "by_status": dict(sorted(Counter(str(i.status) for i in items).items())),
             "total": len(items),
-            "overdue": sum(1 for i in items if is_overdue(i, today)),
+            "overdue": sum(1 for i in items if features.is_overdue(i, today)),
         },
         "next_cursor": nxt,
     }

@@ -6,10 +6,12 @@ own rooms' routes."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from fastapi import Header, Query, Request, Response
+from fastapi import Depends, Header, Query, Request, Response
 from pydantic import AwareDatetime
+from sqlalchemy.orm import Session
 
 from api.action_items import figures, grouping, reads, workflow
 from api.action_items.deps_router import ValidItem
@@ -19,7 +21,7 @@ from api.core.errors import InvalidInput
 from api.core.paging import Page, page_sorted
 from api.core.signing import PhotoSigner
 from api.http.deps import PageDep, SessionDep, SignerDep
-from api.http.paging import link_next, next_url
+from api.http.paging import link_next, page_of
 from api.http.problems import request_language
 from api.http.routing import api_router
 from api.walks.deps_router import ValidWalk
@@ -41,15 +43,28 @@ from models.action_items import (
 router = api_router("action-items")
 
 
-def _one(
-    session: SessionDep,
-    item: ActionItem,
-    response: Response,
-    principal: Principal,
-    signer: PhotoSigner,
-) -> ActionItemRead:
-    response.headers["ETag"] = workflow.etag(item)
-    return reads.to_reads(session, [item], principal=principal, signer=signer)[0]
+@dataclass(frozen=True)
+class Acting:
+    """A caller acting on an item: their session and principal, and how the answer is made
+    (``reply``: the item's ETag, the caller's ``allowed_moves``, signed links to fix photos)."""
+
+    session: Session
+    principal: Principal
+    signer: PhotoSigner
+    response: Response
+
+    def reply(self, item: ActionItem) -> ActionItemRead:
+        self.response.headers["ETag"] = workflow.etag(item)
+        return reads.to_reads(self.session, [item], principal=self.principal, signer=self.signer)[0]
+
+
+def acting(
+    session: SessionDep, principal: PrincipalDep, signer: SignerDep, response: Response
+) -> Acting:
+    return Acting(session, principal, signer, response)
+
+
+ActingDep = Annotated[Acting, Depends(acting)]
 
 
 @router.get("/action-items", response_model=Page[ActionItemRead])
@@ -58,24 +73,20 @@ def list_items(
     principal: PrincipalDep,
     session: SessionDep,
     signer: SignerDep,
+    page: PageDep,
     area_id: uuid.UUID | None = None,
     status: Annotated[list[ActionStatus] | None, Query()] = None,
     category: str | None = None,
     department: str | None = None,
     overdue: bool | None = None,
     assignee_id: uuid.UUID | None = None,
-    limit: int | None = None,
-    cursor: str | None = None,
 ) -> Page[ActionItemRead]:
     rows, nxt = reads.list_items(
         session, principal.org_id, area_id=area_id, status=status or [], category=category,
-        department=department, overdue=overdue, assignee_id=assignee_id, limit=limit,
-        cursor=cursor, maximum=request.app.state.settings.page_size_max,
+        department=department, overdue=overdue, assignee_id=assignee_id, n=page.n,
+        cursor=page.cursor,
     )  # fmt: skip
-    return Page[ActionItemRead](
-        items=reads.to_reads(session, rows, principal=principal, signer=signer),
-        next=next_url(request, nxt),
-    )
+    return page_of(request, reads.to_reads(session, rows, principal=principal, signer=signer), nxt)
 
 
 @router.post("/action-items/bulk", response_model=BulkOut)
@@ -87,33 +98,23 @@ def bulk_update(body: BulkRequest, principal: PrincipalDep, session: SessionDep)
 
 
 @router.get("/action-items/{id}", response_model=ActionItemRead)
-def get_item(
-    item: ValidItem,
-    principal: PrincipalDep,
-    session: SessionDep,
-    signer: SignerDep,
-    response: Response,
-) -> ActionItemRead:
+def get_item(item: ValidItem, act: ActingDep) -> ActionItemRead:
     """The item, with ``allowed_moves`` for the caller and signed links to fix photos."""
-    return _one(session, item, response, principal, signer)
+    return act.reply(item)
 
 
 @router.patch("/action-items/{id}", response_model=ActionItemRead)
 def update_item(
     item: ValidItem,
     body: ActionItemUpdate,
-    principal: PrincipalDep,
-    session: SessionDep,
-    signer: SignerDep,
-    response: Response,
+    act: ActingDep,
     if_match: Annotated[str | None, Header()] = None,
 ) -> ActionItemRead:
     """Move the item or change its fields; send the ETag you read as If-Match (412 if stale).
 
     Forward moves may skip states (an engineer resolves at once, with ``resolution_note``);
     a refused move answers 409 or 403 with the caller's ``allowed_moves``."""
-    updated = workflow.update(session, principal, item, body, if_match)
-    return _one(session, updated, response, principal, signer)
+    return act.reply(workflow.update(act.session, act.principal, item, body, if_match))
 
 
 @router.get("/action-items/{id}/history", response_model=list[ActionEventRead])
@@ -130,41 +131,31 @@ def item_history(
 def merge_items(
     item: ValidItem,
     body: MergeRequest,
-    principal: PrincipalDep,
-    session: SessionDep,
-    signer: SignerDep,
-    response: Response,
+    act: ActingDep,
 ) -> ActionItemRead:
-    merged = grouping.merge(session, principal, item, body.other_id, body.comment)
-    return _one(session, merged, response, principal, signer)
+    return act.reply(grouping.merge(act.session, act.principal, item, body.other_id, body.comment))
 
 
 @router.post("/action-items/{id}/split", response_model=ActionItemRead, status_code=201)
 def split_item(
     item: ValidItem,
     body: SplitRequest,
-    principal: PrincipalDep,
-    session: SessionDep,
-    signer: SignerDep,
-    response: Response,
+    act: ActingDep,
 ) -> ActionItemRead:
     """Move the named observations out into a new item; answers the new item."""
-    fresh = grouping.split(session, principal, item, body.observation_ids, body.comment)
-    return _one(session, fresh, response, principal, signer)
+    ids = body.observation_ids
+    return act.reply(grouping.split(act.session, act.principal, item, ids, body.comment))
 
 
 @router.post("/action-items/{id}/follow-up", response_model=ActionItemRead)
 def follow_up(
     item: ValidItem,
     body: FollowUpRequest,
-    principal: PrincipalDep,
-    session: SessionDep,
-    signer: SignerDep,
-    response: Response,
+    act: ActingDep,
 ) -> ActionItemRead:
     """On a follow-up walk: confirm a resolved item (verified) or report it still there (reopened)."""
-    done = workflow.follow_up(session, principal, item, body.outcome, body.comment)
-    return _one(session, done, response, principal, signer)
+    done = workflow.follow_up(act.session, act.principal, item, body.outcome, body.comment)
+    return act.reply(done)
 
 
 @router.post("/action-items/{id}/comments", response_model=ActionEventRead, status_code=201)

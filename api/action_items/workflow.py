@@ -45,6 +45,7 @@ from models.action_items import (
     BulkStatus,
     BulkTarget,
 )
+from models.base import columns_for
 
 
 def etag(item: ActionItem) -> str:
@@ -301,18 +302,7 @@ def event_reads(session: Session, events: list[ActionEvent]) -> list[ActionEvent
             actor = "case_system"  # the organization's Open311 case system (api/outputs/open311)
         else:
             actor = "system"
-        out.append(
-            ActionEventRead(
-                id=e.id,
-                kind=e.kind,
-                from_status=e.from_status,
-                to_status=e.to_status,
-                changes=e.changes,
-                comment=e.comment,
-                actor=actor,
-                created_at=e.created_at,
-            )  # fmt: skip
-        )
+        out.append(ActionEventRead(**columns_for(e, ActionEventRead), actor=actor))
     return out
 
 

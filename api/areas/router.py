@@ -11,8 +11,8 @@ from api.areas.deps_router import ValidArea
 from api.auth.deps_router import PrincipalDep
 from api.core.paging import Page
 from api.hotspots import rollup as hotspot_rollup
-from api.http.deps import SessionDep
-from api.http.paging import next_url
+from api.http.deps import PageDep, SessionDep
+from api.http.paging import page_of
 from api.http.routing import api_router
 from models import AreaKind
 from models.areas import AreaCreate, AreaImport, AreaImportResult, AreaRead, AreaUpdate
@@ -25,18 +25,14 @@ def list_areas(
     request: Request,
     principal: PrincipalDep,
     session: SessionDep,
-    limit: int | None = Query(default=None),
-    cursor: str | None = None,
+    page: PageDep,
     kind: AreaKind | None = None,
     parent_id: uuid.UUID | None = None,
 ) -> Page[AreaRead]:
     rows, nxt = area_service.list_areas(
-        session, principal.org_id, limit=limit, cursor=cursor,
-        maximum=request.app.state.settings.page_size_max, kind=kind, parent_id=parent_id,
-    )  # fmt: skip
-    return Page[AreaRead](
-        items=[area_service.to_read(a) for a in rows], next=next_url(request, nxt)
+        session, principal.org_id, n=page.n, cursor=page.cursor, kind=kind, parent_id=parent_id
     )
+    return page_of(request, [area_service.to_read(a) for a in rows], nxt)
 
 
 @router.post("/areas", response_model=AreaRead, status_code=201)

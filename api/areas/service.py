@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +14,7 @@ from sqlmodel import col
 
 from api.core import dialect, spatial, tenancy
 from api.core.errors import Conflict, InvalidInput
-from api.core.paging import clamp_limit, decode_cursor, encode_cursor
+from api.core.paging import decode_cursor, encode_cursor
 from geo.geojson import GeometryError, parse_geometry, to_geojson
 from models import ActionItem, Area, AreaKind, Observation, Organization, Walk, utcnow
 from models.areas import (
@@ -44,6 +45,15 @@ def parse_area_geometry(obj: Any, loc: list[str | int]) -> BaseGeometry:
         return parse_geometry(obj, POLYGON_TYPES)
     except GeometryError as exc:
         raise InvalidInput.at([*loc, *exc.loc], exc.message) from exc
+
+
+def names(session: Session, ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
+    """The names of these areas (None and unknown ids are left out)."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = session.execute(select(col(Area.id), col(Area.name)).where(col(Area.id).in_(wanted)))
+    return {area_id: name for area_id, name in rows}
 
 
 def get_area(session: Session, org_id: uuid.UUID, area_id: uuid.UUID) -> Area:
@@ -336,14 +346,12 @@ def list_areas(
     session: Session,
     org_id: uuid.UUID,
     *,
-    limit: int | None,
+    n: int,
     cursor: str | None,
-    maximum: int,
     kind: AreaKind | None = None,
     parent_id: uuid.UUID | None = None,
 ) -> tuple[list[Area], str | None]:
     """Keyset pages ordered by name, then id (names need not be unique)."""
-    n = clamp_limit(limit, maximum)
     stmt = select(Area).where(col(Area.organization_id) == org_id)
     if kind is not None:
         stmt = stmt.where(col(Area.kind) == kind)

@@ -17,11 +17,11 @@ from sqlmodel import col
 from api.auth.security import (
     MIN_PASSWORD_LENGTH,
     hash_password,
-    issue_token,
-    staff_token_expiry,
+    staff_session,
     verify_password,
 )
-from api.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from api.core import tenancy
+from api.core.errors import Conflict, Forbidden, InvalidInput
 from api.core.ratelimit import Limits
 from api.settings import Settings
 from models import Role, User
@@ -29,10 +29,7 @@ from models.organizations import TokenResponse, UserUpdate
 
 
 def get_user(session: Session, org_id: uuid.UUID, user_id: uuid.UUID) -> User:
-    user = session.get(User, user_id)
-    if user is None or user.organization_id != org_id:
-        raise NotFound("no such user")
-    return user
+    return tenancy.owned(session, User, org_id, user_id, "user")
 
 
 def _other_active_admins(session: Session, user: User) -> int:
@@ -111,14 +108,4 @@ def change_password(
     user.password_hash = hash_password(new_password)
     user.token_version += 1  # every token issued before, on every device, stops working
     session.flush()
-    expires = staff_token_expiry(settings)
-    token = issue_token(
-        secret=secret,
-        settings=settings,
-        kind="staff",
-        subject=user.id,
-        organization_id=user.organization_id,
-        expires_at=expires,
-        version=user.token_version,
-    )
-    return TokenResponse(access_token=token, expires_at=expires)
+    return staff_session(user, secret=secret, settings=settings)

@@ -16,6 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from api.core.errors import Unauthorized
 from api.settings import Settings
 from models.base import utcnow
+from models.organizations import TokenResponse, User
 
 # argon2-cffi's defaults are the RFC 9106 "low memory" argon2id profile.
 _hasher = PasswordHasher()
@@ -118,6 +119,22 @@ def issue_token(
 
 def staff_token_expiry(settings: Settings) -> datetime:
     return utcnow() + timedelta(minutes=settings.access_token_minutes)
+
+
+def staff_session(user: User, *, secret: str, settings: Settings) -> TokenResponse:
+    """A signed-in staff member's token; a new password bumps ``token_version``, so tokens
+    issued before stop working."""
+    expires = staff_token_expiry(settings)
+    token = issue_token(
+        secret=secret,
+        settings=settings,
+        kind="staff",
+        subject=user.id,
+        organization_id=user.organization_id,
+        expires_at=expires,
+        version=user.token_version,
+    )
+    return TokenResponse(access_token=token, expires_at=expires)
 
 
 def decode_token(token: str, *, secret: str, settings: Settings) -> TokenClaims:

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from api.auth.principal import Principal
-from api.auth.security import DUMMY_HASH, issue_token, staff_token_expiry, verify_password
+from api.auth.security import DUMMY_HASH, staff_session, verify_password
 from api.core import tenancy
 from api.core.errors import Unauthorized
 from api.core.ratelimit import Limits
@@ -41,17 +41,7 @@ def login(
         limits.login_failures_per_client.hit(client)
         limits.login_failures_per_account_client.hit(pair)
         raise Unauthorized("wrong email or password")
-    expires = staff_token_expiry(settings)
-    token = issue_token(
-        secret=secret,
-        settings=settings,
-        kind="staff",
-        subject=user.id,
-        organization_id=user.organization_id,
-        expires_at=expires,
-        version=user.token_version,
-    )
-    return TokenResponse(access_token=token, expires_at=expires)
+    return staff_session(user, secret=secret, settings=settings)
 
 
 def describe(session: Session, principal: Principal) -> MeRead:

@@ -11,7 +11,7 @@ from sqlmodel import col
 from api.auth.security import MIN_PASSWORD_LENGTH, hash_password
 from api.core import tenancy
 from api.core.errors import Conflict, InvalidInput
-from api.core.paging import clamp_limit, decode_cursor, encode_cursor
+from api.core.paging import decode_cursor, encode_cursor
 from models import Organization, Role, User
 from models.organizations import UserCreate
 
@@ -72,9 +72,8 @@ def create_user_in(session: Session, org_id: uuid.UUID, body: UserCreate) -> Use
 
 
 def list_users(
-    session: Session, org_id: uuid.UUID, *, limit: int | None, cursor: str | None, maximum: int
+    session: Session, org_id: uuid.UUID, *, n: int, cursor: str | None
 ) -> tuple[list[User], str | None]:
-    n = clamp_limit(limit, maximum)
     stmt = select(User).where(col(User.organization_id) == org_id)
     after = decode_cursor(cursor, 1)
     if after is not None:

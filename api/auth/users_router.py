@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import Query, Request
+from fastapi import Request
 
 from api.auth import accounts
 from api.auth import users as user_service
 from api.auth.deps_router import PrincipalDep
 from api.core.paging import Page
-from api.http.deps import SessionDep
-from api.http.paging import next_url
+from api.http.deps import PageDep, SessionDep
+from api.http.paging import page_of
 from api.http.routing import api_router
 from models.organizations import PasswordChange, TokenResponse, UserCreate, UserRead, UserUpdate
 
@@ -20,20 +20,10 @@ router = api_router("users")
 
 @router.get("/users", response_model=Page[UserRead])
 def list_users(
-    request: Request,
-    principal: PrincipalDep,
-    session: SessionDep,
-    limit: int | None = Query(default=None),
-    cursor: str | None = None,
+    request: Request, principal: PrincipalDep, session: SessionDep, page: PageDep
 ) -> Page[UserRead]:
-    rows, nxt = user_service.list_users(
-        session, principal.org_id, limit=limit, cursor=cursor,
-        maximum=request.app.state.settings.page_size_max,
-    )  # fmt: skip
-    return Page[UserRead](
-        items=[UserRead.model_validate(u, from_attributes=True) for u in rows],
-        next=next_url(request, nxt),
-    )
+    rows, nxt = user_service.list_users(session, principal.org_id, n=page.n, cursor=page.cursor)
+    return page_of(request, [UserRead.model_validate(u, from_attributes=True) for u in rows], nxt)
 
 
 @router.post("/users", response_model=UserRead, status_code=201)

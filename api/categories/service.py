@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -36,6 +37,13 @@ def _english_required(labels: object) -> InvalidInput:
     # The field app falls back to English, so every category has an English label.
     loc = ["body", "labels", "en"] if labels is not None else ["body", "label_en"]
     return InvalidInput.at(loc, "an English label is required")
+
+
+def codes(session: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, tuple[str, bool]]:
+    """Each category's code and whether it is sensitive."""
+    stmt = select(col(Category.id), col(Category.code), col(Category.sensitive))
+    rows = session.execute(stmt.where(col(Category.id).in_(set(ids))))
+    return {cid: (code, bool(is_sensitive)) for cid, code, is_sensitive in rows}
 
 
 def _conflict(code: str) -> Conflict:

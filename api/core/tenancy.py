@@ -31,6 +31,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from api.core import dialect
+from api.core.db import session_scope
 from api.core.errors import NotFound
 
 ORG_SETTING = "safewalk.organization_id"
@@ -86,6 +87,16 @@ def bind(session: Session, organization_id: uuid.UUID) -> None:
     if session.info.get(_APPLIED_KEY) != value:
         session.info[_APPLIED_KEY] = value
         conn.execute(_SET, {"org": value, "lookup": ""})
+
+
+@contextmanager
+def unit(factory: sessionmaker[Session], organization_id: uuid.UUID | None) -> Iterator[Session]:
+    """One transaction acting for one organization, as work outside a request runs it: commit
+    on success, roll back on any error. None only for a lookup across organizations."""
+    with contextmanager(session_scope)(factory) as session:
+        if organization_id is not None:
+            bind(session, organization_id)
+        yield session
 
 
 @contextmanager

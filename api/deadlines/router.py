@@ -8,8 +8,8 @@ from fastapi import Request
 from api.auth.deps_router import PrincipalDep
 from api.core.paging import Page
 from api.deadlines import service
-from api.http.deps import SessionDep
-from api.http.paging import next_url
+from api.http.deps import PageDep, SessionDep
+from api.http.paging import page_of
 from api.http.routing import api_router
 from models.deadlines import ApplyResult, ResponseTimeIn, ResponseTimeRead
 
@@ -26,17 +26,10 @@ from the day the item was created, in the organization's time zone."""
 
 @router.get("/response-times", response_model=Page[ResponseTimeRead], description=RULES_DESCRIPTION)
 def list_response_times(
-    request: Request,
-    principal: PrincipalDep,
-    session: SessionDep,
-    limit: int | None = None,
-    cursor: str | None = None,
+    request: Request, principal: PrincipalDep, session: SessionDep, page: PageDep
 ) -> Page[ResponseTimeRead]:
-    rows, nxt = service.list_page(
-        session, principal.org_id, limit=limit, cursor=cursor,
-        maximum=request.app.state.settings.page_size_max,
-    )  # fmt: skip
-    return Page[ResponseTimeRead](items=rows, next=next_url(request, nxt))
+    rows, nxt = service.list_page(session, principal.org_id, n=page.n, cursor=page.cursor)
+    return page_of(request, rows, nxt)
 
 
 @router.put("/response-times", response_model=Page[ResponseTimeRead])

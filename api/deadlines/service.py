@@ -11,12 +11,13 @@ from sqlalchemy import Table, delete, func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from api.action_items import features as item_features
 from api.auth.principal import Principal
 from api.core import dialect
 from api.core.errors import Conflict, InvalidInput
-from api.core.paging import clamp_limit, decode_cursor, encode_cursor
+from api.core.paging import decode_cursor, encode_cursor
 from api.deadlines import rules
-from models import OPEN_STATUSES, ActionEvent, ActionItem, Category, ResponseTimeRule, utcnow
+from models import ActionEvent, ActionItem, Category, ResponseTimeRule, utcnow
 from models.deadlines import MAX_RULES, ResponseTimeIn, ResponseTimeRead
 
 ACTION_ITEM: Table = ActionItem.__table__  # type: ignore[attr-defined]
@@ -47,12 +48,10 @@ def list_page(
     session: Session,
     org_id: uuid.UUID,
     *,
-    limit: int | None,
+    n: int,
     cursor: str | None,
-    maximum: int,
 ) -> tuple[list[ResponseTimeRead], str | None]:
     """The rules in the order they were written, and the cursor of the next page."""
-    n = clamp_limit(limit, maximum)
     stmt = select(ResponseTimeRule).where(col(ResponseTimeRule.organization_id) == org_id)
     after = decode_cursor(cursor, 1)
     if after is not None:
@@ -143,7 +142,7 @@ def apply(session: Session, principal: Principal) -> int:
             i.created_at, i.due_date, i.version,
         ).where(
             i.organization_id == org_id,
-            i.status.in_([str(s) for s in OPEN_STATUSES]),
+            i.status.in_(item_features.OPEN),
             i.due_date_manual.is_(False),
         )
     ).all()  # fmt: skip

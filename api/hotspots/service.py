@@ -40,13 +40,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from api.action_items import features as item_features
 from api.core import tenancy
 from api.core.errors import InvalidInput
 from api.hotspots.rollup import cell_column
 from geo.hotspots import STORED_RESOLUTIONS, cell_polygon_texts, cell_polygons, gi_star
 from geo.sensitive import GENERAL_RESOLUTION, generalised_cell
 from models import (
-    OPEN_STATUSES,
     ActionItem,
     Area,
     Category,
@@ -66,7 +66,6 @@ MIN_RESOLUTION = STORED_RESOLUTIONS[0]
 MAX_RESOLUTION = STORED_RESOLUTIONS[-1]
 # A map of where it feels unsafe; good places are asked for by name.
 EXCLUDED_BY_DEFAULT = frozenset({"positive_place"})
-OPEN = sorted(str(s) for s in OPEN_STATUSES)
 DECIMALS = 6
 
 
@@ -376,7 +375,7 @@ def open_items_statement(
     pairs: Select[Any] = (
         select(cell.label("cell"), col(Observation.action_item_id).label("item_id"))
         .join(ActionItem, col(ActionItem.id) == col(Observation.action_item_id))
-        .where(*filters, col(ActionItem.status).in_(OPEN))
+        .where(*filters, item_features.is_open())
         .distinct()
     )
     if pairs_only:

@@ -15,13 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from api.action_items import grouping as action_items
 from api.areas import service as area_service
 from api.assets import service as assets
 from api.assets.importer import ImportOptions
 from api.auth import organizations, users
 from api.core import spatial
-from api.hotspots import rollup as hotspot_rollup
+from api.observations.changed import observation_changed
 from api.observations.service import place
 from api.walks.service import new_join_code
 from models import (
@@ -231,8 +230,7 @@ def load_demo(session: Session, *, password: str | None = None) -> DemoResult | 
         assets.link_observation(session, obs, cats[code], None, Point(lon, lat), ["demo", i])
         session.add(obs)
         session.flush()
-        action_items.assign(session, obs)
-        hotspot_rollup.observation_changed(session, obs)
+        observation_changed(session, obs)
     session.flush()
     ensure_active_walk(session)
     return DemoResult(org.slug, len(created), len(OBSERVATIONS), emails, password)

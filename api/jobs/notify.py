@@ -25,11 +25,10 @@ from __future__ import annotations
 
 import logging
 import smtplib
-import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import Message
@@ -37,12 +36,13 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlmodel import col
 
 from api.core import tenancy
 from api.core.outbound import UnsafeUrl, check_url
+from api.jobs import periodic
 from api.jobs.host import Host
 from api.notices import deadlines, outbox
 from api.notices import mail as mailing
@@ -108,22 +108,6 @@ def period_of(settings: Settings) -> timedelta:
     return timedelta(seconds=settings.notify_seconds or DEFAULT_PERIOD_S)
 
 
-@contextmanager
-def _unit(factory: sessionmaker[Session], organization_id: uuid.UUID | None) -> Iterator[Session]:
-    """One transaction acting for one organization (api/core/tenancy.py)."""
-    session = factory()
-    try:
-        if organization_id is not None:
-            tenancy.bind(session, organization_id)
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
-
-
 @dataclass
 class _Pass:
     factory: sessionmaker[Session]
@@ -165,7 +149,7 @@ def _lease(
 
 
 def _organizations(factory: sessionmaker[Session]) -> list[uuid.UUID]:
-    with _unit(factory, None) as s, tenancy.lookup(s, "organization"):
+    with tenancy.unit(factory, None) as s, tenancy.lookup(s, "organization"):
         return list(s.scalars(select(col(Organization.id)).order_by(col(Organization.id))))
 
 
@@ -206,7 +190,7 @@ def _entry(notice: Notice) -> mailing.Entry:
 
 
 def _claim_immediate(p: _Pass, org_id: uuid.UUID) -> list[_Mail]:
-    with _unit(p.factory, org_id) as s:
+    with tenancy.unit(p.factory, org_id) as s:
         due = list(
             s.scalars(
                 select(col(Notice.id))
@@ -253,7 +237,7 @@ def _digest_boundary(org: Organization, now: datetime, hour: int) -> datetime:
 
 def _claim_digests(p: _Pass, org_id: uuid.UUID, done: set[uuid.UUID]) -> list[_Mail]:
     """Digests of up to a batch of people whose day's digest is due and not yet sent."""
-    with _unit(p.factory, org_id) as s:
+    with tenancy.unit(p.factory, org_id) as s:
         org = s.get(Organization, org_id)
         if org is None:
             return []
@@ -347,7 +331,7 @@ def _send_mail(p: _Pass, mails: list[_Mail]) -> list[_Sent]:
 
 
 def _record_mail(p: _Pass, org_id: uuid.UUID, results: list[_Sent], *, digest: bool) -> None:
-    with _unit(p.factory, org_id) as s:
+    with tenancy.unit(p.factory, org_id) as s:
         sent = [i for r in results if r.error is None for i in r.mail.ids]
         if sent:
             s.execute(
@@ -439,7 +423,7 @@ class _Answer:
 
 
 def _claim_webhooks(p: _Pass, org_id: uuid.UUID) -> list[_Post]:
-    with _unit(p.factory, org_id) as s:
+    with tenancy.unit(p.factory, org_id) as s:
         due = list(
             s.scalars(
                 select(col(WebhookDelivery.id))
@@ -526,7 +510,7 @@ def _disable(s: Session, p: _Pass, hook: Webhook, error: str) -> None:
 
 
 def _record_webhooks(p: _Pass, org_id: uuid.UUID, results: list[tuple[_Post, _Answer]]) -> None:
-    with _unit(p.factory, org_id) as s:
+    with tenancy.unit(p.factory, org_id) as s:
         retry_at: dict[uuid.UUID, datetime] = {}
         for job, answer in results:
             d = s.get(WebhookDelivery, job.delivery_id)
@@ -569,36 +553,43 @@ def _webhooks(p: _Pass, org_id: uuid.UUID) -> None:
 # --- housekeeping --------------------------------------------------------------------------
 
 
-def _tidy(p: _Pass, org_id: uuid.UUID) -> None:
-    with _unit(p.factory, org_id) as s:
-        stale = s.execute(
-            update(Notice)
-            .where(
-                col(Notice.organization_id) == org_id,
-                col(Notice.state) == OutboxState.pending,
-                col(Notice.created_at) <= p.now - GIVE_UP,
-                col(Notice.next_attempt_at) <= p.now,
-            )
-            .values(state=OutboxState.failed, last_error="not delivered within three days")
-            .execution_options(synchronize_session=False)
+def _give_up(
+    s: Session,
+    table: type[Notice] | type[WebhookDelivery],
+    org_id: uuid.UUID,
+    now: datetime,
+    why: str,
+    *where: ColumnElement[bool],
+) -> int:
+    """Mark pending rows older than ``GIVE_UP`` (and ``where``) failed; how many."""
+    stale = s.execute(
+        update(table)
+        .where(
+            col(table.organization_id) == org_id,
+            col(table.state) == OutboxState.pending,
+            col(table.created_at) <= now - GIVE_UP,
+            *where,
         )
-        p.report.given_up += int(getattr(stale, "rowcount", 0) or 0)
+        .values(state=OutboxState.failed, last_error=why)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(stale, "rowcount", 0) or 0)
+
+
+def _tidy(p: _Pass, org_id: uuid.UUID) -> None:
+    with tenancy.unit(p.factory, org_id) as s:
+        p.report.given_up += _give_up(
+            s, Notice, org_id, p.now, "not delivered within three days",
+            col(Notice.next_attempt_at) <= p.now,
+        )  # fmt: skip
         # Deliveries of an endpoint switched off by hand wait for it, three days at most.
         paused = select(col(Webhook.id)).where(
             col(Webhook.organization_id) == org_id, col(Webhook.active).is_(False)
         )
-        stale = s.execute(
-            update(WebhookDelivery)
-            .where(
-                col(WebhookDelivery.organization_id) == org_id,
-                col(WebhookDelivery.state) == OutboxState.pending,
-                col(WebhookDelivery.created_at) <= p.now - GIVE_UP,
-                col(WebhookDelivery.webhook_id).in_(paused),
-            )
-            .values(state=OutboxState.failed, last_error="the endpoint was off for three days")
-            .execution_options(synchronize_session=False)
-        )
-        p.report.given_up += int(getattr(stale, "rowcount", 0) or 0)
+        p.report.given_up += _give_up(
+            s, WebhookDelivery, org_id, p.now, "the endpoint was off for three days",
+            col(WebhookDelivery.webhook_id).in_(paused),
+        )  # fmt: skip
         for table in (Notice, WebhookDelivery):
             s.execute(
                 delete(table).where(
@@ -641,7 +632,7 @@ def run_once(
         for org_id in _organizations(factory):
             if p.out_of_time():
                 break
-            with _unit(factory, org_id) as s:
+            with tenancy.unit(factory, org_id) as s:
                 org = s.get(Organization, org_id)
                 if org is not None:
                     report.deadlines += deadlines.scan(s, org, p.now)
@@ -678,25 +669,9 @@ def run_if_claimed(app: Host, every: float) -> NotifyReport | None:
     return report
 
 
-def _run(app: Host, every: float, stop: threading.Event) -> None:
-    while not stop.wait(every):
-        try:
-            run_if_claimed(app, every)
-        except Exception:  # a failed pass is logged; the rows wait for the next one
-            log.exception("notice pass failed")
-
-
-@asynccontextmanager
-async def notify_lifespan(app: Host) -> AsyncIterator[None]:
-    every = float(app.state.settings.notify_seconds)
-    if every <= 0:
-        yield
-        return
-    stop = threading.Event()
-    thread = threading.Thread(target=_run, args=(app, every, stop), name="notify", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=30)
+def notify_lifespan(app: Host) -> AbstractAsyncContextManager[None]:
+    seconds = float(app.state.settings.notify_seconds)
+    return periodic.every(
+        seconds, lambda: run_if_claimed(app, seconds), name="notify", log=log,
+        failed="notice pass failed",
+    )  # fmt: skip

@@ -9,12 +9,11 @@ thread, like the Open311 sync; ``safewalk purge`` does the same pass by hand.
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 
 from api.core.media import MediaStore
+from api.jobs import periodic
 from api.jobs.host import Host
 from api.privacy import retention
 
@@ -50,31 +49,11 @@ def summary(report: retention.PurgeReport) -> str:
     )
 
 
-def _run(app: Host, every: float, stop: threading.Event) -> None:
-    # First check at once: a replica restarted daily would otherwise never reach its first run.
-    while True:
-        try:
-            run_if_due(app)
-        except Exception:  # a failed pass is logged; the claim lets the next day try again
-            log.exception("daily purge failed")
-        if stop.wait(every):
-            return
-
-
-@asynccontextmanager
-async def purge_lifespan(app: Host) -> AsyncIterator[None]:
+def purge_lifespan(app: Host) -> AbstractAsyncContextManager[None]:
     settings = app.state.settings
-    if not settings.purge_daily:
-        yield
-        return
-    stop = threading.Event()
-    thread = threading.Thread(
-        target=_run, args=(app, float(settings.purge_check_seconds), stop),
-        name="daily-purge", daemon=True,
+    # First check at once: a replica restarted daily would otherwise never reach its first run.
+    return periodic.every(
+        float(settings.purge_check_seconds) if settings.purge_daily else 0,
+        lambda: run_if_due(app), name="daily-purge", log=log, failed="daily purge failed",
+        at_once=True,
     )  # fmt: skip
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=30)

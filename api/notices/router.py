@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Query, Request, Response
+from fastapi import Depends, Request, Response
 
 from api.auth.deps_router import Principal, PrincipalDep
 from api.core.errors import Forbidden
 from api.core.paging import Page
-from api.http.deps import SessionDep, SettingsDep
-from api.http.paging import next_url
+from api.http.deps import PageDep, SessionDep, SettingsDep
+from api.http.paging import page_of
 from api.http.routing import api_router
 from api.notices import preferences, webhooks
 from models import User
@@ -56,17 +56,10 @@ def put_preferences(
 
 @router.get("/webhooks", response_model=Page[WebhookRead])
 def list_webhooks(
-    request: Request,
-    principal: PrincipalDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    limit: int | None = Query(default=None),
-    cursor: str | None = None,
+    request: Request, principal: PrincipalDep, session: SessionDep, page: PageDep
 ) -> Page[WebhookRead]:
-    rows, nxt = webhooks.list_page(
-        session, principal.org_id, limit=limit, cursor=cursor, maximum=settings.page_size_max
-    )
-    return Page[WebhookRead](items=[webhooks.to_read(h) for h in rows], next=next_url(request, nxt))
+    rows, nxt = webhooks.list_page(session, principal.org_id, n=page.n, cursor=page.cursor)
+    return page_of(request, [webhooks.to_read(h) for h in rows], nxt)
 
 
 @router.post("/webhooks", response_model=WebhookCreated, status_code=201)
@@ -97,17 +90,8 @@ def delete_webhook(hook: ValidWebhook, session: SessionDep) -> Response:
 
 @router.get("/webhooks/{id}/deliveries", response_model=Page[WebhookDeliveryRead])
 def list_deliveries(
-    hook: ValidWebhook,
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    limit: int | None = Query(default=None),
-    cursor: str | None = None,
+    hook: ValidWebhook, request: Request, session: SessionDep, page: PageDep
 ) -> Page[WebhookDeliveryRead]:
-    rows, nxt = webhooks.deliveries_page(
-        session, hook, limit=limit, cursor=cursor, maximum=settings.page_size_max
-    )
-    return Page[WebhookDeliveryRead](
-        items=[WebhookDeliveryRead.model_validate(d, from_attributes=True) for d in rows],
-        next=next_url(request, nxt),
-    )
+    rows, nxt = webhooks.deliveries_page(session, hook, n=page.n, cursor=page.cursor)
+    reads = [WebhookDeliveryRead.model_validate(d, from_attributes=True) for d in rows]
+    return page_of(request, reads, nxt)

@@ -22,9 +22,10 @@ from sqlmodel import col
 from standardwebhooks import Webhook as Signer
 
 from api.auth.principal import Principal
-from api.core.errors import InvalidInput, NotFound
+from api.core import tenancy
+from api.core.errors import InvalidInput
 from api.core.outbound import UnsafeUrl, check_url
-from api.core.paging import after_keyset, clamp_limit, keyset_page
+from api.core.paging import after_keyset, keyset_page
 from models import utcnow
 from models.notices import (
     ALL_EVENTS,
@@ -106,16 +107,12 @@ def create(
 
 
 def get(session: Session, org_id: uuid.UUID, hook_id: uuid.UUID) -> Webhook:
-    hook = session.get(Webhook, hook_id)
-    if hook is None or hook.organization_id != org_id:
-        raise NotFound("no such webhook")
-    return hook
+    return tenancy.owned(session, Webhook, org_id, hook_id, "webhook")
 
 
 def list_page(
-    session: Session, org_id: uuid.UUID, *, limit: int | None, cursor: str | None, maximum: int
+    session: Session, org_id: uuid.UUID, *, n: int, cursor: str | None
 ) -> tuple[list[Webhook], str | None]:
-    n = clamp_limit(limit, maximum)
     stmt = select(Webhook).where(col(Webhook.organization_id) == org_id)
     order = (col(Webhook.created_at), col(Webhook.id))
     after = after_keyset(cursor, *order)
@@ -150,10 +147,9 @@ def delete(session: Session, hook: Webhook) -> None:
 
 
 def deliveries_page(
-    session: Session, hook: Webhook, *, limit: int | None, cursor: str | None, maximum: int
+    session: Session, hook: Webhook, *, n: int, cursor: str | None
 ) -> tuple[list[WebhookDelivery], str | None]:
     """The delivery log, newest first."""
-    n = clamp_limit(limit, maximum)
     stmt = select(WebhookDelivery).where(col(WebhookDelivery.webhook_id) == hook.id)
     order = (col(WebhookDelivery.created_at), col(WebhookDelivery.id))
     after = after_keyset(cursor, *order, descending=True)

@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from api import action_items
 from api.action_items import DEFAULT_RULES, GroupingRules
 from api.assets import service as assets
 from api.auth import policy
@@ -21,7 +20,7 @@ from api.auth.principal import Principal
 from api.core import spatial
 from api.core.errors import Conflict, Forbidden, InvalidInput
 from api.core.media import MediaStore, PhotoSize, extension
-from api.hotspots import rollup as hotspot_rollup
+from api.observations.changed import observation_changed
 from api.observations.plausibility import unknown_category
 from api.observations.service import _categories, moderate
 from models import JOINABLE, Moderation, Observation, Photo, Walk
@@ -87,8 +86,7 @@ def patch(
         )
     session.flush()
     # The item follows: recount, or regroup after a category change.
-    action_items.observation_changed(session, obs, rules)
-    hotspot_rollup.observation_changed(session, obs)
+    observation_changed(session, obs, rules)
     session.flush()
     return obs
 
@@ -148,8 +146,7 @@ def withdraw(
     obs.moderation_reason = reason
     obs.duplicate_of_id = None
     session.flush()
-    action_items.observation_changed(session, obs, rules)
-    hotspot_rollup.observation_changed(session, obs)
+    observation_changed(session, obs, rules)
     session.flush()
     orphaned: list[str] = []
     for photo in photos:

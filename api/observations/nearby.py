@@ -10,13 +10,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from api.action_items import features as item_features
 from api.auth.principal import Principal
 from api.core import dialect
 from api.observations.plausibility import unknown_category
 from api.observations.service import _categories
 from geo.projection import geodesic_distance_m
 from geo.units import bbox_around
-from models import OPEN_STATUSES, ActionItem, Category
+from models import ActionItem, Category
 from models.observations import NearbyItem
 
 MAX_RADIUS_M = 250.0
@@ -46,7 +47,7 @@ def nearby_items(
         func.ST_Y(ActionItem.location),
     ).where(
         col(ActionItem.organization_id) == principal.org_id,
-        col(ActionItem.status).in_([str(s) for s in OPEN_STATUSES]),
+        item_features.is_open(),
         dialect.bbox_filter(session, "action_item", ActionItem.location, box),
     )
     if cat is not None:

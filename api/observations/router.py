@@ -8,12 +8,15 @@ from typing import Annotated
 
 from fastapi import BackgroundTasks, Depends, Query, Request, Response
 from pydantic import AwareDatetime
+from sqlalchemy.orm import Session
 
 from api.action_items.deps_router import RulesDep, ValidItem
 from api.auth.deps_router import PrincipalDep
+from api.auth.principal import Principal
 from api.core.paging import Page, clamp_limit, page_sorted
-from api.http.deps import MediaDep, SessionDep, SignerDep
-from api.http.paging import next_url
+from api.core.signing import PhotoSigner
+from api.http.deps import MediaDep, PageDep, PageQuery, SessionDep, SignerDep
+from api.http.paging import next_url, page_of
 from api.http.routing import api_router
 from api.observations import edits as observation_edits
 from api.observations import nearby as nearby_service
@@ -84,6 +87,7 @@ def list_observations(
     principal: PrincipalDep,
     session: SessionDep,
     signer: SignerDep,
+    page: PageDep,
     walk_id: uuid.UUID | None = None,
     area_id: uuid.UUID | None = None,
     category: str | None = None,
@@ -92,8 +96,6 @@ def list_observations(
     until: AwareDatetime | None = None,
     moderation: Moderation | None = None,
     action_item_id: uuid.UUID | None = None,
-    limit: int | None = None,
-    cursor: str | None = None,
 ) -> Page[ObservationRead]:
     f = obs_service.ObservationFilter(
         walk_id=walk_id,
@@ -105,18 +107,7 @@ def list_observations(
         moderation=moderation,
         action_item_id=action_item_id,
     )
-    rows, nxt = obs_service.list_page(
-        session,
-        principal,
-        f,
-        limit=limit,
-        cursor=cursor,
-        maximum=request.app.state.settings.page_size_max,
-    )
-    return Page[ObservationRead](
-        items=obs_service.to_reads(session, rows, signer, principal=principal),
-        next=next_url(request, nxt),
-    )
+    return _observations_page(request, session, principal, signer, page, f)
 
 
 # Before /observations/{id}, which would otherwise take "nearby" for an id.
@@ -127,20 +118,24 @@ def item_observations(
     principal: PrincipalDep,
     session: SessionDep,
     signer: SignerDep,
-    limit: int | None = None,
-    cursor: str | None = None,
+    page: PageDep,
 ) -> Page[ObservationRead]:
     """What the item was made of: notes, severity, darkness, photos (signed links), and the
     reporter's group at most, never the person."""
     f = obs_service.ObservationFilter(action_item_id=item.id)
-    rows, nxt = obs_service.list_page(
-        session, principal, f, limit=limit, cursor=cursor,
-        maximum=request.app.state.settings.page_size_max,
-    )  # fmt: skip
-    return Page[ObservationRead](
-        items=obs_service.to_reads(session, rows, signer, principal=principal),
-        next=next_url(request, nxt),
-    )
+    return _observations_page(request, session, principal, signer, page, f)
+
+
+def _observations_page(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    signer: PhotoSigner,
+    page: PageQuery,
+    f: obs_service.ObservationFilter,
+) -> Page[ObservationRead]:
+    rows, nxt = obs_service.list_page(session, principal, f, n=page.n, cursor=page.cursor)
+    return page_of(request, obs_service.to_reads(session, rows, signer, principal=principal), nxt)
 
 
 @router.get("/observations/nearby", response_model=NearbyOut)

@@ -24,19 +24,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from api import action_items
 from api.action_items import DEFAULT_RULES, GroupingRules
 from api.areas.service import smallest_area_containing
 from api.assets import service as assets
 from api.auth.principal import Principal
+from api.categories import service as category_service
 from api.core import dialect, spatial
 from api.core.db import is_transient
 from api.core.errors import Busy, Conflict, InvalidInput, NotFound
-from api.core.paging import after_keyset, clamp_limit, keyset_page
+from api.core.paging import after_keyset, keyset_page
 from api.core.photo_links import photo_links
 from api.core.signing import PhotoSigner
 from api.hotspots import rollup as hotspot_rollup
 from api.notices import outbox as notices
+from api.observations.changed import observation_changed
 from api.observations.plausibility import (
     DEFAULT_WALK_MAX_DISTANCE_M,
     WalkFences,
@@ -233,8 +234,7 @@ def _store(
         hold_if_needed(session, obs)
         session.add(obs)
         session.flush()
-        action_items.observation_changed(session, obs, rules)
-        hotspot_rollup.observation_changed(session, obs)
+        observation_changed(session, obs, rules)
         notices.observation_created(session, obs)
         session.flush()
         savepoint.commit()
@@ -388,14 +388,7 @@ def to_reads(
     ``api.privacy.sensitive``), with three queries whatever the page size."""
     if not rows:
         return []
-    cats = {
-        cid: (code, bool(is_sensitive))
-        for cid, code, is_sensitive in session.execute(
-            select(col(Category.id), col(Category.code), col(Category.sensitive)).where(
-                col(Category.id).in_({o.category_id for o in rows})
-            )
-        ).all()
-    }
+    cats = category_service.codes(session, [o.category_id for o in rows])
     pids = {o.participant_id for o in rows if o.participant_id}
     groups = (
         dict(
@@ -514,13 +507,11 @@ def list_page(
     principal: Principal,
     f: ObservationFilter,
     *,
-    limit: int | None,
+    n: int,
     cursor: str | None,
-    maximum: int,
 ) -> tuple[list[Observation], str | None]:
     """Keyset pages on (received_at, id): new arrivals land after the cursor, so a walk through
     the pages sees every observation exactly once."""
-    n = clamp_limit(limit, maximum)
     stmt = filtered(session, principal, f)
     after = after_keyset(cursor, col(Observation.received_at), col(Observation.id))
     if after is not None:
@@ -554,8 +545,7 @@ def moderate(
     obs.moderation = body.moderation
     obs.moderation_reason = body.reason.strip() or None if body.reason else None
     session.flush()
-    action_items.observation_changed(session, obs, rules)
-    hotspot_rollup.observation_changed(session, obs)
+    observation_changed(session, obs, rules)
     session.flush()
     return obs
 

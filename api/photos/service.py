@@ -20,7 +20,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from api import action_items
 from api.action_items import DEFAULT_RULES, GroupingRules
 from api.auth.principal import Principal
 from api.core import tenancy
@@ -35,7 +34,7 @@ from api.core.errors import (
 )
 from api.core.media import MediaStore, PhotoSize, extension
 from api.core.signing import PhotoSigner, SignatureExpired, SignatureInvalid, verify_photo_signature
-from api.hotspots import rollup as hotspot_rollup
+from api.observations.changed import observation_changed
 from api.observations.plausibility import hold_if_needed
 from api.observations.service import get_visible, place
 from api.photos.imaging import ImageMeta, ImageRejected, ProcessedImage, process_image
@@ -195,8 +194,7 @@ def _place_from(session: Session, obs: Observation, meta: ImageMeta, rules: Grou
     place(session, obs, Point(meta.gps_lon, meta.gps_lat))
     hold_if_needed(session, obs)  # placed outside every area: held for review, like capture
     session.flush()
-    action_items.observation_changed(session, obs, rules)
-    hotspot_rollup.observation_changed(session, obs)
+    observation_changed(session, obs, rules)
     session.flush()
 
 

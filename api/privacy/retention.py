@@ -28,25 +28,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlmodel import col
 
+from api.action_items import features as item_features
 from api.core import tenancy
 from api.core.errors import NotFound
 from api.core.media import MediaFile, MediaStore, PhotoSize, extension
-from models import (
-    OPEN_STATUSES,
-    ActionEvent,
-    ActionItem,
-    ErasureKind,
-    ErasureRecord,
-    MaintenanceRun,
-    Moderation,
-    Observation,
-    Organization,
-    Participant,
-    Photo,
-    Walk,
-    WalkStatus,
-    utcnow,
-)
+from models.action_items import ActionEvent, ActionItem
+from models.base import utcnow
+from models.observations import Moderation, Observation, Photo
+from models.organizations import Organization
+from models.retention import ErasureKind, ErasureRecord, MaintenanceRun
+from models.walks import Participant, Walk, WalkStatus
 
 log = logging.getLogger("safewalk.retention")
 
@@ -70,6 +61,13 @@ class Removal:
     @property
     def changed(self) -> bool:
         return bool(self.participants or self.notes or self.photos)
+
+    def record(self, organization_id: uuid.UUID, kind: ErasureKind, **who: Any) -> ErasureRecord:
+        """The audit row of this removal (counts only, never what was removed)."""
+        return ErasureRecord(
+            organization_id=organization_id, kind=kind, participants=self.participants,
+            notes=self.notes, photos=self.photos, **who,
+        )  # fmt: skip
 
 
 @dataclass
@@ -236,15 +234,7 @@ def erase_participants(
             .execution_options(synchronize_session="fetch")
         )
     session.add(
-        ErasureRecord(
-            organization_id=walk.organization_id,
-            kind=kind,
-            walk_id=walk.id,
-            actor_user_id=actor_user_id,
-            participants=removal.participants,
-            notes=removal.notes,
-            photos=removal.photos,
-        )
+        removal.record(walk.organization_id, kind, walk_id=walk.id, actor_user_id=actor_user_id)
     )
     session.flush()
     return removal
@@ -275,7 +265,7 @@ def _closed_before(cutoff: datetime) -> ColumnElement[bool]:
     """An action item that left the open states before ``cutoff`` (resolved_at when it was
     resolved, otherwise its last change)."""
     return and_(
-        col(ActionItem.status).not_in([s.value for s in OPEN_STATUSES]),
+        ~item_features.is_open(),
         or_(
             and_(col(ActionItem.resolved_at).is_not(None), col(ActionItem.resolved_at) < cutoff),
             and_(col(ActionItem.resolved_at).is_(None), col(ActionItem.updated_at) < cutoff),
@@ -323,7 +313,7 @@ def expired_notes(session: Session, org: Organization, now: datetime) -> list[uu
     cutoff = now - timedelta(days=org.note_retention_days)
     open_items = select(col(ActionItem.id)).where(
         col(ActionItem.organization_id) == org.id,
-        col(ActionItem.status).in_([s.value for s in OPEN_STATUSES]),
+        item_features.is_open(),
     )
     return list(
         session.scalars(
@@ -376,15 +366,7 @@ def purge_organization(session: Session, org: Organization, now: datetime) -> Re
         p.display_name = None
         removal.participants += 1
     if removal.changed:
-        session.add(
-            ErasureRecord(
-                organization_id=org.id,
-                kind=ErasureKind.purge,
-                participants=removal.participants,
-                notes=removal.notes,
-                photos=removal.photos,
-            )
-        )
+        session.add(removal.record(org.id, ErasureKind.purge))
     session.flush()
     return removal
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import Query, Request
+from fastapi import Request
 
 from api.auth.deps_router import PrincipalDep
 from api.core.paging import Page
-from api.http.deps import SessionDep
-from api.http.paging import next_url
+from api.http.deps import PageDep, SessionDep
+from api.http.paging import page_of
 from api.http.routing import api_router
 from api.walks import service as walk_service
 from api.walks.deps_router import ValidWalk
@@ -24,18 +24,14 @@ def list_walks(
     request: Request,
     principal: PrincipalDep,
     session: SessionDep,
-    limit: int | None = Query(default=None),
-    cursor: str | None = None,
+    page: PageDep,
     status: WalkStatus | None = None,
     area_id: uuid.UUID | None = None,
 ) -> Page[WalkRead]:
     rows, nxt = walk_service.list_walks(
-        session, principal.org_id, limit=limit, cursor=cursor,
-        maximum=request.app.state.settings.page_size_max, status=status, area_id=area_id,
-    )  # fmt: skip
-    return Page[WalkRead](
-        items=[walk_service.to_read(session, w) for w in rows], next=next_url(request, nxt)
+        session, principal.org_id, n=page.n, cursor=page.cursor, status=status, area_id=area_id
     )
+    return page_of(request, [walk_service.to_read(session, w) for w in rows], nxt)
 
 
 @router.post("/walks", response_model=WalkRead, status_code=201)

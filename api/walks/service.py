@@ -17,13 +17,14 @@ from api.auth.principal import Principal
 from api.auth.security import issue_token
 from api.core import spatial, tenancy
 from api.core.errors import Conflict, InvalidInput, NotFound
-from api.core.paging import after_keyset, clamp_limit, keyset_page
+from api.core.paging import after_keyset, keyset_page
 from api.core.ratelimit import Limits
 from api.notices import outbox as notices
 from api.settings import Settings
 from geo.geojson import GeometryError, parse_geometry, to_geojson
 from geo.sun import is_dark
 from models import JOINABLE, WALK_TRANSITIONS, Area, Participant, Walk, WalkStatus, utcnow
+from models.base import columns_for
 from models.geojson import LineStringGeometry
 from models.walks import JoinRequest, JoinResponse, WalkCreate, WalkRead, WalkUpdate
 
@@ -80,21 +81,11 @@ def to_read(session: Session, walk: Walk) -> WalkRead:
         select(func.count()).select_from(Participant).where(col(Participant.walk_id) == walk.id)
     )
     return WalkRead(
-        id=walk.id,
-        title=walk.title,
-        area_id=walk.area_id,
-        follow_up_of_id=walk.follow_up_of_id,
-        route=to_geojson(route) if route is not None else None,
-        starts_at=walk.starts_at,
-        ends_at=walk.ends_at,
-        status=walk.status,
-        join_code=walk.join_code,
-        is_dark=walk.is_dark,
-        weather=walk.weather,
-        participant_count=int(count or 0),
-        created_at=walk.created_at,
-        updated_at=walk.updated_at,
-        report_back_published_at=walk.report_back_published_at,
+        **{
+            **columns_for(walk, WalkRead),
+            "route": to_geojson(route) if route is not None else None,
+            "participant_count": int(count or 0),
+        }
     )
 
 
@@ -178,13 +169,11 @@ def list_walks(
     session: Session,
     org_id: uuid.UUID,
     *,
-    limit: int | None,
+    n: int,
     cursor: str | None,
-    maximum: int,
     status: WalkStatus | None = None,
     area_id: uuid.UUID | None = None,
 ) -> tuple[list[Walk], str | None]:
-    n = clamp_limit(limit, maximum)
     stmt = select(Walk).where(col(Walk.organization_id) == org_id)
     if status is not None:
         stmt = stmt.where(col(Walk.status) == status)

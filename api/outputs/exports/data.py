@@ -14,21 +14,23 @@ from datetime import date, datetime
 from typing import Any
 
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from api.action_items import features as item_features
 from api.action_items.grouping import effective_priority
+from api.areas import service as area_service
 from api.assets import service as assets
 from api.core import spatial
 from api.core.i18n import as_language, has, translate
 from api.core.media import MediaStore, extension
+from api.observations import features as observation_features
 from api.privacy import sensitive
 from geo.lights import DarkGap
 from models import (
     ActionEvent,
     ActionItem,
-    ActionStatus,
     Area,
     Asset,
     Category,
@@ -38,10 +40,9 @@ from models import (
     Participant,
     Photo,
     Walk,
+    utcnow,
 )
 from models.assets import STREET_LIGHT
-
-HIDDEN_ITEM_STATUSES = [str(ActionStatus.closed_empty), str(ActionStatus.duplicate)]
 
 
 @dataclass
@@ -67,6 +68,9 @@ class ItemRow:
     created_at: datetime
     updated_at: datetime
     resolved_at: datetime | None
+    area_id: uuid.UUID | None = None
+    overdue: bool = False
+    last_seen_at: datetime | None = None
 
 
 @dataclass
@@ -84,8 +88,14 @@ class ObservationRow:
     is_dark: bool | None
     moderation: str
     action_item_id: uuid.UUID | None
+    area_id: uuid.UUID | None = None
+    walk_id: uuid.UUID | None = None
     item_nr: int | None = None
     thumb_key: str | None = None  # the media store key of its first photo's thumbnail
+
+    @property
+    def status(self) -> str:
+        return self.moderation  # the feature property's other name
 
 
 @dataclass
@@ -141,16 +151,7 @@ def item_rows(
     cats = _categories(session, org.id)
     # Observations whose notes and photos this reader does not see (sensitive places).
     hidden = [] if full else [c.id for c in cats.values() if c.sensitive]
-    area_ids = {i.area_id for i in items if i.area_id}
-    areas = (
-        dict(
-            session.execute(
-                select(col(Area.id), col(Area.name)).where(col(Area.id).in_(area_ids))
-            ).all()
-        )
-        if area_ids
-        else {}
-    )
+    areas = area_service.names(session, [i.area_id for i in items])
     notes: dict[uuid.UUID, list[str]] = {}
     photos: dict[uuid.UUID, uuid.UUID] = {}
     comments: dict[uuid.UUID, str] = {}
@@ -193,6 +194,7 @@ def item_rows(
             if comment:
                 comments[item_id] = comment  # the latest wins
     rows = []
+    today = utcnow().date()
     for nr, i in enumerate(items, start=1):
         p = spatial.from_db(i.location)
         assert p is not None
@@ -222,6 +224,9 @@ def item_rows(
                 created_at=i.created_at,
                 updated_at=i.updated_at,
                 resolved_at=i.resolved_at,
+                area_id=i.area_id,
+                overdue=item_features.is_overdue(i, today),
+                last_seen_at=i.last_seen_at,
             )  # fmt: skip
         )
     return rows
@@ -273,10 +278,17 @@ def observation_rows(
                 is_dark=o.is_dark,
                 moderation=str(o.moderation),
                 action_item_id=o.action_item_id,
+                area_id=o.area_id,
+                walk_id=o.walk_id,
                 thumb_key=thumbs.get(o.id),
             )  # fmt: skip
         )
     return rows
+
+
+def _shown_observations(session: Session, where: ColumnElement[bool]) -> list[Observation]:
+    stmt = select(Observation).where(where, observation_features.shown())
+    return list(session.scalars(stmt.order_by(col(Observation.recorded_at), col(Observation.id))))
 
 
 def area_listing(
@@ -292,18 +304,9 @@ def area_listing(
     lang = _lang(org, lang)
     stmt = select(ActionItem).where(col(ActionItem.area_id) == area.id)
     if not include_closed:
-        stmt = stmt.where(col(ActionItem.status).notin_(HIDDEN_ITEM_STATUSES))
+        stmt = stmt.where(item_features.shown())
     items = _ordered(list(session.scalars(stmt)))
-    observations = list(
-        session.scalars(
-            select(Observation)
-            .where(
-                col(Observation.area_id) == area.id,
-                col(Observation.moderation) != Moderation.hidden,
-            )
-            .order_by(col(Observation.recorded_at), col(Observation.id))
-        )
-    )
+    observations = _shown_observations(session, col(Observation.area_id) == area.id)
     rows = item_rows(session, org, items, lang, full=full)
     obs_rows = observation_rows(session, org, observations, lang, full=full)
     _link(rows, obs_rows)
@@ -315,16 +318,7 @@ def walk_listing(
 ) -> Listing:
     """The walk report's data, for coordinators and admins: sensitive places in full."""
     lang = _lang(org, lang)
-    observations = list(
-        session.scalars(
-            select(Observation)
-            .where(
-                col(Observation.walk_id) == walk.id,
-                col(Observation.moderation) != Moderation.hidden,
-            )
-            .order_by(col(Observation.recorded_at), col(Observation.id))
-        )
-    )
+    observations = _shown_observations(session, col(Observation.walk_id) == walk.id)
     item_ids = {o.action_item_id for o in observations if o.action_item_id}
     items: list[ActionItem] = []
     ids = list(item_ids)

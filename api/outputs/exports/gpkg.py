@@ -17,6 +17,9 @@ from shapely import to_wkb
 from shapely.geometry import MultiPolygon, Point
 from shapely.geometry.base import BaseGeometry
 
+from api.action_items import features as item_features
+from api.core.features import Property
+from api.observations import features as observation_features
 from api.outputs.exports.data import Listing
 
 GDAL_UTC = 100  # OGR's time zone flag for GMT/UTC
@@ -76,6 +79,24 @@ class _Layer:
         self.add(name, _utc_ms(values))
         self.tz[name] = np.full(len(values), GDAL_UTC, dtype=np.int32)
 
+    def add_properties(self, props: Sequence[Property], rows: Sequence[Any]) -> None:
+        """The domain's feature properties (``features.py``), typed as its queryables are."""
+        for p in props:
+            values = [getattr(r, p.name) for r in rows]
+            if p.type == "timestamp":
+                self.add_utc(p.name, values)
+            elif p.type == "date":
+                self.add(p.name, _days(values))
+            elif p.type == "integer":
+                self.add(p.name, *_ints(values))
+            elif p.type == "number":
+                self.add(p.name, np.array(values, dtype=np.float64))
+            elif p.type == "boolean":
+                nulls = np.array([v is None for v in values], dtype=bool)
+                self.add(p.name, np.array([bool(v) for v in values], dtype=bool), nulls)
+            else:
+                self.add(p.name, _text([str(v) if v is not None else None for v in values]))
+
     def write(self, path: Path, geometries: list[BaseGeometry]) -> None:
         append = path.exists()
         masks = self.masks if any(m is not None for m in self.masks) else None
@@ -112,40 +133,22 @@ def action_list_gpkg(listing: Listing) -> bytes:
         nrs, _ = _ints([o.nr for o in obs])
         layer.add("nr", nrs)
         layer.add("id", _text([str(o.id) for o in obs]))
-        layer.add("category", _text([o.category for o in obs]))
+        layer.add_properties(observation_features.properties(), obs)
         layer.add("category_label", _text([o.category_label for o in obs]))
-        sev, _ = _ints([o.severity for o in obs])
-        layer.add("severity", sev)
-        layer.add("perceived_safety", *_ints([o.perceived_safety for o in obs]))
-        layer.add("note", _text([o.note for o in obs]))
-        layer.add_utc("recorded_at", [o.recorded_at for o in obs])
-        dark = np.array([bool(o.is_dark) for o in obs], dtype=bool)
-        layer.add("is_dark", dark, np.array([o.is_dark is None for o in obs], dtype=bool))
-        layer.add("moderation", _text([o.moderation for o in obs]))
         layer.add("action_item_nr", *_ints([o.item_nr for o in obs]))
-        layer.add(
-            "action_item_id",
-            _text([str(o.action_item_id) if o.action_item_id else None for o in obs]),
-        )
         layer.write(path, [Point(o.lon, o.lat) for o in obs])
 
         items = listing.items
         layer = _Layer("action_items", "Point")
         layer.add("nr", _ints([i.nr for i in items])[0])
         layer.add("id", _text([str(i.id) for i in items]))
-        layer.add("title", _text([i.title for i in items]))
-        layer.add("category", _text([i.category for i in items]))
+        layer.add_properties(item_features.properties(), items)
         layer.add("category_label", _text([i.category_label for i in items]))
         layer.add("area", _text([i.area_name for i in items]))
         layer.add("observations", _ints([i.observation_count for i in items])[0])
         layer.add("notes", _text(["\n".join(i.notes) or None for i in items]))
-        layer.add("department", _text([i.department for i in items]))
-        layer.add("priority", np.array([i.priority for i in items], dtype=np.float64))
-        layer.add("due_date", _days([i.due_date for i in items]))
-        layer.add("status", _text([i.status for i in items]))
         layer.add("status_label", _text([i.status_label for i in items]))
         layer.add("comment", _text([i.comment for i in items]))
-        layer.add_utc("created_at", [i.created_at for i in items])
         layer.add_utc("updated_at", [i.updated_at for i in items])
         layer.add_utc("resolved_at", [i.resolved_at for i in items])
         layer.write(path, [Point(i.lon, i.lat) for i in items])

@@ -52,20 +52,8 @@ def report_back_pdf(report: ReportBack, lang: str) -> bytes:
     page = landscape(A4)
     doc = _document(buf, title, page)
     width = page[0] - doc.leftMargin - doc.rightMargin
-    facts = translate(
-        "report_back.facts",
-        lang,
-        date=_date(report.day, lang),
-        area=report.area_name or "—",
-        org=report.org.name,
-    )
-    counts = translate(
-        "report_back.count",
-        lang,
-        observations=len(report.observations),
-        items=len(report.items),
-        done=sum(1 for i in report.items if i.done),
-    )
+    facts = report.facts(lang, _date(report.day, lang))
+    counts = report.counts(lang)
     story: list[Any] = [
         _p(title, st["h1"]),
         _p(facts, st["base"]),

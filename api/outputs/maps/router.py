@@ -7,9 +7,10 @@ Bearer header); sign-in tokens work as before, and the policy table decides."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
-from fastapi import Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import AwareDatetime
 from sqlalchemy import Select
@@ -34,9 +35,49 @@ MAP_PAGE_DEFAULT = 1_000
 MapLimit = Annotated[int | None, Query(description=f"features a page (clamped to {MAP_PAGE_MAX})")]
 
 
-def _whole(limit: int | None) -> int:
+BBox = Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat")]
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    n: int
+    cursor: str | None
+
+
+def whole_layer(limit: MapLimit = None, cursor: str | None = None) -> FeedPage:
     """A map reads a layer whole in one request: the default page is the largest one."""
-    return clamp_limit(MAP_PAGE_MAX if limit is None else limit, MAP_PAGE_MAX)
+    return FeedPage(clamp_limit(MAP_PAGE_MAX if limit is None else limit, MAP_PAGE_MAX), cursor)
+
+
+def observations_layer(limit: MapLimit = None, cursor: str | None = None) -> FeedPage:
+    """Observations come by the thousand unless asked for more."""
+    n = clamp_limit(limit if limit is not None else MAP_PAGE_DEFAULT, MAP_PAGE_MAX)
+    return FeedPage(n, cursor)
+
+
+WholeLayer = Annotated[FeedPage, Depends(whole_layer)]
+
+
+def feed_filter(
+    bbox: BBox = None,
+    category: str | None = None,
+    area_id: uuid.UUID | None = None,
+    status: Annotated[
+        list[str] | None, Query(description="statuses (of observations: moderation states)")
+    ] = None,
+) -> map_service.FeedFilter:
+    return map_service.FeedFilter(
+        bbox=parse_bbox(bbox), category=category, area_id=area_id, status=status
+    )
+
+
+def observation_filter(
+    f: Annotated[map_service.FeedFilter, Depends(feed_filter)],
+    walk_id: uuid.UUID | None = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
+) -> map_service.FeedFilter:
+    return replace(f, walk_id=walk_id, since=since, until=until)
 
 
 def _response(
@@ -69,28 +110,11 @@ def map_observations(
     request: Request,
     principal: ReaderDep,
     session: SessionDep,
-    bbox: str | None = Query(default=None, description="minLon,minLat,maxLon,maxLat"),
-    category: str | None = None,
-    area_id: uuid.UUID | None = None,
-    walk_id: uuid.UUID | None = None,
-    status: Annotated[list[str] | None, Query(description="moderation states")] = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
-    limit: int | None = None,
-    cursor: str | None = None,
+    page: Annotated[FeedPage, Depends(observations_layer)],
+    f: Annotated[map_service.FeedFilter, Depends(observation_filter)],
 ) -> Response:
-    n = clamp_limit(limit if limit is not None else MAP_PAGE_DEFAULT, MAP_PAGE_MAX)
-    f = map_service.FeedFilter(
-        bbox=parse_bbox(bbox),
-        category=category,
-        area_id=area_id,
-        walk_id=walk_id,
-        status=status,
-        since=since,
-        until=until,
-    )
-    page = map_service.observations_page(session, principal, f, limit=n, cursor=cursor)
-    return _response(request, principal, [page.statement], {}, page.next_cursor)
+    feed = map_service.observations_page(session, principal, f, limit=page.n, cursor=page.cursor)
+    return _response(request, principal, [feed.statement], {}, feed.next_cursor)
 
 
 @router.get("/map/action-items", response_class=Response, responses=byte_ranges.RESPONSES)
@@ -98,33 +122,22 @@ def map_action_items(
     request: Request,
     principal: ReaderDep,
     session: SessionDep,
-    bbox: str | None = Query(default=None, description="minLon,minLat,maxLon,maxLat"),
-    category: str | None = None,
-    area_id: uuid.UUID | None = None,
-    status: Annotated[list[str] | None, Query()] = None,
-    limit: MapLimit = None,
-    cursor: str | None = None,
+    page: WholeLayer,
+    f: Annotated[map_service.FeedFilter, Depends(feed_filter)],
 ) -> Response:
-    f = map_service.FeedFilter(
-        bbox=parse_bbox(bbox), category=category, area_id=area_id, status=status
-    )
     view = sensitive.item_view(session, principal)
-    page = map_service.action_items_page(
-        session, principal, f, limit=_whole(limit), cursor=cursor, view=view
+    feed = map_service.action_items_page(
+        session, principal, f, limit=page.n, cursor=page.cursor, view=view
     )
-    return _response(request, principal, [page.statement], {}, page.next_cursor)
+    return _response(request, principal, [feed.statement], {}, feed.next_cursor)
 
 
 @router.get("/map/areas", response_class=Response, responses=byte_ranges.RESPONSES)
 def map_areas(
-    request: Request,
-    principal: ReaderDep,
-    session: SessionDep,
-    limit: MapLimit = None,
-    cursor: str | None = None,
+    request: Request, principal: ReaderDep, session: SessionDep, page: WholeLayer
 ) -> Response:
-    page = map_service.areas_page(session, principal, limit=_whole(limit), cursor=cursor)
-    return _response(request, principal, [page.statement], {}, page.next_cursor)
+    feed = map_service.areas_page(session, principal, limit=page.n, cursor=page.cursor)
+    return _response(request, principal, [feed.statement], {}, feed.next_cursor)
 
 
 @router.get("/map/assets", response_class=Response, responses=byte_ranges.RESPONSES)
@@ -132,14 +145,13 @@ def map_assets(
     request: Request,
     principal: ReaderDep,
     session: SessionDep,
+    layer: WholeLayer,
     kind: str | None = None,
-    bbox: str | None = Query(default=None, description="minLon,minLat,maxLon,maxLat"),
-    limit: MapLimit = None,
-    cursor: str | None = None,
+    bbox: BBox = None,
 ) -> Response:
     """Street lights and other assets still in place; participants get their walk's area."""
     page = map_service.assets_page(
-        session, principal, kind=kind, bbox=parse_bbox(bbox), limit=_whole(limit), cursor=cursor
+        session, principal, kind=kind, bbox=parse_bbox(bbox), limit=layer.n, cursor=layer.cursor
     )
     return _response(request, principal, [page.statement], {}, page.next_cursor)
 
@@ -150,11 +162,10 @@ def map_walk(
     walk: ReaderWalk,
     principal: ReaderDep,
     session: SessionDep,
-    limit: MapLimit = None,
-    cursor: str | None = None,
+    layer: WholeLayer,
 ) -> Response:
     """The walk's area, route and observations, in that order (``limit`` counts them all)."""
-    page = map_service.walk_page(session, walk, principal, limit=_whole(limit), cursor=cursor)
+    page = map_service.walk_page(session, walk, principal, limit=layer.n, cursor=layer.cursor)
     extra = {
         "walk": {
             "id": str(walk.id),

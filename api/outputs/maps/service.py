@@ -15,38 +15,39 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, func, literal_column, select
+from sqlalchemy import Connection, Select, literal_column, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from api.action_items import features as item_features
+from api.areas import features as area_features
 from api.assets import features as asset_features
 from api.assets import service as assets
 from api.auth.principal import Principal
 from api.core import dialect, spatial
 from api.core.errors import InvalidInput
+from api.core.features import columns
 from api.core.paging import (
     after_values,
     decode_cursor,
     encode_key,
     feed_page,
 )
+from api.observations import features as observation_features
 from api.privacy import sensitive
+from api.walks import features as walk_features
 from geo.units import bbox_around
 from models import (
     JOINABLE,
-    OPEN_STATUSES,
     ActionItem,
-    ActionStatus,
     Area,
     Asset,
     Category,
-    Moderation,
     Observation,
     Walk,
     utcnow,
 )
 
-OPEN = [str(s) for s in OPEN_STATUSES]
 CHUNK_ROWS = 2000
 
 
@@ -54,23 +55,6 @@ CHUNK_ROWS = 2000
 class Page:
     statement: Select[Any]
     next_cursor: str | None
-
-
-def _observation_props(mask: ColumnElement[bool] | None = None) -> list[tuple[str, str, Any]]:
-    # The group never travels in feeds, nor the participant: planners see what, where, when.
-    # ``mask``: rows shown generalised to this caller (api.privacy.sensitive), without note.
-    return [
-        ("category", "text", col(Category.code)),
-        ("severity", "number", col(Observation.severity)),
-        ("perceived_safety", "number", col(Observation.perceived_safety)),
-        ("is_dark", "bool", col(Observation.is_dark)),
-        ("recorded_at", "time", col(Observation.recorded_at)),
-        ("area_id", "uuid", col(Observation.area_id)),
-        ("walk_id", "uuid", col(Observation.walk_id)),
-        ("action_item_id", "uuid", col(Observation.action_item_id)),
-        ("moderation", "text", col(Observation.moderation)),
-        ("note", "text", sensitive.shown(mask, col(Observation.note))),
-    ]
 
 
 @dataclass
@@ -87,15 +71,7 @@ class FeedFilter:
 def observations_page(
     session: Session, principal: Principal, f: FeedFilter, *, limit: int, cursor: str | None
 ) -> Page:
-    base = (
-        select(Observation)
-        .join(Category, col(Category.id) == col(Observation.category_id))
-        .where(
-            col(Observation.organization_id) == principal.org_id,
-            col(Observation.location).is_not(None),
-            col(Observation.moderation) != Moderation.hidden,
-        )
-    )
+    base = observation_features.located(col(Observation.organization_id) == principal.org_id)
     if f.category:
         base = base.where(col(Category.code) == f.category)
     if f.area_id:
@@ -119,7 +95,7 @@ def observations_page(
         session,
         col(Observation.id),
         sensitive.shown_location(mask),
-        _observation_props(mask),
+        columns(observation_features.properties(mask)),
     )
     return Page(page.with_only_columns(feature.label("f")), nxt)
 
@@ -136,38 +112,7 @@ def action_items_page(
     """The items as ``view`` shows their locations (``sensitive.item_view``; None: as stored),
     oldest first."""
     view = view if view is not None else sensitive.ItemView(ActionItem.location)
-    today = utcnow().date()
-    overdue = and_(col(ActionItem.due_date) < today, col(ActionItem.status).in_(OPEN))
-    props: list[tuple[str, str, Any]] = [
-        ("title", "text", col(ActionItem.title)),
-        ("category", "text", col(Category.code)),
-        ("status", "text", col(ActionItem.status)),
-        (
-            "priority",
-            "number",
-            func.coalesce(col(ActionItem.priority_override), col(ActionItem.priority_score)),
-        ),
-        ("observation_count", "number", col(ActionItem.observation_count)),
-        ("department", "text", col(ActionItem.department)),
-        (
-            "due_date",
-            "text",
-            dialect.date_text(col(ActionItem.due_date)),
-        ),
-        ("overdue", "bool", overdue),
-        ("area_id", "uuid", col(ActionItem.area_id)),
-        ("last_seen_at", "time", col(ActionItem.last_seen_at)),
-    ]
-    base = (
-        select(ActionItem)
-        .join(Category, col(Category.id) == col(ActionItem.category_id))
-        .where(
-            col(ActionItem.organization_id) == principal.org_id,
-            col(ActionItem.status).notin_(
-                [str(ActionStatus.closed_empty), str(ActionStatus.duplicate)]
-            ),
-        )
-    )
+    base = item_features.listed(col(ActionItem.organization_id) == principal.org_id)
     if f.status:
         base = base.where(col(ActionItem.status).in_(f.status))
     if f.category:
@@ -181,6 +126,7 @@ def action_items_page(
     page, nxt = feed_page(
         session, base, [col(ActionItem.created_at), col(ActionItem.id)], limit, cursor
     )
+    props = columns(item_features.properties())
     feature = dialect.feature_json(session, col(ActionItem.id), view.location, props)
     return Page(page.with_only_columns(feature.label("f")), nxt)
 
@@ -188,40 +134,9 @@ def action_items_page(
 def areas_page(session: Session, principal: Principal, *, limit: int, cursor: str | None) -> Page:
     """Areas with the counts a choropleth needs (observations, open and overdue items), by
     name."""
-    today = utcnow().date()
-    obs_count = (
-        select(func.count())
-        .where(
-            col(Observation.area_id) == col(Area.id),
-            col(Observation.moderation) != Moderation.hidden,
-        )
-        .scalar_subquery()
-    )
-    open_items = (
-        select(func.count())
-        .where(col(ActionItem.area_id) == col(Area.id), col(ActionItem.status).in_(OPEN))
-        .scalar_subquery()
-    )
-    overdue_items = (
-        select(func.count())
-        .where(
-            col(ActionItem.area_id) == col(Area.id),
-            col(ActionItem.status).in_(OPEN),
-            col(ActionItem.due_date) < today,
-        )
-        .scalar_subquery()
-    )
-    props: list[tuple[str, str, Any]] = [
-        ("name", "text", col(Area.name)),
-        ("code", "text", col(Area.code)),
-        ("kind", "text", col(Area.kind)),
-        ("parent_id", "uuid", col(Area.parent_id)),
-        ("observation_count", "number", obs_count),
-        ("open_items", "number", open_items),
-        ("overdue_items", "number", overdue_items),
-    ]
     base = select(Area).where(col(Area.organization_id) == principal.org_id)
     page, nxt = feed_page(session, base, [col(Area.name), col(Area.id)], limit, cursor)
+    props = columns(area_features.properties())
     feature = dialect.feature_json(session, col(Area.id), Area.geometry, props)
     return Page(page.with_only_columns(feature.label("f")), nxt)
 
@@ -311,12 +226,9 @@ def walk_page(
         ).where(col(Area.id) == walk.area_id)
         fixed.append((_AREA, walk.area_id, area))
     if walk.route is not None:
-        route_props: list[tuple[str, str, Any]] = [
+        route_props = [
             ("kind", "text", literal_column("'route'")),
-            ("title", "text", col(Walk.title)),
-            ("status", "text", col(Walk.status)),
-            ("starts_at", "time", col(Walk.starts_at)),
-            ("is_dark", "bool", col(Walk.is_dark)),
+            *columns(walk_features.properties()),
         ]
         route = select(
             dialect.feature_json(session, col(Walk.id), Walk.route, route_props).label("f")
@@ -325,15 +237,7 @@ def walk_page(
     due = [f for f in fixed if f[0] > stage][:limit]
     statements = [stmt for _, _, stmt in due]
     last: list[Any] | None = [due[-1][0], "", str(due[-1][1])] if due else None
-    base = (
-        select(Observation)
-        .join(Category, col(Category.id) == col(Observation.category_id))
-        .where(
-            col(Observation.walk_id) == walk.id,
-            col(Observation.location).is_not(None),
-            col(Observation.moderation) != Moderation.hidden,
-        )
-    )
+    base = observation_features.located(col(Observation.walk_id) == walk.id)
     order = [col(Observation.recorded_at), col(Observation.id)]
     if key is not None and stage == _OBSERVATIONS:
         base = base.where(after_values(key[1:], order))
@@ -345,7 +249,7 @@ def walk_page(
         return WalkPage(statements, nxt)
     obs_props = [
         ("kind", "text", literal_column("'observation'")),
-        *_observation_props(mask),
+        *columns(observation_features.properties(mask)),
     ]
     feature = dialect.feature_json(
         session, col(Observation.id), sensitive.shown_location(mask), obs_props

@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, and_, not_, or_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from api.core import dialect
+from api.core.features import Property as Property
 from api.outputs.ogc.crs import BadParameter, OutputCrs, geometry_to_wgs84
 from api.privacy import sensitive
 
@@ -29,33 +30,6 @@ Filter = Any  # a pygeofilter AST node
 TEXT_LANGS = ("cql2-text", "cql-text")  # GDAL sends the pre-release name
 JSON_LANGS = ("cql2-json", "cql-json")
 GEOMETRY = "geometry"
-
-
-@dataclass(frozen=True)
-class Property:
-    """One property of a collection's features; a queryable unless ``queryable`` is False."""
-
-    name: str
-    kind: str  # how dialect.json_value types it: text, number, bool, uuid, time
-    type: str  # for queryables and CQL2 values: string, integer, number, boolean, uuid, timestamp
-    column: Any
-    title: str
-    enum: tuple[str, ...] | None = None
-    queryable: bool = True
-
-    def schema(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"title": self.title}
-        if self.type == "uuid":
-            out.update(type="string", format="uuid")
-        elif self.type == "timestamp":
-            out.update(type="string", format="date-time")
-        elif self.type == "date":
-            out.update(type="string", format="date")
-        else:
-            out["type"] = self.type
-        if self.enum:
-            out["enum"] = list(self.enum)
-        return out
 
 
 def _fail(msg: str) -> BadParameter:

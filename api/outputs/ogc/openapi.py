@@ -73,6 +73,16 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/parameters/{name}"}
 
 
+def _get(
+    summary: str, operation: str, responses: dict[str, Any], parameters: list[Any] | None = None
+) -> dict[str, Any]:
+    """A path that answers GET only."""
+    get: dict[str, Any] = {"summary": summary, "operationId": operation}
+    if parameters is not None:
+        get["parameters"] = parameters
+    return {"get": {**get, "responses": responses}}
+
+
 def _ok(description: str, media: str) -> dict[str, Any]:
     return {"200": {"description": description, "content": {media: {"schema": {"type": "object"}}}}}
 
@@ -94,13 +104,9 @@ def document(base: str, collections: list[Collection]) -> dict[str, Any]:
             schema = p.schema()
             schema.pop("title", None)
             props.append(_param(p.name, schema, f"Only features whose {p.name} is this value."))
-        paths[f"/collections/{c.id}"] = {
-            "get": {
-                "summary": f"{c.title}: description",
-                "operationId": f"describe-{c.id}",
-                "responses": _ok("The collection", "application/json"),
-            }
-        }
+        paths[f"/collections/{c.id}"] = _get(
+            f"{c.title}: description", f"describe-{c.id}", _ok("The collection", "application/json")
+        )
         paths[f"/collections/{c.id}/items"] = {
             "get": {
                 "summary": f"{c.title}: features",
@@ -113,28 +119,19 @@ def document(base: str, collections: list[Collection]) -> dict[str, Any]:
                 "responses": _ok("Features", "application/geo+json"),
             }
         }  # fmt: skip
-        paths[f"/collections/{c.id}/items/{{featureId}}"] = {
-            "get": {
-                "summary": f"{c.title}: one feature",
-                "operationId": f"get-{c.id}-item",
-                "parameters": [_ref("featureId"), _ref("crs")],
-                "responses": _ok("A feature", "application/geo+json"),
-            }
-        }
-        paths[f"/collections/{c.id}/schema"] = {
-            "get": {
-                "summary": f"{c.title}: schema of the features",
-                "operationId": f"get-{c.id}-schema",
-                "responses": _ok("JSON Schema of the features", "application/schema+json"),
-            }
-        }
-        paths[f"/collections/{c.id}/queryables"] = {
-            "get": {
-                "summary": f"{c.title}: queryables",
-                "operationId": f"get-{c.id}-queryables",
-                "responses": _ok("JSON Schema of the queryables", "application/schema+json"),
-            }
-        }
+        paths[f"/collections/{c.id}/items/{{featureId}}"] = _get(
+            f"{c.title}: one feature", f"get-{c.id}-item",
+            _ok("A feature", "application/geo+json"), [_ref("featureId"), _ref("crs")],
+        )  # fmt: skip
+        schema_type = "application/schema+json"
+        paths[f"/collections/{c.id}/schema"] = _get(
+            f"{c.title}: schema of the features", f"get-{c.id}-schema",
+            _ok("JSON Schema of the features", schema_type),
+        )  # fmt: skip
+        paths[f"/collections/{c.id}/queryables"] = _get(
+            f"{c.title}: queryables", f"get-{c.id}-queryables",
+            _ok("JSON Schema of the queryables", schema_type),
+        )  # fmt: skip
     return {
         "openapi": "3.0.3",
         "info": {

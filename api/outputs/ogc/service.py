@@ -17,30 +17,29 @@ from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlmodel import col
 
+from api.action_items import features as item_features
+from api.areas import features as area_features
 from api.assets import features as asset_features
 from api.auth.principal import Principal
 from api.core import dialect
 from api.core.errors import InvalidInput, NotFound
+from api.core.features import masked
 from api.core.paging import after_keyset, decode_cursor, encode_cursor
+from api.observations import features as observation_features
 from api.outputs.ogc import cql2
 from api.outputs.ogc.cql2 import Property as Property
 from api.outputs.ogc.crs import BadParameter, OutputCrs
 from api.privacy import sensitive
+from api.walks import features as walk_features
 from models import (
-    OPEN_STATUSES,
     ActionItem,
-    ActionStatus,
     Area,
     Asset,
     AssetOwner,
-    Category,
-    Moderation,
     Observation,
     Walk,
-    utcnow,
 )
 
-OPEN = [str(s) for s in OPEN_STATUSES]
 WORLD = [-180.0, -90.0, 180.0, 90.0]
 
 
@@ -95,134 +94,19 @@ class Collection:
 PROPERTY_PARAMS = ("status", "category", "department", "area_id", "walk_id", "owner")
 
 
-def _observations() -> Collection:
+def _of_org(
+    table: type[Observation] | type[ActionItem] | type[Area] | type[Walk],
+    shown: Callable[[ColumnElement[bool]], Select[Any]] | None = None,
+) -> Callable[[Principal], Select[Any]]:
+    """The ids of the caller's organization's rows of ``table`` that ``shown`` keeps."""
+
     def base(principal: Principal) -> Select[Any]:
-        return (
-            select(col(Observation.id))
-            .select_from(Observation)
-            .join(Category, col(Category.id) == col(Observation.category_id))
-            .where(
-                col(Observation.organization_id) == principal.org_id,
-                col(Observation.location).is_not(None),
-                col(Observation.moderation) != Moderation.hidden,
-            )
-        )
+        of_org = col(table.organization_id) == principal.org_id
+        if shown is None:
+            return select(col(table.id)).where(of_org)
+        return shown(of_org).with_only_columns(col(table.id))
 
-    moderation = tuple(str(m) for m in Moderation if m != Moderation.hidden)
-    # No participant, no group: planners see what, where and when, never who.
-    props = (
-        Property("category", "text", "string", col(Category.code), "Category code"),
-        Property("status", "text", "string", col(Observation.moderation), "Moderation state", moderation),
-        Property("severity", "number", "integer", col(Observation.severity), "Severity 1-3"),
-        Property("perceived_safety", "number", "integer", col(Observation.perceived_safety), "Perceived safety 0-3"),
-        Property("is_dark", "bool", "boolean", col(Observation.is_dark), "Recorded after dark"),
-        Property("recorded_at", "time", "timestamp", col(Observation.recorded_at), "Recorded at"),
-        Property("area_id", "uuid", "uuid", col(Observation.area_id), "Area"),
-        Property("walk_id", "uuid", "uuid", col(Observation.walk_id), "Walk"),
-        Property("action_item_id", "uuid", "uuid", col(Observation.action_item_id), "Action item"),
-        Property("note", "text", "string", col(Observation.note), "Note"),
-    )  # fmt: skip
-    return Collection(
-        "observations", "Observations", "What walk participants noted, where and when.",
-        "Point", "observation", Observation.location, col(Observation.id),
-        col(Observation.received_at), col(Observation.recorded_at), props, base,
-    )  # fmt: skip
-
-
-def _action_items() -> Collection:
-    def base(principal: Principal) -> Select[Any]:
-        return (
-            select(col(ActionItem.id))
-            .select_from(ActionItem)
-            .join(Category, col(Category.id) == col(ActionItem.category_id))
-            .where(
-                col(ActionItem.organization_id) == principal.org_id,
-                col(ActionItem.status).notin_(
-                    [str(ActionStatus.closed_empty), str(ActionStatus.duplicate)]
-                ),
-            )
-        )
-
-    statuses = tuple(
-        str(s) for s in ActionStatus if s not in (ActionStatus.closed_empty, ActionStatus.duplicate)
-    )
-    due = dialect.date_text(col(ActionItem.due_date))
-    overdue = and_(col(ActionItem.due_date) < utcnow().date(), col(ActionItem.status).in_(OPEN))
-    priority = func.coalesce(col(ActionItem.priority_override), col(ActionItem.priority_score))
-    props = (
-        Property("title", "text", "string", col(ActionItem.title), "Title"),
-        Property("category", "text", "string", col(Category.code), "Category code"),
-        Property("status", "text", "string", col(ActionItem.status), "Status", statuses),
-        Property("priority", "number", "number", priority, "Priority 0-100"),
-        Property("observation_count", "number", "integer", col(ActionItem.observation_count), "Observations"),
-        Property("department", "text", "string", col(ActionItem.department), "Department"),
-        Property("due_date", "text", "date", due, "Due date", queryable=False),
-        Property("overdue", "bool", "boolean", overdue, "Overdue", queryable=False),
-        Property("area_id", "uuid", "uuid", col(ActionItem.area_id), "Area"),
-        Property("created_at", "time", "timestamp", col(ActionItem.created_at), "Created at"),
-        Property("last_seen_at", "time", "timestamp", col(ActionItem.last_seen_at), "Last observed at"),
-    )  # fmt: skip
-    return Collection(
-        "action-items", "Action items", "The action list: one fixable thing in one area.",
-        "Point", "action_item", ActionItem.location, col(ActionItem.id),
-        col(ActionItem.created_at), col(ActionItem.created_at), props, base,
-    )  # fmt: skip
-
-
-def _areas() -> Collection:
-    def base(principal: Principal) -> Select[Any]:
-        return (
-            select(col(Area.id))
-            .select_from(Area)
-            .where(col(Area.organization_id) == principal.org_id)
-        )
-
-    def count(*where: Any) -> Any:
-        return select(func.count()).where(*where).scalar_subquery()
-
-    hidden = col(Observation.moderation) != Moderation.hidden
-    open_ = col(ActionItem.status).in_(OPEN)
-    props = (
-        Property("name", "text", "string", col(Area.name), "Name"),
-        Property("code", "text", "string", col(Area.code), "Code"),
-        Property("kind", "text", "string", col(Area.kind), "Kind"),
-        Property("parent_id", "uuid", "uuid", col(Area.parent_id), "Parent area"),
-        Property("observation_count", "number", "integer",
-                 count(col(Observation.area_id) == col(Area.id), hidden), "Observations", queryable=False),
-        Property("open_items", "number", "integer",
-                 count(col(ActionItem.area_id) == col(Area.id), open_), "Open action items", queryable=False),
-        Property("overdue_items", "number", "integer",
-                 count(col(ActionItem.area_id) == col(Area.id), open_,
-                       col(ActionItem.due_date) < utcnow().date()), "Overdue action items", queryable=False),
-    )  # fmt: skip
-    return Collection(
-        "areas", "Areas", "Districts and neighbourhoods, with observation and action item counts.",
-        "MultiPolygon", "area", Area.geometry, col(Area.id),
-        col(Area.created_at), None, props, base,
-    )  # fmt: skip
-
-
-def _walks() -> Collection:
-    def base(principal: Principal) -> Select[Any]:
-        return (
-            select(col(Walk.id))
-            .select_from(Walk)
-            .where(col(Walk.organization_id) == principal.org_id)
-        )
-
-    props = (
-        Property("title", "text", "string", col(Walk.title), "Title"),
-        Property("status", "text", "string", col(Walk.status), "Status"),
-        Property("area_id", "uuid", "uuid", col(Walk.area_id), "Area"),
-        Property("starts_at", "time", "timestamp", col(Walk.starts_at), "Starts at"),
-        Property("ends_at", "time", "timestamp", col(Walk.ends_at), "Ends at"),
-        Property("is_dark", "bool", "boolean", col(Walk.is_dark), "After dark"),
-    )  # fmt: skip
-    return Collection(
-        "walks", "Walks", "Safety walks and their planned routes (no participants).",
-        "LineString", "walk", Walk.route, col(Walk.id),
-        col(Walk.created_at), col(Walk.starts_at), props, base,
-    )  # fmt: skip
+    return base
 
 
 def _assets(cid: str, kind: str) -> Collection:
@@ -256,8 +140,33 @@ def _assets(cid: str, kind: str) -> Collection:
 
 @lru_cache(maxsize=1)
 def collections() -> dict[str, Collection]:
-    assets = [_assets(cid, kind) for cid, kind in asset_features.COLLECTIONS.items()]
-    return {c.id: c for c in (_observations(), _action_items(), _areas(), _walks(), *assets)}
+    found = (
+        Collection(
+            "observations", "Observations", "What walk participants noted, where and when.",
+            "Point", "observation", Observation.location, col(Observation.id),
+            col(Observation.received_at), col(Observation.recorded_at),
+            observation_features.properties(), _of_org(Observation, observation_features.located),
+        ),
+        Collection(
+            "action-items", "Action items", "The action list: one fixable thing in one area.",
+            "Point", "action_item", ActionItem.location, col(ActionItem.id),
+            col(ActionItem.created_at), col(ActionItem.created_at),
+            item_features.properties(), _of_org(ActionItem, item_features.listed),
+        ),
+        Collection(
+            "areas", "Areas",
+            "Districts and neighbourhoods, with observation and action item counts.",
+            "MultiPolygon", "area", Area.geometry, col(Area.id),
+            col(Area.created_at), None, area_features.properties(), _of_org(Area),
+        ),
+        Collection(
+            "walks", "Walks", "Safety walks and their planned routes (no participants).",
+            "LineString", "walk", Walk.route, col(Walk.id),
+            col(Walk.created_at), col(Walk.starts_at), walk_features.properties(), _of_org(Walk),
+        ),
+        *(_assets(cid, kind) for cid, kind in asset_features.COLLECTIONS.items()),
+    )  # fmt: skip
+    return {c.id: c for c in found}
 
 
 def get_collection(cid: str) -> Collection:
@@ -276,9 +185,8 @@ def for_caller(session: Session, principal: Principal, c: Collection) -> Collect
         mask = sensitive.masked(principal)
         if mask is None:
             return c
-        props = tuple(
-            replace(p, column=sensitive.shown(mask, p.column)) if p.name in MASKED else p
-            for p in c.properties
+        props = masked(
+            c.properties, observation_features.MASKED, lambda v: sensitive.shown(mask, v)
         )
         return replace(c, shown=sensitive.shown_location(mask), properties=props)
     if c.id == "action-items":
@@ -288,10 +196,6 @@ def for_caller(session: Session, principal: Principal, c: Collection) -> Collect
             return c
         return replace(c, shown=shown, exclude=view.exclude)
     return c
-
-
-# Properties of observations that a caller shown the generalised point does not see.
-MASKED = frozenset({"note"})
 
 
 # --- metadata -----------------------------------------------------------------------------

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -204,23 +202,6 @@ class SyncReport:
     errors: list[str] = field(default_factory=list)
 
 
-@contextmanager
-def _unit(factory: sessionmaker[Session], organization_id: uuid.UUID | None) -> Iterator[Session]:
-    """One transaction acting for one organization (api/core/tenancy.py); None only for the lookup
-    of the endpoints to visit."""
-    session = factory()
-    try:
-        if organization_id is not None:
-            tenancy.bind(session, organization_id)
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
-
-
 def _request_params(
     session: Session, ep: Open311Endpoint | AssetOwnerRoute, item: ActionItem
 ) -> dict[str, str]:
@@ -299,7 +280,7 @@ def _deliver(
 ) -> None:
     """POST the due rows to the organization's case system, or (``route``) the rows referred
     to an asset owner to that owner's endpoint."""
-    with _unit(factory, org_id) as s:
+    with tenancy.unit(factory, org_id) as s:
         ep: Open311Endpoint | AssetOwnerRoute | None = (
             s.get(AssetOwnerRoute, ep_id) if route else s.get(Open311Endpoint, ep_id)
         )
@@ -348,7 +329,7 @@ def _deliver(
             error = f"refused: {exc}"
         except (httpx.HTTPError, ValueError) as exc:
             error = _describe(exc)
-        with _unit(factory, org_id) as s:
+        with tenancy.unit(factory, org_id) as s:
             row = s.get(Open311Dispatch, dispatch_id)
             if row is None:
                 continue  # the item was deleted meanwhile
@@ -385,7 +366,7 @@ def _resolve_tokens(
     report: SyncReport,
     allow_private: bool,
 ) -> None:
-    with _unit(factory, org_id) as s:
+    with tenancy.unit(factory, org_id) as s:
         ep = s.get(Open311Endpoint, ep_id)
         assert ep is not None
         waiting = [
@@ -410,7 +391,7 @@ def _resolve_tokens(
             report.errors.append(_describe(exc))
             continue
         if remote_id:
-            with _unit(factory, org_id) as s:
+            with tenancy.unit(factory, org_id) as s:
                 d = s.get(Open311Dispatch, dispatch_id)
                 if d is not None:
                     d.service_request_id = str(remote_id)
@@ -465,7 +446,7 @@ def _read_updates(
     report: SyncReport,
     allow_private: bool,
 ) -> None:
-    with _unit(factory, org_id) as s:
+    with tenancy.unit(factory, org_id) as s:
         ep = s.get(Open311Endpoint, ep_id)
         assert ep is not None
         first_sent = s.scalar(
@@ -495,7 +476,7 @@ def _read_updates(
     except (httpx.HTTPError, ValueError) as exc:
         report.errors.append(_describe(exc))
         return
-    with _unit(factory, org_id) as s:
+    with tenancy.unit(factory, org_id) as s:
         for u in updates:
             if isinstance(u, dict) and apply_update(s, org_id, u):
                 report.resolved += 1
@@ -520,7 +501,7 @@ def sync(
     own = http is None
     client = http or httpx.Client(timeout=TIMEOUT_S, headers={"User-Agent": "safewalk-open311"})
     try:
-        with _unit(factory, organization_id) as s:
+        with tenancy.unit(factory, organization_id) as s:
             stmt = select(col(Open311Endpoint.id), col(Open311Endpoint.organization_id)).where(
                 col(Open311Endpoint.enabled).is_(True)
             )
@@ -531,7 +512,7 @@ def sync(
             with tenancy.lookup(s, "open311_endpoint"):
                 endpoints = [(ep_id, org_id) for ep_id, org_id in s.execute(stmt).all()]
         for ep_id, org_id in endpoints:
-            with _unit(factory, org_id) as s:
+            with tenancy.unit(factory, org_id) as s:
                 ep = s.get(Open311Endpoint, ep_id)
                 if ep is not None:
                     report.queued += enqueue_eligible(s, ep, now)
@@ -540,7 +521,7 @@ def sync(
             _read_updates(factory, client, ep_id, org_id, now, report, allow_private)
         # Items referred to an asset's owner go to the owner's endpoint; what the owner does
         # with them is theirs (no updates are read back).
-        with _unit(factory, organization_id) as s:
+        with tenancy.unit(factory, organization_id) as s:
             routes_stmt = select(col(AssetOwnerRoute.id), col(AssetOwnerRoute.organization_id))
             if organization_id is not None:
                 routes_stmt = routes_stmt.where(

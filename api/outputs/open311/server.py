@@ -22,10 +22,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from api.action_items import features as item_features
 from api.action_items import grouping as item_domain
+from api.areas import service as area_service
 from api.core import spatial, tenancy
-from api.hotspots import rollup as hotspot_rollup
 from api.notices import outbox as notices
+from api.observations.changed import observation_changed
 from api.observations.plausibility import hold_if_needed
 from api.observations.service import place
 from api.outputs.open311.formats import Open311Error, parse_w3c, w3c, w3c_day_end
@@ -51,16 +53,7 @@ MAX_RESULTS = 1000
 PUBLIC_GRID_M = 50.0
 NOTE_MAX = 2000
 # Our statuses that a case system sees as "closed".
-CLOSED = frozenset(
-    {
-        ActionStatus.resolved,
-        ActionStatus.verified,
-        ActionStatus.wont_fix,
-        ActionStatus.referred,
-        ActionStatus.duplicate,
-        ActionStatus.closed_empty,
-    }
-)
+CLOSED = frozenset(ActionStatus) - item_features.OPEN_STATUSES
 # Form fields that identify the reporter: read past, never stored or logged.
 PERSONAL_FIELDS = frozenset(
     {"email", "first_name", "last_name", "phone", "device_id", "account_id"}
@@ -310,16 +303,7 @@ def request_records(
             select(Category).where(col(Category.id).in_({i.category_id for i in items}))
         )
     }
-    area_ids = {i.area_id for i in items if i.area_id}
-    areas = (
-        dict(
-            session.execute(
-                select(col(Area.id), col(Area.name)).where(col(Area.id).in_(area_ids))
-            ).all()
-        )
-        if area_ids
-        else {}
-    )
+    areas = area_service.names(session, [i.area_id for i in items])
     photos = _first_photos(session, [i.id for i in items]) if media_url and full else {}
     out = []
     for i in items:
@@ -566,8 +550,7 @@ def post_request(
         obs.moderation = Moderation.submitted
     session.add(obs)
     session.flush()
-    item_domain.observation_changed(session, obs, rules)
-    hotspot_rollup.observation_changed(session, obs)
+    observation_changed(session, obs, rules)
     notices.observation_created(session, obs)
     session.flush()
     item = session.get(ActionItem, obs.action_item_id) if obs.action_item_id else None
@@ -629,7 +612,7 @@ def updates(session: Session, org: Organization, params: Mapping[str, str]) -> l
     for event, item in rows:
         status = ActionStatus(event.to_status) if event.to_status else item.status
         note = event.comment or ""
-        if status in (ActionStatus.resolved, ActionStatus.verified) and not note:
+        if status in item_features.DONE and not note:
             note = item.resolution_note or ""
         out.append(
             {

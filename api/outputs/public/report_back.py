@@ -29,39 +29,22 @@ from sqlmodel import col
 
 from api.core import tenancy
 from api.core.errors import NotFound
-from models import (
-    ActionEvent,
-    ActionItem,
-    ActionStatus,
-    Area,
-    Category,
-    Moderation,
-    Observation,
-    Organization,
-    Participant,
-    Photo,
-    Walk,
-    WalkStatus,
-)
-from models.categories import pick_label
+from api.core.i18n import translate
+from api.outputs.public.service import ItemStatus, status_fields
+from models.action_items import ActionEvent, ActionItem, ActionStatus
+from models.areas import Area
+from models.categories import Category, pick_label
+from models.observations import Moderation, Observation, Photo
+from models.organizations import Organization
+from models.walks import Participant, Walk, WalkStatus
 
-DONE = frozenset({ActionStatus.resolved, ActionStatus.verified})
 MERGED = ActionStatus.duplicate
 # A chain of duplicates longer than this is a loop or a mess: shown where it stops.
 MAX_HOPS = 5
 
 
 @dataclass(frozen=True)
-class ShownItem:
-    id: uuid.UUID
-    title: str
-    category: str
-    label_nb: str
-    label_en: str
-    status: str
-    done: bool
-    due_date: date | None
-    done_date: date | None
+class ShownItem(ItemStatus):
     resolution_note: str | None
     referred_to: str | None
     declined_reason: str | None
@@ -109,6 +92,18 @@ class ReportBack:
     published_at: datetime
     item_by_id: dict[uuid.UUID, ShownItem] = field(default_factory=dict)
     photos_shown: bool = False
+
+    def facts(self, lang: str, day: str) -> str:
+        """When, where and by whom, with the day as the format writes dates."""
+        area = self.area_name or "—"
+        return translate("report_back.facts", lang, date=day, area=area, org=self.org.name)
+
+    def counts(self, lang: str) -> str:
+        done = sum(1 for i in self.items if i.done)
+        return translate(
+            "report_back.count", lang,
+            observations=len(self.observations), items=len(self.items), done=done,
+        )  # fmt: skip
 
 
 def photo_path(org_slug: str, walk_id: uuid.UUID, photo_id: uuid.UUID) -> str:
@@ -243,19 +238,10 @@ def _shown_items(
             continue
         if i.status == ActionStatus.closed_empty:
             continue
-        done = i.status in DONE
         out.append(
             ShownItem(
-                id=i.id,
-                title=i.title,
-                category=cat.code,
-                label_nb=cat.label_nb,
-                label_en=cat.label_en,
+                **status_fields(i, cat),
                 other_labels=cat.other_labels,
-                status=str(i.status),
-                done=done,
-                due_date=i.due_date,
-                done_date=i.resolved_at.date() if done and i.resolved_at else None,
                 resolution_note=i.resolution_note,
                 referred_to=i.referred_to if i.status == ActionStatus.referred else None,
                 declined_reason=declined.get(i.id) if i.status == ActionStatus.wont_fix else None,

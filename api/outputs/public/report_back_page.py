@@ -73,20 +73,8 @@ def page(report: ReportBack, lang: str) -> str:
     t = _t(lang)
     walk = report.walk
     title = translate("report_back.title", lang, walk=walk.title)
-    facts = translate(
-        "report_back.facts",
-        lang,
-        date=_date(report.day, lang),
-        area=report.area_name or "—",
-        org=report.org.name,
-    )
-    counts = translate(
-        "report_back.count",
-        lang,
-        observations=len(report.observations),
-        items=len(report.items),
-        done=sum(1 for i in report.items if i.done),
-    )
+    facts = report.facts(lang, _date(report.day, lang))
+    counts = report.counts(lang)
     parts = [f'<p class="facts">{escape(facts)}</p>', f"<p>{t('report_back.intro')}</p>"]
     if report.items:
         parts.append(

@@ -14,20 +14,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from api.action_items import features as item_features
 from api.core import spatial, tenancy
 from api.core.errors import NotFound
 from api.core.paging import seek
 from geo.generalize import snap
-from models import ActionItem, ActionStatus, Area, Category, Organization
+from models import ActionItem, Area, Category, Organization
 from models.categories import pick_label
 
 GRID_M = 50.0
-DONE = frozenset({ActionStatus.resolved, ActionStatus.verified})
-NOT_SHOWN = [str(ActionStatus.closed_empty), str(ActionStatus.duplicate)]
 
 
 @dataclass(frozen=True)
-class PublicItem:
+class ItemStatus:
+    """What the public is told of any item: what, and where it stands."""
+
     id: uuid.UUID
     title: str
     category: str
@@ -37,6 +38,26 @@ class PublicItem:
     done: bool
     due_date: date | None
     done_date: date | None
+
+
+def status_fields(item: ActionItem, cat: Category) -> dict[str, Any]:
+    """An ``ItemStatus``'s fields for ``item`` of category ``cat``."""
+    done = item.status in item_features.DONE
+    return {
+        "id": item.id,
+        "title": item.title,
+        "category": cat.code,
+        "label_nb": cat.label_nb,
+        "label_en": cat.label_en,
+        "status": str(item.status),
+        "done": done,
+        "due_date": item.due_date,
+        "done_date": item.resolved_at.date() if done and item.resolved_at else None,
+    }
+
+
+@dataclass(frozen=True)
+class PublicItem(ItemStatus):
     area_id: uuid.UUID | None
     area_name: str | None
     lon: float
@@ -78,9 +99,7 @@ def items_page(
         .outerjoin(Area, col(Area.id) == col(ActionItem.area_id))
         .where(
             col(ActionItem.organization_id) == org.id,
-            col(Category.published).is_(True),
-            col(Category.sensitive).is_(False),
-            col(ActionItem.status).notin_(NOT_SHOWN),
+            item_features.public(),
         )
     )
     if area_id is not None:
@@ -98,18 +117,9 @@ def items_page(
         p = spatial.from_db(item.location)
         assert p is not None
         lon, lat = snap(p.x, p.y, GRID_M)
-        done = item.status in DONE
         out.append(
             PublicItem(
-                id=item.id,
-                title=item.title,
-                category=cat.code,
-                label_nb=cat.label_nb,
-                label_en=cat.label_en,
-                status=str(item.status),
-                done=done,
-                due_date=item.due_date,
-                done_date=item.resolved_at.date() if done and item.resolved_at else None,
+                **status_fields(item, cat),
                 area_id=item.area_id,
                 area_name=area.name if area is not None else None,
                 lon=lon,

@@ -30,6 +30,10 @@ def test_every_key_used_exists() -> None:
     assert len(keys) > 100
     html = (FIELD / "index.html").read_text(encoding="utf-8")
     used = set(re.findall(r'data-i18n(?:-[\w-]+)?="(\w+)"', html))
+    # A scale's labels are built from it (buildScales in app.js): `<scale>_<step>`.
+    for scale, steps in re.findall(r'data-scale="(\w+)"[^>]*data-steps="([\w,]+)"', html):
+        used |= {f"{scale}_{step}" for step in steps.split(",")}
+    assert {"severity_1", "safety_0"} <= used
     for js in (FIELD / "js").glob("*.js"):
         used |= set(re.findall(r"\btn?\('(\w+)'", js.read_text(encoding="utf-8")))
     assert len(used) > 50

@@ -808,9 +808,25 @@ function bind() {
   addEventListener('offline', renderStatus);
 }
 
+/** The severity and safety scales: a radio and its label per step, the label's text
+ * `<scale>_<step>` from the catalogue. */
+function buildScales() {
+  for (const box of document.querySelectorAll('[data-scale]')) {
+    const { scale, prefix, steps } = box.dataset;
+    for (const step of steps.split(',')) {
+      const id = `${prefix}-${step}`;
+      box.append(
+        h('input', { type: 'radio', name: scale, id, value: step }),
+        h('label', { for: id, dataset: { i18n: `${scale}_${step}` } }),
+      );
+    }
+  }
+}
+
 async function main() {
   $('#lang-select').replaceChildren(...LANGUAGES.map((l) => h('option', { value: l, lang: l }, NAMES[l])));
   $('#lang-select').value = lang();
+  buildScales();
   translatePage();
   applyTheme();
   setInterval(applyTheme, 5 * 60 * 1000);

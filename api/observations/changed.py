@@ -1,0 +1,24 @@
+"""The one fan-out when an observation changes: stored, placed, edited, moderated, withdrawn.
+
+Every path that changes an observation (capture, single and batch; the author's edits and
+withdrawal; moderation; a photo's GPS placing it; an Open311 POST; the demo) calls
+:func:`observation_changed` once the change is flushed. What follows an observation is listed
+here and nowhere else: its action item (grouping), then the hotspot counters. Explicit calls,
+no hooks: a script that stores observations groups and counts them too.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from api import action_items
+from api.action_items import DEFAULT_RULES, GroupingRules
+from api.hotspots import rollup as hotspot_rollup
+from models import Observation
+
+
+def observation_changed(
+    session: Session, obs: Observation, rules: GroupingRules = DEFAULT_RULES
+) -> None:
+    action_items.observation_changed(session, obs, rules)
+    hotspot_rollup.observation_changed(session, obs)
