@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.action_items import workflow
 from api.auth.principal import Principal
 from api.core.db import create_db_engine, make_sessionmaker
-from api.core.migrate import upgrade
 from api.observations.service import capture
 from api.outputs.open311 import keys
 from api.outputs.open311.client import backoff, outbox, sync
@@ -55,9 +54,8 @@ class Side:
 
 
 @pytest.fixture
-def two_orgs(fresh_db_url: str) -> Iterator[tuple[sessionmaker[Session], Side, Side]]:
-    upgrade(fresh_db_url)
-    engine = create_db_engine(fresh_db_url)
+def two_orgs(migrated_db_url: str) -> Iterator[tuple[sessionmaker[Session], Side, Side]]:
+    engine = create_db_engine(migrated_db_url)
     factory = make_sessionmaker(engine)
     sides = []
     with factory() as s:

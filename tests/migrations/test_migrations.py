@@ -46,14 +46,12 @@ def test_upgrade_downgrade_upgrade_round_trip(fresh_db_url: str) -> None:
     assert _tables(fresh_db_url) == TABLES | {"alembic_version"}
 
 
-def test_models_and_migrations_do_not_drift(fresh_db_url: str) -> None:
-    upgrade(fresh_db_url)
-    assert _drift(fresh_db_url) == []
+def test_models_and_migrations_do_not_drift(migrated_db_url: str) -> None:
+    assert _drift(migrated_db_url) == []
 
 
-def test_spatial_columns_are_registered_with_indexes(fresh_db_url: str) -> None:
-    upgrade(fresh_db_url)
-    engine = create_db_engine(fresh_db_url)
+def test_spatial_columns_are_registered_with_indexes(migrated_db_url: str) -> None:
+    engine = create_db_engine(migrated_db_url)
     try:
         with engine.connect() as conn:
             if conn.dialect.name == "sqlite":
