@@ -7,7 +7,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from api.core.db import create_db_engine
-from api.core.migrate import downgrade, upgrade
+from api.core.migrate import alembic_config, code_heads, downgrade, upgrade
 from migrations.filters import include_object
 from models.base import metadata
 
@@ -80,3 +80,12 @@ def test_spatial_columns_are_registered_with_indexes(migrated_db_url: str) -> No
     assert expected <= set(found)
     for key in expected:
         assert found[key] == (4326, 1), key
+
+
+def test_the_heads_read_from_the_files_are_alembics() -> None:
+    # /readyz reads the expected revision from the files without importing Alembic.
+    from alembic.script import ScriptDirectory
+
+    expected = ScriptDirectory.from_config(alembic_config()).get_heads()
+    assert code_heads() == frozenset(expected)
+    assert len(expected) == 1
