@@ -183,7 +183,9 @@ def test_serve_answers_health_checks(env: str, tmp_path: Path) -> None:
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 30
+        # The schema upgrade (a process of its own) and the app's imports; on a busy machine
+        # (two test workers on two cores, or more) that takes tens of seconds.
+        deadline = time.monotonic() + 120
         while True:
             try:
                 r = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1)
