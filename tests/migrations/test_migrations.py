@@ -8,13 +8,11 @@ from sqlalchemy import inspect
 
 from api.core.db import create_db_engine
 from api.core.migrate import alembic_config, code_heads, downgrade, upgrade
-from migrations.filters import include_object
+from migrations.filters import include_object, is_spatial_internal
 from models.base import metadata
 
-TABLES = {
-    "organization", "user_account", "area", "category", "walk", "participant",
-    "observation", "photo", "action_item", "action_event",
-}  # fmt: skip
+# Every table of the models, whichever revision adds it.
+TABLES = set(metadata.tables)
 
 
 def _drift(url: str) -> list[object]:
@@ -30,9 +28,10 @@ def _drift(url: str) -> list[object]:
 
 
 def _tables(url: str) -> set[str]:
+    """Every table in the database but the spatial extension's own."""
     engine = create_db_engine(url)
     try:
-        return set(inspect(engine).get_table_names()) & (TABLES | {"alembic_version"})
+        return {t for t in inspect(engine).get_table_names() if not is_spatial_internal(t)}
     finally:
         engine.dispose()
 
