@@ -59,8 +59,10 @@ install: $(VENV)/.installed $(WEB_DEPS) $(WEB_MESSAGES)
 run: install
 	$(BIN)/safewalk serve --host $(HOST) --port $(PORT)
 
+# One pytest-xdist worker per core, each with databases of its own (docs/testing.md).
+TEST_WORKERS ?= auto
 test: $(VENV)/.installed $(WEB_DEPS) $(WEB_MESSAGES)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=20
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

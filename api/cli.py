@@ -9,6 +9,7 @@ import argparse
 import inspect
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -77,19 +78,38 @@ def worker_app() -> FastAPI:
     return create_app(settings)
 
 
+# The URL travels on stdin, not the command line, which other users may read (ps).
+_UPGRADE = """
+import sys
+from api.core.db import SpatiaLiteMissing
+from api.core.migrate import upgrade
+try:
+    upgrade(sys.stdin.read())
+except SpatiaLiteMissing as exc:
+    sys.exit(f"error: {exc}")
+"""
+
+
+def _upgrade_in_a_child(url: str) -> int:
+    """Upgrade the schema in a process of its own: Alembic, its dialects and every migration
+    script would otherwise stay in the serving process's memory for its whole life."""
+    return subprocess.run([sys.executable, "-c", _UPGRADE], input=url, text=True).returncode
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from api.app import create_app
     from api.core import tenancy
     from api.core.logs import configure_logging
-    from api.core.migrate import upgrade
 
     settings = get_settings()
     if args.trusted_proxies is not None:
         settings = settings.model_copy(update={"trusted_proxies": args.trusted_proxies})
     if not args.no_migrate:
-        upgrade(settings.resolved_owner_database_url)
+        code = _upgrade_in_a_child(settings.resolved_owner_database_url)
+        if code != 0:
+            return code
     configure_logging(settings.log_format)
     try:
         app = create_app(settings)

@@ -36,10 +36,14 @@ _SPATIAL_INTERNAL_PREFIXES = (
 )
 
 
+def is_spatial_internal(name: str) -> bool:
+    """A table of SpatiaLite's or PostGIS's own (not in our models)."""
+    return name not in metadata.tables and name.lower().startswith(_SPATIAL_INTERNAL_PREFIXES)
+
+
 def include_object(
     obj: Any, name: str | None, obj_type: str, reflected: bool, compare_to: Any
 ) -> bool:
-    if obj_type == "table" and reflected and name and name not in metadata.tables:
-        if name.lower().startswith(_SPATIAL_INTERNAL_PREFIXES):
-            return False
+    if obj_type == "table" and reflected and name and is_spatial_internal(name):
+        return False
     return bool(alembic_helpers.include_object(obj, name, obj_type, reflected, compare_to))

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
 from api.core.db import create_db_engine
-from api.core.migrate import upgrade
 from api.settings import Settings
 from tests.factories.client import SyncClient
 from tests.factories.databases import BACKENDS, DatabaseFactory, _require_postgis, serve_on
@@ -47,11 +46,17 @@ def fresh_db_url(databases: DatabaseFactory) -> str:
     return databases.new_url()
 
 
+@pytest.fixture
+def migrated_db_url(databases: DatabaseFactory) -> str:
+    """A database of the current backend at the latest schema, of this test's own: for tests
+    that commit for real (live servers, concurrent requests, several engines)."""
+    return databases.migrated_url()
+
+
 @pytest.fixture(scope="session")
 def engine(databases: DatabaseFactory) -> Iterator[Engine]:
     """The shared test database of this backend, built by ``alembic upgrade head``."""
-    url = databases.new_url()
-    upgrade(url)
+    url = databases.migrated_url()
     eng = create_db_engine(url)
     yield eng
     eng.dispose()
@@ -120,3 +125,21 @@ def _fast_password_hashing() -> Iterator[None]:
     security._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     yield
     security._hasher = original
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``make test``: ``-n 2 --dist loadgroup``) a test that shares a
+    module-scoped fixture (a browser, a live server, a seeded world) stays on one worker with
+    its module, per backend, so that fixture is built once; every other test goes wherever a
+    worker is free."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None:
+            continue
+        shared = any(defs[-1].scope == "module" for defs in info.name2fixturedefs.values() if defs)
+        if not shared:
+            continue
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("backend", "") if callspec is not None else ""
+        item.add_marker(pytest.mark.xdist_group(f"{item.module.__name__}:{backend}"))  # type: ignore[attr-defined]

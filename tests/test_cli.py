@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,8 @@ from api.core.db import create_db_engine, make_sessionmaker
 from api.core.media import MediaStore
 from api.settings import get_settings
 from models import ActionStatus, Area, Category, Observation, Organization, User
+from tests.factories.databases import POSTGIS_ONLY
+from tests.factories.ports import free_port
 from tests.factories.retention import add_item, add_obs, add_photo, make_scene, on_disk
 
 GOOD_RING = [[5.728, 58.848], [5.742, 58.848], [5.742, 58.856], [5.728, 58.856], [5.728, 58.848]]
@@ -171,14 +172,8 @@ def test_missing_spatialite_says_what_to_install(
     assert "apt-get install libsqlite3-mod-spatialite" in err
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_serve_answers_health_checks(env: str, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     environ = {**os.environ, "SAFEWALK_DATABASE_URL": env, "SAFEWALK_DATA_DIR": str(tmp_path)}
     log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen(
@@ -188,7 +183,9 @@ def test_serve_answers_health_checks(env: str, tmp_path: Path) -> None:
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 30
+        # The schema upgrade (a process of its own) and the app's imports; on a busy machine
+        # (two test workers on two cores, or more) that takes tens of seconds.
+        deadline = time.monotonic() + 120
         while True:
             try:
                 r = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1)
@@ -213,11 +210,10 @@ def _workers(pid: int) -> int:
     return sum(b"spawn_main" in Path(f"/proc/{k}/cmdline").read_bytes() for k in kids)
 
 
+# Several workers are for PostgreSQL (README); one slow process start is enough here.
+@POSTGIS_ONLY
 def test_serve_with_workers_runs_that_many_worker_processes(env: str, tmp_path: Path) -> None:
-    if env.startswith("sqlite"):
-        # Several workers are for PostgreSQL (README); one slow process start is enough here.
-        pytest.skip("serve --workers is for PostgreSQL")
-    port = _free_port()
+    port = free_port()
     environ = {**os.environ, "SAFEWALK_DATABASE_URL": env, "SAFEWALK_DATA_DIR": str(tmp_path)}
     log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen(

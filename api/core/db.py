@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import ctypes
 import importlib
+import importlib.abc
 import importlib.machinery
 import importlib.util
 import os
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -77,10 +79,37 @@ BUNDLING_PACKAGES = (
 
 _bound_lock = threading.Lock()
 _bound = False
+_EXTENSION_SUFFIXES = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+
+
+def _dlopen(path: str, mode: int) -> None:
+    try:
+        ctypes.CDLL(path, mode=mode)
+    except OSError:  # an optional part that cannot load here never will
+        pass
+
+
+class _DeepBindFinder(importlib.abc.MetaPathFinder):
+    """Loads each extension module of BUNDLING_PACKAGES, when it is first imported, with
+    RTLD_DEEPBIND: the module and the libraries it brings look up symbols in their own scope
+    before the global one, so the system's copies SpatiaLite put there cannot take them over.
+    The import that follows finds the file already loaded. Nothing is loaded before it is
+    used (pyogrio's GDAL alone is 12 MB that an idle worker does not need)."""
+
+    def find_spec(
+        self, fullname: str, path: Any = None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname.partition(".")[0] not in BUNDLING_PACKAGES:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        origin = spec.origin if spec is not None else None
+        if origin is not None and origin.endswith(_EXTENSION_SUFFIXES):
+            _dlopen(origin, os.RTLD_NOW | os.RTLD_DEEPBIND)
+        return None  # the usual finders import it
 
 
 def _bind_bundled_libraries() -> None:
-    """Load every extension module of BUNDLING_PACKAGES before SpatiaLite is loaded at all.
+    """Keep the wheels' native libraries bound to their own copies once SpatiaLite is loaded.
 
     SQLite dlopens an extension with RTLD_GLOBAL, so mod_spatialite and everything it links
     (the system's PROJ 9.1, GEOS 3.11, SQLite, libtiff, libcurl, OpenSSL, ...) join the
@@ -92,16 +121,19 @@ def _bind_bundled_libraries() -> None:
     has done its work; meanwhile pyproj calls the system's PROJ with its own newer proj.db and
     shapely runs half on the system's GEOS.
 
-    Each extension file is dlopened here (ctypes: RTLD_NOW, RTLD_LOCAL) with the libraries it
-    brings, so its references are bound to its own copies for good; the import that comes
-    later finds the file already loaded. Only the files are loaded, not the Python packages:
-    importing pyogrio would import geopandas and pandas, about 70 MB that an idle worker must
-    not carry. Every extension file counts, because each binds its own references."""
+    What is loaded already bound its references to its own copies for good. What comes later
+    is loaded with RTLD_DEEPBIND (_DeepBindFinder). Where the C library has no RTLD_DEEPBIND
+    (it is glibc's), every extension file is loaded now instead (ctypes: RTLD_NOW,
+    RTLD_LOCAL), only the files, not the Python packages: importing pyogrio would import
+    geopandas and pandas."""
     global _bound
     with _bound_lock:
         if _bound:
             return
-        suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+        if hasattr(os, "RTLD_DEEPBIND"):
+            sys.meta_path.insert(0, _DeepBindFinder())
+            _bound = True
+            return
         for name in BUNDLING_PACKAGES:
             try:
                 spec = importlib.util.find_spec(name)
@@ -114,17 +146,14 @@ def _bind_bundled_libraries() -> None:
                     p
                     for d in spec.submodule_search_locations
                     for p in Path(d).rglob("*")
-                    if p.name.endswith(suffixes)
+                    if p.name.endswith(_EXTENSION_SUFFIXES)
                 )
-            elif spec.origin is not None and spec.origin.endswith(suffixes):
+            elif spec.origin is not None and spec.origin.endswith(_EXTENSION_SUFFIXES):
                 files = [Path(spec.origin)]
             else:
                 files = []
             for path in files:
-                try:
-                    ctypes.CDLL(str(path))
-                except OSError:  # an optional part that cannot load here never will
-                    continue
+                _dlopen(str(path), os.RTLD_NOW | os.RTLD_LOCAL)
         _bound = True
 
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from functools import lru_cache
 
-import holidays
-
 # The service's home, and the country of every organization until organizations carry one.
 DEFAULT_COUNTRY = "NO"
 SATURDAY = 5
@@ -21,6 +19,8 @@ SATURDAY = 5
 @lru_cache(maxsize=64)
 def public_holidays(country: str, year: int) -> frozenset[date]:
     """The public holidays of ``country`` (ISO 3166-1 alpha-2) in ``year``."""
+    import holidays  # 4 MB of country tables, first needed when a due date is computed
+
     return frozenset(holidays.country_holidays(country, years=year))
 
 

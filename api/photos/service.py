@@ -12,7 +12,7 @@ import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from shapely.geometry import Point
 from sqlalchemy import select
@@ -37,11 +37,13 @@ from api.core.signing import PhotoSigner, SignatureExpired, SignatureInvalid, ve
 from api.observations.changed import observation_changed
 from api.observations.plausibility import hold_if_needed
 from api.observations.service import get_visible, place
-from api.photos.imaging import ImageMeta, ImageRejected, ProcessedImage, process_image
 from api.privacy import sensitive
 from geo.exposure import lux_from_ev100
 from models import ActionItem, Category, Observation, Photo
 from models.observations import PhotoRead
+
+if TYPE_CHECKING:
+    from api.photos.imaging import ImageMeta, ImageRejected, ProcessedImage
 
 log = logging.getLogger("safewalk")
 
@@ -105,6 +107,9 @@ def upload(
     found = _existing(session, photo_id, obs, upload_sha256)
     if found is not None:
         return found
+    # Pillow and its codecs are imported by the first upload, not by every worker at start.
+    from api.photos.imaging import ImageRejected, process_image
+
     try:
         image = process_image(data, max_bytes=max_bytes, max_pixels=max_pixels)
     except ImageRejected as exc:

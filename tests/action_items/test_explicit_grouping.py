@@ -13,7 +13,6 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from api.core.db import create_db_engine, make_sessionmaker
-from api.core.migrate import upgrade
 from models import ActionItem, Observation, Role
 from tests.factories import make_area, make_org, make_user, make_walk
 
@@ -53,9 +52,8 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def test_a_script_calling_capture_still_groups(fresh_db_url: str) -> None:
-    upgrade(fresh_db_url)
-    engine = create_db_engine(fresh_db_url)
+def test_a_script_calling_capture_still_groups(migrated_db_url: str) -> None:
+    engine = create_db_engine(migrated_db_url)
     factory = make_sessionmaker(engine)
     with factory() as s:
         org = make_org(s, "Sandnes")
@@ -65,7 +63,7 @@ def test_a_script_calling_capture_still_groups(fresh_db_url: str) -> None:
         args = [str(user.id), str(walk.id)]
     obs_ids = [str(uuid.uuid4()) for _ in range(3)]
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, fresh_db_url, *args, *obs_ids],
+        [sys.executable, "-c", SCRIPT, migrated_db_url, *args, *obs_ids],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from api.auth import tokens as token_service
 from api.core import tenancy
 from api.core.db import create_db_engine, make_sessionmaker
-from api.core.migrate import upgrade
 from models import PersonalAccessToken, Role, utcnow
 from models.tokens import TokenCreate
 from tests.factories import make_org, make_user
@@ -246,12 +245,11 @@ def test_last_used_is_written_at_most_once_a_minute(
     assert row.last_used_at > first - timedelta(seconds=1)
 
 
-def test_last_used_is_recorded_without_waiting_for_a_lock(fresh_db_url: str) -> None:
+def test_last_used_is_recorded_without_waiting_for_a_lock(migrated_db_url: str) -> None:
     """The bookkeeping never queues behind a writer: while another transaction holds the lock
     (SQLite's write lock, the token's row on PostgreSQL) the time stays noted, and the next
     attempt writes it."""
-    upgrade(fresh_db_url)
-    engine = create_db_engine(fresh_db_url)
+    engine = create_db_engine(migrated_db_url)
     factory = tenancy.install(make_sessionmaker(engine))
     try:
         with factory() as s:

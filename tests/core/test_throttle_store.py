@@ -13,7 +13,6 @@ from sqlalchemy import Engine, func, select
 
 from api.core.db import create_db_engine
 from api.core.errors import TooManyRequests
-from api.core.migrate import upgrade
 from api.core.ratelimit import Limits, MemoryStore, SlidingWindow, ThrottleStore
 from api.core.throttles import DatabaseStore, RedisStore, flush_pending, holding_hits
 from models import ThrottleHit
@@ -31,9 +30,8 @@ class Clock:
 
 
 @pytest.fixture
-def db_engine(fresh_db_url: str) -> Iterator[Engine]:
-    upgrade(fresh_db_url)
-    engine = create_db_engine(fresh_db_url)
+def db_engine(migrated_db_url: str) -> Iterator[Engine]:
+    engine = create_db_engine(migrated_db_url)
     yield engine
     engine.dispose()
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-import socket
 import threading
 import uuid
 from collections.abc import Iterator
@@ -27,13 +26,8 @@ from api.notices.webhooks import new_secret
 from models import utcnow
 from models.notices import Notice, Webhook, WebhookDelivery
 from tests.factories.client import SyncClient
+from tests.factories.ports import free_port
 from tests.factories.world import World
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from api.app import create_app
 from api.auth.security import issue_token, staff_token_expiry
 from api.core.db import create_db_engine, make_sessionmaker
-from api.core.migrate import upgrade
 from api.core.tenancy import APP_ROLE
 from api.settings import Settings
 from models import Participant, ParticipantGroup, Role, User, Walk, utcnow
@@ -97,10 +96,9 @@ def build_world(app: Any, session: Session) -> World:
 
 
 @pytest.fixture
-def live(fresh_db_url: str, tmp_path: Path) -> Iterator[tuple[Any, Any, dict[str, Any]]]:
+def live(migrated_db_url: str, tmp_path: Path) -> Iterator[tuple[Any, Any, dict[str, Any]]]:
     """An app on a fresh database with real commits, for tests of concurrent requests."""
-    upgrade(fresh_db_url)
-    engine = create_db_engine(fresh_db_url)
+    engine = create_db_engine(migrated_db_url)
     factory = make_sessionmaker(engine)
     with factory() as s:
         org = make_org(s, "Sandnes")
@@ -109,12 +107,12 @@ def live(fresh_db_url: str, tmp_path: Path) -> Iterator[tuple[Any, Any, dict[str
         s.commit()
         ids = {"walk": walk.id, "user": user}
     settings = Settings(
-        environment="test", data_dir=tmp_path, database_url=fresh_db_url, secret_key="k" * 64
+        environment="test", data_dir=tmp_path, database_url=migrated_db_url, secret_key="k" * 64
     )
     # The app acts as the app role under row-level security on PostgreSQL (api/core/tenancy.py);
     # the test arranges and checks as the owner, through ``factory``.
     served = create_db_engine(
-        fresh_db_url, role=APP_ROLE if engine.dialect.name == "postgresql" else None
+        migrated_db_url, role=APP_ROLE if engine.dialect.name == "postgresql" else None
     )
     app = create_app(settings, engine=served)
     yield app, factory, ids

@@ -16,7 +16,6 @@ from starlette.routing import compile_path
 from api.app import create_app
 from api.core.db import create_db_engine
 from api.core.logs import JsonFormatter, request_id_var
-from api.core.migrate import upgrade
 from api.http.openapi import OPEN311_ERRORS, OPEN311_PREFIX, problem_statuses
 from api.settings import Settings
 from tests.factories.client import SyncClient
@@ -238,10 +237,9 @@ def test_metrics_token_mode_needs_a_token() -> None:
 
 
 def test_readyz_fails_while_the_schema_is_behind_the_code(
-    fresh_db_url: str, tmp_path: Path
+    migrated_db_url: str, tmp_path: Path
 ) -> None:
-    upgrade(fresh_db_url)
-    engine = create_db_engine(fresh_db_url)
+    engine = create_db_engine(migrated_db_url)
     try:
         app = create_app(
             Settings(environment="test", data_dir=tmp_path, secret_key="k" * 64), engine=engine

@@ -15,7 +15,6 @@ from sqlalchemy import delete, text
 from api.auth.deps_router import Principal
 from api.cli import main
 from api.core.db import create_db_engine, make_sessionmaker
-from api.core.migrate import upgrade
 from api.observations.service import capture
 from api.settings import get_settings
 from models import Observation, Participant, ParticipantGroup, Role, metadata, utcnow
@@ -94,8 +93,7 @@ def _use(env: pytest.MonkeyPatch, url: str, media: Path) -> None:
 def test_backup_and_restore_round_trip(
     databases: DatabaseFactory, tmp_path: Path, env: pytest.MonkeyPatch
 ) -> None:
-    url = databases.new_url()
-    upgrade(url)
+    url = databases.migrated_url()
     _seed(url)
     media = tmp_path / "media"
     for rel, data in {

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,16 +20,11 @@ from typing import IO
 import httpx
 
 from api.core.tenancy import APP_ROLE
+from tests.factories.ports import free_port
 
 SECRET = "live-test-secret-key-long-enough-for-hs256-0123456789abcdefghijklmnopqrstu"
 # The Redis of the replica and throttle-store tests (.ci/run starts one).
 REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class LiveServer:

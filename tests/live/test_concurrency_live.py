@@ -19,7 +19,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.core.db import create_db_engine
-from api.core.migrate import upgrade
 from models import Observation
 from tests.factories.databases import DatabaseFactory
 from tests.live.server import LiveServer
@@ -59,8 +58,7 @@ async def _batches(
 
 
 def _serial(databases: DatabaseFactory, tmp: Path, bodies: list[dict[str, Any]]) -> Any:
-    url = databases.new_url()
-    upgrade(url)
+    url = databases.migrated_url()
     seeded = _seed(url)
     for b in bodies:
         b["walk_id"] = seeded["walk"]
@@ -73,8 +71,7 @@ def _serial(databases: DatabaseFactory, tmp: Path, bodies: list[dict[str, Any]])
 
 @pytest.fixture
 def crowd(databases: DatabaseFactory, tmp_path: Path) -> Any:
-    url = databases.new_url()
-    upgrade(url)
+    url = databases.migrated_url()
     seeded = _seed(url)
     with LiveServer(url, tmp_path / "live") as server:
         yield server, url, seeded

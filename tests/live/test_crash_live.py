@@ -18,7 +18,6 @@ import httpx
 from sqlalchemy import func, select
 
 from api.core.db import create_db_engine
-from api.core.migrate import upgrade
 from models import Observation
 from tests.factories.databases import DatabaseFactory
 from tests.live.server import LiveServer
@@ -40,8 +39,7 @@ def _send(client: httpx.Client, token: str, batch: list[dict[str, Any]]) -> http
 def test_kill_9_mid_ingest_loses_and_doubles_nothing(
     databases: DatabaseFactory, tmp_path: Path
 ) -> None:
-    url = databases.new_url()
-    upgrade(url)
+    url = databases.migrated_url()
     seeded = _seed(url)
     token = seeded["participants"][0]
     bodies = _bodies(seeded["walk"], BATCHES * PER_BATCH, seed=16)

@@ -18,7 +18,6 @@ import httpx
 import pytest
 
 from api.core.db import create_db_engine, make_sessionmaker
-from api.core.migrate import upgrade
 from models import Role, utcnow
 from tests.factories import PASSWORD, make_area, make_org, make_user, make_walk
 from tests.factories.photos import plain_jpeg
@@ -38,9 +37,8 @@ class Served:
 
 
 @pytest.fixture
-def served(fresh_db_url: str, tmp_path: Path) -> Iterator[Served]:
-    upgrade(fresh_db_url)
-    engine = create_db_engine(fresh_db_url)
+def served(migrated_db_url: str, tmp_path: Path) -> Iterator[Served]:
+    engine = create_db_engine(migrated_db_url)
     with make_sessionmaker(engine)() as s:
         org = make_org(s, "Sandnes")
         org.public_followup = True
@@ -50,7 +48,7 @@ def served(fresh_db_url: str, tmp_path: Path) -> Iterator[Served]:
         email, walk_id = user.email, str(walk.id)
     engine.dispose()
     with (
-        LiveServer(fresh_db_url, tmp_path / "live") as server,
+        LiveServer(migrated_db_url, tmp_path / "live") as server,
         httpx.Client(base_url=server.base, timeout=30) as http,
     ):
         token = http.post(

@@ -18,7 +18,6 @@ from shapely.geometry import LineString
 from api.auth import tokens as token_service
 from api.core import spatial
 from api.core.db import create_db_engine, make_sessionmaker
-from api.core.migrate import upgrade
 from models import Moderation, Role
 from models.tokens import TokenCreate
 from tests.factories import make_area, make_org, make_user, make_walk
@@ -48,8 +47,7 @@ class Served:
 def served(
     databases: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Served]:
-    url = databases.new_url()
-    upgrade(url)
+    url = databases.migrated_url()
     engine = create_db_engine(url)
     with make_sessionmaker(engine)() as s:
         org = make_org(s, "Sandnes")

@@ -23,7 +23,6 @@ from shapely.geometry import Point
 from api.auth.security import issue_token
 from api.core import spatial
 from api.core.db import create_db_engine, make_sessionmaker
-from api.core.migrate import upgrade
 from api.settings import Settings
 from geo.hotspots import cell_r15
 from models import Moderation, Observation, Role, utcnow
@@ -87,8 +86,7 @@ def _seed(url: str) -> dict[str, Any]:
 def test_reads_answer_while_a_long_regroup_writes(
     databases: DatabaseFactory, tmp_path: Path
 ) -> None:
-    url = databases.new_url()
-    upgrade(url)
+    url = databases.migrated_url()
     seeded = _seed(url)
     headers = {"Authorization": f"Bearer {seeded['token']}"}
     with LiveServer(url, tmp_path / "data") as live:

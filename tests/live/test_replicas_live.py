@@ -20,11 +20,10 @@ from sqlalchemy import func, select
 
 from api.auth.security import issue_token
 from api.core.db import create_db_engine, make_sessionmaker
-from api.core.migrate import upgrade
 from api.settings import Settings
 from models import Role, ThrottleHit, utcnow
 from tests.factories import PASSWORD, make_org, make_user, make_walk
-from tests.factories.databases import DatabaseFactory
+from tests.factories.databases import POSTGIS_ONLY, DatabaseFactory
 from tests.live.server import REDIS_URL, SECRET, LiveServer
 
 
@@ -87,8 +86,7 @@ def _pair(url: str, tmp: Path, env: dict[str, str], stack: ExitStack) -> Pair:
 
 @pytest.fixture
 def pair(databases: DatabaseFactory, tmp_path: Path) -> Iterator[Pair]:
-    url = databases.new_url()
-    upgrade(url)
+    url = databases.migrated_url()
     with ExitStack() as stack:
         yield _pair(url, tmp_path, {}, stack)
 
@@ -170,13 +168,12 @@ def redis_prefix() -> Iterator[str]:
     client.close()
 
 
+# Redis is for replicas on PostgreSQL; the database store covers SQLite.
+@POSTGIS_ONLY
 def test_two_servers_with_redis(
     databases: DatabaseFactory, tmp_path: Path, redis_prefix: str
 ) -> None:
-    if databases.backend != "postgis":
-        pytest.skip("Redis is for replicas on PostgreSQL; the database store covers SQLite")
-    url = databases.new_url()
-    upgrade(url)
+    url = databases.migrated_url()
     env = {"SAFEWALK_REDIS_URL": REDIS_URL, "SAFEWALK_REDIS_PREFIX": redis_prefix}
     with ExitStack() as stack:
         pair = _pair(url, tmp_path, env, stack)

@@ -11,7 +11,6 @@ import httpx
 import pytest
 
 from api.core.db import create_db_engine, make_sessionmaker
-from api.core.migrate import upgrade
 from models import Role
 from tests.factories import PASSWORD, make_org, make_user
 from tests.factories.databases import DatabaseFactory
@@ -32,8 +31,7 @@ def _seed(url: str) -> str:
 
 @pytest.fixture
 def seeded(databases: DatabaseFactory) -> tuple[str, str]:
-    url = databases.new_url()
-    upgrade(url)
+    url = databases.migrated_url()
     return url, _seed(url)
 
 

@@ -20,7 +20,6 @@ from sqlalchemy import update
 
 from api.auth import tokens as token_service
 from api.core.db import create_db_engine, make_sessionmaker
-from api.core.migrate import upgrade
 from models import PersonalAccessToken, Role, utcnow
 from models.tokens import TokenCreate
 from tests.factories import make_area, make_org, make_user, make_walk
@@ -72,8 +71,7 @@ def _make_stale(factory: Any, token_id: Any) -> Any:
 def test_parallel_tiles_with_a_stale_token_all_answer(
     databases: DatabaseFactory, tmp_path: Path
 ) -> None:
-    url = databases.new_url()
-    upgrade(url)
+    url = databases.migrated_url()
     seeded = _seed(url)
     engine = create_db_engine(url)
     factory = make_sessionmaker(engine)
@@ -112,8 +110,7 @@ def test_gdal_reads_a_map_feed_with_the_token_as_basic_password(
     """docs/interoperability.md's one-liner: /vsicurl/ with GDAL_HTTP_AUTH=BASIC, as QGIS's
     "Add vector layer" does with a Basic authentication configuration."""
     pyogrio = pytest.importorskip("pyogrio")
-    url = databases.new_url()
-    upgrade(url)
+    url = databases.migrated_url()
     seeded = _seed(url)
     with LiveServer(url, tmp_path / "data") as live:
         feed = f"/vsicurl/{live.base}/api/v1/map/observations?limit=10000"

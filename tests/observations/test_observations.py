@@ -187,22 +187,26 @@ def test_bad_input_is_422_naming_the_field_and_writes_nothing(
 
 
 @pytest.mark.parametrize(
-    "raw",
+    ("raw", "status"),
     [
         pytest.param(
             b'{"walk_id": "W", "category": "lighting", "location": {"type": "Point", "coordinates": [NaN, 58.8]}, "recorded_at": "2026-11-03T19:42:10+01:00"}',
+            422,
             id="nan",
         ),
         pytest.param(
             b'{"walk_id": "W", "category": "lighting", "location": {"type": "Point", "coordinates": [Infinity, 58.8]}, "recorded_at": "2026-11-03T19:42:10+01:00"}',
+            422,
             id="infinity",
         ),
-        pytest.param(b'{"walk_id": "W", "category": ', id="truncated-json"),
-        pytest.param(b"\xff\xfe not utf-8", id="not-utf8"),
+        # Not JSON at all: 400 (Malformed JSON); JSON that is not valid input (or text that is
+        # not UTF-8, so no JSON can be read): 422.
+        pytest.param(b'{"walk_id": "W", "category": ', 400, id="truncated-json"),
+        pytest.param(b"\xff\xfe not utf-8", 422, id="not-utf8"),
     ],
 )
 def test_nan_and_malformed_json_are_client_errors(
-    client: SyncClient, world: World, raw: bytes
+    client: SyncClient, world: World, raw: bytes, status: int
 ) -> None:
     raw = raw.replace(b'"W"', f'"{world.walk.id}"'.encode())
     r = client.put(
@@ -210,7 +214,7 @@ def test_nan_and_malformed_json_are_client_errors(
         headers={**world.headers("participant"), "content-type": "application/json"},
         content=raw,
     )
-    assert r.status_code in (400, 422), r.text
+    assert r.status_code == status, r.text
     assert r.headers["content-type"] == "application/problem+json"
 
 
@@ -224,7 +228,9 @@ def test_participant_cannot_write_to_another_walk(client: SyncClient, world: Wor
     assert r.json()["errors"][0]["loc"] == ["body", "walk_id"]
 
 
-def test_foreign_organization_cannot_probe_an_existing_id(client: SyncClient, world: World) -> None:
+def test_foreign_organization_cannot_probe_an_existing_id(
+    client: SyncClient, world: World, session: Session
+) -> None:
     oid = str(uuid.uuid4())
     assert (
         client.put(
@@ -234,10 +240,17 @@ def test_foreign_organization_cannot_probe_an_existing_id(client: SyncClient, wo
         ).status_code
         == 201
     )
+    # With a body of its own (its own walk), another organization cannot take the id, and is
+    # told only that there is no such observation.
+    theirs = make_walk(session, world.other_org, title="Their walk")
+    session.commit()
     r = client.put(
-        f"/api/v1/observations/{oid}", headers=world.headers("foreign_admin"), json=obs_body(world)
+        f"/api/v1/observations/{oid}",
+        headers=world.headers("foreign_admin"),
+        json=obs_body(world, walk_id=str(theirs.id)),
     )
-    assert r.status_code in (404, 422)
+    assert r.status_code == 404, r.text
+    assert r.json()["detail"] == "no such observation"
     assert (
         client.get(
             f"/api/v1/observations/{oid}", headers=world.headers("foreign_admin")

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from api.core.media import MediaStore
-from api.photos import service as photo_service
+from api.photos import imaging
 from api.settings import Settings
 from models import Participant, ParticipantGroup, Photo, Role, utcnow
 from tests.factories import make_user, make_walk
@@ -344,13 +344,13 @@ def test_over_the_byte_limit_is_413_before_any_processing(
     limit = len(data) - 1
     monkeypatch.setattr(app.state.settings, "photo_max_bytes", limit)
     processed: list[int] = []
-    real_process = photo_service.process_image
+    real_process = imaging.process_image
 
     def spy(data: bytes, **kw: Any) -> Any:
         processed.append(len(data))
         return real_process(data, **kw)
 
-    monkeypatch.setattr(photo_service, "process_image", spy)
+    monkeypatch.setattr(imaging, "process_image", spy)
     oid = new_observation(client, world)
     pid = str(uuid.uuid4())
     url = f"/api/v1/observations/{oid}/photos/{pid}"

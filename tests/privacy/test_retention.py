@@ -16,7 +16,6 @@ from sqlmodel import col
 
 from api.core.db import create_db_engine, make_sessionmaker
 from api.core.media import MediaStore
-from api.core.migrate import upgrade
 from api.jobs import purge as purge_ops
 from api.privacy import retention
 from api.settings import Settings
@@ -308,9 +307,8 @@ def test_the_service_runs_the_daily_purge_once(
     assert purge_ops.run_if_due(app) is None
 
 
-def test_two_replicas_asking_at_once_get_one_run(fresh_db_url: str) -> None:
-    upgrade(fresh_db_url)
-    engines = [create_db_engine(fresh_db_url) for _ in range(2)]
+def test_two_replicas_asking_at_once_get_one_run(migrated_db_url: str) -> None:
+    engines = [create_db_engine(migrated_db_url) for _ in range(2)]
     start = threading.Barrier(2)
     won: list[bool] = []
 

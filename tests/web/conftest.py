@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from api.core.migrate import upgrade
 from tests.factories.databases import DatabaseFactory
 from tests.live.server import LiveServer
 
@@ -72,8 +71,7 @@ def artifacts() -> Path:
 @pytest.fixture
 def live_db_url(databases: DatabaseFactory) -> str:
     """A fresh, migrated database of the current backend that a live server may commit to."""
-    url = databases.new_url()
-    upgrade(url)
+    url = databases.migrated_url()
     return url
 
 

@@ -16,7 +16,6 @@ from shapely.geometry import LineString
 
 from api.core import spatial
 from api.core.db import create_db_engine, make_sessionmaker, session_scope
-from api.core.migrate import upgrade
 from models import Role, WalkStatus, utcnow
 from tests.factories import PASSWORD, make_area, make_org, make_user, make_walk
 from tests.factories.databases import DatabaseFactory
@@ -54,8 +53,7 @@ class Field:
 @pytest.fixture(scope="module")
 def field(databases: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Field]:
     require_browser()
-    url = databases.new_url()
-    upgrade(url)
+    url = databases.migrated_url()
     engine = create_db_engine(url)
     try:
         for session in session_scope(make_sessionmaker(engine)):

@@ -15,7 +15,6 @@ import httpx
 import pytest
 
 from api.core.db import create_db_engine, make_sessionmaker
-from api.core.migrate import upgrade
 from models import Role
 from tests.factories import PASSWORD, make_area, make_org, make_user
 from tests.factories.databases import DatabaseFactory
@@ -87,8 +86,7 @@ def seed(url: str) -> tuple[dict[str, str], str]:
 @pytest.fixture(scope="module")
 def site(databases: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     require_browser()
-    url = databases.new_url()
-    upgrade(url)
+    url = databases.migrated_url()
     emails, area_id = seed(url)
     with LiveServer(url, tmp_path_factory.mktemp("staff") / "data") as server:
         tokens = {}
