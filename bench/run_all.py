@@ -31,7 +31,8 @@ RUNS = [
     ["bench_follow_up.py", "--backend", "postgis", "--size", "500000", "--share", "0.13"],
     ["bench_follow_up.py", "--backend", "spatialite", "--size", "50000"],
     # Against a real server (PostGIS: 2 uvicorn workers, SQLite: 1) on loopback.
-    ["bench_ingest.py", "--backend", "postgis", "--backend", "spatialite", "--n", "10000"],
+    ["bench_ingest.py", "--backend", "postgis", "--backend", "spatialite", "--n", "4000"],
+    ["bench_walk_group.py", "--backend", "postgis", "--phones", "20", "--each", "40"],
     [
         "load.py",
         "--db",

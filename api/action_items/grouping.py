@@ -363,7 +363,7 @@ def assign(
     _set_due_date_if_missing(session, item)
     session.flush()
     if created:  # told once complete: its place, priority, due date and owner are known now
-        _refer_to_owner(session, item, obs)
+        refer_to_owner(session, item, obs)
         notices.item_created(session, item)
     return item
 
@@ -412,7 +412,7 @@ def _item_of_lamp(
     return item, True
 
 
-def _refer_to_owner(session: Session, item: ActionItem, obs: Observation) -> None:
+def refer_to_owner(session: Session, item: ActionItem, obs: Observation) -> None:
     """An item on a lamp the organization does not own is the owner's to fix: referred on
     creation, and queued for the owner's case system where one is configured."""
     referral = assets.referral_for(session, item)

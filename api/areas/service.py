@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import shapely
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -218,6 +219,41 @@ def smallest_area_containing(
         .limit(1)
     )
     return session.scalar(stmt)
+
+
+def smallest_areas_containing(
+    session: Session,
+    org_id: uuid.UUID,
+    points: Sequence[BaseGeometry],
+    *,
+    also: Iterable[uuid.UUID] = (),
+) -> tuple[list[Area | None], list[Area]]:
+    """``smallest_area_containing`` for many points with one read: the organization's areas
+    meeting the points' bounding box, then the same test (covers, border included; smallest
+    first, ties by id) in Python. The same read loads the areas ``also`` names (a walk's area,
+    say); every area read is returned as well."""
+    wanted = []
+    if points:
+        xs, ys = [p.x for p in points], [p.y for p in points]
+        # A little wider than the points, so that one point (or a row of them) is a real box.
+        box = shapely.box(min(xs) - 1e-9, min(ys) - 1e-9, max(xs) + 1e-9, max(ys) + 1e-9)
+        wanted.append(dialect.intersects(session, "area", Area.geometry, box))
+    extra = sorted(set(also))
+    if extra:
+        wanted.append(col(Area.id).in_(extra))
+    if not wanted:
+        return [], []
+    areas = list(
+        session.scalars(select(Area).where(col(Area.organization_id) == org_id, or_(*wanted)))
+    )
+    shapes = [(spatial.from_db(a.geometry), a) for a in areas]
+    ranked = sorted(
+        ((g, a) for g, a in shapes if g is not None), key=lambda ga: (ga[0].area, ga[1].id)
+    )
+    found: list[Area | None] = []
+    for p in points:
+        found.append(next((a for g, a in ranked if g.covers(p)), None))
+    return found, areas
 
 
 # --- the API's use cases -------------------------------------------------------------------

@@ -157,21 +157,15 @@ def _index_candidates(
     if _sqlite(session):
         # SpatiaLite only uses its R*Tree through the SpatialIndex virtual table, which
         # answers SQLite's implicit row ids.
+        # Bound values, not named text parameters: several boxes in one statement (an OR of
+        # them) each keep their own.
         idx = (
             select(text("ROWID"))
             .select_from(text("SpatialIndex"))
             .where(
-                text(
-                    "f_table_name = :sx_table AND f_geometry_column = :sx_col "
-                    "AND search_frame = BuildMbr(:sx_minx, :sx_miny, :sx_maxx, :sx_maxy, 4326)"
-                ).bindparams(
-                    sx_table=table_name,
-                    sx_col=geom_col.key,
-                    sx_minx=minx,
-                    sx_miny=miny,
-                    sx_maxx=maxx,
-                    sx_maxy=maxy,
-                )
+                literal_column("f_table_name") == literal(table_name),
+                literal_column("f_geometry_column") == literal(geom_col.key),
+                literal_column("search_frame") == func.BuildMbr(minx, miny, maxx, maxy, SRID),
             )
         )
         found: ColumnElement[bool] = literal_column(f"{table_name}.rowid").in_(idx)
@@ -392,10 +386,20 @@ def group_lock_id(key: GroupKey) -> int:
 
 
 def lock_groups(session: Session, keys: Iterable[GroupKey]) -> None:
+    """Take the groups' locks in one statement, in ascending order (the subquery's order)."""
     if _sqlite(session):
         return
-    for lock_id in sorted({group_lock_id(k) for k in keys}):
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_id})
+    ids = sorted({group_lock_id(k) for k in keys})
+    if len(ids) == 1:
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ids[0]})
+    elif ids:
+        session.execute(
+            text(
+                "SELECT pg_advisory_xact_lock(k) FROM "
+                "(SELECT unnest(CAST(:ks AS bigint[])) AS k ORDER BY k) AS ordered"
+            ),
+            {"ks": ids},
+        )
 
 
 # --- bulk writes (regroup) ---------------------------------------------------------------------
@@ -605,6 +609,17 @@ def upsert_add(
     """Add `rows` (or the rows of `from_select`, columns `keys + counters`) to `table`'s
     counters, inserting the keys that are not there yet. Atomic under concurrency: the
     database does the addition on the locked row."""
+    if not _sqlite(session) and rows and from_select is None:
+        # One statement over arrays, not an executemany the server runs row by row.
+        names = [*keys, *counters]
+        arrays, params = _pg_arrays(session, table, names, rows)
+        updates = ", ".join(f"{c} = {table.name}.{c} + excluded.{c}" for c in counters)
+        session.connection().exec_driver_sql(
+            f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({arrays}) "
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}",
+            params,
+        )
+        return
     ins: Any = sqlite_insert(table) if _sqlite(session) else pg_insert(table)
     if from_select is not None:
         ins = ins.from_select([*keys, *counters], from_select)

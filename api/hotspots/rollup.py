@@ -220,6 +220,32 @@ def _member_row(obs_id: uuid.UUID, c: Contribution) -> dict[str, Any]:
     }
 
 
+def added(session: Session, observations: Iterable[Observation]) -> None:
+    """Count observations just inserted by capture, from the objects themselves: no member row
+    can exist for a new id, so there is nothing to read. One insert of member rows and one
+    upsert per rollup table, whatever the number. The caller holds the groups' locks."""
+    deltas: Deltas = defaultdict(lambda: [0, 0, 0, 0])
+    new: list[dict[str, Any]] = []
+    for obs in observations:
+        cells = tuple(getattr(obs, c) for c in CELL_COLUMNS)
+        counted = (
+            obs.moderation == Moderation.accepted
+            and obs.location is not None
+            and all(c is not None for c in cells)
+        )
+        if not counted:
+            continue
+        c = Contribution(
+            obs.organization_id, obs.area_id or NO_AREA, obs.category_id,
+            _utc_day(obs.recorded_at), obs.severity, obs.is_dark, cells,
+        )  # fmt: skip
+        _add(deltas, c, +1)
+        new.append(_member_row(obs.id, c))
+    member_table: Any = HotspotMember.__table__  # type: ignore[attr-defined]
+    dialect.bulk_insert(session, member_table, new)
+    _apply(session, deltas)
+
+
 def observation_changed(session: Session, obs: Observation) -> None:
     """The one call for capture, moderation, edits, withdrawal and placement."""
     session.flush()
@@ -413,6 +439,7 @@ def _add_missing(session: Session, lo: uuid.UUID, hi: uuid.UUID) -> int:
 
 __all__ = [
     "CELL_COLUMNS",
+    "added",
     "area_deleted",
     "backfill",
     "cell_column",

@@ -21,7 +21,7 @@ so the sender has nothing left to decide.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -131,8 +131,10 @@ def notify(
     item: ActionItem | None = None,
     actor: Principal | None = None,
     now: datetime | None = None,
+    prefs: Mapping[uuid.UUID, NoticePreference] | None = None,
 ) -> list[Notice]:
-    """One notice per recipient who wants ``kind`` (each person once; never the actor)."""
+    """One notice per recipient who wants ``kind`` (each person once; never the actor).
+    ``prefs`` (read by ``preferences_of``) spares the read when many notices go out at once."""
     people: dict[uuid.UUID, User] = {}
     skip = _actor_id(actor)
     for user in recipients:
@@ -140,12 +142,8 @@ def notify(
             people.setdefault(user.id, user)
     if not people:
         return []
-    prefs = {
-        p.user_id: p
-        for p in session.scalars(
-            select(NoticePreference).where(col(NoticePreference.user_id).in_(list(people)))
-        )
-    }
+    if prefs is None:
+        prefs = preferences_of(session, people)
     at = now or utcnow()
     added: list[Notice] = []
     for user_id in people:
@@ -167,6 +165,20 @@ def notify(
     return added
 
 
+def preferences_of(
+    session: Session, user_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, NoticePreference]:
+    ids = list(user_ids)
+    if not ids:
+        return {}
+    return {
+        p.user_id: p
+        for p in session.scalars(
+            select(NoticePreference).where(col(NoticePreference.user_id).in_(ids))
+        )
+    }
+
+
 # --- webhooks ------------------------------------------------------------------------------
 
 
@@ -177,11 +189,12 @@ def emit(
     data: Mapping[str, Any],
     *,
     now: datetime | None = None,
+    hooks: Sequence[Webhook] | None = None,
 ) -> list[WebhookDelivery]:
-    """One delivery per active endpoint of the organization that subscribed to ``event``."""
-    hooks = session.scalars(
-        select(Webhook).where(col(Webhook.organization_id) == org_id, col(Webhook.active).is_(True))
-    ).all()
+    """One delivery per active endpoint of the organization that subscribed to ``event``
+    (``hooks``, read by ``active_hooks``, spares the read for many events at once)."""
+    if hooks is None:
+        hooks = active_hooks(session, org_id)
     wanted = [h for h in hooks if str(event) in h.events or ALL_EVENTS in h.events]
     if not wanted:
         return []
@@ -200,6 +213,16 @@ def emit(
         session.add(delivery)
         out.append(delivery)
     return out
+
+
+def active_hooks(session: Session, org_id: uuid.UUID) -> list[Webhook]:
+    return list(
+        session.scalars(
+            select(Webhook).where(
+                col(Webhook.organization_id) == org_id, col(Webhook.active).is_(True)
+            )
+        )
+    )
 
 
 # --- the entry points the rest of the service calls -----------------------------------------
@@ -276,6 +299,48 @@ def item_changed(
         if changes:
             data = {**payloads.item_data(session, item), "changes": dict(changes)}
             emit(session, item.organization_id, WebhookEvent.action_item_updated, data)
+
+
+def items_created(session: Session, items: Sequence[ActionItem]) -> None:
+    """``item_created`` for many new items of one organization, with one read of each kind:
+    the departments' staff, their choices, the webhooks."""
+    if not items:
+        return
+    with session.no_autoflush:
+        org_id = items[0].organization_id
+        wanted = sorted({i.department for i in items if i.department})
+        staff: dict[str, list[User]] = {d: [] for d in wanted}
+        if wanted:
+            for user in _staff(session, org_id, col(User.department).in_(wanted)):
+                staff[str(user.department)].append(user)
+        prefs = preferences_of(session, {u.id for people in staff.values() for u in people})
+        hooks = active_hooks(session, org_id)
+        for item in items:
+            notify(
+                session, org_id, NoticeKind.item_created, staff.get(item.department or "", []),
+                item_summary(item), item=item, prefs=prefs,
+            )  # fmt: skip
+            if hooks:
+                emit(
+                    session, org_id, WebhookEvent.action_item_created,
+                    payloads.item_data(session, item), hooks=hooks,
+                )  # fmt: skip
+
+
+def observations_created(session: Session, observations: Sequence[Observation]) -> None:
+    """``observation_created`` for many observations of one organization (one webhook read)."""
+    if not observations:
+        return
+    with session.no_autoflush:
+        org_id = observations[0].organization_id
+        hooks = active_hooks(session, org_id)
+        if not hooks:
+            return
+        for obs in observations:
+            emit(
+                session, org_id, WebhookEvent.observation_created,
+                payloads.observation_data(session, obs), hooks=hooks,
+            )  # fmt: skip
 
 
 def observation_created(session: Session, obs: Observation) -> None:

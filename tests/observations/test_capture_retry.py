@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm.exc import StaleDataError
 
-from api.observations import service as observations
+from api.observations import capture as observations
 from models import utcnow
 from tests.factories.client import SyncClient
 from tests.factories.world import World
@@ -26,7 +26,7 @@ def _body(world: World) -> dict[str, Any]:
 
 
 def _flaky(monkeypatch: pytest.MonkeyPatch, failures: int) -> list[int]:
-    real = observations._store
+    real = observations._write_chunk
     calls = [0]
 
     def store(*args: Any, **kw: Any) -> Any:
@@ -35,7 +35,7 @@ def _flaky(monkeypatch: pytest.MonkeyPatch, failures: int) -> list[int]:
             raise StaleDataError("an item's version moved under us")
         return real(*args, **kw)
 
-    monkeypatch.setattr(observations, "_store", store)
+    monkeypatch.setattr(observations, "_write_chunk", store)
     monkeypatch.setattr(observations.time, "sleep", lambda _s: None)
     return calls
 
@@ -65,37 +65,40 @@ def test_past_the_retries_a_put_is_503_and_stores_nothing(
     assert client.get(f"/api/v1/observations/{body['id']}", headers=h).status_code == 404
 
 
-def test_a_batch_reports_the_lost_item_alone(
+def test_a_batch_reports_the_lost_chunk_alone(
     client: SyncClient, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A chunk whose writes fail past every retry is ``failed`` item by item; the next chunk
+    is stored."""
     calls = _flaky(monkeypatch, failures=observations.CAPTURE_ATTEMPTS)
-    first, second = _body(world), _body(world)
+    bodies = [_body(world) for _ in range(observations.BATCH_CHUNK + 1)]
     h = world.headers("participant")
-    r = client.post("/api/v1/observations/batch", headers=h, json={"observations": [first, second]})
+    r = client.post("/api/v1/observations/batch", headers=h, json={"observations": bodies})
     assert r.status_code == 200, r.text
     out = r.json()
-    assert [x["status"] for x in out["results"]] == ["failed", "created"]
-    assert out["failed"] == 1
+    statuses = [x["status"] for x in out["results"]]
+    assert statuses == ["failed"] * observations.BATCH_CHUNK + ["created"]
+    assert out["failed"] == observations.BATCH_CHUNK
     assert out["created"] == 1
     assert calls[0] == observations.CAPTURE_ATTEMPTS + 1
-    assert client.get(f"/api/v1/observations/{first['id']}", headers=h).status_code == 404
-    assert client.get(f"/api/v1/observations/{second['id']}", headers=h).status_code == 200
+    assert client.get(f"/api/v1/observations/{bodies[0]['id']}", headers=h).status_code == 404
+    assert client.get(f"/api/v1/observations/{bodies[-1]['id']}", headers=h).status_code == 200
 
 
 def test_a_long_batch_commits_chunk_by_chunk_and_keeps_its_indexes(
     client: SyncClient, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A phone's outbox of 45 is three transactions (20, 20, 5 items), each taking its group
-    locks up front: single PUTs at the same spot wait for one chunk, not for the whole outbox.
-    Results and error locations still speak of the whole batch."""
+    """A phone's outbox of 45 is three transactions (20, 20, 5 items), each writing its valid
+    new items at once: single PUTs at the same spot wait for one chunk's writes, not for the
+    whole outbox. Results and error locations still speak of the whole batch."""
     chunks: list[int] = []
-    real = observations._lock_batch_groups
+    real = observations._write_chunk
 
-    def lock(session: Any, principal: Any, items: Any, cats: Any) -> None:
-        chunks.append(len(items))
-        real(session, principal, items, cats)
+    def write(session: Any, ctx: Any, rows: Any) -> None:
+        chunks.append(len(rows))
+        real(session, ctx, rows)
 
-    monkeypatch.setattr(observations, "_lock_batch_groups", lock)
+    monkeypatch.setattr(observations, "_write_chunk", write)
     bodies = [_body(world) for _ in range(45)]
     bodies[30]["severity"] = 9  # invalid: in the second chunk, named by its place in the batch
     bodies[41] = dict(bodies[3])  # the same observation again, in the third chunk
@@ -103,7 +106,7 @@ def test_a_long_batch_commits_chunk_by_chunk_and_keeps_its_indexes(
     r = client.post("/api/v1/observations/batch", headers=h, json={"observations": bodies})
     assert r.status_code == 200, r.text
     out = r.json()
-    assert chunks == [observations.BATCH_CHUNK, observations.BATCH_CHUNK, 5]
+    assert chunks == [observations.BATCH_CHUNK, observations.BATCH_CHUNK - 1, 4]
     assert (out["created"], out["duplicate"], out["invalid"]) == (43, 1, 1)
     assert out["results"][30]["errors"][0]["loc"][:3] == ["body", "observations", 30]
     assert out["results"][41] == {"id": bodies[3]["id"], "status": "duplicate"} | {
@@ -111,3 +114,15 @@ def test_a_long_batch_commits_chunk_by_chunk_and_keeps_its_indexes(
     }
     for b in bodies[:30] + bodies[31:]:
         assert client.get(f"/api/v1/observations/{b['id']}", headers=h).status_code == 200
+
+
+def test_the_same_id_twice_in_one_chunk_is_stored_once(client: SyncClient, world: World) -> None:
+    """The later copy waits for the earlier one's outcome: a replay, or a conflict."""
+    first = _body(world)
+    other = dict(first, severity=3)
+    h = world.headers("participant")
+    r = client.post(
+        "/api/v1/observations/batch", headers=h, json={"observations": [first, first, other]}
+    )
+    assert r.status_code == 200, r.text
+    assert [x["status"] for x in r.json()["results"]] == ["created", "duplicate", "conflict"]
