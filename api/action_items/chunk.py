@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 from geoalchemy2 import Geometry
-from sqlalchemy import Table, and_, func, or_, select
+from sqlalchemy import Table, and_, false, func, or_, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -48,6 +48,8 @@ from models import (
     ActionEvent,
     ActionItem,
     ActionStatus,
+    Asset,
+    AssetOwner,
     Category,
     Moderation,
     Observation,
@@ -57,6 +59,7 @@ from models import (
 from models.organizations import Language
 
 ACTION_ITEM: Table = ActionItem.__table__  # type: ignore[attr-defined]
+ASSET: Table = Asset.__table__  # type: ignore[attr-defined]
 ACTION_EVENT: Table = ActionEvent.__table__  # type: ignore[attr-defined]
 OBSERVATION: Table = Observation.__table__  # type: ignore[attr-defined]
 PARTICIPANT: Table = Participant.__table__  # type: ignore[attr-defined]
@@ -117,6 +120,7 @@ class _Lamp:
 
     open: uuid.UUID | None = None
     resolved: uuid.UUID | None = None
+    referred: bool = False
 
 
 def groupable(obs: Observation, cat: Category | None) -> bool:
@@ -173,7 +177,8 @@ def group_chunk(
                 )  # fmt: skip
                 if item.new:
                     lamp_seeds[item.id] = obs
-                lamp.open = item.id
+                if not (item.new and lamp.referred):
+                    lamp.open = item.id
         else:
             members = per_group[group_key(obs.organization_id, obs.area_id, cat.id)]
             in_status = [Candidate(str(i), x, y) for i, x, y in members if items[i].status in _OPEN]
@@ -261,32 +266,41 @@ def _item_of(r: Any) -> _Item:
 def _read_lamps(
     session: Session, todo: Sequence[Observation]
 ) -> tuple[dict[tuple[uuid.UUID, uuid.UUID], _Lamp], dict[uuid.UUID, _Item]]:
-    """The named lamps' locks (after the groups', as ``assign`` takes them), then their open
-    and resolved items of the chunk's categories in one read: per lamp and category the latest
-    of each, as ``grouping._item_of_lamp`` picks them."""
+    """The named lamps' locks (after the groups', as ``assign`` takes them), then in one read
+    their owners and their open and resolved items of the chunk's categories: per lamp and
+    category the latest of each, as ``grouping._item_of_lamp`` picks them."""
     named = {(o.asset_id, o.category_id) for o in todo if o.asset_id is not None}
     if not named:
         return {}, {}
     org_id = todo[0].organization_id
     dialect.lock_groups(session, [lamp_key(org_id, a) for a, _ in named])
-    i = ACTION_ITEM.c
+    a, i = ASSET.c, ACTION_ITEM.c
     rows = session.execute(
-        select(*(i[c] for c in _ITEM_COLUMNS)).where(
-            i.organization_id == org_id,
-            i.asset_id.in_({a for a, _ in named}),
-            i.category_id.in_({c for _, c in named}),
-            i.status.in_(sorted(_OPEN | _RESOLVED)),
+        select(a.id.label("lamp"), a.owner, *(i[c] for c in _ITEM_COLUMNS))
+        .select_from(
+            ASSET.outerjoin(
+                ACTION_ITEM,
+                and_(
+                    i.asset_id == a.id,
+                    i.organization_id == org_id,
+                    i.category_id.in_({c for _, c in named}),
+                    i.status.in_(sorted(_OPEN | _RESOLVED)),
+                ),
+            )
         )
+        .where(a.id.in_({lamp for lamp, _ in named}))
     ).all()
     # Latest first, ties by id: the order of the one-at-a-time query.
-    rows = sorted(rows, key=lambda r: r.id)
-    rows.sort(key=lambda r: r.created_at, reverse=True)
-    lamps: dict[tuple[uuid.UUID, uuid.UUID], _Lamp] = {}
+    found = sorted((r for r in rows if r.id is not None), key=lambda r: r.id)
+    found.sort(key=lambda r: r.created_at, reverse=True)
+    # A new item on a lamp the organization does not own is referred at once: no longer open.
+    referred = {r.lamp for r in rows if str(r.owner) != str(AssetOwner.municipality)}
+    lamps = {(lamp, c): _Lamp(referred=lamp in referred) for lamp, c in named}
     items: dict[uuid.UUID, _Item] = {}
-    for r in rows:
-        if (r.asset_id, r.category_id) not in named:
+    for r in found:
+        lamp = lamps.get((r.asset_id, r.category_id))
+        if lamp is None:
             continue
-        lamp = lamps.setdefault((r.asset_id, r.category_id), _Lamp())
         status = str(r.status)
         if status in _OPEN and lamp.open is None:
             lamp.open = r.id
@@ -341,7 +355,7 @@ def _read_candidates(
             i.status.in_(sorted(_OPEN | _RESOLVED)),
             # A lamp's item holds the observations that name the lamp, and only those.
             i.asset_id.is_(None),
-            or_(*reach),
+            or_(false(), *reach),
         )
     )
     m, it, p = OBSERVATION.alias("m"), ACTION_ITEM.alias("it"), PARTICIPANT.alias("p")
