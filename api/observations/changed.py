@@ -1,10 +1,13 @@
-"""The one fan-out when an observation changes: stored, placed, edited, moderated, withdrawn.
+"""The one fan-out when a stored observation changes: placed, edited, moderated, withdrawn.
 
-Every path that changes an observation (capture, single and batch; the author's edits and
-withdrawal; moderation; a photo's GPS placing it; an Open311 POST; the demo) calls
-:func:`observation_changed` once the change is flushed. What follows an observation is listed
-here and nowhere else: its action item (grouping), then the hotspot counters. Explicit calls,
-no hooks: a script that stores observations groups and counts them too.
+Every path that changes one observation (the author's edits and withdrawal; moderation; a
+photo's GPS placing it; an Open311 POST; the demo) calls :func:`observation_changed` once the
+change is flushed. What follows an observation is listed here: its action item (grouping),
+then the hotspot counters. Capture (a single PUT is a chunk of one, a batch chunks of 20) has
+its own fan-out for a chunk of new observations, ``capture._write_chunk``: the chunk's
+grouping (``action_items.chunk``), then its counters (``hotspots.rollup.added``). One fan-out
+per path, called explicitly, no hooks: a script that stores observations groups and counts
+them too.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """One fan-out when an observation changes: its action item and the hotspot counters follow,
-through ``api.observations.changed`` and no other path. Both databases."""
+through ``api.observations.changed`` for a stored observation and through capture's per-chunk
+fan-out (``capture._write_chunk``) for new ones, and no other path. Both databases."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ FAN_OUT = ROOT / "api" / "observations" / "changed.py"
 
 def test_only_the_fan_out_calls_what_follows_an_observation() -> None:
     """No path calls the item's or the counters' ``observation_changed`` itself: a pasted pair
-    is a path that forgets one of them the day a third is added."""
+    is a path that forgets one of them the day a third is added. Capture writes a chunk of new
+    observations through its own fan-out, checked below."""
     callers = [
         f"{path.relative_to(ROOT)}:{node.lineno}"
         for path in sorted((ROOT / "api").rglob("*.py"))
@@ -67,3 +69,25 @@ def test_item_and_counters_follow_a_change(
     assert member() is not None
     assert not any(hotspot_rollup.drift(session, world.org.id).values())
     session.rollback()
+
+
+def test_capture_fans_out_a_chunk_in_one_place() -> None:
+    """Capture's grouping and counters of new observations are called from ``_write_chunk``
+    alone, each once: the per-chunk counterpart of ``observation_changed``."""
+    follow_ups = {"group_chunk", "added"}
+    callers = [
+        (f"{path.relative_to(ROOT)}", fn.name, node.func.attr)
+        for path in sorted((ROOT / "api").rglob("*.py"))
+        for fn in ast.walk(ast.parse(path.read_text(), str(path)))
+        if isinstance(fn, ast.FunctionDef)
+        for node in ast.walk(fn)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in follow_ups
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id in {"item_chunk", "hotspot_rollup"}
+    ]
+    assert sorted(callers) == [
+        ("api/observations/capture.py", "_write_chunk", "added"),
+        ("api/observations/capture.py", "_write_chunk", "group_chunk"),
+    ]
