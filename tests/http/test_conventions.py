@@ -438,7 +438,11 @@ def test_every_list_pages_by_limit_and_cursor(tour: Tour, template: str) -> None
     assert len(seen) == len(set(seen)), (template, "an entry came twice")
     assert set(seen) == everything, (template, len(seen), len(everything))
     bad = tour.get(template, cursor="not-a-cursor")
-    assert bad.status_code == 422, (template, bad.status_code)
+    # OGC API Features answers a bad parameter value with 400; the rest of the API with 422.
+    assert bad.status_code == (400 if template.startswith("/ogc/") else 422), (
+        template,
+        bad.status_code,
+    )
 
 
 def test_a_cursor_into_a_list_that_emptied_is_an_empty_page() -> None:
