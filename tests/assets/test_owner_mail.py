@@ -121,7 +121,8 @@ def test_an_item_on_a_state_roads_lamp_is_mailed_to_the_owner(
         assert "Lyset blinker hele natten" in body
         assert f"Vår referanse: {item_id}" in body
         assert f"{lat:.6f}, {lon:.6f}" in body
-        assert f"mlat={lat:.6f}" in body and "openstreetmap.org" in body
+        assert f"mlat={lat:.6f}" in body
+        assert "openstreetmap.org" in body
         # Nothing for staff only: no link into the staff web, no notification settings.
         assert BASE not in body
     cat = session.scalar(
