@@ -51,10 +51,10 @@ from models.areas import Area
 from models.base import utcnow
 from models.categories import Category
 from models.exchange import Open311Dispatch
+from models.notices import NoticeKind
 from models.observations import Moderation, Observation
 from models.organizations import Language, Organization
 from models.walks import Participant
-from models.notices import NoticeKind
 
 # The tables themselves, for the regroup's set-based reads and writes.
 ACTION_ITEM: Table = ActionItem.__table__  # type: ignore[attr-defined]
