@@ -18,7 +18,6 @@ import re
 from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from starlette.exceptions import HTTPException
@@ -29,6 +28,7 @@ from starlette.routing import Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.http.csp import page_policy
 from api.settings import Settings
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
@@ -73,39 +73,9 @@ _CODE_CHARS = re.compile(r"[^A-Za-z0-9]")
 log = logging.getLogger("safewalk")
 
 
-def basemap_origin(url: str) -> str | None:
-    """The scheme://host[:port] of the basemap template, or None when unset or unusable."""
-    if not url:
-        return None
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.netloc:
-        return None
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def content_security_policy(settings: Settings) -> str:
-    extra = basemap_origin(settings.basemap_url)
-    tiles = f" {extra}" if extra else ""
-    return "; ".join(
-        (
-            "default-src 'self'",
-            "script-src 'self'",
-            "style-src 'self'",
-            f"img-src 'self' data: blob:{tiles}",
-            f"connect-src 'self'{tiles}",
-            "worker-src 'self' blob:",
-            "manifest-src 'self'",
-            "object-src 'none'",
-            "base-uri 'self'",
-            "form-action 'self'",
-            "frame-ancestors 'none'",
-        )
-    )
-
-
 def security_headers(settings: Settings) -> dict[str, str]:
     return {
-        "Content-Security-Policy": content_security_policy(settings),
+        "Content-Security-Policy": page_policy(settings.basemap_origin),
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer",
         "X-Frame-Options": "DENY",
@@ -193,7 +163,7 @@ def mount_shared(app: FastAPI, settings: Settings) -> None:
     web = settings.web_dir or WEB_DIR
     headers = security_headers(settings)
     config = {
-        "basemap_url": settings.basemap_url if basemap_origin(settings.basemap_url) else "",
+        "basemap_url": settings.basemap_url,
         "basemap_attribution": settings.basemap_attribution,
     }
 

@@ -10,7 +10,6 @@ import pytest
 import segno
 
 from api.app import create_app
-from api.http.staff_web import basemap_origin, content_security_policy
 from api.http.web import VENDOR
 from api.settings import Settings
 from tests.factories.client import SyncClient
@@ -54,39 +53,6 @@ def test_api_and_docs_are_not_shadowed(client: SyncClient) -> None:
     assert r.status_code == 401
     assert r.headers["content-type"] == "application/problem+json"
     assert client.get("/api/v1/nothing-here").status_code == 404
-
-
-@pytest.mark.parametrize(
-    ("url", "origin"),
-    [
-        pytest.param("", None, id="none"),
-        pytest.param(
-            "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-            "https://tile.openstreetmap.org",
-            id="xyz",
-        ),
-        pytest.param(
-            "https://maps.example.no:8443/styles/basic.json",
-            "https://maps.example.no:8443",
-            id="style",
-        ),
-    ],
-)
-def test_basemap_origin(url: str, origin: str | None) -> None:
-    assert basemap_origin(url) == origin
-
-
-@pytest.mark.parametrize(
-    "url",
-    [
-        pytest.param("javascript:alert(1)", id="javascript"),
-        pytest.param("/tiles/{z}/{x}/{y}.png", id="relative"),
-        pytest.param("ftp://tiles.example/{z}.png", id="ftp"),
-    ],
-)
-def test_a_bad_basemap_refuses_to_start(url: str) -> None:
-    with pytest.raises(ValueError, match="SAFEWALK_BASEMAP_URL"):
-        content_security_policy(url)
 
 
 def test_the_basemap_is_the_only_outside_origin(settings: Settings, engine: Any) -> None:

@@ -62,7 +62,7 @@ def test_basemap_origin_is_the_only_outside_origin(tmp_path: Path) -> None:
     with _client(tmp_path, basemap_url="https://tiles.example.org/{z}/{x}/{y}.png") as c:
         csp = c.get("/app/").headers["content-security-policy"]
         config = c.get("/shared/config.json").json()
-    assert "img-src 'self' data: blob: https://tiles.example.org;" in csp
+    assert "img-src 'self' https://tiles.example.org data: blob:;" in csp
     assert "connect-src 'self' https://tiles.example.org;" in csp
     assert config["basemap_url"] == "https://tiles.example.org/{z}/{x}/{y}.png"
 
