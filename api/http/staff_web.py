@@ -13,11 +13,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
 
-from api.http.csp import page_policy
+from api.http.assets import WebFiles, file_response
+from api.http.web import security_headers, web_version
 from api.settings import Settings
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
@@ -25,31 +25,22 @@ WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 log = logging.getLogger("safewalk")
 
 
-def _security_headers(csp: str) -> dict[str, str]:
-    return {
-        "Content-Security-Policy": csp,
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
-        "Cache-Control": "no-cache",
-    }
-
-
 def mount_staff_web(app: FastAPI, settings: Settings) -> None:
-    headers = _security_headers(page_policy(settings.basemap_origin))
+    headers = security_headers(settings)
     web = settings.web_dir or WEB_DIR
     staff_dir = web / "staff"
     if not (staff_dir / "index.html").is_file():
         # An API-only deployment still serves the API.
         log.warning("staff web not found at %s: / is not served", staff_dir)
         return
-    index = (staff_dir / "index.html").read_text(encoding="utf-8")
+    release = web_version(web)
 
     async def staff_index(request: Request) -> Response:
-        return HTMLResponse(index, headers=headers)
+        return file_response(staff_dir / "index.html", request.scope, release, headers)
 
     app.router.routes.extend(
         [
             Route("/", staff_index, methods=["GET", "HEAD"], name="staff_web"),
-            Mount("/staff", app=StaticFiles(directory=staff_dir), name="staff_assets"),
+            Mount("/staff", app=WebFiles(staff_dir, release, headers), name="staff_assets"),
         ]
     )

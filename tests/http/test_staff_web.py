@@ -27,7 +27,7 @@ def test_index_is_served_with_a_strict_csp(client: SyncClient) -> None:
     assert "connect-src 'self';" in csp  # no basemap configured: nothing outside
     assert "frame-ancestors 'none'" in csp
     assert r.headers["x-content-type-options"] == "nosniff"
-    assert '<script type="module" src="/staff/app.js">' in r.text
+    assert re.search(r'<script type="module" src="/staff/app.js\?v=\w+">', r.text)
     # The basemap reaches both apps one way: /shared/config.json, not markup.
     assert "basemap" not in r.text
 
