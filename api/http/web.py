@@ -1,24 +1,28 @@
 """The web apps' static side: what both apps load (the shared kit at ``/shared/``, the map
-library at ``/vendor/``, the basemap setting at ``/shared/config.json``), and the participant
-field app (``web/field``) at ``/app/`` with ``/j/{code}``.
+library at ``/vendor/``, ``/favicon.ico``), and the participant field app (``web/field``) at
+``/app/`` with ``/j/{code}``.
 
-No templates and no API here: the apps talk to ``/api/v1`` like any other client. A few small
-files are generated beside the static ones: the basemap setting, ``sw.js`` (the field app's
-service worker, stamped with a hash of its shell so a new release replaces the old cache) and
-the short join link. Every response here carries a Content-Security-Policy that allows only
-this origin and, when configured, the basemap's origin.
+No templates and no API here: the apps talk to ``/api/v1`` like any other client, and the
+maps ask ``/basemap/style.json`` for their basemap. A few small things are generated beside
+the static files: ``sw.js`` (the field app's service worker, stamped with a hash of its shell
+so a new release replaces the old cache), the favicon and the short join link. Files are
+served through ``api.http.assets`` (compressed, cached by release); every response here
+carries the page Content-Security-Policy (``api.http.csp``).
 """
 
 from __future__ import annotations
 
+import functools
+import io
 import json
 import logging
 import re
 from pathlib import Path
 
 from fastapi import FastAPI
+from PIL import Image
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from api.http.assets import WebFiles, release_version, versioned
@@ -60,7 +64,6 @@ SHELL = (
     "/shared/dom.js",
     "/shared/i18n.js",
     "/shared/map.js",
-    "/shared/config.json",
 )
 _CODE_CHARS = re.compile(r"[^A-Za-z0-9]")
 
@@ -103,21 +106,33 @@ def _service_worker(field_dir: Path, version: str, release: str) -> bytes:
     )
 
 
+@functools.cache
+def favicon_ico(icon: Path) -> bytes:
+    """The app icon as ``/favicon.ico`` (16, 32 and 48 px), for every page and for the
+    browsers and crawlers that ask there without reading a page's ``<link rel=icon>``."""
+    out = io.BytesIO()
+    with Image.open(icon) as image:
+        image.convert("RGBA").save(out, format="ICO", sizes=[(16, 16), (32, 32), (48, 48)])
+    return out.getvalue()
+
+
 def mount_shared(app: FastAPI, settings: Settings) -> None:
-    """What both apps load, at one path each: the kit, the map library and the basemap."""
+    """What both apps load, at one path each: the kit, the map library and the favicon."""
     web = settings.web_dir or WEB_DIR
     headers = security_headers(settings)
-    config = {
-        "basemap_url": settings.basemap_url,
-        "basemap_attribution": settings.basemap_attribution,
-    }
-
-    async def map_config(_: Request) -> Response:
-        return JSONResponse(config, headers={**headers, "Cache-Control": "no-cache"})
-
     release = web_version(web)
-    # Before the mounts, so this wins over the static directory.
-    app.router.routes.insert(0, Route("/shared/config.json", map_config, methods=["GET"]))
+    icon = web / "field" / "icon-192.png"
+
+    async def favicon(_: Request) -> Response:
+        if not icon.is_file():
+            return Response(status_code=404, headers=headers)
+        return Response(
+            favicon_ico(icon),
+            media_type="image/x-icon",
+            headers={**headers, "Cache-Control": "public, max-age=604800"},
+        )
+
+    app.router.routes.insert(0, Route("/favicon.ico", favicon, methods=["GET"]))
     app.mount(
         "/vendor",
         WebFiles(web / "node_modules", release, headers, names=VENDOR),

@@ -148,6 +148,7 @@ export default {
   'map.region': 'Map of observations, action items, areas and hotspots',
   'map.filters': 'Map filters',
   'map.loading': 'Loading the map…',
+  'map.no_basemap': 'No basemap is set up, so the map shows only safewalk\'s own layers. An administrator can import one (safewalk basemap import) or set SAFEWALK_BASEMAP_URL.',
   'map.count': 'Showing {observations} observations, {items} action items and {cells} hotspot cells.',
   'map.layers': 'Layers',
   'map.legend': 'Action items by status',

@@ -148,6 +148,7 @@ export default {
   'map.region': 'Kart over observasjoner, tiltak, områder og brennpunkter',
   'map.filters': 'Kartfiltre',
   'map.loading': 'Laster kartet …',
+  'map.no_basemap': 'Ingen bakgrunnskart er satt opp, så kartet viser bare egne lag. En administrator kan importere et (safewalk basemap import) eller sette SAFEWALK_BASEMAP_URL.',
   'map.count': 'Viser {observations} observasjoner, {items} tiltak og {cells} brennpunktceller.',
   'map.layers': 'Kartlag',
   'map.legend': 'Tiltak etter status',
