@@ -29,3 +29,13 @@ def tiles_covering(bbox: tuple[float, float, float, float], z: int) -> list[tupl
     x0, y0 = tile_of(west, north, z)
     x1, y1 = tile_of(east, south, z)
     return [(z, x, y) for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)]
+
+
+def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """(west, south, east, north) of a tile, in degrees."""
+    n = 1 << z
+
+    def lat(row: int) -> float:
+        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * row / n))))
+
+    return (x / n * 360.0 - 180.0, lat(y + 1), (x + 1) / n * 360.0 - 180.0, lat(y))

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
+from geo.slippy import tile_bounds
+
 # The tile formats a basemap may hold, by the extension its tiles are served under.
 MEDIA_TYPES = {
     "png": "image/png",
@@ -127,11 +129,27 @@ class MBTiles:
             center = (lon, lat, int(zoom))
         except (KeyError, ValueError):
             pass
+        bounds = _bounds(meta.get("bounds"))
+        if bounds == WORLD:
+            # No bounds said: those of the tiles at the deepest zoom.
+            x0, x1, r0, r1 = (
+                self._db()
+                .execute(
+                    "SELECT min(tile_column), max(tile_column), min(tile_row), max(tile_row) "
+                    "FROM tiles WHERE zoom_level = ?",
+                    (zmax,),
+                )
+                .fetchone()
+            )
+            top = (1 << zmax) - 1
+            west, _, _, north = tile_bounds(zmax, x0, top - r1)
+            _, south, east, _ = tile_bounds(zmax, x1, top - r0)
+            bounds = (west, south, east, north)
         self.info = TileSetInfo(
             format=_format(fmt),
             minzoom=int(meta.get("minzoom", zmin)),
             maxzoom=int(meta.get("maxzoom", zmax)),
-            bounds=_bounds(meta.get("bounds")),
+            bounds=bounds,
             center=center,
             name=str(meta.get("name", "")),
             attribution=str(meta.get("attribution", "")),

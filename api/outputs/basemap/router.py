@@ -48,7 +48,6 @@ def basemap_style(request: Request, settings: SettingsDep, org: OrgQuery = None)
     body = service.style(
         _base(request),
         basemap,
-        org,
         remote_url=settings.basemap_url,
         remote_attribution=settings.basemap_attribution,
     )
@@ -60,7 +59,7 @@ def basemap_tilejson(request: Request, settings: SettingsDep, org: OrgQuery = No
     basemap = service.find(settings.data_dir, org)
     if basemap is None:
         raise NotFound("no basemap file is imported (`safewalk basemap import FILE`)")
-    return _json(request, service.tilejson(_base(request), basemap, org))
+    return _json(request, service.tilejson(_base(request), basemap))
 
 
 def _tile_number(name: str, value: str) -> int:

@@ -49,6 +49,12 @@ class Basemap:
     def info(self) -> TileSetInfo:
         return self.archive.info
 
+    @property
+    def owner(self) -> str | None:
+        """The organization whose own file this is; None for the service's."""
+        name = self.path.stem
+        return None if name == DEFAULT else name
+
 
 _open: dict[Path, Basemap] = {}
 _open_lock = threading.Lock()
@@ -141,21 +147,20 @@ def tile(basemap: Basemap, z: int, x: int, y: int, ext: str) -> bytes | None:
 # --- the style every map starts from ---------------------------------------------------------
 
 
-def _query(org: str | None, version: str) -> str:
-    return f"?org={org}&v={version}" if org else f"?v={version}"
+def tile_url(base: str, basemap: Basemap) -> str:
+    """The file's tiles, under its version (and its organization, where it is one's own: the
+    service's tiles have one URL for everybody, so caches share them)."""
+    owner = f"org={basemap.owner}&" if basemap.owner else ""
+    return f"{base}/basemap/{{z}}/{{x}}/{{y}}.{basemap.info.format}?{owner}v={basemap.version}"
 
 
-def tile_url(base: str, basemap: Basemap, org: str | None) -> str:
-    return f"{base}/basemap/{{z}}/{{x}}/{{y}}.{basemap.info.format}{_query(org, basemap.version)}"
-
-
-def tilejson(base: str, basemap: Basemap, org: str | None) -> dict[str, Any]:
+def tilejson(base: str, basemap: Basemap) -> dict[str, Any]:
     info = basemap.info
     out: dict[str, Any] = {
         "tilejson": "3.0.0",
         "name": info.name or "basemap",
         "scheme": "xyz",
-        "tiles": [tile_url(base, basemap, org)],
+        "tiles": [tile_url(base, basemap)],
         "minzoom": info.minzoom,
         "maxzoom": info.maxzoom,
         "bounds": list(info.bounds),
@@ -211,7 +216,6 @@ def _vector_layers(layer_ids: list[str]) -> list[dict[str, Any]]:
 def style(
     base: str,
     basemap: Basemap | None,
-    org: str | None,
     *,
     remote_url: str = "",
     remote_attribution: str = "",
@@ -225,7 +229,7 @@ def style(
         info = basemap.info
         kind = "file"
         source: dict[str, Any] = {
-            "tiles": [tile_url(base, basemap, org)],
+            "tiles": [tile_url(base, basemap)],
             "minzoom": info.minzoom,
             "maxzoom": info.maxzoom,
             "bounds": list(info.bounds),
