@@ -3,6 +3,10 @@
 // (the imported basemap, else the configured remote one, else a plain background).
 
 let loading = null;
+// The map library's files (each URL names the release: the server stamps it).
+const LIBRARY_JS = '/vendor/maplibre-gl.js';
+const LIBRARY_WORKER = '/vendor/maplibre-gl-worker.js';
+const LIBRARY_CSS = '/vendor/maplibre-gl.css';
 
 export function loadMapLibre() {
   if (window.maplibregl) return Promise.resolve(window.maplibregl);
@@ -10,12 +14,12 @@ export function loadMapLibre() {
     loading = new Promise((resolve, reject) => {
       const css = document.createElement('link');
       css.rel = 'stylesheet';
-      css.href = '/vendor/maplibre-gl.css';
+      css.href = LIBRARY_CSS;
       document.head.append(css);
       const script = document.createElement('script');
-      script.src = '/vendor/maplibre-gl.js';
+      script.src = LIBRARY_JS;
       script.onload = () => {
-        window.maplibregl.setWorkerUrl(new URL('/vendor/maplibre-gl-worker.js', location.href).href);
+        window.maplibregl.setWorkerUrl(new URL(LIBRARY_WORKER, location.href).href);
         // Start the worker now, not when the first map asks for it.
         window.maplibregl.prewarm();
         resolve(window.maplibregl);
@@ -122,6 +126,8 @@ export function tilesCovering([[west, south], [east, north]], z) {
 }
 
 export const BASEMAP_CACHE = 'safewalk-basemap';
+// The field app's service worker answers /vendor/ from this cache (sw.template.js).
+const LIBRARY_CACHE = 'safewalk-runtime';
 
 /** Keep the basemap of `area` ([[w, s], [e, n]], grown by `margin` degrees) in the cache the
  * service worker answers /basemap/ from: the style and the service's own tiles, from the
@@ -132,6 +138,11 @@ export async function cacheBasemap(area, { margin = 0.004, maxZoom = 17, maxTile
   const source = style.sources?.basemap;
   const template = source?.tiles?.[0];
   if (!template || new URL(template, location.href).origin !== location.origin) return 0;
+  // The map library too: a map first opened offline still draws.
+  const library = await caches.open(LIBRARY_CACHE);
+  await Promise.all([LIBRARY_JS, LIBRARY_WORKER, LIBRARY_CSS].map(async (url) => {
+    if (!(await library.match(url))) await library.add(url).catch(() => {});
+  }));
   const cache = await caches.open(BASEMAP_CACHE);
   await cache.put(styleUrl(), new Response(JSON.stringify(style), { headers: { 'Content-Type': 'application/json' } }));
   const grown = [[area[0][0] - margin, area[0][1] - margin], [area[1][0] + margin, area[1][1] + margin]];
@@ -142,16 +153,26 @@ export async function cacheBasemap(area, { margin = 0.004, maxZoom = 17, maxTile
     }
     if (urls.length >= maxTiles) break;
   }
+  const queue = urls.slice(0, maxTiles);
   let kept = 0;
-  for (const url of urls.slice(0, maxTiles)) {
-    if (await cache.match(url)) { kept += 1; continue; }
-    try {
-      const res = await fetch(url);
-      if (res.ok) { await cache.put(url, res); kept += 1; }
-    } catch {
-      return kept; // the network went: what is kept is kept
+  let offline = false;
+  // A few at a time: quick on a phone's network, without crowding out the app's own requests.
+  const worker = async () => {
+    while (queue.length && !offline) {
+      const url = queue.shift();
+      try {
+        if (!(await cache.match(url))) {
+          const res = await fetch(url);
+          if (!res.ok) continue;
+          await cache.put(url, res);
+        }
+        kept += 1;
+      } catch {
+        offline = true; // the network went: what is kept is kept
+      }
     }
-  }
+  };
+  await Promise.all([worker(), worker(), worker(), worker()]);
   return kept;
 }
 
