@@ -49,6 +49,8 @@ def _page(lang: str, title: str, body: str, switch_href: str, data_href: str) ->
     return (
         f'<!doctype html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f'<meta name="description" content="{t("public.intro")}">\n'
+        f'<link rel="icon" href="/favicon.ico">\n'
         f"<title>{escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
         f"<header><h1>{escape(title)}</h1>\n"
         f'<nav aria-label="{t("public.language")}"><a href="{escape(switch_href)}" hreflang="{other}" '
