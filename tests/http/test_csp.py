@@ -19,7 +19,7 @@ SECRET = "test-secret-key-long-enough-for-hs256-and-hs512-0123456789abcdefghijkl
 KARTVERKET = (
     "https://cache.kartverket.no/v1/wmts/1.0.0/topograatone/default/webmercator/{z}/{y}/{x}.png"
 )
-PAGES = ("/", "/app/", "/app/sw.js", "/shared/config.json", "/shared/map.js", "/staff/app.js")
+PAGES = ("/", "/app/", "/app/sw.js", "/shared/map.js", "/staff/app.js", "/vendor/maplibre-gl.js")
 
 
 def _policies(tmp_path: Path, basemap_url: str = "") -> dict[str, str]:

@@ -27,7 +27,7 @@ def test_index_is_served_with_a_strict_csp(client: SyncClient) -> None:
     assert "frame-ancestors 'none'" in csp
     assert r.headers["x-content-type-options"] == "nosniff"
     assert re.search(r'<script type="module" src="/staff/app.js\?v=\w+">', r.text)
-    # The basemap reaches both apps one way: /shared/config.json, not markup.
+    # The basemap reaches every map one way: /basemap/style.json, not markup.
     assert "basemap" not in r.text
 
 
@@ -60,12 +60,14 @@ def test_the_basemap_is_the_only_outside_origin(settings: Settings, engine: Any)
     )
     with SyncClient(create_app(s, engine=engine)) as c:
         r = c.get("/")
-        config = c.get("/shared/config.json").json()
+        style = c.get("/basemap/style.json").json()
     csp = r.headers["content-security-policy"]
     outside = set(re.findall(r"https?://[^\s;]+", csp))
     assert outside == {"https://tile.openstreetmap.org"}
     assert "connect-src 'self' https://tile.openstreetmap.org;" in csp
-    assert config["basemap_url"] == "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    assert style["sources"]["basemap"]["tiles"] == [
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    ]
 
 
 def test_join_qr_is_the_join_link(client: SyncClient, world: World) -> None:
