@@ -86,15 +86,17 @@ def _tile(sketch: Sketch, z: int, x: int, y: int) -> bytes:
     for _, line in sketch.streets:
         draw.line(px(line), fill=STREET, width=width, joint="curve")
     if z >= 15:
+        font = _font(z)
         for name, line in sketch.streets:
             points = px(line)
-            # On the middle of the street's longest stretch.
-            a, b = max(
-                zip(points, points[1:], strict=False),
-                key=lambda s: math.dist(s[0], s[1]),
-            )
-            angle = -math.degrees(math.atan2(b[1] - a[1], b[0] - a[0]))
-            _label(img, name, ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2), angle, z)
+            room = font.getlength(name) + 40
+            # On the middle of every stretch long enough to hold the name.
+            for a, b in zip(points, points[1:], strict=False):
+                mid = ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
+                near = -room < mid[0] < TILE_SIZE + room and -room < mid[1] < TILE_SIZE + room
+                if near and math.dist(a, b) >= room:
+                    angle = -math.degrees(math.atan2(b[1] - a[1], b[0] - a[0]))
+                    _label(img, name, mid, angle, z)
     out = io.BytesIO()
     img.save(out, format="PNG")
     return out.getvalue()

@@ -11,6 +11,7 @@ from typing import Any
 from api.outputs.basemap import service
 from tests.factories.tilesets import area_tiles, make_mbtiles
 from tests.web.basemap_pixels import stripe_share, variance
+from tests.web.conftest import axe_violations
 from tests.web.staff.conftest import Site, sign_in
 
 
@@ -27,6 +28,8 @@ def test_the_map_draws_the_imported_basemap(
     note = page.get_by_role("note")
     note.wait_for()
     assert "No basemap is set up" in note.inner_text()
+    violations = axe_violations(page)
+    assert violations == [], [(v["id"], v["help"]) for v in violations]
     canvas = page.locator("canvas.maplibregl-canvas")
     blank = canvas.screenshot()
     assert stripe_share(blank) < 0.01
