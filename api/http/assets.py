@@ -49,18 +49,22 @@ _versions: dict[tuple[object, ...], str] = {}
 
 
 def release_version(*directories: Path, extra: tuple[Path, ...] = ()) -> str:
-    """A hash of every file under ``directories`` (and the ``extra`` files): the release."""
-    files = sorted(
-        (p for d in directories if d.is_dir() for p in d.rglob("*") if p.is_file()),
-        key=lambda p: p.as_posix(),
-    ) + [p for p in extra if p.is_file()]
-    key = tuple((p.as_posix(), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+    """A hash of every file under ``directories`` (and the ``extra`` files): the release. Names
+    are taken relative to each directory's parent, so every replica computes the same one."""
+    files = [
+        (p, p.relative_to(d.parent).as_posix())
+        for d in directories
+        if d.is_dir()
+        for p in sorted(d.rglob("*"))
+        if p.is_file()
+    ] + [(p, p.name) for p in extra if p.is_file()]
+    key = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p, _ in files)
     with _lock:
         found = _versions.get(key)
     if found is None:
         digest = hashlib.sha256()
-        for path in files:
-            digest.update(path.name.encode())
+        for path, name in files:
+            digest.update(name.encode())
             digest.update(path.read_bytes())
         found = digest.hexdigest()[:16]
         with _lock:
