@@ -25,6 +25,7 @@ OrgQuery = Annotated[
 # (a style fetched before a new import) is answered from the new file, briefly cached.
 IMMUTABLE = "public, max-age=31536000, immutable"
 BRIEF = "public, max-age=300"
+_NOT_MODIFIED = {"description": "Not modified (If-None-Match)"}
 
 
 def _base(request: Request) -> str:
@@ -40,7 +41,15 @@ def _json(request: Request, body: object) -> Response:
     return Response(data, media_type="application/json", headers=headers)
 
 
-@router.get("/style.json", response_class=Response)
+@router.get(
+    "/style.json",
+    response_class=Response,
+    responses={
+        200: {"description": "A MapLibre style (version 8)", "content": {"application/json": {}}},
+        304: _NOT_MODIFIED,
+        307: {"description": "The configured remote style (`SAFEWALK_BASEMAP_URL`)"},
+    },
+)
 def basemap_style(request: Request, settings: SettingsDep, org: OrgQuery = None) -> Response:
     basemap = service.find(settings.data_dir, org)
     if basemap is None and service.is_style_url(settings.basemap_url):
@@ -54,7 +63,14 @@ def basemap_style(request: Request, settings: SettingsDep, org: OrgQuery = None)
     return _json(request, body)
 
 
-@router.get("/tiles.json", response_class=Response)
+@router.get(
+    "/tiles.json",
+    response_class=Response,
+    responses={
+        200: {"description": "TileJSON 3.0.0", "content": {"application/json": {}}},
+        304: _NOT_MODIFIED,
+    },
+)
 def basemap_tilejson(request: Request, settings: SettingsDep, org: OrgQuery = None) -> Response:
     basemap = service.find(settings.data_dir, org)
     if basemap is None:
@@ -68,7 +84,15 @@ def _tile_number(name: str, value: str) -> int:
     return int(value)
 
 
-@router.get("/{z}/{x}/{y}.{ext}", response_class=Response)
+@router.get(
+    "/{z}/{x}/{y}.{ext}",
+    response_class=Response,
+    responses={
+        200: {"description": "The tile", "content": {t: {} for t in MEDIA_TYPES.values()}},
+        204: {"description": "The file has no tile here"},
+        304: _NOT_MODIFIED,
+    },
+)
 def basemap_tile(
     z: str,
     x: str,
