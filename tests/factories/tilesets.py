@@ -15,7 +15,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from api.outputs.basemap.archive import zxy_to_tile_id
-from geo.slippy import tiles_covering
+from geo.mercator import tiles_covering
 
 # Sandnes sentrum, where the test worlds are.
 SANDNES = (5.720, 58.840, 5.760, 58.860)

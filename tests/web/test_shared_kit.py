@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from geo.slippy import tiles_covering
+from geo.mercator import tiles_covering
 from tests.web.conftest import ROOT
 
 ORIGIN = "http://kit.test"
@@ -291,7 +291,7 @@ def test_one_base_style_for_every_map(page: Any) -> None:
     assert got["none"] is True
     assert got["file"] is False
     assert got["offline"] is False  # not known to have none: no note
-    # The z14 tiles of Sandnes sentrum (as geo.slippy numbers them).
+    # The z14 tiles of Sandnes sentrum (as geo.mercator numbers them).
     assert got["tiles"] == [list(t) for t in tiles_covering((5.72, 58.84, 5.76, 58.86), 14)]
     assert got["bounds"] == [[5.6, 58.7], [5.9, 58.9]]
     assert got["nothing"] is None

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-from geo.slippy import tile_bounds
+from geo.mercator import tile_lonlat_bounds
 
 # The tile formats a basemap may hold, by the extension its tiles are served under.
 MEDIA_TYPES = {
@@ -142,8 +142,8 @@ class MBTiles:
                 .fetchone()
             )
             top = (1 << zmax) - 1
-            west, _, _, north = tile_bounds(zmax, x0, top - r1)
-            _, south, east, _ = tile_bounds(zmax, x1, top - r0)
+            west, _, _, north = tile_lonlat_bounds(zmax, x0, top - r1)
+            _, south, east, _ = tile_lonlat_bounds(zmax, x1, top - r0)
             bounds = (west, south, east, north)
         self.info = TileSetInfo(
             format=_format(fmt),

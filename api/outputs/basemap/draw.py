@@ -13,7 +13,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from api.outputs.basemap.archive import write_mbtiles
-from geo.slippy import TILE_SIZE, tiles_covering, world_pixel
+from geo.mercator import TILE_PIXELS, tiles_covering, world_pixel
 
 LonLat = tuple[float, float]
 LAND = (242, 239, 233)
@@ -65,9 +65,9 @@ def _label(img: Image.Image, text: str, at: tuple[float, float], angle: float, z
 
 
 def _tile(sketch: Sketch, z: int, x: int, y: int) -> bytes:
-    img = Image.new("RGB", (TILE_SIZE, TILE_SIZE), LAND)
+    img = Image.new("RGB", (TILE_PIXELS, TILE_PIXELS), LAND)
     draw = ImageDraw.Draw(img)
-    ox, oy = x * TILE_SIZE, y * TILE_SIZE
+    ox, oy = x * TILE_PIXELS, y * TILE_PIXELS
 
     def px(points: Sequence[LonLat]) -> list[tuple[float, float]]:
         out = []
@@ -93,7 +93,7 @@ def _tile(sketch: Sketch, z: int, x: int, y: int) -> bytes:
             # On the middle of every stretch long enough to hold the name.
             for a, b in zip(points, points[1:], strict=False):
                 mid = ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
-                near = -room < mid[0] < TILE_SIZE + room and -room < mid[1] < TILE_SIZE + room
+                near = -room < mid[0] < TILE_PIXELS + room and -room < mid[1] < TILE_PIXELS + room
                 if near and math.dist(a, b) >= room:
                     angle = -math.degrees(math.atan2(b[1] - a[1], b[0] - a[0]))
                     _label(img, name, mid, angle, z)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
