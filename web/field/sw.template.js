@@ -30,14 +30,15 @@ self.addEventListener('activate', (event) => {
   );
 });
 
-async function networkFirst(request, cacheName) {
+async function networkFirst(request, cacheName, { anySearch = false } = {}) {
   const cache = await caches.open(cacheName);
   try {
     const response = await fetch(request);
     if (response.ok) await cache.put(request, response.clone());
     return response;
   } catch (err) {
-    const cached = await cache.match(request, { ignoreVary: true });
+    const cached = (await cache.match(request, { ignoreVary: true })) ||
+      (anySearch && (await cache.match(request, { ignoreVary: true, ignoreSearch: true })));
     if (cached) return cached;
     throw err;
   }
@@ -66,7 +67,8 @@ self.addEventListener('fetch', (event) => {
     return;
   }
   if (url.pathname === '/basemap/style.json') {
-    event.respondWith(networkFirst(request, BASEMAP_CACHE));
+    // Offline, the style kept at join answers even if the page asks before it knows whose.
+    event.respondWith(networkFirst(request, BASEMAP_CACHE, { anySearch: true }));
     return;
   }
   if (url.pathname.startsWith('/basemap/')) {

@@ -144,6 +144,8 @@ async function enter(session) {
   }
   $('#walk-title').textContent = session.walk_title || '';
   state.followUpWalk = false;
+  // The organization's basemap, known from an earlier visit (else once learnt, below).
+  setOrganization(rememberedWalk(session.walk_id)?.slug);
   const learning = learnReportAddress(session);
   loadCategories();
   loadWalk(learning);
