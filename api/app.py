@@ -51,6 +51,7 @@ from api.jobs.open311 import open311_lifespan
 from api.jobs.purge import purge_lifespan
 from api.notices import router as notices
 from api.observations import router as observations
+from api.outputs.basemap import router as basemap_router
 from api.outputs.exports import router as exports_router
 from api.outputs.maps import router as maps
 from api.outputs.ogc.router import router as ogc_router
@@ -90,6 +91,7 @@ API_ROUTERS = (
     report_back_public.router,
     notices.router,
     assets.router,
+    basemap_router.router,
 )
 # Readers authorize with personal access tokens too (Bearer or Basic), through their own
 # dependency (api/auth/readers_router.py); the policy table still decides. The map feeds are readers that

@@ -1,5 +1,5 @@
-"""The ``safewalk`` command: init, serve, migrate, import-areas, import-assets, demo, purge,
-backup, restore, notify.
+"""The ``safewalk`` command: init, serve, migrate, import-areas, import-assets, basemap, demo,
+purge, backup, restore, notify.
 
 Non-interactive."""
 
@@ -249,6 +249,33 @@ def cmd_import_areas(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_basemap_import(args: argparse.Namespace) -> int:
+    from api.outputs.basemap import service as basemap
+
+    if args.org:
+        # Only an organization that exists gets a basemap of its own.
+        from api.auth import organizations
+
+        engine, factory = _session_factory()
+        try:
+            for session in session_scope(factory):
+                organizations.only_or_named(session, args.org)
+        finally:
+            engine.dispose()
+    try:
+        target, info = basemap.import_file(Path(args.file), get_settings().data_dir, args.org)
+    except basemap.BasemapError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    kind = "raster" if info.raster else "vector"
+    whose = f"organization {args.org!r}" if args.org else "every organization without its own"
+    print(
+        f"basemap for {whose}: {kind} tiles ({info.format}), zoom {info.minzoom}-{info.maxzoom}, "
+        f"stored as {target}"
+    )
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from api.core.migrate import upgrade
     from api.jobs import demo
@@ -260,6 +287,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             result = demo.load_demo(session, password=args.password)
     finally:
         engine.dispose()
+    if demo.write_demo_basemap(get_settings().data_dir) is not None:
+        print("demo basemap drawn (streets of the demo town, served from this service)")
     # The generated password is kept (development data only) so later runs can say it again.
     logins = get_settings().data_dir / "demo-logins.txt"
     if result is None:
@@ -452,6 +481,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--skip-invalid", action="store_true", help="import the valid features, skip the rest"
     )
     p.set_defaults(func=cmd_import_assets)
+    p = sub.add_parser("basemap", help="the maps' basemap, served from this service")
+    basemap_sub = p.add_subparsers(dest="basemap_command", required=True)
+    p = basemap_sub.add_parser(
+        "import", help="an MBTiles or PMTiles file (raster or vector tiles) becomes the basemap"
+    )
+    p.add_argument("file")
+    p.add_argument("--org", help="organization slug (default: the basemap of every organization)")
+    p.set_defaults(func=cmd_basemap_import)
 
     p = sub.add_parser("demo", help="load a demo organization with a realistic walk")
     p.add_argument(

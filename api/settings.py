@@ -5,8 +5,9 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("var")
@@ -135,14 +136,14 @@ class Settings(BaseSettings):
     )
     basemap_url: str = Field(
         default="",
-        description="The maps' basemap: an XYZ raster template "
-        "(`https://tile.example/{z}/{x}/{y}.png`) or a MapLibre style URL (`….json`). Its "
-        "origin is the only one the Content-Security-Policy adds; a URL that is not http(s) "
-        "refuses to start. Empty: layers on a plain background and no outside origin at all.",
+        description="A remote basemap, used where no file was imported with `safewalk basemap "
+        "import`: an XYZ raster template (`https://tile.example/{z}/{x}/{y}.png`) or a MapLibre "
+        "style URL (`….json`). Its origin is the only one the Content-Security-Policy adds; a "
+        "URL that is not absolute http(s) refuses to start. Empty: no outside origin at all.",
     )
     basemap_attribution: str = Field(
         default="",
-        description="The attribution text shown on the field app's map.",
+        description="The remote basemap's attribution, shown on every map that draws it.",
     )
     public_url: str = Field(
         default="",
@@ -247,6 +248,27 @@ class Settings(BaseSettings):
         description="The hour (in the organization's time zone) after which the daily digest "
         "of notices goes out.",
     )
+
+    @field_validator("basemap_url")
+    @classmethod
+    def _basemap_url_is_loadable(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname or "{" in parts.netloc:
+                raise ValueError(
+                    "SAFEWALK_BASEMAP_URL must be an absolute http(s) URL with one host (an XYZ "
+                    f"template or a style URL), not {value!r}"
+                )
+        return value
+
+    @property
+    def basemap_origin(self) -> str | None:
+        """The scheme://host[:port] the browser fetches the remote basemap from."""
+        if not self.basemap_url:
+            return None
+        parts = urlsplit(self.basemap_url)
+        return f"{parts.scheme}://{parts.netloc}"
 
     @model_validator(mode="after")
     def _metrics_token_is_set(self) -> Settings:

@@ -23,6 +23,10 @@ __all__ = [
     "to_lonlat",
     "to_lonlat_bounds",
     "to_tile_units",
+    "tile_lonlat_bounds",
+    "tile_of",
+    "tiles_covering",
+    "world_pixel",
 ]
 
 HALF_WORLD_M = math.pi * EARTH_RADIUS_M
@@ -54,6 +58,38 @@ def tile_bounds(z: int, x: int, y: int) -> Bounds:
     minx = -HALF_WORLD_M + x * size
     maxy = HALF_WORLD_M - y * size
     return (minx, maxy - size, minx + size, maxy)
+
+
+def tile_lonlat_bounds(z: int, x: int, y: int) -> Bounds:
+    """(west, south, east, north) of XYZ tile ``z/x/y``, in degrees."""
+    return to_lonlat_bounds(tile_bounds(z, x, y))
+
+
+TILE_PIXELS = 256
+
+
+def world_pixel(lon: float, lat: float, z: int) -> tuple[float, float]:
+    """Where (lon, lat) falls on zoom ``z``'s whole-world image of 256-pixel tiles, y down."""
+    mx, my = from_lonlat(lon, lat)
+    size = TILE_PIXELS * (1 << z)
+    return (mx + HALF_WORLD_M) / (2 * HALF_WORLD_M) * size, (HALF_WORLD_M - my) / (
+        2 * HALF_WORLD_M
+    ) * size
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    """The XYZ tile (x, y) holding (lon, lat) at zoom ``z``."""
+    px, py = world_pixel(lon, lat, z)
+    last = (1 << z) - 1
+    return min(last, max(0, int(px // TILE_PIXELS))), min(last, max(0, int(py // TILE_PIXELS)))
+
+
+def tiles_covering(bbox: Bounds, z: int) -> list[tuple[int, int, int]]:
+    """Every (z, x, y) tile that (west, south, east, north) in degrees touches at zoom ``z``."""
+    west, south, east, north = bbox
+    x0, y0 = tile_of(west, north, z)
+    x1, y1 = tile_of(east, south, z)
+    return [(z, x, y) for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)]
 
 
 def to_lonlat_bounds(bounds: Bounds, pad: float = 0.0) -> Bounds:

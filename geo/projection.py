@@ -12,8 +12,10 @@ from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
+import shapely
 from pyproj import CRS, Geod, Transformer
 from pyproj.enums import TransformDirection
+from shapely.geometry.base import BaseGeometry
 
 __all__ = ["LocalTransformer", "geodesic_distance_m", "local_transformer"]
 
@@ -75,3 +77,13 @@ def geodesic_distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> f
     """Distance in metres along the WGS84 ellipsoid (Karney's algorithm, nm accuracy)."""
     _, _, distance = _GEOD.inv(lon1, lat1, lon2, lat2)
     return float(distance)
+
+
+def buffer_m(shape: BaseGeometry, metres: float) -> BaseGeometry:
+    """``shape`` (lon/lat) grown by ``metres`` on all sides, in lon/lat: buffered in metres on
+    a local plane at its centre, since a buffer in degrees is narrower east-west."""
+    centre = shape.centroid
+    plane = local_transformer(centre.x, centre.y)
+    flat = shapely.transform(shape, lambda x, y: plane.forward(x, y), interleaved=False)
+    grown = shapely.buffer(flat, metres, quad_segs=8)
+    return shapely.transform(grown, lambda x, y: plane.inverse(x, y), interleaved=False)

@@ -63,7 +63,8 @@ class Asset(SQLModel, table=True):
 
 
 class AssetOwnerRoute(SQLModel, table=True):
-    """Where items on assets of another owner go: the owner's Open311 endpoint."""
+    """Where items on assets of another owner go: the owner's Open311 endpoint, or an e-mail
+    address where the owner has no case system."""
 
     __tablename__ = "asset_owner_route"
     __table_args__ = (UniqueConstraint("organization_id", "owner"),)
@@ -74,8 +75,9 @@ class AssetOwnerRoute(SQLModel, table=True):
     )
     owner: AssetOwner = Field(sa_column=enum_column(AssetOwner))
     # The owner's GeoReport v2 base (…/open311/v2/) and the key it gave us (never shown again).
-    url: str = Field(max_length=500)
-    api_key: str = Field(max_length=200)
+    url: str | None = Field(default=None, max_length=500)
+    api_key: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=254)
     jurisdiction_id: str | None = Field(default=None, max_length=120)
     service_codes: dict[str, str] = Field(
         default_factory=dict, sa_column=Column(JSON, nullable=False)
@@ -138,19 +140,21 @@ class AssetImportReport(SQLModel):
 
 
 class AssetOwnerRouteIn(SQLModel):
-    """The owner's GeoReport v2 endpoint and the key it gave us."""
+    """The owner's GeoReport v2 endpoint and the key it gave us, or (alone) an e-mail address."""
 
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
-    url: AnyHttpUrl
-    api_key: str = Field(min_length=1, max_length=200)
+    url: AnyHttpUrl | None = None
+    api_key: str | None = Field(default=None, min_length=1, max_length=200)
+    email: str | None = Field(default=None, min_length=3, max_length=254)
     jurisdiction_id: str | None = Field(default=None, min_length=1, max_length=120)
     service_codes: dict[str, str] = Field(default_factory=dict)
 
 
 class AssetOwnerRouteRead(SQLModel):
     owner: AssetOwner
-    url: str
+    url: str | None
+    email: str | None
     jurisdiction_id: str | None
     service_codes: dict[str, str]
     # Never the key itself.

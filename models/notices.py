@@ -1,8 +1,9 @@
 """Notices: the outbox of mail to staff and of webhook deliveries to integrators, each row
 written in the transaction of the change that caused it, and the settings that shape them.
 
-Nothing here holds participant identity: a notice names staff recipients (users), and a
-webhook's body carries items, observations and walks without who reported them.
+Nothing here holds participant identity: a notice names staff recipients (users) or an
+outside address (an asset's owner), and a webhook's body carries items, observations and walks
+without who reported them.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class NoticeKind(StrEnum):
     overdue = "overdue"  # my item (or, for coordinators, any item) is past its due date
     # To the admins, always at once: an endpoint failed for days and was switched off.
     webhook_disabled = "webhook_disabled"
+    # To an asset's owner, at the address the organization gave: an item was referred to them.
+    referred = "referred"
 
 
 #: The kinds a person chooses for (GET/PUT /me/notifications); the rest always go at once.
@@ -66,8 +69,9 @@ class OutboxState(StrEnum):
 
 
 class Notice(SQLModel, table=True):
-    """One mail-to-be for one staff member. The payload is what the mail says, fixed when the
-    change happened (the item may change or go before the mail leaves)."""
+    """One mail-to-be for one staff member, or (``email``, no user) for an outside address such
+    as an asset's owner. The payload is what the mail says, fixed when the change happened
+    (the item may change or go before the mail leaves)."""
 
     __tablename__ = "notice"
     __table_args__ = (
@@ -80,7 +84,11 @@ class Notice(SQLModel, table=True):
     organization_id: uuid.UUID = Field(
         foreign_key="organization.id", index=True, ondelete="CASCADE"
     )
-    user_id: uuid.UUID = Field(foreign_key="user_account.id", ondelete="CASCADE")
+    user_id: uuid.UUID | None = Field(
+        default=None, foreign_key="user_account.id", ondelete="CASCADE"
+    )
+    # An outside recipient's address; mail to it goes at once in the organization's language.
+    email: str | None = Field(default=None, max_length=254)
     kind: NoticeKind = Field(sa_column=enum_column(NoticeKind))
     delivery: Delivery = Field(sa_column=enum_column(Delivery))
     action_item_id: uuid.UUID | None = Field(

@@ -66,6 +66,12 @@ TEST_VARIABLES: tuple[tuple[str, str, str], ...] = (
         "`/usr/bin/chromium`",
         "The Chromium binary the browser tests drive through Playwright.",
     ),
+    (
+        "PYTEST_XDIST_WORKER",
+        "(set by pytest-xdist)",
+        "The worker's name (`gw0`, `gw1`, …); each worker takes its own block of loopback ports "
+        "for the live servers. Not set by hand.",
+    ),
 )
 
 INTRO = """\

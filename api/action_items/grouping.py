@@ -51,6 +51,7 @@ from models.areas import Area
 from models.base import utcnow
 from models.categories import Category
 from models.exchange import Open311Dispatch
+from models.notices import NoticeKind
 from models.observations import Moderation, Observation
 from models.organizations import Language, Organization
 from models.walks import Participant
@@ -414,7 +415,7 @@ def _item_of_lamp(
 
 def refer_to_owner(session: Session, item: ActionItem, obs: Observation) -> None:
     """An item on a lamp the organization does not own is the owner's to fix: referred on
-    creation, and queued for the owner's case system where one is configured."""
+    creation, and queued for the owner's case system or mailed to the owner, as configured."""
     referral = assets.referral_for(session, item)
     if referral is None:
         return
@@ -433,6 +434,12 @@ def refer_to_owner(session: Session, item: ActionItem, obs: Observation) -> None
             )
         )
         record_event(session, item, kind="open311_queued", comment="queued for the owner")
+    if referral.email is not None:
+        notices.mail_outside(
+            session, item.organization_id, NoticeKind.referred, referral.email,
+            assets.referral_mail(session, item, obs), item=item,
+        )  # fmt: skip
+        record_event(session, item, kind="system", comment="queued for mail to the owner")
     session.flush()
 
 

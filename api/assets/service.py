@@ -7,6 +7,7 @@ item reads (``item_facts``); nothing here imports those domains back.
 
 from __future__ import annotations
 
+import re
 import statistics
 import uuid
 from collections import defaultdict
@@ -375,31 +376,75 @@ def item_facts(session: Session, items: Sequence[ActionItem]) -> dict[uuid.UUID,
 # --- whose lamp it is ------------------------------------------------------------------------
 
 
+# One address, no display name, nothing that could end a header line or add a recipient.
+_EMAIL = re.compile(r"^[^@\s<>,;:\"()\[\]\\]+@[^@\s<>,;:\"()\[\]\\]+\.[^@\s<>,;:\"()\[\]\\.]+$")
+OSM_MAP = "https://www.openstreetmap.org/?mlat={lat:.6f}&mlon={lon:.6f}#map=19/{lat:.6f}/{lon:.6f}"
+
+
 @dataclass(frozen=True)
 class Referral:
     owner_name: str
+    # The owner's case system (an Open311 endpoint), if the route names one.
     route_id: uuid.UUID | None
+    # The owner's mailbox, if the route names one instead.
+    email: str | None = None
 
 
 def referral_for(session: Session, item: ActionItem) -> Referral | None:
     """Where an item on a lamp the organization does not own goes: the owner's name, and the
-    configured route to its case system if any; None for the organization's own lamps."""
+    configured route (its case system or its mailbox) if any; None for the organization's own
+    lamps."""
     if item.asset_id is None:
         return None
     asset = session.get(Asset, item.asset_id)
     if asset is None or asset.owner == AssetOwner.municipality:
         return None
-    route_id = session.scalar(
-        select(col(AssetOwnerRoute.id)).where(
+    route = session.scalar(
+        select(AssetOwnerRoute).where(
             col(AssetOwnerRoute.organization_id) == item.organization_id,
             col(AssetOwnerRoute.owner) == str(asset.owner),
         )
     )
-    return Referral(asset.owner_name or OWNER_LABELS[asset.owner], route_id)
+    name = asset.owner_name or OWNER_LABELS[asset.owner]
+    if route is None:
+        return Referral(name, None)
+    return Referral(name, route.id if route.url else None, route.email)
+
+
+def referral_mail(session: Session, item: ActionItem, obs: Observation) -> dict[str, Any]:
+    """What the owner's mail says: the lamp, where it is, what is wrong, and our reference.
+    Never who reported it: the observation's note, not its author."""
+    asset = session.get(Asset, item.asset_id) if item.asset_id else None
+    cat = session.get(Category, item.category_id)
+    where = spatial.from_db(asset.location if asset is not None else item.location)
+    lon, lat = (where.x, where.y) if where is not None else (0.0, 0.0)
+    note = obs.note if obs.note and obs.moderation == Moderation.accepted else None
+    return {
+        "item_id": str(item.id),
+        "reference": str(item.id),
+        "title": item.title,
+        "category_nb": cat.label_nb if cat is not None else None,
+        "category_en": cat.label_en if cat is not None else None,
+        "description": note,
+        "asset": asset.external_id if asset is not None else None,
+        "owner": item.referred_to,
+        "lon": round(lon, 6),
+        "lat": round(lat, 6),
+        "map_url": OSM_MAP.format(lat=lat, lon=lon),
+    }
+
+
+def _email(address: str) -> str:
+    address = address.strip()
+    if len(address) > 254 or not _EMAIL.match(address):
+        raise InvalidInput.at(["body", "email"], "not an e-mail address")
+    return address
 
 
 def route_read(route: AssetOwnerRoute) -> AssetOwnerRouteRead:
-    return AssetOwnerRouteRead.model_validate(route, from_attributes=True)
+    read = AssetOwnerRouteRead.model_validate(route, from_attributes=True)
+    read.api_key_set = route.api_key is not None
+    return read
 
 
 def list_routes(session: Session, org_id: uuid.UUID) -> list[AssetOwnerRoute]:
@@ -434,14 +479,23 @@ def put_route(
 ) -> AssetOwnerRoute:
     if owner == AssetOwner.municipality:
         raise InvalidInput.at(["path", "owner"], "the organization's own assets are not referred")
-    url = str(body.url)
-    try:
-        # The server posts to this URL: it may not point into the network the service runs in.
-        check_url(url, allow_private=allow_private)
-    except UnsafeUrl as exc:
-        raise InvalidInput.at(["body", "url"], str(exc)) from exc
     data = body.model_dump()
-    data["url"] = url if url.endswith("/") else url + "/"
+    if body.email is not None:
+        if body.url is not None or body.api_key is not None:
+            raise InvalidInput.at(["body", "email"], "an e-mail address or an endpoint, not both")
+        data["email"] = _email(body.email)
+    else:
+        if body.url is None:
+            raise InvalidInput.at(["body", "url"], "an Open311 endpoint or an e-mail address")
+        if body.api_key is None:
+            raise InvalidInput.at(["body", "api_key"], "the key the owner's endpoint gave")
+        url = str(body.url)
+        try:
+            # The server posts to this URL: it may not point into the network it runs in.
+            check_url(url, allow_private=allow_private)
+        except UnsafeUrl as exc:
+            raise InvalidInput.at(["body", "url"], str(exc)) from exc
+        data["url"] = url if url.endswith("/") else url + "/"
     try:
         route = get_route(session, org_id, owner)
     except NotFound:

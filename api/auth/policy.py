@@ -172,6 +172,10 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", f"{V1}/areas/{{id}}/dark-gaps"): STAFF,
     # Participants: the lamps of their own walk's area (the field app caches them at join).
     ("GET", f"{V1}/map/assets"): WALK_MEMBERS,
+    # The basemap is the municipality's street map, no organization data: any map may draw it.
+    ("GET", "/basemap/style.json"): ANYONE,
+    ("GET", "/basemap/tiles.json"): ANYONE,
+    ("GET", "/basemap/{z}/{x}/{y}.{ext}"): ANYONE,
     # Plain routes outside the schema (api/http/docs.py), listed so the table tells the whole story.
     ("GET", "/docs"): ANYONE,
     ("GET", "/docs/assets/{name}"): ANYONE,

@@ -75,6 +75,7 @@ BUNDLING_PACKAGES = (
     "PIL",
     "_cffi_backend",
     "lxml",
+    "_brotli",  # the web files' compression; SpatiaLite's libraries bring the system's libbrotli
 )
 
 _bound_lock = threading.Lock()

@@ -11,8 +11,10 @@ from __future__ import annotations
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-API_CSP = b"default-src 'none'; frame-ancestors 'none'"
-PAGE_CSP = b"frame-ancestors 'none'"
+from api.http.csp import API_POLICY, DOCUMENT_POLICY
+
+API_CSP = API_POLICY.encode()
+PAGE_CSP = DOCUMENT_POLICY.encode()
 HSTS = b"max-age=31536000; includeSubDomains"
 _NOT_PAGES = (b"application/", b"image/", b"text/csv", b"text/plain")
 

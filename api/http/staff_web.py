@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
 
+from api.http.assets import WebFiles, file_response
+from api.http.web import security_headers, web_version
 from api.settings import Settings
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
@@ -25,63 +25,22 @@ WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 log = logging.getLogger("safewalk")
 
 
-def basemap_origin(basemap_url: str) -> str | None:
-    """The scheme://host[:port] the browser will fetch basemap tiles or style from."""
-    if not basemap_url:
-        return None
-    parts = urlsplit(basemap_url.replace("{", "").replace("}", ""))
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"SAFEWALK_BASEMAP_URL must be an http(s) URL, not {basemap_url!r}")
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def content_security_policy(basemap_url: str) -> str:
-    origin = basemap_origin(basemap_url)
-    fetchable = "'self'" + (f" {origin}" if origin else "")
-    return "; ".join(
-        [
-            "default-src 'self'",
-            "script-src 'self'",
-            "style-src 'self'",
-            # blob: for the QR code fetched with the token; data: for MapLibre's own images.
-            f"img-src {fetchable} blob: data:",
-            f"connect-src {fetchable}",
-            "worker-src 'self'",
-            "font-src 'self'",
-            "object-src 'none'",
-            "base-uri 'none'",
-            "form-action 'self'",
-            "frame-ancestors 'none'",
-        ]
-    )
-
-
-def _security_headers(csp: str) -> dict[str, str]:
-    return {
-        "Content-Security-Policy": csp,
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
-        "Cache-Control": "no-cache",
-    }
-
-
 def mount_staff_web(app: FastAPI, settings: Settings) -> None:
-    csp = content_security_policy(settings.basemap_url)  # a bad basemap URL refuses to start
-    headers = _security_headers(csp)
+    headers = security_headers(settings)
     web = settings.web_dir or WEB_DIR
     staff_dir = web / "staff"
     if not (staff_dir / "index.html").is_file():
         # An API-only deployment still serves the API.
         log.warning("staff web not found at %s: / is not served", staff_dir)
         return
-    index = (staff_dir / "index.html").read_text(encoding="utf-8")
+    release = web_version(web)
 
     async def staff_index(request: Request) -> Response:
-        return HTMLResponse(index, headers=headers)
+        return file_response(staff_dir / "index.html", request.scope, release, headers)
 
     app.router.routes.extend(
         [
             Route("/", staff_index, methods=["GET", "HEAD"], name="staff_web"),
-            Mount("/staff", app=StaticFiles(directory=staff_dir), name="staff_assets"),
+            Mount("/staff", app=WebFiles(staff_dir, release, headers), name="staff_assets"),
         ]
     )

@@ -1,34 +1,32 @@
 """The web apps' static side: what both apps load (the shared kit at ``/shared/``, the map
-library at ``/vendor/``, the basemap setting at ``/shared/config.json``), and the participant
-field app (``web/field``) at ``/app/`` with ``/j/{code}``.
+library at ``/vendor/``, ``/favicon.ico``), and the participant field app (``web/field``) at
+``/app/`` with ``/j/{code}``.
 
-No templates and no API here: the apps talk to ``/api/v1`` like any other client. A few small
-files are generated beside the static ones: the basemap setting, ``sw.js`` (the field app's
-service worker, stamped with a hash of its shell so a new release replaces the old cache) and
-the short join link. Every response here carries a Content-Security-Policy that allows only
-this origin and, when configured, the basemap's origin.
+No templates and no API here: the apps talk to ``/api/v1`` like any other client, and the
+maps ask ``/basemap/style.json`` for their basemap. A few small things are generated beside
+the static files: ``sw.js`` (the field app's service worker, stamped with a hash of its shell
+so a new release replaces the old cache), the favicon and the short join link. Files are
+served through ``api.http.assets`` (compressed, cached by release); every response here
+carries the page Content-Security-Policy (``api.http.csp``).
 """
 
 from __future__ import annotations
 
-import hashlib
+import functools
+import io
 import json
 import logging
 import re
-from collections.abc import MutableMapping
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
 from fastapi import FastAPI
-from starlette.exceptions import HTTPException
-from starlette.middleware.gzip import GZipMiddleware
+from PIL import Image
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
-from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.http.assets import WebFiles, release_version, versioned
+from api.http.csp import page_policy
 from api.settings import Settings
 from models.organizations import LANGUAGES
 
@@ -66,46 +64,15 @@ SHELL = (
     "/shared/dom.js",
     "/shared/i18n.js",
     "/shared/map.js",
-    "/shared/config.json",
 )
 _CODE_CHARS = re.compile(r"[^A-Za-z0-9]")
 
 log = logging.getLogger("safewalk")
 
 
-def basemap_origin(url: str) -> str | None:
-    """The scheme://host[:port] of the basemap template, or None when unset or unusable."""
-    if not url:
-        return None
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.netloc:
-        return None
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def content_security_policy(settings: Settings) -> str:
-    extra = basemap_origin(settings.basemap_url)
-    tiles = f" {extra}" if extra else ""
-    return "; ".join(
-        (
-            "default-src 'self'",
-            "script-src 'self'",
-            "style-src 'self'",
-            f"img-src 'self' data: blob:{tiles}",
-            f"connect-src 'self'{tiles}",
-            "worker-src 'self' blob:",
-            "manifest-src 'self'",
-            "object-src 'none'",
-            "base-uri 'self'",
-            "form-action 'self'",
-            "frame-ancestors 'none'",
-        )
-    )
-
-
 def security_headers(settings: Settings) -> dict[str, str]:
     return {
-        "Content-Security-Policy": content_security_policy(settings),
+        "Content-Security-Policy": page_policy(settings.basemap_origin),
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer",
         "X-Frame-Options": "DENY",
@@ -115,100 +82,64 @@ def security_headers(settings: Settings) -> dict[str, str]:
     }
 
 
-class _Headers:
-    """Adds fixed headers to every response of the wrapped app (static files included)."""
-
-    def __init__(self, app: ASGIApp, headers: dict[str, str]) -> None:
-        self.app = app
-        self.raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        async def send_with_headers(message: MutableMapping[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                names = {k for k, _ in message.get("headers", [])}
-                message["headers"] = list(message.get("headers", [])) + [
-                    (k, v) for k, v in self.raw if k not in names
-                ]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
-class _NoCacheShell(StaticFiles):
-    """Static files that the browser revalidates (ETag) each time: the service worker is the
-    cache that makes the app work offline, the HTTP cache must never serve a stale shell."""
-
-    def file_response(self, *args: Any, **kwargs: Any) -> Response:
-        response = super().file_response(*args, **kwargs)
-        response.headers.setdefault("Cache-Control", "no-cache")
-        return response
-
-
 def shell_version(*directories: Path) -> str:
-    """A hash of every file the app loads (its own and the shared kit's): a new release
+    """A hash of every file the field app loads (its own and the shared kit's): a new release
     installs a new service worker."""
-    digest = hashlib.sha256()
-    for directory in directories:
-        for path in sorted(p for p in directory.rglob("*") if p.is_file()):
-            digest.update(path.relative_to(directory.parent).as_posix().encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
+    return release_version(*directories)
 
 
-def _service_worker(field_dir: Path, version: str) -> bytes:
+def web_version(web: Path) -> str:
+    """The release of the web apps: every file of theirs and the npm packages' versions."""
+    return release_version(
+        web / "field", web / "shared", web / "staff", extra=(web / "package-lock.json",)
+    )
+
+
+def _service_worker(field_dir: Path, version: str, release: str) -> bytes:
     template = (field_dir / "sw.template.js").read_text(encoding="utf-8")
+    # The shell as the pages reference it, so the cache holds the URLs they ask for.
+    shell = [versioned(path, release) for path in SHELL]
     return (
         template.replace("__VERSION__", version)
-        .replace("__SHELL__", json.dumps(list(SHELL)))
+        .replace("__SHELL__", json.dumps(shell))
         .encode("utf-8")
     )
 
 
-def _vendor_app(node_modules: Path) -> ASGIApp:
-    """Only the named map library files; anything else under the mount is a 404. Served like
-    the shell (revalidated, 304 when unchanged), not resent whole on every page load."""
-    static = _NoCacheShell(directory=node_modules, check_dir=False)
-
-    async def vendor(scope: Scope, receive: Receive, send: Send) -> None:
-        name = VENDOR.get(scope["path"].rsplit("/", 1)[-1])
-        if name is None:
-            raise HTTPException(404, "no such file")
-        if not (node_modules / name).is_file():
-            # A clear 503 beats a map that silently never draws.
-            raise HTTPException(503, "web dependencies are not installed (run `make web`)")
-        response = await static.get_response(name, scope)
-        await response(scope, receive, send)
-
-    return vendor
-
-
-def _static(directory: Path, headers: dict[str, str], *, html: bool = False) -> ASGIApp:
-    return _Headers(
-        GZipMiddleware(_NoCacheShell(directory=directory, html=html), minimum_size=512), headers
-    )
+@functools.cache
+def favicon_ico(icon: Path) -> bytes:
+    """The app icon as ``/favicon.ico`` (16, 32 and 48 px), for every page and for the
+    browsers and crawlers that ask there without reading a page's ``<link rel=icon>``."""
+    out = io.BytesIO()
+    with Image.open(icon) as image:
+        image.convert("RGBA").save(out, format="ICO", sizes=[(16, 16), (32, 32), (48, 48)])
+    return out.getvalue()
 
 
 def mount_shared(app: FastAPI, settings: Settings) -> None:
-    """What both apps load, at one path each: the kit, the map library and the basemap."""
+    """What both apps load, at one path each: the kit, the map library and the favicon."""
     web = settings.web_dir or WEB_DIR
     headers = security_headers(settings)
-    config = {
-        "basemap_url": settings.basemap_url if basemap_origin(settings.basemap_url) else "",
-        "basemap_attribution": settings.basemap_attribution,
-    }
+    release = web_version(web)
+    icon = web / "field" / "icon-192.png"
 
-    async def map_config(_: Request) -> Response:
-        return JSONResponse(config, headers={**headers, "Cache-Control": "no-cache"})
+    async def favicon(_: Request) -> Response:
+        if not icon.is_file():
+            return Response(status_code=404, headers=headers)
+        return Response(
+            favicon_ico(icon),
+            media_type="image/x-icon",
+            headers={**headers, "Cache-Control": "public, max-age=604800"},
+        )
 
-    # Before the mounts, so this wins over the static directory.
-    app.router.routes.insert(0, Route("/shared/config.json", map_config, methods=["GET"]))
+    app.router.routes.insert(0, Route("/favicon.ico", favicon, methods=["GET"]))
     app.mount(
         "/vendor",
-        _Headers(GZipMiddleware(_vendor_app(web / "node_modules"), minimum_size=1024), headers),
+        WebFiles(web / "node_modules", release, headers, names=VENDOR),
         name="vendor",
     )
     if (web / "shared").is_dir():
-        app.mount("/shared", _static(web / "shared", headers), name="shared")
+        app.mount("/shared", WebFiles(web / "shared", release, headers), name="shared")
 
 
 def mount_field_app(app: FastAPI, settings: Settings) -> None:
@@ -219,7 +150,8 @@ def mount_field_app(app: FastAPI, settings: Settings) -> None:
         log.warning("field app not found at %s: /app/ is not served", field_dir)
         return
     headers = security_headers(settings)
-    sw_body = _service_worker(field_dir, shell_version(field_dir, web / "shared"))
+    release = web_version(web)
+    sw_body = _service_worker(field_dir, shell_version(field_dir, web / "shared"), release)
 
     async def service_worker(_: Request) -> Response:
         return Response(
@@ -236,4 +168,4 @@ def mount_field_app(app: FastAPI, settings: Settings) -> None:
     # Before the mount, so these win over the static directory.
     app.router.routes.insert(0, Route("/app/sw.js", service_worker, methods=["GET"]))
     app.router.routes.insert(0, Route("/j/{code}", join_link, methods=["GET"]))
-    app.mount("/app", _static(field_dir, headers, html=True), name="field-app")
+    app.mount("/app", WebFiles(field_dir, release, headers, html=True), name="field-app")

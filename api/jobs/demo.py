@@ -9,6 +9,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from shapely.geometry import LineString, Point, Polygon
 from sqlalchemy import select
@@ -269,3 +270,38 @@ def ensure_active_walk(session: Session) -> Walk | None:
     session.add(walk)
     session.flush()
     return walk
+
+
+# The demo's town, drawn as its basemap: the areas' borders and the walk's route are streets,
+# with a few more to find one's way. Made-up names on a made-up map, not a survey of Sandnes.
+DEMO_STREETS: list[tuple[str, list[tuple[float, float]]]] = [
+    ("Langgata", [(5.724, 58.8525), (5.742, 58.8522), (5.760, 58.8526)]),
+    ("Storgata", [(5.724, 58.848), (5.742, 58.848), (5.760, 58.848)]),
+    ("Luraveien", [(5.724, 58.8440), (5.742, 58.8436), (5.760, 58.8442)]),
+    ("Parkveien", [(5.726, 58.8556), (5.742, 58.8560), (5.758, 58.8556)]),
+    ("Jernbanegata", [(5.7350, 58.838), (5.7355, 58.848), (5.7350, 58.860)]),
+    ("Elvegata", [(5.742, 58.838), (5.742, 58.848), (5.7425, 58.860)]),
+    ("Trones allé", [(5.7500, 58.838), (5.7505, 58.848), (5.7500, 58.860)]),
+    ("Kveldsstien", ACTIVE_ROUTE),
+]
+DEMO_RIVER = [(5.7290, 58.8600), (5.7335, 58.8540), (5.7365, 58.8505), (5.7380, 58.8460),
+              (5.7330, 58.8380)]  # fmt: skip
+DEMO_PARKS = [[(5.7312, 58.8514), (5.7346, 58.8514), (5.7346, 58.8531), (5.7312, 58.8531)]]
+DEMO_ATTRIBUTION = "Demo map drawn from the demo's own areas and route"
+
+
+def write_demo_basemap(data_dir: Path) -> Path | None:
+    """The demo organization's basemap, unless one was imported for it: a raster MBTiles drawn
+    here, from nothing but the constants above."""
+    from api.outputs.basemap import draw
+    from api.outputs.basemap.service import basemap_dir
+
+    target = basemap_dir(data_dir) / f"{DEMO_SLUG}.mbtiles"
+    if target.exists() or (basemap_dir(data_dir) / f"{DEMO_SLUG}.pmtiles").exists():
+        return None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    sketch = draw.Sketch(streets=DEMO_STREETS, rivers=[DEMO_RIVER], parks=DEMO_PARKS)
+    draw.write_sketch(partial, sketch, name="Sandnes (demo)", attribution=DEMO_ATTRIBUTION)
+    partial.replace(target)
+    return target

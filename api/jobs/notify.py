@@ -159,17 +159,17 @@ def _organizations(factory: sessionmaker[Session]) -> list[uuid.UUID]:
 @dataclass
 class _Mail:
     ids: list[uuid.UUID]  # one notice, or a digest's notices
-    user_id: uuid.UUID
+    user_id: uuid.UUID | None  # None: to an outside address
     message: Message | None
     refused: str | None = None  # why it cannot be sent at all
 
 
 def _recipients(
-    s: Session, user_ids: set[uuid.UUID], org: Organization | None
+    s: Session, user_ids: set[uuid.UUID | None], org: Organization | None
 ) -> dict[uuid.UUID, mailing.Recipient]:
     """The active accounts among ``user_ids``, with the language each reads mail in (one
     query each for the accounts and their choices, however many notices)."""
-    ids = list(user_ids)
+    ids = [i for i in user_ids if i is not None]
     prefs = {
         p.user_id: p
         for p in s.scalars(select(NoticePreference).where(col(NoticePreference.user_id).in_(ids)))
@@ -213,6 +213,14 @@ def _claim_immediate(p: _Pass, org_id: uuid.UUID) -> list[_Mail]:
         links = _links(p.settings)
         out = []
         for n in notices:
+            if n.user_id is None:
+                # An outside address (an asset's owner) reads the organization's language.
+                outside = mailing.Recipient(n.email or "", language_for(None, org))
+                message = mailing.compose(
+                    _entry(n), outside, sender=p.settings.mail_from, links=links, outside=True
+                )
+                out.append(_Mail([n.id], None, message))
+                continue
             to = people.get(n.user_id)
             if to is None:
                 out.append(_Mail([n.id], n.user_id, None, "the account is no longer active"))
@@ -255,7 +263,7 @@ def _claim_digests(p: _Pass, org_id: uuid.UUID, done: set[uuid.UUID]) -> list[_M
                 )
                 .distinct()
             )
-            if u not in done
+            if u is not None and u not in done
         ][:MAIL_BATCH]
         links = _links(p.settings)
         out: list[_Mail] = []
@@ -347,7 +355,7 @@ def _record_mail(p: _Pass, org_id: uuid.UUID, results: list[_Sent], *, digest: b
             )
         for r in results:
             if r.error is None:
-                if digest:
+                if digest and r.mail.user_id is not None:
                     _digest_sent(s, r.mail.user_id, org_id, p.now)
                     p.report.digests += 1
                 else:
@@ -368,7 +376,8 @@ def _record_mail(p: _Pass, org_id: uuid.UUID, results: list[_Sent], *, digest: b
                     p.report.given_up += 1
                 else:
                     notice.next_attempt_at = p.now + backoff(notice.attempts, p.period)
-            log.warning("notice mail to user %s failed: %s", r.mail.user_id, r.error)
+            to = f"user {r.mail.user_id}" if r.mail.user_id else "an outside address"
+            log.warning("notice mail to %s failed: %s", to, r.error)
 
 
 def _digest_sent(s: Session, user_id: uuid.UUID, org_id: uuid.UUID, now: datetime) -> None:

@@ -211,6 +211,8 @@ def subject(entry: Entry, lang: Language) -> str:
         title=p.get("title") or "",
         due_date=p.get("due_date") or "",
         url=p.get("url") or "",
+        asset=p.get("asset") or "",
+        reference=p.get("reference") or "",
     )
 
 
@@ -243,10 +245,33 @@ def _lines(entry: Entry, lang: Language, links: Links) -> list[tuple[str, str | 
     return out
 
 
+def _outside_lines(entry: Entry, lang: Language) -> list[tuple[str, str | None]]:
+    """A mail to an outside address (an asset's owner): no staff links, everything it needs
+    to act in the mail itself."""
+    p = entry.payload
+    category = p.get("category_nb") if lang in ("nb", "nn") else p.get("category_en")
+    out: list[tuple[str, str | None]] = [
+        (_t(f"notice.lead.{entry.kind}", lang, owner=p.get("owner") or ""), None),
+        (_t("notice.asset", lang, asset=p.get("asset") or ""), None),
+        (_t("notice.category", lang, category=category or p.get("title") or ""), None),
+    ]
+    if p.get("description"):
+        out.append((_t("notice.description", lang, text=p["description"]), None))
+    if p.get("lat") is not None and p.get("lon") is not None:
+        lat, lon = f"{float(p['lat']):.6f}", f"{float(p['lon']):.6f}"
+        out.append((_t("notice.position", lang, lat=lat, lon=lon), None))
+    if p.get("map_url"):
+        out.append((_t("notice.map", lang), str(p["map_url"])))
+    out.append((_t("notice.reference", lang, reference=p.get("reference") or ""), None))
+    return out
+
+
 def _render(
     blocks: Sequence[tuple[str | None, list[tuple[str, str | None]]]],
     lang: Language,
     links: Links,
+    *,
+    footer: bool = True,
 ) -> tuple[str, str]:
     """The plain-text and HTML bodies of some blocks (heading, lines)."""
     text: list[str] = []
@@ -262,12 +287,13 @@ def _render(
             else:
                 parts.append(f"<p>{html.escape(line)}</p>")
         text.append("")
-    footer = _t("notice.footer", lang)
-    text += ["--", f"{footer}: {links.preferences()}"]
-    parts.append(
-        f'<hr><p><small>{html.escape(footer)}: <a href="{html.escape(links.preferences())}">'
-        f"{html.escape(links.preferences())}</a></small></p>"
-    )
+    if footer:
+        note = _t("notice.footer", lang)
+        text += ["--", f"{note}: {links.preferences()}"]
+        parts.append(
+            f'<hr><p><small>{html.escape(note)}: <a href="{html.escape(links.preferences())}">'
+            f"{html.escape(links.preferences())}</a></small></p>"
+        )
     page = (
         f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8"></head><body>'
         + "".join(parts)
@@ -298,10 +324,16 @@ def _message(
     return msg
 
 
-def compose(entry: Entry, to: Recipient, *, sender: str, links: Links) -> MIMEMultipart:
-    """One notice, one mail."""
+def compose(
+    entry: Entry, to: Recipient, *, sender: str, links: Links, outside: bool = False
+) -> MIMEMultipart:
+    """One notice, one mail; ``outside``: to an address outside the organization, which has
+    neither the staff web nor notification settings."""
     lang = to.language
-    bodies = _render([(None, _lines(entry, lang, links))], lang, links)
+    if outside:
+        bodies = _render([(None, _outside_lines(entry, lang))], lang, links, footer=False)
+    else:
+        bodies = _render([(None, _lines(entry, lang, links))], lang, links)
     return _message(to, sender, subject(entry, lang), bodies)
 
 

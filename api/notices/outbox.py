@@ -13,6 +13,7 @@ Who hears of what:
 - ``comment``, ``reopened``, ``due_soon``: the item's people: its assignee, else its
   department's staff;
 - ``overdue``: the item's people and the coordinators (the admins where there are none).
+- ``referred``: an asset's owner, at the address the organization gave for it.
 Nobody hears of their own doing; planners and inactive accounts hear nothing; participants
 have no address and get no mail. What someone chose (``off | immediate | digest``) is read now,
 so the sender has nothing left to decide.
@@ -177,6 +178,32 @@ def preferences_of(
             select(NoticePreference).where(col(NoticePreference.user_id).in_(ids))
         )
     }
+
+
+def mail_outside(
+    session: Session,
+    org_id: uuid.UUID,
+    kind: NoticeKind,
+    email: str,
+    payload: Mapping[str, Any],
+    *,
+    item: ActionItem | None = None,
+) -> Notice:
+    """One mail to an address outside the organization (an asset's owner): at once, in the
+    organization's language, with the same retries as staff mail."""
+    at = utcnow()
+    notice = Notice(
+        organization_id=org_id,
+        email=email,
+        kind=kind,
+        delivery=Delivery.immediate,
+        action_item_id=item.id if item is not None else None,
+        payload=dict(payload),
+        next_attempt_at=at,
+        created_at=at,
+    )
+    session.add(notice)
+    return notice
 
 
 # --- webhooks ------------------------------------------------------------------------------

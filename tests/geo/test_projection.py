@@ -5,8 +5,9 @@ import math
 import numpy as np
 import pytest
 from pyproj import Geod
+from shapely.geometry import Point
 
-from geo.projection import geodesic_distance_m, local_transformer
+from geo.projection import buffer_m, geodesic_distance_m, local_transformer
 
 GEOD = Geod(ellps="WGS84")
 SANDNES = (5.73, 58.85)
@@ -110,3 +111,12 @@ def test_bbox_around_contains_the_circle() -> None:
         assert minx <= x <= maxx
         assert miny <= y <= maxy
     assert maxy - miny < 2 * 100 / 111_000 * 1.01  # and is not much larger
+
+
+def test_a_buffer_in_metres_is_as_wide_east_west_as_north_south() -> None:
+    grown = buffer_m(Point(5.735, 58.852), 100.0)
+    minx, miny, maxx, maxy = grown.bounds
+    assert abs(geodesic_distance_m(5.735, 58.852, maxx, 58.852) - 100.0) < 0.5
+    assert abs(geodesic_distance_m(5.735, 58.852, minx, 58.852) - 100.0) < 0.5
+    assert abs(geodesic_distance_m(5.735, 58.852, 5.735, maxy) - 100.0) < 0.5
+    assert abs(geodesic_distance_m(5.735, 58.852, 5.735, miny) - 100.0) < 0.5

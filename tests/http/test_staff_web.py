@@ -6,11 +6,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pytest
 import segno
 
 from api.app import create_app
-from api.http.staff_web import basemap_origin, content_security_policy
 from api.http.web import VENDOR
 from api.settings import Settings
 from tests.factories.client import SyncClient
@@ -28,8 +26,8 @@ def test_index_is_served_with_a_strict_csp(client: SyncClient) -> None:
     assert "connect-src 'self';" in csp  # no basemap configured: nothing outside
     assert "frame-ancestors 'none'" in csp
     assert r.headers["x-content-type-options"] == "nosniff"
-    assert '<script type="module" src="/staff/app.js">' in r.text
-    # The basemap reaches both apps one way: /shared/config.json, not markup.
+    assert re.search(r'<script type="module" src="/staff/app.js\?v=\w+">', r.text)
+    # The basemap reaches every map one way: /basemap/style.json, not markup.
     assert "basemap" not in r.text
 
 
@@ -56,51 +54,20 @@ def test_api_and_docs_are_not_shadowed(client: SyncClient) -> None:
     assert client.get("/api/v1/nothing-here").status_code == 404
 
 
-@pytest.mark.parametrize(
-    ("url", "origin"),
-    [
-        pytest.param("", None, id="none"),
-        pytest.param(
-            "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-            "https://tile.openstreetmap.org",
-            id="xyz",
-        ),
-        pytest.param(
-            "https://maps.example.no:8443/styles/basic.json",
-            "https://maps.example.no:8443",
-            id="style",
-        ),
-    ],
-)
-def test_basemap_origin(url: str, origin: str | None) -> None:
-    assert basemap_origin(url) == origin
-
-
-@pytest.mark.parametrize(
-    "url",
-    [
-        pytest.param("javascript:alert(1)", id="javascript"),
-        pytest.param("/tiles/{z}/{x}/{y}.png", id="relative"),
-        pytest.param("ftp://tiles.example/{z}.png", id="ftp"),
-    ],
-)
-def test_a_bad_basemap_refuses_to_start(url: str) -> None:
-    with pytest.raises(ValueError, match="SAFEWALK_BASEMAP_URL"):
-        content_security_policy(url)
-
-
 def test_the_basemap_is_the_only_outside_origin(settings: Settings, engine: Any) -> None:
     s = settings.model_copy(
         update={"basemap_url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png"}
     )
     with SyncClient(create_app(s, engine=engine)) as c:
         r = c.get("/")
-        config = c.get("/shared/config.json").json()
+        style = c.get("/basemap/style.json").json()
     csp = r.headers["content-security-policy"]
     outside = set(re.findall(r"https?://[^\s;]+", csp))
     assert outside == {"https://tile.openstreetmap.org"}
     assert "connect-src 'self' https://tile.openstreetmap.org;" in csp
-    assert config["basemap_url"] == "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    assert style["sources"]["basemap"]["tiles"] == [
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    ]
 
 
 def test_join_qr_is_the_join_link(client: SyncClient, world: World) -> None:

@@ -61,10 +61,10 @@ def test_shell_is_sent_compressed(client: SyncClient) -> None:
 def test_basemap_origin_is_the_only_outside_origin(tmp_path: Path) -> None:
     with _client(tmp_path, basemap_url="https://tiles.example.org/{z}/{x}/{y}.png") as c:
         csp = c.get("/app/").headers["content-security-policy"]
-        config = c.get("/shared/config.json").json()
-    assert "img-src 'self' data: blob: https://tiles.example.org;" in csp
+        style = c.get("/basemap/style.json").json()
+    assert "img-src 'self' https://tiles.example.org data: blob:;" in csp
     assert "connect-src 'self' https://tiles.example.org;" in csp
-    assert config["basemap_url"] == "https://tiles.example.org/{z}/{x}/{y}.png"
+    assert style["sources"]["basemap"]["tiles"] == ["https://tiles.example.org/{z}/{x}/{y}.png"]
 
 
 @pytest.mark.parametrize(
@@ -110,7 +110,7 @@ def test_service_worker_is_stamped_and_scoped(client: SyncClient) -> None:
     assert "__VERSION__" not in r.text
     assert "__SHELL__" not in r.text
     for path in web.SHELL:  # every file the worker caches exists
-        if path in ("./", "/shared/config.json"):
+        if path == "./":
             continue
         if path.startswith("/shared/"):
             assert (web.SHARED_DIR / path.removeprefix("/shared/")).is_file(), path
@@ -151,10 +151,8 @@ def test_the_shared_kit_is_served_once_for_both_apps(client: SyncClient) -> None
         assert "../../shared/" in (web.WEB_DIR / app_file).read_text(encoding="utf-8"), app_file
     for app_file in ("staff/i18n.js", "staff/api.js", "staff/dom.js", "staff/map.js"):
         assert "'../shared/" in (web.WEB_DIR / app_file).read_text(encoding="utf-8"), app_file
-    assert client.get("/shared/config.json").json() == {
-        "basemap_url": "",
-        "basemap_attribution": "",
-    }
+    # The basemap is the style's business (/basemap/style.json), no file of the kit.
+    assert client.get("/shared/config.json").status_code == 404
 
 
 def test_only_the_map_library_files_are_served(client: SyncClient) -> None:

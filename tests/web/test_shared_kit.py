@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from geo.mercator import tiles_covering
 from tests.web.conftest import ROOT
 
 ORIGIN = "http://kit.test"
@@ -258,15 +259,20 @@ def test_the_client_sends_token_language_and_if_match(
 
 
 def test_one_base_style_for_every_map(page: Any) -> None:
+    """Every map asks the service for its style (the organization's, when the app knows it);
+    without an answer (offline, never cached) it draws a plain background."""
     got = js(
         page,
         """
-        const xyz = map.baseStyle({ basemap_url: 'https://tiles.example/{z}/{x}/{y}.png',
-                                    basemap_attribution: '© Kartverket' }, '#101010');
+        const plain = await map.basemapStyle('#101010');
+        map.setOrganization('sandnes kommune');
+        const url = map.styleUrl();
+        map.setOrganization(null);
         return {
-          plain: map.baseStyle({ basemap_url: '' }),
-          xyz,
-          style: map.baseStyle({ basemap_url: 'https://maps.example/styles/basic' }),
+          plain, url, none: map.hasNoBasemap({ metadata: { 'safewalk:basemap': 'none' } }),
+          file: map.hasNoBasemap({ metadata: { 'safewalk:basemap': 'file' } }),
+          offline: map.hasNoBasemap(plain),
+          tiles: map.tilesCovering([[5.72, 58.84], [5.76, 58.86]], 14),
           bounds: map.bounds({ type: 'FeatureCollection', features: [
             { type: 'Feature', geometry: { type: 'Point', coordinates: [5.7, 58.8] } },
             { type: 'Feature', geometry: { type: 'LineString', coordinates: [[5.6, 58.9], [5.8, 58.7]] } },
@@ -279,17 +285,14 @@ def test_one_base_style_for_every_map(page: Any) -> None:
         "version": 8,
         "sources": {},
         "layers": [
-            {"id": "background", "type": "background", "paint": {"background-color": "#eef1f4"}}
+            {"id": "background", "type": "background", "paint": {"background-color": "#101010"}}
         ],
     }
-    assert got["xyz"]["sources"]["basemap"] == {
-        "type": "raster",
-        "tiles": ["https://tiles.example/{z}/{x}/{y}.png"],
-        "tileSize": 256,
-        "attribution": "© Kartverket",
-    }
-    assert [layer["id"] for layer in got["xyz"]["layers"]] == ["background", "basemap"]
-    assert got["xyz"]["layers"][0]["paint"]["background-color"] == "#101010"
-    assert got["style"] == "https://maps.example/styles/basic"
+    assert got["url"] == "/basemap/style.json?org=sandnes%20kommune"
+    assert got["none"] is True
+    assert got["file"] is False
+    assert got["offline"] is False  # not known to have none: no note
+    # The z14 tiles of Sandnes sentrum (as geo.mercator numbers them).
+    assert got["tiles"] == [list(t) for t in tiles_covering((5.72, 58.84, 5.76, 58.86), 14)]
     assert got["bounds"] == [[5.6, 58.7], [5.9, 58.9]]
     assert got["nothing"] is None

@@ -1,13 +1,15 @@
 // The staff web's maps: the shared loader and base style (web/shared/map.js), and the
 // colours of the item statuses.
 import { createMap as createSharedMap } from '../shared/map.js';
+import { t } from './i18n.js';
 
 export { fit } from '../shared/map.js';
 
 // Screenshots of a map (tests, printing the join sheet) need the drawing buffer kept; the
 // field app does without, as it costs phones memory.
+// Staff are told when the service has no basemap, so a blank background is not a mystery.
 export function createMap(container, options = {}) {
-  return createSharedMap(container, { preserveDrawingBuffer: true, ...options });
+  return createSharedMap(container, { preserveDrawingBuffer: true, noBasemapNote: t('map.no_basemap'), ...options });
 }
 
 export const STATUS_COLOURS = {

@@ -1,4 +1,5 @@
 // Who is signed in, and the organization's categories (labels in every language).
+import { setOrganization } from '../shared/map.js';
 import * as api from './api.js';
 import { lang } from './i18n.js';
 
@@ -9,6 +10,7 @@ export const session = {
     const [me, categories] = await Promise.all([api.get('/api/v1/me'), api.get('/api/v1/categories')]);
     this.me = me;
     this.categories = categories.items;
+    setOrganization(me?.organization?.slug);
   },
   clear() {
     this.me = null;

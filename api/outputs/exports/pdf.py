@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -45,6 +46,7 @@ from api.core.i18n import translate
 from api.core.media import MediaStore
 from api.outputs.exports.data import DARK_GAP_M, ItemRow, Listing, ObservationRow
 from geo.frame import Frame
+from geo.labels import place_labels
 from models import utcnow
 
 log = logging.getLogger("safewalk.exports")
@@ -120,6 +122,10 @@ def _polygons(geom: BaseGeometry) -> list[Any]:
     return []
 
 
+def _fill(done: bool) -> Any:
+    return colors.HexColor("#4E8F3A") if done else colors.HexColor("#E46C0A")
+
+
 def draw_map(
     width: float,
     height: float,
@@ -165,9 +171,19 @@ def draw_map(
         d.add(PolyLine(frame.flat(gap.coords), strokeColor=colors.black, strokeWidth=3.2))
     radius = 5.5 if len(points) <= 60 else 3.8 if len(points) <= 200 else 2.8
     size = 6.0 if len(points) <= 60 else 4.2 if len(points) <= 200 else 3.2
-    for nr, lon, lat, done in points:
-        x, y = frame.xy(lon, lat)
-        fill = colors.HexColor("#4E8F3A") if done else colors.HexColor("#E46C0A")
+    anchors = [frame.xy(lon, lat) for _, lon, lat, _ in points]
+    # In a dense cluster the numbers move apart, each tied to its spot by a leader line.
+    spots = place_labels(anchors, radius, (radius, radius, width - radius, height - radius))
+    moved = [
+        (p, a, s)
+        for p, a, s in zip(points, anchors, spots, strict=True)
+        if math.hypot(s[0] - a[0], s[1] - a[1]) > 0.5
+    ]
+    for (*_, done), (ax, ay), (x, y) in moved:  # lines under every label
+        d.add(Line(ax, ay, x, y, strokeColor=colors.HexColor("#555555"), strokeWidth=0.4))
+        d.add(Circle(ax, ay, 1.2, fillColor=_fill(done), strokeColor=None))
+    for (nr, _, _, done), (x, y) in zip(points, spots, strict=True):
+        fill = _fill(done)
         d.add(Circle(x, y, radius, fillColor=fill, strokeColor=colors.white, strokeWidth=0.5))
         d.add(String(x, y - size / 3, str(nr), fontName=bold, fontSize=size,
                      fillColor=colors.white, textAnchor="middle"))  # fmt: skip

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, Select, literal_column, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -36,7 +37,7 @@ from api.core.paging import (
 from api.observations import features as observation_features
 from api.privacy import sensitive
 from api.walks import features as walk_features
-from geo.units import bbox_around
+from geo.projection import buffer_m
 from models import (
     JOINABLE,
     ActionItem,
@@ -151,17 +152,17 @@ def assets_page(
     cursor: str | None,
 ) -> Page:
     """Assets that are still there (not removed), by (kind, external_id). A participant gets
-    those of their walk's area (its bounding box), while the walk may be joined."""
+    those within ``WALK_ASSET_MARGIN_M`` of their walk's area, while the walk may be joined."""
     base = assets.filtered(
         session, principal.org_id, kind=kind, bbox=bbox, status=asset_features.SHOWN_STATUSES
     )
     if principal.participant is not None:
         walk = session.get(Walk, principal.participant.walk_id)
-        box = _walk_box(session, walk) if walk is not None and walk.status in JOINABLE else None
-        if box is None:
+        reach = _walk_reach(session, walk) if walk is not None and walk.status in JOINABLE else None
+        if reach is None:
             base = base.where(literal_column("1") == 0)
         else:
-            base = base.where(dialect.bbox_filter(session, "asset", Asset.location, box))
+            base = base.where(dialect.intersects(session, "asset", Asset.location, reach))
     order = [col(Asset.kind), col(Asset.external_id), col(Asset.id)]
     page, nxt = feed_page(session, base, order, limit, cursor)
     feature = dialect.feature_json(
@@ -174,7 +175,9 @@ def assets_page(
 WALK_ASSET_MARGIN_M = 100.0
 
 
-def _walk_box(session: Session, walk: Walk) -> tuple[float, float, float, float] | None:
+def _walk_reach(session: Session, walk: Walk) -> BaseGeometry | None:
+    """The walk's area (or route) grown by the margin: the shape, not its bounding box, so a
+    long thin area does not show the lamps of a whole district."""
     shape = None
     if walk.area_id is not None:
         area = session.get(Area, walk.area_id)
@@ -183,10 +186,7 @@ def _walk_box(session: Session, walk: Walk) -> tuple[float, float, float, float]
         shape = spatial.from_db(walk.route)
     if shape is None:
         return None
-    minx, miny, maxx, maxy = shape.bounds
-    lo = bbox_around(minx, miny, WALK_ASSET_MARGIN_M)
-    hi = bbox_around(maxx, maxy, WALK_ASSET_MARGIN_M)
-    return lo[0], lo[1], hi[2], hi[3]
+    return buffer_m(shape, WALK_ASSET_MARGIN_M)
 
 
 # A walk's map is one sequence: its area, its route, then its observations by time. The sort

@@ -226,7 +226,7 @@ def _request_params(
         "lat": f"{p.y:.6f}",
         "long": f"{p.x:.6f}",
         "description": description,
-        "api_key": ep.api_key,
+        "api_key": ep.api_key or "",
         "attribute[severity]": str(max((m.severity for m in members), default=2)),
     }
     if ep.jurisdiction_id:
@@ -285,6 +285,7 @@ def _deliver(
             s.get(AssetOwnerRoute, ep_id) if route else s.get(Open311Endpoint, ep_id)
         )
         assert ep is not None
+        assert ep.url is not None  # only routes that name an endpoint come here
         target = (
             col(Open311Dispatch.route_id) == ep_id
             if route
@@ -522,7 +523,10 @@ def sync(
         # Items referred to an asset's owner go to the owner's endpoint; what the owner does
         # with them is theirs (no updates are read back).
         with tenancy.unit(factory, organization_id) as s:
-            routes_stmt = select(col(AssetOwnerRoute.id), col(AssetOwnerRoute.organization_id))
+            # Routes that name a mailbox instead are the notice sender's (api/jobs/notify.py).
+            routes_stmt = select(
+                col(AssetOwnerRoute.id), col(AssetOwnerRoute.organization_id)
+            ).where(col(AssetOwnerRoute.url).is_not(None))
             if organization_id is not None:
                 routes_stmt = routes_stmt.where(
                     col(AssetOwnerRoute.organization_id) == organization_id

@@ -66,6 +66,8 @@ def _page(lang: str, title: str, body: str, switch: Callable[[str], str], data_h
     return (
         f'<!doctype html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f'<meta name="description" content="{t("public.intro")}">\n'
+        f'<link rel="icon" href="/favicon.ico">\n'
         f"<title>{escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
         f"<header><h1>{escape(title)}</h1>\n{language_nav(lang, switch)}</header>\n"
         f"<main>\n{body}\n</main>\n"

@@ -112,6 +112,8 @@ def page(report: ReportBack, lang: str) -> str:
         f'<!doctype html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f'<meta name="robots" content="noindex, nofollow">\n'
+        f'<meta name="description" content="{escape(translate("report_back.intro", lang))}">\n'
+        f'<link rel="icon" href="/favicon.ico">\n'
         f"<title>{escape(title)}</title>\n<style>{_CSS}{_EXTRA_CSS}</style>\n</head>\n<body>\n"
         f"<header><h1>{escape(title)}</h1>\n"
         f"{language_nav(lang, lambda other: f'{home(report.org, other)}walks/{walk.id}')}"

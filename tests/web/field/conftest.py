@@ -35,6 +35,7 @@ class Field:
     follow_up_code: str
     walk_id: str
     admin: dict[str, str]
+    data_dir: Path = Path()  # the server's, where a basemap file may be put
 
     def api(self, path: str, **kw: Any) -> httpx.Response:
         return httpx.get(f"{self.base}/api/v1{path}", headers=self.admin, timeout=10, **kw)
@@ -102,6 +103,7 @@ def field(databases: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory) 
             follow_up_code=follow_up_code,
             walk_id=walk_id,
             admin={"Authorization": f"Bearer {token}"},
+            data_dir=server.data_dir,
         )
 
 

@@ -2,6 +2,7 @@
 // queue until the server has them. Views are sections of index.html shown one at a time.
 import * as api from './api.js';
 import { h, uuid } from '../../shared/dom.js';
+import { bounds, cacheBasemap, setOrganization } from '../../shared/map.js';
 import { t, tn, translatePage, setLanguage, lang, locale, LANGUAGES, NAMES } from './i18n.js';
 import { Outbox, SyncLoop, SENT, REFUSED, isDelivered } from './queue.js';
 import { shrink } from './photo.js';
@@ -143,9 +144,11 @@ async function enter(session) {
   }
   $('#walk-title').textContent = session.walk_title || '';
   state.followUpWalk = false;
-  learnReportAddress(session);
+  // The organization's basemap, known from an earlier visit (else once learnt, below).
+  setOrganization(rememberedWalk(session.walk_id)?.slug);
+  const learning = learnReportAddress(session);
   loadCategories();
-  loadWalk();
+  loadWalk(learning);
   loadAssets();
   startGeolocation();
   show('capture');
@@ -157,11 +160,17 @@ async function enter(session) {
 
 /** The walk's map feed: kept for the map view (offline too) and to know if this is a
  * follow-up walk, where resolved items nearby are offered for confirmation. */
-async function loadWalk() {
-  const doc = await api.walkMapKept(state.session);
+async function loadWalk(learning) {
+  const session = state.session;
+  const doc = await api.walkMapKept(session);
   state.followUpWalk = Boolean(doc?.walk?.follow_up_of_id);
   state.followupAt = null;
   checkFollowUp();
+  // The basemap of the walk's area, kept for the walk (the map works offline there).
+  await learning;
+  setOrganization(rememberedWalk(session.walk_id)?.slug);
+  const area = bounds(doc);
+  if (area) cacheBasemap(area).catch(() => {});
 }
 
 // --- lamps ------------------------------------------------------------------------------
