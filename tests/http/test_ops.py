@@ -24,8 +24,10 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 def _concrete(path: str) -> str:
-    return path.replace("{photo_id}", "00000000-0000-4000-8000-000000000003").replace(
-        "{id}", "00000000-0000-4000-8000-000000000001"
+    return (
+        path.replace("{photo_id}", "00000000-0000-4000-8000-000000000003")
+        .replace("{id}", "00000000-0000-4000-8000-000000000001")
+        .replace("{language}", "sv")  # only language codes match that segment
     )
 
 

@@ -33,7 +33,7 @@ def test_index_is_served_with_a_strict_csp(client: SyncClient) -> None:
 
 def test_assets_and_only_listed_vendor_files(client: SyncClient) -> None:
     assert client.get("/staff/app.js").status_code == 200
-    assert client.get("/staff/i18n/nb.js").status_code == 200
+    assert client.get("/staff/i18n/nb.json").status_code == 200
     for name in VENDOR:
         r = client.get(f"/vendor/{name}")
         assert r.status_code == 200, name

@@ -21,6 +21,7 @@ from api.core.db import create_db_engine, make_sessionmaker
 from models import Moderation, Role
 from models.tokens import TokenCreate
 from tests.factories import make_area, make_org, make_user, make_walk
+from tests.factories.assets import make_lamp
 from tests.factories.databases import DatabaseFactory
 from tests.factories.seed import Seeded, categories, seed
 from tests.live.server import LiveServer
@@ -57,6 +58,9 @@ def served(
         planner = make_user(s, org, Role.planner)
         categories(s, org)["incident"].sensitive = True
         data = seed(s, org, walk, area, observations=N_OBSERVATIONS, items=40, sensitive="incident")
+        # GDAL reads a layer's geometry type from its first features.
+        for n, (lon, lat) in enumerate(ROUTE.coords):
+            make_lamp(s, org, f"SND-{n:04d}", lon, lat)
         secret = token_service.create_token(s, planner, TokenCreate(name="QGIS")).secret
         s.commit()
     # Planners see them all, the sensitive ones generalised.
