@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
-from typing import Annotated, Any
+from dataclasses import dataclass, field
+from typing import Annotated
 
 from pydantic import ConfigDict, StringConstraints
 from sqlalchemy import JSON, Boolean, Column, Float, UniqueConstraint, text, true
@@ -95,12 +95,6 @@ class DefaultCategory:
     @property
     def published(self) -> bool:
         return not self.sensitive
-
-    def columns(self) -> dict[str, Any]:
-        """As the columns of an organization's Category."""
-        renamed = {"department": "default_department", "distance_m": "group_distance_m"}
-        out = {renamed.get(k, k): v for k, v in asdict(self).items() if k != "others"}
-        return {**out, "published": self.published, "other_labels": self.other_labels}
 
 
 # Codes are part of the public contract; labels and departments are ours.
