@@ -22,11 +22,11 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --create-home --uid 10001 safewalk \
     && mkdir -p /data && chown safewalk:safewalk /data
-# The dependencies at the versions and hashes of requirements-runtime.lock (requirements.lock
+# The dependencies at the versions and hashes of requirements-runtime.txt (requirements.txt
 # without the dev tools; `make lock` writes both), then safewalk itself on top of them.
-COPY requirements-runtime.lock /tmp/requirements-runtime.lock
-RUN pip install --no-cache-dir --require-hashes -r /tmp/requirements-runtime.lock \
-    && rm /tmp/requirements-runtime.lock
+COPY requirements-runtime.txt /tmp/requirements-runtime.txt
+RUN pip install --no-cache-dir --require-hashes -r /tmp/requirements-runtime.txt \
+    && rm /tmp/requirements-runtime.txt
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir --no-deps /wheels/*.whl && pip check && rm -rf /wheels
 # The field app, the staff web, and only the npm files they serve: MapLibre and Swagger UI for

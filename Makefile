@@ -6,8 +6,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # Exact versions and hashes of every Python dependency (dev tools included); `make lock`
 # upgrades them on purpose. The runtime lock (same versions, no dev tools) is the image's.
-LOCK := requirements.lock
-RUNTIME_LOCK := requirements-runtime.lock
+LOCK := requirements.txt
+RUNTIME_LOCK := requirements-runtime.txt
 # `make lock LOCK_UPGRADE=` records a changed pyproject.toml without upgrading the rest.
 LOCK_UPGRADE ?= --upgrade
 

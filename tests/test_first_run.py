@@ -183,8 +183,8 @@ def _project_requirements(*extras: str) -> list[Requirement]:
 @pytest.mark.parametrize(
     ("lock", "extras"),
     [
-        pytest.param("requirements.lock", ("dev",), id="with-dev"),
-        pytest.param("requirements-runtime.lock", (), id="runtime"),
+        pytest.param("requirements.txt", ("dev",), id="with-dev"),
+        pytest.param("requirements-runtime.txt", (), id="runtime"),
     ],
 )
 def test_the_locks_pin_every_requirement_of_pyproject(lock: str, extras: tuple[str, ...]) -> None:
@@ -203,8 +203,8 @@ def test_the_locks_pin_every_requirement_of_pyproject(lock: str, extras: tuple[s
 
 
 def test_the_runtime_lock_is_the_full_lock_without_dev_tools() -> None:
-    full = _pins(ROOT / "requirements.lock")
-    runtime = _pins(ROOT / "requirements-runtime.lock")
+    full = _pins(ROOT / "requirements.txt")
+    runtime = _pins(ROOT / "requirements-runtime.txt")
     assert {name: full.get(name) for name in runtime} == runtime
 
 
@@ -212,7 +212,7 @@ def test_the_runtime_lock_has_every_package_the_service_imports() -> None:
     # The image installs the runtime lock only: a module the service imports from a package of
     # the dev extra alone would stop it at start there and nowhere else.
     distributions = packages_distributions()
-    runtime = set(_pins(ROOT / "requirements-runtime.lock"))
+    runtime = set(_pins(ROOT / "requirements-runtime.txt"))
     own = {"api", "models", "geo", "migrations"}
     missing: dict[str, str] = {}
     for package in own:
