@@ -15,10 +15,10 @@ from api.assets.importer import ImportOptions
 from api.auth.deps_router import PrincipalDep
 from api.core.errors import PayloadTooLarge
 from api.core.paging import Page, clamp_limit, page_sorted
+from api.http.bbox import parse_bbox
 from api.http.deps import SessionDep
 from api.http.paging import next_url
 from api.http.routing import api_router
-from api.observations.service import parse_bbox
 from api.walks.deps_router import ValidWalk
 from models import Asset, AssetOwner, AssetStatus
 from models.assets import (

@@ -15,6 +15,7 @@ from api.auth.deps_router import PrincipalDep
 from api.auth.principal import Principal
 from api.core.paging import Page, clamp_limit, page_sorted
 from api.core.signing import PhotoSigner
+from api.http.bbox import parse_bbox
 from api.http.deps import MediaDep, PageDep, PageQuery, SessionDep, SignerDep
 from api.http.paging import next_url, page_of
 from api.http.routing import api_router
@@ -103,7 +104,7 @@ def list_observations(
         walk_id=walk_id,
         area_id=area_id,
         category=category,
-        bbox=obs_service.parse_bbox(bbox),
+        bbox=parse_bbox(bbox),
         since=since,
         until=until,
         moderation=moderation,

@@ -117,23 +117,6 @@ def to_reads(
     return reads
 
 
-def parse_bbox(bbox: str | None) -> tuple[float, float, float, float] | None:
-    if bbox is None:
-        return None
-    try:
-        parts = [float(p) for p in bbox.split(",")]
-    except ValueError as exc:
-        raise InvalidInput.at(["query", "bbox"], "expected minLon,minLat,maxLon,maxLat") from exc
-    if len(parts) != 4 or any(p != p or p in (float("inf"), float("-inf")) for p in parts):
-        raise InvalidInput.at(
-            ["query", "bbox"], "expected four finite numbers minLon,minLat,maxLon,maxLat"
-        )
-    minx, miny, maxx, maxy = parts
-    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-        raise InvalidInput.at(["query", "bbox"], "out of range or min > max")
-    return minx, miny, maxx, maxy
-
-
 @dataclass
 class ObservationFilter:
     walk_id: uuid.UUID | None = None
@@ -234,7 +217,6 @@ __all__ = [
     "get_visible",
     "list_page",
     "moderate",
-    "parse_bbox",
     "place",
     "to_reads",
 ]

@@ -19,10 +19,10 @@ from api.auth.principal import Principal
 from api.auth.readers_router import ReaderDep, caller_key
 from api.core.paging import clamp_limit
 from api.http import byte_ranges
+from api.http.bbox import parse_bbox
 from api.http.deps import SessionDep, feed_connection
 from api.http.paging import next_url
 from api.http.routing import api_router
-from api.observations.service import parse_bbox
 from api.outputs.maps import service as map_service
 from api.privacy import sensitive
 from api.walks.deps_router import ReaderWalk
