@@ -34,7 +34,11 @@ def _labels(code: str, own: dict[str, str] | None) -> dict[str, str]:
     """The admin's labels, else the catalogue's for the codes every organization starts with."""
     key = f"department.{code}"
     known = {lang.value: translate(key, lang) for lang in LANGUAGES} if has(key) else {}
-    return {lang.value: text for lang in LANGUAGES if (text := (own or {}).get(lang.value) or known.get(lang.value))}
+    return {
+        lang.value: text
+        for lang in LANGUAGES
+        if (text := (own or {}).get(lang.value) or known.get(lang.value))
+    }
 
 
 def read(code: str, own: dict[str, str] | None, lang: Language) -> DepartmentRead:
@@ -77,9 +81,7 @@ def set_labels(
     return read(code, row.labels, lang)
 
 
-def check(
-    session: Session, org_id: uuid.UUID, value: str | None, loc: Sequence[str | int]
-) -> None:
+def check(session: Session, org_id: uuid.UUID, value: str | None, loc: Sequence[str | int]) -> None:
     """``value`` is a department of the organization (or none at all)."""
     if value is None or value in codes(session, org_id):
         return

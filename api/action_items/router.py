@@ -26,7 +26,6 @@ from api.http.problems import request_language
 from api.http.routing import api_router
 from api.walks.deps_router import ValidWalk
 from models import ActionItem, ActionStatus, utcnow
-from models.departments import DepartmentRead, DepartmentUpdate
 from models.action_items import (
     ActionEventRead,
     ActionItemRead,
@@ -40,6 +39,7 @@ from models.action_items import (
     RegroupResult,
     SplitRequest,
 )
+from models.departments import DepartmentRead, DepartmentUpdate
 
 router = api_router("action-items")
 

@@ -87,7 +87,7 @@ export function confirmStep(question, confirmLabel, cancelLabel) {
       h('p', { text: question }),
       h('div', { class: 'buttons' },
         h('button', { type: 'button', text: confirmLabel, onclick: () => done(true) }),
-        h('button', { type: 'button', class: 'secondary', text: cancelLabel, onclick: () => done(false) })));
+        h('button', { type: 'button', class: 'secondary', text: cancelLabel, autofocus: true, onclick: () => done(false) })));
     dialog.querySelector('p').id = dialog.getAttribute('aria-labelledby');
     dialog.addEventListener('cancel', (e) => { e.preventDefault(); done(false); });
     document.body.append(dialog);

@@ -19,9 +19,11 @@ import httpx
 import pytest
 
 from api.core.i18n.catalogues import SOURCE_LOCALE_DIR, web_messages
+from api.outputs.basemap import service as basemap
 from tests.factories import PASSWORD
 from tests.factories.photos import plain_jpeg
 from tests.factories.screens import in_viewport, not_in_language, scrolls_sideways, visible_text
+from tests.factories.tilesets import area_tiles, make_mbtiles
 from tests.web.conftest import axe_violations
 from tests.web.staff.conftest import SPOTS, Site, observation
 
@@ -45,8 +47,15 @@ class Day:
 
 
 @pytest.fixture(scope="module")
-def day(site: Site) -> Iterator[Day]:
+def day(site: Site, tmp_path_factory: pytest.TempPathFactory) -> Day:
+    # The town's basemap, served by the service itself: the maps show streets, not a blank.
+    tiles = area_tiles(range(10, 19), (5.725, 58.845, 5.755, 58.858))
+    basemap.import_file(
+        make_mbtiles(tmp_path_factory.mktemp("basemap") / "town.mbtiles", tiles),
+        site.server.data_dir,
+    )
     with site.api("coordinator") as coord:
+
         def walk(title: str, **kw: Any) -> dict[str, Any]:
             r = coord.post("/api/v1/walks", json={"title": title, **kw})
             r.raise_for_status()
@@ -69,22 +78,30 @@ def day(site: Site) -> Iterator[Day]:
         live = walk("Vandring i kveld", area_id=site.area_id)
         coord.patch(f"/api/v1/walks/{live['id']}", json={"status": "active"}).raise_for_status()
         code = coord.get(f"/api/v1/walks/{site.walk_id}").json()["join_code"]
-        lamp = coord.get("/api/v1/action-items", params={"category": "lighting"}).json()["items"]
-        lamp_item = next(i for i in lamp if i["area_id"] == site.area_id)
-        titles = [i["title"] for i in coord.get("/api/v1/action-items", params={"limit": 500}).json()["items"]]
-        walks = [w["title"] for w in coord.get("/api/v1/walks", params={"limit": 200}).json()["items"]]
-    joined = httpx.post(
-        f"{site.base}/api/v1/walks/join", json={"code": code, "group": "youth"}
-    ).raise_for_status().json()
+        titles = [
+            i["title"]
+            for i in coord.get("/api/v1/action-items", params={"limit": 500}).json()["items"]
+        ]
+        walks = [
+            w["title"] for w in coord.get("/api/v1/walks", params={"limit": 200}).json()["items"]
+        ]
+    joined = (
+        httpx.post(f"{site.base}/api/v1/walks/join", json={"code": code, "group": "youth"})
+        .raise_for_status()
+        .json()
+    )
     youth = {"Authorization": f"Bearer {joined['access_token']}"}
-    lon, lat = lamp_item["location"]["coordinates"]
-    seen = observation(site.walk_id, lon + 0.00005, lat, "lighting", "Fortsatt mørkt her")
-    httpx.put(
-        f"{site.base}/api/v1/observations/{seen['id']}", json=seen, headers=youth
-    ).raise_for_status()
+    # A young participant reports a dark stretch twice, a few metres apart: one item, made by
+    # a participant, with two reports (away from the seeded lamps' grouping distance).
+    reported = []
+    for lon in (5.73700, 5.73706):
+        seen = observation(site.walk_id, lon, 58.85450, "lighting", "Fortsatt mørkt her")
+        r = httpx.put(f"{site.base}/api/v1/observations/{seen['id']}", json=seen, headers=youth)
+        reported.append(r.raise_for_status().json()["action_item_id"])
+    assert reported[0] == reported[1]
     typed = [*titles, *walks, *(s[3] for s in SPOTS), "Fortsatt mørkt her", "Mørk sti langs elva",
              "Lyset er borte ved brua", *site.emails.values(), "Sentrum"]  # fmt: skip
-    yield Day(held["id"], original["id"], planned, live, lamp_item["id"], typed)
+    return Day(held["id"], original["id"], planned, live, reported[0], typed)
 
 
 @pytest.fixture
@@ -122,10 +139,14 @@ def check_screen(page: Any, artifacts: Path, name: str, typed: list[str]) -> Non
     assert not [s for s in seen if re.search(r"\b(null|undefined|NaN)\b", s)], name
     violations = axe_violations(page)
     assert violations == [], [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in violations]
-    page.screenshot(path=str(artifacts / f"staff-day-{name}-laptop-{page.backend}.png"), full_page=True)
+    page.screenshot(
+        path=str(artifacts / f"staff-day-{name}-laptop-{page.backend}.png"), full_page=True
+    )
     page.set_viewport_size(PHONE)
     settle(page)
-    page.screenshot(path=str(artifacts / f"staff-day-{name}-phone-{page.backend}.png"), full_page=False)
+    page.screenshot(
+        path=str(artifacts / f"staff-day-{name}-phone-{page.backend}.png"), full_page=False
+    )
     page.set_viewport_size({"width": 320, "height": 720})
     settle(page)
     assert not scrolls_sideways(page), name
@@ -145,13 +166,16 @@ def test_triage_picks_departments_by_name_and_sets_due_dates_only_when_asked(
     # A list of the organization's departments by name: no free text, no codes.
     assert department.evaluate("e => e.tagName") == "SELECT"
     names = department.locator("option").all_inner_texts()
-    assert "Belysning" in names and "Park og friområder" in names
+    assert "Belysning" in names
+    assert "Park og friområder" in names
     assert "lighting" not in names
     assert table.get_by_role("cell", name="Belysning").count() >= 1
     assert table.get_by_role("cell", name="lighting", exact=True).count() == 0
 
     with site.api("coordinator") as coord:
-        items = coord.get("/api/v1/action-items", params={"status": ["new"], "limit": 500}).json()["items"]
+        items = coord.get("/api/v1/action-items", params={"status": ["new"], "limit": 500}).json()[
+            "items"
+        ]
     vegetation = next(i for i in items if i["category"] == "vegetation")
     litter = next(i for i in items if i["category"] == "litter")
     page.get_by_role("checkbox", name=re.compile(re.escape(vegetation["title"]))).check()
@@ -194,7 +218,9 @@ def test_review_says_why_and_picks_the_original_from_the_map(
     card.get_by_text("Vandring: Kveldsvandring ved elva").wait_for()
     photo = card.get_by_role("img", name=re.compile("^Bilde: "))
     photo.wait_for()
-    page.wait_for_function("() => [...document.querySelectorAll('img.thumb')].every((i) => i.naturalWidth > 0)")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('img.thumb')].every((i) => i.naturalWidth > 0)"
+    )
     # No UUID to type: the original is one of the observations nearby, on a map and a list.
     assert card.get_by_role("textbox").count() == 1  # the reason only
     card.get_by_role("button", name=re.compile(f"^{T['review.find_duplicate']}")).click()
@@ -220,6 +246,10 @@ def test_an_item_page_helps_find_the_spot_and_tells_its_history_in_words(
 ) -> None:
     page = nb_page
     page.backend = backend
+    tiles: list[str] = []
+    page.on(
+        "request", lambda r: tiles.append(r.url) if re.search(r"/\d+/\d+/\d+\.png", r.url) else None
+    )
     sign_in_nb(page, site, "engineer")
     page.goto(f"{site.base}/#/items/{day.lamp_item}")
     page.locator(".map[data-ready=true]").wait_for(timeout=20_000)
@@ -233,11 +263,11 @@ def test_an_item_page_helps_find_the_spot_and_tells_its_history_in_words(
     web = page.get_by_role("link", name=T["item.open_web_map"])
     assert f"mlat={lat:.6f}" in web.get_attribute("href")
     page.get_by_text(f"{lat:.6f}, {lon:.6f}").wait_for()
-    # The member observations are drawn: a dot per report, read back from the map's source.
-    drawn = page.evaluate(
-        "() => document.querySelector('.map canvas') !== null"
-    )
-    assert drawn
+    # The member observations are drawn on the basemap, whose tiles come from this service.
+    page.locator(f".map[data-members='{len(members)}']").wait_for()
+    assert page.get_by_role("note").count() == 0
+    assert tiles, "no basemap tile was requested"
+    assert all(url.startswith(f"{site.base}/basemap/") for url in tiles), tiles
     # Moves are offered, so the "no moves" sentence is not shown.
     assert page.get_by_role("button", name=T["move.resolved"]).is_visible()
     assert not page.get_by_text(T["item.no_moves"]).is_visible()

@@ -23,6 +23,7 @@ export function actorName(e) {
 
 /** What happened, in words. */
 export function eventText(e) {
+  if (e.kind === 'created') return t('history.created');
   if (e.to_status) return `${e.from_status ? t(`status.${e.from_status}`) : '–'} → ${t(`status.${e.to_status}`)}`;
   const changed = Object.keys(e.changes || {}).filter((f) => FIELDS.includes(f));
   if (e.kind === 'update' && changed.length) {
@@ -200,6 +201,7 @@ export async function itemView(main, { args: [id], me }) {
     const source = map?.getSource('members');
     if (!source) return;
     source.setData(memberCollection());
+    mapEl.dataset.members = String(members.length); // what the map draws, for tests and tools
     fit(map, [memberCollection(), { type: 'FeatureCollection', features: [{ type: 'Feature', geometry: item.location }] }], 18);
   }
   const mapEl = h('div', { class: 'map small', role: 'region', 'aria-label': t('item.map') });

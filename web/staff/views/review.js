@@ -66,7 +66,7 @@ export async function reviewView(main, { params }) {
       return radio;
     });
     if (!near.length) group.append(h('p', { class: 'hint', text: t('review.nearby_none') }));
-    panel.replaceChildren(group, mapEl);
+    panel.replaceChildren(group, mapEl, h('p', { class: 'hint', text: t('review.map_key') }));
     chosen.value = '';
     let map = null;
     const features = () => ({ type: 'FeatureCollection', features: [

@@ -1,7 +1,7 @@
 // The triage board: new and reopened items, selected in bulk, given a department and a due
 // date, and triaged in one request (POST /action-items/bulk, each item all-or-nothing).
 import * as api from '../api.js';
-import { announcer, field, formatDate, h, option, setTitle } from '../dom.js';
+import { announcer, clear, field, formatDate, h, option, setTitle } from '../dom.js';
 import { lang, t } from '../i18n.js';
 import { session } from '../session.js';
 
@@ -46,7 +46,8 @@ export async function triageView(main) {
       const { results } = await api.post('/api/v1/action-items/bulk', { ids: chosen.map((i) => ({ id: i.id, version: i.version })), set });
       const ok = results.filter((r) => r.status === 'ok').length;
       const failed = results.filter((r) => r.status !== 'ok');
-      announce.replaceChildren(h('p', { text: t('triage.result', { ok, failed: failed.length }) }),
+      // clear(), not replaceChildren(): the DOM writes a null child as the text "null".
+      clear(announce, h('p', { text: t('triage.result', { ok, failed: failed.length }) }),
         failed.length ? h('ul', {}, failed.map((r) => h('li', { text: `${items.find((i) => i.id === r.id)?.title || r.id}: ${t(`bulk.${r.status}`)}` }))) : null);
       // Each apply says what it sets: nothing carries over to the next selection unseen.
       department.value = '';
