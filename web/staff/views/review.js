@@ -37,8 +37,10 @@ export async function reviewView(main, { params }) {
     try {
       await api.patch(`/api/v1/observations/${o.id}`, body);
       announce.className = 'notice ok';
-      announce.textContent = t('review.done', { state: t(`moderation.${moderation}`) });
       await refresh();
+      // Said where the eye goes: the decided card is gone from the list, so the answer sits
+      // above it, scrolled to.
+      announce.textContent = t('review.done', { state: t(`moderation.${moderation}`) });
       announce.scrollIntoView({ block: 'nearest' });
     } catch (err) {
       announce.className = 'notice error';
