@@ -13,6 +13,7 @@ from models.assets import Asset, AssetOwner, AssetOwnerRoute, AssetStatus
 from models.base import SRID, metadata, utcnow
 from models.categories import DEFAULT_CATEGORIES, Category
 from models.deadlines import ResponseTimeRule
+from models.departments import Department
 from models.exchange import DispatchState, IntegrationKey, Open311Dispatch, Open311Endpoint
 from models.hotspots import NO_AREA, HotspotDay, HotspotMember, HotspotTotal
 from models.notices import DeadlineNotice, Notice, NoticePreference, Webhook, WebhookDelivery
@@ -26,6 +27,7 @@ from models.walks import JOINABLE, WALK_TRANSITIONS, Participant, ParticipantGro
 __all__ = [
     "DEFAULT_CATEGORIES",
     "DeadlineNotice",
+    "Department",
     "JOINABLE",
     "OPEN_STATUSES",
     "RESOLVED_STATUSES",

@@ -298,6 +298,10 @@ class ActionEventRead(SQLModel):
     changes: dict[str, Any]
     comment: str | None
     actor: str  # "user:<display or email>", "participant:<group>", "case_system" or "system"
+    # The same in parts, for a client to put in words: the kind of actor, and the staff
+    # member's display name (else email) or the participant's group code.
+    actor_kind: Literal["user", "participant", "case_system", "system"] = "system"
+    actor_name: str | None = None
     created_at: datetime
 
 

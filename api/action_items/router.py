@@ -9,11 +9,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from fastapi import Depends, Header, Query, Request, Response
+from fastapi import Depends, Header, Path, Query, Request, Response
 from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
 
-from api.action_items import figures, grouping, reads, workflow
+from api.action_items import departments, figures, grouping, reads, workflow
 from api.action_items.deps_router import ValidItem
 from api.areas.deps_router import ValidArea
 from api.auth.deps_router import Principal, PrincipalDep
@@ -39,6 +39,7 @@ from models.action_items import (
     RegroupResult,
     SplitRequest,
 )
+from models.departments import DepartmentRead, DepartmentUpdate
 
 router = api_router("action-items")
 
@@ -236,4 +237,30 @@ def follow_up_stats(
     )
     return FollowUpStats.model_validate(
         {"group_by": group_by, "since": since, "until": as_of, "groups": groups}
+    )
+
+
+@router.get("/departments", response_model=list[DepartmentRead])
+def list_departments(
+    request: Request, principal: PrincipalDep, session: SessionDep
+) -> list[DepartmentRead]:
+    """The organization's departments, the only values an item's ``department`` takes: its
+    categories' default departments, its staff's departments and those an admin named, each
+    with ``label`` in the caller's language, ``labels`` by language and ``missing_labels``.
+    A short list, so it is not paged."""
+    return departments.list_departments(session, principal.org_id, request_language(request))
+
+
+@router.put("/departments/{code}", response_model=DepartmentRead)
+def put_department(
+    request: Request,
+    code: Annotated[str, Path(min_length=1, max_length=64)],
+    body: DepartmentUpdate,
+    principal: PrincipalDep,
+    session: SessionDep,
+) -> DepartmentRead:
+    """An admin's labels for a department (every language it should have; one left out goes
+    back to the built-in label, if any); a new code becomes a department items may be given."""
+    return departments.set_labels(
+        session, principal.org_id, code, body.labels, request_language(request)
     )

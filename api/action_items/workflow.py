@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import col
 
+from api.action_items import departments
 from api.action_items.grouping import get_item, record_event, set_status
 from api.auth import policy
 from api.auth.principal import Principal
@@ -151,6 +152,8 @@ def apply(
             if not value:
                 raise InvalidInput.at(["body", "title"], "may not be blank")
             item.title_edited = True  # no longer regenerated from the reports
+        if field == "department" and value != item.department:
+            departments.check(session, item.organization_id, value, ["body", "department"])
         if field == "due_date":
             # Set by hand (a date, or none): the response-time rules no longer move it.
             item.due_date_manual = True
@@ -292,17 +295,24 @@ def event_reads(session: Session, events: list[ActionEvent]) -> list[ActionEvent
     )
     out = []
     for e in events:
+        kind: Literal["user", "participant", "case_system", "system"]
+        name: str | None = None
         if e.actor_user_id and e.actor_user_id in users:
             u = users[e.actor_user_id]
-            actor = f"user:{u.display_name or u.email}"
+            kind, name = "user", u.display_name or u.email
         elif e.actor_participant_id and e.actor_participant_id in groups:
             # The group only: participant identity is never shown.
-            actor = f"participant:{groups[e.actor_participant_id]}"
+            kind, name = "participant", str(groups[e.actor_participant_id])
         elif e.kind == "case_system":
-            actor = "case_system"  # the organization's Open311 case system (api/outputs/open311)
+            kind = "case_system"  # the organization's Open311 case system (api/outputs/open311)
         else:
-            actor = "system"
-        out.append(ActionEventRead(**columns_for(e, ActionEventRead), actor=actor))
+            kind = "system"
+        actor = f"{kind}:{name}" if name is not None else kind
+        out.append(
+            ActionEventRead(
+                **columns_for(e, ActionEventRead), actor=actor, actor_kind=kind, actor_name=name
+            )
+        )
     return out
 
 
@@ -364,6 +374,11 @@ def bulk(session: Session, principal: Principal, body: BulkRequest) -> BulkOut:
     changes = body.set.model_dump(exclude_unset=True)
     if not changes:
         raise InvalidInput.at(["body", "set"], "say what to change")
+    # An unknown department is the request's mistake, not each item's.
+    if "department" in changes:
+        departments.check(
+            session, principal.org_id, changes["department"], ["body", "set", "department"]
+        )
     update_body = ActionItemUpdate.model_validate(changes)
     results: list[BulkItemResult] = []
     for entry in body.ids:

@@ -62,6 +62,8 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("POST", f"{V1}/areas/{{id}}/regroup"): COORDINATOR_PLUS,
     ("GET", f"{V1}/categories"): ANY_TOKEN,
     ("POST", f"{V1}/categories"): ADMIN_ONLY,
+    ("GET", f"{V1}/departments"): STAFF,
+    ("PUT", f"{V1}/departments/{{code}}"): ADMIN_ONLY,
     ("GET", f"{V1}/walks"): COORDINATOR_PLUS,
     ("POST", f"{V1}/walks"): COORDINATOR_PLUS,
     ("GET", f"{V1}/walks/{{id}}"): COORDINATOR_PLUS,

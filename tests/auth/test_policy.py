@@ -33,9 +33,14 @@ CALLERS = [
 # Created by a client-generated id: an empty body fails validation before any lookup.
 # tests/observations/test_observations.py checks that another organization's id answers 404 there.
 CREATE_BY_CLIENT_ID = {("PUT", "/api/v1/observations/{id}")}
-# Keyed by a class of the caller's own (an asset owner), not by an id another organization could
-# hold: nothing to probe. tests/assets/test_lamps.py configures them.
-OWN_KEYS = {("PUT", "/api/v1/asset-owners/{owner}"), ("DELETE", "/api/v1/asset-owners/{owner}")}
+# Keyed by a class or code of the caller's own (an asset owner, a department), not by an id
+# another organization could hold: nothing to probe. tests/assets/test_lamps.py configures the
+# owners, tests/action_items/test_departments.py the departments.
+OWN_KEYS = {
+    ("PUT", "/api/v1/asset-owners/{owner}"),
+    ("DELETE", "/api/v1/asset-owners/{owner}"),
+    ("PUT", "/api/v1/departments/{code}"),
+}
 
 
 def _role_of(caller: str) -> str:

@@ -50,7 +50,9 @@ class LiveServer:
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir / f"server-{self.port}.log"
 
-    def start(self, timeout: float = 30.0) -> LiveServer:
+    # Generous: on a shared 2-core machine under load, importing the app alone takes 25 s; a
+    # server that starts quickly is not kept waiting by it.
+    def start(self, timeout: float = 90.0) -> LiveServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         env = {
             **os.environ,

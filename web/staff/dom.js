@@ -77,3 +77,20 @@ export function formatDateTime(value, lang) {
     year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit',
   });
 }
+
+/** Ask before a step that is hard to undo: a modal dialog (focus inside, Escape cancels)
+ * with the question, the step's own button and Cancel. Resolves true when confirmed. */
+export function confirmStep(question, confirmLabel, cancelLabel) {
+  return new Promise((resolve) => {
+    const done = (answer) => { dialog.close(); dialog.remove(); resolve(answer); };
+    const dialog = h('dialog', { class: 'confirm', 'aria-labelledby': nextId('confirm') },
+      h('p', { text: question }),
+      h('div', { class: 'buttons' },
+        h('button', { type: 'button', text: confirmLabel, onclick: () => done(true) }),
+        h('button', { type: 'button', class: 'secondary', text: cancelLabel, autofocus: true, onclick: () => done(false) })));
+    dialog.querySelector('p').id = dialog.getAttribute('aria-labelledby');
+    dialog.addEventListener('cancel', (e) => { e.preventDefault(); done(false); });
+    document.body.append(dialog);
+    dialog.showModal();
+  });
+}

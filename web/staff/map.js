@@ -25,3 +25,19 @@ export function statusColourExpression() {
 export function emptyCollection() {
   return { type: 'FeatureCollection', features: [] };
 }
+
+/** Metres between two [lon, lat] points along the sphere: enough to order a few nearby
+ * candidates for a person (the server's own distances come from geo/). */
+export function metresBetween([lon1, lat1], [lon2, lat2]) {
+  const r = Math.PI / 180;
+  const a = Math.sin(((lat2 - lat1) * r) / 2) ** 2
+    + Math.cos(lat1 * r) * Math.cos(lat2 * r) * Math.sin(((lon2 - lon1) * r) / 2) ** 2;
+  return 2 * 6_371_008.8 * Math.asin(Math.sqrt(a));
+}
+
+/** [[west, south], [east, north]] around a [lon, lat] point, `metres` each way. */
+export function boxAround([lon, lat], metres) {
+  const dLat = metres / 111_320;
+  const dLon = metres / (111_320 * Math.cos((lat * Math.PI) / 180));
+  return [[lon - dLon, lat - dLat], [lon + dLon, lat + dLat]];
+}

@@ -371,7 +371,7 @@ def test_coordinator_back_office(page: Any, site: Site, artifacts: Path, backend
         ][0]
     page.get_by_role("link", name="Triage").click()
     page.get_by_role("checkbox", name=f"Select {graffiti['title']}").check()
-    page.get_by_label("Department", exact=True).fill("property")
+    page.get_by_label("Department", exact=True).select_option("property")
     page.get_by_label("Due date").fill("2027-01-15")
     page.get_by_role("button", name="Apply to selected").click()
     page.get_by_role("status").filter(has_text="1 items updated, 0 not.").wait_for()

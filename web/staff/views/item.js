@@ -3,12 +3,48 @@
 import * as api from '../api.js';
 import { announcer, field, formatDate, formatDateTime, h, setTitle, uuid } from '../dom.js';
 import { lang, t } from '../i18n.js';
-import { createMap, fit } from '../map.js';
+import { createMap, emptyCollection, fit } from '../map.js';
 import { session } from '../session.js';
 import { statusBadge } from './items.js';
 
 // The order the buttons appear in: the usual next step first.
 const MOVE_ORDER = ['resolved', 'in_progress', 'planned', 'triaged', 'verified', 'reopened', 'referred', 'wont_fix', 'duplicate'];
+// Events other than a move or a change of fields, said in words (history.<kind>).
+const EVENT_KINDS = ['created', 'photo', 'merged', 'split', 'regroup', 'observation_removed', 'follow_up', 'open311_queued', 'open311_sent', 'open311_update'];
+// The item fields a person changes (field.<name>); others are the system's bookkeeping.
+const FIELDS = ['department', 'due_date', 'assignee_id', 'priority_override', 'title', 'resolution_note', 'owner_type', 'referred_to'];
+
+/** Who did it, in words: the staff member's name, the participant's group, or the system. */
+export function actorName(e) {
+  if (e.actor_kind === 'user') return e.actor_name;
+  if (e.actor_kind === 'participant') return t(`group.${e.actor_name}`);
+  return t(e.actor_kind === 'case_system' ? 'history.case_system' : 'history.system');
+}
+
+/** What happened, in words. */
+export function eventText(e) {
+  if (e.kind === 'created') return t('history.created');
+  if (e.to_status) return `${e.from_status ? t(`status.${e.from_status}`) : '–'} → ${t(`status.${e.to_status}`)}`;
+  const changed = Object.keys(e.changes || {}).filter((f) => FIELDS.includes(f));
+  if (e.kind === 'update' && changed.length) {
+    return t('item.changed', { fields: changed.map((f) => {
+      const [from, to] = e.changes[f];
+      return f === 'department' ? `${t('field.department')} (${session.departmentLabel(from) || '–'} → ${session.departmentLabel(to) || '–'})` : t(`field.${f}`);
+    }).join(', ') });
+  }
+  return EVENT_KINDS.includes(e.kind) ? t(`history.${e.kind}`) : '';
+}
+
+/** The spot as people pass it on: coordinates, a geo: link for the phone's map app, and a
+ * web map. */
+export function placeLinks([lon, lat]) {
+  const la = lat.toFixed(6), lo = lon.toFixed(6);
+  return [
+    h('span', { class: 'coords', text: `${la}, ${lo}` }), ' ',
+    h('a', { href: `geo:${la},${lo}`, text: t('item.open_geo') }), ' · ',
+    h('a', { href: `https://www.openstreetmap.org/?mlat=${la}&mlon=${lo}#map=18/${la}/${lo}`, target: '_blank', rel: 'noopener', text: t('item.open_web_map') }),
+  ];
+}
 
 async function loadItem(id) {
   const res = await api.raw('GET', `/api/v1/action-items/${id}`);
@@ -62,7 +98,8 @@ export async function itemView(main, { args: [id], me }) {
       ...row('item.category', session.categoryLabel(item.category)),
       ...row('item.priority', String(Math.round(item.priority))),
       ...row('item.due', item.due_date ? [formatDate(item.due_date, lang()), item.overdue ? h('span', { class: 'badge overdue', text: t('items.overdue') }) : null] : '–'),
-      ...row('item.department', item.department || '–'),
+      ...row('item.department', session.departmentLabel(item.department) || '–'),
+      ...row('item.place', placeLinks(item.location.coordinates)),
       ...row('item.reports', String(item.observation_count)),
       ...(item.asset ? row('item.lamp', [item.asset.external_id, item.recurring ? h('span', { class: 'badge overdue', text: t('item.recurring') }) : null]) : []),
       ...(item.asset ? row('item.lamp_owner', item.asset.owner_name || t(`owner.${item.asset.owner}`)) : []),
@@ -112,10 +149,12 @@ export async function itemView(main, { args: [id], me }) {
       renderItem();
       announce.className = 'notice ok';
       announce.textContent = t('item.moved', { status: t(`status.${item.status}`) });
+      announce.scrollIntoView({ block: 'nearest' });
       await loadHistory();
     } catch (err) {
       announce.className = 'notice error';
-      announce.textContent = err.status === 412 ? t('item.stale') : err.message;
+      announce.textContent = err.status === 412 ? t('item.stale') : err.text ?? err.message;
+      announce.scrollIntoView({ block: 'nearest' });
       if (err.status === 412) {
         ({ item, etag } = await loadItem(item.id));
         await loadHistory(); // what the other person did
@@ -128,9 +167,8 @@ export async function itemView(main, { args: [id], me }) {
     const events = await api.get(`/api/v1/action-items/${item.id}/history`);
     history.replaceChildren(...events.slice().reverse().map((e) => h('li', {},
       h('time', { datetime: e.created_at, text: formatDateTime(e.created_at, lang()) }), ' ',
-      h('span', { class: 'actor', text: e.actor }), ' ',
-      e.to_status ? h('span', { text: `${e.from_status ? t(`status.${e.from_status}`) : '–'} → ${t(`status.${e.to_status}`)}` }) : null,
-      !e.to_status && Object.keys(e.changes || {}).length ? h('span', { text: t('item.changed', { fields: Object.keys(e.changes).map((f) => t(`field.${f}`)).join(', ') }) }) : null,
+      h('span', { class: 'actor', text: actorName(e) }), ' ',
+      h('span', { text: eventText(e) }),
       e.comment ? h('p', { class: 'comment', text: e.comment }) : null)));
   }
 
@@ -138,12 +176,15 @@ export async function itemView(main, { args: [id], me }) {
     try {
       const data = await api.get(`/api/v1/action-items/${item.id}/observations`);
       const rows = Array.isArray(data) ? data : data.items || data.features || [];
+      members = rows.map((o) => o.properties || o).filter((p) => p.location);
+      showMembers();
       observations.replaceChildren(...rows.map((o) => {
         const p = o.properties || o;
         const imgs = (p.photos || []).map((ph) => thumb(ph, t('item.photo_alt')));
         return h('li', {},
           h('strong', { text: session.categoryLabel(p.category) }), ' ',
           h('time', { datetime: p.recorded_at, text: formatDateTime(p.recorded_at, lang()) }),
+          p.participant_group ? ` · ${t(`group.${p.participant_group}`)}` : null,
           p.note ? h('p', { text: p.note }) : null,
           h('div', { class: 'thumbs' }, imgs));
       }));
@@ -153,6 +194,16 @@ export async function itemView(main, { args: [id], me }) {
     }
   }
 
+  // The item's reports as dots around its spot, once both the map and the list are here.
+  let members = [];
+  const memberCollection = () => ({ type: 'FeatureCollection', features: members.map((p) => ({ type: 'Feature', geometry: p.location, properties: {} })) });
+  function showMembers() {
+    const source = map?.getSource('members');
+    if (!source) return;
+    source.setData(memberCollection());
+    mapEl.dataset.members = String(members.length); // what the map draws, for tests and tools
+    fit(map, [memberCollection(), { type: 'FeatureCollection', features: [{ type: 'Feature', geometry: item.location }] }], 18);
+  }
   const mapEl = h('div', { class: 'map small', role: 'region', 'aria-label': t('item.map') });
   main.append(
     h('p', {}, h('a', { href: me.role === 'planner' ? '#/map' : '#/items', text: t('item.back') })),
@@ -190,7 +241,11 @@ export async function itemView(main, { args: [id], me }) {
     m.addSource('item', { type: 'geojson', data: fc });
     m.addLayer({ id: 'item-area', type: 'fill', source: 'item', filter: ['==', ['geometry-type'], 'Polygon'], paint: { 'fill-color': '#f59e0b', 'fill-opacity': 0.3 } });
     m.addLayer({ id: 'item-point', type: 'circle', source: 'item', filter: ['==', ['geometry-type'], 'Point'], paint: { 'circle-color': '#c2410c', 'circle-radius': 9, 'circle-stroke-color': '#fff', 'circle-stroke-width': 2 } });
+    m.addSource('members', { type: 'geojson', data: emptyCollection() });
+    m.addLayer({ id: 'item-members', type: 'circle', source: 'members', paint: { 'circle-color': '#1d4ed8', 'circle-radius': 5, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1.5 } });
     if (item.footprint) fit(m, fc, 18);
+    showMembers();
+    mapEl.dataset.ready = 'true';
   }).catch(() => {});
   return () => map?.remove();
 }

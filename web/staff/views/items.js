@@ -17,13 +17,17 @@ export function statusBadge(status) {
 
 export async function itemsView(main, { params, me }) {
   setTitle(t('items.title'));
-  const department = h('input', { type: 'text', name: 'department', list: 'departments' });
+  const department = h('select', { name: 'department' }, option('', t('filter.all_departments')),
+    session.departmentChoices().map((d) => option(d.code, d.label)));
   const status = h('select', { name: 'status' }, option('', t('filter.open')),
     OPEN_STATUSES.map((s) => option(s, t(`status.${s}`))), option('resolved', t('status.resolved')));
   const category = h('select', { name: 'category' }, option('', t('filter.all_categories')),
     session.categories.filter((c) => c.actionable).map((c) => option(c.code, session.categoryLabel(c.code))));
   const overdue = h('input', { type: 'checkbox', name: 'overdue' });
-  department.value = params.has('department') ? params.get('department') : me.department || '';
+  const wanted = params.has('department') ? params.get('department') : me.department || '';
+  // A department the list lacks (an old link) is kept as a choice rather than dropped.
+  if (wanted && !session.departments.some((d) => d.code === wanted)) department.append(option(wanted, wanted));
+  department.value = wanted;
   status.value = params.get('status') || '';
   category.value = params.get('category') || '';
   overdue.checked = params.get('overdue') === 'true';
@@ -45,7 +49,7 @@ export async function itemsView(main, { params, me }) {
     setParams(q);
     summary.textContent = t('loading');
     const page = await api.get(`/api/v1/action-items${api.query({
-      department: department.value.trim(),
+      department: department.value,
       status: status.value ? [status.value] : OPEN_STATUSES,
       category: category.value,
       overdue: overdue.checked ? 'true' : '',
@@ -70,7 +74,6 @@ export async function itemsView(main, { params, me }) {
       field(t('filter.status'), status),
       field(t('filter.category'), category),
       h('label', { class: 'check' }, overdue, t('filter.overdue_only'))),
-    h('datalist', { id: 'departments' }, [...new Set(session.categories.map((c) => c.default_department).filter(Boolean))].map((d) => option(d, d))),
     summary,
     h('div', { class: 'table-wrap' }, table));
   await refresh();

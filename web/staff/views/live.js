@@ -1,9 +1,10 @@
 // A running walk, live: the route and the observations as they arrive (polled every 5 s).
 import * as api from '../api.js';
-import { formatDateTime, h, setTitle } from '../dom.js';
+import { announcer, formatDateTime, h, setTitle } from '../dom.js';
 import { lang, locale, t, tn } from '../i18n.js';
 import { createMap, emptyCollection, fit } from '../map.js';
 import { session } from '../session.js';
+import { confirmWalkStep } from './walks.js';
 
 const POLL_MS = 5000;
 
@@ -13,10 +14,25 @@ export async function liveView(main, { args: [id] }) {
   const status = h('p', { role: 'status', class: 'count' });
   const list = h('ol', { class: 'live-list', 'aria-label': t('live.list') });
   const mapEl = h('div', { class: 'map medium', role: 'region', 'aria-label': t('live.map') });
+  const announce = announcer();
+  const state = h('span', { text: t(`walk.${walk.status}`) });
+  // Ending is here too, where the coordinator watches the walk; it asks first.
+  const end = h('button', { type: 'button', class: 'secondary', text: t('walks.end'), 'aria-label': t('walks.end_for', { title: walk.title }), hidden: walk.status !== 'active', onclick: async () => {
+    if (!(await confirmWalkStep(walk, 'completed'))) return;
+    try {
+      Object.assign(walk, await api.patch(`/api/v1/walks/${walk.id}`, { status: 'completed' }));
+      state.textContent = t(`walk.${walk.status}`);
+      end.hidden = true;
+      announce.textContent = t('walks.status_changed', { title: walk.title, status: t(`walk.${walk.status}`) });
+    } catch (err) {
+      announce.textContent = err.text ?? err.message;
+    }
+  } });
   main.append(
     h('p', {}, h('a', { href: '#/walks', text: t('join.back') })),
     h('h1', { text: `${t('live.title')}: ${walk.title}` }),
-    h('p', {}, t(`walk.${walk.status}`), ' · ', t('walks.col.code'), ' ', h('code', { text: walk.join_code })),
+    h('p', {}, state, ' · ', t('walks.col.code'), ' ', h('code', { text: walk.join_code }), ' ', end),
+    announce,
     status,
     h('div', { class: 'item-grid' }, h('section', { 'aria-label': t('live.list') }, list), mapEl));
 

@@ -1,22 +1,36 @@
 // Walks: the list with start/end, and a new walk with a route drawn on the map or uploaded
 // as GeoJSON or GPX.
 import * as api from '../api.js';
-import { announcer, field, formatDateTime, h, listTable, option, setTitle } from '../dom.js';
+import { announcer, confirmStep, field, formatDateTime, h, listTable, option, setTitle } from '../dom.js';
 import { lang, t, tn } from '../i18n.js';
 import { createMap, emptyCollection, fit } from '../map.js';
+
+/** Starting a walk planned for later, or ending a live one, asks first: one stray click
+ * would open the walk to joining days early, or close it on the participants mid-walk. */
+export function confirmWalkStep(w, status) {
+  if (status === 'active' && w.starts_at && new Date(w.starts_at) - Date.now() > 60 * 60 * 1000) {
+    return confirmStep(t('walks.confirm_early_start', { title: w.title, when: formatDateTime(w.starts_at, lang()) }), t('walks.start'), t('walks.cancel'));
+  }
+  if (status === 'completed') {
+    return confirmStep(t('walks.confirm_end', { title: w.title }), t('walks.end'), t('walks.cancel'));
+  }
+  return Promise.resolve(true);
+}
 
 export async function walksView(main) {
   setTitle(t('walks.title'));
   const announce = announcer();
   // Start and end, from the buttons of each row.
   const setStatus = async (w, status) => {
+    if (!(await confirmWalkStep(w, status))) return;
     try {
       await api.patch(`/api/v1/walks/${w.id}`, { status });
       announce.textContent = t('walks.status_changed', { title: w.title, status: t(`walk.${status}`) });
       await walks.refresh();
     } catch (err) {
-      announce.textContent = err.message;
+      announce.textContent = err.text ?? err.message;
     }
+    announce.scrollIntoView({ block: 'nearest' });
   };
   const walks = listTable({
     caption: t('walks.table'),
