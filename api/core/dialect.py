@@ -34,6 +34,7 @@ from sqlalchemy import (
     Connection,
     Date,
     Engine,
+    Integer,
     LargeBinary,
     Select,
     String,
@@ -574,11 +575,14 @@ def as_mvt(
     columns: list[tuple[str, Any]],
     extent: int,
     buffer: int,
+    projected: bool = False,
 ) -> bytes:
-    """PostGIS: the rows of ``stmt`` as one MVT layer (``ST_AsMVTGeom`` clips and quantises)."""
+    """PostGIS: the rows of ``stmt`` as one MVT layer (``ST_AsMVTGeom`` clips and quantises).
+    ``projected``: ``geom`` is in Web Mercator already."""
     z, x, y = tile
     envelope = func.ST_TileEnvelope(z, x, y)
-    mvt_geom = func.ST_AsMVTGeom(func.ST_Transform(geom, 3857), envelope, extent, buffer, True)
+    merc = geom if projected else func.ST_Transform(geom, 3857)
+    mvt_geom = func.ST_AsMVTGeom(merc, envelope, extent, buffer, True)
     rows = stmt.with_only_columns(
         mvt_geom.label("geom"), *[expr.label(name) for name, expr in columns]
     ).subquery("t")
@@ -590,6 +594,22 @@ def as_mvt(
         select(func.ST_AsMVT(literal_column("q"), layer, extent, "geom")).select_from(inner)
     )
     return bytes(data) if data else b""
+
+
+def web_mercator_point(session: Session, x: Any, y: Any) -> Any:
+    """A point in Web Mercator (EPSG:3857) from two metre columns."""
+    if _sqlite(session):
+        return func.MakePoint(x, y, 3857)
+    return func.ST_SetSRID(func.ST_MakePoint(x, y), 3857)
+
+
+def cell_index(session: Session, value: Any) -> Any:
+    """``floor(value)`` as an integer, for a non-negative ``value`` (a grid cell's number).
+    PostgreSQL's integer cast rounds, so it floors first; SQLite's truncates, which is the
+    floor of a non-negative number (its ``floor`` needs the optional math functions)."""
+    if _sqlite(session):
+        return cast(value, Integer)
+    return cast(func.floor(value), Integer)
 
 
 # --- Rollups: atomic counter upserts ----------------------------------------------------------
