@@ -596,6 +596,17 @@ def as_mvt(
     return bytes(data) if data else b""
 
 
+def cluster_on(conn: Connection, table: str, index: str) -> bool:
+    """PostgreSQL: rewrite ``table`` in the order of ``index``, mark the index for later plain
+    ``CLUSTER`` runs, and refresh the planner's statistics. SQLite: nothing (False)."""
+    if _sqlite(conn):
+        return False
+    conn.exec_driver_sql(f'ALTER TABLE "{table}" CLUSTER ON "{index}"')
+    conn.exec_driver_sql(f'CLUSTER "{table}" USING "{index}"')
+    conn.exec_driver_sql(f'ANALYZE "{table}"')
+    return True
+
+
 def web_mercator_point(session: Session, x: Any, y: Any) -> Any:
     """A point in Web Mercator (EPSG:3857) from two metre columns."""
     if _sqlite(session):
