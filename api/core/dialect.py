@@ -21,6 +21,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -59,6 +60,8 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from api.core.spatial import geom_literal
+from geo.mercator import MAX_LATITUDE
+from geo.units import EARTH_RADIUS_M
 from models.base import SRID
 
 Bind = Session | Connection | Engine
@@ -605,6 +608,20 @@ def cluster_on(conn: Connection, table: str, index: str) -> bool:
     conn.exec_driver_sql(f'CLUSTER "{table}" USING "{index}"')
     conn.exec_driver_sql(f'ANALYZE "{table}"')
     return True
+
+
+def web_mercator_xy(session: Session, geom: Any) -> tuple[Any, Any]:
+    """A point column's Web Mercator x and y in metres. PostgreSQL computes the spherical
+    formulas (``geo.mercator.from_lonlat``) inline: an eighth of the time of ``ST_Transform``,
+    whose per-row PROJ call dominated a z14 tile of thousands of points. SQLite's ``ln`` and
+    ``tan`` are optional, so SpatiaLite reprojects."""
+    if _sqlite(session):
+        g = func.ST_Transform(geom, 3857)
+        return func.ST_X(g), func.ST_Y(g)
+    lat = func.greatest(func.least(func.ST_Y(geom), MAX_LATITUDE), -MAX_LATITUDE)
+    x = EARTH_RADIUS_M * func.radians(func.ST_X(geom))
+    y = EARTH_RADIUS_M * func.ln(func.tan(math.pi / 4 + func.radians(lat) / 2))
+    return x, y
 
 
 def web_mercator_point(session: Session, x: Any, y: Any) -> Any:

@@ -420,6 +420,22 @@ def test_cell_index_is_the_floor(session: Session, value: float, cell: int) -> N
     assert session.scalar(select(dialect.cell_index(session, literal(value)))) == cell
 
 
+@pytest.mark.parametrize(
+    ("lon", "lat"),
+    [
+        pytest.param(5.73, 58.85, id="sandnes"),
+        pytest.param(-70.6, -33.4, id="south-west"),
+        pytest.param(0.0, 0.0, id="origin"),
+    ],
+)
+def test_web_mercator_xy_is_geo_mercator(session: Session, lon: float, lat: float) -> None:
+    x, y = dialect.web_mercator_xy(session, spatial.geom_literal(Point(lon, lat)))
+    got = session.execute(select(x, y)).one()
+    want = mercator.from_lonlat(lon, lat)
+    assert got[0] == pytest.approx(want[0], abs=1e-3)
+    assert got[1] == pytest.approx(want[1], abs=1e-3)
+
+
 def test_web_mercator_point(session: Session) -> None:
     x, y = mercator.from_lonlat(5.73, 58.85)
     point = dialect.web_mercator_point(session, literal(x), literal(y))

@@ -160,11 +160,11 @@ def cluster_cells(
     belongs to one tile only."""
     minx, miny, maxx, maxy = t.mercator_bounds()
     size = (maxx - minx) * CLUSTER_PIXELS / mercator.TILE_PIXELS  # metres
-    g = dialect.transform(c.shown_geom, WEB_MERCATOR)
+    x, y = dialect.web_mercator_xy(session, c.shown_geom)
     points = (
         c.select(principal)
         .where(c.bbox_condition(session, t.lonlat_bounds()))
-        .with_only_columns(func.ST_X(g).label("x"), func.ST_Y(g).label("y"))
+        .with_only_columns(x.label("x"), y.label("y"))
         .subquery("p")
     )
     cx = dialect.cell_index(session, (points.c.x - minx) / size)
