@@ -1,5 +1,5 @@
 """The ``safewalk`` command: init, serve, migrate, import-areas, import-assets, basemap, demo,
-purge, backup, restore, notify.
+purge, maintain, backup, restore, notify.
 
 Non-interactive."""
 
@@ -402,6 +402,18 @@ def cmd_purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_maintain(_args: argparse.Namespace) -> int:
+    from api.jobs.maintain import maintain
+
+    engine = create_db_engine(get_settings().resolved_owner_database_url)
+    try:
+        for step in maintain(engine):
+            print(step.message)
+    finally:
+        engine.dispose()
+    return 0
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     from api.jobs.backup import backup
 
@@ -513,6 +525,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--org", help="organization slug (default: every organization, and the sweep)")
     p.add_argument("--dry-run", action="store_true", help="count what would go; change nothing")
     p.set_defaults(func=cmd_purge)
+    p = sub.add_parser(
+        "maintain",
+        help="cluster the observation table on its spatial index (PostgreSQL; at a quiet hour)",
+    )
+    p.set_defaults(func=cmd_maintain)
 
     p = sub.add_parser("backup", help="snapshot the database and the media into a new directory")
     p.add_argument("dir")

@@ -62,7 +62,8 @@ class Server(LiveServer):
         args += ["--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)]
         return Popen(args, env=env, stdout=log, stderr=STDOUT, cwd=ROOT)
 
-    def start(self, timeout: float = 60.0) -> Server:
+    # Generous: on a shared, saturated machine two workers importing the app take minutes.
+    def start(self, timeout: float = 240.0) -> Server:
         super().start(timeout)
         # /readyz answers as soon as one worker listens; wait for all of them.
         deadline = time.monotonic() + timeout

@@ -10,7 +10,10 @@ throughputs and their ratio, measured in one run (goal >= 0.7).
 
 Tiles: z14 tiles over the loaded observations, requested through the ASGI app; prints the
 median and p95 latency and the features per tile (aim: <= 50 ms at z14 over 1,000,000 on
-PostGIS).
+PostGIS). Below z15 a tile is counts per cell; the anchor, from the same run and the same
+tiles, is the tile with every point in it (``render_points``, what z14 was before), both
+rendered in-process, alternating. The table is clustered on its spatial index first
+(``safewalk maintain``'s job) unless --no-maintain.
 """
 
 from __future__ import annotations
@@ -39,7 +42,9 @@ from api.app import create_app  # noqa: E402
 from api.auth import tokens as token_service  # noqa: E402
 from api.auth.deps_router import Principal  # noqa: E402
 from api.core.db import create_db_engine, make_sessionmaker  # noqa: E402
+from api.jobs.maintain import maintain  # noqa: E402
 from api.outputs.ogc import service as ogc  # noqa: E402
+from api.outputs.tiles import service as tiles  # noqa: E402
 from api.settings import Settings  # noqa: E402
 from models import Observation, User  # noqa: E402
 from models.tokens import TokenCreate  # noqa: E402
@@ -130,6 +135,29 @@ async def time_tiles(
     return timings, sizes
 
 
+def time_anchor(engine: Any, user: Any, z: int, count: int) -> tuple[list[float], list[float]]:
+    """The same tiles in-process: clustered (``render``) and every point (``render_points``)."""
+    rnd = random.Random(14)
+    clustered, points = [], []
+    who = Principal(kind="staff", organization_id=user.organization_id, user=user)
+    c = ogc.get_collection("observations")
+    with make_sessionmaker(engine)() as s:
+        caller = ogc.for_caller(s, who, c)
+        for i in range(count + 3):
+            lon = MIN_LON + 0.02 + rnd.random() * (MAX_LON - MIN_LON - 0.04)
+            lat = MIN_LAT + 0.01 + rnd.random() * (MAX_LAT - MIN_LAT - 0.02)
+            t = tiles.Tile(z, *tile_of(lon, lat, z))
+            pair = [("c", lambda t=t: tiles.render(s, who, c, t)),
+                    ("p", lambda t=t: tiles.render_points(s, who, caller, t))]  # fmt: skip
+            for name, fn in pair if i % 2 else reversed(pair):
+                t0 = time.perf_counter()
+                fn()
+                s.rollback()
+                if i >= 3:
+                    (clustered if name == "c" else points).append(time.perf_counter() - t0)
+    return clustered, points
+
+
 def _app(url: str, tmp: str, engine: Any) -> Any:
     settings = Settings(
         environment="test", data_dir=Path(tmp), database_url=url, secret_key="b" * 64
@@ -179,7 +207,12 @@ def bench_items(backend: str, n: int) -> None:
 
 
 def bench_tiles(
-    backend: str, n: int, zooms: list[int], count: int, reuse: str | None = None
+    backend: str,
+    n: int,
+    zooms: list[int],
+    count: int,
+    reuse: str | None = None,
+    maintain_first: bool = True,
 ) -> None:
     """``reuse``: the URL of a database already loaded by bench_feeds.load, left as it is."""
     name = "safewalk_bench_readers_tiles"
@@ -195,6 +228,10 @@ def bench_tiles(
                     user = s.scalars(select(User)).one()
                     n = s.scalar(select(func.count()).select_from(Observation)) or 0
             load_s = time.perf_counter() - t0
+            if maintain_first:
+                t0 = time.perf_counter()
+                for step in maintain(engine):
+                    print(f"  {step.message} ({time.perf_counter() - t0:.1f} s)")
             app = _app(url, tmp, engine)
             headers = _basic(_token(engine, user))
             for z in zooms:
@@ -210,6 +247,12 @@ def bench_tiles(
                 print(
                     f"  latency: median {statistics.median(ms):.1f} ms, p95 {p95:.1f} ms, max {ms[-1]:.1f} ms  (aim at z14: <= 50 ms)"
                 )
+                if z < tiles.CLUSTER_ZOOM:
+                    cl, pts = time_anchor(engine, user, z, count)
+                    mc, mp = statistics.median(cl) * 1000, statistics.median(pts) * 1000
+                    print(
+                        f"  in-process, same tiles: clustered median {mc:.1f} ms, every point (anchor) median {mp:.1f} ms: {mp / mc:.1f}x faster"
+                    )
             engine.dispose()
         finally:
             if reuse is None:
@@ -224,11 +267,19 @@ def main() -> None:
     p.add_argument("--zoom", type=int, nargs="+", default=[14, 16])
     p.add_argument("--tiles", type=int, default=60)
     p.add_argument("--tiles-url", help="reuse a database loaded by bench_feeds.load")
+    p.add_argument("--no-maintain", action="store_true", help="do not cluster the table first")
     args = p.parse_args()
     if args.items_n:
         bench_items(args.backend, args.items_n)
     if args.tiles_n:
-        bench_tiles(args.backend, args.tiles_n, args.zoom, args.tiles, args.tiles_url)
+        bench_tiles(
+            args.backend,
+            args.tiles_n,
+            args.zoom,
+            args.tiles,
+            args.tiles_url,
+            maintain_first=not args.no_maintain,
+        )
 
 
 if __name__ == "__main__":

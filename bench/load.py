@@ -289,7 +289,7 @@ def report(
             f"{c['stale']:>7}{c['refused']:>8}{c['4xx']:>5}{c['5xx']:>5}{c['transport']:>10}"
         )
     print(f"  {total:,} requests, {total / seconds:,.0f}/s; {len(stats.acknowledged):,} "
-          f"observations acknowledged, {missing} of them missing from the database; "
+          f"observations acknowledged, {missing} lost (acknowledged, missing from the database); "
           f"{stats.failed_items} batch items failed")  # fmt: skip
     print(f"  errors (5xx + transport + failed batch items + lost): "
           f"{errors + stats.failed_items + missing}")  # fmt: skip

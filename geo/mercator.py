@@ -19,6 +19,7 @@ __all__ = [
     "HALF_WORLD_M",
     "MAX_LATITUDE",
     "from_lonlat",
+    "pixel_cell",
     "tile_bounds",
     "to_lonlat",
     "to_lonlat_bounds",
@@ -75,6 +76,14 @@ def world_pixel(lon: float, lat: float, z: int) -> tuple[float, float]:
     return (mx + HALF_WORLD_M) / (2 * HALF_WORLD_M) * size, (HALF_WORLD_M - my) / (
         2 * HALF_WORLD_M
     ) * size
+
+
+def pixel_cell(lon: float, lat: float, z: int, pixels: int) -> tuple[int, int]:
+    """The square of ``pixels`` x ``pixels`` screen pixels holding (lon, lat) at zoom ``z``,
+    numbered over the whole world from its north-west corner (``pixels`` divides 256, so a
+    square lies in one tile)."""
+    px, py = world_pixel(lon, lat, z)
+    return int(px // pixels), int(py // pixels)
 
 
 def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:

@@ -312,3 +312,30 @@ def test_purge_dry_run_then_for_real_then_nothing(
     assert "nothing to purge" in out
     assert cli.main(["purge", "--org", "nowhere"]) == 1
     assert "no organization with slug 'nowhere'" in capsys.readouterr().err
+
+
+def test_maintain_clusters_on_postgresql_and_says_so_on_sqlite(
+    env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["migrate"]) == 0
+    capsys.readouterr()
+    assert cli.main(["maintain"]) == 0
+    out = capsys.readouterr().out
+    engine = create_db_engine(env)
+    try:
+        if engine.dialect.name == "sqlite":
+            assert "observation: nothing to do on SQLite" in out
+        else:
+            assert "observation: clustered on idx_observation_location and analysed" in out
+            with engine.connect() as conn:
+                clustered = (
+                    conn.exec_driver_sql(
+                        "SELECT i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+                        "WHERE x.indrelid = 'observation'::regclass AND x.indisclustered"
+                    )
+                    .scalars()
+                    .all()
+                )
+            assert clustered == ["idx_observation_location"]
+    finally:
+        engine.dispose()

@@ -54,6 +54,7 @@ from models import (
     Moderation,
     Observation,
     Participant,
+    Webhook,
     utcnow,
 )
 from models.organizations import Language
@@ -536,9 +537,10 @@ def rows_of(table: Table, obj: Any) -> dict[str, Any]:
     }
 
 
-def tell(session: Session, grouped: Grouped) -> None:
+def tell(session: Session, grouped: Grouped, *, hooks: Sequence[Webhook] | None = None) -> None:
     """Referrals of new lamp items to the lamps' owners, then notices for the chunk's new and
-    reopened items, once they are written complete."""
+    reopened items, once they are written complete (``hooks``: the organization's active
+    webhooks, when the caller read them already)."""
     for obj in grouped.created:
         seed = grouped.lamp_seeds.get(obj.id)
         if seed is not None:
@@ -549,5 +551,5 @@ def tell(session: Session, grouped: Grouped) -> None:
     for item_id, before in grouped.reopened:
         item = session.get(ActionItem, item_id, populate_existing=True)
         if item is not None:
-            notices.status_changed(session, item, before)
-    notices.items_created(session, grouped.created)
+            notices.status_changed(session, item, before, hooks=hooks)
+    notices.items_created(session, grouped.created, hooks=hooks)

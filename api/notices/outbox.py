@@ -279,6 +279,7 @@ def status_changed(
     *,
     actor: Principal | None = None,
     comment: str | None = None,
+    hooks: Sequence[Webhook] | None = None,
 ) -> None:
     """The item moved from ``before`` to its status now (by anyone, or by the service)."""
     with session.no_autoflush:
@@ -295,7 +296,10 @@ def status_changed(
             "from_status": before,
             "to_status": str(item.status),
         }
-        emit(session, item.organization_id, WebhookEvent.action_item_status_changed, data)
+        emit(
+            session, item.organization_id, WebhookEvent.action_item_status_changed, data,
+            hooks=hooks,
+        )  # fmt: skip
 
 
 def item_changed(
@@ -328,9 +332,11 @@ def item_changed(
             emit(session, item.organization_id, WebhookEvent.action_item_updated, data)
 
 
-def items_created(session: Session, items: Sequence[ActionItem]) -> None:
+def items_created(
+    session: Session, items: Sequence[ActionItem], *, hooks: Sequence[Webhook] | None = None
+) -> None:
     """``item_created`` for many new items of one organization, with one read of each kind:
-    the departments' staff, their choices, the webhooks."""
+    the departments' staff, their choices, the webhooks (unless the caller read ``hooks``)."""
     if not items:
         return
     with session.no_autoflush:
@@ -341,7 +347,8 @@ def items_created(session: Session, items: Sequence[ActionItem]) -> None:
             for user in _staff(session, org_id, col(User.department).in_(wanted)):
                 staff[str(user.department)].append(user)
         prefs = preferences_of(session, {u.id for people in staff.values() for u in people})
-        hooks = active_hooks(session, org_id)
+        if hooks is None:
+            hooks = active_hooks(session, org_id)
         for item in items:
             notify(
                 session, org_id, NoticeKind.item_created, staff.get(item.department or "", []),
@@ -354,13 +361,20 @@ def items_created(session: Session, items: Sequence[ActionItem]) -> None:
                 )  # fmt: skip
 
 
-def observations_created(session: Session, observations: Sequence[Observation]) -> None:
-    """``observation_created`` for many observations of one organization (one webhook read)."""
+def observations_created(
+    session: Session,
+    observations: Sequence[Observation],
+    *,
+    hooks: Sequence[Webhook] | None = None,
+) -> None:
+    """``observation_created`` for many observations of one organization (one webhook read,
+    none when the caller read ``hooks`` with ``active_hooks`` already)."""
     if not observations:
         return
     with session.no_autoflush:
         org_id = observations[0].organization_id
-        hooks = active_hooks(session, org_id)
+        if hooks is None:
+            hooks = active_hooks(session, org_id)
         if not hooks:
             return
         for obs in observations:

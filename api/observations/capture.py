@@ -4,12 +4,14 @@ Capture is keyed by the client's UUID. An identical replay answers with the stor
 same id with another body is a conflict. A chunk (a single PUT is a chunk of one, a batch is
 cut into chunks of ``BATCH_CHUNK``) goes through the same steps whatever its size:
 
-1. read what it needs once: the ids already stored, the walks, the areas around its points;
+1. read what it needs once: the ids already stored, the walks, the areas around its points
+   (and, once per request, the organization's webhooks);
 2. check and place every observation in Python (area, darkness, H3 cells, held or not); an
    observation that fails its checks is answered alone and leaves the others alone;
 3. take the groups' locks, then write in a fixed number of statements (``_write_chunk``):
    grouping (``api.action_items.chunk``: the touched items read once, refreshed once), one
-   INSERT of the observations, one upsert per rollup, the notices.
+   INSERT of the observations, one upsert per rollup, the notices (written, not read: the
+   webhooks were read in step 1).
 
 Only step 3 holds locks, inside one savepoint: a transient failure (a deadlock, an item moved
 underneath) undoes the chunk's writes and runs them again; one that persists fails the chunk's
@@ -66,6 +68,7 @@ from models import (
     Organization,
     Walk,
     WalkStatus,
+    Webhook,
     utcnow,
 )
 from models.observations import BatchItemResult, BatchOut, ObservationIn
@@ -149,6 +152,8 @@ class _Context:
     fences: WalkFences = field(default_factory=WalkFences)
     walks: dict[uuid.UUID, Walk | None] = field(default_factory=dict)
     areas: dict[uuid.UUID, Area] = field(default_factory=dict)
+    # The organization's active webhooks, read once per request before any lock is taken.
+    hooks: list[Webhook] | None = None
 
     @property
     def cats_by_id(self) -> dict[uuid.UUID, Category]:
@@ -394,6 +399,8 @@ def _check(session: Session, ctx: _Context, entries: list[_Entry]) -> list[_Entr
     """Check each entry alone (in the order of the checks of one observation), reading the
     walks once and the areas around the points, with the walks' own, once."""
     _walks(session, ctx, {e.body.walk_id for e in entries})
+    if ctx.hooks is None:
+        ctx.hooks = notices.active_hooks(session, ctx.principal.org_id)
     ok: list[_Entry] = []
     for e in entries:
         try:
@@ -549,8 +556,8 @@ def _write_chunk(session: Session, ctx: _Context, observations: list[Observation
         table: Any = Observation.__table__  # type: ignore[attr-defined]
         dialect.bulk_insert(session, table, [item_chunk.rows_of(table, o) for o in observations])
         hotspot_rollup.added(session, observations)
-        item_chunk.tell(session, grouped)
-        notices.observations_created(session, observations)
+        item_chunk.tell(session, grouped, hooks=ctx.hooks)
+        notices.observations_created(session, observations, hooks=ctx.hooks)
         session.flush()
         savepoint.commit()
     except BaseException:

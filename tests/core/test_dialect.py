@@ -406,6 +406,45 @@ def test_vector_tile_where_the_database_encodes_it(session: Session, scene: Scen
     assert titles == set(POINTS) - {"far *[Oslo]?"}
 
 
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        pytest.param(0.0, 0, id="zero"),
+        pytest.param(0.4, 0, id="below-half"),
+        pytest.param(0.6, 0, id="above-half-floors-not-rounds"),
+        pytest.param(31.999, 31, id="last-cell"),
+        pytest.param(7.0, 7, id="on-an-edge"),
+    ],
+)
+def test_cell_index_is_the_floor(session: Session, value: float, cell: int) -> None:
+    assert session.scalar(select(dialect.cell_index(session, literal(value)))) == cell
+
+
+@pytest.mark.parametrize(
+    ("lon", "lat"),
+    [
+        pytest.param(5.73, 58.85, id="sandnes"),
+        pytest.param(-70.6, -33.4, id="south-west"),
+        pytest.param(0.0, 0.0, id="origin"),
+    ],
+)
+def test_web_mercator_xy_is_geo_mercator(session: Session, lon: float, lat: float) -> None:
+    x, y = dialect.web_mercator_xy(session, spatial.geom_literal(Point(lon, lat)))
+    got = session.execute(select(x, y)).one()
+    want = mercator.from_lonlat(lon, lat)
+    assert got[0] == pytest.approx(want[0], abs=1e-3)
+    assert got[1] == pytest.approx(want[1], abs=1e-3)
+
+
+def test_web_mercator_point(session: Session) -> None:
+    x, y = mercator.from_lonlat(5.73, 58.85)
+    point = dialect.web_mercator_point(session, literal(x), literal(y))
+    back = func.ST_Transform(point, 4326)
+    lon, lat = session.execute(select(func.ST_X(back), func.ST_Y(back))).one()
+    assert lon == pytest.approx(5.73, abs=1e-9)
+    assert lat == pytest.approx(58.85, abs=1e-9)
+
+
 # --- writes -------------------------------------------------------------------------------------
 
 

@@ -376,3 +376,51 @@ def test_statements_per_observation(session: Session, scene: dict[str, Any]) -> 
     # The goal is 8; see docs/benchmarks.md for the statements a single PUT still takes (a
     # lighting report's lamp snapping is one of them).
     assert len(seen) <= 14, "\n".join(seen)
+
+
+def test_group_locks_are_held_for_the_writes_only(
+    session: Session, scene: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Per chunk, the lock (PostgreSQL's advisory group lock; on SQLite the write lock its
+    first write takes) comes after every check's read and every observation's placement, and
+    the checkpoint (the router's commit) comes right after the writes: no lock is held while
+    Python checks, places or answers."""
+    who = scene["who"]
+    marks: list[tuple[str, int]] = []  # (what, statements seen when it happened)
+    with _statements(session) as seen:
+        for name in ("_validate", "_place"):
+            real = getattr(capturing, name)
+
+            def spy(*a: Any, _real: Any = real, _name: str = name, **kw: Any) -> Any:
+                marks.append((_name, len(seen)))
+                return _real(*a, **kw)
+
+            monkeypatch.setattr(capturing, name, spy)
+        raw = [b.model_dump(mode="json") for b in _bodies(scene, 40, seed=5)]
+        out = capturing.capture_batch(
+            session, who, raw, checkpoint=lambda: marks.append(("checkpoint", len(seen)))
+        )
+    assert out.created == 40
+    reads = ("FROM walk", "FROM area", "FROM asset", "FROM webhook", "observation.body_hash")
+    start = 0
+    chunks = 0
+    for what, at in marks:
+        if what != "checkpoint":
+            continue
+        stmts = seen[start:at]
+        locked = next(
+            i
+            for i, s in enumerate(stmts)
+            if "pg_advisory_xact_lock" in s or s.lstrip().startswith(("INSERT", "UPDATE"))
+        )
+        lock_at = start + locked
+        # Every placement and check of the chunk happened before its lock ...
+        work = [a for w, a in marks if w != "checkpoint" and start <= a <= at]
+        assert work
+        assert all(a <= lock_at for a in work)
+        # ... and no check's read was made while it was held.
+        bad = [s for s in stmts[locked:] if any(r in s for r in reads)]
+        assert not bad, bad
+        start = at
+        chunks += 1
+    assert chunks == 2

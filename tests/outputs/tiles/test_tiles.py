@@ -73,11 +73,17 @@ def test_observation_tile_decodes_with_the_features_of_the_tile(readers: Readers
 
 
 def test_overview_tiles_carry_styling_properties_only(readers: Readers) -> None:
-    x, y = tile_of((MIN_LON + MAX_LON) / 2, (MIN_LAT + MAX_LAT) / 2, 13)
-    layer = decode(readers.get(f"/tiles/observations/13/{x}/{y}.mvt").content)["observations"]
-    visible = list(readers.data.observations.values())  # none sensitive here
+    """z15 (the first zoom of points, not counts, and below the ids' zoom)."""
+    x, y = tile_of((MIN_LON + MAX_LON) / 2, (MIN_LAT + MAX_LAT) / 2, 15)
+    t = Tile(15, x, y)
+    layer = decode(readers.get(f"/tiles/observations/15/{x}/{y}.mvt").content)["observations"]
+    visible = [
+        o for o in readers.data.observations.values() if in_tile(t, o["lon"], o["lat"])
+    ]  # none sensitive here
+    assert visible
     assert len(layer["features"]) == len(visible)
     for f in layer["features"]:
+        assert f["geometry"]["type"] == "Point"
         assert set(f["properties"]) <= {
             "category",
             "status",
@@ -164,6 +170,7 @@ def test_tilejson(readers: Readers) -> None:
     assert layer["id"] == "observations"
     assert layer["fields"]["severity"] == "Number"
     assert layer["fields"]["is_dark"] == "Boolean"
+    assert layer["fields"]["count"] == "Number"  # the clustered zooms'
     minx, miny, maxx, maxy = doc["bounds"]
     assert MIN_LON <= minx <= maxx <= MAX_LON
     assert MIN_LAT <= miny <= maxy <= MAX_LAT
