@@ -61,8 +61,13 @@ run: install
 
 # One pytest-xdist worker per core, each with databases of its own (docs/testing.md).
 TEST_WORKERS ?= auto
+# Bytecode and pytest's rewritten test modules cached under build/, also where the environment
+# sets PYTHONDONTWRITEBYTECODE: otherwise every worker, and every `safewalk serve` or CLI child
+# the tests start, compiles api/ and rewrites tests/ again (docs/testing.md, Timings).
+TEST_PYCACHE ?= $(CURDIR)/build/pycache
 test: $(VENV)/.installed $(WEB_DEPS) $(WEB_MESSAGES)
-	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=20
+	env -u PYTHONDONTWRITEBYTECODE PYTHONPYCACHEPREFIX=$(TEST_PYCACHE) \
+		$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=20
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -33,11 +33,47 @@ def backend(request: pytest.FixtureRequest) -> str:
     return name
 
 
+class _Backends:
+    """The databases and the shared engine of each backend, kept for the whole session.
+
+    ``backend`` is a parametrized session fixture, so pytest tears down everything that
+    depends on it whenever the next test has the other backend. Under ``--dist loadgroup``
+    a worker alternates between the two (xdist hands out the largest groups first, whatever
+    their backend); every switch would drop the databases and migrate a new template. Kept
+    here, each backend's template is migrated once per process."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self._tmp = tmp_path_factory
+        self.factories: dict[str, DatabaseFactory] = {}
+        self.engines: dict[str, Engine] = {}
+
+    def factory(self, backend: str) -> DatabaseFactory:
+        if backend not in self.factories:
+            self.factories[backend] = DatabaseFactory(backend, self._tmp.mktemp(backend))
+        return self.factories[backend]
+
+    def engine(self, backend: str) -> Engine:
+        if backend not in self.engines:
+            self.engines[backend] = create_db_engine(self.factory(backend).migrated_url())
+        return self.engines[backend]
+
+    def close(self) -> None:
+        for eng in self.engines.values():
+            eng.dispose()
+        for factory in self.factories.values():
+            factory.drop_all()
+
+
 @pytest.fixture(scope="session")
-def databases(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseFactory]:
-    factory = DatabaseFactory(backend, tmp_path_factory.mktemp(backend))
-    yield factory
-    factory.drop_all()
+def _backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Backends]:
+    kept = _Backends(tmp_path_factory)
+    yield kept
+    kept.close()
+
+
+@pytest.fixture(scope="session")
+def databases(backend: str, _backends: _Backends) -> DatabaseFactory:
+    return _backends.factory(backend)
 
 
 @pytest.fixture
@@ -54,12 +90,9 @@ def migrated_db_url(databases: DatabaseFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def engine(databases: DatabaseFactory) -> Iterator[Engine]:
-    """The shared test database of this backend, built by ``alembic upgrade head``."""
-    url = databases.migrated_url()
-    eng = create_db_engine(url)
-    yield eng
-    eng.dispose()
+def engine(backend: str, _backends: _Backends) -> Engine:
+    """The shared test database of this backend, a copy of the migrated template."""
+    return _backends.engine(backend)
 
 
 @pytest.fixture
