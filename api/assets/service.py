@@ -426,6 +426,7 @@ def referral_mail(session: Session, item: ActionItem, obs: Observation) -> dict[
         "title": item.title,
         "category_nb": cat.label_nb if cat is not None else None,
         "category_en": cat.label_en if cat is not None else None,
+        "category_labels": cat.labels if cat is not None else {},
         "description": note,
         "asset": asset.external_id if asset is not None else None,
         "owner": item.referred_to,
