@@ -85,8 +85,11 @@ def observation_for_upload(
 def rejected(exc: ImageRejected) -> DomainError:
     """The problem-details error for an unacceptable image, carrying its machine-readable code."""
     kind = _REJECTIONS[exc.status]
-    errors = [{"loc": ["body"], "msg": exc.detail}] if kind is InvalidInput else None
-    return kind(exc.detail, errors=errors, code=exc.code)
+    if exc.key is None:
+        errors = [{"loc": ["body"], "msg": exc.detail}] if kind is InvalidInput else None
+        return kind(exc.detail, errors=errors, code=exc.code)
+    loc = ["body"] if kind is InvalidInput else None
+    return kind(key=exc.key, params=exc.params, loc=loc, code=exc.code)
 
 
 def upload(
