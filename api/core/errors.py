@@ -51,9 +51,15 @@ class DomainError(Exception):
         """The message alone (without the field), in ``lang``."""
         if self.key is None:
             return self.detail
-        from api.core.i18n import translate  # the catalogues load on first use, not at import
+        # The catalogues load on first use, not at import.
+        from api.core.i18n import decimal, translate
 
-        return translate(self.key, lang, **self.params)
+        # A measure (a float) is written as the reader writes numbers: 2 000 m, 1,5 km.
+        params = {
+            name: decimal(value, lang, digits=6) if isinstance(value, float) else value
+            for name, value in self.params.items()
+        }
+        return translate(self.key, lang, **params)
 
     def detail_in(self, lang: str) -> str:
         message = self.message_in(lang)

@@ -91,11 +91,11 @@ def check_near_walk(
                 where,
                 "error.location_swapped",
                 given=_fmt(point.x, point.y),
-                km=f"{d / 1000:,.0f}",
+                km=float(round(d / 1000)),
                 swapped=_fmt(*alt),
             )
     raise _invalid(
-        where, "error.location_far", km=f"{d / 1000:,.1f}", max_m=f"{max_distance_m:,.0f}"
+        where, "error.location_far", km=round(d / 1000, 1), max_m=float(round(max_distance_m))
     )
 
 
