@@ -18,7 +18,7 @@ import pytest
 from babel.messages.catalog import Catalog
 
 from api.core.errors import Busy, DomainError, InvalidInput, NotFound
-from api.core.i18n import LANGUAGES, Language, translate
+from api.core.i18n import LANGUAGES, Language, decimal, translate
 from api.core.i18n.catalogues import SOURCE_LOCALE_DIR, read_catalog
 from api.outputs.ogc.crs import BadParameter
 from geo.geojson import GeometryError, parse_geometry
@@ -203,7 +203,7 @@ def test_a_geometry_error_keeps_its_message_id(lang: Language) -> None:
         ["body", "location", *caught.value.loc], caught.value.key, **caught.value.params
     )
     assert exc.loc == ["body", "location", "coordinates", 0]
-    assert exc.detail_in(lang).endswith(translate("error.geo_lon", lang, lon=200.0))
+    assert exc.detail_in(lang).endswith(translate("error.geo_lon", lang, lon=decimal(200.0, lang)))
     assert "200" in exc.detail_in(lang)
 
 
