@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from api.core.i18n.catalogues import SOURCE_LOCALE_DIR, web_messages
+from api.core.i18n.catalogues import SOURCE_LOCALE_DIR, read_catalog, web_messages
 from models import ActionStatus, Role
 from models.organizations import LANGUAGES
 from tests.factories import PASSWORD
@@ -81,8 +81,13 @@ def foreign(seen: Iterable[str], domain: str, lang: str) -> dict[str, list[str]]
 
 
 def labelled_codes(domain: str, lang: str) -> set[str]:
-    """The codes this catalogue has a label for, less any whose label is the code itself."""
+    """The codes this catalogue has a label for, less any whose label is the code itself; the
+    departments every organization starts with are labelled in the server's catalogue (the
+    staff web shows the label the API gives)."""
     messages = web_messages(lang, domain, SOURCE_LOCALE_DIR)
+    for message in read_catalog(lang, "server", SOURCE_LOCALE_DIR):
+        if isinstance(message.id, str) and message.id.startswith("department."):
+            messages = {**messages, message.id: str(message.string)}
     out = set()
     for key, label in messages.items():
         prefix, _, code = key.partition(".")
