@@ -1,8 +1,9 @@
 """`make messages`: find every translatable string in the code and add the new ones to every
 catalogue under locale/.
 
-Python (api/, models/) is read with Babel's extractor for ``translate(key, …)``,
-``plural(key, …)`` (a plural message) and ``key="…"`` on a domain error; the web apps' modules
+Python (api/, models/, geo/) is read with Babel's extractor for ``translate(key, …)``,
+``plural(key, …)`` (a plural message) and ``key="…"`` on a domain error, and for every
+``"error.…"`` literal (the message of a domain error, however it is passed on); the web apps' modules
 with Babel's JavaScript extractor for ``t(key, …)`` and ``tn(key, n, …)`` (plural); their
 HTML for ``data-i18n*`` attributes. Keys are message ids; English is the source catalogue
 (Weblate: monolingual gettext with ``locale/en/LC_MESSAGES/<domain>.po`` as the template).
@@ -33,6 +34,7 @@ from models.organizations import LANGUAGES  # noqa: E402
 PY_KEYWORDS = {"translate": None, "plural": (1, 1), "N_": None}
 JS_KEYWORDS = {"t": None, "tn": (1, 1), "N_": None}
 DOMAIN_KEY = re.compile(r"""\bkey=["']([a-z_][\w.-]+)["']""")
+ERROR_KEY = re.compile(r"""["'](error\.[a-z0-9_]+)["']""")
 DATA_I18N = re.compile(r"""data-i18n(?:-[a-z-]+)?=["']([^"']+)["']""")
 
 # A key as written; a template literal (`status.${s}`) or a prefix ("status." + s) is a key
@@ -65,11 +67,12 @@ def _extract(dirname: Path, method: str, keywords: dict[str, object]) -> Iterato
 def found_in_code(domain: str) -> Found:
     found: Found = {}
     if domain == "server":
-        for folder in ("api", "models"):
+        for folder in ("api", "models", "geo"):
             for message in _extract(ROOT / folder, "python", PY_KEYWORDS):
                 _add(found, message)
             for path in sorted((ROOT / folder).rglob("*.py")):
-                for key in DOMAIN_KEY.findall(path.read_text(encoding="utf-8")):
+                text = path.read_text(encoding="utf-8")
+                for key in (*DOMAIN_KEY.findall(text), *ERROR_KEY.findall(text)):
                     _add(found, key)
         return found
     for message in _extract(ROOT / "web" / domain, "javascript", JS_KEYWORDS):

@@ -85,12 +85,4 @@ def check(session: Session, org_id: uuid.UUID, value: str | None, loc: Sequence[
     """``value`` is a department of the organization (or none at all)."""
     if value is None or value in codes(session, org_id):
         return
-    where = ".".join(str(p) for p in loc)
-    key, params = "error.unknown_department", {"code": value}
-    text = translate(key, Language.en, where=where, **params)
-    raise InvalidInput(
-        text,
-        errors=[{"loc": list(loc), "msg": text.removeprefix(f"{where}: ")}],
-        key=key,
-        params={"where": where, **params},
-    )
+    raise InvalidInput(key="error.unknown_department", params={"code": value}, loc=loc)

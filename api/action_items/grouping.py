@@ -532,7 +532,7 @@ def observation_changed(
 
 
 def get_item(session: Session, org_id: uuid.UUID, item_id: uuid.UUID) -> ActionItem:
-    return tenancy.owned(session, ActionItem, org_id, item_id, "action item")
+    return tenancy.owned(session, ActionItem, org_id, item_id, "error.no_such_item")
 
 
 # --- regroup -------------------------------------------------------------------------------
@@ -690,7 +690,7 @@ def _update_items(session: Session, rows: list[dict[str, Any]]) -> None:
     overwritten, as the ORM's versioned UPDATE did."""
     written = dialect.bulk_update(session, ACTION_ITEM, rows, version="version")
     if written != len(rows):
-        raise Conflict("an action item of the area changed during the regroup; try again")
+        raise Conflict(key="error.regroup_raced")
 
 
 def regroup_area(session: Session, principal: Principal, area: Area) -> RegroupResult:
@@ -920,16 +920,16 @@ def merge(
     comment: str | None,
 ) -> ActionItem:
     if other_id == target.id:
-        raise InvalidInput.at(["body", "other_id"], "an item cannot be merged into itself")
+        raise InvalidInput.at(["body", "other_id"], "error.merge_into_itself")
     try:
         other = get_item(session, principal.org_id, other_id)
     except NotFound as exc:
-        raise InvalidInput.at(["body", "other_id"], "no such action item") from exc
+        raise InvalidInput.at(["body", "other_id"], "error.no_such_item") from exc
     lock_item_groups(session, [target, other])
     session.refresh(target)
     session.refresh(other)
     if target.status not in features.OPEN_STATUSES or other.status not in features.OPEN_STATUSES:
-        raise Conflict("only open items can be merged")
+        raise Conflict(key="error.merge_only_open")
     moved = _members(session, other.id)
     for m in moved:
         m.action_item_id = target.id
@@ -961,13 +961,13 @@ def split(
     wanted = list(dict.fromkeys(observation_ids))
     for i, oid in enumerate(wanted):
         if oid not in members:
-            raise InvalidInput.at(["body", "observation_ids", i], "not an observation of this item")
+            raise InvalidInput.at(
+                ["body", "observation_ids", i], "error.not_an_observation_of_item"
+            )
     if len(wanted) == len(members):
-        raise InvalidInput.at(
-            ["body", "observation_ids"], "leave at least one observation in the item"
-        )
+        raise InvalidInput.at(["body", "observation_ids"], "error.split_leave_one")
     if item.status not in features.OPEN_STATUSES:
-        raise Conflict("only open items can be split")
+        raise Conflict(key="error.split_only_open")
     cat = session.get(Category, item.category_id)
     assert cat is not None
     seed = members[wanted[0]]

@@ -229,9 +229,9 @@ def follow_up_stats(
     and resolved items and the median days to resolve within it; labels in the caller's
     language."""
     if since is not None and until is not None and since >= until:
-        raise InvalidInput.at(["query", "until"], "must be later than since")
+        raise InvalidInput.at(["query", "until"], "error.until_before_since")
     if since is not None and until is None and since >= utcnow():
-        raise InvalidInput.at(["query", "since"], "must be in the past (until is now)")
+        raise InvalidInput.at(["query", "since"], "error.since_in_future")
     as_of, groups = figures.follow_up_stats(
         session, principal.org_id, group_by, request_language(request), since=since, until=until
     )

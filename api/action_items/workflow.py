@@ -58,14 +58,13 @@ def check_if_match(item: ActionItem, if_match: str | None) -> None:
     read, so a lost update is impossible by construction (RFC 6585)."""
     if if_match is None:
         raise PreconditionRequired(
-            "send the ETag you read as If-Match, so that a change made meanwhile is not lost",
+            key="error.if_match_required",
             current_etag=etag(item),
         )
     tags = {t.strip() for t in if_match.split(",")}
     if "*" in tags or etag(item) in tags or f"W/{etag(item)}" in tags:
         return
     raise PreconditionFailed(
-        "the item changed since you read it; reload it and apply your change again",
         key="error.stale_item",
         current_etag=etag(item),
     )
@@ -89,7 +88,6 @@ def allowed_moves(principal: Principal, item: ActionItem) -> list[ActionStatus]:
 def _engineer_scope(principal: Principal, item: ActionItem) -> None:
     if not in_scope(principal, item):
         raise Forbidden(
-            "engineers act on items of their own department or assigned to them",
             key="error.engineer_scope",
             allowed_moves=[],
         )
@@ -106,7 +104,7 @@ def _flush(session: Session) -> None:
         session.flush()
     except StaleDataError as exc:
         # Someone else's UPDATE ... WHERE version = n won the race.
-        raise PreconditionFailed("the item was changed by someone else at the same time") from exc
+        raise PreconditionFailed(key="error.item_changed_concurrently") from exc
 
 
 def update(
@@ -136,7 +134,7 @@ def apply(
     for field, value in data.items():
         allowed = policy.ACTION_FIELDS.get(field, frozenset())
         if role not in allowed:
-            raise Forbidden(f"a {role} may not change {field}")
+            raise Forbidden(key="error.role_may_not_change", params={"role": role, "field": field})
         if field == "assignee_id" and value is not None:
             assignee = session.get(User, value)
             if (
@@ -144,13 +142,11 @@ def apply(
                 or assignee.organization_id != item.organization_id
                 or assignee.role == Role.planner
             ):
-                raise InvalidInput.at(
-                    ["body", "assignee_id"], "no such engineer, coordinator or admin"
-                )
+                raise InvalidInput.at(["body", "assignee_id"], "error.no_such_assignee")
         if field == "title":
             value = value.strip()
             if not value:
-                raise InvalidInput.at(["body", "title"], "may not be blank")
+                raise InvalidInput.at(["body", "title"], "error.blank")
             item.title_edited = True  # no longer regenerated from the reports
         if field == "department" and value != item.department:
             departments.check(session, item.organization_id, value, ["body", "department"])
@@ -171,34 +167,32 @@ def apply(
             moves = [str(m) for m in allowed_moves(principal, item)]
             if policy.is_move(src, str(target)):
                 raise Forbidden(
-                    f"a {role} may not move an item from {src} to {target}",
                     key="error.move_forbidden", params=words, allowed_moves=moves,
                 )  # fmt: skip
             raise Conflict(
-                f"an item cannot move from {src} to {target}",
                 key="error.move_not_allowed", params=words, allowed_moves=moves,
             )  # fmt: skip
         if target == ActionStatus.resolved and resolution_rule(session, item):
             if not (item.resolution_note and item.resolution_note.strip()):
                 raise InvalidInput.at(
                     ["body", "resolution_note"],
-                    "this organization resolves items with a resolution note",
+                    "error.note_required",
                 )
         if target == ActionStatus.wont_fix and not (comment and comment.strip()):
-            raise InvalidInput.at(["body", "comment"], "won't fix needs a reason")
+            raise InvalidInput.at(["body", "comment"], "error.wont_fix_reason")
         if target == ActionStatus.referred:
             if not (referred_to and referred_to.strip()):
-                raise InvalidInput.at(["body", "referred_to"], "say to whom the item is referred")
+                raise InvalidInput.at(["body", "referred_to"], "error.referred_to_required")
             item.referred_to = referred_to.strip()
         if target == ActionStatus.duplicate:
             if duplicate_of is None:
-                raise InvalidInput.at(["body", "duplicate_of"], "name the item this duplicates")
+                raise InvalidInput.at(["body", "duplicate_of"], "error.duplicate_of_required")
             if duplicate_of == item.id:
-                raise InvalidInput.at(["body", "duplicate_of"], "an item cannot duplicate itself")
+                raise InvalidInput.at(["body", "duplicate_of"], "error.item_duplicates_itself")
             try:
                 get_item(session, item.organization_id, duplicate_of)
             except NotFound as exc:
-                raise InvalidInput.at(["body", "duplicate_of"], "no such action item") from exc
+                raise InvalidInput.at(["body", "duplicate_of"], "error.no_such_item") from exc
             item.duplicate_of_id = duplicate_of
         set_status(session, item, target, actor=principal, comment=comment)
         if changes:
@@ -206,7 +200,7 @@ def apply(
     else:
         if duplicate_of is not None or referred_to is not None:
             field = "duplicate_of" if duplicate_of is not None else "referred_to"
-            raise InvalidInput.at(["body", field], "only together with the matching status")
+            raise InvalidInput.at(["body", field], "error.only_with_matching_status")
         if changes or comment:
             record_event(
                 session,
@@ -240,19 +234,21 @@ def follow_up(
 ) -> ActionItem:
     """A follow-up walk confirms a resolved item (verified) or reports it still there (reopened)."""
     if outcome not in (ActionStatus.verified, ActionStatus.reopened):
-        raise InvalidInput.at(["body", "outcome"], "verified or reopened")
+        raise InvalidInput.at(["body", "outcome"], "error.outcome_verified_or_reopened")
     if item.status != ActionStatus.resolved:
         raise Conflict(
-            f"only resolved items can be followed up; this one is {item.status}",
+            key="error.follow_up_only_resolved",
+            params={"status": item.status},
             allowed_moves=[str(m) for m in allowed_moves(principal, item)],
         )
     if principal.participant is not None:
         walk = session.get(Walk, principal.participant.walk_id)
         if walk is None or walk.area_id is None or walk.area_id != item.area_id:
-            raise NotFound("no such action item")
+            raise NotFound(key="error.no_such_item")
     if not policy.may_move(principal.role, str(item.status), str(outcome)):
         raise Forbidden(
-            f"a {principal.role} may not do this",
+            key="error.role_may_not",
+            params={"role": principal.role},
             allowed_moves=[str(m) for m in allowed_moves(principal, item)],
         )
     set_status(session, item, outcome, kind="follow_up", actor=principal, comment=comment)
@@ -351,7 +347,7 @@ def comment(session: Session, principal: Principal, item: ActionItem, text: str)
     _engineer_scope(principal, item)
     text = text.strip()
     if not text:
-        raise InvalidInput.at(["body", "text"], "say something")
+        raise InvalidInput.at(["body", "text"], "error.comment_empty")
     event = record_event(session, item, kind="comment", actor=principal, comment=text)
     item.updated_at = utcnow()
     notices.item_changed(session, item, comment=text, actor=principal)
@@ -373,7 +369,7 @@ def bulk(session: Session, principal: Principal, body: BulkRequest) -> BulkOut:
     own result and its own ActionEvents: a coordinator triages a walk's 50 new items at once."""
     changes = body.set.model_dump(exclude_unset=True)
     if not changes:
-        raise InvalidInput.at(["body", "set"], "say what to change")
+        raise InvalidInput.at(["body", "set"], "error.bulk_nothing_to_set")
     # An unknown department is the request's mistake, not each item's.
     if "department" in changes:
         departments.check(
@@ -390,7 +386,7 @@ def bulk(session: Session, principal: Principal, body: BulkRequest) -> BulkOut:
             item = get_item(session, principal.org_id, item_id)
             if version is not None and version != item.version:
                 raise PreconditionFailed(
-                    f"the item is at version {item.version}, not {version}; reload it"
+                    key="error.item_version", params={"current": item.version, "given": version}
                 )
             apply(session, principal, item, update_body)
             savepoint.commit()

@@ -45,7 +45,7 @@ def parse_area_geometry(obj: Any, loc: list[str | int]) -> BaseGeometry:
     try:
         return parse_geometry(obj, POLYGON_TYPES)
     except GeometryError as exc:
-        raise InvalidInput.at([*loc, *exc.loc], exc.message) from exc
+        raise InvalidInput.at([*loc, *exc.loc], exc.key, **exc.params) from exc
 
 
 def names(session: Session, ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
@@ -58,7 +58,7 @@ def names(session: Session, ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, 
 
 
 def get_area(session: Session, org_id: uuid.UUID, area_id: uuid.UUID) -> Area:
-    return tenancy.owned(session, Area, org_id, area_id, "area")
+    return tenancy.owned(session, Area, org_id, area_id, "error.no_such_area")
 
 
 def create_area(
@@ -117,11 +117,11 @@ def import_areas(
     All or nothing: one refused feature refuses the whole file unless ``skip_invalid``.
     """
     if not isinstance(collection, dict) or collection.get("type") != "FeatureCollection":
-        raise InvalidInput.at(["body", "type"], "expected a GeoJSON FeatureCollection")
+        raise InvalidInput.at(["body", "type"], "error.expected_feature_collection")
     _check_crs(collection.get("crs"))
     features = collection.get("features")
     if not isinstance(features, list):
-        raise InvalidInput.at(["body", "features"], "expected an array of features")
+        raise InvalidInput.at(["body", "features"], "error.expected_features")
 
     report = ImportReport()
     accepted: list[tuple[int, str, str | None, BaseGeometry]] = []
@@ -151,7 +151,8 @@ def import_areas(
     if report.refused and not skip_invalid:
         first = report.refused[0]
         raise InvalidInput(
-            f"feature {first[0]}: {first[1]} (nothing was imported)",
+            key="error.area_feature_refused",
+            params={"feature": first[0], "reason": first[1]},
             errors=[
                 {"loc": ["body", "features", i, "geometry"], "msg": m} for i, m in report.refused
             ],
@@ -190,8 +191,8 @@ def _check_crs(crs: Any) -> None:
     if not isinstance(name, str) or name not in WGS84_CRS_NAMES:
         raise InvalidInput.at(
             ["body", "crs"],
-            f"coordinates must be WGS84 longitude/latitude (RFC 7946), not {name or crs!r}; "
-            "reproject the file first (for example ogr2ogr -t_srs EPSG:4326)",
+            "error.crs_not_wgs84",
+            crs=name or crs,
         )
 
 
@@ -279,7 +280,7 @@ def to_read(area: Area) -> AreaRead:
 def _clean_name(name: str) -> str:
     name = name.strip()
     if not name:
-        raise InvalidInput.at(["body", "name"], "must not be blank")
+        raise InvalidInput.at(["body", "name"], "error.blank")
     return name
 
 
@@ -291,7 +292,7 @@ def _check_code_free(
     if area_id is not None:
         stmt = stmt.where(col(Area.id) != area_id)
     if session.scalar(stmt.limit(1)) is not None:
-        raise Conflict(f"another area already has the code {code!r}")
+        raise Conflict(key="error.area_code_taken", params={"code": code})
 
 
 def _check_parent(
@@ -302,14 +303,12 @@ def _check_parent(
     tree = select(col(Area.id), col(Area.parent_id)).where(col(Area.organization_id) == org_id)
     parents = {area_id: parent for area_id, parent in session.execute(tree)}
     if parent_id not in parents:
-        raise InvalidInput.at(["body", "parent_id"], "no such area")
+        raise InvalidInput.at(["body", "parent_id"], "error.no_such_area")
     node: uuid.UUID | None = parent_id
     seen: set[uuid.UUID] = set()
     while node is not None and node not in seen:
         if node == child_id:
-            raise InvalidInput.at(
-                ["body", "parent_id"], "an area cannot lie inside itself or one of its sub-areas"
-            )
+            raise InvalidInput.at(["body", "parent_id"], "error.area_cycle")
         seen.add(node)
         node = parents.get(node)
 
@@ -338,7 +337,7 @@ def update_area(session: Session, area: Area, body: AreaUpdate) -> Area:
     changes = body.model_dump(exclude_unset=True)
     for key in ("name", "kind", "geometry"):
         if key in changes and changes[key] is None:
-            raise InvalidInput.at(["body", key], "may not be null")
+            raise InvalidInput.at(["body", key], "error.not_null")
     if body.geometry is not None:
         area.geometry = spatial.to_db(
             parse_area_geometry(body.geometry.model_dump(), ["body", "geometry"])
@@ -398,7 +397,7 @@ def list_areas(
         try:
             name, last_id = str(after[0]), uuid.UUID(str(after[1]))
         except ValueError as exc:
-            raise InvalidInput.at(["query", "cursor"], "not a cursor from this API") from exc
+            raise InvalidInput.at(["query", "cursor"], "error.bad_cursor") from exc
         stmt = stmt.where(
             (col(Area.name) > name) | ((col(Area.name) == name) & (col(Area.id) > last_id))
         )

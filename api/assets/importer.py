@@ -52,10 +52,14 @@ _OWNER_WORDS: dict[str, AssetOwner] = {
 class AssetFileError(ValueError):
     """The file as a whole cannot be read (not one feature of it)."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, field: str, key: str, **params: Any) -> None:
+        from api.core.i18n import translate  # the catalogues load on first use
+
+        self.message = translate(key, "en", **params)
+        super().__init__(self.message)
         self.field = field
-        self.message = message
+        self.key = key  # the catalogue message, answered in the caller's language
+        self.params = params
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,12 +113,12 @@ def _crs(name: str | None) -> CRS:
     try:
         crs = CRS.from_user_input(name or "EPSG:4326")
     except CRSError as exc:
-        raise AssetFileError("crs", f"unknown CRS {name!r}") from exc
+        raise AssetFileError("crs", "error.asset_crs_unknown", name=name) from exc
     # EPSG:5973 is ETRS89 / UTM 33N + NN2000 height: the position is its horizontal part.
     if crs.is_compound and crs.sub_crs_list:
         crs = crs.sub_crs_list[0]
     if not (crs.is_geographic or crs.is_projected):
-        raise AssetFileError("crs", f"{name!r} is not a horizontal CRS")
+        raise AssetFileError("crs", "error.asset_crs_vertical", name=name)
     return crs
 
 
@@ -187,12 +191,12 @@ def _geojson(data: bytes, options: ImportOptions) -> Iterator[tuple[int, Any]]:
     try:
         doc = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise AssetFileError("file", "not valid JSON") from exc
+        raise AssetFileError("file", "error.asset_not_json") from exc
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
-        raise AssetFileError("file", "not a GeoJSON FeatureCollection")
+        raise AssetFileError("file", "error.expected_feature_collection")
     features = doc.get("features")
     if not isinstance(features, list):
-        raise AssetFileError("file", "a FeatureCollection needs a features list")
+        raise AssetFileError("file", "error.asset_no_features")
     # RFC 7946 is WGS84; older exporters name another CRS in a "crs" member.
     named = (
         doc.get("crs", {}).get("properties", {}).get("name")
@@ -229,7 +233,7 @@ def _gpkg(data: bytes, options: ImportOptions) -> Iterator[tuple[int, Any]]:
         try:
             meta, _fids, geometry, fields = pyogrio.raw.read(path)
         except Exception as exc:  # GDAL's errors have many types; all mean "cannot read it"
-            raise AssetFileError("file", f"not a readable GeoPackage: {exc}") from exc
+            raise AssetFileError("file", "error.asset_gpkg", reason=str(exc)) from exc
     names = list(meta["fields"])
     projector = _Projector(_crs(options.crs or meta.get("crs")))
     for i in range(len(geometry)):
@@ -264,7 +268,7 @@ def _csv(data: bytes, options: ImportOptions) -> Iterator[tuple[int, Any]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise AssetFileError("file", "a CSV file must be UTF-8") from exc
+        raise AssetFileError("file", "error.asset_csv_utf8") from exc
     try:
         dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
@@ -275,9 +279,9 @@ def _csv(data: bytes, options: ImportOptions) -> Iterator[tuple[int, Any]]:
     x_col = _pick(probe, options.x_column, X_CANDIDATES)
     y_col = _pick(probe, options.y_column, Y_CANDIDATES)
     if x_col is None:
-        raise AssetFileError("x_column", "no x (lon/east) column; name it with x_column")
+        raise AssetFileError("x_column", "error.asset_no_x")
     if y_col is None:
-        raise AssetFileError("y_column", "no y (lat/north) column; name it with y_column")
+        raise AssetFileError("y_column", "error.asset_no_y")
     projector = _Projector(_crs(options.crs))
     for n, record in enumerate(reader, 1):
         try:

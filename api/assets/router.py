@@ -65,7 +65,7 @@ def import_assets(
     """All or nothing unless ``skip_invalid``; re-imports update by ``external_id``."""
     data = file.file.read(MAX_IMPORT_BYTES + 1)
     if len(data) > MAX_IMPORT_BYTES:
-        raise PayloadTooLarge(f"the file is larger than {MAX_IMPORT_BYTES} bytes")
+        raise PayloadTooLarge(key="error.file_too_large", params={"limit": MAX_IMPORT_BYTES})
     options = ImportOptions(id_property, owner_property, crs, x_column, y_column)
     return asset_service.import_assets(
         session, principal.org_id, data, file.filename,

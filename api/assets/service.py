@@ -96,13 +96,14 @@ def import_assets(
     try:
         result = read_assets(data, filename, options)
     except AssetFileError as exc:
-        raise InvalidInput.at(["body", exc.field], exc.message) from exc
+        raise InvalidInput.at(["body", exc.field], exc.key, **exc.params) from exc
     refused = [ImportRefusal(feature=n, reason=r) for n, r in result.refused]
     if refused and not skip_invalid:
         report = AssetImportReport(refused=refused)
         first = refused[0]
         raise ImportRefused(
-            f"feature {first.feature}: {first.reason} (nothing was imported)",
+            key="error.asset_feature_refused",
+            params={"feature": first.feature, "reason": first.reason},
             errors=[{"loc": ["body", "file", r.feature], "msg": r.reason} for r in refused],
             **report.model_dump(),
         )
@@ -149,7 +150,7 @@ def import_assets(
 def get_asset(session: Session, org_id: uuid.UUID, asset_id: uuid.UUID) -> Asset:
     asset = session.get(Asset, asset_id)
     if asset is None or asset.organization_id != org_id:
-        raise NotFound("no such asset")
+        raise NotFound(key="error.no_such_asset")
     return asset
 
 
@@ -272,7 +273,7 @@ def link_observation(
             or asset.status == AssetStatus.removed
             or (cat.asset_kind is not None and asset.kind != cat.asset_kind)
         ):
-            raise InvalidInput.at([*loc, "asset_id"], "no such asset for this category")
+            raise InvalidInput.at([*loc, "asset_id"], "error.no_such_asset_for_category")
         obs.asset_id = asset.id
         if point is not None:
             lamp = spatial.from_db(asset.location)
@@ -425,6 +426,7 @@ def referral_mail(session: Session, item: ActionItem, obs: Observation) -> dict[
         "title": item.title,
         "category_nb": cat.label_nb if cat is not None else None,
         "category_en": cat.label_en if cat is not None else None,
+        "category_labels": cat.labels if cat is not None else {},
         "description": note,
         "asset": asset.external_id if asset is not None else None,
         "owner": item.referred_to,
@@ -437,7 +439,7 @@ def referral_mail(session: Session, item: ActionItem, obs: Observation) -> dict[
 def _email(address: str) -> str:
     address = address.strip()
     if len(address) > 254 or not _EMAIL.match(address):
-        raise InvalidInput.at(["body", "email"], "not an e-mail address")
+        raise InvalidInput.at(["body", "email"], "error.not_email")
     return address
 
 
@@ -465,7 +467,7 @@ def get_route(session: Session, org_id: uuid.UUID, owner: AssetOwner) -> AssetOw
         )
     )
     if route is None:
-        raise NotFound(f"no route for items on {owner} assets")
+        raise NotFound(key="error.no_asset_route", params={"owner": owner})
     return route
 
 
@@ -478,23 +480,23 @@ def put_route(
     allow_private: bool = False,
 ) -> AssetOwnerRoute:
     if owner == AssetOwner.municipality:
-        raise InvalidInput.at(["path", "owner"], "the organization's own assets are not referred")
+        raise InvalidInput.at(["path", "owner"], "error.own_assets_not_referred")
     data = body.model_dump()
     if body.email is not None:
         if body.url is not None or body.api_key is not None:
-            raise InvalidInput.at(["body", "email"], "an e-mail address or an endpoint, not both")
+            raise InvalidInput.at(["body", "email"], "error.email_or_endpoint")
         data["email"] = _email(body.email)
     else:
         if body.url is None:
-            raise InvalidInput.at(["body", "url"], "an Open311 endpoint or an e-mail address")
+            raise InvalidInput.at(["body", "url"], "error.endpoint_or_email")
         if body.api_key is None:
-            raise InvalidInput.at(["body", "api_key"], "the key the owner's endpoint gave")
+            raise InvalidInput.at(["body", "api_key"], "error.owner_api_key")
         url = str(body.url)
         try:
             # The server posts to this URL: it may not point into the network it runs in.
             check_url(url, allow_private=allow_private)
         except UnsafeUrl as exc:
-            raise InvalidInput.at(["body", "url"], str(exc)) from exc
+            raise InvalidInput.at(["body", "url"], exc.key, **exc.params) from exc
         data["url"] = url if url.endswith("/") else url + "/"
     try:
         route = get_route(session, org_id, owner)

@@ -29,7 +29,7 @@ from models.organizations import TokenResponse, UserUpdate
 
 
 def get_user(session: Session, org_id: uuid.UUID, user_id: uuid.UUID) -> User:
-    return tenancy.owned(session, User, org_id, user_id, "user")
+    return tenancy.owned(session, User, org_id, user_id, "error.no_such_user")
 
 
 def _other_active_admins(session: Session, user: User) -> int:
@@ -51,19 +51,17 @@ def update_user(session: Session, user: User, body: UserUpdate) -> User:
     data = body.model_dump(exclude_unset=True)
     for field in ("role", "active"):
         if field in data and data[field] is None:
-            raise InvalidInput.at(["body", field], "may not be null")
+            raise InvalidInput.at(["body", field], "error.not_null")
     role: Role = data.get("role", user.role)
     active: bool = data.get("active", user.is_active)
     department = user.department
     if "department" in data:
         department = (data["department"] or "").strip() or None
     if role == Role.engineer and not department:
-        raise InvalidInput.at(["body", "department"], "an engineer needs a department")
+        raise InvalidInput.at(["body", "department"], "error.engineer_needs_department")
     loses_admin = user.role == Role.admin and user.is_active and (role != Role.admin or not active)
     if loses_admin and _other_active_admins(session, user) == 0:
         raise Conflict(
-            "the last active admin of the organization cannot be deactivated or demoted; "
-            "make another account admin first",
             key="error.last_admin",
         )
     if user.is_active and not active:
@@ -91,20 +89,19 @@ def change_password(
     # Only the signed-in account itself can fail here, so keying on the account cannot lock
     # anyone else out (merging the per-(account, address) limits).
     key = f"{user.email}|password-change"
-    limits.login_failures_per_account_client.check(key, "failed password checks for this account")
+    limits.login_failures_per_account_client.check(key, "error.too_many_password_checks")
     if not verify_password(user.password_hash, current_password):
         limits.login_failures_per_account_client.hit(key)
         raise Forbidden(
-            "the current password is wrong",
-            errors=[{"loc": ["body", "current_password"], "msg": "is wrong"}],
+            errors=[{"loc": ["body", "current_password"], "key": "error.password_wrong_field"}],
             key="error.wrong_password",
         )
     if len(new_password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput.at(
-            ["body", "new_password"], f"at least {MIN_PASSWORD_LENGTH} characters"
+            ["body", "new_password"], "error.password_too_short", min_length=MIN_PASSWORD_LENGTH
         )
     if new_password == current_password:
-        raise InvalidInput.at(["body", "new_password"], "is the same as the current password")
+        raise InvalidInput.at(["body", "new_password"], "error.password_unchanged")
     user.password_hash = hash_password(new_password)
     user.token_version += 1  # every token issued before, on every device, stops working
     session.flush()

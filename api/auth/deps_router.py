@@ -25,7 +25,7 @@ def _bearer(request: Request) -> str | None:
         return None
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("malformed Authorization header: expected 'Bearer <token>'")
+        raise Unauthorized(key="error.malformed_authorization")
     return token.strip()
 
 
@@ -56,14 +56,14 @@ def current_principal(
     bind_request(request, session, claims.organization_id)
     org = session.get(Organization, claims.organization_id)
     if org is None:
-        raise Unauthorized("token refers to an unknown organization")
+        raise Unauthorized(key="error.token_unknown_organization")
     if claims.kind == "staff":
         user = session.get(User, claims.subject)
         if user is None or user.organization_id != org.id or not user.is_active:
-            raise Unauthorized("token refers to an unknown or disabled account")
+            raise Unauthorized(key="error.token_unknown_account")
         if claims.version != user.token_version:
             # The password changed or the account was deactivated after this token was issued.
-            raise Unauthorized("token was revoked; sign in again")
+            raise Unauthorized(key="error.token_revoked")
         _speak(request, org, user)
         return Principal(kind="staff", organization_id=org.id, user=user)
     participant = session.get(Participant, claims.subject)
@@ -72,12 +72,12 @@ def current_principal(
         or participant.organization_id != org.id
         or participant.walk_id != claims.walk_id
     ):
-        raise Unauthorized("token refers to an unknown participant")
+        raise Unauthorized(key="error.token_unknown_participant")
     if participant.erased_at is not None:
-        raise Unauthorized("this participant was erased; join the walk again to take part")
+        raise Unauthorized(key="error.participant_erased")
     walk = session.get(Walk, participant.walk_id)
     if walk is None or walk.status == WalkStatus.cancelled:
-        raise Unauthorized("the walk of this token was cancelled")
+        raise Unauthorized(key="error.token_walk_cancelled")
     _speak(request, org)
     return Principal(kind="participant", organization_id=org.id, participant=participant)
 
@@ -91,15 +91,14 @@ def enforce_policy(
     allowed = policy.allowed(request.method, path)
     if allowed is None:
         # Deny by default; the policy test makes sure this never happens for a real route.
-        raise Forbidden("this route has no permission policy")
+        raise Forbidden(key="error.no_permission_policy")
     if principal.role in allowed:
         return principal
     if principal.kind == "anonymous":
         if policy.SIGNED_LINK in allowed and request.query_params.get("sig"):
             return principal  # the route checks the signed link itself
-        raise Unauthorized("authentication required", key="error.auth_required")
+        raise Unauthorized(key="error.auth_required")
     raise Forbidden(
-        f"a {principal.role} may not do this",
         key="error.role_may_not",
         params={"role": principal.role},
     )

@@ -60,7 +60,7 @@ def create_organization(session: Session, name: str, slug: str | None = None) ->
     with tenancy.lookup(session, "organization"):  # slugs are unique across organizations
         taken = session.scalar(select(Organization).where(col(Organization.slug) == slug))
     if taken is not None:
-        raise Conflict(f"an organization with slug {slug!r} already exists")
+        raise Conflict(key="error.organization_exists", params={"slug": slug})
     org = Organization(name=name.strip(), slug=slug)
     session.add(org)
     session.flush()
@@ -71,7 +71,7 @@ def create_organization(session: Session, name: str, slug: str | None = None) ->
 def get_by_slug(session: Session, slug: str) -> Organization:
     org = session.scalar(select(Organization).where(col(Organization.slug) == slug))
     if org is None:
-        raise NotFound(f"no organization with slug {slug!r}")
+        raise NotFound(key="error.no_organization_slug", params={"slug": slug})
     return org
 
 
@@ -83,14 +83,14 @@ def only_or_named(session: Session, slug: str | None) -> Organization:
     if len(orgs) == 1:
         return orgs[0]
     if not orgs:
-        raise NotFound("no organization yet: run 'safewalk init' first")
-    raise Conflict("several organizations exist: name one with --org SLUG")
+        raise NotFound(key="error.no_organization_yet")
+    raise Conflict(key="error.several_organizations")
 
 
 def get(session: Session, org_id: uuid.UUID) -> Organization:
     org = session.get(Organization, org_id)
     if org is None:
-        raise NotFound("no such organization")
+        raise NotFound(key="error.no_such_organization")
     return org
 
 

@@ -32,7 +32,7 @@ class Principal:
     @property
     def org_id(self) -> uuid.UUID:
         if self.organization_id is None:
-            raise Unauthorized("authentication required")
+            raise Unauthorized(key="error.auth_required")
         return self.organization_id
 
     @property

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 from fastapi import BackgroundTasks, Depends, Request, Security
 from fastapi.security.http import HTTPBase
@@ -32,8 +33,13 @@ basic_scheme = HTTPBase(
 )
 
 
-def _refuse(detail: str) -> Unauthorized:
-    return Unauthorized(detail, headers=CHALLENGE)
+def _refuse(key: str, params: Mapping[str, Any] | None = None) -> Unauthorized:
+    return Unauthorized(key=key, params=params, headers=CHALLENGE)
+
+
+def _challenge(exc: Unauthorized) -> Unauthorized:
+    """The same refusal, with both schemes in the challenge."""
+    return _refuse(exc.key or "error.auth_required", exc.params)
 
 
 def _from_token(
@@ -41,7 +47,7 @@ def _from_token(
 ) -> Principal:
     found = token_service.authenticate(session, secret)
     if found is None:
-        raise _refuse("unknown or revoked access token, or a disabled account")
+        raise _refuse("error.access_token_unknown")
     token, user = found
     bind_request(request, session, user.organization_id)
     usage: token_service.TokenUsage = request.app.state.token_usage
@@ -68,10 +74,10 @@ def reader_principal(
         try:
             decoded = base64.b64decode(value, validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError) as exc:
-            raise _refuse("malformed Basic credentials") from exc
+            raise _refuse("error.basic_malformed") from exc
         _, sep, password = decoded.partition(":")
         if not sep or not password:
-            raise _refuse("Basic auth needs a personal access token as the password")
+            raise _refuse("error.basic_needs_token")
         # The user name is not checked: the token alone identifies its owner (as GitHub does).
         return _from_token(request, session, background, password)
     if scheme.lower() == "bearer" and token_service.looks_like_token(value):
@@ -79,7 +85,7 @@ def reader_principal(
     try:
         return current_principal(request, session)
     except Unauthorized as exc:
-        raise _refuse(exc.detail) from exc
+        raise _challenge(exc) from exc
 
 
 def enforce_reader_policy(
@@ -88,7 +94,7 @@ def enforce_reader_policy(
     try:
         return enforce_policy(request, principal)
     except Unauthorized as exc:
-        raise _refuse(exc.detail) from exc
+        raise _challenge(exc) from exc
 
 
 ReaderDep = Annotated[Principal, Depends(enforce_reader_policy)]

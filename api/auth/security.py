@@ -142,9 +142,9 @@ def decode_token(token: str, *, secret: str, settings: Settings) -> TokenClaims:
     try:
         header = jwt.get_unverified_header(token)
     except jwt.DecodeError as exc:
-        raise Unauthorized("malformed token: not a JWT") from exc
+        raise Unauthorized(key="error.token_not_jwt") from exc
     if header.get("alg") != ALGORITHM:
-        raise Unauthorized(f"token algorithm {header.get('alg')!r} is not accepted")
+        raise Unauthorized(key="error.token_algorithm", params={"alg": header.get("alg")})
     try:
         payload = jwt.decode(
             token,
@@ -156,17 +156,17 @@ def decode_token(token: str, *, secret: str, settings: Settings) -> TokenClaims:
             leeway=5,
         )
     except jwt.ExpiredSignatureError as exc:
-        raise Unauthorized("token expired") from exc
+        raise Unauthorized(key="error.token_expired") from exc
     except jwt.InvalidAudienceError as exc:
-        raise Unauthorized("token is for another audience") from exc
+        raise Unauthorized(key="error.token_audience") from exc
     except jwt.InvalidIssuerError as exc:
-        raise Unauthorized("token is from another issuer") from exc
+        raise Unauthorized(key="error.token_issuer") from exc
     except jwt.InvalidSignatureError as exc:
-        raise Unauthorized("token signature does not verify") from exc
+        raise Unauthorized(key="error.token_signature") from exc
     except jwt.MissingRequiredClaimError as exc:
-        raise Unauthorized(f"token lacks the {exc.claim!r} claim") from exc
+        raise Unauthorized(key="error.token_missing_claim", params={"claim": exc.claim}) from exc
     except jwt.InvalidTokenError as exc:
-        raise Unauthorized("malformed token") from exc
+        raise Unauthorized(key="error.token_malformed") from exc
     try:
         kind = payload["typ"]
         if kind not in ("staff", "participant"):
@@ -181,4 +181,4 @@ def decode_token(token: str, *, secret: str, settings: Settings) -> TokenClaims:
             version=int(payload.get("ver", 0)),
         )
     except (KeyError, ValueError, TypeError) as exc:
-        raise Unauthorized("malformed token claims") from exc
+        raise Unauthorized(key="error.token_claims") from exc

@@ -28,10 +28,8 @@ def login(
 ) -> TokenResponse:
     email = email.strip().lower()
     pair = f"{email}|{client}"
-    limits.login_failures_per_client.check(client, "failed sign-ins from this address")
-    limits.login_failures_per_account_client.check(
-        pair, "failed sign-ins for this account from this address"
-    )
+    limits.login_failures_per_client.check(client, "error.too_many_sign_ins")
+    limits.login_failures_per_account_client.check(pair, "error.too_many_account_sign_ins")
     with tenancy.lookup(session, "user_account"):  # before sign-in nobody's organization is known
         user = session.scalar(select(User).where(col(User.email) == email))
     if user is not None:
@@ -40,7 +38,7 @@ def login(
     if user is None or not ok or not user.is_active:
         limits.login_failures_per_client.hit(client)
         limits.login_failures_per_account_client.hit(pair)
-        raise Unauthorized("wrong email or password")
+        raise Unauthorized(key="error.wrong_login")
     return staff_session(user, secret=secret, settings=settings)
 
 

@@ -77,7 +77,7 @@ def list_tokens(
 def revoke_token(session: Session, user: User, token_id: uuid.UUID) -> None:
     token = session.get(PersonalAccessToken, token_id)
     if token is None or token.user_id != user.id:
-        raise NotFound("no such token")
+        raise NotFound(key="error.no_such_token")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         session.flush()

@@ -20,7 +20,7 @@ router = api_router("tokens")
 
 def _staff(principal: Principal) -> User:
     if principal.user is None:  # the policy admits staff only; this keeps mypy and us honest
-        raise Forbidden("personal access tokens belong to staff accounts")
+        raise Forbidden(key="error.tokens_staff_only")
     return principal.user
 
 

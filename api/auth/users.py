@@ -19,7 +19,7 @@ from models.organizations import UserCreate
 def normalize_email(email: str) -> str:
     email = email.strip().lower()
     if "@" not in email or email.startswith("@") or email.endswith("@") or " " in email:
-        raise InvalidInput.at(["body", "email"], "not an email address")
+        raise InvalidInput.at(["body", "email"], "error.not_email")
     return email
 
 
@@ -35,15 +35,17 @@ def create_user(
 ) -> User:
     email = normalize_email(email)
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput.at(["body", "password"], f"at least {MIN_PASSWORD_LENGTH} characters")
+        raise InvalidInput.at(
+            ["body", "password"], "error.password_too_short", min_length=MIN_PASSWORD_LENGTH
+        )
     if role == Role.engineer and not department:
-        raise InvalidInput.at(["body", "department"], "an engineer needs a department")
+        raise InvalidInput.at(["body", "department"], "error.engineer_needs_department")
     with tenancy.lookup(session, "user_account"):  # an email signs in to one organization
         taken = session.scalar(
             select(func.count()).select_from(User).where(col(User.email) == email)
         )
     if taken:
-        raise Conflict(f"the email {email} is already in use")
+        raise Conflict(key="error.email_taken", params={"email": email})
     user = User(
         organization_id=org.id,
         email=email,

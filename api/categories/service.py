@@ -36,7 +36,7 @@ def list_categories(session: Session, org_id: uuid.UUID) -> list[Category]:
 def _english_required(labels: object) -> InvalidInput:
     # The field app falls back to English, so every category has an English label.
     loc = ["body", "labels", "en"] if labels is not None else ["body", "label_en"]
-    return InvalidInput.at(loc, "an English label is required")
+    return InvalidInput.at(loc, "error.english_label_required")
 
 
 def codes(session: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, tuple[str, bool]]:
@@ -47,7 +47,7 @@ def codes(session: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, tuple[s
 
 
 def _conflict(code: str) -> Conflict:
-    return Conflict(f"the category code {code!r} is already in use in this organization")
+    return Conflict(key="error.category_code_taken", params={"code": code})
 
 
 def create_category(session: Session, org_id: uuid.UUID, body: CategoryCreate) -> Category:
@@ -94,7 +94,7 @@ def get_by_code(session: Session, org_id: uuid.UUID, code: str) -> Category:
         select(Category).where(col(Category.organization_id) == org_id, col(Category.code) == code)
     )
     if category is None:
-        raise NotFound(f"no category {code!r} in this organization")
+        raise NotFound(key="error.no_such_category", params={"code": code})
     return category
 
 
@@ -106,7 +106,7 @@ def update_category(session: Session, category: Category, body: CategoryUpdate) 
     if sensitive and published:
         # Sensitive categories (an experienced incident) are never shown to the public.
         loc = "published" if "published" in changes else "sensitive"
-        raise InvalidInput.at(["body", loc], "a sensitive category cannot be published")
+        raise InvalidInput.at(["body", loc], "error.sensitive_not_published")
     if body.labels is not None:
         changes.pop("labels")
         if not body.labels.get(Language.en):

@@ -9,10 +9,16 @@ from typing import Any
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://safewalk.no/problems/"
+ENGLISH = "en"  # the language of ``detail`` in logs and on the command line
 
 
 class DomainError(Exception):
-    """Base of every error a service may raise on purpose; rendered as problem details."""
+    """Base of every error a service may raise on purpose; rendered as problem details.
+
+    Its text is a catalogue message (``key``, ``api/core/i18n``) with named ``params``, so that
+    the problem detail follows the reader's language; ``detail`` is the English text, for logs
+    and the command line. ``loc`` names the one field at fault (``InvalidInput.at``). An entry
+    of ``errors`` may carry a ``key`` and ``params`` instead of its ``msg``."""
 
     status: int = 400
     slug: str = "bad-request"
@@ -20,28 +26,67 @@ class DomainError(Exception):
 
     def __init__(
         self,
-        detail: str,
+        detail: str | None = None,
         *,
         errors: Sequence[Mapping[str, Any]] | None = None,
         headers: Mapping[str, str] | None = None,
         key: str | None = None,
         params: Mapping[str, Any] | None = None,
+        loc: Sequence[str | int] | None = None,
         **extra: Any,
     ) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        # A catalogue key (api/core/i18n): the detail is then shown in the caller's language.
+        if detail is None and key is None:
+            raise TypeError("a domain error needs a catalogue key (or a detail)")
         self.key = key
         self.params = dict(params or {})
-        self.errors = list(errors) if errors is not None else None
+        self.loc = list(loc) if loc is not None else None
+        self._errors = [dict(e) for e in errors] if errors is not None else None
+        self.detail = detail if detail is not None else self.detail_in(ENGLISH)
+        super().__init__(self.detail)
+        self.errors = self.errors_in(ENGLISH)
         self.headers = dict(headers or {})
         self.extra = extra
+
+    def message_in(self, lang: str) -> str:
+        """The message alone (without the field), in ``lang``."""
+        if self.key is None:
+            return self.detail
+        # The catalogues load on first use, not at import.
+        from api.core.i18n import decimal, translate
+
+        # A measure (a float) is written as the reader writes numbers: 2 000 m, 1,5 km.
+        params = {
+            name: decimal(value, lang, digits=6) if isinstance(value, float) else value
+            for name, value in self.params.items()
+        }
+        return translate(self.key, lang, **params)
+
+    def detail_in(self, lang: str) -> str:
+        message = self.message_in(lang)
+        if self.loc is None or self.key is None:
+            return message
+        return f"{'.'.join(str(p) for p in self.loc)}: {message}"
+
+    def errors_in(self, lang: str) -> list[dict[str, Any]] | None:
+        if self._errors is None:
+            if self.loc is None:
+                return None
+            return [{"loc": list(self.loc), "msg": self.message_in(lang)}]
+        out = []
+        for entry in self._errors:
+            entry = dict(entry)
+            if "key" in entry:
+                from api.core.i18n import translate
+
+                entry["msg"] = translate(entry.pop("key"), lang, **entry.pop("params", {}))
+            out.append(entry)
+        return out
 
 
 class Unauthorized(DomainError):
     status, slug, title = 401, "unauthorized", "Unauthorized"
 
-    def __init__(self, detail: str, **kw: Any) -> None:
+    def __init__(self, detail: str | None = None, **kw: Any) -> None:
         kw.setdefault("headers", {"WWW-Authenticate": "Bearer"})
         super().__init__(detail, **kw)
 
@@ -74,10 +119,10 @@ class InvalidInput(DomainError):
     status, slug, title = 422, "validation-error", "Invalid input"
 
     @classmethod
-    def at(cls, loc: Sequence[str | int], msg: str) -> InvalidInput:
-        """One invalid field: the detail and the errors list both name it."""
-        where = ".".join(str(p) for p in loc)
-        return cls(f"{where}: {msg}", errors=[{"loc": list(loc), "msg": msg}])
+    def at(cls, loc: Sequence[str | int], key: str, /, **params: Any) -> InvalidInput:
+        """One invalid field: the detail and the errors list both name it; ``key`` is the
+        catalogue message of what is wrong with it."""
+        return cls(key=key, params=params, loc=loc)
 
 
 class TooManyRequests(DomainError):
@@ -93,6 +138,8 @@ class Busy(DomainError):
 
     status, slug, title = 503, "busy", "Busy"
 
-    def __init__(self, detail: str = "busy: nothing was stored; send it again", **kw: Any) -> None:
+    def __init__(self, detail: str | None = None, **kw: Any) -> None:
         kw.setdefault("headers", {"Retry-After": "1"})
+        if detail is None:
+            kw.setdefault("key", "error.busy")
         super().__init__(detail, **kw)

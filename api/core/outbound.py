@@ -12,13 +12,22 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from typing import Any
 from urllib.parse import urlsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class UnsafeUrl(ValueError):
-    """Why a URL may not be fetched by the service; the message is fit for the caller."""
+    """Why a URL may not be fetched by the service: a catalogue message (``key``, ``params``)
+    fit for the caller; the exception's text is its English."""
+
+    def __init__(self, key: str, **params: Any) -> None:
+        from api.core.i18n import translate  # the catalogues load on first use
+
+        super().__init__(translate(key, "en", **params))
+        self.key = key
+        self.params = params
 
 
 def getaddrinfo(host: str, port: int) -> list[str]:
@@ -48,11 +57,11 @@ def _addresses(host: str, port: int) -> list[IPAddress]:
     try:
         found = getaddrinfo(host, port)
     except (OSError, UnicodeError) as exc:
-        raise UnsafeUrl(f"the host {host!r} cannot be resolved") from exc
+        raise UnsafeUrl("error.url_unresolved", host=host) from exc
     # A scoped IPv6 address (fe80::1%eth0) is link-local whatever its scope.
     addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in found]
     if not addresses:
-        raise UnsafeUrl(f"the host {host!r} cannot be resolved")
+        raise UnsafeUrl("error.url_unresolved", host=host)
     return addresses
 
 
@@ -62,21 +71,18 @@ def check_url(url: str, *, allow_private: bool = False) -> list[IPAddress]:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise UnsafeUrl(f"not a URL: {exc}") from exc
+        raise UnsafeUrl("error.url_malformed", reason=str(exc)) from exc
     if parts.scheme not in ("http", "https"):
-        raise UnsafeUrl("must be an http:// or https:// URL")
+        raise UnsafeUrl("error.url_scheme")
     host = parts.hostname
     if not host:
-        raise UnsafeUrl("must name a host")
+        raise UnsafeUrl("error.url_host")
     if parts.username or parts.password:
-        raise UnsafeUrl("may not carry a user or password; receivers check the signature")
+        raise UnsafeUrl("error.url_userinfo")
     port = port or (443 if parts.scheme == "https" else 80)
     addresses = _addresses(host, port)
     if not allow_private:
         bad = [a for a in addresses if _refused(a)]
         if bad:
-            raise UnsafeUrl(
-                f"the host {host!r} resolves to {bad[0]}, a loopback, link-local or private "
-                "address; such receivers need SAFEWALK_WEBHOOK_ALLOW_PRIVATE=1"
-            )
+            raise UnsafeUrl("error.url_private", host=host, address=str(bad[0]))
     return addresses

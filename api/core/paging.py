@@ -39,7 +39,7 @@ def clamp_limit(limit: int | None, maximum: int) -> int:
     if limit is None:
         return min(DEFAULT_LIMIT, maximum)
     if limit < 1:
-        raise InvalidInput.at(["query", "limit"], "must be at least 1")
+        raise InvalidInput.at(["query", "limit"], "error.at_least_one")
     return min(limit, maximum)
 
 
@@ -56,9 +56,9 @@ def decode_cursor(cursor: str | None, size: int | None) -> list[Any] | None:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput.at(["query", "cursor"], "not a cursor from this API") from exc
+        raise InvalidInput.at(["query", "cursor"], "error.bad_cursor") from exc
     if not isinstance(values, list) or (size is not None and len(values) != size):
-        raise InvalidInput.at(["query", "cursor"], "not a cursor from this API")
+        raise InvalidInput.at(["query", "cursor"], "error.bad_cursor")
     return values
 
 
@@ -129,7 +129,7 @@ def after_values(
     try:
         parsed = [_parsed(v, c) for v, c in zip(values, columns, strict=True)]
     except (TypeError, ValueError) as exc:
-        raise InvalidInput.at(["query", "cursor"], "not a cursor from this API") from exc
+        raise InvalidInput.at(["query", "cursor"], "error.bad_cursor") from exc
     terms: list[ColumnElement[bool]] = []
     for i, (column, value) in enumerate(zip(columns, parsed, strict=True)):
         beyond = column < value if descending else column > value
@@ -208,7 +208,7 @@ def page_sorted(
                 len(rows),
             )
         except TypeError as exc:  # a key of other types than this list's
-            raise InvalidInput.at(["query", "cursor"], "not a cursor from this API") from exc
+            raise InvalidInput.at(["query", "cursor"], "error.bad_cursor") from exc
     page = list(rows[start : start + n])
     more = start + n < len(rows)
     return page, (encode_key(key(page[-1])) if more and page else None)

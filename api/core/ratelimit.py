@@ -84,11 +84,13 @@ class SlidingWindow:
     def hit(self, key: str) -> None:
         self.store.add(self.name, key, self.clock(), self.window_s)
 
-    def check(self, key: str, what: str) -> None:
+    def check(self, key: str, message: str) -> None:
+        """429 when ``key`` is over the limit; ``message`` is the catalogue message saying of
+        what there were too many (its ``{wait}`` is the seconds until the next try)."""
         wait = self.retry_after(key)
         if wait:
             raise TooManyRequests(
-                f"too many {what}; try again in {wait} s", headers={"Retry-After": str(wait)}
+                key=message, params={"wait": wait}, headers={"Retry-After": str(wait)}
             )
 
 

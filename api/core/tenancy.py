@@ -51,13 +51,14 @@ Row = TypeVar("Row")
 
 
 def owned(
-    session: Session, model: type[Row], org_id: uuid.UUID, row_id: uuid.UUID, what: str
+    session: Session, model: type[Row], org_id: uuid.UUID, row_id: uuid.UUID, missing: str
 ) -> Row:
     """The ``model`` row ``row_id`` of organization ``org_id``: a row of another organization
-    is, for the caller, not there (404 ``no such <what>``), on both databases alike."""
+    is, for the caller, not there (404 with the catalogue message ``missing``), on both
+    databases alike."""
     row = session.get(model, row_id)
     if row is None or getattr(row, "organization_id", None) != org_id:
-        raise NotFound(f"no such {what}")
+        raise NotFound(key=missing)
     return row
 
 

@@ -128,7 +128,7 @@ class RedisStore:
                 self._key(bucket, key), f"({since}", "+inf", withscores=True
             )
         except self._errors as exc:
-            raise ThrottleStoreUnavailable("the throttle store (Redis) is not reachable") from exc
+            raise ThrottleStoreUnavailable(key="error.throttle_store_down") from exc
         return [float(score) for _, score in pairs]
 
     def add(self, bucket: str, key: str, at: float, window_s: float) -> None:
@@ -140,7 +140,7 @@ class RedisStore:
             pipe.expire(name, int(window_s) + 1)
             pipe.execute()
         except self._errors as exc:
-            raise ThrottleStoreUnavailable("the throttle store (Redis) is not reachable") from exc
+            raise ThrottleStoreUnavailable(key="error.throttle_store_down") from exc
 
 
 def make_store(settings: Settings, engine: Engine) -> ThrottleStore:

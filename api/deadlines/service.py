@@ -56,7 +56,7 @@ def list_page(
     after = decode_cursor(cursor, 1)
     if after is not None:
         if not isinstance(after[0], int) or isinstance(after[0], bool):
-            raise InvalidInput.at(["query", "cursor"], "not a cursor from this API")
+            raise InvalidInput.at(["query", "cursor"], "error.bad_cursor")
         stmt = stmt.where(col(ResponseTimeRule.position) > after[0])
     rows = list(session.scalars(stmt.order_by(col(ResponseTimeRule.position)).limit(n + 1)))
     more = len(rows) > n
@@ -71,7 +71,7 @@ def replace(
     """The new list, checked whole (every refused entry named at once), then stored in place
     of the old one. Open items keep their due dates until the list is applied."""
     if len(body) > MAX_RULES:
-        raise InvalidInput.at(["body"], f"at most {MAX_RULES} rules")
+        raise InvalidInput.at(["body"], "error.too_many_rules", max_rules=MAX_RULES)
     cats = {
         c.code: c
         for c in session.scalars(select(Category).where(col(Category.organization_id) == org_id))
@@ -84,11 +84,13 @@ def replace(
         if entry.category is not None:
             cat = cats.get(entry.category)
             if cat is None:
-                errors.append({"loc": ["body", i, "category"], "msg": "no such category"})
+                errors.append(
+                    {"loc": ["body", i, "category"], "key": "error.no_such_category_plain"}
+                )
                 continue
             if not cat.actionable:
                 errors.append(
-                    {"loc": ["body", i, "category"], "msg": "this category makes no action items"}
+                    {"loc": ["body", i, "category"], "key": "error.category_not_actionable"}
                 )
                 continue
             category_id = cat.id
@@ -97,7 +99,8 @@ def replace(
             errors.append(
                 {
                     "loc": ["body", i],
-                    "msg": f"the same category, department and priority_min as entry {seen[key]}",
+                    "key": "error.rule_repeats",
+                    "params": {"entry": seen[key]},
                 }
             )
             continue
@@ -115,8 +118,9 @@ def replace(
         )
     if errors:
         first = errors[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise InvalidInput(f"{where}: {first['msg']}", errors=errors)
+        raise InvalidInput(
+            key=first["key"], params=first.get("params"), loc=first["loc"], errors=errors
+        )
     session.execute(delete(ResponseTimeRule).where(col(ResponseTimeRule.organization_id) == org_id))
     session.add_all(rows)
     session.flush()
@@ -166,7 +170,7 @@ def apply(session: Session, principal: Principal) -> int:
         )  # fmt: skip
     written = dialect.bulk_update(session, ACTION_ITEM, writes, version="version")
     if written != len(writes):
-        raise Conflict("an open item changed while the response times were applied; try again")
+        raise Conflict(key="error.deadlines_raced")
     dialect.bulk_insert(session, ACTION_EVENT, events)
     # Items this session loaded before are stale now: the bulk write went past the ORM.
     for obj in list(session.identity_map.values()):

@@ -145,7 +145,9 @@ def _categories(session: Session, org_id: uuid.UUID, codes: Sequence[str] | None
     else:
         unknown = sorted(set(codes) - known.keys())
         if unknown:
-            raise InvalidInput.at(["query", "category"], f"unknown category {unknown[0]!r}")
+            raise InvalidInput.at(
+                ["query", "category"], "error.unknown_category_code", code=unknown[0]
+            )
         chosen = list(dict.fromkeys(codes))
     return Categories(
         codes={known[c][0]: c for c in chosen},
@@ -161,8 +163,9 @@ def check_resolution(resolution: int) -> None:
     if not MIN_RESOLUTION <= resolution <= MAX_RESOLUTION:
         raise InvalidInput.at(
             ["query", "resolution"],
-            f"must be between {MIN_RESOLUTION} and {MAX_RESOLUTION} "
-            "(the H3 resolutions stored for every observation)",
+            "error.h3_resolution",
+            min=MIN_RESOLUTION,
+            max=MAX_RESOLUTION,
         )
 
 
@@ -387,9 +390,11 @@ def open_items_statement(
 def _validate(session: Session, org_id: uuid.UUID, q: HotspotQuery) -> None:
     check_resolution(q.resolution)
     if q.since is not None and q.until is not None and q.until <= q.since:
-        raise InvalidInput.at(["query", "until"], "must be later than since")
+        raise InvalidInput.at(["query", "until"], "error.until_before_since")
     if q.area_id is not None:
-        tenancy.owned(session, Area, org_id, q.area_id, "area")  # 404 for a foreign one
+        tenancy.owned(
+            session, Area, org_id, q.area_id, "error.no_such_area"
+        )  # 404 for a foreign one
 
 
 def cell_stats(session: Session, org_id: uuid.UUID, q: HotspotQuery) -> list[CellStats]:

@@ -105,11 +105,11 @@ async def metrics(request: Request) -> Response:
     """Prometheus text format. Off unless ``SAFEWALK_METRICS`` is ``open`` or ``token``."""
     settings = request.app.state.settings
     if settings.metrics == "off":
-        raise NotFound("metrics are off (SAFEWALK_METRICS)")
+        raise NotFound(key="error.metrics_off")
     if settings.metrics == "token":
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         expected = settings.metrics_token.encode()
         if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected):
-            raise Unauthorized("metrics need the metrics token")
+            raise Unauthorized(key="error.metrics_token")
     body = request.app.state.metrics.render()
     return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -130,10 +130,10 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem(
             exc.status,
             _title(exc.slug, exc.title, lang),
-            translate(exc.key, lang, **exc.params) if exc.key else exc.detail,
+            exc.detail_in(lang),
             slug=exc.slug,
             instance=request.url.path,
-            errors=exc.errors,
+            errors=exc.errors_in(lang),
             headers=exc.headers,
             **exc.extra,
         )
@@ -188,7 +188,7 @@ def install_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, DBAPIError) and not is_transient(exc):
             raise exc  # a real database error: CatchUnexpected answers it as a 500
         log.warning("database busy on %s %s: %s", request.method, request.url.path, exc)
-        busy = Busy("the service is busy: nothing was applied; send it again shortly")
+        busy = Busy(key="error.busy_overload")
         return await on_domain_error(request, busy)
 
     app.add_exception_handler(DomainError, on_domain_error)

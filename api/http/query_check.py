@@ -44,8 +44,7 @@ def reject_unknown_query(request: Request) -> None:
         return
     accepted = ", ".join(sorted(known)) or "none"
     raise InvalidInput(
-        f"unknown query parameter {unknown[0]!r}; this route accepts: {accepted}",
-        errors=[{"loc": ["query", name], "msg": "unknown query parameter"} for name in unknown],
+        errors=[{"loc": ["query", n], "key": "error.unknown_query_parameter"} for n in unknown],
         key="error.unknown_query",
         params={"name": unknown[0], "accepted": accepted},
     )

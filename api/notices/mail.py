@@ -15,6 +15,7 @@ import smtplib
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date as Date
 from email.header import Header
 from email.message import Message
 from email.mime.multipart import MIMEMultipart
@@ -24,8 +25,9 @@ from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
-from api.core.i18n import plural, translate
+from api.core.i18n import date, plural, translate
 from models import utcnow
+from models.categories import pick_label
 from models.notices import NoticeKind
 from models.organizations import Language
 
@@ -203,13 +205,30 @@ def _status(value: str | None, lang: Language) -> str:
     return _t(f"status.{value}", lang) if value else ""
 
 
+def _date(value: Any, lang: Language) -> str:
+    """An ISO date of the payload as the reader writes dates (``3. nov. 2026``)."""
+    try:
+        return date(Date.fromisoformat(str(value)), lang)
+    except ValueError:
+        return str(value)
+
+
+def _category(payload: dict[str, Any], lang: Language) -> str | None:
+    """The category's label in the reader's language; notices queued before the labels were
+    kept by language carry the Bokmål and English ones only."""
+    labels = payload.get("category_labels") or {}
+    label_en = labels.get("en") or payload.get("category_en") or ""
+    label_nb = labels.get("nb") or payload.get("category_nb") or ""
+    return pick_label(lang, label_en, label_nb, labels) or None
+
+
 def subject(entry: Entry, lang: Language) -> str:
     p = entry.payload
     return _t(
         f"notice.subject.{entry.kind}",
         lang,
         title=p.get("title") or "",
-        due_date=p.get("due_date") or "",
+        due_date=_date(p["due_date"], lang) if p.get("due_date") else "",
         url=p.get("url") or "",
         asset=p.get("asset") or "",
         reference=p.get("reference") or "",
@@ -235,7 +254,7 @@ def _lines(entry: Entry, lang: Language, links: Links) -> list[tuple[str, str | 
     if p.get("status"):
         out.append((_t("notice.status", lang, status=_status(p["status"], lang)), None))
     if p.get("due_date"):
-        out.append((_t("notice.due", lang, date=p["due_date"]), None))
+        out.append((_t("notice.due", lang, date=_date(p["due_date"], lang)), None))
     if p.get("by"):
         out.append((_t("notice.by", lang, name=p["by"]), None))
     if p.get("comment"):
@@ -249,7 +268,7 @@ def _outside_lines(entry: Entry, lang: Language) -> list[tuple[str, str | None]]
     """A mail to an outside address (an asset's owner): no staff links, everything it needs
     to act in the mail itself."""
     p = entry.payload
-    category = p.get("category_nb") if lang in ("nb", "nn") else p.get("category_en")
+    category = _category(p, lang)
     out: list[tuple[str, str | None]] = [
         (_t(f"notice.lead.{entry.kind}", lang, owner=p.get("owner") or ""), None),
         (_t("notice.asset", lang, asset=p.get("asset") or ""), None),
@@ -356,7 +375,7 @@ def compose_digest(
             title = str(p.get("title") or p.get("url") or "")
             extra = []
             if p.get("due_date"):
-                extra.append(_t("notice.due", lang, date=p["due_date"]))
+                extra.append(_t("notice.due", lang, date=_date(p["due_date"], lang)))
             if p.get("comment"):
                 extra.append(_t("notice.comment", lang, text=p["comment"]))
             label = " – ".join([title, *extra])

@@ -31,7 +31,7 @@ router = api_router("notices")
 
 def _staff(principal: Principal) -> User:
     if principal.user is None:  # the policy admits staff only; participants have no address
-        raise Forbidden("notices go to staff accounts")
+        raise Forbidden(key="error.notices_staff_only")
     return principal.user
 
 

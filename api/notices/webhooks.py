@@ -69,7 +69,7 @@ def _url(url: str, allow_private: bool) -> str:
     try:
         check_url(url, allow_private=allow_private)
     except UnsafeUrl as exc:
-        raise InvalidInput.at(["body", "url"], str(exc)) from exc
+        raise InvalidInput.at(["body", "url"], exc.key, **exc.params) from exc
     return url
 
 
@@ -79,7 +79,7 @@ def _events(events: list[str]) -> list[str]:
         name = name.strip()
         if name not in EVENT_NAMES:
             known = ", ".join(sorted(EVENT_NAMES))
-            raise InvalidInput.at(["body", "events", i], f"unknown event type; one of: {known}")
+            raise InvalidInput.at(["body", "events", i], "error.unknown_event", known=known)
         if name not in out:
             out.append(name)
     return out
@@ -107,7 +107,7 @@ def create(
 
 
 def get(session: Session, org_id: uuid.UUID, hook_id: uuid.UUID) -> Webhook:
-    return tenancy.owned(session, Webhook, org_id, hook_id, "webhook")
+    return tenancy.owned(session, Webhook, org_id, hook_id, "error.no_such_webhook")
 
 
 def list_page(

@@ -179,7 +179,7 @@ def capture(
     written, so its groups' locks are not held while the answer is built."""
     loc = loc if loc is not None else ["body"]
     if body.id is not None and body.id != obs_id:
-        raise InvalidInput.at([*loc, "id"], "does not match the id in the path")
+        raise InvalidInput.at([*loc, "id"], "error.id_mismatch")
     ctx = _Context(
         principal,
         categories if categories is not None else categories_of(session, principal.org_id),
@@ -199,9 +199,9 @@ def capture(
         assert stored is not None
         return Capture(stored, created=False)
     if entry.status == "conflict":
-        raise Conflict(f"observation {obs_id} exists with another body")
+        raise Conflict(key="error.observation_other_body", params={"obs_id": obs_id})
     if entry.status == "not_found":
-        raise NotFound("no such observation")
+        raise NotFound(key="error.no_such_observation")
     assert entry.error is not None
     raise entry.error
 
@@ -389,9 +389,9 @@ def _walk_for(ctx: _Context, walk_id: uuid.UUID, loc: list[str | int]) -> Walk:
     if visible and p.participant is not None:
         visible = p.participant.walk_id == walk_id
     if walk is None or not visible:
-        raise InvalidInput.at([*loc, "walk_id"], "no such walk")
+        raise InvalidInput.at([*loc, "walk_id"], "error.no_such_walk")
     if walk.status == WalkStatus.cancelled:
-        raise InvalidInput.at([*loc, "walk_id"], "the walk was cancelled")
+        raise InvalidInput.at([*loc, "walk_id"], "error.walk_cancelled")
     return walk
 
 
@@ -444,7 +444,7 @@ def _parse(ctx: _Context, e: _Entry) -> tuple[Category, BaseGeometry | None]:
     try:
         return cat, parse_geometry(body.location.model_dump(), {"Point"})
     except GeometryError as exc:
-        raise InvalidInput.at([*loc, "location", *exc.loc], exc.message) from exc
+        raise InvalidInput.at([*loc, "location", *exc.loc], exc.key, **exc.params) from exc
 
 
 def _validate(session: Session, ctx: _Context, e: _Entry) -> None:
@@ -456,12 +456,12 @@ def _validate(session: Session, ctx: _Context, e: _Entry) -> None:
         )
     now = utcnow()
     if body.recorded_at > now + CLOCK_SKEW:
-        raise InvalidInput.at([*loc, "recorded_at"], "is in the future")
+        raise InvalidInput.at([*loc, "recorded_at"], "error.in_future")
     earliest = (walk.starts_at or walk.created_at) - BEFORE_WALK
     if body.recorded_at < earliest:
-        raise InvalidInput.at([*loc, "recorded_at"], "is long before the walk")
+        raise InvalidInput.at([*loc, "recorded_at"], "error.long_before_walk")
     if body.note is not None and "\x00" in body.note:
-        raise InvalidInput.at([*loc, "note"], "contains a NUL character")
+        raise InvalidInput.at([*loc, "note"], "error.nul_character")
 
 
 def _build(

@@ -43,14 +43,10 @@ def is_author(principal: Principal, obs: Observation) -> bool:
 
 def _check_author_may_change(session: Session, principal: Principal, obs: Observation) -> None:
     if not is_author(principal, obs):
-        raise Forbidden(
-            "only the author may change or withdraw this observation", key="error.not_author"
-        )
+        raise Forbidden(key="error.not_author")
     walk = session.get(Walk, obs.walk_id)
     if walk is None or walk.status not in JOINABLE:
-        raise Conflict(
-            "the walk has ended: its observations can no longer be changed", key="error.walk_ended"
-        )
+        raise Conflict(key="error.walk_ended")
 
 
 def patch(
@@ -62,14 +58,14 @@ def patch(
 ) -> Observation:
     fields = body.model_fields_set
     if not fields:
-        raise InvalidInput.at(["body"], "nothing to change")
+        raise InvalidInput.at(["body"], "error.nothing_to_change")
     moderating = fields & MODERATION_FIELDS
     editing = fields & AUTHOR_FIELDS
     if moderating:
         if principal.role not in policy.COORDINATOR_PLUS:
-            raise Forbidden("only coordinators moderate observations")
+            raise Forbidden(key="error.coordinators_moderate")
         if body.moderation is None:
-            raise InvalidInput.at(["body", "moderation"], "required with reason or duplicate_of")
+            raise InvalidInput.at(["body", "moderation"], "error.moderation_required")
     if editing:
         _check_author_may_change(session, principal, obs)
         _apply_edits(session, principal, obs, body)
@@ -98,11 +94,11 @@ def _apply_edits(
     if "note" in fields:
         note = body.note.strip() if body.note else None
         if note is not None and "\x00" in note:
-            raise InvalidInput.at(["body", "note"], "contains a NUL character")
+            raise InvalidInput.at(["body", "note"], "error.nul_character")
         obs.note = note or None
     if "category" in fields:
         if body.category is None:
-            raise InvalidInput.at(["body", "category"], "may not be null")
+            raise InvalidInput.at(["body", "category"], "error.not_null")
         cats = _categories(session, principal.org_id)
         cat = cats.get(body.category)
         if cat is None:
@@ -115,7 +111,7 @@ def _apply_edits(
         obs.category_id = cat.id
     if "severity" in fields:
         if body.severity is None:
-            raise InvalidInput.at(["body", "severity"], "may not be null")
+            raise InvalidInput.at(["body", "severity"], "error.not_null")
         obs.severity = body.severity
     if "perceived_safety" in fields:
         obs.perceived_safety = body.perceived_safety

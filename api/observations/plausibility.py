@@ -19,7 +19,6 @@ from sqlmodel import col
 
 from api.core import spatial
 from api.core.errors import InvalidInput
-from api.core.i18n import Language, translate
 from geo.nearness import Fence, swapped
 from models import Area, Category, Moderation, Observation, Organization, Walk
 from models.organizations import ModerationMode
@@ -61,13 +60,8 @@ def _fmt(lon: float, lat: float) -> str:
 
 
 def _invalid(loc: Sequence[str | int], key: str, **params: Any) -> InvalidInput:
-    """A 422 naming ``loc``: the detail in the caller's language, ``errors[].msg`` in English."""
-    where = ".".join(str(p) for p in loc)
-    text = translate(key, Language.en, where=where, **params)
-    msg = text.removeprefix(f"{where}: ")
-    return InvalidInput(
-        text, errors=[{"loc": list(loc), "msg": msg}], key=key, params={"where": where, **params}
-    )
+    """A 422 naming ``loc``, in the caller's language."""
+    return InvalidInput(key=key, params=params, loc=loc)
 
 
 def check_near_walk(
@@ -97,11 +91,11 @@ def check_near_walk(
                 where,
                 "error.location_swapped",
                 given=_fmt(point.x, point.y),
-                km=f"{d / 1000:,.0f}",
+                km=float(round(d / 1000)),
                 swapped=_fmt(*alt),
             )
     raise _invalid(
-        where, "error.location_far", km=f"{d / 1000:,.1f}", max_m=f"{max_distance_m:,.0f}"
+        where, "error.location_far", km=round(d / 1000, 1), max_m=float(round(max_distance_m))
     )
 
 

@@ -46,10 +46,10 @@ def get_visible(session: Session, principal: Principal, obs_id: uuid.UUID) -> Ob
     """404 for unknown ids, other organizations, other walks (participants) and hidden ones."""
     obs = session.get(Observation, obs_id)
     if obs is None or obs.organization_id != principal.org_id:
-        raise NotFound("no such observation")
+        raise NotFound(key="error.no_such_observation")
     if principal.participant is not None:
         if obs.walk_id != principal.participant.walk_id or obs.moderation == Moderation.hidden:
-            raise NotFound("no such observation")
+            raise NotFound(key="error.no_such_observation")
     return obs
 
 
@@ -187,18 +187,16 @@ def moderate(
 ) -> Observation:
     if body.moderation == Moderation.duplicate:
         if body.duplicate_of is None:
-            raise InvalidInput.at(["body", "duplicate_of"], "name the observation this duplicates")
+            raise InvalidInput.at(["body", "duplicate_of"], "error.duplicate_observation_required")
         if body.duplicate_of == obs.id:
-            raise InvalidInput.at(
-                ["body", "duplicate_of"], "an observation cannot duplicate itself"
-            )
+            raise InvalidInput.at(["body", "duplicate_of"], "error.observation_duplicates_itself")
         try:
             original = get_visible(session, principal, body.duplicate_of)
         except NotFound as exc:
-            raise InvalidInput.at(["body", "duplicate_of"], "no such observation") from exc
+            raise InvalidInput.at(["body", "duplicate_of"], "error.no_such_observation") from exc
         obs.duplicate_of_id = original.id
     elif body.duplicate_of is not None:
-        raise InvalidInput.at(["body", "duplicate_of"], "only with moderation 'duplicate'")
+        raise InvalidInput.at(["body", "duplicate_of"], "error.only_with_duplicate")
     else:
         obs.duplicate_of_id = None
     obs.moderation = body.moderation

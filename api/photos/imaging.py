@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import cache
-from typing import IO, Final
+from typing import IO, Any, Final
 
 from PIL import ExifTags, Image, ImageCms, ImageFile, ImageOps
 from PIL.JpegImagePlugin import JpegImageFile
@@ -92,11 +92,16 @@ class ImageRejected(Exception):
     422: empty, corrupt, truncated or undecodable (``empty_image``, ``corrupt_image``).
     """
 
-    def __init__(self, status: int, code: str, detail: str) -> None:
+    def __init__(
+        self, status: int, code: str, detail: str, *, key: str | None = None, **params: Any
+    ) -> None:
         super().__init__(f"{status} {code}: {detail}")
         self.status = status
         self.code = code
-        self.detail = detail
+        self.detail = detail  # English
+        # The same in the server's catalogues, for the uploader's language.
+        self.key = key
+        self.params = params
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,19 +171,32 @@ def process_image(
     """
     if len(data) > max_bytes:
         raise ImageRejected(
-            413, "too_large", f"the image is {len(data)} bytes; the limit is {max_bytes}"
+            413,
+            "too_large",
+            f"the image is {len(data)} bytes; the limit is {max_bytes}",
+            key="error.image_too_large",
+            size=len(data),
+            limit=max_bytes,
         )
     if not data:
         # An empty body is a broken upload, not an unsupported format.
-        raise ImageRejected(422, "empty_image", "the upload is empty")
+        raise ImageRejected(422, "empty_image", "the upload is empty", key="error.image_empty")
 
     media_type = sniff_media_type(data)
     if media_type is None:
-        raise ImageRejected(415, "unsupported_type", "only JPEG, PNG, WebP and HEIC are accepted")
+        raise ImageRejected(
+            415,
+            "unsupported_type",
+            "only JPEG, PNG, WebP and HEIC are accepted",
+            key="error.image_type",
+        )
     opener = _opener_for(media_type)
     if opener is None:
         raise ImageRejected(
-            415, "unsupported_type", "HEIC photos cannot be read here; please upload a JPEG"
+            415,
+            "unsupported_type",
+            "HEIC photos cannot be read here; please upload a JPEG",
+            key="error.image_heic",
         )
 
     with io.BytesIO(data) as buffer, _open(opener, buffer) as img:
@@ -190,11 +208,17 @@ def process_image(
                 413,
                 "too_many_pixels",
                 f"the image is {width}x{height} pixels; the limit is {max_pixels} pixels",
+                key="error.image_pixels",
+                width=width,
+                height=height,
+                limit=max_pixels,
             )
         try:
             img.load()
         except _DECODE_ERRORS as exc:
-            raise ImageRejected(422, "corrupt_image", "the image data is corrupt") from exc
+            raise ImageRejected(
+                422, "corrupt_image", "the image data is corrupt", key="error.image_corrupt"
+            ) from exc
 
         meta = _read_meta(img)
         stored_type = "image/jpeg" if media_type in ("image/heic", "image/heif") else media_type
@@ -249,9 +273,13 @@ def _open(opener: _Opener, buffer: IO[bytes]) -> ImageFile.ImageFile:
     try:
         return opener(buffer)
     except Image.DecompressionBombError as exc:  # some plugins check Pillow's limit in headers
-        raise ImageRejected(413, "too_many_pixels", "the image has too many pixels") from exc
+        raise ImageRejected(
+            413, "too_many_pixels", "the image has too many pixels", key="error.image_bomb"
+        ) from exc
     except _DECODE_ERRORS as exc:
-        raise ImageRejected(422, "corrupt_image", "the image header is corrupt") from exc
+        raise ImageRejected(
+            422, "corrupt_image", "the image header is corrupt", key="error.image_corrupt"
+        ) from exc
 
 
 def _read_meta(img: Image.Image) -> ImageMeta:

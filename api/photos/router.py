@@ -52,7 +52,9 @@ def upload_target(id: uuid.UUID, principal: PrincipalDep, session: SessionDep) -
 async def photo_bytes(request: Request, settings: SettingsDep) -> bytes:
     """The request body, refused with 413 as soon as it is known to exceed the limit."""
     limit = settings.photo_max_bytes
-    too_large = PayloadTooLarge(f"a photo may have at most {limit} bytes", code="too_large")
+    too_large = PayloadTooLarge(
+        key="error.photo_too_large", params={"limit": limit}, code="too_large"
+    )
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise too_large

@@ -78,15 +78,18 @@ def observation_for_upload(
     """
     obs = get_visible(session, principal, obs_id)
     if principal.participant is not None and obs.participant_id != principal.participant.id:
-        raise NotFound("no such observation")
+        raise NotFound(key="error.no_such_observation")
     return obs
 
 
 def rejected(exc: ImageRejected) -> DomainError:
     """The problem-details error for an unacceptable image, carrying its machine-readable code."""
     kind = _REJECTIONS[exc.status]
-    errors = [{"loc": ["body"], "msg": exc.detail}] if kind is InvalidInput else None
-    return kind(exc.detail, errors=errors, code=exc.code)
+    if exc.key is None:
+        errors = [{"loc": ["body"], "msg": exc.detail}] if kind is InvalidInput else None
+        return kind(exc.detail, errors=errors, code=exc.code)
+    loc = ["body"] if kind is InvalidInput else None
+    return kind(key=exc.key, params=exc.params, loc=loc, code=exc.code)
 
 
 def upload(
@@ -162,7 +165,7 @@ def upload(
             if getattr(exc.orig, "sqlstate", None) == "23505":
                 # The id is taken by a row row-level security hides (another organization's):
                 # the same 404 as when _existing sees it.
-                raise NotFound("no such photo") from exc
+                raise NotFound(key="error.no_such_photo") from exc
         raise
     return Upload(photo, created=True)
 
@@ -178,13 +181,15 @@ def _existing(
     if photo is None:
         return None
     if photo.organization_id != obs.organization_id:
-        raise NotFound("no such photo")  # the wall: no hint that the id exists elsewhere
+        raise NotFound(key="error.no_such_photo")  # the wall: no hint that the id exists elsewhere
     owner = photo.observation_id if isinstance(obs, Observation) else photo.action_item_id
     if owner != obs.id:
         kind = "observation" if isinstance(obs, Observation) else "item"
-        raise Conflict(f"photo {photo_id} belongs to another {kind}")
+        raise Conflict(
+            key="error.photo_belongs_elsewhere", params={"photo_id": photo_id, "kind": kind}
+        )
     if photo.upload_sha256 != upload_sha256:
-        raise Conflict(f"photo {photo_id} exists with other bytes")
+        raise Conflict(key="error.photo_other_bytes", params={"photo_id": photo_id})
     return Upload(photo, created=False)
 
 
@@ -228,15 +233,15 @@ def get_readable(session: Session, principal: Principal, photo_id: uuid.UUID) ->
     an unknown id."""
     photo = session.get(Photo, photo_id)
     if photo is None or photo.organization_id != principal.org_id:
-        raise NotFound("no such photo", key="error.no_such_photo")
+        raise NotFound(key="error.no_such_photo")
     if photo.observation_id is None:
         if principal.user is None:
-            raise NotFound("no such photo", key="error.no_such_photo")
+            raise NotFound(key="error.no_such_photo")
         return photo
     try:
         obs = get_visible(session, principal, photo.observation_id)
     except NotFound:
-        raise NotFound("no such photo", key="error.no_such_photo") from None
+        raise NotFound(key="error.no_such_photo") from None
     # Sensitive places: whoever sees the observation generalised sees none of its photos.
     cat = session.get(Category, obs.category_id)
     if sensitive.observation_hidden_from(
@@ -244,7 +249,7 @@ def get_readable(session: Session, principal: Principal, photo_id: uuid.UUID) ->
         sensitive=cat is None or cat.sensitive,
         participant_id=obs.participant_id,
     ):
-        raise NotFound("no such photo", key="error.no_such_photo")
+        raise NotFound(key="error.no_such_photo")
     return photo
 
 
@@ -262,21 +267,19 @@ def get_signed(
     with tenancy.lookup(session, "photo"):
         org_id = session.scalar(select(col(Photo.organization_id)).where(col(Photo.id) == photo_id))
     if org_id is None:
-        raise NotFound("no such photo", key="error.no_such_photo")
+        raise NotFound(key="error.no_such_photo")
     try:
         # Keyed by the photo's own organization: a link for another organization's photo (or
         # another id, size or expiry) does not verify.
         verify_photo_signature(secret, photo_id, org_id, size, expires, sig)
     except SignatureExpired as exc:
-        raise Forbidden("the link has expired", key="error.signature_expired") from exc
+        raise Forbidden(key="error.signature_expired") from exc
     except SignatureInvalid as exc:
-        raise Forbidden(
-            "the link is not valid for this photo", key="error.signature_invalid"
-        ) from exc
+        raise Forbidden(key="error.signature_invalid") from exc
     tenancy.bind(session, org_id)
     photo = session.get(Photo, photo_id)
     if photo is None:  # pragma: no cover - deleted between the two reads
-        raise NotFound("no such photo", key="error.no_such_photo")
+        raise NotFound(key="error.no_such_photo")
     return photo
 
 
@@ -286,7 +289,7 @@ def photo_file(store: MediaStore, photo: Photo, size: PhotoSize) -> PhotoFile:
         data = store.read(store.key_for(photo.sha256, f"{size}.{ext}"))
     except FileNotFoundError:
         log.error("photo %s: the %s file is missing from the media store", photo.id, size)
-        raise NotFound("the image file of this photo is missing") from None
+        raise NotFound(key="error.photo_file_missing") from None
     # The original's hash is its file name; the smaller sizes are hashed as served.
     etag = photo.sha256 if size == PhotoSize.original else hashlib.sha256(data).hexdigest()
     return PhotoFile(

@@ -185,7 +185,7 @@ def get_participant(session: Session, walk: Walk, participant_id: uuid.UUID) -> 
     """A participant of this walk (the walk was looked up in the caller's organization)."""
     p = session.get(Participant, participant_id)
     if p is None or p.walk_id != walk.id or p.organization_id != walk.organization_id:
-        raise NotFound("no such participant of this walk")
+        raise NotFound(key="error.no_such_participant")
     return p
 
 
@@ -449,7 +449,7 @@ def purge(
             stmt = stmt.where(col(Organization.slug) == org_slug)
         orgs = list(session.execute(stmt))
     if org_slug is not None and not orgs:
-        raise NotFound(f"no organization with slug {org_slug!r}")
+        raise NotFound(key="error.no_organization_slug", params={"slug": org_slug})
     for org_id, slug in orgs:
         with factory() as session:
             tenancy.bind(session, org_id)

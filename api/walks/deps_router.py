@@ -21,9 +21,9 @@ from models import Walk
 def get_walk_for(session: SessionDep, principal: Principal, walk_id: uuid.UUID) -> Walk:
     walk = session.get(Walk, walk_id)
     if walk is None or walk.organization_id != principal.organization_id:
-        raise NotFound("no such walk")
+        raise NotFound(key="error.no_such_walk")
     if principal.participant is not None and principal.participant.walk_id != walk.id:
-        raise NotFound("no such walk")
+        raise NotFound(key="error.no_such_walk")
     return walk
 
 

@@ -50,7 +50,7 @@ def _route(route: LineStringGeometry | None) -> BaseGeometry | None:
     try:
         return parse_geometry(route.model_dump(), {"LineString"})
     except GeometryError as exc:
-        raise InvalidInput.at(["body", "route", *exc.loc], exc.message) from exc
+        raise InvalidInput.at(["body", "route", *exc.loc], exc.key, **exc.params) from exc
 
 
 def _darkness(session: Session, walk: Walk) -> bool | None:
@@ -72,7 +72,7 @@ def _darkness(session: Session, walk: Walk) -> bool | None:
 
 def _check_times(starts_at: datetime | None, ends_at: datetime | None) -> None:
     if starts_at and ends_at and ends_at <= starts_at:
-        raise InvalidInput.at(["body", "ends_at"], "must be after starts_at")
+        raise InvalidInput.at(["body", "ends_at"], "error.ends_before_starts")
 
 
 def to_read(session: Session, walk: Walk) -> WalkRead:
@@ -98,7 +98,7 @@ def _unique_code(session: Session) -> str:
             )
         if not taken:
             return code
-    raise Conflict("could not find a free join code; try again")  # pragma: no cover
+    raise Conflict(key="error.no_free_join_code")  # pragma: no cover
 
 
 def create_walk(session: Session, principal: Principal, body: WalkCreate) -> Walk:
@@ -107,11 +107,11 @@ def create_walk(session: Session, principal: Principal, body: WalkCreate) -> Wal
         try:
             get_area(session, org_id, body.area_id)
         except NotFound as exc:
-            raise InvalidInput.at(["body", "area_id"], "no such area") from exc
+            raise InvalidInput.at(["body", "area_id"], "error.no_such_area") from exc
     if body.follow_up_of_id is not None:
         prior = session.get(Walk, body.follow_up_of_id)
         if prior is None or prior.organization_id != org_id:
-            raise InvalidInput.at(["body", "follow_up_of_id"], "no such walk")
+            raise InvalidInput.at(["body", "follow_up_of_id"], "error.no_such_walk")
     _check_times(body.starts_at, body.ends_at)
     walk = Walk(
         organization_id=org_id,
@@ -139,7 +139,9 @@ def update_walk(session: Session, walk: Walk, body: WalkUpdate) -> Walk:
         target = WalkStatus(changes.pop("status"))
         if target != walk.status:
             if target not in WALK_TRANSITIONS[WalkStatus(walk.status)]:
-                raise Conflict(f"a {walk.status} walk cannot become {target}")
+                raise Conflict(
+                    key="error.walk_status_move", params={"status": walk.status, "target": target}
+                )
             walk.status = target
     else:
         changes.pop("status", None)
@@ -147,12 +149,12 @@ def update_walk(session: Session, walk: Walk, body: WalkUpdate) -> Walk:
         try:
             get_area(session, walk.organization_id, changes["area_id"])
         except NotFound as exc:
-            raise InvalidInput.at(["body", "area_id"], "no such area") from exc
+            raise InvalidInput.at(["body", "area_id"], "error.no_such_area") from exc
     if "route" in changes:
         walk.route = spatial.to_db(_route(body.route))
         changes.pop("route")
     if "title" in changes and not changes["title"]:
-        raise InvalidInput.at(["body", "title"], "a walk needs a title")
+        raise InvalidInput.at(["body", "title"], "error.walk_title_required")
     for key in ("title", "area_id", "starts_at", "ends_at", "weather"):
         if key in changes:
             setattr(walk, key, changes[key])
@@ -211,12 +213,12 @@ def join(
     settings: Settings,
 ) -> JoinResponse:
     """Wrong codes count against the caller's address; joins count against the walk."""
-    limits.join_failures_per_client.check(client, "wrong join codes from this address")
-    limits.join_failures_per_client_hour.check(client, "wrong join codes from this address")
+    limits.join_failures_per_client.check(client, "error.too_many_wrong_codes")
+    limits.join_failures_per_client_hour.check(client, "error.too_many_wrong_codes")
     if limits.join_failures_everywhere.retry_after(
         "*"
     ) and limits.join_failures_per_client_hour.count(client):
-        limits.join_failures_everywhere.check("*", "wrong join codes; join codes are being guessed")
+        limits.join_failures_everywhere.check("*", "error.codes_being_guessed")
     code = normalize_code(body.code)
     with tenancy.lookup(session, "walk"):  # the code is what names the organization
         walk = session.scalar(select(Walk).where(col(Walk.join_code) == code))
@@ -227,10 +229,10 @@ def join(
         limits.join_failures_per_client_hour.hit(client)
         limits.join_failures_everywhere.hit("*")
         if walk is None:
-            raise NotFound("no walk open for joining has this code")
+            raise NotFound(key="error.no_walk_for_code")
         # Still a 404 (nothing to join), but the phone can say why: the code was right.
-        raise NotFound("this walk has ended and can no longer be joined", reason="walk_closed")
-    limits.joins_per_walk.check(str(walk.id), "joins to this walk")
+        raise NotFound(key="error.walk_closed", reason="walk_closed")
+    limits.joins_per_walk.check(str(walk.id), "error.too_many_joins")
     limits.joins_per_walk.hit(str(walk.id))
     name = body.display_name.strip() if body.display_name else None
     participant = Participant(
@@ -243,7 +245,7 @@ def join(
     try:
         session.flush()
     except IntegrityError as exc:  # pragma: no cover - the walk vanished under us
-        raise NotFound("no walk open for joining has this code") from exc
+        raise NotFound(key="error.no_walk_for_code") from exc
     expires = participant_token_expiry(walk)
     token = issue_token(
         secret=secret,

@@ -437,7 +437,7 @@ def test_resolution_out_of_range_is_422(client: SyncClient, world: World, value:
     assert r.headers["content-type"].startswith("application/problem+json")
     assert r.json()["errors"][0]["loc"] == ["query", "resolution"]
     if value.lstrip("-").isdigit():
-        assert "between 5 and 12" in r.json()["errors"][0]["msg"]
+        assert "mellom 5 og 12" in r.json()["errors"][0]["msg"]  # the organization speaks nb
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from api.core import spatial
+from api.core.i18n import decimal
 from api.settings import Settings
 from models import (
     ActionItem,
@@ -68,9 +69,10 @@ def test_swapped_coordinates_are_refused_and_named(
     assert r.status_code == 422, r.text
     problem = r.json()
     assert problem["errors"][0]["loc"] == ["body", "location"]
-    assert "swapped" in problem["errors"][0]["msg"]
-    # The detail speaks the organization's language (Bokmål) unless the phone asks otherwise.
-    assert "byttet om" in problem["detail"]
+    # The detail and the errors speak the organization's language (Bokmål) unless the phone
+    # asks otherwise.
+    assert "byttet om" in problem["errors"][0]["msg"]
+    assert problem["detail"] == f"body.location: {problem['errors'][0]['msg']}"
     assert "[lengdegrad, breddegrad]" in problem["detail"]
     english = client.put(
         f"/api/v1/observations/{uuid.uuid4()}",
@@ -79,6 +81,7 @@ def test_swapped_coordinates_are_refused_and_named(
     ).json()
     assert english["detail"].startswith("body.location: the coordinates look swapped")
     assert "[longitude, latitude]" in english["detail"]
+    assert "swapped" in english["errors"][0]["msg"]
     assert (count(session, Observation), count(session, ActionItem)) == before
 
 
@@ -90,8 +93,8 @@ def test_a_far_away_point_is_refused_without_a_swap_hint(
     assert r.status_code == 422, r.text
     err = r.json()["errors"][0]
     assert err["loc"] == ["body", "location"]
-    assert "km from the walk" in err["msg"]
-    assert "swapped" not in err["msg"]
+    assert "km fra vandringens område" in err["msg"]
+    assert "byttet om" not in err["msg"]
     assert (count(session, Observation), count(session, ActionItem)) == before
 
 
@@ -134,12 +137,12 @@ def test_distance_is_measured_from_the_route_too_and_is_configurable(
     )
     r = put(client, world, h, walk_id=str(walk.id), location=point(near(0, 2500, start)))
     assert r.status_code == 422
-    assert "2,000 m" in r.json()["errors"][0]["msg"]
+    assert f"{decimal(2000, 'nb')} m" in r.json()["errors"][0]["msg"]  # as Bokmål writes it
     settings: Settings = app.state.settings
     settings.walk_max_distance_m = 1000
     r = put(client, world, h, walk_id=str(walk.id), location=point(near(0, 1500, start)))
     assert r.status_code == 422
-    assert "1,000 m" in r.json()["errors"][0]["msg"]
+    assert f"{decimal(1000, 'nb')} m" in r.json()["errors"][0]["msg"]
 
 
 def test_a_walk_without_area_or_route_is_not_checked(

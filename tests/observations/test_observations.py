@@ -11,6 +11,7 @@ from shapely.geometry import Polygon
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from api.core.i18n import translate
 from models import Observation, utcnow
 from tests.factories import make_area, make_walk
 from tests.factories.client import SyncClient
@@ -250,7 +251,7 @@ def test_foreign_organization_cannot_probe_an_existing_id(
         json=obs_body(world, walk_id=str(theirs.id)),
     )
     assert r.status_code == 404, r.text
-    assert r.json()["detail"] == "no such observation"
+    assert r.json()["detail"] == translate("error.no_such_observation", "nb")  # their org's
     assert (
         client.get(
             f"/api/v1/observations/{oid}", headers=world.headers("foreign_admin")

@@ -74,13 +74,16 @@ def basemap_style(request: Request, settings: SettingsDep, org: OrgQuery = None)
 def basemap_tilejson(request: Request, settings: SettingsDep, org: OrgQuery = None) -> Response:
     basemap = service.find(settings.data_dir, org)
     if basemap is None:
-        raise NotFound("no basemap file is imported (`safewalk basemap import FILE`)")
+        raise NotFound(key="error.no_basemap")
     return _json(request, service.tilejson(_base(request), basemap))
 
 
 def _tile_number(name: str, value: str) -> int:
     if not value.isdigit() or len(value) > 9:
-        raise NotFound("no such tile", errors=[{"loc": ["path", name], "msg": "not a tile number"}])
+        raise NotFound(
+            key="error.no_such_tile",
+            errors=[{"loc": ["path", name], "key": "error.not_a_tile_number"}],
+        )
     return int(value)
 
 
@@ -106,7 +109,7 @@ def basemap_tile(
     tz, tx, ty = (_tile_number(n, s) for n, s in (("z", z), ("x", x), ("y", y)))
     basemap = service.find(settings.data_dir, org)
     if basemap is None or ext not in MEDIA_TYPES:
-        raise NotFound("no such tile: no basemap file is imported")
+        raise NotFound(key="error.no_tile_no_basemap")
     data = service.tile(basemap, tz, tx, ty, ext)
     headers = {
         "Cache-Control": IMMUTABLE if v == basemap.version else BRIEF,

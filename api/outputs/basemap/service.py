@@ -68,7 +68,10 @@ def _name(org: str | None) -> str:
     if org is None:
         return DEFAULT
     if not _SLUG.match(org):
-        raise NotFound("no such organization", errors=[{"loc": ["query", "org"], "msg": "unknown"}])
+        raise NotFound(
+            key="error.no_such_organization",
+            errors=[{"loc": ["query", "org"], "key": "error.unknown_value"}],
+        )
     return org
 
 
@@ -134,8 +137,9 @@ def import_file(source: Path, data_dir: Path, org: str | None = None) -> tuple[P
 def tile(basemap: Basemap, z: int, x: int, y: int, ext: str) -> bytes | None:
     if ext != basemap.info.format or ext not in MEDIA_TYPES:
         raise NotFound(
-            f"this basemap's tiles are .{basemap.info.format}",
-            errors=[{"loc": ["path", "ext"], "msg": f"use {basemap.info.format}"}],
+            key="error.basemap_format",
+            params={"format": basemap.info.format},
+            loc=["path", "ext"],
         )
     if not (basemap.info.minzoom <= z <= basemap.info.maxzoom) or not (
         0 <= x < (1 << z) and 0 <= y < (1 << z)

@@ -138,9 +138,7 @@ def area_action_list(
     if format != "json":
         for name in ("limit", "cursor"):
             if name in request.query_params:
-                raise InvalidInput.at(
-                    ["query", name], "pages the JSON list; an export holds every item"
-                )
+                raise InvalidInput.at(["query", name], "error.export_not_paged")
     if format in EXPORT_FORMATS:  # spreadsheet, GeoPackage, PDF
         return area_export(
             request, session, principal.org_id, area, format, include_closed,

@@ -212,7 +212,7 @@ def walk_page(
     key = decode_cursor(cursor, 3)
     stage = -1 if key is None else key[0]
     if not isinstance(stage, int):
-        raise InvalidInput.at(["query", "cursor"], "not a cursor from this API")
+        raise InvalidInput.at(["query", "cursor"], "error.bad_cursor")
     mask = sensitive.masked(principal)
     fixed: list[tuple[int, uuid.UUID, Select[Any]]] = []
     if walk.area_id is not None:

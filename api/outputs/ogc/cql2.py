@@ -32,8 +32,8 @@ JSON_LANGS = ("cql2-json", "cql-json")
 GEOMETRY = "geometry"
 
 
-def _fail(msg: str) -> BadParameter:
-    return BadParameter.at("filter", msg)
+def _fail(key: str, **params: Any) -> BadParameter:
+    return BadParameter.at("filter", key, **params)
 
 
 def _normalise_json(node: Any) -> Any:
@@ -59,7 +59,7 @@ def _normalise_json(node: Any) -> Any:
 def check_lang(lang: str) -> str:
     lang = lang.strip().lower()
     if lang not in TEXT_LANGS + JSON_LANGS:
-        raise BadParameter.at("filter-lang", f"unsupported {lang!r}; use cql2-text or cql2-json")
+        raise BadParameter.at("filter-lang", "error.cql2_lang", lang=lang)
     return lang
 
 
@@ -75,35 +75,37 @@ def parse(text: str, lang: str | None) -> Filter:
         try:
             node = parse_cql2_text(text)
         except UnexpectedEOF as exc:
-            raise _fail("the filter ends too early") from exc
+            raise _fail("error.cql2_ends_early") from exc
         except UnexpectedInput as exc:
             token = getattr(exc, "token", None)
             if token is not None and token.type == "$END":
-                raise _fail("the filter ends too early") from exc
+                raise _fail("error.cql2_ends_early") from exc
             raise _fail(
-                f"cannot parse the filter at line {exc.line}, column {exc.column}: "
-                f"{text.splitlines()[exc.line - 1] if exc.line > 0 else text!r}"
+                "error.cql2_parse_at",
+                line=exc.line,
+                column=exc.column,
+                text=text.splitlines()[exc.line - 1] if exc.line > 0 else repr(text),
             ) from exc
         except (LarkError, ValueError, TypeError) as exc:
-            raise _fail(f"cannot parse the filter: {exc}") from exc
+            raise _fail("error.cql2_parse", reason=str(exc)) from exc
         return _expression(node, "CQL2 text")
     try:  # cql2-json
         document = json.loads(text)
     except ValueError as exc:
-        raise _fail(f"not JSON: {exc}") from exc
+        raise _fail("error.cql2_not_json", reason=str(exc)) from exc
     from pygeofilter.parsers.cql2_json import parse as parse_cql2_json
 
     try:
         node = parse_cql2_json(_normalise_json(document))
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
-        raise _fail(f"not a CQL2-JSON expression: {exc}") from exc
+        raise _fail("error.cql2_not_json_expression", reason=str(exc)) from exc
     return _expression(node, "CQL2-JSON")
 
 
 def _expression(node: Any, lang: str) -> Filter:
     """A filter is a predicate, not a bare value (``[1, 2]`` or ``'x'`` parse but mean nothing)."""
     if not isinstance(node, ast.Node) or isinstance(node, (ast.Attribute, ast.Function)):
-        raise _fail(f"not a {lang} expression: expected a predicate, got {node!r}")
+        raise _fail("error.cql2_not_predicate", lang=lang, node=repr(node))
     return node
 
 
@@ -154,15 +156,17 @@ def coerce(prop: Property, value: Any, where: str = "filter") -> Any:
             raise ValueError(value)
         return str(value)
     except (ValueError, TypeError) as exc:
-        raise BadParameter.at(where, f"{value!r} is not a valid {kind} for {prop.name!r}") from exc
+        raise BadParameter.at(
+            where, "error.cql2_value", value=value, kind=kind, name=prop.name
+        ) from exc
 
 
 def _attribute(node: Any, ctx: Context) -> Property:
     if not isinstance(node, ast.Attribute):
-        raise _fail(f"expected a property name on the left, got {node!r}")
+        raise _fail("error.cql2_property_left", node=repr(node))
     prop = ctx.queryables.get(node.name)
     if prop is None:
-        raise _fail(f"{node.name!r} is not a queryable; see the collection's /queryables")
+        raise _fail("error.cql2_not_queryable", name=node.name)
     return prop
 
 
@@ -171,22 +175,22 @@ def _geometry(node: Any, ctx: Context) -> BaseGeometry:
         try:
             geom = shape(node.geometry)
         except (ValueError, TypeError, AttributeError, KeyError) as exc:
-            raise _fail(f"not a geometry: {exc}") from exc
+            raise _fail("error.cql2_not_geometry", reason=str(exc)) from exc
     elif isinstance(node, values.Envelope):
         geom = box(node.x1, node.y1, node.x2, node.y2)
     elif isinstance(node, ast.Function) and node.name.lower() == "bbox":
         args = list(node.arguments)
         if len(args) not in (4, 6) or not all(isinstance(a, (int, float)) for a in args):
-            raise _fail("BBOX takes four (or six) numbers")
+            raise _fail("error.cql2_bbox")
         geom = (
             box(args[0], args[1], args[2], args[3])
             if len(args) == 4
             else box(args[0], args[1], args[3], args[4])
         )
     else:
-        raise _fail(f"expected a geometry literal, got {node!r}")
+        raise _fail("error.cql2_geometry_literal", node=repr(node))
     if geom.is_empty or not geom.is_valid:
-        raise _fail("the filter geometry is empty or invalid")
+        raise _fail("error.cql2_geometry_invalid")
     if ctx.filter_crs is not None:
         geom = geometry_to_wgs84(geom, ctx.filter_crs)
     return geom
@@ -219,7 +223,7 @@ def to_sql(node: Filter, ctx: Context) -> ColumnElement[bool]:  # noqa: C901 - o
             compare = _COMPARISONS[flipped.get(type(node), type(node))]
         prop = _attribute(lhs, ctx)
         if isinstance(rhs, ast.Node) or isinstance(rhs, values.Geometry):
-            raise _fail(f"compare {prop.name!r} with a literal value")
+            raise _fail("error.cql2_compare_literal", name=prop.name)
         return compare(prop.column, coerce(prop, rhs))  # type: ignore[no-any-return]
     if isinstance(node, ast.Between):
         prop = _attribute(node.lhs, ctx)
@@ -230,7 +234,7 @@ def to_sql(node: Filter, ctx: Context) -> ColumnElement[bool]:  # noqa: C901 - o
     if isinstance(node, ast.In):
         prop = _attribute(node.lhs, ctx)
         if not node.sub_nodes:
-            raise _fail("IN needs at least one value")
+            raise _fail("error.cql2_in_empty")
         cond = prop.column.in_([coerce(prop, v) for v in node.sub_nodes])
         return not_(cond) if node.not_ else cond
     if isinstance(node, ast.IsNull):
@@ -243,7 +247,7 @@ def to_sql(node: Filter, ctx: Context) -> ColumnElement[bool]:  # noqa: C901 - o
             lhs, nocase = lhs.arguments[0], True
         prop = _attribute(lhs, ctx)
         if prop.type != "string":
-            raise _fail(f"LIKE needs a text property; {prop.name!r} is {prop.type}")
+            raise _fail("error.cql2_like_text", name=prop.name, type=prop.type)
         cond = dialect.like(ctx.session, prop.column, str(node.pattern), nocase=nocase)
         return not_(cond) if node.not_ else cond
     if isinstance(node, ast.GeometryIntersects):
@@ -251,7 +255,7 @@ def to_sql(node: Filter, ctx: Context) -> ColumnElement[bool]:  # noqa: C901 - o
         if isinstance(rhs, ast.Attribute):
             lhs, rhs = rhs, lhs
         if not isinstance(lhs, ast.Attribute) or lhs.name != GEOMETRY:
-            raise _fail("S_INTERSECTS compares the 'geometry' property with a geometry")
+            raise _fail("error.cql2_intersects")
         geom = _geometry(rhs, ctx)
         if ctx.shown is not None:
             search = sensitive.widen(geom.bounds)
@@ -260,4 +264,4 @@ def to_sql(node: Filter, ctx: Context) -> ColumnElement[bool]:  # noqa: C901 - o
             )
         return dialect.intersects(ctx.session, ctx.table, ctx.geom, geom)
     name = type(node).__name__
-    raise _fail(f"{name} is not supported here (Basic CQL2 and S_INTERSECTS are)")
+    raise _fail("error.cql2_unsupported", name=name)

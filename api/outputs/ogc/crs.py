@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from pyproj import CRS, Transformer
@@ -31,8 +32,14 @@ class BadParameter(DomainError):
     status, slug, title = 400, "bad-parameter", "Bad parameter"
 
     @classmethod
-    def at(cls, name: str, msg: str) -> BadParameter:
-        return cls(f"{name}: {msg}", errors=[{"loc": ["query", name], "msg": msg}])
+    def at(cls, name: str, key: str, /, **params: Any) -> BadParameter:
+        """The query parameter ``name`` is wrong; ``key`` is the catalogue message saying why."""
+        return cls(key=key, params=params, loc=["query", name])
+
+    def detail_in(self, lang: str) -> str:
+        # OGC clients see the parameter as they sent it ("bbox: ..."), not its location.
+        where = self.loc[-1] if self.loc else None
+        return f"{where}: {self.message_in(lang)}" if where is not None else self.message_in(lang)
 
 
 @dataclass(frozen=True)
@@ -80,7 +87,9 @@ def parse(value: str | None, param: str) -> OutputCrs:
         value = CRS84
     crs = supported().get(value)
     if crs is None:
-        raise BadParameter.at(param, f"unsupported CRS {value!r}; use one of {list(supported())}")
+        raise BadParameter.at(
+            param, "error.unsupported_crs", value=value, supported=list(supported())
+        )
     return crs
 
 

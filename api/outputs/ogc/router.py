@@ -57,7 +57,7 @@ def _media(f: str | None) -> str:
         return GEOJSON
     if f == "json":
         return JSON
-    raise BadParameter.at("f", f"unsupported format {f!r}; use json or geojson")
+    raise BadParameter.at("f", "error.ogc_format", f=f)
 
 
 def _link(href: str, rel: str, type_: str, title: str | None = None) -> dict[str, str]:
@@ -156,7 +156,7 @@ def schema(
     """Part 5 schema (flat properties); ``f=feature``: the same as a GeoJSON Feature schema."""
     c = ogc.get_collection(cid)
     if f not in (None, "", "feature"):
-        raise BadParameter.at("f", "use f=feature for the GeoJSON Feature schema")
+        raise BadParameter.at("f", "error.ogc_schema_feature")
     if f == "feature":
         doc = ogc.feature_schema(c, str(request.url))
     else:
@@ -170,9 +170,9 @@ def _limit(raw: str | None) -> int:
     try:
         n = int(raw)
     except ValueError as exc:
-        raise BadParameter.at("limit", f"{raw!r} is not an integer") from exc
+        raise BadParameter.at("limit", "error.ogc_not_integer", raw=raw) from exc
     if n < 1:
-        raise BadParameter.at("limit", "must be at least 1")
+        raise BadParameter.at("limit", "error.at_least_one")
     return min(n, openapi.LIMIT_MAX)  # larger values are clamped, as Part 1 permits
 
 
@@ -182,17 +182,17 @@ def _bbox(raw: str | None, bbox_crs: crs.OutputCrs) -> tuple[float, ...] | None:
     try:
         parts = [float(p) for p in raw.split(",")]
     except ValueError as exc:
-        raise BadParameter.at("bbox", "expected four or six comma-separated numbers") from exc
+        raise BadParameter.at("bbox", "error.ogc_bbox_count") from exc
     if len(parts) not in (4, 6) or not all(math.isfinite(p) for p in parts):
-        raise BadParameter.at("bbox", "expected four or six finite numbers")
+        raise BadParameter.at("bbox", "error.ogc_bbox_finite")
     a, b, c, d = parts if len(parts) == 4 else (parts[0], parts[1], parts[3], parts[4])
     if a > c or b > d:
-        raise BadParameter.at("bbox", "the lower corner must come first")
+        raise BadParameter.at("bbox", "error.ogc_bbox_order")
     if bbox_crs.srid == 4326:
         lon = (b, d) if bbox_crs.swap_axes else (a, c)
         lat = (a, c) if bbox_crs.swap_axes else (b, d)
         if not (-180 <= lon[0] <= 180 and -180 <= lon[1] <= 180 and -90 <= lat[0] <= lat[1] <= 90):
-            raise BadParameter.at("bbox", "longitude or latitude out of range")
+            raise BadParameter.at("bbox", "error.ogc_bbox_range")
     return crs.bbox_to_wgs84((a, b, c, d), bbox_crs)
 
 
@@ -217,10 +217,10 @@ def items(
     allowed = ITEMS_PARAMS | {p.name for p in ogc.property_params(c)}
     for name in request.query_params:
         if name not in allowed:
-            raise BadParameter.at(name, f"unknown parameter for {cid}")
+            raise BadParameter.at(name, "error.ogc_unknown_parameter", cid=cid)
     media = _media(f)
     if bbox_crs is not None and bbox is None:
-        raise BadParameter.at("bbox-crs", "given without bbox")
+        raise BadParameter.at("bbox-crs", "error.ogc_bbox_crs_alone")
     out_crs = crs.parse(crs_, "crs")
     parsed = None
     if filter is not None:

@@ -172,7 +172,7 @@ def collections() -> dict[str, Collection]:
 def get_collection(cid: str) -> Collection:
     found = collections().get(cid)
     if found is None:
-        raise NotFound(f"no collection {cid!r}")
+        raise NotFound(key="error.ogc_no_collection", params={"cid": cid})
     return found
 
 
@@ -262,9 +262,7 @@ def _parse_time(value: str) -> tuple[datetime, bool]:
             return datetime.combine(day, time(0), tzinfo=UTC), True
         at = datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError as exc:
-        raise BadParameter.at(
-            "datetime", f"{value!r} is not an RFC 3339 date-time or date"
-        ) from exc
+        raise BadParameter.at("datetime", "error.ogc_datetime", value=value) from exc
     return (at if at.tzinfo else at.replace(tzinfo=UTC)), False
 
 
@@ -278,7 +276,7 @@ def datetime_condition(value: str, column: Any) -> ColumnElement[bool]:
         return instant
     start_text, _, end_text = (part.strip() for part in value.partition("/"))
     if start_text == "" and end_text == "":
-        raise BadParameter.at("datetime", "an interval needs at least one end")
+        raise BadParameter.at("datetime", "error.ogc_interval")
     conds: list[ColumnElement[bool]] = [column.is_not(None)]
     if start_text not in ("", ".."):
         conds.append(column >= _parse_time(start_text)[0])
@@ -298,7 +296,7 @@ def _filtered(session: Session, principal: Principal, c: Collection, q: ItemsQue
     for name, raw in q.properties.items():
         prop = queryables.get(name)
         if prop is None:
-            raise BadParameter.at(name, f"not a queryable of {c.id}")
+            raise BadParameter.at(name, "error.ogc_not_queryable", collection=c.id)
         values = [cql2.coerce(prop, v.strip(), name) for v in raw.split(",")]
         stmt = stmt.where(prop.column.in_(values) if len(values) > 1 else prop.column == values[0])
     if q.filter is not None:
@@ -327,11 +325,11 @@ def _cursor(cursor: str | None) -> tuple[str | None, int | None]:
     try:
         values = decode_cursor(cursor, 3)
     except InvalidInput as exc:
-        raise BadParameter.at("cursor", "not a cursor from this API") from exc
+        raise BadParameter.at("cursor", "error.bad_cursor") from exc
     if values is None:
         return None, None
     if not isinstance(values[2], int) or values[2] < 0:
-        raise BadParameter.at("cursor", "not a cursor from this API")
+        raise BadParameter.at("cursor", "error.bad_cursor")
     return encode_cursor(values[:2]), values[2]
 
 
@@ -344,7 +342,7 @@ def items_page(session: Session, principal: Principal, c: Collection, q: ItemsQu
     try:
         after = after_keyset(keyset, c.ts_col, c.id_col)
     except InvalidInput as exc:
-        raise BadParameter.at("cursor", "not a cursor from this API") from exc
+        raise BadParameter.at("cursor", "error.bad_cursor") from exc
     if after is not None:
         stmt = stmt.where(after)
     order = (c.ts_col, c.id_col)
@@ -365,14 +363,14 @@ def one_feature(
     try:
         key = uuid.UUID(fid)
     except ValueError as exc:
-        raise NotFound(f"no feature {fid!r} in {c.id}") from exc
+        raise NotFound(key="error.ogc_no_feature", params={"fid": fid, "collection": c.id}) from exc
     c = for_caller(session, principal, c)
     stmt = (
         c.select(principal).where(c.id_col == key).with_only_columns(feature_expr(session, c, crs))
     )
     text = session.scalar(stmt)
     if text is None:
-        raise NotFound(f"no feature {fid!r} in {c.id}")
+        raise NotFound(key="error.ogc_no_feature", params={"fid": fid, "collection": c.id})
     feature: dict[str, Any] = json.loads(text)
     return feature
 

@@ -75,7 +75,7 @@ def get_endpoint(session: Session, org_id: uuid.UUID) -> Open311Endpoint:
         select(Open311Endpoint).where(col(Open311Endpoint.organization_id) == org_id)
     )
     if ep is None:
-        raise NotFound("no Open311 case system is configured")
+        raise NotFound(key="error.no_case_system")
     return ep
 
 
@@ -87,7 +87,7 @@ def configure(
         # The server posts to this URL: it may not point into the network the service runs in.
         check_url(url, allow_private=allow_private)
     except UnsafeUrl as exc:
-        raise InvalidInput.at(["body", "url"], str(exc)) from exc
+        raise InvalidInput.at(["body", "url"], exc.key, **exc.params) from exc
     ep = session.scalar(
         select(Open311Endpoint).where(col(Open311Endpoint.organization_id) == org_id)
     )
@@ -114,13 +114,15 @@ def enqueue(session: Session, item: ActionItem, *, reason: str) -> Open311Dispat
     try:
         get_endpoint(session, item.organization_id)
     except NotFound as exc:
-        raise Conflict("no Open311 case system is configured to send it to") from exc
+        raise Conflict(key="error.no_case_system_to_send") from exc
     d = session.scalar(
         select(Open311Dispatch).where(col(Open311Dispatch.action_item_id) == item.id)
     )
     if d is not None:
         if d.state == DispatchState.sent:
-            raise Conflict(f"already sent to the case system as {d.service_request_id or d.token}")
+            raise Conflict(
+                key="error.already_sent", params={"reference": d.service_request_id or d.token}
+            )
         d.next_attempt_at = utcnow()
         session.flush()
         return d

@@ -61,7 +61,7 @@ def list_keys(
 def revoke_key(session: Session, org_id: uuid.UUID, key_id: uuid.UUID) -> None:
     key = session.get(IntegrationKey, key_id)
     if key is None or key.organization_id != org_id:
-        raise NotFound("no such integration key")
+        raise NotFound(key="error.no_such_integration_key")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
     session.flush()

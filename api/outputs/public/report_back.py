@@ -132,11 +132,11 @@ def published_walk(session: Session, slug: str, walk_id: uuid.UUID) -> tuple[Org
     with tenancy.lookup(session, "organization"):  # the slug names the organization
         org = session.scalar(select(Organization).where(col(Organization.slug) == slug))
     if org is None:
-        raise NotFound("nothing is published here")
+        raise NotFound(key="error.nothing_published")
     tenancy.bind(session, org.id)
     walk = session.get(Walk, walk_id)
     if walk is None or walk.organization_id != org.id or walk.report_back_published_at is None:
-        raise NotFound("nothing is published here")
+        raise NotFound(key="error.nothing_published")
     return org, walk
 
 

@@ -149,9 +149,9 @@ def report_back_photo(
     org, walk = service.published_walk(session, org_slug, walk_id)
     report = service.report_back(session, org, walk)
     if not any(photo_id in i.photo_ids for i in report.items):
-        raise NotFound("no such photo on this report back")
+        raise NotFound(key="error.no_such_report_back_photo")
     photo = session.get(Photo, photo_id)
     if photo is None:
-        raise NotFound("no such photo on this report back")
+        raise NotFound(key="error.no_such_report_back_photo")
     found = photo_file(store, photo, PhotoSize.thumb)
     return _respond(request, found.data, found.media_type)

@@ -74,7 +74,7 @@ def published_organization(session: Session, slug: str) -> Organization:
     with tenancy.lookup(session, "organization"):  # the slug names the organization
         org = session.scalar(select(Organization).where(col(Organization.slug) == slug))
     if org is None or not org.public_followup:
-        raise NotFound("nothing is published here")
+        raise NotFound(key="error.nothing_published")
     tenancy.bind(session, org.id)
     return org
 
@@ -134,7 +134,7 @@ def items_page(
 def area(session: Session, org: Organization, area_id: uuid.UUID) -> Area:
     a = session.get(Area, area_id)
     if a is None or a.organization_id != org.id:
-        raise NotFound("no such area")
+        raise NotFound(key="error.no_such_area")
     return a
 
 

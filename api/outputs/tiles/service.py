@@ -75,15 +75,17 @@ def parse_tile(z: str, x: str, y: str) -> Tile:
     try:
         tz, tx, ty = int(z), int(x), int(y)
     except ValueError as exc:
-        raise NotFound("no such tile: z, x and y are integers") from exc
+        raise NotFound(key="error.tile_not_integers") from exc
     if not (0 <= tz <= MAX_ZOOM and 0 <= tx < (1 << tz) and 0 <= ty < (1 << tz)):
-        raise NotFound(f"no tile {tz}/{tx}/{ty}")
+        raise NotFound(key="error.no_tile", params={"tz": tz, "tx": tx, "ty": ty})
     return Tile(tz, tx, ty)
 
 
 def layer(name: str) -> ogc.Collection:
     if name not in LAYERS:
-        raise NotFound(f"no tile layer {name!r}; layers are {', '.join(LAYERS)}")
+        raise NotFound(
+            key="error.no_tile_layer", params={"name": name, "layers": ", ".join(LAYERS)}
+        )
     return ogc.get_collection(name)
 
 

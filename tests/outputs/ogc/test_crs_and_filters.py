@@ -220,7 +220,8 @@ def test_cql2_on_action_items(readers: Readers) -> None:
 def test_malformed_filters_are_400_and_say_where(
     readers: Readers, params: dict[str, str], fragment: str
 ) -> None:
-    r = readers.get(ITEMS, params=params, status=400)
+    english = {**readers.headers("planner"), "Accept-Language": "en"}
+    r = readers.get(ITEMS, params=params, status=400, headers=english)
     body = r.json()
     assert r.headers["content-type"] == "application/problem+json"
     assert fragment in body["detail"]
