@@ -154,7 +154,7 @@ def _screens(page: Any, field: Field, tmp_path: Path) -> Any:
     page.get_by_role("button", name="Kart").click()
     page.locator("#map canvas").wait_for()
     yield "map"
-    page.get_by_role("button", name="Meld").click()
+    page.get_by_role("button", name="Meld", exact=True).click()
     page.get_by_role("button", name="Plasser på kartet").click()
     page.get_by_role("button", name="Bruk dette stedet").wait_for()
     yield "map-pick"

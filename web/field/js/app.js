@@ -440,8 +440,7 @@ function tell(text, { error = false, action = null } = {}) {
 /** Open the map to place the observation: at its own pin when that is near enough to the walk,
  * else over the walk's area (a pin kilometres away would only show empty streets). */
 function pickOnMap(loc = draftLocation()) {
-  const near = loc && tooFar(loc.lon, loc.lat) === null;
-  show('map', { pick: true, focus: near ? { lon: loc.lon, lat: loc.lat } : 'area' });
+  show('map', { pick: true, focus: loc ? { place: { lon: loc.lon, lat: loc.lat } } : 'area' });
 }
 
 function kilometres(metres) {
@@ -815,12 +814,17 @@ async function openMap({ pick = false, focus = null } = {}) {
   try {
     const { showWalkMap } = await import('./map.js');
     const mine = (await state.outbox.all()).filter((it) => it.walk_id === state.session.walk_id && it.body.location);
+    // The walk's shape first (it may not have been known when the position was checked): a
+    // place to put right opens at its pin when that is near the walk, else over its area.
+    const walk = await api.walkMapKept(state.session);
+    knowWalk(walk);
+    const place = focus?.place;
+    if (place) focus = tooFar(place.lon, place.lat) === null ? place : 'area';
     await showWalkMap($('#map'), {
-      session: state.session,
+      walk,
       mine: mine.map((it) => ({ id: it.id, coordinates: it.body.location.coordinates })),
       center: draftLocation(),
       focus,
-      onWalk: knowWalk,
       lamps: state.assets,
       pick,
       markerLabel: t('map_marker'),

@@ -1,7 +1,6 @@
 // The map view, loaded only when it is opened: the walk's area, route and observations on the
 // shared map (web/shared/map.js), in the theme's colours.
 import { createMap, fit } from '../../shared/map.js';
-import * as api from './api.js';
 
 let map = null;
 let pickMarker = null;
@@ -11,11 +10,10 @@ function cssVar(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }
 
-/** `focus` says what the map opens on: 'area' (the walk's area and route), a {lon, lat} pin
+/** `walk` is the walk's map feed (area, route, observations). `focus` says what the map opens on: 'area' (the walk's area and route), a {lon, lat} pin
  * (at street level, the pin being placed), or by default everything with `center`. */
-export async function showWalkMap(container, { session, mine, center, focus = null, onWalk, lamps = [], pick, onPick, markerLabel }) {
-  const walk = (await api.walkMapKept(session)) || { type: 'FeatureCollection', features: [] };
-  onWalk?.(walk);
+export async function showWalkMap(container, { walk: feed, mine, center, focus = null, lamps = [], pick, onPick, markerLabel }) {
+  const walk = feed || { type: 'FeatureCollection', features: [] };
   const mineIds = new Set(mine.map((m) => m.id));
   const features = walk.features.map((f) => ({
     ...f,
