@@ -40,6 +40,11 @@ def _context(browser: Any, width: int, height: int) -> Any:
     )
 
 
+def settle(page: Any) -> None:
+    """Two frames: whatever scrolling a focus change starts is done."""
+    page.evaluate("new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
 def _scroll_width(page: Any) -> int:
     return int(page.evaluate("document.scrollingElement.scrollWidth"))
 
@@ -93,6 +98,7 @@ def test_focus_never_hides_under_the_sticky_bar(
     page.evaluate("scrollTo(0, 0)")
     page.locator("#category-grid button").last.focus()
     page.keyboard.press("Tab")
+    settle(page)
     assert page.evaluate("document.activeElement.id") == "sev-1"
     label = page.locator("label[for='sev-1']").bounding_box()
     bar = page.locator("#actions").bounding_box()
@@ -111,6 +117,7 @@ def test_focus_never_hides_under_the_sticky_bar(
     page.evaluate("scrollTo(0, 0)")
     page.locator("#category-grid button").last.focus()
     page.keyboard.press("Tab")
+    settle(page)
     label = page.locator("label[for='sev-1']").bounding_box()
     bar = page.locator("#actions").bounding_box()
     assert label

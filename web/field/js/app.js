@@ -914,6 +914,15 @@ function buildScales() {
   }
 }
 
+function clearOfStickyBar(target) {
+  const bar = $('#actions');
+  if (!(target instanceof Element) || bar.contains(target) || !bar.checkVisibility()) return;
+  const el = target.matches('.segmented input') ? target.nextElementSibling : target;
+  const box = el.getBoundingClientRect();
+  const top = bar.getBoundingClientRect().top;
+  if (box.bottom > top - 8 && box.height < top) scrollBy({ top: box.bottom - top + 16 });
+}
+
 async function main() {
   $('#lang-select').replaceChildren(...LANGUAGES.map((l) => h('option', { value: l, lang: l }, NAMES[l])));
   $('#lang-select').value = lang();
@@ -927,6 +936,11 @@ async function main() {
   new ResizeObserver(([entry]) => {
     document.documentElement.style.setProperty('--actions-h', `${Math.ceil(entry.borderBoxSize[0].blockSize)}px`);
   }).observe($('#actions'));
+  // And should the browser's own scroll leave the focused control under the bar anyway (a
+  // radio's visible part is its label), one more scroll after it has settled.
+  document.addEventListener('focusin', (event) => {
+    requestAnimationFrame(() => clearOfStickyBar(event.target));
+  });
   if ('serviceWorker' in navigator && isSecureContext) {
     navigator.serviceWorker.register('sw.js', { scope: './' }).catch((err) => console.warn('service worker', err));
   }
