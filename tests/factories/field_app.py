@@ -8,10 +8,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-# What the capture form answers once an observation is queued: "Saved." at once, and
-# "Saved and sent." as soon as the send that follows returns, often within milliseconds;
+# What the capture form answers once an observation is queued: "Saved. It will be sent …" at
+# once, and "Saved and sent." as soon as the send that follows returns, often within milliseconds;
 # waiting for the first alone misses it when the server is quick and the test is slow.
-SAVED = re.compile(r"^Saved( and sent)?\.$")
+SAVED = re.compile(r"^Saved(\. It will be sent when there is a network| and sent)\.$")
 
 
 def syncs(page: Any) -> int:
