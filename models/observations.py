@@ -24,6 +24,11 @@ class Moderation(StrEnum):
     hidden = "hidden"
 
 
+# Where a number is needed for every observation (the hotspot rollups' severity sums), one whose
+# reporter skipped severity counts as the middle of the 1-3 scale; it is stored as NULL.
+NEUTRAL_SEVERITY = 2
+
+
 class Observation(SQLModel, table=True):
     __tablename__ = "observation"
     __table_args__ = (
@@ -70,7 +75,8 @@ class Observation(SQLModel, table=True):
         ),
     )
     accuracy_m: float | None = None
-    severity: int = 2
+    # None when the reporter skipped it: "not said" is not "moderate".
+    severity: int | None = None
     perceived_safety: int | None = None
     note: str | None = Field(default=None, max_length=2000)
     recorded_at: datetime = Field(sa_column=ts_column(index=True))
@@ -175,7 +181,7 @@ class ObservationIn(SQLModel):
     category: str = Field(min_length=1, max_length=40)
     location: PointGeometry | None = None
     accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
-    severity: int = Field(default=2, ge=1, le=3)
+    severity: int | None = Field(default=None, ge=1, le=3)
     perceived_safety: int | None = Field(default=None, ge=0, le=3)
     note: str | None = Field(default=None, max_length=2000)
     recorded_at: AwareDatetime
@@ -189,7 +195,7 @@ class ObservationRead(SQLModel):
     category: str
     location: StoredPointOrNone
     accuracy_m: float | None
-    severity: int
+    severity: int | None
     perceived_safety: int | None
     note: str | None
     recorded_at: datetime

@@ -74,7 +74,7 @@ class _Member:
     lon: float
     lat: float
     recorded_at: datetime
-    severity: int
+    severity: int | None
     perceived_safety: int | None
     is_dark: bool | None
     group: str | None

@@ -70,7 +70,7 @@ DEFAULT_GRACE_DAYS = 90
 
 def priority_score(
     count: int,
-    severities: Sequence[int],
+    severities: Sequence[int | None],
     safeties: Sequence[int | None],
     dark: Sequence[bool | None],
     last_seen: datetime | None,
@@ -82,7 +82,8 @@ def priority_score(
     recency 10 (half-life about two months). Documented so coordinators can reason about it.
     """
     reports = 25.0 * min(1.0, math.log2(1 + count) / math.log2(9))
-    severity = 30.0 * ((sum(severities) / len(severities)) - 1) / 2 if severities else 0.0
+    said = [s for s in severities if s is not None]  # a skipped severity says nothing
+    severity = 30.0 * ((sum(said) / len(said)) - 1) / 2 if said else 0.0
     known = [s for s in safeties if s is not None]
     safety = 20.0 * (3 - sum(known) / len(known)) / 3 if known else 10.0
     flags = [d for d in dark if d is not None]
@@ -548,7 +549,7 @@ class _Obs:
     lon: float
     lat: float
     recorded_at: datetime
-    severity: int
+    severity: int | None
     perceived_safety: int | None
     is_dark: bool | None
     participant_id: uuid.UUID | None

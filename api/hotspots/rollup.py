@@ -34,6 +34,7 @@ from sqlmodel import col
 from api.core import dialect
 from geo.hotspots import STORED_RESOLUTIONS, cells_at
 from models import NO_AREA, HotspotDay, HotspotMember, HotspotTotal, Moderation, Observation
+from models.observations import NEUTRAL_SEVERITY
 
 CELL_COLUMNS: tuple[str, ...] = tuple(f"h3_r{r}" for r in STORED_RESOLUTIONS)
 COUNTERS = ("n", "score", "dark", "dark_known")
@@ -69,6 +70,11 @@ class Contribution:
     cells: tuple[int, ...]  # one per STORED_RESOLUTIONS
 
 
+def _severity(o: Any) -> Any:
+    """The severity the rollups sum: a skipped one counts as the middle of the scale."""
+    return func.coalesce(col(o.severity), NEUTRAL_SEVERITY)
+
+
 def _utc_day(at: datetime) -> date:
     return at.astimezone(UTC).date()
 
@@ -83,7 +89,7 @@ def _current(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Cont
             col(Observation.area_id),
             col(Observation.category_id),
             col(Observation.recorded_at),
-            col(Observation.severity),
+            _severity(Observation),
             col(Observation.is_dark),
             *cells,
         ).where(
@@ -237,7 +243,8 @@ def added(session: Session, observations: Iterable[Observation]) -> None:
             continue
         c = Contribution(
             obs.organization_id, obs.area_id or NO_AREA, obs.category_id,
-            _utc_day(obs.recorded_at), obs.severity, obs.is_dark, cells,
+            _utc_day(obs.recorded_at),
+            NEUTRAL_SEVERITY if obs.severity is None else obs.severity, obs.is_dark, cells,
         )  # fmt: skip
         _add(deltas, c, +1)
         new.append(_member_row(obs.id, c))
@@ -272,7 +279,7 @@ def drift(session: Session, org_id: uuid.UUID) -> dict[str, dict[tuple[Any, ...]
     day = dialect.utc_day(session, col(o.recorded_at))
     counters = [
         func.count(),
-        func.sum(col(o.severity)),
+        func.sum(_severity(o)),
         func.sum(case((col(o.is_dark).is_(True), 1), else_=0)),
         func.count(col(o.is_dark)),
     ]
@@ -390,7 +397,7 @@ def _add_missing(session: Session, lo: uuid.UUID, hi: uuid.UUID) -> int:
     ]
     counters = [
         func.count(),
-        func.sum(col(o.severity)),
+        func.sum(_severity(o)),
         func.sum(case((col(o.is_dark).is_(True), 1), else_=0)),
         func.count(col(o.is_dark)),
     ]
@@ -428,7 +435,7 @@ def _add_missing(session: Session, lo: uuid.UUID, hi: uuid.UUID) -> int:
                 area,
                 col(o.category_id),
                 day,
-                col(o.severity),
+                _severity(o),
                 col(o.is_dark),
                 *[col(getattr(o, c)) for c in CELL_COLUMNS],
             ).where(*where),

@@ -55,6 +55,7 @@ from models import (
     Moderation,
     Observation,
 )
+from models.observations import NEUTRAL_SEVERITY
 
 METHOD = (
     "Getis-Ord Gi* on observation counts per H3 cell: binary ring-1 weights including the cell "
@@ -297,7 +298,7 @@ def _observations_select(
         cell.label("cell"),
         col(Observation.category_id).label("category_id"),
         literal(1).label("n"),
-        col(Observation.severity).label("score"),
+        func.coalesce(col(Observation.severity), NEUTRAL_SEVERITY).label("score"),
         case((col(Observation.is_dark).is_(True), 1), else_=0).label("dark"),
         case((col(Observation.is_dark).is_(None), 0), else_=1).label("dark_known"),
     ).where(*_observation_filters(org_id, category_ids, q, cell, start, end))

@@ -58,6 +58,7 @@ SHELL = (
     "js/sun.js",
     "js/ui.js",
     "js/report.js",
+    "js/nearness.js",
     "js/map.js",
     *(f"i18n/{language.value}.json" for language in LANGUAGES),
     "/shared/api.js",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import random
 import socket
 
 _BLOCK = 1000
@@ -22,7 +23,11 @@ def _worker_index() -> int:
     return int(digits) if digits.isdigit() else 0
 
 
-_next = itertools.count()
+# From a random place in the block: two test runs on one machine (two checkouts) share the
+# blocks, and both starting at the block's first port would pick the same one at the same
+# moment, before either server has bound it; the later server then fails to bind and the test
+# talks to the other run's server.
+_next = itertools.count(random.randrange(_BLOCK))
 
 
 def free_port() -> int:

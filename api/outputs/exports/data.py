@@ -81,7 +81,7 @@ class ObservationRow:
     category_label: str
     lon: float | None
     lat: float | None
-    severity: int
+    severity: int | None
     perceived_safety: int | None
     note: str | None
     recorded_at: datetime

@@ -289,7 +289,7 @@ def observation_table(
                 _thumb(store, o.thumb_key, fractions[1] * width - 8),
                 _p(o.category_label, st["cell"]),
                 _p(o.note or t("report.no_note"), st["cell"]),
-                str(o.severity),
+                str(o.severity) if o.severity is not None else "",
                 "" if o.perceived_safety is None else str(o.perceived_safety),
                 _local(o.recorded_at, tz, listing.lang, time_only=True),
                 str(o.item_nr) if o.item_nr else "",

@@ -173,6 +173,9 @@ def map_walk(
             "status": str(walk.status),
             # The field app asks "fixed or still a problem?" only on a follow-up walk.
             "follow_up_of_id": str(walk.follow_up_of_id) if walk.follow_up_of_id else None,
+            # How far from the area or route a point may be: the field app checks a position
+            # against the features above before it queues an observation the server would refuse.
+            "max_distance_m": request.app.state.settings.walk_max_distance_m,
         }
     }
     return _response(request, principal, page.statements, extra, page.next_cursor)

@@ -47,6 +47,7 @@ from models import (
     utcnow,
 )
 from models.exchange import DispatchRead, Open311EndpointIn, dispatch_read
+from models.observations import NEUTRAL_SEVERITY
 
 log = logging.getLogger("safewalk.open311")
 
@@ -229,7 +230,9 @@ def _request_params(
         "long": f"{p.x:.6f}",
         "description": description,
         "api_key": ep.api_key or "",
-        "attribute[severity]": str(max((m.severity for m in members), default=2)),
+        "attribute[severity]": str(
+            max((m.severity for m in members if m.severity is not None), default=NEUTRAL_SEVERITY)
+        ),
     }
     if ep.jurisdiction_id:
         params["jurisdiction_id"] = ep.jurisdiction_id

@@ -191,6 +191,8 @@ def test_walk_feed_holds_route_and_observations(feeds: Feeds, session: Session) 
     kinds = [f["properties"]["kind"] for f in doc["features"]]
     assert kinds == (["area"] if feeds.walk.area_id else []) + ["route", "observation"]
     assert doc["walk"]["title"] == "Kveldsvandring"
+    # The phone checks a position against the area and route with the server's own limit.
+    assert doc["walk"]["max_distance_m"] == 2000.0
     # The participant sees their own walk; another walk's participant does not.
     assert (
         feeds.client.get(f"/api/v1/map/walks/{feeds.walk.id}", headers=feeds.kid_h).status_code

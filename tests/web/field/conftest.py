@@ -95,7 +95,9 @@ def field(databases: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory) 
             f"{server.base}/api/v1/auth/token",
             data={"username": email, "password": PASSWORD},
             timeout=10,
-        ).json()["access_token"]
+        ).json()
+        assert "access_token" in token, token
+        token = token["access_token"]
         yield Field(
             base=server.base,
             code=code,

@@ -18,6 +18,7 @@ from typing import Any
 
 from PIL import Image
 
+from tests.factories.field_app import join, save, sync_now, wait_status
 from tests.web.conftest import axe_violations
 from tests.web.field.conftest import LAT, LON, Field, phone
 
@@ -39,51 +40,6 @@ def jpeg(tmp: Path, name: str, size: tuple[int, int]) -> Path:
     img.save(buf, "JPEG", quality=90)
     path.write_bytes(buf.getvalue())
     return path
-
-
-def syncs(page: Any) -> int:
-    return int(page.evaluate("Number(document.body.dataset.syncs || 0)"))
-
-
-def sync_now(page: Any) -> None:
-    """What the browser does when the network returns: the app flushes on `online`."""
-    # (page.evaluate, not wait_for_function: the app's CSP forbids the eval that the latter uses)
-    page.evaluate(
-        """async (before) => {
-            dispatchEvent(new Event('online'));
-            while (Number(document.body.dataset.syncs || 0) <= before) {
-                await new Promise((r) => setTimeout(r, 50));
-            }
-        }""",
-        syncs(page),
-    )
-
-
-def status(page: Any) -> str:
-    return str(page.get_by_role("status").text_content())
-
-
-def wait_status(page: Any, text: str) -> None:
-    page.get_by_role("status").filter(has_text=text).wait_for()
-
-
-def join(page: Any, field: Field, code: str | None = None) -> None:
-    code = code or field.code
-    page.goto(f"{field.base}/j/{code}")
-    assert page.get_by_role("textbox", name="Join code").input_value() == code
-    page.get_by_label("I am").select_option("resident")
-    page.get_by_role("button", name="Join", exact=True).click()
-    page.get_by_role("button", name="Poor lighting").wait_for()
-
-
-def save(page: Any, category: str, note: str, photo: Path | None = None) -> None:
-    page.get_by_role("button", name=category).click()
-    page.get_by_role("textbox", name="Note").fill(note)
-    if photo is not None:
-        page.locator("#photo-input").set_input_files(str(photo))
-        page.get_by_role("img", name="Photo 1").wait_for()
-    page.get_by_role("button", name="Save observation").click()
-    page.get_by_text("Saved.").wait_for()
 
 
 def test_offline_capture_arrives_exactly_once(

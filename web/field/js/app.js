@@ -3,7 +3,8 @@
 import * as api from './api.js';
 import { h, uuid } from '../../shared/dom.js';
 import { bounds, cacheBasemap, setOrganization } from '../../shared/map.js';
-import { t, tn, translatePage, setLanguage, lang, locale, LANGUAGES, NAMES } from './i18n.js';
+import { t, tn, translatePage, setLanguage, lang, locale, number, LANGUAGES, NAMES } from './i18n.js';
+import { fenceOf } from './nearness.js';
 import { Outbox, SyncLoop, SENT, REFUSED, isDelivered } from './queue.js';
 import { shrink } from './photo.js';
 import { isDark } from './sun.js';
@@ -31,6 +32,8 @@ const state = {
   expired: false,
   followupAt: null,
   assets: [], // [id, kind, number, lon, lat] of the walk's area, kept at join
+  fence: null, // the walk's area and route (nearness.js), from its map feed
+  maxDistanceM: null, // how far from them a position may be, from the same feed
 };
 
 function newDraft() {
@@ -52,7 +55,7 @@ function applyTheme() {
 
 // --- views -------------------------------------------------------------------------------
 
-function show(view, { pick = false } = {}) {
+function show(view, { pick = false, focus = null } = {}) {
   state.view = view;
   for (const section of document.querySelectorAll('.view')) section.hidden = section.id !== `view-${view}`;
   for (const tab of document.querySelectorAll('#tabs button')) {
@@ -65,7 +68,7 @@ function show(view, { pick = false } = {}) {
   if (view === 'queue') renderQueue();
   if (view === 'mine') renderMine();
   if (view === 'join') renderPastWalks();
-  if (view === 'map') openMap({ pick });
+  if (view === 'map') openMap({ pick, focus });
 }
 
 // --- status ------------------------------------------------------------------------------
@@ -163,6 +166,7 @@ async function enter(session) {
 async function loadWalk(learning) {
   const session = state.session;
   const doc = await api.walkMapKept(session);
+  knowWalk(doc);
   state.followUpWalk = Boolean(doc?.walk?.follow_up_of_id);
   state.followupAt = null;
   checkFollowUp();
@@ -171,6 +175,22 @@ async function loadWalk(learning) {
   setOrganization(rememberedWalk(session.walk_id)?.slug);
   const area = bounds(doc);
   if (area) cacheBasemap(area).catch(() => {});
+}
+
+/** What the phone checks a position against: the server's own rule, from the walk's feed. */
+function knowWalk(doc) {
+  if (!doc) return;
+  state.fence = fenceOf(doc);
+  const max = Number(doc.walk?.max_distance_m);
+  state.maxDistanceM = Number.isFinite(max) && max > 0 ? max : null;
+}
+
+/** Metres a position is beyond the allowed distance from the walk's area or route: the
+ * distance when too far, else null (also when the phone does not know the walk's shape). */
+function tooFar(lon, lat) {
+  if (!state.fence || state.maxDistanceM === null) return null;
+  const d = state.fence.distance(round6(lon), round6(lat));
+  return d > state.maxDistanceM ? d : null;
 }
 
 // --- lamps ------------------------------------------------------------------------------
@@ -286,8 +306,7 @@ function chooseCategory(code) {
   for (const b of document.querySelectorAll('#category-grid button')) {
     b.setAttribute('aria-pressed', String(b.dataset.code === code));
   }
-  $('#capture-error').textContent = '';
-  $('#capture-done').textContent = '';
+  tell('');
   if (state.draft.asset_id && !state.categories.find((c) => c.code === code)?.asset_kind) state.draft.asset_id = null;
   renderLamps();
   checkNearby();
@@ -352,7 +371,7 @@ async function onPhotos(event) {
     try {
       blob = await shrink(file);
     } catch {
-      $('#capture-error').textContent = t('photo_failed');
+      tell(t('photo_failed'), { error: true });
       continue;
     }
     state.draft.photos.push({ id: uuid(), blob, url: URL.createObjectURL(blob) });
@@ -406,19 +425,53 @@ function round6(x) {
   return Math.round(x * 1e6) / 1e6;
 }
 
+/** The answer to Lagre, in the sticky bar beside it (so it is on screen whatever the scroll)
+ * and in a live region: an error (role alert) or a result (aria-live polite), with a button
+ * when there is one thing to do about it. An empty text clears it. */
+function tell(text, { error = false, action = null } = {}) {
+  $('#capture-error').textContent = error ? text : '';
+  $('#capture-done').textContent = error ? '' : text;
+  const button = $('#capture-action');
+  button.hidden = !action;
+  button.textContent = action?.label || '';
+  button.onclick = action?.run || null;
+}
+
+/** Open the map to place the observation: at its own pin when that is near enough to the walk,
+ * else over the walk's area (a pin kilometres away would only show empty streets). */
+function pickOnMap(loc = draftLocation()) {
+  show('map', { pick: true, focus: loc ? { place: { lon: loc.lon, lat: loc.lat } } : 'area' });
+}
+
+function kilometres(metres) {
+  return number(metres / 1000, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+}
+
 async function onSave(event) {
   event.preventDefault();
-  const error = $('#capture-error');
-  error.textContent = '';
-  $('#capture-done').textContent = '';
+  tell('');
   if (!state.draft.category) {
-    error.textContent = t('choose_category');
-    $('#category-grid button')?.focus();
+    tell(t('choose_category'), { error: true });
+    const grid = $('#category-grid');
+    grid.scrollIntoView({ block: 'center' });
+    grid.querySelector('button')?.focus({ preventScroll: true });
     return;
   }
   const fields = formFields();
   const photos = state.draft.photos.map(({ id, blob }) => ({ id, blob }));
+  // A sent observation's place is not edited here; a new or refused one is checked against the
+  // walk as the server will check it, so it is never queued only to be refused.
+  const loc = draftLocation();
+  const far = loc && !state.editing?.sent ? tooFar(loc.lon, loc.lat) : null;
+  if (far !== null) {
+    tell(t('location_far', { km: kilometres(far) }), {
+      error: true,
+      action: { label: t('location_far_pick'), run: () => pickOnMap() },
+    });
+    return;
+  }
   const done = $('#capture-done');
+  const error = $('#capture-error');
   if (state.editing?.sent) {
     const { category, severity, perceived_safety: ps, note } = fields;
     const patch = { category, note: note ?? null };
@@ -431,7 +484,7 @@ async function onSave(event) {
       res = { status: 0 };
     }
     if (res.status !== 200) {
-      error.textContent = t('not_possible', { status: res.status || t('status_offline') });
+      tell(t('not_possible', { status: res.status || t('status_offline') }), { error: true });
       return;
     }
     await state.outbox.amendSent(state.editing.id, patch);
@@ -455,6 +508,7 @@ async function onSave(event) {
     await state.outbox.add(body, photos);
     done.textContent = t('saved');
   }
+  error.textContent = '';
   resetForm();
   const result = await state.sync.now({ force: true });
   if (!state.editing && result.sent && done.textContent === t('saved')) done.textContent = t('saved_sent');
@@ -466,15 +520,20 @@ function resetForm() {
   state.editing = null;
   $('#capture-form').reset();
   $('#edit-banner').hidden = true;
+  $('#edit-banner').textContent = '';
   $('#cancel-edit').hidden = true;
+  $('#capture-action').hidden = true;
   $('#nearby').hidden = true;
   renderCategories();
   renderPhotos();
   renderLocation();
 }
 
+/** "Endre" and "Rett opp": the observation in the form, which says that it is an edit and
+ * opens at its top (the category first). A refusal of its place opens the map instead. */
 function loadIntoForm(item, { sent }) {
   resetForm();
+  tell('');
   const b = item.body;
   state.editing = {
     id: item.id,
@@ -490,12 +549,22 @@ function loadIntoForm(item, { sent }) {
   if (b.severity) $(`#sev-${b.severity}`).checked = true;
   if (b.perceived_safety !== undefined && b.perceived_safety !== null) $(`#safe-${b.perceived_safety}`).checked = true;
   $('#note').value = b.note || '';
-  $('#edit-banner').hidden = false;
+  const banner = $('#edit-banner');
+  const time = new Date(b.recorded_at).toLocaleTimeString(locale(), { hour: '2-digit', minute: '2-digit' });
+  banner.textContent = `${t('editing_what', { category: categoryLabel(b.category), time })} ${t('editing')}`;
+  banner.hidden = false;
   $('#cancel-edit').hidden = false;
   renderCategories();
   renderLocation();
+  const placeRefused = !sent && (item.error?.fields || []).some((f) => /(^|\.)location$/.test(f.field));
+  if (placeRefused) {
+    const [lon, lat] = b.location?.coordinates || [];
+    pickOnMap(b.location ? { lon, lat } : null);
+    return;
+  }
   show('capture');
-  $('#note').focus();
+  scrollTo({ top: 0 });
+  banner.focus({ preventScroll: true });
 }
 
 // --- is this already reported? -----------------------------------------------------------
@@ -600,6 +669,7 @@ function problemLines(error) {
   const fields = (error.fields || []).filter((f) => f.field);
   if (!fields.length) return [error.message];
   return fields.map((f) => {
+    if (/(^|\.)location$/.test(f.field)) return t('location_refused');
     const name = f.field.split('.').reverse().find((part) => t(`field_${part}`) !== `field_${part}`);
     return name ? `${t(`field_${name}`)}: ${f.msg}` : `${f.field}: ${f.msg}`;
   });
@@ -736,17 +806,25 @@ async function renderPastWalks() {
 
 // --- map ---------------------------------------------------------------------------------
 
-async function openMap({ pick = false } = {}) {
+async function openMap({ pick = false, focus = null } = {}) {
   const hint = $('#map-hint');
   hint.textContent = pick ? t('map_pick') : t('map_loading');
   $('#use-place').hidden = true;
+  state.pickedPlace = null;
   try {
     const { showWalkMap } = await import('./map.js');
     const mine = (await state.outbox.all()).filter((it) => it.walk_id === state.session.walk_id && it.body.location);
+    // The walk's shape first (it may not have been known when the position was checked): a
+    // place to put right opens at its pin when that is near the walk, else over its area.
+    const walk = await api.walkMapKept(state.session);
+    knowWalk(walk);
+    const place = focus?.place;
+    if (place) focus = tooFar(place.lon, place.lat) === null ? place : 'area';
     await showWalkMap($('#map'), {
-      session: state.session,
+      walk,
       mine: mine.map((it) => ({ id: it.id, coordinates: it.body.location.coordinates })),
       center: draftLocation(),
+      focus,
       lamps: state.assets,
       pick,
       markerLabel: t('map_marker'),
@@ -781,13 +859,17 @@ function bind() {
       button.disabled = false;
     }
   });
-  $('#place-on-map').addEventListener('click', () => show('map', { pick: true }));
+  $('#place-on-map').addEventListener('click', () => pickOnMap());
   $('#report-open').addEventListener('click', () => openReport(state.session.walk_id));
   $('#report-back').addEventListener('click', () => show(state.session ? 'mine' : 'join'));
   $('#use-place').addEventListener('click', () => {
     if (state.pickedPlace) state.draft.location = { ...state.pickedPlace, accuracy: 0, manual: true };
     renderLocation();
+    tell('');
     show('capture');
+    // Back where Lagre is: the form's end, with the place now set.
+    $('#save').scrollIntoView({ block: 'end' });
+    $('#save').focus({ preventScroll: true });
   });
   for (const tab of document.querySelectorAll('#tabs button')) {
     tab.addEventListener('click', () => show(tab.dataset.view));
@@ -832,6 +914,15 @@ function buildScales() {
   }
 }
 
+function clearOfStickyBar(target) {
+  const bar = $('#actions');
+  if (!(target instanceof Element) || bar.contains(target) || !bar.checkVisibility()) return;
+  const el = target.matches('.segmented input') ? target.nextElementSibling : target;
+  const box = el.getBoundingClientRect();
+  const top = bar.getBoundingClientRect().top;
+  if (box.bottom > top - 8 && box.height < top) scrollBy({ top: box.bottom - top + 16 });
+}
+
 async function main() {
   $('#lang-select').replaceChildren(...LANGUAGES.map((l) => h('option', { value: l, lang: l }, NAMES[l])));
   $('#lang-select').value = lang();
@@ -841,6 +932,15 @@ async function main() {
   setInterval(applyTheme, 5 * 60 * 1000);
   state.draft = newDraft();
   bind();
+  // The sticky bar's height for scroll-padding (app.css): focus never lands under it.
+  new ResizeObserver(([entry]) => {
+    document.documentElement.style.setProperty('--actions-h', `${Math.ceil(entry.borderBoxSize[0].blockSize)}px`);
+  }).observe($('#actions'));
+  // And should the browser's own scroll leave the focused control under the bar anyway (a
+  // radio's visible part is its label), one more scroll after it has settled.
+  document.addEventListener('focusin', (event) => {
+    requestAnimationFrame(() => clearOfStickyBar(event.target));
+  });
   if ('serviceWorker' in navigator && isSecureContext) {
     navigator.serviceWorker.register('sw.js', { scope: './' }).catch((err) => console.warn('service worker', err));
   }

@@ -1,7 +1,6 @@
 // The map view, loaded only when it is opened: the walk's area, route and observations on the
 // shared map (web/shared/map.js), in the theme's colours.
 import { createMap, fit } from '../../shared/map.js';
-import * as api from './api.js';
 
 let map = null;
 let pickMarker = null;
@@ -11,8 +10,10 @@ function cssVar(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }
 
-export async function showWalkMap(container, { session, mine, center, lamps = [], pick, onPick, markerLabel }) {
-  const walk = (await api.walkMapKept(session)) || { type: 'FeatureCollection', features: [] };
+/** `walk` is the walk's map feed (area, route, observations). `focus` says what the map opens on: 'area' (the walk's area and route), a {lon, lat} pin
+ * (at street level, the pin being placed), or by default everything with `center`. */
+export async function showWalkMap(container, { walk: feed, mine, center, focus = null, lamps = [], pick, onPick, markerLabel }) {
+  const walk = feed || { type: 'FeatureCollection', features: [] };
   const mineIds = new Set(mine.map((m) => m.id));
   const features = walk.features.map((f) => ({
     ...f,
@@ -58,7 +59,15 @@ export async function showWalkMap(container, { session, mine, center, lamps = []
     map.getSource('lamps').setData(lampData);
     map.resize();
   }
-  fit(map, data, 17, ...(center ? [[center.lon, center.lat]] : []));
+  const pin = focus && focus !== 'area' ? focus : null;
+  if (focus === 'area') {
+    const shape = { type: 'FeatureCollection', features: features.filter((f) => ['area', 'route'].includes(f.properties?.kind)) };
+    fit(map, shape.features.length ? shape : data, 17);
+  } else if (pin) {
+    map.jumpTo({ center: [pin.lon, pin.lat], zoom: 17 });
+  } else {
+    fit(map, data, 17, ...(center ? [[center.lon, center.lat]] : []));
+  }
   pickMarker?.remove();
   pickMarker = null;
   pickHandler = pick
@@ -73,5 +82,7 @@ export async function showWalkMap(container, { session, mine, center, lamps = []
       onPick(lngLat.lng, lngLat.lat);
     }
     : null;
-  if (pick && center) pickHandler(new window.maplibregl.LngLat(center.lon, center.lat));
+  // The pin being placed starts where it is; over the area, where the user taps.
+  const start = focus === 'area' ? null : pin || center;
+  if (pick && start) pickHandler(new window.maplibregl.LngLat(start.lon, start.lat));
 }
