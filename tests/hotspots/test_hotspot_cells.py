@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -34,24 +35,18 @@ def _drift(session: Session, world: World) -> dict[str, Any]:
 
 
 def _summed(session: Session, world: World, q: service.HotspotQuery) -> list[service.CellStats]:
-    """The same map through the general path: every default category asked for by name, so
-    counts are summed per (cell, category) from `hotspot_total` and open items come from the
-    observations (a time filter from the beginning of time to far ahead)."""
+    """The same map through the general path: every default category asked for by name and
+    all of time as a period, so counts are summed per (cell, category) from `hotspot_day` and
+    open items come from a scan of the observations of open items."""
     codes = session.scalars(
         select(col(Category.code)).where(
             col(Category.organization_id) == world.org.id,
             col(Category.code).not_in(hotspot_rollup.EXCLUDED_BY_DEFAULT),
         )
     ).all()
-    stats = service.cell_stats(session, world.org.id, replace(q, categories=tuple(codes)))
-    opened = {
-        int(c): int(n)
-        for c, n in session.execute(
-            service.open_items_statement(world.org.id, service.category_filter(
-                session, world.org.id, list(codes)), q)
-        )
-    }  # fmt: skip
-    return [replace(s, open_items=opened.get(s.cell, 0)) for s in stats]
+    since, until = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+    general = replace(q, categories=tuple(codes), since=since, until=until)
+    return service.cell_stats(session, world.org.id, general)
 
 
 def _same_map(session: Session, world: World) -> None:
@@ -144,7 +139,9 @@ def test_a_category_turning_sensitive_moves_it_off_the_cell_rows(
     for _ in range(12):
         scene.observe(rng.choice(["lighting", "graffiti"]), at(rng.uniform(-900, -100), 0))
     r = scene.client.patch(
-        "/api/v1/categories/graffiti", headers=world.headers("admin"), json={"sensitive": True}
+        "/api/v1/categories/graffiti",
+        headers=world.headers("admin"),
+        json={"sensitive": True, "published": False},
     )
     assert r.status_code == 200, r.text
     assert _drift(session, world) == {}
