@@ -334,12 +334,21 @@ def _member_row(obs_id: uuid.UUID, c: Contribution) -> dict[str, Any]:
     }
 
 
-def added(session: Session, observations: Iterable[Observation]) -> None:
+def added(
+    session: Session, observations: Iterable[Observation], reopened: Iterable[uuid.UUID] = ()
+) -> None:
     """Count observations just inserted by capture, from the objects themselves: no member row
     can exist for a new id, so there is nothing to read. One insert of member rows and one
-    upsert per rollup table, whatever the number. The caller holds the groups' locks."""
+    upsert per rollup table, whatever the number. The caller holds the groups' locks.
+
+    Their items are open (grouping joins only open items, and reopens or creates the rest)
+    and written already: a new observation adds to its item's (cell, item) rows, one upsert
+    for the chunk; an item grouping `reopened` brings back its earlier members too, so its
+    rows are rewritten whole."""
     deltas: Deltas = defaultdict(lambda: [0, 0, 0, 0])
     new: list[dict[str, Any]] = []
+    pairs: dict[tuple[Any, ...], int] = defaultdict(int)
+    again = set(reopened)
     for obs in observations:
         cells = tuple(getattr(obs, c) for c in CELL_COLUMNS)
         counted = (
@@ -355,11 +364,19 @@ def added(session: Session, observations: Iterable[Observation]) -> None:
         )  # fmt: skip
         _add(deltas, c, +1)
         new.append(_member_row(obs.id, c))
+        if obs.action_item_id is not None and obs.action_item_id not in again:
+            for r, cell in zip(STORED_RESOLUTIONS, cells, strict=True):
+                key = (c.organization_id, r, cell, obs.action_item_id, c.category_id, c.area_id)
+                pairs[key] += 1
     member_table: Any = HotspotMember.__table__  # type: ignore[attr-defined]
     dialect.bulk_insert(session, member_table, new)
     _apply(session, deltas)
-    # The chunk's items (new, grown or reopened by grouping) are written before this call.
-    items_changed(session, {obs.action_item_id for obs in observations if obs.action_item_id})
+    pair_table: Any = HotspotItemCell.__table__  # type: ignore[attr-defined]
+    dialect.upsert_add(
+        session, pair_table, ITEM_CELL_COLUMNS[:-1], ("n",),
+        [dict(zip(ITEM_CELL_COLUMNS, (*k, n), strict=True)) for k, n in sorted(pairs.items(), key=str)],
+    )  # fmt: skip
+    items_changed(session, again)
 
 
 def observation_changed(
