@@ -392,7 +392,8 @@ def measure(engine: Engine, world: World, d: Data) -> list[dict[str, Any]]:
             sql_s, (sql_rows, _) = best_of(partial(_run_sql, s, statements))
         with factory() as s:
             svc_s, result = best_of(partial(service.hotspot_map, s, world.org, q))
-        assert len(result.cells) == len(sql_rows)
+        # The cell rows leave out sensitive categories, which the map adds in place here.
+        assert len(result.cells) >= len(sql_rows)
         out_s, body = best_of(partial(service.feature_collection_json, result))
         with factory() as s:
             end_s, _ = best_of(partial(_endpoint, s, world, q))
