@@ -15,7 +15,14 @@ from models.categories import DEFAULT_CATEGORIES, Category
 from models.deadlines import ResponseTimeRule
 from models.departments import Department
 from models.exchange import DispatchState, IntegrationKey, Open311Dispatch, Open311Endpoint
-from models.hotspots import NO_AREA, HotspotDay, HotspotMember, HotspotTotal
+from models.hotspots import (
+    NO_AREA,
+    HotspotByCell,
+    HotspotDay,
+    HotspotItemCell,
+    HotspotMember,
+    HotspotTotal,
+)
 from models.notices import DeadlineNotice, Notice, NoticePreference, Webhook, WebhookDelivery
 from models.observations import Moderation, Observation, Photo
 from models.operations import ThrottleHit
@@ -46,7 +53,9 @@ __all__ = [
     "DispatchState",
     "ErasureKind",
     "ErasureRecord",
+    "HotspotByCell",
     "HotspotDay",
+    "HotspotItemCell",
     "HotspotMember",
     "HotspotTotal",
     "IntegrationKey",

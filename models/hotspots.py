@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from sqlalchemy import BigInteger, Column, SmallInteger
+from sqlalchemy import BigInteger, Column, Index, SmallInteger
 from sqlmodel import Field, SQLModel
 
 NO_AREA = uuid.UUID(int=0)
@@ -41,6 +41,8 @@ class HotspotDay(SQLModel, table=True):
 
 class HotspotTotal(SQLModel, table=True):
     __tablename__ = "hotspot_total"
+    # `hotspot_cell` is rewritten per touched cell from these rows: found by cell, any area.
+    __table_args__ = (Index("ix_hotspot_total_org_cell", "organization_id", "cell"),)
 
     organization_id: uuid.UUID = Field(
         primary_key=True, foreign_key="organization.id", ondelete="CASCADE"
@@ -79,3 +81,51 @@ class HotspotMember(SQLModel, table=True):
     h3_r10: int = Field(sa_column=Column(BigInteger, nullable=False))
     h3_r11: int = Field(sa_column=Column(BigInteger, nullable=False))
     h3_r12: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class HotspotByCell(SQLModel, table=True):
+    """One row per (organization, resolution, cell) over all time, for the default map: the
+    categories counted when none are asked for (not sensitive, not a good place; see
+    `api.hotspots.rollup.map_categories`), summed over areas, with the most frequent of them.
+
+    The map without filters reads these (thousands of rows) instead of summing `hotspot_total`
+    per (cell, category) (hundreds of thousands). Rewritten from `hotspot_total` for every cell
+    a change touches, under the row's lock; rows that went back to zero stay (n = 0).
+    """
+
+    __tablename__ = "hotspot_cell"
+
+    organization_id: uuid.UUID = Field(
+        primary_key=True, foreign_key="organization.id", ondelete="CASCADE"
+    )
+    resolution: int = Field(sa_column=Column(SmallInteger, primary_key=True))
+    cell: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    n: int = 0
+    score: int = 0
+    dark: int = 0
+    dark_known: int = 0
+    # The most frequent category; ties go to the first code in alphabetical order.
+    top_category_id: uuid.UUID | None = None
+    top_n: int = 0
+
+
+class HotspotItemCell(SQLModel, table=True):
+    """The open action items per cell: one row per (cell, item) and the category and area of
+    the item's counted observations there, with how many there are (always > 0).
+
+    Kept by `api.hotspots.rollup.items_changed`, which grouping and the workflow call for every
+    item whose members or status change: an item's rows are rewritten from its observations,
+    and an item that is no longer open has none. The map counts distinct items per cell.
+    """
+
+    __tablename__ = "hotspot_item_cell"
+
+    organization_id: uuid.UUID = Field(
+        primary_key=True, foreign_key="organization.id", ondelete="CASCADE"
+    )
+    resolution: int = Field(sa_column=Column(SmallInteger, primary_key=True))
+    cell: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    action_item_id: uuid.UUID = Field(primary_key=True, index=True)
+    category_id: uuid.UUID = Field(primary_key=True)
+    area_id: uuid.UUID = Field(primary_key=True)
+    n: int = 0

@@ -28,6 +28,7 @@ from api.core import dialect, spatial, tenancy
 from api.core.errors import Conflict, InvalidInput, NotFound
 from api.core.i18n import plural
 from api.deadlines import rules as response_times
+from api.hotspots import rollup as hotspot_rollup
 from api.notices import outbox as notices
 from geo.grouping import (
     Candidate,
@@ -143,6 +144,8 @@ def set_status(
         from_status=before, to_status=str(target), comment=comment,
     )  # fmt: skip
     notices.status_changed(session, item, before, actor=actor, comment=comment)
+    # An item that opens or closes enters or leaves the hotspot map's open items.
+    hotspot_rollup.items_changed(session, [item.id])
 
 
 # --- aggregates ----------------------------------------------------------------------------
@@ -902,6 +905,7 @@ def regroup_area(session: Session, principal: Principal, area: Area) -> RegroupR
     for obj in list(session.identity_map.values()):
         if isinstance(obj, ActionItem | Observation):
             session.expire(obj)
+    hotspot_rollup.items_changed(session, [*open_items, *(r["id"] for r in new_rows)])
     return RegroupResult(
         observations=len(rows),
         items_kept=len(group_item),
@@ -946,6 +950,7 @@ def merge(
                  changes={"from": str(other.id), "observations": len(moved)}, comment=comment)  # fmt: skip
     refresh(session, target)
     session.flush()
+    hotspot_rollup.items_changed(session, [target.id, other.id])
     return target
 
 
@@ -990,5 +995,6 @@ def split(
     refresh(session, fresh)
     _set_due_date_if_missing(session, fresh)
     session.flush()
+    hotspot_rollup.items_changed(session, [item.id, fresh.id])
     notices.item_created(session, fresh, actor=principal)
     return fresh

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from api.core.errors import Conflict, InvalidInput, NotFound
+from api.hotspots import rollup as hotspot_rollup
 from models import Category
 from models.categories import DEFAULT_CATEGORIES, CategoryCreate, CategoryUpdate
 from models.organizations import Language
@@ -114,9 +115,13 @@ def update_category(session: Session, category: Category, body: CategoryUpdate) 
         category.label_en = body.labels[Language.en]
         category.label_nb = body.labels.get(Language.nb, "")
         category.other_labels = _others(body.labels)
+    was_sensitive = category.sensitive
     for key, value in changes.items():
         setattr(category, key, value.strip() if isinstance(value, str) else value)
     session.flush()
+    if category.sensitive != was_sensitive:
+        # The default hotspot map counts the category per cell only while it is not sensitive.
+        hotspot_rollup.categories_changed(session, category.organization_id)
     return category
 
 

@@ -679,3 +679,32 @@ def upsert_add(
         session.execute(stmt)
     elif rows:
         session.execute(stmt, list(rows))
+
+
+def upsert_set(
+    session: Session,
+    table: Any,
+    keys: Sequence[str],
+    values: Sequence[str],
+    rows: Sequence[dict[str, Any]],
+) -> None:
+    """Write `rows` (columns `keys + values`), replacing the values of keys already there:
+    `INSERT ... ON CONFLICT (keys) DO UPDATE SET v = excluded.v`, one statement over arrays on
+    PostgreSQL, an executemany on SQLite."""
+    if not rows:
+        return
+    names = [*keys, *values]
+    if not _sqlite(session):
+        arrays, params = _pg_arrays(session, table, names, rows)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in values)
+        session.connection().exec_driver_sql(
+            f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({arrays}) "
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}",
+            params,
+        )
+        return
+    ins: Any = sqlite_insert(table)
+    stmt = ins.on_conflict_do_update(
+        index_elements=list(keys), set_={c: ins.excluded[c] for c in values}
+    )
+    session.execute(stmt, [{n: r[n] for n in names} for r in rows])

@@ -3,7 +3,10 @@
 Counts come from `hotspot_total` (no time filter) or `hotspot_day` (whole UTC days inside
 `since`/`until`), plus the observations themselves for the partial days at the edges, so a
 time filter stays exact to the second while a map over a million observations reads
-thousands of rows. The rollups are kept by `api.hotspots.rollup` in the same
+thousands of rows. The default map (no category, time or area filter) reads one
+`hotspot_cell` row per cell, its top category included, instead of one per (cell, category).
+Open items per cell come from `hotspot_item_cell` unless a time filter asks which
+observations count. The rollups are kept by `api.hotspots.rollup` in the same
 transactions as every change to an observation, with the same conditions as ever: accepted,
 located, of the asked categories (and area). Cells are `h3.latlng_to_cell` at the asked
 resolution (stored per observation, 5..12), not bitwise parents of the resolution-15 cell.
@@ -43,14 +46,16 @@ from sqlmodel import col
 from api.action_items import features as item_features
 from api.core import tenancy
 from api.core.errors import InvalidInput
-from api.hotspots.rollup import cell_column
+from api.hotspots.rollup import EXCLUDED_BY_DEFAULT, cell_column
 from geo.hotspots import STORED_RESOLUTIONS, cell_polygon_texts, cell_polygons, gi_star
 from geo.sensitive import GENERAL_RESOLUTION, generalised_cell
 from models import (
     ActionItem,
     Area,
     Category,
+    HotspotByCell,
     HotspotDay,
+    HotspotItemCell,
     HotspotTotal,
     Moderation,
     Observation,
@@ -65,8 +70,6 @@ METHOD = (
 DEFAULT_RESOLUTION = 9
 MIN_RESOLUTION = STORED_RESOLUTIONS[0]
 MAX_RESOLUTION = STORED_RESOLUTIONS[-1]
-# A map of where it feels unsafe; good places are asked for by name.
-EXCLUDED_BY_DEFAULT = frozenset({"positive_place"})
 DECIMALS = 6
 
 
@@ -398,6 +401,50 @@ def _validate(session: Session, org_id: uuid.UUID, q: HotspotQuery) -> None:
         )  # 404 for a foreign one
 
 
+def _open_pairs(
+    org_id: uuid.UUID, category_ids: Sequence[uuid.UUID], q: HotspotQuery, resolution: int
+) -> Select[Any]:
+    """Distinct (cell, item) pairs of the open items: from `hotspot_item_cell` (thousands of
+    rows) unless a time filter asks which observations count, then from the observations."""
+    if q.since is not None or q.until is not None:
+        return open_items_statement(org_id, category_ids, q, resolution, pairs_only=True)
+    ic: Any = HotspotItemCell
+    where = [
+        ic.organization_id == org_id,
+        ic.resolution == resolution,
+        ic.category_id.in_(list(category_ids)),
+    ]
+    if q.area_id is not None:
+        where.append(ic.area_id == q.area_id)
+    pairs: Select[Any] = (
+        select(ic.cell.label("cell"), ic.action_item_id.label("item_id")).where(*where).distinct()
+    )
+    return pairs
+
+
+def open_per_cell_statement(
+    org_id: uuid.UUID, category_ids: Sequence[uuid.UUID], q: HotspotQuery
+) -> Select[Any]:
+    """(cell, open_items): the distinct open items with counted observations in each cell."""
+    pairs = _open_pairs(org_id, category_ids, q, q.resolution).subquery("pairs")
+    return select(pairs.c.cell, func.count().label("open_items")).group_by(pairs.c.cell)
+
+
+def per_cell_statement(org_id: uuid.UUID, resolution: int) -> Select[Any]:
+    """The non-empty `hotspot_cell` rows: cell, n, score, dark, dark_known, top category, its
+    count. What the default map reads instead of summing per category."""
+    c: Any = HotspotByCell
+    rows: Select[Any] = select(
+        c.cell, c.n, c.score, c.dark, c.dark_known, c.top_category_id, c.top_n
+    ).where(c.organization_id == org_id, c.resolution == resolution, c.n > 0)
+    return rows
+
+
+def _default_map(q: HotspotQuery) -> bool:
+    """The map `hotspot_cell` answers: every default category, all time, every area."""
+    return q.categories is None and q.since is None and q.until is None and q.area_id is None
+
+
 def cell_stats(session: Session, org_id: uuid.UUID, q: HotspotQuery) -> list[CellStats]:
     """Per-cell figures; raises InvalidInput/NotFound for bad filters."""
     _validate(session, org_id, q)
@@ -412,11 +459,25 @@ def cell_stats(session: Session, org_id: uuid.UUID, q: HotspotQuery) -> list[Cel
     # cell -> [count, score, dark, dark_known, top_key, open_items]
     acc: dict[int, list[int]] = {}
     if exact:
-        for cell, count, score, dark, known, top_key in session.execute(
-            cells_statement(org_id, cats.codes, q, exact)
-        ):
-            acc[int(cell)] = [int(count), int(score), int(dark), int(known), int(top_key), 0]
-        for cell, n in session.execute(open_items_statement(org_id, exact, q)):
+        # The default map: the non-sensitive categories from one row per cell, the sensitive
+        # ones a coordinator sees in place (few) summed per category as for any other map.
+        per_cell = _default_map(q)
+        summed = [cid for cid in exact if cid in cats.sensitive] if per_cell else exact
+        if per_cell:
+            for cell, count, score, dark, known, top, top_n in session.execute(
+                per_cell_statement(org_id, q.resolution)
+            ):
+                top_key = int(top_n) * k + rank[top] if top in rank else -1
+                acc[int(cell)] = [int(count), int(score), int(dark), int(known), top_key, 0]
+        if summed:
+            for cell, count, score, dark, known, top_key in session.execute(
+                cells_statement(org_id, cats.codes, q, summed)
+            ):
+                a = acc.setdefault(int(cell), [0, 0, 0, 0, -1, 0])
+                for i, v in enumerate((count, score, dark, known)):
+                    a[i] += int(v)
+                a[4] = max(a[4], int(top_key))
+        for cell, n in session.execute(open_per_cell_statement(org_id, exact, q)):
             acc[int(cell)][5] = int(n)
     if moved:
         _add_generalised(session, org_id, q, sorted(moved, key=str), rank, acc)
@@ -469,9 +530,7 @@ def _add_generalised(
         a[4] = max(a[4], n * k + rank[cid])
     pairs = {
         (to_cell(int(c8)), item)
-        for c8, item in session.execute(
-            open_items_statement(org_id, moved, q, GENERAL_RESOLUTION, pairs_only=True)
-        )
+        for c8, item in session.execute(_open_pairs(org_id, moved, q, GENERAL_RESOLUTION))
     }
     for cell, _item in pairs:
         acc[cell][5] += 1

@@ -555,7 +555,7 @@ def _write_chunk(session: Session, ctx: _Context, observations: list[Observation
         )
         table: Any = Observation.__table__  # type: ignore[attr-defined]
         dialect.bulk_insert(session, table, [item_chunk.rows_of(table, o) for o in observations])
-        hotspot_rollup.added(session, observations)
+        hotspot_rollup.added(session, observations, [i for i, _ in grouped.reopened])
         item_chunk.tell(session, grouped, hooks=ctx.hooks)
         notices.observations_created(session, observations, hooks=ctx.hooks)
         session.flush()

@@ -92,6 +92,8 @@ class Store:
         self.session.flush()
         for o in observations:
             o.action_item_id = item.id
+        # Written behind grouping's back: its open-item cells as grouping would keep them.
+        hotspot_rollup.items_changed(self.session, [item.id])
         self.session.commit()
         return item
 

@@ -374,8 +374,10 @@ def test_statements_per_observation(session: Session, scene: dict[str, Any]) -> 
     assert done.created
     assert done.observation.action_item_id is not None
     # The goal is 8; see docs/benchmarks.md for the statements a single PUT still takes (a
-    # lighting report's lamp snapping is one of them).
-    assert len(seen) <= 14, "\n".join(seen)
+    # lighting report's lamp snapping is one of them; the hotspot map's cell rows three, its
+    # open-item cells one).
+    assert len(seen) <= 18, "\n".join(seen)
+
 
 
 def test_group_locks_are_held_for_the_writes_only(
