@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Literal, Protocol, TypeVar
 
 from sqlalchemy import select
@@ -99,12 +100,19 @@ def resolution_rule(session: Session, item: ActionItem) -> bool:
     return bool(org is not None and org.require_resolution_note)
 
 
-def _flush(session: Session) -> None:
+@contextmanager
+def _race() -> Iterator[None]:
+    """Someone else's UPDATE ... WHERE version = n won the race: the caller's If-Match is
+    stale. Any flush can find out (a status change flushes for the hotspot rollups)."""
     try:
-        session.flush()
+        yield
     except StaleDataError as exc:
-        # Someone else's UPDATE ... WHERE version = n won the race.
         raise PreconditionFailed(key="error.item_changed_concurrently") from exc
+
+
+def _flush(session: Session) -> None:
+    with _race():
+        session.flush()
 
 
 def update(
@@ -194,7 +202,8 @@ def apply(
             except NotFound as exc:
                 raise InvalidInput.at(["body", "duplicate_of"], "error.no_such_item") from exc
             item.duplicate_of_id = duplicate_of
-        set_status(session, item, target, actor=principal, comment=comment)
+        with _race():
+            set_status(session, item, target, actor=principal, comment=comment)
         if changes:
             record_event(session, item, kind="update", actor=principal, changes=changes)
     else:
@@ -251,7 +260,8 @@ def follow_up(
             params={"role": principal.role},
             allowed_moves=[str(m) for m in allowed_moves(principal, item)],
         )
-    set_status(session, item, outcome, kind="follow_up", actor=principal, comment=comment)
+    with _race():
+        set_status(session, item, outcome, kind="follow_up", actor=principal, comment=comment)
     _flush(session)
     return item
 

@@ -379,7 +379,6 @@ def test_statements_per_observation(session: Session, scene: dict[str, Any]) -> 
     assert len(seen) <= 18, "\n".join(seen)
 
 
-
 def test_group_locks_are_held_for_the_writes_only(
     session: Session, scene: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
