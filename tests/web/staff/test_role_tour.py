@@ -20,6 +20,8 @@ from tests.web.basemap_pixels import stripe_share, variance
 from tests.web.conftest import axe_violations
 from tests.web.staff.conftest import SPOTS, Site
 
+# Each language in its own name, as the language choosers and label editors show them.
+LANGUAGE_NAMES = ["Norsk bokmål", "Norsk nynorsk", "Svenska", "Dansk", "Suomi", "English"]
 SIZES = {"phone": {"width": 390, "height": 844}, "laptop": {"width": 1440, "height": 900}}
 # Each role's day: its screens, "{item}" and "{walk}" filled in from the seeded site.
 SCREENS = {
@@ -30,7 +32,8 @@ SCREENS = {
 }  # fmt: skip
 # Proper names and data the site was seeded with, and names of things that are not ours.
 NAMES = ["safewalk", "Sandnes kommune", "Sentrum", "Evening walk, Sentrum", "MapLibre", "GeoJSON",
-         "CSV", "PDF", "Excel", "GeoPackage", "QGIS", "OpenStreetMap", "UTC", "Europe/Oslo"]  # fmt: skip
+         "CSV", "PDF", "Excel", "GeoPackage", "QGIS", "OpenStreetMap", "UTC", "Europe/Oslo",
+         *LANGUAGE_NAMES]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
