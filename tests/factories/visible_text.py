@@ -105,6 +105,6 @@ def sign_in_in(page: Any, base: str, email: str, lang: str) -> None:
 
 def nb_context(browser: Any, **kw: Any) -> Any:
     """A browser context of a person who reads Bokmål (and chose it on this device)."""
-    context = browser.new_context(locale="nb-NO", **kw)
+    context = browser.new_context(locale="nb-NO", timezone_id="Europe/Oslo", **kw)
     context.add_init_script("localStorage.setItem('safewalk.lang', 'nb')")
     return context

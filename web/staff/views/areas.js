@@ -63,8 +63,8 @@ export async function areasView(main) {
         return fail(t('areas.edit.failed', { detail: err.message }));
       }
       closeDialog();
-      said.textContent = t('areas.edit.saved', { name: body.name || a.name });
       await refresh();
+      said.textContent = t('areas.edit.saved', { name: body.name || a.name });
     } },
     h('h2', { id: 'area-dialog-h', text: t('areas.edit.title', { name: a.name }) }),
     field(t('areas.col.name'), name),
@@ -92,8 +92,8 @@ export async function areasView(main) {
             return;
           }
           closeDialog();
-          said.textContent = t('areas.delete.done', { name: a.name });
           await refresh();
+          said.textContent = t('areas.delete.done', { name: a.name });
         } }),
         h('button', { type: 'button', class: 'secondary', text: t('areas.cancel'), onclick: closeDialog, autofocus: true })));
     dialog.showModal();
