@@ -299,6 +299,4 @@ def follow_up_trend(
             ["query", "since"], f"the period spans more than {trend.MAX_MONTHS} months"
         )
     rows = trend.monthly_trend(session, principal.org_id, months, zone, area_id=area_id)
-    return FollowUpTrend.model_validate(
-        {"timezone": zone.key, "area_id": area_id, "months": rows}
-    )
+    return FollowUpTrend.model_validate({"timezone": zone.key, "area_id": area_id, "months": rows})

@@ -79,7 +79,9 @@ def months_between(since: datetime | None, until: datetime | None, zone: ZoneInf
         if start >= end:
             break
         nxt = _next_month(day)
-        out.append(Month(f"{day.year:04d}-{day.month:02d}", start, min(_month_start(nxt, zone), end)))
+        out.append(
+            Month(f"{day.year:04d}-{day.month:02d}", start, min(_month_start(nxt, zone), end))
+        )
         day = nxt
     return out
 
@@ -110,7 +112,7 @@ def monthly_trend(
         in_org.append(_ITEM.c.area_id == area_id)
 
     opened_bucket = _bucket(_ITEM.c.created_at, months)
-    opened = dict(
+    opened: dict[Any, int] = dict(
         session.execute(
             select(opened_bucket, func.count())
             .where(
@@ -136,10 +138,8 @@ def monthly_trend(
         .distinct()
         .subquery("resolutions")
     )
-    resolved = dict(
-        session.execute(
-            select(moves.c.bucket, func.count()).group_by(moves.c.bucket)
-        ).all()
+    resolved: dict[Any, int] = dict(
+        session.execute(select(moves.c.bucket, func.count()).group_by(moves.c.bucket)).all()
     )
 
     out = []

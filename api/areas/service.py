@@ -159,8 +159,7 @@ def import_areas(
             key="error.area_feature_refused",
             params={"feature": first[0], "reason": first[1]},
             errors=[
-                {"loc": ["body", "features", i, "geometry"], "msg": m}
-                for i, m, _ in report.refused
+                {"loc": ["body", "features", i, "geometry"], "msg": m} for i, m, _ in report.refused
             ],
             refused=[issue(i, m, c).model_dump() for i, m, c in report.refused],
         )

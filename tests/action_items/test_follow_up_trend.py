@@ -47,8 +47,7 @@ def expected(
         t = min(end, now)
         opened = sum(start <= i.created_at < t and i.status not in GONE for i in chosen)
         resolved = sum(
-            any(dst == "resolved" and start <= when < t for _, dst, when in i.moves)
-            for i in chosen
+            any(dst == "resolved" and start <= when < t for _, dst, when in i.moves) for i in chosen
         )
         local_day = t.astimezone(OSLO).date()
         overdue = sum(
@@ -59,9 +58,7 @@ def expected(
 
 
 def _got(body: dict[str, Any]) -> list[dict[str, Any]]:
-    return [
-        {k: m[k] for k in ("month", "opened", "resolved", "overdue")} for m in body["months"]
-    ]
+    return [{k: m[k] for k in ("month", "opened", "resolved", "overdue")} for m in body["months"]]
 
 
 def test_the_trend_matches_a_brute_force_count(

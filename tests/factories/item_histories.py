@@ -49,7 +49,12 @@ class History:
 
 
 def seed_histories(
-    session: Session, org: Organization, now: datetime, n: int = 80, days: float = 400, seed: int = 22
+    session: Session,
+    org: Organization,
+    now: datetime,
+    n: int = 80,
+    days: float = 400,
+    seed: int = 22,
 ) -> tuple[list[History], list[uuid.UUID]]:
     """``n`` items over the last ``days`` days in two areas (and none), with their events."""
     rnd = random.Random(seed)

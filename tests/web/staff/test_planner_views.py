@@ -61,7 +61,8 @@ def test_follow_up_over_a_period_with_its_trend(
             headers={"If-Match": r.headers["ETag"]},
         ).raise_for_status()
         trend = coordinator.get("/api/v1/stats/trend").json()["months"]
-    assert trend[-1]["opened"] >= len(items) and trend[-1]["resolved"] >= 1
+    assert trend[-1]["opened"] >= len(items)
+    assert trend[-1]["resolved"] >= 1
 
     sign_in_in(page, site.base, site.emails["planner"], "nb")
     page.goto(f"{site.base}/#/charts")
@@ -88,7 +89,8 @@ def test_follow_up_over_a_period_with_its_trend(
     page.wait_for_url(re.compile(r"since=\d{4}-01-01&until=\d{4}-12-31"))
     _idle(page)
     status = page.locator("p.period").inner_text()
-    assert status.startswith("Tall for 1. jan. ") and "31. des." in status, status
+    assert status.startswith("Tall for 1. jan. "), status
+    assert "31. des." in status, status
     assert page.locator("section[data-months='12']").count() == 1
     nums = page.locator("section[data-months='12'] tbody td").all_text_contents()
     assert set(nums) == {"0"}  # nothing existed last year
@@ -156,7 +158,11 @@ def test_areas_are_edited_deleted_and_imported_with_a_report_in_bokmal(
             {
                 "type": "FeatureCollection",
                 "features": [
-                    {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [smaller]}}
+                    {
+                        "type": "Feature",
+                        "properties": {},
+                        "geometry": {"type": "Polygon", "coordinates": [smaller]},
+                    }
                 ],
             }
         )
@@ -170,7 +176,9 @@ def test_areas_are_edited_deleted_and_imported_with_a_report_in_bokmal(
     dialog.get_by_role("button", name=T["areas.edit.save"]).click()
     page.get_by_text("Lura nord er lagret.").wait_for()
     with site.api("coordinator") as coordinator:
-        found = [a for a in coordinator.get("/api/v1/areas").json()["items"] if a["name"] == "Lura nord"]
+        found = [
+            a for a in coordinator.get("/api/v1/areas").json()["items"] if a["name"] == "Lura nord"
+        ]
     assert len(found) == 1
     assert found[0]["geometry"]["coordinates"][0][2] == [5.71, 58.85]
 
@@ -195,8 +203,16 @@ def test_areas_are_edited_deleted_and_imported_with_a_report_in_bokmal(
             {
                 "type": "FeatureCollection",
                 "features": [
-                    {"type": "Feature", "properties": {"name": "Holdeplass"}, "geometry": {"type": "Point", "coordinates": [5.71, 58.85]}},
-                    {"type": "Feature", "properties": {"name": "Ganddal"}, "geometry": {"type": "Polygon", "coordinates": [SQUARE]}},
+                    {
+                        "type": "Feature",
+                        "properties": {"name": "Holdeplass"},
+                        "geometry": {"type": "Point", "coordinates": [5.71, 58.85]},
+                    },
+                    {
+                        "type": "Feature",
+                        "properties": {"name": "Ganddal"},
+                        "geometry": {"type": "Polygon", "coordinates": [SQUARE]},
+                    },
                 ],
             }
         )

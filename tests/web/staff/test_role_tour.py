@@ -92,12 +92,12 @@ def tour_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     page.on("pageerror", lambda e: page.problems.append(str(e)))
     page.on(
         "console",
-        lambda m: page.problems.append(m.text) if "safewalk i18n" in m.text or m.type == "error" else None,
+        lambda m: (
+            page.problems.append(m.text) if "safewalk i18n" in m.text or m.type == "error" else None
+        ),
     )
     page.basemap = []
-    page.on(
-        "request", lambda r: page.basemap.append(r.url) if "/basemap/" in r.url else None
-    )
+    page.on("request", lambda r: page.basemap.append(r.url) if "/basemap/" in r.url else None)
     yield page
     context.close()
 
@@ -128,7 +128,12 @@ def _basemap_drawn(page: Any, base: str) -> None:
 @pytest.mark.parametrize("tour_page", list(SIZES), indirect=True)
 @pytest.mark.parametrize("role", list(SCREENS))
 def test_each_roles_main_screens(
-    tour_page: Any, tour_site: Site, seeded_data: list[str], artifacts: Path, backend: str, role: str
+    tour_page: Any,
+    tour_site: Site,
+    seeded_data: list[str],
+    artifacts: Path,
+    backend: str,
+    role: str,
 ) -> None:
     page = tour_page
     site = tour_site
