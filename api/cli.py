@@ -239,9 +239,9 @@ def cmd_import_areas(args: argparse.Namespace) -> int:
         return 1
     finally:
         engine.dispose()
-    for index, reason in report.repaired:
+    for index, reason, _ in report.repaired:
         print(f"feature {index}: {reason}")
-    for index, reason in report.refused:
+    for index, reason, _ in report.refused:
         print(f"feature {index}: skipped: {reason}")
     print(
         f"{report.created} areas created, {report.updated} updated, {len(report.refused)} skipped"

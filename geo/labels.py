@@ -32,11 +32,15 @@ def place_labels(
     box: tuple[float, float, float, float],
     *,
     gap: float = 0.5,
-    rings: int = 12,
+    rings: int | None = None,
 ) -> list[Point]:
     """Centres for round labels of ``radius`` at ``anchors`` inside ``box`` (minx, miny, maxx,
-    maxy), no two closer than ``2 * radius + gap`` where the rings leave room for it."""
+    maxy), no two closer than ``2 * radius + gap`` where the rings leave room for it. The rings
+    go on outwards as far as the box reaches unless ``rings`` caps them: hundreds of items on
+    one block still get a place each, where a fixed dozen rings ran out and stacked them."""
     spacing = 2 * radius + gap
+    if rings is None:
+        rings = max(1, math.ceil(math.hypot(box[2] - box[0], box[3] - box[1]) / spacing))
     grid: dict[tuple[int, int], list[Point]] = {}
     placed: list[Point] = []
 

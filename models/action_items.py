@@ -429,6 +429,21 @@ class FollowUpStats(SQLModel):
     groups: list[FollowUpGroup]
 
 
+class TrendMonth(SQLModel):
+    month: str  # "2026-03", the organization's calendar month
+    start: datetime
+    end: datetime  # exclusive; now for the current month
+    opened: int
+    resolved: int
+    overdue: int  # open at the month's end and past their due date
+
+
+class FollowUpTrend(SQLModel):
+    timezone: str
+    area_id: uuid.UUID | None = None
+    months: list[TrendMonth]
+
+
 class AreaRef(SQLModel):
     id: uuid.UUID
     name: str

@@ -91,7 +91,11 @@ class AreaImport(SQLModel):
 
 
 class FeatureIssue(SQLModel):
-    index: int
+    index: int  # from 0, the position in ``features``
+    feature: int  # from 1, as a person counts the features of a file
+    # not_a_feature | no_name | bad_geometry | repaired: the web app words it in the reader's
+    # language; ``reason`` is the detail, in English.
+    code: str
     reason: str
 
 

@@ -13,7 +13,7 @@ from fastapi import Depends, Header, Path, Query, Request, Response
 from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
 
-from api.action_items import departments, figures, grouping, reads, workflow
+from api.action_items import departments, figures, grouping, reads, trend, workflow
 from api.action_items.deps_router import ValidItem
 from api.areas.deps_router import ValidArea
 from api.auth.deps_router import Principal, PrincipalDep
@@ -35,6 +35,7 @@ from models.action_items import (
     CommentIn,
     FollowUpRequest,
     FollowUpStats,
+    FollowUpTrend,
     MergeRequest,
     RegroupResult,
     SplitRequest,
@@ -264,3 +265,38 @@ def put_department(
     return departments.set_labels(
         session, principal.org_id, code, body.labels, request_language(request)
     )
+
+
+TREND_DESCRIPTION = f"""Per calendar month of the organization (its time zone): `opened` (items
+created in the month, duplicates and items closed empty aside), `resolved` (items moved to
+resolved in the month, each once) and `overdue` (items open at the month's end, or now for the
+current month, whose due date lies before that day). The months are those `[since, until)`
+touches; without `since`, the {trend.DEFAULT_MONTHS} months up to `until` (now by default), at
+most {trend.MAX_MONTHS}. `area_id` narrows to one area's items."""
+
+
+@router.get("/stats/trend", response_model=FollowUpTrend, description=TREND_DESCRIPTION)
+def follow_up_trend(
+    principal: PrincipalDep,
+    session: SessionDep,
+    since: Annotated[
+        AwareDatetime | None, Query(description="start of the period (inclusive), with offset")
+    ] = None,
+    until: Annotated[
+        AwareDatetime | None, Query(description="end of the period (exclusive), with offset")
+    ] = None,
+    area_id: uuid.UUID | None = None,
+) -> FollowUpTrend:
+    """Opened, resolved and overdue items per month."""
+    if since is not None and until is not None and since >= until:
+        raise InvalidInput.at(["query", "until"], "must be later than since")
+    if since is not None and since >= utcnow():
+        raise InvalidInput.at(["query", "since"], "must be in the past")
+    zone = trend.zone_of(session, principal.org_id)
+    months = trend.months_between(since, until, zone)
+    if len(months) > trend.MAX_MONTHS:
+        raise InvalidInput.at(
+            ["query", "since"], f"the period spans more than {trend.MAX_MONTHS} months"
+        )
+    rows = trend.monthly_trend(session, principal.org_id, months, zone, area_id=area_id)
+    return FollowUpTrend.model_validate({"timezone": zone.key, "area_id": area_id, "months": rows})

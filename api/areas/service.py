@@ -90,8 +90,13 @@ def create_area(
 class ImportReport:
     created: int = 0
     updated: int = 0
-    repaired: list[tuple[int, str]] = field(default_factory=list)
-    refused: list[tuple[int, str]] = field(default_factory=list)
+    # (index from 0, reason in English, a code the web app words in the reader's language)
+    repaired: list[tuple[int, str, str]] = field(default_factory=list)
+    refused: list[tuple[int, str, str]] = field(default_factory=list)
+
+
+def issue(index: int, reason: str, code: str) -> FeatureIssue:
+    return FeatureIssue(index=index, feature=index + 1, code=code, reason=reason)
 
 
 def _feature_name(props: dict[str, Any], name_property: str | None) -> str | None:
@@ -127,7 +132,7 @@ def import_areas(
     accepted: list[tuple[int, str, str | None, BaseGeometry]] = []
     for i, feature in enumerate(features):
         if not isinstance(feature, dict) or feature.get("type") != "Feature":
-            report.refused.append((i, "not a GeoJSON Feature"))
+            report.refused.append((i, "not a GeoJSON Feature", "not_a_feature"))
             continue
         props = feature.get("properties") or {}
         if not isinstance(props, dict):
@@ -135,16 +140,16 @@ def import_areas(
         name = _feature_name(props, name_property)
         if name is None:
             wanted = name_property or "name"
-            report.refused.append((i, f"no {wanted!r} property to name the area"))
+            report.refused.append((i, f"no {wanted!r} property to name the area", "no_name"))
             continue
         try:
             geom = parse_geometry(feature.get("geometry"), POLYGON_TYPES)
         except GeometryError as exc:
-            report.refused.append((i, exc.message))
+            report.refused.append((i, exc.message, "bad_geometry"))
             continue
         raw = feature.get("geometry") or {}
         if raw.get("type") != geom.geom_type or not _same_shape(raw, geom):
-            report.repaired.append((i, "invalid geometry repaired (make_valid)"))
+            report.repaired.append((i, "invalid geometry repaired (make_valid)", "repaired"))
         code = props.get("code") or props.get("kode")
         accepted.append((i, name, str(code)[:64] if code not in (None, "") else None, geom))
 
@@ -154,9 +159,9 @@ def import_areas(
             key="error.area_feature_refused",
             params={"feature": first[0], "reason": first[1]},
             errors=[
-                {"loc": ["body", "features", i, "geometry"], "msg": m} for i, m in report.refused
+                {"loc": ["body", "features", i, "geometry"], "msg": m} for i, m, _ in report.refused
             ],
-            refused=[{"index": i, "reason": m} for i, m in report.refused],
+            refused=[issue(i, m, c).model_dump() for i, m, c in report.refused],
         )
 
     # Match in Python: SQLite's lower() does not fold Nordic letters.
@@ -430,6 +435,6 @@ def import_collection(
     return AreaImportResult(
         created=report.created,
         updated=report.updated,
-        repaired=[FeatureIssue(index=i, reason=m) for i, m in report.repaired],
-        refused=[FeatureIssue(index=i, reason=m) for i, m in report.refused],
+        repaired=[issue(i, m, c) for i, m, c in report.repaired],
+        refused=[issue(i, m, c) for i, m, c in report.refused],
     )

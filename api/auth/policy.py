@@ -90,6 +90,7 @@ POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("POST", f"{V1}/action-items/{{id}}/split"): COORDINATOR_PLUS,
     ("POST", f"{V1}/action-items/{{id}}/follow-up"): WALK_MEMBERS,
     ("GET", f"{V1}/stats/follow-up"): STAFF,
+    ("GET", f"{V1}/stats/trend"): STAFF,
     ("GET", f"{V1}/map/observations"): STAFF,
     ("GET", f"{V1}/map/action-items"): STAFF,
     ("GET", f"{V1}/map/areas"): STAFF,

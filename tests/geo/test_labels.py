@@ -40,3 +40,13 @@ def test_labels_near_the_edge_stay_inside() -> None:
 def test_far_apart_labels_do_not_move() -> None:
     anchors = [(50.0, 50.0), (200.0, 100.0), (400.0, 250.0)]
     assert place_labels(anchors, 5.5, BOX) == anchors
+
+
+def test_more_labels_than_twelve_rings_hold_still_do_not_overlap() -> None:
+    # 600 labels on one point: the rings go on outwards until each has a free place.
+    anchors = [(250.0, 150.0)] * 600
+    spots = place_labels(anchors, 2.8, BOX)
+    spacing = 2 * 2.8 + 0.5
+    for a, b in itertools.combinations(spots, 2):
+        assert math.dist(a, b) >= spacing - 1e-6
+    assert all(BOX[0] <= x <= BOX[2] and BOX[1] <= y <= BOX[3] for x, y in spots)

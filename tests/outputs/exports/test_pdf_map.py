@@ -41,3 +41,16 @@ def test_a_sparse_map_keeps_every_number_on_its_spot() -> None:
     points = [(1, 5.730, 58.849, False), (2, 5.740, 58.855, False)]
     drawing = draw_map(700, 300, AREA, None, points)
     assert not [s for s in drawing.contents if isinstance(s, Line) and s.strokeWidth == 0.4]
+
+
+def test_hundreds_of_numbers_on_one_spot_still_do_not_overlap() -> None:
+    # An area's whole action list on one block: 400 items (the smallest labels), none hidden
+    # under another, each inside the map.
+    points = [(n, 5.7352 + (n % 20) * 0.000002, 58.8517 + (n // 20) * 0.000001, n % 4 == 0)
+              for n in range(1, 401)]  # fmt: skip
+    drawing = draw_map(700, 300, AREA, None, points)
+    labels = _labels(drawing, 2.8)
+    assert len(labels) == 400
+    for a, b in itertools.combinations(labels, 2):
+        assert math.dist((a.cx, a.cy), (b.cx, b.cy)) >= 2 * 2.8, "two numbers overlap"
+    assert all(0 <= c.cx <= 700 and 0 <= c.cy <= 300 for c in labels)

@@ -425,7 +425,7 @@ def test_admin_users_categories_and_settings(
     page.get_by_role("combobox", name=f"Role of {email}").select_option("planner")
     page.get_by_role("button", name=f"Save {email}").click()
     page.get_by_role("status").filter(has_text="Saved.").wait_for()
-    page.get_by_role("button", name=f"Deactivate: {email}").click()
+    page.get_by_role("button", name=f"Deactivate {email}").click()
     page.get_by_role("row", name=re.compile(re.escape(email))).get_by_text("Deactivated").wait_for()
     with site.api("admin") as admin:
         users = {u["email"]: u for u in admin.get("/api/v1/users").json()["items"]}

@@ -31,7 +31,7 @@ export async function usersView(main) {
         h('td', { text: u.is_active ? t('users.active') : t('users.inactive') }),
         h('td', {}, h('div', { class: 'buttons' },
           h('button', { type: 'button', class: 'secondary', text: t('save'), 'aria-label': t('users.save_for', { name }), onclick: () => save() }),
-          h('button', { type: 'button', class: 'secondary', text: u.is_active ? t('users.deactivate') : t('users.activate'), 'aria-label': `${u.is_active ? t('users.deactivate') : t('users.activate')}: ${name}`, onclick: () => save({ active: !u.is_active }) }))));
+          h('button', { type: 'button', class: 'secondary', text: u.is_active ? t('users.deactivate') : t('users.activate'), 'aria-label': t(u.is_active ? 'users.deactivate_for' : 'users.activate_for', { name }), onclick: () => save({ active: !u.is_active }) }))));
     },
   });
   const refresh = users.refresh;

@@ -2,6 +2,7 @@
 import * as api from '../api.js';
 import { h, setTitle } from '../dom.js';
 import { t } from '../i18n.js';
+import { walkReportButton } from './walkreport.js';
 
 export async function joinSheetView(main, { args: [id] }) {
   const walk = await api.get(`/api/v1/walks/${id}`);
@@ -14,10 +15,13 @@ export async function joinSheetView(main, { args: [id] }) {
   const me = await api.get('/api/v1/me');
   const reportLink = `${location.origin}/public/${encodeURIComponent(me.organization.slug)}/walks/${walk.id}`;
   main.classList.add('join-sheet');
+  const failed = h('p', { role: 'status', class: 'no-print notice' });
   main.append(
     h('div', { class: 'no-print buttons' },
       h('a', { href: '#/walks', text: t('join.back') }),
-      h('button', { type: 'button', text: t('join.print'), onclick: () => window.print() })),
+      h('button', { type: 'button', text: t('join.print'), onclick: () => window.print() }),
+      walkReportButton(walk, (text) => { failed.textContent = text; })),
+    failed,
     h('h1', { text: walk.title }),
     h('p', { class: 'lead', text: t('join.lead') }),
     h('img', { class: 'qr', src: url, alt: t('join.qr_alt', { link }), width: 320, height: 320 }),

@@ -16,7 +16,7 @@ const HOTSPOT_COLOURS = {
 const FILTERS = ['category', 'status', 'area', 'since', 'until'];
 const LAYERS = {
   areas: ['areas-fill', 'areas-line'],
-  hotspots: ['hotspots-fill'],
+  hotspots: ['hotspots-fill', 'hotspots-line'],
   items: ['items'],
   observations: ['obs-clusters', 'obs-points'],
   lamps: ['lamps'],
@@ -47,14 +47,16 @@ export async function mapView(main, { params }) {
   };
   const count = h('p', { role: 'status', id: 'map-count', class: 'count', text: t('map.loading') });
   const method = h('p', { class: 'method' });
+  // The hotspot classes in plain words; the statistics behind them one click away.
   const legend = h('div', { class: 'legend' },
     h('h2', { text: t('map.legend') }),
     h('ul', { class: 'swatches' }, Object.entries(STATUS_COLOURS).map(([s, c]) =>
       h('li', {}, h('span', { class: 'swatch round', dataset: { colour: c } }), t(`status.${s}`)))),
-    h('details', {}, h('summary', { text: t('map.hotspots_how') }),
+    h('h2', { text: t('map.hotspots_title') }),
+    h('ul', { class: 'swatches hotspot-legend' }, Object.entries(HOTSPOT_COLOURS).map(([k, c]) =>
+      h('li', {}, h('span', { class: 'swatch', dataset: { colour: c } }), t(`hotspot.plain.${k}`)))),
+    h('details', { class: 'method-details' }, h('summary', { text: t('map.hotspots_how') }),
       h('p', { text: t('map.hotspots_explained') }),
-      h('ul', { class: 'swatches' }, Object.entries(HOTSPOT_COLOURS).map(([k, c]) =>
-        h('li', {}, h('span', { class: 'swatch', dataset: { colour: c } }), t(`hotspot.${k}`)))),
       method));
   for (const sw of legend.querySelectorAll('.swatch')) sw.style.backgroundColor = sw.dataset.colour;
 
@@ -71,6 +73,9 @@ export async function mapView(main, { params }) {
   // The chosen area's action list in every format the service offers.
   const areaExports = ['csv', 'xlsx', 'gpkg', 'pdf'].map((fmt) => exportButton(
     t(`export.action_list_${fmt}`), () => `/api/v1/areas/${controls.area.value}/action-list?format=${fmt}`, `action-list.${fmt}`));
+  // Greyed out, they say why: the action list is per area.
+  const exportHint = h('p', { id: 'area-export-hint', class: 'hint', text: t('export.choose_area') });
+  for (const button of areaExports) button.setAttribute('aria-describedby', exportHint.id);
 
   const form = h('form', { class: 'filters', 'aria-label': t('map.filters'), onsubmit: (e) => e.preventDefault() },
     field(t('filter.category'), controls.category),
@@ -98,7 +103,8 @@ export async function mapView(main, { params }) {
           exportButton(t('export.items'), () => `/api/v1/map/action-items${api.query(itemFilter())}`, 'action-items.geojson'),
           exportButton(t('export.areas'), () => '/api/v1/map/areas', 'areas.geojson'),
           exportButton(t('export.hotspots'), () => `/api/v1/map/hotspots${api.query(hotspotFilter())}`, 'hotspots.geojson'),
-          ...areaExports))),
+          ...areaExports),
+        exportHint)),
     mapEl);
 
   for (const k of FILTERS) controls[k].value = params.get(k) || '';
@@ -151,6 +157,7 @@ export async function mapView(main, { params }) {
     const { signal } = controller;
     main.dataset.state = 'loading';
     for (const button of areaExports) button.disabled = !controls.area.value;
+    exportHint.hidden = Boolean(controls.area.value);
     count.textContent = t('map.loading');
     try {
       const [obs, items, areas, hotspots, lamps, gaps] = await (pending || fetchFeeds(signal));
@@ -208,15 +215,19 @@ export async function mapView(main, { params }) {
   map.addSource('observations', { type: 'geojson', data: emptyCollection(), cluster: true, clusterRadius: 40, clusterMaxZoom: 16 });
   map.addLayer({ id: 'areas-fill', type: 'fill', source: 'areas', paint: {
     'fill-color': ['interpolate', ['linear'], ['coalesce', ['get', 'open_items'], 0], 0, '#f8fafc', 1, '#fde68a', 5, '#f59e0b', 20, '#b91c1c'],
-    'fill-opacity': 0.5 } });
+    'fill-opacity': 0.3 } });
   map.addLayer({ id: 'areas-line', type: 'line', source: 'areas', paint: { 'line-color': '#334155', 'line-width': 1.5 } });
   map.addLayer({ id: 'dark-gaps', type: 'line', source: 'dark-gaps', paint: { 'line-color': '#111827', 'line-width': 6, 'line-opacity': 0.8 } });
   map.addLayer({ id: 'lamps', type: 'circle', source: 'lamps', minzoom: 14, paint: {
     'circle-color': '#facc15', 'circle-radius': 3.5, 'circle-stroke-color': '#374151', 'circle-stroke-width': 1 } });
+  // Cells stand out over a busy basemap: strong fills with a dark edge for the significant
+  // ones, a faint fill and a thin edge for the rest, so the streets still read through them.
   map.addLayer({ id: 'hotspots-fill', type: 'fill', source: 'hotspots', paint: {
     'fill-color': ['match', ['get', 'hotspot_class'], ...Object.entries(HOTSPOT_COLOURS).flat(), '#d4d4d8'],
-    'fill-opacity': ['match', ['get', 'hotspot_class'], ['not_significant', 'insufficient_data'], 0.15, 0.55],
-    'fill-outline-color': '#ffffff' } });
+    'fill-opacity': ['match', ['get', 'hotspot_class'], ['not_significant', 'insufficient_data'], 0.12, 0.7] } });
+  map.addLayer({ id: 'hotspots-line', type: 'line', source: 'hotspots', paint: {
+    'line-color': ['match', ['get', 'hotspot_class'], ['hot_99', 'hot_95', 'hot_90'], '#7f1d1d', ['cold_99', 'cold_95', 'cold_90'], '#1e3a8a', '#71717a'],
+    'line-width': ['match', ['get', 'hotspot_class'], ['not_significant', 'insufficient_data'], 0.75, 2] } });
   map.addLayer({ id: 'obs-clusters', type: 'circle', source: 'observations', filter: ['has', 'point_count'], paint: {
     'circle-color': ['step', ['get', 'point_count'], '#60a5fa', 25, '#2563eb', 250, '#1e3a8a'],
     'circle-radius': ['step', ['get', 'point_count'], 12, 25, 18, 250, 26],

@@ -4,6 +4,7 @@ import * as api from '../api.js';
 import { announcer, confirmStep, field, formatDateTime, h, listTable, option, setTitle } from '../dom.js';
 import { lang, t, tn } from '../i18n.js';
 import { createMap, emptyCollection, fit } from '../map.js';
+import { walkReportButton } from './walkreport.js';
 
 /** Starting a walk planned for later, or ending a live one, asks first: one stray click
  * would open the walk to joining days early, or close it on the participants mid-walk. */
@@ -47,6 +48,7 @@ export async function walksView(main) {
       h('td', {}, h('div', { class: 'buttons' },
         h('a', { href: `#/walks/${w.id}/join`, text: t('walks.join_sheet'), 'aria-label': t('walks.join_sheet_for', { title: w.title }) }),
         h('a', { href: `#/walks/${w.id}/live`, text: t('walks.live'), 'aria-label': t('walks.live_for', { title: w.title }) }),
+        walkReportButton(w, (text) => { announce.textContent = text; }),
         w.status === 'planned' ? h('button', { type: 'button', class: 'secondary', text: t('walks.start'), 'aria-label': t('walks.start_for', { title: w.title }), onclick: () => setStatus(w, 'active') }) : null,
         w.status === 'active' ? h('button', { type: 'button', class: 'secondary', text: t('walks.end'), 'aria-label': t('walks.end_for', { title: w.title }), onclick: () => setStatus(w, 'completed') }) : null))),
   });

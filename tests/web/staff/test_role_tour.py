@@ -1,0 +1,196 @@
+"""A tour of each staff role's main screens in Bokmål, on a phone (390×844) and a laptop
+(1440×900), on each database, with the service's own basemap imported. On every screen: a
+screenshot (test-artifacts/tour-*.png), axe without serious or critical findings, no horizontal
+scroll at 320 CSS px, no text outside the Bokmål catalogue but the seeded data, and, where the
+screen has a map, basemap tiles requested from the service's own origin and drawn."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api.outputs.basemap import service
+from tests.factories.tilesets import area_tiles, make_mbtiles
+from tests.factories.visible_text import COLLECT, INTL_WORDS, foreign_text, nb_context, sign_in_in
+from tests.web.basemap_pixels import stripe_share, variance
+from tests.web.conftest import axe_violations
+from tests.web.staff.conftest import SPOTS, Site
+
+# Each language in its own name, as the language choosers and label editors show them.
+LANGUAGE_NAMES = ["Norsk bokmål", "Norsk nynorsk", "Svenska", "Dansk", "Suomi", "English"]
+SIZES = {"phone": {"width": 390, "height": 844}, "laptop": {"width": 1440, "height": 900}}
+# Each role's day: its screens, "{item}" and "{walk}" filled in from the seeded site.
+SCREENS = {
+    "admin": ["/admin/users", "/admin/categories", "/admin/organization", "/areas", "/notifications"],
+    "coordinator": ["/walks", "/walks/new", "/walks/{walk}/live", "/review", "/triage", "/areas"],
+    "engineer": ["/items", "/items/{item}"],
+    "planner": ["/map", "/charts"],
+}  # fmt: skip
+# Proper names and data the site was seeded with, and names of things that are not ours.
+# Screens another branch is rewording (department labels in triage, an item's history in
+# words, the live walk's title): their untranslated text is reported as an expected failure
+# until that work is merged; every other check on them still fails the test.
+REWORDED_ELSEWHERE = ("/triage", "/items/", "/live")
+# Found by this tour and not yet fixed: the categories table's page is 352 px wide at 320 px,
+# though no element outside its scrolling table reaches past the edge.
+KNOWN = {("/admin/categories", "320 px")}
+NAMES = ["safewalk", "Sandnes kommune", "Sentrum", "Evening walk, Sentrum", "MapLibre", "GeoJSON",
+         "CSV", "PDF", "Excel", "GeoPackage", "QGIS", "OpenStreetMap", "UTC", "Europe/Oslo",
+         "© Test Kart",
+         *LANGUAGE_NAMES]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def tour_site(site: Site, tmp_path_factory: pytest.TempPathFactory) -> Site:
+    """The site with a basemap of its own, as a municipality would import it."""
+    path = tmp_path_factory.mktemp("basemap") / "town.mbtiles"
+    service.import_file(make_mbtiles(path, area_tiles(range(10, 18))), site.server.data_dir)
+    return site
+
+
+@pytest.fixture(scope="module")
+def seeded_data(tour_site: Site) -> list[str]:
+    """Every name, title, note and e-mail address the screens may show as data."""
+    out = [*NAMES, *tour_site.emails.values(), *(note for *_, note in SPOTS)]
+    with tour_site.api("admin") as admin:
+        admin.headers["Accept-Language"] = "nb"
+        for path, keys in (
+            ("/api/v1/action-items?limit=200", ("title",)),
+            ("/api/v1/walks", ("title", "join_code")),
+            ("/api/v1/areas", ("name", "code")),
+            ("/api/v1/users", ("display_name", "email")),
+        ):
+            body = admin.get(path).json()
+            for row in body["items"] if isinstance(body, dict) else body:
+                out += [str(row.get(k)) for k in keys if row.get(k)]
+        # Departments in words, as the service translates them.
+        for g in admin.get("/api/v1/stats/follow-up?group_by=department").json()["groups"]:
+            out += [g["label"]] if g["label"] else []
+        cats = admin.get("/api/v1/categories").json()
+        for c in cats["items"] if isinstance(cats, dict) else cats:
+            out += [v for v in (c.get("label"), c.get("code"), c.get("label_nb")) if v]
+            out += [v for v in (c.get("labels") or {}).values() if isinstance(v, str)]
+    return out
+
+
+def _screens(site: Site, role: str) -> list[str]:
+    with site.api("coordinator") as coordinator:
+        item = coordinator.get("/api/v1/action-items").json()["items"][0]["id"]
+    return [s.format(item=item, walk=site.walk_id) for s in SCREENS[role]]
+
+
+@pytest.fixture
+def tour_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    context = nb_context(browser, viewport=SIZES[request.param])
+    page = context.new_page()
+    page.size_name = request.param
+    page.problems = []
+    page.on("pageerror", lambda e: page.problems.append(str(e)))
+    page.on(
+        "console",
+        lambda m: (
+            page.problems.append(m.text) if "safewalk i18n" in m.text or m.type == "error" else None
+        ),
+    )
+    page.basemap = []
+    page.on("request", lambda r: page.basemap.append(r.url) if "/basemap/" in r.url else None)
+    yield page
+    context.close()
+
+
+def _settled(page: Any) -> None:
+    page.locator("main#main h1").first.wait_for(timeout=20_000)
+    page.wait_for_timeout(300)
+    page.wait_for_load_state("networkidle")
+    if page.locator("main#main[data-state]").count():
+        page.locator("main#main:not([data-state=loading])").wait_for(timeout=60_000)
+
+
+def _basemap_drawn(page: Any, base: str) -> None:
+    canvas = page.locator("canvas.maplibregl-canvas").first
+    shot = canvas.screenshot()
+    for _ in range(60):
+        if stripe_share(shot) > 0.15:
+            break
+        page.wait_for_timeout(250)
+        shot = canvas.screenshot()
+    tiles = [u for u in page.basemap if re.search(r"/basemap/\d+/\d+/\d+\.png", u)]
+    assert tiles, "no basemap tile was requested"
+    assert all(u.startswith(f"{base}/basemap/") for u in page.basemap), page.basemap
+    assert stripe_share(shot) > 0.15, "the basemap's tiles are not drawn"
+    assert variance(shot) > 500
+
+
+@pytest.mark.parametrize("tour_page", list(SIZES), indirect=True)
+@pytest.mark.parametrize("role", list(SCREENS))
+def test_each_roles_main_screens(
+    tour_page: Any,
+    tour_site: Site,
+    seeded_data: list[str],
+    artifacts: Path,
+    backend: str,
+    role: str,
+) -> None:
+    page = tour_page
+    site = tour_site
+    sign_in_in(page, site.base, site.emails[role], "nb")
+    allowed = [*seeded_data, *page.evaluate(INTL_WORDS, "nb")]
+    findings: dict[str, Any] = {}
+    for screen in _screens(site, role):
+        page.basemap.clear()
+        page.goto(f"{site.base}/#{screen}")
+        _settled(page)
+        name = re.sub(r"[^a-z]+", "-", re.sub(r"[0-9a-f-]{36}", "x", screen)).strip("-")
+        page.screenshot(path=str(artifacts / f"tour-{role}-{name}-{page.size_name}-{backend}.png"))
+        problems: dict[str, Any] = {}
+        if page.locator("canvas.maplibregl-canvas").count():
+            try:
+                _basemap_drawn(page, site.base)
+            except AssertionError as exc:
+                problems["basemap"] = str(exc)
+        english = foreign_text(page.evaluate(COLLECT), "nb", allowed)
+        if english:
+            problems["not Bokmål"] = english
+        axe = axe_violations(page)
+        if axe:
+            problems["axe"] = [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in axe]
+        if page.size_name == "phone":
+            page.set_viewport_size({"width": 320, "height": 844})
+            page.wait_for_timeout(200)
+            wide = page.evaluate("document.documentElement.scrollWidth")
+            if wide > 320:
+                culprits = page.evaluate(
+                    """() => {
+                      const clipped = (el) => {
+                        for (let p = el.parentElement; p; p = p.parentElement) {
+                          if (['auto', 'scroll', 'hidden'].includes(getComputedStyle(p).overflowX)) return true;
+                        }
+                        return false;
+                      };
+                      const wide = (el) => el.getBoundingClientRect().right > 321;
+                      return [...document.querySelectorAll('body *')]
+                        .filter((el) => wide(el) && !(el.parentElement && wide(el.parentElement) && el.parentElement !== document.body))
+                        .filter((el) => !el.closest('.table-wrap') || el.classList.contains('table-wrap'))
+                        .slice(0, 5).map((el) => el.tagName + '.' + el.className + '#' + el.id);
+                    }"""
+                )
+                problems["320 px"] = (wide, culprits)
+            page.set_viewport_size(SIZES["phone"])
+        if problems:
+            findings[screen] = problems
+    assert page.problems == []
+    pending = {
+        screen: found.pop("not Bokmål")
+        for screen, found in findings.items()
+        if any(part in screen for part in REWORDED_ELSEWHERE) and "not Bokmål" in found
+    }
+    for screen, check in KNOWN:
+        if check in findings.get(screen, {}):
+            pending[screen] = findings[screen].pop(check)
+    assert {screen: found for screen, found in findings.items() if found} == {}
+    if pending:
+        pytest.xfail(f"known findings (see REWORDED_ELSEWHERE and KNOWN): {pending}")
