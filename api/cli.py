@@ -24,7 +24,7 @@ from api.core.errors import DomainError
 from api.settings import get_settings
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
+    from starlette.types import ASGIApp
 
 
 def _session_factory() -> tuple[Engine, sessionmaker[Session]]:
@@ -67,7 +67,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
-def worker_app() -> FastAPI:
+def worker_app() -> ASGIApp:
     """The app of one worker process when ``serve --workers N`` runs several (uvicorn imports
     this by name in each child, which reads the settings from the environment)."""
     from api.app import create_app
