@@ -19,6 +19,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import httpx
@@ -28,8 +29,9 @@ from sqlmodel import col
 
 from api.action_items.grouping import record_event, set_status
 from api.core import spatial, tenancy
-from api.core.errors import Conflict, InvalidInput, NotFound
-from api.core.outbound import UnsafeUrl, check_url
+from api.core.db import save_row
+from api.core.errors import Conflict, NotFound
+from api.core.outbound import UnsafeUrl, check_url, endpoint_base
 from api.core.paging import seek
 from api.outputs.open311.formats import w3c
 from models import (
@@ -83,26 +85,13 @@ def get_endpoint(session: Session, org_id: uuid.UUID) -> Open311Endpoint:
 def configure(
     session: Session, org_id: uuid.UUID, body: Open311EndpointIn, *, allow_private: bool = False
 ) -> Open311Endpoint:
-    url = str(body.url)
-    try:
-        # The server posts to this URL: it may not point into the network the service runs in.
-        check_url(url, allow_private=allow_private)
-    except UnsafeUrl as exc:
-        raise InvalidInput.at(["body", "url"], exc.key, **exc.params) from exc
+    # The server posts to this URL: it may not point into the network the service runs in.
+    url = endpoint_base(str(body.url), allow_private=allow_private)
     ep = session.scalar(
         select(Open311Endpoint).where(col(Open311Endpoint.organization_id) == org_id)
     )
-    data = body.model_dump()
-    data["url"] = url if url.endswith("/") else url + "/"
-    if ep is None:
-        ep = Open311Endpoint(organization_id=org_id, **data)
-        session.add(ep)
-    else:
-        for k, v in data.items():
-            setattr(ep, k, v)
-        ep.updated_at = utcnow()
-    session.flush()
-    return ep
+    data = body.model_dump() | {"url": url}
+    return save_row(session, ep, data, partial(Open311Endpoint, organization_id=org_id))
 
 
 def remove(session: Session, org_id: uuid.UUID) -> None:
