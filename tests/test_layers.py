@@ -298,3 +298,23 @@ def test_code_and_tests_tell_no_history() -> None:
         for m in HISTORY.finditer(line)
     ]
     assert told == []
+
+
+def test_no_test_module_imports_another() -> None:
+    """Helpers that several test modules use live in ``tests/factories/``: a test module, or a
+    conftest, is imported by pytest alone (importing one runs its fixtures' module twice)."""
+    wrong = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for path in sorted((ROOT / "tests").rglob("*.py"))
+        for line, name in imports(path)
+        if name.startswith("tests.")
+        and any(p.startswith("test_") or p == "conftest" for p in name.split(".")[1:])
+    ]
+    relative = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for path in sorted((ROOT / "tests").rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(), str(path)))
+        if isinstance(node, ast.ImportFrom) and node.level > 0
+    ]
+    assert wrong == []
+    assert relative == []
