@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from tests.factories import PASSWORD
-from tests.live.server import LiveServer
+from tests.factories.live_server import LiveServer
 
 
 @dataclass

@@ -16,7 +16,7 @@ import pytest
 
 from tests.factories.browser import CHROMIUM, require_browser
 from tests.factories.databases import DatabaseFactory
-from tests.live.server import LiveServer
+from tests.factories.live_server import LiveServer
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"

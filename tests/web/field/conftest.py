@@ -19,7 +19,7 @@ from tests.factories import PASSWORD, make_area, make_org, make_user, make_walk
 from tests.factories.browser import require_browser
 from tests.factories.databases import DatabaseFactory
 from tests.factories.field_app import ROUTE, Field
-from tests.live.server import LiveServer
+from tests.factories.live_server import LiveServer
 
 
 @pytest.fixture(scope="module")

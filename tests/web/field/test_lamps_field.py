@@ -24,7 +24,7 @@ from tests.factories.assets import make_lamp
 from tests.factories.browser import axe_violations, require_browser
 from tests.factories.databases import DatabaseFactory
 from tests.factories.field_app import LAT, LON, ROUTE, phone, sync_now, wait_status
-from tests.live.server import LiveServer
+from tests.factories.live_server import LiveServer
 
 M_LAT = 1 / 111_320
 M_LON = 1 / (111_320 * math.cos(math.radians(LAT)))

@@ -16,8 +16,8 @@ from models import Role
 from tests.factories import PASSWORD, make_area, make_org, make_user
 from tests.factories.browser import require_browser
 from tests.factories.databases import DatabaseFactory
+from tests.factories.live_server import LiveServer
 from tests.factories.staff_web import Site, observation
-from tests.live.server import LiveServer
 
 # A few streets in Sandnes sentrum, inside tests.factories.SANDNES_SQUARE.
 SPOTS = [
