@@ -54,3 +54,14 @@ def sign_in(page: Any, site: Site, role: str) -> None:
     page.get_by_role("textbox", name="Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("button", name="Sign out").wait_for()
+
+
+# A few streets in Sandnes sentrum, inside tests.factories.SANDNES_SQUARE.
+SPOTS = [
+    (5.7352, 58.8517, "lighting", "Lamp post out along the path"),
+    (5.7355, 58.8519, "lighting", "Second lamp dark too"),
+    (5.7301, 58.8500, "vegetation", "Hedge hides the corner"),
+    (5.7390, 58.8540, "graffiti", "Tags on the underpass wall"),
+    (5.7330, 58.8530, "feels_unsafe", "Nobody around after eight"),
+    (5.7410, 58.8502, "litter", "Dumped bags by the bins"),
+]

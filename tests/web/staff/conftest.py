@@ -17,17 +17,7 @@ from tests.factories import PASSWORD, make_area, make_org, make_user
 from tests.factories.browser import require_browser
 from tests.factories.databases import DatabaseFactory
 from tests.factories.live_server import LiveServer
-from tests.factories.staff_web import Site, observation
-
-# A few streets in Sandnes sentrum, inside tests.factories.SANDNES_SQUARE.
-SPOTS = [
-    (5.7352, 58.8517, "lighting", "Lamp post out along the path"),
-    (5.7355, 58.8519, "lighting", "Second lamp dark too"),
-    (5.7301, 58.8500, "vegetation", "Hedge hides the corner"),
-    (5.7390, 58.8540, "graffiti", "Tags on the underpass wall"),
-    (5.7330, 58.8530, "feels_unsafe", "Nobody around after eight"),
-    (5.7410, 58.8502, "litter", "Dumped bags by the bins"),
-]
+from tests.factories.staff_web import SPOTS, Site, observation
 
 
 def seed(url: str) -> tuple[dict[str, str], str]:
