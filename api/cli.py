@@ -11,7 +11,8 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +25,7 @@ from api.core.errors import DomainError
 from api.settings import get_settings
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
+    from starlette.types import ASGIApp
 
 
 def _session_factory() -> tuple[Engine, sessionmaker[Session]]:
@@ -45,29 +46,35 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_init(args: argparse.Namespace) -> int:
-    from api.auth import organizations, users
-    from api.core.migrate import upgrade
-    from models import Role
+@contextmanager
+def _one_session(*, migrate: bool = False) -> Iterator[Session]:
+    """One unit of work on the database (brought to the latest schema first, if asked)."""
+    if migrate:
+        from api.core.migrate import upgrade
 
-    upgrade(get_settings().resolved_owner_database_url)
+        upgrade(get_settings().resolved_owner_database_url)
     engine, factory = _session_factory()
     try:
-        for session in session_scope(factory):
-            org = organizations.create_organization(session, args.org, args.slug)
-            user = users.create_user(
-                session, org, email=args.admin_email, password=args.admin_password, role=Role.admin
-            )
-            print(
-                f"organization {org.name!r} (slug {org.slug}) created with its default categories"
-            )
-            print(f"admin account: {user.email}")
+        yield from session_scope(factory)
     finally:
         engine.dispose()
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from api.auth import organizations, users
+    from models import Role
+
+    with _one_session(migrate=True) as session:
+        org = organizations.create_organization(session, args.org, args.slug)
+        user = users.create_user(
+            session, org, email=args.admin_email, password=args.admin_password, role=Role.admin
+        )
+        print(f"organization {org.name!r} (slug {org.slug}) created with its default categories")
+        print(f"admin account: {user.email}")
     return 0
 
 
-def worker_app() -> FastAPI:
+def worker_app() -> ASGIApp:
     """The app of one worker process when ``serve --workers N`` runs several (uvicorn imports
     this by name in each child, which reads the settings from the environment)."""
     from api.app import create_app
@@ -171,9 +178,8 @@ def cmd_import_assets(args: argparse.Namespace) -> int:
     options = ImportOptions(
         args.id_property, args.owner_property, args.crs, args.x_column, args.y_column
     )
-    engine, factory = _session_factory()
     try:
-        for session in session_scope(factory):
+        with _one_session() as session:
             org = organizations.only_or_named(session, args.org)
             report = assets.import_assets(
                 session, org.id, data, path.name, kind=args.kind, options=options,
@@ -192,8 +198,6 @@ def cmd_import_assets(args: argparse.Namespace) -> int:
         elif not exc.errors:
             print(f"error: {exc.detail}", file=sys.stderr)
         return 1
-    finally:
-        engine.dispose()
     for refusal in report.refused:
         print(f"feature {refusal.feature}: skipped: {refusal.reason}")
     print(
@@ -214,9 +218,8 @@ def cmd_import_areas(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         print(f"error: cannot read {path}: {exc}", file=sys.stderr)
         return 1
-    engine, factory = _session_factory()
     try:
-        for session in session_scope(factory):
+        with _one_session() as session:
             org = organizations.only_or_named(session, args.org)
             report = areas.import_areas(
                 session,
@@ -237,8 +240,6 @@ def cmd_import_areas(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         return 1
-    finally:
-        engine.dispose()
     for index, reason, _ in report.repaired:
         print(f"feature {index}: {reason}")
     for index, reason, _ in report.refused:
@@ -256,12 +257,8 @@ def cmd_basemap_import(args: argparse.Namespace) -> int:
         # Only an organization that exists gets a basemap of its own.
         from api.auth import organizations
 
-        engine, factory = _session_factory()
-        try:
-            for session in session_scope(factory):
-                organizations.only_or_named(session, args.org)
-        finally:
-            engine.dispose()
+        with _one_session() as session:
+            organizations.only_or_named(session, args.org)
     try:
         target, info = basemap.import_file(Path(args.file), get_settings().data_dir, args.org)
     except basemap.BasemapError as exc:
@@ -277,16 +274,10 @@ def cmd_basemap_import(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from api.core.migrate import upgrade
     from api.jobs import demo
 
-    upgrade(get_settings().resolved_owner_database_url)
-    engine, factory = _session_factory()
-    try:
-        for session in session_scope(factory):
-            result = demo.load_demo(session, password=args.password)
-    finally:
-        engine.dispose()
+    with _one_session(migrate=True) as session:
+        result = demo.load_demo(session, password=args.password)
     if demo.write_demo_basemap(get_settings().data_dir) is not None:
         print("demo basemap drawn (streets of the demo town, served from this service)")
     # The generated password is kept (development data only) so later runs can say it again.
@@ -347,15 +338,11 @@ def _print_active_walk(args: argparse.Namespace) -> None:
     from api.walks.joinlink import join_url, public_base, terminal_qr
 
     settings = get_settings()
-    engine, factory = _session_factory()
-    try:
-        for session in session_scope(factory):
-            walk = demo.ensure_active_walk(session)
-            if walk is None:
-                return
-            title, code = walk.title, walk.join_code
-    finally:
-        engine.dispose()
+    with _one_session() as session:
+        walk = demo.ensure_active_walk(session)
+        if walk is None:
+            return
+        title, code = walk.title, walk.join_code
     url = join_url(public_base(args.host, args.port, settings.public_url), code)
     print(f"\nwalk {title!r} is open for joining: code {code}")
     print(f"  field app: {url}")

@@ -42,7 +42,7 @@ from models import (  # noqa: E402
     WalkStatus,
     utcnow,
 )
-from tests.live.server import SECRET, LiveServer  # noqa: E402
+from tests.factories.live_server import SECRET, LiveServer  # noqa: E402
 
 # Sandnes sentrum and around: areas of about 1.1 x 0.9 km side by side.
 ORIGIN = (5.70, 58.83)
@@ -152,7 +152,7 @@ class RssSampler:
 
 
 def settings_for(url: str, data_dir: Path) -> Settings:
-    """The settings the live server runs with (tests/live/server.py), to issue tokens it accepts."""
+    """The settings the live server runs with (tests/factories/live_server.py), to issue tokens it accepts."""
     return Settings(environment="test", data_dir=data_dir, database_url=url, secret_key=SECRET)
 
 

@@ -30,7 +30,7 @@ from _live import RssSampler, Server, load_average, rss_mb, settings_for
 from bench_feeds import load as bulk_load
 
 from api.auth.security import issue_token, staff_token_expiry
-from tests.live.server import SECRET
+from tests.factories.live_server import SECRET
 
 PAGE = 10_000
 

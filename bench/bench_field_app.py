@@ -28,7 +28,7 @@ from api.core.db import create_db_engine, make_sessionmaker, session_scope  # no
 from api.core.migrate import upgrade  # noqa: E402
 from api.http.web import FIELD_DIR, MAPLIBRE_DIR, MAPLIBRE_FILES  # noqa: E402
 from tests.factories import make_area, make_org, make_walk  # noqa: E402
-from tests.live.server import LiveServer  # noqa: E402
+from tests.factories.live_server import LiveServer  # noqa: E402
 
 SIZE_BUDGET_KB = 200.0
 TIME_BUDGET_S = 3.0

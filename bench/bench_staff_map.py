@@ -35,7 +35,7 @@ from api.auth import organizations, users  # noqa: E402
 from api.core import spatial  # noqa: E402
 from api.core.db import create_db_engine, make_sessionmaker  # noqa: E402
 from models import Area, Category, Role, Walk, utcnow  # noqa: E402
-from tests.live.server import LiveServer  # noqa: E402
+from tests.factories.live_server import LiveServer  # noqa: E402
 
 BUDGET_MS = 2000.0
 VERBOSE = "--verbose" in sys.argv

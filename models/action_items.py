@@ -8,8 +8,8 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict
-from sqlalchemy import JSON, Boolean, Column, Index, Integer, Text, false
-from sqlmodel import Field, SQLModel
+from sqlalchemy import JSON, Boolean, Column, ColumnElement, Index, Integer, Text, and_, false
+from sqlmodel import Field, SQLModel, col
 
 from models.assets import AssetBrief
 from models.base import NotNull, enum_column, geometry_column, new_id, ts_column, utcnow
@@ -198,6 +198,39 @@ class ActionItem(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
 
     __mapper_args__ = {"version_id_col": _VERSION}
+
+
+# --- which items count as open, hidden or overdue -------------------------------------------
+# Written beside the table, below every domain, so that deadlines, notices, retention, hotspots
+# and the area counts read the same sets as the action list (``api.action_items.features``
+# hands them on with the property list every output uses).
+
+# Being worked on: what the list, deadlines, notices and Open311 count as open.
+OPEN = sorted(str(s) for s in OPEN_STATUSES)
+# Done, as the public pages and report back say it.
+DONE = RESOLVED_STATUSES
+# Emptied (every observation hidden or moved) or merged into another item: no list, map, feed
+# or export shows them; only an item's own history and its duplicate chain still name them.
+HIDDEN_STATUSES = frozenset({ActionStatus.closed_empty, ActionStatus.duplicate})
+HIDDEN = sorted(str(s) for s in HIDDEN_STATUSES)
+SHOWN_STATUSES = tuple(str(s) for s in ActionStatus if s not in HIDDEN_STATUSES)
+
+
+def is_open() -> ColumnElement[bool]:
+    return col(ActionItem.status).in_(OPEN)
+
+
+def shown() -> ColumnElement[bool]:
+    """The items any list or output shows (not emptied, not merged away)."""
+    return col(ActionItem.status).notin_(HIDDEN)
+
+
+def overdue(today: date | None = None) -> ColumnElement[bool]:
+    return and_(col(ActionItem.due_date) < (today or utcnow().date()), is_open())
+
+
+def is_overdue(item: ActionItem, today: date) -> bool:
+    return item.due_date is not None and item.due_date < today and item.status in OPEN_STATUSES
 
 
 class ActionEvent(SQLModel, table=True):

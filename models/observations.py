@@ -9,8 +9,8 @@ from typing import Any
 
 from geoalchemy2 import Geometry
 from pydantic import AwareDatetime, ConfigDict
-from sqlalchemy import BigInteger, CheckConstraint, Column, Index, String
-from sqlmodel import Field, SQLModel
+from sqlalchemy import BigInteger, CheckConstraint, Column, ColumnElement, Index, String
+from sqlmodel import Field, SQLModel, col
 
 from models.base import SRID, enum_column, geometry_column, ts_column, utcnow
 from models.geojson import PointGeometry, StoredPointOrNone
@@ -117,6 +117,16 @@ class Observation(SQLModel, table=True):
     asset_distance_m: float | None = None
     # sha256 of the canonical request body: an identical replay answers 200, another body 409.
     body_hash: str = Field(sa_column=Column(String(64), nullable=False))
+
+
+# Withdrawn or hidden by a coordinator: in no list, map, feed, count or export. Written beside
+# the table so that the area counts read it as ``api.observations.features`` does.
+HIDDEN = Moderation.hidden
+SHOWN_MODERATION = tuple(str(m) for m in Moderation if m != HIDDEN)
+
+
+def shown() -> ColumnElement[bool]:
+    return col(Observation.moderation) != HIDDEN
 
 
 class Photo(SQLModel, table=True):

@@ -215,3 +215,106 @@ def test_metres_per_degree_is_defined_once() -> None:
         == "metres_per_degree"
     ]
     assert sorted(defined) == ["geo/units.py", "geo/units.py"]  # the constant and the function
+
+
+def domain_of(module: str) -> str | None:
+    top, _, rest = module.partition(".")
+    room = rest.split(".")[0]
+    return room if top == "api" and room in DOMAINS else None
+
+
+def domain_imports() -> dict[str, dict[str, str]]:
+    """For each domain, the other domains it imports, each with one place that does."""
+    found: dict[str, dict[str, str]] = {d: {} for d in DOMAINS}
+    for domain in DOMAINS:
+        for path in sorted((ROOT / "api" / domain).rglob("*.py")):
+            for line, name in imports(path):
+                other = domain_of(name)
+                if other is not None and other != domain:
+                    found[domain].setdefault(other, f"{path.relative_to(ROOT)}:{line}")
+    return found
+
+
+def circles(graph: dict[str, dict[str, str]]) -> list[str]:
+    """Every loop of ``graph`` (each once, from its smallest name), with the place of its last
+    import."""
+    found: list[str] = []
+
+    def visit(node: str, path: list[str]) -> None:
+        for other, where in sorted(graph.get(node, {}).items()):
+            if other == path[0]:
+                found.append(" -> ".join([*path, other]) + f" ({where})")
+            elif other not in path and other > path[0]:
+                visit(other, [*path, other])
+
+    for start in sorted(graph):
+        visit(start, [start])
+    return found
+
+
+def test_the_domains_stand_on_floors() -> None:
+    """Calls between domains run one way: no domain imports one that imports it back, however
+    long the way round. A rule two domains share lives in the lower one (or beside its table),
+    and a route that composes two domains stands in the higher one."""
+    assert circles(domain_imports()) == []
+
+
+def test_an_import_that_runs_back_up_is_a_circle(tmp_path: Path) -> None:
+    """One import from a lower domain to a higher one closes a circle, lazy imports too."""
+    module = tmp_path / "late.py"
+    module.write_text("def f():\n    from api.observations import features\n")
+    graph = {
+        "areas": {domain_of(name) or "": f"late.py:{line}" for line, name in imports(module)},
+        "observations": {"action_items": "capture.py:1"},
+        "action_items": {"areas": "router.py:1"},
+    }
+    assert circles(graph) == [
+        "action_items -> areas -> observations -> action_items (capture.py:1)"
+    ]
+
+
+HISTORY = re.compile(r"\b(?:wave|issue)s?\s+(?:\d+|#\d+)", re.IGNORECASE)
+
+
+def code_and_tests() -> list[Path]:
+    """Every file of code or tests this project wrote (no vendored or generated ones)."""
+    tops = ("api", "models", "geo", "migrations", "scripts", "bench", "tests")
+    found = [p for top in tops for p in (ROOT / top).rglob("*.py")]
+    found += [
+        p
+        for app in ("field", "shared", "staff")
+        for p in (ROOT / "web" / app).rglob("*")
+        if p.suffix in (".js", ".html", ".css") and "vendor" not in p.parts
+    ]
+    return sorted(found)
+
+
+def test_code_and_tests_tell_no_history() -> None:
+    """Which issue or wave brought a line is CHANGELOG.md's business, not the code's."""
+    told = [
+        f"{path.relative_to(ROOT)}:{n}: {m.group(0)}"
+        for path in code_and_tests()
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        for m in HISTORY.finditer(line)
+    ]
+    assert told == []
+
+
+def test_no_test_module_imports_another() -> None:
+    """Helpers that several test modules use live in ``tests/factories/``: a test module, or a
+    conftest, is imported by pytest alone (importing one runs its fixtures' module twice)."""
+    wrong = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for path in sorted((ROOT / "tests").rglob("*.py"))
+        for line, name in imports(path)
+        if name.startswith("tests.")
+        and any(p.startswith("test_") or p == "conftest" for p in name.split(".")[1:])
+    ]
+    relative = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for path in sorted((ROOT / "tests").rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(), str(path)))
+        if isinstance(node, ast.ImportFrom) and node.level > 0
+    ]
+    assert wrong == []
+    assert relative == []

@@ -31,7 +31,11 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from api.action_items import features
 from api.action_items.grouping import (
+    ACTION_EVENT,
+    ACTION_ITEM,
     DEFAULT_RULES,
+    OBSERVATION,
+    PARTICIPANT,
     GroupingRules,
     group_key,
     lamp_key,
@@ -45,7 +49,6 @@ from api.notices import outbox as notices
 from geo.grouping import Candidate, GroupShapes, group_shapes, nearest_within
 from geo.units import bbox_around
 from models import (
-    ActionEvent,
     ActionItem,
     ActionStatus,
     Asset,
@@ -53,17 +56,12 @@ from models import (
     Category,
     Moderation,
     Observation,
-    Participant,
     Webhook,
     utcnow,
 )
 from models.organizations import Language
 
-ACTION_ITEM: Table = ActionItem.__table__  # type: ignore[attr-defined]
 ASSET: Table = Asset.__table__  # type: ignore[attr-defined]
-ACTION_EVENT: Table = ActionEvent.__table__  # type: ignore[attr-defined]
-OBSERVATION: Table = Observation.__table__  # type: ignore[attr-defined]
-PARTICIPANT: Table = Participant.__table__  # type: ignore[attr-defined]
 
 _OPEN = frozenset(features.OPEN)
 _RESOLVED = frozenset(str(s) for s in features.DONE)

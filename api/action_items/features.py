@@ -1,5 +1,6 @@
-"""What every output shows of action items: which statuses count as open, done or hidden, the
-property list of an item as a feature, and what the public may see.
+"""What every output shows of action items: which statuses count as open, done or hidden (the
+sets are written beside the table, in ``models/action_items.py``, where the lower domains read
+them too), the property list of an item as a feature, and what the public may see.
 
 Maps, OGC API collections, vector tiles, exports, Open311 and the public pages read these; a
 format never writes its own list.
@@ -7,7 +8,6 @@ format never writes its own list.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, select
@@ -16,34 +16,16 @@ from sqlmodel import col
 from api.core import dialect
 from api.core.features import Property
 from models import OPEN_STATUSES as OPEN_STATUSES
-from models import RESOLVED_STATUSES, ActionItem, ActionStatus, Category, utcnow
-
-# Being worked on: what the list, deadlines, notices and Open311 count as open.
-OPEN = sorted(str(s) for s in OPEN_STATUSES)
-# Done, as the public pages and report back say it.
-DONE = RESOLVED_STATUSES
-# Emptied (every observation hidden or moved) or merged into another item: no list, map, feed
-# or export shows them; only an item's own history and its duplicate chain still name them.
-HIDDEN_STATUSES = frozenset({ActionStatus.closed_empty, ActionStatus.duplicate})
-HIDDEN = sorted(str(s) for s in HIDDEN_STATUSES)
-SHOWN_STATUSES = tuple(str(s) for s in ActionStatus if s not in HIDDEN_STATUSES)
-
-
-def is_open() -> ColumnElement[bool]:
-    return col(ActionItem.status).in_(OPEN)
-
-
-def shown() -> ColumnElement[bool]:
-    """The items any list or output shows (not emptied, not merged away)."""
-    return col(ActionItem.status).notin_(HIDDEN)
-
-
-def overdue(today: date | None = None) -> ColumnElement[bool]:
-    return and_(col(ActionItem.due_date) < (today or utcnow().date()), is_open())
-
-
-def is_overdue(item: ActionItem, today: date) -> bool:
-    return item.due_date is not None and item.due_date < today and item.status in OPEN_STATUSES
+from models import ActionItem, Category
+from models.action_items import DONE as DONE
+from models.action_items import HIDDEN as HIDDEN
+from models.action_items import HIDDEN_STATUSES as HIDDEN_STATUSES
+from models.action_items import OPEN as OPEN
+from models.action_items import SHOWN_STATUSES as SHOWN_STATUSES
+from models.action_items import is_open as is_open
+from models.action_items import is_overdue as is_overdue
+from models.action_items import overdue as overdue
+from models.action_items import shown as shown
 
 
 def public() -> ColumnElement[bool]:

@@ -404,17 +404,27 @@ def _item_of_lamp(
         of_lamp.where(col(ActionItem.status).in_([str(s) for s in RESOLVED_STATUSES]))
     )
     resolved = _fresh(session, done_id) if done_id is not None else None
-    if resolved is not None:
-        grace = timedelta(days=rules.reopen_grace_days)
-        if resolved.resolved_at is not None and utcnow() - resolved.resolved_at <= grace:
-            set_status(
-                session, resolved, ActionStatus.reopened, kind="system", participant_id=obs.participant_id,
-                comment="a new observation of the lamp was made after it was resolved",
-            )  # fmt: skip
-            return resolved, False
+    why = "a new observation of the lamp was made after it was resolved"
+    if resolved is not None and _reopened_in_grace(session, resolved, obs, rules, why):
+        return resolved, False
     item = new_item(session, cat, obs.area_id, obs, recurrence_of=resolved.id if resolved else None)
     item.asset_id = obs.asset_id
     return item, True
+
+
+def _reopened_in_grace(
+    session: Session, resolved: ActionItem, obs: Observation, rules: GroupingRules, comment: str
+) -> bool:
+    """A new observation reopens an item resolved within the grace period (the fix did not
+    hold); after it, the observation starts a new item, a recurrence of the resolved one."""
+    grace = timedelta(days=rules.reopen_grace_days)
+    if resolved.resolved_at is None or utcnow() - resolved.resolved_at > grace:
+        return False
+    set_status(
+        session, resolved, ActionStatus.reopened, kind="system", participant_id=obs.participant_id,
+        comment=comment,
+    )  # fmt: skip
+    return True
 
 
 def refer_to_owner(session: Session, item: ActionItem, obs: Observation) -> None:
@@ -469,13 +479,9 @@ def _item_by_distance(
             lon, lat, [Candidate(str(i), x, y) for i, x, y in done_near], cat.group_distance_m
         )
         resolved = _fresh(session, uuid.UUID(done.key)) if done else None
+        why = "a new observation was made here after it was resolved"
         if resolved is not None:
-            grace = timedelta(days=rules.reopen_grace_days)
-            if resolved.resolved_at is not None and utcnow() - resolved.resolved_at <= grace:
-                set_status(
-                    session, resolved, ActionStatus.reopened, kind="system", participant_id=obs.participant_id,
-                    comment="a new observation was made here after it was resolved",
-                )  # fmt: skip
+            if _reopened_in_grace(session, resolved, obs, rules, why):
                 item = resolved
             else:
                 item = new_item(session, cat, obs.area_id, obs, recurrence_of=resolved.id)

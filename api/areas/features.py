@@ -1,5 +1,5 @@
 """An area as a feature, with the counts a choropleth needs: its shown observations, open
-and overdue items (by ``api.observations.features`` and ``api.action_items.features``)."""
+and overdue items (by the status rules beside the observation and item tables)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from api.action_items import features as items
 from api.core.features import Property
-from api.observations import features as observations
-from models import ActionItem, Area, Observation
+from models import ActionItem, Area, Observation, observations
+from models import action_items as items
 
 
 def _count(*where: Any) -> Any:

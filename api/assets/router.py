@@ -14,9 +14,9 @@ from api.assets import service as asset_service
 from api.assets.importer import ImportOptions
 from api.auth.deps_router import PrincipalDep
 from api.core.errors import PayloadTooLarge
-from api.core.paging import Page, clamp_limit, page_sorted
+from api.core.paging import Page, page_sorted
 from api.http.bbox import parse_bbox
-from api.http.deps import SessionDep
+from api.http.deps import PageDep, PageQuery, SessionDep
 from api.http.paging import next_url
 from api.http.routing import api_router
 from api.walks.deps_router import ValidWalk
@@ -103,15 +103,13 @@ def list_owner_routes(
     request: Request,
     principal: PrincipalDep,
     session: SessionDep,
-    limit: int | None = None,
-    cursor: str | None = None,
+    page: PageDep,
 ) -> Page[AssetOwnerRouteRead]:
     """Where items on other owners' assets are sent (one Open311 endpoint per owner)."""
     routes = asset_service.list_routes(session, principal.org_id)
-    n = clamp_limit(limit, request.app.state.settings.page_size_max)
-    page, nxt = page_sorted(routes, lambda r: [str(r.owner)], n, cursor)
+    shown, nxt = page_sorted(routes, lambda r: [str(r.owner)], page.n, page.cursor)
     return Page[AssetOwnerRouteRead](
-        items=[asset_service.route_read(r) for r in page], next=next_url(request, nxt)
+        items=[asset_service.route_read(r) for r in shown], next=next_url(request, nxt)
     )
 
 
@@ -135,10 +133,10 @@ def delete_owner_route(owner: AssetOwner, principal: PrincipalDep, session: Sess
     asset_service.delete_route(session, principal.org_id, owner)
 
 
-def _collection(request: Request, features: list[dict[str, Any]], limit: int | None,
-                cursor: str | None, key: Any) -> JSONResponse:  # fmt: skip
-    n = clamp_limit(limit, request.app.state.settings.page_size_max)
-    page, nxt = page_sorted(features, key, n, cursor)
+def _collection(
+    request: Request, features: list[dict[str, Any]], paging: PageQuery, key: Any
+) -> JSONResponse:
+    page, nxt = page_sorted(features, key, paging.n, paging.cursor)
     links = [{"href": str(request.url), "rel": "self", "type": GEOJSON}]
     url = next_url(request, nxt)
     if url:
@@ -152,14 +150,13 @@ def walk_dark_gaps(
     request: Request,
     walk: ValidWalk,
     session: SessionDep,
+    page: PageDep,
     max_gap_m: MaxGap = 25.0,
-    limit: int | None = None,
-    cursor: str | None = None,
 ) -> Response:
     """Stretches of the walk's route farther than ``max_gap_m`` from every street light in
     service, in route order, each with its ``length_m``."""
     features = asset_service.gap_features(walk, asset_service.walk_gaps(session, walk, max_gap_m))
-    return _collection(request, features, limit, cursor, lambda f: [int(f["id"].split(":")[1])])
+    return _collection(request, features, page, lambda f: [int(f["id"].split(":")[1])])
 
 
 @router.get("/areas/{id}/dark-gaps", response_class=Response)
@@ -167,9 +164,8 @@ def area_dark_gaps(
     request: Request,
     area: ValidArea,
     session: SessionDep,
+    page: PageDep,
     max_gap_m: MaxGap = 25.0,
-    limit: int | None = None,
-    cursor: str | None = None,
 ) -> Response:
     """The dark gaps of every walk in the area that has a route, walk by walk."""
     features: list[dict[str, Any]] = []
@@ -180,6 +176,6 @@ def area_dark_gaps(
             f["properties"]["walk_index"] = w
             features.append(f)
     return _collection(
-        request, features, limit, cursor,
+        request, features, page,
         lambda f: [f["properties"]["walk_index"], int(f["id"].split(":")[1])],
     )  # fmt: skip

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from shapely.geometry import LineString
@@ -25,8 +26,9 @@ from sqlmodel import col
 from api.assets import features
 from api.assets.importer import AssetFileError, ImportOptions, read_assets
 from api.core import dialect, spatial
+from api.core.db import save_row
 from api.core.errors import InvalidInput, NotFound
-from api.core.outbound import UnsafeUrl, check_url
+from api.core.outbound import endpoint_base
 from api.core.paging import clamp_limit, encode_key, keyset_after
 from geo.exposure import LIGHTING_CLASSES
 from geo.lights import DarkGap, dark_gaps, snap_points
@@ -491,24 +493,15 @@ def put_route(
             raise InvalidInput.at(["body", "url"], "error.endpoint_or_email")
         if body.api_key is None:
             raise InvalidInput.at(["body", "api_key"], "error.owner_api_key")
-        url = str(body.url)
-        try:
-            # The server posts to this URL: it may not point into the network it runs in.
-            check_url(url, allow_private=allow_private)
-        except UnsafeUrl as exc:
-            raise InvalidInput.at(["body", "url"], exc.key, **exc.params) from exc
-        data["url"] = url if url.endswith("/") else url + "/"
+        # The server posts to this URL: it may not point into the network it runs in.
+        data["url"] = endpoint_base(str(body.url), allow_private=allow_private)
     try:
-        route = get_route(session, org_id, owner)
+        route: AssetOwnerRoute | None = get_route(session, org_id, owner)
     except NotFound:
-        route = AssetOwnerRoute(organization_id=org_id, owner=owner, **data)
-        session.add(route)
-    else:
-        for k, v in data.items():
-            setattr(route, k, v)
-        route.updated_at = utcnow()
-    session.flush()
-    return route
+        route = None
+    return save_row(
+        session, route, data, partial(AssetOwnerRoute, organization_id=org_id, owner=owner)
+    )
 
 
 def delete_route(session: Session, org_id: uuid.UUID, owner: AssetOwner) -> None:

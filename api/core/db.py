@@ -14,16 +14,18 @@ import importlib.util
 import os
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
+
+from models.base import utcnow
 
 SPATIALITE_HINT = (
     "SpatiaLite (mod_spatialite) could not be loaded: install it with "
@@ -290,3 +292,22 @@ def is_transient(exc: BaseException) -> bool:
             return True
         return "database is locked" in str(orig)
     return False
+
+
+Row = TypeVar("Row")
+
+
+def save_row(
+    session: Session, row: Row | None, data: Mapping[str, Any], new: Callable[..., Row]
+) -> Row:
+    """A setting kept as one row: ``row`` updated with ``data`` (its ``updated_at`` moved on),
+    or, where there is none yet, ``new(**data)`` added. Flushed, not committed."""
+    if row is None:
+        row = new(**data)
+        session.add(row)
+    else:
+        for key, value in data.items():
+            setattr(row, key, value)
+        row.updated_at = utcnow()  # type: ignore[attr-defined]
+    session.flush()
+    return row

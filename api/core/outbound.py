@@ -15,6 +15,8 @@ import socket
 from typing import Any
 from urllib.parse import urlsplit
 
+from api.core.errors import InvalidInput
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
@@ -86,3 +88,13 @@ def check_url(url: str, *, allow_private: bool = False) -> list[IPAddress]:
         if bad:
             raise UnsafeUrl("error.url_private", host=host, address=str(bad[0]))
     return addresses
+
+
+def endpoint_base(url: str, *, allow_private: bool = False) -> str:
+    """An endpoint the service will post to (an Open311 case system), checked as it is saved
+    and ending in ``/`` so that paths join onto it; a refusal names ``body.url``."""
+    try:
+        check_url(url, allow_private=allow_private)
+    except UnsafeUrl as exc:
+        raise InvalidInput.at(["body", "url"], exc.key, **exc.params) from exc
+    return url if url.endswith("/") else url + "/"

@@ -11,13 +11,13 @@ from sqlalchemy import Table, delete, func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from api.action_items import features as item_features
 from api.auth.principal import Principal
 from api.core import dialect
 from api.core.errors import Conflict, InvalidInput
 from api.core.paging import decode_cursor, encode_cursor
 from api.deadlines import rules
 from models import ActionEvent, ActionItem, Category, ResponseTimeRule, utcnow
+from models import action_items as item_status
 from models.deadlines import MAX_RULES, ResponseTimeIn, ResponseTimeRead
 
 ACTION_ITEM: Table = ActionItem.__table__  # type: ignore[attr-defined]
@@ -146,7 +146,7 @@ def apply(session: Session, principal: Principal) -> int:
             i.created_at, i.due_date, i.version,
         ).where(
             i.organization_id == org_id,
-            i.status.in_(item_features.OPEN),
+            i.status.in_(item_status.OPEN),
             i.due_date_manual.is_(False),
         )
     ).all()  # fmt: skip

@@ -43,7 +43,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from api.action_items import features as item_features
 from api.core import tenancy
 from api.core.errors import InvalidInput
 from api.hotspots.rollup import EXCLUDED_BY_DEFAULT, cell_column
@@ -60,6 +59,7 @@ from models import (
     Moderation,
     Observation,
 )
+from models import action_items as item_status
 from models.observations import NEUTRAL_SEVERITY
 
 METHOD = (
@@ -382,7 +382,7 @@ def open_items_statement(
     pairs: Select[Any] = (
         select(cell.label("cell"), col(Observation.action_item_id).label("item_id"))
         .join(ActionItem, col(ActionItem.id) == col(Observation.action_item_id))
-        .where(*filters, item_features.is_open())
+        .where(*filters, item_status.is_open())
         .distinct()
     )
     if pairs_only:

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.core.logs import new_request_id, request_id_var
 from api.core.throttles import flush_pending, holding_hits
+from api.http.asgi import HttpMiddleware
 from api.http.metrics import Metrics
 from api.http.middleware import Network, client_address
 from api.http.openapi import match_route
@@ -32,19 +33,16 @@ def route_template(app: Any, scope: Scope) -> str:
     return str(getattr(route, "path", None) or "/") if route is not None else "unmatched"
 
 
-class RequestContext:
+class RequestContext(HttpMiddleware):
     def __init__(
         self, app: ASGIApp, *, fastapi_app: Any, metrics: Metrics, trusted: list[Network]
     ) -> None:
-        self.app = app
+        super().__init__(app)
         self.fastapi_app = fastapi_app
         self.metrics = metrics
         self.trusted = trusted
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         offered = forwarded = None
         for name, value in scope.get("headers", []):
             if name == b"x-request-id":

@@ -11,6 +11,7 @@ from __future__ import annotations
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.http.asgi import HttpMiddleware
 from api.http.csp import API_POLICY, DOCUMENT_POLICY
 
 API_CSP = API_POLICY.encode()
@@ -19,15 +20,12 @@ HSTS = b"max-age=31536000; includeSubDomains"
 _NOT_PAGES = (b"application/", b"image/", b"text/csv", b"text/plain")
 
 
-class SecurityHeaders:
+class SecurityHeaders(HttpMiddleware):
     def __init__(self, app: ASGIApp, *, https: bool) -> None:
-        self.app = app
+        super().__init__(app)
         self.https = https
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

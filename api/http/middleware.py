@@ -33,6 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.core.errors import PROBLEM_BASE, PROBLEM_JSON
 from api.core.logs import current_request_id
+from api.http.asgi import HttpMiddleware
 
 log = logging.getLogger("safewalk")
 
@@ -165,14 +166,8 @@ def _check_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[list[str | i
     return None
 
 
-class RefuseUnstorableText:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class RefuseUnstorableText(HttpMiddleware):
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         found: tuple[list[str | int], str] | None = None
         raw_path = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogateescape")
         why = _bad_bytes(unquote_to_bytes(raw_path))
@@ -282,14 +277,8 @@ class ClientAddress:
 # --- bugs ---------------------------------------------------------------------------------------
 
 
-class CatchUnexpected:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class CatchUnexpected(HttpMiddleware):
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
 
         async def tracking_send(message: Message) -> None:

@@ -8,31 +8,22 @@ The app talks to ``/api/v1`` like any other client.
 
 from __future__ import annotations
 
-import logging
-from pathlib import Path
-
 from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from api.http.assets import WebFiles, file_response
-from api.http.web import security_headers, web_version
+from api.http.web import security_headers, web_app, web_version
 from api.settings import Settings
-
-WEB_DIR = Path(__file__).resolve().parents[2] / "web"
-
-log = logging.getLogger("safewalk")
 
 
 def mount_staff_web(app: FastAPI, settings: Settings) -> None:
     headers = security_headers(settings)
-    web = settings.web_dir or WEB_DIR
-    staff_dir = web / "staff"
-    if not (staff_dir / "index.html").is_file():
-        # An API-only deployment still serves the API.
-        log.warning("staff web not found at %s: / is not served", staff_dir)
+    found = web_app(settings, "staff", "staff web", "/")
+    if found is None:
         return
+    web, staff_dir = found
     release = web_version(web)
 
     async def staff_index(request: Request) -> Response:

@@ -143,13 +143,22 @@ def mount_shared(app: FastAPI, settings: Settings) -> None:
         app.mount("/shared", WebFiles(web / "shared", release, headers), name="shared")
 
 
-def mount_field_app(app: FastAPI, settings: Settings) -> None:
+def web_app(settings: Settings, name: str, what: str, at: str) -> tuple[Path, Path] | None:
+    """The web folder and its app ``name`` (``web/field``, ``web/staff``), or None where the
+    app has no index.html: an API-only deployment (or a broken image) still serves the API."""
     web = settings.web_dir or WEB_DIR
-    field_dir = web / "field"
-    if not (field_dir / "index.html").is_file():
-        # An API-only deployment (or a broken image) still serves the API.
-        log.warning("field app not found at %s: /app/ is not served", field_dir)
+    app_dir = web / name
+    if not (app_dir / "index.html").is_file():
+        log.warning("%s not found at %s: %s is not served", what, app_dir, at)
+        return None
+    return web, app_dir
+
+
+def mount_field_app(app: FastAPI, settings: Settings) -> None:
+    found = web_app(settings, "field", "field app", "/app/")
+    if found is None:
         return
+    web, field_dir = found
     headers = security_headers(settings)
     release = web_version(web)
     sw_body = _service_worker(field_dir, shell_version(field_dir, web / "shared"), release)

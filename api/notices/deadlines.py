@@ -15,9 +15,9 @@ from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from api.action_items import features as item_features
 from api.notices.outbox import coordinators, item_people, item_summary, notify
 from models import ActionItem, Organization
+from models import action_items as item_status
 from models.notices import DeadlineNotice, NoticeKind
 
 DUE_SOON_DAYS = 3
@@ -45,7 +45,7 @@ def _unmarked(
             select(ActionItem)
             .where(
                 col(ActionItem.organization_id) == org_id,
-                item_features.is_open(),
+                item_status.is_open(),
                 col(ActionItem.due_date).is_not(None),
                 and_(*conditions),  # type: ignore[arg-type]
                 ~marked,

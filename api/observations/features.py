@@ -14,17 +14,13 @@ from sqlmodel import col
 
 from api.core.features import Property, masked
 from api.privacy import sensitive
-from models import Category, Moderation, Observation
+from models import Category, Observation
+from models.observations import HIDDEN as HIDDEN
+from models.observations import SHOWN_MODERATION as SHOWN_MODERATION
+from models.observations import shown as shown
 
-# Withdrawn or hidden by a coordinator: in no list, map, feed, count or export.
-HIDDEN = Moderation.hidden
-SHOWN_MODERATION = tuple(str(m) for m in Moderation if m != HIDDEN)
 # What a caller shown a sensitive observation's generalised point does not see.
 MASKED = frozenset({"note"})
-
-
-def shown() -> ColumnElement[bool]:
-    return col(Observation.moderation) != HIDDEN
 
 
 def located(*where: ColumnElement[bool]) -> Select[Any]:

@@ -305,6 +305,11 @@ def _real(value: object) -> float | None:
     """An EXIF number (a rational, an int, or the first of a list of ISO values), or None."""
     if isinstance(value, tuple | list):
         value = value[0] if value else None
+    return _finite(value)
+
+
+def _finite(value: object) -> float | None:
+    """A finite real number (EXIF rationals are IFDRationals, a numbers.Rational), or None."""
     if not isinstance(value, numbers.Real) or isinstance(value, bool):
         return None
     try:
@@ -338,14 +343,8 @@ def _gps_coordinate(
         return None
     values: list[float] = []
     for part in parts:
-        # EXIF stores these as rationals (IFDRational is a numbers.Rational).
-        if not isinstance(part, numbers.Real) or isinstance(part, bool):
-            return None
-        try:
-            number = float(part)
-        except (OverflowError, ValueError, ZeroDivisionError):
-            return None
-        if not math.isfinite(number) or number < 0:
+        number = _finite(part)
+        if number is None or number < 0:
             return None
         values.append(number)
     degrees, minutes, seconds = (*values, 0.0, 0.0)[:3]

@@ -28,10 +28,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlmodel import col
 
-from api.action_items import features as item_features
 from api.core import tenancy
 from api.core.errors import NotFound
 from api.core.media import MediaFile, MediaStore, PhotoSize, extension
+from models import action_items as item_status
 from models.action_items import ActionEvent, ActionItem
 from models.base import utcnow
 from models.observations import Moderation, Observation, Photo
@@ -265,7 +265,7 @@ def _closed_before(cutoff: datetime) -> ColumnElement[bool]:
     """An action item that left the open states before ``cutoff`` (resolved_at when it was
     resolved, otherwise its last change)."""
     return and_(
-        ~item_features.is_open(),
+        ~item_status.is_open(),
         or_(
             and_(col(ActionItem.resolved_at).is_not(None), col(ActionItem.resolved_at) < cutoff),
             and_(col(ActionItem.resolved_at).is_(None), col(ActionItem.updated_at) < cutoff),
@@ -313,7 +313,7 @@ def expired_notes(session: Session, org: Organization, now: datetime) -> list[uu
     cutoff = now - timedelta(days=org.note_retention_days)
     open_items = select(col(ActionItem.id)).where(
         col(ActionItem.organization_id) == org.id,
-        item_features.is_open(),
+        item_status.is_open(),
     )
     return list(
         session.scalars(

@@ -1,4 +1,4 @@
-"""People-facing web: whatever the field app and staff web need stored (issues 11 and 12).
+"""People-facing web: whatever the field app and staff web need stored.
 
 The field app and the staff web needed no schema change; this revision is empty and stays
 so the revision chain after it does not move.

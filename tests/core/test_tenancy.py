@@ -312,7 +312,7 @@ def test_before_sign_in_lookups_work_as_the_app_role(
 
 @POSTGIS_ONLY
 def test_the_service_becomes_the_app_role(postgres: None, engine: Engine, tmp_path: Path) -> None:
-    """SAFEWALK_DATABASE_ROLE (what tests/live/server.py gives every live server): each connection of
+    """SAFEWALK_DATABASE_ROLE (what tests/factories/live_server.py gives every live server): each connection of
     the service is the app role, and `serve` has nothing to warn about; the owner would."""
     url = engine.url.render_as_string(hide_password=False)
     settings = Settings(

@@ -16,7 +16,7 @@ from api.core.errors import TooManyRequests
 from api.core.ratelimit import Limits, MemoryStore, SlidingWindow, ThrottleStore
 from api.core.throttles import DatabaseStore, RedisStore, flush_pending, holding_hits
 from models import ThrottleHit
-from tests.live.server import REDIS_URL
+from tests.factories.live_server import REDIS_URL
 
 
 class Clock:

@@ -5,8 +5,11 @@ observation, wait for the queue's status. `page` is a Playwright page on a phone
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 # What the capture form answers once an observation is queued: "Saved. It will be sent …" at
 # once, and "Saved and sent." as soon as the send that follows returns, often within milliseconds;
@@ -126,3 +129,48 @@ def not_in_catalogue(
             if not any(p.match(part) for p in patterns):
                 odd.append(part)
     return odd
+
+
+# Where the emulated phone is: inside the seeded area, on the route.
+LAT, LON = 58.8512, 5.7351
+
+
+ROUTE = [(5.7300, 58.8500), (5.7351, 58.8512), (5.7400, 58.8530)]
+
+
+@dataclass
+class Field:
+    base: str
+    code: str
+    closed_code: str
+    follow_up_code: str
+    walk_id: str
+    admin: dict[str, str]
+    data_dir: Path = Path()  # the server's, where a basemap file may be put
+
+    def api(self, path: str, **kw: Any) -> httpx.Response:
+        return httpx.get(f"{self.base}/api/v1{path}", headers=self.admin, timeout=10, **kw)
+
+    def send(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        headers = {**self.admin, **kw.pop("headers", {})}
+        return httpx.request(method, f"{self.base}/api/v1{path}", headers=headers, timeout=10, **kw)
+
+    def observations(self) -> list[dict[str, Any]]:
+        r = self.api("/observations", params={"walk_id": self.walk_id, "limit": 100})
+        assert r.status_code == 200, r.text
+        items: list[dict[str, Any]] = r.json()["items"]
+        return items
+
+
+def phone(browser: Any, *, locale: str = "en-GB", **kw: Any) -> Any:
+    """A phone-sized context with the position granted and emulated."""
+    return browser.new_context(
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale=locale,
+        geolocation={"latitude": LAT, "longitude": LON, "accuracy": 8},
+        permissions=["geolocation"],
+        **kw,
+    )

@@ -78,3 +78,32 @@ def put_photo(
     return client.put(
         f"/api/v1/observations/{obs_id}/photos/{photo_id}", headers=headers, content=data
     )
+
+
+def opened(blob: bytes) -> Image.Image:
+    img = Image.open(io.BytesIO(blob))
+    img.load()
+    return img
+
+
+def get_photo(
+    client: SyncClient,
+    world: World,
+    photo_id: str,
+    size: str = "display",
+    who: str = "participant",
+    if_none_match: str | None = None,
+) -> httpx.Response:
+    headers = world.headers(who)
+    if if_none_match is not None:
+        headers["If-None-Match"] = if_none_match
+    return client.get(f"/api/v1/photos/{photo_id}", params={"size": size}, headers=headers)
+
+
+def assert_metadata_free(blob: bytes) -> Image.Image:
+    img = opened(blob)
+    assert len(img.getexif()) == 0
+    assert b"Exif" not in blob
+    assert MAKE.encode() not in blob
+    assert MODEL.encode() not in blob
+    return img

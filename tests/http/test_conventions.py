@@ -31,9 +31,9 @@ from api.http.openapi import flat_routes
 from api.http.web import VENDOR
 from api.outputs.basemap import service as basemap
 from api.settings import Settings
-from tests.conftest import serve_on
 from tests.factories import make_area
 from tests.factories.client import SyncClient
+from tests.factories.databases import serve_on
 from tests.factories.observations import obs_body
 from tests.factories.photos import plain_jpeg, put_photo
 from tests.factories.tilesets import area_tiles, make_mbtiles

@@ -24,8 +24,8 @@ from api.http.middleware import client_address, parse_trusted
 from api.outputs.maps import service as map_service
 from models import utcnow
 from tests.factories.client import SyncClient
+from tests.factories.live_server import free_port
 from tests.factories.world import World
-from tests.live.server import free_port
 
 BAD_VALUES = [
     pytest.param("\x00", id="nul"),

@@ -1,7 +1,7 @@
 """A walk group at one dark corner, against a real uvicorn: nothing is lost, nothing doubled.
 
 The ASGI transport runs one request at a time and hides races; these tests start
-``safewalk serve`` on a loopback port (``tests/live/server.py``) and send real concurrent requests.
+``safewalk serve`` on a loopback port (``tests/factories/live_server.py``) and send real concurrent requests.
 The result is compared with a serial run of the same observations on a fresh database.
 """
 
@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from api.core.db import create_db_engine
 from models import Observation
 from tests.factories.databases import DatabaseFactory
-from tests.live.server import LiveServer
-from tests.live.walk_group import CATEGORIES, SPOT, _bodies, _items, _seed
+from tests.factories.live_server import LiveServer
+from tests.factories.walk_group import CATEGORIES, SPOT, group_bodies, group_items, seed_group
 
 
 async def _puts(
@@ -59,20 +59,20 @@ async def _batches(
 
 def _serial(databases: DatabaseFactory, tmp: Path, bodies: list[dict[str, Any]]) -> Any:
     url = databases.migrated_url()
-    seeded = _seed(url)
+    seeded = seed_group(url)
     for b in bodies:
         b["walk_id"] = seeded["walk"]
     # One batch: the server takes its items one after another, in this order.
     with LiveServer(url, tmp / "serial") as server:
         (response,) = asyncio.run(_batches(server.base, seeded["participants"], [bodies]))
     assert response.json()["created"] == len(bodies), response.text
-    return _items(url)
+    return group_items(url)
 
 
 @pytest.fixture
 def crowd(databases: DatabaseFactory, tmp_path: Path) -> Any:
     url = databases.migrated_url()
-    seeded = _seed(url)
+    seeded = seed_group(url)
     with LiveServer(url, tmp_path / "live") as server:
         yield server, url, seeded
 
@@ -81,11 +81,11 @@ def test_200_concurrent_puts_at_one_spot_lose_nothing(
     crowd: Any, databases: DatabaseFactory, tmp_path: Path
 ) -> None:
     server, url, seeded = crowd
-    bodies = _bodies(seeded["walk"], 200, seed=9)
+    bodies = group_bodies(seeded["walk"], 200, seed=9)
     responses = asyncio.run(_puts(server.base, seeded["participants"], bodies, 12))
     statuses = Counter(r.status_code for r in responses)
     assert statuses == {201: 200}, [r.text for r in responses if r.status_code != 201][:3]
-    n, items, wrong = _items(url)
+    n, items, wrong = group_items(url)
     assert n == 200
     assert wrong == []
     assert items == _serial(databases, tmp_path, [dict(b) for b in bodies])[1]
@@ -95,7 +95,7 @@ def test_20_concurrent_batches_at_one_spot_lose_nothing(
     crowd: Any, databases: DatabaseFactory, tmp_path: Path
 ) -> None:
     server, url, seeded = crowd
-    bodies = _bodies(seeded["walk"], 200, seed=10)
+    bodies = group_bodies(seeded["walk"], 200, seed=10)
     batches = [bodies[i : i + 10] for i in range(0, 200, 10)]
     responses = asyncio.run(_batches(server.base, seeded["participants"], batches))
     assert [r.status_code for r in responses] == [200] * 20, [
@@ -103,7 +103,7 @@ def test_20_concurrent_batches_at_one_spot_lose_nothing(
     ][:3]
     results = Counter(x["status"] for r in responses for x in r.json()["results"])
     assert results == {"created": 200}
-    n, items, wrong = _items(url)
+    n, items, wrong = group_items(url)
     assert n == 200
     assert wrong == []
     assert items == _serial(databases, tmp_path, [dict(b) for b in bodies])[1]
@@ -113,7 +113,7 @@ def test_regroup_while_the_group_keeps_capturing_keeps_counters_true(crowd: Any)
     """Regroup takes the same group locks as capture: items never end up counting members
     they do not have, whatever interleaving the two get."""
     server, url, seeded = crowd
-    bodies = _bodies(seeded["walk"], 80, seed=11)
+    bodies = group_bodies(seeded["walk"], 80, seed=11)
     coordinator = {"Authorization": f"Bearer {seeded['coordinator']}"}
 
     async def run() -> tuple[list[httpx.Response], list[httpx.Response]]:
@@ -129,7 +129,7 @@ def test_regroup_while_the_group_keeps_capturing_keeps_counters_true(crowd: Any)
     puts, regroups = asyncio.run(run())
     assert Counter(r.status_code for r in puts) == {201: 80}
     assert [r.status_code for r in regroups] == [200] * 3, [r.text for r in regroups]
-    n, items, wrong = _items(url)
+    n, items, wrong = group_items(url)
     assert n == 80
     assert wrong == []
     assert sum(len(m) for _c, m in items) == 80
@@ -144,7 +144,7 @@ def test_hotspot_rollup_stays_exact_under_concurrent_capture_and_moderation(crow
 
     server, url, seeded = crowd
     rnd = random.Random(15)
-    bodies = _bodies(seeded["walk"], 120, seed=15)
+    bodies = group_bodies(seeded["walk"], 120, seed=15)
     for b in bodies:  # spread over a few hundred metres and the perception-only categories too
         b["location"]["coordinates"] = [
             round(SPOT[0] + rnd.uniform(-4e-3, 4e-3), 7),

@@ -20,8 +20,8 @@ from sqlalchemy import func, select
 from api.core.db import create_db_engine
 from models import Observation
 from tests.factories.databases import DatabaseFactory
-from tests.live.server import LiveServer
-from tests.live.walk_group import _bodies, _items, _seed
+from tests.factories.live_server import LiveServer
+from tests.factories.walk_group import group_bodies, group_items, seed_group
 
 BATCHES = 12
 PER_BATCH = 10
@@ -40,9 +40,9 @@ def test_kill_9_mid_ingest_loses_and_doubles_nothing(
     databases: DatabaseFactory, tmp_path: Path
 ) -> None:
     url = databases.migrated_url()
-    seeded = _seed(url)
+    seeded = seed_group(url)
     token = seeded["participants"][0]
-    bodies = _bodies(seeded["walk"], BATCHES * PER_BATCH, seed=16)
+    bodies = group_bodies(seeded["walk"], BATCHES * PER_BATCH, seed=16)
     batches = [bodies[i : i + PER_BATCH] for i in range(0, len(bodies), PER_BATCH)]
 
     acknowledged: dict[int, dict[str, str]] = {}  # batch -> {id: status}
@@ -118,6 +118,6 @@ def test_kill_9_mid_ingest_loses_and_doubles_nothing(
     assert set(stored) == all_ids
     assert acked_ids <= set(stored)
     # Items and their counters survived the crash consistent with their members.
-    n, _, wrong = _items(url)
+    n, _, wrong = group_items(url)
     assert n == len(all_ids)
     assert wrong == []

@@ -20,8 +20,8 @@ import pytest
 from api.core.db import create_db_engine, make_sessionmaker
 from models import Role, utcnow
 from tests.factories import PASSWORD, make_area, make_org, make_user, make_walk
+from tests.factories.live_server import LiveServer
 from tests.factories.photos import plain_jpeg
-from tests.live.server import LiveServer
 
 pytestmark = pytest.mark.skipif(
     shutil.which("ogrinfo") is None or shutil.which("gdalinfo") is None,

@@ -23,8 +23,8 @@ from models.tokens import TokenCreate
 from tests.factories import make_area, make_org, make_user, make_walk
 from tests.factories.assets import make_lamp
 from tests.factories.databases import DatabaseFactory
+from tests.factories.live_server import LiveServer
 from tests.factories.seed import Seeded, categories, seed
-from tests.live.server import LiveServer
 
 pyogrio = pytest.importorskip("pyogrio")
 

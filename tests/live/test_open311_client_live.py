@@ -40,8 +40,8 @@ from models.action_items import ActionItemUpdate
 from models.geojson import PointGeometry
 from models.observations import ObservationIn
 from tests.factories import PASSWORD, make_area, make_org, make_user, make_walk
+from tests.factories.live_server import LiveServer, free_port
 from tests.factories.open311 import W3C
-from tests.live.server import LiveServer, free_port
 
 
 @dataclass

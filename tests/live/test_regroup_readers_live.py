@@ -28,7 +28,7 @@ from geo.hotspots import cell_r15
 from models import Moderation, Observation, Role, utcnow
 from tests.factories import make_area, make_category, make_org, make_user, make_walk
 from tests.factories.databases import DatabaseFactory
-from tests.live.server import SECRET, LiveServer
+from tests.factories.live_server import SECRET, LiveServer
 
 N = 20_000
 

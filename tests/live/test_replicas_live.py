@@ -24,7 +24,7 @@ from api.settings import Settings
 from models import Role, ThrottleHit, utcnow
 from tests.factories import PASSWORD, make_org, make_user, make_walk
 from tests.factories.databases import POSTGIS_ONLY, DatabaseFactory
-from tests.live.server import REDIS_URL, SECRET, LiveServer
+from tests.factories.live_server import REDIS_URL, SECRET, LiveServer
 
 
 @dataclass

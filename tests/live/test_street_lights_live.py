@@ -16,8 +16,8 @@ from models.tokens import TokenCreate
 from tests.factories import make_org, make_user
 from tests.factories.assets import make_lamp
 from tests.factories.databases import DatabaseFactory
+from tests.factories.live_server import LiveServer
 from tests.factories.observations import near
-from tests.live.server import LiveServer
 
 
 @dataclass

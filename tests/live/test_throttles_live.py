@@ -14,7 +14,7 @@ from api.core.db import create_db_engine, make_sessionmaker
 from models import Role
 from tests.factories import PASSWORD, make_org, make_user
 from tests.factories.databases import DatabaseFactory
-from tests.live.server import LiveServer
+from tests.factories.live_server import LiveServer
 
 
 def _seed(url: str) -> str:

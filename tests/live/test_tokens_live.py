@@ -24,8 +24,8 @@ from models import PersonalAccessToken, Role, utcnow
 from models.tokens import TokenCreate
 from tests.factories import make_area, make_org, make_user, make_walk
 from tests.factories.databases import DatabaseFactory
+from tests.factories.live_server import LiveServer
 from tests.factories.seed import seed
-from tests.live.server import LiveServer
 
 # A QGIS canvas over Sandnes sentrum: eight z16 tiles, every one holding observations.
 TILES = [(16, x, y) for x in (33810, 33811, 33812, 33813) for y in (19442, 19443)]

@@ -14,9 +14,15 @@ from sqlalchemy.orm import Session
 from tests.factories.assets import make_lamp
 from tests.factories.client import SyncClient
 from tests.factories.observations import near, obs_body, point
-from tests.factories.photos import encode, picture, put_photo, stored_files
+from tests.factories.photos import (
+    assert_metadata_free,
+    encode,
+    get_photo,
+    picture,
+    put_photo,
+    stored_files,
+)
 from tests.factories.world import World
-from tests.photos.test_photos import assert_metadata_free, get_photo
 
 
 def night_jpeg(seconds: IFDRational, f_number: IFDRational, iso: int) -> bytes:

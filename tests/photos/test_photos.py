@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import stat
 import struct
 import uuid
@@ -14,9 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -30,11 +27,12 @@ from tests.factories import make_user, make_walk
 from tests.factories.client import SyncClient
 from tests.factories.observations import obs_body
 from tests.factories.photos import (
-    MAKE,
-    MODEL,
+    assert_metadata_free,
     camera_jpeg,
     encode,
+    get_photo,
     new_observation,
+    opened,
     picture,
     plain_jpeg,
     put_photo,
@@ -71,12 +69,6 @@ def bomb_png(side: int = 10_000) -> bytes:
     )
 
 
-def opened(blob: bytes) -> Image.Image:
-    img = Image.open(io.BytesIO(blob))
-    img.load()
-    return img
-
-
 # --- helpers -------------------------------------------------------------------------------
 
 
@@ -100,32 +92,9 @@ def uploaded(client: SyncClient, world: World, data: bytes | None = None, **kw: 
     return str(r.json()["id"])
 
 
-def get_photo(
-    client: SyncClient,
-    world: World,
-    photo_id: str,
-    size: str = "display",
-    who: str = "participant",
-    if_none_match: str | None = None,
-) -> httpx.Response:
-    headers = world.headers(who)
-    if if_none_match is not None:
-        headers["If-None-Match"] = if_none_match
-    return client.get(f"/api/v1/photos/{photo_id}", params={"size": size}, headers=headers)
-
-
 def _is_red(pixel: Any) -> bool:
     red, green, blue = pixel
     return bool(red > 200 and green < 60 and blue < 60)
-
-
-def assert_metadata_free(blob: bytes) -> Image.Image:
-    img = opened(blob)
-    assert len(img.getexif()) == 0
-    assert b"Exif" not in blob
-    assert MAKE.encode() not in blob
-    assert MODEL.encode() not in blob
-    return img
 
 
 # --- upload --------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from api.core.db import create_db_engine
 from models import Role
 from tests.factories import PASSWORD, make_org, make_user
-from tests.live.server import LiveServer
+from tests.factories.live_server import LiveServer
 
 
 def _seed(url: str) -> str:

@@ -11,8 +11,8 @@ from api.core import spatial
 from api.core.db import create_db_engine, make_sessionmaker
 from models import ActionItem, ActionStatus, utcnow
 from tests.factories import make_area, make_category, make_org
-from tests.live.server import LiveServer
-from tests.web.conftest import axe_violations
+from tests.factories.browser import axe_violations
+from tests.factories.live_server import LiveServer
 
 
 def _seed(url: str) -> tuple[str, str]:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from geo.mercator import tiles_covering
-from tests.web.conftest import ROOT
+from tests.factories.browser import ROOT
 
 ORIGIN = "http://kit.test"
 SHARED = ROOT / "web" / "shared"

@@ -14,6 +14,20 @@ export function announcer(tag = 'p') {
   return h(tag, { role: 'status', class: 'notice' });
 }
 
+/** A settings page's start: its title and heading, a live region, and the settings `load()`
+ * reads; null (the error announced) where they could not be read. */
+export async function settingsView(main, title, load) {
+  setTitle(title);
+  const announce = announcer();
+  main.append(h('h1', { text: title }), announce);
+  try {
+    return { announce, data: await load() };
+  } catch (err) {
+    announce.textContent = err.message;
+    return null;
+  }
+}
+
 /** A table of rows loaded from the API, with its caption and column headers; `refresh()`
  * loads the rows again (after a change). `empty`: the row's text when there are none. */
 export function listTable({ caption, columns, load, row, empty }) {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
@@ -41,14 +41,23 @@ def _json(request: Request, body: object) -> Response:
     return Response(data, media_type="application/json", headers=headers)
 
 
+def _json_responses(description: str, redirect: str | None = None) -> dict[int | str, Any]:
+    """A JSON document with an ETag (200, or 304 to a matching If-None-Match), or a redirect."""
+    out: dict[int | str, Any] = {
+        200: {"description": description, "content": {"application/json": {}}},
+        304: _NOT_MODIFIED,
+    }
+    if redirect is not None:
+        out[307] = {"description": redirect}
+    return out
+
+
 @router.get(
     "/style.json",
     response_class=Response,
-    responses={
-        200: {"description": "A MapLibre style (version 8)", "content": {"application/json": {}}},
-        304: _NOT_MODIFIED,
-        307: {"description": "The configured remote style (`SAFEWALK_BASEMAP_URL`)"},
-    },
+    responses=_json_responses(
+        "A MapLibre style (version 8)", "The configured remote style (`SAFEWALK_BASEMAP_URL`)"
+    ),
 )
 def basemap_style(request: Request, settings: SettingsDep, org: OrgQuery = None) -> Response:
     basemap = service.find(settings.data_dir, org)
@@ -63,14 +72,7 @@ def basemap_style(request: Request, settings: SettingsDep, org: OrgQuery = None)
     return _json(request, body)
 
 
-@router.get(
-    "/tiles.json",
-    response_class=Response,
-    responses={
-        200: {"description": "TileJSON 3.0.0", "content": {"application/json": {}}},
-        304: _NOT_MODIFIED,
-    },
-)
+@router.get("/tiles.json", response_class=Response, responses=_json_responses("TileJSON 3.0.0"))
 def basemap_tilejson(request: Request, settings: SettingsDep, org: OrgQuery = None) -> Response:
     basemap = service.find(settings.data_dir, org)
     if basemap is None:

@@ -158,17 +158,25 @@ def tile_url(base: str, basemap: Basemap) -> str:
     return f"{base}/basemap/{{z}}/{{x}}/{{y}}.{basemap.info.format}?{owner}v={basemap.version}"
 
 
+def _tiles(base: str, basemap: Basemap) -> dict[str, Any]:
+    """Where the file's tiles are and what they cover: a TileJSON's and a style source's."""
+    info = basemap.info
+    return {
+        "tiles": [tile_url(base, basemap)],
+        "minzoom": info.minzoom,
+        "maxzoom": info.maxzoom,
+        "bounds": list(info.bounds),
+        "attribution": info.attribution,
+    }
+
+
 def tilejson(base: str, basemap: Basemap) -> dict[str, Any]:
     info = basemap.info
     out: dict[str, Any] = {
         "tilejson": "3.0.0",
         "name": info.name or "basemap",
         "scheme": "xyz",
-        "tiles": [tile_url(base, basemap)],
-        "minzoom": info.minzoom,
-        "maxzoom": info.maxzoom,
-        "bounds": list(info.bounds),
-        "attribution": info.attribution,
+        **_tiles(base, basemap),
     }
     if info.center:
         out["center"] = list(info.center)
@@ -232,13 +240,7 @@ def style(
     if basemap is not None:
         info = basemap.info
         kind = "file"
-        source: dict[str, Any] = {
-            "tiles": [tile_url(base, basemap)],
-            "minzoom": info.minzoom,
-            "maxzoom": info.maxzoom,
-            "bounds": list(info.bounds),
-            "attribution": info.attribution,
-        }
+        source = _tiles(base, basemap)
         if info.raster:
             sources["basemap"] = {"type": "raster", "tileSize": 256, **source}
             layers.append({"id": "basemap", "type": "raster", "source": "basemap"})

@@ -19,6 +19,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import httpx
@@ -28,8 +29,9 @@ from sqlmodel import col
 
 from api.action_items.grouping import record_event, set_status
 from api.core import spatial, tenancy
-from api.core.errors import Conflict, InvalidInput, NotFound
-from api.core.outbound import UnsafeUrl, check_url
+from api.core.db import save_row
+from api.core.errors import Conflict, NotFound
+from api.core.outbound import UnsafeUrl, check_url, endpoint_base
 from api.core.paging import seek
 from api.outputs.open311.formats import w3c
 from models import (
@@ -83,26 +85,13 @@ def get_endpoint(session: Session, org_id: uuid.UUID) -> Open311Endpoint:
 def configure(
     session: Session, org_id: uuid.UUID, body: Open311EndpointIn, *, allow_private: bool = False
 ) -> Open311Endpoint:
-    url = str(body.url)
-    try:
-        # The server posts to this URL: it may not point into the network the service runs in.
-        check_url(url, allow_private=allow_private)
-    except UnsafeUrl as exc:
-        raise InvalidInput.at(["body", "url"], exc.key, **exc.params) from exc
+    # The server posts to this URL: it may not point into the network the service runs in.
+    url = endpoint_base(str(body.url), allow_private=allow_private)
     ep = session.scalar(
         select(Open311Endpoint).where(col(Open311Endpoint.organization_id) == org_id)
     )
-    data = body.model_dump()
-    data["url"] = url if url.endswith("/") else url + "/"
-    if ep is None:
-        ep = Open311Endpoint(organization_id=org_id, **data)
-        session.add(ep)
-    else:
-        for k, v in data.items():
-            setattr(ep, k, v)
-        ep.updated_at = utcnow()
-    session.flush()
-    return ep
+    data = body.model_dump() | {"url": url}
+    return save_row(session, ep, data, partial(Open311Endpoint, organization_id=org_id))
 
 
 def remove(session: Session, org_id: uuid.UUID) -> None:
@@ -272,19 +261,23 @@ def _claim(session: Session, dispatch_id: uuid.UUID, now: datetime) -> bool:
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
-def _deliver(
-    factory: sessionmaker[Session],
-    http: httpx.Client,
-    ep_id: uuid.UUID,
-    org_id: uuid.UUID,
-    now: datetime,
-    report: SyncReport,
-    allow_private: bool,
-    *,
-    route: bool = False,
-) -> None:
+@dataclass(frozen=True)
+class _Pass:
+    """What every step of one sync pass shares: where its sessions come from, the HTTP client,
+    the pass's time, its report, and whether private addresses may be reached."""
+
+    factory: sessionmaker[Session]
+    http: httpx.Client
+    now: datetime
+    report: SyncReport
+    allow_private: bool
+
+
+def _deliver(run: _Pass, ep_id: uuid.UUID, org_id: uuid.UUID, *, route: bool = False) -> None:
     """POST the due rows to the organization's case system, or (``route``) the rows referred
     to an asset owner to that owner's endpoint."""
+    factory, http, now, report = run.factory, run.http, run.now, run.report
+    allow_private = run.allow_private
     with tenancy.unit(factory, org_id) as s:
         ep: Open311Endpoint | AssetOwnerRoute | None = (
             s.get(AssetOwnerRoute, ep_id) if route else s.get(Open311Endpoint, ep_id)
@@ -364,14 +357,8 @@ def _deliver(
                 log.warning("open311: sending item %s failed: %s", d.action_item_id, error)
 
 
-def _resolve_tokens(
-    factory: sessionmaker[Session],
-    http: httpx.Client,
-    ep_id: uuid.UUID,
-    org_id: uuid.UUID,
-    report: SyncReport,
-    allow_private: bool,
-) -> None:
+def _resolve_tokens(run: _Pass, ep_id: uuid.UUID, org_id: uuid.UUID) -> None:
+    factory, http, report, allow_private = run.factory, run.http, run.report, run.allow_private
     with tenancy.unit(factory, org_id) as s:
         ep = s.get(Open311Endpoint, ep_id)
         assert ep is not None
@@ -443,15 +430,9 @@ def apply_update(session: Session, org_id: uuid.UUID, update: dict[str, Any]) ->
     return True
 
 
-def _read_updates(
-    factory: sessionmaker[Session],
-    http: httpx.Client,
-    ep_id: uuid.UUID,
-    org_id: uuid.UUID,
-    now: datetime,
-    report: SyncReport,
-    allow_private: bool,
-) -> None:
+def _read_updates(run: _Pass, ep_id: uuid.UUID, org_id: uuid.UUID) -> None:
+    factory, http, now, report = run.factory, run.http, run.now, run.report
+    allow_private = run.allow_private
     with tenancy.unit(factory, org_id) as s:
         ep = s.get(Open311Endpoint, ep_id)
         assert ep is not None
@@ -506,6 +487,7 @@ def sync(
     report = SyncReport()
     own = http is None
     client = http or httpx.Client(timeout=TIMEOUT_S, headers={"User-Agent": "safewalk-open311"})
+    run = _Pass(factory, client, now, report, allow_private)
     try:
         with tenancy.unit(factory, organization_id) as s:
             stmt = select(col(Open311Endpoint.id), col(Open311Endpoint.organization_id)).where(
@@ -522,9 +504,9 @@ def sync(
                 ep = s.get(Open311Endpoint, ep_id)
                 if ep is not None:
                     report.queued += enqueue_eligible(s, ep, now)
-            _deliver(factory, client, ep_id, org_id, now, report, allow_private)
-            _resolve_tokens(factory, client, ep_id, org_id, report, allow_private)
-            _read_updates(factory, client, ep_id, org_id, now, report, allow_private)
+            _deliver(run, ep_id, org_id)
+            _resolve_tokens(run, ep_id, org_id)
+            _read_updates(run, ep_id, org_id)
         # Items referred to an asset's owner go to the owner's endpoint; what the owner does
         # with them is theirs (no updates are read back).
         with tenancy.unit(factory, organization_id) as s:
@@ -539,7 +521,7 @@ def sync(
             with tenancy.lookup(s, "asset_owner_route"):
                 routes = [(r_id, org_id) for r_id, org_id in s.execute(routes_stmt).all()]
         for route_id, org_id in routes:
-            _deliver(factory, client, route_id, org_id, now, report, allow_private, route=True)
+            _deliver(run, route_id, org_id, route=True)
     finally:
         if own:
             client.close()

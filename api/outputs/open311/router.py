@@ -79,7 +79,9 @@ QueryAddress = Annotated[Address, Depends(_query_address)]
 FormAddress = Annotated[Address, Depends(_form_address)]
 
 
-def _caller(session: SessionDep, address: Address) -> server.Caller:
+def _caller(fmt: str, session: SessionDep, address: Address) -> server.Caller:
+    """Who asks (by the jurisdiction and key), once the format is known to be one we answer in."""
+    formats.check_format(fmt)
     caller = server.addressed(session, address.jurisdiction_id, address.api_key)
     assert caller is not None
     return caller
@@ -100,15 +102,13 @@ def discovery(fmt: str, request: Request, session: SessionDep, address: QueryAdd
 
 @router.get("/services.{fmt}", summary="Services: the actionable categories")
 def services(fmt: str, session: SessionDep, address: QueryAddress) -> Response:
-    formats.check_format(fmt)
-    caller = _caller(session, address)
+    caller = _caller(fmt, session, address)
     return _answer(fmt, "services", "service", server.services(session, caller.org))
 
 
 @router.get("/services/{code}.{fmt}", summary="A service definition")
 def service_definition(code: str, fmt: str, session: SessionDep, address: QueryAddress) -> Response:
-    formats.check_format(fmt)
-    org = _caller(session, address).org
+    org = _caller(fmt, session, address).org
     return _answer(fmt, "service_definition", None, server.service_definition(session, org, code))
 
 
@@ -124,12 +124,11 @@ def list_requests(
     start_date: W3CDate = None,
     end_date: W3CDate = None,
 ) -> Response:
-    formats.check_format(fmt)
     params = _params(
         service_request_id=service_request_id, service_code=service_code, status=status,
         start_date=start_date, end_date=end_date,
     )  # fmt: skip
-    caller = _caller(session, address)
+    caller = _caller(fmt, session, address)
     full = server.reader(caller)
     records = server.list_requests(
         session,
@@ -145,8 +144,7 @@ def list_requests(
 def post_request(
     fmt: str, form: FormDep, session: SessionDep, rules: RulesDep, address: FormAddress
 ) -> Response:
-    formats.check_format(fmt)
-    caller = _caller(session, address)
+    caller = _caller(fmt, session, address)
     key = server.required_key(caller)
     posted = server.post_request(session, caller.org, key, form, rules)
     body, media = formats.render(fmt, "service_requests", "request", [server.posted_record(posted)])
@@ -157,8 +155,7 @@ def post_request(
 def get_request(
     id: str, fmt: str, request: Request, session: SessionDep, address: QueryAddress
 ) -> Response:
-    formats.check_format(fmt)
-    caller = _caller(session, address)
+    caller = _caller(fmt, session, address)
     full = server.reader(caller)
     records = server.get_request(
         session, caller.org, id, media_url_builder(request, caller.org), full=full
@@ -168,8 +165,7 @@ def get_request(
 
 @router.get("/tokens/{token}.{fmt}", summary="The request id behind a token")
 def token(token: str, fmt: str, session: SessionDep, address: QueryAddress) -> Response:
-    formats.check_format(fmt)
-    caller = _caller(session, address)
+    caller = _caller(fmt, session, address)
     server.required_key(caller)
     records = server.token_records(session, caller.org, token)
     return _answer(fmt, "service_requests", "request", records)
@@ -183,8 +179,7 @@ def request_updates(
     start_date: W3CDate = None,
     end_date: W3CDate = None,
 ) -> Response:
-    formats.check_format(fmt)
-    caller = _caller(session, address)
+    caller = _caller(fmt, session, address)
     server.required_key(caller)
     records = server.updates(session, caller.org, _params(start_date=start_date, end_date=end_date))
     return _answer(fmt, "service_requests_updates", "request_update", records)

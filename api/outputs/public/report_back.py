@@ -43,8 +43,19 @@ MERGED = ActionStatus.duplicate
 MAX_HOPS = 5
 
 
+class _Labelled:
+    """A category label in the reader's language, from the labels a shown row carries."""
+
+    label_nb: str
+    label_en: str
+    other_labels: Mapping[str, str] | None
+
+    def label(self, lang: str) -> str:
+        return pick_label(lang, self.label_en, self.label_nb, self.other_labels)
+
+
 @dataclass(frozen=True)
-class ShownItem(ItemStatus):
+class ShownItem(ItemStatus, _Labelled):
     resolution_note: str | None
     referred_to: str | None
     declined_reason: str | None
@@ -53,21 +64,15 @@ class ShownItem(ItemStatus):
     photo_ids: tuple[uuid.UUID, ...] = ()
     other_labels: Mapping[str, str] | None = None
 
-    def label(self, lang: str) -> str:
-        return pick_label(lang, self.label_en, self.label_nb, self.other_labels)
-
 
 @dataclass(frozen=True)
-class ShownObservation:
+class ShownObservation(_Labelled):
     id: uuid.UUID
     category: str
     label_nb: str
     label_en: str
     item_id: uuid.UUID | None
     other_labels: Mapping[str, str] | None = None
-
-    def label(self, lang: str) -> str:
-        return pick_label(lang, self.label_en, self.label_nb, self.other_labels)
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ from api import cli
 from api.app import create_app
 from api.outputs.basemap import service
 from api.settings import Settings, get_settings
-from tests.conftest import serve_on
 from tests.factories import make_org
 from tests.factories.client import SyncClient
+from tests.factories.databases import serve_on
 from tests.factories.tilesets import area_tiles, make_mbtiles, make_pmtiles, striped_png
 
 KARTVERKET = "https://cache.kartverket.no/v1/wmts/1.0.0/topo/default/webmercator/{z}/{y}/{x}.png"

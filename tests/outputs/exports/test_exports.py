@@ -26,12 +26,12 @@ from models import ActionItem, ActionStatus, utcnow
 from tests.factories import make_category
 from tests.factories.client import SyncClient
 from tests.factories.observations import observe
+from tests.factories.pdf import POPPLER, pdf_text
 from tests.factories.photos import plain_jpeg, put_photo
 from tests.factories.world import World
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 FORMULA_NOTE = '=HYPERLINK("http://evil.example","click")'
-POPPLER = shutil.which("pdftotext") is not None and shutil.which("pdftoppm") is not None
 
 
 @pytest.fixture
@@ -155,20 +155,6 @@ def test_geopackage_layers_types_crs_counts(
     assert all(str(v).endswith(("+00:00", "Z")) for v in values[0]), values[0][:2]
     _, _, geometry, _ = pyogrio.raw.read(path, layer="observations")
     assert len(geometry) == 5
-
-
-def pdf_text(pdf: bytes, tmp_path: Path, name: str) -> str:
-    path = tmp_path / f"{name}.pdf"
-    path.write_bytes(pdf)
-    text = subprocess.run(
-        ["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True
-    ).stdout
-    ARTIFACTS.mkdir(exist_ok=True)
-    subprocess.run(
-        ["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "3", str(path), str(ARTIFACTS / name)],
-        check=True,
-    )
-    return text.decode("utf-8")
 
 
 def pages(pdf: bytes, tmp_path: Path) -> int:

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from models import ActionItem
 from tests.factories.client import SyncClient
 from tests.factories.observations import observe
+from tests.factories.pdf import POPPLER, pdf_text
 from tests.factories.world import World
-from tests.outputs.exports.test_exports import POPPLER, pdf_text
 
 SWEDISH = {"Accept-Language": "sv-SE,sv;q=0.9,en;q=0.5"}
 

@@ -11,8 +11,8 @@ from api.core import spatial
 from tests.factories.assets import make_lamp
 from tests.factories.client import SyncClient
 from tests.factories.observations import near
+from tests.factories.pdf import pdf_text
 from tests.factories.world import World
-from tests.outputs.exports.test_exports import pdf_text
 
 
 def test_the_walk_report_shows_dark_stretches(

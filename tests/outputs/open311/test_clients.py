@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from api.outputs.open311 import server
 from api.outputs.open311.router import router as open311_router
 from tests.factories.client import SyncClient
+from tests.factories.open311 import W3C, fms_post, new_key
 from tests.factories.world import World
-from tests.outputs.open311.test_server import W3C, fms_post, new_key
 
 BASE = "/open311/v2"
 FORMATS = ("json", "xml")

@@ -12,38 +12,8 @@ from sqlalchemy.orm import Session
 
 from models import ActionItem, Observation, metadata
 from tests.factories.client import SyncClient
-from tests.factories.open311 import W3C
+from tests.factories.open311 import BASE, REPORTER, W3C, fms_post, new_key
 from tests.factories.world import World
-
-BASE = "/open311/v2"
-# What FixMyStreet's Open311.pm posts for a report (plus our attributes).
-REPORTER = {"email": "kari.nordmann@example.no", "first_name": "Kari", "last_name": "Nordmann"}
-
-
-def new_key(client: SyncClient, world: World, name: str = "FiksGataMi") -> str:
-    res = client.post(
-        "/api/v1/integration-keys", json={"name": name}, headers=world.headers("admin")
-    )
-    assert res.status_code == 201, res.text
-    return str(res.json()["api_key"])
-
-
-def fms_post(client: SyncClient, key: str, **over: Any) -> Any:
-    form = {
-        "jurisdiction_id": "sandnes",
-        "api_key": key,
-        "service_code": "lighting",
-        "lat": "58.8521",
-        "long": "5.7352",
-        "description": "Gatelyset er ute langs gangveien",
-        "attribute[severity]": "3",
-        "attribute[perceived_safety]": "1",
-        **REPORTER,
-        **over,
-    }
-    return client.post(
-        f"{BASE}/requests.xml", data={k: v for k, v in form.items() if v is not None}
-    )
 
 
 def xml(res: Any) -> ET.Element:

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 from models import Participant, ParticipantGroup, utcnow
 from tests.factories import make_walk
 from tests.factories.client import SyncClient
+from tests.factories.pdf import POPPLER, pdf_text
 from tests.factories.photos import camera_jpeg
 from tests.factories.world import World, participant_token
-from tests.outputs.exports.test_exports import POPPLER, pdf_text
 
 SECRET_NOTE = "Nøkkelen ligger under matta hos Hansen"
 SENSITIVE_NOTE = "Salg ved trappa hver fredag"

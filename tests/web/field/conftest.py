@@ -5,10 +5,8 @@ whose token the tests use to check what arrived through the API."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -18,37 +16,10 @@ from api.core import spatial
 from api.core.db import create_db_engine, make_sessionmaker, session_scope
 from models import Role, WalkStatus, utcnow
 from tests.factories import PASSWORD, make_area, make_org, make_user, make_walk
+from tests.factories.browser import require_browser
 from tests.factories.databases import DatabaseFactory
-from tests.live.server import LiveServer
-from tests.web.conftest import require_browser
-
-# Where the emulated phone is: inside the seeded area, on the route.
-LAT, LON = 58.8512, 5.7351
-ROUTE = [(5.7300, 58.8500), (5.7351, 58.8512), (5.7400, 58.8530)]
-
-
-@dataclass
-class Field:
-    base: str
-    code: str
-    closed_code: str
-    follow_up_code: str
-    walk_id: str
-    admin: dict[str, str]
-    data_dir: Path = Path()  # the server's, where a basemap file may be put
-
-    def api(self, path: str, **kw: Any) -> httpx.Response:
-        return httpx.get(f"{self.base}/api/v1{path}", headers=self.admin, timeout=10, **kw)
-
-    def send(self, method: str, path: str, **kw: Any) -> httpx.Response:
-        headers = {**self.admin, **kw.pop("headers", {})}
-        return httpx.request(method, f"{self.base}/api/v1{path}", headers=headers, timeout=10, **kw)
-
-    def observations(self) -> list[dict[str, Any]]:
-        r = self.api("/observations", params={"walk_id": self.walk_id, "limit": 100})
-        assert r.status_code == 200, r.text
-        items: list[dict[str, Any]] = r.json()["items"]
-        return items
+from tests.factories.field_app import ROUTE, Field
+from tests.factories.live_server import LiveServer
 
 
 @pytest.fixture(scope="module")
@@ -107,17 +78,3 @@ def field(databases: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory) 
             admin={"Authorization": f"Bearer {token}"},
             data_dir=server.data_dir,
         )
-
-
-def phone(browser: Any, *, locale: str = "en-GB", **kw: Any) -> Any:
-    """A phone-sized context with the position granted and emulated."""
-    return browser.new_context(
-        viewport={"width": 390, "height": 844},
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-        locale=locale,
-        geolocation={"latitude": LAT, "longitude": LON, "accuracy": 8},
-        permissions=["geolocation"],
-        **kw,
-    )

@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from api.outputs.basemap import service
-from tests.factories.field_app import join
+from tests.factories.field_app import Field, join, phone
+from tests.factories.pixels import stripe_share
 from tests.factories.tilesets import area_tiles, make_mbtiles
-from tests.web.basemap_pixels import stripe_share
-from tests.web.field.conftest import Field, phone
 
 CACHED = """async () => {
   const cache = await caches.open('safewalk-basemap');

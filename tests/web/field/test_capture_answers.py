@@ -15,9 +15,8 @@ from typing import Any
 from PIL import Image
 
 from tests.factories import SANDNES_SQUARE
-from tests.factories.field_app import in_viewport, join_nb, wait_status
-from tests.web.conftest import axe_violations
-from tests.web.field.conftest import LAT, LON, Field, phone
+from tests.factories.browser import axe_violations
+from tests.factories.field_app import LAT, LON, Field, in_viewport, join_nb, phone, wait_status
 
 # About 12.7 km north of the walk's area: far beyond the 2 km the server allows.
 FAR = {"latitude": 58.97, "longitude": 5.735, "accuracy": 8}

@@ -18,9 +18,8 @@ from typing import Any
 
 from PIL import Image
 
-from tests.factories.field_app import join, save, sync_now, wait_status
-from tests.web.conftest import axe_violations
-from tests.web.field.conftest import LAT, LON, Field, phone
+from tests.factories.browser import axe_violations
+from tests.factories.field_app import LAT, LON, Field, join, phone, save, sync_now, wait_status
 
 CATEGORIES = [
     "Poor lighting",

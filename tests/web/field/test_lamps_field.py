@@ -21,11 +21,10 @@ from api.core.migrate import upgrade
 from models import AssetOwner, Role, utcnow
 from tests.factories import PASSWORD, make_area, make_org, make_user, make_walk
 from tests.factories.assets import make_lamp
+from tests.factories.browser import axe_violations, require_browser
 from tests.factories.databases import DatabaseFactory
-from tests.factories.field_app import sync_now, wait_status
-from tests.live.server import LiveServer
-from tests.web.conftest import axe_violations, require_browser
-from tests.web.field.conftest import LAT, LON, ROUTE, phone
+from tests.factories.field_app import LAT, LON, ROUTE, phone, sync_now, wait_status
+from tests.factories.live_server import LiveServer
 
 M_LAT = 1 / 111_320
 M_LON = 1 / (111_320 * math.cos(math.radians(LAT)))

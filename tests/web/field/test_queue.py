@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.web.conftest import ROOT
+from tests.factories.browser import ROOT
 
 ORIGIN = "http://queue.test"
 FIELD = ROOT / "web" / "field"

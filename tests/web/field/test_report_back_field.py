@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.factories.field_app import join, save, wait_status
-from tests.web.conftest import axe_violations
-from tests.web.field.conftest import Field, phone
+from tests.factories.browser import axe_violations
+from tests.factories.field_app import Field, join, phone, save, wait_status
 
 
 def _items_of_walk(field: Field) -> dict[str, str]:

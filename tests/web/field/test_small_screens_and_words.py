@@ -13,16 +13,18 @@ from typing import Any
 import httpx
 from PIL import Image
 
+from tests.factories.browser import ROOT, axe_violations
 from tests.factories.field_app import (
+    LAT,
+    LON,
     VISIBLE_TEXT,
+    Field,
     catalogue_patterns,
     in_viewport,
     join_nb,
     not_in_catalogue,
     wait_status,
 )
-from tests.web.conftest import ROOT, axe_violations
-from tests.web.field.conftest import LAT, LON, Field
 
 NB = json.loads((ROOT / "web" / "field" / "i18n" / "nb.json").read_text(encoding="utf-8"))
 

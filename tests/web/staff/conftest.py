@@ -4,10 +4,7 @@ each works on its own walk or item)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,52 +14,10 @@ import pytest
 from api.core.db import create_db_engine, make_sessionmaker
 from models import Role
 from tests.factories import PASSWORD, make_area, make_org, make_user
+from tests.factories.browser import require_browser
 from tests.factories.databases import DatabaseFactory
-from tests.live.server import LiveServer
-from tests.web.conftest import require_browser
-
-# A few streets in Sandnes sentrum, inside tests.factories.SANDNES_SQUARE.
-SPOTS = [
-    (5.7352, 58.8517, "lighting", "Lamp post out along the path"),
-    (5.7355, 58.8519, "lighting", "Second lamp dark too"),
-    (5.7301, 58.8500, "vegetation", "Hedge hides the corner"),
-    (5.7390, 58.8540, "graffiti", "Tags on the underpass wall"),
-    (5.7330, 58.8530, "feels_unsafe", "Nobody around after eight"),
-    (5.7410, 58.8502, "litter", "Dumped bags by the bins"),
-]
-
-
-@dataclass
-class Site:
-    server: LiveServer
-    emails: dict[str, str]
-    tokens: dict[str, str]
-    area_id: str
-    walk_id: str
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def base(self) -> str:
-        return self.server.base
-
-    def api(self, role: str) -> httpx.Client:
-        return httpx.Client(
-            base_url=self.base, headers={"Authorization": f"Bearer {self.tokens[role]}"}, timeout=30
-        )
-
-
-def observation(walk_id: str, lon: float, lat: float, category: str, note: str) -> dict[str, Any]:
-    return {
-        "id": str(uuid.uuid4()),
-        "walk_id": walk_id,
-        "category": category,
-        "location": {"type": "Point", "coordinates": [lon, lat]},
-        "accuracy_m": 5,
-        "severity": 2,
-        "perceived_safety": 1,
-        "note": note,
-        "recorded_at": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
-    }
+from tests.factories.live_server import LiveServer
+from tests.factories.staff_web import SPOTS, Site, observation
 
 
 def seed(url: str) -> tuple[dict[str, str], str]:
@@ -119,15 +74,6 @@ def site(databases: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory) -
         ).raise_for_status()
         assert {i["status"] for i in r.json()["results"]} == {"created"}, r.json()
         yield Site(server=server, emails=emails, tokens=tokens, area_id=area_id, walk_id=walk["id"])
-
-
-def sign_in(page: Any, site: Site, role: str) -> None:
-    """Through the form, as a person would: the accessible names are the contract."""
-    page.goto(f"{site.base}/")
-    page.get_by_role("textbox", name="Email").fill(site.emails[role])
-    page.get_by_role("textbox", name="Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("button", name="Sign out").wait_for()
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from api.outputs.basemap import service
+from tests.factories.browser import axe_violations
+from tests.factories.pixels import stripe_share, variance
+from tests.factories.staff_web import Site, sign_in
 from tests.factories.tilesets import area_tiles, make_mbtiles
-from tests.web.basemap_pixels import stripe_share, variance
-from tests.web.conftest import axe_violations
-from tests.web.staff.conftest import Site, sign_in
 
 
 def _map_idle(page: Any) -> None:

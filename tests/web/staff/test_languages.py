@@ -17,7 +17,7 @@ from api.core.i18n.catalogues import SOURCE_LOCALE_DIR, read_catalog, web_messag
 from models import ActionStatus, Role
 from models.organizations import LANGUAGES
 from tests.factories import PASSWORD
-from tests.web.staff.conftest import Site
+from tests.factories.staff_web import Site
 
 LANGS = [lang.value for lang in LANGUAGES]
 # Codes a screen must put in words (statuses, roles, groups, walk and moderation states).

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.web.conftest import axe_violations
-from tests.web.staff.conftest import Site, sign_in
+from tests.factories.browser import axe_violations
+from tests.factories.staff_web import Site, sign_in
 
 
 def test_an_engineer_sets_notifications(

@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.web.conftest import axe_violations
-from tests.web.staff.conftest import Site, observation, sign_in
+from tests.factories.browser import axe_violations
+from tests.factories.staff_web import Site, observation, sign_in
 
 
 def _no_serious_axe(page: Any) -> None:

@@ -21,11 +21,11 @@ import pytest
 from api.core.i18n.catalogues import SOURCE_LOCALE_DIR, web_messages
 from api.outputs.basemap import service as basemap
 from tests.factories import PASSWORD
+from tests.factories.browser import axe_violations
 from tests.factories.photos import plain_jpeg
 from tests.factories.screens import in_viewport, not_in_language, scrolls_sideways, visible_text
+from tests.factories.staff_web import SPOTS, Site, observation
 from tests.factories.tilesets import area_tiles, make_mbtiles
-from tests.web.conftest import axe_violations
-from tests.web.staff.conftest import SPOTS, Site, observation
 
 T = web_messages("nb", "staff", SOURCE_LOCALE_DIR)
 PHONE = {"width": 390, "height": 844}

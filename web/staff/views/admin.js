@@ -1,6 +1,6 @@
 // Administration: staff accounts, the category taxonomy, organization settings.
 import * as api from '../api.js';
-import { announcer, field, h, listTable, option, setTitle } from '../dom.js';
+import { announcer, field, h, listTable, option, setTitle, settingsView } from '../dom.js';
 import { LANGUAGES, NAMES, t } from '../i18n.js';
 import { session } from '../session.js';
 
@@ -125,16 +125,9 @@ export async function categoriesView(main) {
 }
 
 export async function organizationView(main) {
-  setTitle(t('org.title'));
-  const announce = announcer();
-  main.append(h('h1', { text: t('org.title') }), announce);
-  let org;
-  try {
-    org = await api.get('/api/v1/organization');
-  } catch (err) {
-    announce.textContent = err.message;
-    return;
-  }
+  const view = await settingsView(main, t('org.title'), () => api.get('/api/v1/organization'));
+  if (!view) return;
+  const { announce, data: org } = view;
   const moderation = h('select', {}, ['post', 'pre'].map((m) => option(m, t(`org.moderation.${m}`), org.moderation_mode === m)));
   const language = h('select', {}, LANGUAGES.map((l) => option(l, NAMES[l], org.language === l)));
   const requireNote = h('input', { type: 'checkbox', checked: !!org.require_resolution_note });

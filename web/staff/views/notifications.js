@@ -1,23 +1,16 @@
 // My notifications: for each kind of notice, off, at once or in the daily digest, and the
 // language of the mails (GET/PUT /api/v1/me/notifications). Every notice mail links here.
 import * as api from '../api.js';
-import { field, h, option } from '../dom.js';
+import { field, h, option, settingsView } from '../dom.js';
 import { LANGUAGES, NAMES, t } from '../i18n.js';
 
 const KINDS = ['item_created', 'assigned', 'comment', 'reopened', 'due_soon', 'overdue'];
 const MODES = ['off', 'immediate', 'digest'];
 
 export async function notificationsView(main) {
-  document.title = `${t('notices.title')} · safewalk`;
-  const announce = h('p', { role: 'status', class: 'notice' });
-  main.append(h('h1', { text: t('notices.title') }), announce);
-  let prefs;
-  try {
-    prefs = await api.get('/api/v1/me/notifications');
-  } catch (err) {
-    announce.textContent = err.message;
-    return;
-  }
+  const view = await settingsView(main, t('notices.title'), () => api.get('/api/v1/me/notifications'));
+  if (!view) return;
+  const { announce, data: prefs } = view;
   const selects = Object.fromEntries(KINDS.map((kind) => [kind,
     h('select', {}, MODES.map((m) => option(m, t(`notices.mode.${m}`), prefs[kind] === m)))]));
   const language = h('select', {}, [

@@ -18,7 +18,7 @@ from api.settings import Settings
 from geo.grouping import footprint
 from models import ActionItem, Observation, Participant, ParticipantGroup, Role, utcnow
 from tests.factories import make_area, make_org, make_user, make_walk
-from tests.live.server import SECRET
+from tests.factories.live_server import SECRET
 
 SPOT = (5.7352, 58.8517)  # an underpass in the test area
 CATEGORIES = ("lighting", "vegetation", "graffiti")
@@ -36,7 +36,7 @@ def _token(settings: Settings, kind: str, subject: uuid.UUID, org: uuid.UUID, **
     )
 
 
-def _seed(url: str) -> dict[str, Any]:
+def seed_group(url: str) -> dict[str, Any]:
     engine = create_db_engine(url)
     try:
         with make_sessionmaker(engine)() as s:
@@ -63,7 +63,7 @@ def _seed(url: str) -> dict[str, Any]:
         engine.dispose()
 
 
-def _bodies(walk_id: str, n: int, seed: int) -> list[dict[str, Any]]:
+def group_bodies(walk_id: str, n: int, seed: int) -> list[dict[str, Any]]:
     """n observations within about a metre of one spot, in a few categories."""
     rnd = random.Random(seed)
     recorded = (utcnow() - timedelta(minutes=5)).isoformat()
@@ -89,7 +89,7 @@ def _bodies(walk_id: str, n: int, seed: int) -> list[dict[str, Any]]:
     return out
 
 
-def _items(url: str) -> tuple[int, list[tuple[str, frozenset[str]]], list[str]]:
+def group_items(url: str) -> tuple[int, list[tuple[str, frozenset[str]]], list[str]]:
     """Observation count, each item as (category, member ids), and every counter mismatch."""
     engine = create_db_engine(url)
     try:

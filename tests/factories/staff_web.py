@@ -1,0 +1,67 @@
+"""The staff web in a browser: the seeded server it talks to, an observation to post, and signing
+in through the form."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from tests.factories import PASSWORD
+from tests.factories.live_server import LiveServer
+
+
+@dataclass
+class Site:
+    server: LiveServer
+    emails: dict[str, str]
+    tokens: dict[str, str]
+    area_id: str
+    walk_id: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def base(self) -> str:
+        return self.server.base
+
+    def api(self, role: str) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.base, headers={"Authorization": f"Bearer {self.tokens[role]}"}, timeout=30
+        )
+
+
+def observation(walk_id: str, lon: float, lat: float, category: str, note: str) -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid4()),
+        "walk_id": walk_id,
+        "category": category,
+        "location": {"type": "Point", "coordinates": [lon, lat]},
+        "accuracy_m": 5,
+        "severity": 2,
+        "perceived_safety": 1,
+        "note": note,
+        "recorded_at": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
+    }
+
+
+def sign_in(page: Any, site: Site, role: str) -> None:
+    """Through the form, as a person would: the accessible names are the contract."""
+    page.goto(f"{site.base}/")
+    page.get_by_role("textbox", name="Email").fill(site.emails[role])
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign out").wait_for()
+
+
+# A few streets in Sandnes sentrum, inside tests.factories.SANDNES_SQUARE.
+SPOTS = [
+    (5.7352, 58.8517, "lighting", "Lamp post out along the path"),
+    (5.7355, 58.8519, "lighting", "Second lamp dark too"),
+    (5.7301, 58.8500, "vegetation", "Hedge hides the corner"),
+    (5.7390, 58.8540, "graffiti", "Tags on the underpass wall"),
+    (5.7330, 58.8530, "feels_unsafe", "Nobody around after eight"),
+    (5.7410, 58.8502, "litter", "Dumped bags by the bins"),
+]
