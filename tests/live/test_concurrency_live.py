@@ -233,7 +233,7 @@ def test_open_item_cells_stay_exact_under_concurrent_capture_and_workflow(crowd:
 
     server, url, seeded = crowd
     rnd = random.Random(24)
-    bodies = _bodies(seeded["walk"], 100, seed=24)
+    bodies = group_bodies(seeded["walk"], 100, seed=24)
     for b in bodies:
         b["location"]["coordinates"] = [
             round(SPOT[0] + rnd.uniform(-3e-3, 3e-3), 7),

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
+from tests.factories.browser import axe_violations
+from tests.factories.staff_web import Site
 from tests.factories.visible_text import COLLECT, messages, nb_context, sign_in_in
-from tests.web.conftest import axe_violations
-from tests.web.staff.conftest import Site
 
 T = messages("nb")
 SQUARE = [[5.70, 58.84], [5.72, 58.84], [5.72, 58.86], [5.70, 58.86], [5.70, 58.84]]

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from api.outputs.basemap import service
+from tests.factories.browser import axe_violations
+from tests.factories.pixels import stripe_share, variance
+from tests.factories.staff_web import SPOTS, Site
 from tests.factories.tilesets import area_tiles, make_mbtiles
 from tests.factories.visible_text import COLLECT, INTL_WORDS, foreign_text, nb_context, sign_in_in
-from tests.web.basemap_pixels import stripe_share, variance
-from tests.web.conftest import axe_violations
-from tests.web.staff.conftest import SPOTS, Site
 
 # Each language in its own name, as the language choosers and label editors show them.
 LANGUAGE_NAMES = ["Norsk bokmål", "Norsk nynorsk", "Svenska", "Dansk", "Suomi", "English"]
