@@ -39,6 +39,7 @@ from typing import Any, Literal
 
 from sqlalchemy import (
     Float,
+    Select,
     Table,
     and_,
     case,
@@ -80,6 +81,32 @@ def _key(group_by: GroupBy) -> Any:
     }[group_by]
 
 
+def first_moves_after(org_id: uuid.UUID, at: datetime) -> Select[Any]:
+    """Each item's first status move at or after ``at``: its ``from_status`` is the status the
+    item had at ``at`` (items that never moved since keep their current status)."""
+    moves = (
+        select(
+            _EVENT.c.action_item_id,
+            _EVENT.c.from_status,
+            func.row_number()
+            .over(
+                partition_by=_EVENT.c.action_item_id,
+                order_by=(_EVENT.c.created_at, _EVENT.c.id),
+            )
+            .label("rn"),
+        )
+        .where(
+            _EVENT.c.organization_id == org_id,
+            _EVENT.c.created_at >= at,
+            _EVENT.c.to_status.is_not(None),
+        )
+        .subquery("moves")
+    )
+    return select(moves.c.action_item_id, moves.c.from_status, literal(1).label("moved")).where(
+        moves.c.rn == 1
+    )
+
+
 def _population(org_id: uuid.UUID, key: Any, as_of: datetime, live: bool) -> Subquery:
     """One row per item that existed at ``as_of``: its group key, its status and its standing
     resolution time at ``as_of``, and the columns the figures need."""
@@ -98,29 +125,7 @@ def _population(org_id: uuid.UUID, key: Any, as_of: datetime, live: bool) -> Sub
             .subquery("population")
         )
     # The first status move of each item at or after T says what its status was at T.
-    moves = (
-        select(
-            _EVENT.c.action_item_id,
-            _EVENT.c.from_status,
-            func.row_number()
-            .over(
-                partition_by=_EVENT.c.action_item_id,
-                order_by=(_EVENT.c.created_at, _EVENT.c.id),
-            )
-            .label("rn"),
-        )
-        .where(
-            _EVENT.c.organization_id == org_id,
-            _EVENT.c.created_at >= as_of,
-            _EVENT.c.to_status.is_not(None),
-        )
-        .subquery("moves")
-    )
-    later = (
-        select(moves.c.action_item_id, moves.c.from_status, literal(1).label("moved"))
-        .where(moves.c.rn == 1)
-        .cte("later")
-    )
+    later = first_moves_after(org_id, as_of).cte("later")
     # Only for items that moved after T: their last move to resolved before T.
     resolved_before = (
         select(_EVENT.c.action_item_id, func.max(_EVENT.c.created_at).label("at"))

@@ -27,6 +27,7 @@ from sqlalchemy import Table, and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from api.action_items import features
+from api.action_items.figures import first_moves_after
 from api.core import dialect
 from models import ActionEvent, ActionItem, ActionStatus, Organization, utcnow
 
@@ -161,29 +162,7 @@ def _overdue_at(
     session: Session, org_id: uuid.UUID, at: datetime, zone: ZoneInfo, in_org: list[Any]
 ) -> int:
     """Items open at ``at`` whose due date lies before ``at``'s local date."""
-    ranked = (
-        select(
-            _EVENT.c.action_item_id,
-            _EVENT.c.from_status,
-            func.row_number()
-            .over(
-                partition_by=_EVENT.c.action_item_id,
-                order_by=(_EVENT.c.created_at, _EVENT.c.id),
-            )
-            .label("rn"),
-        )
-        .where(
-            _EVENT.c.organization_id == org_id,
-            _EVENT.c.created_at >= at,
-            _EVENT.c.to_status.is_not(None),
-        )
-        .subquery("moves")
-    )
-    later = (
-        select(ranked.c.action_item_id, ranked.c.from_status, literal(1).label("moved"))
-        .where(ranked.c.rn == 1)
-        .subquery("later")
-    )
+    later = first_moves_after(org_id, at).subquery("later")
     status = case((later.c.moved.is_not(None), later.c.from_status), else_=_ITEM.c.status)
     stmt = (
         select(func.count())
