@@ -92,11 +92,13 @@ def list_items(
 
 
 @router.post("/action-items/bulk", response_model=BulkOut)
-def bulk_update(body: BulkRequest, principal: PrincipalDep, session: SessionDep) -> BulkOut:
+def bulk_update(
+    body: BulkRequest, principal: PrincipalDep, session: SessionDep, request: Request
+) -> BulkOut:
     """One change to many items: ``ids`` (an id, or ``{"id", "version"}`` to guard against a
     stale read) and ``set`` (status, department, assignee_id, due_date, comment). Each item is
     all-or-nothing and gets its own result: ok, forbidden, conflict, not_found or invalid."""
-    return workflow.bulk(session, principal, body)
+    return workflow.bulk(session, principal, body, request_language(request))
 
 
 @router.get("/action-items/{id}", response_model=ActionItemRead)

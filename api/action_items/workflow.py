@@ -17,6 +17,7 @@ from api.action_items.grouping import get_item, record_event, set_status
 from api.auth import policy
 from api.auth.principal import Principal
 from api.core.errors import (
+    ENGLISH,
     Conflict,
     DomainError,
     Forbidden,
@@ -374,7 +375,7 @@ _BULK_STATUS: dict[type[DomainError], BulkStatus] = {
 }
 
 
-def bulk(session: Session, principal: Principal, body: BulkRequest) -> BulkOut:
+def bulk(session: Session, principal: Principal, body: BulkRequest, lang: str = ENGLISH) -> BulkOut:
     """The same change to many items, each all-or-nothing in its own savepoint, each with its
     own result and its own ActionEvents: a coordinator triages a walk's 50 new items at once."""
     changes = body.set.model_dump(exclude_unset=True)
@@ -410,8 +411,8 @@ def bulk(session: Session, principal: Principal, body: BulkRequest) -> BulkOut:
                 BulkItemResult(
                     id=item_id,
                     status=kind,
-                    detail=exc.detail,
-                    errors=[dict(e) for e in exc.errors] if exc.errors else None,
+                    detail=exc.detail_in(lang),
+                    errors=exc.errors_in(lang) or None,
                     allowed_moves=moves,
                 )  # fmt: skip
             )

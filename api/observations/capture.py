@@ -45,7 +45,7 @@ from api.assets import service as assets
 from api.auth.principal import Principal
 from api.core import dialect, spatial
 from api.core.db import is_transient
-from api.core.errors import Busy, Conflict, InvalidInput, NotFound
+from api.core.errors import ENGLISH, Busy, Conflict, InvalidInput, NotFound
 from api.hotspots import rollup as hotspot_rollup
 from api.notices import outbox as notices
 from api.observations.plausibility import (
@@ -214,6 +214,7 @@ def capture_batch(
     max_distance_m: float = DEFAULT_WALK_MAX_DISTANCE_M,
     rules: GroupingRules = DEFAULT_RULES,
     checkpoint: Callable[[], None] | None = None,
+    lang: str = ENGLISH,
 ) -> BatchOut:
     """Capture each item on its own terms (one result per item, all or nothing per item), in
     chunks of ``BATCH_CHUNK``.
@@ -246,7 +247,7 @@ def capture_batch(
         if chunk and checkpoint is not None:
             checkpoint()
         for e in chunk:
-            results[e.index] = _result(e)
+            results[e.index] = _result(e, lang)
     done = [r for r in results if r is not None]
     counts = {
         s: sum(1 for r in done if r.status == s)
@@ -255,7 +256,8 @@ def capture_batch(
     return BatchOut(results=done, **counts)
 
 
-def _result(e: _Entry) -> BatchItemResult:
+def _result(e: _Entry, lang: str) -> BatchItemResult:
+    # Each refusal in the reader's language (``lang``), as the problem details are.
     shown = str(e.id)
     if e.status in ("created", "duplicate"):
         return BatchItemResult(id=shown, status=str(e.status))
@@ -263,12 +265,10 @@ def _result(e: _Entry) -> BatchItemResult:
         return BatchItemResult(id=shown, status="conflict")
     if isinstance(e.error, Busy):
         return BatchItemResult(
-            id=shown, status="failed", errors=[{"loc": e.loc, "msg": e.error.detail}]
+            id=shown, status="failed", errors=[{"loc": e.loc, "msg": e.error.message_in(lang)}]
         )
     assert isinstance(e.error, InvalidInput), e.error
-    return BatchItemResult(
-        id=shown, status="invalid", errors=[dict(x) for x in e.error.errors or []]
-    )
+    return BatchItemResult(id=shown, status="invalid", errors=e.error.errors_in(lang) or [])
 
 
 def _errors_from(exc: ValidationError, prefix: list[str | int]) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ from api.core.signing import PhotoSigner
 from api.http.bbox import parse_bbox
 from api.http.deps import MediaDep, PageDep, PageQuery, SessionDep, SignerDep
 from api.http.paging import next_url, page_of
+from api.http.problems import request_language
 from api.http.routing import api_router
 from api.observations import edits as observation_edits
 from api.observations import nearby as nearby_service
@@ -80,7 +81,7 @@ def post_batch(
     return obs_service.capture_batch(
         session, principal, body.observations,
         max_distance_m=request.app.state.settings.walk_max_distance_m, rules=rules,
-        checkpoint=session.commit,
+        checkpoint=session.commit, lang=request_language(request),
     )  # fmt: skip
 
 

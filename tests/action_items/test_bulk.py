@@ -127,7 +127,8 @@ def test_each_item_gets_its_own_result(scene: Scene, session: Session) -> None:
     )
     results = {x["id"]: x for x in r.json()["results"]}
     assert results[stale]["status"] == "conflict"
-    assert "version" in results[stale]["detail"]
+    # In the organization's Bokmål, as every answer to this reader.
+    assert "versjon 2, ikke 1" in results[stale]["detail"]
     assert results[moved]["status"] == "conflict"
     assert results[moved]["allowed_moves"] == ["resolved", "wont_fix", "referred", "duplicate"]
     assert results[lamp]["status"] == "conflict"
@@ -149,12 +150,15 @@ def test_an_item_is_all_or_nothing(scene: Scene, session: Session) -> None:
     hedge = scene.observe("vegetation", at(-300, 0))["action_item_id"]
     r = scene.client.post(
         URL,
-        headers=scene.h,
+        headers={**scene.h, "Accept-Language": "sv"},
         json={"ids": [hedge, lamp], "set": {"status": "resolved", "department": "lighting"}},
     )
     results = {x["id"]: x for x in r.json()["results"]}
     assert results[hedge]["status"] == "invalid"
     assert results[hedge]["errors"][0]["loc"] == ["body", "resolution_note"]
+    # The item's answer is in the reader's language, as a problem detail is.
+    assert "åtgärdsanteckning" in results[hedge]["errors"][0]["msg"]
+    assert "åtgärdsanteckning" in results[hedge]["detail"]
     assert scene.item(hedge)["department"] == "parks"
     assert scene.item(hedge)["status"] == "new"
     assert _events(session, hedge, "update") == 0

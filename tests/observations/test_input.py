@@ -113,10 +113,20 @@ def test_batch_marks_far_and_swapped_items_invalid_and_keeps_the_rest(
     res = r.json()["results"]
     assert [x["status"] for x in res] == ["created", "invalid", "invalid"]
     assert res[1]["errors"][0]["loc"] == ["body", "observations", 1, "location"]
-    assert "swapped" in res[1]["errors"][0]["msg"]
+    # Each refusal speaks the reader's language, as a problem detail does: the
+    # organization's Bokmål by default, the phone's language when it asks.
+    assert "byttet om" in res[1]["errors"][0]["msg"]
     assert res[2]["errors"][0]["loc"] == ["body", "observations", 2, "location"]
     assert session.get(Observation, uuid.UUID(swapped["id"])) is None
     assert session.get(Observation, uuid.UUID(far["id"])) is None
+    swedish = client.post(
+        "/api/v1/observations/batch",
+        headers={**world.headers("participant"), "Accept-Language": "sv"},
+        json={"observations": [swapped]},
+    ).json()["results"]
+    assert swedish[0]["status"] == "invalid"
+    assert "omkastade" in swedish[0]["errors"][0]["msg"]
+    assert "[longitud, latitud]" in swedish[0]["errors"][0]["msg"]
 
 
 def test_distance_is_measured_from_the_route_too_and_is_configurable(
