@@ -911,7 +911,8 @@ def regroup_area(session: Session, principal: Principal, area: Area) -> RegroupR
     for obj in list(session.identity_map.values()):
         if isinstance(obj, ActionItem | Observation):
             session.expire(obj)
-    hotspot_rollup.items_changed(session, [*open_items, *(r["id"] for r in new_rows)])
+    if new_rows or moves or changed:  # an unchanged area writes nothing, rollups included
+        hotspot_rollup.items_changed(session, [*open_items, *(r["id"] for r in new_rows)])
     return RegroupResult(
         observations=len(rows),
         items_kept=len(group_item),

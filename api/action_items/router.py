@@ -245,13 +245,24 @@ def follow_up_stats(
 
 @router.get("/departments", response_model=list[DepartmentRead])
 def list_departments(
-    request: Request, principal: PrincipalDep, session: SessionDep
+    request: Request,
+    response: Response,
+    principal: PrincipalDep,
+    session: SessionDep,
+    page: PageDep,
 ) -> list[DepartmentRead]:
     """The organization's departments, the only values an item's ``department`` takes: its
     categories' default departments, its staff's departments and those an admin named, each
     with ``label`` in the caller's language, ``labels`` by language and ``missing_labels``.
-    A short list, so it is not paged."""
-    return departments.list_departments(session, principal.org_id, request_language(request))
+    By label; the next page in the ``Link`` header, as every list."""
+    found = departments.list_departments(session, principal.org_id, request_language(request))
+
+    def by_label(d: DepartmentRead) -> tuple[str, str]:
+        return (d.label.casefold(), d.code)
+
+    rows, nxt = page_sorted(sorted(found, key=by_label), by_label, page.n, page.cursor)
+    link_next(request, response, nxt)
+    return rows
 
 
 @router.put("/departments/{code}", response_model=DepartmentRead)
@@ -291,14 +302,12 @@ def follow_up_trend(
 ) -> FollowUpTrend:
     """Opened, resolved and overdue items per month."""
     if since is not None and until is not None and since >= until:
-        raise InvalidInput.at(["query", "until"], "must be later than since")
+        raise InvalidInput.at(["query", "until"], "error.until_before_since")
     if since is not None and since >= utcnow():
-        raise InvalidInput.at(["query", "since"], "must be in the past")
+        raise InvalidInput.at(["query", "since"], "error.since_in_future")
     zone = trend.zone_of(session, principal.org_id)
     months = trend.months_between(since, until, zone)
     if len(months) > trend.MAX_MONTHS:
-        raise InvalidInput.at(
-            ["query", "since"], f"the period spans more than {trend.MAX_MONTHS} months"
-        )
+        raise InvalidInput.at(["query", "since"], "error.period_too_long", months=trend.MAX_MONTHS)
     rows = trend.monthly_trend(session, principal.org_id, months, zone, area_id=area_id)
     return FollowUpTrend.model_validate({"timezone": zone.key, "area_id": area_id, "months": rows})
