@@ -24,7 +24,7 @@ from models.hotspots import (
     HotspotTotal,
 )
 from models.notices import DeadlineNotice, Notice, NoticePreference, Webhook, WebhookDelivery
-from models.observations import Moderation, Observation, Photo
+from models.observations import Moderation, ModerationReason, Observation, Photo
 from models.operations import ThrottleHit
 from models.organizations import Organization, Role, User
 from models.retention import ErasureKind, ErasureRecord, MaintenanceRun
@@ -61,6 +61,7 @@ __all__ = [
     "IntegrationKey",
     "MaintenanceRun",
     "Moderation",
+    "ModerationReason",
     "NO_AREA",
     "Notice",
     "NoticePreference",

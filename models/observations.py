@@ -24,6 +24,26 @@ class Moderation(StrEnum):
     hidden = "hidden"
 
 
+class ModerationReason(StrEnum):
+    """Why the service itself (not a coordinator's own words) set an observation's moderation:
+    a stable code for clients to show in their reader's language."""
+
+    outside_areas = "outside_areas"
+    pre_moderation = "pre_moderation"
+    withdrawn_by_author = "withdrawn_by_author"
+    withdrawn_by_coordinator = "withdrawn_by_coordinator"
+
+
+# The English words ``moderation_reason`` has always carried for each code, kept for readers
+# written before the code existed.
+MODERATION_REASON_TEXT = {
+    ModerationReason.outside_areas: "outside every area of the organization",
+    ModerationReason.pre_moderation: "pre-moderation: waits for a coordinator",
+    ModerationReason.withdrawn_by_author: "withdrawn by the author",
+    ModerationReason.withdrawn_by_coordinator: "withdrawn by a coordinator",
+}
+
+
 # Where a number is needed for every observation (the hotspot rollups' severity sums), one whose
 # reporter skipped severity counts as the middle of the 1-3 scale; it is stored as NULL.
 NEUTRAL_SEVERITY = 2
@@ -88,6 +108,10 @@ class Observation(SQLModel, table=True):
     moderation: Moderation = Field(default=Moderation.accepted, sa_column=enum_column(Moderation))
     # Why a coordinator (or the system, or a withdrawing author) set the moderation state.
     moderation_reason: str | None = Field(default=None, max_length=500)
+    # Set with ``moderation_reason`` when the service gave the reason; None for a coordinator's.
+    moderation_reason_code: ModerationReason | None = Field(
+        default=None, sa_column=Column(String(40), nullable=True)
+    )
     duplicate_of_id: uuid.UUID | None = Field(
         default=None, foreign_key="observation.id", ondelete="SET NULL"
     )
@@ -117,6 +141,12 @@ class Observation(SQLModel, table=True):
     asset_distance_m: float | None = None
     # sha256 of the canonical request body: an identical replay answers 200, another body 409.
     body_hash: str = Field(sa_column=Column(String(64), nullable=False))
+
+    def set_moderation(self, moderation: Moderation, reason: ModerationReason) -> None:
+        """Moderate for a reason the service gives: its code, and its words for older readers."""
+        self.moderation = moderation
+        self.moderation_reason = MODERATION_REASON_TEXT[reason]
+        self.moderation_reason_code = reason
 
 
 # Withdrawn or hidden by a coordinator: in no list, map, feed, count or export. Written beside
@@ -214,6 +244,7 @@ class ObservationRead(SQLModel):
     area_id: uuid.UUID | None
     moderation: Moderation
     moderation_reason: str | None = None
+    moderation_reason_code: ModerationReason | None = None
     duplicate_of_id: uuid.UUID | None
     action_item_id: uuid.UUID | None
     # The group, never the person: planners must not see who reported what.

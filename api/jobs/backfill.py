@@ -6,6 +6,7 @@ from __future__ import annotations
 from api.categories.service import fill_default_labels
 from api.core.db import create_db_engine, make_sessionmaker, session_scope
 from api.hotspots import rollup as hotspot_rollup
+from api.observations.service import fill_reason_codes
 from api.privacy import sensitive
 
 
@@ -28,6 +29,9 @@ def backfill(url: str, *, batch: int = 20_000) -> dict[str, int]:
         # Default categories' labels in the languages added after they were made.
         for session in session_scope(factory):
             done["category.labels"] = fill_default_labels(session)
+        # Codes for the reasons the service gave before it gave codes.
+        for session in session_scope(factory):
+            done["observation.moderation_reason_code"] = fill_reason_codes(session)
         # Exact H3 cells and hotspot rollups, committed batch by batch.
         done["hotspot_rollup"] = hotspot_rollup.backfill(factory, batch=batch)
         return done

@@ -50,8 +50,6 @@ from api.hotspots import rollup as hotspot_rollup
 from api.notices import outbox as notices
 from api.observations.plausibility import (
     DEFAULT_WALK_MAX_DISTANCE_M,
-    HELD_OUTSIDE_AREAS,
-    HELD_PRE_MODERATION,
     WalkFences,
     check_near_walk,
     unknown_category,
@@ -64,6 +62,7 @@ from models import (
     Area,
     Category,
     Moderation,
+    ModerationReason,
     Observation,
     Organization,
     Walk,
@@ -504,12 +503,12 @@ def _build(
             e.status, e.error = "invalid", exc
             continue
         if pre:
-            obs.moderation, obs.moderation_reason = Moderation.submitted, HELD_PRE_MODERATION
+            obs.set_moderation(Moderation.submitted, ModerationReason.pre_moderation)
         elif e.point is not None and e.area_id is None:
             if outside is None:
                 outside = bool(ctx.areas) or _has_areas(session, p.org_id)
             if outside:
-                obs.moderation, obs.moderation_reason = Moderation.submitted, HELD_OUTSIDE_AREAS
+                obs.set_moderation(Moderation.submitted, ModerationReason.outside_areas)
         kept.append(e)
         out.append(obs)
     return kept, out

@@ -23,17 +23,13 @@ from api.core.media import MediaStore, PhotoSize, extension
 from api.observations.changed import observation_changed
 from api.observations.plausibility import unknown_category
 from api.observations.service import _categories, moderate
-from models import JOINABLE, Moderation, Observation, Photo, Walk
+from models import JOINABLE, Moderation, ModerationReason, Observation, Photo, Walk
 from models.observations import (
     AUTHOR_FIELDS,
     MODERATION_FIELDS,
     ObservationModerate,
     ObservationPatch,
 )
-
-WITHDRAWN_BY_AUTHOR = "withdrawn by the author"
-WITHDRAWN_BY_COORDINATOR = "withdrawn by a coordinator"
-
 
 def is_author(principal: Principal, obs: Observation) -> bool:
     if principal.participant is not None:
@@ -131,15 +127,18 @@ def withdraw(
     """
     if principal.role in policy.COORDINATOR_PLUS:
         # Coordinators withdraw at any time, their own observations too.
-        reason = WITHDRAWN_BY_AUTHOR if is_author(principal, obs) else WITHDRAWN_BY_COORDINATOR
+        reason = (
+            ModerationReason.withdrawn_by_author
+            if is_author(principal, obs)
+            else ModerationReason.withdrawn_by_coordinator
+        )
     else:
         _check_author_may_change(session, principal, obs)
-        reason = WITHDRAWN_BY_AUTHOR
+        reason = ModerationReason.withdrawn_by_author
     photos = list(session.scalars(select(Photo).where(col(Photo.observation_id) == obs.id)))
     for photo in photos:
         session.delete(photo)
-    obs.moderation = Moderation.hidden
-    obs.moderation_reason = reason
+    obs.set_moderation(Moderation.hidden, reason)
     obs.duplicate_of_id = None
     session.flush()
     observation_changed(session, obs, rules)

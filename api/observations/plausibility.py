@@ -20,13 +20,10 @@ from sqlmodel import col
 from api.core import spatial
 from api.core.errors import InvalidInput
 from geo.nearness import Fence, swapped
-from models import Area, Category, Moderation, Observation, Organization, Walk
+from models import Area, Category, Moderation, ModerationReason, Observation, Organization, Walk
 from models.organizations import ModerationMode
 
 DEFAULT_WALK_MAX_DISTANCE_M = 2000.0
-
-HELD_PRE_MODERATION = "pre-moderation: waits for a coordinator"
-HELD_OUTSIDE_AREAS = "outside every area of the organization"
 
 
 class WalkFences:
@@ -106,7 +103,7 @@ def _has_areas(session: Session, org_id: uuid.UUID) -> bool:
     )
 
 
-def hold_reason(session: Session, obs: Observation) -> str | None:
+def hold_reason(session: Session, obs: Observation) -> ModerationReason | None:
     """Why a new (or newly placed) observation must wait for review, or None.
 
     An organization that has drawn no areas yet has nothing to be outside of: holding all its
@@ -114,13 +111,13 @@ def hold_reason(session: Session, obs: Observation) -> str | None:
     """
     org = session.get(Organization, obs.organization_id)
     if org is not None and org.moderation_mode == ModerationMode.pre:
-        return HELD_PRE_MODERATION
+        return ModerationReason.pre_moderation
     if (
         obs.location is not None
         and obs.area_id is None
         and _has_areas(session, obs.organization_id)
     ):
-        return HELD_OUTSIDE_AREAS
+        return ModerationReason.outside_areas
     return None
 
 
@@ -130,8 +127,7 @@ def hold_if_needed(session: Session, obs: Observation) -> None:
         return
     reason = hold_reason(session, obs)
     if reason is not None:
-        obs.moderation = Moderation.submitted
-        obs.moderation_reason = reason
+        obs.set_moderation(Moderation.submitted, reason)
 
 
 def unknown_category(

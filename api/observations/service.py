@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -33,6 +33,7 @@ from models import (
 )
 from models.base import columns_for
 from models.observations import (
+    MODERATION_REASON_TEXT,
     ObservationModerate,
     ObservationRead,
 )
@@ -112,6 +113,7 @@ def to_reads(
                 note=None,
                 accuracy_m=None,
                 moderation_reason=None,
+                moderation_reason_code=None,
             )
         reads.append(ObservationRead.model_validate(values))
     return reads
@@ -201,10 +203,26 @@ def moderate(
         obs.duplicate_of_id = None
     obs.moderation = body.moderation
     obs.moderation_reason = body.reason.strip() or None if body.reason else None
+    obs.moderation_reason_code = None  # a coordinator's decision, in their own words or none
     session.flush()
     observation_changed(session, obs, rules)
     session.flush()
     return obs
+
+
+def fill_reason_codes(session: Session) -> int:
+    """Give the rows the service moderated before reasons had codes their code, from the words
+    it wrote then (the same words for each code since). A coordinator's own words keep none."""
+    filled = 0
+    for code, text in MODERATION_REASON_TEXT.items():
+        result = session.execute(
+            update(Observation)
+            .where(col(Observation.moderation_reason) == text)
+            .where(col(Observation.moderation_reason_code).is_(None))
+            .values(moderation_reason_code=code.value)
+        )
+        filled += result.rowcount or 0  # type: ignore[attr-defined]
+    return filled
 
 
 __all__ = [
@@ -212,6 +230,7 @@ __all__ = [
     "ObservationFilter",
     "capture",
     "capture_batch",
+    "fill_reason_codes",
     "get_visible",
     "list_page",
     "moderate",

@@ -9,12 +9,13 @@ from typing import Any
 
 import pytest
 from shapely.geometry import LineString, box
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from api.core import spatial
 from api.core.i18n import decimal
+from api.observations.service import fill_reason_codes
 from api.settings import Settings
 from models import (
     ActionItem,
@@ -199,6 +200,7 @@ def test_outside_every_area_is_held_then_accepted_with_a_reason(
     assert held["area_id"] is None
     assert held["action_item_id"] is None
     assert "outside every area" in held["moderation_reason"]
+    assert held["moderation_reason_code"] == "outside_areas"
     assert count(session, ActionItem) == items_before
     assert held["id"] in _queue(client, world)
 
@@ -209,9 +211,35 @@ def test_outside_every_area_is_held_then_accepted_with_a_reason(
     )
     assert ok.status_code == 200, ok.text
     assert ok.json()["moderation_reason"] == "Path just outside the district, still ours"
+    # The coordinator's own words have no code: the service's reason no longer applies.
+    assert ok.json()["moderation_reason_code"] is None
     item = item_of(session, ok.json()["action_item_id"])
     assert item.observation_count == 1
     assert held["id"] not in _queue(client, world)
+
+
+def test_reasons_stored_before_codes_get_their_code_from_the_words(
+    client: SyncClient, world: World, session: Session
+) -> None:
+    held = put(client, world, location=point(OUTSIDE_AREAS)).json()["id"]
+    mine = put(client, world).json()["id"]
+    r = client.patch(
+        f"/api/v1/observations/{mine}",
+        headers=world.headers("coordinator"),
+        json={"moderation": "hidden", "reason": "Names a neighbour"},
+    )
+    assert r.status_code == 200, r.text
+    # As the rows were before the column: the words only.
+    session.execute(update(Observation).values(moderation_reason_code=None))
+    assert fill_reason_codes(session) == 1
+    assert fill_reason_codes(session) == 0  # done once; a rerun finds nothing
+    session.expire_all()
+    codes = {
+        str(o.id): (o.moderation_reason, o.moderation_reason_code)
+        for o in session.scalars(select(Observation))
+    }
+    assert codes[held] == ("outside every area of the organization", "outside_areas")
+    assert codes[mine] == ("Names a neighbour", None)
 
 
 def test_pre_moderation_holds_everything_until_accepted(
@@ -240,6 +268,7 @@ def test_pre_moderation_holds_everything_until_accepted(
     for oid in ids:
         got = client.get(f"/api/v1/observations/{oid}", headers=world.headers("coordinator")).json()
         assert (got["moderation"], got["action_item_id"]) == ("submitted", None)
+        assert got["moderation_reason_code"] == "pre_moderation"
     assert count(session, ActionItem) == items_before
     assert set(ids) <= set(_queue(client, world))
 
@@ -438,6 +467,7 @@ def test_only_the_author_edits_and_only_while_the_walk_is_open(
     )
     got = client.get(f"/api/v1/observations/{oid}", headers=world.headers("coordinator")).json()
     assert (got["moderation"], got["moderation_reason"]) == ("hidden", "withdrawn by a coordinator")
+    assert got["moderation_reason_code"] == "withdrawn_by_coordinator"
 
 
 def test_withdrawn_observation_loses_its_photos_and_files(
@@ -499,6 +529,7 @@ def test_withdrawn_observation_loses_its_photos_and_files(
     ).json()
     assert staff_view["moderation"] == "hidden"
     assert staff_view["moderation_reason"] == "withdrawn by the author"
+    assert staff_view["moderation_reason_code"] == "withdrawn_by_author"
     assert staff_view["action_item_id"] is None
     assert staff_view["photo_ids"] == []
     assert (
@@ -651,3 +682,4 @@ def test_a_coordinator_withdraws_their_own_observation_after_the_walk(
     assert client.delete(f"/api/v1/observations/{oid}", headers=h).status_code == 204
     got = client.get(f"/api/v1/observations/{oid}", headers=h).json()
     assert (got["moderation"], got["moderation_reason"]) == ("hidden", "withdrawn by the author")
+    assert got["moderation_reason_code"] == "withdrawn_by_author"

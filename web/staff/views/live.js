@@ -10,7 +10,7 @@ const POLL_MS = 5000;
 
 export async function liveView(main, { args: [id] }) {
   const walk = await api.get(`/api/v1/walks/${id}`);
-  setTitle(`${t('live.title')}: ${walk.title}`);
+  setTitle(t('live.heading', { title: walk.title }));
   const status = h('p', { role: 'status', class: 'count' });
   const list = h('ol', { class: 'live-list', 'aria-label': t('live.list') });
   const mapEl = h('div', { class: 'map medium', role: 'region', 'aria-label': t('live.map') });
@@ -30,7 +30,7 @@ export async function liveView(main, { args: [id] }) {
   } });
   main.append(
     h('p', {}, h('a', { href: '#/walks', text: t('join.back') })),
-    h('h1', { text: `${t('live.title')}: ${walk.title}` }),
+    h('h1', { text: t('live.heading', { title: walk.title }) }),
     h('p', {}, state, ' · ', t('walks.col.code'), ' ', h('code', { text: walk.join_code }), ' ', end),
     announce,
     status,

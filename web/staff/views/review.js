@@ -10,15 +10,10 @@ import { session } from '../session.js';
 const STATES = ['submitted', 'accepted', 'duplicate', 'not_actionable', 'hidden'];
 // How far to look for the observation this one repeats.
 const NEARBY_M = 150;
-// The reasons the server holds an observation (api/observations/plausibility.py), in words;
-// any other reason is a coordinator's own text and is shown as written.
-const HELD = {
-  'outside every area of the organization': 'review.held.outside_areas',
-  'pre-moderation: waits for a coordinator': 'review.held.pre_moderation',
-};
-
-export function heldReason(text) {
-  return HELD[text] ? t(HELD[text]) : text;
+// A reason the service gave comes with a code, shown in the reader's language; a
+// coordinator's own words have none and are shown as written.
+function moderationReason(o) {
+  return o.moderation_reason_code ? t(`review.held.${o.moderation_reason_code}`) : o.moderation_reason;
 }
 
 export async function reviewView(main, { params }) {
@@ -100,9 +95,9 @@ export async function reviewView(main, { params }) {
     const label = session.categoryLabel(o.category);
     const panel = h('div', { class: 'nearby-panel' });
     const walk = o.walk_id ? walks.get(o.walk_id) : null;
-    const why = o.moderation_reason
+    const why = o.moderation_reason || o.moderation_reason_code
       ? h('p', { class: o.moderation === 'submitted' ? 'notice warning' : 'hint',
-        text: `${t(o.moderation === 'submitted' ? 'review.held_because' : 'review.reason_given')}: ${heldReason(o.moderation_reason)}` })
+        text: `${t(o.moderation === 'submitted' ? 'review.held_because' : 'review.reason_given')}: ${moderationReason(o)}` })
       : null;
     const photos = (o.photos || []).map((ph) => h('a', { href: ph.urls.display, target: '_blank', rel: 'noopener' },
       h('img', { src: ph.urls.thumb, alt: t('review.photo_alt', { category: label }), class: 'thumb', loading: 'lazy' })));
