@@ -54,12 +54,38 @@ export function nextId(prefix = 'f') {
 export function field(labelText, control, hint) {
   if (!control.id) control.id = nextId();
   const parts = [h('label', { for: control.id, text: labelText }), control];
+  if (control.type === 'date') parts.push(dateInWords(control));
   if (hint) {
     const hintEl = h('small', { id: nextId('hint'), class: 'hint', text: hint });
     control.setAttribute('aria-describedby', hintEl.id);
     parts.push(hintEl);
   }
   return h('div', { class: 'field' }, parts);
+}
+
+// Chromium draws a date input in its own interface language, not the page's: a Bokmål page in
+// an English browser shows "12/24/2026". The chosen date is also written out in the page's
+// language beside it ("torsdag 24. desember 2026"), kept in step with the input however its value
+// changes (picked, typed, or set by the view).
+function dateInWords(input) {
+  const out = h('small', { class: 'date-words' });
+  const show = () => {
+    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(input.value);
+    out.textContent = m ? new Date(Date.UTC(+m[1], +m[2] - 1, +m[3])).toLocaleDateString(locale(), {
+      weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC',
+    }) : '';
+    out.hidden = !m;
+  };
+  const own = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value');
+  Object.defineProperty(input, 'value', {
+    configurable: true,
+    get() { return own.get.call(this); },
+    set(v) { own.set.call(this, v); show(); },
+  });
+  input.addEventListener('input', show);
+  input.addEventListener('change', show);
+  show();
+  return out;
 }
 
 export function option(value, label, selected = false) {

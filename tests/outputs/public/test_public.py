@@ -3,14 +3,17 @@ sensitive one, and no notes, photos, participants, departments or exact location
 
 from __future__ import annotations
 
+import html
 import json
 import math
+import re
 import uuid
 from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
 
+from api.core.i18n import translate
 from models import ActionItem
 from tests.factories.client import SyncClient
 from tests.factories.observations import observe
@@ -139,3 +142,19 @@ def test_cache_headers_language_and_304(
         client.get(f"/public/{slug(world)}/action-items.geojson", params={"lang": "en"}).text
     )
     assert feed["features"][0]["properties"]["category_label"] == "Poor lighting"
+
+
+@pytest.mark.parametrize("lang", ["nb", "en"])
+def test_the_page_has_an_icon_and_a_description_in_its_language(
+    client: SyncClient, world: World, published: dict[str, Any], lang: str
+) -> None:
+    turn_on(client, world)
+    page = client.get(f"/public/{slug(world)}/", params={"lang": lang}).text
+    description = re.search(r'<meta name="description" content="([^"]+)">', page)
+    assert description is not None
+    assert html.unescape(description.group(1)) == translate("public.intro", lang)
+    icon = re.search(r'<link rel="icon" href="([^"]+)">', page)
+    assert icon is not None
+    r = client.get(icon.group(1))  # the tab's icon, not a 404 in the browser's console
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "image/x-icon"

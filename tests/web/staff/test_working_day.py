@@ -181,12 +181,17 @@ def test_triage_picks_departments_by_name_and_sets_due_dates_only_when_asked(
     page.get_by_role("checkbox", name=re.compile(re.escape(vegetation["title"]))).check()
     department.select_option(label="Vei")
     page.get_by_label(T["triage.due"]).fill("2027-02-01")
+    # Written out the Norwegian way beside the input, whatever language the browser draws the
+    # input itself in (Chromium uses its own interface language, not the page's).
+    in_words = page.locator(".field:has([name=due_date]) .date-words")
+    assert in_words.inner_text() == "mandag 1. februar 2027"
     page.get_by_role("button", name=T["triage.apply"]).click()
     answer = page.get_by_role("status").filter(has_text=re.compile(r"1\b"))
     answer.wait_for()
     assert in_viewport(page, answer)
     # The form is empty again: the next selection gets no due date it was not given.
     assert page.get_by_label(T["triage.due"]).input_value() == ""
+    assert in_words.is_hidden()
     assert department.input_value() == ""
     page.get_by_role("checkbox", name=re.compile(re.escape(litter["title"]))).check()
     page.get_by_label(T["triage.status"]).select_option("planned")
@@ -238,6 +243,16 @@ def test_review_says_why_and_picks_the_original_from_the_map(
     with site.api("coordinator") as coord:
         stored = coord.get(f"/api/v1/observations/{day.held}").json()
     assert (stored["moderation"], stored["duplicate_of_id"]) == ("duplicate", day.original)
+    # A reason the service gave reads from its code, in words: here a withdrawn report.
+    gone = observation(stored["walk_id"], 5.75130, 58.85060, "litter", "Trukket med vilje")
+    with site.api("coordinator") as coord:
+        coord.put(f"/api/v1/observations/{gone['id']}", json=gone).raise_for_status()
+        coord.delete(f"/api/v1/observations/{gone['id']}").raise_for_status()
+    page.get_by_label(T["review.show"]).select_option("hidden")
+    withdrawn = page.get_by_role("listitem").filter(has_text="Trukket med vilje")
+    withdrawn.get_by_text(
+        f"{T['review.reason_given']}: {T['review.held.withdrawn_by_author']}"
+    ).wait_for()
     assert page.console_errors == []
 
 
