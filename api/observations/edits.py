@@ -31,6 +31,7 @@ from models.observations import (
     ObservationPatch,
 )
 
+
 def is_author(principal: Principal, obs: Observation) -> bool:
     if principal.participant is not None:
         return obs.participant_id == principal.participant.id

@@ -34,14 +34,17 @@ COLLECT = """() => {
   return out;
 }"""
 
-# Month and weekday names as Intl writes them in the page's language: dates are data.
+# Month and weekday names, and the words of a date written out in full ("kl."), as Intl writes
+# them in the page's language: dates are data.
 INTL_WORDS = """(lang) => {
   const out = new Set();
+  const full = { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: 'UTC' };
   for (let m = 0; m < 12; m += 1) {
-    const d = new Date(Date.UTC(2026, m, 15));
+    const d = new Date(Date.UTC(2026, m, 15 + (m % 7)));
     for (const month of ['long', 'short']) {
       for (const part of new Intl.DateTimeFormat(lang, { month, timeZone: 'UTC' }).formatToParts(d)) out.add(part.value);
     }
+    for (const part of new Intl.DateTimeFormat(lang, full).formatToParts(d)) out.add(part.value.trim());
   }
   return [...out];
 }"""

@@ -54,7 +54,7 @@ export function nextId(prefix = 'f') {
 export function field(labelText, control, hint) {
   if (!control.id) control.id = nextId();
   const parts = [h('label', { for: control.id, text: labelText }), control];
-  if (control.type === 'date') parts.push(dateInWords(control));
+  if (control.type === 'date' || control.type === 'datetime-local') parts.push(dateInWords(control));
   if (hint) {
     const hintEl = h('small', { id: nextId('hint'), class: 'hint', text: hint });
     control.setAttribute('aria-describedby', hintEl.id);
@@ -64,16 +64,20 @@ export function field(labelText, control, hint) {
 }
 
 // Chromium draws a date input in its own interface language, not the page's: a Bokmål page in
-// an English browser shows "12/24/2026". The chosen date is also written out in the page's
-// language beside it ("torsdag 24. desember 2026"), kept in step with the input however its value
-// changes (picked, typed, or set by the view).
+// an English browser shows "12/24/2026". The chosen date (and time) is also written out in the
+// page's language beside it ("torsdag 24. desember 2026"), kept in step with the input however
+// its value changes (picked, typed, or set by the view).
+const DATE_VALUE = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}))?/;
+
 function dateInWords(input) {
   const out = h('small', { class: 'date-words' });
   const show = () => {
-    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(input.value);
-    out.textContent = m ? new Date(Date.UTC(+m[1], +m[2] - 1, +m[3])).toLocaleDateString(locale(), {
-      weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC',
-    }) : '';
+    const m = DATE_VALUE.exec(input.value);
+    const [y, mo, d, hh, mm] = m ? m.slice(1).map((v) => (v === undefined ? undefined : Number(v))) : [];
+    const words = { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' };
+    out.textContent = !m ? '' : hh === undefined
+      ? new Date(Date.UTC(y, mo - 1, d)).toLocaleDateString(locale(), { ...words, timeZone: 'UTC' })
+      : new Date(y, mo - 1, d, hh, mm).toLocaleString(locale(), { ...words, hour: '2-digit', minute: '2-digit' });
     out.hidden = !m;
   };
   const own = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value');

@@ -246,3 +246,35 @@ def test_the_walk_report_pdf_from_the_walk_pages(nb_page: Any, site: Site) -> No
         page.get_by_role("button", name="Vandringsrapport (PDF) for Evening walk, Sentrum").click()
     assert Path(download.value.path()).read_bytes()[:5] == b"%PDF-"
     assert page.console_errors == []
+
+
+def test_a_staff_members_department_is_picked_by_name(nb_page: Any, site: Site) -> None:
+    page = nb_page
+    sign_in_in(page, site.base, site.emails["admin"], "nb")
+    page.goto(f"{site.base}/#/admin/users")
+    engineer = site.emails["engineer"]
+    planner = site.emails["planner"]
+    theirs = page.get_by_role("combobox", name=T["users.department_of"].format(name=engineer))
+    theirs.wait_for()
+    # The organization's departments by name, the engineer's own chosen: no code to type.
+    assert theirs.evaluate("e => e.selectedOptions[0].textContent") == "Belysning"
+    names = theirs.locator("option").all_inner_texts()
+    assert names[0] == T["users.no_department"]
+    assert "Vei" in names
+    assert "lighting" not in names
+    page.get_by_role("combobox", name=T["users.department_of"].format(name=planner)).select_option(
+        label="Vei"
+    )
+    page.get_by_role("button", name=T["users.save_for"].format(name=planner)).click()
+    page.get_by_text(T["saved"], exact=True).wait_for()
+    with site.api("admin") as admin:
+        users = admin.get("/api/v1/users", params={"limit": 500}).json()
+        rows = users["items"] if isinstance(users, dict) else users
+    by_email = {u["email"]: u for u in rows}
+    assert by_email[planner]["department"] == "roads"
+    assert by_email[engineer]["department"] == "lighting"
+    with site.api("admin") as admin:  # as the other tests of the site expect the planner
+        admin.patch(
+            f"/api/v1/users/{by_email[planner]['id']}", json={"department": None}
+        ).raise_for_status()
+    assert page.console_errors == []

@@ -141,13 +141,14 @@ def test_each_roles_main_screens(
         page.goto(f"{site.base}/#{screen}")
         _settled(page)
         name = re.sub(r"[^a-z]+", "-", re.sub(r"[0-9a-f-]{36}", "x", screen)).strip("-")
-        page.screenshot(path=str(artifacts / f"tour-{role}-{name}-{page.size_name}-{backend}.png"))
         problems: dict[str, Any] = {}
         if page.locator("canvas.maplibregl-canvas").count():
             try:
                 _basemap_drawn(page, site.base)
             except AssertionError as exc:
                 problems["basemap"] = str(exc)
+        # Once the basemap is drawn, as a person sees the screen after a moment.
+        page.screenshot(path=str(artifacts / f"tour-{role}-{name}-{page.size_name}-{backend}.png"))
         english = foreign_text(page.evaluate(COLLECT), "nb", allowed)
         if english:
             problems["not Bokmål"] = english

@@ -344,3 +344,29 @@ def test_starting_early_and_ending_a_live_walk_ask_first(
     with site.api("coordinator") as coord:
         assert coord.get(f"/api/v1/walks/{live['id']}").json()["status"] == "completed"
     assert page.console_errors == []
+
+
+def test_chosen_dates_are_written_out_in_bokmal_beside_the_inputs(
+    nb_page: Any, site: Site, artifacts: Path, backend: str
+) -> None:
+    # The person reads Bokmål in a Norwegian browser; this Chromium still draws its own date
+    # fields in English ("mm/dd/yyyy"), so the page writes the chosen date out in words.
+    page = nb_page
+    sign_in_nb(page, site, "coordinator")
+    assert page.evaluate("navigator.language") == "nb-NO"
+    page.goto(f"{site.base}/#/walks/new")
+    starts = page.get_by_label(T["walks.f.starts"])
+    in_words = page.locator(".field:has([name=starts_at]) .date-words")
+    assert in_words.is_hidden()  # nothing chosen, nothing said
+    starts.fill("2027-02-06T19:30")
+    assert in_words.inner_text() == "lørdag 6. februar 2027 kl. 19:30"
+    page.screenshot(path=str(artifacts / f"staff-date-in-words-laptop-{backend}.png"))
+    # A date the view sets itself (a period in the link) is written out too.
+    page.goto(f"{site.base}/#/charts?since=2026-06-01&until=2026-06-30")
+    since = page.locator(".field:has([name=since]) .date-words")
+    since.wait_for()
+    assert since.inner_text() == "mandag 1. juni 2026"
+    assert page.locator(".field:has([name=until]) .date-words").inner_text() == (
+        "tirsdag 30. juni 2026"
+    )
+    assert page.console_errors == []

@@ -6,6 +6,17 @@ import { session } from '../session.js';
 
 const ROLES = ['admin', 'coordinator', 'engineer', 'planner'];
 
+// A staff member's department, chosen from the organization's list by label: a typed code
+// would route their items to a department nobody owns. A code the list lacks (set before the
+// list existed) stays selectable as it is, so saving the row does not drop it.
+function departmentSelect(current, attrs = {}) {
+  const choices = session.departmentChoices();
+  const select = h('select', attrs, option('', t('users.no_department')),
+    choices.map((d) => option(d.code, d.label, d.code === current)));
+  if (current && !choices.some((d) => d.code === current)) select.append(option(current, current, true));
+  return select;
+}
+
 export async function usersView(main) {
   setTitle(t('users.title'));
   const announce = announcer();
@@ -16,10 +27,10 @@ export async function usersView(main) {
     row: (u) => {
       const name = u.display_name || u.email;
       const role = h('select', { 'aria-label': t('users.role_of', { name }) }, ROLES.map((r) => option(r, t(`role.${r}`), r === u.role)));
-      const dept = h('input', { type: 'text', value: u.department || '', 'aria-label': t('users.department_of', { name }) });
+      const dept = departmentSelect(u.department, { 'aria-label': t('users.department_of', { name }) });
       const save = async (extra = {}) => {
         try {
-          await api.patch(`/api/v1/users/${u.id}`, { role: role.value, department: dept.value.trim() || null, ...extra });
+          await api.patch(`/api/v1/users/${u.id}`, { role: role.value, department: dept.value || null, ...extra });
           announce.textContent = t('saved');
           await refresh();
         } catch (err) { announce.textContent = err.text ?? err.message; }
@@ -38,13 +49,13 @@ export async function usersView(main) {
   const email = h('input', { type: 'email', required: true, autocomplete: 'off' });
   const display = h('input', { type: 'text' });
   const role = h('select', {}, ROLES.map((r) => option(r, t(`role.${r}`), r === 'engineer')));
-  const dept = h('input', { type: 'text' });
+  const dept = departmentSelect('', { name: 'department' });
   const password = h('input', { type: 'password', required: true, minLength: 8, autocomplete: 'new-password' });
   const form = h('form', { class: 'filters inline', 'aria-label': t('users.new'), onsubmit: async (e) => {
     e.preventDefault();
     const body = { email: email.value.trim(), password: password.value, role: role.value };
     if (display.value.trim()) body.display_name = display.value.trim();
-    if (dept.value.trim()) body.department = dept.value.trim();
+    if (dept.value) body.department = dept.value;
     try {
       await api.post('/api/v1/users', body);
       form.reset();

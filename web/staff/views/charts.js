@@ -29,10 +29,20 @@ export function monthName(month, short = false) {
   return new Intl.DateTimeFormat(locale(), { ...opts, timeZone: 'UTC' }).format(new Date(Date.UTC(y, m - 1, 15)));
 }
 
+// A chart is drawn at the width it is shown at (up to 640), so that its 12 px text stays 12 px
+// on a phone instead of shrinking with a wider drawing.
+function chartWidth() {
+  const main = document.getElementById('main');
+  if (!main) return 640;
+  const style = getComputedStyle(main);
+  const inner = main.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  return Math.round(Math.min(640, Math.max(280, inner || 640)));
+}
+
 function groupedBars(groups, title) {
   const rowH = 18 * SERIES.length + 14;
-  const labelW = 160;
-  const width = 640;
+  const width = chartWidth();
+  const labelW = width < 480 ? 140 : 160;
   const max = Math.max(1, ...groups.flatMap((g) => SERIES.map(([k]) => g[k] || 0)));
   const scale = (width - labelW - 50) / max;
   const svg = s('svg', { viewBox: `0 0 ${width} ${Math.max(rowH * groups.length, 30)}`, role: 'img', 'aria-label': title, class: 'chart' });
@@ -85,13 +95,14 @@ export function medianDaysByMonth(items) {
 
 // Lines over months, one per series ([key, colour, dash]); the points carry `month`.
 function lineChart(points, series, title, fmt) {
-  const width = 640, height = 240, pad = 40;
+  const width = chartWidth(), height = 240, pad = 40;
   const max = Math.max(1, ...points.flatMap((p) => series.map(([k]) => p[k] || 0)));
   const x = (i) => pad + (points.length > 1 ? (i * (width - 2 * pad)) / (points.length - 1) : (width - 2 * pad) / 2);
   const y = (v) => height - pad - (v / max) * (height - 2 * pad);
   const svg = s('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': title, class: 'chart' });
   svg.append(s('line', { x1: pad, y1: height - pad, x2: width - pad, y2: height - pad, stroke: '#475569' }));
-  const every = Math.ceil(points.length / 12);
+  // A month's short name ("des. 26") takes about 48 px: no more names than fit.
+  const every = Math.ceil(points.length / Math.max(1, Math.min(12, Math.floor((width - 2 * pad) / 48))));
   points.forEach((p, i) => {
     if (i % every === 0) svg.append(s('text', { x: x(i), y: height - pad + 16, 'text-anchor': 'middle', class: 'label' }, monthName(p.month, true)));
   });
