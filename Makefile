@@ -11,7 +11,7 @@ RUNTIME_LOCK := requirements-runtime.txt
 # `make lock LOCK_UPGRADE=` records a changed pyproject.toml without upgrading the rest.
 LOCK_UPGRADE ?= --upgrade
 
-.PHONY: run install test lint format bench docs clean web lock messages
+.PHONY: run install test lint format bench docs clean web lock messages lighthouse
 WEB_DEPS := web/node_modules/.installed
 # The web apps' catalogues: JSON compiled from the gettext catalogues under locale/ (not
 # committed; every install, test and run builds them when a PO file is newer).
@@ -58,6 +58,10 @@ install: $(VENV)/.installed $(WEB_DEPS) $(WEB_MESSAGES)
 
 run: install
 	$(BIN)/safewalk serve --host $(HOST) --port $(PORT)
+
+# Lighthouse scores of / and /app/ on a service already running (`make run` in another shell).
+lighthouse:
+	./scripts/lighthouse.sh http://$(HOST):$(PORT)
 
 # One pytest-xdist worker per core, each with databases of its own (docs/testing.md).
 TEST_WORKERS ?= auto

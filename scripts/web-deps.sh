@@ -19,5 +19,6 @@ if ! command -v npm >/dev/null; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs npm >/dev/null
 fi
-npm ci --no-audit --no-fund --loglevel=error
+# Without the devDependencies (Lighthouse, for scripts/lighthouse.sh only).
+npm ci --omit=dev --no-audit --no-fund --loglevel=error
 touch node_modules/.installed
