@@ -419,7 +419,7 @@ def test_admin_users_categories_and_settings(
     email = f"new.engineer.{backend}@sandnes.example"
     page.get_by_role("textbox", name="Email").fill(email)
     page.get_by_label("Role", exact=True).select_option("engineer")
-    page.get_by_role("textbox", name="Department").first.fill("parks")
+    page.get_by_role("combobox", name="Department", exact=True).select_option(label="Parks")
     page.get_by_label("Initial password").fill("a long enough password")
     page.get_by_role("button", name="Create user").click()
     page.get_by_role("status").filter(has_text=f"{email} created.").wait_for()
@@ -431,6 +431,7 @@ def test_admin_users_categories_and_settings(
     with site.api("admin") as admin:
         users = {u["email"]: u for u in admin.get("/api/v1/users").json()["items"]}
     assert (users[email]["role"], users[email]["is_active"]) == ("planner", False)
+    assert users[email]["department"] == "parks"
 
     page.get_by_role("link", name="Categories").click()
     page.get_by_role("textbox", name="English label of graffiti").fill("Graffiti or tagging")
