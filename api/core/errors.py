@@ -5,6 +5,7 @@ and nothing here imports a web framework.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from http import HTTPStatus
 from typing import Any
 
 PROBLEM_JSON = "application/problem+json"
@@ -23,6 +24,23 @@ class DomainError(Exception):
     status: int = 400
     slug: str = "bad-request"
     title: str = "Bad request"
+
+    def __init_subclass__(
+        cls,
+        *,
+        status: int | None = None,
+        slug: str | None = None,
+        title: str | None = None,
+        **kw: Any,
+    ) -> None:
+        """``class NotFound(DomainError, status=404)``: the problem type (``not-found``) and
+        title (``Not found``) are the status's reason phrase, unless named."""
+        super().__init_subclass__(**kw)
+        if status is not None:
+            phrase = HTTPStatus(status).phrase
+            cls.status = status
+            cls.slug = slug or phrase.lower().replace(" ", "-")
+            cls.title = title or phrase.capitalize()
 
     def __init__(
         self,
@@ -83,40 +101,40 @@ class DomainError(Exception):
         return out
 
 
-class Unauthorized(DomainError):
-    status, slug, title = 401, "unauthorized", "Unauthorized"
+class Unauthorized(DomainError, status=401):
+    """No credentials, or ones that are not (or no longer) valid; asks for a bearer token."""
 
     def __init__(self, detail: str | None = None, **kw: Any) -> None:
         kw.setdefault("headers", {"WWW-Authenticate": "Bearer"})
         super().__init__(detail, **kw)
 
 
-class Forbidden(DomainError):
-    status, slug, title = 403, "forbidden", "Forbidden"
+class Forbidden(DomainError, status=403):
+    """The caller is known, and may not do this."""
 
 
-class NotFound(DomainError):
-    status, slug, title = 404, "not-found", "Not found"
+class NotFound(DomainError, status=404):
+    """Nothing there, or nothing this caller may know is there."""
 
 
-class Conflict(DomainError):
-    status, slug, title = 409, "conflict", "Conflict"
+class Conflict(DomainError, status=409):
+    """The request contradicts what is stored (a taken name, a photo id with other bytes)."""
 
 
-class PreconditionFailed(DomainError):
-    status, slug, title = 412, "precondition-failed", "Precondition failed"
+class PreconditionFailed(DomainError, status=412):
+    """``If-Match`` named a version that is no longer the current one."""
 
 
-class PayloadTooLarge(DomainError):
-    status, slug, title = 413, "payload-too-large", "Payload too large"
+class PayloadTooLarge(DomainError, status=413, slug="payload-too-large", title="Payload too large"):
+    """More bytes or pixels than the limit."""
 
 
-class UnsupportedMediaType(DomainError):
-    status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
+class UnsupportedMediaType(DomainError, status=415):
+    """A body of a type the route does not read."""
 
 
-class InvalidInput(DomainError):
-    status, slug, title = 422, "validation-error", "Invalid input"
+class InvalidInput(DomainError, status=422, slug="validation-error", title="Invalid input"):
+    """A field is wrong; ``at`` names it."""
 
     @classmethod
     def at(cls, loc: Sequence[str | int], key: str, /, **params: Any) -> InvalidInput:
@@ -125,18 +143,16 @@ class InvalidInput(DomainError):
         return cls(key=key, params=params, loc=loc)
 
 
-class TooManyRequests(DomainError):
-    status, slug, title = 429, "too-many-requests", "Too many requests"
+class TooManyRequests(DomainError, status=429):
+    """Over a throttle: come back later (``Retry-After`` says when, where it is known)."""
 
 
-class PreconditionRequired(DomainError):
-    status, slug, title = 428, "precondition-required", "Precondition required"
+class PreconditionRequired(DomainError, status=428):
+    """A write that must name the version it changes (``If-Match``) did not."""
 
 
-class Busy(DomainError):
+class Busy(DomainError, status=503, slug="busy", title="Busy"):
     """Others kept writing the same rows through every retry; nothing was stored."""
-
-    status, slug, title = 503, "busy", "Busy"
 
     def __init__(self, detail: str | None = None, **kw: Any) -> None:
         kw.setdefault("headers", {"Retry-After": "1"})

@@ -13,14 +13,15 @@ from api.core.i18n.catalogues import SOURCE_LOCALE_DIR, web_messages
 from tests.factories import PASSWORD
 
 # Text nodes a reader sees, and the accessible names given as attributes. Skipped: code and
-# scripts, the language chooser (each language in its own name), hidden and aria-hidden parts.
+# scripts, the language chooser (each language in its own name), hidden and aria-hidden parts;
+# where checkVisibility is missing, an element with no offset parent counts as hidden.
 COLLECT = """() => {
   const out = [];
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
     const el = n.parentElement;
     if (!el || el.closest('code, script, style, select, [hidden], [aria-hidden=true]')) continue;
-    if (!el.checkVisibility?.() && el.tagName !== 'BODY') continue;
+    if (!el.checkVisibility?.() && !el.offsetParent && el.tagName !== 'BODY') continue;
     const text = n.textContent.trim();
     if (text) out.push(text);
   }

@@ -18,6 +18,7 @@ from models import ActionStatus, Role
 from models.organizations import LANGUAGES
 from tests.factories import PASSWORD
 from tests.factories.staff_web import Site
+from tests.factories.visible_text import COLLECT
 
 LANGS = [lang.value for lang in LANGUAGES]
 # Codes a screen must put in words (statuses, roles, groups, walk and moderation states).
@@ -32,27 +33,6 @@ KEY = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_-]+)+$")
 # the catalogue has a label for a code, the code itself on a screen is a failure. A code with
 # no label yet (a department an organization typed in) is the organization's own word.
 LABEL_PREFIXES = ("status.", "role.", "group.", "moderation.", "department.", "departments.")
-# Text nodes outside what a reader sees as text: codes shown on purpose (a category's code in
-# the admin's table), scripts, and the language choosers (each language in its own name).
-COLLECT = """() => {
-  const out = [];
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
-    const el = n.parentElement;
-    if (!el || el.closest('code, script, style, select, [hidden], [aria-hidden=true]')) continue;
-    if (!el.checkVisibility?.() && !el.offsetParent && el.tagName !== 'BODY') continue;
-    const text = n.textContent.trim();
-    if (text) out.push(text);
-  }
-  for (const el of document.querySelectorAll('[aria-label], [placeholder], img[alt]')) {
-    if (el.closest('select, [hidden]')) continue;
-    for (const a of ['aria-label', 'placeholder', 'alt']) {
-      const v = el.getAttribute(a);
-      if (v) out.push(v.trim());
-    }
-  }
-  return out;
-}"""
 
 
 def _strings(domain: str, lang: str) -> set[str]:
