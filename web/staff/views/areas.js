@@ -17,14 +17,17 @@ export function singleGeometry(text) {
   return obj && POLYGONS.includes(obj.type) ? obj : null;
 }
 
+// Each issue in words: what is wrong, then the service's detail in the reader's language (a
+// fault GEOS found, with where; only a fault the catalogue does not know keeps GEOS's own
+// words, and the detail then says it is a technical one).
 function issueList(title, rows) {
   if (!rows?.length) return [];
   return [h('h3', { text: title }), h('ul', {}, rows.map((r) => {
     const reason = t(`areas.reason.${r.code}`);
     return h('li', {},
       t('areas.feature', { index: r.feature ?? r.index + 1, reason }),
-      r.code === 'bad_geometry' && r.reason
-        ? h('details', { class: 'detail' }, h('summary', { text: t('areas.technical') }), h('code', { text: r.reason }))
+      ['bad_geometry', 'repaired'].includes(r.code) && r.detail
+        ? h('p', { class: 'hint detail', text: r.detail })
         : null);
   }))];
 }
