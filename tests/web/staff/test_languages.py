@@ -233,7 +233,9 @@ def test_area_import_report_in_the_readers_language(
     report = page.locator("section.report")
     for words in REPORT[lang]:
         report.get_by_text(words).wait_for()
-    page.screenshot(path=str(artifacts / f"staff-areas-report-{lang}-{backend}.png"))
+    page.screenshot(
+        path=str(artifacts / f"staff-areas-report-{lang}-{backend}.png"), full_page=True
+    )
     seen = [s for s in page.evaluate(COLLECT) if s]
     _check(page, "staff", lang, seen, [])
     assert not [s for s in report.all_inner_texts() if "Self-intersection" in s or "Too few" in s]

@@ -67,6 +67,7 @@ def seeded_data(tour_site: Site) -> list[str]:
         # Departments in words, as the service translates them.
         for g in admin.get("/api/v1/stats/follow-up?group_by=department").json()["groups"]:
             out += [g["label"]] if g["label"] else []
+        out += [d["label"] for d in admin.get("/api/v1/departments?limit=500").json()]
         cats = admin.get("/api/v1/categories").json()
         for c in cats["items"] if isinstance(cats, dict) else cats:
             out += [v for v in (c.get("label"), c.get("code"), c.get("label_nb")) if v]

@@ -97,23 +97,38 @@ function missingNote(c) {
   return h('p', { class: missing.length ? 'hint missing' : 'hint', text: missing.length ? t('categories.missing', { languages: missing.join(', ') }) : t('categories.complete') });
 }
 
-function categoryCard(c, announce, refresh) {
+// A category's card says on itself how its save went, and stays as it is (focus too): only
+// its marks of missing labels and its heading follow what the service stored.
+function categoryCard(c) {
   const labels = labelInputs(c);
   const dist = h('input', { type: 'number', min: 15, max: 40, step: 1, value: c.group_distance_m, 'aria-label': t('categories.distance_of', { code: c.code }) });
   const dept = departmentSelect(c.default_department, t('categories.no_department'), { 'aria-label': t('categories.department_of', { code: c.code }) });
   const flags = Object.fromEntries(CAT_FLAGS.filter((f) => f in c).map((f) => [f, h('input', { type: 'checkbox', checked: !!c[f], 'aria-label': t(`categories.${f}_of`, { code: c.code }) })]));
+  const title = h('span', { text: c.labels?.[lang()] || c.labels?.en || c.label_en });
+  let note = missingNote(c);
+  const said = announcer();
   const save = async () => {
     const body = { labels: labelsOf(labels), group_distance_m: Number(dist.value), default_department: dept.value || null };
     for (const [f, box] of Object.entries(flags)) body[f] = box.checked;
-    try { await api.patch(`/api/v1/categories/${c.code}`, body); announce.textContent = t('saved'); await refresh(); } catch (err) { announce.textContent = err.text ?? err.message; }
+    try {
+      const stored = await api.patch(`/api/v1/categories/${c.code}`, body);
+      session.categories = session.categories.map((x) => (x.code === stored.code ? stored : x));
+      for (const l of LANGUAGES) labels[l].classList.toggle('lacking', !stored.labels?.[l]);
+      title.textContent = stored.labels?.[lang()] || stored.labels?.en || stored.label_en;
+      const fresh = missingNote(stored);
+      note.replaceWith(fresh);
+      note = fresh;
+      said.textContent = t('saved');
+    } catch (err) { said.textContent = err.text ?? err.message; }
   };
   return h('li', { class: 'card category' },
-    h('h3', {}, h('span', { text: c.labels?.[lang()] || c.labels?.en || c.label_en }), ' ', h('code', { text: c.code })),
-    h('fieldset', {}, h('legend', { text: t('categories.labels') }), labelGrid(labels), missingNote(c)),
+    h('h3', {}, title, ' ', h('code', { text: c.code })),
+    h('fieldset', {}, h('legend', { text: t('categories.labels') }), labelGrid(labels), note),
     h('div', { class: 'category-settings' },
       field(t('categories.distance'), dist), field(t('filter.department'), dept),
       CAT_FLAGS.filter((f) => flags[f]).map((f) => h('label', { class: 'check' }, flags[f], t(`categories.${f}`))),
-      h('button', { type: 'button', class: 'secondary', text: t('save'), 'aria-label': t('categories.save_for', { code: c.code }), onclick: save })));
+      h('button', { type: 'button', class: 'secondary', text: t('save'), 'aria-label': t('categories.save_for', { code: c.code }), onclick: save })),
+    said);
 }
 
 export async function categoriesView(main) {
@@ -122,8 +137,11 @@ export async function categoriesView(main) {
   const list = h('ul', { class: 'category-list', 'aria-labelledby': 'cat-list-h' });
   async function refresh() {
     session.categories = (await api.get('/api/v1/categories')).items;
-    list.replaceChildren(...session.categories.map((c) => categoryCard(c, announce, refresh)));
-    dept.replaceChildren(...departmentSelect(dept.value, t('categories.no_department')).options);
+    list.replaceChildren(...session.categories.map((c) => categoryCard(c)));
+    // The new category's choice too, keeping what was chosen (a moved option loses it).
+    const chosen = dept.value;
+    dept.replaceChildren(...departmentSelect(chosen, t('categories.no_department')).options);
+    dept.value = chosen;
   }
   const code = h('input', { type: 'text', required: true, pattern: '[a-z][a-z0-9_]*', maxLength: 64 });
   const labels = labelInputs(null, true);
@@ -164,8 +182,9 @@ export async function categoriesView(main) {
   h('div', { class: 'category-settings' },
     field(t('categories.code'), deptCode), field(t('categories.label', { language: NAMES[lang()] }), deptLabel),
     h('button', { type: 'submit', class: 'secondary', text: t('categories.department_create') })));
-  main.append(h('h1', { text: t('categories.title') }), form, deptForm, announce,
-    h('h2', { id: 'cat-list-h', text: t('categories.list') }), list);
+  // The categories first: editing them is the common errand, creating one the rare one.
+  main.append(h('h1', { text: t('categories.title') }),
+    h('h2', { id: 'cat-list-h', text: t('categories.list') }), list, form, deptForm, announce);
   await refresh();
 }
 

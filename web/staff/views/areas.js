@@ -3,7 +3,7 @@
 // reader's language (features numbered from 1, as a person counts them).
 import * as api from '../api.js';
 import { announcer, field, h, listTable, option, setTitle } from '../dom.js';
-import { t } from '../i18n.js';
+import { t, tn } from '../i18n.js';
 
 const POLYGONS = ['Polygon', 'MultiPolygon'];
 
@@ -128,7 +128,7 @@ export async function areasView(main) {
     try {
       const r = await api.post(`/api/v1/areas/import${api.query({ name_property: nameProp.value.trim(), kind: kind.value, skip_invalid: skip.checked ? 'true' : '' })}`, body);
       report.append(h('h2', { text: t('areas.report') }),
-        h('p', { role: 'status', class: 'notice ok', text: t('areas.result', { created: r.created, updated: r.updated }) }),
+        h('p', { role: 'status', class: 'notice ok', text: t('areas.result', { created: tn('areas.created', r.created), updated: tn('areas.updated', r.updated) }) }),
         ...issueList(t('areas.repaired'), r.repaired), ...issueList(t('areas.refused'), r.refused));
       await refresh();
     } catch (err) {
