@@ -5,12 +5,48 @@ and nothing here imports a web framework.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://safewalk.no/problems/"
 ENGLISH = "en"  # the language of ``detail`` in logs and on the command line
+
+
+@runtime_checkable
+class Keyed(Protocol):
+    """A catalogue message by its key and params: a ``Message``, a geometry's fault, an error.
+    Given as a param of another message, it is rendered in the same language."""
+
+    @property
+    def key(self) -> str | None: ...
+
+    @property
+    def params(self) -> Mapping[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Message:
+    key: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+def render(key: str, params: Mapping[str, Any], lang: str) -> str:
+    """``key`` in ``lang`` with its params: a measure (a float) as the reader writes numbers
+    (2 000 m, 58,855), a message given as a param in the same language."""
+    # The catalogues load on first use, not at import.
+    from api.core.i18n import decimal, translate
+
+    out: dict[str, Any] = {}
+    for name, value in params.items():
+        if isinstance(value, float):
+            out[name] = decimal(value, lang, digits=6)
+        elif isinstance(value, Keyed) and not isinstance(value, str) and value.key:
+            out[name] = render(value.key, value.params, lang)
+        else:
+            out[name] = value
+    return translate(key, lang, **out)
 
 
 class DomainError(Exception):
@@ -69,21 +105,20 @@ class DomainError(Exception):
         """The message alone (without the field), in ``lang``."""
         if self.key is None:
             return self.detail
-        # The catalogues load on first use, not at import.
-        from api.core.i18n import decimal, translate
-
-        # A measure (a float) is written as the reader writes numbers: 2 000 m, 1,5 km.
-        params = {
-            name: decimal(value, lang, digits=6) if isinstance(value, float) else value
-            for name, value in self.params.items()
-        }
-        return translate(self.key, lang, **params)
+        return render(self.key, self.params, lang)
 
     def detail_in(self, lang: str) -> str:
         message = self.message_in(lang)
         if self.loc is None or self.key is None:
             return message
         return f"{'.'.join(str(p) for p in self.loc)}: {message}"
+
+    def extra_in(self, lang: str) -> dict[str, Any]:
+        """The problem's extension members; one given as a function of the language (a
+        report of what was refused, in words) is called with the reader's."""
+        return {
+            name: value(lang) if callable(value) else value for name, value in self.extra.items()
+        }
 
     def errors_in(self, lang: str) -> list[dict[str, Any]] | None:
         if self._errors is None:
@@ -94,9 +129,7 @@ class DomainError(Exception):
         for entry in self._errors:
             entry = dict(entry)
             if "key" in entry:
-                from api.core.i18n import translate
-
-                entry["msg"] = translate(entry.pop("key"), lang, **entry.pop("params", {}))
+                entry["msg"] = render(entry.pop("key"), entry.pop("params", {}), lang)
             out.append(entry)
         return out
 

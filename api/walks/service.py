@@ -16,7 +16,7 @@ from api.areas.service import get_area
 from api.auth.principal import Principal
 from api.auth.security import TokenClaims, sign
 from api.core import spatial, tenancy
-from api.core.errors import Conflict, InvalidInput, NotFound
+from api.core.errors import Conflict, InvalidInput, Message, NotFound
 from api.core.paging import after_keyset, keyset_page
 from api.core.ratelimit import Limits
 from api.notices import outbox as notices
@@ -140,7 +140,11 @@ def update_walk(session: Session, walk: Walk, body: WalkUpdate) -> Walk:
         if target != walk.status:
             if target not in WALK_TRANSITIONS[WalkStatus(walk.status)]:
                 raise Conflict(
-                    key="error.walk_status_move", params={"status": walk.status, "target": target}
+                    key="error.walk_status_move",
+                    params={
+                        "status": Message(f"walk_status.{walk.status}"),
+                        "target": Message(f"walk_status.{target}"),
+                    },
                 )
             walk.status = target
     else:
