@@ -240,10 +240,10 @@ def cmd_import_areas(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         return 1
-    for index, reason, _ in report.repaired:
-        print(f"feature {index}: {reason}")
-    for index, reason, _ in report.refused:
-        print(f"feature {index}: skipped: {reason}")
+    for issue in report.repaired:
+        print(f"feature {issue.index}: {issue.reason}")
+    for issue in report.refused:
+        print(f"feature {issue.index}: skipped: {issue.reason}")
     print(
         f"{report.created} areas created, {report.updated} updated, {len(report.refused)} skipped"
     )

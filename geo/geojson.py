@@ -17,7 +17,8 @@ from shapely.geometry import (
 )
 from shapely.geometry.base import BaseGeometry
 from shapely.geometry.polygon import orient
-from shapely.validation import explain_validity
+
+from geo.validity import Invalidity, explain
 
 DECIMALS = 6
 POLYGONAL = frozenset({"Polygon", "MultiPolygon"})
@@ -154,6 +155,14 @@ def parse_geometry(obj: Any, allowed: Iterable[str]) -> BaseGeometry:
     Invalid polygons (self-intersections, bow-ties) are repaired with ``make_valid`` when the
     result is still polygonal; otherwise they are refused with the reason.
     """
+    return parse_geometry_explained(obj, allowed)[0]
+
+
+def parse_geometry_explained(
+    obj: Any, allowed: Iterable[str]
+) -> tuple[BaseGeometry, Invalidity | None]:
+    """``parse_geometry``, with what GEOS found wrong in a polygon it repaired (None when the
+    polygon was valid as it came)."""
     allowed = frozenset(allowed)
     gtype = _check_structure(obj)
     if gtype not in allowed:
@@ -167,15 +176,16 @@ def parse_geometry(obj: Any, allowed: Iterable[str]) -> BaseGeometry:
     geom = shape(obj)
     if geom.has_z:
         geom = shapely.force_2d(geom)
+    fault: Invalidity | None = None
     if gtype in POLYGONAL:
-        if not geom.is_valid:
-            reason = explain_validity(geom)
+        fault = explain(geom)
+        if fault is not None:
             repaired = _polygonal_part(shapely.make_valid(geom))
             if repaired is None or repaired.is_empty or repaired.area == 0:
                 raise GeometryError(
-                    f"invalid polygon that cannot be repaired: {reason}",
+                    f"invalid polygon that cannot be repaired: {fault.reason}",
                     key="error.geo_unrepairable",
-                    reason=reason,
+                    reason=fault,
                 )
             geom = repaired
         if geom.area == 0:
@@ -187,7 +197,7 @@ def parse_geometry(obj: Any, allowed: Iterable[str]) -> BaseGeometry:
             ("coordinates",),
             key="error.geo_line_degenerate",
         )
-    return geom
+    return geom, fault
 
 
 def _round(coords: Any) -> Any:

@@ -94,9 +94,17 @@ class FeatureIssue(SQLModel):
     index: int  # from 0, the position in ``features``
     feature: int  # from 1, as a person counts the features of a file
     # not_a_feature | no_name | bad_geometry | repaired: the web app words it in the reader's
-    # language; ``reason`` is the detail, in English.
+    # language; ``reason`` is the detail, in English (GEOS's own words for a polygon).
     code: str
     reason: str
+    # The reason in the reader's language (Accept-Language), positions as its numbers; an
+    # invalidity GEOS names that the catalogue does not know is left as a technical detail.
+    detail: str
+    # What GEOS found wrong with a polygon (self_intersection, ring_self_intersection,
+    # too_few_points, hole_outside_shell, nested_holes, disconnected_interior, nested_shells,
+    # duplicate_rings) and where, [longitude, latitude]; None when not known.
+    problem: str | None = None
+    at: list[float] | None = None
 
 
 class AreaImportResult(SQLModel):

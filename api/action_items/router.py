@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import Depends, Header, Path, Query, Request, Response
-from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
 
 from api.action_items import departments, figures, grouping, reads, trend, workflow
-from api.action_items.deps_router import ValidItem
+from api.action_items.deps_router import PeriodDep, ValidItem
 from api.areas.deps_router import ValidArea
 from api.auth.deps_router import Principal, PrincipalDep
 from api.core.errors import InvalidInput
@@ -220,19 +219,14 @@ def follow_up_stats(
     request: Request,
     principal: PrincipalDep,
     session: SessionDep,
+    period: PeriodDep,
     group_by: Literal["area", "department", "category"] = "area",
-    since: Annotated[
-        AwareDatetime | None, Query(description="start of the period (inclusive), with offset")
-    ] = None,
-    until: Annotated[
-        AwareDatetime | None, Query(description="end of the period (exclusive), with offset")
-    ] = None,
 ) -> FollowUpStats:
     """Open, overdue, resolved and verified items at the end of the period; created, reopened
     and resolved items and the median days to resolve within it; labels in the caller's
     language."""
-    if since is not None and until is not None and since >= until:
-        raise InvalidInput.at(["query", "until"], "error.until_before_since")
+    since, until = period.since, period.until
+    # Without an end the figures are as of now, so a start in the future has nothing to count.
     if since is not None and until is None and since >= utcnow():
         raise InvalidInput.at(["query", "since"], "error.since_in_future")
     as_of, groups = figures.follow_up_stats(
@@ -292,17 +286,11 @@ most {trend.MAX_MONTHS}. `area_id` narrows to one area's items."""
 def follow_up_trend(
     principal: PrincipalDep,
     session: SessionDep,
-    since: Annotated[
-        AwareDatetime | None, Query(description="start of the period (inclusive), with offset")
-    ] = None,
-    until: Annotated[
-        AwareDatetime | None, Query(description="end of the period (exclusive), with offset")
-    ] = None,
+    period: PeriodDep,
     area_id: uuid.UUID | None = None,
 ) -> FollowUpTrend:
     """Opened, resolved and overdue items per month."""
-    if since is not None and until is not None and since >= until:
-        raise InvalidInput.at(["query", "until"], "error.until_before_since")
+    since, until = period.since, period.until
     if since is not None and since >= utcnow():
         raise InvalidInput.at(["query", "since"], "error.since_in_future")
     zone = trend.zone_of(session, principal.org_id)

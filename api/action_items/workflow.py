@@ -22,6 +22,7 @@ from api.core.errors import (
     DomainError,
     Forbidden,
     InvalidInput,
+    Message,
     NotFound,
     PreconditionFailed,
     PreconditionRequired,
@@ -143,7 +144,10 @@ def apply(
     for field, value in data.items():
         allowed = policy.ACTION_FIELDS.get(field, frozenset())
         if role not in allowed:
-            raise Forbidden(key="error.role_may_not_change", params={"role": role, "field": field})
+            raise Forbidden(
+                key="error.role_may_not_change",
+                params={"role": Message(f"role.{role}"), "field": field},
+            )
         if field == "assignee_id" and value is not None:
             assignee = session.get(User, value)
             if (
@@ -172,7 +176,12 @@ def apply(
         src = str(item.status)
         if not policy.may_move(role, src, str(target)):
             # The refusal says what this caller could do instead.
-            words = {"role": role, "src": src, "dst": str(target)}
+            # In the reader's words: the role's and the statuses' labels, never their codes.
+            words = {
+                "role": Message(f"role.{role}"),
+                "src": Message(f"status.{src}"),
+                "dst": Message(f"status.{target}"),
+            }
             moves = [str(m) for m in allowed_moves(principal, item)]
             if policy.is_move(src, str(target)):
                 raise Forbidden(
@@ -248,7 +257,7 @@ def follow_up(
     if item.status != ActionStatus.resolved:
         raise Conflict(
             key="error.follow_up_only_resolved",
-            params={"status": item.status},
+            params={"status": Message(f"status.{item.status}")},
             allowed_moves=[str(m) for m in allowed_moves(principal, item)],
         )
     if principal.participant is not None:
@@ -258,7 +267,7 @@ def follow_up(
     if not policy.may_move(principal.role, str(item.status), str(outcome)):
         raise Forbidden(
             key="error.role_may_not",
-            params={"role": principal.role},
+            params={"role": Message(f"role.{principal.role}")},
             allowed_moves=[str(m) for m in allowed_moves(principal, item)],
         )
     with _race():

@@ -13,6 +13,7 @@ from api.core.paging import Page
 from api.hotspots import rollup as hotspot_rollup
 from api.http.deps import PageDep, SessionDep
 from api.http.paging import page_of
+from api.http.problems import request_language
 from api.http.routing import api_router
 from models import AreaKind
 from models.areas import AreaCreate, AreaImport, AreaImportResult, AreaRead, AreaUpdate
@@ -42,6 +43,7 @@ def create_area(body: AreaCreate, principal: PrincipalDep, session: SessionDep) 
 
 @router.post("/areas/import", response_model=AreaImportResult)
 def import_areas(
+    request: Request,
     body: AreaImport,
     principal: PrincipalDep,
     session: SessionDep,
@@ -53,6 +55,7 @@ def import_areas(
     return area_service.import_collection(
         session, principal.org_id, body,
         name_property=name_property, kind=kind, skip_invalid=skip_invalid,
+        lang=request_language(request),
     )  # fmt: skip
 
 

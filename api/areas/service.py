@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from api.core import dialect, spatial, tenancy
-from api.core.errors import Conflict, InvalidInput
+from api.core.errors import Conflict, InvalidInput, Keyed, Message, render
 from api.core.paging import decode_cursor, encode_cursor
-from geo.geojson import GeometryError, parse_geometry, to_geojson
+from geo.geojson import GeometryError, parse_geometry, parse_geometry_explained, to_geojson
+from geo.validity import Invalidity
 from models import ActionItem, Area, AreaKind, Observation, Organization, Walk, utcnow
 from models.areas import (
     AreaCreate,
@@ -26,6 +27,7 @@ from models.areas import (
     AreaUpdate,
     FeatureIssue,
 )
+from models.organizations import Language
 
 POLYGON_TYPES = ("Polygon", "MultiPolygon")
 # GeoJSON is WGS84 longitude/latitude (RFC 7946); older files may still say so in a `crs`.
@@ -86,17 +88,39 @@ def create_area(
     return area
 
 
+@dataclass(frozen=True)
+class Issue:
+    """A feature the import repaired or refused: ``code`` is what the web app words,
+    ``reason`` GEOS's or the check's English, ``message`` the same reason as a catalogue
+    message, and ``fault`` what GEOS found in a polygon, where."""
+
+    index: int  # from 0
+    code: str  # not_a_feature | no_name | bad_geometry | repaired
+    reason: str
+    message: Keyed
+    fault: Invalidity | None = None
+
+    def read(self, lang: str) -> FeatureIssue:
+        fault = self.fault
+        return FeatureIssue(
+            index=self.index,
+            feature=self.index + 1,
+            code=self.code,
+            reason=self.reason,
+            detail=render(self.message.key or "", self.message.params, lang),
+            problem=fault.code if fault else None,
+            at=[fault.lon, fault.lat]
+            if fault and fault.lon is not None and fault.lat is not None
+            else None,
+        )
+
+
 @dataclass
 class ImportReport:
     created: int = 0
     updated: int = 0
-    # (index from 0, reason in English, a code the web app words in the reader's language)
-    repaired: list[tuple[int, str, str]] = field(default_factory=list)
-    refused: list[tuple[int, str, str]] = field(default_factory=list)
-
-
-def issue(index: int, reason: str, code: str) -> FeatureIssue:
-    return FeatureIssue(index=index, feature=index + 1, code=code, reason=reason)
+    repaired: list[Issue] = field(default_factory=list)
+    refused: list[Issue] = field(default_factory=list)
 
 
 def _feature_name(props: dict[str, Any], name_property: str | None) -> str | None:
@@ -132,7 +156,11 @@ def import_areas(
     accepted: list[tuple[int, str, str | None, BaseGeometry]] = []
     for i, feature in enumerate(features):
         if not isinstance(feature, dict) or feature.get("type") != "Feature":
-            report.refused.append((i, "not a GeoJSON Feature", "not_a_feature"))
+            report.refused.append(
+                Issue(
+                    i, "not_a_feature", "not a GeoJSON Feature", Message("error.area_not_a_feature")
+                )
+            )
             continue
         props = feature.get("properties") or {}
         if not isinstance(props, dict):
@@ -140,28 +168,58 @@ def import_areas(
         name = _feature_name(props, name_property)
         if name is None:
             wanted = name_property or "name"
-            report.refused.append((i, f"no {wanted!r} property to name the area", "no_name"))
+            report.refused.append(
+                Issue(
+                    i,
+                    "no_name",
+                    f"no {wanted!r} property to name the area",
+                    Message("error.area_no_name", {"property": wanted}),
+                )
+            )
             continue
         try:
-            geom = parse_geometry(feature.get("geometry"), POLYGON_TYPES)
+            geom, fault = parse_geometry_explained(feature.get("geometry"), POLYGON_TYPES)
         except GeometryError as exc:
-            report.refused.append((i, exc.message, "bad_geometry"))
+            found = exc.params.get("reason")
+            report.refused.append(
+                Issue(
+                    i,
+                    "bad_geometry",
+                    exc.message,
+                    exc,
+                    found if isinstance(found, Invalidity) else None,
+                )
+            )
             continue
         raw = feature.get("geometry") or {}
         if raw.get("type") != geom.geom_type or not _same_shape(raw, geom):
-            report.repaired.append((i, "invalid geometry repaired (make_valid)", "repaired"))
+            what = (
+                Message("error.area_repaired", {"reason": fault})
+                if fault
+                else Message("error.area_repaired_plain")
+            )
+            english = "invalid geometry repaired (make_valid)" + (
+                f": {fault.reason}" if fault else ""
+            )
+            report.repaired.append(Issue(i, "repaired", english, what, fault))
         code = props.get("code") or props.get("kode")
         accepted.append((i, name, str(code)[:64] if code not in (None, "") else None, geom))
 
     if report.refused and not skip_invalid:
-        first = report.refused[0]
+        refused = report.refused
+        first = refused[0]
         raise InvalidInput(
             key="error.area_feature_refused",
-            params={"feature": first[0], "reason": first[1]},
+            params={"feature": first.index + 1, "reason": first.message},
             errors=[
-                {"loc": ["body", "features", i, "geometry"], "msg": m} for i, m, _ in report.refused
+                {
+                    "loc": ["body", "features", r.index, "geometry"],
+                    "key": r.message.key,
+                    "params": r.message.params,
+                }
+                for r in report.refused
             ],
-            refused=[issue(i, m, c).model_dump() for i, m, c in report.refused],
+            refused=lambda lang: [r.read(lang).model_dump() for r in refused],
         )
 
     # Match in Python: SQLite's lower() does not fold Nordic letters.
@@ -421,6 +479,7 @@ def import_collection(
     name_property: str | None = None,
     kind: AreaKind = AreaKind.neighbourhood,
     skip_invalid: bool = False,
+    lang: Language = Language.en,
 ) -> AreaImportResult:
     org = session.get(Organization, org_id)
     assert org is not None  # the principal's organization
@@ -435,6 +494,6 @@ def import_collection(
     return AreaImportResult(
         created=report.created,
         updated=report.updated,
-        repaired=[issue(i, m, c) for i, m, c in report.repaired],
-        refused=[issue(i, m, c) for i, m, c in report.refused],
+        repaired=[r.read(lang) for r in report.repaired],
+        refused=[r.read(lang) for r in report.refused],
     )

@@ -17,12 +17,12 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from pyproj import CRS, Transformer
-from pyproj.exceptions import CRSError
+from typing import TYPE_CHECKING, Any
 
 from models.assets import AssetOwner, AssetStatus
+
+if TYPE_CHECKING:
+    from pyproj import CRS
 
 # Tried in order when the caller names no id property: the usual names of a lamp number, and
 # the NVDB export's object id.
@@ -110,6 +110,10 @@ def parse_owner(value: Any) -> tuple[AssetOwner, str | None]:
 
 
 def _crs(name: str | None) -> CRS:
+    # pyproj is the import's (and the projections'), not loaded by every worker at start.
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
     try:
         crs = CRS.from_user_input(name or "EPSG:4326")
     except CRSError as exc:
@@ -124,6 +128,8 @@ def _crs(name: str | None) -> CRS:
 
 class _Projector:
     def __init__(self, crs: CRS) -> None:
+        from pyproj import Transformer
+
         self.geographic = crs.is_geographic
         self._t = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
 

@@ -11,7 +11,8 @@ from api.auth import policy
 from api.auth.principal import ANONYMOUS as ANONYMOUS
 from api.auth.principal import Principal as Principal
 from api.auth.security import decode_token
-from api.core.errors import Forbidden, Unauthorized
+from api.core.errors import Forbidden, Message, Unauthorized
+from api.core.i18n import has
 from api.http.deps import SessionDep, bind_request
 from api.http.docs import oauth2_scheme
 from models import Organization, Participant, User, Walk, WalkStatus
@@ -98,9 +99,11 @@ def enforce_policy(
         if policy.SIGNED_LINK in allowed and request.query_params.get("sig"):
             return principal  # the route checks the signed link itself
         raise Unauthorized(key="error.auth_required")
+    # The role in the reader's words, never its code ("engineer" in a Swedish sentence).
+    role = f"role.{principal.role}"
     raise Forbidden(
         key="error.role_may_not",
-        params={"role": principal.role},
+        params={"role": Message(role) if has(role) else principal.role},
     )
 
 

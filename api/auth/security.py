@@ -98,22 +98,29 @@ def issue_token(
     walk_id: uuid.UUID | None = None,
     version: int = 0,
 ) -> str:
+    claims = TokenClaims(kind, subject, organization_id, walk_id, expires_at, version)
+    return sign(claims, secret=secret, settings=settings)
+
+
+def sign(claims: TokenClaims, *, secret: str, settings: Settings) -> str:
+    """The JWT that ``decode_token`` reads back as ``claims``: one type both ways, so a claim
+    added to one side cannot be missing from the other."""
     now = utcnow()
     payload: dict[str, Any] = {
         "iss": settings.token_issuer,
         "aud": settings.token_audience,
-        "sub": str(subject),
-        "typ": kind,
-        "org": str(organization_id),
+        "sub": str(claims.subject),
+        "typ": claims.kind,
+        "org": str(claims.organization_id),
         "iat": int(now.timestamp()),
         "nbf": int(now.timestamp()) - 5,
-        "exp": int(expires_at.timestamp()),
+        "exp": int(claims.expires_at.timestamp()),
         "jti": uuid.uuid4().hex,
     }
-    if walk_id is not None:
-        payload["walk"] = str(walk_id)
-    if version:
-        payload["ver"] = version
+    if claims.walk_id is not None:
+        payload["walk"] = str(claims.walk_id)
+    if claims.version:
+        payload["ver"] = claims.version
     return jwt.encode(payload, secret, algorithm=ALGORITHM)
 
 
@@ -124,17 +131,16 @@ def staff_token_expiry(settings: Settings) -> datetime:
 def staff_session(user: User, *, secret: str, settings: Settings) -> TokenResponse:
     """A signed-in staff member's token; a new password bumps ``token_version``, so tokens
     issued before stop working."""
-    expires = staff_token_expiry(settings)
-    token = issue_token(
-        secret=secret,
-        settings=settings,
-        kind="staff",
-        subject=user.id,
-        organization_id=user.organization_id,
-        expires_at=expires,
-        version=user.token_version,
+    claims = TokenClaims(
+        "staff",
+        user.id,
+        user.organization_id,
+        None,
+        staff_token_expiry(settings),
+        user.token_version,
     )
-    return TokenResponse(access_token=token, expires_at=expires)
+    token = sign(claims, secret=secret, settings=settings)
+    return TokenResponse(access_token=token, expires_at=claims.expires_at)
 
 
 def decode_token(token: str, *, secret: str, settings: Settings) -> TokenClaims:

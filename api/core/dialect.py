@@ -429,10 +429,27 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[Row]) -> None:
             stmt = stmt.values({n: _geom_from_wkb(f"{n}__wkb") for n in geo})
         session.execute(stmt, _sqlite_rows(rows, names, geo))
         return
+    _pg_insert_arrays(session, table, names, rows)
+
+
+def _pg_insert_arrays(
+    session: Session,
+    table: Table,
+    names: list[str],
+    rows: Sequence[Row],
+    *,
+    conflict_keys: Sequence[str] = (),
+    updates: dict[str, str] | None = None,
+) -> None:
+    """One ``INSERT ... SELECT * FROM unnest(arrays)`` on PostgreSQL: a single statement over
+    arrays, not an executemany the server runs row by row. With ``conflict_keys``, the rows whose
+    keys are there already set ``updates`` (column: SQL expression) instead."""
     arrays, params = _pg_arrays(session, table, names, rows)
-    session.connection().exec_driver_sql(
-        f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({arrays})", params
-    )
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({arrays})"
+    if conflict_keys:
+        sets = ", ".join(f"{c} = {expr}" for c, expr in (updates or {}).items())
+        sql += f" ON CONFLICT ({', '.join(conflict_keys)}) DO UPDATE SET {sets}"
+    session.connection().exec_driver_sql(sql, params)
 
 
 def bulk_update(
@@ -658,14 +675,9 @@ def upsert_add(
     counters, inserting the keys that are not there yet. Atomic under concurrency: the
     database does the addition on the locked row."""
     if not _sqlite(session) and rows and from_select is None:
-        # One statement over arrays, not an executemany the server runs row by row.
-        names = [*keys, *counters]
-        arrays, params = _pg_arrays(session, table, names, rows)
-        updates = ", ".join(f"{c} = {table.name}.{c} + excluded.{c}" for c in counters)
-        session.connection().exec_driver_sql(
-            f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({arrays}) "
-            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}",
-            params,
+        added = {c: f"{table.name}.{c} + excluded.{c}" for c in counters}
+        _pg_insert_arrays(
+            session, table, [*keys, *counters], rows, conflict_keys=keys, updates=added
         )
         return
     ins: Any = sqlite_insert(table) if _sqlite(session) else pg_insert(table)
@@ -695,13 +707,8 @@ def upsert_set(
         return
     names = [*keys, *values]
     if not _sqlite(session):
-        arrays, params = _pg_arrays(session, table, names, rows)
-        updates = ", ".join(f"{c} = excluded.{c}" for c in values)
-        session.connection().exec_driver_sql(
-            f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({arrays}) "
-            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}",
-            params,
-        )
+        replaced = {c: f"excluded.{c}" for c in values}
+        _pg_insert_arrays(session, table, names, rows, conflict_keys=keys, updates=replaced)
         return
     ins: Any = sqlite_insert(table)
     stmt = ins.on_conflict_do_update(

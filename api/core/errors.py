@@ -5,11 +5,48 @@ and nothing here imports a web framework.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any, Protocol, runtime_checkable
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://safewalk.no/problems/"
 ENGLISH = "en"  # the language of ``detail`` in logs and on the command line
+
+
+@runtime_checkable
+class Keyed(Protocol):
+    """A catalogue message by its key and params: a ``Message``, a geometry's fault, an error.
+    Given as a param of another message, it is rendered in the same language."""
+
+    @property
+    def key(self) -> str | None: ...
+
+    @property
+    def params(self) -> Mapping[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Message:
+    key: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+def render(key: str, params: Mapping[str, Any], lang: str) -> str:
+    """``key`` in ``lang`` with its params: a measure (a float) as the reader writes numbers
+    (2 000 m, 58,855), a message given as a param in the same language."""
+    # The catalogues load on first use, not at import.
+    from api.core.i18n import decimal, translate
+
+    out: dict[str, Any] = {}
+    for name, value in params.items():
+        if isinstance(value, float):
+            out[name] = decimal(value, lang, digits=6)
+        elif isinstance(value, Keyed) and not isinstance(value, str) and value.key:
+            out[name] = render(value.key, value.params, lang)
+        else:
+            out[name] = value
+    return translate(key, lang, **out)
 
 
 class DomainError(Exception):
@@ -23,6 +60,23 @@ class DomainError(Exception):
     status: int = 400
     slug: str = "bad-request"
     title: str = "Bad request"
+
+    def __init_subclass__(
+        cls,
+        *,
+        status: int | None = None,
+        slug: str | None = None,
+        title: str | None = None,
+        **kw: Any,
+    ) -> None:
+        """``class NotFound(DomainError, status=404)``: the problem type (``not-found``) and
+        title (``Not found``) are the status's reason phrase, unless named."""
+        super().__init_subclass__(**kw)
+        if status is not None:
+            phrase = HTTPStatus(status).phrase
+            cls.status = status
+            cls.slug = slug or phrase.lower().replace(" ", "-")
+            cls.title = title or phrase.capitalize()
 
     def __init__(
         self,
@@ -51,21 +105,20 @@ class DomainError(Exception):
         """The message alone (without the field), in ``lang``."""
         if self.key is None:
             return self.detail
-        # The catalogues load on first use, not at import.
-        from api.core.i18n import decimal, translate
-
-        # A measure (a float) is written as the reader writes numbers: 2 000 m, 1,5 km.
-        params = {
-            name: decimal(value, lang, digits=6) if isinstance(value, float) else value
-            for name, value in self.params.items()
-        }
-        return translate(self.key, lang, **params)
+        return render(self.key, self.params, lang)
 
     def detail_in(self, lang: str) -> str:
         message = self.message_in(lang)
         if self.loc is None or self.key is None:
             return message
         return f"{'.'.join(str(p) for p in self.loc)}: {message}"
+
+    def extra_in(self, lang: str) -> dict[str, Any]:
+        """The problem's extension members; one given as a function of the language (a
+        report of what was refused, in words) is called with the reader's."""
+        return {
+            name: value(lang) if callable(value) else value for name, value in self.extra.items()
+        }
 
     def errors_in(self, lang: str) -> list[dict[str, Any]] | None:
         if self._errors is None:
@@ -76,47 +129,45 @@ class DomainError(Exception):
         for entry in self._errors:
             entry = dict(entry)
             if "key" in entry:
-                from api.core.i18n import translate
-
-                entry["msg"] = translate(entry.pop("key"), lang, **entry.pop("params", {}))
+                entry["msg"] = render(entry.pop("key"), entry.pop("params", {}), lang)
             out.append(entry)
         return out
 
 
-class Unauthorized(DomainError):
-    status, slug, title = 401, "unauthorized", "Unauthorized"
+class Unauthorized(DomainError, status=401):
+    """No credentials, or ones that are not (or no longer) valid; asks for a bearer token."""
 
     def __init__(self, detail: str | None = None, **kw: Any) -> None:
         kw.setdefault("headers", {"WWW-Authenticate": "Bearer"})
         super().__init__(detail, **kw)
 
 
-class Forbidden(DomainError):
-    status, slug, title = 403, "forbidden", "Forbidden"
+class Forbidden(DomainError, status=403):
+    """The caller is known, and may not do this."""
 
 
-class NotFound(DomainError):
-    status, slug, title = 404, "not-found", "Not found"
+class NotFound(DomainError, status=404):
+    """Nothing there, or nothing this caller may know is there."""
 
 
-class Conflict(DomainError):
-    status, slug, title = 409, "conflict", "Conflict"
+class Conflict(DomainError, status=409):
+    """The request contradicts what is stored (a taken name, a photo id with other bytes)."""
 
 
-class PreconditionFailed(DomainError):
-    status, slug, title = 412, "precondition-failed", "Precondition failed"
+class PreconditionFailed(DomainError, status=412):
+    """``If-Match`` named a version that is no longer the current one."""
 
 
-class PayloadTooLarge(DomainError):
-    status, slug, title = 413, "payload-too-large", "Payload too large"
+class PayloadTooLarge(DomainError, status=413, slug="payload-too-large", title="Payload too large"):
+    """More bytes or pixels than the limit."""
 
 
-class UnsupportedMediaType(DomainError):
-    status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
+class UnsupportedMediaType(DomainError, status=415):
+    """A body of a type the route does not read."""
 
 
-class InvalidInput(DomainError):
-    status, slug, title = 422, "validation-error", "Invalid input"
+class InvalidInput(DomainError, status=422, slug="validation-error", title="Invalid input"):
+    """A field is wrong; ``at`` names it."""
 
     @classmethod
     def at(cls, loc: Sequence[str | int], key: str, /, **params: Any) -> InvalidInput:
@@ -125,18 +176,16 @@ class InvalidInput(DomainError):
         return cls(key=key, params=params, loc=loc)
 
 
-class TooManyRequests(DomainError):
-    status, slug, title = 429, "too-many-requests", "Too many requests"
+class TooManyRequests(DomainError, status=429):
+    """Over a throttle: come back later (``Retry-After`` says when, where it is known)."""
 
 
-class PreconditionRequired(DomainError):
-    status, slug, title = 428, "precondition-required", "Precondition required"
+class PreconditionRequired(DomainError, status=428):
+    """A write that must name the version it changes (``If-Match``) did not."""
 
 
-class Busy(DomainError):
+class Busy(DomainError, status=503, slug="busy", title="Busy"):
     """Others kept writing the same rows through every retry; nothing was stored."""
-
-    status, slug, title = 503, "busy", "Busy"
 
     def __init__(self, detail: str | None = None, **kw: Any) -> None:
         kw.setdefault("headers", {"Retry-After": "1"})

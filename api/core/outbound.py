@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from api.core.errors import InvalidInput
+
+if TYPE_CHECKING:
+    import httpx
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -98,3 +101,40 @@ def endpoint_base(url: str, *, allow_private: bool = False) -> str:
     except UnsafeUrl as exc:
         raise InvalidInput.at(["body", "url"], exc.key, **exc.params) from exc
     return url if url.endswith("/") else url + "/"
+
+
+class OutboundClient:
+    """The HTTP client of one job pass (webhooks, Open311), made at its first request.
+
+    Most passes have nothing to send, and most workers never send at all: they do not pay for
+    httpx (and, in a development install, the rich and Pygments its command line pulls in)
+    until a request leaves. A client handed in (the tests' mock transport) is used as it is and
+    left open; one made here is closed by ``close``.
+    """
+
+    def __init__(
+        self,
+        given: httpx.Client | None = None,
+        *,
+        timeout: float,
+        connect_timeout: float | None = None,
+        **options: Any,
+    ) -> None:
+        self._client = given
+        self._own = given is None
+        self._timeout = timeout
+        self._connect = connect_timeout if connect_timeout is not None else timeout
+        self._options = options
+
+    @property
+    def http(self) -> httpx.Client:
+        if self._client is None:
+            import httpx
+
+            timeout = httpx.Timeout(self._timeout, connect=self._connect)
+            self._client = httpx.Client(timeout=timeout, **self._options)
+        return self._client
+
+    def close(self) -> None:
+        if self._own and self._client is not None:
+            self._client.close()

@@ -135,7 +135,7 @@ def install_error_handlers(app: FastAPI) -> None:
             instance=request.url.path,
             errors=exc.errors_in(lang),
             headers=exc.headers,
-            **exc.extra,
+            **exc.extra_in(lang),
         )
 
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:

@@ -20,7 +20,6 @@ import re
 from pathlib import Path
 
 from fastapi import FastAPI
-from PIL import Image
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -111,6 +110,8 @@ def _service_worker(field_dir: Path, version: str, release: str) -> bytes:
 def favicon_ico(icon: Path) -> bytes:
     """The app icon as ``/favicon.ico`` (16, 32 and 48 px), for every page and for the
     browsers and crawlers that ask there without reading a page's ``<link rel=icon>``."""
+    from PIL import Image  # Pillow is the photo uploads'; the icon is made once, on first ask
+
     out = io.BytesIO()
     with Image.open(icon) as image:
         image.convert("RGBA").save(out, format="ICO", sizes=[(16, 16), (32, 32), (48, 48)])

@@ -32,16 +32,15 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import Message
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import httpx
 from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlmodel import col
 
 from api.core import tenancy
-from api.core.outbound import UnsafeUrl, check_url
+from api.core.outbound import OutboundClient, UnsafeUrl, check_url
 from api.jobs import periodic
 from api.jobs.host import Host
 from api.notices import deadlines, outbox
@@ -61,6 +60,9 @@ from models.notices import (
     WebhookDelivery,
 )
 
+if TYPE_CHECKING:
+    import httpx
+
 log = logging.getLogger("safewalk.notify")
 
 NOTIFY_JOB = "notify"
@@ -75,7 +77,7 @@ GIVE_UP = timedelta(days=3)
 DISABLE_AFTER = timedelta(days=3)
 KEEP_DONE = timedelta(days=30)
 RESPONSE_EXCERPT = 500
-HTTP_TIMEOUT = httpx.Timeout(5.0, connect=3.0)
+HTTP_TIMEOUT_S, HTTP_CONNECT_TIMEOUT_S = 5.0, 3.0
 
 
 @dataclass
@@ -116,7 +118,7 @@ class _Pass:
     period: timedelta
     report: NotifyReport
     deadline: float | None  # time.monotonic() after which no new batch starts
-    http: httpx.Client
+    outbound: OutboundClient
     # Why the mail server cannot be used in this pass (down, refusing us): no more batches.
     mail_down: str | None = None
 
@@ -466,9 +468,11 @@ def _post(p: _Pass, job: _Post) -> _Answer:
     headers = hooks.signed_headers(
         job.secret, hooks.message_id(job.delivery_id), job.body, utcnow()
     )
+    import httpx
+
     try:
         # Streamed, and only the start read: a receiver cannot make us hold a huge answer.
-        with p.http.stream("POST", job.url, content=job.body, headers=headers) as res:
+        with p.outbound.http.stream("POST", job.url, content=job.body, headers=headers) as res:
             head = b""
             for chunk in res.iter_bytes():
                 head += chunk
@@ -622,8 +626,10 @@ def run_once(
 ) -> NotifyReport:
     """One pass over every organization; ``budget_s`` bounds it (the loop's), None drains."""
     report = NotifyReport()
-    client = http or httpx.Client(
-        timeout=HTTP_TIMEOUT,
+    client = OutboundClient(
+        http,
+        timeout=HTTP_TIMEOUT_S,
+        connect_timeout=HTTP_CONNECT_TIMEOUT_S,
         follow_redirects=False,  # a redirect could lead past the address check
         trust_env=False,  # no proxy from the environment: the address check is ours
         headers={"User-Agent": "safewalk-webhooks"},
@@ -635,7 +641,7 @@ def run_once(
         period=period_of(settings),
         report=report,
         deadline=time.monotonic() + budget_s if budget_s is not None else None,
-        http=client,
+        outbound=client,
     )
     try:
         for org_id in _organizations(factory):
@@ -649,8 +655,7 @@ def run_once(
             _webhooks(p, org_id)
             _tidy(p, org_id)
     finally:
-        if http is None:
-            client.close()
+        client.close()
     return report
 
 

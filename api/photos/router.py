@@ -9,19 +9,24 @@ that does no database work and stops reading at the byte limit.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Query, Request, Response
+from sqlalchemy.orm import Session
 
-from api.action_items import workflow
+from api.action_items import DEFAULT_RULES, GroupingRules, workflow
 from api.action_items.deps_router import RulesDep, ValidItem
 from api.auth.deps_router import PrincipalDep
+from api.auth.principal import Principal
 from api.core.errors import PayloadTooLarge
-from api.core.media import PhotoSize
+from api.core.media import MediaStore, PhotoSize
+from api.core.signing import PhotoSigner
 from api.http.deps import MediaDep, SessionDep, SettingsDep, SignerDep
 from api.http.routing import api_router
 from api.photos import service as photo_service
-from models import Observation, Photo
+from api.settings import Settings
+from models import ActionItem, Observation, Photo
 from models.observations import PhotoRead
 
 router = api_router("photos")
@@ -68,54 +73,77 @@ async def photo_bytes(request: Request, settings: SettingsDep) -> bytes:
     return b"".join(chunks)
 
 
-# Parameter order is dependency order: the 404 for someone who may not add a photo here comes
-# before the body is read.
+@dataclass(frozen=True)
+class PhotoPut:
+    """One PUT of image bytes by client UUID, and what storing them needs: the same for an
+    observation's photo and a photo of the fix."""
+
+    photo_id: uuid.UUID
+    data: bytes
+    principal: Principal
+    session: Session
+    settings: Settings
+    store: MediaStore
+    signer: PhotoSigner
+    response: Response
+
+    def upload(
+        self, owner: Observation | ActionItem, rules: GroupingRules = DEFAULT_RULES
+    ) -> photo_service.Upload:
+        return photo_service.upload(
+            self.session, self.principal, owner, self.photo_id, self.data,
+            store=self.store, max_bytes=self.settings.photo_max_bytes,
+            max_pixels=self.settings.photo_max_pixels, rules=rules,
+        )  # fmt: skip
+
+    def answer(self, done: photo_service.Upload) -> PhotoRead:
+        """201 when stored, 200 for the same bytes again."""
+        self.response.status_code = 201 if done.created else 200
+        return photo_service.to_read(done.photo, self.signer)
+
+
+def photo_put(
+    photo_id: uuid.UUID,
+    data: Annotated[bytes, Depends(photo_bytes)],
+    principal: PrincipalDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: MediaDep,
+    signer: SignerDep,
+    response: Response,
+) -> PhotoPut:
+    return PhotoPut(photo_id, data, principal, session, settings, store, signer, response)
+
+
+# Parameter order is dependency order: the 404 for someone who may not add a photo here (the
+# target) comes before the body is read (the put).
 UploadTarget = Annotated[Observation, Depends(upload_target)]
-PhotoBytes = Annotated[bytes, Depends(photo_bytes)]
+PhotoPutDep = Annotated[PhotoPut, Depends(photo_put)]
+
+
+# Both uploads (an observation's photo and a photo of the fix) run the same checks.
+UPLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    201: {"model": PhotoRead, "description": "Stored"},
+    409: {"description": "The photo id is taken by other bytes, or by another observation or item"},
+    413: {"description": "Too many bytes or pixels"},
+    415: {"description": "Not a JPEG, PNG, WebP or HEIC image"},
+    422: {"description": "Empty, corrupt or truncated image"},
+}
 
 
 @router.put(
     "/observations/{id}/photos/{photo_id}",
     response_model=PhotoRead,
-    responses={
-        201: {"model": PhotoRead, "description": "Stored"},
-        409: {"description": "The photo id is taken by other bytes or another observation"},
-        413: {"description": "Too many bytes or pixels"},
-        415: {"description": "Not a JPEG, PNG, WebP or HEIC image"},
-        422: {"description": "Empty, corrupt or truncated image"},
-    },
+    responses=UPLOAD_RESPONSES,
     openapi_extra=IMAGE_BODY,
 )
-def put_photo(
-    photo_id: uuid.UUID,
-    obs: UploadTarget,
-    data: PhotoBytes,
-    principal: PrincipalDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    store: MediaDep,
-    response: Response,
-    signer: SignerDep,
-    rules: RulesDep,
-) -> PhotoRead:
+def put_photo(obs: UploadTarget, put: PhotoPutDep, rules: RulesDep) -> PhotoRead:
     """Add a photo by client UUID: 201 when stored, 200 for the same bytes again, 409 otherwise.
 
     Only the author of the observation and staff may add photos. All metadata is removed; a GPS
     position in the photo places an observation that has no location yet.
     """
-    done = photo_service.upload(
-        session,
-        principal,
-        obs,
-        photo_id,
-        data,
-        store=store,
-        max_bytes=settings.photo_max_bytes,
-        max_pixels=settings.photo_max_pixels,
-        rules=rules,
-    )
-    response.status_code = 201 if done.created else 200
-    return photo_service.to_read(done.photo, signer)
+    return put.answer(put.upload(obs, rules))
 
 
 def valid_photo(
@@ -184,28 +212,13 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
 @router.put(
     "/action-items/{id}/photos/{photo_id}",
     response_model=PhotoRead,
-    responses={201: {"model": PhotoRead, "description": "Stored"}},
+    responses=UPLOAD_RESPONSES,
     openapi_extra=IMAGE_BODY,
 )
-def put_fix_photo(
-    photo_id: uuid.UUID,
-    item: ValidItem,
-    data: PhotoBytes,
-    principal: PrincipalDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    store: MediaDep,
-    signer: SignerDep,
-    response: Response,
-) -> PhotoRead:
+def put_fix_photo(item: ValidItem, put: PhotoPutDep) -> PhotoRead:
     """A photo of the fix, by client UUID (201 stored, 200 the same bytes again, 409 other
     bytes); the same checks and metadata stripping as observation photos."""
     done = workflow.add_fix_photo(
-        session, principal, item, photo_id,
-        lambda: photo_service.upload(
-            session, principal, item, photo_id, data,
-            store=store, max_bytes=settings.photo_max_bytes, max_pixels=settings.photo_max_pixels,
-        ),
-    )  # fmt: skip
-    response.status_code = 201 if done.created else 200
-    return photo_service.to_read(done.photo, signer)
+        put.session, put.principal, item, put.photo_id, lambda: put.upload(item)
+    )
+    return put.answer(done)

@@ -14,9 +14,9 @@ from sqlmodel import col
 
 from api.areas.service import get_area
 from api.auth.principal import Principal
-from api.auth.security import issue_token
+from api.auth.security import TokenClaims, sign
 from api.core import spatial, tenancy
-from api.core.errors import Conflict, InvalidInput, NotFound
+from api.core.errors import Conflict, InvalidInput, Message, NotFound
 from api.core.paging import after_keyset, keyset_page
 from api.core.ratelimit import Limits
 from api.notices import outbox as notices
@@ -140,7 +140,11 @@ def update_walk(session: Session, walk: Walk, body: WalkUpdate) -> Walk:
         if target != walk.status:
             if target not in WALK_TRANSITIONS[WalkStatus(walk.status)]:
                 raise Conflict(
-                    key="error.walk_status_move", params={"status": walk.status, "target": target}
+                    key="error.walk_status_move",
+                    params={
+                        "status": Message(f"walk_status.{walk.status}"),
+                        "target": Message(f"walk_status.{target}"),
+                    },
                 )
             walk.status = target
     else:
@@ -246,20 +250,13 @@ def join(
         session.flush()
     except IntegrityError as exc:  # pragma: no cover - the walk vanished under us
         raise NotFound(key="error.no_walk_for_code") from exc
-    expires = participant_token_expiry(walk)
-    token = issue_token(
-        secret=secret,
-        settings=settings,
-        kind="participant",
-        subject=participant.id,
-        organization_id=walk.organization_id,
-        walk_id=walk.id,
-        expires_at=expires,
+    claims = TokenClaims(
+        "participant", participant.id, walk.organization_id, walk.id, participant_token_expiry(walk)
     )
     return JoinResponse(
         participant_id=participant.id,
         walk_id=walk.id,
-        access_token=token,
-        expires_at=expires,
+        access_token=sign(claims, secret=secret, settings=settings),
+        expires_at=claims.expires_at,
         walk_title=walk.title,
     )

@@ -139,7 +139,7 @@ def test_refusals_carry_allowed_moves(scene: Scene) -> None:
     assert refused.json()["allowed_moves"] == ["resolved"]
     # The messages speak the organization's language unless the client asks otherwise.
     assert refused.json()["detail"] == (
-        "rollen engineer kan ikke flytte et tiltak fra in_progress til wont_fix"
+        "rollen «Saksbehandler» kan ikke flytte et tiltak fra «Under arbeid» til «Utføres ikke»"
     )
     # An engineer of another department: nothing is allowed, and the refusal says so.
     hedge = scene.observe("vegetation", at(-300, 0))["action_item_id"]

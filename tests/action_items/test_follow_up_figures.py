@@ -4,134 +4,40 @@ and ``until``. Runs on both databases."""
 
 from __future__ import annotations
 
-import random
 import statistics
-import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from shapely.geometry import Polygon
 from sqlalchemy.orm import Session
 
 from api.core import spatial
-from models import OPEN_STATUSES, ActionEvent, ActionItem, ActionStatus, utcnow
-from tests.factories import make_area, make_category
+from models import OPEN_STATUSES, ActionItem, ActionStatus, utcnow
+from tests.factories import make_category
 from tests.factories.client import SyncClient
+from tests.factories.item_histories import History, seed_histories
 from tests.factories.world import World
 
 S = ActionStatus
 OPEN = {str(s) for s in OPEN_STATUSES}
 DONE = {"resolved", "verified"}
 GONE = {"closed_empty", "duplicate"}
-# Moves an item can make (a small model of the workflow, enough for the figures).
-NEXT: dict[str, list[str]] = {
-    "new": ["triaged", "in_progress", "resolved", "duplicate", "wont_fix"],
-    "triaged": ["planned", "in_progress", "resolved", "referred", "closed_empty"],
-    "planned": ["in_progress", "resolved"],
-    "in_progress": ["resolved", "wont_fix"],
-    "resolved": ["verified", "reopened"],
-    "reopened": ["triaged", "resolved"],
-    "verified": [],
-    "wont_fix": [],
-    "referred": [],
-    "duplicate": [],
-    "closed_empty": [],
-}
 CODES = ["lighting", "graffiti", "vegetation"]
 DEPARTMENTS = ["lighting", "parks", None]
 
 
-@dataclass
-class Seeded:
-    id: uuid.UUID
-    area_id: uuid.UUID | None
-    area_name: str | None
-    code: str
-    department: str | None
-    created_at: datetime
-    due: Any
-    status: str
-    resolved_at: datetime | None
-    moves: list[tuple[str | None, str, datetime]] = field(default_factory=list)
-
-
-def seed(session: Session, world: World, now: datetime, n: int = 80) -> list[Seeded]:
-    """``n`` items with random, valid histories over the last 400 days (seeded)."""
-    rnd = random.Random(1515)
-    org = world.org
-    square = Polygon([(5.70, 58.84), (5.72, 58.84), (5.72, 58.86), (5.70, 58.86)])
-    areas = [make_area(session, org, name, square) for name in ("Austrått", "Sentrum")]
-    cats = {code: make_category(session, org, code) for code in CODES}
-    out = []
-    for i in range(n):
-        created = now - timedelta(days=rnd.uniform(1, 400))
-        status, at, resolved_at = "new", created, None
-        moves: list[tuple[str | None, str, datetime]] = [(None, "new", created)]
-        for _ in range(rnd.randrange(5)):
-            options = NEXT[status]
-            if not options:
-                break
-            step = at + timedelta(days=rnd.uniform(0.1, 60))
-            if step >= now:
-                break
-            dst = rnd.choice(options)
-            moves.append((status, dst, step))
-            if dst == "resolved":
-                resolved_at = step
-            elif dst in ("reopened", "triaged", "new"):
-                resolved_at = None
-            status, at = dst, step
-        area = areas[i % 3] if i % 3 < 2 else None
-        code = CODES[rnd.randrange(3)]
-        item = Seeded(
-            id=uuid.uuid4(),
-            area_id=area.id if area else None,
-            area_name=area.name if area else None,
-            code=code,
-            department=DEPARTMENTS[rnd.randrange(3)],
-            created_at=created,
-            due=(created + timedelta(days=rnd.randrange(10, 120))).date() if i % 4 else None,
-            status=status,
-            resolved_at=resolved_at,
-            moves=moves,
-        )
-        session.add(
-            ActionItem(
-                id=item.id,
-                organization_id=org.id,
-                area_id=item.area_id,
-                category_id=cats[code].id,
-                title=f"item {i}",
-                location=spatial.to_db(spatial.point(5.71, 58.85)),
-                department=item.department,
-                due_date=item.due,
-                status=S(status),
-                resolved_at=resolved_at,
-                created_at=created,
-                updated_at=at,
-            )
-        )
-        session.flush()
-        for src, dst, when in moves:
-            session.add(
-                ActionEvent(
-                    organization_id=org.id,
-                    action_item_id=item.id,
-                    kind="created" if src is None else "status",
-                    from_status=src,
-                    to_status=dst,
-                    created_at=when,
-                )
-            )
-        out.append(item)
-    session.commit()
-    return out
+def seed(session: Session, world: World, now: datetime, n: int = 80) -> list[History]:
+    """``n`` items with random, valid histories over the last 400 days (seeded), in three
+    categories and three departments (one of them none)."""
+    items, _ = seed_histories(
+        session, world.org, now, n=n, days=400, seed=1515,
+        max_moves=4, due_days=(10, 120), codes=CODES, departments=DEPARTMENTS,
+    )  # fmt: skip
+    return items
 
 
 def expected(
-    items: list[Seeded],
+    items: list[History],
     group_by: str,
     since: datetime | None,
     until: datetime | None,

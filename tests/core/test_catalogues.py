@@ -175,6 +175,7 @@ def test_statuses_and_roles_follow_the_glossary(lang: Language) -> None:
         assert field[f"item_status_{code}"] == (names[lang.value],), code
     for code, names in _glossary("Staff roles").items():
         assert staff[f"role.{code}"] == (names[lang.value],), code
+        assert server[f"role.{code}"] == (names[lang.value],), code
 
 
 def _messages_script() -> ModuleType:

@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from api.core.errors import Conflict
+from api.core import errors
+from api.core.errors import Conflict, DomainError
 from tests.factories.client import SyncClient
 
 
@@ -125,3 +126,56 @@ def test_server_pools_are_sized_by_settings() -> None:
         "max_overflow": 4,
         "pool_timeout": 5.0,
     }
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "slug", "title"),
+    [
+        pytest.param(errors.Unauthorized, 401, "unauthorized", "Unauthorized", id="401"),
+        pytest.param(errors.Forbidden, 403, "forbidden", "Forbidden", id="403"),
+        pytest.param(errors.NotFound, 404, "not-found", "Not found", id="404"),
+        pytest.param(errors.Conflict, 409, "conflict", "Conflict", id="409"),
+        pytest.param(
+            errors.PreconditionFailed, 412, "precondition-failed", "Precondition failed", id="412"
+        ),
+        pytest.param(
+            errors.PayloadTooLarge, 413, "payload-too-large", "Payload too large", id="413"
+        ),
+        pytest.param(
+            errors.UnsupportedMediaType,
+            415,
+            "unsupported-media-type",
+            "Unsupported media type",
+            id="415",
+        ),
+        pytest.param(errors.InvalidInput, 422, "validation-error", "Invalid input", id="422"),
+        pytest.param(
+            errors.PreconditionRequired,
+            428,
+            "precondition-required",
+            "Precondition required",
+            id="428",
+        ),
+        pytest.param(
+            errors.TooManyRequests, 429, "too-many-requests", "Too many requests", id="429"
+        ),
+        pytest.param(errors.Busy, 503, "busy", "Busy", id="503"),
+    ],
+)
+def test_problem_types_keep_their_names(
+    kind: type[DomainError], status: int, slug: str, title: str
+) -> None:
+    # Clients match on the problem type: the names taken from the status's reason phrase are
+    # the ones the types had when each spelled its own.
+    assert (kind.status, kind.slug, kind.title) == (status, slug, title)
+
+
+def test_a_problem_type_may_name_its_own_slug_and_title() -> None:
+    class Gone(DomainError, status=410):
+        pass
+
+    class Teapot(DomainError, status=418, slug="teapot", title="Short and stout"):
+        pass
+
+    assert (Gone.status, Gone.slug, Gone.title) == (410, "gone", "Gone")
+    assert (Teapot.status, Teapot.slug, Teapot.title) == (418, "teapot", "Short and stout")

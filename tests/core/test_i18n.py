@@ -63,11 +63,14 @@ def test_problem_titles_follow_the_org_language_and_accept_language(
     url = "/api/v1/users"  # admin only: the engineer is refused
     nb_body = client.get(url, headers=world.headers("engineer")).json()
     assert (nb_body["status"], nb_body["title"]) == (403, "Ingen tilgang")
-    assert nb_body["detail"] == "rollen engineer har ikke lov til dette"
+    assert nb_body["detail"] == "rollen «Saksbehandler» har ikke lov til dette"
     en_body = client.get(
         url, headers={**world.headers("engineer"), "Accept-Language": "en-GB,en;q=0.8"}
     ).json()
-    assert (en_body["title"], en_body["detail"]) == ("Forbidden", "a engineer may not do this")
+    assert (en_body["title"], en_body["detail"]) == (
+        "Forbidden",
+        "the “Engineer” role may not do this",
+    )
     # Before the caller is known there is no organization: English unless asked otherwise.
     anon = client.get(url).json()
     assert anon["title"] == "Unauthorized"
@@ -77,12 +80,12 @@ def test_problem_titles_follow_the_org_language_and_accept_language(
 
 
 FORBIDDEN = {
-    "nb": ("Ingen tilgang", "rollen engineer har ikke lov til dette"),
-    "nn": ("Ingen tilgang", "rolla engineer har ikkje lov til dette"),
-    "sv": ("Åtkomst nekad", "rollen engineer får inte göra detta"),
-    "da": ("Ingen adgang", "rollen engineer må ikke gøre dette"),
-    "fi": ("Ei käyttöoikeutta", "rooli engineer ei saa tehdä tätä"),
-    "en": ("Forbidden", "a engineer may not do this"),
+    "nb": ("Ingen tilgang", "rollen «Saksbehandler» har ikke lov til dette"),
+    "nn": ("Ingen tilgang", "rolla «Sakshandsamar» har ikkje lov til dette"),
+    "sv": ("Åtkomst nekad", "rollen ”Handläggare” får inte göra detta"),
+    "da": ("Ingen adgang", "rollen »Sagsbehandler« må ikke gøre dette"),
+    "fi": ("Ei käyttöoikeutta", "rooli ”Käsittelijä” ei saa tehdä tätä"),
+    "en": ("Forbidden", "the “Engineer” role may not do this"),
 }
 
 

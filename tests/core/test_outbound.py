@@ -59,3 +59,29 @@ def test_every_address_of_a_name_counts(monkeypatch: pytest.MonkeyPatch) -> None
     assert asked == [("hooks.example.org", 443)]
     monkeypatch.setattr(outbound, "getaddrinfo", lambda host, port: ["93.184.216.34"])
     assert [str(a) for a in check_url("http://hooks.example.org:8080/in")] == ["93.184.216.34"]
+
+
+def test_a_pass_that_sends_nothing_makes_no_client() -> None:
+    client = outbound.OutboundClient(timeout=5.0, connect_timeout=3.0)
+    client.close()
+    assert client._client is None
+
+
+def test_the_client_is_made_at_the_first_request_and_closed_by_its_maker() -> None:
+    import httpx
+
+    client = outbound.OutboundClient(timeout=5.0, connect_timeout=3.0, trust_env=False)
+    made = client.http
+    assert client.http is made  # one client for the whole pass
+    assert (made.timeout.read, made.timeout.connect) == (5.0, 3.0)
+    assert made.trust_env is False
+    client.close()
+    assert made.is_closed
+
+    given = httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(204)))
+    lent = outbound.OutboundClient(given, timeout=1.0)
+    assert lent.http is given
+    assert lent.http.get("http://receiver.example/").status_code == 204
+    lent.close()
+    assert not given.is_closed  # the caller's client is the caller's to close
+    given.close()

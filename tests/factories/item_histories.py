@@ -1,10 +1,14 @@
 """Action items with random but valid status histories, written straight to the tables, for
-tests that compare figures over time with a brute-force count."""
+tests that compare figures over time with a brute-force count.
+
+Only the draws a caller asks for are made (a second category code, a second department), so a
+seed gives the same items whatever options other callers use."""
 
 from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -35,9 +39,13 @@ NEXT: dict[str, list[str]] = {
 class History:
     id: uuid.UUID
     area_id: uuid.UUID | None
+    area_name: str | None
+    code: str
+    department: str | None
     created_at: datetime
     due: date | None
     status: str
+    resolved_at: datetime | None
     moves: list[tuple[str | None, str, datetime]] = field(default_factory=list)
 
     def status_at(self, t: datetime) -> str | None:
@@ -55,18 +63,25 @@ def seed_histories(
     n: int = 80,
     days: float = 400,
     seed: int = 22,
+    *,
+    max_moves: int = 5,
+    due_days: tuple[int, int] = (5, 90),
+    codes: Sequence[str] = ("lighting",),
+    departments: Sequence[str | None] = ("lighting",),
 ) -> tuple[list[History], list[uuid.UUID]]:
-    """``n`` items over the last ``days`` days in two areas (and none), with their events."""
+    """``n`` items over the last ``days`` days in two areas (and none), with their events: up
+    to ``max_moves`` moves each, a due date ``due_days`` after creation for three in four, a
+    category and a department drawn from ``codes`` and ``departments``."""
     rnd = random.Random(seed)
     square = Polygon([(5.70, 58.84), (5.72, 58.84), (5.72, 58.86), (5.70, 58.86)])
     areas = [make_area(session, org, name, square) for name in ("Austrått", "Sentrum")]
-    cat = make_category(session, org, "lighting")
+    cats = {code: make_category(session, org, code) for code in codes}
     out = []
     for i in range(n):
         created = now - timedelta(days=rnd.uniform(1, days))
         status, at, resolved_at = "new", created, None
         moves: list[tuple[str | None, str, datetime]] = [(None, "new", created)]
-        for _ in range(rnd.randrange(6)):
+        for _ in range(rnd.randrange(max_moves + 1)):
             options = NEXT[status]
             if not options:
                 break
@@ -78,12 +93,20 @@ def seed_histories(
             resolved_at = step if dst == "resolved" else None if dst == "reopened" else resolved_at
             status, at = dst, step
         area = areas[i % 3] if i % 3 < 2 else None
+        code = codes[rnd.randrange(len(codes))] if len(codes) > 1 else codes[0]
+        department = (
+            departments[rnd.randrange(len(departments))] if len(departments) > 1 else departments[0]
+        )
         item = History(
             id=uuid.uuid4(),
             area_id=area.id if area else None,
+            area_name=area.name if area else None,
+            code=code,
+            department=department,
             created_at=created,
-            due=(created + timedelta(days=rnd.randrange(5, 90))).date() if i % 4 else None,
+            due=(created + timedelta(days=rnd.randrange(*due_days))).date() if i % 4 else None,
             status=status,
+            resolved_at=resolved_at,
             moves=moves,
         )
         session.add(
@@ -91,10 +114,10 @@ def seed_histories(
                 id=item.id,
                 organization_id=org.id,
                 area_id=item.area_id,
-                category_id=cat.id,
+                category_id=cats[code].id,
                 title=f"item {i}",
                 location=spatial.to_db(spatial.point(5.71, 58.85)),
-                department="lighting",
+                department=department,
                 due_date=item.due,
                 status=ActionStatus(status),
                 resolved_at=resolved_at,

@@ -12,15 +12,19 @@ from typing import Any
 from api.core.i18n.catalogues import SOURCE_LOCALE_DIR, web_messages
 from tests.factories import PASSWORD
 
-# Text nodes a reader sees, and the accessible names given as attributes. Skipped: code and
-# scripts, the language chooser (each language in its own name), hidden and aria-hidden parts.
+# Text nodes a reader sees, the accessible names given as attributes, and what a form shows
+# before anyone types: a select's chosen option and a text input's value (a raw code such as
+# `lighting` in a department field is read there). Skipped: code and scripts, inputs marked
+# with their own language (a category's label in each language), the language choosers (each
+# language in its own name), hidden and aria-hidden parts;
+# where checkVisibility is missing, an element with no offset parent counts as hidden.
 COLLECT = """() => {
   const out = [];
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
     const el = n.parentElement;
     if (!el || el.closest('code, script, style, select, [hidden], [aria-hidden=true]')) continue;
-    if (!el.checkVisibility?.() && el.tagName !== 'BODY') continue;
+    if (!el.checkVisibility?.() && !el.offsetParent && el.tagName !== 'BODY') continue;
     const text = n.textContent.trim();
     if (text) out.push(text);
   }
@@ -30,6 +34,14 @@ COLLECT = """() => {
       const v = el.getAttribute(a);
       if (v) out.push(v.trim());
     }
+  }
+  const shown = (el) => !el.closest('[hidden], [aria-hidden=true]') && el.checkVisibility();
+  for (const el of document.querySelectorAll('select')) {
+    const chosen = el.selectedOptions[0];
+    if (shown(el) && chosen && !chosen.lang && chosen.textContent.trim()) out.push(chosen.textContent.trim());
+  }
+  for (const el of document.querySelectorAll('input[type=text]:not([lang]), input:not([type]):not([lang])')) {
+    if (shown(el) && el.value.trim()) out.push(el.value.trim());
   }
   return out;
 }"""

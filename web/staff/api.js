@@ -99,6 +99,19 @@ export async function all(path, max = 5000) {
   return items;
 }
 
+// Every page of a bare JSON array whose next page is in the `Link: <url>; rel="next"` header
+// (RFC 8288), up to `max` rows.
+export async function allLinked(path, max = 5000) {
+  const rows = [];
+  let next = path;
+  while (next && rows.length < max) {
+    const res = await raw('GET', next);
+    rows.push(...await res.json());
+    next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(res.headers.get('link') || '')?.[1];
+  }
+  return rows;
+}
+
 // Every page of a GeoJSON feed (`links` rel=next), up to `max` features.
 export async function features(path, max = 50_000, signal) {
   const out = [];

@@ -12,12 +12,16 @@ export const session = {
     const [me, categories, departments] = await Promise.all([
       api.get('/api/v1/me'),
       api.get('/api/v1/categories'),
-      api.get('/api/v1/departments').catch(() => []),
+      api.allLinked('/api/v1/departments?limit=500').catch(() => []),
     ]);
     this.me = me;
     this.categories = categories.items;
     this.departments = departments;
     setOrganization(me?.organization?.slug);
+  },
+  /** The departments again, after an admin changed them. */
+  async reloadDepartments() {
+    this.departments = await api.allLinked('/api/v1/departments?limit=500');
   },
   clear() {
     this.me = null;

@@ -14,6 +14,7 @@ from fastapi import Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import AwareDatetime
 from sqlalchemy import Select
+from sqlalchemy.orm import Session
 
 from api.auth.principal import Principal
 from api.auth.readers_router import ReaderDep, caller_key
@@ -80,92 +81,96 @@ def observation_filter(
     return replace(f, walk_id=walk_id, since=since, until=until)
 
 
-def _response(
-    request: Request,
-    principal: Principal,
-    statements: list[Select[Any]],
-    extra: dict[str, Any],
-    next_cursor: str | None = None,
-) -> Response:
-    nxt = next_url(request, next_cursor)
-    links = [{"href": str(request.url), "rel": "self", "type": GEOJSON}]
-    headers = {"X-Content-Type-Options": "nosniff"}
-    if nxt:
-        links.append({"href": nxt, "rel": "next", "type": GEOJSON})
-        headers["Link"] = f'<{nxt}>; rel="next"; type="{GEOJSON}"'
-    return byte_ranges.serve(
-        request,
-        request.app.state.documents,
-        (*caller_key(principal), str(request.url)),
-        lambda: map_service.stream_collection(
-            feed_connection(request), statements, {**extra, "links": links}
-        ),
-        media_type=GEOJSON,
-        headers=headers,
-    )
+@dataclass(frozen=True)
+class MapRead:
+    """One map request: who reads, the session the layer is chosen in, and the one way every
+    layer is answered (a streamed FeatureCollection with its self and next links, kept for byte
+    ranges under the caller's key)."""
+
+    request: Request
+    principal: Principal
+    session: Session
+
+    def answer(
+        self,
+        statements: list[Select[Any]],
+        next_cursor: str | None,
+        extra: dict[str, Any] | None = None,
+    ) -> Response:
+        request = self.request
+        nxt = next_url(request, next_cursor)
+        links = [{"href": str(request.url), "rel": "self", "type": GEOJSON}]
+        headers = {"X-Content-Type-Options": "nosniff"}
+        if nxt:
+            links.append({"href": nxt, "rel": "next", "type": GEOJSON})
+            headers["Link"] = f'<{nxt}>; rel="next"; type="{GEOJSON}"'
+        members = {**(extra or {}), "links": links}
+        return byte_ranges.serve(
+            request,
+            request.app.state.documents,
+            (*caller_key(self.principal), str(request.url)),
+            lambda: map_service.stream_collection(feed_connection(request), statements, members),
+            media_type=GEOJSON,
+            headers=headers,
+        )
+
+
+def map_read(request: Request, principal: ReaderDep, session: SessionDep) -> MapRead:
+    return MapRead(request, principal, session)
+
+
+MapReadDep = Annotated[MapRead, Depends(map_read)]
 
 
 @router.get("/map/observations", response_class=Response, responses=byte_ranges.RESPONSES)
 def map_observations(
-    request: Request,
-    principal: ReaderDep,
-    session: SessionDep,
+    read: MapReadDep,
     page: Annotated[FeedPage, Depends(observations_layer)],
     f: Annotated[map_service.FeedFilter, Depends(observation_filter)],
 ) -> Response:
-    feed = map_service.observations_page(session, principal, f, limit=page.n, cursor=page.cursor)
-    return _response(request, principal, [feed.statement], {}, feed.next_cursor)
+    feed = map_service.observations_page(
+        read.session, read.principal, f, limit=page.n, cursor=page.cursor
+    )
+    return read.answer([feed.statement], feed.next_cursor)
 
 
 @router.get("/map/action-items", response_class=Response, responses=byte_ranges.RESPONSES)
 def map_action_items(
-    request: Request,
-    principal: ReaderDep,
-    session: SessionDep,
+    read: MapReadDep,
     page: WholeLayer,
     f: Annotated[map_service.FeedFilter, Depends(feed_filter)],
 ) -> Response:
-    view = sensitive.item_view(session, principal)
+    view = sensitive.item_view(read.session, read.principal)
     feed = map_service.action_items_page(
-        session, principal, f, limit=page.n, cursor=page.cursor, view=view
+        read.session, read.principal, f, limit=page.n, cursor=page.cursor, view=view
     )
-    return _response(request, principal, [feed.statement], {}, feed.next_cursor)
+    return read.answer([feed.statement], feed.next_cursor)
 
 
 @router.get("/map/areas", response_class=Response, responses=byte_ranges.RESPONSES)
-def map_areas(
-    request: Request, principal: ReaderDep, session: SessionDep, page: WholeLayer
-) -> Response:
-    feed = map_service.areas_page(session, principal, limit=page.n, cursor=page.cursor)
-    return _response(request, principal, [feed.statement], {}, feed.next_cursor)
+def map_areas(read: MapReadDep, page: WholeLayer) -> Response:
+    feed = map_service.areas_page(read.session, read.principal, limit=page.n, cursor=page.cursor)
+    return read.answer([feed.statement], feed.next_cursor)
 
 
 @router.get("/map/assets", response_class=Response, responses=byte_ranges.RESPONSES)
 def map_assets(
-    request: Request,
-    principal: ReaderDep,
-    session: SessionDep,
-    layer: WholeLayer,
-    kind: str | None = None,
-    bbox: BBox = None,
+    read: MapReadDep, layer: WholeLayer, kind: str | None = None, bbox: BBox = None
 ) -> Response:
     """Street lights and other assets still in place; participants get their walk's area."""
+    box = parse_bbox(bbox)
     page = map_service.assets_page(
-        session, principal, kind=kind, bbox=parse_bbox(bbox), limit=layer.n, cursor=layer.cursor
+        read.session, read.principal, kind=kind, bbox=box, limit=layer.n, cursor=layer.cursor
     )
-    return _response(request, principal, [page.statement], {}, page.next_cursor)
+    return read.answer([page.statement], page.next_cursor)
 
 
 @router.get("/map/walks/{id}", response_class=Response, responses=byte_ranges.RESPONSES)
-def map_walk(
-    request: Request,
-    walk: ReaderWalk,
-    principal: ReaderDep,
-    session: SessionDep,
-    layer: WholeLayer,
-) -> Response:
+def map_walk(walk: ReaderWalk, read: MapReadDep, layer: WholeLayer) -> Response:
     """The walk's area, route and observations, in that order (``limit`` counts them all)."""
-    page = map_service.walk_page(session, walk, principal, limit=layer.n, cursor=layer.cursor)
+    page = map_service.walk_page(
+        read.session, walk, read.principal, limit=layer.n, cursor=layer.cursor
+    )
     extra = {
         "walk": {
             "id": str(walk.id),
@@ -175,7 +180,7 @@ def map_walk(
             "follow_up_of_id": str(walk.follow_up_of_id) if walk.follow_up_of_id else None,
             # How far from the area or route a point may be: the field app checks a position
             # against the features above before it queues an observation the server would refuse.
-            "max_distance_m": request.app.state.settings.walk_max_distance_m,
+            "max_distance_m": read.request.app.state.settings.walk_max_distance_m,
         }
     }
-    return _response(request, principal, page.statements, extra, page.next_cursor)
+    return read.answer(page.statements, page.next_cursor, extra)

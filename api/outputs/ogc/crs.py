@@ -2,7 +2,8 @@
 
 Storage is always WGS84 lon/lat (SRID 4326). Output in another CRS is reprojected by the
 database (``ST_Transform`` on both PostGIS and SpatiaLite); bounding boxes and filter
-geometries sent in another CRS are brought back to WGS84 here with pyproj.
+geometries sent in another CRS are brought back to WGS84 here with pyproj, imported by the
+first request that names a CRS.
 """
 
 from __future__ import annotations
@@ -10,14 +11,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pyproj import CRS, Transformer
 from shapely import transform as shapely_transform
 from shapely.geometry.base import BaseGeometry
 
 from api.core.errors import DomainError
+
+if TYPE_CHECKING:
+    from pyproj import Transformer
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG_URI = "http://www.opengis.net/def/crs/EPSG/0/{code}"
@@ -57,11 +60,15 @@ class OutputCrs:
 
 
 def _first_axis_is_north(code: int) -> bool:
+    from pyproj import CRS
+
     return CRS.from_epsg(code).axis_info[0].direction.lower() in ("north", "south")
 
 
 @lru_cache(maxsize=1)
 def supported() -> dict[str, OutputCrs]:
+    from pyproj import CRS
+
     out = {CRS84: OutputCrs(CRS84, 4326, False, 6)}
     for code in EPSG_CODES:
         geographic = CRS.from_epsg(code).is_geographic
@@ -95,6 +102,8 @@ def parse(value: str | None, param: str) -> OutputCrs:
 
 @lru_cache(maxsize=16)
 def _to_wgs84(srid: int) -> Transformer:
+    from pyproj import CRS, Transformer
+
     return Transformer.from_crs(CRS.from_epsg(srid), CRS.from_epsg(4326), always_xy=True)
 
 

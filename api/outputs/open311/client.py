@@ -20,9 +20,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlmodel import col
@@ -31,7 +30,7 @@ from api.action_items.grouping import record_event, set_status
 from api.core import spatial, tenancy
 from api.core.db import save_row
 from api.core.errors import Conflict, NotFound
-from api.core.outbound import UnsafeUrl, check_url, endpoint_base
+from api.core.outbound import OutboundClient, UnsafeUrl, check_url, endpoint_base
 from api.core.paging import seek
 from api.outputs.open311.formats import w3c
 from models import (
@@ -50,6 +49,9 @@ from models import (
 )
 from models.exchange import DispatchRead, Open311EndpointIn, dispatch_read
 from models.observations import NEUTRAL_SEVERITY
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("safewalk.open311")
 
@@ -239,6 +241,8 @@ def _first(body: Any) -> dict[str, Any]:
 
 
 def _describe(exc: Exception) -> str:
+    import httpx
+
     if isinstance(exc, httpx.HTTPStatusError):
         return f"HTTP {exc.response.status_code}: {exc.response.text[:300]}"
     return f"{type(exc).__name__}: {exc}"[:500]
@@ -267,15 +271,21 @@ class _Pass:
     the pass's time, its report, and whether private addresses may be reached."""
 
     factory: sessionmaker[Session]
-    http: httpx.Client
+    outbound: OutboundClient
     now: datetime
     report: SyncReport
     allow_private: bool
+
+    @property
+    def http(self) -> httpx.Client:
+        return self.outbound.http
 
 
 def _deliver(run: _Pass, ep_id: uuid.UUID, org_id: uuid.UUID, *, route: bool = False) -> None:
     """POST the due rows to the organization's case system, or (``route``) the rows referred
     to an asset owner to that owner's endpoint."""
+    import httpx  # loaded by the pass's client already; named here for the errors it raises
+
     factory, http, now, report = run.factory, run.http, run.now, run.report
     allow_private = run.allow_private
     with tenancy.unit(factory, org_id) as s:
@@ -358,6 +368,8 @@ def _deliver(run: _Pass, ep_id: uuid.UUID, org_id: uuid.UUID, *, route: bool = F
 
 
 def _resolve_tokens(run: _Pass, ep_id: uuid.UUID, org_id: uuid.UUID) -> None:
+    import httpx
+
     factory, http, report, allow_private = run.factory, run.http, run.report, run.allow_private
     with tenancy.unit(factory, org_id) as s:
         ep = s.get(Open311Endpoint, ep_id)
@@ -431,6 +443,8 @@ def apply_update(session: Session, org_id: uuid.UUID, update: dict[str, Any]) ->
 
 
 def _read_updates(run: _Pass, ep_id: uuid.UUID, org_id: uuid.UUID) -> None:
+    import httpx
+
     factory, http, now, report = run.factory, run.http, run.now, run.report
     allow_private = run.allow_private
     with tenancy.unit(factory, org_id) as s:
@@ -485,8 +499,7 @@ def sync(
     addresses."""
     now = now or utcnow()
     report = SyncReport()
-    own = http is None
-    client = http or httpx.Client(timeout=TIMEOUT_S, headers={"User-Agent": "safewalk-open311"})
+    client = OutboundClient(http, timeout=TIMEOUT_S, headers={"User-Agent": "safewalk-open311"})
     run = _Pass(factory, client, now, report, allow_private)
     try:
         with tenancy.unit(factory, organization_id) as s:
@@ -523,6 +536,5 @@ def sync(
         for route_id, org_id in routes:
             _deliver(run, route_id, org_id, route=True)
     finally:
-        if own:
-            client.close()
+        client.close()
     return report

@@ -17,7 +17,7 @@ from api.action_items.deps_router import RulesDep
 from api.http.deps import SessionDep
 from api.http.export_links import media_url_builder
 from api.outputs.open311 import formats, server
-from models import utcnow
+from models import Organization, utcnow
 
 PREFIX = "/open311/v2"
 STARTED = utcnow()
@@ -87,6 +87,30 @@ def _caller(fmt: str, session: SessionDep, address: Address) -> server.Caller:
     return caller
 
 
+def _query_caller(fmt: str, session: SessionDep, address: QueryAddress) -> server.Caller:
+    return _caller(fmt, session, address)
+
+
+QueryCaller = Annotated[server.Caller, Depends(_query_caller)]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A GET of service requests: the organization read, whether the reader sees everything
+    (a key) or the published view, and how photo links are written for it."""
+
+    org: Organization
+    full: bool
+    media_url: server.MediaUrl
+
+
+def _reading(request: Request, caller: QueryCaller) -> Reading:
+    return Reading(caller.org, server.reader(caller), media_url_builder(request, caller.org))
+
+
+ReadingDep = Annotated[Reading, Depends(_reading)]
+
+
 def _params(**values: str | None) -> dict[str, str]:
     return {k: v for k, v in values.items() if v is not None}
 
@@ -101,23 +125,21 @@ def discovery(fmt: str, request: Request, session: SessionDep, address: QueryAdd
 
 
 @router.get("/services.{fmt}", summary="Services: the actionable categories")
-def services(fmt: str, session: SessionDep, address: QueryAddress) -> Response:
-    caller = _caller(fmt, session, address)
+def services(fmt: str, session: SessionDep, caller: QueryCaller) -> Response:
     return _answer(fmt, "services", "service", server.services(session, caller.org))
 
 
 @router.get("/services/{code}.{fmt}", summary="A service definition")
-def service_definition(code: str, fmt: str, session: SessionDep, address: QueryAddress) -> Response:
-    org = _caller(fmt, session, address).org
-    return _answer(fmt, "service_definition", None, server.service_definition(session, org, code))
+def service_definition(code: str, fmt: str, session: SessionDep, caller: QueryCaller) -> Response:
+    definition = server.service_definition(session, caller.org, code)
+    return _answer(fmt, "service_definition", None, definition)
 
 
 @router.get("/requests.{fmt}", summary="Service requests: the action items")
 def list_requests(
     fmt: str,
-    request: Request,
     session: SessionDep,
-    address: QueryAddress,
+    reading: ReadingDep,
     service_request_id: Annotated[str | None, Query(description="comma-separated ids")] = None,
     service_code: str | None = None,
     status: Annotated[str | None, Query(description="open or closed")] = None,
@@ -128,15 +150,8 @@ def list_requests(
         service_request_id=service_request_id, service_code=service_code, status=status,
         start_date=start_date, end_date=end_date,
     )  # fmt: skip
-    caller = _caller(fmt, session, address)
-    full = server.reader(caller)
-    records = server.list_requests(
-        session,
-        caller.org,
-        server.parse_filter(params),
-        media_url_builder(request, caller.org),
-        full=full,
-    )
+    f = server.parse_filter(params)
+    records = server.list_requests(session, reading.org, f, reading.media_url, full=reading.full)
     return _answer(fmt, "service_requests", "request", records)
 
 
@@ -152,20 +167,13 @@ def post_request(
 
 
 @router.get("/requests/{id}.{fmt}", summary="One service request")
-def get_request(
-    id: str, fmt: str, request: Request, session: SessionDep, address: QueryAddress
-) -> Response:
-    caller = _caller(fmt, session, address)
-    full = server.reader(caller)
-    records = server.get_request(
-        session, caller.org, id, media_url_builder(request, caller.org), full=full
-    )
+def get_request(id: str, fmt: str, session: SessionDep, reading: ReadingDep) -> Response:
+    records = server.get_request(session, reading.org, id, reading.media_url, full=reading.full)
     return _answer(fmt, "service_requests", "request", records)
 
 
 @router.get("/tokens/{token}.{fmt}", summary="The request id behind a token")
-def token(token: str, fmt: str, session: SessionDep, address: QueryAddress) -> Response:
-    caller = _caller(fmt, session, address)
+def token(token: str, fmt: str, session: SessionDep, caller: QueryCaller) -> Response:
     server.required_key(caller)
     records = server.token_records(session, caller.org, token)
     return _answer(fmt, "service_requests", "request", records)
@@ -175,11 +183,10 @@ def token(token: str, fmt: str, session: SessionDep, address: QueryAddress) -> R
 def request_updates(
     fmt: str,
     session: SessionDep,
-    address: QueryAddress,
+    caller: QueryCaller,
     start_date: W3CDate = None,
     end_date: W3CDate = None,
 ) -> Response:
-    caller = _caller(fmt, session, address)
     server.required_key(caller)
     records = server.updates(session, caller.org, _params(start_date=start_date, end_date=end_date))
     return _answer(fmt, "service_requests_updates", "request_update", records)

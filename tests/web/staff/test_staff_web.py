@@ -361,7 +361,7 @@ def test_coordinator_back_office(page: Any, site: Site, artifacts: Path, backend
     page.get_by_text(re.compile(r"Feature 2: ")).wait_for()
     page.get_by_label("Skip features that cannot be used").check()
     page.get_by_role("button", name="Import").click()
-    page.get_by_role("status").filter(has_text="1 areas created, 0 updated.").wait_for()
+    page.get_by_role("status").filter(has_text="1 area created, 0 updated.").wait_for()
     page.get_by_role("table", name="Areas").get_by_role("row", name=re.compile("Lura")).wait_for()
     _no_serious_axe(page)
 
@@ -419,6 +419,7 @@ def test_admin_users_categories_and_settings(
     email = f"new.engineer.{backend}@sandnes.example"
     page.get_by_role("textbox", name="Email").fill(email)
     page.get_by_label("Role", exact=True).select_option("engineer")
+    # Departments are chosen by their label, never typed as a code.
     page.get_by_role("combobox", name="Department", exact=True).select_option(label="Parks")
     page.get_by_label("Initial password").fill("a long enough password")
     page.get_by_role("button", name="Create user").click()
@@ -434,9 +435,27 @@ def test_admin_users_categories_and_settings(
     assert users[email]["department"] == "parks"
 
     page.get_by_role("link", name="Categories").click()
-    page.get_by_role("textbox", name="English label of graffiti").fill("Graffiti or tagging")
-    page.get_by_role("button", name="Save graffiti").click()
+    page.get_by_role("button", name="Save graffiti").wait_for()
+    # A new category has no default department until one is chosen.
+    assert page.get_by_role("combobox", name="Department", exact=True).input_value() == ""
+    # A new department, named in the reader's language, is at once a choice for a category.
+    page.get_by_role("textbox", name="Code").nth(1).fill(f"graffiti_team_{backend}")
+    page.get_by_role("textbox", name="Label (English)").nth(1).fill(f"Graffiti team {backend}")
+    page.get_by_role("button", name="Add department").click()
     page.get_by_role("status").filter(has_text="Saved.").wait_for()
+    department = page.get_by_role("combobox", name="Default department of graffiti")
+    department.select_option(label=f"Graffiti team {backend}")
+    page.get_by_role("textbox", name="English label of graffiti").fill("Graffiti or tagging")
+    page.get_by_role("textbox", name="Suomi label of graffiti").fill("")
+    card = page.get_by_role("listitem").filter(has=page.get_by_role("button", name="Save graffiti"))
+    card.get_by_text("All languages").wait_for()
+    page.get_by_role("button", name="Save graffiti").click()
+    # The card says how its save went, which language the category now lacks, and marks it.
+    card.get_by_role("status").filter(has_text="Saved.").wait_for()
+    card.get_by_text("Missing: Suomi").wait_for()
+    assert "lacking" in (
+        page.get_by_role("textbox", name="Suomi label of graffiti").get_attribute("class") or ""
+    )
     page.screenshot(path=str(artifacts / f"staff-admin-categories-{backend}.png"), full_page=True)
     _no_serious_axe(page)
 
@@ -455,4 +474,6 @@ def test_admin_users_categories_and_settings(
         )
     assert (org["moderation_mode"], org["require_resolution_note"]) == ("pre", True)
     assert cats["graffiti"]["label_en"] == "Graffiti or tagging"
+    assert cats["graffiti"]["default_department"] == f"graffiti_team_{backend}"
+    assert cats["graffiti"]["missing_labels"] == ["fi"]
     assert page.console_errors == []

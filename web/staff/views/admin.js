@@ -1,18 +1,18 @@
 // Administration: staff accounts, the category taxonomy, organization settings.
 import * as api from '../api.js';
 import { announcer, field, h, listTable, option, setTitle, settingsView } from '../dom.js';
-import { LANGUAGES, NAMES, t } from '../i18n.js';
+import { lang, LANGUAGES, NAMES, t } from '../i18n.js';
 import { session } from '../session.js';
 
 const ROLES = ['admin', 'coordinator', 'engineer', 'planner'];
 
-// A staff member's department, chosen from the organization's list by label: a typed code
-// would route their items to a department nobody owns. A code the list lacks (set before the
-// list existed) stays selectable as it is, so saving the row does not drop it.
-function departmentSelect(current, attrs = {}) {
+/** A department chosen from the organization's departments, by their label in the reader's
+ * language (GET /departments): a typed code would route items to a department nobody owns. */
+function departmentSelect(current, noneLabel, attrs = {}) {
   const choices = session.departmentChoices();
-  const select = h('select', attrs, option('', t('users.no_department')),
+  const select = h('select', attrs, option('', noneLabel, !current),
     choices.map((d) => option(d.code, d.label, d.code === current)));
+  // A code the list lacks (it cannot, while categories and staff count as departments) stays.
   if (current && !choices.some((d) => d.code === current)) select.append(option(current, current, true));
   return select;
 }
@@ -27,7 +27,7 @@ export async function usersView(main) {
     row: (u) => {
       const name = u.display_name || u.email;
       const role = h('select', { 'aria-label': t('users.role_of', { name }) }, ROLES.map((r) => option(r, t(`role.${r}`), r === u.role)));
-      const dept = departmentSelect(u.department, { 'aria-label': t('users.department_of', { name }) });
+      const dept = departmentSelect(u.department, t('users.no_department'), { 'aria-label': t('users.department_of', { name }) });
       const save = async (extra = {}) => {
         try {
           await api.patch(`/api/v1/users/${u.id}`, { role: role.value, department: dept.value || null, ...extra });
@@ -49,7 +49,7 @@ export async function usersView(main) {
   const email = h('input', { type: 'email', required: true, autocomplete: 'off' });
   const display = h('input', { type: 'text' });
   const role = h('select', {}, ROLES.map((r) => option(r, t(`role.${r}`), r === 'engineer')));
-  const dept = departmentSelect('', { name: 'department' });
+  const dept = departmentSelect(null, t('users.no_department'));
   const password = h('input', { type: 'password', required: true, minLength: 8, autocomplete: 'new-password' });
   const form = h('form', { class: 'filters inline', 'aria-label': t('users.new'), onsubmit: async (e) => {
     e.preventDefault();
@@ -70,13 +70,22 @@ export async function usersView(main) {
 
 const CAT_FLAGS = ['actionable', 'published', 'sensitive'];
 
-// One label per language; the list says which languages a category still lacks (the field
-// app shows the English label meanwhile).
+// One label per language, each input as wide as a label needs; an empty one is marked, and
+// the card says which languages a category still lacks (the field app shows the English
+// label meanwhile).
 function labelInputs(c, required = false) {
-  return Object.fromEntries(LANGUAGES.map((l) => [l, h('input', {
-    type: 'text', lang: l, value: c?.labels?.[l] || '', required: required && l === 'en',
-    'aria-label': c ? t('categories.label_of', { language: NAMES[l], code: c.code }) : t('categories.label', { language: NAMES[l] }),
-  })]));
+  return Object.fromEntries(LANGUAGES.map((l) => {
+    const input = h('input', {
+      type: 'text', lang: l, value: c?.labels?.[l] || '', required: required && l === 'en', maxLength: 120,
+      class: c && !c.labels?.[l] ? 'lacking' : null,
+      'aria-label': c ? t('categories.label_of', { language: NAMES[l], code: c.code }) : t('categories.label', { language: NAMES[l] }),
+    });
+    return [l, input];
+  }));
+}
+
+function labelGrid(inputs) {
+  return h('div', { class: 'label-grid' }, LANGUAGES.map((l) => field(NAMES[l], inputs[l])));
 }
 
 function labelsOf(inputs) {
@@ -88,50 +97,94 @@ function missingNote(c) {
   return h('p', { class: missing.length ? 'hint missing' : 'hint', text: missing.length ? t('categories.missing', { languages: missing.join(', ') }) : t('categories.complete') });
 }
 
+// A category's card says on itself how its save went, and stays as it is (focus too): only
+// its marks of missing labels and its heading follow what the service stored.
+function categoryCard(c) {
+  const labels = labelInputs(c);
+  const dist = h('input', { type: 'number', min: 15, max: 40, step: 1, value: c.group_distance_m, 'aria-label': t('categories.distance_of', { code: c.code }) });
+  const dept = departmentSelect(c.default_department, t('categories.no_department'), { 'aria-label': t('categories.department_of', { code: c.code }) });
+  const flags = Object.fromEntries(CAT_FLAGS.filter((f) => f in c).map((f) => [f, h('input', { type: 'checkbox', checked: !!c[f], 'aria-label': t(`categories.${f}_of`, { code: c.code }) })]));
+  const title = h('span', { text: c.labels?.[lang()] || c.labels?.en || c.label_en });
+  let note = missingNote(c);
+  const said = announcer();
+  const save = async () => {
+    const body = { labels: labelsOf(labels), group_distance_m: Number(dist.value), default_department: dept.value || null };
+    for (const [f, box] of Object.entries(flags)) body[f] = box.checked;
+    try {
+      const stored = await api.patch(`/api/v1/categories/${c.code}`, body);
+      session.categories = session.categories.map((x) => (x.code === stored.code ? stored : x));
+      for (const l of LANGUAGES) labels[l].classList.toggle('lacking', !stored.labels?.[l]);
+      title.textContent = stored.labels?.[lang()] || stored.labels?.en || stored.label_en;
+      const fresh = missingNote(stored);
+      note.replaceWith(fresh);
+      note = fresh;
+      said.textContent = t('saved');
+    } catch (err) { said.textContent = err.text ?? err.message; }
+  };
+  return h('li', { class: 'card category' },
+    h('h3', {}, title, ' ', h('code', { text: c.code })),
+    h('fieldset', {}, h('legend', { text: t('categories.labels') }), labelGrid(labels), note),
+    h('div', { class: 'category-settings' },
+      field(t('categories.distance'), dist), field(t('filter.department'), dept),
+      CAT_FLAGS.filter((f) => flags[f]).map((f) => h('label', { class: 'check' }, flags[f], t(`categories.${f}`))),
+      h('button', { type: 'button', class: 'secondary', text: t('save'), 'aria-label': t('categories.save_for', { code: c.code }), onclick: save })),
+    said);
+}
+
 export async function categoriesView(main) {
   setTitle(t('categories.title'));
   const announce = announcer();
-  const categories = listTable({
-    caption: t('categories.table'),
-    columns: ['categories.code', 'categories.labels', 'categories.distance', 'filter.department', 'categories.actionable', 'categories.published', 'categories.sensitive', 'walks.col.actions'].map((k) => t(k)),
-    load: async () => {
-      session.categories = (await api.get('/api/v1/categories')).items;
-      return session.categories;
-    },
-    row: (c) => {
-      const labels = labelInputs(c);
-      const dist = h('input', { type: 'number', min: 15, max: 40, step: 1, value: c.group_distance_m, 'aria-label': t('categories.distance_of', { code: c.code }) });
-      const dept = h('input', { type: 'text', value: c.default_department || '', 'aria-label': t('categories.department_of', { code: c.code }) });
-      const flags = Object.fromEntries(CAT_FLAGS.filter((f) => f in c).map((f) => [f, h('input', { type: 'checkbox', checked: !!c[f], 'aria-label': t(`categories.${f}_of`, { code: c.code }) })]));
-      return h('tr', {},
-        h('th', { scope: 'row' }, h('code', { text: c.code })),
-        h('td', { class: 'labels' }, LANGUAGES.map((l) => h('label', { class: 'label-lang' }, h('span', { lang: l, text: NAMES[l] }), labels[l])), missingNote(c)),
-        h('td', {}, dist), h('td', {}, dept),
-        CAT_FLAGS.map((f) => h('td', {}, flags[f] || '–')),
-        h('td', {}, h('button', { type: 'button', class: 'secondary', text: t('save'), 'aria-label': t('categories.save_for', { code: c.code }), onclick: async () => {
-          const body = { labels: labelsOf(labels), group_distance_m: Number(dist.value), default_department: dept.value.trim() || null };
-          for (const [f, box] of Object.entries(flags)) body[f] = box.checked;
-          try { await api.patch(`/api/v1/categories/${c.code}`, body); announce.textContent = t('saved'); await refresh(); } catch (err) { announce.textContent = err.text ?? err.message; }
-        } })));
-    },
-  });
-  const refresh = categories.refresh;
-  const code = h('input', { type: 'text', required: true, pattern: '[a-z][a-z0-9_]*' });
+  const list = h('ul', { class: 'category-list', 'aria-labelledby': 'cat-list-h' });
+  async function refresh() {
+    session.categories = (await api.get('/api/v1/categories')).items;
+    list.replaceChildren(...session.categories.map((c) => categoryCard(c)));
+    // The new category's choice too, keeping what was chosen (a moved option loses it).
+    const chosen = dept.value;
+    dept.replaceChildren(...departmentSelect(chosen, t('categories.no_department')).options);
+    dept.value = chosen;
+  }
+  const code = h('input', { type: 'text', required: true, pattern: '[a-z][a-z0-9_]*', maxLength: 64 });
   const labels = labelInputs(null, true);
   const dist = h('input', { type: 'number', min: 15, max: 40, value: 30 });
-  const dept = h('input', { type: 'text' });
+  const dept = departmentSelect(null, t('categories.no_department'));
   const actionable = h('input', { type: 'checkbox', checked: true });
   const sensitive = h('input', { type: 'checkbox' });
-  const form = h('form', { class: 'filters inline', 'aria-label': t('categories.new'), onsubmit: async (e) => {
+  const form = h('form', { class: 'card category-form', 'aria-labelledby': 'cat-new-h', onsubmit: async (e) => {
     e.preventDefault();
     const body = { code: code.value.trim(), labels: labelsOf(labels), group_distance_m: Number(dist.value), actionable: actionable.checked, sensitive: sensitive.checked };
-    if (dept.value.trim()) body.default_department = dept.value.trim();
+    if (dept.value) body.default_department = dept.value;
     try { await api.post('/api/v1/categories', body); form.reset(); announce.textContent = t('saved'); await refresh(); } catch (err) { announce.textContent = err.text ?? err.message; }
-  } }, field(t('categories.code'), code), LANGUAGES.map((l) => field(t('categories.label', { language: NAMES[l] }), labels[l])),
-  field(t('categories.distance'), dist), field(t('filter.department'), dept),
-  h('label', { class: 'check' }, actionable, t('categories.actionable')), h('label', { class: 'check' }, sensitive, t('categories.sensitive')),
-  h('button', { type: 'submit', text: t('categories.create') }));
-  main.append(h('h1', { text: t('categories.title') }), h('h2', { text: t('categories.new') }), form, announce, categories.element);
+  } },
+  h('h2', { id: 'cat-new-h', text: t('categories.new') }),
+  field(t('categories.code'), code),
+  h('fieldset', {}, h('legend', { text: t('categories.labels') }), labelGrid(labels)),
+  h('div', { class: 'category-settings' },
+    field(t('categories.distance'), dist), field(t('filter.department'), dept),
+    h('label', { class: 'check' }, actionable, t('categories.actionable')), h('label', { class: 'check' }, sensitive, t('categories.sensitive')),
+    h('button', { type: 'submit', text: t('categories.create') })));
+  // A department the categories may route to, named with its label in the reader's language
+  // (the other languages' labels fall back to the catalogue's, then to this one).
+  const deptCode = h('input', { type: 'text', required: true, pattern: '[a-z][a-z0-9_]*', maxLength: 64 });
+  const deptLabel = h('input', { type: 'text', required: true, maxLength: 120 });
+  const deptForm = h('form', { class: 'card category-form', 'aria-labelledby': 'dept-new-h', onsubmit: async (e) => {
+    e.preventDefault();
+    const known = session.departments.find((d) => d.code === deptCode.value.trim());
+    const labels = { ...known?.labels, [lang()]: deptLabel.value.trim() };
+    try {
+      await api.request('PUT', `/api/v1/departments/${encodeURIComponent(deptCode.value.trim())}`, { json: { labels } });
+      deptForm.reset();
+      await session.reloadDepartments();
+      announce.textContent = t('saved');
+      await refresh();
+    } catch (err) { announce.textContent = err.text ?? err.message; }
+  } },
+  h('h2', { id: 'dept-new-h', text: t('categories.department_new') }),
+  h('div', { class: 'category-settings' },
+    field(t('categories.code'), deptCode), field(t('categories.label', { language: NAMES[lang()] }), deptLabel),
+    h('button', { type: 'submit', class: 'secondary', text: t('categories.department_create') })));
+  // The categories first: editing them is the common errand, creating one the rare one.
+  main.append(h('h1', { text: t('categories.title') }),
+    h('h2', { id: 'cat-list-h', text: t('categories.list') }), list, form, deptForm, announce);
   await refresh();
 }
 

@@ -3,7 +3,7 @@
 // reader's language (features numbered from 1, as a person counts them).
 import * as api from '../api.js';
 import { announcer, field, h, listTable, option, setTitle } from '../dom.js';
-import { t } from '../i18n.js';
+import { t, tn } from '../i18n.js';
 
 const POLYGONS = ['Polygon', 'MultiPolygon'];
 
@@ -17,14 +17,17 @@ export function singleGeometry(text) {
   return obj && POLYGONS.includes(obj.type) ? obj : null;
 }
 
+// Each issue in words: what is wrong, then the service's detail in the reader's language (a
+// fault GEOS found, with where; only a fault the catalogue does not know keeps GEOS's own
+// words, and the detail then says it is a technical one).
 function issueList(title, rows) {
   if (!rows?.length) return [];
   return [h('h3', { text: title }), h('ul', {}, rows.map((r) => {
     const reason = t(`areas.reason.${r.code}`);
     return h('li', {},
       t('areas.feature', { index: r.feature ?? r.index + 1, reason }),
-      r.code === 'bad_geometry' && r.reason
-        ? h('details', { class: 'detail' }, h('summary', { text: t('areas.technical') }), h('code', { text: r.reason }))
+      ['bad_geometry', 'repaired'].includes(r.code) && r.detail
+        ? h('p', { class: 'hint detail', text: r.detail })
         : null);
   }))];
 }
@@ -125,7 +128,7 @@ export async function areasView(main) {
     try {
       const r = await api.post(`/api/v1/areas/import${api.query({ name_property: nameProp.value.trim(), kind: kind.value, skip_invalid: skip.checked ? 'true' : '' })}`, body);
       report.append(h('h2', { text: t('areas.report') }),
-        h('p', { role: 'status', class: 'notice ok', text: t('areas.result', { created: r.created, updated: r.updated }) }),
+        h('p', { role: 'status', class: 'notice ok', text: t('areas.result', { created: tn('areas.created', r.created), updated: tn('areas.updated', r.updated) }) }),
         ...issueList(t('areas.repaired'), r.repaired), ...issueList(t('areas.refused'), r.refused));
       await refresh();
     } catch (err) {
