@@ -16,7 +16,7 @@ from tests.factories import PASSWORD
 # before anyone types: a select's chosen option and a text input's value (a raw code such as
 # `lighting` in a department field is read there). Skipped: code and scripts, inputs marked
 # with their own language (a category's label in each language), the language choosers (each
-# language in its own name), hidden and aria-hidden parts;
+# language in its own name), hidden and aria-hidden parts, a closed <details> but its summary;
 # where checkVisibility is missing, an element with no offset parent counts as hidden.
 COLLECT = """() => {
   const out = [];
@@ -25,6 +25,8 @@ COLLECT = """() => {
     const el = n.parentElement;
     if (!el || el.closest('code, script, style, select, [hidden], [aria-hidden=true]')) continue;
     if (!el.checkVisibility?.() && !el.offsetParent && el.tagName !== 'BODY') continue;
+    // A closed <details> keeps its content laid out (content-visibility), unseen but for the summary.
+    if (el.closest('details:not([open])') && !el.closest('summary')) continue;
     const text = n.textContent.trim();
     if (text) out.push(text);
   }
