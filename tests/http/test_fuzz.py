@@ -64,11 +64,11 @@ def _pin_path(case: Any, ids: dict[str, str]) -> None:
             case.path_parameters[name] = ids[head]
 
 
-# The requests drawn per operation and mode (``EXAMPLES`` of them). Seeded (``derandomize``), they are
-# the same for every caller and both databases, and drawing them (schemathesis' strategies, many
-# draws filtered away) was most of a fuzz test's CPU: each test process draws them once, and
-# every caller sends the same requests with its own credentials and ids (a refused caller the
-# first of them).
+# The requests drawn per operation and mode (``EXAMPLES`` of them). Seeded (``derandomize``),
+# they are the same for every caller and both databases, and drawing them (schemathesis'
+# strategies, many draws filtered away) was most of a fuzz test's CPU: each test process draws
+# them once, and every caller sends the same requests with its own credentials and ids (a
+# refused caller the first of them).
 _DRAWN: dict[tuple[str, str], list[dict[str, Any]]] = {}
 
 
