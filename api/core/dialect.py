@@ -279,6 +279,14 @@ def days_between(session: Session, later: Any, earlier: Any) -> Any:
     return func.extract("epoch", later - earlier) / 86400.0
 
 
+def days_to_resolve_order(session: Session, later: Any, earlier: Any) -> Any:
+    """An expression in the order of `days_between`, spelled as the follow-up rollup
+    migration's median indexes are, so that a window ordered by it walks the index."""
+    if _sqlite(session):
+        return func.julianday(later) - func.julianday(earlier)
+    return func.extract("epoch", later - earlier)
+
+
 class date_text(FunctionElement[str]):  # noqa: N801 (used as a function, like func.*)
     """A DATE column as ``YYYY-MM-DD`` text. An SQL construct that picks its spelling when the
     statement is compiled, so that definitions built once for both databases (a collection's
