@@ -27,12 +27,13 @@ class FollowUpCount(SQLModel, table=True):
     organization_id: uuid.UUID = Field(
         primary_key=True, foreign_key="organization.id", ondelete="CASCADE"
     )
+    # Key order serves the reads: one grouping, one kind, a range of days.
     dim: int = Field(sa_column=Column(SmallInteger, primary_key=True))  # area, department, category
-    key: str = Field(primary_key=True, max_length=64)
     kind: str = Field(primary_key=True, max_length=1)
-    status: str = Field(primary_key=True, max_length=32)
     day: date = Field(primary_key=True)
+    status: str = Field(primary_key=True, max_length=32)
     flag: int = Field(sa_column=Column(SmallInteger, primary_key=True))
+    key: str = Field(primary_key=True, max_length=64)
     n: int = 0
 
 

@@ -43,7 +43,7 @@ from models import ActionItem, FollowUpCount, FollowUpMember
 from models.action_items import DONE, HIDDEN, OPEN, SHOWN_STATUSES
 
 DIMS = ("area", "department", "category")
-KEY = ("organization_id", "dim", "key", "kind", "status", "day", "flag")
+KEY = ("organization_id", "dim", "kind", "day", "status", "flag", "key")
 EPOCH = date(1970, 1, 1)
 AGES = (30, 90, 180)
 BATCH = 500
@@ -95,19 +95,19 @@ def contributions(s: State) -> Iterator[tuple[Any, ...]]:
     cls = _class(s.status)
     created = _day(s.created_at)
     for dim, key in enumerate((s.area, s.department, s.category)):
-        head = (s.organization_id, dim, key)
-        yield (*head, "s", s.status, EPOCH, 0)
-        yield (*head, "c", cls, created, 0)
-        yield (*head, "m", cls, _month(created), 0)
+        head = (s.organization_id, dim)
+        yield (*head, "s", EPOCH, s.status, 0, key)
+        yield (*head, "c", created, cls, 0, key)
+        yield (*head, "m", _month(created), cls, 0, key)
         if cls == "open" and s.due_date is not None:
-            yield (*head, "D", cls, EPOCH, 0)
-            yield (*head, "d", cls, s.due_date, 0)
+            yield (*head, "D", EPOCH, cls, 0, key)
+            yield (*head, "d", s.due_date, cls, 0, key)
         if s.status in _DONE and s.resolved_at is not None:
             flag = deadline_flag(s.resolved_at, s.due_date)
             resolved = _day(s.resolved_at)
-            yield (*head, "T", "done", EPOCH, flag)
-            yield (*head, "R", "done", _month(resolved), flag)
-            yield (*head, "r", "done", resolved, flag)
+            yield (*head, "T", EPOCH, "done", flag, key)
+            yield (*head, "R", _month(resolved), "done", flag, key)
+            yield (*head, "r", resolved, "done", flag, key)
 
 
 def _state(r: Any) -> State:
@@ -271,10 +271,19 @@ def read(
             f["with_deadline"] += n if flag else 0
             f["within_deadline"] += n if flag == 1 else 0
     add("not_overdue", rows("d", c.day >= now.date()))
-    # Ages: open items created at or after each boundary.
-    for age in AGES:
-        edge = now - timedelta(days=age)
-        add(f"since_{age}", rows("c", c.status == "open", c.day > _day(edge)))
+    # Ages: open items created at or after each boundary, whole days in one pass.
+    edges = {age: now - timedelta(days=age) for age in AGES}
+    for key, *ns in session.execute(
+        select(
+            c.key,
+            *(func.sum(case((c.day > _day(e), c.n), else_=0)) for e in edges.values()),
+        )
+        .where(mine, c.kind == "c", c.day > _day(edges[max(AGES)]), c.status == "open")
+        .group_by(c.key)
+    ):
+        for age, n in zip(AGES, ns, strict=True):
+            figures[key][f"since_{age}"] += int(n or 0)
+    for age, edge in edges.items():
         add(f"since_{age}", _edge_created(org_id, group_by, edge, now, OPEN))
     if since is not None:
         shown = c.status.in_(("open", "kept"))

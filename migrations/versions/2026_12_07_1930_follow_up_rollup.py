@@ -36,11 +36,11 @@ def upgrade() -> None:
         "follow_up_count",
         sa.Column("organization_id", sa.Uuid(), nullable=False),
         sa.Column("dim", sa.SmallInteger(), nullable=False),
-        sa.Column("key", sa.String(length=64), nullable=False),
         sa.Column("kind", sa.String(length=1), nullable=False),
-        sa.Column("status", sa.String(length=32), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("status", sa.String(length=32), nullable=False),
         sa.Column("flag", sa.SmallInteger(), nullable=False),
+        sa.Column("key", sa.String(length=64), nullable=False),
         sa.Column("n", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["organization_id"],
@@ -49,7 +49,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint(
-            "organization_id", "dim", "key", "kind", "status", "day", "flag",
+            "organization_id", "dim", "kind", "day", "status", "flag", "key",
             name=op.f("pk_follow_up_count"),
         ),
     )  # fmt: skip

@@ -44,7 +44,7 @@ def drift(session: Session, org_id: uuid.UUID) -> dict[str, Any]:
         fresh.update(follow_up_rollup.contributions(_state(item)))
     kept = Counter(
         {
-            (r.organization_id, r.dim, r.key, r.kind, r.status, r.day, r.flag): r.n
+            (r.organization_id, r.dim, r.kind, r.day, r.status, r.flag, r.key): r.n
             for r in session.scalars(
                 select(FollowUpCount).where(FollowUpCount.organization_id == org_id)
             )
