@@ -489,7 +489,8 @@ def _write(
     )  # fmt: skip
     # New and reopened items, and those given a due date, count differently in the follow-up
     # figures now.
-    follow_up_rollup.sync(session, [*counted, *(o.id for o in new_objs)])
+    follow_up_rollup.sync(session, counted)
+    follow_up_rollup.created(session, new_objs)
     written = {r["id"] for r in updates + reopens}
     for obj in list(session.identity_map.values()):
         if isinstance(obj, ActionItem) and obj.id in written:

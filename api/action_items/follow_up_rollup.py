@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -39,7 +39,7 @@ from sqlalchemy import Table, and_, case, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.core import dialect
-from models import ActionItem, FollowUpCount, FollowUpMember
+from models import ActionItem, ActionStatus, FollowUpCount, FollowUpMember
 from models.action_items import DONE, HIDDEN, OPEN, SHOWN_STATUSES
 
 DIMS = ("area", "department", "category")
@@ -142,6 +142,22 @@ def sync(session: Session, item_ids: Iterable[uuid.UUID | None]) -> None:
         _sync(session, ids[start : start + BATCH])
 
 
+def created(session: Session, items: Iterable[ActionItem]) -> None:
+    """Count items this transaction has just inserted: nobody else can see them yet and they
+    have no member row, so nothing needs reading or locking (two statements for a chunk)."""
+    states = {i.id: _state_of(i) for i in items}
+    if states:
+        _apply(session, {}, states)
+
+
+def _state_of(item: ActionItem) -> State:
+    return State(
+        item.organization_id, _text(item.area_id), _text(item.department),
+        _text(item.category_id), str(item.status or ActionStatus.new), item.created_at,
+        item.due_date, item.resolved_at,
+    )  # fmt: skip
+
+
 def _sync(session: Session, ids: list[uuid.UUID]) -> None:
     # Items first, then members, each in id order: whoever syncs an item holds both rows
     # until commit, and the next one reads (after the lock) what the first wrote.
@@ -164,9 +180,16 @@ def _sync(session: Session, ids: list[uuid.UUID]) -> None:
             )
         )
     }
+    _apply(session, before, {i: now.get(i) for i in ids})
+
+
+def _apply(
+    session: Session, before: Mapping[uuid.UUID, State], now: Mapping[uuid.UUID, State | None]
+) -> None:
+    """Take out what ``before`` added and add what ``now`` adds (None: the item is gone)."""
     delta: Counter[tuple[Any, ...]] = Counter()
     gone, written = [], []
-    for i in ids:
+    for i in now:
         old, new = before.get(i), now.get(i)
         if old == new:
             continue
@@ -369,4 +392,4 @@ def _edge_resolved(
     )
 
 
-__all__ = ["State", "area_deleted", "backfill", "contributions", "read", "sync"]
+__all__ = ["State", "area_deleted", "backfill", "created", "contributions", "read", "sync"]
