@@ -37,9 +37,10 @@ from typing import Any
 
 from sqlalchemy import Table, and_, case, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
+from sqlmodel import col
 
 from api.core import dialect
-from models import ActionItem, ActionStatus, FollowUpCount, FollowUpMember
+from models import ActionItem, ActionStatus, Area, FollowUpCount, FollowUpMember
 from models.action_items import DONE, HIDDEN, OPEN, SHOWN_STATUSES
 
 DIMS = ("area", "department", "category")
@@ -208,16 +209,6 @@ def _apply(
     dialect.upsert_set(session, _MEMBER, ("action_item_id",), values, written)
 
 
-def area_deleted(session: Session, area_id: uuid.UUID) -> None:
-    """After an area's deletion set its items' `area_id` to NULL: move their counts."""
-    sync(
-        session,
-        session.scalars(
-            select(_MEMBER.c.action_item_id).where(_MEMBER.c.area == str(area_id))
-        ).all(),
-    )
-
-
 def backfill(factory: sessionmaker[Session], batch: int = 20_000) -> int:
     """Count the items that have no member row yet (all of them on the first run), one
     transaction per batch in id order; safe beside live writers, which sync their own."""
@@ -245,6 +236,17 @@ def backfill(factory: sessionmaker[Session], batch: int = 20_000) -> int:
 # --- reading ---------------------------------------------------------------------------------
 
 
+def live_key(session: Session, org_id: uuid.UUID, group_by: str) -> Any:
+    """The group a stored key stands for now. A deleted area set its items' `area_id` to NULL
+    behind every service's back (ON DELETE SET NULL): their rows, still under the old area's
+    key until each item's next change, are read as no area, where the items now are."""
+    if group_by != "area":
+        return lambda key: key
+    areas = select(col(Area.id)).where(col(Area.organization_id) == org_id)
+    alive = {str(a) for a in session.scalars(areas)}
+    return lambda key: key if key in alive else ""
+
+
 def _midnight_after(t: datetime) -> datetime:
     return datetime.combine(_day(t) + timedelta(days=1), time(), tzinfo=UTC)
 
@@ -267,11 +269,15 @@ def read(
     dim = DIMS.index(group_by)
     c = _COUNT.c
     mine = and_(c.organization_id == org_id, c.dim == dim)
+    live = live_key(session, org_id, group_by)
     figures: dict[str, Counter[str]] = defaultdict(Counter)
+
+    def fig(key: str) -> Counter[str]:
+        return figures[live(key)]
 
     def add(name: str, stmt: Any) -> None:
         for key, n in session.execute(stmt):
-            figures[_text(key)][name] += int(n or 0)
+            fig(_text(key))[name] += int(n or 0)
 
     def rows(kind: str, *where: Any) -> Any:
         return select(c.key, func.sum(c.n)).where(mine, c.kind == kind, *where).group_by(c.key)
@@ -282,7 +288,7 @@ def read(
         .where(mine, c.kind.in_(("s", "D", "T")))
         .group_by(c.key, c.kind, c.status, c.flag)
     ):
-        f, n = figures[key], int(n or 0)
+        f, n = fig(key), int(n or 0)
         if kind == "s":
             f["open" if status in _OPEN else status] += n
             f["shown"] += 0 if status in _HIDDEN else n
@@ -305,7 +311,7 @@ def read(
         .group_by(c.key)
     ):
         for age, n in zip(AGES, ns, strict=True):
-            figures[key][f"since_{age}"] += int(n or 0)
+            fig(key)[f"since_{age}"] += int(n or 0)
     for age, edge in edges.items():
         add(f"since_{age}", _edge_created(org_id, group_by, edge, now, OPEN))
     if since is not None:
@@ -322,7 +328,7 @@ def read(
         for key, n, with_due, within in session.execute(
             _edge_resolved(session, org_id, group_by, since, now)
         ):
-            f = figures[_text(key)]
+            f = fig(_text(key))
             f["resolved_in_period"] += int(n or 0)
             f["with_deadline"] += int(with_due or 0)
             f["within_deadline"] += int(within or 0)
@@ -392,4 +398,4 @@ def _edge_resolved(
     )
 
 
-__all__ = ["State", "area_deleted", "backfill", "created", "contributions", "read", "sync"]
+__all__ = ["State", "backfill", "live_key", "created", "contributions", "read", "sync"]

@@ -6,7 +6,6 @@ import uuid
 
 from fastapi import Query, Request, Response
 
-from api.action_items import follow_up_rollup
 from api.areas import service as area_service
 from api.areas.deps_router import ValidArea
 from api.auth.deps_router import PrincipalDep
@@ -73,4 +72,3 @@ def delete_area(area: ValidArea, session: SessionDep) -> None:
     area_service.delete_area(session, area)
     # Its observations now lie in no area: their hotspot counts move with them.
     hotspot_rollup.area_deleted(session, area_id)
-    follow_up_rollup.area_deleted(session, area_id)

@@ -38,23 +38,21 @@ def drift(session: Session, org_id: uuid.UUID) -> dict[str, Any]:
     """What the rollup and the member rows hold that a fresh count of the items does not, and
     the reverse; empty when exact."""
     session.expire_all()
+    live = follow_up_rollup.live_key(session, org_id, "area")
     items = session.scalars(select(ActionItem).where(ActionItem.organization_id == org_id)).all()
     fresh: Counter[tuple[Any, ...]] = Counter()
     for item in items:
         fresh.update(follow_up_rollup.contributions(_state(item)))
-    kept = Counter(
-        {
-            (r.organization_id, r.dim, r.kind, r.day, r.status, r.flag, r.key): r.n
-            for r in session.scalars(
-                select(FollowUpCount).where(FollowUpCount.organization_id == org_id)
-            )
-            if r.n
-        }
-    )
+    # Rows under a deleted area's key are read as no area (`live_key`).
+    kept: Counter[tuple[Any, ...]] = Counter()
+    for r in session.scalars(select(FollowUpCount).where(FollowUpCount.organization_id == org_id)):
+        key = live(r.key) if r.dim == 0 else r.key
+        kept[(r.organization_id, r.dim, r.kind, r.day, r.status, r.flag, key)] += r.n
+    kept = +kept
     members = {
         m.action_item_id: follow_up_rollup.State(
             m.organization_id,
-            m.area,
+            live(m.area),
             m.department,
             m.category,
             m.status,
@@ -69,8 +67,10 @@ def drift(session: Session, org_id: uuid.UUID) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if kept != fresh:
         out["counts"] = {"extra": kept - fresh, "missing": fresh - kept}
-    if members != {i.id: _state(i) for i in items}:
-        out["members"] = sorted(set(members) ^ {i.id for i in items})
+    now = {i.id: _state(i) for i in items}
+    if members != now:
+        out["members"] = [(members.get(k), now.get(k)) for k in set(members) | set(now)
+                          if members.get(k) != now.get(k)]  # fmt: skip
     return out
 
 
