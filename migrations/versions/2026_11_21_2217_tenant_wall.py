@@ -17,7 +17,7 @@ enabled, not FORCEd: the owner (migrations, the CLI, ``pg_dump`` for backups) se
 and the service connects as ``safewalk_app`` or a member of it. SQLite: nothing to do.
 
 Revision ID: a9c0c0a0016b
-Revises: h07c0e11a001
+Revises: g3n0idx0001
 """
 
 from collections.abc import Sequence
@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "a9c0c0a0016b"
-down_revision: str | None = "h07c0e11a001"
+down_revision: str | None = "g3n0idx0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
