@@ -15,6 +15,7 @@ from models.categories import DEFAULT_CATEGORIES, Category
 from models.deadlines import ResponseTimeRule
 from models.departments import Department
 from models.exchange import DispatchState, IntegrationKey, Open311Dispatch, Open311Endpoint
+from models.follow_up import FollowUpCount, FollowUpMember
 from models.hotspots import (
     NO_AREA,
     HotspotByCell,
@@ -35,6 +36,8 @@ __all__ = [
     "DEFAULT_CATEGORIES",
     "DeadlineNotice",
     "Department",
+    "FollowUpCount",
+    "FollowUpMember",
     "JOINABLE",
     "OPEN_STATUSES",
     "RESOLVED_STATUSES",

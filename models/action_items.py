@@ -143,6 +143,9 @@ class ActionItem(SQLModel, table=True):
         # Covers the follow-up figures (api/action_items/figures.py): read from this narrow
         # index alone, not from the wide rows with their geometries.
         Index("ix_action_item_follow_up", *FOLLOW_UP_ITEM_COLUMNS),
+        # The partial days at the edges of a follow-up period, next to the rollup's whole days.
+        Index("ix_action_item_org_created", "organization_id", "created_at"),
+        Index("ix_action_item_org_resolved", "organization_id", "resolved_at"),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)

@@ -7,12 +7,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from geoalchemy2 import Geometry
 from pydantic import AwareDatetime, ConfigDict
 from sqlalchemy import BigInteger, CheckConstraint, Column, ColumnElement, Index, String
 from sqlmodel import Field, SQLModel, col
 
-from models.base import SRID, enum_column, geometry_column, ts_column, utcnow
+from models.base import enum_column, geometry_column, ts_column, utcnow
 from models.geojson import PointGeometry, StoredPointOrNone
 
 
@@ -88,12 +87,7 @@ class Observation(SQLModel, table=True):
     # Where the observation is shown to callers without full detail when its category is
     # sensitive: the centre of its H3 resolution-8 cell (geo.sensitive.generalise), set with
     # the location, whatever the category, so a category turned sensitive is generalised at once.
-    location_general: Any = Field(
-        default=None,
-        sa_column=Column(
-            Geometry(geometry_type="POINT", srid=SRID, spatial_index=False), nullable=True
-        ),
-    )
+    location_general: Any = Field(default=None, sa_column=geometry_column("POINT", nullable=True))
     accuracy_m: float | None = None
     # None when the reporter skipped it: "not said" is not "moderate".
     severity: int | None = None

@@ -29,7 +29,7 @@ from sqlalchemy import Table, and_, false, func, or_, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.exc import StaleDataError
 
-from api.action_items import features
+from api.action_items import features, follow_up_rollup
 from api.action_items.grouping import (
     ACTION_EVENT,
     ACTION_ITEM,
@@ -418,6 +418,7 @@ def _write(
     new_objs: list[ActionItem] = []
     updates: list[dict[str, Any]] = []
     reopens: list[dict[str, Any]] = []
+    counted: list[uuid.UUID] = []
     all_members = [stored.get(item.id, []) + item.joined for item in touched]
     shapes = _shapes(all_members)
     for k, item in enumerate(touched):
@@ -456,6 +457,8 @@ def _write(
                 )
             )  # fmt: skip
             continue
+        if due != item.due_date or item.reopened_from is not None:
+            counted.append(item.id)
         row = {"id": item.id, "version": item.version, **figures, "title": title,
                "due_date": due, "updated_at": now}  # fmt: skip
         if item.reopened_from is not None:
@@ -484,6 +487,10 @@ def _write(
             for e in events
         ],
     )  # fmt: skip
+    # New and reopened items, and those given a due date, count differently in the follow-up
+    # figures now.
+    follow_up_rollup.sync(session, counted)
+    follow_up_rollup.created(session, new_objs)
     written = {r["id"] for r in updates + reopens}
     for obj in list(session.identity_map.values()):
         if isinstance(obj, ActionItem) and obj.id in written:

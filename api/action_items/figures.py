@@ -55,7 +55,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.selectable import Subquery
 
-from api.action_items import features
+from api.action_items import features, follow_up_rollup
 from api.core import dialect
 from api.core.i18n import Language, has, translate
 from models import ActionEvent, ActionItem, ActionStatus, Area, Category, utcnow
@@ -264,31 +264,13 @@ def follow_up_stats(
         )
         .group_by(pop.c.key)
     )
-    days = cast(dialect.days_between(session, pop.c.resolution_at, created), Float)
-    ranked = (
-        select(
-            pop.c.key,
-            days.label("days"),
-            func.row_number().over(partition_by=pop.c.key, order_by=days).label("rn"),
-            func.count().over(partition_by=pop.c.key).label("cnt"),
-        )
-        .where(resolved_here)
-        .subquery("ranked")
-    )
-    # The middle row (odd count) or the two middle rows (even count), averaged: exact.
-    medians = dict(
-        session.execute(
-            select(ranked.c.key, func.avg(ranked.c.days))
-            .where(
-                or_(
-                    ranked.c.rn == (ranked.c.cnt + 1) // 2,
-                    ranked.c.rn == (ranked.c.cnt + 2) // 2,
-                )
-            )
-            .group_by(ranked.c.key)
-        ).all()
-    )
-    rows = list(session.execute(counts).mappings())
+    if live:
+        medians = _live_medians(session, org_id, key, since, as_of)
+        rows = [{"key": k, **f} for k, f in follow_up_rollup.read(
+            session, org_id, group_by, since, as_of).items()]  # fmt: skip
+    else:
+        medians = _past_medians(session, pop, resolved_here)
+        rows = [dict(r) for r in session.execute(counts).mappings()]
     labels = _labels(session, group_by, [r["key"] for r in rows], lang)
     out = []
     for row in rows:
@@ -324,6 +306,65 @@ def follow_up_stats(
         )
     out.sort(key=lambda r: (r["label"] is None, str(r["label"])))
     return as_of, out
+
+
+def _past_medians(session: Session, pop: Subquery, resolved_here: Any) -> dict[Any, Any]:
+    """The exact median per group over the history's population: a sort per group."""
+    days = cast(dialect.days_between(session, pop.c.resolution_at, pop.c.created_at), Float)
+    ranked = (
+        select(
+            pop.c.key,
+            days.label("days"),
+            func.row_number().over(partition_by=pop.c.key, order_by=days).label("rn"),
+            func.count().over(partition_by=pop.c.key).label("cnt"),
+        )
+        .where(resolved_here)
+        .subquery("ranked")
+    )
+    return _middle(session, ranked)
+
+
+def _live_medians(
+    session: Session, org_id: uuid.UUID, key: Any, since: datetime | None, as_of: datetime
+) -> dict[Any, Any]:
+    """The exact median per group of today's resolved items, walked in the order of an index
+    on (organization, group, days to resolve) of the resolved items: no sort (see the
+    follow-up rollup migration)."""
+    order = dialect.days_to_resolve_order(session, _ITEM.c.resolved_at, _ITEM.c.created_at)
+    days = cast(dialect.days_between(session, _ITEM.c.resolved_at, _ITEM.c.created_at), Float)
+    window = {"partition_by": key, "order_by": order}
+    ranked = (
+        select(
+            key.label("key"),
+            days.label("days"),
+            func.row_number().over(**window).label("rn"),
+            func.count().over(**window, rows=(None, None)).label("cnt"),
+        )
+        .where(
+            _ITEM.c.organization_id == org_id,
+            _ITEM.c.status.in_(DONE),
+            _ITEM.c.resolved_at.is_not(None),
+            _in_period(_ITEM.c.resolved_at, since, as_of),
+        )
+        .subquery("ranked")
+    )
+    return _middle(session, ranked)
+
+
+def _middle(session: Session, ranked: Subquery) -> dict[Any, Any]:
+    # The middle row (odd count) or the two middle rows (even count), averaged: exact.
+    return dict(
+        session.execute(
+            select(ranked.c.key, func.avg(ranked.c.days))
+            .where(
+                or_(
+                    ranked.c.rn == (ranked.c.cnt + 1) // 2,
+                    ranked.c.rn == (ranked.c.cnt + 2) // 2,
+                )
+            )
+            .group_by(ranked.c.key)
+        ).all()
+    )
 
 
 def _labels(

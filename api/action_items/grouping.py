@@ -21,7 +21,7 @@ from sqlalchemy import Table, func, or_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from api.action_items import features
+from api.action_items import features, follow_up_rollup
 from api.assets import service as assets
 from api.auth.principal import Principal
 from api.core import dialect, spatial, tenancy
@@ -146,6 +146,7 @@ def set_status(
     notices.status_changed(session, item, before, actor=actor, comment=comment)
     # An item that opens or closes enters or leaves the hotspot map's open items.
     hotspot_rollup.items_changed(session, [item.id])
+    follow_up_rollup.sync(session, [item.id])
 
 
 # --- aggregates ----------------------------------------------------------------------------
@@ -367,6 +368,7 @@ def assign(
     refresh(session, item)
     _set_due_date_if_missing(session, item)
     session.flush()
+    follow_up_rollup.sync(session, [item.id])
     if created:  # told once complete: its place, priority, due date and owner are known now
         refer_to_owner(session, item, obs)
         notices.item_created(session, item)
@@ -913,6 +915,9 @@ def regroup_area(session: Session, principal: Principal, area: Area) -> RegroupR
             session.expire(obj)
     if new_rows or moves or changed:  # an unchanged area writes nothing, rollups included
         hotspot_rollup.items_changed(session, [*open_items, *(r["id"] for r in new_rows)])
+        follow_up_rollup.sync(
+            session, [*open_items, *(r["id"] for r in new_rows), *(r["id"] for r in changed)]
+        )
     return RegroupResult(
         observations=len(rows),
         items_kept=len(group_item),
@@ -958,6 +963,7 @@ def merge(
     refresh(session, target)
     session.flush()
     hotspot_rollup.items_changed(session, [target.id, other.id])
+    follow_up_rollup.sync(session, [target.id, other.id])
     return target
 
 
@@ -1003,5 +1009,6 @@ def split(
     _set_due_date_if_missing(session, fresh)
     session.flush()
     hotspot_rollup.items_changed(session, [item.id, fresh.id])
+    follow_up_rollup.sync(session, [item.id, fresh.id])
     notices.item_created(session, fresh, actor=principal)
     return fresh

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import col
 
-from api.action_items import departments
+from api.action_items import departments, follow_up_rollup
 from api.action_items.grouping import get_item, record_event, set_status
 from api.auth import policy
 from api.auth.principal import Principal
@@ -233,6 +233,9 @@ def apply(
         item.updated_at = utcnow()
     notices.item_changed(session, item, changes=changes, comment=comment, actor=principal)
     _flush(session)
+    if changes.keys() & {"department", "due_date", "category_id", "area_id"}:
+        # A status move counted itself in `set_status`.
+        follow_up_rollup.sync(session, [item.id])
     return item
 
 

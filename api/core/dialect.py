@@ -48,6 +48,7 @@ from sqlalchemy import (
     insert,
     literal,
     literal_column,
+    or_,
     select,
     text,
     update,
@@ -196,14 +197,21 @@ def bbox_filter_shown(
     bbox: Box,
     shown: Any,
     search: Box,
+    general: InstrumentedAttribute[Any] | None = None,
 ) -> ColumnElement[bool]:
     """Rows whose *shown* point (an expression, such as a generalised location) lies in
-    ``bbox``: found through the index on ``geom_col`` with the wider box ``search``, which
-    holds every row whose shown point can be in ``bbox``, then tested on the shown point."""
-    return and_(
-        _index_candidates(session, table_name, geom_col, search),
-        in_box(session, shown, bbox, points=True),
-    )
+    ``bbox``, then tested on the shown point. Found through the index on ``geom_col`` with the
+    wider box ``search``, which holds every row whose shown point can be in ``bbox``; or, when
+    the shown point is either ``geom_col`` or the indexed column ``general``, through both
+    indexes with ``bbox`` itself (a few rows more, not a margin's worth)."""
+    if general is not None:
+        candidates = or_(
+            _index_candidates(session, table_name, geom_col, bbox),
+            _index_candidates(session, table_name, general, bbox),
+        )
+    else:
+        candidates = _index_candidates(session, table_name, geom_col, search)
+    return and_(candidates, in_box(session, shown, bbox, points=True))
 
 
 def intersects(
@@ -277,6 +285,14 @@ def days_between(session: Session, later: Any, earlier: Any) -> Any:
     if _sqlite(session):
         return func.julianday(later) - func.julianday(earlier)
     return func.extract("epoch", later - earlier) / 86400.0
+
+
+def days_to_resolve_order(session: Session, later: Any, earlier: Any) -> Any:
+    """An expression in the order of `days_between`, spelled as the follow-up rollup
+    migration's median indexes are, so that a window ordered by it walks the index."""
+    if _sqlite(session):
+        return func.julianday(later) - func.julianday(earlier)
+    return func.extract("epoch", later - earlier)
 
 
 class date_text(FunctionElement[str]):  # noqa: N801 (used as a function, like func.*)

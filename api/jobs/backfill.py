@@ -3,6 +3,7 @@ rows that may take long, so it never runs inside an Alembic revision."""
 
 from __future__ import annotations
 
+from api.action_items import follow_up_rollup
 from api.categories.service import fill_default_labels
 from api.core.db import create_db_engine, make_sessionmaker, session_scope
 from api.hotspots import rollup as hotspot_rollup
@@ -34,6 +35,8 @@ def backfill(url: str, *, batch: int = 20_000) -> dict[str, int]:
             done["observation.moderation_reason_code"] = fill_reason_codes(session)
         # Exact H3 cells and hotspot rollups, committed batch by batch.
         done["hotspot_rollup"] = hotspot_rollup.backfill(factory, batch=batch)
+        # The follow-up rollup, for the items that have no member row.
+        done["follow_up_rollup"] = follow_up_rollup.backfill(factory, batch=batch)
         return done
     finally:
         engine.dispose()

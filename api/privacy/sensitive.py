@@ -152,8 +152,9 @@ def bbox_condition(
     if mask is None:
         return dialect.bbox_filter(session, "observation", Observation.location, box)
     return dialect.bbox_filter_shown(
-        session, "observation", Observation.location, box, shown_location(mask), widen(box)
-    )
+        session, "observation", Observation.location, box, shown_location(mask), widen(box),
+        general=Observation.location_general,
+    )  # fmt: skip
 
 
 # --- keeping location_general --------------------------------------------------------------

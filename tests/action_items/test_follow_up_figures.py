@@ -15,6 +15,7 @@ from api.core import spatial
 from models import OPEN_STATUSES, ActionItem, ActionStatus, utcnow
 from tests.factories import make_category
 from tests.factories.client import SyncClient
+from tests.factories.follow_up import count_all
 from tests.factories.item_histories import History, seed_histories
 from tests.factories.world import World
 
@@ -206,6 +207,7 @@ def test_an_even_count_takes_the_mean_of_the_two_middle_values(
                 created_at=created,
             )
         )
+    count_all(session)
     session.commit()
     groups = client.get(
         "/api/v1/stats/follow-up?group_by=department", headers=world.headers("planner")
@@ -281,6 +283,7 @@ def test_resolved_on_the_due_date_is_within_it_and_a_day_later_is_not(
                 created_at=created,
             )
         )
+    count_all(session)
     session.commit()
     groups = client.get(
         "/api/v1/stats/follow-up?group_by=department", headers=world.headers("planner")

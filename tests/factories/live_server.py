@@ -72,15 +72,19 @@ class LiveServer:
         with self.log_path.open("ab") as log:  # the child keeps its own descriptor
             self.proc = self._spawn(env, log)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.base}/readyz", timeout=1.0).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
+        # One client for all the polls: httpx.get() builds a client, and with it an SSL context
+        # from the CA bundle, every time (25 ms of CPU). A start under load takes 10-25 s, so
+        # polling that way cost the test process seconds of CPU per server.
+        with httpx.Client(timeout=1.0) as probe:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"server exited early:\n{self.log()}")
+                try:
+                    if probe.get(f"{self.base}/readyz").status_code == 200:
+                        return self
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"server did not become ready in {timeout} s:\n{self.log()}")
 

@@ -10,7 +10,7 @@ content type; a body that conforms to the declared schema; the declared headers.
 
 from __future__ import annotations
 
-import itertools
+import copy
 from typing import Any
 
 import pytest
@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.core import NOT_SET
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -63,6 +64,55 @@ def _pin_path(case: Any, ids: dict[str, str]) -> None:
             case.path_parameters[name] = ids[head]
 
 
+# The requests drawn per operation and mode (``EXAMPLES`` of them). Seeded (``derandomize``),
+# they are the same for every caller and both databases, and drawing them (schemathesis'
+# strategies, many draws filtered away) was most of a fuzz test's CPU: each test process draws
+# them once, and every caller sends the same requests with its own credentials and ids (a
+# refused caller the first of them).
+_DRAWN: dict[tuple[str, str], list[dict[str, Any]]] = {}
+
+
+def _drawn(operation: Any, mode: GenerationMode, examples: int) -> list[Any]:
+    """The first ``examples`` generated cases of ``operation`` in ``mode``, as new objects."""
+    key = (operation.label, mode.value)
+    if key not in _DRAWN:
+        drawn: list[dict[str, Any]] = []
+
+        @settings(
+            max_examples=EXAMPLES[mode],
+            derandomize=True,
+            database=None,
+            deadline=None,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(case=operation.as_strategy(generation_mode=mode))
+        def draw(case: Any) -> None:
+            drawn.append(
+                {
+                    "method": case.method,
+                    "path_parameters": case.path_parameters,
+                    "headers": dict(case.headers),
+                    "cookies": case.cookies,
+                    "query": case.query,
+                    "body": case.body,
+                    "media_type": case.media_type,
+                    "multipart_content_types": case.multipart_content_types,
+                    "_meta": case._meta,
+                }
+            )
+
+        try:
+            draw()
+        except Unsatisfiable:
+            pass  # nothing to negate: the operation takes no input
+        _DRAWN[key] = [copy.deepcopy(fields, {id(NOT_SET): NOT_SET}) for fields in drawn]
+    return [
+        operation.Case(**copy.deepcopy(fields, {id(NOT_SET): NOT_SET}))
+        for fields in _DRAWN[key][:examples]
+    ]
+
+
 def _fuzz(
     operation: Any,
     mode: GenerationMode,
@@ -72,19 +122,8 @@ def _fuzz(
     failures: list[str],
 ) -> int:
     """Send ``examples`` generated requests to one operation; return how many were sent."""
-    counter = itertools.count()
-
-    @settings(
-        max_examples=examples,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(case=operation.as_strategy(generation_mode=mode))
-    def run(case: Any) -> None:
-        n = next(counter)
+    cases = _drawn(operation, mode, examples)
+    for n, case in enumerate(cases):
         if n % 2 == 0:
             _pin_path(case, ids)
         sent = {**headers, **({"If-Match": "*"} if n % 3 == 0 else {})}
@@ -93,12 +132,7 @@ def _fuzz(
             case.validate_response(response, checks=CHECKS, headers=sent)
         except (Exception, FailureGroup) as exc:  # collected, not shrunk: reports every one
             failures.append(f"{operation.label} [{mode.value}]: {str(exc)[:1500]}")
-
-    try:
-        run()
-    except Unsatisfiable:
-        pass  # nothing to negate: the operation takes no input
-    return next(counter)
+    return len(cases)
 
 
 @pytest.mark.parametrize("caller", CALLERS)

@@ -19,7 +19,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.core.db import create_db_engine
-from models import Observation
+from models import FollowUpMember, Observation
+from tests.factories import follow_up
 from tests.factories.databases import DatabaseFactory
 from tests.factories.live_server import LiveServer
 from tests.factories.walk_group import CATEGORIES, SPOT, group_bodies, group_items, seed_group
@@ -227,7 +228,8 @@ def test_hotspot_rollup_stays_exact_under_concurrent_capture_and_moderation(crow
 def test_open_item_cells_stay_exact_under_concurrent_capture_and_workflow(crowd: Any) -> None:
     """Captures, authors withdrawing, coordinators moving items through the workflow and
     merging them, and a regroup of the area, all at once: afterwards every hotspot rollup,
-    the per-cell rows and the open items per cell included, equals a fresh GROUP BY."""
+    the per-cell rows and the open items per cell included, equals a fresh GROUP BY, and so
+    does the follow-up rollup."""
     from api.hotspots import rollup as hotspot_rollup
     from models import HotspotItemCell, Organization
 
@@ -304,5 +306,7 @@ def test_open_item_cells_stay_exact_under_concurrent_capture_and_workflow(crowd:
             drift = hotspot_rollup.drift(s, org_id)
             assert {k: v for k, v in drift.items() if v} == {}
             assert s.scalar(select(func.count()).select_from(HotspotItemCell))
+            assert follow_up.drift(s, org_id) == {}
+            assert s.scalar(select(func.count()).select_from(FollowUpMember))
     finally:
         engine.dispose()

@@ -60,6 +60,9 @@ class Collection:
     # not ``geom`` (sensitive places, generalised), and rows left out for them.
     shown: Any = field(default=None, repr=False)
     exclude: Any = field(default=None, repr=False)
+    # The indexed column ``shown`` takes where it is not ``geom`` (observations' generalised
+    # point), so a bbox asks both spatial indexes for the box itself.
+    general: Any = field(default=None, repr=False)
 
     @property
     def queryables(self) -> dict[str, Property]:
@@ -85,8 +88,9 @@ class Collection:
         if self.shown is None:
             return dialect.bbox_filter(session, self.table, self.geom, box)
         return dialect.bbox_filter_shown(
-            session, self.table, self.geom, box, self.shown, sensitive.widen(box)
-        )
+            session, self.table, self.geom, box, self.shown, sensitive.widen(box),
+            general=self.general,
+        )  # fmt: skip
 
 
 # Plain query parameters on items (besides CQL2), declared in the OpenAPI so GDAL pushes
@@ -188,7 +192,12 @@ def for_caller(session: Session, principal: Principal, c: Collection) -> Collect
         props = masked(
             c.properties, observation_features.MASKED, lambda v: sensitive.shown(mask, v)
         )
-        return replace(c, shown=sensitive.shown_location(mask), properties=props)
+        return replace(
+            c,
+            shown=sensitive.shown_location(mask),
+            general=Observation.location_general,
+            properties=props,
+        )
     if c.id == "action-items":
         view = sensitive.item_view(session, principal)
         shown = None if view.location is ActionItem.location else view.location

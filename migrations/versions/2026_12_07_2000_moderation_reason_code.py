@@ -6,7 +6,7 @@ The rows stored before get their code from those words in `safewalk migrate`'s b
 (api/jobs/backfill.py), not here.
 
 Revision ID: m0dreason001
-Revises: h07c0e11a001
+Revises: g3n0idx0001
 """
 
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "m0dreason001"
-down_revision: str | None = "h07c0e11a001"
+down_revision: str | None = "g3n0idx0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
