@@ -67,6 +67,12 @@ TEST_VARIABLES: tuple[tuple[str, str, str], ...] = (
         "The Chromium binary the browser tests drive through Playwright.",
     ),
     (
+        "SAFEWALK_CPU_REPORT",
+        "`build/cpu-report.tsv`",
+        "Where `pytest -p tests.factories.cpu_report` writes each test's CPU seconds (the "
+        "whole process tree: pytest, `safewalk serve` children, Chromium).",
+    ),
+    (
         "PYTEST_XDIST_WORKER",
         "(set by pytest-xdist)",
         "The worker's name (`gw0`, `gw1`, …); each worker takes its own block of loopback ports "
