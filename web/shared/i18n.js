@@ -73,7 +73,16 @@ export function setLanguage(value, { remember = false } = {}) {
   current = value;
   if (remember) localStorage.setItem(CHOICE, value);
   document.documentElement.lang = value;
+  describe();
   return current;
+}
+
+/** The page's description (<meta data-i18n-content>) follows the language, as the rest of the
+ * page does: a reader or a crawler of an nb page gets an nb description. */
+function describe() {
+  for (const el of document.head.querySelectorAll('meta[data-i18n-content]')) {
+    el.setAttribute('content', t(el.dataset.i18nContent));
+  }
 }
 
 export function lang() {

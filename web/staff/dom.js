@@ -29,16 +29,22 @@ export async function settingsView(main, title, load) {
 }
 
 /** A table of rows loaded from the API, with its caption and column headers; `refresh()`
- * loads the rows again (after a change). `empty`: the row's text when there are none. */
+ * loads the rows again (after a change). `empty`: the row's text when there are none.
+ * Each cell carries its column's name (data-label): on a phone the rows stack as cards, each
+ * value under its name, so a row's buttons stay on the screen (style.css, table.stacked). */
 export function listTable({ caption, columns, load, row, empty }) {
   const tbody = h('tbody');
-  const element = h('div', { class: 'table-wrap' }, h('table', {},
+  const labelled = (tr) => {
+    [...tr.cells].forEach((cell, i) => { if (columns[i]) cell.dataset.label = columns[i]; });
+    return tr;
+  };
+  const element = h('div', { class: 'table-wrap' }, h('table', { class: 'stacked' },
     h('caption', { text: caption }),
     h('thead', {}, h('tr', {}, columns.map((text) => h('th', { scope: 'col', text })))),
     tbody));
   async function refresh() {
     const rows = await load();
-    tbody.replaceChildren(...rows.map(row));
+    tbody.replaceChildren(...rows.map((r) => labelled(row(r))));
     if (!rows.length && empty) tbody.append(h('tr', {}, h('td', { colspan: columns.length, text: empty })));
   }
   return { element, refresh };

@@ -121,6 +121,9 @@ def test_hotspot_legend_and_area_exports(
     assert not method.first.is_visible()
     page.get_by_text(T["map.hotspots_how"]).click()
     assert method.first.is_visible()
+    # One message with the method in its place, as each language orders it.
+    line = T["map.method_line"].replace("{method}", T["map.method_text"])
+    assert page.locator(".method").first.text_content() == line
 
     # No area chosen: the area's exports are greyed out and say why.
     pdf = page.get_by_role("button", name=T["export.action_list_pdf"])
@@ -225,7 +228,7 @@ def test_areas_are_edited_deleted_and_imported_with_a_report_in_bokmal(
     assert page.get_by_text(re.compile("Point is not allowed")).first.is_visible() is False
     page.get_by_label(T["areas.skip_invalid"]).check()
     page.get_by_role("button", name=T["areas.import"], exact=True).click()
-    page.get_by_text("1 områder opprettet, 0 oppdatert.").wait_for()
+    page.get_by_text("1 område opprettet, 0 oppdatert.").wait_for()
     page.screenshot(path=str(artifacts / f"areas-import-nb-{backend}.png"), full_page=True)
     _no_serious_axe(page)
     # The refused import is the one failed request (the browser logs it), and nothing else.

@@ -183,7 +183,7 @@ export async function mapView(main, { params }) {
       map.getSource('hotspots').setData(hotspots);
       map.getSource('lamps').setData(lamps);
       map.getSource('dark-gaps').setData(gaps);
-      method.textContent = hotspots.method ? `${t('map.method')}: ${t('map.method_text')}` : '';
+      method.textContent = hotspots.method ? t('map.method_line', { method: t('map.method_text') }) : '';
       count.textContent = t('map.count', { observations: obs.features.length, items: items.features.length, cells: hotspots.features.length });
       count.dataset.observations = obs.features.length;
       count.dataset.items = items.features.length;
