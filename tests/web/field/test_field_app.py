@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -275,6 +276,18 @@ def test_join_messages_and_bokmal_names(browser: Any, field: Field) -> None:
     context.close()
 
 
+def _wait_until_cached(page: Any, path: str, seconds: float = 15.0) -> None:
+    probe = (
+        "(path) => caches.keys().then((names) => Promise.all(names.map((n) => caches.open(n)"
+        ".then((c) => c.keys())))).then((lists) => lists.flat().some((r) => "
+        "new URL(r.url).pathname === path))"
+    )
+    deadline = time.monotonic() + seconds
+    while not page.evaluate(probe, path):
+        assert time.monotonic() < deadline, f"the service worker never cached {path}"
+        page.wait_for_timeout(100)
+
+
 def test_app_opens_offline_from_the_service_worker(
     browser: Any, field: Field, tmp_path: Path
 ) -> None:
@@ -284,6 +297,9 @@ def test_app_opens_offline_from_the_service_worker(
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     page.reload()  # now controlled: the taxonomy request goes through the worker's cache
     page.get_by_role("button", name="Poor lighting").wait_for()
+    # The buttons may come from localStorage before the worker has stored the network's answer;
+    # going offline before that would test the race, not the worker's copy.
+    _wait_until_cached(page, "/api/v1/categories")
     page.evaluate(
         "localStorage.removeItem(Object.keys(localStorage).find((k) => k.startsWith('safewalk.categories.')))"
     )
