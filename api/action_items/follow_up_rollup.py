@@ -359,6 +359,11 @@ def _key_text(group_by: str) -> Any:
             "category": _ITEM.c.category_id}[group_by]  # fmt: skip
 
 
+def _rest_of_day(column: Any, start: datetime, now: datetime) -> tuple[Any, Any]:
+    """`column` from `start` to the end of its UTC day, or to now if that comes first."""
+    return column >= start, column < min(_midnight_after(start), now)
+
+
 def _edge_created(
     org_id: uuid.UUID, group_by: str, start: datetime, now: datetime, statuses: list[str]
 ) -> Any:
@@ -368,8 +373,7 @@ def _edge_created(
         select(key, func.count())
         .where(
             _ITEM.c.organization_id == org_id,
-            _ITEM.c.created_at >= start,
-            _ITEM.c.created_at < min(_midnight_after(start), now),
+            *_rest_of_day(_ITEM.c.created_at, start, now),
             _ITEM.c.status.in_(statuses),
         )
         .group_by(key)
@@ -390,8 +394,7 @@ def _edge_resolved(
         )
         .where(
             _ITEM.c.organization_id == org_id,
-            _ITEM.c.resolved_at >= start,
-            _ITEM.c.resolved_at < min(_midnight_after(start), now),
+            *_rest_of_day(_ITEM.c.resolved_at, start, now),
             _ITEM.c.status.in_(DONE),
         )
         .group_by(key)
