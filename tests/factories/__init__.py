@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from shapely.geometry import Polygon
@@ -12,6 +14,7 @@ from sqlalchemy.orm import Session
 from api.auth import organizations
 from api.auth.users import create_user
 from api.core import spatial
+from api.core.db import create_db_engine, make_sessionmaker
 from models import Area, Category, Organization, Role, User, Walk, WalkStatus
 
 PASSWORD = "correct horse battery staple"
@@ -66,3 +69,17 @@ def make_walk(
     session.add(walk)
     session.flush()
     return walk
+
+
+@contextmanager
+def sandnes_walk(url: str) -> Iterator[tuple[Session, Organization, Area, Walk]]:
+    """A session on the database at `url` (one a live server will use) holding an organization,
+    its area and an active walk there; the caller adds the rest and commits."""
+    engine = create_db_engine(url)
+    try:
+        with make_sessionmaker(engine)() as s:
+            org = make_org(s, "Sandnes")
+            area = make_area(s, org)
+            yield s, org, area, make_walk(s, org, area=area)
+    finally:
+        engine.dispose()

@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 
 from api.auth.security import issue_token
 from api.core import spatial
-from api.core.db import create_db_engine, make_sessionmaker
+from api.core.db import create_db_engine
 from api.settings import Settings
 from geo.grouping import footprint
 from models import ActionItem, Observation, Participant, ParticipantGroup, Role, utcnow
-from tests.factories import make_area, make_org, make_user, make_walk
+from tests.factories import make_user, sandnes_walk
 from tests.factories.live_server import SECRET
 
 SPOT = (5.7352, 58.8517)  # an underpass in the test area
@@ -37,30 +37,23 @@ def _token(settings: Settings, kind: str, subject: uuid.UUID, org: uuid.UUID, **
 
 
 def seed_group(url: str) -> dict[str, Any]:
-    engine = create_db_engine(url)
-    try:
-        with make_sessionmaker(engine)() as s:
-            org = make_org(s, "Sandnes")
-            area = make_area(s, org)
-            walk = make_walk(s, org, area=area)
-            coord = make_user(s, org, Role.coordinator)
-            parts = [
-                Participant(organization_id=org.id, walk_id=walk.id, group=ParticipantGroup.youth)
-                for _ in range(4)
-            ]
-            s.add_all(parts)
-            s.commit()
-            settings = Settings(environment="test", secret_key=SECRET)
-            return {
-                "walk": str(walk.id),
-                "area": area.id,
-                "participants": [
-                    _token(settings, "participant", p.id, org.id, walk_id=walk.id) for p in parts
-                ],
-                "coordinator": _token(settings, "staff", coord.id, org.id),
-            }
-    finally:
-        engine.dispose()
+    with sandnes_walk(url) as (s, org, area, walk):
+        coord = make_user(s, org, Role.coordinator)
+        parts = [
+            Participant(organization_id=org.id, walk_id=walk.id, group=ParticipantGroup.youth)
+            for _ in range(4)
+        ]
+        s.add_all(parts)
+        s.commit()
+        settings = Settings(environment="test", secret_key=SECRET)
+        return {
+            "walk": str(walk.id),
+            "area": area.id,
+            "participants": [
+                _token(settings, "participant", p.id, org.id, walk_id=walk.id) for p in parts
+            ],
+            "coordinator": _token(settings, "staff", coord.id, org.id),
+        }
 
 
 def group_bodies(walk_id: str, n: int, seed: int) -> list[dict[str, Any]]:

@@ -22,11 +22,10 @@ from shapely.geometry import Point
 
 from api.auth.security import issue_token
 from api.core import spatial
-from api.core.db import create_db_engine, make_sessionmaker
 from api.settings import Settings
 from geo.hotspots import cell_r15
 from models import Moderation, Observation, Role, utcnow
-from tests.factories import make_area, make_category, make_org, make_user, make_walk
+from tests.factories import make_category, make_user, sandnes_walk
 from tests.factories.databases import DatabaseFactory
 from tests.factories.live_server import SECRET, LiveServer
 
@@ -35,52 +34,45 @@ N = 20_000
 
 def _seed(url: str) -> dict[str, Any]:
     rnd = random.Random(20)
-    engine = create_db_engine(url)
-    try:
-        with make_sessionmaker(engine)() as s:
-            org = make_org(s, "Sandnes")
-            area = make_area(s, org)
-            walk = make_walk(s, org, area=area)
-            cat = make_category(s, org, "lighting")
-            user = make_user(s, org, Role.coordinator)
-            recorded = utcnow() - timedelta(hours=1)
-            # 40 lamp posts, 500 reports each: few items, many observations to move.
-            centres = [(rnd.uniform(5.729, 5.741), rnd.uniform(58.849, 58.855)) for _ in range(40)]
-            rows = []
-            for i in range(N):
-                lon, lat = centres[i % 40]
-                lon += rnd.uniform(-5e-5, 5e-5)
-                lat += rnd.uniform(-3e-5, 3e-5)
-                oid = uuid.uuid4()
-                rows.append(
-                    Observation(
-                        id=oid,
-                        organization_id=org.id,
-                        walk_id=walk.id,
-                        category_id=cat.id,
-                        location=spatial.to_db(Point(lon, lat)),
-                        area_id=area.id,
-                        severity=2,
-                        recorded_at=recorded,
-                        received_at=recorded,
-                        moderation=Moderation.accepted,
-                        h3_r15=cell_r15(lat, lon),
-                        body_hash=hashlib.sha256(oid.bytes).hexdigest(),
-                    )
+    with sandnes_walk(url) as (s, org, area, walk):
+        cat = make_category(s, org, "lighting")
+        user = make_user(s, org, Role.coordinator)
+        recorded = utcnow() - timedelta(hours=1)
+        # 40 lamp posts, 500 reports each: few items, many observations to move.
+        centres = [(rnd.uniform(5.729, 5.741), rnd.uniform(58.849, 58.855)) for _ in range(40)]
+        rows = []
+        for i in range(N):
+            lon, lat = centres[i % 40]
+            lon += rnd.uniform(-5e-5, 5e-5)
+            lat += rnd.uniform(-3e-5, 3e-5)
+            oid = uuid.uuid4()
+            rows.append(
+                Observation(
+                    id=oid,
+                    organization_id=org.id,
+                    walk_id=walk.id,
+                    category_id=cat.id,
+                    location=spatial.to_db(Point(lon, lat)),
+                    area_id=area.id,
+                    severity=2,
+                    recorded_at=recorded,
+                    received_at=recorded,
+                    moderation=Moderation.accepted,
+                    h3_r15=cell_r15(lat, lon),
+                    body_hash=hashlib.sha256(oid.bytes).hexdigest(),
                 )
-            s.add_all(rows)
-            s.commit()
-            token = issue_token(
-                secret=SECRET,
-                settings=Settings(environment="test", secret_key=SECRET),
-                kind="staff",
-                subject=user.id,
-                organization_id=org.id,
-                expires_at=utcnow() + timedelta(hours=1),
             )
-            return {"area": str(area.id), "token": token}
-    finally:
-        engine.dispose()
+        s.add_all(rows)
+        s.commit()
+        token = issue_token(
+            secret=SECRET,
+            settings=Settings(environment="test", secret_key=SECRET),
+            kind="staff",
+            subject=user.id,
+            organization_id=org.id,
+            expires_at=utcnow() + timedelta(hours=1),
+        )
+        return {"area": str(area.id), "token": token}
 
 
 def test_reads_answer_while_a_long_regroup_writes(

@@ -22,7 +22,7 @@ from api.auth import tokens as token_service
 from api.core.db import create_db_engine, make_sessionmaker
 from models import PersonalAccessToken, Role, utcnow
 from models.tokens import TokenCreate
-from tests.factories import make_area, make_org, make_user, make_walk
+from tests.factories import make_user, sandnes_walk
 from tests.factories.databases import DatabaseFactory
 from tests.factories.live_server import LiveServer
 from tests.factories.seed import seed
@@ -34,19 +34,12 @@ STALE = timedelta(hours=1)
 
 
 def _seed(url: str) -> dict[str, Any]:
-    engine = create_db_engine(url)
-    try:
-        with make_sessionmaker(engine)() as s:
-            org = make_org(s, "Sandnes")
-            area = make_area(s, org)
-            walk = make_walk(s, org, area=area)
-            user = make_user(s, org, Role.planner)
-            seed(s, org, walk, area, observations=2000, items=100)
-            made = token_service.create_token(s, user, TokenCreate(name="QGIS"))
-            s.commit()
-            return {"secret": made.secret, "id": made.id}
-    finally:
-        engine.dispose()
+    with sandnes_walk(url) as (s, org, area, walk):
+        user = make_user(s, org, Role.planner)
+        seed(s, org, walk, area, observations=2000, items=100)
+        made = token_service.create_token(s, user, TokenCreate(name="QGIS"))
+        s.commit()
+        return {"secret": made.secret, "id": made.id}
 
 
 def _last_used(factory: Any, token_id: Any) -> Any:
