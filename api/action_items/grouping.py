@@ -122,6 +122,13 @@ def record_event(
     return event
 
 
+def _rollups(session: Session, item_ids: list[uuid.UUID]) -> None:
+    """Items whose status or members changed, told to every rollup that counts items: the
+    hotspot map's open items per cell and the follow-up figures."""
+    hotspot_rollup.items_changed(session, item_ids)
+    follow_up_rollup.sync(session, item_ids)
+
+
 def set_status(
     session: Session,
     item: ActionItem,
@@ -145,8 +152,7 @@ def set_status(
     )  # fmt: skip
     notices.status_changed(session, item, before, actor=actor, comment=comment)
     # An item that opens or closes enters or leaves the hotspot map's open items.
-    hotspot_rollup.items_changed(session, [item.id])
-    follow_up_rollup.sync(session, [item.id])
+    _rollups(session, [item.id])
 
 
 # --- aggregates ----------------------------------------------------------------------------
@@ -962,8 +968,7 @@ def merge(
                  changes={"from": str(other.id), "observations": len(moved)}, comment=comment)  # fmt: skip
     refresh(session, target)
     session.flush()
-    hotspot_rollup.items_changed(session, [target.id, other.id])
-    follow_up_rollup.sync(session, [target.id, other.id])
+    _rollups(session, [target.id, other.id])
     return target
 
 
@@ -1008,7 +1013,6 @@ def split(
     refresh(session, fresh)
     _set_due_date_if_missing(session, fresh)
     session.flush()
-    hotspot_rollup.items_changed(session, [item.id, fresh.id])
-    follow_up_rollup.sync(session, [item.id, fresh.id])
+    _rollups(session, [item.id, fresh.id])
     notices.item_created(session, fresh, actor=principal)
     return fresh
