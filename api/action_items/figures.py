@@ -1,8 +1,8 @@
 """Follow-up figures (``GET /stats/follow-up``) for a period, as an SLT or SaLTo coordinator
 reports them to the council: what stood open at the end of the period, what was reported and
-resolved during it, and how long resolving took. Exact on both databases, and answered from
-indexes (see the follow-up migration): a narrow covering index on ``action_item`` and two on
-``action_event``.
+resolved during it, and how long resolving took. Exact on both databases: today's figures
+from the follow-up rollup (`follow_up_rollup`), a past end's from the rollup rewound to it
+(`rewind`), both with the partial days at a period's edges read from indexes on ``action_item``.
 
 The period is ``[since, until)``; ``since`` absent means from the beginning, ``until`` absent
 (or later than now) means now. Call the end of the period T. Every item is grouped by its area,
@@ -39,13 +39,11 @@ from typing import Any, Literal
 
 from sqlalchemy import (
     Float,
-    Select,
     Table,
     and_,
     case,
     cast,
     func,
-    literal,
     null,
     or_,
     select,
@@ -55,7 +53,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.selectable import Subquery
 
-from api.action_items import features, follow_up_rollup
+from api.action_items import features, follow_up_rollup, rewind
+from api.action_items.rewind import first_moves_after
 from api.core import dialect
 from api.core.i18n import Language, has, translate
 from models import ActionEvent, ActionItem, ActionStatus, Area, Category, utcnow
@@ -81,49 +80,9 @@ def _key(group_by: GroupBy) -> Any:
     }[group_by]
 
 
-def first_moves_after(org_id: uuid.UUID, at: datetime) -> Select[Any]:
-    """Each item's first status move at or after ``at``: its ``from_status`` is the status the
-    item had at ``at`` (items that never moved since keep their current status)."""
-    moves = (
-        select(
-            _EVENT.c.action_item_id,
-            _EVENT.c.from_status,
-            func.row_number()
-            .over(
-                partition_by=_EVENT.c.action_item_id,
-                order_by=(_EVENT.c.created_at, _EVENT.c.id),
-            )
-            .label("rn"),
-        )
-        .where(
-            _EVENT.c.organization_id == org_id,
-            _EVENT.c.created_at >= at,
-            _EVENT.c.to_status.is_not(None),
-        )
-        .subquery("moves")
-    )
-    return select(moves.c.action_item_id, moves.c.from_status, literal(1).label("moved")).where(
-        moves.c.rn == 1
-    )
-
-
-def _population(org_id: uuid.UUID, key: Any, as_of: datetime, live: bool) -> Subquery:
+def _population(org_id: uuid.UUID, key: Any, as_of: datetime) -> Subquery:
     """One row per item that existed at ``as_of``: its group key, its status and its standing
-    resolution time at ``as_of``, and the columns the figures need."""
-    if live:
-        # Nothing has moved since now: the item's own columns are its state.
-        return (
-            select(
-                key.label("key"),
-                _ITEM.c.id,
-                _ITEM.c.status,
-                _ITEM.c.created_at,
-                _ITEM.c.due_date,
-                _ITEM.c.resolved_at.label("resolution_at"),
-            )
-            .where(_ITEM.c.organization_id == org_id, _ITEM.c.status.notin_(features.HIDDEN))
-            .subquery("population")
-        )
+    resolution time at ``as_of`` read from its history, and the columns the figures need."""
     # The first status move of each item at or after T says what its status was at T.
     later = first_moves_after(org_id, as_of).cte("later")
     # Only for items that moved after T: their last move to resolved before T.
@@ -185,92 +144,32 @@ def follow_up_stats(
     *,
     since: datetime | None = None,
     until: datetime | None = None,
+    replay: bool = False,
 ) -> tuple[datetime, list[dict[str, Any]]]:
     """The figures per group for ``[since, until)`` (see the module docstring), and the end of
-    the period they were taken at. Grouped queries (the counts, today the reopened items apart,
-    the median through window functions), each answered from the follow-up indexes."""
+    the period they were taken at. Today's from the follow-up rollup; a past end's from the
+    rollup rewound to it (`rewind`), or with ``replay`` from every item's history (the
+    reference the rewind is tested and benchmarked against: slower, the same figures)."""
     dialect.tune_for_report(session)
     now = utcnow()
     live = until is None or until >= now
     as_of = now if until is None or until >= now else until
     key = _key(group_by)
-    pop = _population(org_id, key, as_of, live)
-    status = pop.c.status
-    created = pop.c.created_at
-    is_open = status.in_(features.OPEN)
-
-    def count_if(cond: Any) -> Any:
-        return func.sum(case((cond, 1), else_=0))
-
-    # Items reopened in the period: few, found by (organization_id, to_status, created_at).
-    reopens = and_(
-        _EVENT.c.organization_id == org_id,
-        _EVENT.c.to_status == str(ActionStatus.reopened),
-        _in_period(_EVENT.c.created_at, since, as_of),
-    )
-    reopened = select(_EVENT.c.action_item_id).where(reopens).distinct().subquery("reopened")
     reopened_by_key: dict[Any, int] | None = None
-    if live:
-        # Today the population is the items' own rows: count the few reopened items per group
-        # apart, instead of joining the reopens to every item.
-        reopened_by_key = {
-            k: int(n)
-            for k, n in session.execute(
-                select(key, func.count(func.distinct(_EVENT.c.action_item_id)))
-                .select_from(_EVENT.join(_ITEM, _ITEM.c.id == _EVENT.c.action_item_id))
-                .where(
-                    reopens,
-                    _ITEM.c.organization_id == org_id,
-                    _ITEM.c.status.notin_(features.HIDDEN),
-                )
-                .group_by(key)
-            ).all()
-        }
-    resolved_here = and_(
-        status.in_(DONE),
-        pop.c.resolution_at.is_not(None),
-        _in_period(pop.c.resolution_at, since, as_of),
-    )
-    with_deadline = and_(resolved_here, pop.c.due_date.is_not(None))
-    within_deadline = and_(
-        with_deadline, dialect.utc_day(session, pop.c.resolution_at) <= pop.c.due_date
-    )
-    day = timedelta(days=1)
-    counts = (
-        select(
-            pop.c.key,
-            count_if(is_open).label("open"),
-            count_if(and_(is_open, pop.c.due_date < as_of.date())).label("overdue"),
-            count_if(status == RESOLVED).label("resolved"),
-            count_if(status == str(ActionStatus.verified)).label("verified"),
-            (literal(0) if live else count_if(reopened.c.action_item_id.is_not(None))).label(
-                "reopened"
-            ),
-            count_if(_in_period(created, since, as_of)).label("created"),
-            count_if(resolved_here).label("resolved_in_period"),
-            count_if(with_deadline).label("with_deadline"),
-            count_if(within_deadline).label("within_deadline"),
-            count_if(and_(is_open, created >= as_of - 30 * day)).label("age_0_30"),
-            count_if(and_(is_open, created < as_of - 30 * day, created >= as_of - 90 * day)).label(
-                "age_31_90"
-            ),
-            count_if(and_(is_open, created < as_of - 90 * day, created >= as_of - 180 * day)).label(
-                "age_91_180"
-            ),
-            count_if(and_(is_open, created < as_of - 180 * day)).label("age_over_180"),
-        )
-        .select_from(
-            pop if live else pop.outerjoin(reopened, reopened.c.action_item_id == pop.c.id)
-        )
-        .group_by(pop.c.key)
-    )
     if live:
         medians = _live_medians(session, org_id, key, since, as_of)
         rows = [{"key": k, **f} for k, f in follow_up_rollup.read(
             session, org_id, group_by, since, as_of).items()]  # fmt: skip
+        reopened_by_key = _live_reopened(session, org_id, key, since, as_of)
+    elif replay:
+        rows, medians = _replayed(session, org_id, key, since, as_of)
     else:
-        medians = _past_medians(session, pop, resolved_here)
-        rows = [dict(r) for r in session.execute(counts).mappings()]
+        m = rewind.moved(org_id, as_of)
+        fixes = rewind.corrections(session, org_id, key, since, as_of, m)
+        rows = [{"key": k, **f} for k, f in follow_up_rollup.read(
+            session, org_id, group_by, since, as_of, fixes).items()]  # fmt: skip
+        medians = _middle(session, rewind.ranked_days(session, org_id, key, since, as_of, m))
+        reopened_by_key = rewind.reopened(session, org_id, key, since, as_of, m)
     labels = _labels(session, group_by, [r["key"] for r in rows], lang)
     out = []
     for row in rows:
@@ -306,6 +205,92 @@ def follow_up_stats(
         )
     out.sort(key=lambda r: (r["label"] is None, str(r["label"])))
     return as_of, out
+
+
+def _reopens(org_id: uuid.UUID, since: datetime | None, as_of: datetime) -> Any:
+    # Items reopened in the period: few, found by (organization_id, to_status, created_at).
+    return and_(
+        _EVENT.c.organization_id == org_id,
+        _EVENT.c.to_status == str(ActionStatus.reopened),
+        _in_period(_EVENT.c.created_at, since, as_of),
+    )
+
+
+def _live_reopened(
+    session: Session, org_id: uuid.UUID, key: Any, since: datetime | None, as_of: datetime
+) -> dict[Any, int]:
+    """Today the population is the items' own rows: count the few reopened items per group
+    apart, instead of joining the reopens to every item."""
+    return {
+        k: int(n)
+        for k, n in session.execute(
+            select(key, func.count(func.distinct(_EVENT.c.action_item_id)))
+            .select_from(_EVENT.join(_ITEM, _ITEM.c.id == _EVENT.c.action_item_id))
+            .where(
+                _reopens(org_id, since, as_of),
+                _ITEM.c.organization_id == org_id,
+                _ITEM.c.status.notin_(features.HIDDEN),
+            )
+            .group_by(key)
+        ).all()
+    }
+
+
+def _replayed(
+    session: Session, org_id: uuid.UUID, key: Any, since: datetime | None, as_of: datetime
+) -> tuple[list[dict[str, Any]], dict[Any, Any]]:
+    """The counts and medians at a past ``as_of``, every item's state replayed from its
+    history."""
+    pop = _population(org_id, key, as_of)
+    status = pop.c.status
+    created = pop.c.created_at
+    is_open = status.in_(features.OPEN)
+
+    def count_if(cond: Any) -> Any:
+        return func.sum(case((cond, 1), else_=0))
+
+    reopened = (
+        select(_EVENT.c.action_item_id)
+        .where(_reopens(org_id, since, as_of))
+        .distinct()
+        .subquery("reopened")
+    )
+    resolved_here = and_(
+        status.in_(DONE),
+        pop.c.resolution_at.is_not(None),
+        _in_period(pop.c.resolution_at, since, as_of),
+    )
+    with_deadline = and_(resolved_here, pop.c.due_date.is_not(None))
+    within_deadline = and_(
+        with_deadline, dialect.utc_day(session, pop.c.resolution_at) <= pop.c.due_date
+    )
+    day = timedelta(days=1)
+    counts = (
+        select(
+            pop.c.key,
+            count_if(is_open).label("open"),
+            count_if(and_(is_open, pop.c.due_date < as_of.date())).label("overdue"),
+            count_if(status == RESOLVED).label("resolved"),
+            count_if(status == str(ActionStatus.verified)).label("verified"),
+            count_if(reopened.c.action_item_id.is_not(None)).label("reopened"),
+            count_if(_in_period(created, since, as_of)).label("created"),
+            count_if(resolved_here).label("resolved_in_period"),
+            count_if(with_deadline).label("with_deadline"),
+            count_if(within_deadline).label("within_deadline"),
+            count_if(and_(is_open, created >= as_of - 30 * day)).label("age_0_30"),
+            count_if(and_(is_open, created < as_of - 30 * day, created >= as_of - 90 * day)).label(
+                "age_31_90"
+            ),
+            count_if(and_(is_open, created < as_of - 90 * day, created >= as_of - 180 * day)).label(
+                "age_91_180"
+            ),
+            count_if(and_(is_open, created < as_of - 180 * day)).label("age_over_180"),
+        )
+        .select_from(pop.outerjoin(reopened, reopened.c.action_item_id == pop.c.id))
+        .group_by(pop.c.key)
+    )
+    rows = [dict(r) for r in session.execute(counts).mappings()]
+    return rows, _past_medians(session, pop, resolved_here)
 
 
 def _past_medians(session: Session, pop: Subquery, resolved_here: Any) -> dict[Any, Any]:

@@ -247,7 +247,7 @@ def live_key(session: Session, org_id: uuid.UUID, group_by: str) -> Any:
     return lambda key: key if key in alive else ""
 
 
-def _midnight_after(t: datetime) -> datetime:
+def midnight_after(t: datetime) -> datetime:
     return datetime.combine(_day(t) + timedelta(days=1), time(), tzinfo=UTC)
 
 
@@ -262,10 +262,17 @@ def _group(dim: int, key: str) -> Any:
 
 
 def read(
-    session: Session, org_id: uuid.UUID, group_by: str, since: datetime | None, now: datetime
+    session: Session,
+    org_id: uuid.UUID,
+    group_by: str,
+    since: datetime | None,
+    now: datetime,
+    corrections: Iterable[tuple[Any, Mapping[str, int]]] = (),
 ) -> dict[Any, dict[str, int]]:
     """Today's figures per group (the keys of `figures.follow_up_stats`, `reopened` apart), for
-    the period ``[since, now)``, from the rollup and the partial days at the period's edges."""
+    the period ``[since, now)``, from the rollup and the partial days at the period's edges.
+    ``corrections`` (a group's key, tallies) are added before the figures are formed: the
+    rewind to a past ``now`` (`rewind.corrections`)."""
     dim = DIMS.index(group_by)
     c = _COUNT.c
     mine = and_(c.organization_id == org_id, c.dim == dim)
@@ -332,6 +339,8 @@ def read(
             f["resolved_in_period"] += int(n or 0)
             f["with_deadline"] += int(with_due or 0)
             f["within_deadline"] += int(within or 0)
+    for key, counts in corrections:
+        fig(_text(key)).update(counts)
     out: dict[Any, dict[str, int]] = {}
     for key, f in figures.items():
         if f["shown"] <= 0:
@@ -361,7 +370,7 @@ def _key_text(group_by: str) -> Any:
 
 def _rest_of_day(column: Any, start: datetime, now: datetime) -> tuple[Any, Any]:
     """`column` from `start` to the end of its UTC day, or to now if that comes first."""
-    return column >= start, column < min(_midnight_after(start), now)
+    return column >= start, column < min(midnight_after(start), now)
 
 
 def _edge_created(

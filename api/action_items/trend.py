@@ -27,7 +27,7 @@ from sqlalchemy import Table, and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from api.action_items import features
-from api.action_items.figures import first_moves_after
+from api.action_items.rewind import first_moves_after
 from api.core import dialect
 from models import ActionEvent, ActionItem, ActionStatus, Organization, utcnow
 
