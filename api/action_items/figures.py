@@ -164,12 +164,12 @@ def follow_up_stats(
     elif replay:
         rows, medians = _replayed(session, org_id, key, since, as_of)
     else:
-        m = rewind.moved(org_id, as_of)
-        fixes = rewind.corrections(session, org_id, key, since, as_of, m)
+        fixes, medians = rewind.rewound(session, org_id, key, since, as_of)
+        reopened_by_key = _live_reopened(session, org_id, key, since, as_of)
+        for k, f in fixes:
+            reopened_by_key[k] = reopened_by_key.get(k, 0) + f.pop("reopened")
         rows = [{"key": k, **f} for k, f in follow_up_rollup.read(
             session, org_id, group_by, since, as_of, fixes).items()]  # fmt: skip
-        medians = _middle(session, rewind.ranked_days(session, org_id, key, since, as_of, m))
-        reopened_by_key = rewind.reopened(session, org_id, key, since, as_of, m)
     labels = _labels(session, group_by, [r["key"] for r in rows], lang)
     out = []
     for row in rows:

@@ -30,6 +30,7 @@ from typing import Any
 
 from sqlalchemy import (
     Float,
+    Integer,
     Select,
     Table,
     and_,
@@ -45,7 +46,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.selectable import CTE, Subquery
+from sqlalchemy.sql.selectable import CTE
 
 from api.action_items import features, follow_up_rollup
 from api.core import dialect
@@ -85,13 +86,20 @@ def first_moves_after(org_id: uuid.UUID, at: datetime) -> Select[Any]:
     )
 
 
-def moved(org_id: uuid.UUID, at: datetime) -> CTE:
-    """M at ``at``, one row per item: ``id``, and ``status`` and ``resolution_at`` at ``at``
-    (``status`` null: the item did not exist yet). Found from the events at or after ``at``
-    (index ``ix_action_event_org_time``) and the items created since
-    (``ix_action_item_org_created``)."""
+def _period(column: Any, since: datetime | None, at: datetime) -> Any:
+    cond = column < at
+    return and_(column >= since, cond) if since is not None else cond
+
+
+def _moved(org_id: uuid.UUID, key: Any, since: datetime | None, at: datetime) -> CTE:
+    """M at ``at``, one row per item, read once: its group, status, creation, due date and
+    resolution now; its ``status_then`` and ``resolution_then`` at ``at`` (``status_then``
+    null: it did not exist yet); ``reopened``: reopened in ``[since, at)``. Found from the
+    events at or after ``at`` (index ``ix_action_event_org_time``) and the items created
+    since (``ix_action_item_org_created``)."""
+    item = _ITEM.c
     later = first_moves_after(org_id, at).cte("later")
-    born = select(_ITEM.c.id).where(_ITEM.c.organization_id == org_id, _ITEM.c.created_at >= at)
+    born = select(item.id).where(item.organization_id == org_id, item.created_at >= at)
     ids = union(select(later.c.action_item_id.label("id")), born).subquery("m_ids")
     # Only the items done at T need their last move to resolved before T: few.
     resolved_before = (
@@ -107,71 +115,69 @@ def moved(org_id: uuid.UUID, at: datetime) -> CTE:
         .group_by(_EVENT.c.action_item_id)
         .subquery("resolved_before")
     )
+    reopens = (
+        select(_EVENT.c.action_item_id)
+        .where(
+            _EVENT.c.organization_id == org_id,
+            _EVENT.c.to_status == str(ActionStatus.reopened),
+            _period(_EVENT.c.created_at, since, at),
+        )
+        .distinct()
+        .subquery("reopens")
+    )
     # A first move without a from_status is the item's creation: it did not exist at T.
-    status = case((_ITEM.c.created_at < at, later.c.from_status), else_=null())
+    status = case((item.created_at < at, later.c.from_status), else_=null())
     resolution = case((status.in_(DONE), resolved_before.c.at), else_=null())
     return (
         select(
-            ids.c.id,
-            status.label("status"),
-            type_coerce(resolution, UTCDateTime()).label("resolution_at"),
+            item.id,
+            key.label("key"),
+            item.status,
+            item.created_at,
+            item.due_date,
+            item.resolved_at,
+            status.label("status_then"),
+            type_coerce(resolution, UTCDateTime()).label("resolution_then"),
+            case((reopens.c.action_item_id.is_not(None), 1), else_=0).label("reopened"),
         )
         .select_from(
-            ids.join(_ITEM, _ITEM.c.id == ids.c.id)
+            ids.join(_ITEM, item.id == ids.c.id)
             .outerjoin(later, later.c.action_item_id == ids.c.id)
             .outerjoin(resolved_before, resolved_before.c.action_item_id == ids.c.id)
+            .outerjoin(reopens, reopens.c.action_item_id == ids.c.id)
         )
         .cte("m")
     )
 
 
-def _signed(key: Any, m: CTE) -> Subquery:
-    """M's rows now (sign −1) and at T (sign +1, items that existed then), with what the
-    rules read: the group (now), status, creation, due date (now) and resolution."""
-    item = _ITEM.c
-    joined = m.join(_ITEM, item.id == m.c.id)
+TALLIES = (
+    "open", "resolved", "verified", "shown", "created", "overdue", "reopened",
+    "resolved_in_period", "with_deadline", "within_deadline",
+    *(f"since_{age}" for age in follow_up_rollup.AGES),
+)  # fmt: skip
+
+
+def _corrections(session: Session, m: CTE, since: datetime | None, at: datetime) -> Select[Any]:
+    """Per group: M's tallies at T less its tallies now, in `follow_up_rollup.read`'s terms,
+    each counted by `read`'s own rules with ``now`` = T (whole days from the rollup, the
+    partial day at each edge from the rows), so that the rows now take out exactly what `read`
+    counted for them, an item created after T included. ``reopened`` corrects today's count
+    of the items reopened in the period (`figures`) the same way."""
     now = select(
-        key.label("key"),
-        literal(-1).label("sign"),
-        item.status.label("status"),
-        item.created_at,
-        item.due_date,
-        item.resolved_at.label("resolution_at"),
-    ).select_from(joined)
-    then = (
-        select(
-            key.label("key"),
-            literal(1).label("sign"),
-            m.c.status,
-            item.created_at,
-            item.due_date,
-            m.c.resolution_at,
-        )
-        .select_from(joined)
-        .where(m.c.status.is_not(None))
-    )
-    return union_all(now, then).subquery("signed")
-
-
-def corrections(
-    session: Session,
-    org_id: uuid.UUID,
-    key: Any,
-    since: datetime | None,
-    at: datetime,
-    m: CTE,
-) -> list[tuple[Any, dict[str, int]]]:
-    """Per group (its key as stored): M's contribution at T less its contribution now, in
-    `follow_up_rollup.read`'s tallies, counted by `read`'s own rules with ``now`` = T: whole
-    days from the rollup plus the partial day at each edge, so that the rows now take out
-    exactly what `read` counted for them (an item created after T included)."""
-    s = _signed(key, m)
+        m.c.key, literal(-1).label("sign"), m.c.status, m.c.created_at, m.c.due_date,
+        m.c.resolved_at.label("resolution_at"), m.c.reopened,
+    )  # fmt: skip
+    then = select(
+        m.c.key, literal(1), m.c.status_then, m.c.created_at, m.c.due_date, m.c.resolution_then,
+        m.c.reopened,
+    ).where(m.c.status_then.is_not(None))  # fmt: skip
+    s = union_all(now, then).subquery("signed")
     status, created, res = s.c.status, s.c.created_at, s.c.resolution_at
     is_open = status.in_(features.OPEN)
     shown = status.notin_(features.HIDDEN)
 
     def since_edge(column: Any) -> Any:
-        # `read` counts whole days after the start's day, and the start's own day up to now.
+        # `read` counts whole days after the start's day, and the start's own day up to T.
         if since is None:
             return literal(True)
         midnight = follow_up_rollup.midnight_after(since)
@@ -179,13 +185,14 @@ def corrections(
 
     done = and_(status.in_(DONE), res.is_not(None), since_edge(res))
     with_due = and_(done, s.c.due_date.is_not(None))
-    tallies = {
+    rules = {
         "open": is_open,
         "resolved": status == RESOLVED,
         "verified": status == str(ActionStatus.verified),
         "shown": shown,
         "created": and_(shown, since_edge(created)),
         "overdue": and_(is_open, s.c.due_date < at.date()),
+        "reopened": and_(shown, s.c.reopened == 1),
         "resolved_in_period": done,
         "with_deadline": with_due,
         "within_deadline": and_(with_due, dialect.utc_day(session, res) <= s.c.due_date),
@@ -194,91 +201,80 @@ def corrections(
             for age in follow_up_rollup.AGES
         },
     }
-    stmt = select(
+    return select(
+        literal(0).label("part"),
         s.c.key,
-        *(func.sum(case((cond, s.c.sign), else_=0)).label(name) for name, cond in tallies.items()),
+        *(func.sum(case((rules[name], s.c.sign), else_=0)).label(name) for name in TALLIES),
+        cast(null(), Float).label("median"),
     ).group_by(s.c.key)
-    out = []
-    for row in session.execute(stmt).mappings():
-        out.append((row["key"], {name: int(row[name] or 0) for name in tallies}))
-    return out
 
 
-def reopened(
+def _medians(
     session: Session,
     org_id: uuid.UUID,
     key: Any,
+    m: CTE,
     since: datetime | None,
     at: datetime,
-    m: CTE,
-) -> dict[Any, int]:
-    """Items reopened in ``[since, at)`` and shown at ``at``, per group: few, found by
-    (organization_id, to_status, created_at); their status at T from M, else their own."""
-    period = _EVENT.c.created_at < at
-    if since is not None:
-        period = and_(_EVENT.c.created_at >= since, period)
-    ids = (
-        select(_EVENT.c.action_item_id)
-        .where(
-            _EVENT.c.organization_id == org_id,
-            _EVENT.c.to_status == str(ActionStatus.reopened),
-            period,
-        )
-        .distinct()
-        .subquery("reopened")
-    )
-    status = case((m.c.id.is_not(None), m.c.status), else_=_ITEM.c.status)
-    stmt = (
-        select(key, func.count())
-        .select_from(
-            ids.join(_ITEM, _ITEM.c.id == ids.c.action_item_id).outerjoin(
-                m, m.c.id == ids.c.action_item_id
-            )
-        )
-        .where(status.is_not(None), status.notin_(features.HIDDEN))
-        .group_by(key)
-    )
-    return {k: int(n) for k, n in session.execute(stmt).all()}
-
-
-def ranked_days(
-    session: Session,
-    org_id: uuid.UUID,
-    key: Any,
-    since: datetime | None,
-    at: datetime,
-    m: CTE,
-) -> Subquery:
-    """The days to resolve of the items resolved in ``[since, at)`` standing at ``at``, ranked
-    per group: the items not in M from their own rows (``ix_action_item_org_resolved``), and
-    M's items from their resolution at T."""
+) -> Select[Any]:
+    """The exact median per group of the days to resolve of the items resolved in
+    ``[since, at)`` standing at ``at``: the items not in M from their own rows
+    (``ix_action_item_org_resolved``), M's from their resolution at T."""
     item = _ITEM.c
 
-    def period(column: Any) -> Any:
-        cond = column < at
-        return and_(column >= since, cond) if since is not None else cond
+    def days(resolution: Any, created: Any) -> Any:
+        return cast(dialect.days_between(session, resolution, created), Float)
 
-    def days(resolution: Any) -> Any:
-        return cast(dialect.days_between(session, resolution, item.created_at), Float)
-
-    rest = select(key.label("key"), days(item.resolved_at).label("days")).where(
+    rest = select(key.label("key"), days(item.resolved_at, item.created_at).label("days")).where(
         item.organization_id == org_id,
         item.status.in_(DONE),
         item.resolved_at.is_not(None),
-        period(item.resolved_at),
+        _period(item.resolved_at, since, at),
         item.id.notin_(select(m.c.id)),
     )
-    then = (
-        select(key.label("key"), days(m.c.resolution_at).label("days"))
-        .select_from(m.join(_ITEM, item.id == m.c.id))
-        .where(m.c.status.in_(DONE), m.c.resolution_at.is_not(None), period(m.c.resolution_at))
+    then = select(m.c.key, days(m.c.resolution_then, m.c.created_at)).where(
+        m.c.status_then.in_(DONE),
+        m.c.resolution_then.is_not(None),
+        _period(m.c.resolution_then, since, at),
     )
     both = union_all(rest, then).subquery("resolved_then")
+    ranked = select(
+        both.c.key,
+        both.c.days,
+        func.row_number().over(partition_by=both.c.key, order_by=both.c.days).label("rn"),
+        func.count().over(partition_by=both.c.key).label("cnt"),
+    ).subquery("ranked")
+    # The middle row (odd count) or the two middle rows (even count), averaged: exact.
     return (
         select(
-            both.c.key,
-            both.c.days,
-            func.row_number().over(partition_by=both.c.key, order_by=both.c.days).label("rn"),
-            func.count().over(partition_by=both.c.key).label("cnt"),
+            literal(1).label("part"),
+            ranked.c.key,
+            *(cast(null(), Integer).label(name) for name in TALLIES),
+            func.avg(ranked.c.days).label("median"),
         )
-    ).subquery("ranked")
+        .where(
+            or_(
+                ranked.c.rn == (ranked.c.cnt + 1) // 2,
+                ranked.c.rn == (ranked.c.cnt + 2) // 2,
+            )
+        )
+        .group_by(ranked.c.key)
+    )
+
+
+def rewound(
+    session: Session, org_id: uuid.UUID, key: Any, since: datetime | None, at: datetime
+) -> tuple[list[tuple[Any, dict[str, int]]], dict[Any, Any]]:
+    """M's corrections per group (its key as the item row holds it, tallies) and the exact
+    medians per group at ``at``, in one statement: M is found and read once."""
+    m = _moved(org_id, key, since, at)
+    stmt = union_all(
+        _corrections(session, m, since, at), _medians(session, org_id, key, m, since, at)
+    )
+    fixes, medians = [], {}
+    for row in session.execute(stmt).mappings():
+        if row["part"] == 0:
+            fixes.append((row["key"], {name: int(row[name] or 0) for name in TALLIES}))
+        else:
+            medians[row["key"]] = row["median"]
+    return fixes, medians
