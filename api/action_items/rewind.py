@@ -32,6 +32,7 @@ from sqlalchemy import (
     Float,
     Integer,
     Select,
+    String,
     Table,
     and_,
     case,
@@ -42,7 +43,6 @@ from sqlalchemy import (
     or_,
     select,
     type_coerce,
-    union,
     union_all,
 )
 from sqlalchemy.orm import Session
@@ -60,9 +60,10 @@ _ITEM: Table = ActionItem.__table__  # type: ignore[attr-defined]
 _EVENT: Table = ActionEvent.__table__  # type: ignore[attr-defined]
 
 
-def first_moves_after(org_id: uuid.UUID, at: datetime) -> Select[Any]:
+def first_moves_after(org_id: uuid.UUID, at: datetime, *skip: Any) -> Select[Any]:
     """Each item's first status move at or after ``at``: its ``from_status`` is the status the
-    item had at ``at`` (items that never moved since keep their current status)."""
+    item had at ``at`` (items that never moved since keep their current status). ``skip``:
+    conditions on the events to leave out."""
     moves = (
         select(
             _EVENT.c.action_item_id,
@@ -78,6 +79,7 @@ def first_moves_after(org_id: uuid.UUID, at: datetime) -> Select[Any]:
             _EVENT.c.organization_id == org_id,
             _EVENT.c.created_at >= at,
             _EVENT.c.to_status.is_not(None),
+            *skip,
         )
         .subquery("moves")
     )
@@ -98,9 +100,12 @@ def _moved(org_id: uuid.UUID, key: Any, since: datetime | None, at: datetime) ->
     events at or after ``at`` (index ``ix_action_event_org_time``) and the items created
     since (``ix_action_item_org_created``)."""
     item = _ITEM.c
-    later = first_moves_after(org_id, at).cte("later")
-    born = select(item.id).where(item.organization_id == org_id, item.created_at >= at)
-    ids = union(select(later.c.action_item_id.label("id")), born).subquery("m_ids")
+    born = and_(item.organization_id == org_id, item.created_at >= at)
+    # Most of M was born since T and had no state then: only the others' moves are sorted,
+    # and M is read from the items by the creation index and by id, never by a scan of all.
+    later = first_moves_after(
+        org_id, at, _EVENT.c.action_item_id.notin_(select(item.id).where(born))
+    ).cte("later")
     # Only the items done at T need their last move to resolved before T: few.
     resolved_before = (
         select(_EVENT.c.action_item_id, func.max(_EVENT.c.created_at).label("at"))
@@ -123,31 +128,34 @@ def _moved(org_id: uuid.UUID, key: Any, since: datetime | None, at: datetime) ->
             _period(_EVENT.c.created_at, since, at),
         )
         .distinct()
-        .subquery("reopens")
+        .cte("reopens")
     )
-    # A first move without a from_status is the item's creation: it did not exist at T.
-    status = case((item.created_at < at, later.c.from_status), else_=null())
-    resolution = case((status.in_(DONE), resolved_before.c.at), else_=null())
-    return (
+    reopened = case((reopens.c.action_item_id.is_not(None), 1), else_=0).label("reopened")
+    now = (item.id, key.label("key"), item.status, item.created_at, item.due_date,
+           item.resolved_at)  # fmt: skip
+    # A first move without a from_status would be the item's creation: no state at T.
+    resolution = case((later.c.from_status.in_(DONE), resolved_before.c.at), else_=null())
+    older = select(
+        *now,
+        later.c.from_status.label("status_then"),
+        type_coerce(resolution, UTCDateTime()).label("resolution_then"),
+        reopened,
+    ).select_from(
+        later.join(_ITEM, item.id == later.c.action_item_id)
+        .outerjoin(resolved_before, resolved_before.c.action_item_id == item.id)
+        .outerjoin(reopens, reopens.c.action_item_id == item.id)
+    )
+    newer = (
         select(
-            item.id,
-            key.label("key"),
-            item.status,
-            item.created_at,
-            item.due_date,
-            item.resolved_at,
-            status.label("status_then"),
-            type_coerce(resolution, UTCDateTime()).label("resolution_then"),
-            case((reopens.c.action_item_id.is_not(None), 1), else_=0).label("reopened"),
+            *now,
+            type_coerce(null(), String()).label("status_then"),
+            type_coerce(null(), UTCDateTime()).label("resolution_then"),
+            reopened,
         )
-        .select_from(
-            ids.join(_ITEM, item.id == ids.c.id)
-            .outerjoin(later, later.c.action_item_id == ids.c.id)
-            .outerjoin(resolved_before, resolved_before.c.action_item_id == ids.c.id)
-            .outerjoin(reopens, reopens.c.action_item_id == ids.c.id)
-        )
-        .cte("m")
+        .select_from(_ITEM.outerjoin(reopens, reopens.c.action_item_id == item.id))
+        .where(born)
     )
+    return union_all(older, newer).cte("m")
 
 
 TALLIES = (
