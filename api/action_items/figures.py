@@ -45,7 +45,6 @@ from sqlalchemy import (
     cast,
     func,
     null,
-    or_,
     select,
     type_coerce,
 )
@@ -337,16 +336,10 @@ def _live_medians(
 
 
 def _middle(session: Session, ranked: Subquery) -> dict[Any, Any]:
-    # The middle row (odd count) or the two middle rows (even count), averaged: exact.
     return dict(
         session.execute(
             select(ranked.c.key, func.avg(ranked.c.days))
-            .where(
-                or_(
-                    ranked.c.rn == (ranked.c.cnt + 1) // 2,
-                    ranked.c.rn == (ranked.c.cnt + 2) // 2,
-                )
-            )
+            .where(rewind.middle(ranked))
             .group_by(ranked.c.key)
         ).all()
     )

@@ -3,8 +3,7 @@
 History is append-only, and the figures group an item and read its due date as they are now
 (see `figures`). So an item's contribution to the figures at T differs from what the rollup
 counts for it now only if it was created at or after T or made a status move at or after T:
-call those items M (for a past quarter, the items of the last months: one in seven of the
-benchmark's). The figures at T are
+call those items M (for a past quarter, 7 % of the benchmark's items). The figures at T are
 
     the rollup read at T  −  M's items as they are now  +  M's items as they were at T,
 
@@ -14,8 +13,9 @@ the rollup read at T counts it right; for M, the same rules applied to its rows 
 exactly what the rollup and the edges counted for it, and applied to its states at T put in
 what the figures' definitions count (its status at T: the ``from_status`` of its first move at
 or after T; its standing resolution: its last move to resolved before T; nothing for an item
-created at or after T). The work is proportional to M, in a few grouped statements, instead of
-a replay of every item's history.
+created at or after T). The work is proportional to M, in one statement beside the rollup read,
+instead of a replay of every item's history. A deleted item is gone from the rollup and, with
+its events, from M.
 
 Per-day snapshots per group would be the other way; they cannot stay exact under the "as it
 is now" rule without being rewritten on every regroup or due-date change (see
@@ -46,7 +46,8 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.selectable import CTE
+from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.selectable import CTE, Subquery
 
 from api.action_items import features, follow_up_rollup
 from api.core import dialect
@@ -217,6 +218,12 @@ def _corrections(session: Session, m: CTE, since: datetime | None, at: datetime)
     ).group_by(s.c.key)
 
 
+def middle(ranked: Subquery) -> ColumnElement[bool]:
+    """The middle row (odd count) or the two middle rows (even count) of a group ranked by
+    ``rn`` out of ``cnt``: their average is the exact median."""
+    return or_(ranked.c.rn == (ranked.c.cnt + 1) // 2, ranked.c.rn == (ranked.c.cnt + 2) // 2)
+
+
 def _medians(
     session: Session,
     org_id: uuid.UUID,
@@ -252,7 +259,6 @@ def _medians(
         func.row_number().over(partition_by=both.c.key, order_by=both.c.days).label("rn"),
         func.count().over(partition_by=both.c.key).label("cnt"),
     ).subquery("ranked")
-    # The middle row (odd count) or the two middle rows (even count), averaged: exact.
     return (
         select(
             literal(1).label("part"),
@@ -260,12 +266,7 @@ def _medians(
             *(cast(null(), Integer).label(name) for name in TALLIES),
             func.avg(ranked.c.days).label("median"),
         )
-        .where(
-            or_(
-                ranked.c.rn == (ranked.c.cnt + 1) // 2,
-                ranked.c.rn == (ranked.c.cnt + 2) // 2,
-            )
-        )
+        .where(middle(ranked))
         .group_by(ranked.c.key)
     )
 
