@@ -127,7 +127,7 @@ def test_staff_web_in_each_language(
             assert page.get_by_text(t["categories.complete"]).count() == 15
         seen += page.evaluate(COLLECT)
         if view == "/admin/categories":
-            page.screenshot(path=str(artifacts / f"staff-{lang}-{backend}.png"), full_page=False)
+            page.screenshot(path=str(artifacts / f"staff-{lang}-{backend}.png"))
     _check(page, "staff", lang, seen, warnings)
     context.close()
 
@@ -161,7 +161,7 @@ def test_field_app_in_each_language(
     seen += page.evaluate(COLLECT)
     # Longer words (Finnish) wrap: the page never grows wider than the phone.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    page.screenshot(path=str(artifacts / f"field-{lang}-{backend}.png"), full_page=False)
+    page.screenshot(path=str(artifacts / f"field-{lang}-{backend}.png"))
     for view in ("queue", "mine"):
         page.locator(f"#tabs button[data-view={view}]").click()
         # Shown, and its list drawn from the outbox (empty here: nobody reported anything).

@@ -21,7 +21,7 @@ def test_an_engineer_sets_notifications(
     page.get_by_label("Language of the mails").select_option("en")
     page.get_by_role("button", name="Save").click()
     page.get_by_role("status").filter(has_text="Saved.").wait_for()
-    page.screenshot(path=str(artifacts / f"staff-notifications-{backend}.png"), full_page=True)
+    page.screenshot(path=str(artifacts / f"staff-notifications-{backend}.png"))
     violations = axe_violations(page)
     assert violations == [], [(v["id"], v["help"]) for v in violations]
     with site.api("engineer") as engineer:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from api.core.i18n.catalogues import SOURCE_LOCALE_DIR, web_messages
-from tests.factories.staff_web import Site
+from tests.factories.staff_web import Site, open_view
 from tests.factories.visible_text import nb_context, sign_in_in
 
 PHONE = {"width": 390, "height": 844}
@@ -21,33 +21,37 @@ BUTTONS = """() => [...document.querySelectorAll('table tbody td button')].map((
 })"""
 
 
-@pytest.mark.parametrize("screen", ["/areas", "/admin/users"])
 def test_row_buttons_are_on_a_phones_screen(
-    browser: Any, site: Site, artifacts: Path, backend: str, screen: str
+    browser: Any, site: Site, artifacts: Path, backend: str
 ) -> None:
+    # Both screens in one sign-in: each is opened at the phone's size, checked, then seen on
+    # a laptop; the phone's size is put back before the next one is opened.
     context = nb_context(browser, viewport=PHONE)
     page = context.new_page()
     try:
         sign_in_in(page, site.base, site.emails["admin"], "nb")
-        page.goto(f"{site.base}/#{screen}")
-        page.locator("table tbody td button").first.wait_for(timeout=20_000)
-        page.wait_for_load_state("networkidle")
-        name = screen.strip("/").replace("/", "-")
-        page.screenshot(path=str(artifacts / f"phone-table-{name}-{backend}.png"), full_page=True)
-        buttons = page.evaluate(BUTTONS)
-        assert buttons
-        off = [
-            b for b in buttons if b["width"] == 0 or b["left"] < 0 or b["right"] > PHONE["width"]
-        ]
-        assert off == [], off
-        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-        # The table does not scroll sideways either (its wrapper would hide what is off-screen).
-        assert page.evaluate(
-            "[...document.querySelectorAll('.table-wrap')].every((w) => w.scrollWidth <= w.clientWidth)"
-        )
-        # On a laptop the same rows are a table again: the header row is visible.
-        page.set_viewport_size({"width": 1280, "height": 860})
-        assert page.locator("table thead th").first.is_visible()
+        for screen in ("/areas", "/admin/users"):
+            page.set_viewport_size(PHONE)
+            open_view(page, f"{site.base}/#{screen}")
+            page.locator("table tbody td button").first.wait_for(timeout=20_000)
+            name = screen.strip("/").replace("/", "-")
+            page.screenshot(path=str(artifacts / f"phone-table-{name}-{backend}.png"))
+            buttons = page.evaluate(BUTTONS)
+            assert buttons, screen
+            off = [
+                b
+                for b in buttons
+                if b["width"] == 0 or b["left"] < 0 or b["right"] > PHONE["width"]
+            ]
+            assert off == [], (screen, off)
+            assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], screen
+            # The table does not scroll sideways either (its wrapper would hide what is off-screen).
+            assert page.evaluate(
+                "[...document.querySelectorAll('.table-wrap')].every((w) => w.scrollWidth <= w.clientWidth)"
+            ), screen
+            # On a laptop the same rows are a table again: the header row is visible.
+            page.set_viewport_size({"width": 1280, "height": 860})
+            assert page.locator("table thead th").first.is_visible(), screen
     finally:
         context.close()
 

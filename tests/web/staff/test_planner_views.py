@@ -81,7 +81,7 @@ def test_follow_up_over_a_period_with_its_trend(
     text = " ".join(page.evaluate(COLLECT))
     assert not re.search(r"\b\d{4}-\d{2}\b", text), "a month written as a code"
     assert not re.search(r"\b\d+\.\d\b", text), "a decimal point in Bokmål"
-    page.screenshot(path=str(artifacts / f"planner-charts-nb-{backend}.png"), full_page=True)
+    page.screenshot(path=str(artifacts / f"planner-charts-nb-{backend}.png"))
     _no_serious_axe(page)
 
     # A period in the past: the link keeps it, and the figures are those of that period.
@@ -229,7 +229,7 @@ def test_areas_are_edited_deleted_and_imported_with_a_report_in_bokmal(
     page.get_by_label(T["areas.skip_invalid"]).check()
     page.get_by_role("button", name=T["areas.import"], exact=True).click()
     page.get_by_text("1 område opprettet, 0 oppdatert.").wait_for()
-    page.screenshot(path=str(artifacts / f"areas-import-nb-{backend}.png"), full_page=True)
+    page.screenshot(path=str(artifacts / f"areas-import-nb-{backend}.png"))
     _no_serious_axe(page)
     # The refused import is the one failed request (the browser logs it), and nothing else.
     assert [e for e in page.console_errors if "status of 422" not in e] == []

@@ -70,7 +70,7 @@ def test_planner_map(page: Any, site: Site, artifacts: Path, backend: str) -> No
 
     page.get_by_role("link", name="Follow-up").click()
     page.get_by_role("img", name="Items per area").wait_for()
-    page.screenshot(path=str(artifacts / f"staff-planner-charts-{backend}.png"), full_page=True)
+    page.screenshot(path=str(artifacts / f"staff-planner-charts-{backend}.png"))
     _no_serious_axe(page)
     assert page.console_errors == []
 
@@ -90,7 +90,7 @@ def test_engineer_resolves_an_item_in_two_actions(
     table = page.get_by_role("table", name="Action items")
     link = table.get_by_role("link", name=item["title"])
     link.wait_for()
-    page.screenshot(path=str(artifacts / f"staff-engineer-home-{backend}.png"), full_page=True)
+    page.screenshot(path=str(artifacts / f"staff-engineer-home-{backend}.png"))
     _no_serious_axe(page)
     link.click()
 
@@ -99,7 +99,7 @@ def test_engineer_resolves_an_item_in_two_actions(
     page.get_by_role("textbox", name="Resolution note").fill(note)
     page.get_by_role("button", name="Resolve", exact=True).click()
     page.get_by_role("status").filter(has_text="Item moved to Resolved").wait_for()
-    page.screenshot(path=str(artifacts / f"staff-engineer-item-{backend}.png"), full_page=True)
+    page.screenshot(path=str(artifacts / f"staff-engineer-item-{backend}.png"))
     _no_serious_axe(page)
 
     with site.api("engineer") as eng:
@@ -158,7 +158,7 @@ def test_engineer_resolves_with_a_photo_the_first_time(
     page.get_by_role("button", name="Resolve", exact=True).click()
     page.get_by_role("status").filter(has_text="Item moved to Resolved").wait_for()
     page.get_by_role("img", name=re.compile("fix", re.I)).first.wait_for()
-    page.screenshot(path=str(artifacts / f"staff-engineer-fix-photo-{backend}.png"), full_page=True)
+    page.screenshot(path=str(artifacts / f"staff-engineer-fix-photo-{backend}.png"))
     with site.api("engineer") as eng:
         after = eng.get(f"/api/v1/action-items/{item['id']}").json()
     assert after["status"] == "resolved"
@@ -184,7 +184,7 @@ def test_engineer_resolves_with_a_photo_the_first_time(
     page.get_by_role("status").filter(has_text="Someone changed this item meanwhile").wait_for()
     page.get_by_role("listitem").filter(has_text="changed due date").wait_for()
     assert not page.get_by_text("You cannot move this item now.").is_visible()
-    page.screenshot(path=str(artifacts / f"staff-engineer-stale-{backend}.png"), full_page=True)
+    page.screenshot(path=str(artifacts / f"staff-engineer-stale-{backend}.png"))
     with site.api("engineer") as eng:
         meanwhile = eng.get(f"/api/v1/action-items/{other['id']}").json()
     assert (meanwhile["status"], meanwhile["photos"]) == ("new", [])
@@ -224,7 +224,7 @@ def test_coordinator_creates_a_walk_prints_the_qr_and_watches_it_live(
     sign_in(page, site, "coordinator")
     page.wait_for_url(re.compile(r"#/walks"))
     page.get_by_role("table", name="Walks").get_by_role("row").nth(1).wait_for()
-    page.screenshot(path=str(artifacts / f"staff-coordinator-home-{backend}.png"), full_page=True)
+    page.screenshot(path=str(artifacts / f"staff-coordinator-home-{backend}.png"))
     _no_serious_axe(page)
 
     title = f"Night walk {backend}"
@@ -285,7 +285,7 @@ def test_coordinator_creates_a_walk_prints_the_qr_and_watches_it_live(
     posted = time.monotonic()
     page.get_by_text(note).wait_for(timeout=15_000)
     assert time.monotonic() - posted <= 15
-    page.screenshot(path=str(artifacts / f"staff-coordinator-live-{backend}.png"), full_page=True)
+    page.screenshot(path=str(artifacts / f"staff-coordinator-live-{backend}.png"))
     assert page.console_errors == []
 
 
@@ -293,7 +293,7 @@ def test_sign_out_expiry_and_bokmal(page: Any, site: Site, artifacts: Path, back
     sign_in(page, site, "admin")
     page.wait_for_url(re.compile(r"#/admin/users"))
     page.get_by_role("table", name="Staff accounts").get_by_role("row").nth(1).wait_for()
-    page.screenshot(path=str(artifacts / f"staff-admin-home-{backend}.png"), full_page=True)
+    page.screenshot(path=str(artifacts / f"staff-admin-home-{backend}.png"))
     _no_serious_axe(page)
     # The token lives in this tab only.
     assert page.evaluate("() => Object.keys(localStorage).filter(k => k.includes('token'))") == []
@@ -376,7 +376,7 @@ def test_coordinator_back_office(page: Any, site: Site, artifacts: Path, backend
     page.get_by_label("Due date").fill("2027-01-15")
     page.get_by_role("button", name="Apply to selected").click()
     page.get_by_role("status").filter(has_text="1 items updated, 0 not.").wait_for()
-    page.screenshot(path=str(artifacts / f"staff-coordinator-triage-{backend}.png"), full_page=True)
+    page.screenshot(path=str(artifacts / f"staff-coordinator-triage-{backend}.png"))
     _no_serious_axe(page)
     with site.api("coordinator") as coord:
         after = coord.get(f"/api/v1/action-items/{graffiti['id']}").json()
@@ -456,7 +456,7 @@ def test_admin_users_categories_and_settings(
     assert "lacking" in (
         page.get_by_role("textbox", name="Suomi label of graffiti").get_attribute("class") or ""
     )
-    page.screenshot(path=str(artifacts / f"staff-admin-categories-{backend}.png"), full_page=True)
+    page.screenshot(path=str(artifacts / f"staff-admin-categories-{backend}.png"))
     _no_serious_axe(page)
 
     page.get_by_role("link", name="Organization").click()
