@@ -1,7 +1,8 @@
 """The field app and the staff web in each of the six languages, in a real browser: the visible
 text holds no string of another language's catalogue (a string the two share is fine), no
 catalogue key and no raw code, and no key was missing (the runtime warns). A screenshot per
-app and language goes to test-artifacts/."""
+app and language goes to test-artifacts/. Both apps' <meta name="description"> (what a search
+result shows) is in the page's language, from the catalogue."""
 
 from __future__ import annotations
 
@@ -237,3 +238,37 @@ def test_area_import_report_in_the_readers_language(
     _check(page, "staff", lang, seen, [])
     assert not [s for s in report.all_inner_texts() if "Self-intersection" in s or "Too few" in s]
     context.close()
+
+
+@pytest.mark.parametrize(("app", "path", "key", "chooser"), [
+    ("field", "/app/", "meta_description", "#lang-select"),
+    ("staff", "/", "meta.description", ".signin-lang select"),
+])  # fmt: skip
+@pytest.mark.parametrize(("lang", "browser_locale"), [("nb", "nb-NO"), ("sv", "sv-SE")])
+def test_the_description_is_in_the_pages_language(
+    browser: Any,
+    site: Site,
+    app: str,
+    path: str,
+    key: str,
+    chooser: str,
+    lang: str,
+    browser_locale: str,
+) -> None:
+    expected = web_messages(lang, app, SOURCE_LOCALE_DIR)[key]
+    english = web_messages("en", app, SOURCE_LOCALE_DIR)[key]
+    assert expected
+    assert expected != english
+    context = browser.new_context(locale=browser_locale)
+    page = context.new_page()
+    try:
+        page.goto(f"{site.base}{path}")
+        page.wait_for_function("(lang) => document.documentElement.lang === lang", arg=lang)
+        description = page.locator('meta[name="description"]').get_attribute("content")
+        assert description == expected
+        # A choice made on the page changes it too, as it changes the rest of the page.
+        page.locator(chooser).select_option("en", force=True)
+        page.wait_for_function("() => document.documentElement.lang === 'en'")
+        assert page.locator('meta[name="description"]').get_attribute("content") == english
+    finally:
+        context.close()
