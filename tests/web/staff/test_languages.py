@@ -145,6 +145,9 @@ def test_field_app_in_each_language(
         viewport={"width": 390, "height": 844},
         is_mobile=True,
         has_touch=True,
+        # The words are the same offline; installing the app's offline copy (its service
+        # worker fetching the whole shell again) cost more than the rest of the check.
+        service_workers="block",
     )
     page = context.new_page()
     warnings: list[str] = []
@@ -259,7 +262,7 @@ def test_the_description_is_in_the_pages_language(
     english = web_messages("en", app, SOURCE_LOCALE_DIR)[key]
     assert expected
     assert expected != english
-    context = browser.new_context(locale=browser_locale)
+    context = browser.new_context(locale=browser_locale, service_workers="block")
     page = context.new_page()
     try:
         page.goto(f"{site.base}{path}")
