@@ -1,5 +1,5 @@
-"""The staff web in a browser: the seeded server it talks to, an observation to post, and signing
-in through the form."""
+"""The staff web in a browser: the seeded server it talks to, an observation to post, signing
+in through the form, and opening a view and waiting until it has its data."""
 
 from __future__ import annotations
 
@@ -54,6 +54,36 @@ def sign_in(page: Any, site: Site, role: str) -> None:
     page.get_by_role("textbox", name="Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("button", name="Sign out").wait_for()
+
+
+# The view on the screen has its data: a <main> other than the one left behind (the app builds
+# one per view), no longer busy (the app marks it aria-busy until the view's reads are done),
+# no part still loading, and each map loaded (the views mark it data-ready).
+VIEW_READY = """() => {
+  const main = document.getElementById('main');
+  return !!main && main !== window.safewalkTestLeft && !main.hasAttribute('aria-busy')
+    && !main.matches('[data-state=loading]') && !main.querySelector('[data-state=loading]')
+    && [...main.querySelectorAll('.map')].every((m) => m.dataset.ready === 'true');
+}"""
+
+
+def wait_for_view(page: Any, timeout: float = 60_000) -> None:
+    """Until the view shown has its data (generous: two workers share two cores in CI)."""
+    page.wait_for_function(VIEW_READY, polling=50, timeout=timeout)
+
+
+def open_view(page: Any, url: str) -> None:
+    """Go to a view's link and wait for it, instead of a fixed pause and network silence."""
+    if page.url != url:
+        # A link to the same view changes nothing; any other replaces <main>.
+        page.evaluate("() => { window.safewalkTestLeft = document.getElementById('main'); }")
+        page.goto(url)
+    wait_for_view(page)
+
+
+def next_frames(page: Any) -> None:
+    """Two animation frames: what a resize sets off (resize observers, a map's redraw) has run."""
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
 
 
 # A few streets in Sandnes sentrum, inside tests.factories.SANDNES_SQUARE.

@@ -131,7 +131,9 @@ export async function render() {
     return render();
   }
   const [[, view]] = match;
-  const main = h('main', { id: 'main', tabindex: '-1' });
+  // Busy until the view has its data: assistive technology waits for the whole view, and
+  // so can a test, instead of guessing how long the reads take.
+  const main = h('main', { id: 'main', tabindex: '-1', 'aria-busy': 'true' });
   clear(root, h('a', { class: 'skip', href: '#main', text: t('skip'), onclick: (e) => { e.preventDefault(); main.focus(); } }), header(me), main);
   try {
     const done = (await view(main, { params, args: match[1].slice(1), me })) || null;
@@ -141,6 +143,8 @@ export async function render() {
   } catch (err) {
     if (err.status === 401) return;
     clear(main, h('h1', { text: t('error.title') }), h('p', { role: 'alert', text: err.message }));
+  } finally {
+    main.removeAttribute('aria-busy');
   }
 }
 

@@ -1,7 +1,8 @@
 """The field app and the staff web in each of the six languages, in a real browser: the visible
 text holds no string of another language's catalogue (a string the two share is fine), no
 catalogue key and no raw code, and no key was missing (the runtime warns). A screenshot per
-app and language goes to test-artifacts/."""
+app and language goes to test-artifacts/. Both apps' <meta name="description"> (what a search
+result shows) is in the page's language, from the catalogue."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from api.core.i18n.catalogues import SOURCE_LOCALE_DIR, read_catalog, web_messag
 from models import ActionStatus, Role
 from models.organizations import LANGUAGES
 from tests.factories import PASSWORD
-from tests.factories.staff_web import Site
+from tests.factories.staff_web import Site, open_view
 from tests.factories.visible_text import COLLECT
 
 LANGS = [lang.value for lang in LANGUAGES]
@@ -120,18 +121,14 @@ def test_staff_web_in_each_language(
     page.get_by_role("button", name=t["signin.button"]).click()
     page.get_by_role("button", name=t["signout"]).wait_for()
     for view in STAFF_VIEWS:
-        page.goto(f"{site.base}/#{view}")
-        page.locator("main h1").first.wait_for()
-        # The view renders after its reads: wait until the network has been quiet a while.
-        page.wait_for_timeout(300)
-        page.wait_for_load_state("networkidle")
+        open_view(page, f"{site.base}/#{view}")
         if view == "/admin/categories":
             # The taxonomy's labels in this language, none missing for the defaults.
             page.get_by_text(t["categories.complete"]).first.wait_for()
             assert page.get_by_text(t["categories.complete"]).count() == 15
         seen += page.evaluate(COLLECT)
         if view == "/admin/categories":
-            page.screenshot(path=str(artifacts / f"staff-{lang}-{backend}.png"), full_page=False)
+            page.screenshot(path=str(artifacts / f"staff-{lang}-{backend}.png"))
     _check(page, "staff", lang, seen, warnings)
     context.close()
 
@@ -148,6 +145,9 @@ def test_field_app_in_each_language(
         viewport={"width": 390, "height": 844},
         is_mobile=True,
         has_touch=True,
+        # The words are the same offline; installing the app's offline copy (its service
+        # worker fetching the whole shell again) cost more than the rest of the check.
+        service_workers="block",
     )
     page = context.new_page()
     warnings: list[str] = []
@@ -165,10 +165,11 @@ def test_field_app_in_each_language(
     seen += page.evaluate(COLLECT)
     # Longer words (Finnish) wrap: the page never grows wider than the phone.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    page.screenshot(path=str(artifacts / f"field-{lang}-{backend}.png"), full_page=False)
+    page.screenshot(path=str(artifacts / f"field-{lang}-{backend}.png"))
     for view in ("queue", "mine"):
         page.locator(f"#tabs button[data-view={view}]").click()
-        page.wait_for_timeout(200)
+        # Shown, and its list drawn from the outbox (empty here: nobody reported anything).
+        page.locator(f"#view-{view} #{view}-empty, #view-{view} #{view}-list li").first.wait_for()
         seen += page.evaluate(COLLECT)
     _check(page, "field", lang, seen, warnings)
     context.close()
@@ -240,3 +241,37 @@ def test_area_import_report_in_the_readers_language(
     _check(page, "staff", lang, seen, [])
     assert not [s for s in report.all_inner_texts() if "Self-intersection" in s or "Too few" in s]
     context.close()
+
+
+@pytest.mark.parametrize(("app", "path", "key", "chooser"), [
+    ("field", "/app/", "meta_description", "#lang-select"),
+    ("staff", "/", "meta.description", ".signin-lang select"),
+])  # fmt: skip
+@pytest.mark.parametrize(("lang", "browser_locale"), [("nb", "nb-NO"), ("sv", "sv-SE")])
+def test_the_description_is_in_the_pages_language(
+    browser: Any,
+    site: Site,
+    app: str,
+    path: str,
+    key: str,
+    chooser: str,
+    lang: str,
+    browser_locale: str,
+) -> None:
+    expected = web_messages(lang, app, SOURCE_LOCALE_DIR)[key]
+    english = web_messages("en", app, SOURCE_LOCALE_DIR)[key]
+    assert expected
+    assert expected != english
+    context = browser.new_context(locale=browser_locale, service_workers="block")
+    page = context.new_page()
+    try:
+        page.goto(f"{site.base}{path}")
+        page.wait_for_function("(lang) => document.documentElement.lang === lang", arg=lang)
+        description = page.locator('meta[name="description"]').get_attribute("content")
+        assert description == expected
+        # A choice made on the page changes it too, as it changes the rest of the page.
+        page.locator(chooser).select_option("en", force=True)
+        page.wait_for_function("() => document.documentElement.lang === 'en'")
+        assert page.locator('meta[name="description"]').get_attribute("content") == english
+    finally:
+        context.close()

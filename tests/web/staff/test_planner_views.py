@@ -2,7 +2,8 @@
 database: follow-up over a chosen period with its monthly trend, numbers and months through
 Intl; the hotspot legend in plain words with the method one click away; area exports that say
 why they are greyed out; areas edited and deleted (after a question); the area import's report
-numbered from 1 in Bokmål; the walk report PDF from the walks page."""
+numbered from 1 in Bokmål; the walk report PDF from the walks page; the list tables (areas,
+users) at 390 CSS px with each row's buttons on the screen."""
 
 from __future__ import annotations
 
@@ -15,11 +16,17 @@ from typing import Any
 import pytest
 
 from tests.factories.browser import axe_violations
-from tests.factories.staff_web import Site
+from tests.factories.staff_web import Site, open_view
 from tests.factories.visible_text import COLLECT, messages, nb_context, sign_in_in
 
 T = messages("nb")
 SQUARE = [[5.70, 58.84], [5.72, 58.84], [5.72, 58.86], [5.70, 58.86], [5.70, 58.84]]
+PHONE = {"width": 390, "height": 844}
+# Every button of every row, with its box, and the table's own sideways scroll.
+BUTTONS = """() => [...document.querySelectorAll('table tbody td button')].map((b) => {
+  const r = b.getBoundingClientRect();
+  return { text: b.textContent, left: r.left, right: r.right, width: r.width };
+})"""
 
 
 @pytest.fixture
@@ -81,7 +88,7 @@ def test_follow_up_over_a_period_with_its_trend(
     text = " ".join(page.evaluate(COLLECT))
     assert not re.search(r"\b\d{4}-\d{2}\b", text), "a month written as a code"
     assert not re.search(r"\b\d+\.\d\b", text), "a decimal point in Bokmål"
-    page.screenshot(path=str(artifacts / f"planner-charts-nb-{backend}.png"), full_page=True)
+    page.screenshot(path=str(artifacts / f"planner-charts-nb-{backend}.png"))
     _no_serious_axe(page)
 
     # A period in the past: the link keeps it, and the figures are those of that period.
@@ -229,7 +236,7 @@ def test_areas_are_edited_deleted_and_imported_with_a_report_in_bokmal(
     page.get_by_label(T["areas.skip_invalid"]).check()
     page.get_by_role("button", name=T["areas.import"], exact=True).click()
     page.get_by_text("1 område opprettet, 0 oppdatert.").wait_for()
-    page.screenshot(path=str(artifacts / f"areas-import-nb-{backend}.png"), full_page=True)
+    page.screenshot(path=str(artifacts / f"areas-import-nb-{backend}.png"))
     _no_serious_axe(page)
     # The refused import is the one failed request (the browser logs it), and nothing else.
     assert [e for e in page.console_errors if "status of 422" not in e] == []
@@ -281,3 +288,38 @@ def test_a_staff_members_department_is_picked_by_name(nb_page: Any, site: Site) 
             f"/api/v1/users/{by_email[planner]['id']}", json={"department": None}
         ).raise_for_status()
     assert page.console_errors == []
+
+
+def test_row_buttons_are_on_a_phones_screen(
+    browser: Any, site: Site, artifacts: Path, backend: str
+) -> None:
+    # Both screens in one sign-in: each is opened at the phone's size, checked, then seen on
+    # a laptop; the phone's size is put back before the next one is opened.
+    context = nb_context(browser, viewport=PHONE)
+    page = context.new_page()
+    try:
+        sign_in_in(page, site.base, site.emails["admin"], "nb")
+        for screen in ("/areas", "/admin/users"):
+            page.set_viewport_size(PHONE)
+            open_view(page, f"{site.base}/#{screen}")
+            page.locator("table tbody td button").first.wait_for(timeout=20_000)
+            name = screen.strip("/").replace("/", "-")
+            page.screenshot(path=str(artifacts / f"phone-table-{name}-{backend}.png"))
+            buttons = page.evaluate(BUTTONS)
+            assert buttons, screen
+            off = [
+                b
+                for b in buttons
+                if b["width"] == 0 or b["left"] < 0 or b["right"] > PHONE["width"]
+            ]
+            assert off == [], (screen, off)
+            assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], screen
+            # The table does not scroll sideways either (its wrapper would hide what is off-screen).
+            assert page.evaluate(
+                "[...document.querySelectorAll('.table-wrap')].every((w) => w.scrollWidth <= w.clientWidth)"
+            ), screen
+            # On a laptop the same rows are a table again: the header row is visible.
+            page.set_viewport_size({"width": 1280, "height": 860})
+            assert page.locator("table thead th").first.is_visible(), screen
+    finally:
+        context.close()

@@ -1,5 +1,7 @@
 """The staff web in a real browser (Chromium via Playwright) against a live server, on each
-database: the engineer resolves an item, the coordinator runs a walk, the planner reads the map."""
+database: the engineer resolves an item and sets their notifications, the coordinator runs a
+walk, the planner reads the map, on the service's own basemap once one is imported (its tiles
+requested from this origin only and drawn: the screenshot's pixels are the tiles' stripes)."""
 
 from __future__ import annotations
 
@@ -8,8 +10,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from api.outputs.basemap import service
 from tests.factories.browser import axe_violations
+from tests.factories.pixels import stripe_share, variance
 from tests.factories.staff_web import Site, observation, sign_in
+from tests.factories.tilesets import area_tiles, make_mbtiles
 
 
 def _no_serious_axe(page: Any) -> None:
@@ -70,7 +75,7 @@ def test_planner_map(page: Any, site: Site, artifacts: Path, backend: str) -> No
 
     page.get_by_role("link", name="Follow-up").click()
     page.get_by_role("img", name="Items per area").wait_for()
-    page.screenshot(path=str(artifacts / f"staff-planner-charts-{backend}.png"), full_page=True)
+    page.screenshot(path=str(artifacts / f"staff-planner-charts-{backend}.png"))
     _no_serious_axe(page)
     assert page.console_errors == []
 
@@ -90,7 +95,7 @@ def test_engineer_resolves_an_item_in_two_actions(
     table = page.get_by_role("table", name="Action items")
     link = table.get_by_role("link", name=item["title"])
     link.wait_for()
-    page.screenshot(path=str(artifacts / f"staff-engineer-home-{backend}.png"), full_page=True)
+    page.screenshot(path=str(artifacts / f"staff-engineer-home-{backend}.png"))
     _no_serious_axe(page)
     link.click()
 
@@ -99,7 +104,7 @@ def test_engineer_resolves_an_item_in_two_actions(
     page.get_by_role("textbox", name="Resolution note").fill(note)
     page.get_by_role("button", name="Resolve", exact=True).click()
     page.get_by_role("status").filter(has_text="Item moved to Resolved").wait_for()
-    page.screenshot(path=str(artifacts / f"staff-engineer-item-{backend}.png"), full_page=True)
+    page.screenshot(path=str(artifacts / f"staff-engineer-item-{backend}.png"))
     _no_serious_axe(page)
 
     with site.api("engineer") as eng:
@@ -158,7 +163,7 @@ def test_engineer_resolves_with_a_photo_the_first_time(
     page.get_by_role("button", name="Resolve", exact=True).click()
     page.get_by_role("status").filter(has_text="Item moved to Resolved").wait_for()
     page.get_by_role("img", name=re.compile("fix", re.I)).first.wait_for()
-    page.screenshot(path=str(artifacts / f"staff-engineer-fix-photo-{backend}.png"), full_page=True)
+    page.screenshot(path=str(artifacts / f"staff-engineer-fix-photo-{backend}.png"))
     with site.api("engineer") as eng:
         after = eng.get(f"/api/v1/action-items/{item['id']}").json()
     assert after["status"] == "resolved"
@@ -184,7 +189,7 @@ def test_engineer_resolves_with_a_photo_the_first_time(
     page.get_by_role("status").filter(has_text="Someone changed this item meanwhile").wait_for()
     page.get_by_role("listitem").filter(has_text="changed due date").wait_for()
     assert not page.get_by_text("You cannot move this item now.").is_visible()
-    page.screenshot(path=str(artifacts / f"staff-engineer-stale-{backend}.png"), full_page=True)
+    page.screenshot(path=str(artifacts / f"staff-engineer-stale-{backend}.png"))
     with site.api("engineer") as eng:
         meanwhile = eng.get(f"/api/v1/action-items/{other['id']}").json()
     assert (meanwhile["status"], meanwhile["photos"]) == ("new", [])
@@ -224,7 +229,7 @@ def test_coordinator_creates_a_walk_prints_the_qr_and_watches_it_live(
     sign_in(page, site, "coordinator")
     page.wait_for_url(re.compile(r"#/walks"))
     page.get_by_role("table", name="Walks").get_by_role("row").nth(1).wait_for()
-    page.screenshot(path=str(artifacts / f"staff-coordinator-home-{backend}.png"), full_page=True)
+    page.screenshot(path=str(artifacts / f"staff-coordinator-home-{backend}.png"))
     _no_serious_axe(page)
 
     title = f"Night walk {backend}"
@@ -285,7 +290,7 @@ def test_coordinator_creates_a_walk_prints_the_qr_and_watches_it_live(
     posted = time.monotonic()
     page.get_by_text(note).wait_for(timeout=15_000)
     assert time.monotonic() - posted <= 15
-    page.screenshot(path=str(artifacts / f"staff-coordinator-live-{backend}.png"), full_page=True)
+    page.screenshot(path=str(artifacts / f"staff-coordinator-live-{backend}.png"))
     assert page.console_errors == []
 
 
@@ -293,7 +298,7 @@ def test_sign_out_expiry_and_bokmal(page: Any, site: Site, artifacts: Path, back
     sign_in(page, site, "admin")
     page.wait_for_url(re.compile(r"#/admin/users"))
     page.get_by_role("table", name="Staff accounts").get_by_role("row").nth(1).wait_for()
-    page.screenshot(path=str(artifacts / f"staff-admin-home-{backend}.png"), full_page=True)
+    page.screenshot(path=str(artifacts / f"staff-admin-home-{backend}.png"))
     _no_serious_axe(page)
     # The token lives in this tab only.
     assert page.evaluate("() => Object.keys(localStorage).filter(k => k.includes('token'))") == []
@@ -376,7 +381,7 @@ def test_coordinator_back_office(page: Any, site: Site, artifacts: Path, backend
     page.get_by_label("Due date").fill("2027-01-15")
     page.get_by_role("button", name="Apply to selected").click()
     page.get_by_role("status").filter(has_text="1 items updated, 0 not.").wait_for()
-    page.screenshot(path=str(artifacts / f"staff-coordinator-triage-{backend}.png"), full_page=True)
+    page.screenshot(path=str(artifacts / f"staff-coordinator-triage-{backend}.png"))
     _no_serious_axe(page)
     with site.api("coordinator") as coord:
         after = coord.get(f"/api/v1/action-items/{graffiti['id']}").json()
@@ -456,7 +461,7 @@ def test_admin_users_categories_and_settings(
     assert "lacking" in (
         page.get_by_role("textbox", name="Suomi label of graffiti").get_attribute("class") or ""
     )
-    page.screenshot(path=str(artifacts / f"staff-admin-categories-{backend}.png"), full_page=True)
+    page.screenshot(path=str(artifacts / f"staff-admin-categories-{backend}.png"))
     _no_serious_axe(page)
 
     page.get_by_role("link", name="Organization").click()
@@ -477,3 +482,91 @@ def test_admin_users_categories_and_settings(
     assert cats["graffiti"]["default_department"] == f"graffiti_team_{backend}"
     assert cats["graffiti"]["missing_labels"] == ["fi"]
     assert page.console_errors == []
+
+
+def test_an_engineer_sets_notifications(
+    page: Any, site: Site, artifacts: Path, backend: str
+) -> None:
+    sign_in(page, site, "engineer")
+    page.get_by_role("link", name="Notifications").click()
+    page.get_by_role("heading", name="My notifications").wait_for()
+    page.get_by_label("Items assigned to me").select_option("digest")
+    page.get_by_label("New items in my department").select_option("off")
+    page.get_by_label("Language of the mails").select_option("en")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_role("status").filter(has_text="Saved.").wait_for()
+    page.screenshot(path=str(artifacts / f"staff-notifications-{backend}.png"))
+    violations = axe_violations(page)
+    assert violations == [], [(v["id"], v["help"]) for v in violations]
+    with site.api("engineer") as engineer:
+        prefs = engineer.get("/api/v1/me/notifications").json()
+    assert (prefs["assigned"], prefs["item_created"], prefs["comment"], prefs["language"]) == (
+        "digest",
+        "off",
+        "immediate",
+        "en",
+    )
+
+    try:
+        # Signed in, the language chosen is the engineer's own, kept by the API.
+        page.get_by_role("combobox", name="Language").first.select_option("nb")
+        page.get_by_role("heading", name="Mine varsler").wait_for()
+        assert page.get_by_label("Tiltak tildelt meg").input_value() == "digest"
+        assert page.console_errors == []
+    finally:
+        # The module's other scenarios read the engineer's screens in English.
+        with site.api("engineer") as engineer:
+            engineer.patch("/api/v1/me", json={"language": None}).raise_for_status()
+
+
+def _map_idle(page: Any) -> None:
+    page.locator("main#main").and_(page.locator("[data-state=idle]")).wait_for(timeout=20_000)
+
+
+def test_the_map_draws_the_imported_basemap(
+    page: Any, site: Site, artifacts: Path, backend: str, tmp_path: Path
+) -> None:
+    sign_in(page, site, "planner")
+    page.wait_for_url(re.compile(r"#/map"))
+    _map_idle(page)
+    note = page.get_by_role("note")
+    note.wait_for()
+    assert "No basemap is set up" in note.inner_text()
+    violations = axe_violations(page)
+    assert violations == [], [(v["id"], v["help"]) for v in violations]
+    canvas = page.locator("canvas.maplibregl-canvas")
+    blank = canvas.screenshot()
+    assert stripe_share(blank) < 0.01
+
+    imported, _ = service.import_file(
+        make_mbtiles(tmp_path / "town.mbtiles", area_tiles(range(10, 18))), site.server.data_dir
+    )
+    try:
+        tiles: list[tuple[str, int]] = []
+        page.on(
+            "response",
+            lambda r: tiles.append((r.url, r.status)) if "/basemap/" in r.url else None,
+        )
+        page.reload()
+        _map_idle(page)
+        page.wait_for_function("document.querySelectorAll('.map-note').length === 0")
+        # Tiles arrive in the map's worker; wait until the drawing has them.
+        deadline = 42
+        shot = canvas.screenshot()
+        while stripe_share(shot) < 0.15 and deadline:
+            page.wait_for_timeout(250)
+            shot = canvas.screenshot()
+            deadline -= 1
+        page.screenshot(path=str(artifacts / f"staff-map-basemap-{backend}.png"))
+        requested = [url for url, _ in tiles if re.search(r"/basemap/\d+/\d+/\d+\.png", url)]
+        assert requested, tiles
+        assert all(url.startswith(f"{site.base}/basemap/") for url, _ in tiles), tiles
+        assert {status for url, status in tiles if url in requested} <= {200, 204, 304}
+        # The areas are filled over part of it: a good share of stripes still shows.
+        assert stripe_share(shot) > 0.15, "the basemap's tiles are not drawn"
+        assert variance(shot) > 2 * variance(blank) + 100
+        assert page.get_by_role("note").count() == 0
+        assert page.console_errors == []
+    finally:
+        # The module's other scenarios, and the check above, see the site without a basemap.
+        imported.unlink()

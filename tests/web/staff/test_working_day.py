@@ -24,7 +24,7 @@ from tests.factories import PASSWORD
 from tests.factories.browser import axe_violations
 from tests.factories.photos import plain_jpeg
 from tests.factories.screens import in_viewport, not_in_language, scrolls_sideways, visible_text
-from tests.factories.staff_web import SPOTS, Site, observation
+from tests.factories.staff_web import SPOTS, Site, next_frames, observation, wait_for_view
 from tests.factories.tilesets import area_tiles, make_mbtiles
 
 T = web_messages("nb", "staff", SOURCE_LOCALE_DIR)
@@ -125,30 +125,23 @@ def sign_in_nb(page: Any, site: Site, role: str) -> None:
     page.get_by_role("button", name=T["signout"]).wait_for()
 
 
-def settle(page: Any) -> None:
-    page.wait_for_timeout(300)
-    page.wait_for_load_state("networkidle")
-
-
 def check_screen(page: Any, artifacts: Path, name: str, typed: list[str]) -> None:
     """The screen at both sizes (screenshots), in Bokmål only, no sideways scroll at 320 px,
     no serious or critical axe finding; the laptop size is put back."""
-    settle(page)
+    wait_for_view(page)
     seen = visible_text(page)
     assert not_in_language(seen, "nb", typed) == [], name
     assert not [s for s in seen if re.search(r"\b(null|undefined|NaN)\b", s)], name
     violations = axe_violations(page)
     assert violations == [], [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in violations]
-    page.screenshot(
-        path=str(artifacts / f"staff-day-{name}-laptop-{page.backend}.png"), full_page=True
-    )
+    page.screenshot(path=str(artifacts / f"staff-day-{name}-laptop-{page.backend}.png"))
     page.set_viewport_size(PHONE)
-    settle(page)
+    next_frames(page)
     page.screenshot(
         path=str(artifacts / f"staff-day-{name}-phone-{page.backend}.png"), full_page=False
     )
     page.set_viewport_size({"width": 320, "height": 720})
-    settle(page)
+    next_frames(page)
     assert not scrolls_sideways(page), name
     page.set_viewport_size(LAPTOP)
 

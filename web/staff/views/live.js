@@ -82,6 +82,7 @@ export async function liveView(main, { args: [id] }) {
       fit(m, last);
       fitted = true;
     }
+    mapEl.dataset.ready = 'true';
   }).catch(() => {});
   return () => { stopped = true; clearTimeout(timer); map?.remove(); };
 }

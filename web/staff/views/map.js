@@ -261,6 +261,7 @@ export async function mapView(main, { params }) {
     map.on('mouseenter', id, () => { map.getCanvas().style.cursor = 'pointer'; });
     map.on('mouseleave', id, () => { map.getCanvas().style.cursor = ''; });
   }
+  mapEl.dataset.ready = 'true';
   await load(first);
   return () => { controller?.abort(); map.remove(); };
 }
