@@ -158,19 +158,6 @@ def test_import_areas_unreadable_file(
     assert "cannot read" in capsys.readouterr().err
 
 
-def test_demo_loads_once(env: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["demo"]) == 0
-    out = capsys.readouterr().out
-    assert "log in as admin@demo.safewalk.local" in out
-    assert _count(env, Observation) > 10
-    assert _count(env, Area) == 3
-    assert cli.main(["demo"]) == 0
-    again = capsys.readouterr().out
-    assert "already there" in again
-    assert "log in as admin@demo.safewalk.local" in again
-    assert _count(env, Organization) == 1
-
-
 def test_missing_spatialite_says_what_to_install(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -269,7 +256,7 @@ def test_serve_with_workers_runs_that_many_worker_processes(env: str, tmp_path: 
         log.close()
 
 
-def test_demo_has_an_active_walk_with_its_join_link_and_qr_code(
+def test_demo_loads_once_with_an_active_walk_its_join_link_and_qr_code(
     env: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from api.walks import joinlink
@@ -278,13 +265,19 @@ def test_demo_has_an_active_walk_with_its_join_link_and_qr_code(
     monkeypatch.setattr(joinlink, "lan_address", lambda: "192.168.1.20")
     assert cli.main(["demo", "--host", "0.0.0.0", "--port", "8123"]) == 0
     out = capsys.readouterr().out
+    assert "log in as admin@demo.safewalk.local" in out
+    assert _count(env, Observation) > 10
+    assert _count(env, Area) == 3
     assert _count(env, Walk, Walk.status == WalkStatus.active) == 1
     link = next(line for line in out.splitlines() if "field app:" in line).split()[-1]
     assert link.startswith("http://192.168.1.20:8123/j/")
     assert "█" in out  # the QR code, drawn in the terminal
-    # Run again: the same walk and link, no second active walk.
+    # Run again: nothing loaded twice, the logins said again, the same walk and link.
     assert cli.main(["demo"]) == 0
     again = capsys.readouterr().out
+    assert "already there" in again
+    assert "log in as admin@demo.safewalk.local" in again
+    assert _count(env, Organization) == 1
     assert link.rsplit("/", 1)[-1] in again
     assert "http://127.0.0.1:8000/j/" in again
     assert "HOST=0.0.0.0" in again
