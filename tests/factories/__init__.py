@@ -72,13 +72,15 @@ def make_walk(
 
 
 @contextmanager
-def sandnes_walk(url: str) -> Iterator[tuple[Session, Organization, Area, Walk]]:
+def sandnes_walk(
+    url: str, org_name: str = "Sandnes"
+) -> Iterator[tuple[Session, Organization, Area, Walk]]:
     """A session on the database at `url` (one a live server will use) holding an organization,
     its area and an active walk there; the caller adds the rest and commits."""
     engine = create_db_engine(url)
     try:
         with make_sessionmaker(engine)() as s:
-            org = make_org(s, "Sandnes")
+            org = make_org(s, org_name)
             area = make_area(s, org)
             yield s, org, area, make_walk(s, org, area=area)
     finally:

@@ -36,8 +36,10 @@ def _token(settings: Settings, kind: str, subject: uuid.UUID, org: uuid.UUID, **
     )
 
 
-def seed_group(url: str) -> dict[str, Any]:
-    with sandnes_walk(url) as (s, org, area, walk):
+def seed_group(url: str, org_name: str = "Sandnes") -> dict[str, Any]:
+    """An organization (``org_name``: one database can hold several groups, each of its own),
+    its walk, four youths and a coordinator, committed; their ids and tokens."""
+    with sandnes_walk(url, org_name) as (s, org, area, walk):
         coord = make_user(s, org, Role.coordinator)
         parts = [
             Participant(organization_id=org.id, walk_id=walk.id, group=ParticipantGroup.youth)
@@ -47,6 +49,7 @@ def seed_group(url: str) -> dict[str, Any]:
         s.commit()
         settings = Settings(environment="test", secret_key=SECRET)
         return {
+            "org": str(org.id),
             "walk": str(walk.id),
             "area": area.id,
             "participants": [
@@ -82,14 +85,19 @@ def group_bodies(walk_id: str, n: int, seed: int) -> list[dict[str, Any]]:
     return out
 
 
-def group_items(url: str) -> tuple[int, list[tuple[str, frozenset[str]]], list[str]]:
-    """Observation count, each item as (category, member ids), and every counter mismatch."""
+def group_items(url: str, org: str) -> tuple[int, list[tuple[str, frozenset[str]]], list[str]]:
+    """The organization's observation count, each of its items as (category, member ids), and
+    every counter mismatch."""
+    org_id = uuid.UUID(org)
+    mine = Observation.organization_id == org_id
     engine = create_db_engine(url)
     try:
         with Session(engine) as s:
-            n = s.scalar(select(func.count()).select_from(Observation)) or 0
+            n = s.scalar(select(func.count()).select_from(Observation).where(mine)) or 0
             members: dict[uuid.UUID, set[str]] = {}
-            for oid, item_id in s.execute(select(Observation.id, Observation.action_item_id)):
+            for oid, item_id in s.execute(
+                select(Observation.id, Observation.action_item_id).where(mine)
+            ):
                 if item_id is not None:
                     members.setdefault(item_id, set()).add(str(oid))
             items = []
@@ -101,10 +109,10 @@ def group_items(url: str) -> tuple[int, list[tuple[str, frozenset[str]]], list[s
                         Observation.id,
                         func.ST_X(Observation.location),
                         func.ST_Y(Observation.location),
-                    )
+                    ).where(mine)
                 )
             }
-            for item in s.scalars(select(ActionItem)):
+            for item in s.scalars(select(ActionItem).where(ActionItem.organization_id == org_id)):
                 got = members.get(item.id, set())
                 if item.observation_count != len(got):
                     wrong.append(f"{item.id}: count {item.observation_count} != {len(got)}")

@@ -118,6 +118,6 @@ def test_kill_9_mid_ingest_loses_and_doubles_nothing(
     assert set(stored) == all_ids
     assert acked_ids <= set(stored)
     # Items and their counters survived the crash consistent with their members.
-    n, _, wrong = group_items(url)
+    n, _, wrong = group_items(url, seeded["org"])
     assert n == len(all_ids)
     assert wrong == []

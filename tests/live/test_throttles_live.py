@@ -29,16 +29,21 @@ def _seed(url: str) -> str:
         engine.dispose()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def seeded(databases: DatabaseFactory) -> tuple[str, str]:
     url = databases.migrated_url()
     return url, _seed(url)
 
 
-@pytest.fixture
-def server(seeded: tuple[str, str], tmp_path: Path) -> Iterator[tuple[LiveServer, str]]:
+@pytest.fixture(scope="module")
+def server(
+    seeded: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[LiveServer, str]]:
+    """One plain server per module and backend. Its tests do not share a throttle bucket:
+    each sends from loopback addresses of its own (127.0.0.1 joins; 127.0.0.2 and 127.0.0.3
+    sign in), and the proxied server below is a server of its own."""
     url, email = seeded
-    with LiveServer(url, tmp_path / "plain") as s:
+    with LiveServer(url, tmp_path_factory.mktemp("plain")) as s:
         yield s, email
 
 
