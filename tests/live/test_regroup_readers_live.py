@@ -1,8 +1,8 @@
 """Readers do not wait for a writer: GETs answer while a regroup of 20,000 observations runs.
 
 On SQLite a write transaction used to begin IMMEDIATE for every request, so a long regroup made
-every read wait for it. Reads now begin DEFERRED and read their WAL snapshot. The bound here is
-generous (a shared 2-core machine); the measured figure is in the README.
+every read wait for it. Reads now begin DEFERRED and read their WAL snapshot. A read that waited
+would take about as long as the regroup; the bound is a tenth of it.
 """
 
 from __future__ import annotations
@@ -90,7 +90,9 @@ def test_reads_answer_while_a_long_regroup_writes(
 
         def regroup() -> None:
             with httpx.Client(base_url=live.base, timeout=600) as c:
+                t0 = time.perf_counter()
                 result["r"] = c.post(f"/api/v1/areas/{seeded['area']}/regroup", headers=headers)
+                result["seconds"] = time.perf_counter() - t0
 
         writer = threading.Thread(target=regroup)
         latencies: list[float] = []
@@ -108,5 +110,7 @@ def test_reads_answer_while_a_long_regroup_writes(
     assert result["r"].status_code == 200, result["r"].text
     assert result["r"].json()["observations"] == N
     assert len(latencies) >= 3, "the regroup ended before the reads could overlap it"
+    # Relative to the write, not a wall-clock bound: a read that waited for the writer would take
+    # about as long as the regroup itself, however busy the machine is.
     median = statistics.median(latencies)
-    assert median < 0.1, latencies
+    assert median < result["seconds"] / 10, (result["seconds"], latencies)
