@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 from geoalchemy2 import Geometry
-from sqlalchemy import Float, Table, Uuid, and_, func, or_, select
+from sqlalchemy import Table, and_, false, func, or_, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -310,12 +310,6 @@ def _read_lamps(
     return lamps, items
 
 
-_REACH = {
-    "category_id": Uuid(), "area_id": Uuid(),
-    "minx": Float(), "miny": Float(), "maxx": Float(), "maxy": Float(),
-}  # fmt: skip
-
-
 def _read_candidates(
     session: Session,
     todo: Sequence[Observation],
@@ -335,40 +329,35 @@ def _read_candidates(
     change nothing). The members of the items in ``also`` (the named lamps') are read with
     them; a lamp's item is never a distance candidate."""
     o, i = OBSERVATION.c, ACTION_ITEM.c
-    # One box per observation (its category's reach, its area), as a relation joined to the
-    # members: the statement has one shape whatever the chunk, so it is compiled once.
+    # A box per observation, each a constant: PostgreSQL then plans each through the spatial
+    # index (a bitmap OR), also on a young table whose statistics say it is empty. Boxes
+    # joined as a relation of parameters (one statement shape) were planned as a loop over
+    # every open item there, slower with every chunk.
     reach = []
     for obs in todo:
         if obs.asset_id is not None:
             continue
         lon, lat = points[obs.id]
         cat = cats[obs.category_id]
-        reach.append((cat.id, obs.area_id, *bbox_around(lon, lat, cat.group_distance_m * 1.01)))
-    boxes = dialect.rows_relation(session, "reach", _REACH, reach)
-    b = boxes.c
+        box = bbox_around(lon, lat, cat.group_distance_m * 1.01)
+        area = i.area_id == obs.area_id if obs.area_id is not None else i.area_id.is_(None)
+        reach.append(
+            and_(
+                o.category_id == cat.id,
+                area,
+                dialect.bbox_filter(session, "observation", Observation.location, box),
+            )
+        )
     near_items = (
         select(o.action_item_id)
-        .select_from(
-            OBSERVATION.join(ACTION_ITEM, i.id == o.action_item_id).join(
-                boxes,
-                and_(
-                    o.category_id == b.category_id,
-                    i.area_id.is_not_distinct_from(b.area_id),
-                    dialect.bbox_filter(
-                        session,
-                        "observation",
-                        Observation.location,
-                        (b.minx, b.miny, b.maxx, b.maxy),
-                    ),
-                ),
-            )
-        )  # fmt: skip
+        .select_from(OBSERVATION.join(ACTION_ITEM, i.id == o.action_item_id))
         .where(
             o.organization_id == todo[0].organization_id,
             o.moderation == str(Moderation.accepted),
             i.status.in_(sorted(_OPEN | _RESOLVED)),
             # A lamp's item holds the observations that name the lamp, and only those.
             i.asset_id.is_(None),
+            or_(false(), *reach),
         )
     )
     m, it, p = OBSERVATION.alias("m"), ACTION_ITEM.alias("it"), PARTICIPANT.alias("p")

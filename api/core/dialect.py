@@ -22,7 +22,6 @@ import enum
 import hashlib
 import json
 import math
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -53,10 +52,8 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    type_coerce,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.compiler import compiles
@@ -71,8 +68,6 @@ from models.base import SRID
 
 Bind = Session | Connection | Engine
 Box = tuple[float, float, float, float]
-# A box per row: four columns of a relation (``rows_relation``) in a join.
-BoxColumns = tuple[Any, Any, Any, Any]
 
 
 def _sqlite(bind: Bind) -> bool:
@@ -141,9 +136,7 @@ def _is_point(geom: Any) -> bool:
     return getattr(getattr(geom, "type", None), "geometry_type", None) == "POINT"
 
 
-def in_box(
-    session: Session, geom: Any, bbox: Box | BoxColumns, *, points: bool
-) -> ColumnElement[bool]:
+def in_box(session: Session, geom: Any, bbox: Box, *, points: bool) -> ColumnElement[bool]:
     """``geom`` meets ``bbox``, border included, in double precision on both databases.
 
     Points compare their coordinates (cheap, and what a box means for a point); other shapes
@@ -161,7 +154,7 @@ def in_box(
 
 
 def _index_candidates(
-    session: Session, table_name: str, geom_col: InstrumentedAttribute[Any], bbox: Box | BoxColumns
+    session: Session, table_name: str, geom_col: InstrumentedAttribute[Any], bbox: Box
 ) -> ColumnElement[bool]:
     """Rows the spatial index offers for ``bbox``: a superset, since both indexes keep their
     boxes in single precision rounded outwards (PostGIS' ``&&`` also takes a point 1e-7
@@ -187,43 +180,15 @@ def _index_candidates(
 
 
 def bbox_filter(
-    session: Session,
-    table_name: str,
-    geom_col: InstrumentedAttribute[Any],
-    bbox: Box | BoxColumns,
+    session: Session, table_name: str, geom_col: InstrumentedAttribute[Any], bbox: Box
 ) -> ColumnElement[bool]:
     """Rows whose geometry meets ``bbox`` exactly (``in_box``), found through the spatial
     index. Every bbox of every reader (OGC items, map feeds, observation lists, tiles, the
-    prefilters of distance searches) is this one test, so both databases answer alike. The
-    box may be a joined relation's columns (one box per row of ``rows_relation``)."""
+    prefilters of distance searches) is this one test, so both databases answer alike."""
     return and_(
         _index_candidates(session, table_name, geom_col, bbox),
         in_box(session, geom_col, bbox, points=_is_point(geom_col)),
     )
-
-
-def rows_relation(
-    session: Session, name: str, columns: Mapping[str, Any], rows: Sequence[Sequence[Any]]
-) -> Any:
-    """``rows`` as a relation named ``name`` with ``columns`` (name: SQLAlchemy type), passed
-    as parameters: one statement shape whatever their number, so the compiled statement is
-    reused. PostgreSQL: ``unnest`` of one array per column; SQLite: ``json_each`` of one JSON
-    array (UUIDs as SQLite stores them, 32 hex digits)."""
-    names = list(columns)
-    if not _sqlite(session):
-        arrays = [
-            bindparam(f"{name}_{n}", [r[k] for r in rows], type_=ARRAY(t))
-            for k, (n, t) in enumerate(columns.items())
-        ]
-        return func.unnest(*arrays).table_valued(*names).render_derived(name)
-    data = json.dumps([[v.hex if isinstance(v, uuid.UUID) else v for v in r] for r in rows])
-    each = func.json_each(bindparam(f"{name}_rows", data, type_=String)).table_valued("value")
-    return select(
-        *(
-            type_coerce(func.json_extract(each.c.value, f"$[{k}]"), t).label(n)
-            for k, (n, t) in enumerate(columns.items())
-        )
-    ).subquery(name)
 
 
 def bbox_filter_shown(

@@ -156,6 +156,8 @@ class _Context:
     hooks: list[notices.Hook] | None = None
     # Undoes a failed chunk's writes by rolling the transaction back (no savepoint needed).
     restart: Callable[[], None] | None = None
+    # The caller's organization, held: the session's identity map keeps only what is held.
+    org: Organization | None = None
 
     @property
     def cats_by_id(self) -> dict[uuid.UUID, Category]:
@@ -381,16 +383,22 @@ def _known(session: Session, ctx: _Context, entries: list[_Entry]) -> list[_Entr
         ]
         if ctx.hooks is None:
             also.append(notices.active_hooks_read(session, ctx.principal.org_id))
-        rows = session.execute(select(Walk, *also).where(col(Walk.id).in_(walk_ids))).all()
+        # The caller's organization rides along (its moderation mode and language).
+        rows = session.execute(
+            select(Walk, Organization, *also)
+            .join(Organization, col(Organization.id) == ctx.principal.org_id)
+            .where(col(Walk.id).in_(walk_ids))
+        ).all()
         for i in walk_ids:
             ctx.walks[i] = None
         for r in rows:
             ctx.walks[r[0].id] = r[0]
     if rows:
-        for i, org, digest in dialect.from_json_rows(rows[0][1]):
+        ctx.org = rows[0][1]
+        for i, org, digest in dialect.from_json_rows(rows[0][2]):
             stored[uuid.UUID(i)] = (uuid.UUID(org), digest)
         if ctx.hooks is None:
-            ctx.hooks = notices.hooks_from(rows[0][2])
+            ctx.hooks = notices.hooks_from(rows[0][3])
     else:
         # No walk to carry them: the ids read alone (the walks are known, or there are none).
         stored = {r[0]: (r[1], r[2]) for r in session.execute(stored_read).all()}
@@ -495,7 +503,7 @@ def _build(
     """The chunk's rows, placed, snapped to a lamp and (post-moderation) accepted unless held
     for review; an entry naming an asset it cannot have is refused alone."""
     p = ctx.principal
-    org = session.get(Organization, p.org_id)
+    org = _org(session, ctx)
     pre = org is not None and org.moderation_mode == ModerationMode.pre
     outside: bool | None = None  # whether the organization has areas, asked only if needed
     kept: list[_Entry] = []
@@ -540,6 +548,12 @@ def _build(
     return kept, out
 
 
+def _org(session: Session, ctx: _Context) -> Organization | None:
+    if ctx.org is None:
+        ctx.org = session.get(Organization, ctx.principal.org_id)
+    return ctx.org
+
+
 def _has_areas(session: Session, org_id: uuid.UUID) -> bool:
     return (
         session.scalar(select(col(Area.id)).where(col(Area.organization_id) == org_id).limit(1))
@@ -566,7 +580,7 @@ def _write_chunk(session: Session, ctx: _Context, observations: list[Observation
                 if o.location is not None
             ],
         )
-        org = session.get(Organization, p.org_id)
+        org = _org(session, ctx)
         grouped = item_chunk.group_chunk(
             session,
             observations,
