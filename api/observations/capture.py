@@ -509,6 +509,15 @@ def _build(
     kept: list[_Entry] = []
     out: list[Observation] = []
     received = utcnow()
+    # The chunk's reports that snap to a lamp, snapped from one read.
+    wants = [
+        w
+        for e in entries
+        if e.body.asset_id is None and e.cat is not None
+        for w in [assets.snap_box(e.cat, e.point)]
+        if w is not None
+    ]
+    lamps = assets.lamps_near(session, p.org_id, wants) if wants else None
     for e in entries:
         assert e.cat is not None
         assert e.walk is not None
@@ -532,7 +541,7 @@ def _build(
         if e.point is not None:
             _place(obs, e.point, e.area_id)
         try:
-            assets.link_observation(session, obs, e.cat, body.asset_id, e.point, e.loc)
+            assets.link_observation(session, obs, e.cat, body.asset_id, e.point, e.loc, lamps=lamps)
         except InvalidInput as exc:
             e.status, e.error = "invalid", exc
             continue
