@@ -5,13 +5,14 @@ same id with another body is a conflict. A chunk (a single PUT is a chunk of one
 cut into chunks of ``BATCH_CHUNK``) goes through the same steps whatever its size:
 
 1. read what it needs once: the ids already stored with the walks (and, once per request, the
-   organization's webhooks) in one statement, then the areas around its points;
-2. check and place every observation in Python (area, darkness, H3 cells, held or not); an
-   observation that fails its checks is answered alone and leaves the others alone;
+   organization and its webhooks) in one statement, then the areas around its points and the
+   lamps near its lighting reports;
+2. check and place every observation in Python (area, darkness, H3 cells, lamp, held or not);
+   an observation that fails its checks is answered alone and leaves the others alone;
 3. take the groups' locks, then write in a fixed number of statements (``_write_chunk``):
-   grouping (``api.action_items.chunk``: the touched items read once, refreshed once), one
-   INSERT of the observations, one upsert per rollup, the notices (written, not read: the
-   webhooks were read in step 1).
+   grouping (``api.action_items.chunk``: the touched items read once, refreshed once), the
+   observations' INSERT with every rollup row (one statement on PostgreSQL, one per table on
+   SQLite), the notices (written, not read: the webhooks were read in step 1).
 
 Only step 3 holds locks. A transient failure (a deadlock, an item moved underneath) undoes the
 chunk's writes and runs the chunk again; one that persists fails the chunk's items alone, and
