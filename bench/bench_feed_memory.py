@@ -61,7 +61,7 @@ def walk_feed(base: str, token: str, n: int, rss: RssSampler) -> tuple[float, fl
 
 
 def run(backend: str, n: int, workers: int) -> None:
-    name = "issue_15_load_bench_feed_memory"
+    name = "safewalk_bench_load_bench_feed_memory"
     with tempfile.TemporaryDirectory() as tmp:
         url = create_scratch(backend, name, Path(tmp))
         try:

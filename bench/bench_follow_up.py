@@ -477,7 +477,7 @@ def _comparable(groups: list[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
 
 
 def run(backend: str, size: int, repeat: int, share: float) -> None:
-    name = "issue_15_followup_bench"
+    name = "safewalk_bench_followup_bench"
     with tempfile.TemporaryDirectory() as tmp:
         url = create_scratch(backend, name, Path(tmp))
         try:

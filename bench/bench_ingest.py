@@ -184,7 +184,7 @@ def category_ids(url: str, org_id: uuid.UUID) -> dict[str, uuid.UUID]:
 
 
 def run(backend: str, n: int, batch: int, workers: int) -> float:
-    name = "issue_15_load_bench_ingest"
+    name = "safewalk_bench_load_bench_ingest"
     with tempfile.TemporaryDirectory() as tmp:
         url = create_scratch(backend, name, Path(tmp))
         try:

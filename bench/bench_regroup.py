@@ -50,7 +50,7 @@ from api.auth.principal import Principal
 from api.core.db import create_db_engine, make_sessionmaker
 from geo.grouping import GroupPoint, group_points, group_shapes
 
-DB_NAME = "issue_15_regroup_bench"
+DB_NAME = "safewalk_bench_regroup_bench"
 UTM_32N = 32632
 
 

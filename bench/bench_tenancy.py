@@ -40,7 +40,7 @@ from api.settings import Settings  # noqa: E402
 from bench._common import create_scratch, drop_scratch  # noqa: E402
 from models import Role, Walk, WalkStatus, utcnow  # noqa: E402
 
-NAME = "issue_16_rls_bench"
+NAME = "safewalk_bench_rls_bench"
 PAGE = 10_000
 
 

@@ -332,7 +332,7 @@ def run(
     batch_share: float,
     workers: int,
 ) -> bool:
-    name = "issue_15_load_bench_load"
+    name = "safewalk_bench_load_bench_load"
     backend = "postgis" if db == "postgis" else "spatialite"
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
