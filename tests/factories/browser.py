@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,19 +20,6 @@ CHROMIUM = os.environ.get("SAFEWALK_CHROMIUM", "/usr/bin/chromium")
 
 
 REQUIRE_BROWSER = os.environ.get("SAFEWALK_REQUIRE_BROWSER") == "1"
-
-
-def chromium() -> Iterator[Any]:
-    """Playwright and a Chromium (a fixture's body: closed when the generator is)."""
-    require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
-        )
-        yield b
-        b.close()
 
 
 def _browser_unavailable_reason() -> str | None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.factories.browser import chromium, require_browser
+from tests.factories.browser import CHROMIUM, require_browser
 from tests.factories.databases import DatabaseFactory
 from tests.factories.live_server import LiveServer
 
@@ -24,10 +24,17 @@ ARTIFACTS = ROOT / "test-artifacts"
 
 # Per module, not per session: Playwright's sync API keeps an event loop running in the main
 # thread while it is open, and every later test calling asyncio.run() would then fail.
-# (tests/web/field shares one per package: nothing there calls asyncio.run().)
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    yield from chromium()
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
+        yield b
+        b.close()
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -17,18 +16,10 @@ from api.core import spatial
 from api.core.db import create_db_engine, make_sessionmaker, session_scope
 from models import Role, WalkStatus, utcnow
 from tests.factories import PASSWORD, make_area, make_org, make_user, make_walk
-from tests.factories.browser import chromium, require_browser
+from tests.factories.browser import require_browser
 from tests.factories.databases import DatabaseFactory
 from tests.factories.field_app import ROUTE, Field
 from tests.factories.live_server import LiveServer
-
-
-# One Chromium for the field app's modules while a worker runs them one after another (a
-# launch is 1-2 s of CPU): no test here calls asyncio.run(), which Playwright's running event
-# loop would break, and each test opens and closes contexts of its own.
-@pytest.fixture(scope="package")
-def browser() -> Iterator[Any]:
-    yield from chromium()
 
 
 @pytest.fixture(scope="module")
