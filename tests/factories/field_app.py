@@ -62,9 +62,11 @@ def save(page: Any, category: str, note: str, photo: Path | None = None) -> None
     page.locator("#capture-done").filter(has_text=SAVED).wait_for()
 
 
-def join_nb(page: Any, field: Any, code: str | None = None) -> None:
-    """Join as a resident with the phone in Bokmål."""
-    page.goto(f"{field.base}/j/{code or field.code}")
+def join_nb(page: Any, field: Any, code: str | None = None, *, load: bool = True) -> None:
+    """Join as a resident with the phone in Bokmål (`load=False`: from the join screen the
+    page already shows, opened by the walk's link)."""
+    if load:
+        page.goto(f"{field.base}/j/{code or field.code}")
     page.get_by_label("Jeg er").select_option("resident")
     page.get_by_role("button", name="Bli med").click()
     page.get_by_role("button", name="Dårlig belysning").wait_for()
@@ -162,11 +164,21 @@ class Field:
         return items
 
 
-def phone(browser: Any, *, locale: str = "en-GB", **kw: Any) -> Any:
-    """A phone-sized context with the position granted and emulated."""
+def phone(
+    browser: Any,
+    *,
+    locale: str = "en-GB",
+    viewport: tuple[int, int] = (390, 844),
+    **kw: Any,
+) -> Any:
+    """A phone-sized context with the position granted and emulated.
+
+    At one device pixel per CSS pixel: what the tests check is layout in CSS pixels, and a
+    real phone's density 2 would give Chromium four times the pixels to draw in software
+    (MapLibre on SwiftShader) and to encode in every screenshot."""
     return browser.new_context(
-        viewport={"width": 390, "height": 844},
-        device_scale_factor=2,
+        viewport={"width": viewport[0], "height": viewport[1]},
+        device_scale_factor=1,
         is_mobile=True,
         has_touch=True,
         locale=locale,

@@ -51,7 +51,7 @@ def test_docs_authorize_and_try_it_out(
         assert status.inner_text().strip() == "200"
         assert email in page.locator(".live-responses-table").inner_text()
     finally:
-        page.screenshot(path=str(artifacts / "docs-try-it-out.png"), full_page=True)
+        page.screenshot(path=str(artifacts / "docs-try-it-out.png"))
         page.close()
     foreign = [u for u in requested if not u.startswith(live_server.base)]
     assert foreign == []

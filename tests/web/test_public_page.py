@@ -73,6 +73,6 @@ def test_public_page_passes_axe(
             .inner_text()
             .startswith("Follow-up of safety walks")
         )
-        page.screenshot(path=str(artifacts / f"public-page-{backend}.png"), full_page=True)
+        page.screenshot(path=str(artifacts / f"public-page-{backend}.png"))
     finally:
         context.close()

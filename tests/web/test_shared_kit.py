@@ -94,9 +94,9 @@ def context(browser: Any, calls: list[dict[str, Any]]) -> Iterator[Any]:
 @pytest.fixture
 def page(context: Any) -> Iterator[Any]:
     p = context.new_page()
+    # Before the modules run, so one load gives them an empty storage.
+    p.add_init_script("localStorage.clear()")
     p.goto(f"{ORIGIN}/")
-    p.evaluate("localStorage.clear()")
-    p.reload()
     p.wait_for_selector("body[data-ready=true]", state="attached")
     yield p
     p.close()

@@ -36,7 +36,7 @@ def _answer(page: Any) -> Any:
     return page.locator("#capture-done")
 
 
-def test_every_answer_is_on_screen_beside_lagre(
+def test_every_answer_is_on_screen_beside_lagre_and_endre_edits_from_the_top(
     browser: Any, field: Field, tmp_path: Path, artifacts: Path, backend: str
 ) -> None:
     context = phone(browser, locale="nb-NO", service_workers="block")
@@ -93,6 +93,32 @@ def test_every_answer_is_on_screen_beside_lagre(
     card = page.locator("#mine-list li").filter(has_text="Tagging på hele muren")
     card.get_by_text(re.compile(r"· 1 bilde$")).wait_for()
     assert "1 bilder" not in str(page.locator("#mine-list").text_content())
+
+    # "Endre" opens the form at its top, saying what is edited.
+    page.get_by_role("button", name="Meld", exact=True).click()
+    page.get_by_role("button", name="Gjengrodd vegetasjon").click()
+    page.get_by_role("textbox", name="Merknad").fill("Busker over stien")
+    save.click()
+    _answer(page).filter(has_text="Lagret og sendt.").wait_for()
+
+    page.get_by_role("button", name="Mine meldinger").click()
+    page.locator("#mine-list li").filter(has_text="Busker over stien").get_by_role(
+        "button", name="Endre"
+    ).click()
+    banner = page.locator("#edit-banner")
+    banner.get_by_text("Du endrer «Gjengrodd vegetasjon»").wait_for()
+    assert page.evaluate("scrollY") == 0
+    assert in_viewport(page, banner)
+    chosen = page.get_by_role("button", name="Gjengrodd vegetasjon")
+    assert chosen.get_attribute("aria-pressed") == "true"
+    assert in_viewport(page, chosen)
+    assert page.evaluate("document.activeElement.id") == "edit-banner"
+    page.screenshot(path=str(artifacts / f"field-edit-mode-{backend}.png"))
+    page.get_by_role("textbox", name="Merknad").fill("Busker over hele stien")
+    save.click()
+    _answer(page).filter(has_text="Endringene er lagret.").wait_for()
+    assert banner.is_hidden()
+    assert len(_by_note(field, "Busker over hele stien")) == 1
     assert errors == []
     context.close()
 
@@ -187,7 +213,22 @@ def test_rett_opp_opens_the_map_at_the_right_pin(
     page.locator("#map canvas").wait_for()
     marker = page.locator("#map .maplibregl-marker")
     marker.wait_for()
-    page.wait_for_timeout(300)  # the marker's position is set on the next frame
+    # MapLibre places the marker on a coming frame (once the map has loaded and stopped
+    # moving): wait until its box holds still for three frames.
+    page.evaluate(
+        """async () => {
+            const el = document.querySelector('#map .maplibregl-marker');
+            const frame = () => new Promise((r) => requestAnimationFrame(r));
+            let last = '', still = 0;
+            for (let i = 0; i < 300 && still < 3; i++) {
+                await frame();
+                const r = el.getBoundingClientRect();
+                const now = el.style.transform ? `${r.x},${r.y}` : '';
+                still = now && now === last ? still + 1 : 0;
+                last = now;
+            }
+        }"""
+    )
     m = marker.bounding_box()
     c = page.locator("#map").bounding_box()
     assert m
@@ -237,36 +278,4 @@ def test_rett_opp_opens_the_map_at_the_right_pin(
     stored = _by_note(field, "Avvist for stedet")
     assert len(stored) == 1
     assert _inside_area(stored[0]["location"]["coordinates"])
-    context.close()
-
-
-def test_endre_says_it_is_editing_from_the_top(
-    browser: Any, field: Field, artifacts: Path, backend: str
-) -> None:
-    context = phone(browser, locale="nb-NO", service_workers="block")
-    page = context.new_page()
-    join_nb(page, field)
-    page.get_by_role("button", name="Gjengrodd vegetasjon").click()
-    page.get_by_role("textbox", name="Merknad").fill("Busker over stien")
-    page.get_by_role("button", name="Lagre observasjon").click()
-    _answer(page).filter(has_text="Lagret og sendt.").wait_for()
-
-    page.get_by_role("button", name="Mine meldinger").click()
-    page.locator("#mine-list li").filter(has_text="Busker over stien").get_by_role(
-        "button", name="Endre"
-    ).click()
-    banner = page.locator("#edit-banner")
-    banner.get_by_text("Du endrer «Gjengrodd vegetasjon»").wait_for()
-    assert page.evaluate("scrollY") == 0
-    assert in_viewport(page, banner)
-    chosen = page.get_by_role("button", name="Gjengrodd vegetasjon")
-    assert chosen.get_attribute("aria-pressed") == "true"
-    assert in_viewport(page, chosen)
-    assert page.evaluate("document.activeElement.id") == "edit-banner"
-    page.screenshot(path=str(artifacts / f"field-edit-mode-{backend}.png"))
-    page.get_by_role("textbox", name="Merknad").fill("Busker over hele stien")
-    page.get_by_role("button", name="Lagre observasjon").click()
-    _answer(page).filter(has_text="Endringene er lagret.").wait_for()
-    assert banner.is_hidden()
-    assert len(_by_note(field, "Busker over hele stien")) == 1
     context.close()

@@ -67,7 +67,6 @@ def test_offline_capture_arrives_exactly_once(
     assert field.observations() == []
 
     # Back online, but the answers are lost: the server stores, the phone hears nothing.
-    page.unroute_all(behavior="wait")
     lost: list[str] = []
 
     def lose_answer(route: Any) -> None:
@@ -75,18 +74,27 @@ def test_offline_capture_arrives_exactly_once(
         lost.append(f"{route.request.method} {route.request.url}")
         route.abort("connectionreset")
 
+    # The newer route wins, so it goes in before the offline one comes out: a timer's retry in
+    # between would otherwise reach the server and hear its answer.
     page.route("**/api/v1/observations/**", lose_answer)
+    page.unroute("**/api/v1/**")
     sync_now(page)
     assert any("/observations/batch" in call for call in lost)
     assert len(field.observations()) == 5  # stored, but the phone does not know
     wait_status(page, "5 observations waiting")
 
-    # The batch is answered now (all duplicates), but photo answers are still lost.
-    # The queue retries within seconds now: a send may be on its way through the handler, so
-    # wait for it before the route goes.
-    page.unroute_all(behavior="wait")
+    # The batch is answered now (all duplicates), but photo answers are still lost (the photos'
+    # route goes in before the batch's comes out, as above).
+    before = len(lost)
     page.route(re.compile(r".*/api/v1/observations/[^/]+/photos/.*"), lose_answer)
+    page.unroute("**/api/v1/observations/**")
     sync_now(page)
+    # sync_now returns after the first sync to finish, which may be a timer's drain that began
+    # while the batch's answers were still lost and sent no photo: wait for both photos' sends.
+    for _ in range(200):
+        if sum("/photos/" in call for call in lost[before:]) >= 2:
+            break
+        page.wait_for_timeout(50)
     page.unroute_all(behavior="wait")
     assert sum(len(o["photo_ids"]) for o in field.observations()) == 2
     # The server answered the batch, so the two photos' backoff starts afresh: their retry
@@ -133,102 +141,6 @@ def test_offline_capture_arrives_exactly_once(
     wait_status(page, "All sent (0 waiting)")
     assert len(field.observations()) == 6
     assert errors == []
-    context.close()
-
-
-def test_back_online_everything_goes_at_once(
-    browser: Any, field: Field, tmp_path: Path, artifacts: Path, backend: str
-) -> None:
-    """Five observations saved offline, a reload, then the network toggled several times, once
-    dropping while the batch is on its way; back for good, a photo's answer is lost: within
-    seconds all five are on the server, once each, with the photo, and nothing waits."""
-    context = phone(browser)  # with the service worker: the app reloads offline
-    page = context.new_page()
-    join(page, field)
-    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    page.reload()
-    page.get_by_role("button", name="Poor lighting").wait_for()
-    page.locator("#location-text", has_text="±").wait_for()
-
-    context.set_offline(True)
-    photo = jpeg(tmp_path, "p.jpg", (800, 600))
-    notes = [f"toggled {backend} {i}" for i in range(5)]
-    for i, (category, note) in enumerate(zip(CATEGORIES, notes, strict=True)):
-        save(page, category, note, photo if i == 1 else None)
-    wait_status(page, "5 observations waiting")
-    page.reload()  # offline: the shell from the worker, the queue from IndexedDB
-    page.get_by_role("button", name="Poor lighting").wait_for()
-    wait_status(page, "5 observations waiting")
-
-    def mine() -> list[dict[str, Any]]:
-        return [o for o in field.observations() if o["note"] in notes]
-
-    cut: list[str] = []
-
-    def drop_on_the_way(route: Any) -> None:
-        route.fetch()  # it reaches the server...
-        context.set_offline(True)  # ...and the network drops before the answer is back
-        route.abort("internetdisconnected")
-        cut.append(route.request.url)
-
-    def lose_the_answer(route: Any) -> None:
-        route.fetch()  # it reaches the server, the answer is lost; the network stays up
-        route.abort("connectionreset")
-        cut.append(route.request.url)
-
-    def back_online(pattern: str | re.Pattern[str], handler: Any) -> None:
-        page.route(pattern, handler, times=1)
-        before = len(cut)
-        context.set_offline(False)
-        for _ in range(100):
-            if len(cut) > before:
-                break
-            page.wait_for_timeout(50)
-        assert len(cut) == before + 1, f"nothing was on its way to {pattern}"
-        page.unroute_all(behavior="wait")
-
-    back_online("**/api/v1/observations/batch", drop_on_the_way)
-    assert len(mine()) == 5  # stored, but the phone never heard
-    wait_status(page, "5 observations waiting")
-    # Back for good; the first photo upload's answer is lost on the way. Its retry must not
-    # wait for the backoff the offline minutes built up: "all sent" within seconds.
-    back_online(re.compile(r".*/api/v1/observations/[^/]+/photos/.*"), lose_the_answer)
-    page.get_by_role("status").filter(has_text="All sent (0 waiting)").wait_for(timeout=5000)
-    page.screenshot(path=str(artifacts / f"field-back-online-{backend}.png"))
-    stored = mine()
-    assert sorted(o["note"] for o in stored) == notes
-    assert sum(len(o["photo_ids"]) for o in stored) == 1
-    context.close()
-
-
-def test_capture_screen_is_accessible_in_light_and_dark(
-    browser: Any, field: Field, artifacts: Path, backend: str
-) -> None:
-    context = phone(browser, service_workers="block")
-    page = context.new_page()
-    join(page, field)
-    page.get_by_role("button", name="Overgrown vegetation").click()
-    for theme in ("light", "dark"):
-        page.get_by_text("Settings").click()
-        page.get_by_label("Theme").select_option(theme)
-        page.get_by_text("Settings").click()
-        assert page.evaluate("document.documentElement.dataset.theme") == theme
-        page.screenshot(path=str(artifacts / f"field-capture-{theme}-{backend}.png"))
-        page.screenshot(
-            path=str(artifacts / f"field-capture-{theme}-full-{backend}.png"), full_page=True
-        )
-        violations = axe_violations(page)
-        assert violations == [], [(v["id"], v["nodes"][0]["target"]) for v in violations]
-    # Every touch target of the capture screen is at least 44 px high and wide.
-    small = page.evaluate(
-        """() => [...document.querySelectorAll(
-                  '#view-capture button, #view-capture label.button, .segmented label, #tabs button')]
-              .filter((el) => el.offsetParent !== null)
-              .map((el) => [el.textContent.trim(), el.getBoundingClientRect()])
-              .filter(([, r]) => r.width < 44 || r.height < 44)
-              .map(([t]) => t)"""
-    )
-    assert small == []
     context.close()
 
 
@@ -288,8 +200,8 @@ def _wait_until_cached(page: Any, path: str, seconds: float = 15.0) -> None:
         page.wait_for_timeout(100)
 
 
-def test_app_opens_offline_from_the_service_worker(
-    browser: Any, field: Field, tmp_path: Path
+def test_app_opens_offline_from_the_service_worker_and_sends_everything_once_back(
+    browser: Any, field: Field, tmp_path: Path, artifacts: Path, backend: str
 ) -> None:
     context = phone(browser)
     page = context.new_page()
@@ -343,7 +255,72 @@ def test_app_opens_offline_from_the_service_worker(
         "192x192",
         "512x512",
     }
+
+    # The same phone, back on the capture screen: everything saved offline goes at once.
+    page.get_by_role("button", name="Report", exact=True).click()
+    _back_online_everything_goes_at_once(page, context, field, tmp_path, artifacts, backend)
     context.close()
+
+
+def _back_online_everything_goes_at_once(
+    page: Any, context: Any, field: Field, tmp_path: Path, artifacts: Path, backend: str
+) -> None:
+    """Five observations saved offline, a reload, then the network toggled several times, once
+    dropping while the batch is on its way; back for good, a photo's answer is lost: within
+    seconds all five are on the server, once each, with the photo, and nothing waits. `page`
+    is joined, controlled by the service worker (the app reloads offline), on the capture
+    screen."""
+    page.get_by_role("button", name="Poor lighting").wait_for()
+    page.locator("#location-text", has_text="±").wait_for()
+
+    context.set_offline(True)
+    photo = jpeg(tmp_path, "p.jpg", (800, 600))
+    notes = [f"toggled {backend} {i}" for i in range(5)]
+    for i, (category, note) in enumerate(zip(CATEGORIES, notes, strict=True)):
+        save(page, category, note, photo if i == 1 else None)
+    wait_status(page, "5 observations waiting")
+    page.reload()  # offline: the shell from the worker, the queue from IndexedDB
+    page.get_by_role("button", name="Poor lighting").wait_for()
+    wait_status(page, "5 observations waiting")
+
+    def mine() -> list[dict[str, Any]]:
+        return [o for o in field.observations() if o["note"] in notes]
+
+    cut: list[str] = []
+
+    def drop_on_the_way(route: Any) -> None:
+        route.fetch()  # it reaches the server...
+        context.set_offline(True)  # ...and the network drops before the answer is back
+        route.abort("internetdisconnected")
+        cut.append(route.request.url)
+
+    def lose_the_answer(route: Any) -> None:
+        route.fetch()  # it reaches the server, the answer is lost; the network stays up
+        route.abort("connectionreset")
+        cut.append(route.request.url)
+
+    def back_online(pattern: str | re.Pattern[str], handler: Any) -> None:
+        page.route(pattern, handler, times=1)
+        before = len(cut)
+        context.set_offline(False)
+        for _ in range(100):
+            if len(cut) > before:
+                break
+            page.wait_for_timeout(50)
+        assert len(cut) == before + 1, f"nothing was on its way to {pattern}"
+        page.unroute_all(behavior="wait")
+
+    back_online("**/api/v1/observations/batch", drop_on_the_way)
+    assert len(mine()) == 5  # stored, but the phone never heard
+    wait_status(page, "5 observations waiting")
+    # Back for good; the first photo upload's answer is lost on the way. Its retry must not
+    # wait for the backoff the offline minutes built up: "all sent" within seconds.
+    back_online(re.compile(r".*/api/v1/observations/[^/]+/photos/.*"), lose_the_answer)
+    page.get_by_role("status").filter(has_text="All sent (0 waiting)").wait_for(timeout=5000)
+    page.screenshot(path=str(artifacts / f"field-back-online-{backend}.png"))
+    stored = mine()
+    assert sorted(o["note"] for o in stored) == notes
+    assert sum(len(o["photo_ids"]) for o in stored) == 1
 
 
 def test_security_headers_and_join_link(field: Field) -> None:
@@ -394,7 +371,37 @@ def _resolve(field: Field, item_id: str) -> None:
         assert r.status_code == 200, r.text
 
 
-def test_while_walking_nearby_my_list_and_follow_up(browser: Any, field: Field) -> None:
+def _capture_screen_is_accessible_in_light_and_dark(
+    page: Any, artifacts: Path, backend: str
+) -> None:
+    page.get_by_role("button", name="Overgrown vegetation").click()
+    for theme in ("light", "dark"):
+        page.get_by_text("Settings").click()
+        page.get_by_label("Theme").select_option(theme)
+        page.get_by_text("Settings").click()
+        assert page.evaluate("document.documentElement.dataset.theme") == theme
+        page.screenshot(path=str(artifacts / f"field-capture-{theme}-{backend}.png"))
+        violations = axe_violations(page)
+        assert violations == [], [(v["id"], v["nodes"][0]["target"]) for v in violations]
+    # Every touch target of the capture screen is at least 44 px high and wide.
+    small = page.evaluate(
+        """() => [...document.querySelectorAll(
+                  '#view-capture button, #view-capture label.button, .segmented label, #tabs button')]
+              .filter((el) => el.offsetParent !== null)
+              .map((el) => [el.textContent.trim(), el.getBoundingClientRect()])
+              .filter(([, r]) => r.width < 44 || r.height < 44)
+              .map(([t]) => t)"""
+    )
+    assert small == []
+    # Back to the theme the phone's settings start with.
+    page.get_by_text("Settings").click()
+    page.get_by_label("Theme").select_option("auto")
+    page.get_by_text("Settings").click()
+
+
+def test_while_walking_themes_nearby_my_list_and_follow_up(
+    browser: Any, field: Field, artifacts: Path, backend: str
+) -> None:
     # An open wayfinding item 10 m away, and a resolved transit stop item 20 m away
     # (categories the other tests of this module do not use).
     signs = _staff_observation(field, "wayfinding", LON + 0.00017, LAT)
@@ -408,6 +415,9 @@ def test_while_walking_nearby_my_list_and_follow_up(browser: Any, field: Field) 
     page.on("pageerror", lambda e: errors.append(str(e)))
     join(page, field)
     page.locator("#location-text", has_text="±").wait_for()
+
+    # The capture screen, in the light and the dark theme: axe and the touch targets.
+    _capture_screen_is_accessible_in_light_and_dark(page, artifacts, backend)
 
     # The pin placed by hand on the map (MapLibre from npm, under the app's CSP).
     page.get_by_role("button", name="Place on map").click()
@@ -457,11 +467,9 @@ def test_while_walking_nearby_my_list_and_follow_up(browser: Any, field: Field) 
     page.get_by_text("Withdrawn.").wait_for()
     assert field.api(f"/observations/{mine_id}").json()["moderation"] == "hidden"
     assert field.api(f"/action-items/{signs['action_item_id']}").json()["observation_count"] == 1
-    context.close()
 
-    # On a follow-up walk the resolved item nearby is offered: "Fixed".
-    context = phone(browser, service_workers="block")
-    page = context.new_page()
+    # On a follow-up walk, which the same phone joins, the resolved item nearby is offered:
+    # "Fixed".
     join(page, field, field.follow_up_code)
     box = page.locator("#followup")
     box.get_by_text("Fixed since the last walk?").wait_for()

@@ -17,7 +17,6 @@ from shapely.geometry import LineString
 
 from api.core import spatial
 from api.core.db import create_db_engine, make_sessionmaker, session_scope
-from api.core.migrate import upgrade
 from models import AssetOwner, Role, utcnow
 from tests.factories import PASSWORD, make_area, make_org, make_user, make_walk
 from tests.factories.assets import make_lamp
@@ -41,8 +40,7 @@ class Scene:
 @pytest.fixture(scope="module")
 def scene(databases: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
     require_browser()
-    url = databases.new_url()
-    upgrade(url)
+    url = databases.migrated_url()  # a copy of the worker's migrated template
     engine = create_db_engine(url)
     try:
         for s in session_scope(make_sessionmaker(engine)):

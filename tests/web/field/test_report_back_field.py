@@ -57,7 +57,7 @@ def test_the_phone_shows_what_became_of_its_observations(
     assert link.get_attribute("href") == url
     found = axe_violations(page)
     assert found == [], [(v["id"], [n["html"] for n in v["nodes"]]) for v in found]
-    page.screenshot(path=str(artifacts / f"field-report-back-{backend}.png"), full_page=True)
+    page.screenshot(path=str(artifacts / f"field-report-back-{backend}.png"))
 
     # The next day the walk's token has expired: the join screen lists the walk.
     page.evaluate(
