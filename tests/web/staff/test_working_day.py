@@ -188,7 +188,13 @@ def test_triage_picks_departments_by_name_and_sets_due_dates_only_when_asked(
     assert department.input_value() == ""
     page.get_by_role("checkbox", name=re.compile(re.escape(litter["title"]))).check()
     page.get_by_label(T["triage.status"]).select_option("planned")
-    page.get_by_role("button", name=T["triage.apply"]).click()
+    # The first answer ("1 …") is still on screen: wait for this click's own request to be
+    # answered, not for a status that is already there.
+    with page.expect_response(
+        lambda r: r.url.endswith("/api/v1/action-items/bulk") and r.request.method == "POST"
+    ) as bulk:
+        page.get_by_role("button", name=T["triage.apply"]).click()
+    assert bulk.value.ok
     page.get_by_role("status").filter(has_text=re.compile(r"1\b")).wait_for()
     with site.api("coordinator") as coord:
         veg = coord.get(f"/api/v1/action-items/{vegetation['id']}").json()
