@@ -56,6 +56,7 @@ from models import (
     Category,
     Moderation,
     Observation,
+    Webhook,
     utcnow,
 )
 from models.organizations import Language
@@ -329,10 +330,6 @@ def _read_candidates(
     change nothing). The members of the items in ``also`` (the named lamps') are read with
     them; a lamp's item is never a distance candidate."""
     o, i = OBSERVATION.c, ACTION_ITEM.c
-    # A box per observation, each a constant: PostgreSQL then plans each through the spatial
-    # index (a bitmap OR), also on a young table whose statistics say it is empty. Boxes
-    # joined as a relation of parameters (one statement shape) were planned as a loop over
-    # every open item there, slower with every chunk.
     reach = []
     for obs in todo:
         if obs.asset_id is not None:
@@ -545,9 +542,7 @@ def rows_of(table: Table, obj: Any) -> dict[str, Any]:
     }
 
 
-def tell(
-    session: Session, grouped: Grouped, *, hooks: Sequence[notices.Hook] | None = None
-) -> None:
+def tell(session: Session, grouped: Grouped, *, hooks: Sequence[Webhook] | None = None) -> None:
     """Referrals of new lamp items to the lamps' owners, then notices for the chunk's new and
     reopened items, once they are written complete (``hooks``: the organization's active
     webhooks, when the caller read them already)."""

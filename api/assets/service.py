@@ -19,7 +19,7 @@ from typing import Any
 
 from shapely.geometry import LineString
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -257,40 +257,6 @@ def to_reads(session: Session, assets: Sequence[Asset]) -> list[AssetRead]:
 # --- observations name their lamp ----------------------------------------------------------------
 
 
-Lamp = tuple[uuid.UUID, str, float, float]  # id, kind, lon, lat
-
-
-def snap_box(cat: Category, point: BaseGeometry | None) -> dict[str, Any] | None:
-    """Where ``link_observation`` looks for the category's assets around ``point`` (None: it
-    does not snap): the kind and the box, for ``lamps_near``."""
-    if cat.asset_kind is None or point is None or cat.asset_snap_m <= 0:
-        return None
-    return {"kind": cat.asset_kind, "box": bbox_around(point.x, point.y, cat.asset_snap_m * 1.01)}
-
-
-def lamps_near(session: Session, org_id: uuid.UUID, wants: Sequence[dict[str, Any]]) -> list[Lamp]:
-    """The assets in service of each wanted kind in its box (``snap_box``), in one read for
-    many observations, by id."""
-    if not wants:
-        return []
-    reach = [
-        and_(
-            col(Asset.kind) == w["kind"],
-            dialect.bbox_filter(session, "asset", Asset.location, w["box"]),
-        )
-        for w in wants
-    ]
-    rows = session.execute(
-        filtered(session, org_id, status=features.LIGHTING)
-        .where(or_(*reach))
-        .with_only_columns(
-            col(Asset.id), col(Asset.kind), func.ST_X(Asset.location), func.ST_Y(Asset.location)
-        )
-        .order_by(col(Asset.id))
-    ).all()
-    return [(r[0], str(r[1]), float(r[2]), float(r[3])) for r in rows]
-
-
 def link_observation(
     session: Session,
     obs: Observation,
@@ -298,12 +264,9 @@ def link_observation(
     chosen: uuid.UUID | None,
     point: BaseGeometry | None,
     loc: list[str | int],
-    *,
-    lamps: Sequence[Lamp] | None = None,
 ) -> None:
     """The snapping step of capture: the participant's chosen asset, else the nearest in service
-    of the category's kind within its snap distance (none beyond it). ``lamps``: what
-    ``lamps_near`` read for a chunk, this observation's box among them (else read here)."""
+    of the category's kind within its snap distance (none beyond it)."""
     if chosen is not None:
         asset = session.get(Asset, chosen)
         if (
@@ -319,21 +282,20 @@ def link_observation(
             assert lamp is not None
             obs.asset_distance_m = round(geodesic_distance_m(point.x, point.y, lamp.x, lamp.y), 2)
         return
-    want = snap_box(cat, point)
-    if want is None or point is None:
+    if cat.asset_kind is None or point is None or cat.asset_snap_m <= 0:
         return
-    if lamps is None:
-        lamps = lamps_near(session, obs.organization_id, [want])
-    # The same test as the read's (kind, and the box with its edges), over a chunk's lamps.
-    minx, miny, maxx, maxy = want["box"]
-    near = [
-        (i, x, y)
-        for i, kind, x, y in lamps
-        if kind == want["kind"] and minx <= x <= maxx and miny <= y <= maxy
-    ]
+    box = bbox_around(point.x, point.y, cat.asset_snap_m * 1.01)
+    near = session.execute(
+        filtered(session, obs.organization_id, kind=cat.asset_kind, bbox=box,
+                 status=features.LIGHTING)
+        .with_only_columns(col(Asset.id), func.ST_X(Asset.location), func.ST_Y(Asset.location))
+        .order_by(col(Asset.id))
+    ).all()  # fmt: skip
     if not near:
         return
-    snap = snap_points([(point.x, point.y)], [(x, y) for _, x, y in near], cat.asset_snap_m)[0]
+    snap = snap_points(
+        [(point.x, point.y)], [(float(x), float(y)) for _, x, y in near], cat.asset_snap_m
+    )[0]
     if snap.index is not None:
         obs.asset_id = near[snap.index][0]
         obs.asset_distance_m = snap.distance_m

@@ -23,7 +23,6 @@ import hashlib
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -334,24 +333,6 @@ def uuid_text(session: Session, column: Any) -> ColumnElement[str]:
     return cast(column, String)
 
 
-def json_rows(session: Session, *columns: Any) -> Any:
-    """An aggregate of the rows' ``columns`` as one JSON array of arrays (UUIDs as text, JSON
-    columns as JSON; NULL over no rows), for a read that carries another table's few rows
-    along with its own: ``select(json_rows(...)).where(...).scalar_subquery()``. Read the
-    value back with ``from_json_rows``."""
-    if _sqlite(session):
-        parts = [func.json(c) if isinstance(c.type, JSON) else c for c in columns]
-        return func.json_group_array(func.json_array(*parts))
-    return func.json_agg(func.json_build_array(*columns))
-
-
-def from_json_rows(value: Any) -> list[list[Any]]:
-    """The rows of a ``json_rows`` value (psycopg parses JSON itself; SQLite gives text)."""
-    if value is None:
-        return []
-    return list(json.loads(value) if isinstance(value, str | bytes) else value)
-
-
 def json_value(session: Session, kind: str, column: Any) -> Any:
     """One property value, typed for JSON: text, number, bool, uuid, time (RFC 3339, UTC) or date."""
     sqlite = _sqlite(session)
@@ -479,25 +460,12 @@ def _pg_insert_arrays(
     """One ``INSERT ... SELECT * FROM unnest(arrays)`` on PostgreSQL: a single statement over
     arrays, not an executemany the server runs row by row. With ``conflict_keys``, the rows whose
     keys are there already set ``updates`` (column: SQL expression) instead."""
-    sql, params = _pg_insert_sql(session, table, names, rows, conflict_keys, updates)
-    session.connection().exec_driver_sql(sql, params)
-
-
-def _pg_insert_sql(
-    session: Session,
-    table: Table,
-    names: list[str],
-    rows: Sequence[Row],
-    conflict_keys: Sequence[str] = (),
-    updates: dict[str, str] | None = None,
-    prefix: str = "c",
-) -> tuple[str, dict[str, Any]]:
-    arrays, params = _pg_arrays(session, table, names, rows, prefix)
+    arrays, params = _pg_arrays(session, table, names, rows)
     sql = f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({arrays})"
     if conflict_keys:
         sets = ", ".join(f"{c} = {expr}" for c, expr in (updates or {}).items())
         sql += f" ON CONFLICT ({', '.join(conflict_keys)}) DO UPDATE SET {sets}"
-    return sql, params
+    session.connection().exec_driver_sql(sql, params)
 
 
 def bulk_update(
@@ -570,7 +538,7 @@ def _sqlite_rows(rows: Sequence[Row], names: list[str], geo: list[str]) -> list[
 
 
 def _pg_arrays(
-    session: Session, table: Table, names: list[str], rows: Sequence[Row], prefix: str = "c"
+    session: Session, table: Table, names: list[str], rows: Sequence[Row]
 ) -> tuple[str, dict[str, Any]]:
     """``CAST(%(c0)b AS type[]), ...`` for unnest, and one list parameter per column.
 
@@ -584,67 +552,15 @@ def _pg_arrays(
         if isinstance(column_type, Geometry):
             geoms = shapely.set_srid(np.array(values, dtype=object), SRID)
             values = shapely.to_wkb(geoms, include_srid=True).tolist()  # EWKB
-            casts.append(f"CAST(CAST(%({prefix}{i})b AS BYTEA[]) AS geometry[])")
+            casts.append(f"CAST(CAST(%(c{i})b AS BYTEA[]) AS geometry[])")
         else:
             if isinstance(column_type, JSON):
                 values = [None if v is None else json.dumps(v) for v in values]
             else:
                 values = [v.value if isinstance(v, enum.Enum) else v for v in values]
-            casts.append(f"CAST(%({prefix}{i})b AS {column_type.compile(dialect=dialect)}[])")
-        params[f"{prefix}{i}"] = values
+            casts.append(f"CAST(%(c{i})b AS {column_type.compile(dialect=dialect)}[])")
+        params[f"c{i}"] = values
     return ", ".join(casts), params
-
-
-@dataclass(frozen=True)
-class Write:
-    """One table's rows for ``write_together``: inserted, or with ``keys`` upserted, adding to
-    the ``add`` counters or replacing the ``replace`` columns of a key already there. A
-    ``lock_only`` write (an upsert adding zero) is there to lock its rows for the statements
-    after it: PostgreSQL runs it, SQLite, whose writers run one at a time, needs none."""
-
-    table: Table
-    rows: Sequence[Row]
-    keys: Sequence[str] = ()
-    add: Sequence[str] = ()
-    replace: Sequence[str] = ()
-    lock_only: bool = False
-
-
-def write_together(session: Session, writes: Sequence[Write]) -> None:
-    """Several tables' rows in one statement on PostgreSQL (data-modifying CTEs over arrays,
-    each write its own table; the row locks they take are held until commit), one statement
-    per table on SQLite, which has no DML in a CTE. The writes see none of each other's rows,
-    so none may read what another writes."""
-    writes = [w for w in writes if w.rows and not (w.lock_only and _sqlite(session))]
-    if not writes:
-        return
-    if _sqlite(session):
-        for w in writes:
-            if not w.keys:
-                bulk_insert(session, w.table, w.rows)
-            elif w.add:
-                upsert_add(session, w.table, w.keys, w.add, w.rows)
-            else:
-                upsert_set(session, w.table, w.keys, w.replace, w.rows)
-        return
-    parts, params = [], {}
-    for k, w in enumerate(writes):
-        names = [*w.keys, *w.add, *w.replace] if w.keys else list(w.rows[0])
-        updates = {c: f"{w.table.name}.{c} + excluded.{c}" for c in w.add}
-        updates.update({c: f"excluded.{c}" for c in w.replace})
-        sql, p = _pg_insert_sql(session, w.table, names, w.rows, w.keys, updates, f"w{k}_")
-        parts.append(sql)
-        params.update(p)
-    main, *others = parts
-    if others:
-        main = "WITH " + ", ".join(f"w{k} AS ({sql})" for k, sql in enumerate(others)) + " " + main
-    session.connection().exec_driver_sql(main, params)
-
-
-def bytewise(session: Session, text_col: Any) -> Any:
-    """``text_col`` ordered by its characters' code points, as Python orders strings (PostgreSQL
-    orders by the database's collation, which may skip punctuation; SQLite's is binary)."""
-    return text_col if _sqlite(session) else text_col.collate("C")
 
 
 # --- OGC API output and filters (api/outputs/ogc) -------------------------------------------------
@@ -767,7 +683,7 @@ def upsert_add(
     table: Any,
     keys: Sequence[str],
     counters: Sequence[str],
-    rows: Sequence[Row] | None = None,
+    rows: Sequence[dict[str, Any]] | None = None,
     *,
     from_select: Select[Any] | None = None,
 ) -> None:
@@ -793,24 +709,12 @@ def upsert_add(
         session.execute(stmt, list(rows))
 
 
-def upsert_from(
-    session: Session, table: Any, keys: Sequence[str], values: Sequence[str], rows: Select[Any]
-) -> None:
-    """Write the rows of ``rows`` (columns ``keys + values``), replacing the values of keys
-    already there, in one statement."""
-    ins: Any = sqlite_insert(table) if _sqlite(session) else pg_insert(table)
-    stmt = ins.from_select([*keys, *values], rows).on_conflict_do_update(
-        index_elements=list(keys), set_={c: ins.excluded[c] for c in values}
-    )
-    session.execute(stmt)
-
-
 def upsert_set(
     session: Session,
     table: Any,
     keys: Sequence[str],
     values: Sequence[str],
-    rows: Sequence[Row],
+    rows: Sequence[dict[str, Any]],
 ) -> None:
     """Write `rows` (columns `keys + values`), replacing the values of keys already there:
     `INSERT ... ON CONFLICT (keys) DO UPDATE SET v = excluded.v`, one statement over arrays on

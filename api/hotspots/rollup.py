@@ -193,10 +193,9 @@ def _add(deltas: Deltas, c: Contribution, sign: int) -> None:
         d[3] += sign * known
 
 
-def _apply(session: Session, deltas: Deltas, also: Sequence[dialect.Write] = ()) -> None:
+def _apply(session: Session, deltas: Deltas) -> None:
     """Upsert the differences, day rows then totals, each in key order (so two writers take
-    row locks in the same order and do not deadlock each other), in one statement with the
-    rows of ``also`` and the locks of the cell rows they touch; then rewrite those cells."""
+    row locks in the same order and do not deadlock each other)."""
     totals: Deltas = defaultdict(lambda: [0, 0, 0, 0])
     day_rows = []
     for key in sorted(deltas, key=str):
@@ -214,108 +213,69 @@ def _apply(session: Session, deltas: Deltas, also: Sequence[dialect.Write] = ())
     ]
     day_table: Any = HotspotDay.__table__  # type: ignore[attr-defined]
     total_table: Any = HotspotTotal.__table__  # type: ignore[attr-defined]
-    cells = _ordered({(r["organization_id"], r["resolution"], r["cell"]) for r in total_rows})
-    dialect.write_together(
-        session,
-        [
-            *also,
-            dialect.Write(day_table, day_rows, DAY_KEY, add=COUNTERS),
-            dialect.Write(total_table, total_rows, TOTAL_KEY, add=COUNTERS),
-            _cell_locks(cells),
-        ],
-    )
-    _rewrite_cells(session, cells)
-
-
-def _ordered(keys: Iterable[tuple[uuid.UUID, int, int]]) -> list[tuple[uuid.UUID, int, int]]:
-    return sorted(set(keys), key=str)
-
-
-def _cell_locks(ordered: Sequence[tuple[uuid.UUID, int, int]]) -> dialect.Write:
-    """The `hotspot_cell` rows of these keys locked (created where missing) in key order, by an
-    upsert adding zero: whoever rewrites a cell holds its row until commit, so the next writer
-    reads the totals, in a statement of its own after the lock, with the first one's in them."""
-    table: Any = HotspotByCell.__table__  # type: ignore[attr-defined]
-    zero = dict.fromkeys((*COUNTERS, "top_n"), 0)
-    rows = [{"organization_id": o, "resolution": r, "cell": c, **zero} for o, r, c in ordered]
-    return dialect.Write(table, rows, CELL_KEY, add=(*COUNTERS, "top_n"), lock_only=True)
+    dialect.upsert_add(session, day_table, DAY_KEY, COUNTERS, day_rows)
+    dialect.upsert_add(session, total_table, TOTAL_KEY, COUNTERS, total_rows)
+    refresh_cells(session, {(r["organization_id"], r["resolution"], r["cell"]) for r in total_rows})
 
 
 def refresh_cells(session: Session, keys: Iterable[tuple[uuid.UUID, int, int]]) -> None:
     """Rewrite the `hotspot_cell` rows of these (organization, resolution, cell) keys from
-    `hotspot_total`: lock the rows in key order, then write the sums and the top category in
-    one statement over the totals (two statements per call; one on SQLite)."""
-    ordered = _ordered(keys)
-    dialect.write_together(session, [_cell_locks(ordered)])
-    _rewrite_cells(session, ordered)
-
-
-def _rewrite_cells(session: Session, ordered: Sequence[tuple[uuid.UUID, int, int]]) -> None:
-    """One `INSERT ... SELECT` per organization (and 2,000 cells): every key's sums over the
-    map's categories in `hotspot_total`, and its top category (the most observations, ties to
-    the first code, as the map ranks them; none while the cell counts nothing)."""
+    `hotspot_total`: lock (or create) the rows in key order, then read the totals in a new
+    statement and write the sums and the top category. Three statements per call."""
+    ordered = sorted(set(keys), key=str)
+    if not ordered:
+        return
+    table: Any = HotspotByCell.__table__  # type: ignore[attr-defined]
+    zero = dict.fromkeys((*COUNTERS, "top_n"), 0)
+    dialect.upsert_add(
+        session, table, CELL_KEY, (*COUNTERS, "top_n"),
+        [{"organization_id": o, "resolution": r, "cell": c, **zero} for o, r, c in ordered],
+    )  # fmt: skip
     by_org: dict[uuid.UUID, list[int]] = defaultdict(list)
     for o, _r, c in ordered:
         by_org[o].append(c)
-    table: Any = HotspotByCell.__table__  # type: ignore[attr-defined]
-    t: Any = HotspotTotal.__table__  # type: ignore[attr-defined]
-    cat: Any = Category.__table__  # type: ignore[attr-defined]
-    for org, all_cells in by_org.items():
-        for start in range(0, len(all_cells), CHUNK):
-            cells = all_cells[start : start + CHUNK]
-            keys = (
-                select(t.c.organization_id, t.c.resolution, t.c.cell)
-                .where(t.c.organization_id == org, t.c.cell.in_(cells))
-                .distinct()
-                .subquery("k")
-            )
-            per_cat = (
+    t = HotspotTotal
+    # (org, resolution, cell) -> [n, score, dark, dark_known, top_category_id, top_n, top_code]
+    acc: dict[tuple[uuid.UUID, int, int], list[Any]] = {
+        k: [0, 0, 0, 0, None, 0, ""] for k in ordered
+    }
+    for org, cells in by_org.items():
+        for start in range(0, len(cells), CHUNK):
+            rows = session.execute(
                 select(
-                    t.c.resolution,
-                    t.c.cell,
-                    t.c.category_id,
-                    cat.c.code,
-                    *(func.sum(t.c[c]).label(c) for c in COUNTERS),
+                    col(t.resolution),
+                    col(t.cell),
+                    col(t.category_id),
+                    col(Category.code),
+                    func.sum(col(t.n)),
+                    func.sum(col(t.score)),
+                    func.sum(col(t.dark)),
+                    func.sum(col(t.dark_known)),
                 )  # fmt: skip
-                .join(cat, cat.c.id == t.c.category_id)
+                .join(Category, col(Category.id) == col(t.category_id))
                 .where(
-                    t.c.organization_id == org,
-                    t.c.cell.in_(cells),
+                    col(t.organization_id) == org,
+                    col(t.cell).in_(cells[start : start + CHUNK]),
                     map_categories(),
                 )
-                .group_by(t.c.resolution, t.c.cell, t.c.category_id, cat.c.code)
-                .subquery("pc")
-            )
-            whole = (per_cat.c.resolution, per_cat.c.cell)
-            ranked = select(
-                per_cat.c.resolution, per_cat.c.cell,
-                *(func.sum(per_cat.c[c]).over(partition_by=whole).label(c) for c in COUNTERS),
-                case((per_cat.c.n > 0, per_cat.c.category_id)).label("top_category_id"),
-                per_cat.c.n.label("top_n"),
-                func.row_number().over(
-                    partition_by=whole,
-                    order_by=(per_cat.c.n.desc(), dialect.bytewise(session, per_cat.c.code)),
-                ).label("rank"),
-            ).subquery("r")  # fmt: skip
-            found = and_(
-                ranked.c.rank == 1,
-                ranked.c.resolution == keys.c.resolution,
-                ranked.c.cell == keys.c.cell,
-            )
-            rows = (
-                select(
-                    keys.c.organization_id,
-                    keys.c.resolution,
-                    keys.c.cell,
-                    *(func.coalesce(ranked.c[c], 0) for c in COUNTERS),
-                    ranked.c.top_category_id,
-                    func.coalesce(ranked.c.top_n, 0),
-                )  # fmt: skip
-                .select_from(keys.outerjoin(ranked, found))
-                # SQLite reads "ON CONFLICT" after a join's ON without a WHERE in between.
-                .where(keys.c.cell.is_not(None))
-            )
-            dialect.upsert_from(session, table, CELL_KEY, CELL_VALUES, rows)
+                .group_by(col(t.resolution), col(t.cell), col(t.category_id), col(Category.code))
+            ).all()
+            for res, cell, cat, code, n, score, dark, known in rows:
+                a = acc.get((org, int(res), int(cell)))
+                if a is None or not n:
+                    continue
+                n = int(n)
+                a[0] += n
+                a[1] += int(score)
+                a[2] += int(dark)
+                a[3] += int(known)
+                # The most frequent category, ties to the first code (as the map ranks them).
+                if n > a[5] or (n == a[5] and code < a[6]):
+                    a[4], a[5], a[6] = cat, n, code
+    dialect.upsert_set(
+        session, table, CELL_KEY, CELL_VALUES,
+        [dict(zip(CELL_KEY + CELL_VALUES, (*k, *a[:6]), strict=True)) for k, a in acc.items()],
+    )  # fmt: skip
 
 
 def sync(session: Session, ids: Iterable[uuid.UUID]) -> None:
@@ -362,8 +322,9 @@ def _sync_chunk(session: Session, ids: list[uuid.UUID]) -> None:
             new.append(_member_row(obs_id, cur))
     if gone:
         session.execute(delete(HotspotMember).where(col(HotspotMember.observation_id).in_(gone)))
-    member_table: Any = HotspotMember.__table__  # type: ignore[attr-defined]
-    _apply(session, deltas, also=[dialect.Write(member_table, new)])
+    if new:
+        session.execute(insert(HotspotMember), new)
+    _apply(session, deltas)
 
 
 def _member_row(obs_id: uuid.UUID, c: Contribution) -> dict[str, Any]:
@@ -380,22 +341,16 @@ def _member_row(obs_id: uuid.UUID, c: Contribution) -> dict[str, Any]:
 
 
 def added(
-    session: Session,
-    observations: Iterable[Observation],
-    reopened: Iterable[uuid.UUID] = (),
-    *,
-    also: Sequence[dialect.Write] = (),
+    session: Session, observations: Iterable[Observation], reopened: Iterable[uuid.UUID] = ()
 ) -> None:
     """Count observations just inserted by capture, from the objects themselves: no member row
-    can exist for a new id, so there is nothing to read. The caller holds the groups' locks.
+    can exist for a new id, so there is nothing to read. One insert of member rows and one
+    upsert per rollup table, whatever the number. The caller holds the groups' locks.
 
     Their items are open (grouping joins only open items, and reopens or creates the rest)
-    and written already: a new observation adds to its item's (cell, item) rows; an item
-    grouping `reopened` brings back its earlier members too, so its rows are rewritten whole.
-
-    The member rows, both counters, the (cell, item) rows, the cells' locks and the rows of
-    ``also`` (capture's observations, when they are not inserted yet) are one statement on
-    PostgreSQL, one per table on SQLite; then the cells are rewritten (one statement)."""
+    and written already: a new observation adds to its item's (cell, item) rows, one upsert
+    for the chunk; an item grouping `reopened` brings back its earlier members too, so its
+    rows are rewritten whole."""
     deltas: Deltas = defaultdict(lambda: [0, 0, 0, 0])
     new: list[dict[str, Any]] = []
     pairs: dict[tuple[Any, ...], int] = defaultdict(int)
@@ -421,20 +376,13 @@ def added(
                 key = (c.organization_id, r, cell, obs.action_item_id, c.category_id, c.area_id)
                 pairs[key] += 1
     member_table: Any = HotspotMember.__table__  # type: ignore[attr-defined]
+    dialect.bulk_insert(session, member_table, new)
+    _apply(session, deltas)
     pair_table: Any = HotspotItemCell.__table__  # type: ignore[attr-defined]
-    pair_rows = [
-        dict(zip(ITEM_CELL_COLUMNS, (*k, n), strict=True))
-        for k, n in sorted(pairs.items(), key=str)
-    ]
-    _apply(
-        session,
-        deltas,
-        also=[
-            *also,
-            dialect.Write(member_table, new),
-            dialect.Write(pair_table, pair_rows, ITEM_CELL_COLUMNS[:-1], add=("n",)),
-        ],
-    )
+    dialect.upsert_add(
+        session, pair_table, ITEM_CELL_COLUMNS[:-1], ("n",),
+        [dict(zip(ITEM_CELL_COLUMNS, (*k, n), strict=True)) for k, n in sorted(pairs.items(), key=str)],
+    )  # fmt: skip
     items_changed(session, again)
 
 

@@ -23,16 +23,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from api.auth.principal import Principal
-from api.core import dialect
 from api.notices import payloads
 from models import ActionItem, ActionStatus, Observation, Role, User, Walk, WalkStatus, utcnow
 from models.notices import (
@@ -218,7 +216,7 @@ def emit(
     data: Mapping[str, Any],
     *,
     now: datetime | None = None,
-    hooks: Sequence[Hook] | None = None,
+    hooks: Sequence[Webhook] | None = None,
 ) -> list[WebhookDelivery]:
     """One delivery per active endpoint of the organization that subscribed to ``event``
     (``hooks``, read by ``active_hooks``, spares the read for many events at once)."""
@@ -244,35 +242,14 @@ def emit(
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class Hook:
-    """An active webhook as emitting needs it: the endpoint and the events it subscribed to."""
-
-    id: uuid.UUID
-    events: tuple[str, ...]
-
-
-def _active(org_id: uuid.UUID) -> Any:
-    return and_(col(Webhook.organization_id) == org_id, col(Webhook.active).is_(True))
-
-
-def active_hooks(session: Session, org_id: uuid.UUID) -> list[Hook]:
-    rows = session.execute(select(col(Webhook.id), col(Webhook.events)).where(_active(org_id)))
-    return [Hook(i, tuple(events)) for i, events in rows]
-
-
-def active_hooks_read(session: Session, org_id: uuid.UUID) -> Any:
-    """``active_hooks`` as one value a caller reads along with rows of its own (a scalar
-    subquery); ``hooks_from`` turns the value read into the hooks."""
-    return (
-        select(dialect.json_rows(session, col(Webhook.id), col(Webhook.events)))
-        .where(_active(org_id))
-        .scalar_subquery()
+def active_hooks(session: Session, org_id: uuid.UUID) -> list[Webhook]:
+    return list(
+        session.scalars(
+            select(Webhook).where(
+                col(Webhook.organization_id) == org_id, col(Webhook.active).is_(True)
+            )
+        )
     )
-
-
-def hooks_from(value: Any) -> list[Hook]:
-    return [Hook(uuid.UUID(i), tuple(events)) for i, events in dialect.from_json_rows(value)]
 
 
 # --- the entry points the rest of the service calls -----------------------------------------
@@ -302,7 +279,7 @@ def status_changed(
     *,
     actor: Principal | None = None,
     comment: str | None = None,
-    hooks: Sequence[Hook] | None = None,
+    hooks: Sequence[Webhook] | None = None,
 ) -> None:
     """The item moved from ``before`` to its status now (by anyone, or by the service)."""
     with session.no_autoflush:
@@ -356,7 +333,7 @@ def item_changed(
 
 
 def items_created(
-    session: Session, items: Sequence[ActionItem], *, hooks: Sequence[Hook] | None = None
+    session: Session, items: Sequence[ActionItem], *, hooks: Sequence[Webhook] | None = None
 ) -> None:
     """``item_created`` for many new items of one organization, with one read of each kind:
     the departments' staff, their choices, the webhooks (unless the caller read ``hooks``)."""
@@ -388,7 +365,7 @@ def observations_created(
     session: Session,
     observations: Sequence[Observation],
     *,
-    hooks: Sequence[Hook] | None = None,
+    hooks: Sequence[Webhook] | None = None,
 ) -> None:
     """``observation_created`` for many observations of one organization (one webhook read,
     none when the caller read ``hooks`` with ``active_hooks`` already)."""

@@ -4,21 +4,18 @@ Capture is keyed by the client's UUID. An identical replay answers with the stor
 same id with another body is a conflict. A chunk (a single PUT is a chunk of one, a batch is
 cut into chunks of ``BATCH_CHUNK``) goes through the same steps whatever its size:
 
-1. read what it needs once: the ids already stored with the walks (and, once per request, the
-   organization and its webhooks) in one statement, then the areas around its points and the
-   lamps near its lighting reports;
-2. check and place every observation in Python (area, darkness, H3 cells, lamp, held or not);
-   an observation that fails its checks is answered alone and leaves the others alone;
+1. read what it needs once: the ids already stored, the walks, the areas around its points
+   (and, once per request, the organization's webhooks);
+2. check and place every observation in Python (area, darkness, H3 cells, held or not); an
+   observation that fails its checks is answered alone and leaves the others alone;
 3. take the groups' locks, then write in a fixed number of statements (``_write_chunk``):
-   grouping (``api.action_items.chunk``: the touched items read once, refreshed once), the
-   observations' INSERT with every rollup row (one statement on PostgreSQL, one per table on
-   SQLite), the notices (written, not read: the webhooks were read in step 1).
+   grouping (``api.action_items.chunk``: the touched items read once, refreshed once), one
+   INSERT of the observations, one upsert per rollup, the notices (written, not read: the
+   webhooks were read in step 1).
 
-Only step 3 holds locks. A transient failure (a deadlock, an item moved underneath) undoes the
-chunk's writes and runs the chunk again; one that persists fails the chunk's items alone, and
-the client sends them again. The writes are undone by rolling back the whole transaction when
-the caller says it holds nothing of its own before a chunk (``restart``: a request's reads
-are read again), else by a savepoint around them.
+Only step 3 holds locks, inside one savepoint: a transient failure (a deadlock, an item moved
+underneath) undoes the chunk's writes and runs them again; one that persists fails the chunk's
+items alone, and the client sends them again.
 """
 
 from __future__ import annotations
@@ -70,6 +67,7 @@ from models import (
     Organization,
     Walk,
     WalkStatus,
+    Webhook,
     utcnow,
 )
 from models.observations import BatchItemResult, BatchOut, ObservationIn
@@ -154,11 +152,7 @@ class _Context:
     walks: dict[uuid.UUID, Walk | None] = field(default_factory=dict)
     areas: dict[uuid.UUID, Area] = field(default_factory=dict)
     # The organization's active webhooks, read once per request before any lock is taken.
-    hooks: list[notices.Hook] | None = None
-    # Undoes a failed chunk's writes by rolling the transaction back (no savepoint needed).
-    restart: Callable[[], None] | None = None
-    # The caller's organization, held: the session's identity map keeps only what is held.
-    org: Organization | None = None
+    hooks: list[Webhook] | None = None
 
     @property
     def cats_by_id(self) -> dict[uuid.UUID, Category]:
@@ -177,14 +171,11 @@ def capture(
     rules: GroupingRules = DEFAULT_RULES,
     fences: WalkFences | None = None,
     checkpoint: Callable[[], None] | None = None,
-    restart: Callable[[], None] | None = None,
 ) -> Capture:
     """One observation: a chunk of one. Raises what a single PUT answers (422, 409, 404, 503).
 
     ``checkpoint`` (the router passes ``session.commit``) is called once the observation is
-    written, so its groups' locks are not held while the answer is built. ``restart`` (the
-    router passes ``session.rollback``: the request has only read so far) undoes a failed
-    attempt's writes instead of a savepoint."""
+    written, so its groups' locks are not held while the answer is built."""
     loc = loc if loc is not None else ["body"]
     if body.id is not None and body.id != obs_id:
         raise InvalidInput.at([*loc, "id"], "error.id_mismatch")
@@ -194,7 +185,6 @@ def capture(
         max_distance_m,
         rules,
         fences or WalkFences(),
-        restart=restart,
     )
     entry = _Entry(0, loc, obs_id, body, body_hash(body))
     _capture_chunk(session, ctx, [entry])
@@ -223,23 +213,15 @@ def capture_batch(
     max_distance_m: float = DEFAULT_WALK_MAX_DISTANCE_M,
     rules: GroupingRules = DEFAULT_RULES,
     checkpoint: Callable[[], None] | None = None,
-    restart: Callable[[], None] | None = None,
     lang: str = ENGLISH,
 ) -> BatchOut:
     """Capture each item on its own terms (one result per item, all or nothing per item), in
     chunks of ``BATCH_CHUNK``.
 
     ``checkpoint`` (the router passes ``session.commit``) is called after every chunk, so a
-    chunk's locks are held for its writes only; with it, ``restart`` (``session.rollback``)
-    undoes a failed attempt's writes instead of a savepoint. An item is acknowledged only by
-    the response, so a batch cut short is sent again and its stored items answer
-    ``duplicate``."""
-    # Without a commit after each chunk, a rollback would undo the chunks before.
-    assert restart is None or checkpoint is not None
-    ctx = _Context(
-        principal, categories_of(session, principal.org_id), max_distance_m, rules,
-        restart=restart,
-    )  # fmt: skip
+    chunk's locks are held for its writes only. An item is acknowledged only by the response,
+    so a batch cut short is sent again and its stored items answer ``duplicate``."""
+    ctx = _Context(principal, categories_of(session, principal.org_id), max_distance_m, rules)
     results: list[BatchItemResult | None] = [None] * len(items)
     entries: list[_Entry] = []
     for i, raw in enumerate(items):
@@ -366,43 +348,16 @@ def _settle(session: Session, ctx: _Context, entries: list[_Entry]) -> None:
 
 
 def _known(session: Session, ctx: _Context, entries: list[_Entry]) -> list[_Entry]:
-    """Answer the ids already stored; the rest go on. One read, which also reads the walks not
-    read yet and, once per request, the webhooks (a chunk's first reads)."""
+    """Answer the ids already stored (one read); the rest go on."""
     ids = [e.id for e in entries]
-    o = Observation
-    stored_read = select(col(o.id), col(o.organization_id), col(o.body_hash)).where(
-        col(o.id).in_(ids)
-    )
-    stored: dict[uuid.UUID, tuple[uuid.UUID, str]] = {}
-    walk_ids = {e.body.walk_id for e in entries} - ctx.walks.keys()
-    rows: Sequence[Any] = []
-    if walk_ids:
-        also = [
-            select(dialect.json_rows(session, *stored_read.selected_columns))
-            .where(col(o.id).in_(ids))
-            .scalar_subquery()
-        ]
-        if ctx.hooks is None:
-            also.append(notices.active_hooks_read(session, ctx.principal.org_id))
-        # The caller's organization rides along (its moderation mode and language).
-        rows = session.execute(
-            select(Walk, Organization, *also)
-            .join(Organization, col(Organization.id) == ctx.principal.org_id)
-            .where(col(Walk.id).in_(walk_ids))
+    stored = {
+        r[0]: (r[1], r[2])
+        for r in session.execute(
+            select(
+                col(Observation.id), col(Observation.organization_id), col(Observation.body_hash)
+            ).where(col(Observation.id).in_(ids))
         ).all()
-        for i in walk_ids:
-            ctx.walks[i] = None
-        for r in rows:
-            ctx.walks[r[0].id] = r[0]
-    if rows:
-        ctx.org = rows[0][1]
-        for i, org, digest in dialect.from_json_rows(rows[0][2]):
-            stored[uuid.UUID(i)] = (uuid.UUID(org), digest)
-        if ctx.hooks is None:
-            ctx.hooks = notices.hooks_from(rows[0][3])
-    else:
-        # No walk to carry them: the ids read alone (the walks are known, or there are none).
-        stored = {r[0]: (r[1], r[2]) for r in session.execute(stored_read).all()}
+    }
     rest = []
     for e in entries:
         found = stored.get(e.id)
@@ -415,6 +370,15 @@ def _known(session: Session, ctx: _Context, entries: list[_Entry]) -> list[_Entr
         else:
             e.status = "duplicate"
     return rest
+
+
+def _walks(session: Session, ctx: _Context, ids: set[uuid.UUID]) -> None:
+    missing = [i for i in ids if i not in ctx.walks]
+    if not missing:
+        return
+    found = {w.id: w for w in session.scalars(select(Walk).where(col(Walk.id).in_(missing)))}
+    for i in missing:
+        ctx.walks[i] = found.get(i)
 
 
 def _walk_for(ctx: _Context, walk_id: uuid.UUID, loc: list[str | int]) -> Walk:
@@ -432,7 +396,8 @@ def _walk_for(ctx: _Context, walk_id: uuid.UUID, loc: list[str | int]) -> Walk:
 
 def _check(session: Session, ctx: _Context, entries: list[_Entry]) -> list[_Entry]:
     """Check each entry alone (in the order of the checks of one observation), reading the
-    areas around the points, with the walks' own, once (``_known`` read the walks)."""
+    walks once and the areas around the points, with the walks' own, once."""
+    _walks(session, ctx, {e.body.walk_id for e in entries})
     if ctx.hooks is None:
         ctx.hooks = notices.active_hooks(session, ctx.principal.org_id)
     ok: list[_Entry] = []
@@ -504,21 +469,12 @@ def _build(
     """The chunk's rows, placed, snapped to a lamp and (post-moderation) accepted unless held
     for review; an entry naming an asset it cannot have is refused alone."""
     p = ctx.principal
-    org = _org(session, ctx)
+    org = session.get(Organization, p.org_id)
     pre = org is not None and org.moderation_mode == ModerationMode.pre
     outside: bool | None = None  # whether the organization has areas, asked only if needed
     kept: list[_Entry] = []
     out: list[Observation] = []
     received = utcnow()
-    # The chunk's reports that snap to a lamp, snapped from one read.
-    wants = [
-        w
-        for e in entries
-        if e.body.asset_id is None and e.cat is not None
-        for w in [assets.snap_box(e.cat, e.point)]
-        if w is not None
-    ]
-    lamps = assets.lamps_near(session, p.org_id, wants) if wants else None
     for e in entries:
         assert e.cat is not None
         assert e.walk is not None
@@ -542,7 +498,7 @@ def _build(
         if e.point is not None:
             _place(obs, e.point, e.area_id)
         try:
-            assets.link_observation(session, obs, e.cat, body.asset_id, e.point, e.loc, lamps=lamps)
+            assets.link_observation(session, obs, e.cat, body.asset_id, e.point, e.loc)
         except InvalidInput as exc:
             e.status, e.error = "invalid", exc
             continue
@@ -558,12 +514,6 @@ def _build(
     return kept, out
 
 
-def _org(session: Session, ctx: _Context) -> Organization | None:
-    if ctx.org is None:
-        ctx.org = session.get(Organization, ctx.principal.org_id)
-    return ctx.org
-
-
 def _has_areas(session: Session, org_id: uuid.UUID) -> bool:
     return (
         session.scalar(select(col(Area.id)).where(col(Area.organization_id) == org_id).limit(1))
@@ -572,13 +522,12 @@ def _has_areas(session: Session, org_id: uuid.UUID) -> bool:
 
 
 def _write_chunk(session: Session, ctx: _Context, observations: list[Observation]) -> None:
-    """The chunk's writes, its groups' locks taken first: the one place where a chunk of new
-    observations fans out to the action list, the rollups and the notices. A failure undoes
-    them (``ctx.restart``, else a savepoint around them) and is raised."""
+    """The chunk's writes, in one savepoint, its groups' locks taken first: the one place where
+    a chunk of new observations fans out to the action list, the rollups and the notices."""
     p = ctx.principal
     cats = ctx.cats_by_id
     grouped: item_chunk.Grouped | None = None
-    savepoint = session.begin_nested() if ctx.restart is None else None
+    savepoint = session.begin_nested()
     try:
         # Every located observation's group: grouping reads and rewrites it, and the hotspot
         # counters are guarded by the same locks (perception-only categories too).
@@ -590,7 +539,7 @@ def _write_chunk(session: Session, ctx: _Context, observations: list[Observation
                 if o.location is not None
             ],
         )
-        org = _org(session, ctx)
+        org = session.get(Organization, p.org_id)
         grouped = item_chunk.group_chunk(
             session,
             observations,
@@ -604,22 +553,14 @@ def _write_chunk(session: Session, ctx: _Context, observations: list[Observation
             rules=ctx.rules,
         )
         table: Any = Observation.__table__  # type: ignore[attr-defined]
-        # The observations' INSERT goes with the rollups' writes (one statement on PostgreSQL).
-        hotspot_rollup.added(
-            session, observations, [i for i, _ in grouped.reopened],
-            also=[dialect.Write(table, [item_chunk.rows_of(table, o) for o in observations])],
-        )  # fmt: skip
+        dialect.bulk_insert(session, table, [item_chunk.rows_of(table, o) for o in observations])
+        hotspot_rollup.added(session, observations, [i for i, _ in grouped.reopened])
         item_chunk.tell(session, grouped, hooks=ctx.hooks)
         notices.observations_created(session, observations, hooks=ctx.hooks)
         session.flush()
-        if savepoint is not None:
-            savepoint.commit()
+        savepoint.commit()
     except BaseException:
-        if savepoint is not None:
-            savepoint.rollback()
-        else:
-            assert ctx.restart is not None
-            ctx.restart()
+        savepoint.rollback()
         # Items attached for a referral are rows no longer: out of the session, for the retry.
         for item in grouped.created if grouped is not None else ():
             if item in session:

@@ -63,12 +63,11 @@ def put_observation(
     A point far from the walk's area or route is a 422 naming ``location``; a point outside
     every area of the organization is stored but held for review (``moderation: submitted``).
     """
-    # Committed once written: the group's lock is not held while the answer is built. Until
-    # then the request has only read, so a failed attempt rolls the transaction back.
+    # Committed once written: the group's lock is not held while the answer is built.
     done = obs_service.capture(
         session, principal, id, body,
         max_distance_m=request.app.state.settings.walk_max_distance_m, rules=rules,
-        checkpoint=session.commit, restart=session.rollback,
+        checkpoint=session.commit,
     )  # fmt: skip
     response.status_code = 201 if done.created else 200
     return obs_service.to_reads(session, [done.observation], signer, principal=principal)[0]
@@ -78,12 +77,11 @@ def put_observation(
 def post_batch(
     body: BatchIn, principal: PrincipalDep, session: SessionDep, request: Request, rules: RulesDep
 ) -> BatchOut:
-    # Committed after every chunk, so a long outbox does not hold its locks throughout; so far
-    # the request has only read, so a failed chunk rolls the transaction back and runs again.
+    # Committed after every chunk, so a long outbox does not hold its locks throughout.
     return obs_service.capture_batch(
         session, principal, body.observations,
         max_distance_m=request.app.state.settings.walk_max_distance_m, rules=rules,
-        checkpoint=session.commit, restart=session.rollback, lang=request_language(request),
+        checkpoint=session.commit, lang=request_language(request),
     )  # fmt: skip
 
 
