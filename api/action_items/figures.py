@@ -53,7 +53,7 @@ from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.selectable import Subquery
 
 from api.action_items import features, follow_up_rollup, rewind
-from api.action_items.rewind import first_moves_after
+from api.action_items.rewind import first_moves_after, last_resolved_before
 from api.core import dialect
 from api.core.i18n import Language, has, translate
 from models import ActionEvent, ActionItem, ActionStatus, Area, Category, utcnow
@@ -85,17 +85,7 @@ def _population(org_id: uuid.UUID, key: Any, as_of: datetime) -> Subquery:
     # The first status move of each item at or after T says what its status was at T.
     later = first_moves_after(org_id, as_of).cte("later")
     # Only for items that moved after T: their last move to resolved before T.
-    resolved_before = (
-        select(_EVENT.c.action_item_id, func.max(_EVENT.c.created_at).label("at"))
-        .where(
-            _EVENT.c.organization_id == org_id,
-            _EVENT.c.to_status == RESOLVED,
-            _EVENT.c.created_at < as_of,
-            _EVENT.c.action_item_id.in_(select(later.c.action_item_id)),
-        )
-        .group_by(_EVENT.c.action_item_id)
-        .subquery("resolved_before")
-    )
+    resolved_before = last_resolved_before(org_id, as_of, select(later.c.action_item_id))
     moved = later.c.moved.is_not(None)
     # A first move with no from_status is the item's creation: it did not exist yet at T.
     status = case((moved, later.c.from_status), else_=_ITEM.c.status)

@@ -61,6 +61,22 @@ _ITEM: Table = ActionItem.__table__  # type: ignore[attr-defined]
 _EVENT: Table = ActionEvent.__table__  # type: ignore[attr-defined]
 
 
+def last_resolved_before(org_id: uuid.UUID, at: datetime, items: Any) -> Subquery:
+    """Per item of ``items`` (a select of item ids): the time of its last move to resolved
+    before ``at``, its standing resolution at ``at`` when it was done then."""
+    return (
+        select(_EVENT.c.action_item_id, func.max(_EVENT.c.created_at).label("at"))
+        .where(
+            _EVENT.c.organization_id == org_id,
+            _EVENT.c.to_status == RESOLVED,
+            _EVENT.c.created_at < at,
+            _EVENT.c.action_item_id.in_(items),
+        )
+        .group_by(_EVENT.c.action_item_id)
+        .subquery("resolved_before")
+    )
+
+
 def first_moves_after(org_id: uuid.UUID, at: datetime, *skip: Any) -> Select[Any]:
     """Each item's first status move at or after ``at``: its ``from_status`` is the status the
     item had at ``at`` (items that never moved since keep their current status). ``skip``:
@@ -108,18 +124,8 @@ def _moved(org_id: uuid.UUID, key: Any, since: datetime | None, at: datetime) ->
         org_id, at, _EVENT.c.action_item_id.notin_(select(item.id).where(born))
     ).cte("later")
     # Only the items done at T need their last move to resolved before T: few.
-    resolved_before = (
-        select(_EVENT.c.action_item_id, func.max(_EVENT.c.created_at).label("at"))
-        .where(
-            _EVENT.c.organization_id == org_id,
-            _EVENT.c.to_status == RESOLVED,
-            _EVENT.c.created_at < at,
-            _EVENT.c.action_item_id.in_(
-                select(later.c.action_item_id).where(later.c.from_status.in_(DONE))
-            ),
-        )
-        .group_by(_EVENT.c.action_item_id)
-        .subquery("resolved_before")
+    resolved_before = last_resolved_before(
+        org_id, at, select(later.c.action_item_id).where(later.c.from_status.in_(DONE))
     )
     reopens = (
         select(_EVENT.c.action_item_id)
