@@ -49,11 +49,17 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.selectable import Subquery
 
 from api.action_items import features, follow_up_rollup, rewind
-from api.action_items.rewind import first_moves_after, last_resolved_before
+from api.action_items.rewind import (
+    DONE,
+    RESOLVED,
+    first_moves_after,
+    in_period,
+    last_resolved_before,
+    reopened_in,
+)
 from api.core import dialect
 from api.core.i18n import Language, has, translate
 from models import ActionEvent, ActionItem, ActionStatus, Area, Category, utcnow
@@ -62,8 +68,6 @@ from models.categories import pick_label
 
 GroupBy = Literal["area", "department", "category"]
 
-RESOLVED = str(ActionStatus.resolved)
-DONE = sorted(str(s) for s in features.DONE)
 
 _ITEM: Table = ActionItem.__table__  # type: ignore[attr-defined]
 _EVENT: Table = ActionEvent.__table__  # type: ignore[attr-defined]
@@ -118,11 +122,6 @@ def _population(org_id: uuid.UUID, key: Any, as_of: datetime) -> Subquery:
         .where(state.c.status.is_not(None), state.c.status.notin_(features.HIDDEN))
         .subquery("population")
     )
-
-
-def _in_period(column: Any, since: datetime | None, as_of: datetime) -> ColumnElement[bool]:
-    cond = column < as_of
-    return and_(column >= since, cond) if since is not None else cond
 
 
 def follow_up_stats(
@@ -196,15 +195,6 @@ def follow_up_stats(
     return as_of, out
 
 
-def _reopens(org_id: uuid.UUID, since: datetime | None, as_of: datetime) -> Any:
-    # Items reopened in the period: few, found by (organization_id, to_status, created_at).
-    return and_(
-        _EVENT.c.organization_id == org_id,
-        _EVENT.c.to_status == str(ActionStatus.reopened),
-        _in_period(_EVENT.c.created_at, since, as_of),
-    )
-
-
 def _live_reopened(
     session: Session, org_id: uuid.UUID, key: Any, since: datetime | None, as_of: datetime
 ) -> dict[Any, int]:
@@ -216,7 +206,7 @@ def _live_reopened(
             select(key, func.count(func.distinct(_EVENT.c.action_item_id)))
             .select_from(_EVENT.join(_ITEM, _ITEM.c.id == _EVENT.c.action_item_id))
             .where(
-                _reopens(org_id, since, as_of),
+                reopened_in(org_id, since, as_of),
                 _ITEM.c.organization_id == org_id,
                 _ITEM.c.status.notin_(features.HIDDEN),
             )
@@ -240,14 +230,14 @@ def _replayed(
 
     reopened = (
         select(_EVENT.c.action_item_id)
-        .where(_reopens(org_id, since, as_of))
+        .where(reopened_in(org_id, since, as_of))
         .distinct()
         .subquery("reopened")
     )
     resolved_here = and_(
         status.in_(DONE),
         pop.c.resolution_at.is_not(None),
-        _in_period(pop.c.resolution_at, since, as_of),
+        in_period(pop.c.resolution_at, since, as_of),
     )
     with_deadline = and_(resolved_here, pop.c.due_date.is_not(None))
     within_deadline = and_(
@@ -262,7 +252,7 @@ def _replayed(
             count_if(status == RESOLVED).label("resolved"),
             count_if(status == str(ActionStatus.verified)).label("verified"),
             count_if(reopened.c.action_item_id.is_not(None)).label("reopened"),
-            count_if(_in_period(created, since, as_of)).label("created"),
+            count_if(in_period(created, since, as_of)).label("created"),
             count_if(resolved_here).label("resolved_in_period"),
             count_if(with_deadline).label("with_deadline"),
             count_if(within_deadline).label("within_deadline"),
@@ -318,7 +308,7 @@ def _live_medians(
             _ITEM.c.organization_id == org_id,
             _ITEM.c.status.in_(DONE),
             _ITEM.c.resolved_at.is_not(None),
-            _in_period(_ITEM.c.resolved_at, since, as_of),
+            in_period(_ITEM.c.resolved_at, since, as_of),
         )
         .subquery("ranked")
     )

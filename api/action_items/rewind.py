@@ -105,9 +105,20 @@ def first_moves_after(org_id: uuid.UUID, at: datetime, *skip: Any) -> Select[Any
     )
 
 
-def _period(column: Any, since: datetime | None, at: datetime) -> Any:
+def in_period(column: Any, since: datetime | None, at: datetime) -> ColumnElement[bool]:
+    """``column`` within ``[since, at)``; from the beginning when ``since`` is None."""
     cond = column < at
     return and_(column >= since, cond) if since is not None else cond
+
+
+def reopened_in(org_id: uuid.UUID, since: datetime | None, at: datetime) -> ColumnElement[bool]:
+    """The events that reopened an item in ``[since, at)``: few, found by (organization,
+    to_status, created_at)."""
+    return and_(
+        _EVENT.c.organization_id == org_id,
+        _EVENT.c.to_status == str(ActionStatus.reopened),
+        in_period(_EVENT.c.created_at, since, at),
+    )
 
 
 def _moved(org_id: uuid.UUID, key: Any, since: datetime | None, at: datetime) -> CTE:
@@ -129,11 +140,7 @@ def _moved(org_id: uuid.UUID, key: Any, since: datetime | None, at: datetime) ->
     )
     reopens = (
         select(_EVENT.c.action_item_id)
-        .where(
-            _EVENT.c.organization_id == org_id,
-            _EVENT.c.to_status == str(ActionStatus.reopened),
-            _period(_EVENT.c.created_at, since, at),
-        )
+        .where(reopened_in(org_id, since, at))
         .distinct()
         .cte("reopens")
     )
@@ -250,13 +257,13 @@ def _medians(
         item.organization_id == org_id,
         item.status.in_(DONE),
         item.resolved_at.is_not(None),
-        _period(item.resolved_at, since, at),
+        in_period(item.resolved_at, since, at),
         item.id.notin_(select(m.c.id)),
     )
     then = select(m.c.key, days(m.c.resolution_then, m.c.created_at)).where(
         m.c.status_then.in_(DONE),
         m.c.resolution_then.is_not(None),
-        _period(m.c.resolution_then, since, at),
+        in_period(m.c.resolution_then, since, at),
     )
     both = union_all(rest, then).subquery("resolved_then")
     ranked = select(
