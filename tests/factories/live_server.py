@@ -13,18 +13,35 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
+from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import IO
 
 import httpx
 
+from api.auth.security import issue_token
 from api.core.tenancy import APP_ROLE
+from api.settings import Settings
+from models import utcnow
 from tests.factories.ports import free_port
 
 SECRET = "live-test-secret-key-long-enough-for-hs256-0123456789abcdefghijklmnopqrstu"
 # The Redis of the replica and throttle-store tests (.ci/run starts one).
 REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def staff_token_for(user_id: uuid.UUID, organization_id: uuid.UUID) -> str:
+    """A staff token a live server (started with ``SECRET``) accepts, valid for an hour."""
+    return issue_token(
+        secret=SECRET,
+        settings=Settings(environment="test", secret_key=SECRET),
+        kind="staff",
+        subject=user_id,
+        organization_id=organization_id,
+        expires_at=utcnow() + timedelta(hours=1),
+    )
 
 
 class LiveServer:

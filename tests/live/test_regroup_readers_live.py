@@ -20,13 +20,11 @@ from typing import Any
 import httpx
 from sqlalchemy import bindparam, func, insert
 
-from api.auth.security import issue_token
-from api.settings import Settings
 from geo.hotspots import cell_r15
 from models import Moderation, Observation, Role, utcnow
 from tests.factories import make_category, make_user, sandnes_walk
 from tests.factories.databases import DatabaseFactory
-from tests.factories.live_server import SECRET, LiveServer
+from tests.factories.live_server import LiveServer, staff_token_for
 
 N = 20_000
 
@@ -68,14 +66,7 @@ def _seed(url: str) -> dict[str, Any]:
             rows,
         )
         s.commit()
-        token = issue_token(
-            secret=SECRET,
-            settings=Settings(environment="test", secret_key=SECRET),
-            kind="staff",
-            subject=user.id,
-            organization_id=org.id,
-            expires_at=utcnow() + timedelta(hours=1),
-        )
+        token = staff_token_for(user.id, org.id)
         return {"area": str(area.id), "token": token}
 
 

@@ -10,7 +10,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -18,13 +17,11 @@ import pytest
 import redis
 from sqlalchemy import func, select
 
-from api.auth.security import issue_token
 from api.core.db import create_db_engine, make_sessionmaker
-from api.settings import Settings
-from models import Role, ThrottleHit, utcnow
+from models import Role, ThrottleHit
 from tests.factories import PASSWORD, make_org, make_user, make_walk
 from tests.factories.databases import POSTGIS_ONLY, DatabaseFactory
-from tests.factories.live_server import REDIS_URL, SECRET, LiveServer
+from tests.factories.live_server import REDIS_URL, LiveServer, staff_token_for
 
 
 @dataclass
@@ -59,14 +56,7 @@ def _seed(url: str) -> dict[str, str]:
             coord = make_user(s, org, Role.coordinator)
             walk = make_walk(s, org)
             s.commit()
-            token = issue_token(
-                secret=SECRET,
-                settings=Settings(environment="test", secret_key=SECRET),
-                kind="staff",
-                subject=coord.id,
-                organization_id=org.id,
-                expires_at=utcnow() + timedelta(hours=1),
-            )
+            token = staff_token_for(coord.id, org.id)
             return {
                 "admin": admin.email,
                 "coordinator": token,
